@@ -1,0 +1,43 @@
+"""asymap: map large CNNs onto clusters of asymmetric FPGAs.
+
+The Python API mirrors the command line, stage by stage::
+
+    import asymap
+    g = asymap.load_model("resnet152.onnx")          # ONNX -> layer IR
+    q = asymap.quantize(g)                            # int8, integer-only
+    y = asymap.run_int(q, x)                          # bit-exact reference
+    c = asymap.load_cluster("clusters/example16.yaml")
+    p = asymap.plan(g, c)                             # optimal partition (plan.json contents)
+    asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")
+    asymap.verify("out/")
+
+Names are resolved lazily so ``import asymap`` (and the CLI's start-up) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_API = {
+    "UserError": "asymap.errors",
+    "load_model": "asymap.frontend.onnx_import",
+    "quantize": "asymap.quant.quantize",
+    "run_int": "asymap.quant.reference",
+    "run_float": "asymap.quant.reference",
+    "build_zoo_model": "asymap.frontend.zoo",
+    "load_cluster": "asymap.cluster.load",
+    "plan": "asymap.partition.planner",
+    "generate": "asymap.codegen.project",
+    "verify": "asymap.verify.runner",
+    "build": "asymap.build.runner",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'asymap' has no attribute {name!r}")

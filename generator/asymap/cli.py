@@ -1,0 +1,70 @@
+"""The ``asymap`` command: argument parsing only.
+
+Each subcommand lives in ``asymap/commands/<name>.py`` and exposes ``HELP`` (one line),
+``EXAMPLE`` (shown by ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``; the work is
+done by library functions that tests call directly. A :class:`~asymap.errors.UserError` becomes one
+line on stderr and exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from asymap import __version__
+from asymap.errors import UserError
+
+# Order is the order of the flow, and of ``asymap --help``.
+COMMANDS = ["zoo", "inspect", "reference", "boards", "plan", "generate", "verify", "build", "compare", "report"]
+
+
+def _load(name: str):
+    return importlib.import_module(f"asymap.commands.{name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asymap",
+        description="Map a CNN (ONNX) onto a cluster of asymmetric FPGAs and generate per-board HLS projects.",
+        epilog="Run 'asymap COMMAND --help' for a command's options and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"asymap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        mod = _load(name)
+        p = sub.add_parser(
+            name,
+            help=mod.HELP,
+            description=mod.HELP,
+            epilog=f"example:\n  {mod.EXAMPLE}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"asymap {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"asymap {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

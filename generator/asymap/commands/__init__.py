@@ -1,0 +1,1 @@
+"""One module per ``asymap`` subcommand (see asymap.cli for the interface each exposes)."""

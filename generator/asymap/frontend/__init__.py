@@ -1,0 +1,1 @@
+"""ONNX import, the layer IR, shape inference and the op support table."""

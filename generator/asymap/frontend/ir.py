@@ -1,0 +1,170 @@
+"""The layer IR every later stage reads (DESIGN.md, "Contracts: IR").
+
+A :class:`Graph` is a topologically ordered list of :class:`Layer` s. That order *is* the chain the
+partitioner cuts, so it must be deterministic for a given model. Shapes are (C, H, W) with batch 1.
+BatchNorm is already folded into the preceding conv and ReLU/Clip fused into the producer, so the
+op set is small: the HLS library has one building block per op kind.
+
+Weights are float32 here; quantization (``asymap.quant``) produces the integer versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+Shape = tuple[int, int, int]  # (C, H, W)
+
+# Op kinds of the IR. Each maps to one HLS building block.
+CONV = "conv"  # standard, grouped and depthwise convolution (groups == C_in == C_out)
+MAXPOOL = "maxpool"
+AVGPOOL = "avgpool"
+GAP = "gap"  # global average pooling
+ADD = "add"  # element-wise add of two tensors of the same shape (residual)
+CONCAT = "concat"  # channel concatenation
+FC = "fc"  # fully connected; the input tensor is flattened in C, H, W order
+OPS = (CONV, MAXPOOL, AVGPOOL, GAP, ADD, CONCAT, FC)
+
+# Fused activations.
+ACT_NONE = None
+ACT_RELU = "relu"
+ACT_CLIP = "clip"  # Clip(min, max) including ReLU6
+
+
+@dataclass
+class Layer:
+    """One node of the chain after folding and fusion."""
+
+    index: int
+    name: str  # the ONNX node name, raw: sanitize (asymap.util.names) before it reaches C++/Tcl
+    op: str
+    inputs: list[str]  # activation tensor names consumed, in operand order
+    output: str
+    in_shapes: list[Shape]
+    out_shape: Shape
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    act: str | None = ACT_NONE
+    act_min: float | None = None  # for ACT_CLIP
+    act_max: float | None = None
+    count_include_pad: bool = False  # avgpool: ONNX attribute of the same name
+    weight: np.ndarray | None = None  # conv: (C_out, C_in/groups, kh, kw); fc: (C_out, C_in*H*W)
+    bias: np.ndarray | None = None  # (C_out,)
+    params: int = 0  # trainable parameters of the *original* nodes, counted as torchvision does
+    # Scales given by a QDQ model for this layer's output / weights (None for float models).
+    qdq_out_scale: float | None = None
+    qdq_weight_scale: np.ndarray | None = None
+
+    @property
+    def c_out(self) -> int:
+        return self.out_shape[0]
+
+    @property
+    def c_in(self) -> int:
+        return self.in_shapes[0][0]
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates per image (conv and fc only; pooling and adds count zero)."""
+        c, h, w = self.out_shape
+        if self.op == CONV:
+            kh, kw = self.kernel
+            return c * h * w * (self.c_in // self.groups) * kh * kw
+        if self.op == FC:
+            return int(self.weight.shape[0] * self.weight.shape[1]) if self.weight is not None else 0
+        return 0
+
+    @property
+    def weight_count(self) -> int:
+        return 0 if self.weight is None else int(self.weight.size)
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of the quantized weights on a board: int8 weights plus int32 bias."""
+        b = 0 if self.bias is None else 4 * int(self.bias.size)
+        if self.bias is None and self.op in (CONV, FC):
+            b = 4 * self.c_out  # quantization always materializes a bias (it absorbs folding)
+        return self.weight_count + b
+
+    @property
+    def in_bytes(self) -> int:
+        return sum(c * h * w for c, h, w in self.in_shapes)
+
+    @property
+    def out_bytes(self) -> int:
+        c, h, w = self.out_shape
+        return c * h * w
+
+    @property
+    def act_bytes(self) -> int:
+        """int8 activation bytes this layer reads and writes per image."""
+        return self.in_bytes + self.out_bytes
+
+
+@dataclass
+class Graph:
+    """A topologically ordered chain of layers with one input and one output tensor."""
+
+    name: str
+    input: str
+    input_shape: Shape
+    output: str
+    layers: list[Layer]
+    # Input statistics known from the model (e.g. a QDQ model's input scale); None when unknown.
+    input_scale: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @cached_property
+    def tensor_shapes(self) -> dict[str, Shape]:
+        shapes = {self.input: self.input_shape}
+        for layer in self.layers:
+            shapes[layer.output] = layer.out_shape
+        return shapes
+
+    @cached_property
+    def producer(self) -> dict[str, int]:
+        """Tensor name -> index of the layer producing it (-1 for the graph input)."""
+        prod = {self.input: -1}
+        for layer in self.layers:
+            prod[layer.output] = layer.index
+        return prod
+
+    @cached_property
+    def last_use(self) -> dict[str, int]:
+        """Tensor name -> index of the last layer reading it (len(layers) for the graph output)."""
+        last: dict[str, int] = {}
+        for layer in self.layers:
+            for t in layer.inputs:
+                last[t] = layer.index
+        last[self.output] = len(self.layers)
+        return last
+
+    def live_across(self, i: int) -> list[str]:
+        """Tensors that cross a cut placed after layer ``i`` (``-1 <= i < len``).
+
+        A tensor crosses when it is produced at or before ``i`` (the graph input counts as produced
+        at -1) and consumed after ``i``; residual skips included. After the last layer only the
+        graph output remains. Sorted by producer index so the order is deterministic.
+        """
+        live = [t for t, p in self.producer.items() if p <= i and self.last_use.get(t, -2) > i]
+        return sorted(live, key=lambda t: (self.producer[t], t))
+
+    def cut_bytes(self, i: int) -> int:
+        """int8 bytes per image crossing a cut after layer ``i``."""
+        return sum(int(np.prod(self.tensor_shapes[t])) for t in self.live_across(i))
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def params(self) -> int:
+        return sum(layer.params for layer in self.layers)
