@@ -1,0 +1,1 @@
+"""Jinja2 environment and the per-board project writer."""
