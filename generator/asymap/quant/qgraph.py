@@ -7,9 +7,13 @@ the fields below are exactly the integers those semantics need, so code generati
 recomputes a scale.
 
 Per-op meaning of ``mult``/``shift`` (see asymap.quant.arith for ``requant``):
-- conv, fc: per output channel; ``y[c] = requant(acc[c] + bias[c], mult[c], shift[c], lo, hi)``.
-- avgpool, gap: ``mult``/``shift`` indexed by the window's element count ``n``
-  (``mult[n]`` for n = 0..kh*kw, entry 0 unused); ``y = requant(sum, mult[n], shift[n], lo, hi)``.
+- conv, fc: per output channel; ``acc[c] = bias[c] + sum(w * x)`` (int8 weights times the
+  input's int8/uint8 values, zero padding contributes 0; fc flattens its input in C, H, W order);
+  ``y[c] = requant(acc[c], mult[c], shift[c], lo, hi)``.
+- avgpool: ``mult``/``shift`` indexed by the divisor ``n`` of the window (``n = kh*kw`` when
+  count_include_pad, else the number of in-image elements; arrays of length kh*kw+1, entry 0
+  unused); ``y = requant(window_sum, mult[n], shift[n], lo, hi)``; padded elements add 0.
+- gap: one element each (divisor H*W); ``y[c] = requant(sum over H, W, mult[0], shift[0], lo, hi)``.
 - maxpool: no requantization (output scale = input scale); ``mult``/``shift`` empty.
 - add: ``mult = [ma, mb]``, ``shift = [s]``; ``y = rshift_round(xa*ma + xb*mb, s, lo, hi)``.
 - concat: one (mult, shift) per input; ``y_i = requant(x_i, mult[i], shift[i], lo, hi)``.
