@@ -1,0 +1,603 @@
+"""ONNX -> layer IR (:class:`asymap.frontend.ir.Graph`).
+
+The importer walks the ONNX nodes in a deterministic topological order (Kahn's algorithm, ties
+broken by the node's position in the file, so an already sorted file keeps its order) and emits one
+IR layer per compute node. On the way it
+
+- folds BatchNormalization into the conv (or fc) that produces its input,
+- fuses Relu / Clip into the producing layer (the layer's output tensor takes the activation's name),
+- turns Identity / Dropout / Flatten / Reshape-or-Squeeze-used-as-flatten into tensor aliases,
+- turns MatMul (+ Add of a constant) and Gemm into fc layers,
+- reads QDQ models: DequantizeLinear of a constant is a (de)quantized weight whose scale is kept,
+  QuantizeLinear/DequantizeLinear on an activation is an alias that records the tensor's scale.
+
+Parameters are counted as torchvision counts them, from the *original* nodes: conv/fc weights and
+biases plus BatchNorm scale and shift (not the running statistics).
+
+Every problem a user can cause raises :class:`asymap.errors.UserError` naming the file and node.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from asymap.errors import UserError
+from asymap.frontend import ir
+from asymap.frontend.ir import Graph, Layer, Shape
+
+SUPPORTED_OPS = (
+    "Conv", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "Add",
+    "Concat", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Identity", "Dropout",
+    "QuantizeLinear", "DequantizeLinear", "Constant",
+)  # fmt: skip
+MIN_OPSET = 11
+
+
+@dataclass
+class _Alias:
+    """A tensor that is another tensor under a new name; ``flat`` when it is its flattened view."""
+
+    target: str
+    flat: bool = False
+
+
+@dataclass
+class _State:
+    where: str  # file name used in messages
+    consts: dict[str, np.ndarray] = field(default_factory=dict)
+    const_scale: dict[str, np.ndarray] = field(default_factory=dict)  # QDQ weight scales
+    shapes: dict[str, Shape] = field(default_factory=dict)  # activation tensor -> (C, H, W)
+    alias: dict[str, _Alias] = field(default_factory=dict)
+    layers: list[Layer] = field(default_factory=list)
+    producer: dict[str, Layer] = field(default_factory=dict)  # activation tensor -> its layer
+    users: dict[str, list] = field(default_factory=dict)  # tensor -> consumer nodes (None: graph output)
+    act_scale: dict[str, float] = field(default_factory=dict)  # QDQ activation scales
+    names: set[str] = field(default_factory=set)
+
+    def resolve(self, t: str) -> _Alias:
+        flat = False
+        while t in self.alias:
+            a = self.alias[t]
+            flat = flat or a.flat
+            t = a.target
+        return _Alias(t, flat)
+
+
+def _fail(st: _State, node, msg: str) -> UserError:
+    return UserError(f"{st.where}: node {node.name!r} ({node.op_type}): {msg}")
+
+
+def _attrs(node) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+# --- loading and graph checks -----------------------------------------------------------------
+def _read_model(path: Path) -> onnx.ModelProto:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file; give the path of an .onnx model (e.g. from 'asymap zoo')")
+    data = path.read_bytes()
+    try:
+        model = onnx.ModelProto()
+        model.ParseFromString(data)
+    except Exception as exc:  # protobuf DecodeError and friends
+        raise UserError(f"{path}: not a valid ONNX file (cannot parse: {type(exc).__name__}); is it truncated or another format?") from None
+    if not model.HasField("graph") or len(model.graph.node) == 0:
+        raise UserError(f"{path}: not an ONNX model (no graph nodes); is it truncated or another format?")
+    # External data (models > 2 GB) lives next to the file.
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
+        try:
+            onnx.load_external_data_for_model(model, str(path.parent))
+        except Exception as exc:
+            raise UserError(f"{path}: cannot read external weight data ({exc}); keep the data files beside the model") from None
+    return model
+
+
+def _topo_order(st: _State, graph) -> list:
+    """Nodes in topological order; errors name a dangling input or a node on a cycle."""
+    available = {t.name for t in graph.initializer} | {t.name for t in graph.input} | {""}
+    produced: dict[str, int] = {}
+    for i, node in enumerate(graph.node):
+        for o in node.output:
+            if o in produced or o in available - {""}:
+                raise UserError(f"{st.where}: node {node.name!r} ({node.op_type}): output {o!r} is produced twice; every tensor needs one producer")
+            produced[o] = i
+    deps: list[set[int]] = []
+    for node in graph.node:
+        d = set()
+        for t in node.input:
+            if t in available:
+                continue
+            if t not in produced:
+                raise UserError(
+                    f"{st.where}: node {node.name!r} ({node.op_type}): input {t!r} is dangling (not a graph input, "
+                    "initializer or node output); fix the model's connections"
+                )
+            d.add(produced[t])
+        deps.append(d)
+    users: list[list[int]] = [[] for _ in graph.node]
+    for i, d in enumerate(deps):
+        for j in d:
+            users[j].append(i)
+    indeg = [len(d) for d in deps]
+    import heapq
+
+    ready = [i for i, k in enumerate(indeg) if k == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[i]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(ready, u)
+    if len(order) != len(graph.node):
+        stuck = min(i for i in range(len(graph.node)) if indeg[i] > 0)
+        node = graph.node[stuck]
+        raise UserError(f"{st.where}: node {node.name!r} ({node.op_type}) is on a cycle; a CNN graph must be acyclic")
+    return [graph.node[i] for i in order]
+
+
+def _input_shape(st: _State, graph, inputs, input_shape) -> tuple[str, Shape]:
+    if len(inputs) != 1:
+        names = ", ".join(i.name for i in inputs) or "none"
+        raise UserError(f"{st.where}: the model must have exactly one image input, found: {names}")
+    vi = inputs[0]
+    dims = []
+    if vi.type.HasField("tensor_type") and vi.type.tensor_type.HasField("shape"):
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in vi.type.tensor_type.shape.dim]
+    if input_shape is not None:
+        given = tuple(int(v) for v in input_shape)
+        if len(given) == 4:
+            if given[0] != 1:
+                raise UserError(f"{st.where}: input shape {given}: batch must be 1")
+            given = given[1:]
+        if len(given) != 3 or min(given) < 1:
+            raise UserError(f"{st.where}: input shape {input_shape}: give C,H,W (e.g. 3,224,224)")
+        if len(dims) == 4:
+            for k, (d, g) in enumerate(zip(dims[1:], given)):
+                if d is not None and d != g:
+                    raise UserError(f"{st.where}: input {vi.name!r}: dimension {k + 1} is {d} in the model, not {g}; fix --input-shape")
+        return vi.name, given  # type: ignore[return-value]
+    if len(dims) != 4 or any(d is None for d in dims[1:]):
+        shown = "x".join("?" if d is None else str(d) for d in dims) or "unknown"
+        raise UserError(
+            f"{st.where}: input {vi.name!r} has shape {shown}, which cannot be inferred; "
+            "give it with --input-shape C,H,W (e.g. 3,224,224)"
+        )
+    if dims[0] not in (None, 1):
+        raise UserError(f"{st.where}: input {vi.name!r} has batch {dims[0]}; asymap maps batch-1 models, export with batch 1")
+    return vi.name, (dims[1], dims[2], dims[3])
+
+
+# --- per-op helpers ---------------------------------------------------------------------------
+def _const(st: _State, node, t: str, what: str) -> np.ndarray:
+    if t not in st.consts:
+        raise _fail(st, node, f"{what} {t!r} is not a constant (initializer); asymap needs constant weights, export with constant folding")
+    return st.consts[t]
+
+
+def _act_input(st: _State, node, t: str) -> tuple[str, Shape, bool]:
+    """Resolve an activation input -> (real tensor name, its shape, seen through a flatten)."""
+    if t in st.consts:
+        raise _fail(st, node, f"input {t!r} is a constant where an activation tensor is expected")
+    a = st.resolve(t)
+    if a.target not in st.shapes:
+        raise _fail(st, node, f"input {t!r} has no known shape; give --input-shape or fix the model")
+    return a.target, st.shapes[a.target], a.flat
+
+
+def _pads(st: _State, node, at: dict, in_hw, kernel, stride, dilation) -> tuple[int, int, int, int]:
+    auto = at.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+    if auto in ("NOTSET", ""):
+        p = list(at.get("pads", [0, 0, 0, 0]))
+        if len(p) != 4:
+            raise _fail(st, node, f"pads {p} are not 2-D; only 2-D (N, C, H, W) models are supported")
+        return (p[0], p[1], p[2], p[3])
+    if auto == "VALID":
+        return (0, 0, 0, 0)
+    pads = []
+    for k in range(2):
+        out = -(-in_hw[k] // stride[k])
+        total = max(0, (out - 1) * stride[k] + (kernel[k] - 1) * dilation[k] + 1 - in_hw[k])
+        small, big = total // 2, total - total // 2
+        pads.append((small, big) if auto == "SAME_UPPER" else (big, small))
+    return (pads[0][0], pads[1][0], pads[0][1], pads[1][1])
+
+
+def _out_hw(st, node, in_hw, kernel, stride, pads, dilation, ceil=False) -> tuple[int, int]:
+    out = []
+    for k in range(2):
+        span = in_hw[k] + pads[k] + pads[k + 2] - ((kernel[k] - 1) * dilation[k] + 1)
+        if span < 0:
+            raise _fail(st, node, f"kernel {kernel} larger than the padded input {in_hw}; the input image is too small")
+        o = (-(-span // stride[k]) if ceil else span // stride[k]) + 1
+        if ceil and (o - 1) * stride[k] >= in_hw[k] + pads[k]:
+            o -= 1  # the last window must start inside the image or its top/left pad
+        out.append(o)
+    return out[0], out[1]
+
+
+def _unique_name(st: _State, node, idx: int) -> str:
+    base = node.name or f"{node.op_type}_{idx}"
+    name, k = base, 1
+    while name in st.names:
+        name = f"{base}_{k}"
+        k += 1
+    st.names.add(name)
+    return name
+
+
+def _add_layer(st: _State, node, idx: int, **kw) -> Layer:
+    layer = Layer(index=len(st.layers), name=_unique_name(st, node, idx), output=node.output[0], **kw)
+    st.layers.append(layer)
+    st.producer[layer.output] = layer
+    st.shapes[layer.output] = layer.out_shape
+    return layer
+
+
+def _fusable_producer(st: _State, node, t: str, what: str) -> Layer:
+    """The layer whose output ``t`` feeds only ``node`` (required to fold/fuse ``node`` into it)."""
+    a = st.resolve(t)
+    layer = st.producer.get(a.target)
+    if layer is None or a.flat:
+        raise _fail(st, node, f"{what} must follow a layer (conv, fc, pool, add, concat); here it reads {t!r}")
+    if _uses(st, a.target) != 1:
+        raise _fail(st, node, f"{what} cannot be fused: {a.target!r} has other consumers too")
+    return layer
+
+
+_PASS_THROUGH = ("Identity", "Dropout", "QuantizeLinear", "DequantizeLinear")
+
+
+def _uses(st: _State, t: str) -> int:
+    """How many real consumers read ``t``, looking through pass-through nodes (Identity, Dropout,
+    Q/DQ pairs); the graph output counts as one."""
+    n = 0
+    for node in st.users.get(t, []):
+        if node is None or node.op_type not in _PASS_THROUGH:
+            n += 1
+        else:
+            n += _uses(st, node.output[0])
+    return n
+
+
+def _rename_output(st: _State, layer: Layer, new: str) -> None:
+    old = layer.output
+    st.alias[old] = _Alias(new)  # QDQ scale lookups on the old name still work
+    del st.producer[old]
+    shape = st.shapes.pop(old)
+    if old in st.act_scale:
+        st.act_scale[new] = st.act_scale[old]
+    layer.output = new
+    st.producer[new] = layer
+    st.shapes[new] = shape
+
+
+# --- op converters ----------------------------------------------------------------------------
+def _conv(st, node, idx, at):
+    x, shp, flat = _act_input(st, node, node.input[0])
+    if flat:
+        raise _fail(st, node, "input is a flattened tensor; Conv needs a (N, C, H, W) input")
+    w = _const(st, node, node.input[1], "weight")
+    if w.ndim != 4:
+        raise _fail(st, node, f"weight has {w.ndim} dimensions; only 2-D convolutions are supported")
+    b = _const(st, node, node.input[2], "bias") if len(node.input) > 2 and node.input[2] else None
+    groups = int(at.get("group", 1))
+    kernel = tuple(int(v) for v in at.get("kernel_shape", w.shape[2:]))
+    stride = tuple(int(v) for v in at.get("strides", (1, 1)))
+    dilation = tuple(int(v) for v in at.get("dilations", (1, 1)))
+    c_in, h, wd = shp
+    if w.shape[1] * groups != c_in or w.shape[0] % groups:
+        raise _fail(st, node, f"weight shape {w.shape} with group={groups} does not fit an input of {c_in} channels")
+    pads = _pads(st, node, at, (h, wd), kernel, stride, dilation)
+    oh, ow = _out_hw(st, node, (h, wd), kernel, stride, pads, dilation)
+    params = int(w.size) + (0 if b is None else int(b.size))
+    _add_layer(
+        st, node, idx, op=ir.CONV, inputs=[x], in_shapes=[shp], out_shape=(int(w.shape[0]), oh, ow),
+        kernel=kernel, stride=stride, pads=pads, dilation=dilation, groups=groups,
+        weight=w.astype(np.float32), bias=None if b is None else b.astype(np.float32), params=params,
+        qdq_weight_scale=st.const_scale.get(node.input[1]),
+    )  # fmt: skip
+
+
+def _bn(st, node, idx, at):
+    layer = _fusable_producer(st, node, node.input[0], "BatchNormalization")
+    if layer.op not in (ir.CONV, ir.FC) or layer.act is not None:
+        raise _fail(st, node, "BatchNormalization must directly follow a Conv (it is folded into it)")
+    g, beta, mean, var = (_const(st, node, t, n) for t, n in zip(node.input[1:5], ("scale", "bias", "mean", "var")))
+    eps = float(at.get("epsilon", 1e-5))
+    k = g.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
+    w = layer.weight.astype(np.float64)
+    layer.weight = (w * k.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32)
+    b0 = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
+    layer.bias = ((b0 - mean) * k + beta).astype(np.float32)
+    layer.params += int(g.size + beta.size)
+    layer.qdq_weight_scale = None  # folding changes the weights
+    _rename_output(st, layer, node.output[0])
+
+
+def _activation(st, node, idx, at):
+    layer = _fusable_producer(st, node, node.input[0], node.op_type)
+    if layer.act is not None:
+        raise _fail(st, node, "two activations in a row cannot be fused")
+    if node.op_type == "Relu":
+        layer.act = ir.ACT_RELU
+    else:
+        lo, hi = at.get("min", -np.inf), at.get("max", np.inf)
+        if len(node.input) > 1 and node.input[1]:
+            lo = float(np.asarray(_const(st, node, node.input[1], "min")).reshape(-1)[0])
+        if len(node.input) > 2 and node.input[2]:
+            hi = float(np.asarray(_const(st, node, node.input[2], "max")).reshape(-1)[0])
+        if lo == 0.0 and hi == np.inf:
+            layer.act = ir.ACT_RELU
+        else:
+            layer.act, layer.act_min, layer.act_max = ir.ACT_CLIP, float(lo), float(hi)
+    _rename_output(st, layer, node.output[0])
+
+
+def _pool(st, node, idx, at):
+    x, shp, flat = _act_input(st, node, node.input[0])
+    if flat:
+        raise _fail(st, node, "input is a flattened tensor; pooling needs a (N, C, H, W) input")
+    c, h, w = shp
+    if node.op_type == "GlobalAveragePool":
+        _add_layer(st, node, idx, op=ir.GAP, inputs=[x], in_shapes=[shp], out_shape=(c, 1, 1), kernel=(h, w))
+        return
+    kernel = tuple(int(v) for v in at["kernel_shape"])
+    stride = tuple(int(v) for v in at.get("strides", (1, 1)))
+    dilation = tuple(int(v) for v in at.get("dilations", (1, 1)))
+    if len(kernel) != 2:
+        raise _fail(st, node, "only 2-D pooling is supported")
+    if dilation != (1, 1):
+        raise _fail(st, node, "dilated pooling is not supported; use dilations=1")
+    pads = _pads(st, node, at, (h, w), kernel, stride, dilation)
+    ceil = bool(at.get("ceil_mode", 0))
+    oh, ow = _out_hw(st, node, (h, w), kernel, stride, pads, dilation, ceil)
+    if node.op_type == "MaxPool":
+        if len(node.output) > 1 and node.output[1]:
+            raise _fail(st, node, "the Indices output of MaxPool is not supported")
+        if ceil:  # extra windows run into the bottom/right border: padding that max ignores
+            pads = (pads[0], pads[1], (oh - 1) * stride[0] + kernel[0] - h - pads[0], (ow - 1) * stride[1] + kernel[1] - w - pads[1])
+        _add_layer(st, node, idx, op=ir.MAXPOOL, inputs=[x], in_shapes=[shp], out_shape=(c, oh, ow), kernel=kernel, stride=stride, pads=pads)
+    else:
+        if ceil and (oh, ow) != _out_hw(st, node, (h, w), kernel, stride, pads, dilation, False):
+            raise _fail(st, node, "AveragePool with ceil_mode=1 that changes the output size is not supported; use ceil_mode=0")
+        _add_layer(
+            st, node, idx, op=ir.AVGPOOL, inputs=[x], in_shapes=[shp], out_shape=(c, oh, ow), kernel=kernel,
+            stride=stride, pads=pads, count_include_pad=bool(at.get("count_include_pad", 0)),
+        )  # fmt: skip
+
+
+def _add(st, node, idx, at):
+    a, b = node.input[0], node.input[1]
+    ca, cb = a in st.consts, b in st.consts
+    if ca and cb:
+        raise _fail(st, node, "both inputs are constants; fold constants before import")
+    if ca or cb:  # MatMul + Add(bias) -> fc bias
+        t, bias = (b, st.consts[a]) if ca else (a, st.consts[b])
+        layer = _fusable_producer(st, node, t, "Add of a constant")
+        if layer.op != ir.FC or layer.bias is not None or layer.act is not None:
+            raise _fail(st, node, "Add of a constant is supported only as the bias of a MatMul")
+        bias = np.asarray(bias, np.float32).reshape(-1)
+        if bias.size == 1:
+            bias = np.full(layer.c_out, bias[0], np.float32)
+        if bias.size != layer.c_out:
+            raise _fail(st, node, f"bias of {bias.size} values does not match {layer.c_out} outputs")
+        layer.bias = bias
+        layer.params += int(bias.size)
+        _rename_output(st, layer, node.output[0])
+        return
+    xa, sa, fa = _act_input(st, node, a)
+    xb, sb, fb = _act_input(st, node, b)
+    if sa != sb or fa or fb:
+        raise _fail(st, node, f"inputs have shapes {sa} and {sb}; only element-wise Add of equal shapes is supported")
+    _add_layer(st, node, idx, op=ir.ADD, inputs=[xa, xb], in_shapes=[sa, sb], out_shape=sa)
+
+
+def _concat(st, node, idx, at):
+    ins = [_act_input(st, node, t) for t in node.input]
+    axis = int(at.get("axis", 1))
+    shapes = [s for _, s, _ in ins]
+    if axis not in (1, -3) or any(f for _, _, f in ins):
+        raise _fail(st, node, f"Concat on axis {axis}; only channel concatenation (axis=1) is supported")
+    if len({s[1:] for s in shapes}) != 1:
+        raise _fail(st, node, f"inputs have different spatial sizes {shapes}")
+    c = sum(s[0] for s in shapes)
+    _add_layer(st, node, idx, op=ir.CONCAT, inputs=[t for t, _, _ in ins], in_shapes=shapes, out_shape=(c, shapes[0][1], shapes[0][2]))
+
+
+def _fc(st, node, idx, at):
+    x, shp, flat = _act_input(st, node, node.input[0])
+    k = int(np.prod(shp))
+    if not flat and shp[1:] != (1, 1):
+        raise _fail(st, node, f"input has shape {shp}; flatten it before a fully connected layer")
+    wt = _const(st, node, node.input[1], "weight").astype(np.float32)
+    scale = st.const_scale.get(node.input[1])
+    if node.op_type == "MatMul":
+        w, b, params = wt.T, None, int(wt.size)
+        if scale is not None:
+            scale = scale.reshape(-1) if scale.size > 1 else scale
+    else:
+        if at.get("transA", 0):
+            raise _fail(st, node, "Gemm with transA=1 is not supported")
+        alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+        w = wt if at.get("transB", 0) else wt.T
+        w = w * np.float32(alpha)
+        b = None
+        if len(node.input) > 2 and node.input[2]:
+            b = _const(st, node, node.input[2], "bias").astype(np.float32).reshape(-1) * np.float32(beta)
+            if b.size == 1:
+                b = np.full(w.shape[0], b[0], np.float32)
+        params = int(wt.size) + (0 if b is None else int(b.size))
+        if alpha != 1.0:
+            scale = None
+    if w.ndim != 2 or w.shape[1] != k:
+        raise _fail(st, node, f"weight shape {tuple(wt.shape)} does not match an input of {k} features")
+    _add_layer(
+        st, node, idx, op=ir.FC, inputs=[x], in_shapes=[shp], out_shape=(int(w.shape[0]), 1, 1),
+        weight=np.ascontiguousarray(w), bias=b, params=params, qdq_weight_scale=scale,
+    )  # fmt: skip
+
+
+def _flatten_like(st, node, idx, at):
+    x, shp, _ = _act_input(st, node, node.input[0])
+    if node.op_type == "Flatten":
+        ok = int(at.get("axis", 1)) == 1
+    elif node.op_type == "Squeeze":
+        axes = at.get("axes")
+        if axes is None and len(node.input) > 1:
+            axes = _const(st, node, node.input[1], "axes").tolist()
+        ok = shp[1:] == (1, 1) and sorted(int(a) % 4 for a in (axes or [2, 3])) == [2, 3]
+    else:  # Reshape
+        target = [int(v) for v in _const(st, node, node.input[1], "shape").reshape(-1)]
+        n = int(np.prod(shp))
+        ok = target in ([1, n], [1, -1], [-1, n], [0, -1], [0, n])
+    if not ok:
+        raise _fail(st, node, f"{node.op_type} is supported only as a flatten to (1, C*H*W) before an fc layer")
+    st.alias[node.output[0]] = _Alias(node.input[0], flat=True)
+
+
+def _identity(st, node, idx, at):
+    if node.input[0] in st.consts:
+        st.consts[node.output[0]] = st.consts[node.input[0]]
+        return
+    st.alias[node.output[0]] = _Alias(node.input[0])
+
+
+def _constant(st, node, idx, at):
+    if "value" not in at:
+        raise _fail(st, node, "only Constant nodes with a 'value' tensor are supported")
+    st.consts[node.output[0]] = numpy_helper.to_array(at["value"])
+
+
+def _qdq_params(st, node) -> tuple[np.ndarray, np.ndarray]:
+    scale = np.asarray(_const(st, node, node.input[1], "scale"), np.float64)
+    zp = np.asarray(_const(st, node, node.input[2], "zero point"), np.int64) if len(node.input) > 2 and node.input[2] else np.zeros_like(scale, np.int64)
+    return scale, zp
+
+
+def _qdq(st, node, idx, at):
+    scale, zp = _qdq_params(st, node)
+    src = node.input[0]
+    if src in st.consts:  # a stored weight/bias being dequantized (or a constant being quantized)
+        q = np.asarray(st.consts[src])
+        axis = int(at.get("axis", 1))
+        shape = [1] * q.ndim
+        if scale.size > 1:
+            shape[axis % q.ndim] = -1
+        s, z = scale.reshape(shape), zp.reshape(shape)
+        if node.op_type == "DequantizeLinear":
+            st.consts[node.output[0]] = ((q.astype(np.float64) - z) * s).astype(np.float32)
+            # Per-output-channel weight scale: axis 0 of a conv weight, axis 1 of a MatMul weight.
+            st.const_scale[node.output[0]] = scale.reshape(-1)
+        else:
+            st.consts[node.output[0]] = np.clip(np.round(q / s) + z, -128, 255).astype(np.float32)
+        return
+    if scale.size != 1:
+        raise _fail(st, node, "per-channel quantization of an activation is not supported; use per-tensor scales")
+    dtype = "int8"
+    if len(node.input) > 2 and node.input[2]:
+        zp_init = st.consts[node.input[2]]
+        dtype = "uint8" if zp_init.dtype == np.uint8 else "int8"
+    s, z = float(scale.reshape(-1)[0]), int(zp.reshape(-1)[0])
+    lo, hi = (0, 255) if dtype == "uint8" else (-128, 127)
+    # asymap activations are symmetric (zero point 0): keep the scale when the zero point is 0,
+    # otherwise the symmetric scale that covers the same real range.
+    if z != 0:
+        m = max(abs(lo - z), abs(hi - z)) * s
+        s = m / 127.0
+    a = st.resolve(src)
+    st.act_scale[a.target] = s  # the last Q/DQ on a tensor (after its fused activation) wins
+    st.alias[node.output[0]] = _Alias(src)
+
+
+_CONVERT = {
+    "Conv": _conv, "BatchNormalization": _bn, "Relu": _activation, "Clip": _activation,
+    "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _pool, "Add": _add, "Concat": _concat,
+    "Gemm": _fc, "MatMul": _fc, "Flatten": _flatten_like, "Reshape": _flatten_like, "Squeeze": _flatten_like,
+    "Identity": _identity, "Dropout": _identity, "QuantizeLinear": _qdq, "DequantizeLinear": _qdq,
+    "Constant": _constant,
+}  # fmt: skip
+
+
+def _check_opset(st: _State, model: onnx.ModelProto) -> None:
+    for op in model.opset_import:
+        if op.domain in ("", "ai.onnx") and op.version < MIN_OPSET:
+            raise UserError(f"{st.where}: opset {op.version} is too old; asymap reads opset {MIN_OPSET} and newer (convert with onnx.version_converter)")
+
+
+def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape=None) -> Graph:
+    """Build the layer IR from an in-memory ONNX model (see :func:`load_model`)."""
+    st = _State(where=where)
+    graph = model.graph
+    _check_opset(st, model)
+    for node in graph.node:
+        if node.op_type not in SUPPORTED_OPS or node.domain not in ("", "ai.onnx"):
+            raise UserError(
+                f"{where}: node {node.name!r} has unsupported op type {node.op_type}; "
+                f"supported: {', '.join(SUPPORTED_OPS)}"
+            )
+    nodes = _topo_order(st, graph)
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{where}: the ONNX checker rejects the model: {first}") from None
+    for init in graph.initializer:
+        st.consts[init.name] = numpy_helper.to_array(init)
+    inputs = [i for i in graph.input if i.name not in st.consts]
+    in_name, in_shape = _input_shape(st, graph, inputs, input_shape)
+    st.shapes[in_name] = in_shape
+    for node in nodes:
+        for t in node.input:
+            st.users.setdefault(t, []).append(node)
+    for o in graph.output:
+        st.users.setdefault(o.name, []).append(None)
+    for idx, node in enumerate(nodes):
+        _CONVERT[node.op_type](st, node, idx, _attrs(node))
+    if len(graph.output) != 1:
+        raise UserError(f"{where}: the model must have exactly one output, found {len(graph.output)}")
+    out = st.resolve(graph.output[0].name).target
+    if not st.layers or out not in st.producer:
+        raise UserError(f"{where}: output {graph.output[0].name!r} is not computed by any supported layer")
+    for layer in st.layers:
+        s = st.act_scale.get(layer.output)
+        if s is not None:
+            layer.qdq_out_scale = s
+    g = Graph(
+        name=graph.name or Path(where).stem, input=in_name, input_shape=in_shape, output=out, layers=st.layers,
+        input_scale=st.act_scale.get(in_name),
+    )  # fmt: skip
+    _check_used(g, where)
+    return g
+
+
+def _check_used(g: Graph, where: str) -> None:
+    """Every layer must contribute to the output (the chain has no dead branches)."""
+    needed = {g.output}
+    for layer in reversed(g.layers):
+        if layer.output in needed:
+            needed.update(layer.inputs)
+    dead = [layer.name for layer in g.layers if layer.output not in needed]
+    if dead:
+        raise UserError(f"{where}: node {dead[0]!r} does not contribute to the model output; remove dead branches")
+
+
+def load_model(path: str | os.PathLike, input_shape=None) -> Graph:
+    """Read an ONNX CNN and return its layer IR.
+
+    ``input_shape``: (C, H, W) or (1, C, H, W), needed when the model's input has dynamic spatial
+    dimensions. Raises :class:`UserError` for files that are not ONNX, graph errors, unsupported
+    ops, non-constant weights and shapes that cannot be inferred.
+    """
+    p = Path(path)
+    model = _read_model(p)
+    return graph_from_model(model, where=str(p), input_shape=input_shape)

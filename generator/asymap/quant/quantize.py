@@ -1,0 +1,163 @@
+"""Float IR -> integer-only :class:`~asymap.quant.qgraph.QGraph` (docs/quantization.md).
+
+Scales:
+
+- weights: symmetric per output channel, ``s_w[c] = max|w[c]| / 127``, ``q = round(w / s_w)``
+  in [-127, 127] (a QDQ model's own weight scales are kept);
+- activations: symmetric per tensor, zero point 0. A tensor is uint8 when it is the output of a
+  ReLU (or of a Clip with min >= 0), or of a maxpool/avgpool/gap/concat whose inputs are all
+  uint8; int8 otherwise; the graph input is int8. ``s = max|t| / 255`` (uint8) or ``/ 127`` (int8)
+  over the calibration batch (a QDQ model's own activation scales are kept);
+- bias: int32 in accumulator units ``round(b / (s_w[c] * s_x))``;
+- each layer's real rescale factor becomes an integer multiplier and shift
+  (:func:`asymap.quant.arith.quantize_multiplier`).
+
+Calibration uses max-abs over the calibration batch, the simplest rule that never clips a value
+seen in calibration. With the default calibration data -- seeded standard-normal images, which is
+exactly the input distribution the zoo's weights are scaled for -- the range of every tensor is
+what inference on such images produces, so max-abs costs little resolution; real models should be
+calibrated on real images (``--calib X.npy``), where a percentile rule could do better on
+heavy-tailed activations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asymap.errors import UserError
+from asymap.frontend import ir
+from asymap.frontend.ir import Graph, Layer
+from asymap.quant.arith import quantize_multiplier
+from asymap.quant.qgraph import QGraph, QLayer, QTensor
+from asymap.quant.reference import run_float
+
+DEFAULT_CALIB_IMAGES = 4
+_TINY = 1e-12  # scale of an all-zero tensor or channel (any positive value works)
+
+
+def synthetic_calibration(graph: Graph, n: int = DEFAULT_CALIB_IMAGES, seed: int = 0) -> np.ndarray:
+    """``n`` seeded standard-normal images shaped like the graph input (float32)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n,) + tuple(graph.input_shape), dtype=np.float32)
+
+
+def calibrate(graph: Graph, calib: np.ndarray) -> dict[str, float]:
+    """Max |value| of every tensor over the calibration batch (float32 executor, in chunks)."""
+    maxabs: dict[str, float] = {}
+    for k in range(0, calib.shape[0], 4):
+        vals = run_float(graph, calib[k : k + 4], return_all=True, dtype=np.float32)
+        for name, v in vals.items():
+            m = float(np.max(np.abs(v))) if v.size else 0.0
+            maxabs[name] = max(maxabs.get(name, 0.0), m)
+    return maxabs
+
+
+def _mults(reals) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [quantize_multiplier(float(r)) for r in reals]
+    return np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64)
+
+
+def _unsigned_out(layer: Layer, ins: list[QTensor]) -> bool:
+    if layer.act == ir.ACT_RELU:
+        return True
+    if layer.act == ir.ACT_CLIP and layer.act_min is not None and layer.act_min >= 0:
+        return True
+    if layer.op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP, ir.CONCAT):
+        return all(not t.signed for t in ins)
+    return False
+
+
+def _clamp(layer: Layer, out: QTensor) -> tuple[int, int]:
+    lo, hi = out.lo, out.hi
+    if layer.act == ir.ACT_CLIP:
+        if layer.act_min is not None and np.isfinite(layer.act_min):
+            lo = max(lo, int(np.round(layer.act_min / out.scale)))
+        if layer.act_max is not None and np.isfinite(layer.act_max):
+            hi = min(hi, int(np.round(layer.act_max / out.scale)))
+    return lo, hi
+
+
+def _weights(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """int8 weights and their per-output-channel scales."""
+    w = layer.weight.astype(np.float64)
+    flat = w.reshape(w.shape[0], -1)
+    if layer.qdq_weight_scale is not None:
+        s = np.broadcast_to(np.asarray(layer.qdq_weight_scale, np.float64).reshape(-1), (w.shape[0],)).copy()
+        lo = -128
+    else:
+        s = np.abs(flat).max(axis=1) / 127.0
+        lo = -127
+    s = np.where(s > 0, s, 1.0)
+    q = np.clip(np.round(flat / s[:, None]), lo, 127).astype(np.int8)
+    return q.reshape(w.shape), s
+
+
+def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
+    """The integers of one layer, given its input and output tensors' scales."""
+    q = QLayer(layer=layer)
+    q.lo, q.hi = _clamp(layer, out)
+    sx = ins[0].scale
+    if layer.op in (ir.CONV, ir.FC):
+        q.weight, q.weight_scale = _weights(layer)
+        b = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
+        q.bias = np.clip(np.round(b / (q.weight_scale * sx)), -(2**31), 2**31 - 1).astype(np.int32)
+        q.mult, q.shift = _mults(q.weight_scale * sx / out.scale)
+    elif layer.op == ir.AVGPOOL:
+        kh, kw = layer.kernel
+        m, s = _mults([sx / (n * out.scale) for n in range(1, kh * kw + 1)])
+        q.mult, q.shift = np.concatenate([[0], m]), np.concatenate([[1], s])
+    elif layer.op == ir.GAP:
+        h, w = layer.in_shapes[0][1:]
+        q.mult, q.shift = _mults([sx / (h * w * out.scale)])
+    elif layer.op == ir.ADD:
+        ra, rb = ins[0].scale / out.scale, ins[1].scale / out.scale
+        _, s = quantize_multiplier(max(ra, rb))  # the larger ratio gets a full 31-bit multiplier
+        q.mult = np.array([int(round(ra * 2.0**s)), int(round(rb * 2.0**s))], np.int64)
+        q.shift = np.array([s], np.int64)
+    elif layer.op == ir.CONCAT:
+        q.mult, q.shift = _mults([t.scale / out.scale for t in ins])
+    return q
+
+
+def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QGraph:
+    """Quantize ``graph`` to int8 with integer-only arithmetic.
+
+    ``calib``: float images (N, C, H, W) or one (C, H, W); default: 4 seeded standard-normal
+    images (``seed``). Scales a QDQ model carries are used instead of calibrated ones.
+    """
+    if calib is None:
+        calib = synthetic_calibration(graph, seed=seed)
+    calib = np.asarray(calib, np.float32)
+    if calib.ndim == 3:
+        calib = calib[None]
+    if calib.ndim != 4 or tuple(calib.shape[1:]) != tuple(graph.input_shape) or calib.shape[0] == 0:
+        raise UserError(
+            f"{graph.name}: calibration data has shape {tuple(calib.shape)}; need (N, {', '.join(map(str, graph.input_shape))})"
+        )
+    if not np.all(np.isfinite(calib)):
+        raise UserError(f"{graph.name}: calibration data contains NaN or infinity")
+    needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers if lay.op != ir.MAXPOOL)
+    maxabs = calibrate(graph, calib) if needs_calib else {}
+
+    def scale_for(name: str, unsigned: bool, given: float | None) -> float:
+        if given is not None and given > 0:
+            return float(given)
+        m = maxabs.get(name, 0.0)
+        return m / (255.0 if unsigned else 127.0) if m > 0 else _TINY
+
+    tensors = {graph.input: QTensor(graph.input, graph.input_shape, scale_for(graph.input, False, graph.input_scale), True)}
+    layers = []
+    for layer in graph.layers:
+        ins = [tensors[t] for t in layer.inputs]
+        unsigned = _unsigned_out(layer, ins)
+        if layer.op == ir.MAXPOOL:
+            scale = ins[0].scale  # max commutes with a positive scale: no requantization
+        else:
+            scale = scale_for(layer.output, unsigned, layer.qdq_out_scale)
+        out = QTensor(layer.output, layer.out_shape, scale, not unsigned)
+        tensors[layer.output] = out
+        try:
+            layers.append(quantize_layer(layer, ins, out))
+        except ValueError as exc:  # a rescale factor >= 2**30: degenerate scales
+            raise UserError(f"{graph.name}: node {layer.name!r}: cannot quantize ({exc}); calibrate with representative data") from None
+    return QGraph(graph=graph, tensors=tensors, layers=layers)

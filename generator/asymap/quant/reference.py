@@ -1,0 +1,205 @@
+"""Reference executors: float (checked against onnxruntime) and integer (the bit-exact oracle).
+
+``run_float`` executes the IR (BN already folded, activations fused) in float64 by default, so it
+is *more* accurate than onnxruntime's float32 and agrees with it to ~1e-6 relative.
+
+``run_int`` executes a :class:`~asymap.quant.qgraph.QGraph` with exactly the integer semantics of
+docs/quantization.md (and of the HLS kernels): int8/uint8 activations, int8 weights, int32 bias,
+exact integer accumulation, :func:`asymap.quant.arith.requant`. Nothing on the integer path rounds
+through floating point: the matrix products run in float32 BLAS only where every partial sum is an
+integer below 2**24 (see :data:`asymap.quant.kernels.INT_CHUNK_K`), which float32 represents
+exactly; everything else is int64 numpy. Activations are returned as int16 arrays holding the
+int8/uint8 values, shaped (C, H, W) (fc outputs (C, 1, 1)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asymap.errors import UserError
+from asymap.frontend import ir
+from asymap.frontend.ir import Graph, Layer
+from asymap.quant import kernels
+from asymap.quant.arith import requant, rshift_round
+from asymap.quant.qgraph import QGraph, QLayer
+
+ACT_DTYPE = np.int16  # holds int8 and uint8 values
+
+
+# --- float ------------------------------------------------------------------------------------
+def _batch(x: np.ndarray, shape, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(shape):
+        raise UserError(f"{what}: input has shape {tuple(np.shape(x))}, the model needs {tuple(shape)} (C, H, W) or (N, C, H, W)")
+    return x
+
+
+def _float_act(y: np.ndarray, layer: Layer) -> np.ndarray:
+    if layer.act == ir.ACT_RELU:
+        return np.maximum(y, 0)
+    if layer.act == ir.ACT_CLIP:
+        lo = -np.inf if layer.act_min is None else layer.act_min
+        hi = np.inf if layer.act_max is None else layer.act_max
+        return np.clip(y, lo, hi)
+    return y
+
+
+def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.ndarray:
+    """One IR layer in floating point on a batch (B, C, H, W)."""
+    x = ins[0]
+    if layer.op == ir.CONV:
+        w = layer.weight.astype(dtype)
+        y = kernels.conv(x, layer, w, np.matmul)
+        if layer.bias is not None:
+            y = y + layer.bias.astype(dtype)[None, :, None, None]
+    elif layer.op == ir.FC:
+        y = x.reshape(x.shape[0], -1) @ layer.weight.astype(dtype).T
+        if layer.bias is not None:
+            y = y + layer.bias.astype(dtype)
+        y = y[:, :, None, None]
+    elif layer.op == ir.MAXPOOL:
+        y = kernels.maxpool(x, layer, -np.inf)
+    elif layer.op == ir.AVGPOOL:
+        y = kernels.window_sum(x, layer) / kernels.window_count(layer)
+    elif layer.op == ir.GAP:
+        y = x.mean(axis=(2, 3), keepdims=True)
+    elif layer.op == ir.ADD:
+        y = ins[0] + ins[1]
+    elif layer.op == ir.CONCAT:
+        y = np.concatenate(ins, axis=1)
+    else:  # pragma: no cover - the importer only emits the ops above
+        raise ValueError(f"unknown op {layer.op}")
+    return _float_act(y, layer).astype(dtype, copy=False)
+
+
+def run_float(graph: Graph, x: np.ndarray, return_all: bool = False, dtype=np.float64):
+    """Execute ``graph`` in floating point on ``x`` (C, H, W) or a batch (B, C, H, W).
+
+    Returns the output with the batch axis only if ``x`` had one; with ``return_all`` a dict
+    tensor name -> array (the graph input included). ``dtype=np.float32`` is about twice as fast
+    (used for calibration).
+    """
+    batched = np.ndim(x) == 4
+    xb = _batch(x, graph.input_shape, graph.name).astype(dtype)
+    vals = {graph.input: xb}
+    last = graph.last_use
+    for layer in graph.layers:
+        vals[layer.output] = float_layer(layer, [vals[t] for t in layer.inputs], dtype)
+        if not return_all:
+            for t in set(layer.inputs):
+                if last.get(t, -1) <= layer.index and t != graph.output:
+                    del vals[t]
+    if return_all:
+        return vals if batched else {k: v[0] for k, v in vals.items()}
+    out = vals[graph.output]
+    return out if batched else out[0]
+
+
+# --- integer ----------------------------------------------------------------------------------
+def _col(a: np.ndarray) -> np.ndarray:
+    return np.asarray(a, np.int64).reshape(-1, 1, 1)
+
+
+def int_layer(q: QLayer, ins: list[np.ndarray], wf32: np.ndarray | None = None) -> np.ndarray:
+    """One quantized layer on int arrays (C, H, W); returns ACT_DTYPE (C, H, W).
+
+    ``wf32``: the int8 weights as float32 (the same values), cached by the caller.
+    """
+    layer = q.layer
+    x = ins[0]
+    if layer.op == ir.CONV:
+        if wf32 is None:
+            wf32 = q.weight.astype(np.float32)
+        if layer.groups > 1 and layer.groups == layer.c_in == layer.c_out:
+            acc = kernels.depthwise(x[None].astype(np.int64), layer, q.weight)[0]
+        else:
+            acc = kernels.conv(x[None].astype(np.float32), layer, wf32, kernels.int_matmul)[0]
+        acc = acc + _col(q.bias)
+        y = requant(acc, _col(q.mult), _col(q.shift), q.lo, q.hi)
+    elif layer.op == ir.FC:
+        if wf32 is None:
+            wf32 = q.weight.astype(np.float32)
+        acc = kernels.int_matmul(wf32, x.reshape(-1, 1).astype(np.float32))[:, 0] + q.bias.astype(np.int64)
+        y = requant(acc, q.mult, q.shift, q.lo, q.hi).reshape(layer.out_shape)
+    elif layer.op == ir.MAXPOOL:
+        y = np.clip(kernels.maxpool(x[None], layer, np.iinfo(x.dtype).min)[0], q.lo, q.hi)
+    elif layer.op == ir.AVGPOOL:
+        s = kernels.window_sum(x[None].astype(np.int64), layer)[0]
+        n = kernels.window_count(layer)
+        y = requant(s, q.mult[n][None], q.shift[n][None], q.lo, q.hi)
+    elif layer.op == ir.GAP:
+        s = x.astype(np.int64).sum(axis=(1, 2), keepdims=True)
+        y = requant(s, q.mult[0], q.shift[0], q.lo, q.hi)
+    elif layer.op == ir.ADD:
+        acc = ins[0].astype(np.int64) * q.mult[0] + ins[1].astype(np.int64) * q.mult[1]
+        y = rshift_round(acc, q.shift[0], q.lo, q.hi)
+    elif layer.op == ir.CONCAT:
+        y = np.concatenate([requant(xi, q.mult[i], q.shift[i], q.lo, q.hi) for i, xi in enumerate(ins)], axis=0)
+    else:  # pragma: no cover
+        raise ValueError(f"unknown op {layer.op}")
+    return y.astype(ACT_DTYPE)
+
+
+def run_int(qgraph: QGraph, x_q: np.ndarray, return_all: bool = False):
+    """Execute the quantized graph on an integer input (C, H, W) (values in the input's int8 range).
+
+    Returns the output tensor (int16 array of int8/uint8 values, (C, H, W)); with ``return_all``
+    a dict tensor name -> int array for every tensor, the input included. Bit-exact and
+    deterministic: the HLS kernels must reproduce every one of these arrays.
+    """
+    g = qgraph.graph
+    x = np.asarray(x_q)
+    if x.shape != tuple(g.input_shape):
+        raise UserError(f"{g.name}: integer input has shape {x.shape}, the model needs {tuple(g.input_shape)}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise UserError(f"{g.name}: integer input has dtype {x.dtype}; quantize it first (quantize_input)")
+    t = qgraph.input
+    if x.size and (x.min() < t.lo or x.max() > t.hi):
+        raise UserError(f"{g.name}: integer input values outside [{t.lo}, {t.hi}]")
+    vals = {g.input: x.astype(ACT_DTYPE)}
+    last = g.last_use
+    for q in qgraph.layers:
+        vals[q.layer.output] = int_layer(q, [vals[n] for n in q.layer.inputs], _weights_f32(q))
+        if not return_all:
+            for n in set(q.layer.inputs):
+                if last.get(n, -1) <= q.index and n != g.output:
+                    del vals[n]
+    return vals if return_all else vals[g.output]
+
+
+def _weights_f32(q: QLayer) -> np.ndarray | None:
+    """float32 copy of the int8 weights for the BLAS products, cached on the QLayer."""
+    if q.weight is None:
+        return None
+    cached = q.__dict__.get("_wf32")
+    if cached is None or cached.shape != q.weight.shape:
+        cached = q.weight.astype(np.float32)
+        q.__dict__["_wf32"] = cached
+    return cached
+
+
+def quantize_input(qgraph: QGraph, x: np.ndarray) -> np.ndarray:
+    """Float image (C, H, W) -> the integer graph input: round(x / scale) (half to even), clamped."""
+    t = qgraph.input
+    x = np.asarray(x, np.float64)
+    if x.shape != tuple(t.shape):
+        raise UserError(f"{qgraph.graph.name}: input has shape {x.shape}, the model needs {tuple(t.shape)} (C, H, W)")
+    return np.clip(np.round(x / t.scale), t.lo, t.hi).astype(ACT_DTYPE)
+
+
+def dequantize(qgraph: QGraph, name: str, y: np.ndarray) -> np.ndarray:
+    """Integer tensor -> real values (scale * q)."""
+    return np.asarray(y, np.float64) * qgraph.tensors[name].scale
+
+
+def sqnr_db(ref: np.ndarray, test: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio of ``test`` against ``ref`` in dB (inf when equal)."""
+    ref = np.asarray(ref, np.float64).ravel()
+    noise = ref - np.asarray(test, np.float64).ravel()
+    pn = float(np.sum(noise * noise))
+    ps = float(np.sum(ref * ref))
+    if pn == 0.0:
+        return float("inf")
+    return 10.0 * np.log10(ps / pn) if ps > 0 else float("-inf")
