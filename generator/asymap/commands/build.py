@@ -1,14 +1,77 @@
-"""PLACEHOLDER: replaced by the issue that implements 'asymap build'."""
+"""``asymap build``: run a Vitis (or C-sim) step for every board project, locally or on Slurm."""
 
-HELP = "(not implemented yet)"
-EXAMPLE = "asymap build --help"
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from asymap.build.steps import STEPS
+from asymap.errors import UserError
+
+HELP = "build every board project (C-sim, Vitis HLS synthesis, co-sim, export, link) locally or on Slurm"
+EXAMPLE = "asymap build out/ --step csynth --executor slurm --cluster clusters/example16.yaml --resume"
 
 
-def add_arguments(p):
-    pass
+def add_arguments(p) -> None:
+    p.add_argument("out", help="output tree written by 'asymap generate'")
+    p.add_argument("--step", choices=STEPS, default="csynth", help="build step to run for every board (default csynth)")
+    p.add_argument("--executor", choices=("local", "slurm"), default="local", help="where to run (default local)")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="local: boards built at once (default: CPU count)")
+    p.add_argument("--platform", help="link: the Vitis platform (.xpfm) to link against")
+    p.add_argument("--tcl", action="store_true", help="use 'vitis_hls -f run_hls.tcl' instead of 'v++ -c --mode hls'")
+    p.add_argument("--board", action="append", dest="boards", metavar="NAME", help="only this board (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the exact commands and run nothing")
+    p.add_argument("--resume", action="store_true", help="skip boards whose step succeeded after their last change")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    g = p.add_argument_group("slurm")
+    g.add_argument("--cluster", help="cluster YAML whose 'build:' section gives cpus/mem/time/partition/account/setup")
+    g.add_argument("--cpus", type=int, help="CPUs per board task (overrides build.cpus)")
+    g.add_argument("--mem", help="memory per board task, e.g. 16G (overrides build.mem)")
+    g.add_argument("--time", help="time limit per board task, e.g. 08:00:00 (overrides build.time)")
+    g.add_argument("--partition", help="Slurm partition (overrides build.partition)")
 
 
-def run(args):
-    from asymap.errors import UserError
+def _build_section(path: str | None) -> tuple[dict | None, str]:
+    if not path:
+        return None, ""
+    import yaml
 
-    raise UserError("'asymap build' is not implemented yet")
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: cluster file not found") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: not readable YAML ({type(exc).__name__})") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{path}: expected a mapping with boards/links/build")
+    return doc.get("build"), path
+
+
+def run(args) -> int:
+    from asymap.build.runner import build
+    from asymap.build.slurm import SlurmOptions
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    section, where = _build_section(args.cluster)
+    opts = SlurmOptions.from_build_section(section, where).merged(
+        cpus=args.cpus, mem=args.mem, time=args.time, partition=args.partition
+    )
+    jobs = args.jobs
+    if jobs is None and isinstance(section, dict) and isinstance(section.get("jobs"), int):
+        jobs = section["jobs"]
+    res = build(
+        args.out, step=args.step, executor=args.executor, jobs=jobs, platform=args.platform, tcl=args.tcl,
+        dry_run=args.dry_run, resume=args.resume, boards=args.boards, slurm_options=opts,
+        quiet=args.quiet or args.json, print_fn=(lambda s: print(s, file=sys.stderr)) if args.json else print,
+    )
+    if args.json:
+        d = res.as_dict()
+        if args.dry_run:
+            d["commands"] = res.commands
+        print(json.dumps(d, indent=2, sort_keys=True))
+    elif not args.dry_run and not args.quiet:
+        print(f"{args.step}: {len(res.ran)} done, {len(res.failed)} failed, {len(res.skipped)} skipped"
+              + (f"; failed: {', '.join(res.failed)}" if res.failed else ""))
+    return 0 if res.ok else 1

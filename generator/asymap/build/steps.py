@@ -1,0 +1,85 @@
+"""What each build step runs in a board's project directory, and what it needs.
+
+The commands follow the two ways Vitis builds an HLS kernel:
+  * the unified flow (Vitis >= 2023.2): ``v++ -c --mode hls --config hls_config.cfg`` synthesizes
+    into a component work directory, ``vitis-run --mode hls --cosim|--package`` continues from it;
+  * the classic Tcl flow (``--tcl``): ``vitis_hls -f run_hls.tcl`` with the step as a Tcl argument.
+``link`` builds the board's xclbin with ``v++ --link`` and the board's ``connectivity.cfg`` on the
+user's platform. ``csim`` needs only make and g++: it runs the project's own ``make csim``.
+
+Every command runs with the board directory as working directory and only relative paths, so the
+same command works locally and on a Slurm compute node that sees the tree at another mount point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from asymap.errors import UserError
+
+STEPS = ("csim", "csynth", "cosim", "export", "link")
+COMPONENT_DIR = "hls_component"  # --work_dir of the v++ unified flow (reports under hls/syn/report)
+
+# Source files whose change makes a step's earlier success stale (see ``input_files``).
+_SOURCE_SUFFIXES = {".cpp", ".cc", ".h", ".hpp", ".cfg", ".tcl", ".bin", ".dat", ".npy", ".txt", ".json"}
+_NOT_INPUT_DIRS = {"logs", ".build", COMPONENT_DIR, "proj", "_x", ".Xil"}
+
+
+@dataclass(frozen=True)
+class StepCommand:
+    argv: list[str]  # argv[0] is a tool name; the runner swaps in the resolved path
+    tools: list[str]  # every tool that must exist for the step
+
+
+def step_command(step: str, top: str, board: str, tcl: bool = False, platform: str | None = None) -> StepCommand:
+    """The command one board runs for ``step`` (tool names unresolved)."""
+    if step == "csim":
+        return StepCommand(["make", "csim"], ["make", "g++"])
+    if step == "csynth":
+        if tcl:
+            return StepCommand(["vitis_hls", "-f", "run_hls.tcl", "-tclargs", "csynth"], ["vitis_hls"])
+        return StepCommand(["v++", "-c", "--mode", "hls", "--config", "hls_config.cfg", "--work_dir", COMPONENT_DIR], ["v++"])
+    if step in ("cosim", "export"):
+        if tcl:
+            return StepCommand(["vitis_hls", "-f", "run_hls.tcl", "-tclargs", step], ["vitis_hls"])
+        flag = "--cosim" if step == "cosim" else "--package"
+        return StepCommand(
+            ["vitis-run", "--mode", "hls", flag, "--config", "hls_config.cfg", "--work_dir", COMPONENT_DIR], ["vitis-run"]
+        )
+    if step == "link":
+        if not platform:
+            raise UserError("step 'link' needs the target platform; pass --platform /path/to/platform.xpfm")
+        return StepCommand(
+            ["v++", "--link", "--target", "hw", "--platform", platform, "--config", "connectivity.cfg",
+             "-o", f"{board}.xclbin", f"{COMPONENT_DIR}/{top}.xo"],
+            ["v++"],
+        )
+    raise UserError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+
+
+def stamp_path(board_dir: Path, step: str) -> Path:
+    """Written when ``step`` succeeded for the board; its mtime is the step's output time."""
+    return board_dir / ".build" / f"{step}.ok"
+
+
+def input_files(board_dir: Path) -> list[Path]:
+    """The board's source files (code, configs, weights, test vectors), skipping logs, build state
+    and the tools' own work directories, which a later step writes into."""
+    out = []
+    for p in board_dir.rglob("*"):
+        rel = p.relative_to(board_dir)
+        if rel.parts and (rel.parts[0] in _NOT_INPUT_DIRS or rel.parts[0].startswith(".")):
+            continue
+        if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name == "Makefile"):
+            out.append(p)
+    return out
+
+
+def is_up_to_date(board_dir: Path, step: str) -> bool:
+    """True when the step's success stamp is newer than every input of the board."""
+    stamp = stamp_path(board_dir, step)
+    if not stamp.is_file():
+        return False
+    t = stamp.stat().st_mtime
+    return all(p.stat().st_mtime <= t for p in input_files(board_dir))
