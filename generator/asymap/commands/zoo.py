@@ -1,14 +1,30 @@
-"""PLACEHOLDER: replaced by the issue that implements 'asymap zoo'."""
+"""``asymap zoo``: write one of the built-in CNNs (seeded random weights) as an ONNX file."""
 
-HELP = "(not implemented yet)"
-EXAMPLE = "asymap zoo --help"
+from __future__ import annotations
+
+HELP = "write a built-in CNN (ResNet-18..152, VGG-16, MobileNetV2, Inception-style, tiny) as ONNX"
+EXAMPLE = "asymap zoo resnet152 --input-size 224 -o resnet152.onnx\n  asymap zoo tiny --input-size 32 --width-mult 0.5 -o tiny.onnx"
 
 
 def add_arguments(p):
-    pass
+    from asymap.frontend.zoo import ZOO_NAMES
+
+    p.add_argument("name", metavar="NAME", help=f"model: {', '.join(ZOO_NAMES)}")
+    p.add_argument("--input-size", type=int, default=224, metavar="N", help="square input image size (default 224)")
+    p.add_argument("--width-mult", type=float, default=1.0, metavar="F", help="channel multiplier (default 1.0)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="weight seed (default 0)")
+    p.add_argument("--num-classes", type=int, default=1000, metavar="K", help="classifier outputs (default 1000)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="where to write the model")
 
 
-def run(args):
-    from asymap.errors import UserError
+def run(args) -> int:
+    from asymap.frontend.zoo import build_zoo_model
+    from asymap.util.fileio import atomic_write_bytes, check_output_dir
+    from asymap.util.progress import status
 
-    raise UserError("'asymap zoo' is not implemented yet")
+    check_output_dir(args.output)
+    model = build_zoo_model(args.name, args.input_size, args.width_mult, args.seed, args.num_classes)
+    atomic_write_bytes(args.output, model.SerializeToString())
+    status(f"wrote {args.output}: {args.name.lower()} {args.input_size}x{args.input_size}, width x{args.width_mult:g}, "
+           f"{len(model.graph.node)} ONNX nodes", args.quiet)  # fmt: skip
+    return 0
