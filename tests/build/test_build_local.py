@@ -31,7 +31,7 @@ def test_dry_run_prints_exact_commands(make_out_tree, run_cli):
     p = run_cli("build", out, "--step", "csynth", "--dry-run", check=True)
     assert p.stdout.splitlines()[0].endswith("&& v++ -c --mode hls --config hls_config.cfg --work_dir hls_component")
     p = run_cli("build", out, "--step", "csynth", "--tcl", "--dry-run", check=True)
-    assert p.stdout.splitlines()[0].endswith("&& vitis_hls -f run_hls.tcl -tclargs csynth")
+    assert p.stdout.splitlines()[0].endswith("&& env ASYMAP_HLS_STEPS=csynth vitis_hls -f run_hls.tcl")
     p = run_cli("build", out, "--step", "link", "--platform", "/opt/p/u250.xpfm", "--dry-run", check=True)
     assert p.stdout.splitlines()[1].endswith(
         "&& v++ --link --target hw --platform /opt/p/u250.xpfm --config connectivity.cfg -o b1.xclbin hls_component/top.xo")

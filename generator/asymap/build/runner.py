@@ -92,8 +92,8 @@ def build(
     tools_needed = sorted({t for _, c in todo for t in c.tools})
     if dry_run:
         for b, cmd in todo:
-            line = f"cd {shlex.quote(str(b.dir))} && {shlex.join(cmd.argv)}"
-            result.commands[b.name] = cmd.argv
+            line = f"cd {shlex.quote(str(b.dir))} && {shlex.join(cmd.full_argv())}"
+            result.commands[b.name] = cmd.full_argv()
             print_fn(line)
         for name in result.skipped:
             print_fn(f"# {name}: up to date, skipped (--resume)")
@@ -105,7 +105,7 @@ def build(
 
     tasks: list[Task] = []
     for b, cmd in todo:
-        argv = [resolved.get(cmd.argv[0], cmd.argv[0]), *cmd.argv[1:]]
+        argv = cmd.full_argv(resolved.get(cmd.argv[0]))
         log = b.dir / "logs" / f"{step}.log"
         tasks.append(Task(board=b.name, step=step, dir=b.dir, argv=argv, log=log))
         rec = state.record(b.name, step)

@@ -3,7 +3,8 @@
 The commands follow the two ways Vitis builds an HLS kernel:
   * the unified flow (Vitis >= 2023.2): ``v++ -c --mode hls --config hls_config.cfg`` synthesizes
     into a component work directory, ``vitis-run --mode hls --cosim|--package`` continues from it;
-  * the classic Tcl flow (``--tcl``): ``vitis_hls -f run_hls.tcl`` with the step as a Tcl argument.
+  * the classic Tcl flow (``--tcl``): ``vitis_hls -f run_hls.tcl`` with the steps to run in
+    ``$ASYMAP_HLS_STEPS`` (the generated run_hls.tcl reads it, see docs/generated-project.md).
 ``link`` builds the board's xclbin with ``v++ --link`` and the board's ``connectivity.cfg`` on the
 user's platform. ``csim`` needs only make and g++: it runs the project's own ``make csim``.
 
@@ -30,6 +31,12 @@ _NOT_INPUT_DIRS = {"logs", ".build", COMPONENT_DIR, "proj", "_x", ".Xil"}
 class StepCommand:
     argv: list[str]  # argv[0] is a tool name; the runner swaps in the resolved path
     tools: list[str]  # every tool that must exist for the step
+    env: tuple[tuple[str, str], ...] = ()  # extra environment, passed through env(1) so it survives sbatch
+
+    def full_argv(self, tool_path: str | None = None) -> list[str]:
+        """The argv that really runs: ``env K=V ... TOOL ARGS`` (tool resolved when given)."""
+        head = [tool_path or self.argv[0], *self.argv[1:]]
+        return ["env", *[f"{k}={v}" for k, v in self.env], *head] if self.env else head
 
 
 def step_command(step: str, top: str, board: str, tcl: bool = False, platform: str | None = None) -> StepCommand:
@@ -38,11 +45,11 @@ def step_command(step: str, top: str, board: str, tcl: bool = False, platform: s
         return StepCommand(["make", "csim"], ["make", "g++"])
     if step == "csynth":
         if tcl:
-            return StepCommand(["vitis_hls", "-f", "run_hls.tcl", "-tclargs", "csynth"], ["vitis_hls"])
+            return StepCommand(["vitis_hls", "-f", "run_hls.tcl"], ["vitis_hls"], (("ASYMAP_HLS_STEPS", "csynth"),))
         return StepCommand(["v++", "-c", "--mode", "hls", "--config", "hls_config.cfg", "--work_dir", COMPONENT_DIR], ["v++"])
     if step in ("cosim", "export"):
         if tcl:
-            return StepCommand(["vitis_hls", "-f", "run_hls.tcl", "-tclargs", step], ["vitis_hls"])
+            return StepCommand(["vitis_hls", "-f", "run_hls.tcl"], ["vitis_hls"], (("ASYMAP_HLS_STEPS", step),))
         flag = "--cosim" if step == "cosim" else "--package"
         return StepCommand(
             ["vitis-run", "--mode", "hls", flag, "--config", "hls_config.cfg", "--work_dir", COMPONENT_DIR], ["vitis-run"]

@@ -1,0 +1,213 @@
+"""Predicted (plan.json) against reported (Vitis csynth.xml), per board, and calibration.
+
+What is compared, per board:
+  * ``interval``: cycles per image. Predicted: the slowest layer engine of the board's dataflow
+    pipeline (``max(layers[].cycles)``; ``interval_s * clock`` when the plan has no layers), which
+    is what Vitis's top-level ``Interval-max`` of a DATAFLOW region measures. Flagged when off by
+    more than 20 %.
+  * ``latency``: cycles from first input to last output. Predicted: the sum of the layers' cycles
+    (an upper bound for a streaming pipeline); shown for information, never flagged.
+  * ``dsp``, ``bram36``, ``uram``, ``lut``: reported BRAM_18K is halved into BRAM36. Flagged when
+    over the board's budget (the plan's ``avail``, else the report's AvailableResources) or off by
+    more than 20 %.
+
+``calibrate`` fits, per board *type*, the factors the cost model's estimates should be multiplied
+by (``cycles_scale``: geometric mean of reported/predicted interval; ``<resource>_scale``: least
+squares through the origin) and writes them as YAML (docs/build.md, "Calibration file").
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from asymap import __version__
+from asymap.build.reports import SynthReport, find_report, parse_csynth
+from asymap.build.tree import OutTree, load_tree
+from asymap.errors import UserError
+from asymap.util.fileio import atomic_write_text
+
+TOLERANCE = 0.20
+RESOURCES = ("dsp", "bram36", "uram", "lut")
+CALIBRATION_SCHEMA = 1
+
+
+def load_plan_dict(path: str | Path) -> dict:
+    """plan.json as a dict, checked for the keys the build/report stages read (DESIGN.md schema 1)."""
+    path = Path(path)
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: plan not found; pass --plan plan.json (written by 'asymap plan')") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not a readable plan.json ({type(exc).__name__}); re-run asymap plan") from None
+    if not isinstance(plan, dict) or plan.get("schema") != 1:
+        raise UserError(f"{path}: not an asymap plan (schema 1); re-run asymap plan")
+    boards = plan.get("boards")
+    if not isinstance(boards, list) or not boards:
+        raise UserError(f"{path}: key 'boards' must be a non-empty list; re-run asymap plan")
+    for i, b in enumerate(boards):
+        for key in ("name", "interval_s", "resources"):
+            if not isinstance(b, dict) or key not in b:
+                raise UserError(f"{path}: boards[{i}].{key} missing; re-run asymap plan")
+    return plan
+
+
+def _find_plan(tree: OutTree, plan_path: str | Path | None) -> Path:
+    if plan_path:
+        return Path(plan_path)
+    if tree.plan_path:
+        return tree.plan_path
+    raise UserError(f"{tree.root}: no plan.json in the tree; pass --plan plan.json")
+
+
+@dataclass
+class Row:
+    board: str
+    metric: str
+    predicted: float | None
+    reported: float | None
+    budget: float | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.predicted and self.reported is not None:
+            return self.reported / self.predicted
+        return None
+
+    def as_dict(self) -> dict:
+        return {"board": self.board, "metric": self.metric, "predicted": self.predicted, "reported": self.reported,
+                "ratio": None if self.ratio is None else round(self.ratio, 4), "budget": self.budget,
+                "flags": self.flags}
+
+
+@dataclass
+class BoardComparison:
+    board: str
+    type: str
+    report: SynthReport | None
+    rows: list[Row]
+
+    @property
+    def flagged(self) -> bool:
+        return any(r.flags for r in self.rows)
+
+
+def predicted_cycles(pb: dict) -> tuple[float | None, float | None]:
+    """(interval, latency) cycles the plan predicts for one board."""
+    cycles = [float(l["cycles"]) for l in pb.get("layers", []) if isinstance(l, dict) and "cycles" in l]
+    if cycles:
+        return max(cycles), sum(cycles)
+    clock = pb.get("clock_mhz")
+    if clock:
+        return float(pb["interval_s"]) * float(clock) * 1e6, None
+    return None, None
+
+
+def compare_board(pb: dict, rep: SynthReport | None) -> BoardComparison:
+    name = str(pb["name"])
+    interval, latency = predicted_cycles(pb)
+    rows = []
+    if rep is None:
+        rows.append(Row(name, "interval", interval, None, flags=["no report"]))
+        return BoardComparison(name, str(pb.get("type", "?")), None, rows)
+    rows.append(Row(name, "interval", interval, rep.interval_max))
+    rows.append(Row(name, "latency", latency, rep.latency_worst))
+    reported = {"dsp": rep.used["dsp"], "bram36": rep.used["bram18k"] / 2, "uram": rep.used["uram"], "lut": rep.used["lut"]}
+    avail_rep = {"dsp": rep.available["dsp"], "bram36": rep.available["bram18k"] / 2, "uram": rep.available["uram"],
+                 "lut": rep.available["lut"]}
+    for res in RESOURCES:
+        pair = pb["resources"].get(res)
+        pred = float(pair[0]) if isinstance(pair, (list, tuple)) and pair else None
+        budget = float(pair[1]) if isinstance(pair, (list, tuple)) and len(pair) > 1 else float(avail_rep[res])
+        rows.append(Row(name, res, pred, float(reported[res]), budget))
+    for r in rows:
+        if r.reported is None:
+            if r.metric == "interval":
+                r.flags.append("undefined in report")
+            continue
+        if r.budget is not None and r.reported > r.budget:
+            r.flags.append("over budget")
+        if r.metric == "latency":
+            continue
+        if r.predicted == 0 and r.reported > 0:
+            r.flags.append("not predicted")
+        elif r.ratio is not None and abs(r.ratio - 1) > TOLERANCE:
+            r.flags.append(f"off by {100 * (r.ratio - 1):+.0f}%")
+    return BoardComparison(name, str(pb.get("type", "?")), rep, rows)
+
+
+def compare(out_dir: str | Path, plan_path: str | Path | None = None) -> tuple[dict, list[BoardComparison]]:
+    """Compare every board of the tree that has a plan entry; UserError when no report exists."""
+    tree = load_tree(out_dir)
+    plan = load_plan_dict(_find_plan(tree, plan_path))
+    results = []
+    for pb in plan["boards"]:
+        name = str(pb["name"])
+        try:
+            proj = tree.board(name)
+        except UserError:
+            raise UserError(f"plan board {name!r} has no project in {tree.root}; the tree was generated from another plan") from None
+        path = find_report(proj.dir, proj.top)
+        results.append(compare_board(pb, parse_csynth(path) if path else None))
+    if all(c.report is None for c in results):
+        raise UserError(f"{tree.root}: no csynth reports found; run 'asymap build {out_dir} --step csynth' first")
+    return plan, results
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:.2f}"
+
+
+def format_table(results: list[BoardComparison]) -> str:
+    head = ("board", "metric", "predicted", "reported", "ratio", "budget", "flags")
+    lines = [head]
+    for c in results:
+        for r in c.rows:
+            lines.append((r.board, r.metric, _fmt(r.predicted), _fmt(r.reported),
+                          "-" if r.ratio is None else f"{r.ratio:.2f}", _fmt(r.budget), ", ".join(r.flags)))
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    out = []
+    for row in lines:
+        out.append("  ".join(c.rjust(w) if 2 <= i <= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    flagged = [c.board for c in results if c.flagged]
+    out.append(f"{len(results)} boards, {sum(c.report is not None for c in results)} with reports, "
+               f"{len(flagged)} flagged" + (f": {', '.join(flagged)}" if flagged else ""))
+    return "\n".join(out)
+
+
+def calibrate(results: list[BoardComparison]) -> dict:
+    """Per board type: the factors reported/predicted, fitted over every board with a report."""
+    by_type: dict[str, list[BoardComparison]] = {}
+    for c in results:
+        if c.report is not None:
+            by_type.setdefault(c.type, []).append(c)
+    types = {}
+    for t, comps in sorted(by_type.items()):
+        entry: dict[str, float | int | list[str]] = {}
+        logs = [math.log(r.reported / r.predicted) for c in comps for r in c.rows
+                if r.metric == "interval" and r.predicted and r.reported]
+        if logs:
+            entry["cycles_scale"] = round(math.exp(sum(logs) / len(logs)), 4)
+        for res in RESOURCES:
+            pairs = [(r.predicted, r.reported) for c in comps for r in c.rows
+                     if r.metric == res and r.predicted and r.reported is not None]
+            if pairs:
+                entry[f"{res}_scale"] = round(sum(p * q for p, q in pairs) / sum(p * p for p, _ in pairs), 4)
+        entry["samples"] = len(comps)
+        entry["boards"] = sorted(c.board for c in comps)
+        types[t] = entry
+    return {"schema": CALIBRATION_SCHEMA, "asymap_version": __version__, "board_types": types}
+
+
+def write_calibration(path: str | Path, calib: dict) -> None:
+    header = ("# asymap cost-model calibration, fitted by 'asymap compare --calibrate' from Vitis csynth reports.\n"
+              "# Per board type: multiply the cost model's cycles / resource estimates by these factors.\n")
+    atomic_write_text(path, header + yaml.safe_dump(calib, sort_keys=True, default_flow_style=False))

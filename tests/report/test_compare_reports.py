@@ -1,0 +1,115 @@
+"""csynth.xml parsing, asymap compare and --calibrate on reports that follow Vitis's schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import csynth_xml
+
+from asymap.build.reports import find_report, parse_csynth
+from asymap.errors import UserError
+
+
+def test_parse_csynth_reads_every_field(tmp_path):
+    p = tmp_path / "csynth.xml"
+    p.write_text(csynth_xml(version="2023.2", top="top_b", target_ns="3.33", est_ns="2.95", best=1000, worst=1200,
+                            ii=700, bram=31, dsp=42, ff=5000, lut=6000, uram=3))
+    r = parse_csynth(p)
+    assert (r.version, r.top, r.part) == ("2023.2", "top_b", "xcu250-figd2104-2L-e")
+    assert (r.target_clock_ns, r.estimated_clock_ns) == (3.33, 2.95)
+    assert (r.latency_best, r.latency_avg, r.latency_worst, r.interval_min, r.interval_max) == (1000, 1100, 1200, 700, 700)
+    assert r.used == {"bram18k": 31, "dsp": 42, "ff": 5000, "lut": 6000, "uram": 3}
+    assert r.available == {"bram18k": 5376, "dsp": 12288, "ff": 3456000, "lut": 1728000, "uram": 1280}
+    assert r.interval_s == pytest.approx(700 * 3.33e-9)
+
+
+def test_parse_old_dsp48e_tag_and_undef_latency(tmp_path):
+    p = tmp_path / "top_csynth.xml"
+    p.write_text(csynth_xml(version="2019.2", dsp_tag="DSP48E", dsp=17, best="undef", worst="undef", ii="undef"))
+    r = parse_csynth(p)
+    assert r.used["dsp"] == 17 and r.latency_best is None and r.interval_max is None
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (csynth_xml()[:700], "truncated"),
+    (csynth_xml(version="2031.1"), "unknown Vitis HLS version '2031.1'"),
+    (csynth_xml().replace("<Interval-max>126000</Interval-max>", ""), "Interval-max missing"),
+    ("<html><body/></html>", "not a Vitis HLS csynth report"),
+])
+def test_bad_reports_are_user_errors(tmp_path, text, fragment):
+    p = tmp_path / "csynth.xml"
+    p.write_text(text)
+    with pytest.raises(UserError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        parse_csynth(p)
+
+
+def test_find_report_in_both_layouts(tmp_path):
+    comp = tmp_path / "a" / "hls_component" / "hls" / "syn" / "report" / "csynth.xml"
+    sol = tmp_path / "b" / "proj" / "solution1" / "syn" / "report" / "top_b_csynth.xml"
+    for p in (comp, sol):
+        p.parent.mkdir(parents=True)
+        p.write_text(csynth_xml())
+    assert find_report(tmp_path / "a", "top_a") == comp
+    assert find_report(tmp_path / "b", "top_b") == sol
+    assert find_report(tmp_path, "x") is None
+
+
+GOOD = {  # 10 % over every prediction of big0/big1 but URAM (see conftest.example_plan)
+    "big0": dict(ii=104500, best=300000, worst=320000, dsp=1540, bram=590, lut=88000, uram=8),
+    "big1": dict(ii=132000, best=280000, worst=290000, dsp=1650, bram=704, lut=99000, uram=16),
+}
+
+
+def test_compare_table_flags_off_and_over_budget(make_reported_tree, run_cli):
+    reports = dict(GOOD)
+    reports["small0"] = dict(ii=70000, dsp=3000, bram=2 * 304, lut=30000, uram=0)  # 3000 DSP > 2520 budget
+    reports["big1"] = dict(GOOD["big1"], ii=180000)  # 1.5x the predicted interval
+    out = make_reported_tree(reports, tcl_layout=("small0",))
+    p = run_cli("compare", out, check=True)
+    lines = p.stdout.splitlines()
+    row = {(ln.split()[0], ln.split()[1]): ln for ln in lines[1:-1]}
+    assert "1.10" in row[("big0", "interval")] and "off by" not in row[("big0", "interval")]
+    assert "off by +50%" in row[("big1", "interval")]
+    assert "over budget" in row[("small0", "dsp")] and "off by +650%" in row[("small0", "dsp")]
+    assert lines[-1] == "3 boards, 3 with reports, 2 flagged: big1, small0"
+    doc = json.loads(run_cli("compare", out, "--json", check=True).stdout)
+    b1 = {r["metric"]: r for r in doc["boards"][1]["rows"]}
+    assert b1["interval"]["predicted"] == 120000 and b1["interval"]["reported"] == 180000 and b1["interval"]["ratio"] == 1.5
+    assert doc["boards"][0]["flagged"] is False
+
+
+def test_calibrate_writes_planner_factors(make_reported_tree, run_cli, tmp_path):
+    out = make_reported_tree(GOOD)  # small0 has no report: it is listed, not fitted
+    calib = tmp_path / "calibration.yaml"
+    p = run_cli("compare", out, "--calibrate", calib, check=True)
+    assert "no report" in p.stdout
+    doc = yaml.safe_load(calib.read_text())
+    u250 = doc["board_types"]["u250"]
+    assert set(doc["board_types"]) == {"u250"} and doc["schema"] == 1
+    for key in ("cycles_scale", "dsp_scale", "bram36_scale", "lut_scale"):
+        assert u250[key] == pytest.approx(1.1, abs=1e-3), key
+    assert u250["uram_scale"] == 1.0
+    assert u250["samples"] == 2 and u250["boards"] == ["big0", "big1"]
+
+
+def test_compare_errors_are_one_line(make_reported_tree, run_cli, assert_user_error, tmp_path):
+    assert_user_error(run_cli("compare", tmp_path / "missing"), "missing", "asymap generate")
+    out = make_reported_tree({}, name="none")
+    assert_user_error(run_cli("compare", out), "no csynth reports", "--step csynth")
+    out = make_reported_tree(GOOD, copy_plan=False, name="noplan")
+    assert_user_error(run_cli("compare", out), "plan.json", "--plan")
+    plan = tmp_path / "plan.json"
+    from conftest import example_plan
+    plan.write_text(json.dumps(example_plan()))
+    assert run_cli("compare", out, "--plan", plan).returncode == 0
+    bad = make_reported_tree({"big0": {}}, name="trunc")
+    rep = bad / "big0/hls_component/hls/syn/report/csynth.xml"
+    rep.write_text(rep.read_text()[:500])
+    assert_user_error(run_cli("compare", bad), "csynth.xml", "truncated")
+    assert rep.exists()  # nothing is deleted
+    bad2 = make_reported_tree({"big0": {"version": "2099.1"}}, name="future")
+    assert_user_error(run_cli("compare", bad2), "unknown Vitis HLS version")
+    (bad2 / "chain.json").write_text(json.dumps({"schema": 1, "asymap_version": "9.9.0", "boards": ["big0"]}))
+    assert_user_error(run_cli("compare", bad2), "asymap 9.9.0")
