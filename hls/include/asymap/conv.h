@@ -1,0 +1,241 @@
+// asymap HLS library: folded convolution engines (standard, grouped, depthwise; KxK and 1x1).
+//
+// Folding (FINN-style): PE output channels and SIMD input channels are computed per cycle, so one
+// output pixel takes (C_out/PE) * KH*KW * (C_in/groups/SIMD) cycles and PE*SIMD int8 multipliers
+// run in parallel. The plan's factors therefore set both the unrolling here and the partitioning
+// of the weight memory: a weight *row* holds the PE x SIMD weights used in one cycle
+// (byte p*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx]) and rows are ordered by
+// (nf, ky, kx, sf) -- exactly the order the loops below consume them. Rows come either from an
+// on-chip ROM of packed 64-bit words (rom_weights) or from a stream filled by the off-chip burst
+// reader (stream_weights, see weights_offchip.h); the engines are templated on that source.
+//
+// Arithmetic: acc = bias + sum(x * w) in 32 bits (x int8 or uint8, w int8; padding contributes 0),
+// then requant(acc, mult[c], shift[c]) clamped to [lo, hi] (requant.h = asymap.quant.arith).
+//
+// Config struct (all `static const`), generated into params.h by asymap.codegen.segment:
+//   in_c, in_h, in_w, out_c, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, groups,
+//   pe, simd, in_lanes, out_lanes, in_signed, lo, hi,
+//   lb_rows = (kh-1)*dh+1, lb_part (channels read per cycle from the row buffer),
+//   rom_wpr (64-bit words per weight row in the ROM).
+#ifndef ASYMAP_CONV_H
+#define ASYMAP_CONV_H
+
+#include "asymap/line_buffer.h"
+#include "asymap/requant.h"
+#include "asymap/stream_utils.h"
+#include "asymap/types.h"
+
+namespace asymap {
+
+// Weight rows from an on-chip ROM: row idx is words [idx*WPR, idx*WPR + WPR) little-endian.
+template <unsigned ROWB, unsigned WPR>
+struct rom_weights {
+    const uint64_t *w;
+    ap_uint<8 * ROWB> operator()(unsigned idx) const {
+#pragma HLS INLINE
+        ap_uint<64 * WPR> r = 0;
+        for (unsigned k = 0; k < WPR; ++k) {
+#pragma HLS UNROLL
+            r.range(64 * k + 63, 64 * k) = w[idx * WPR + k];
+        }
+        return ap_uint<8 * ROWB>(r.range(8 * ROWB - 1, 0));
+    }
+};
+
+// Weight rows from a stream (off-chip weights): rows arrive in exactly the consumption order.
+template <unsigned ROWB>
+struct stream_weights {
+    hls::stream<ap_uint<8 * ROWB> > &s;
+    ap_uint<8 * ROWB> operator()(unsigned) {
+#pragma HLS INLINE
+        return s.read();
+    }
+};
+
+template <class CFG>
+struct conv_types {
+    static const unsigned row_bytes = CFG::pe * CFG::simd;
+    typedef ap_uint<8 * row_bytes> wrow_t;
+    typedef rom_weights<row_bytes, CFG::rom_wpr> rom_t;
+    typedef stream_weights<row_bytes> ws_t;
+};
+
+// Multiply-accumulate one weight row: PE accumulators, SIMD inputs each. `x` holds the SIMD input
+// values of every PE lane (they differ across PEs only for grouped/depthwise convolutions).
+template <class CFG>
+inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][CFG::simd],
+                    const typename conv_types<CFG>::wrow_t &row) {
+#pragma HLS INLINE
+    for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+        acc_t sum = 0;
+        for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+            wgt_t w = row.range(8 * (p * CFG::simd + s) + 7, 8 * (p * CFG::simd + s));
+            sum += x[p][s] * w;
+        }
+        acc[p] += sum;
+    }
+}
+
+// Requantize the PE results of neuron fold nf into the output pixel.
+template <class CFG>
+inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mult[CFG::out_c],
+                         const uint8_t shift[CFG::out_c], byte_t opix[CFG::out_c]) {
+#pragma HLS INLINE
+    for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+        unsigned co = nf * CFG::pe + p;
+        opix[co] = requant<CFG::lo, CFG::hi>(acc[p], mult[co], shift[co]).range(7, 0);
+    }
+}
+
+// KxK convolution with stride, dilation, padding and groups, over the row buffer.
+template <class CFG, class FETCH>
+void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
+                 hls::stream<ap_uint<8 * CFG::out_lanes> > &out, FETCH &fetch,
+                 const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
+                 const uint8_t shift[CFG::out_c]) {
+    const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
+    const unsigned NF = CFG::out_c / CFG::pe, SF = CING / CFG::simd;
+    static_assert(CFG::out_c % CFG::pe == 0 && CING % CFG::simd == 0, "PE/SIMD must divide");
+    byte_t buf[CFG::lb_rows][CFG::in_w][CFG::in_c];
+#pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_part dim = 3
+    byte_t opix[CFG::out_c];
+#pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
+    unsigned loaded = 0;
+conv_rows:
+    for (unsigned oy = 0; oy < CFG::out_h; ++oy) {
+        unsigned need = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy);
+    conv_fill:
+        for (; loaded < need; ++loaded) {
+            lb_load_row<CFG::lb_rows, CFG::in_w, CFG::in_c, CFG::in_lanes>(in, buf, loaded % CFG::lb_rows);
+        }
+        unsigned slot[CFG::kh];
+        bool rvalid[CFG::kh];
+        lb_window_rows<CFG::in_h, CFG::lb_rows, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy, slot, rvalid);
+    conv_cols:
+        for (unsigned ox = 0; ox < CFG::out_w; ++ox) {
+        conv_nfold:
+            for (unsigned nf = 0; nf < NF; ++nf) {
+                acc_t acc[CFG::pe];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+                for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
+                unsigned idx = nf * CFG::kh * CFG::kw * SF;
+            conv_mac:
+                for (unsigned i = 0; i < CFG::kh * CFG::kw * SF; ++i, ++idx) {
+#pragma HLS PIPELINE II = 1
+                    unsigned ky = i / (CFG::kw * SF), kx = (i / SF) % CFG::kw, sf = i % SF;
+                    int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
+                    bool ok = rvalid[ky] && ix >= 0 && ix < int(CFG::in_w);
+                    act_t x[CFG::pe][CFG::simd];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
+                    for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+                        unsigned cbase = ((nf * CFG::pe + p) / COUTG) * CING + sf * CFG::simd;
+                        for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+                            x[p][s] = ok ? byte_value<CFG::in_signed>(buf[slot[ky]][ok ? ix : 0][cbase + s])
+                                         : act_t(0);
+                        }
+                    }
+                    mac_row<CFG>(acc, x, fetch(idx));
+                }
+                requant_fold<CFG>(acc, nf, mult, shift, opix);
+            }
+            pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
+        }
+    }
+    lb_drain<CFG::in_w, CFG::in_c, CFG::in_lanes>(in, CFG::in_h - loaded);
+}
+
+// 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer, one
+// input pixel is held while all C_out/PE folds consume it. `pixels` = H*W (1 for fc, where the
+// whole flattened tensor is one "pixel" of in_c = C*H*W channels).
+template <class CFG, class FETCH>
+void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
+                    hls::stream<ap_uint<8 * CFG::out_lanes> > &out, FETCH &fetch,
+                    const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
+                    const uint8_t shift[CFG::out_c]) {
+    const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
+    const unsigned NF = CFG::out_c / CFG::pe, SF = CING / CFG::simd;
+    static_assert(CFG::out_c % CFG::pe == 0 && CING % CFG::simd == 0, "PE/SIMD must divide");
+pw_pixels:
+    for (unsigned px = 0; px < CFG::in_h * CFG::in_w; ++px) {
+        byte_t ipix[CFG::in_c];
+#pragma HLS ARRAY_PARTITION variable = ipix cyclic factor = CFG::lb_part
+        byte_t opix[CFG::out_c];
+#pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
+        pixel_load<CFG::in_c, CFG::in_lanes>(in, ipix);
+        unsigned idx = 0;
+    pw_nfold:
+        for (unsigned nf = 0; nf < NF; ++nf) {
+            acc_t acc[CFG::pe];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+            for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
+        pw_mac:
+            for (unsigned sf = 0; sf < SF; ++sf, ++idx) {
+#pragma HLS PIPELINE II = 1
+                act_t x[CFG::pe][CFG::simd];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
+                for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+                    unsigned cbase = ((nf * CFG::pe + p) / COUTG) * CING + sf * CFG::simd;
+                    for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+                        x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
+                    }
+                }
+                mac_row<CFG>(acc, x, fetch(idx));
+            }
+            requant_fold<CFG>(acc, nf, mult, shift, opix);
+        }
+        pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
+    }
+}
+
+// ---- entry points: on-chip ROM weights -------------------------------------------------------
+template <class CFG>
+void conv2d(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
+            const uint64_t *w, const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
+            const uint8_t shift[CFG::out_c]) {
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
+    typename conv_types<CFG>::rom_t fetch = {w};
+    conv2d_core<CFG>(in, out, fetch, bias, mult, shift);
+}
+
+template <class CFG>
+void conv1x1(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
+             const uint64_t *w, const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
+             const uint8_t shift[CFG::out_c]) {
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
+    typename conv_types<CFG>::rom_t fetch = {w};
+    pointwise_core<CFG>(in, out, fetch, bias, mult, shift);
+}
+
+// ---- entry points: weight rows streamed from off-chip memory (weights_offchip.h) ---------------
+template <class CFG>
+void conv2d_ws(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
+               hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
+               const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
+    typename conv_types<CFG>::ws_t fetch = {ws};
+    conv2d_core<CFG>(in, out, fetch, bias, mult, shift);
+}
+
+template <class CFG>
+void conv1x1_ws(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
+                hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
+                const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
+    typename conv_types<CFG>::ws_t fetch = {ws};
+    pointwise_core<CFG>(in, out, fetch, bias, mult, shift);
+}
+
+}  // namespace asymap
+
+#endif

@@ -1,0 +1,37 @@
+// asymap HLS library: residual add with both inputs rescaled.
+//
+//   y = clamp((xa*ma + xb*mb + 2**(s-1)) >> s, lo, hi)     (asymap.quant.arith.rshift_round)
+//
+// Both operands have their own multiplier because their scales differ; the sum of the two
+// products is shifted once, so the result is exactly the numpy reference's. The two inputs have
+// the same shape and hence the same lane count; one beat of each is combined per cycle.
+// Config: beats (= H*W*C/lanes), lanes, a_signed, b_signed, ma, mb, s, lo, hi.
+#ifndef ASYMAP_ELTWISE_H
+#define ASYMAP_ELTWISE_H
+
+#include "asymap/requant.h"
+#include "asymap/types.h"
+
+namespace asymap {
+
+template <class CFG>
+void add2(hls::stream<ap_uint<8 * CFG::lanes> > &a, hls::stream<ap_uint<8 * CFG::lanes> > &b,
+          hls::stream<ap_uint<8 * CFG::lanes> > &out) {
+add_beats:
+    for (unsigned i = 0; i < CFG::beats; ++i) {
+#pragma HLS PIPELINE II = 1
+        ap_uint<8 * CFG::lanes> va = a.read(), vb = b.read(), vy;
+        for (unsigned l = 0; l < CFG::lanes; ++l) {
+#pragma HLS UNROLL
+            wide_t xa = byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(va, l));
+            wide_t xb = byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(vb, l));
+            act_t y = rshift_round<CFG::lo, CFG::hi>(xa * CFG::ma + xb * CFG::mb, CFG::s);
+            vy.range(8 * l + 7, 8 * l) = y.range(7, 0);
+        }
+        out.write(vy);
+    }
+}
+
+}  // namespace asymap
+
+#endif

@@ -1,0 +1,186 @@
+"""Test helpers: build small IR graphs, quantize them, C-simulate generated segments with g++.
+
+Used by the HLS block tests (test_hls_blocks.py) and the segment tests (test_segment_csim.py).
+The reference is asymap.quant.reference.run_int (the bit-exact numpy integer semantics).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from asymap.codegen.hlsinc import gxx_include_flags
+from asymap.codegen.segment import SegmentCode, render_segment
+from asymap.frontend import ir
+from asymap.quant.quantize import quantize
+from asymap.quant.qgraph import QGraph
+from asymap.quant.reference import run_int
+
+CXXFLAGS = ["-std=c++14", "-O1", "-Wno-unknown-pragmas"]
+
+
+@dataclass
+class GraphBuilder:
+    """Hand-built IR graphs with seeded float weights (what the ONNX importer would produce)."""
+
+    input_shape: tuple[int, int, int]
+    seed: int = 0
+    layers: list[ir.Layer] = field(default_factory=list)
+    shapes: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.rng = np.random.default_rng(self.seed)
+        self.shapes["x"] = tuple(self.input_shape)
+
+    def _add(self, op, inputs, out_shape, **kw) -> str:
+        i = len(self.layers)
+        name = kw.pop("name", f"{op}.{i}")
+        out = f"{name}/out"
+        self.layers.append(ir.Layer(index=i, name=name, op=op, inputs=list(inputs), output=out,
+                                    in_shapes=[self.shapes[t] for t in inputs], out_shape=out_shape, **kw))
+        self.shapes[out] = out_shape
+        return out
+
+    @staticmethod
+    def _out_hw(h, w, k, s, pads, d):
+        oh = (h + pads[0] + pads[2] - (k[0] - 1) * d[0] - 1) // s[0] + 1
+        ow = (w + pads[1] + pads[3] - (k[1] - 1) * d[1] - 1) // s[1] + 1
+        return oh, ow
+
+    def conv(self, x, cout, k=3, s=1, p=None, d=1, groups=1, act="relu", name=None):
+        c, h, w = self.shapes[x]
+        p = (k // 2) * d if p is None else p
+        pads = p if isinstance(p, tuple) else (p, p, p, p)
+        oh, ow = self._out_hw(h, w, (k, k), (s, s), pads, (d, d))
+        wt = self.rng.normal(0, np.sqrt(2.0 / (c // groups * k * k)), (cout, c // groups, k, k)).astype(np.float32)
+        b = self.rng.normal(0, 0.1, cout).astype(np.float32)
+        kw = {"name": name} if name else {}
+        return self._add(ir.CONV, [x], (cout, oh, ow), kernel=(k, k), stride=(s, s), pads=pads,
+                         dilation=(d, d), groups=groups, act=act, weight=wt, bias=b, **kw)
+
+    def pool(self, x, op, k=2, s=2, p=0, count_include_pad=False):
+        c, h, w = self.shapes[x]
+        pads = p if isinstance(p, tuple) else (p, p, p, p)
+        oh, ow = self._out_hw(h, w, (k, k), (s, s), pads, (1, 1))
+        return self._add(op, [x], (c, oh, ow), kernel=(k, k), stride=(s, s), pads=pads,
+                         count_include_pad=count_include_pad)
+
+    def gap(self, x):
+        c, _, _ = self.shapes[x]
+        return self._add(ir.GAP, [x], (c, 1, 1))
+
+    def add(self, a, b, act="relu"):
+        return self._add(ir.ADD, [a, b], self.shapes[a], act=act)
+
+    def concat(self, xs):
+        c = sum(self.shapes[t][0] for t in xs)
+        _, h, w = self.shapes[xs[0]]
+        return self._add(ir.CONCAT, list(xs), (c, h, w))
+
+    def fc(self, x, cout, act=None):
+        n = int(np.prod(self.shapes[x]))
+        wt = self.rng.normal(0, np.sqrt(1.0 / n), (cout, n)).astype(np.float32)
+        b = self.rng.normal(0, 0.1, cout).astype(np.float32)
+        return self._add(ir.FC, [x], (cout, 1, 1), act=act, weight=wt, bias=b)
+
+    def build(self, name="g") -> tuple[QGraph, dict]:
+        """Quantize (F's quantizer, seeded calibration) and run the integer reference."""
+        g = ir.Graph(name=name, input="x", input_shape=tuple(self.input_shape), output=self.layers[-1].output,
+                     layers=self.layers)
+        qg = quantize(g, seed=self.seed)
+        rng = np.random.default_rng(self.seed + 1)
+        t = qg.input
+        x = rng.integers(t.lo, t.hi + 1, size=t.shape).astype(np.int16)
+        return qg, run_int(qg, x, return_all=True)
+
+
+def _driver(code: SegmentCode) -> str:
+    """A C-sim main: feed every input port from <ident>.bin, call the segment, dump outputs."""
+    lines = ['#include <cstdio>', '#include <vector>', '#include "top.cpp"', "",
+             "template <unsigned P> static int feed(hls::stream<ap_uint<8 * P> >& s, const char* path, unsigned beats) {",
+             '    FILE* f = std::fopen(path, "rb"); if (!f) return 1;',
+             "    for (unsigned i = 0; i < beats; ++i) { ap_uint<8 * P> v = 0;",
+             "        for (unsigned l = 0; l < P; ++l) { int c = std::fgetc(f); if (c < 0) return 1; v.range(8 * l + 7, 8 * l) = c; }",
+             "        s.write(v); }",
+             "    std::fclose(f); return 0; }",
+             "template <unsigned P> static int dump(hls::stream<ap_uint<8 * P> >& s, const char* path, unsigned beats) {",
+             '    FILE* f = std::fopen(path, "wb"); if (!f) return 1;',
+             "    for (unsigned i = 0; i < beats; ++i) { if (s.empty()) { std::fclose(f); return 1; } ap_uint<8 * P> v = s.read();",
+             "        for (unsigned l = 0; l < P; ++l) std::fputc((int)(unsigned)v.range(8 * l + 7, 8 * l), f); }",
+             "    std::fclose(f); return s.empty() ? 0 : 1; }",
+             "int main() {", "    int bad = 0;"]
+    for p in code.in_ports + code.out_ports:
+        lines.append(f'    hls::stream<ap_uint<{8 * p["lanes"]}> > {p["ident"]}("{p["ident"]}");')
+    for p in code.in_ports:
+        lines.append(f'    bad |= feed<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", {p["beats"]});')
+    args = [p["ident"] for p in code.in_ports + code.out_ports]
+    if code.wmem is not None:
+        lines += [f"    std::vector<ap_uint<512> > wmem({code.wmem_words});",
+                  '    FILE* wf = std::fopen("wmem.bin", "rb"); if (!wf) return 3;',
+                  f"    for (unsigned i = 0; i < {code.wmem_words}; ++i)",
+                  "        for (unsigned b = 0; b < 64; ++b) wmem[i].range(8 * b + 7, 8 * b) = std::fgetc(wf);",
+                  "    std::fclose(wf);"]
+        args.append("wmem.data()")
+    lines.append(f"    {code.fn}({', '.join(args)});")
+    for p in code.in_ports:
+        lines.append(f'    if (!{p["ident"]}.empty()) {{ std::printf("input {p["ident"]} not fully consumed\\n"); bad |= 4; }}')
+    for p in code.out_ports:
+        lines.append(f'    if (dump<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", {p["beats"]})) '
+                     f'{{ std::printf("output {p["ident"]} wrong length\\n"); bad |= 8; }}')
+    lines += ["    return bad;", "}", ""]
+    return "\n".join(lines)
+
+
+def hwc_bytes(a: np.ndarray) -> bytes:
+    """(C, H, W) int values -> raw int8/uint8 bytes in HWC order (the port's beat order)."""
+    return (np.asarray(a, np.int64).transpose(1, 2, 0) & 0xFF).astype(np.uint8).tobytes()
+
+
+def from_hwc(b: bytes, shape, signed: bool) -> np.ndarray:
+    c, h, w = shape
+    a = np.frombuffer(b, np.int8 if signed else np.uint8).reshape(h, w, c).transpose(2, 0, 1)
+    return a.astype(np.int16)
+
+
+def write_segment(d: Path, code: SegmentCode) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "params.h").write_text(code.header)
+    for name, text in code.weights.items():
+        (d / name).write_text(text)
+    (d / "top.cpp").write_text(code.source)
+    (d / "driver.cpp").write_text(_driver(code))
+    if code.wmem is not None:
+        (d / "wmem.bin").write_bytes(code.wmem)
+
+
+def csim_segment(d: Path, qg: QGraph, vals: dict, first: int, last: int, factors=None, offchip=(),
+                 fn: str = "seg") -> tuple[SegmentCode, dict]:
+    """Render layers first..last, compile and run them on the reference's inputs; returns
+    (code, {output tensor: int array})."""
+    g = qg.graph
+    inputs, outputs = g.live_across(first - 1), g.live_across(last)
+    code = render_segment(qg, first, last, dict(factors or {}), set(offchip), inputs, outputs, fn)
+    write_segment(d, code)
+    for p in code.in_ports:
+        (d / f"{p['ident']}.bin").write_bytes(hwc_bytes(vals[p["tensor"]]))
+    exe = d / "sim"
+    cmd = ["g++", *CXXFLAGS, *gxx_include_flags(), "-I", str(d), str(d / "driver.cpp"), "-o", str(exe)]
+    comp = subprocess.run(cmd, capture_output=True, text=True)
+    assert comp.returncode == 0, comp.stderr[-4000:]
+    run = subprocess.run([str(exe)], cwd=d, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, (run.returncode, run.stdout[-2000:], run.stderr[-2000:])
+    outs = {p["tensor"]: from_hwc((d / f"{p['ident']}.bin").read_bytes(), p["shape"], p["signed"])
+            for p in code.out_ports}
+    return code, outs
+
+
+def assert_matches(outs: dict, vals: dict) -> None:
+    for t, got in outs.items():
+        want = vals[t]
+        if not np.array_equal(got, want):
+            diff = np.argwhere(got != want)
+            raise AssertionError(f"{t}: {len(diff)} of {got.size} values differ; first at {diff[0].tolist()}: "
+                                 f"got {got[tuple(diff[0])]}, want {want[tuple(diff[0])]}")
