@@ -98,8 +98,8 @@ def _read_model(path: Path) -> onnx.ModelProto:
     return model
 
 
-def _topo_order(st: _State, graph) -> list:
-    """Nodes in topological order; errors name a dangling input or a node on a cycle."""
+def _topo_order(st: _State, graph) -> list[int]:
+    """Node indices in topological order; errors name a dangling input or a node on a cycle."""
     available = {t.name for t in graph.initializer} | {t.name for t in graph.input} | {""}
     produced: dict[str, int] = {}
     for i, node in enumerate(graph.node):
@@ -141,7 +141,7 @@ def _topo_order(st: _State, graph) -> list:
         stuck = min(i for i in range(len(graph.node)) if indeg[i] > 0)
         node = graph.node[stuck]
         raise UserError(f"{st.where}: node {node.name!r} ({node.op_type}) is on a cycle; a CNN graph must be acyclic")
-    return [graph.node[i] for i in order]
+    return order
 
 
 def _input_shape(st: _State, graph, inputs, input_shape) -> tuple[str, Shape]:
@@ -545,7 +545,15 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
                 f"{where}: node {node.name!r} has unsupported op type {node.op_type}; "
                 f"supported: {', '.join(SUPPORTED_OPS)}"
             )
-    nodes = _topo_order(st, graph)
+    order = _topo_order(st, graph)
+    if order != list(range(len(order))):
+        # ONNX requires sorted nodes; check a sorted copy so an unsorted (acyclic) file still loads.
+        sorted_nodes = [onnx.NodeProto.FromString(graph.node[i].SerializeToString()) for i in order]
+        model = onnx.ModelProto.FromString(model.SerializeToString())
+        del model.graph.node[:]
+        model.graph.node.extend(sorted_nodes)
+        graph = model.graph
+    nodes = list(graph.node)
     try:
         onnx.checker.check_model(model)
     except Exception as exc:
@@ -568,6 +576,10 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     out = st.resolve(graph.output[0].name).target
     if not st.layers or out not in st.producer:
         raise UserError(f"{where}: output {graph.output[0].name!r} is not computed by any supported layer")
+    final = graph.output[0].name
+    if out != final and not any(out in layer.inputs for layer in st.layers):
+        _rename_output(st, st.producer[out], final)  # keep the model's output name in the IR
+        out = final
     for layer in st.layers:
         s = st.act_scale.get(layer.output)
         if s is not None:
