@@ -274,18 +274,6 @@ RX_FRAMES:
     }
 }
 
-// Copy a tensor port to two ports (a tensor the segment consumes and that also crosses the next cut).
-template <unsigned P, unsigned WORDS>
-void stream_tee(hls::stream<ap_uint<8 * P> >& in, hls::stream<ap_uint<8 * P> >& a, hls::stream<ap_uint<8 * P> >& b) {
-TEE:
-    for (unsigned i = 0; i < WORDS; ++i) {
-#pragma HLS PIPELINE II = 1
-        ap_uint<8 * P> v = in.read();
-        a.write(v);
-        b.write(v);
-    }
-}
-
 }  // namespace asymap
 
 #endif  // ASYMAP_LINK_H

@@ -1,0 +1,333 @@
+"""``asymap generate``: one complete Vitis HLS project per board, plus OUT/chain.json.
+
+Flow: model -> IR -> quantize -> plan (given, or computed) -> chain of boards (codegen.chain) ->
+per board: the layer segment (codegen.segment, H1's block library), the DATAFLOW top with the link
+kernels, a testbench, Vitis configs, a Makefile and test vectors from the integer reference.
+
+The whole tree is rendered into a staging directory beside OUT and renamed into place at the end,
+so an error never leaves a half-written project, and an existing OUT is only replaced when it is an
+asymap output (chain.json says so) and ``force`` is given. Output is deterministic and relocatable:
+sorted keys, no timestamps, no absolute paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asymap import __version__
+from asymap.codegen import vectors
+from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain
+from asymap.codegen.env import make_env
+from asymap.codegen.hlsinc import library_include_dir
+from asymap.codegen.planio import check_plan, load_plan_dict
+from asymap.errors import UserError
+from asymap.frontend.ir import Graph
+from asymap.util.progress import track
+
+SCHEMA = 1
+GENERATOR = "asymap generate"
+DEFAULT_PART = "xcu250-figd2104-2L-e"  # for custom boards without a part number
+TB_DEFAULTS = {"link_in": "vectors/link_in.frames", "link_out": "build/link_out.frames", "expected": "vectors",
+               "wmem": "weights/wmem.bin"}
+CSIM_ARGV = "vectors/link_in.frames build/link_out.frames vectors"
+
+
+@dataclass
+class GenerateResult:
+    out_dir: Path
+    boards: list[str]
+    files: int
+
+
+# --- inputs -----------------------------------------------------------------------------------
+def _load_model(model) -> tuple[Graph, bytes | None]:
+    """(graph, ONNX bytes or None). Accepts a path, an onnx.ModelProto or an IR Graph."""
+    if isinstance(model, Graph):
+        return model, None
+    from asymap.frontend.onnx_import import graph_from_model, load_model
+
+    if hasattr(model, "SerializeToString"):
+        return graph_from_model(model, where=getattr(model.graph, "name", "model") or "model"), \
+            model.SerializeToString(deterministic=True)
+    p = Path(model)
+    if not p.is_file():
+        raise UserError(f"{p}: model file not found")
+    return load_model(p), p.read_bytes()
+
+
+def _load_cluster(cluster):
+    if cluster is None or hasattr(cluster, "boards"):
+        return cluster
+    from asymap.cluster.load import load_cluster
+
+    return load_cluster(cluster)
+
+
+def _parts(plan: dict, cluster, where: str) -> dict[str, str]:
+    """Board name -> FPGA part, from the cluster (the board library), else the plan, else a default."""
+    by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
+    parts = {}
+    for b in plan["boards"]:
+        if cluster is not None and b["name"] not in by_name:
+            raise UserError(f"{where}: board {b['name']!r} is not in the cluster ({', '.join(sorted(by_name))}); "
+                            "the plan was made for another cluster, re-run 'asymap plan'")
+        spec = by_name[b["name"]].spec if b["name"] in by_name else None
+        parts[b["name"]] = (spec.part if spec is not None and spec.part else b.get("part")) or DEFAULT_PART
+        if spec is not None:
+            b.setdefault("type", spec.type)
+            b.setdefault("clock_mhz", spec.clock_mhz)
+    return parts
+
+
+# --- output directory ---------------------------------------------------------------------------
+def is_generated(out: Path) -> bool:
+    """True when ``out`` holds a tree written by asymap generate (its chain.json says so)."""
+    try:
+        data = json.loads((out / "chain.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("generator") == GENERATOR
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory; choose another output directory")
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: parent directory {out.parent} does not exist; create it first")
+    if out.is_dir() and any(out.iterdir()):
+        if not is_generated(out):
+            raise UserError(f"{out}: directory is not empty and was not written by asymap generate; "
+                            "choose an empty or new directory")
+        if not force:
+            raise UserError(f"{out}: already holds a generated project; use --force to overwrite it")
+
+
+def _install(stage: Path, out: Path) -> None:
+    """Move the finished staging tree to ``out`` (replacing an old asymap output)."""
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        os.replace(out, old / "tree")
+        os.replace(stage, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, out)
+
+
+# --- rendering ----------------------------------------------------------------------------------
+def _link_view(link: LinkSpec, producer_layer: dict[int, str]) -> dict:
+    return {
+        "index": link.index, "src_id": link.src, "dst_id": link.dst, "width_bits": link.width_bits,
+        "max_payload_beats": link.max_payload_beats, "beats": link.beats,
+        "src_label": "host" if link.src == 255 else f"board {link.src}",
+        "dst_label": "host" if link.dst == 255 else f"board {link.dst}",
+        "tensors": [{"id": t.id, "ident": t.ident, "lanes": t.lanes, "bytes": t.bytes, "words": t.words,
+                     "shape": list(t.shape), "signed": t.signed, "layer": producer_layer.get(t.producer, "input")}
+                    for t in link.tensors],
+    }
+
+
+def _segment(qg, b: BoardSpec):
+    """The board's layer segment; its ports are exactly the link-in and link-out tensors (the
+    segment itself forks tensors it consumes and copies those that only pass through)."""
+    from asymap.codegen.segment import render_segment
+
+    return render_segment(qg, b.first, b.last, b.factors, b.offchip, [t.name for t in b.link_in.tensors],
+                          [t.name for t in b.link_out.tensors], f"segment_{b.ident}")
+
+
+def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
+    """Stream declarations and the argument lists of rx, segment and tx in top.cpp.
+
+    Links with several tensors send them one after the other, so each of their streams must hold a
+    whole tensor (depth = its words) for the dataflow not to stall; single-tensor links need little.
+    """
+    def depth(link: LinkSpec, t) -> int:
+        return t.words if len(link.tensors) > 1 else 16
+
+    streams = []
+    name_of: dict[tuple[str, str], str] = {}
+    for side, link in (("rx", b.link_in), ("tx", b.link_out)):
+        for t in link.tensors:
+            name = f"{side}_{t.ident}"
+            streams.append({"name": name, "lanes": t.lanes, "depth": depth(link, t)})
+            name_of[side, t.name] = name
+    seg_args = [name_of["rx", p["tensor"]] for p in seg.in_ports] + [name_of["tx", p["tensor"]] for p in seg.out_ports]
+    if seg.wmem is not None:
+        seg_args.append("wmem")
+    rx_args = [name_of["rx", t.name] for t in b.link_in.tensors]
+    tx_args = [name_of["tx", t.name] for t in b.link_out.tensors]
+    return streams, rx_args, seg_args, tx_args
+
+
+def _seg_params(seg) -> list[str]:
+    params = [f"hls::stream<ap_uint<{8 * p['lanes']}> >& {p['ident']}" for p in seg.in_ports + seg.out_ports]
+    if seg.wmem is not None:
+        params.append("const ap_uint<512>* wmem")
+    return params
+
+
+def _check_ports(b: BoardSpec, seg) -> None:
+    lanes = {t.name: t.lanes for t in b.link_in.tensors + b.link_out.tensors}
+    want_in = sorted(t.name for t in b.link_in.tensors)
+    want_out = sorted(t.name for t in b.link_out.tensors)
+    got_in = sorted(p["tensor"] for p in seg.in_ports)
+    got_out = sorted(p["tensor"] for p in seg.out_ports)
+    if got_in != want_in or got_out != want_out:
+        raise RuntimeError(f"segment of board {b.ident}: ports {got_in}->{got_out}, expected {want_in}->{want_out}")
+    for p in seg.in_ports + seg.out_ports:
+        if p["lanes"] != lanes[p["tensor"]]:
+            raise RuntimeError(f"segment of board {b.ident}: tensor {p['ident']} has {p['lanes']} lanes, "
+                               f"the port convention says {lanes[p['tensor']]}")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8", newline="\n")
+    else:
+        path.write_bytes(data)
+
+
+def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dict[int, str]) -> dict:
+    """Write OUT/<board>/ and return the board's chain.json entry."""
+    d = root / b.ident
+    seg = _segment(qg, b)
+    _check_ports(b, seg)
+    streams, rx_args, seg_args, tx_args = _streams(b, seg)
+    lin, lout = _link_view(b.link_in, layer_ident), _link_view(b.link_out, layer_ident)
+    wmem = seg.wmem is not None
+    segv = {"fn": seg.fn, "params": _seg_params(seg), "args": seg_args, "wmem": wmem,
+            "wmem_words": int(getattr(seg, "wmem_words", 0) or 0)}
+    syn_files = ["top.cpp", "segment.cpp"]
+    tb_files = ["tb.cpp", "vectors/link_in.frames"] + [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]
+    if wmem:
+        tb_files.append(TB_DEFAULTS["wmem"])
+    ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams,
+           "rx_args": rx_args, "tx_args": tx_args, "defaults": TB_DEFAULTS,
+           "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV,
+           "clock_ns": _fmt_ns(b.clock_mhz), "glue_in": f"link_glue_{b.link_in.index}_rx_1",
+           "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
+    files = {
+        "top.cpp": env.get_template("project/top.cpp.j2").render(ctx),
+        "tb.cpp": env.get_template("project/tb.cpp.j2").render(ctx),
+        "hls_config.cfg": env.get_template("project/hls_config.cfg.j2").render(ctx),
+        "run_hls.tcl": env.get_template("project/run_hls.tcl.j2").render(ctx),
+        "connectivity.cfg": env.get_template("project/connectivity.cfg.j2").render(ctx),
+        "Makefile": env.get_template("project/Makefile.j2").render(ctx),
+        "params.h": seg.header,
+        "segment.cpp": seg.source,
+    }
+    for name, content in sorted(seg.weights.items()):
+        files[name] = content
+    if wmem:
+        files[TB_DEFAULTS["wmem"]] = bytes(seg.wmem)
+    for h in sorted(library_include_dir().glob("asymap/*.h")):
+        files[f"include/asymap/{h.name}"] = h.read_bytes()
+    files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
+    for t in b.link_out.tensors:
+        files[f"vectors/expected_{t.id}.bin"] = vectors.tensor_payload(ref[t.name], t.signed)
+    for name, content in files.items():
+        _write(d / name, content)
+    return {
+        "index": b.index, "name": b.name, "dir": b.ident, "type": b.type, "part": b.part,
+        "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top,
+        "files": {"top": "top.cpp", "segment": "segment.cpp", "params": "params.h", "tb": "tb.cpp",
+                  "hls_config": "hls_config.cfg", "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg",
+                  "makefile": "Makefile", "weights": sorted(seg.weights), "wmem": TB_DEFAULTS["wmem"] if wmem else None},
+        "ports": {"link_in": "link_in", "link_out": "link_out", "wmem": "wmem" if wmem else None},
+        "wmem_words": segv["wmem_words"],
+        "link_in": b.link_in.index, "link_out": b.link_out.index,
+        "vectors": {"link_in": "vectors/link_in.frames",
+                    "expected": [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]},
+        "layers": [{"index": ly.index, "name": ly.name, "ident": ly.ident, "op": ly.op, "pe": ly.pe,
+                    "simd": ly.simd, "weights": "offchip" if ly.offchip else "onchip"} for ly in b.layers],
+    }
+
+
+def _fmt_ns(clock_mhz: float) -> str:
+    return f"{1000.0 / clock_mhz:.4f}".rstrip("0").rstrip(".")
+
+
+def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
+    return {
+        "index": link.index, "from": link.src_name, "to": link.dst_name, "src_id": link.src, "dst_id": link.dst,
+        "width_bits": link.width_bits, "max_payload_beats": link.max_payload_beats, "bytes": link.bytes,
+        "beats": link.beats, "frames": link.frames,
+        "tensors": [{"id": t.id, "name": t.name, "ident": t.ident, "shape": list(t.shape), "bytes": t.bytes,
+                     "signed": t.signed, "lanes": t.lanes, "producer": t.producer,
+                     "producer_name": layer_name.get(t.producer, "input")} for t in link.tensors],
+    }
+
+
+# --- entry point --------------------------------------------------------------------------------
+def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: bool = False, input=None,
+             seed: int = 0) -> GenerateResult:
+    """Write OUT/chain.json and one HLS project per board of the plan (see docs/generated-project.md).
+
+    ``model``: ONNX path, onnx.ModelProto or IR Graph; ``cluster``: YAML path or Cluster; ``plan``:
+    plan.json path, dict or Plan (None: run the planner); ``input``: .npy path or array for the test
+    vectors (None: a seeded random image); ``seed``: quantization calibration and default input.
+    """
+    from asymap.quant.quantize import quantize
+    from asymap.quant.reference import run_int
+
+    out = Path(out_dir)
+    _check_out(out, force)
+    graph, onnx_bytes = _load_model(model)
+    cl = _load_cluster(cluster)
+    if plan is None:
+        if cl is None:
+            raise UserError("generate: give a cluster or a plan")
+        from asymap.partition.planner import plan as make_plan
+
+        plan_dict = load_plan_dict(make_plan(graph, cl))
+        where = "plan"
+    else:
+        plan_dict = json.loads(json.dumps(load_plan_dict(plan)))  # private copy
+        where = str(plan) if isinstance(plan, (str, os.PathLike)) else "plan"
+    sha = hashlib.sha256(onnx_bytes).hexdigest() if onnx_bytes is not None else None
+    check_plan(plan_dict, graph, where, sha)
+    parts = _parts(plan_dict, cl, where)
+
+    qg = quantize(graph, seed=seed)
+    x_q = vectors.default_input(qg, seed) if input is None else vectors.load_input(qg, input)
+    ref = run_int(qg, x_q, return_all=True)
+    ref[graph.input] = x_q
+    specs = build_chain(graph, {n: t.signed for n, t in qg.tensors.items()}, plan_dict, parts)
+    layer_ident = {ly.index: ly.ident for b in specs for ly in b.layers}
+    layer_name = {i: ly.name for i, ly in enumerate(graph.layers)}
+
+    env = make_env()
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.gen.", dir=out.parent))
+    try:
+        entries = [_render_board(env, qg, b, ref, stage, layer_ident)
+                   for b in track(specs, "generating boards", quiet=quiet)]
+        links = [_link_entry(b.link_in, layer_name) for b in specs] + [_link_entry(specs[-1].link_out, layer_name)]
+        chain = {
+            "schema": SCHEMA, "asymap_version": __version__, "generator": GENERATOR,
+            "model": {"name": graph.name, "file": "model.onnx" if onnx_bytes is not None else None, "sha256": sha,
+                      "layers": len(graph), "macs": int(graph.macs), "quant_seed": seed, "input": graph.input,
+                      "output": graph.output, "input_file": "input.npy"},
+            "host_id": 255, "max_payload_beats": specs[0].link_in.max_payload_beats,
+            "boards": entries, "links": links,
+        }
+        if onnx_bytes is not None:
+            _write(stage / "model.onnx", onnx_bytes)
+        with open(stage / "input.npy", "wb") as fh:
+            np.save(fh, np.asarray(x_q, np.int16), allow_pickle=False)
+        _write(stage / "chain.json", json.dumps(chain, indent=2, sort_keys=True) + "\n")
+        nfiles = sum(1 for p in stage.rglob("*") if p.is_file())
+        os.chmod(stage, 0o755)
+        _install(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return GenerateResult(out, [b.ident for b in specs], nfiles)

@@ -1,0 +1,72 @@
+"""Test vectors: the input image and, per board, the link frames it receives and the bytes it must send.
+
+Everything comes from the bit-exact integer reference (:func:`asymap.quant.reference.run_int`), so a
+board's C-simulation can be checked on its own (``make csim``) as well as in the chain
+(``asymap verify``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from asymap import linkproto
+from asymap.codegen import framefile
+from asymap.codegen.chain import LinkSpec
+from asymap.errors import UserError
+from asymap.quant.qgraph import QGraph
+from asymap.quant.reference import quantize_input
+
+
+def tensor_payload(values: np.ndarray, signed: bool) -> bytes:
+    """HWC bytes of a reference tensor (int16 array holding int8/uint8 values)."""
+    a = np.asarray(values)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1, 1)
+    return linkproto.tensor_bytes_hwc(a.astype(np.int8 if signed else np.uint8))
+
+
+def default_input(qg: QGraph, seed: int) -> np.ndarray:
+    """A seeded unit-normal float image, quantized like a real input would be."""
+    rng = np.random.default_rng(seed)
+    return quantize_input(qg, rng.standard_normal(qg.input.shape))
+
+
+def load_input(qg: QGraph, path: str | Path | np.ndarray) -> np.ndarray:
+    """The quantized graph input from a .npy file or array.
+
+    Floating-point arrays are images and are quantized with the model's input scale; integer arrays
+    are taken as already-quantized values and must lie in the input type's range.
+    """
+    if isinstance(path, np.ndarray):
+        x, where = path, "input"
+    else:
+        p = Path(path)
+        where = str(p)
+        try:
+            x = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{p}: cannot read the input image ({exc}); give a .npy file of shape "
+                            f"{tuple(qg.input.shape)}") from None
+    x = np.asarray(x)
+    if x.ndim == 4 and x.shape[0] == 1:
+        x = x[0]
+    if tuple(x.shape) != tuple(qg.input.shape):
+        raise UserError(f"{where}: input has shape {tuple(x.shape)}, the model needs {tuple(qg.input.shape)} (C, H, W)")
+    if np.issubdtype(x.dtype, np.floating):
+        return quantize_input(qg, x)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise UserError(f"{where}: input dtype {x.dtype} is neither float nor integer")
+    if x.min() < qg.input.lo or x.max() > qg.input.hi:
+        raise UserError(f"{where}: integer input values must lie in [{qg.input.lo}, {qg.input.hi}] "
+                        "(quantized); pass a float image to have it quantized")
+    return x.astype(np.int16)
+
+
+def link_frames(link: LinkSpec, ref: dict[str, np.ndarray]) -> bytes:
+    """The frame file of ``link`` for one image, from the reference values of its tensors."""
+    arrays = [np.asarray(ref[t.name]).reshape(t.shape).astype(np.int8 if t.signed else np.uint8)
+              for t in link.tensors]
+    return framefile.encode_tensors(arrays, src=link.src, dst=link.dst, width_bits=link.width_bits,
+                                    max_payload_beats=link.max_payload_beats)
