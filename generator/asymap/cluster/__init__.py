@@ -1,0 +1,1 @@
+"""Cluster model: the board library (boards/*.yaml) and cluster files (boards + links + host)."""

@@ -1,0 +1,160 @@
+"""The board library: one YAML file per board type in ``boards/`` with its datasheet source.
+
+A :class:`BoardSpec` holds only what the cost model needs (DSP slices and their type, BRAM36,
+URAM, LUT, FF, kernel clock, off-chip memory bandwidth) plus the link ports for the user.
+Units: ``mem_gbps`` is off-chip memory bandwidth in GB/s (bytes); link ``gbps`` is Gbit/s.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from asymap.errors import UserError
+
+# int8 multiply-accumulates one DSP slice performs per cycle. DSP48E2 (UltraScale/UltraScale+):
+# two int8 products that share one operand packed into the 27x18 multiplier (AMD WP486, "Deep
+# Learning with INT8 Optimization on Xilinx Devices"). DSP48E1 (7-series, Zynq-7000): the 25x18
+# multiplier is too narrow for the packing trick with exact results, so one MAC per cycle.
+MACS_PER_DSP = {"DSP48E1": 1, "DSP48E2": 2}
+
+SPEC_KEYS = ("name", "part", "dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "ports")
+REQUIRED = ("dsp", "bram36", "uram", "lut", "clock_mhz", "mem_gbps")
+RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "name", "part", "ports")
+
+
+@dataclass(frozen=True)
+class Port:
+    kind: str
+    gbps: float
+    count: int
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """Resources of one board type (or an inline custom board)."""
+
+    type: str
+    name: str
+    dsp: int
+    dsp_type: str
+    bram36: int
+    uram: int
+    lut: int
+    ff: int
+    clock_mhz: float
+    mem_gbps: float
+    part: str = ""
+    ports: tuple[Port, ...] = field(default_factory=tuple)
+
+    @property
+    def macs_per_dsp(self) -> int:
+        return MACS_PER_DSP[self.dsp_type]
+
+    @property
+    def clock_hz(self) -> float:
+        return self.clock_mhz * 1e6
+
+    @property
+    def peak_gops(self) -> float:
+        """Peak int8 GOPS (2 ops per MAC) when every DSP does its MACs every cycle."""
+        return 2.0 * self.dsp * self.macs_per_dsp * self.clock_mhz * 1e-3
+
+    def cost_key(self) -> tuple:
+        """Everything the cost model reads: boards with equal keys share planning tables."""
+        return (self.dsp, self.macs_per_dsp, self.bram36, self.uram, self.lut, self.clock_mhz, self.mem_gbps)
+
+
+def boards_dir() -> Path:
+    """``$ASYMAP_BOARDS`` or the repository's ``boards/`` directory."""
+    env = os.environ.get("ASYMAP_BOARDS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "boards"
+
+
+def _num(where: str, key: str, value, *, integer: bool, positive: bool = False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UserError(f"{where}: '{key}' must be a number, got {value!r}")
+    if integer and int(value) != value:
+        raise UserError(f"{where}: '{key}' must be an integer, got {value!r}")
+    if value < 0 or (positive and value <= 0):
+        raise UserError(f"{where}: '{key}' must be {'positive' if positive else 'non-negative'}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def unknown_key(where: str, key, allowed) -> UserError:
+    near = difflib.get_close_matches(str(key), list(allowed), n=1)
+    hint = f"did you mean '{near[0]}'?" if near else f"allowed keys: {', '.join(allowed)}"
+    return UserError(f"{where}: unknown key '{key}'; {hint}")
+
+
+def spec_from_dict(type_id: str, d: dict, where: str, *, default_dsp_type: str | None = None) -> BoardSpec:
+    """Validate a board description (library file or inline ``resources:``)."""
+    if not isinstance(d, dict):
+        raise UserError(f"{where}: expected a mapping of board resources")
+    for k in d:
+        if k not in RESOURCE_KEYS:
+            raise unknown_key(where, k, RESOURCE_KEYS)
+    for k in REQUIRED:
+        if k not in d:
+            raise UserError(f"{where}: missing '{k}'; give {', '.join(REQUIRED)}")
+    dsp_type = d.get("dsp_type", default_dsp_type)
+    if dsp_type not in MACS_PER_DSP:
+        raise UserError(f"{where}: 'dsp_type' must be one of {', '.join(MACS_PER_DSP)}, got {dsp_type!r}")
+    ports = []
+    for i, p in enumerate(d.get("ports") or []):
+        if not isinstance(p, dict) or set(p) - {"kind", "gbps", "count"}:
+            raise UserError(f"{where}: ports[{i}] must be {{kind, gbps, count}}")
+        ports.append(
+            Port(str(p.get("kind", "?")), _num(where, "gbps", p.get("gbps", 0), integer=False, positive=True),
+                 _num(where, "count", p.get("count", 1), integer=True, positive=True))
+        )
+    return BoardSpec(
+        type=type_id,
+        name=str(d.get("name", type_id)),
+        part=str(d.get("part", "")),
+        dsp=_num(where, "dsp", d["dsp"], integer=True),
+        dsp_type=dsp_type,
+        bram36=_num(where, "bram36", d["bram36"], integer=True),
+        uram=_num(where, "uram", d["uram"], integer=True),
+        lut=_num(where, "lut", d["lut"], integer=True, positive=True),
+        ff=_num(where, "ff", d.get("ff", 2 * d["lut"]), integer=True),
+        clock_mhz=_num(where, "clock_mhz", d["clock_mhz"], integer=False, positive=True),
+        mem_gbps=_num(where, "mem_gbps", d["mem_gbps"], integer=False, positive=True),
+        ports=tuple(ports),
+    )
+
+
+def board_types(directory: Path | None = None) -> list[str]:
+    d = directory or boards_dir()
+    return sorted(p.stem for p in d.glob("*.yaml"))
+
+
+@lru_cache(maxsize=None)
+def _load_spec(path: str, type_id: str) -> BoardSpec:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    return spec_from_dict(type_id, data, path, default_dsp_type=None)
+
+
+def load_board_type(type_id: str, where: str = "board", directory: Path | None = None) -> BoardSpec:
+    """The spec of a library board type; a one-line error with a did-you-mean when unknown."""
+    d = directory or boards_dir()
+    tid = str(type_id).lower()
+    path = d / f"{tid}.yaml"
+    if not path.is_file():
+        types = board_types(d)
+        near = difflib.get_close_matches(tid, types, n=1)
+        hint = f"did you mean '{near[0]}'?" if near else f"known types: {', '.join(types)}"
+        raise UserError(f"{where}: unknown board type '{type_id}'; {hint}")
+    return _load_spec(str(path), tid)
+
+
+def all_board_specs(directory: Path | None = None) -> list[BoardSpec]:
+    return [load_board_type(t, directory=directory) for t in board_types(directory)]

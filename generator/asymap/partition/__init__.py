@@ -1,0 +1,1 @@
+"""Partitioning: cost model, segment solver, board-order search, baselines, plan.json."""

@@ -1,0 +1,86 @@
+"""A proven lower bound on the best cluster interval: the relaxation without topology and order.
+
+Drop the path constraint (any board may follow any other) and charge each cut the cheapest link of
+the cluster. Every real plan is a plan of this relaxation with costs at least as high, so the
+relaxation's optimum is a valid lower bound; the gap of a heuristic plan is (ub - lb) / lb.
+
+The relaxation is solved exactly by a binary search over candidate intervals tau. For a fixed tau
+a board type t starting at layer j can reach ``R_t(j)`` (the last legal cut it can place within
+tau), and R_t is non-decreasing in j. So the furthest layer reachable with a multiset c of board
+types is ``reach[c] = max(reach[c - e_t], R_t(reach[c - e_t]))`` over the types in c (an exchange
+argument: a later start never hurts). The multisets form a small lattice (prod(n_t + 1) nodes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _lattice(counts: list[int]):
+    dims = [c + 1 for c in counts]
+    size = int(np.prod(dims))
+    idx = np.indices(dims).reshape(len(dims), -1).T  # [size, T]
+    level = idx.sum(axis=1)
+    strides = np.cumprod([1] + dims[:-1][::-1])[::-1] if False else None
+    # C-order strides of np.indices
+    strides = np.array([int(np.prod(dims[i + 1 :])) for i in range(len(dims))], dtype=np.int64)
+    return idx, level, strides, size
+
+
+def lower_bounds(seg_types: list[np.ndarray], counts: list[int], cut_link_min: np.ndarray, max_k: int) -> list[float]:
+    """LB[k-1] for k = 1..max_k boards (at most k boards used). inf when even the relaxation fails."""
+    L = seg_types[0].shape[0] - 1
+    T = len(seg_types)
+    idx, level, strides, size = _lattice(counts)
+    by_level = [np.nonzero(level == m)[0] for m in range(level.max() + 1)]
+    vals = [s[np.isfinite(s)] for s in seg_types] + [cut_link_min[1:L]]
+    cand = np.unique(np.concatenate(vals))
+    cand = cand[np.isfinite(cand)]
+
+    def min_boards(tau: float) -> int:
+        """Fewest boards whose relaxation reaches layer L within tau (a large number if none)."""
+        ok_cut = np.ones(L + 1, bool)
+        ok_cut[1:L] = cut_link_min[1:L] <= tau
+        prev_ok = np.maximum.accumulate(np.where(ok_cut, np.arange(L + 1), 0))
+        reach_t = []
+        for s in seg_types:
+            far = np.arange(L + 1) + np.sum(s <= tau, axis=1)
+            reach_t.append(np.maximum(prev_ok[far], np.arange(L + 1)))
+        reach = np.zeros(size, np.int64)
+        if L == 0:
+            return 0
+        for m in range(1, len(by_level)):
+            nodes = by_level[m]
+            r = np.zeros(len(nodes), np.int64)
+            for t in range(T):
+                has = idx[nodes, t] > 0
+                par = nodes[has] - strides[t]
+                pr = reach[par]
+                r[has] = np.maximum(r[has], np.maximum(pr, reach_t[t][pr]))
+            reach[nodes] = r
+            if np.any(r >= L):
+                return m
+        return 1 << 30
+
+    out = []
+    need_cache: dict[float, int] = {}
+
+    def need(i: int) -> int:
+        t = float(cand[i])
+        if t not in need_cache:
+            need_cache[t] = min_boards(t)
+        return need_cache[t]
+
+    for k in range(1, max_k + 1):
+        if len(cand) == 0 or need(len(cand) - 1) > k:
+            out.append(float("inf"))
+            continue
+        lo, hi = 0, len(cand) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if need(mid) <= k:
+                hi = mid
+            else:
+                lo = mid + 1
+        out.append(float(cand[lo]))
+    return out

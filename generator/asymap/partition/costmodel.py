@@ -1,0 +1,273 @@
+"""Per-layer cost model: cycles and resources of every legal parallelism choice on a board.
+
+A board runs its segment as a dataflow pipeline with one engine per layer (FINN/hls4ml style).
+A layer's engine has ``pe`` output lanes and ``simd`` input lanes; see docs/cost-model.md for
+every formula and a worked example. The numbers here are the model the partitioner optimizes;
+they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
+
+Exactness device: for each layer and board we turn the factor choices into a *menu* sorted from
+slowest to fastest whose resource vectors never decrease (the "monotone envelope": a faster
+choice is charged at least what every slower choice costs). Then, for any target interval T, the
+slowest choice meeting T is the cheapest in *every* resource at once, so a segment's best
+interval is found exactly by a search over T (asymap.partition.segments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from asymap.cluster.boards import BoardSpec
+from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
+
+RES = ("dsp", "bram36", "uram", "lut")
+BRAM_BITS = 36 * 1024
+URAM_BITS = 288 * 1024
+# BRAM36 aspect ratios (width, depth) in simple dual-port mode; URAM is 72 x 4096.
+BRAM_SHAPES = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))
+URAM_SHAPE = (72, 4096)
+LUTRAM_MAX_DEPTH = 64  # shallower memories go to LUTRAM (one LUT6 = 64 x 1 bit)
+URAM_MIN_DEPTH = 1024  # deep weight memories go to URAM when the board has it
+LUTRAM_MAX_BYTES = 1024  # small line/pixel buffers are LUTRAM
+# LUT estimate: fixed control per layer + per-lane adder tree + per-PE accumulator/requant.
+LUT_LAYER = 300
+LUT_PER_LANE = 12
+LUT_PER_PE = 40
+LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
+
+ONCHIP, OFFCHIP = 0, 1
+MODES = ("onchip", "offchip")
+
+
+def divisors(n: int) -> list[int]:
+    n = max(1, int(n))
+    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def ceil_div(a, b):
+    return -(-a // b)
+
+
+def bram_count(width_bits, depth):
+    """BRAM36 blocks for a memory of ``width_bits`` x ``depth`` (best aspect ratio)."""
+    width_bits = np.asarray(width_bits, dtype=np.int64)
+    depth = np.asarray(depth, dtype=np.int64)
+    best = None
+    for w, d in BRAM_SHAPES:
+        n = ceil_div(width_bits, w) * ceil_div(depth, d)
+        best = n if best is None else np.minimum(best, n)
+    return np.where(depth > 0, best, 0)
+
+
+def uram_count(width_bits, depth):
+    w, d = URAM_SHAPE
+    return np.where(np.asarray(depth) > 0, ceil_div(np.asarray(width_bits), w) * ceil_div(np.asarray(depth), d), 0)
+
+
+@dataclass
+class Options:
+    """Board-independent factor choices of one layer and their cycles per image."""
+
+    pe: np.ndarray
+    simd: np.ndarray
+    padded: np.ndarray  # pe does not divide C_out: the last fold computes zero-padded channels
+    cycles: np.ndarray  # int64 cycles per image
+    wdepth: np.ndarray  # depth of the weight memory (words of pe*simd bytes); 0 without weights
+
+
+@dataclass
+class LayerInfo:
+    """What the cost model reads from a layer, precomputed once per graph."""
+
+    layer: Layer
+    has_weights: bool
+    weight_bytes: int
+    buffer_bytes: int  # line buffer / input-pixel buffer (bytes), independent of the factors
+    skip_bytes: int  # FIFO holding the earlier operand of an add/concat while the branch computes
+    options: Options
+
+
+def _is_depthwise(layer: Layer) -> bool:
+    return layer.op == CONV and layer.groups > 1 and layer.groups == layer.c_in == layer.c_out
+
+
+def _padded_pes(c: int) -> list[int]:
+    """Padded alternatives for channel counts with few divisors (primes): powers of two below c."""
+    if c <= 3 or len(divisors(c)) > 2:
+        return []
+    out, p = [], 2
+    while p < c:
+        out.append(p)
+        p *= 2
+    return out
+
+
+def layer_options(layer: Layer) -> Options:
+    """Every legal (pe, simd) of a layer with its cycles per image (see docs/cost-model.md)."""
+    _, ho, wo = layer.out_shape
+    cin, hi, wi = layer.in_shapes[0]
+    kh, kw = layer.kernel
+    k = kh * kw
+    rows = []  # (pe, simd, padded, cycles, wdepth)
+    if layer.op == CONV and _is_depthwise(layer):
+        c = layer.c_out
+        for pe, pad in [(d, False) for d in divisors(c)] + [(p, True) for p in _padded_pes(c)]:
+            f = ceil_div(c, pe)
+            cyc = max(ho * wo * k * f, hi * wi * f)
+            rows.append((pe, 1, pad, cyc, k * f))
+    elif layer.op in (CONV, FC):
+        if layer.op == CONV:
+            cin_g = layer.c_in // layer.groups
+            pix = ho * wo
+            read_px = hi * wi if layer.groups == 1 else 0
+        else:
+            cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
+            pix, k, read_px = 1, 1, 0
+        cout = layer.c_out
+        pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in _padded_pes(cout)]
+        for simd in divisors(cin_g):
+            sf = cin_g // simd
+            for pe, pad in pes:
+                nf = ceil_div(cout, pe)
+                cyc = max(pix * k * sf * nf, read_px * ceil_div(layer.c_in, simd))
+                rows.append((pe, simd, pad, cyc, k * sf * nf))
+    else:
+        c = layer.c_out
+        if layer.op in (MAXPOOL, AVGPOOL, GAP):
+            px = hi * wi
+        else:  # ADD, CONCAT and anything element-wise: one output pixel per cycle per lane group
+            px = ho * wo
+        for pe in divisors(c):
+            rows.append((pe, 1, False, px * ceil_div(c, pe), 0))
+    a = np.array(rows, dtype=np.int64).reshape(-1, 5)
+    return Options(a[:, 0], a[:, 1], a[:, 2].astype(bool), a[:, 3], a[:, 4])
+
+
+def _skip_bytes(graph: Graph, layer: Layer) -> int:
+    """FIFO for the operand of an add/concat that arrives early (the residual skip).
+
+    The skip tensor waits while the other branch fills its line buffers: each k x k conv or pool
+    on the branch delays it by (k - 1) rows, plus one row of slack. The branch is the layers between
+    the skip's producer and this layer in chain order.
+    """
+    if layer.op not in (ADD, CONCAT) or len(layer.inputs) < 2:
+        return 0
+    prods = [graph.producer.get(t, -1) for t in layer.inputs]
+    early = min(range(len(prods)), key=lambda i: prods[i])
+    c, h, w = layer.in_shapes[early]
+    rows = 1
+    for lyr in graph.layers[prods[early] + 1 : layer.index]:
+        if lyr.op in (CONV, MAXPOOL, AVGPOOL):
+            rows += lyr.kernel[0] - 1
+    return int(c * w * min(rows, h))
+
+
+def _buffer_bytes(layer: Layer) -> int:
+    cin, _, wi = layer.in_shapes[0]
+    kh = layer.kernel[0]
+    if layer.op in (CONV, MAXPOOL, AVGPOOL) and kh > 1:
+        return int(kh * wi * cin)
+    if layer.op == CONV:
+        return int(cin)  # one input pixel, reused by every output fold
+    if layer.op == FC:
+        return int(layer.in_bytes)
+    return 0
+
+
+def layer_infos(graph: Graph) -> list[LayerInfo]:
+    out = []
+    for layer in graph.layers:
+        has_w = layer.op in (CONV, FC)
+        out.append(
+            LayerInfo(
+                layer=layer,
+                has_weights=has_w,
+                weight_bytes=int(layer.weight_bytes) if has_w else 0,
+                buffer_bytes=_buffer_bytes(layer),
+                skip_bytes=_skip_bytes(graph, layer),
+                options=layer_options(layer),
+            )
+        )
+    return out
+
+
+def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
+    """Resources [K, 4] (dsp, bram36, uram, lut) of every option of ``info`` on ``spec``."""
+    o = info.options
+    lay = info.layer
+    n = len(o.pe)
+    dsp = np.zeros(n, np.int64)
+    bram = np.zeros(n, np.int64)
+    uram = np.zeros(n, np.int64)
+    lut = np.full(n, LUT_LAYER, np.int64)
+    mac = lay.op in (CONV, FC)
+    lanes = o.pe * o.simd
+    if mac:
+        # DSP48E2 packs two int8 products sharing the activation: two PEs per DSP (WP486).
+        dsp = o.simd * ceil_div(o.pe, spec.macs_per_dsp)
+        lut = lut + LUT_PER_LANE * lanes + LUT_PER_PE * o.pe
+        width = lanes * 8
+        depth = o.wdepth
+        if mode == OFFCHIP:
+            # Weights stream from DRAM through a ping-pong buffer of two 512-word halves.
+            bram = bram + bram_count(width, np.minimum(depth, 1024))
+            lut = lut + LUT_DMA
+        else:
+            small = depth <= LUTRAM_MAX_DEPTH
+            lut = lut + np.where(small, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
+            big = (~small) & (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
+            uram = uram + np.where(big, uram_count(width, depth), 0)
+            bram = bram + np.where(~small & ~big, bram_count(width, depth), 0)
+        # int32 bias + requant multiplier per output channel, in LUTRAM.
+        lut = lut + ceil_div(lay.c_out * 64, 64)
+    else:
+        lut = lut + 30 * o.pe
+        if lay.op in (AVGPOOL, GAP):
+            lut = lut + 40 * o.pe  # wide accumulators and the integer divide/requant
+    for nbytes, w in ((info.buffer_bytes, o.simd * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8)):
+        if nbytes <= 0:
+            continue
+        if nbytes <= LUTRAM_MAX_BYTES:
+            lut = lut + ceil_div(nbytes * 8, 64)
+        else:
+            bram = bram + bram_count(w, ceil_div(nbytes * 8, w))
+    return np.stack([dsp, bram, uram, lut], axis=1).astype(np.int64)
+
+
+@dataclass
+class Menu:
+    """Choices of one layer on one board in one weight mode, slowest first, envelope resources."""
+
+    cycles: np.ndarray  # strictly decreasing
+    res: np.ndarray  # [K, 4], non-decreasing down the rows
+    opt: np.ndarray  # index into LayerInfo.options
+
+
+def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
+    """Keep one choice per cycle count (the cheapest by ``weights``) and make resources monotone."""
+    cost = res @ weights
+    order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
+    c = cycles[order]
+    keep = np.ones(len(c), bool)
+    keep[1:] = c[1:] != c[:-1]
+    idx = order[keep]
+    env = np.maximum.accumulate(res[idx], axis=0)
+    return Menu(cycles=cycles[idx].copy(), res=env, opt=idx)
+
+
+def cost_weights(spec: BoardSpec) -> np.ndarray:
+    """Tie-break weights: resources as fractions of the board's supply."""
+    return np.array([1.0 / max(spec.dsp, 1), 1.0 / max(spec.bram36, 1), 1.0 / max(spec.uram, 1), 1.0 / spec.lut])
+
+
+def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu]:
+    w = cost_weights(spec)
+    return [envelope(i.options.cycles, option_resources(i, spec, mode), w) for i in infos]
+
+
+def budget(spec: BoardSpec, util: float) -> np.ndarray:
+    """Resources one board may use: ``util`` of each (the rest is shell, links and routing slack)."""
+    return np.floor(np.array([spec.dsp, spec.bram36, spec.uram, spec.lut], dtype=np.float64) * util).astype(np.int64)

@@ -1,0 +1,142 @@
+"""The outer problem: cut the chain into contiguous segments on boards that form a path.
+
+State = (set of boards used, last board); value = vector f[j] = the best cluster interval so far
+when layers 0..j-1 are placed (every board on the path holds at least one layer). Appending board
+b' after b with a cut after j layers costs max(f[j], link(b, b')[j], segment(b', j..k-1)): a
+min-max product that numpy does for all j, k at once. Over all subsets this is exact; it is what
+runs for clusters up to ``EXACT_BOARDS`` boards. Branch-and-bound prunes states that cannot beat
+the best complete plan found (safe: exactness is kept).
+
+Beyond that, the same search keeps only the ``beam`` most promising states per path length (ranked
+by how many layers they place within a target interval tau, a lower bound of the optimum); the
+result is then a heuristic and its gap is bounded by asymap.partition.bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+EXACT_BOARDS = 8
+
+
+@dataclass
+class OrderResult:
+    interval: float
+    path: list[int]  # board indices in pipeline order
+    cuts: list[int]  # cuts[i] = first layer of path[i]; plus L at the end
+    exact: bool
+    states: int = 0
+    best_by_count: dict = field(default_factory=dict)  # boards used -> best interval
+
+
+@dataclass
+class _State:
+    mask: int
+    last: int
+    f: np.ndarray
+    parent: np.ndarray  # per j: index of the parent state (-1 at level 1)
+    pj: np.ndarray  # per j: cut position in the parent
+
+
+def search(
+    seg: list[np.ndarray],
+    link: dict[tuple[int, int], np.ndarray],
+    adj: list[list[int]],
+    max_boards: int,
+    beam: int | None = None,
+    tau: float = 0.0,
+    ub: float = np.inf,
+) -> OrderResult:
+    """Best path of at most ``max_boards`` boards. ``beam=None``: exact."""
+    n = len(seg)
+    L = seg[0].shape[0] - 1
+    states: list[_State] = []
+    best = (np.inf, -1)  # (interval, state index)
+    best_by_count: dict[int, float] = {}
+    exact = True
+    level = []
+    for b in range(n):
+        f = seg[b][0].copy()
+        f[0] = np.inf
+        st = _State(1 << b, b, f, np.full(L + 1, -1), np.zeros(L + 1, np.int64))
+        states.append(st)
+        level.append(len(states) - 1)
+        if f[L] < best[0]:
+            best = (f[L], len(states) - 1)
+    best_by_count[1] = best[0]
+    ub = min(ub, best[0])
+    for count in range(2, max_boards + 1):
+        nxt: dict[tuple[int, int], int] = {}
+        for si in level:
+            st = states[si]
+            if not np.any(st.f[1:L] < ub):
+                continue
+            for b2 in adj[st.last]:
+                if st.mask >> b2 & 1:
+                    continue
+                a = np.maximum(st.f[1:L], link[(st.last, b2)][1:L])
+                rows = np.nonzero(a < ub)[0]
+                if len(rows) == 0:
+                    continue
+                m = np.maximum(a[rows, None], seg[b2][rows + 1, :])
+                arg = np.argmin(m, axis=0)
+                newf = m[arg, np.arange(L + 1)]
+                pj = rows[arg] + 1
+                key = (st.mask | 1 << b2, b2)
+                if key in nxt:
+                    old = states[nxt[key]]
+                    better = newf < old.f
+                    old.f = np.where(better, newf, old.f)
+                    old.parent = np.where(better, si, old.parent)
+                    old.pj = np.where(better, pj, old.pj)
+                else:
+                    states.append(_State(key[0], b2, newf, np.full(L + 1, si), pj))
+                    nxt[key] = len(states) - 1
+        level = list(nxt.values())
+        for si in level:
+            v = states[si].f[L]
+            if v < best[0]:
+                best = (v, si)
+        best_by_count[count] = best[0]
+        ub = min(ub, best[0])
+        level = [si for si in level if np.any(states[si].f[1:L] < ub)]
+        if beam is not None and len(level) > beam:
+            exact = False
+            level.sort(key=lambda si: _rank(states[si].f, tau, L))
+            level = level[:beam]
+        if not level:
+            break
+    for c in range(1, max_boards + 1):
+        best_by_count.setdefault(c, best_by_count.get(c - 1, np.inf))
+    if best[1] < 0:
+        return OrderResult(np.inf, [], [], exact, len(states), best_by_count)
+    path, cuts = [], []
+    si, j = best[1], L
+    while si >= 0:
+        st = states[si]
+        path.append(st.last)
+        pj = int(st.pj[j]) if st.parent[j] >= 0 else 0
+        cuts.append(pj)
+        si, j = int(st.parent[j]), pj
+    path.reverse()
+    cuts.reverse()
+    return OrderResult(float(best[0]), path, cuts + [L], exact, len(states), best_by_count)
+
+
+def _rank(f: np.ndarray, tau: float, L: int) -> tuple:
+    """Smaller is better: place as many layers as possible within tau, then the lowest interval."""
+    ok = np.nonzero(f[1:] <= tau)[0]
+    reach = int(ok[-1]) + 1 if len(ok) else 0
+    return (-reach, float(f[reach]) if reach else float(np.min(f[1:])))
+
+
+def evaluate(seg: list[np.ndarray], link: dict, path: list[int], cuts: list[int]) -> float:
+    """Cluster interval of a given placement (boards ``path``, segment starts ``cuts`` + [L])."""
+    v = 0.0
+    for i, b in enumerate(path):
+        v = max(v, seg[b][cuts[i], cuts[i + 1]])
+        if i:
+            v = max(v, link[(path[i - 1], b)][cuts[i]])
+    return float(v)

@@ -1,0 +1,143 @@
+"""plan.json (DESIGN.md, "Plan JSON", schema 1): the dataclasses, their dict form, and load_plan.
+
+Later stages (codegen, build, report) read plans through :func:`load_plan` without the planner.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from asymap.errors import UserError
+
+SCHEMA = 1
+
+
+@dataclass
+class LayerPlan:
+    index: int
+    name: str
+    op: str
+    factors: dict  # {"pe", "simd"} (+ "pe_padded": true when pe does not divide C_out)
+    cycles: int
+    dsp: int
+    bram36: int
+    uram: int
+    lut: int
+    weights: str  # "onchip" | "offchip"
+
+
+@dataclass
+class BoardPlan:
+    name: str
+    type: str
+    index: int  # pipeline position
+    clock_mhz: float
+    first_layer: int
+    last_layer: int
+    interval_s: float
+    resources: dict  # key -> [used, avail]
+    layers: list[LayerPlan]
+    weights: str = "onchip"  # the board's weight mode
+    limit: str = ""  # what limits this board (the resource that stops it going faster)
+
+
+@dataclass
+class LinkPlan:
+    src: str
+    dst: str
+    tensors: list[str]
+    bytes_per_image: int
+    interval_s: float
+    gbps: float
+    latency_ns: float
+    width_bits: int
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["from"] = d.pop("src")
+        d["to"] = d.pop("dst")
+        return d
+
+
+@dataclass
+class Plan:
+    model: dict
+    cluster: dict
+    boards: list[BoardPlan]
+    links: list[LinkPlan]
+    interval_s: float
+    throughput_ips: float
+    gops: float
+    latency_s: float
+    bottleneck: str
+    baselines: dict
+    optimal: bool
+    gap_bound: float
+    lower_bound_s: float = 0.0
+    util: float = 0.8
+    peak_gops: float = 0.0
+    search: dict = field(default_factory=dict)
+    sweep: list | None = None
+    schema: int = SCHEMA
+
+    def to_dict(self) -> dict:
+        d = {
+            "schema": self.schema,
+            "model": self.model,
+            "cluster": self.cluster,
+            "boards": [asdict(b) for b in self.boards],
+            "links": [ln.to_dict() for ln in self.links],
+            "interval_s": self.interval_s,
+            "throughput_ips": self.throughput_ips,
+            "gops": self.gops,
+            "latency_s": self.latency_s,
+            "bottleneck": self.bottleneck,
+            "baselines": self.baselines,
+            "optimal": self.optimal,
+            "gap_bound": self.gap_bound,
+            "lower_bound_s": self.lower_bound_s,
+            "util": self.util,
+            "peak_gops": self.peak_gops,
+            "search": self.search,
+        }
+        if self.sweep is not None:
+            d["sweep"] = self.sweep
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        if d.get("schema") != SCHEMA:
+            raise UserError(f"plan: schema {d.get('schema')!r} is not supported (expected {SCHEMA})")
+        boards = []
+        for b in d["boards"]:
+            b = dict(b)
+            b["layers"] = [LayerPlan(**lp) for lp in b["layers"]]
+            boards.append(BoardPlan(**b))
+        links = []
+        for ln in d["links"]:
+            ln = dict(ln)
+            ln["src"] = ln.pop("from")
+            ln["dst"] = ln.pop("to")
+            links.append(LinkPlan(**ln))
+        keys = ("model", "cluster", "interval_s", "throughput_ips", "gops", "latency_s", "bottleneck",
+                "baselines", "optimal", "gap_bound")
+        extra = {k: d[k] for k in ("lower_bound_s", "util", "peak_gops", "search", "sweep") if k in d}
+        return cls(boards=boards, links=links, **{k: d[k] for k in keys}, **extra)
+
+
+def load_plan(path) -> Plan:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: plan file not found; make one with 'asymap plan MODEL CLUSTER -o {p}'")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        return Plan.from_dict(data)
+    except UserError as exc:
+        raise UserError(f"{p}: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{p}: not a valid plan.json ({type(exc).__name__}: {exc})") from None

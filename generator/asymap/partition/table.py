@@ -1,0 +1,69 @@
+"""Human-readable rendering of a plan (the CLI prints it; plan.json stays the contract)."""
+
+from __future__ import annotations
+
+from asymap.partition.planfile import Plan
+
+
+def _t(s) -> str:
+    if s is None:
+        return "-"
+    return f"{s * 1e3:.3f} ms" if s >= 1e-4 else f"{s * 1e6:.1f} us"
+
+
+def _pct(used_avail) -> str:
+    used, avail = used_avail
+    return "-" if avail == 0 else f"{100.0 * used / avail:.0f}%"
+
+
+def render(plan: Plan) -> str:
+    m, c = plan.model, plan.cluster
+    lines = [
+        f"{m.get('name') or m.get('path')}: {m['layers']} layers, {m['macs'] / 1e9:.2f} GMAC/image  on  "
+        f"{c.get('name') or c.get('path')}: {c.get('boards')} boards, {len(plan.boards)} used",
+        "",
+        f"{'#':>2}  {'board':<10} {'type':<8} {'layers':<9} {'MAC lanes':>9}  {'DSP':>4} {'BRAM':>5} {'URAM':>5} {'LUT':>4}"
+        f"  {'weights':<8} {'interval':>10}   limit",
+    ]
+    for b in plan.boards:
+        lanes = sum(lp.factors["pe"] * lp.factors["simd"] for lp in b.layers if lp.dsp > 0)
+        mark = " <- bottleneck" if b.name == plan.bottleneck else ""
+        lines.append(
+            f"{b.index:>2}  {b.name:<10} {b.type:<8} {f'{b.first_layer}-{b.last_layer}':<9} {lanes:>9}  "
+            f"{_pct(b.resources['dsp']):>4} {_pct(b.resources['bram36']):>5} {_pct(b.resources['uram']):>5} "
+            f"{_pct(b.resources['lut']):>4}  {b.weights:<8} {_t(b.interval_s):>10}   {b.limit}{mark}"
+        )
+    if plan.links:
+        lines.append("")
+        for ln in plan.links:
+            name = f"{ln.src}->{ln.dst}"
+            mark = " <- bottleneck" if name == plan.bottleneck else ""
+            lines.append(
+                f"    link {name:<22} {ln.gbps:>6g} Gb/s  {ln.bytes_per_image:>9} B/image "
+                f"({len(ln.tensors)} tensor{'s' if len(ln.tensors) != 1 else ''})  {_t(ln.interval_s):>10}{mark}"
+            )
+    lines += [
+        "",
+        f"interval {_t(plan.interval_s)}  throughput {plan.throughput_ips:.1f} images/s  {plan.gops:.0f} GOPS "
+        f"({100 * plan.gops / plan.peak_gops:.1f}% of the cluster's {plan.peak_gops:.0f} peak int8 GOPS)  "
+        f"latency {_t(plan.latency_s)}",
+        f"optimal: {'yes' if plan.optimal else 'not proven'}  gap bound {100 * plan.gap_bound:.2f}%  "
+        f"(lower bound {_t(plan.lower_bound_s)}, search {plan.search.get('method')})",
+        "",
+        "baselines (same cost model)        interval     images/s     GOPS   plan is",
+    ]
+    for name, b in plan.baselines.items():
+        ratio = f"{plan.throughput_ips / b['throughput_ips']:.2f}x" if b["throughput_ips"] else "inf (baseline infeasible)"
+        where = f" on {b['board']}" if "board" in b else ""
+        lines.append(
+            f"  {name + where:<30} {_t(b['interval_s']):>10} {b['throughput_ips']:>12.1f} {b['gops']:>8.0f}   {ratio}"
+        )
+    if plan.sweep:
+        lines += ["", "boards  used    interval     images/s     GOPS   optimal  gap"]
+        for r in plan.sweep:
+            gap = "-" if r["gap_bound"] is None else f"{100 * r['gap_bound']:.2f}%"
+            lines.append(
+                f"{r['boards']:>6} {r['used']:>5}  {_t(r['interval_s']):>10} {r['throughput_ips']:>12.1f} "
+                f"{r['gops']:>8.0f}   {'yes' if r['optimal'] else 'no':<7}  {gap}"
+            )
+    return "\n".join(lines) + "\n"
