@@ -106,11 +106,19 @@ class RxStatus:
     payload: dict[int, bytearray] = field(default_factory=dict)
 
 
-def decode_stream(beats: list[bytes], last: list[bool], *, dst: int, width_bits: int, seq0: int = 0) -> RxStatus:
+def decode_stream(beats: list[bytes], last: list[bool], *, dst: int, width_bits: int, seq0: int = 0,
+                  accept_after_gap: bool = False, max_payload_beats: int | None = None) -> RxStatus:
     """Reference receiver over a beat stream with TLAST flags; accepted payloads by tensor id.
 
     On an error the receiver resynchronizes at the beat after the next TLAST. The expected sequence
     number follows the last frame whose header arrived intact, so one lost frame is one seq error.
+
+    ``accept_after_gap`` (the RTL receiver's behaviour, rtl/asymap_deframer.v): a frame whose
+    sequence number is *ahead* of the expected one (frames were lost before it) is intact, so it is
+    counted as a seq error but still accepted; a frame *behind* (a duplicate) is dropped. Without
+    it every sequence mismatch drops the frame, and the link recovers one frame later.
+    ``max_payload_beats``: a receiver that buffers whole frames also rejects, as length errors,
+    headers announcing 0 or more than this many payload beats.
     """
     check_width(width_bits)
     st = RxStatus()
@@ -128,7 +136,8 @@ def decode_stream(beats: list[bytes], last: list[bool], *, dst: int, width_bits:
         if hdr.magic != MAGIC:
             st.magic_errors += 1
             continue
-        if len(frame) != hdr.length + 2 or j >= n:
+        too_long = max_payload_beats is not None and not 1 <= hdr.length <= max_payload_beats
+        if len(frame) != hdr.length + 2 or j >= n or too_long:
             st.length_errors += 1
             continue
         data = b"".join(frame[:-1])
@@ -140,9 +149,12 @@ def decode_stream(beats: list[bytes], last: list[bool], *, dst: int, width_bits:
             continue
         if hdr.seq != expect:
             st.seq_errors += 1
+            ahead = (hdr.seq - expect) % SEQ_MOD < SEQ_MOD // 2
             expect = (hdr.seq + 1) % SEQ_MOD
-            continue
-        expect = (expect + 1) % SEQ_MOD
+            if not (accept_after_gap and ahead):
+                continue
+        else:
+            expect = (expect + 1) % SEQ_MOD
         st.frames_ok += 1
         st.payload.setdefault(hdr.tensor_id, bytearray()).extend(b"".join(frame[1:-1]))
     return st

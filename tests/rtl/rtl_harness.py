@@ -1,0 +1,87 @@
+"""Helpers shared by the RTL tests: run a cocotb module on Icarus, wrap rendered glue for loopback.
+
+Every simulation builds in its own directory (a pytest tmp_path), so xdist workers never share
+build products. The cocotb test modules (``tb_*.py`` beside this file) read their configuration
+from the ASYMAP_TB environment variable (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:          # the simulator's Python finds tb_*.py through sys.path
+    sys.path.insert(0, str(HERE))
+
+from asymap.codegen.rtl_glue import RTL_DIR, LinkGlue  # noqa: E402
+
+HAVE_ICARUS = shutil.which("iverilog") is not None and shutil.which("vvp") is not None
+
+
+def run_cocotb(build_dir: Path, sources: list[Path], toplevel: str, module: str, *,
+               config: dict | None = None, parameters: dict | None = None,
+               testcase: str | None = None) -> None:
+    """Build ``sources`` with Icarus and run the cocotb tests of ``module``; fail on any failure."""
+    from cocotb_tools.runner import get_runner
+    from cocotb_tools.check_results import get_results
+
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner("icarus")
+    runner.build(sources=[str(s) for s in sources], includes=[str(RTL_DIR)], hdl_toplevel=toplevel,
+                 build_dir=str(build_dir), parameters=parameters or {}, timescale=("1ns", "1ps"))
+    xml = build_dir / "results.xml"
+    try:
+        runner.test(hdl_toplevel=toplevel, test_module=module, build_dir=str(build_dir),
+                    test_dir=str(build_dir), testcase=testcase,
+                    extra_env={"ASYMAP_TB": json.dumps(config or {})},
+                    results_xml=str(xml))
+    except SystemExit as e:      # the runner exits on failures when it runs under pytest
+        raise AssertionError(f"cocotb {module} failed (exit {e.code}); log in {build_dir}") from None
+    ntests, nfail = get_results(xml)
+    assert ntests > 0 and nfail == 0, f"cocotb {module}: {nfail} of {ntests} failed; see {xml}"
+
+
+def loopback_wrapper(glue: LinkGlue) -> str:
+    """A top for the testbench: the glue's tx and rx halves side by side, with generic port
+    names (s_t<i>_*, m_t<i>_*) so the cocotb module does not depend on tensor names. The link and
+    the credit return between them are left open: the cocotb link model carries them."""
+    kw, lw, n = glue.kernel_width_bits, glue.link_width_bits, len(glue.tensors)
+    ports = ["input wire rst", "input wire k_tx_clk", "input wire k_rx_clk", "input wire l_clk",
+             f"output wire [{lw - 1}:0] tx_link_tdata", "output wire tx_link_tlast",
+             "output wire tx_link_tvalid", "input wire tx_link_tready",
+             f"input wire [{lw - 1}:0] rx_link_tdata", "input wire rx_link_tlast",
+             "input wire rx_link_tvalid",
+             "input wire [15:0] tx_credit_tdata", "input wire tx_credit_tvalid",
+             "output wire [15:0] rx_credit_tdata", "output wire rx_credit_tvalid",
+             "output wire [31:0] frames_sent"]
+    counters = ["frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors",
+                "dest_errors", "overflow_errors", "frames_discarded"]
+    ports += [f"output wire [31:0] {c}" for c in counters]
+    tx_conn = [".rst(rst)", f".{glue.kernel_clock}(k_tx_clk)", f".{glue.link_clock}(l_clk)",
+               ".m_axis_link_tdata(tx_link_tdata)", ".m_axis_link_tkeep()",
+               ".m_axis_link_tlast(tx_link_tlast)", ".m_axis_link_tvalid(tx_link_tvalid)",
+               ".m_axis_link_tready(tx_link_tready)", ".s_axis_credit_tdata(tx_credit_tdata)",
+               ".s_axis_credit_tvalid(tx_credit_tvalid)", ".s_axis_credit_tready()",
+               ".frames_sent(frames_sent)", ".credit_stall()"]
+    rx_conn = [".rst(rst)", f".{glue.kernel_clock}(k_rx_clk)", f".{glue.link_clock}(l_clk)",
+               ".s_axis_link_tdata(rx_link_tdata)", ".s_axis_link_tlast(rx_link_tlast)",
+               ".s_axis_link_tvalid(rx_link_tvalid)", ".s_axis_link_tready()",
+               ".m_axis_credit_tdata(rx_credit_tdata)", ".m_axis_credit_tvalid(rx_credit_tvalid)",
+               ".m_axis_credit_tready(1'b1)"] + [f".{c}({c})" for c in counters]
+    for i, t in enumerate(glue.tensors):
+        ident = t["ident"]
+        ports += [f"input wire [{kw - 1}:0] s_t{i}_tdata", f"input wire s_t{i}_tvalid",
+                  f"output wire s_t{i}_tready",
+                  f"output wire [{kw - 1}:0] m_t{i}_tdata", f"output wire [{kw // 8 - 1}:0] m_t{i}_tkeep",
+                  f"output wire m_t{i}_tlast", f"output wire m_t{i}_tvalid", f"input wire m_t{i}_tready"]
+        tx_conn += [f".s_axis_{ident}_tdata(s_t{i}_tdata)", f".s_axis_{ident}_tvalid(s_t{i}_tvalid)",
+                    f".s_axis_{ident}_tready(s_t{i}_tready)"]
+        rx_conn += [f".m_axis_{ident}_{s}(m_t{i}_{s})" for s in ("tdata", "tkeep", "tlast", "tvalid", "tready")]
+    sep = ",\n    "
+    return (f"`timescale 1ns/1ps\nmodule tb_loopback (\n    {sep.join(ports)}\n);\n"
+            f"  {glue.module}_tx u_tx (\n    {sep.join(tx_conn)}\n  );\n"
+            f"  {glue.module}_rx u_rx (\n    {sep.join(rx_conn)}\n  );\nendmodule\n")
