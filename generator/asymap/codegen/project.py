@@ -239,6 +239,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     return {
         "index": b.index, "name": b.name, "dir": b.ident, "type": b.type, "part": b.part,
         "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top,
+        "macs": int(sum(qg.graph.layers[ly.index].macs for ly in b.layers)),
         "files": {"top": "top.cpp", "segment": "segment.cpp", "params": "params.h", "tb": "tb.cpp",
                   "hls_config": "hls_config.cfg", "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg",
                   "makefile": "Makefile", "weights": sorted(seg.weights), "wmem": TB_DEFAULTS["wmem"] if wmem else None},

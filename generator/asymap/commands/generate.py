@@ -1,14 +1,26 @@
-"""PLACEHOLDER: replaced by the issue that implements 'asymap generate'."""
+"""``asymap generate``: one Vitis HLS project per board of a plan (see docs/generated-project.md)."""
 
-HELP = "(not implemented yet)"
-EXAMPLE = "asymap generate --help"
+from __future__ import annotations
+
+HELP = "write one Vitis HLS project per board (segment, link kernels, testbench, configs)"
+EXAMPLE = "asymap generate resnet18.onnx clusters/mixed4.yaml --plan plan.json -o out/"
 
 
 def add_arguments(p):
-    pass
+    p.add_argument("model", help="ONNX model file")
+    p.add_argument("cluster", help="cluster YAML file")
+    p.add_argument("--plan", help="plan.json from 'asymap plan' (default: plan now)")
+    p.add_argument("-o", "--out", required=True, help="output directory (new or empty, or an old output with --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing asymap output directory")
+    p.add_argument("--input", help=".npy image (C, H, W) for the test vectors (default: seeded random)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the quantization calibration and the test image")
 
 
-def run(args):
-    from asymap.errors import UserError
+def run(args) -> int:
+    from asymap.codegen.project import generate
 
-    raise UserError("'asymap generate' is not implemented yet")
+    res = generate(args.model, args.cluster, args.out, plan=args.plan, force=args.force, quiet=args.quiet,
+                   input=args.input, seed=args.seed)
+    print(f"wrote {res.out_dir}/: {len(res.boards)} board project(s) ({', '.join(res.boards)}), {res.files} files")
+    print(f"next: asymap verify {res.out_dir}")
+    return 0

@@ -1,14 +1,39 @@
-"""PLACEHOLDER: replaced by the issue that implements 'asymap verify'."""
+"""``asymap verify``: C-simulate every board with g++ and run the chain bit-exact against numpy."""
 
-HELP = "(not implemented yet)"
-EXAMPLE = "asymap verify --help"
+from __future__ import annotations
+
+HELP = "compile each board's C-simulation with g++, run the chain, compare with the integer reference"
+EXAMPLE = "asymap verify out/ --jobs 2"
+
+
+def _corrupt(text: str):
+    board, sep, off = text.rpartition(":")
+    if not sep or not board or not off.isdigit():
+        import argparse
+
+        raise argparse.ArgumentTypeError("expected BOARD:OFFSET, e.g. 1:100")
+    return board, int(off)
 
 
 def add_arguments(p):
-    pass
+    p.add_argument("out", help="directory written by 'asymap generate'")
+    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel g++ compilations (default: CPU count)")
+    p.add_argument("--input", help=".npy image (C, H, W); default: the image the project was generated with")
+    p.add_argument("--corrupt", type=_corrupt, metavar="BOARD:OFFSET",
+                   help="fault injection: flip one byte of the frame file BOARD receives (must be caught)")
 
 
-def run(args):
-    from asymap.errors import UserError
+def run(args) -> int:
+    from asymap.verify.runner import format_table, verify
 
-    raise UserError("'asymap verify' is not implemented yet")
+    res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt)
+    print(format_table(res))
+    for r in res.boards:
+        for prob in r.problems[:5]:
+            print(f"  {prob}")
+    if res.ok:
+        n = sum(r.tensors_checked for r in res.boards)
+        print(f"PASS: {len(res.boards)} board(s), {n} cut/output tensor(s) bit-exact with the integer reference")
+        return 0
+    print(f"FAIL: {res.first_problem}")
+    return 1

@@ -1,0 +1,1 @@
+"""C-simulation of the generated chain (asymap verify)."""
