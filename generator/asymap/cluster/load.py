@@ -185,7 +185,7 @@ def cluster_from_dict(data, where: str = "cluster") -> Cluster:
     lost = _connected(names, links)
     if lost:
         raise UserError(
-            f"{where}: topology is disconnected: board(s) {', '.join(lost)} have no link path to '{names[0]}'; add links"
+            f"{where}: topology is disconnected: board(s) {', '.join(repr(x) for x in lost)} have no link path to '{names[0]}'; add links"
         )
     host = data.get("host")
     if host is not None:

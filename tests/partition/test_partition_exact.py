@@ -1,0 +1,115 @@
+"""Proof of optimality on small instances: the DP equals an exhaustive search exactly.
+
+Each random instance has <= 12 layers, <= 4 boards of random types (random budgets, clocks,
+memory bandwidth), random link speeds and latencies on a random connected topology, and random
+factor menus (turned into the cost model's monotone menus). The exhaustive search enumerates every
+path of boards, every cut and every per-layer menu choice in both weight modes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asymap.partition.bounds import lower_bounds
+from asymap.partition.costmodel import envelope
+from asymap.partition.exhaustive import brute_segment, exhaustive
+from asymap.partition.order import evaluate, search
+from asymap.partition.segments import candidate_cycles, segment_table
+
+N_INSTANCES = 200
+CHUNKS = 4
+
+
+def random_instance(seed: int):
+    rng = np.random.default_rng(seed)
+    L = int(rng.integers(2, 13))
+    n = int(rng.integers(1, 5))
+    ntypes = int(rng.integers(1, n + 1))
+    wts = np.ones(4)
+
+    def menus():
+        out = []
+        for _ in range(L):
+            k = int(rng.integers(1, 4))
+            cyc = rng.integers(10, 200, size=k) * rng.integers(1, 4)
+            res = rng.integers(0, 40, size=(k, 4))
+            out.append(envelope(cyc.astype(np.int64), res.astype(np.int64), wts))
+        return out
+
+    types = []
+    for _ in range(ntypes):
+        on, off = menus(), menus()
+        bud = rng.integers(20, 200, size=4).astype(np.int64)
+        clock = float(rng.choice([100e6, 200e6, 250e6, 300e6]))
+        mem = float(rng.choice([2e9, 17e9, 77e9])) * 1e-5  # scaled so streaming sometimes binds
+        types.append((on, off, bud, clock, mem))
+    wbytes = rng.integers(0, 2000, size=L).astype(np.float64)
+    board_type = [int(rng.integers(0, ntypes)) for _ in range(n)]
+    # random connected topology: a random spanning tree plus extra edges
+    edges = set()
+    perm = rng.permutation(n)
+    for i in range(1, n):
+        a, b = int(perm[i]), int(perm[rng.integers(0, i)])
+        edges.add((min(a, b), max(a, b)))
+    for a in range(n):
+        for b in range(a + 1, n):
+            if rng.random() < 0.3:
+                edges.add((a, b))
+    cut_bytes = rng.integers(0, 5000, size=L + 1).astype(np.float64)
+    link, adj = {}, [[] for _ in range(n)]
+    for a, b in sorted(edges):
+        gbps = float(rng.choice([1, 10, 25, 100]))
+        lat = float(rng.integers(0, 3)) * 1e-7
+        v = cut_bytes * 8 / (gbps * 1e9) * 1e3 + lat  # scaled so links sometimes bind
+        link[(a, b)] = link[(b, a)] = v
+        adj[a].append(b)
+        adj[b].append(a)
+    return L, n, types, wbytes, board_type, link, adj
+
+
+def solve_dp(L, n, types, wbytes, board_type, link, adj, beam=None):
+    ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+    tables = [segment_table(on, off, bud, clock, wbytes, mem, ts).interval for on, off, bud, clock, mem in types]
+    seg = [tables[t] for t in board_type]
+    return search(seg, link, adj, n, beam=beam, tau=0.0), seg, tables
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_dp_equals_exhaustive_on_random_instances(chunk):
+    per = N_INSTANCES // CHUNKS
+    feasible = 0
+    for seed in range(chunk * per, (chunk + 1) * per):
+        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
+        res, seg, tables = solve_dp(L, n, types, wbytes, board_type, link, adj)
+        cache = {}
+
+        def seg_fn(b, j, k):
+            key = (board_type[b], j, k)
+            if key not in cache:
+                on, off, bud, clock, mem = types[board_type[b]]
+                cache[key] = brute_segment(on, off, bud, clock, wbytes, mem, j, k)
+            return cache[key]
+
+        # the inner solver equals brute force on every segment of every type
+        for t in range(len(types)):
+            on, off, bud, clock, mem = types[t]
+            for j in range(L):
+                for k in range(j + 1, L + 1):
+                    assert tables[t][j, k] == brute_segment(on, off, bud, clock, wbytes, mem, j, k), (seed, t, j, k)
+        ex, path, cuts = exhaustive(seg_fn, link, adj, L, n)
+        assert res.interval == ex, (seed, res.interval, ex, path, cuts)
+        assert res.exact
+        if np.isfinite(ex):
+            feasible += 1
+            assert evaluate(seg, link, res.path, res.cuts) == res.interval
+            assert len(set(res.path)) == len(res.path)
+            for a, b in zip(res.path, res.path[1:]):
+                assert b in adj[a], "consecutive boards must be linked"
+            counts = [board_type.count(t) for t in range(len(types))]
+            lmin = np.min(np.stack(list(link.values())), axis=0) if link else np.full(L + 1, np.inf)
+            lb = lower_bounds(tables, counts, lmin, n)[-1]
+            assert lb <= res.interval
+            beam, _, _ = solve_dp(L, n, types, wbytes, board_type, link, adj, beam=1)
+            assert beam.interval >= res.interval
+    assert feasible >= per // 3, "too few feasible instances: the generator no longer tests anything"
