@@ -30,7 +30,8 @@ def test_slurm_build_matches_local(slurm_cluster, make_out_tree, run_cli, tmp_pa
     local = make_out_tree(spec, name="local")
     remote = make_out_tree(spec, name="remote")
     cluster = tmp_path / "cluster.yaml"
-    cluster.write_text("boards: []\nlinks: []\nbuild: {cpus: 1, mem: 200M, time: '00:10:00'}\n")
+    cluster.write_text("boards:\n  - {name: a, type: u250}\n  - {name: b, type: zcu102}\n"
+                       "links:\n  - {a: a, b: b, gbps: 10}\nbuild: {cpus: 1, mem_gb: 0.25, time: '00:10:00'}\n")
     p_local = run_cli("build", local, "--step", "csim")
     p_remote = run_cli("build", remote, "--step", "csim", "--executor", "slurm", "--cluster", cluster)
     assert p_local.returncode == p_remote.returncode == 1, p_remote.stderr
@@ -43,7 +44,7 @@ def test_slurm_build_matches_local(slurm_cluster, make_out_tree, run_cli, tmp_pa
     assert script.exists()
     job = sr["b0"]["csim"]["job_id"].split("_")[0]
     show = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True, check=True).stdout
-    assert "TimeLimit=00:10:00" in show and "MinMemoryNode=200M" in show and "NumCPUs=1" in show
+    assert "TimeLimit=00:10:00" in show and "MinMemoryNode=256M" in show and "NumCPUs=1" in show
     # and the stamps let --resume skip the two good boards on Slurm too
     p = run_cli("build", remote, "--step", "csim", "--executor", "slurm", "--resume")
     assert [runs(remote / b) for b in spec] == [1, 2, 1], p.stderr

@@ -9,7 +9,8 @@ clusters lack), reports each task as it starts and ends, and on Ctrl-C cancels t
 
 Per-task resources come from the ``build:`` section of the cluster YAML (``cpus``, ``mem``,
 ``time``, ``partition``, ``account``, ``setup``: a shell line such as ``source .../settings64.sh``
-run before the step on the compute node) or from the command line.
+run before the step on the compute node; ``mem_gb`` is accepted for ``mem``; an integer ``time`` is
+minutes, as in Slurm) or from the command line.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class SlurmOptions:
             return cls()
         if not isinstance(section, dict):
             raise UserError(f"{where}: 'build' must be a mapping with keys cpus, mem, time, partition, account, setup")
-        allowed = {"cpus", "mem", "time", "partition", "account", "setup", "jobs"}
+        allowed = {"cpus", "mem", "mem_gb", "time", "partition", "account", "setup", "jobs"}
         unknown = sorted(set(section) - allowed)
         if unknown:
             raise UserError(f"{where}: build.{unknown[0]} is not a known key; use {', '.join(sorted(allowed))}")
@@ -59,7 +60,13 @@ class SlurmOptions:
         def _s(key):
             v = section.get(key)
             return None if v is None else str(v)
-        return cls(cpus=cpus, mem=_s("mem"), time=_s("time"), partition=_s("partition"), account=_s("account"),
+        mem = _s("mem")
+        if mem is None and section.get("mem_gb") is not None:
+            gb = section["mem_gb"]
+            if isinstance(gb, bool) or not isinstance(gb, (int, float)) or gb <= 0:
+                raise UserError(f"{where}: build.mem_gb must be a positive number, got {gb!r}")
+            mem = f"{int(round(gb * 1024))}M"
+        return cls(cpus=cpus, mem=mem, time=_s("time"), partition=_s("partition"), account=_s("account"),
                    setup=_s("setup"))
 
     def merged(self, **cli) -> "SlurmOptions":

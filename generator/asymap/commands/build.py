@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-
 from asymap.build.steps import STEPS
 from asymap.errors import UserError
 
@@ -35,17 +33,9 @@ def add_arguments(p) -> None:
 def _build_section(path: str | None) -> tuple[dict | None, str]:
     if not path:
         return None, ""
-    import yaml
+    from asymap.cluster.load import load_cluster
 
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: cluster file not found") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: not readable YAML ({type(exc).__name__})") from None
-    if not isinstance(doc, dict):
-        raise UserError(f"{path}: expected a mapping with boards/links/build")
-    return doc.get("build"), path
+    return load_cluster(path).build, path
 
 
 def run(args) -> int:

@@ -1,14 +1,22 @@
-"""PLACEHOLDER: replaced by the issue that implements 'asymap report'."""
+"""``asymap report``: one self-contained HTML page with the mapping as pictures."""
 
-HELP = "(not implemented yet)"
-EXAMPLE = "asymap report --help"
+from __future__ import annotations
 
-
-def add_arguments(p):
-    pass
+HELP = "write a self-contained HTML report (topology, assignment, pipeline, resources, throughput, vs reports)"
+EXAMPLE = "asymap report out/ -o report.html      # or: asymap report plan.json -o report.html"
 
 
-def run(args):
-    from asymap.errors import UserError
+def add_arguments(p) -> None:
+    p.add_argument("source", metavar="PLAN_OR_OUT", help="plan.json, or an output tree (adds the Vitis reports)")
+    p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default report.html)")
+    p.add_argument("--plan", help="plan.json when the output tree has no copy of it")
 
-    raise UserError("'asymap report' is not implemented yet")
+
+def run(args) -> int:
+    from asymap.report.html import write_report
+
+    data = write_report(args.source, args.output, args.plan, quiet=args.quiet)
+    if not args.quiet:
+        extra = f", {sum(c.report is not None for c in data.comparisons)} Vitis reports" if data.comparisons else ""
+        print(f"wrote {args.output} ({len(data.boards)} boards{extra})")
+    return 0
