@@ -295,8 +295,8 @@ def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: 
         _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("rom_wpr", wpr),
     ]
     kind = "fc" if layer.op == ir.FC else ("conv1x1" if pointwise else "conv2d")
-    ctx.cfgs.append({"name": cfg, "comment": f"{layer.op} {layer.name!r}: {kind}, {rows.shape[0]} weight rows "
-                     f"of {pe}x{simd}", "fields": fields})
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {kind}, {rows.shape[0]} weight rows of {pe}x{simd}",
+                     "fields": fields})
     ns = ctx.ns
     ctx.arrays += [
         _array("int32_t", f"{ident}_bias", _ints(ql.bias), INT_PER_LINE),
@@ -337,7 +337,7 @@ def _pool_layer(qg: QGraph, ql: QLayer, ident: str, factors, ctx: _Ctx) -> dict:
         fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_lanes(c)),
                   _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
                   _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
-        ctx.cfgs.append({"name": cfg, "comment": f"gap {layer.name!r}", "fields": fields})
+        ctx.cfgs.append({"name": cfg, "comment": f"{ident}: global average pooling", "fields": fields})
         return {"func": f"asymap::global_avgpool<{ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
     (kh, kw), (sh, sw), (dh, dw) = layer.kernel, layer.stride, layer.dilation
     fields = [
@@ -347,7 +347,7 @@ def _pool_layer(qg: QGraph, ql: QLayer, ident: str, factors, ctx: _Ctx) -> dict:
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
         _b("count_include_pad", layer.count_include_pad), _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", pe),
     ]
-    ctx.cfgs.append({"name": cfg, "comment": f"{layer.op} {layer.name!r}", "fields": fields})
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {layer.op}", "fields": fields})
     if layer.op == ir.MAXPOOL:
         return {"func": f"asymap::maxpool2d<{ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
     n = kh * kw + 1
@@ -369,7 +369,7 @@ def _add_layer(qg: QGraph, ql: QLayer, ident: str, ctx: _Ctx) -> dict:
     fields = [_u("beats", _tensor_beats(layer.out_shape)), _u("lanes", port_lanes(c)),
               _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
               _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi)]
-    ctx.cfgs.append({"name": cfg, "comment": f"add {layer.name!r}", "fields": fields})
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: residual add", "fields": fields})
     return {"func": f"asymap::add2<{ctx.ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
 
 
@@ -380,7 +380,7 @@ def _concat_layer(qg: QGraph, ql: QLayer, ident: str, ctx: _Ctx) -> dict:
     for i, t in enumerate(layer.inputs):
         ci = layer.in_shapes[i][0]
         pname = f"{ident}_in{i}_cfg"
-        ctx.cfgs.append({"name": pname, "comment": f"concat {layer.name!r} operand {i}", "fields": [
+        ctx.cfgs.append({"name": pname, "comment": f"{ident}: concat operand {i}", "fields": [
             _u("c", ci), _u("lanes", port_lanes(ci)), _u("offset", offset), _u("out_c", cout),
             _b("in_signed", qg.tensors[t].signed), _ll("mult", ql.mult[i]), _u("shift", ql.shift[i]),
             _i("lo", ql.lo), _i("hi", ql.hi)]})
@@ -535,7 +535,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         if code["weights"]:
             args += code["weights"]
         args += code["tail"]
-        calls.append({"func": code["func"], "args": args, "comment": f"layer {layer.index}: {layer.op}"})
+        calls.append({"func": code["func"], "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})"})
         if dst != out_id.get(t):
             distribute(t, dst, f"s_{t_id[t]}")
 
