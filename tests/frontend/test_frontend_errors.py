@@ -139,3 +139,15 @@ def test_unfusable_and_unsupported_patterns(run_cli, assert_user_error, kit, tmp
 def test_help_has_example(run_cli, cmd):
     proc = run_cli(cmd, "--help", check=True)
     assert "example:" in proc.stdout and f"asymap {cmd} " in proc.stdout
+
+
+def test_inconsistent_shapes(run_cli, assert_user_error, kit, tmp_path):
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv_bad", kernel_shape=[1, 1])]
+    p = _save(kit, tmp_path, nodes, {"w": kit.w(4, 5, 1, 1)})  # 5 input channels, the image has 3
+    assert_user_error(run_cli("inspect", p), "bad.onnx", "conv_bad")
+
+
+def test_opset_too_old(run_cli, assert_user_error, kit, tmp_path):
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="r")]
+    p = _save(kit, tmp_path, nodes, {}, opset=9)
+    assert_user_error(run_cli("inspect", p), "bad.onnx", "opset 9")

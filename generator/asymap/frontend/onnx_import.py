@@ -534,6 +534,47 @@ def _check_opset(st: _State, model: onnx.ModelProto) -> None:
             raise UserError(f"{st.where}: opset {op.version} is too old; asymap reads opset {MIN_OPSET} and newer (convert with onnx.version_converter)")
 
 
+def _infer_shapes(st: _State, model: onnx.ModelProto, in_name: str, in_shape: Shape) -> dict[str, tuple]:
+    """Run ONNX shape inference (strict) with the input fixed to (1, C, H, W).
+
+    It runs on a skeleton of the model -- large initializers become typed graph inputs without
+    data -- so ResNet-152's 240 MB of weights are not copied. Returns tensor name -> shape for
+    the tensors it could infer; an inconsistency (e.g. channels that do not match) is a user error.
+    """
+    g = model.graph
+    inputs = [onnx.helper.make_tensor_value_info(in_name, onnx.TensorProto.FLOAT, [1, *in_shape])]
+    small = []
+    for init in g.initializer:
+        if int(np.prod(init.dims)) <= 64:
+            small.append(init)  # shapes, axes, clip bounds: shape inference may need their values
+        else:
+            inputs.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    skel = onnx.helper.make_graph(list(g.node), g.name or "g", inputs, list(g.output), initializer=small)
+    m = onnx.helper.make_model(skel, opset_imports=list(model.opset_import))
+    m.ir_version = model.ir_version
+    try:
+        inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{st.where}: ONNX shape inference fails: {first}; fix the model or --input-shape") from None
+    shapes = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
+        t = vi.type.tensor_type
+        if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
+            shapes[vi.name] = tuple(d.dim_value for d in t.shape.dim)
+    return shapes
+
+
+def _check_shapes(st: _State, inferred: dict[str, tuple]) -> None:
+    """The IR's own shape arithmetic must agree with ONNX shape inference wherever it has one."""
+    for layer in st.layers:
+        for name in (layer.output, *layer.inputs):
+            want = inferred.get(name)
+            have = st.shapes.get(name)
+            if want is not None and have is not None and len(want) == 4 and tuple(want[1:]) != tuple(have):
+                raise UserError(f"{st.where}: node {layer.name!r}: tensor {name!r} has shape {want} by ONNX shape inference but {have} by asymap; please report this model")
+
+
 def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape=None) -> Graph:
     """Build the layer IR from an in-memory ONNX model (see :func:`load_model`)."""
     st = _State(where=where)
@@ -564,6 +605,7 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     inputs = [i for i in graph.input if i.name not in st.consts]
     in_name, in_shape = _input_shape(st, graph, inputs, input_shape)
     st.shapes[in_name] = in_shape
+    inferred = _infer_shapes(st, model, in_name, in_shape)
     for node in nodes:
         for t in node.input:
             st.users.setdefault(t, []).append(node)
@@ -576,6 +618,7 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     out = st.resolve(graph.output[0].name).target
     if not st.layers or out not in st.producer:
         raise UserError(f"{where}: output {graph.output[0].name!r} is not computed by any supported layer")
+    _check_shapes(st, inferred)
     final = graph.output[0].name
     if out != final and not any(out in layer.inputs for layer in st.layers):
         _rename_output(st, st.producer[out], final)  # keep the model's output name in the IR
