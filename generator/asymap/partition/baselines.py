@@ -6,7 +6,8 @@
 * ``even_split``: the boards along one path through the topology, the same number of layers each.
 * ``dsp_proportional``: the same path, each board getting MACs in proportion to its DSP count
   (ignores bandwidth and memory).
-* ``greedy``: the same path, each board filled with as many layers as it can hold (at any speed).
+* ``greedy``: the same path, each board filled with as many layers as it can hold with all their
+  weights on chip (at any speed); a layer too big for any board's on-chip memory goes alone, and the last board takes whatever is left.
 The split baselines use the exact per-board factor optimization, so they differ from the plan
 only in where they cut and in which order they use the boards.
 """
@@ -89,7 +90,9 @@ def _cuts_from_shares(work: np.ndarray, shares: np.ndarray) -> list[int]:
     return cuts + [L]
 
 
-def split_baselines(graph: Graph, seg: list[np.ndarray], link: dict, path: list[int], dsps: list[int]) -> dict:
+def split_baselines(
+    graph: Graph, seg: list[np.ndarray], onchip: list[np.ndarray], link: dict, path: list[int], dsps: list[int]
+) -> dict:
     """Interval of the even, DSP-proportional and greedy splits along ``path``."""
     L = len(graph.layers)
     out = {}
@@ -99,10 +102,18 @@ def split_baselines(graph: Graph, seg: list[np.ndarray], link: dict, path: list[
     macs = np.array([max(lay.macs, 1) for lay in graph.layers], dtype=np.float64)
     out["dsp_proportional"] = (p, _cuts_from_shares(macs, np.array([dsps[b] for b in p], dtype=np.float64)))
     cuts, used, j = [0], [], 0
-    for b in path:
+    for i, b in enumerate(path):
         if j >= L:
             break
-        ok = np.nonzero(np.isfinite(seg[b][j, j + 1 :]))[0]
+        if i == len(path) - 1:  # out of boards: the last one takes the rest, streaming weights if needed
+            if np.isfinite(seg[b][j, L]):
+                used.append(b)
+                cuts.append(L)
+                j = L
+            break
+        ok = np.nonzero(np.isfinite(onchip[b][j, j + 1 :]))[0]
+        if len(ok) == 0:
+            ok = np.nonzero(np.isfinite(seg[b][j, j + 1 : j + 2]))[0]
         if len(ok) == 0:
             break
         j = j + 1 + int(ok[-1])  # segment rows are monotone: the last finite end is the furthest

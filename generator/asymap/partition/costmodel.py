@@ -212,8 +212,13 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
         width = lanes * 8
         depth = o.wdepth
         if mode == OFFCHIP:
-            # Weights stream from DRAM through a ping-pong buffer of two 512-word halves.
-            bram = bram + bram_count(width, np.minimum(depth, 1024))
+            # Weights stream from DRAM through a ping-pong buffer of two 512-word halves (URAM on
+            # boards that have it, like every deep memory).
+            pp = np.minimum(depth, 1024)
+            if spec.uram > 0:
+                uram = uram + uram_count(width, pp)
+            else:
+                bram = bram + bram_count(width, pp)
             lut = lut + LUT_DMA
         else:
             small = depth <= LUTRAM_MAX_DEPTH
@@ -263,9 +268,24 @@ def cost_weights(spec: BoardSpec) -> np.ndarray:
     return np.array([1.0 / max(spec.dsp, 1), 1.0 / max(spec.bram36, 1), 1.0 / max(spec.uram, 1), 1.0 / spec.lut])
 
 
+def _signature(info: LayerInfo) -> tuple:
+    """Everything option_resources reads: equal layers (ResNet repeats its blocks) share a menu."""
+    lay = info.layer
+    return (lay.op, tuple(lay.in_shapes), lay.out_shape, lay.kernel, lay.stride, lay.groups, lay.c_out,
+            info.weight_bytes, info.buffer_bytes, info.skip_bytes, len(info.options.cycles),
+            info.options.cycles.tobytes(), info.options.wdepth.tobytes())
+
+
 def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu]:
     w = cost_weights(spec)
-    return [envelope(i.options.cycles, option_resources(i, spec, mode), w) for i in infos]
+    cache: dict[tuple, Menu] = {}
+    out = []
+    for i in infos:
+        key = _signature(i)
+        if key not in cache:
+            cache[key] = envelope(i.options.cycles, option_resources(i, spec, mode), w)
+        out.append(cache[key])
+    return out
 
 
 def budget(spec: BoardSpec, util: float) -> np.ndarray:

@@ -305,7 +305,7 @@ def plan(
                             "interval_s": iv, "throughput_ips": ips, "gops": g}
     bpath = bl.baseline_path(pb.adj, n)[:max_k]
     dsps = [b.spec.dsp * b.spec.macs_per_dsp for b in cluster.boards]
-    for key, (v, pp, cc) in bl.split_baselines(graph, pb.seg, pb.link, bpath, dsps).items():
+    for key, (v, pp, cc) in bl.split_baselines(graph, pb.seg, [pb.types[t].table.onchip for t in pb.board_type], pb.link, bpath, dsps).items():
         iv, ips, g = _rate(v, macs)
         base[key] = {"boards": [cluster.boards[b].name for b in pp], "cuts": cc, "interval_s": iv,
                      "throughput_ips": ips, "gops": g}

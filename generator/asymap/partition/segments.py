@@ -4,8 +4,10 @@ For a target interval T (cycles) every layer takes the slowest menu entry meetin
 monotone envelope (costmodel.envelope) is the cheapest in every resource; a segment is feasible at T
 iff the sum of those resource vectors fits the budget. Feasibility only improves with T, so the
 smallest feasible T among the candidate cycle counts (the union of all menu entries: the optimum
-is always one of them) is found by a binary search. Per-T prefix sums over the layers make each
-feasibility test O(1); numpy runs the binary search for all L(L+1)/2 segments at once.
+is always one of them) is the first T at which the segment fits. Per-T prefix sums over the layers
+make each feasibility test O(1), and because they are monotone, the furthest segment end for every
+(T, start) and then the first T for every (start, end) are two batched binary searches (numpy
+searchsorted) over all L(L+1)/2 segments at once.
 
 Weights are either all on chip (``onchip``) or all streamed from off-chip memory (``offchip``,
 which also needs ``weight bytes / memory bandwidth`` of time per image); a segment takes the faster.
@@ -19,7 +21,6 @@ import numpy as np
 
 from asymap.partition.costmodel import Menu
 
-INF_RES = np.int64(1) << np.int64(40)  # "cannot meet T": exceeds every budget, sums stay in int64
 
 
 @dataclass
@@ -29,6 +30,7 @@ class SegmentTable:
 
     interval: np.ndarray
     mode: np.ndarray
+    onchip: np.ndarray  # the best interval with every weight on chip (inf when they do not fit)
 
 
 def candidate_cycles(menus_list: list[list[Menu]]) -> np.ndarray:
@@ -39,31 +41,43 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray) -> np.
     """[L+1, L+1] array of the smallest feasible T (cycles) for segment j..k-1; -1 when none."""
     n = len(menus)
     nt = len(ts)
-    res_t = np.empty((nt, n, 4), dtype=np.int64)
+    # Cap every per-layer amount at budget + 1: "over budget" is preserved by sums of non-negative
+    # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
+    cap = (budget + 1).astype(np.int64)
+    res_t = np.empty((nt, n, 4), dtype=np.int32)
+    done: dict[int, int] = {}  # repeated layers share one Menu object: compute its column once
     for li, m in enumerate(menus):
+        if id(m) in done:
+            res_t[:, li, :] = res_t[:, done[id(m)], :]
+            continue
+        done[id(m)] = li
         asc = m.cycles[::-1]
         cnt = np.searchsorted(asc, ts, side="right")
-        idx = np.clip(len(asc) - cnt, 0, len(asc) - 1)
-        r = m.res[idx]
-        r[cnt == 0] = INF_RES
+        idx = np.maximum(len(asc) - cnt, 0)
+        idx[idx >= len(asc)] = len(asc) - 1
+        r = np.minimum(m.res[idx], cap)
+        r[cnt == 0] = cap
         res_t[:, li, :] = r
-    pref = np.zeros((nt, n + 1, 4), dtype=np.int64)
+    pref = np.zeros((nt, n + 1, 4), dtype=np.int32)
     np.cumsum(res_t, axis=1, out=pref[:, 1:, :])
     del res_t
+    # reach[t, j]: the largest k with layers j..k-1 within budget at candidate T number t. Prefix
+    # sums are non-decreasing in k, so it is a searchsorted per resource; offsetting row t by
+    # t * off makes one call serve every t at once.
+    off = np.int64(n + 2) * np.int64(cap.max() + 1)
+    rows = np.arange(nt, dtype=np.int64)[:, None] * off
+    reach = np.full((nt, n + 1), n, dtype=np.int64)
+    for r in range(4):
+        pr = pref[:, :, r].astype(np.int64) + rows
+        k = np.searchsorted(pr.ravel(), (pr + budget[r]).ravel(), side="right").reshape(nt, n + 1)
+        reach = np.minimum(reach, k - 1 - np.arange(nt, dtype=np.int64)[:, None] * (n + 1))
+    # reach[:, j] is non-decreasing in t (a larger T never costs more), so the first feasible t of
+    # segment j..k-1 is the number of t with reach < k: again one offset searchsorted.
     J, K = np.triu_indices(n + 1, k=1)
-    lo = np.zeros(len(J), dtype=np.int64)
-    hi = np.full(len(J), nt, dtype=np.int64)
-    while True:
-        act = np.nonzero(lo < hi)[0]
-        if len(act) == 0:
-            break
-        mid = (lo[act] + hi[act]) // 2
-        use = pref[mid, K[act]] - pref[mid, J[act]]
-        ok = np.all(use <= budget, axis=1)
-        hi[act] = np.where(ok, mid, hi[act])
-        lo[act] = np.where(ok, lo[act], mid + 1)
+    col = reach.T + np.arange(n + 1, dtype=np.int64)[:, None] * (n + 2)
+    idx = np.searchsorted(col.ravel(), K + J * (n + 2), side="left") - J * nt
     out = np.full((n + 1, n + 1), -1, dtype=np.int64)
-    out[J, K] = np.where(lo < nt, ts[np.minimum(lo, nt - 1)], -1)
+    out[J, K] = np.where(idx < nt, ts[np.minimum(idx, nt - 1)], -1)
     return out
 
 
@@ -82,7 +96,8 @@ def segment_table(
     interval = np.minimum(on, off)
     tri = np.triu(np.ones((n + 1, n + 1), bool), k=1)
     interval[~tri] = np.inf
-    return SegmentTable(interval=interval, mode=mode)
+    on[~tri] = np.inf
+    return SegmentTable(interval=interval, mode=mode, onchip=on)
 
 
 def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[int]:
