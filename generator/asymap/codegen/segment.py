@@ -293,6 +293,7 @@ def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: 
         _u("in_lanes", port_lanes(cin)), _u("out_lanes", port_lanes(cout)),
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
         _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("rom_wpr", wpr),
+        _u("rom_words", 0 if offchip else len(words)),
     ]
     kind = "fc" if layer.op == ir.FC else ("conv1x1" if pointwise else "conv2d")
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {kind}, {rows.shape[0]} weight rows of {pe}x{simd}",

@@ -6,8 +6,8 @@
 // of the weight memory: a weight *row* holds the PE x SIMD weights used in one cycle
 // (byte p*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx]) and rows are ordered by
 // (nf, ky, kx, sf) -- exactly the order the loops below consume them. Rows come either from an
-// on-chip ROM of packed 64-bit words (rom_weights) or from a stream filled by the off-chip burst
-// reader (stream_weights, see weights_offchip.h); the engines are templated on that source.
+// on-chip ROM of packed 64-bit words or from a stream filled by the off-chip burst reader
+// (weights_offchip.h); the engines are templated on that source and read_row is overloaded.
 //
 // Arithmetic: acc = bias + sum(x * w) in 32 bits (x int8 or uint8, w int8; padding contributes 0),
 // then requant(acc, mult[c], shift[c]) clamped to [lo, hi] (requant.h = asymap.quant.arith).
@@ -16,7 +16,7 @@
 //   in_c, in_h, in_w, out_c, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, groups,
 //   pe, simd, in_lanes, out_lanes, in_signed, lo, hi,
 //   lb_rows = (kh-1)*dh+1, lb_part (channels read per cycle from the row buffer),
-//   rom_wpr (64-bit words per weight row in the ROM).
+//   rom_wpr (64-bit words per weight row in the ROM), rom_words (ROM length).
 #ifndef ASYMAP_CONV_H
 #define ASYMAP_CONV_H
 
@@ -27,38 +27,31 @@
 
 namespace asymap {
 
-// Weight rows from an on-chip ROM: row idx is words [idx*WPR, idx*WPR + WPR) little-endian.
-template <unsigned ROWB, unsigned WPR>
-struct rom_weights {
-    const uint64_t *w;
-    ap_uint<8 * ROWB> operator()(unsigned idx) const {
-#pragma HLS INLINE
-        ap_uint<64 * WPR> r = 0;
-        for (unsigned k = 0; k < WPR; ++k) {
-#pragma HLS UNROLL
-            r.range(64 * k + 63, 64 * k) = w[idx * WPR + k];
-        }
-        return ap_uint<8 * ROWB>(r.range(8 * ROWB - 1, 0));
-    }
-};
-
-// Weight rows from a stream (off-chip weights): rows arrive in exactly the consumption order.
-template <unsigned ROWB>
-struct stream_weights {
-    hls::stream<ap_uint<8 * ROWB> > &s;
-    ap_uint<8 * ROWB> operator()(unsigned) {
-#pragma HLS INLINE
-        return s.read();
-    }
-};
-
 template <class CFG>
 struct conv_types {
     static const unsigned row_bytes = CFG::pe * CFG::simd;
     typedef ap_uint<8 * row_bytes> wrow_t;
-    typedef rom_weights<row_bytes, CFG::rom_wpr> rom_t;
-    typedef stream_weights<row_bytes> ws_t;
 };
+
+// Weight row idx from the on-chip ROM: 64-bit words [idx*rom_wpr, (idx+1)*rom_wpr), little-endian.
+// The ROM is partitioned cyclically by rom_wpr, so the words of one row are read in one cycle.
+template <class CFG>
+inline typename conv_types<CFG>::wrow_t read_row(const uint64_t w[CFG::rom_words], unsigned idx) {
+#pragma HLS INLINE
+    ap_uint<64 * CFG::rom_wpr> r = 0;
+    for (unsigned k = 0; k < CFG::rom_wpr; ++k) {
+#pragma HLS UNROLL
+        r.range(64 * k + 63, 64 * k) = w[idx * CFG::rom_wpr + k];
+    }
+    return r.range(8 * conv_types<CFG>::row_bytes - 1, 0);
+}
+
+// Weight row from the off-chip reader's stream: rows arrive in exactly the consumption order.
+template <class CFG>
+inline typename conv_types<CFG>::wrow_t read_row(hls::stream<typename conv_types<CFG>::wrow_t> &ws, unsigned) {
+#pragma HLS INLINE
+    return ws.read();
+}
 
 // Multiply-accumulate one weight row: PE accumulators, SIMD inputs each. `x` holds the SIMD input
 // values of every PE lane (they differ across PEs only for grouped/depthwise convolutions).
@@ -91,9 +84,9 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
 }
 
 // KxK convolution with stride, dilation, padding and groups, over the row buffer.
-template <class CFG, class FETCH>
+template <class CFG, class WSRC>
 void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
-                 hls::stream<ap_uint<8 * CFG::out_lanes> > &out, FETCH &fetch,
+                 hls::stream<ap_uint<8 * CFG::out_lanes> > &out, WSRC &wsrc,
                  const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
                  const uint8_t shift[CFG::out_c]) {
     const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
@@ -139,7 +132,7 @@ conv_rows:
                                          : act_t(0);
                         }
                     }
-                    mac_row<CFG>(acc, x, fetch(idx));
+                    mac_row<CFG>(acc, x, read_row<CFG>(wsrc, idx));
                 }
                 requant_fold<CFG>(acc, nf, mult, shift, opix);
             }
@@ -152,9 +145,9 @@ conv_rows:
 // 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer, one
 // input pixel is held while all C_out/PE folds consume it. `pixels` = H*W (1 for fc, where the
 // whole flattened tensor is one "pixel" of in_c = C*H*W channels).
-template <class CFG, class FETCH>
+template <class CFG, class WSRC>
 void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
-                    hls::stream<ap_uint<8 * CFG::out_lanes> > &out, FETCH &fetch,
+                    hls::stream<ap_uint<8 * CFG::out_lanes> > &out, WSRC &wsrc,
                     const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
                     const uint8_t shift[CFG::out_c]) {
     const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
@@ -186,7 +179,7 @@ pw_pixels:
                         x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
                     }
                 }
-                mac_row<CFG>(acc, x, fetch(idx));
+                mac_row<CFG>(acc, x, read_row<CFG>(wsrc, idx));
             }
             requant_fold<CFG>(acc, nf, mult, shift, opix);
         }
@@ -197,26 +190,24 @@ pw_pixels:
 // ---- entry points: on-chip ROM weights -------------------------------------------------------
 template <class CFG>
 void conv2d(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-            const uint64_t *w, const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
+            const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
             const uint8_t shift[CFG::out_c]) {
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
-    typename conv_types<CFG>::rom_t fetch = {w};
-    conv2d_core<CFG>(in, out, fetch, bias, mult, shift);
+    conv2d_core<CFG>(in, out, w, bias, mult, shift);
 }
 
 template <class CFG>
 void conv1x1(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-             const uint64_t *w, const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
+             const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
              const uint8_t shift[CFG::out_c]) {
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
-    typename conv_types<CFG>::rom_t fetch = {w};
-    pointwise_core<CFG>(in, out, fetch, bias, mult, shift);
+    pointwise_core<CFG>(in, out, w, bias, mult, shift);
 }
 
 // ---- entry points: weight rows streamed from off-chip memory (weights_offchip.h) ---------------
@@ -224,16 +215,14 @@ template <class CFG>
 void conv2d_ws(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
                hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
                const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
-    typename conv_types<CFG>::ws_t fetch = {ws};
-    conv2d_core<CFG>(in, out, fetch, bias, mult, shift);
+    conv2d_core<CFG>(in, out, ws, bias, mult, shift);
 }
 
 template <class CFG>
 void conv1x1_ws(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
                 hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
                 const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
-    typename conv_types<CFG>::ws_t fetch = {ws};
-    pointwise_core<CFG>(in, out, fetch, bias, mult, shift);
+    pointwise_core<CFG>(in, out, ws, bias, mult, shift);
 }
 
 }  // namespace asymap
