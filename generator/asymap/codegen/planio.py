@@ -44,7 +44,7 @@ def check_plan(plan: dict, graph: Graph, where: str, model_sha256: str | None = 
         raise UserError(f"{where}: plan was made for a different model (sha256 {str(model['sha256'])[:12]}..., "
                         f"this model is {model_sha256[:12]}...); re-run 'asymap plan' for this model")
     if "layers" in model and model["layers"] != L:
-        raise UserError(f"{where}: plan was made for a model with {model['layers']} layers, this model has {L}; "
+        raise UserError(f"{where}: plan was made for a different model ({model['layers']} layers, this model has {L}); "
                         "re-run 'asymap plan' for this model")
     boards = plan.get("boards")
     if not isinstance(boards, list) or not boards:
