@@ -553,7 +553,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     source = env.get_template("segment_top.cpp.j2").render(
         fn=fn, ns=ns, params=params, in_ports=in_ports, out_ports=out_ports, streams=streams,
         calls=calls, wrappers=ctx.wrappers, notes=ctx.notes, first=first, last=last,
-        has_wmem=wmem is not None)
+        has_wmem=wmem is not None, wmem_words=len(wmem) // WMEM_WORD_BYTES if wmem else 0)
     return SegmentCode(
         fn=fn, header=header, weights={"weights.h": weights}, source=source, in_ports=in_ports,
         out_ports=out_ports, wmem=wmem, wmem_words=len(wmem) // WMEM_WORD_BYTES if wmem else 0,
