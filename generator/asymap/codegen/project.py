@@ -253,6 +253,39 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     }
 
 
+def _link_glue(specs: list[BoardSpec], cluster) -> tuple[dict[str, str], list[dict]]:
+    """RTL glue ``links/link_<src>_<dst>.v`` for every board-to-board link (asymap.codegen.rtl_glue).
+
+    Returns (files, chain.json entries). A link the glue generator rejects (e.g. a tensor that is
+    not a whole number of kernel beats) gets no file and its reason in chain.json, so the HLS
+    projects are still written; only identifiers and numbers reach the Verilog.
+    """
+    try:
+        from asymap.codegen.rtl_glue import render_link_glue
+    except ImportError:  # pragma: no cover - glue generator not installed
+        return {}, []
+    cl_links = {}
+    for ln in getattr(cluster, "links", []) or []:
+        cl_links[frozenset((ln.a, ln.b))] = ln
+    files, entries = {}, []
+    for a, b in zip(specs, specs[1:]):
+        link = a.link_out
+        cl = cl_links.get(frozenset((a.name, b.name)))
+        gbps = float(getattr(cl, "gbps", 10.0) or 10.0)
+        lat = float(getattr(cl, "latency_ns", 0.0) or 0.0)
+        tensors = [{"id": t.id, "name": t.ident, "bytes": t.bytes} for t in link.tensors]
+        name = f"links/link_{a.ident}_{b.ident}.v"
+        entry = {"link": link.index, "file": name, "note": None}
+        try:
+            files[name] = render_link_glue(a.ident, b.ident, tensors, link.width_bits, link.width_bits,
+                                           min(a.clock_mhz, b.clock_mhz), gbps, lat, src_id=link.src,
+                                           dst_id=link.dst, max_payload_beats=link.max_payload_beats)
+        except UserError as exc:
+            entry.update(file=None, note=str(exc))
+        entries.append(entry)
+    return files, entries
+
+
 def _fmt_ns(clock_mhz: float) -> str:
     return f"{1000.0 / clock_mhz:.4f}".rstrip("0").rstrip(".")
 
@@ -312,14 +345,17 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
         entries = [_render_board(env, qg, b, ref, stage, layer_ident)
                    for b in track(specs, "generating boards", quiet=quiet)]
         links = [_link_entry(b.link_in, layer_name) for b in specs] + [_link_entry(specs[-1].link_out, layer_name)]
+        glue_files, glue_entries = _link_glue(specs, cl)
         chain = {
             "schema": SCHEMA, "asymap_version": __version__, "generator": GENERATOR,
             "model": {"name": graph.name, "file": "model.onnx" if onnx_bytes is not None else None, "sha256": sha,
                       "layers": len(graph), "macs": int(graph.macs), "quant_seed": seed, "input": graph.input,
                       "output": graph.output, "input_file": "input.npy"},
             "host_id": 255, "max_payload_beats": specs[0].link_in.max_payload_beats,
-            "boards": entries, "links": links,
+            "boards": entries, "links": links, "rtl_glue": glue_entries,
         }
+        for name, text in glue_files.items():
+            _write(stage / name, text)
         if onnx_bytes is not None:
             _write(stage / "model.onnx", onnx_bytes)
         with open(stage / "input.npy", "wb") as fh:
