@@ -41,6 +41,7 @@ class BoardPlan:
     layers: list[LayerPlan]
     weights: str = "onchip"  # the board's weight mode
     limit: str = ""  # what limits this board (the resource that stops it going faster)
+    best_interval_s: float = 0.0  # the board's own optimum for its segment (<= interval_s)
 
 
 @dataclass

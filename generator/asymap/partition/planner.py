@@ -231,6 +231,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         interval_s=float(interval),
         resources={RES[r]: [int(tot[r]), int(avail[r])] for r in range(4)},
         layers=layers, weights=MODES[mode], limit=_board_limit(pb, t, j, k, own_mode),
+        best_interval_s=float(tt.table.interval[j, k]),
     )
 
 
@@ -287,7 +288,10 @@ def plan(
         ))
     stages = [(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
     interval = max(s[0] for s in stages)
-    bottleneck = next(name for v, name in stages if v == interval)
+    # The bottleneck is the stage that cannot go faster: a board whose own best interval for its
+    # segment is the cluster interval (others are slowed down to it on purpose), or a link.
+    fastest = [(bp.best_interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
+    bottleneck = next(name for v, name in fastest if v >= interval * (1 - 1e-12))
     macs = graph.macs
     # Baselines, same cost model.
     base = {}

@@ -19,8 +19,8 @@ def _pct(used_avail) -> str:
 def render(plan: Plan) -> str:
     m, c = plan.model, plan.cluster
     lines = [
-        f"{m.get('name') or m.get('path')}: {m['layers']} layers, {m['macs'] / 1e9:.2f} GMAC/image  on  "
-        f"{c.get('name') or c.get('path')}: {c.get('boards')} boards, {len(plan.boards)} used",
+        f"{m.get('name') or m.get('path')}: {m['layers']} layers, {m['macs'] / 1e6:.1f} MMAC/image  on  "
+        f"{c.get('name') or c.get('path') or 'cluster'}: {c.get('boards')} boards, {len(plan.boards)} used",
         "",
         f"{'#':>2}  {'board':<10} {'type':<8} {'layers':<9} {'MAC lanes':>9}  {'DSP':>4} {'BRAM':>5} {'URAM':>5} {'LUT':>4}"
         f"  {'weights':<8} {'interval':>10}   limit",
