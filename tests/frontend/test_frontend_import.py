@@ -194,3 +194,28 @@ def test_clip_after_add_and_relu_after_concat_fuse(kit):
     ]
     g = check_vs_ort(kit, kit.model(nodes, {"w": kit.w(3, 3, 1, 1)}, (3, 4, 4)), (3, 4, 4))
     assert [(lay.op, lay.act) for lay in g.layers] == [(ir.CONV, None), (ir.ADD, ir.ACT_RELU), (ir.CONCAT, ir.ACT_RELU)]
+
+
+def test_pytorch_view_flatten_is_folded(kit):
+    """x.view(x.size(0), -1) exports as Shape -> Gather -> Unsqueeze -> Concat -> Reshape."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
+        helper.make_node("Add", ["c", "cb"], ["cc"], name="conv_bias"),  # bias exported as Add
+        helper.make_node("Shape", ["cc"], ["s"], name="shape"),
+        helper.make_node("Gather", ["s", "i0"], ["n"], name="gather", axis=0),
+        helper.make_node("Unsqueeze", ["n", "ax0"], ["n1"], name="unsq"),
+        helper.make_node("Concat", ["n1", "minus1"], ["target"], name="cat_shape", axis=0),
+        helper.make_node("Reshape", ["cc", "target"], ["f"], name="view"),
+        helper.make_node("Gemm", ["f", "W", "B"], ["y"], name="fc", transB=1),
+    ]
+    inits = {"w": kit.w(4, 3, 1, 1), "cb": kit.w(1, 4, 1, 1), "i0": np.array(0, np.int64), "ax0": np.array([0], np.int64),
+             "minus1": np.array([-1], np.int64), "W": kit.w(6, 4 * 5 * 5), "B": kit.w(6)}  # fmt: skip
+    g = check_vs_ort(kit, kit.model(nodes, inits, (3, 5, 5), out_rank=2), (3, 5, 5))
+    assert [lay.op for lay in g.layers] == [ir.CONV, ir.FC]
+    assert g.layers[0].params == 4 * 3 + 4
+
+
+def test_shape_ops_on_activations_are_rejected(kit):
+    nodes = [helper.make_node("Gather", ["x", "i0"], ["y"], name="pick", axis=1)]
+    with pytest.raises(UserError, match="pick.*only on constants"):
+        graph_from_model(kit.model(nodes, {"i0": np.array([0], np.int64)}, (3, 4, 4)), "m")

@@ -35,6 +35,8 @@ SUPPORTED_OPS = (
     "Conv", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "Add",
     "Concat", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Identity", "Dropout",
     "QuantizeLinear", "DequantizeLinear", "Constant",
+    # Only as constant shape arithmetic (folded at import), e.g. PyTorch's x.view(x.size(0), -1):
+    "Shape", "Gather", "Unsqueeze", "Cast",
 )  # fmt: skip
 MIN_OPSET = 11
 
@@ -262,6 +264,8 @@ def _uses(st: _State, t: str) -> int:
     Q/DQ pairs); the graph output counts as one."""
     n = 0
     for node in st.users.get(t, []):
+        if node is not None and node.op_type == "Shape":
+            continue  # reads only the (static) shape, not the values
         if node is None or node.op_type not in _PASS_THROUGH:
             n += 1
         else:
@@ -381,18 +385,20 @@ def _add(st, node, idx, at):
     ca, cb = a in st.consts, b in st.consts
     if ca and cb:
         raise _fail(st, node, "both inputs are constants; fold constants before import")
-    if ca or cb:  # MatMul + Add(bias) -> fc bias
+    if ca or cb:  # MatMul + Add(bias) -> fc bias; Conv + Add(per-channel constant) -> conv bias
         t, bias = (b, st.consts[a]) if ca else (a, st.consts[b])
         layer = _fusable_producer(st, node, t, "Add of a constant")
-        if layer.op != ir.FC or layer.bias is not None or layer.act is not None:
-            raise _fail(st, node, "Add of a constant is supported only as the bias of a MatMul")
-        bias = np.asarray(bias, np.float32).reshape(-1)
-        if bias.size == 1:
-            bias = np.full(layer.c_out, bias[0], np.float32)
-        if bias.size != layer.c_out:
-            raise _fail(st, node, f"bias of {bias.size} values does not match {layer.c_out} outputs")
-        layer.bias = bias
-        layer.params += int(bias.size)
+        if layer.op not in (ir.FC, ir.CONV) or layer.act is not None:
+            raise _fail(st, node, "Add of a constant is supported only as the bias of a MatMul or Conv")
+        bias = np.asarray(bias, np.float32)
+        c = layer.c_out
+        # ONNX broadcasting aligns trailing axes: a conv's channel axis is third from the end.
+        shapes = [(c,), (1, c)] if layer.op == ir.FC else [(c, 1, 1), (1, c, 1, 1)]
+        if bias.size != 1 and bias.shape not in shapes:
+            raise _fail(st, node, f"constant of shape {bias.shape} is not a per-channel bias of {layer.c_out} outputs")
+        bias = np.broadcast_to(bias.reshape(-1), (layer.c_out,)).astype(np.float32)
+        layer.bias = bias if layer.bias is None else layer.bias + bias
+        layer.params += int(np.size(st.consts[a] if ca else st.consts[b]))
         _rename_output(st, layer, node.output[0])
         return
     xa, sa, fa = _act_input(st, node, a)
@@ -403,6 +409,8 @@ def _add(st, node, idx, at):
 
 
 def _concat(st, node, idx, at):
+    if all(t in st.consts for t in node.input):
+        return _shape_op(st, node, idx, at)
     ins = [_act_input(st, node, t) for t in node.input]
     axis = int(at.get("axis", 1))
     shapes = [s for _, s, _ in ins]
@@ -460,6 +468,9 @@ def _flatten_like(st, node, idx, at):
         target = [int(v) for v in _const(st, node, node.input[1], "shape").reshape(-1)]
         n = int(np.prod(shp))
         ok = target in ([1, n], [1, -1], [-1, n], [0, -1], [0, n])
+        if [t if t != 0 else d for t, d in zip(target, (1, *shp))] == [1, *shp] and len(target) == 4:
+            st.alias[node.output[0]] = _Alias(node.input[0])  # a no-op reshape
+            return
     if not ok:
         raise _fail(st, node, f"{node.op_type} is supported only as a flatten to (1, C*H*W) before an fc layer")
     st.alias[node.output[0]] = _Alias(node.input[0], flat=True)
@@ -476,6 +487,36 @@ def _constant(st, node, idx, at):
     if "value" not in at:
         raise _fail(st, node, "only Constant nodes with a 'value' tensor are supported")
     st.consts[node.output[0]] = numpy_helper.to_array(at["value"])
+
+
+def _shape_op(st, node, idx, at):
+    """Shape computations (PyTorch's ``x.view(x.size(0), -1)`` flatten exports as
+    Shape -> Gather -> Unsqueeze -> Concat -> Reshape): folded to constants at import, since every
+    activation shape is known."""
+    op = node.op_type
+    if op == "Shape":
+        _, shp, flat = _act_input(st, node, node.input[0])
+        full = np.array([1, int(np.prod(shp))] if flat else [1, *shp], np.int64)
+        start, end = int(at.get("start", 0)), at.get("end")
+        st.consts[node.output[0]] = full[start : None if end is None else int(end)]
+        return
+    ins = []
+    for t in node.input:
+        if t and t not in st.consts:
+            raise _fail(st, node, f"{op} is supported only on constants (shape arithmetic); {t!r} is an activation")
+        ins.append(st.consts[t] if t else None)
+    if op == "Gather":
+        val = np.take(ins[0], ins[1].astype(np.int64), axis=int(at.get("axis", 0)))
+    elif op == "Unsqueeze":
+        axes = at.get("axes") if "axes" in at else ins[1].tolist()
+        val = ins[0]
+        for ax in sorted(int(a) % (val.ndim + len(axes)) for a in axes):
+            val = np.expand_dims(val, ax)
+    elif op == "Cast":
+        val = ins[0].astype(onnx.helper.tensor_dtype_to_np_dtype(int(at["to"])))
+    else:  # Concat of constants
+        val = np.concatenate([np.atleast_1d(v) for v in ins], axis=int(at.get("axis", 0)))
+    st.consts[node.output[0]] = np.asarray(val)
 
 
 def _qdq_params(st, node) -> tuple[np.ndarray, np.ndarray]:
@@ -524,7 +565,7 @@ _CONVERT = {
     "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _pool, "Add": _add, "Concat": _concat,
     "Gemm": _fc, "MatMul": _fc, "Flatten": _flatten_like, "Reshape": _flatten_like, "Squeeze": _flatten_like,
     "Identity": _identity, "Dropout": _identity, "QuantizeLinear": _qdq, "DequantizeLinear": _qdq,
-    "Constant": _constant,
+    "Constant": _constant, "Shape": _shape_op, "Gather": _shape_op, "Unsqueeze": _shape_op, "Cast": _shape_op,
 }  # fmt: skip
 
 
