@@ -75,7 +75,7 @@ def test_tiny_two_boards_bit_exact(tiny):
 
 
 def test_verify_cli_prints_table_and_passes(tiny, run_cli):
-    p = run_cli("verify", tiny["out"], "--jobs", "2")
+    p = run_cli("verify", "out", "--jobs", "2", cwd=tiny["dir"])  # a relative OUT works too
     assert p.returncode == 0, p.stdout + p.stderr
     assert "compile s" in p.stdout and "PASS" in p.stdout
     assert p.stdout.count(" ok") >= 2

@@ -218,6 +218,7 @@ def verify(out_dir, jobs: int | None = None, input=None, quiet: bool = False,
     """
     out = Path(out_dir)
     chain = load_chain(out)
+    out = out.resolve()  # the testbenches run inside their board directories
     if shutil.which("g++") is None:
         raise UserError("g++ not found; install g++ (C++14) to run the C-simulation")
     if jobs is not None and jobs < 1:
