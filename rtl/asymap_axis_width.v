@@ -40,6 +40,8 @@ module asymap_axis_width #(
     end else if (M_W > S_W) begin : g_up
         localparam integer R  = M_W / S_W;
         localparam integer IW = (R > 1) ? $clog2(R) : 1;
+        localparam integer LAST_I = R - 1;
+        localparam [IW-1:0] LAST_IDX = LAST_I[IW-1:0];
         reg [M_W-1:0]    dbuf;
         reg [MK-1:0]     kbuf;
         reg              lbuf, vbuf;
@@ -61,7 +63,7 @@ module asymap_axis_width #(
                         dbuf[idx*S_W +: S_W] <= s_tdata;
                         kbuf[idx*SK +: SK]   <= s_tkeep;
                     end
-                    if (s_tlast || idx == R - 1) begin
+                    if (s_tlast || idx == LAST_IDX) begin
                         vbuf <= 1'b1; lbuf <= s_tlast; idx <= 0;
                     end else begin
                         idx <= idx + 1'b1;
@@ -74,12 +76,13 @@ module asymap_axis_width #(
     end else begin : g_down
         localparam integer R  = S_W / M_W;
         localparam integer IW = (R > 1) ? $clog2(R) : 1;
+        localparam integer LAST_I = R - 1;
         reg [IW-1:0] idx;
         reg [IW-1:0] last_lane;
         integer i;
         // Last lane to send: R-1, or on a TLAST word the highest lane with a kept byte.
         always @* begin
-            last_lane = R - 1;
+            last_lane = LAST_I[IW-1:0];
             if (s_tlast) begin
                 last_lane = 0;
                 for (i = 0; i < R; i = i + 1)
@@ -90,7 +93,7 @@ module asymap_axis_width #(
         wire mfire = s_tvalid & m_tready;
         always @(posedge clk) begin
             if (rst) idx <= 0;
-            else if (mfire) idx <= at_last ? {IW{1'b0}} : idx + 1'b1;
+            else if (mfire) idx <= at_last ? {IW{1'b0}} : idx + {{(IW-1){1'b0}}, 1'b1};
         end
         assign m_tdata  = s_tdata[idx*M_W +: M_W];
         assign m_tkeep  = s_tkeep[idx*MK +: MK];

@@ -13,7 +13,7 @@ function [31:0] asymap_crc32_next;
     begin
         c = crc;
         for (b = 0; b < CRC_W; b = b + 1)
-            c = (c[0] ^ data[b]) ? ((c >> 1) ^ 32'hEDB88320) : (c >> 1);
+            c = (c >> 1) ^ ({32{c[0] ^ data[b]}} & 32'hEDB88320);
         asymap_crc32_next = c;
     end
 endfunction

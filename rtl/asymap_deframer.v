@@ -95,8 +95,30 @@ module asymap_deframer #(
     assign m_credit_tdata  = ack;
     assign m_credit_tvalid = ack != ack_sent;
 
-    // One "frame finished badly" pulse per dropped frame: it frees a credit slot.
-    reg bad_done;
+    // ---- what this beat means (combinational; the registers below only act on it)
+    localparam [15:0] MAXB = MAX_BEATS[15:0];
+    wire in_hdr     = s_tvalid & (state == ST_HDR);
+    wire in_pay     = s_tvalid & (state == ST_PAY);
+    wire magic_bad  = in_hdr & (h[7:0] != 8'hA5);
+    wire hlen_bad   = in_hdr & ~magic_bad & (s_tlast | (h_len == 16'd0) | (h_len > MAXB));
+    wire hdr_ok     = in_hdr & ~magic_bad & ~hlen_bad;
+    wire is_payload = in_pay & (cnt != len);
+    wire short_bad  = is_payload & s_tlast;                  // TLAST before the trailer
+    wire pay_write  = is_payload & ~s_tlast;
+    wire long_bad   = in_pay & (cnt == len) & ~s_tlast;      // no TLAST on the trailer
+    wire at_trl     = in_pay & (cnt == len) & s_tlast;
+    wire ovf_bad    = at_trl & ovf;
+    wire crc_bad    = at_trl & ~ovf & (s_tdata[31:0] != ~crc);
+    wire dst_bad    = at_trl & ~ovf & ~crc_bad & (dst != DST);
+    wire trl_ok     = at_trl & ~ovf & ~crc_bad & ~dst_bad;
+    wire stale      = trl_ok & (seq_diff != 16'd0) & seq_diff[15];   // seq behind: duplicate
+    wire good       = trl_ok & ~stale;                                // seq ahead: kept, gap
+    wire len_bad    = hlen_bad | short_bad | long_bad;
+    // Errors after which data may be missing (a duplicate or a frame for another board loses nothing).
+    wire lossy      = magic_bad | len_bad | ovf_bad | crc_bad;
+    wire bad_done   = lossy | dst_bad | stale;                // one per dropped frame: frees a credit
+    wire rewind     = short_bad | long_bad | ovf_bad | crc_bad | dst_bad | stale;
+
     always @(posedge clk) begin
         if (rst) begin
             state <= ST_HDR; len <= 0; cnt <= 0; seq <= 0; exp_seq <= 0; tid <= 0; dst <= 0;
@@ -105,75 +127,54 @@ module asymap_deframer #(
             frames_ok <= 0; crc_errors <= 0; seq_errors <= 0; length_errors <= 0;
             magic_errors <= 0; dest_errors <= 0; overflow_errors <= 0;
         end else begin
-            bad_done = 1'b0;
-            if (s_tvalid) begin
-                case (state)
-                ST_HDR: begin
-                    if (h[7:0] != 8'hA5) begin
-                        magic_errors <= magic_errors + 1; bad_done = 1'b1; gap_pending <= 1'b1;
-                        if (!s_tlast) state <= ST_SKIP;
-                    end else if (s_tlast || h_len == 0 || h_len > MAX_BEATS) begin
-                        length_errors <= length_errors + 1; bad_done = 1'b1; gap_pending <= 1'b1;
-                        if (!s_tlast) state <= ST_SKIP;
-                    end else begin
-                        len <= h_len; seq <= h[47:32]; tid <= h[31:24]; dst <= h[23:16];
-                        crc <= asymap_crc32_next(32'hFFFFFFFF, s_tdata);
-                        cnt <= 0; ovf <= 1'b0;
-                        // If this frame turns out good, does it follow a loss?
-                        frame_gap <= gap_pending | (h[47:32] != exp_seq);
-                        state <= ST_PAY;
-                    end
-                end
-                ST_PAY: begin
-                    if (cnt != len) begin                         // payload beat
-                        if (s_tlast) begin
-                            length_errors <= length_errors + 1; bad_done = 1'b1; gap_pending <= 1'b1;
-                            wptr <= commit; state <= ST_HDR;
-                        end else begin
-                            if (room && !ovf) begin
-                                mem[wptr[ADDR_W-1:0]] <= {frame_gap, cnt == 0, cnt + 16'd1 == len,
-                                                          tid, seq, s_tdata};
-                                wptr <= wptr + 1'b1;
-                            end else begin
-                                ovf <= 1'b1;
-                            end
-                            crc <= crc_n;
-                            cnt <= cnt + 16'd1;
-                        end
-                    end else if (!s_tlast) begin                  // trailer expected, TLAST missing
-                        length_errors <= length_errors + 1; bad_done = 1'b1; gap_pending <= 1'b1;
-                        wptr <= commit; state <= ST_SKIP;
-                    end else begin                                // trailer
-                        state <= ST_HDR;
-                        if (ovf) begin
-                            overflow_errors <= overflow_errors + 1; bad_done = 1'b1;
-                            gap_pending <= 1'b1; wptr <= commit;
-                        end else if (s_tdata[31:0] != ~crc) begin
-                            crc_errors <= crc_errors + 1; bad_done = 1'b1;
-                            gap_pending <= 1'b1; wptr <= commit;
-                        end else if (dst != DST) begin
-                            dest_errors <= dest_errors + 1; bad_done = 1'b1; wptr <= commit;
-                        end else if (seq_diff != 0 && seq_diff[15]) begin   // stale / duplicate
-                            seq_errors <= seq_errors + 1; bad_done = 1'b1; wptr <= commit;
-                            exp_seq <= seq + 16'd1;
-                        end else begin                                       // good (maybe after a gap)
-                            if (seq_diff != 0) seq_errors <= seq_errors + 1;
-                            frames_ok <= frames_ok + 1;
-                            exp_seq <= seq + 16'd1;
-                            commit <= wptr;
-                            gap_pending <= 1'b0;
-                        end
-                    end
-                end
-                default: begin                                    // ST_SKIP: until TLAST
-                    if (s_tlast) state <= ST_HDR;
-                end
-                endcase
+            // next state
+            if (magic_bad | hlen_bad)      state <= s_tlast ? ST_HDR : ST_SKIP;
+            else if (hdr_ok)               state <= ST_PAY;
+            else if (short_bad | at_trl)   state <= ST_HDR;
+            else if (long_bad)             state <= ST_SKIP;
+            else if (s_tvalid & s_tlast & (state == ST_SKIP)) state <= ST_HDR;
+
+            if (hdr_ok) begin
+                len <= h_len; seq <= h[47:32]; tid <= h[31:24]; dst <= h[23:16];
+                crc <= asymap_crc32_next(32'hFFFFFFFF, s_tdata);
+                cnt <= 0; ovf <= 1'b0;
+                // If this frame turns out good, does it follow a loss?
+                frame_gap <= gap_pending | (h[47:32] != exp_seq);
             end
+            if (pay_write) begin
+                if (room && !ovf) begin
+                    mem[wptr[ADDR_W-1:0]] <= {frame_gap, cnt == 16'd0, cnt + 16'd1 == len, tid, seq, s_tdata};
+                    wptr <= wptr + 1'b1;
+                end else begin
+                    ovf <= 1'b1;
+                end
+                crc <= crc_n;
+                cnt <= cnt + 16'd1;
+            end
+            if (rewind) wptr <= commit;
+            if (good) begin
+                commit <= wptr;
+                frames_ok <= frames_ok + 1;
+            end
+            if (stale | good) exp_seq <= seq + 16'd1;
+            if (lossy) gap_pending <= 1'b1;
+            else if (good) gap_pending <= 1'b0;
+
+            // sticky counters
+            if (magic_bad) magic_errors <= magic_errors + 1;
+            if (len_bad)   length_errors <= length_errors + 1;
+            if (ovf_bad)   overflow_errors <= overflow_errors + 1;
+            if (crc_bad)   crc_errors <= crc_errors + 1;
+            if (dst_bad)   dest_errors <= dest_errors + 1;
+            if (stale | (good & (seq_diff != 16'd0))) seq_errors <= seq_errors + 1;
+
+            // read side and ACK: a good frame's last beat leaving sets ACK exactly; a dropped
+            // frame frees one slot.
             if (rfire) rptr <= rptr + 1'b1;
-            // ACK: a good frame's last beat leaving sets it exactly; a dropped frame frees one slot.
             ack <= ((rfire && m_tlast) ? rd_seq + 16'd1 : ack) + {15'd0, bad_done};
             if (m_credit_tready && m_credit_tvalid) ack_sent <= ack;
         end
     end
+
+    wire unused = &{1'b0, h[15:8]};     // the source id is informational
 endmodule

@@ -48,6 +48,7 @@ module asymap_framer #(
 );
     localparam integer CRC_W = W;
     localparam integer B     = W / 8;
+    localparam integer LOG_B = $clog2(B);           // widths are powers of two
     `include "asymap_crc32.vh"
 
     localparam [1:0] ST_IDLE = 2'd0, ST_HDR = 2'd1, ST_PAY = 2'd2, ST_TRL = 2'd3;
@@ -62,8 +63,8 @@ module asymap_framer #(
         input [7:0] t;
         reg [31:0] nbytes;
         begin
-            nbytes = (t < N_TENSORS) ? TENSOR_BYTES[t*32 +: 32] : 32'd1;
-            beats_of = (nbytes + B - 1) / B;
+            nbytes = ({24'd0, t} < N_TENSORS) ? TENSOR_BYTES[t*32 +: 32] : 32'd1;
+            beats_of = (nbytes + B - 1) >> LOG_B;
             if (beats_of == 0) beats_of = 1;
         end
     endfunction
@@ -73,7 +74,7 @@ module asymap_framer #(
     wire [15:0] seq_after = in_trl ? seq + 16'd1 : seq;
     wire [31:0] rem_after = remaining;
     wire [15:0] inflight  = seq_after - ack;
-    wire        cred_ok   = inflight[15] | (inflight < SLOTS);
+    wire        cred_ok   = inflight[15] | ({16'd0, inflight} < SLOTS);
     wire        cont      = rem_after != 0;                 // same tensor, next frame
     wire        can_start = cred_ok & (cont | s_tvalid);
     wire [31:0] rem_new   = cont ? rem_after : beats_of(s_tdest);

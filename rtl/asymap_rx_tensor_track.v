@@ -32,11 +32,12 @@ module asymap_rx_tensor_track #(
     output reg  [31:0]    frames_discarded
 );
     localparam integer B = W / 8;
+    localparam integer LOG_B = $clog2(B);           // widths are powers of two
 
     function [31:0] bytes_of;
         input [7:0] t;
         begin
-            bytes_of = (t < N_TENSORS) ? TENSOR_BYTES[t*32 +: 32] : 32'd1;
+            bytes_of = ({24'd0, t} < N_TENSORS) ? TENSOR_BYTES[t*32 +: 32] : 32'd1;
             if (bytes_of == 0) bytes_of = 1;
         end
     endfunction
@@ -49,7 +50,7 @@ module asymap_rx_tensor_track #(
     wire        first    = s_tuser[0];
     wire        gap      = s_tuser[1];
     wire [31:0] nbytes   = bytes_of(s_tdest);
-    wire [31:0] nbeats   = (nbytes + B - 1) / B;
+    wire [31:0] nbeats   = (nbytes + B - 1) >> LOG_B;
     // Decision for a frame's first beat: keep it if we know where we are in the tensor stream,
     // or, after a loss, if its tensor always fits one frame (then this frame is the whole tensor).
     wire        trusted  = synced & ~gap;
@@ -58,7 +59,7 @@ module asymap_rx_tensor_track #(
     wire        drop     = first ? ~keep_first : dropping;
     wire        restart  = first & (~trusted | (remaining == 0));
     wire [31:0] rem_cur  = restart ? nbeats : remaining;
-    wire [31:0] lastb    = nbytes - (nbeats - 1) * B;     // valid bytes in the tensor's last beat
+    wire [31:0] lastb    = nbytes - ((nbeats - 1) << LOG_B);     // valid bytes in the tensor's last beat
 
     reg [B-1:0] lastkeep;
     integer k;
@@ -91,7 +92,7 @@ module asymap_rx_tensor_track #(
             if (!drop) begin
                 remaining <= rem_cur - 1;
                 cur <= s_tdest;
-            end else if (s_tlast && fb < MAX_BEATS) begin
+            end else if (s_tlast && {16'd0, fb} < MAX_BEATS) begin
                 synced <= 1'b1;                 // a discarded frame ended its tensor: resync
                 remaining <= 0;
             end

@@ -17,7 +17,8 @@ module asymap_tensor_demux #(
     output wire [N_TENSORS-1:0] m_tvalid,
     input  wire [N_TENSORS-1:0] m_tready
 );
-    wire known = s_tdest < N_TENSORS;
+    wire known = {24'd0, s_tdest} < N_TENSORS;
+    wire [N_TENSORS-1:0] rdy_sel = m_tready >> s_tdest;
     assign m_tdata  = s_tdata;
     assign m_tkeep  = s_tkeep;
     assign m_tlast  = s_tlast;
@@ -25,5 +26,6 @@ module asymap_tensor_demux #(
     generate for (i = 0; i < N_TENSORS; i = i + 1) begin : g_v
         assign m_tvalid[i] = s_tvalid & (s_tdest == i);
     end endgenerate
-    assign s_tready = known ? m_tready[s_tdest[$clog2(N_TENSORS+1)-1:0]] : 1'b1;
+    assign s_tready = known ? rdy_sel[0] : 1'b1;
+    wire unused = &{1'b0, rdy_sel};
 endmodule

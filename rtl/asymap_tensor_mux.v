@@ -21,18 +21,21 @@ module asymap_tensor_mux #(
     input  wire                   m_tready
 );
     localparam integer B = KW / 8;
+    localparam integer LOG_B = $clog2(B);           // widths are powers of two
     reg  [7:0]  sel;
     reg  [31:0] left;               // beats left of the current tensor (0: not started)
     wire [31:0] nbytes = TENSOR_BYTES[sel*32 +: 32];
-    wire [31:0] nbeats = (nbytes + B - 1) / B;
+    wire [31:0] nbeats = (nbytes + B - 1) >> LOG_B;
     wire [31:0] rem    = (left == 0) ? nbeats : left;
-    wire [31:0] lastb  = nbytes - (nbeats - 1) * B;
+    wire [31:0] lastb  = nbytes - ((nbeats - 1) << LOG_B);
     reg  [B-1:0] lastkeep;
     integer k;
     always @* for (k = 0; k < B; k = k + 1) lastkeep[k] = k < lastb;
 
     assign m_tdata  = s_tdata[sel*KW +: KW];
-    assign m_tvalid = s_tvalid[sel];
+    wire [N_TENSORS-1:0] vsel = s_tvalid >> sel;
+    assign m_tvalid = vsel[0];
+    wire unused = &{1'b0, vsel};
     assign m_tlast  = rem == 1;
     assign m_tkeep  = (rem == 1) ? lastkeep : {B{1'b1}};
     assign m_tdest  = sel;
@@ -47,7 +50,7 @@ module asymap_tensor_mux #(
         end else if (m_tvalid & m_tready) begin
             if (rem == 1) begin
                 left <= 0;
-                sel  <= (sel == N_TENSORS - 1) ? 8'd0 : sel + 8'd1;
+                sel  <= ({24'd0, sel} == N_TENSORS - 1) ? 8'd0 : sel + 8'd1;
             end else begin
                 left <= rem - 1;
             end

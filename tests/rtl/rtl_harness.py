@@ -23,7 +23,7 @@ HAVE_ICARUS = shutil.which("iverilog") is not None and shutil.which("vvp") is no
 
 def run_cocotb(build_dir: Path, sources: list[Path], toplevel: str, module: str, *,
                config: dict | None = None, parameters: dict | None = None,
-               testcase: str | None = None) -> None:
+               testcase: str | list[str] | None = None) -> None:
     """Build ``sources`` with Icarus and run the cocotb tests of ``module``; fail on any failure."""
     from cocotb_tools.runner import get_runner
     from cocotb_tools.check_results import get_results

@@ -9,7 +9,8 @@ ones with one clear line), then fills ``templates/link_glue.v.j2``, which only i
 
 Sizing, in link-clock beats (docs/link-protocol.md explains why):
   * round trip  = 2 x latency x link clock + ``PIPELINE_CYCLES`` (CDC, framer, deframer, credit path)
-  * credits     = frames that must be in flight to keep the link busy for one round trip, + 1
+  * credits     = frames in flight to keep the link busy for a round trip, + 2 frame times
+                  (store-and-forward check, read-out) + 1 spare
   * rx buffer   = (credits + 2) x max payload beats, rounded up to a power of two
 """
 
@@ -155,8 +156,8 @@ def plan_link_glue(src: str, dst: str, tensors: list[dict], *, kernel_width_bits
             raise bad(f"tensor {t.get('name')!r}: {t['bytes']} bytes is not a whole number of {kw}-bit kernel beats")
     if credits is not None and credits < 1:
         raise bad(f"credits={credits}: at least one frame credit is needed or nothing is ever sent")
-    if not _pow2(int(fifo_depth)) or fifo_depth < 4:
-        raise bad(f"fifo_depth={fifo_depth} must be a power of two >= 4 (Gray-coded pointers)")
+    if not _pow2(int(fifo_depth)) or fifo_depth < 8:
+        raise bad(f"fifo_depth={fifo_depth} must be a power of two >= 8 (Gray-coded pointers; 8 covers the synchronizers' round trip at full rate)")
     if rx_buffer_beats is not None and not _pow2(int(rx_buffer_beats)):
         raise bad(f"rx_buffer_beats={rx_buffer_beats} must be a power of two")
     if not 2 <= max_payload_beats <= 0xFFFF:
@@ -169,7 +170,9 @@ def plan_link_glue(src: str, dst: str, tensors: list[dict], *, kernel_width_bits
         raise bad(f"no frame length <= {max_payload_beats} beats leaves every tensor a short last frame; raise max_payload_beats")
 
     rtt = math.ceil(2 * link_latency_ns * link_clock_mhz / 1000.0) + PIPELINE_CYCLES
-    need = math.ceil(rtt / (mpb + 2)) + 1
+    # A credit comes back one round trip plus two frame times after its frame started (rx stores
+    # the whole frame before checking it, then reads it out), so that many frames must be in flight.
+    need = math.ceil(rtt / (mpb + 2)) + 3
     credits = int(credits) if credits is not None else max(2, need)
     min_buf = (credits + 2) * mpb
     if rx_buffer_beats is None:
