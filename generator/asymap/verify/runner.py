@@ -31,6 +31,7 @@ from asymap.errors import UserError
 from asymap.util.progress import status, track
 
 CXXFLAGS = ["-std=c++14", "-O2", "-Wno-unknown-pragmas"]
+RUN_TIMEOUT_S = 3600  # one image; a hang would be a bug, not a slow board
 STATUS_KEYS = ("frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors", "dest_errors")
 
 
@@ -285,8 +286,15 @@ def verify(out_dir, jobs: int | None = None, input=None, quiet: bool = False,
         if fout.exists():
             fout.unlink()
         t0 = time.perf_counter()
-        p = subprocess.run([str(build / "csim.exe"), str(fin.relative_to(bdir)), str(fout.relative_to(bdir)),
-                            str(exp_dir.relative_to(bdir))], cwd=bdir, capture_output=True, text=True)
+        try:
+            p = subprocess.run([str(build / "csim.exe"), str(fin.relative_to(bdir)), str(fout.relative_to(bdir)),
+                                str(exp_dir.relative_to(bdir))], cwd=bdir, capture_output=True, text=True,
+                               timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            r.status = "run-error"
+            r.problems.append(f"board {b['name']}: C-simulation did not finish within {RUN_TIMEOUT_S} s")
+            prev_out = None
+            continue
         r.run_s = time.perf_counter() - t0
         r.rx, ok_tensors, problems = _parse_tb(p.stdout)
         r.problems.extend(f"board {b['name']}: {x}" for x in problems)
