@@ -88,6 +88,12 @@ class LayerInfo:
     buffer_bytes: int  # line buffer / input-pixel buffer (bytes), independent of the factors
     skip_bytes: int  # FIFO holding the earlier operand of an add/concat while the branch computes
     options: Options
+    streams: bool = False  # in a board's offchip mode, this layer's weights come from DRAM
+
+
+def streamed_bytes(infos: list["LayerInfo"]) -> np.ndarray:
+    """Weight bytes each layer reads from off-chip memory per image in offchip mode."""
+    return np.array([i.weight_bytes if i.streams else 0 for i in infos], dtype=np.float64)
 
 
 def _is_depthwise(layer: Layer) -> bool:
@@ -189,6 +195,8 @@ def layer_infos(graph: Graph) -> list[LayerInfo]:
                 buffer_bytes=_buffer_bytes(layer),
                 skip_bytes=_skip_bytes(graph, layer),
                 options=layer_options(layer),
+                # Streaming pays when the weights outweigh the input tensor it forces on chip.
+                streams=has_w and int(layer.weight_bytes) > int(layer.in_bytes),
             )
         )
     return out
@@ -212,33 +220,36 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
         width = lanes * 8
         depth = o.wdepth
         if mode == OFFCHIP:
-            # Weights stream from DRAM through a ping-pong buffer of two 512-word halves (URAM on
-            # boards that have it, like every deep memory).
-            pp = np.minimum(depth, 1024)
-            if spec.uram > 0:
-                uram = uram + uram_count(width, pp)
-            else:
-                bram = bram + bram_count(width, pp)
+            # Weights stream from DRAM once per image: loop order output fold outer, pixels inner,
+            # so only one output fold's weights (depth / nf words) are held, double-buffered.
+            depth = np.minimum(2 * (depth // ceil_div(lay.c_out, o.pe)), depth)
             lut = lut + LUT_DMA
-        else:
-            small = depth <= LUTRAM_MAX_DEPTH
-            lut = lut + np.where(small, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
-            big = (~small) & (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
-            uram = uram + np.where(big, uram_count(width, depth), 0)
-            bram = bram + np.where(~small & ~big, bram_count(width, depth), 0)
+        small = depth <= LUTRAM_MAX_DEPTH
+        lut = lut + np.where(small, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
+        big = (~small) & (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
+        uram = uram + np.where(big, uram_count(width, depth), 0)
+        bram = bram + np.where(~small & ~big, bram_count(width, depth), 0)
         # int32 bias + requant multiplier per output channel, in LUTRAM.
         lut = lut + ceil_div(lay.c_out * 64, 64)
     else:
         lut = lut + 30 * o.pe
         if lay.op in (AVGPOOL, GAP):
             lut = lut + 40 * o.pe  # wide accumulators and the integer divide/requant
-    for nbytes, w in ((info.buffer_bytes, o.simd * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8)):
+    buf = info.buffer_bytes
+    if mac and mode == OFFCHIP:
+        # Streaming weights once per image means the loop order is weight-tile outer, pixels inner,
+        # so the whole input tensor is held on chip (not just a few rows).
+        buf = max(buf, lay.in_bytes)
+    for nbytes, w in ((buf, o.simd * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8)):
         if nbytes <= 0:
             continue
+        depth = ceil_div(nbytes * 8, w)
         if nbytes <= LUTRAM_MAX_BYTES:
             lut = lut + ceil_div(nbytes * 8, 64)
+        elif spec.uram > 0 and np.all(depth >= URAM_MIN_DEPTH):
+            uram = uram + uram_count(w, depth)
         else:
-            bram = bram + bram_count(w, ceil_div(nbytes * 8, w))
+            bram = bram + bram_count(w, depth)
     return np.stack([dsp, bram, uram, lut], axis=1).astype(np.int64)
 
 
@@ -281,9 +292,10 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
     cache: dict[tuple, Menu] = {}
     out = []
     for i in infos:
-        key = _signature(i)
+        key = _signature(i) + (i.streams,)
         if key not in cache:
-            cache[key] = envelope(i.options.cycles, option_resources(i, spec, mode), w)
+            m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
+            cache[key] = envelope(i.options.cycles, option_resources(i, spec, m), w)
         out.append(cache[key])
     return out
 

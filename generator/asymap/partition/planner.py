@@ -24,7 +24,7 @@ from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
-from asymap.partition.costmodel import MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos
+from asymap.partition.costmodel import MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, streamed_bytes
 from asymap.partition.order import EXACT_BOARDS, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
 from asymap.partition.segments import candidate_cycles, choose, segment_table
@@ -84,7 +84,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8) -> Problem:
     specs = {}
     for b, t in zip(cluster.boards, board_type):
         specs.setdefault(t, b.spec)
-    wbytes = np.array([i.weight_bytes for i in infos], dtype=np.float64)
+    wbytes = streamed_bytes(infos)
     per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
     ts = candidate_cycles([m for pair in per_type_menus for m in pair])
     types = []
@@ -170,7 +170,7 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     menus = tt.menus[mode]
     best = tt.table.interval[j, k] * tt.spec.clock_hz
     if mode == OFFCHIP:
-        stream = sum(i.weight_bytes for i in pb.infos[j:k]) / (tt.spec.mem_gbps * 1e9) * tt.spec.clock_hz
+        stream = streamed_bytes(pb.infos[j:k]).sum() / (tt.spec.mem_gbps * 1e9) * tt.spec.clock_hz
         if stream >= best * (1 - 1e-9):
             return "memory bandwidth (weights streamed off-chip)"
     for li in range(j, k):
@@ -219,15 +219,15 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         layers.append(LayerPlan(
             index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=int(m.cycles[r]),
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
-            weights=MODES[mode] if info.has_weights else "onchip",
+            weights="offchip" if (mode == OFFCHIP and info.streams) else "onchip",
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
-        interval = max(interval, sum(i.weight_bytes for i in pb.infos[j:k]) / (spec.mem_gbps * 1e9))
+        interval = max(interval, streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9))
     avail = [spec.dsp, spec.bram36, spec.uram, spec.lut]
     own_mode = int(tt.table.mode[j, k])
     return BoardPlan(
-        name=board.name, type=spec.type, index=pos, clock_mhz=spec.clock_mhz, first_layer=j, last_layer=k - 1,
+        name=board.name, type=board.spec.type, index=pos, clock_mhz=spec.clock_mhz, first_layer=j, last_layer=k - 1,
         interval_s=float(interval),
         resources={RES[r]: [int(tot[r]), int(avail[r])] for r in range(4)},
         layers=layers, weights=MODES[mode], limit=_board_limit(pb, t, j, k, own_mode),
@@ -327,8 +327,9 @@ def plan(
             lbk = lbs[k - 1]
             sweep_rows.append({
                 "boards": k, "used": len(r.path), "interval_s": iv, "throughput_ips": ips, "gops": g,
-                "lower_bound_s": lbk if np.isfinite(lbk) else None, "optimal": bool(r.exact),
-                "gap_bound": 0.0 if r.exact else (max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None),
+                "lower_bound_s": lbk if np.isfinite(lbk) else None,
+                "optimal": bool(r.exact or r.interval <= lbk) if np.isfinite(r.interval) else None,
+                "gap_bound": (0.0 if r.exact else max(0.0, (r.interval - lbk) / lbk)) if np.isfinite(r.interval) else None,
             })
     return Plan(
         model={"path": _file_info(model_path)["path"], "sha256": _file_info(model_path)["sha256"], "name": graph.name,

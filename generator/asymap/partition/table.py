@@ -64,6 +64,6 @@ def render(plan: Plan) -> str:
             gap = "-" if r["gap_bound"] is None else f"{100 * r['gap_bound']:.2f}%"
             lines.append(
                 f"{r['boards']:>6} {r['used']:>5}  {_t(r['interval_s']):>10} {r['throughput_ips']:>12.1f} "
-                f"{r['gops']:>8.0f}   {'yes' if r['optimal'] else 'no':<7}  {gap}"
+                f"{r['gops']:>8.0f}   {'-' if r['optimal'] is None else 'yes' if r['optimal'] else 'no':<7}  {gap}"
             )
     return "\n".join(lines) + "\n"
