@@ -195,3 +195,16 @@ def test_zoo_resnet18_four_boards(tmp_path):
     fcs = [q.index for q in qg.layers if q.op == ir.FC]
     final = _chain(tmp_path, qg, vals, cuts, factors=factors, offchip=set(fcs))
     assert np.array_equal(final[qg.graph.output], vals[qg.graph.output])
+
+
+@pytest.mark.csim
+def test_wide_weight_rows(tmp_path):
+    """PE*SIMD far beyond ap_int's 1024-bit limit: 1024-byte rows on chip, 512-byte rows off chip
+    (eight 512-bit words per row)."""
+    b = GraphBuilder((32, 4, 5), seed=9)
+    x = b.conv("x", 32, k=3)
+    b.conv(x, 32, k=1, p=0, act=None)
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, 1, factors={0: (32, 32), 1: (16, 32)}, offchip={1})
+    assert_matches(outs, vals)
+    assert "static const unsigned slot_bytes = 512;" in code.header

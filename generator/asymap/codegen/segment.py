@@ -323,7 +323,7 @@ def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: 
         _u("words", len(image) // WMEM_WORD_BYTES), _u("offset", offset), _u("reps", reps),
     ]})
     return {"func": f"asymap::{kind}_ws<{ns}::{cfg}>", "weights": None, "tail": tail,
-            "ws": {"cfg": f"{ns}::{rcfg}", "lanes_bits": 8 * rb, "depth": max(2, 2 * (cig // simd))}}
+            "ws": {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}}
 
 
 def _pool_layer(qg: QGraph, ql: QLayer, ident: str, factors, ctx: _Ctx) -> dict:
@@ -528,7 +528,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         if code["ws"] is not None:
             ws = code["ws"]
             wname = f"w_{ident}"
-            streams.append({"name": wname, "type": f"hls::stream<ap_uint<{ws['lanes_bits']}> >",
+            streams.append({"name": wname, "type": f"hls::stream<asymap::wrow<{ws['row_bytes']}> >",
                             "depth": ws["depth"]})
             calls.append({"func": f"asymap::weights_offchip<{ws['cfg']}>", "args": ["wmem", wname],
                           "comment": f"off-chip weights of {ident}"})

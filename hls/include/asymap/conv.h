@@ -30,7 +30,7 @@ namespace asymap {
 template <class CFG>
 struct conv_types {
     static const unsigned row_bytes = CFG::pe * CFG::simd;
-    typedef ap_uint<8 * row_bytes> wrow_t;
+    typedef wrow<row_bytes> wrow_t;
 };
 
 // Weight row idx from the on-chip ROM: 64-bit words [idx*rom_wpr, (idx+1)*rom_wpr), little-endian.
@@ -38,12 +38,17 @@ struct conv_types {
 template <class CFG>
 inline typename conv_types<CFG>::wrow_t read_row(const uint64_t w[CFG::rom_words], unsigned idx) {
 #pragma HLS INLINE
-    ap_uint<64 * CFG::rom_wpr> r = 0;
+    typename conv_types<CFG>::wrow_t r;
+#pragma HLS ARRAY_PARTITION variable = r.w complete
     for (unsigned k = 0; k < CFG::rom_wpr; ++k) {
 #pragma HLS UNROLL
-        r.range(64 * k + 63, 64 * k) = w[idx * CFG::rom_wpr + k];
+        ap_uint<64> word = w[idx * CFG::rom_wpr + k];
+        for (unsigned j = 0; j < 8; ++j) {
+#pragma HLS UNROLL
+            if (8 * k + j < conv_types<CFG>::row_bytes) r.w[8 * k + j] = word.range(8 * j + 7, 8 * j);
+        }
     }
-    return r.range(8 * conv_types<CFG>::row_bytes - 1, 0);
+    return r;
 }
 
 // Weight row from the off-chip reader's stream: rows arrive in exactly the consumption order.
@@ -64,8 +69,7 @@ inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][CFG::simd],
         acc_t sum = 0;
         for (unsigned s = 0; s < CFG::simd; ++s) {
 #pragma HLS UNROLL
-            wgt_t w = row.range(8 * (p * CFG::simd + s) + 7, 8 * (p * CFG::simd + s));
-            sum += x[p][s] * w;
+            sum += x[p][s] * row.w[p * CFG::simd + s];
         }
         acc[p] += sum;
     }

@@ -38,6 +38,14 @@ inline byte_t lane_byte(const ap_uint<8 * P> &beat, unsigned i) {
     return beat.range(8 * i + 7, 8 * i);
 }
 
+// One weight row: the PE*SIMD int8 weights used in one cycle. A plain byte array in a struct (not
+// one wide ap_uint) because PE*SIMD*8 bits easily exceeds ap_int's width limit (1024 bits by
+// default, 4096 at most); HLS packs the struct when it travels through a stream.
+template <unsigned N>
+struct wrow {
+    wgt_t w[N];
+};
+
 // Largest integer ceil(a / b) helper usable in constant expressions (config structs).
 constexpr unsigned ceil_div(unsigned a, unsigned b) { return (a + b - 1) / b; }
 

@@ -19,31 +19,30 @@
 namespace asymap {
 
 template <class CFG>
-void weights_offchip(const ap_uint<512> *wmem, hls::stream<ap_uint<8 * CFG::row_bytes> > &ws) {
+void weights_offchip(const ap_uint<512> *wmem, hls::stream<wrow<CFG::row_bytes> > &ws) {
     static_assert(CFG::slot_bytes >= CFG::row_bytes, "slot holds a row");
     static_assert(CFG::slot_bytes % 64 == 0 || 64 % CFG::slot_bytes == 0, "slot divides a word or vice versa");
     const unsigned RPW = CFG::slot_bytes <= 64 ? 64 / CFG::slot_bytes : 1;  // rows per word
     const unsigned WPR = CFG::slot_bytes > 64 ? CFG::slot_bytes / 64 : 1;   // words per row
+    const unsigned CHUNK = CFG::row_bytes < 64 ? CFG::row_bytes : 64;       // row bytes per word
 wo_reps:
     for (unsigned rep = 0; rep < CFG::reps; ++rep) {
-        if (WPR == 1) {
-            ap_uint<512> word = 0;
-        wo_rows:
-            for (unsigned r = 0; r < CFG::rows; ++r) {
+        ap_uint<512> word = 0;
+        wrow<CFG::row_bytes> row;
+#pragma HLS ARRAY_PARTITION variable = row.w complete
+        // One iteration per (row, word of the row): a word is fetched when a new one starts, so
+        // the addresses are sequential and HLS infers a burst.
+    wo_beats:
+        for (unsigned i = 0; i < CFG::rows * WPR; ++i) {
 #pragma HLS PIPELINE II = 1
-                unsigned j = r % RPW;
-                if (j == 0) word = wmem[CFG::offset + r / RPW];
-                ws.write(word.range(8 * CFG::slot_bytes * j + 8 * CFG::row_bytes - 1, 8 * CFG::slot_bytes * j));
+            unsigned r = i / WPR, k = i % WPR, j = r % RPW;
+            if (WPR > 1 || j == 0) word = wmem[CFG::offset + (WPR > 1 ? i : r / RPW)];
+            for (unsigned b = 0; b < CHUNK; ++b) {
+#pragma HLS UNROLL
+                unsigned dst = 64 * k + b, src = CFG::slot_bytes * (WPR > 1 ? 0 : j) + b;
+                if (dst < CFG::row_bytes) row.w[dst] = word.range(8 * src + 7, 8 * src);
             }
-        } else {
-            ap_uint<512 * WPR> row = 0;
-        wo_words:
-            for (unsigned i = 0; i < CFG::rows * WPR; ++i) {
-#pragma HLS PIPELINE II = 1
-                unsigned k = i % WPR;
-                row.range(512 * k + 511, 512 * k) = wmem[CFG::offset + i];
-                if (k == WPR - 1) ws.write(row.range(8 * CFG::row_bytes - 1, 0));
-            }
+            if (k == WPR - 1) ws.write(row);
         }
     }
 }
