@@ -63,8 +63,15 @@ def bram_count(width_bits, depth):
 
 
 def uram_count(width_bits, depth):
+    """URAM blocks (72 x 4096, fixed width). A memory narrower than 72 bits is packed, several
+    of its words per 72-bit URAM word (read serially: weights are consumed in order), so it costs
+    its capacity; wider ones cost whole 72-bit columns."""
     w, d = URAM_SHAPE
-    return np.where(np.asarray(depth) > 0, ceil_div(np.asarray(width_bits), w) * ceil_div(np.asarray(depth), d), 0)
+    width_bits = np.asarray(width_bits, dtype=np.int64)
+    depth = np.asarray(depth, dtype=np.int64)
+    wide = ceil_div(width_bits, w) * ceil_div(depth, d)
+    packed = ceil_div(width_bits * depth, w * d)
+    return np.where(depth > 0, np.where(width_bits < w, packed, wide), 0)
 
 
 @dataclass
@@ -246,10 +253,10 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
         depth = ceil_div(nbytes * 8, w)
         if nbytes <= LUTRAM_MAX_BYTES:
             lut = lut + ceil_div(nbytes * 8, 64)
-        elif spec.uram > 0 and np.all(depth >= URAM_MIN_DEPTH):
-            uram = uram + uram_count(w, depth)
-        else:
-            bram = bram + bram_count(w, depth)
+            continue
+        big = (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
+        uram = uram + np.where(big, uram_count(w, depth), 0)
+        bram = bram + np.where(big, 0, bram_count(w, depth))
     return np.stack([dsp, bram, uram, lut], axis=1).astype(np.int64)
 
 

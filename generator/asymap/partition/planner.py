@@ -158,9 +158,18 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
             f"with at most {max_k} boards, although {max_k} boards would suffice without the topology; "
             "add links so the boards form a longer path"
         )
+    need = min((m for m in range(1, len(pb.board_type) + 1) if np.isfinite(_bounds(pb, m)[-1])), default=None)
+    # The whole model at its slowest on the largest board: which resources overflow in both modes.
+    parts = []
+    for md, label in ((ONCHIP, "weights on chip"), (OFFCHIP, "streaming weights")):
+        use = sum(tt.menus[md][j].res[0] for j in range(L))
+        over = [f"{RES[r]} {int(use[r])} > {int(tt.budget[r])}" for r in range(4) if use[r] > tt.budget[r]]
+        parts.append(f"{label} {', '.join(over) or 'fits'}")
+    what = f"at its slowest the whole model needs on the largest board '{tt.spec.type}': {'; '.join(parts)}"
+    more = f"; it needs at least {need} boards" if need else "; the whole cluster is too small"
     return UserError(
-        f"{pb.graph.name}: the model does not fit on the cluster even with all {max_k} boards "
-        f"(every layer fits somewhere, but their memory/DSP needs together exceed the boards); add boards or use --util"
+        f"{pb.graph.name}: the model does not fit on {max_k} board(s) of {pb.cluster.name or 'the cluster'}: "
+        f"{what}{more} (use --boards, more boards, or a higher --util)"
     )
 
 
