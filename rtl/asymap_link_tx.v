@@ -2,9 +2,9 @@
 //
 //   kernel streams --mux--> [width conv] --async FIFO--> [width conv] --framer--> link TX
 //      (k_clk)                               (CDC)                       (l_clk)
-// The width conversion runs on the narrow side's clock... precisely: the FIFO sits at the wider
-// of the two widths, so neither clock has to move more than one beat per cycle (kernel narrower:
-// up-convert in k_clk, then cross; kernel wider: cross, then down-convert in l_clk).
+// The FIFO sits at the wider of the two widths, so neither clock has to move more than one beat
+// per cycle (kernel narrower: up-convert in k_clk, then cross; kernel wider: cross, then
+// down-convert in l_clk). One of the two converters is always a pass-through.
 // rst: asynchronous assert, released synchronously to both clocks, held >= 2 cycles of each.
 `timescale 1ns/1ps
 module asymap_link_tx #(

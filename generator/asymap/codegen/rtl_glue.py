@@ -124,10 +124,8 @@ def plan_link_glue(src: str, dst: str, tensors: list[dict], *, kernel_width_bits
         raise bad(f"kernel_width_bits={kernel_width_bits} is not a positive multiple of 8; use 8, 16, 32, 64, ...")
     if lw <= 0 or lw % 64:
         raise bad(f"link_width_bits={link_width_bits} is not a positive multiple of 64 (the frame header is 64 bits); use 64, 128, 256, 512")
-    if max(kw, lw) % min(kw, lw):
-        raise bad(f"kernel width {kw} and link width {lw} bits: one must divide the other")
-    if max(kw, lw) // min(kw, lw) & (max(kw, lw) // min(kw, lw) - 1):
-        raise bad(f"kernel width {kw} and link width {lw} bits: their ratio must be a power of two")
+    if not _pow2(kw) or not _pow2(lw):
+        raise bad(f"kernel width {kw} and link width {lw} bits must be powers of two (8, 16, ..., 512, 1024)")
     if not kernel_clock_mhz or kernel_clock_mhz <= 0:
         raise bad(f"kernel_clock_mhz={kernel_clock_mhz} must be > 0")
     if not link_gbps or link_gbps <= 0:
