@@ -113,3 +113,43 @@ def test_dp_equals_exhaustive_on_random_instances(chunk):
             beam, _, _ = solve_dp(L, n, types, wbytes, board_type, link, adj, beam=1)
             assert beam.interval >= res.interval
     assert feasible >= per // 3, "too few feasible instances: the generator no longer tests anything"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_beam_is_bounded_by_the_relaxation(seed):
+    """Heuristic (beam) results are never below the exact optimum, and the relaxation's lower bound
+    is never above it: the reported gap bound is a real bound."""
+    L, n, types, wbytes, board_type, link, adj = random_instance(1000 + seed)
+    exact, _, tables = solve_dp(L, n, types, wbytes, board_type, link, adj)
+    beam, _, _ = solve_dp(L, n, types, wbytes, board_type, link, adj, beam=1)
+    counts = [board_type.count(t) for t in range(len(types))]
+    lmin = np.min(np.stack(list(link.values())), axis=0) if link else np.full(L + 1, np.inf)
+    lbs = lower_bounds(tables, counts, lmin, n)
+    assert all(a >= b for a, b in zip(lbs, lbs[1:])), "more boards never raise the bound"
+    assert lbs[-1] <= exact.interval <= beam.interval
+    if not beam.exact and np.isfinite(beam.interval):
+        assert (beam.interval - lbs[-1]) / lbs[-1] >= (beam.interval - exact.interval) / lbs[-1]
+
+
+def test_plan_reports_heuristic_honestly(chain):
+    """Force the beam on a 4-board cluster: optimal/gap_bound must match the bound it proves."""
+    from asymap.cluster.load import cluster_from_dict
+    from asymap.partition.planner import plan
+
+    g = chain([("conv", 16, 3, 1), ("conv", 16, 3, 1), ("add", 2), ("conv", 32, 3, 2), ("conv", 32, 3, 1),
+               ("add", 2), ("conv", 32, 3, 1), ("conv", 32, 3, 1), ("gap",), ("fc", 10)], input_shape=(16, 16, 16))
+    boards = [{"name": f"b{i}", "resources": {"dsp": 8 * (1 + i % 3), "bram36": 8, "uram": 0, "lut": 30000,
+                                              "clock_mhz": 100 + 50 * i, "mem_gbps": 1}} for i in range(5)]
+    links = [{"a": f"b{i}", "b": f"b{(i + 1) % 5}", "gbps": 1 + 9 * (i % 2)} for i in range(5)]
+    c = cluster_from_dict({"boards": boards, "links": links + [{"a": "b0", "b": "b2", "gbps": 5}]})
+    exact = plan(g, c)
+    heur = plan(g, c, beam=1, exact_boards=1, sweep=True)
+    assert exact.optimal and exact.search["method"] == "exact-subset-dp"
+    assert heur.interval_s >= exact.interval_s >= heur.lower_bound_s
+    assert len(exact.boards) >= 3
+    assert heur.search["method"] == "beam-1"  # the beam did drop states: a heuristic result
+    assert heur.gap_bound == pytest.approx((heur.interval_s - heur.lower_bound_s) / heur.lower_bound_s)
+    assert heur.optimal == (heur.interval_s <= heur.lower_bound_s)  # proven only through the bound
+    for row in heur.sweep:
+        if row["interval_s"] is not None:
+            assert row["lower_bound_s"] <= row["interval_s"]
