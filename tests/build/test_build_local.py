@@ -15,6 +15,7 @@ from conftest import runs, write_board
 
 from asymap.build.state import load_state
 from asymap.build.tools import find_tool
+from asymap.codegen.hlsinc import ap_types_dir
 
 pytestmark = pytest.mark.csim
 
@@ -27,14 +28,15 @@ def test_dry_run_prints_exact_commands(make_out_tree, run_cli):
     out = make_out_tree({"b0": {}, "b1": {}})
     p = run_cli("build", out, "--step", "csim", "--dry-run", check=True)
     lines = p.stdout.strip().splitlines()
-    assert lines == [f"cd {out.resolve() / 'b0'} && make csim", f"cd {out.resolve() / 'b1'} && make csim"]
+    ap = ap_types_dir()
+    assert lines == [f"cd {out.resolve() / b} && env AP_TYPES_INC={ap} make csim" for b in ("b0", "b1")]
     p = run_cli("build", out, "--step", "csynth", "--dry-run", check=True)
-    assert p.stdout.splitlines()[0].endswith("&& v++ -c --mode hls --config hls_config.cfg --work_dir hls_component")
+    assert p.stdout.splitlines()[0].endswith("&& v++ -c --mode hls --config hls_config.cfg --work_dir hls_b0")
     p = run_cli("build", out, "--step", "csynth", "--tcl", "--dry-run", check=True)
     assert p.stdout.splitlines()[0].endswith("&& env ASYMAP_HLS_STEPS=csynth vitis_hls -f run_hls.tcl")
     p = run_cli("build", out, "--step", "link", "--platform", "/opt/p/u250.xpfm", "--dry-run", check=True)
     assert p.stdout.splitlines()[1].endswith(
-        "&& v++ --link --target hw --platform /opt/p/u250.xpfm --config connectivity.cfg -o b1.xclbin hls_component/top.xo")
+        "&& v++ --link --target hw --platform /opt/p/u250.xpfm --config connectivity.cfg -o b1.xclbin hls_b1/top.xo")
     assert not (out / "build.json").exists() and runs(out / "b0") == 0
 
 
@@ -48,7 +50,7 @@ def test_local_build_keeps_going_and_records_everything(make_out_tree, run_cli):
     assert st["b0"]["csim"]["returncode"] == 0 and st["bad"]["csim"]["returncode"] == 2  # make reports 2
     for b in ("b0", "bad", "b2"):
         rec = st[b]["csim"]
-        assert rec["start"] <= rec["end"] and rec["command"][1:] == ["csim"]
+        assert rec["start"] <= rec["end"] and rec["command"][-1] == "csim" and rec["command"][-2].endswith("/make")
         assert rec["log"] == f"{b}/logs/csim.log"
         assert f"board {b} checksum" in (out / rec["log"]).read_text()
     assert (out / "b0/.build/csim.ok").exists() and not (out / "bad/.build/csim.ok").exists()
@@ -173,15 +175,30 @@ def test_fake_vitis_csynth_end_to_end(make_out_tree, run_cli, tmp_path):
     vitis = tmp_path / "Vitis"
     (vitis / "bin").mkdir(parents=True)
     fake = vitis / "bin" / "v++"
-    fake.write_text('#!/bin/sh\necho "v++ $*"\nmkdir -p hls_component/hls/syn/report\n'
-                    'echo "<profile/>" > hls_component/hls/syn/report/csynth.xml\n')
+    fake.write_text('#!/bin/sh\necho "v++ $*"\nmkdir -p "$7/hls/syn/report"\n'
+                    'echo "<profile/>" > "$7/hls/syn/report/csynth.xml"\n')
     fake.chmod(0o755)
     env_path = os.environ["PATH"]
     p = subprocess.run([str(Path(sys.executable).parent / "asymap"), "build", str(out), "--step", "csynth", "-q"],
                        env={**os.environ, "XILINX_VITIS": str(vitis), "PATH": env_path}, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     for b in ("b0", "b1"):
-        assert "v++ -c --mode hls --config hls_config.cfg --work_dir hls_component" in (out / b / "logs/csynth.log").read_text()
-        assert (out / b / "hls_component/hls/syn/report/csynth.xml").exists()
+        assert f"v++ -c --mode hls --config hls_config.cfg --work_dir hls_{b}" in (out / b / "logs/csynth.log").read_text()
+        assert (out / b / f"hls_{b}/hls/syn/report/csynth.xml").exists()
     st = load_state(out)
     assert st.boards["b0"]["csynth"].command[0] == str(fake)
+
+
+def test_build_section_of_cluster_yaml_is_checked(make_out_tree, run_cli, assert_user_error, tmp_path):
+    out = make_out_tree({"b0": {}})
+    c = tmp_path / "c.yaml"
+    c.write_text("boards:\n  - {name: a, type: u250}\nbuild: {cpus: 2, memory: 8G}\n")
+    assert_user_error(run_cli("build", out, "--step", "csim", "--executor", "slurm", "--cluster", c),
+                      "build.memory", "mem")
+    c.write_text("boards:\n  - {name: a, type: u250}\nbuild: {cpus: 2, mem_gb: 8, time: '01:00:00', jobs: 1}\n")
+    from asymap.build.slurm import SlurmOptions
+
+    opts = SlurmOptions.from_build_section({"cpus": 2, "mem_gb": 8, "time": "01:00:00"}, "c.yaml").merged(cpus=4)
+    assert opts.sbatch_args() == ["--cpus-per-task=4", "--mem=8192M", "--time=01:00:00"]
+    p = run_cli("build", out, "--step", "csim", "--cluster", c)  # local: jobs from the build section
+    assert p.returncode == 0, p.stderr

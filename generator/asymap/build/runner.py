@@ -83,7 +83,7 @@ def build(
 
     todo = []
     for b in selected:
-        cmd = step_command(step, b.top, b.name, tcl=tcl, platform=platform)
+        cmd = step_command(step, b.top, b.dir, tcl=tcl, platform=platform)
         if resume and is_up_to_date(b.dir, step):
             result.skipped.append(b.name)
             continue
@@ -114,9 +114,9 @@ def build(
         stamp_path(b.dir, step).unlink(missing_ok=True)
     for name in result.skipped:
         rec = state.record(name, step)
-        if rec.state != "done":
-            rec.state = "done"
-    if tasks:
+        if rec.state != "done":  # e.g. build.json was moved away: the stamp still proves success
+            rec.state, rec.reason = "done", "up to date (--resume)"
+    if tasks or result.skipped:
         state.save()
 
     def on_start(t: Task, job_id: str | None) -> None:

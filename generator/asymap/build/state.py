@@ -6,7 +6,7 @@ Ctrl-C), so a crash or a kill never leaves a half-written file and a reader (a p
 can be C-simulated long before it is synthesized.
 
 States: ``pending`` (not started), ``running``, ``done`` (exit code 0), ``failed`` (non-zero exit,
-killed, or interrupted: ``reason`` says which), ``skipped`` (``--resume`` found it up to date).
+killed, or interrupted: ``reason`` says which). A board ``--resume`` finds up to date stays ``done``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from asymap.util.fileio import atomic_write_text
 
 BUILD_FILE = "build.json"
 SCHEMA = 1
-STATES = ("pending", "running", "done", "failed", "skipped")
+STATES = ("pending", "running", "done", "failed")
 
 
 def now_iso() -> str:

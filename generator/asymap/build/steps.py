@@ -14,17 +14,37 @@ same command works locally and on a Slurm compute node that sees the tree at ano
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from asymap.errors import UserError
 
 STEPS = ("csim", "csynth", "cosim", "export", "link")
-COMPONENT_DIR = "hls_component"  # --work_dir of the v++ unified flow (reports under hls/syn/report)
 
 # Source files whose change makes a step's earlier success stale (see ``input_files``).
 _SOURCE_SUFFIXES = {".cpp", ".cc", ".h", ".hpp", ".cfg", ".tcl", ".bin", ".dat", ".npy", ".txt", ".json"}
-_NOT_INPUT_DIRS = {"logs", ".build", COMPONENT_DIR, "proj", "_x", ".Xil"}
+_NOT_INPUT_DIRS = {"logs", "build", "_x"}
+# Tool work directories inside a board project: hls_<board> (v++ --work_dir), prj_<board> (vitis_hls).
+_WORK_PREFIXES = ("hls_", "prj_", ".")
+
+
+def work_dir(board_dir: Path) -> str:
+    """The v++ component directory of a board, as named in its generated hls_config.cfg."""
+    return f"hls_{board_dir.name}"
+
+
+def _ap_types_env() -> tuple[tuple[str, str], ...]:
+    """csim's Makefile needs the ap_types headers; hand it the same directory asymap verify uses,
+    so ``make csim`` works even when ``python3`` on PATH has no hls4ml."""
+    if os.environ.get("AP_TYPES_INC"):
+        return ()
+    try:
+        from asymap.codegen.hlsinc import ap_types_dir
+
+        return (("AP_TYPES_INC", str(ap_types_dir())),)
+    except Exception:  # noqa: BLE001 - no headers found: let the Makefile explain
+        return ()
 
 
 @dataclass(frozen=True)
@@ -39,27 +59,28 @@ class StepCommand:
         return ["env", *[f"{k}={v}" for k, v in self.env], *head] if self.env else head
 
 
-def step_command(step: str, top: str, board: str, tcl: bool = False, platform: str | None = None) -> StepCommand:
+def step_command(step: str, top: str, board_dir: Path, tcl: bool = False, platform: str | None = None) -> StepCommand:
     """The command one board runs for ``step`` (tool names unresolved)."""
+    wd = work_dir(board_dir)
     if step == "csim":
-        return StepCommand(["make", "csim"], ["make", "g++"])
+        return StepCommand(["make", "csim"], ["make", "g++"], _ap_types_env())
     if step == "csynth":
         if tcl:
             return StepCommand(["vitis_hls", "-f", "run_hls.tcl"], ["vitis_hls"], (("ASYMAP_HLS_STEPS", "csynth"),))
-        return StepCommand(["v++", "-c", "--mode", "hls", "--config", "hls_config.cfg", "--work_dir", COMPONENT_DIR], ["v++"])
+        return StepCommand(["v++", "-c", "--mode", "hls", "--config", "hls_config.cfg", "--work_dir", wd], ["v++"])
     if step in ("cosim", "export"):
         if tcl:
             return StepCommand(["vitis_hls", "-f", "run_hls.tcl"], ["vitis_hls"], (("ASYMAP_HLS_STEPS", step),))
         flag = "--cosim" if step == "cosim" else "--package"
         return StepCommand(
-            ["vitis-run", "--mode", "hls", flag, "--config", "hls_config.cfg", "--work_dir", COMPONENT_DIR], ["vitis-run"]
+            ["vitis-run", "--mode", "hls", flag, "--config", "hls_config.cfg", "--work_dir", wd], ["vitis-run"]
         )
     if step == "link":
         if not platform:
             raise UserError("step 'link' needs the target platform; pass --platform /path/to/platform.xpfm")
         return StepCommand(
             ["v++", "--link", "--target", "hw", "--platform", platform, "--config", "connectivity.cfg",
-             "-o", f"{board}.xclbin", f"{COMPONENT_DIR}/{top}.xo"],
+             "-o", f"{board_dir.name}.xclbin", f"{top}.xo" if tcl else f"{wd}/{top}.xo"],
             ["v++"],
         )
     raise UserError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
@@ -76,7 +97,7 @@ def input_files(board_dir: Path) -> list[Path]:
     out = []
     for p in board_dir.rglob("*"):
         rel = p.relative_to(board_dir)
-        if rel.parts and (rel.parts[0] in _NOT_INPUT_DIRS or rel.parts[0].startswith(".")):
+        if len(rel.parts) > 1 and (rel.parts[0] in _NOT_INPUT_DIRS or rel.parts[0].startswith(_WORK_PREFIXES)):
             continue
         if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name == "Makefile"):
             out.append(p)

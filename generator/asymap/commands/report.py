@@ -10,12 +10,14 @@ def add_arguments(p) -> None:
     p.add_argument("source", metavar="PLAN_OR_OUT", help="plan.json, or an output tree (adds the Vitis reports)")
     p.add_argument("-o", "--output", default="report.html", help="HTML file to write (default report.html)")
     p.add_argument("--plan", help="plan.json when the output tree has no copy of it")
+    p.add_argument("--cluster", help="cluster YAML, to draw idle boards and unused links (default: the plan's "
+                   "cluster file when found next to the plan)")
 
 
 def run(args) -> int:
     from asymap.report.html import write_report
 
-    data = write_report(args.source, args.output, args.plan, quiet=args.quiet)
+    data = write_report(args.source, args.output, args.plan, quiet=args.quiet, cluster_path=args.cluster)
     if not args.quiet:
         extra = f", {sum(c.report is not None for c in data.comparisons)} Vitis reports" if data.comparisons else ""
         print(f"wrote {args.output} ({len(data.boards)} boards{extra})")

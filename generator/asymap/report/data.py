@@ -38,25 +38,28 @@ class ReportData:
         return self.plan["boards"]
 
 
-def _cluster_info(plan: dict, plan_path: Path) -> tuple[list[dict], dict[frozenset, float]] | None:
-    """Boards and link speeds of the plan's cluster file, when it is still where the plan says."""
-    rel = (plan.get("cluster") or {}).get("path")
-    if not rel:
-        return None
-    for cand in (Path(rel), plan_path.parent / rel):
-        if cand.is_file():
-            try:
-                from asymap.cluster.load import load_cluster
+def _cluster_info(plan: dict, plan_path: Path, cluster_path: str | Path | None) -> tuple[list[dict], dict] | None:
+    """Boards and link speeds of the cluster file (given, or where the plan says, relative to the
+    plan), so idle boards and unused links can be drawn. Without it only the plan's boards show."""
+    from asymap.cluster.load import load_cluster
 
-                c = load_cluster(cand)
-            except UserError:
-                return None
-            boards = [{"name": b.name, "type": b.spec.type, "dsp": b.spec.dsp} for b in c.boards]
-            return boards, {frozenset((l.a, l.b)): l.gbps for l in c.links}
-    return None
+    if cluster_path:
+        c = load_cluster(cluster_path)  # given explicitly: its errors are the user's to see
+    else:
+        rel = (plan.get("cluster") or {}).get("path")
+        cands = [p for p in ((Path(rel), plan_path.parent / rel) if rel else ()) if p.is_file()]
+        if not cands:
+            return None
+        try:
+            c = load_cluster(cands[0])
+        except UserError:
+            return None
+    boards = [{"name": b.name, "type": b.spec.type, "dsp": b.spec.dsp} for b in c.boards]
+    return boards, {frozenset((l.a, l.b)): l.gbps for l in c.links}
 
 
-def gather(plan_or_out: str | Path, plan_path: str | Path | None = None) -> ReportData:
+def gather(plan_or_out: str | Path, plan_path: str | Path | None = None,
+           cluster_path: str | Path | None = None) -> ReportData:
     src = Path(plan_or_out)
     comparisons = None
     if src.is_dir():
@@ -78,7 +81,7 @@ def gather(plan_or_out: str | Path, plan_path: str | Path | None = None) -> Repo
         raise UserError(f"{src}: not found; give a plan.json or an 'asymap generate' output directory")
 
     interval = float(plan.get("interval_s") or max(b["interval_s"] for b in plan["boards"]))
-    info = _cluster_info(plan, Path(ppath))
+    info = _cluster_info(plan, Path(ppath), cluster_path)
     plan_names = [b["name"] for b in plan["boards"]]
     if info:
         cboards, speeds = info
@@ -98,7 +101,8 @@ def gather(plan_or_out: str | Path, plan_path: str | Path | None = None) -> Repo
         seen.add(key)
         li = float(l.get("interval_s") or 0)
         implied = (float(l["bytes_per_image"]) * 8 / li / 1e9) if li and l.get("bytes_per_image") else None
-        links.append(TopoLink(l["from"], l["to"], speeds.get(key), True, li / interval if interval else None, implied))
+        gbps = l.get("gbps") if isinstance(l.get("gbps"), (int, float)) else speeds.get(key)
+        links.append(TopoLink(l["from"], l["to"], gbps, True, li / interval if interval else None, implied))
     for key, gbps in sorted(speeds.items(), key=lambda kv: sorted(kv[0])):
         if key not in seen:
             a, b = sorted(key)

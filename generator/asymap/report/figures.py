@@ -226,7 +226,7 @@ def throughput(data: ReportData) -> bytes:
         extra = f"\n{v / ref:.1f}× single" if ref else ""
         ax.text(rect.get_x() + rect.get_width() / 2, v, f"{v:,.0f}{extra}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels([n.replace("_", " ") for n in names], fontsize=8)
+    ax.set_xticklabels([n.replace("_", " ") for n in names], fontsize=8, rotation=25, ha="right")
     ax.set_ylabel("images / s")
     ax.set_ylim(0, max(vals + [1]) * 1.3)
     ax.set_title("Throughput vs baselines", fontsize=10)

@@ -112,8 +112,8 @@ def render(data: ReportData, quiet: bool = True) -> str:
 
 
 def write_report(plan_or_out: str | Path, out_html: str | Path, plan_path: str | Path | None = None,
-                 quiet: bool = True) -> ReportData:
+                 quiet: bool = True, cluster_path: str | Path | None = None) -> ReportData:
     check_output_dir(out_html)
-    data = gather(plan_or_out, plan_path)
+    data = gather(plan_or_out, plan_path, cluster_path)
     atomic_write_text(out_html, render(data, quiet=quiet))
     return data
