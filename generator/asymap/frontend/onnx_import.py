@@ -307,7 +307,7 @@ def _conv(st, node, idx, at):
     _add_layer(
         st, node, idx, op=ir.CONV, inputs=[x], in_shapes=[shp], out_shape=(int(w.shape[0]), oh, ow),
         kernel=kernel, stride=stride, pads=pads, dilation=dilation, groups=groups,
-        weight=w.astype(np.float32), bias=None if b is None else b.astype(np.float32), params=params,
+        weight=w.astype(np.float32, copy=False), bias=None if b is None else b.astype(np.float32), params=params,
         qdq_weight_scale=st.const_scale.get(node.input[1]),
     )  # fmt: skip
 
@@ -427,7 +427,7 @@ def _fc(st, node, idx, at):
     k = int(np.prod(shp))
     if not flat and shp[1:] != (1, 1):
         raise _fail(st, node, f"input has shape {shp}; flatten it before a fully connected layer")
-    wt = _const(st, node, node.input[1], "weight").astype(np.float32)
+    wt = _const(st, node, node.input[1], "weight").astype(np.float32, copy=False)
     scale = st.const_scale.get(node.input[1])
     if node.op_type == "MatMul":
         w, b, params = wt.T, None, int(wt.size)
@@ -438,7 +438,8 @@ def _fc(st, node, idx, at):
             raise _fail(st, node, "Gemm with transA=1 is not supported")
         alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
         w = wt if at.get("transB", 0) else wt.T
-        w = w * np.float32(alpha)
+        if alpha != 1.0:
+            w = w * np.float32(alpha)
         b = None
         if len(node.input) > 2 and node.input[2]:
             b = _const(st, node, node.input[2], "bias").astype(np.float32).reshape(-1) * np.float32(beta)
@@ -575,12 +576,14 @@ def _check_opset(st: _State, model: onnx.ModelProto) -> None:
             raise UserError(f"{st.where}: opset {op.version} is too old; asymap reads opset {MIN_OPSET} and newer (convert with onnx.version_converter)")
 
 
-def _infer_shapes(st: _State, model: onnx.ModelProto, in_name: str, in_shape: Shape) -> dict[str, tuple]:
-    """Run ONNX shape inference (strict) with the input fixed to (1, C, H, W).
+def _check_and_infer(st: _State, model: onnx.ModelProto, nodes: list, in_name: str, in_shape: Shape) -> dict[str, tuple]:
+    """Run the ONNX checker and strict shape inference (input fixed to (1, C, H, W)).
 
-    It runs on a skeleton of the model -- large initializers become typed graph inputs without
-    data -- so ResNet-152's 240 MB of weights are not copied. Returns tensor name -> shape for
-    the tensors it could infer; an inconsistency (e.g. channels that do not match) is a user error.
+    Both run on a *skeleton* of the model: the nodes in topological order (so an unsorted but
+    acyclic file is accepted), with large initializers turned into typed graph inputs without
+    data, so ResNet-152's 240 MB (or VGG-16's 550 MB) of weights are never serialized again.
+    The weights themselves were already decoded by numpy_helper. Returns tensor name -> shape for
+    the tensors shape inference could infer; any complaint is a user error.
     """
     g = model.graph
     inputs = [onnx.helper.make_tensor_value_info(in_name, onnx.TensorProto.FLOAT, [1, *in_shape])]
@@ -590,9 +593,14 @@ def _infer_shapes(st: _State, model: onnx.ModelProto, in_name: str, in_shape: Sh
             small.append(init)  # shapes, axes, clip bounds: shape inference may need their values
         else:
             inputs.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
-    skel = onnx.helper.make_graph(list(g.node), g.name or "g", inputs, list(g.output), initializer=small)
+    skel = onnx.helper.make_graph(nodes, g.name or "g", inputs, list(g.output), initializer=small)
     m = onnx.helper.make_model(skel, opset_imports=list(model.opset_import))
     m.ir_version = model.ir_version
+    try:
+        onnx.checker.check_model(m)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{st.where}: the ONNX checker rejects the model: {first}") from None
     try:
         inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True, data_prop=True)
     except Exception as exc:
@@ -628,25 +636,16 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
                 f"supported: {', '.join(SUPPORTED_OPS)}"
             )
     order = _topo_order(st, graph)
-    if order != list(range(len(order))):
-        # ONNX requires sorted nodes; check a sorted copy so an unsorted (acyclic) file still loads.
-        sorted_nodes = [onnx.NodeProto.FromString(graph.node[i].SerializeToString()) for i in order]
-        model = onnx.ModelProto.FromString(model.SerializeToString())
-        del model.graph.node[:]
-        model.graph.node.extend(sorted_nodes)
-        graph = model.graph
-    nodes = list(graph.node)
-    try:
-        onnx.checker.check_model(model)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{where}: the ONNX checker rejects the model: {first}") from None
+    nodes = [graph.node[i] for i in order]
     for init in graph.initializer:
-        st.consts[init.name] = numpy_helper.to_array(init)
+        try:
+            st.consts[init.name] = numpy_helper.to_array(init)
+        except Exception as exc:
+            raise UserError(f"{where}: initializer {init.name!r} is corrupt ({type(exc).__name__}); re-export the model") from None
     inputs = [i for i in graph.input if i.name not in st.consts]
     in_name, in_shape = _input_shape(st, graph, inputs, input_shape)
     st.shapes[in_name] = in_shape
-    inferred = _infer_shapes(st, model, in_name, in_shape)
+    inferred = _check_and_infer(st, model, nodes, in_name, in_shape)
     for node in nodes:
         for t in node.input:
             st.users.setdefault(t, []).append(node)
