@@ -49,7 +49,7 @@ def _board_table(data: ReportData) -> dict:
             cells.append(f"{used:,.0f} / {avail:,.0f}")
         rows.append({"cells": cells, "cls": "bn" if b["name"] == bn else ""})
     return {"head": ["board", "type", "layers", "MHz", "interval", "DSP", "BRAM36", "URAM", "LUT"], "rows": rows,
-            "left": 2}
+            "align": ["l", "l"] + [""] * 7}
 
 
 def _compare_table(data: ReportData) -> dict:
@@ -60,7 +60,8 @@ def _compare_table(data: ReportData) -> dict:
             rows.append({"cells": [r.board, r.metric, fmt(r.predicted), fmt(r.reported),
                                    "-" if r.ratio is None else f"{r.ratio:.2f}", ", ".join(r.flags)],
                          "cls": "flag" if r.flags else ""})
-    return {"head": ["board", "metric", "predicted", "reported", "ratio", "flags"], "rows": rows, "left": 2}
+    return {"head": ["board", "metric", "predicted", "reported", "ratio", "flags"], "rows": rows,
+            "align": ["l", "l", "", "", "", "l"]}
 
 
 def render(data: ReportData, quiet: bool = True) -> str:
