@@ -21,8 +21,7 @@ def _lattice(counts: list[int]):
     size = int(np.prod(dims))
     idx = np.indices(dims).reshape(len(dims), -1).T  # [size, T]
     level = idx.sum(axis=1)
-    strides = np.cumprod([1] + dims[:-1][::-1])[::-1] if False else None
-    # C-order strides of np.indices
+    # C-order strides of np.indices: node index of c - e_t is index(c) - strides[t]
     strides = np.array([int(np.prod(dims[i + 1 :])) for i in range(len(dims))], dtype=np.int64)
     return idx, level, strides, size
 

@@ -15,7 +15,6 @@ interval is found exactly by a search over T (asymap.partition.segments).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 

@@ -13,7 +13,6 @@ Pipeline of the planner (each step in its own module):
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -341,8 +340,7 @@ def plan(
                 "gap_bound": (0.0 if r.exact else max(0.0, (r.interval - lbk) / lbk)) if np.isfinite(r.interval) else None,
             })
     return Plan(
-        model={"path": _file_info(model_path)["path"], "sha256": _file_info(model_path)["sha256"], "name": graph.name,
-               "layers": L, "macs": int(macs)},
+        model={**_file_info(model_path), "name": graph.name, "layers": L, "macs": int(macs)},
         cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},
         boards=bplans, links=lplans, interval_s=float(interval), throughput_ips=1.0 / interval,
