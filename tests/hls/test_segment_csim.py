@@ -140,6 +140,9 @@ def test_skip_fifo_depth_covers_the_main_branch():
     skip = extra[(layers[0].output, 3, 0)]
     assert skip >= 3 * row_beats and skip <= 16 * row_beats + 2
     assert (layers[0].output, 1, 0) not in extra
+    # with off-chip weights a conv reads its whole input first: the skip holds the whole tensor
+    whole = fifo_depths(layers[1:], [layers[0].output], shapes, frozenset({1}))
+    assert whole[(layers[0].output, 3, 0)] == 16 * row_beats + 2
     # a 3x3 pool reads one row ahead: the skip holds 2 rows of 6 beats (+2); an 11x11 pool on a
     # 6-row image reads everything first: the cap (whole tensor) applies
     b2 = GraphBuilder((8, 6, 6), seed=2)

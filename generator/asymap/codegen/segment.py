@@ -143,9 +143,13 @@ def _tensor_beats(shape) -> int:
 # FIFO depth model
 
 
-def _row_map(layer: ir.Layer, j: int, r: int) -> int:
-    """Rows of operand ``j`` a block reads before emitting its output row ``r`` (all of 0..r)."""
+def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) -> int:
+    """Rows of operand ``j`` a block reads before emitting its output row ``r`` (all of 0..r).
+
+    ``whole``: indices of layers that read their entire input first (off-chip weights)."""
     h_in = layer.in_shapes[j][1]
+    if layer.index in whole:
+        return h_in
     if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):
         last = r * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
         return min(h_in, max(0, last + 1))
@@ -154,7 +158,8 @@ def _row_map(layer: ir.Layer, j: int, r: int) -> int:
     return h_in  # gap, fc: the whole input before any output
 
 
-def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict) -> dict[tuple, int]:
+def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
+                whole: frozenset = frozenset()) -> dict[tuple, int]:
     """Extra depth (beats) for fork edges ``(tensor, consumer_layer_index, operand)``.
 
     For every join (a block with several operands derived from one forked tensor ``s``) we
@@ -171,7 +176,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict) -> dict
         h_out = layer.out_shape[1]
         acc: dict[str, np.ndarray] = {}
         for j, t in enumerate(layer.inputs):
-            m = np.array([_row_map(layer, j, r) for r in range(h_out)])
+            m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
             for s, arr in need.get(t, {}).items():
                 d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
                 acc[s] = np.maximum(acc[s], d) if s in acc else d
@@ -195,7 +200,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict) -> dict
         for s in sorted(srcs):
             dem = []
             for j, t in enumerate(layer.inputs):
-                m = np.array([_row_map(layer, j, r) for r in range(h_out)])
+                m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
                 dem.append(np.where(m > 0, need[t][s][np.maximum(m - 1, 0)], 0))
             mx = np.max(dem, axis=0)
             c, h, w = shapes[s]
@@ -316,13 +321,14 @@ def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: 
     image = pack_offchip(rows)
     ctx.wmem += image
     rb = pe * simd
-    reps = 1 if layer.op == ir.FC else hout * wout
+    reps = 1  # conv_offchip: output folds outer, every weight row read once per image
     rcfg = f"{ident}_wcfg"
     ctx.cfgs.append({"name": rcfg, "comment": f"off-chip weight reader of {ident}", "fields": [
         _u("rows", rows.shape[0]), _u("row_bytes", rb), _u("slot_bytes", slot_bytes(rb)),
         _u("words", len(image) // WMEM_WORD_BYTES), _u("offset", offset), _u("reps", reps),
     ]})
-    return {"func": f"asymap::{kind}_ws<{ns}::{cfg}>", "weights": None, "tail": tail,
+    okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
+    return {"func": f"asymap::{okind}<{ns}::{cfg}>", "weights": None, "tail": tail,
             "ws": {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}}
 
 
@@ -442,7 +448,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     out_ports = [port(t, out_id[t]) for t in outputs]
 
     ctx = _Ctx(ns=ns)
-    extra = fifo_depths(layers, list(inputs), shapes)
+    extra = fifo_depths(layers, list(inputs), shapes,
+                        frozenset(l.index for l in layers if l.index in offchip and l.op in (ir.CONV, ir.FC)))
 
     # consumer edges of every tensor: (layer index, operand) in order, then the output port
     edges: dict[str, list] = {t: [] for t in shapes}

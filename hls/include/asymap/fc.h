@@ -20,11 +20,11 @@ void fc(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CF
 }
 
 template <class CFG>
-void fc_ws(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-           hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
-           const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
+void fc_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
+                hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
+                const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
     static_assert(CFG::in_h == 1 && CFG::in_w == 1, "fc config flattens the input into one pixel");
-    conv1x1_ws<CFG>(in, out, ws, bias, mult, shift);
+    conv_offchip<CFG>(in, out, ws, bias, mult, shift);
 }
 
 }  // namespace asymap

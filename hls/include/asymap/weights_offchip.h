@@ -2,9 +2,8 @@
 //
 // When the plan marks a layer "offchip", its weight rows (PE*SIMD bytes, see conv.h) live in the
 // board's DDR/HBM image `wmem` (512-bit words, little-endian bytes) and this process burst-reads
-// them into a FIFO that the engine consumes row by row. The engine needs every row once per
-// output pixel, so the whole layer image is re-read `reps` = H_out*W_out times per image: the
-// price of not holding the weights on chip, which the cost model charges as memory bandwidth.
+// them into a FIFO that the engine (conv_offchip in conv.h) consumes row by row, exactly once per
+// image (`reps` = 1; larger values re-read the region, e.g. for several images per call).
 //
 // Layout (asymap.codegen.segment.pack_offchip): rows are padded to `slot_bytes` bytes, a power of
 // two <= 64 (several rows per word, never straddling a word) or a multiple of 64 (several whole
