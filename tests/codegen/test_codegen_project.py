@@ -85,3 +85,11 @@ def test_plan_checks(tiny_model, mutate, fragment):
     mutate(plan)
     with pytest.raises(UserError, match=fragment):
         check_plan(plan, g, "plan.json")
+
+
+def test_board_named_links_does_not_collide_with_glue_dir(tiny_model):
+    g = load_model(tiny_model)
+    plan = {"boards": [{"name": "links", "first_layer": 0, "last_layer": 3},
+                       {"name": "b", "first_layer": 4, "last_layer": 8}]}
+    specs = build_chain(g, {t: False for t in g.tensor_shapes}, check_plan(plan, g, "plan"), {})
+    assert [b.ident for b in specs] == ["links_1", "b"]

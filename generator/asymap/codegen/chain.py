@@ -127,7 +127,8 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
     tid = tensor_idents(graph)
     lid = layer_idents(graph)
     boards = plan["boards"]
-    idents = unique_idents([b["name"] for b in boards], prefix="board")
+    # Board directories sit beside OUT/links/ (the RTL glue): reserve that name.
+    idents = unique_idents(["links"] + [b["name"] for b in boards], prefix="board")[1:]
     widths = {(ln.get("from"), ln.get("to")): int(ln.get("width_bits") or DEFAULT_WIDTH_BITS)
               for ln in plan.get("links", []) or []}
     n = len(boards)
