@@ -14,6 +14,8 @@ def add_arguments(p) -> None:
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
     p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
+    p.add_argument("--pad", action="store_true",
+                   help="also offer zero-padded pe for prime channel counts (the HLS engines need pe | C_out)")
 
 
 def run(args) -> int:
@@ -37,7 +39,8 @@ def run(args) -> int:
 
     graph = load_model(args.model)
     prog = (lambda it: track(it, "sweep", quiet=args.quiet))
-    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, model_path=args.model, progress=prog)
+    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
+             model_path=args.model, progress=prog)
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)

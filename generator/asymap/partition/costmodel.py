@@ -117,8 +117,11 @@ def _padded_pes(c: int) -> list[int]:
     return out
 
 
-def layer_options(layer: Layer) -> Options:
-    """Every legal (pe, simd) of a layer with its cycles per image (see docs/cost-model.md)."""
+def layer_options(layer: Layer, pad: bool = False) -> Options:
+    """Every legal (pe, simd) of a layer with its cycles per image (see docs/cost-model.md).
+
+    ``pad`` adds zero-padded pe choices for prime channel counts; off by default because the HLS
+    engines require pe to divide C_out."""
     _, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
@@ -126,10 +129,10 @@ def layer_options(layer: Layer) -> Options:
     rows = []  # (pe, simd, padded, cycles, wdepth)
     if layer.op == CONV and _is_depthwise(layer):
         c = layer.c_out
-        for pe, pad in [(d, False) for d in divisors(c)] + [(p, True) for p in _padded_pes(c)]:
+        for pe, padded in [(d, False) for d in divisors(c)] + [(p, True) for p in (_padded_pes(c) if pad else [])]:
             f = ceil_div(c, pe)
             cyc = max(ho * wo * k * f, hi * wi * f)
-            rows.append((pe, 1, pad, cyc, k * f))
+            rows.append((pe, 1, padded, cyc, k * f))
     elif layer.op in (CONV, FC):
         if layer.op == CONV:
             cin_g = layer.c_in // layer.groups
@@ -139,13 +142,13 @@ def layer_options(layer: Layer) -> Options:
             cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
             pix, k, read_px = 1, 1, 0
         cout = layer.c_out
-        pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in _padded_pes(cout)]
+        pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (_padded_pes(cout) if pad else [])]
         for simd in divisors(cin_g):
             sf = cin_g // simd
-            for pe, pad in pes:
+            for pe, padded in pes:
                 nf = ceil_div(cout, pe)
                 cyc = max(pix * k * sf * nf, read_px * ceil_div(layer.c_in, simd))
-                rows.append((pe, simd, pad, cyc, k * sf * nf))
+                rows.append((pe, simd, padded, cyc, k * sf * nf))
     else:
         c = layer.c_out
         if layer.op in (MAXPOOL, AVGPOOL, GAP):
@@ -189,7 +192,7 @@ def _buffer_bytes(layer: Layer) -> int:
     return 0
 
 
-def layer_infos(graph: Graph) -> list[LayerInfo]:
+def layer_infos(graph: Graph, pad: bool = False) -> list[LayerInfo]:
     out = []
     for layer in graph.layers:
         has_w = layer.op in (CONV, FC)
@@ -200,7 +203,7 @@ def layer_infos(graph: Graph) -> list[LayerInfo]:
                 weight_bytes=int(layer.weight_bytes) if has_w else 0,
                 buffer_bytes=_buffer_bytes(layer),
                 skip_bytes=_skip_bytes(graph, layer),
-                options=layer_options(layer),
+                options=layer_options(layer, pad),
                 # Streaming pays when the weights outweigh the input tensor it forces on chip.
                 streams=has_w and int(layer.weight_bytes) > int(layer.in_bytes),
             )
@@ -241,12 +244,13 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
         lut = lut + 30 * o.pe
         if lay.op in (AVGPOOL, GAP):
             lut = lut + 40 * o.pe  # wide accumulators and the integer divide/requant
-    buf = info.buffer_bytes
+    buf, obuf = info.buffer_bytes, 0
     if mac and mode == OFFCHIP:
-        # Streaming weights once per image means the loop order is weight-tile outer, pixels inner,
-        # so the whole input tensor is held on chip (not just a few rows).
-        buf = max(buf, lay.in_bytes)
-    for nbytes, w in ((buf, o.simd * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8)):
+        # Streaming weights once per image means the loop order is output fold outer, pixels inner,
+        # so the whole input tensor is held on chip (not just a few rows), and so is the output
+        # (its stream wants all channels of a pixel together), as in hls/include/asymap/conv.h.
+        buf, obuf = max(buf, lay.in_bytes), lay.out_bytes
+    for nbytes, w in ((buf, o.simd * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8), (obuf, o.pe * 8)):
         if nbytes <= 0:
             continue
         depth = ceil_div(nbytes * 8, w)

@@ -69,12 +69,12 @@ def _cut_bytes(graph: Graph) -> np.ndarray:
     return np.cumsum(diff)[: L + 1]
 
 
-def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8) -> Problem:
+def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool = False) -> Problem:
     if not graph.layers:
         raise UserError(f"{graph.name}: the model has no layers to place")
     if not 0 < util <= 1:
         raise UserError(f"--util must be in (0, 1], got {util}")
-    infos = layer_infos(graph)
+    infos = layer_infos(graph, pad)
     L = len(infos)
     keys: dict = {}
     board_type = []
@@ -267,15 +267,18 @@ def plan(
     sweep: bool = False,
     beam: int = DEFAULT_BEAM,
     exact_boards: int = EXACT_BOARDS,
+    pad: bool = False,
     model_path: str | None = None,
     progress=None,
 ) -> Plan:
-    """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default)."""
+    """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
+
+    ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``)."""
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
     if max_k < 1 or max_k > n:
         raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
-    pb = build_problem(graph, cluster, util)
+    pb = build_problem(graph, cluster, util, pad)
     lbs = _bounds(pb, max_k)
     lb = lbs[max_k - 1]
     res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
