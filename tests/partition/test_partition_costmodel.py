@@ -61,8 +61,8 @@ def test_bram_aspect_ratios():
 
 def test_factors_are_legal_and_menus_monotone(chain):
     g = chain([("conv", 12, 3, 1), ("conv", 13, 3, 2), ("conv", 8, 1, 1), ("gap",), ("fc", 10)], input_shape=(6, 8, 8))
-    infos = layer_infos(g, pad=True)
-    assert not any(i.options.padded.any() for i in layer_infos(g))  # padding is opt-in
+    infos = layer_infos(g)
+    assert not any(i.options.padded.any() for i in layer_infos(g, pad=False))
     for info in infos:
         lay, o = info.layer, info.options
         for pe, simd, pad in zip(o.pe, o.simd, o.padded):

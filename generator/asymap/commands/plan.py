@@ -14,8 +14,8 @@ def add_arguments(p) -> None:
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
     p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
-    p.add_argument("--pad", action="store_true",
-                   help="also offer zero-padded pe for prime channel counts (the HLS engines need pe | C_out)")
+    p.add_argument("--no-pad", dest="pad", action="store_false",
+                   help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
 
 
 def run(args) -> int:

@@ -117,11 +117,11 @@ def _padded_pes(c: int) -> list[int]:
     return out
 
 
-def layer_options(layer: Layer, pad: bool = False) -> Options:
+def layer_options(layer: Layer, pad: bool = True) -> Options:
     """Every legal (pe, simd) of a layer with its cycles per image (see docs/cost-model.md).
 
-    ``pad`` adds zero-padded pe choices for prime channel counts; off by default because the HLS
-    engines require pe to divide C_out."""
+    ``pad`` adds zero-padded pe choices for prime C_out of conv (groups 1 or grouped) and fc layers,
+    which the HLS engines support (``out_cp``, the padded channel count, in conv.h/fc.h)."""
     _, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
@@ -129,7 +129,7 @@ def layer_options(layer: Layer, pad: bool = False) -> Options:
     rows = []  # (pe, simd, padded, cycles, wdepth)
     if layer.op == CONV and _is_depthwise(layer):
         c = layer.c_out
-        for pe, padded in [(d, False) for d in divisors(c)] + [(p, True) for p in (_padded_pes(c) if pad else [])]:
+        for pe, padded in [(d, False) for d in divisors(c)]:  # depthwise: pe divides C, no padding
             f = ceil_div(c, pe)
             cyc = max(ho * wo * k * f, hi * wi * f)
             rows.append((pe, 1, padded, cyc, k * f))
@@ -192,7 +192,7 @@ def _buffer_bytes(layer: Layer) -> int:
     return 0
 
 
-def layer_infos(graph: Graph, pad: bool = False) -> list[LayerInfo]:
+def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
     out = []
     for layer in graph.layers:
         has_w = layer.op in (CONV, FC)

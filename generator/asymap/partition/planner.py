@@ -69,7 +69,7 @@ def _cut_bytes(graph: Graph) -> np.ndarray:
     return np.cumsum(diff)[: L + 1]
 
 
-def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool = False) -> Problem:
+def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool = True) -> Problem:
     if not graph.layers:
         raise UserError(f"{graph.name}: the model has no layers to place")
     if not 0 < util <= 1:
@@ -267,7 +267,7 @@ def plan(
     sweep: bool = False,
     beam: int = DEFAULT_BEAM,
     exact_boards: int = EXACT_BOARDS,
-    pad: bool = False,
+    pad: bool = True,
     model_path: str | None = None,
     progress=None,
 ) -> Plan:
