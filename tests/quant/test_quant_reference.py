@@ -127,16 +127,31 @@ def test_int_matches_spec_tensor_by_tensor(name, size, wm):
         assert np.array_equal(got, want), f"{name}: layer {ql.layer.name} ({ql.op}) differs from the spec"
 
 
-def test_int_matmul_is_exact_at_the_extremes():
+@pytest.mark.parametrize("xmax, lo", [(255, 0), (128, -128)])
+def test_int_matmul_is_exact_at_the_extremes(xmax, lo):
     rng = np.random.default_rng(0)
-    k = 5000  # > 9 chunks; extreme values make every chunk's partial sums approach 2**24
+    k = 5000  # many chunks; extreme values push every chunk's partial sums up to the 2**24 bound
     w = rng.choice(np.array([-128, 127], np.int64), size=(8, k))
-    x = np.full((k, 3), 255, np.int64)
-    x[:, 1] = rng.integers(0, 256, k)
-    x[:, 2] = -128
+    w[0] = -128  # one row at the extreme everywhere: it sets the chunk length
+    x = np.full((k, 3), xmax if lo == 0 else -128, np.int64)
+    x[:, 1] = rng.integers(lo, xmax, k)
     exact = w @ x
-    got = kernels.int_matmul(w.astype(np.float32), x.astype(np.float32))
-    assert got.dtype == np.int64 and np.array_equal(got, exact)
+    bounds = kernels.chunk_bounds(w.astype(np.float32), xmax)
+    assert bounds[0][0] == 0 and bounds[-1][1] == k and all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    for k0, k1 in bounds:  # the proven condition: every partial sum stays within 2**24
+        assert xmax * np.abs(w[:, k0:k1]).sum(axis=1).max() <= 2**24
+        assert k1 - k0 >= 512 or k1 == k
+    for b in (bounds, None):
+        got = kernels.int_matmul(w.astype(np.float32), x.astype(np.float32), b)
+        assert got.dtype == np.int64 and np.array_equal(got, exact)
+    # One chunk too long would not be exact: the bound is what makes the result right.
+    assert np.abs(w[0]).sum() * xmax > 2**24
+
+
+def test_chunks_are_long_for_real_weights():
+    w = np.clip(np.round(np.random.default_rng(1).standard_normal((64, 4608)) * 30), -127, 127)
+    bounds = kernels.chunk_bounds(w.astype(np.float32), 255)
+    assert len(bounds) < 4608 // 512  # real weights need fewer chunks than the worst case
 
 
 def test_requant_rounds_half_up_and_clamps():

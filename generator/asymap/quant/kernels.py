@@ -13,30 +13,64 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from asymap.frontend.ir import Layer
 
-# Largest number of int8 x (u)int8 products summed in one float32 matrix product. Every product
-# is an integer with |w * x| <= 127 * 255 = 32385 (weights are int8 in [-128, 127] but
-# symmetric quantization keeps them in [-127, 127]; inputs are int8 or uint8), so every partial
-# sum of up to 512 products -- in whatever order and blocking the BLAS library chooses -- is an
-# integer of magnitude <= 512 * 32385 = 16,581,120 < 2**24 = 16,777,216, and float32 represents
-# all integers below 2**24 exactly: each sgemm chunk is exact. The chunks are summed in float64,
-# exact below 2**53 (K would have to exceed 2**53 / 32385 ~ 2.8e11 to break that). Even with a
-# weight of -128 the bound is 512 * 128 * 255 = 16,711,680 < 2**24.
-INT_CHUNK_K = 512
+# Exactness of the integer matrix products in float32 BLAS.
+# Every product w*x is an integer with |w*x| <= 128 * 255 = 32640 (weights int8, inputs int8 or
+# uint8), exactly representable in float32. float32 represents every integer of magnitude
+# <= 2**24 exactly, so if every *partial* sum the BLAS library may form -- in whatever order and
+# blocking it chooses -- stays within 2**24, every addition is exact and so is the result. For
+# output row c and column n, any partial sum over a subset of a chunk of K is bounded by
+#     sum_{k in chunk} |w[c,k]| * |x[k,n]|  <=  xmax * sum_{k in chunk} |w[c,k]|,
+# with xmax = 128 (int8 input) or 255 (uint8). :func:`chunk_bounds` cuts K into chunks where
+# xmax * max_c sum_{k in chunk} |w[c,k]| <= 2**24, a property of the weights and the input type
+# alone (computed once per layer). Any 512 products satisfy it (512 * 32640 = 16,711,680 <
+# 2**24 = 16,777,216), so chunks are never shorter than that; with real weights (mostly far below
+# 127 in magnitude) a chunk typically spans several times more. The chunk
+# results are exact integers, summed in float64 (exact below 2**53: K would have to exceed
+# 2**53 / 32640 ~ 2.8e11) and converted to int64.
+F32_EXACT = 2**24
+SAFE_CHUNK_K = 512  # a chunk length that is exact for any weights (see above)
 
 
-def int_matmul(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+def chunk_bounds(w: np.ndarray, xmax: int, block: int = 512) -> list[tuple[int, int]]:
+    """Cut the K axis of integer-valued weights ``w`` (M, K) into chunks whose float32 products
+    are exact for any input with ``|x| <= xmax``: greedy, each chunk as long as
+    ``max_c sum_{k in chunk} |w[c,k]| <= 2**24 // xmax`` allows. Works through K in column
+    blocks so memory stays O(M * block) even for VGG-16's 4096 x 25088 fc weights."""
+    m, k = w.shape
+    limit = F32_EXACT // max(int(xmax), 1)
+    bounds: list[tuple[int, int]] = []
+    k0 = kk = 0
+    run = np.zeros(m, np.int64)  # per-row sum of |w| over [k0, kk)
+    while kk < k:
+        c = run[:, None] + np.cumsum(np.abs(w[:, kk : kk + block]).astype(np.int64), axis=1)
+        j = int(np.searchsorted(c.max(axis=0), limit, side="right"))  # columns that still fit
+        if j == c.shape[1]:
+            run, kk = c[:, -1], kk + j
+            continue
+        bounds.append((k0, kk + j))  # j >= 1 unless kk > k0: one column sums to <= 128 <= limit
+        k0 = kk = kk + j
+        run = np.zeros(m, np.int64)
+    if k0 < k:
+        bounds.append((k0, k))
+    return bounds
+
+
+def int_matmul(w: np.ndarray, x: np.ndarray, bounds: list[tuple[int, int]] | None = None) -> np.ndarray:
     """Exact ``w @ x`` of int8 weights (M, K) and int8/uint8 values (K, N), both held in float32.
 
-    Returns int64 (M, N). Splitting K into chunks of :data:`INT_CHUNK_K` keeps every float32
-    partial sum exact (see above), so the result equals the integer product bit for bit, at
-    float32 BLAS speed (about twice float64 and far above numpy's integer matmul).
+    Returns int64 (M, N). ``bounds``: K chunks from :func:`chunk_bounds` (default: chunks of
+    :data:`SAFE_CHUNK_K`, exact for any weights). Each chunk is one float32 BLAS product whose
+    partial sums are all integers below 2**24 (see above), so the result equals the integer
+    product bit for bit, at float32 BLAS speed (far above numpy's integer matmul).
     """
     k = w.shape[1]
-    if k <= INT_CHUNK_K:
+    if bounds is None:
+        bounds = [(k0, min(k, k0 + SAFE_CHUNK_K)) for k0 in range(0, k, SAFE_CHUNK_K)]
+    if len(bounds) <= 1:
         return (w @ x).astype(np.int64)
     acc = np.zeros((w.shape[0], x.shape[1]), np.float64)
-    for k0 in range(0, k, INT_CHUNK_K):
-        acc += w[:, k0 : k0 + INT_CHUNK_K] @ x[k0 : k0 + INT_CHUNK_K]
+    for k0, k1 in bounds:
+        acc += w[:, k0:k1] @ x[k0:k1]
     return acc.astype(np.int64)
 
 

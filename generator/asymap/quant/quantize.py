@@ -44,11 +44,13 @@ def synthetic_calibration(graph: Graph, n: int = DEFAULT_CALIB_IMAGES, seed: int
 def calibrate(graph: Graph, calib: np.ndarray) -> dict[str, float]:
     """Max |value| of every tensor over the calibration batch (float32 executor, in chunks)."""
     maxabs: dict[str, float] = {}
-    for k in range(0, calib.shape[0], 4):
-        vals = run_float(graph, calib[k : k + 4], return_all=True, dtype=np.float32)
-        for name, v in vals.items():
-            m = float(np.max(np.abs(v))) if v.size else 0.0
-            maxabs[name] = max(maxabs.get(name, 0.0), m)
+
+    def observe(name: str, v: np.ndarray) -> None:
+        m = float(max(v.max(), -v.min())) if v.size else 0.0
+        maxabs[name] = max(maxabs.get(name, 0.0), m)
+
+    for k in range(0, calib.shape[0], 4):  # batches of 4 bound the memory of big models
+        run_float(graph, calib[k : k + 4], dtype=np.float32, observe=observe)
     return maxabs
 
 

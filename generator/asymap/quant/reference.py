@@ -7,7 +7,7 @@ is *more* accurate than onnxruntime's float32 and agrees with it to ~1e-6 relati
 docs/quantization.md (and of the HLS kernels): int8/uint8 activations, int8 weights, int32 bias,
 exact integer accumulation, :func:`asymap.quant.arith.requant`. Nothing on the integer path rounds
 through floating point: the matrix products run in float32 BLAS only where every partial sum is an
-integer below 2**24 (see :data:`asymap.quant.kernels.INT_CHUNK_K`), which float32 represents
+integer below 2**24 (see :func:`asymap.quant.kernels.chunk_bounds`), which float32 represents
 exactly; everything else is int64 numpy. Activations are returned as int16 arrays holding the
 int8/uint8 values, shaped (C, H, W) (fc outputs (C, 1, 1)).
 """
@@ -74,19 +74,24 @@ def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.nda
     return _float_act(y, layer).astype(dtype, copy=False)
 
 
-def run_float(graph: Graph, x: np.ndarray, return_all: bool = False, dtype=np.float64):
+def run_float(graph: Graph, x: np.ndarray, return_all: bool = False, dtype=np.float64, observe=None):
     """Execute ``graph`` in floating point on ``x`` (C, H, W) or a batch (B, C, H, W).
 
     Returns the output with the batch axis only if ``x`` had one; with ``return_all`` a dict
     tensor name -> array (the graph input included). ``dtype=np.float32`` is about twice as fast
-    (used for calibration).
+    (used for calibration). ``observe(name, batch_array)`` is called for every tensor as it is
+    produced, so statistics can be gathered without keeping all tensors alive.
     """
     batched = np.ndim(x) == 4
     xb = _batch(x, graph.input_shape, graph.name).astype(dtype)
     vals = {graph.input: xb}
+    if observe is not None:
+        observe(graph.input, xb)
     last = graph.last_use
     for layer in graph.layers:
         vals[layer.output] = float_layer(layer, [vals[t] for t in layer.inputs], dtype)
+        if observe is not None:
+            observe(layer.output, vals[layer.output])
         if not return_all:
             for t in set(layer.inputs):
                 if last.get(t, -1) <= layer.index and t != graph.output:
@@ -102,26 +107,26 @@ def _col(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, np.int64).reshape(-1, 1, 1)
 
 
-def int_layer(q: QLayer, ins: list[np.ndarray], wf32: np.ndarray | None = None) -> np.ndarray:
+def int_layer(q: QLayer, ins: list[np.ndarray], x_signed: bool = True) -> np.ndarray:
     """One quantized layer on int arrays (C, H, W); returns ACT_DTYPE (C, H, W).
 
-    ``wf32``: the int8 weights as float32 (the same values), cached by the caller.
+    ``x_signed``: the type of the first input (int8: |x| <= 128, uint8: x <= 255), which bounds
+    the exact float32 chunking of the matrix products.
     """
     layer = q.layer
     x = ins[0]
     if layer.op == ir.CONV:
-        if wf32 is None:
-            wf32 = q.weight.astype(np.float32)
         if layer.groups > 1 and layer.groups == layer.c_in == layer.c_out:
             acc = kernels.depthwise(x[None].astype(np.int64), layer, q.weight)[0]
         else:
-            acc = kernels.conv(x[None].astype(np.float32), layer, wf32, kernels.int_matmul)[0]
+            wf32, bounds = _weights_f32(q, 128 if x_signed else 255)
+            mm = lambda w2, cols: kernels.int_matmul(w2, cols, bounds)  # noqa: E731
+            acc = kernels.conv(x[None].astype(np.float32), layer, wf32, mm)[0]
         acc = acc + _col(q.bias)
         y = requant(acc, _col(q.mult), _col(q.shift), q.lo, q.hi)
     elif layer.op == ir.FC:
-        if wf32 is None:
-            wf32 = q.weight.astype(np.float32)
-        acc = kernels.int_matmul(wf32, x.reshape(-1, 1).astype(np.float32))[:, 0] + q.bias.astype(np.int64)
+        wf32, bounds = _weights_f32(q, 128 if x_signed else 255)
+        acc = kernels.int_matmul(wf32, x.reshape(-1, 1).astype(np.float32), bounds)[:, 0] + q.bias.astype(np.int64)
         y = requant(acc, q.mult, q.shift, q.lo, q.hi).reshape(layer.out_shape)
     elif layer.op == ir.MAXPOOL:
         y = np.clip(kernels.maxpool(x[None], layer, np.iinfo(x.dtype).min)[0], q.lo, q.hi)
@@ -161,7 +166,8 @@ def run_int(qgraph: QGraph, x_q: np.ndarray, return_all: bool = False):
     vals = {g.input: x.astype(ACT_DTYPE)}
     last = g.last_use
     for q in qgraph.layers:
-        vals[q.layer.output] = int_layer(q, [vals[n] for n in q.layer.inputs], _weights_f32(q))
+        x_signed = qgraph.tensors[q.layer.inputs[0]].signed
+        vals[q.layer.output] = int_layer(q, [vals[n] for n in q.layer.inputs], x_signed)
         if not return_all:
             for n in set(q.layer.inputs):
                 if last.get(n, -1) <= q.index and n != g.output:
@@ -169,15 +175,17 @@ def run_int(qgraph: QGraph, x_q: np.ndarray, return_all: bool = False):
     return vals if return_all else vals[g.output]
 
 
-def _weights_f32(q: QLayer) -> np.ndarray | None:
-    """float32 copy of the int8 weights for the BLAS products, cached on the QLayer."""
-    if q.weight is None:
-        return None
-    cached = q.__dict__.get("_wf32")
-    if cached is None or cached.shape != q.weight.shape:
-        cached = q.weight.astype(np.float32)
-        q.__dict__["_wf32"] = cached
-    return cached
+def _weights_f32(q: QLayer, xmax: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """float32 copy of the int8 weights (M, K) for the BLAS products and its exact K chunks for
+    inputs bounded by ``xmax``; cached on the QLayer (weights never change after quantize)."""
+    cache = q.__dict__.setdefault("_int_cache", {})
+    if "wf32" not in cache or cache["wf32"].shape != q.weight.shape:
+        cache.clear()
+        cache["wf32"] = q.weight.astype(np.float32)
+    wf32 = cache["wf32"]
+    if xmax not in cache:
+        cache[xmax] = kernels.chunk_bounds(wf32.reshape(wf32.shape[0], -1), xmax)
+    return wf32, cache[xmax]
 
 
 def quantize_input(qgraph: QGraph, x: np.ndarray) -> np.ndarray:
