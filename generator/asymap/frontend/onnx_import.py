@@ -541,7 +541,9 @@ def _qdq(st, node, idx, at):
             # Per-output-channel weight scale: axis 0 of a conv weight, axis 1 of a MatMul weight.
             st.const_scale[node.output[0]] = scale.reshape(-1)
         else:
-            st.consts[node.output[0]] = np.clip(np.round(q / s) + z, -128, 255).astype(np.float32)
+            zdt = st.consts[node.input[2]].dtype if len(node.input) > 2 and node.input[2] else np.dtype(np.uint8)
+            lo, hi = (-128, 127) if zdt == np.int8 else (0, 255)
+            st.consts[node.output[0]] = np.clip(np.round(q / s) + z, lo, hi).astype(np.float32)
         return
     if scale.size != 1:
         raise _fail(st, node, "per-channel quantization of an activation is not supported; use per-tensor scales")
