@@ -194,8 +194,13 @@ def _buffer_bytes(layer: Layer) -> int:
 
 def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
     out = []
+    cache: dict[tuple, Options] = {}  # ResNet-152 repeats a few block shapes dozens of times
     for layer in graph.layers:
         has_w = layer.op in (CONV, FC)
+        key = (layer.op, tuple(layer.in_shapes), layer.out_shape, layer.kernel, layer.groups,
+               None if layer.weight is None else layer.weight.shape)
+        if key not in cache:
+            cache[key] = layer_options(layer, pad)
         out.append(
             LayerInfo(
                 layer=layer,
@@ -203,7 +208,7 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
                 weight_bytes=int(layer.weight_bytes) if has_w else 0,
                 buffer_bytes=_buffer_bytes(layer),
                 skip_bytes=_skip_bytes(graph, layer),
-                options=layer_options(layer, pad),
+                options=cache[key],
                 # Streaming pays when the weights outweigh the input tensor it forces on chip.
                 streams=has_w and int(layer.weight_bytes) > int(layer.in_bytes),
             )
