@@ -72,7 +72,7 @@ module asymap_deframer #(
     reg  [31:0]   crc;
     reg           ovf, gap_pending, frame_gap;
     reg  [ADDR_W:0] wptr, commit, rptr;
-    reg  [15:0]   ack, ack_sent;
+    reg  [15:0]   rd_ack, bad_since, ack_sent;
 
     wire [63:0] h        = s_tdata[63:0];
     wire [15:0] h_len    = h[63:48];
@@ -90,6 +90,11 @@ module asymap_deframer #(
     assign m_tuser  = {rd[W+26], rd[W+25]};
     assign m_tvalid = rvalid;
     wire [15:0] rd_seq = rd[W+15:W];
+
+    // ACK: frames below it have left the buffer. The last good frame read out sets it exactly
+    // (covering every dropped frame before it); frames dropped after the last good one count only
+    // once the buffer is empty, when nothing older can still be inside.
+    wire [15:0] ack = (rptr == commit) ? rd_ack + bad_since : rd_ack;
 
     assign s_tready        = 1'b1;
     assign m_credit_tdata  = ack;
@@ -116,14 +121,15 @@ module asymap_deframer #(
     wire len_bad    = hlen_bad | short_bad | long_bad;
     // Errors after which data may be missing (a duplicate or a frame for another board loses nothing).
     wire lossy      = magic_bad | len_bad | ovf_bad | crc_bad;
-    wire bad_done   = lossy | dst_bad | stale;                // one per dropped frame: frees a credit
+    // Frames the transmitter sent that were dropped here (a recognised duplicate was never sent).
+    wire bad_done   = lossy | dst_bad;
     wire rewind     = short_bad | long_bad | ovf_bad | crc_bad | dst_bad | stale;
 
     always @(posedge clk) begin
         if (rst) begin
             state <= ST_HDR; len <= 0; cnt <= 0; seq <= 0; exp_seq <= 0; tid <= 0; dst <= 0;
             crc <= 32'hFFFFFFFF; ovf <= 1'b0; gap_pending <= 1'b0; frame_gap <= 1'b0;
-            wptr <= 0; commit <= 0; rptr <= 0; ack <= 0; ack_sent <= 0;
+            wptr <= 0; commit <= 0; rptr <= 0; rd_ack <= 0; bad_since <= 0; ack_sent <= 0;
             frames_ok <= 0; crc_errors <= 0; seq_errors <= 0; length_errors <= 0;
             magic_errors <= 0; dest_errors <= 0; overflow_errors <= 0;
         end else begin
@@ -168,10 +174,11 @@ module asymap_deframer #(
             if (dst_bad)   dest_errors <= dest_errors + 1;
             if (stale | (good & (seq_diff != 16'd0))) seq_errors <= seq_errors + 1;
 
-            // read side and ACK: a good frame's last beat leaving sets ACK exactly; a dropped
-            // frame frees one slot.
+            // read side and ACK bookkeeping
             if (rfire) rptr <= rptr + 1'b1;
-            ack <= ((rfire && m_tlast) ? rd_seq + 16'd1 : ack) + {15'd0, bad_done};
+            if (rfire && m_tlast) rd_ack <= rd_seq + 16'd1;
+            if (good) bad_since <= 16'd0;
+            else if (bad_done) bad_since <= bad_since + 16'd1;
             if (m_credit_tready && m_credit_tvalid) ack_sent <= ack;
         end
     end

@@ -57,7 +57,7 @@ def loopback_wrapper(glue: LinkGlue) -> str:
              "input wire rx_link_tvalid",
              "input wire [15:0] tx_credit_tdata", "input wire tx_credit_tvalid",
              "output wire [15:0] rx_credit_tdata", "output wire rx_credit_tvalid",
-             "output wire [31:0] frames_sent"]
+             "output wire [31:0] frames_sent", "output wire credit_stall"]
     counters = ["frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors",
                 "dest_errors", "overflow_errors", "frames_discarded"]
     ports += [f"output wire [31:0] {c}" for c in counters]
@@ -66,7 +66,7 @@ def loopback_wrapper(glue: LinkGlue) -> str:
                ".m_axis_link_tlast(tx_link_tlast)", ".m_axis_link_tvalid(tx_link_tvalid)",
                ".m_axis_link_tready(tx_link_tready)", ".s_axis_credit_tdata(tx_credit_tdata)",
                ".s_axis_credit_tvalid(tx_credit_tvalid)", ".s_axis_credit_tready()",
-               ".frames_sent(frames_sent)", ".credit_stall()"]
+               ".frames_sent(frames_sent)", ".credit_stall(credit_stall)"]
     rx_conn = [".rst(rst)", f".{glue.kernel_clock}(k_rx_clk)", f".{glue.link_clock}(l_clk)",
                ".s_axis_link_tdata(rx_link_tdata)", ".s_axis_link_tlast(rx_link_tlast)",
                ".s_axis_link_tvalid(rx_link_tvalid)", ".s_axis_link_tready()",

@@ -56,12 +56,18 @@ class LinkModel:
         self.flip_expect = {c: 0 for c in COUNTERS}
         self.tx_cycles: list[int] = []         # link cycle of every tx beat (throughput)
         self.cycle = 0
+        self.credit_stalls = 0
 
     def apply_fault(self, beats: list[int]) -> list[int] | list[list[int]]:
         """Return the list of frames (each a list of beats) that go on the wire for this frame."""
         mode, f = self.cfg["faults"], self.frames_seen
         if mode == "none":
             return [beats]
+        if mode in ("dup", "lose"):              # every 10th frame twice / not at all
+            if f % 10 != 5:
+                return [beats]
+            self.faults += 1
+            return [beats, list(beats)] if mode == "dup" else []
         if mode == "flip":
             if f % 2 == 0:                      # every other frame is clean: recovery
                 return [beats]
@@ -108,6 +114,7 @@ class LinkModel:
             self.cycle += 1
             if int(dut.rst.value):
                 continue
+            self.credit_stalls += int(dut.credit_stall.value)
             # tx side: the beat handshaken at this edge
             if ready and int(dut.tx_link_tvalid.value):
                 self.tx_cycles.append(self.cycle)
@@ -157,7 +164,8 @@ async def link_loopback(dut):
         snk = AxiStreamSink(AxiStreamBus.from_prefix(dut, f"m_t{i}"), dut.k_rx_clk, dut.rst)
         if cfg["stall"]:
             src.set_pause_generator(_pause(random.Random(rng.random()), cfg["stall"]))
-            snk.set_pause_generator(_pause(random.Random(rng.random()), cfg["stall"]))
+        if cfg.get("sink_stall", cfg["stall"]):
+            snk.set_pause_generator(_pause(random.Random(rng.random()), cfg.get("sink_stall", cfg["stall"])))
         srcs.append(src)
         sinks.append(snk)
     model = LinkModel(dut, cfg, rng)
@@ -200,7 +208,7 @@ async def link_loopback(dut):
                                   accept_after_gap=True, max_payload_beats=cfg["max_beats"])
 
     # Expected tensors per kernel output.
-    if cfg["faults"] == "none":
+    if cfg["faults"] in ("none", "dup"):
         want = sent
     else:
         # Single-frame tensors: every frame the reference accepts is one whole tensor.
@@ -218,13 +226,23 @@ async def link_loopback(dut):
 
     got_counters = {c: int(getattr(dut, c).value) for c in COUNTERS}
     ref_counters = {c: getattr(ref, c) for c in COUNTERS}
-    dut._log.info("frames=%d kernel_beats=%d link_beats=%d faults=%d counters=%s discarded=%d",
-                  frames_total, kernel_beats, len(model.tx_cycles), model.faults, got_counters,
-                  int(dut.frames_discarded.value))
+    dut._log.info("frames=%d kernel_beats=%d link_beats=%d faults=%d counters=%s discarded=%d "
+                  "credit_stall_cycles=%d", frames_total, kernel_beats, len(model.tx_cycles),
+                  model.faults, got_counters, int(dut.frames_discarded.value), model.credit_stalls)
     assert got_counters == ref_counters, (got_counters, ref_counters)
     assert int(dut.overflow_errors.value) == 0
     if cfg["faults"] == "none":
         assert got_counters == {**{c: 0 for c in COUNTERS}, "frames_ok": frames_total}
+    zero = {c: 0 for c in COUNTERS}
+    if cfg["faults"] == "dup":        # every duplicate caught by the sequence check, nothing lost
+        assert got_counters == {**zero, "frames_ok": frames_total, "seq_errors": model.faults}
+    if cfg["faults"] == "lose":       # every lost frame is one sequence gap; the next one gets in
+        assert got_counters == {**zero, "frames_ok": frames_total - model.faults,
+                                "seq_errors": model.faults}
+    if cfg.get("expect_credit_stalls"):
+        assert model.credit_stalls > 0, "the transmitter never had to wait for a credit"
+    if cfg.get("min_faults"):
+        assert model.faults >= cfg["min_faults"], model.faults
     if cfg["faults"] == "flip":
         # Every flipped frame is caught, in the counter the check order predicts; the clean frame
         # after it gets through (with a sequence error for the frame lost before it).
