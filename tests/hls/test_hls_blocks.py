@@ -22,8 +22,8 @@ def _conv_3x3_odd(b):  # 5 -> 6 channels, 9x11, padding 1; pe/simd factors divid
     return {0: (2, 5)}, b.conv("x", 6, k=3)
 
 
-def _conv_stride2_fallback(b):  # stride 2 on odd sizes; pe=4 does not divide 6 -> falls back to 3
-    return {0: (4, 2)}, b.conv("x", 6, k=3, s=2)
+def _conv_stride2_padded(b):  # stride 2 on odd sizes; pe=4 leaves 2 padding channels of 8
+    return {0: (4, 5)}, b.conv("x", 6, k=3, s=2)
 
 
 def _conv_7x7_stem(b):  # ResNet stem: 7x7 stride 2 pad 3 from 3 channels
@@ -44,7 +44,7 @@ def _conv_dilated(b):  # dilation 2 with asymmetric padding
 
 def _depthwise(b):  # depthwise 3x3 stride 1 then stride 2 (PE channels per cycle)
     x = b.conv("x", 5, k=3, groups=5, act="relu")
-    return {0: (5, 1), 1: (1, 1)}, b.conv(x, 5, k=3, s=2, groups=5, act=None)
+    return {0: (5, 1), 1: (2, 1)}, b.conv(x, 5, k=3, s=2, groups=5, act=None)  # pe 2: padded to 6
 
 
 def _grouped(b):  # grouped conv: 2 groups, input 5 -> use 6 channels first
@@ -67,7 +67,7 @@ def _avgpool(b):  # both divisor rules
 def _gap_fc(b):  # global average pooling then fully connected
     x = b.conv("x", 12, k=3, s=2)
     x = b.gap(x)
-    return {0: (3, 5), 2: (5, 4)}, b.fc(x, 10)
+    return {0: (3, 5), 2: (4, 4)}, b.fc(x, 10)  # pe 4 on 10 outputs: padded to 12
 
 
 def _fc_spatial(b):  # fc straight from a spatial tensor: CHW flattening vs HWC stream order
@@ -75,7 +75,7 @@ def _fc_spatial(b):  # fc straight from a spatial tensor: CHW flattening vs HWC 
     return {1: (4, 6)}, b.fc(x, 7, act="relu")
 
 
-BLOCKS = [_conv_3x3_odd, _conv_stride2_fallback, _conv_7x7_stem, _conv_1x1_fast, _conv_1x1_stride2,
+BLOCKS = [_conv_3x3_odd, _conv_stride2_padded, _conv_7x7_stem, _conv_1x1_fast, _conv_1x1_stride2,
           _conv_dilated, _depthwise, _grouped, _maxpool, _avgpool, _gap_fc, _fc_spatial]
 
 
@@ -90,14 +90,16 @@ def test_block_matches_reference(case, tmp_path):
 
 
 def test_factor_fallback_is_recorded(tmp_path):
+    """simd=2 does not divide C_in=5 -> largest divisor 1; pe=4 on 6 outputs -> padded fold."""
     b = GraphBuilder((5, 9, 11), seed=3)
-    _conv_stride2_fallback(b)
+    b.conv("x", 6, k=3, s=2)
     qg, vals = b.build()
     code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 2)})
     assert_matches(outs, vals)
-    assert any("pe=3" in n for n in code.notes)
+    assert any("simd=1" in n for n in code.notes) and any("2 padding channels" in n for n in code.notes)
     assert "NOTE:" in code.source
-    assert "static const unsigned pe = 3;" in code.header
+    assert "static const unsigned pe = 4;" in code.header and "static const unsigned out_cp = 8;" in code.header
+    assert "static const unsigned simd = 1;" in code.header
 
 
 STREAM_UTILS_DRIVER = r"""

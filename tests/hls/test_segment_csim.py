@@ -87,9 +87,9 @@ def test_chain_with_pass_through_and_forked_outputs(tmp_path):
 
 
 @pytest.mark.csim
-@pytest.mark.parametrize("pe_simd", [(1, 3), (4, 12), (12, 8)], ids=lambda f: f"pe{f[0]}_simd{f[1]}")
+@pytest.mark.parametrize("pe_simd", [(5, 3), (4, 12), (12, 8)], ids=lambda f: f"pe{f[0]}_simd{f[1]}")
 def test_offchip_weights(tmp_path, pe_simd):
-    """conv 3x3, conv 1x1 and fc with weights streamed from wmem; row sizes 3, 48 and 96 bytes
+    """conv 3x3, conv 1x1 and fc with weights streamed from wmem; row sizes 15 (pe 5 pads 24 outputs to 25), 48 and 96 bytes
     cover several rows per 512-bit word, one row per word and two words per row."""
     b = GraphBuilder((12, 6, 7), seed=8)
     x = b.conv("x", 24, k=3)
@@ -102,7 +102,7 @@ def test_offchip_weights(tmp_path, pe_simd):
     assert code.wmem is not None and len(code.wmem) == 64 * code.wmem_words
     assert "const ap_uint<512>* wmem" in code.source and "_w[" not in code.weights["weights.h"]
     pe, simd = pe_simd
-    rows0 = 24 // pe * 9 * (12 // simd)
+    rows0 = -(-24 // pe) * 9 * (12 // simd)
     assert code.wmem_words * 64 >= rows0 * slot_bytes(pe * simd)
 
 

@@ -265,6 +265,31 @@ def _factors(ql: QLayer, factors: dict, ident: str, ctx: _Ctx, n_pe: int, n_simd
     return pe, simd
 
 
+def _pad0(a: np.ndarray, n: int, fill) -> np.ndarray:
+    """``a`` extended along axis 0 to length ``n`` with ``fill`` (padding channels)."""
+    a = np.asarray(a)
+    if a.shape[0] == n:
+        return a
+    pad = np.full((n - a.shape[0],) + a.shape[1:], fill, a.dtype)
+    return np.concatenate([a, pad])
+
+
+def _mac_factors(ql: QLayer, factors: dict, ident: str, ctx: _Ctx, c_out: int, cin_g: int) -> tuple[int, int]:
+    """(pe, simd) of a conv/fc. SIMD must divide C_in/groups (else: largest divisor below it);
+    PE may leave the last output fold partly empty (zero padding channels, as the cost model's
+    "padded" options assume), but never exceeds C_out."""
+    pe0, simd0 = factors.get(ql.index, (1, 1))
+    pe, simd = max(1, min(int(pe0), c_out)), fit_factor(cin_g, simd0)
+    if simd != simd0:
+        ctx.notes.append(f"{ident}: simd={simd0} does not divide C_in/groups={cin_g}; using simd={simd}")
+    if pe != pe0:
+        ctx.notes.append(f"{ident}: pe={pe0} exceeds C_out={c_out}; using pe={pe}")
+    elif c_out % pe:
+        ctx.notes.append(f"{ident}: pe={pe} does not divide C_out={c_out}; the last fold computes "
+                         f"{-(-c_out // pe) * pe - c_out} padding channels")
+    return pe, simd
+
+
 def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: _Ctx) -> dict:
     """conv (any kind) and fc: config struct, weights (ROM or wmem), call."""
     layer = ql.layer
@@ -285,14 +310,16 @@ def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: 
         cfg_in, cfg_out = (cin, hin, win), (cout, hout, wout)
         pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads)
     cig = cfg_in[0] // groups
-    pe, simd = _factors(ql, factors, ident, ctx, cout, cig)
+    pe, simd = _mac_factors(ql, factors, ident, ctx, cout, cig)
+    cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
+    w = _pad0(w, cout_p, 0)
     rows = weight_rows(w, pe, simd)
     words, wpr = pack_rom(rows)
     lb_part = simd if groups == 1 else fit_factor(cfg_in[0], pe * simd)
     cfg = f"{ident}_cfg"
     fields = [
         _u("in_c", cfg_in[0]), _u("in_h", cfg_in[1]), _u("in_w", cfg_in[2]),
-        _u("out_c", cfg_out[0]), _u("out_h", cfg_out[1]), _u("out_w", cfg_out[2]),
+        _u("out_c", cfg_out[0]), _u("out_cp", cout_p), _u("out_h", cfg_out[1]), _u("out_w", cfg_out[2]),
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
         _u("pt", pt), _u("pl", pl), _u("groups", groups), _u("pe", pe), _u("simd", simd),
         _u("in_lanes", port_lanes(cin)), _u("out_lanes", port_lanes(cout)),
@@ -305,9 +332,9 @@ def _mac_layer(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: 
                      "fields": fields})
     ns = ctx.ns
     ctx.arrays += [
-        _array("int32_t", f"{ident}_bias", _ints(ql.bias), INT_PER_LINE),
-        _array("int32_t", f"{ident}_mult", _ints(ql.mult), INT_PER_LINE),
-        _array("uint8_t", f"{ident}_shift", _ints(ql.shift), INT_PER_LINE),
+        _array("int32_t", f"{ident}_bias", _ints(_pad0(ql.bias, cout_p, 0)), INT_PER_LINE),
+        _array("int32_t", f"{ident}_mult", _ints(_pad0(ql.mult, cout_p, 0)), INT_PER_LINE),
+        _array("uint8_t", f"{ident}_shift", _ints(_pad0(ql.shift, cout_p, 1)), INT_PER_LINE),
     ]
     tail = [f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"]
     if not offchip:

@@ -13,7 +13,9 @@
 // then requant(acc, mult[c], shift[c]) clamped to [lo, hi] (requant.h = asymap.quant.arith).
 //
 // Config struct (all `static const`), generated into params.h by asymap.codegen.segment:
-//   in_c, in_h, in_w, out_c, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, groups,
+//   in_c, in_h, in_w, out_c, out_cp (out_c rounded up to a multiple of pe: the last fold may
+//   compute zero padding channels when pe does not divide out_c), out_h, out_w, kh, kw, sh, sw,
+//   dh, dw, pt, pl, groups,
 //   pe, simd, in_lanes, out_lanes, in_signed, lo, hi,
 //   lb_rows = (kh-1)*dh+1, lb_part (channels read per cycle from the row buffer),
 //   rom_wpr (64-bit words per weight row in the ROM), rom_words (ROM length).
@@ -58,6 +60,16 @@ inline typename conv_types<CFG>::wrow_t read_row(hls::stream<typename conv_types
     return ws.read();
 }
 
+// Group of output channel co. Channels past out_c exist only when PE does not divide C_out: the
+// last fold then computes zero-weight padding channels that are never emitted; they read (any)
+// valid input channel of the last group.
+template <class CFG>
+inline unsigned group_of(unsigned co) {
+#pragma HLS INLINE
+    const unsigned COUTG = CFG::out_c / CFG::groups;
+    return (co < CFG::out_c ? co : CFG::out_c - 1) / COUTG;
+}
+
 // Multiply-accumulate one weight row: PE accumulators, SIMD inputs each. `x` holds the SIMD input
 // values of every PE lane (they differ across PEs only for grouped/depthwise convolutions).
 template <class CFG>
@@ -77,8 +89,8 @@ inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][CFG::simd],
 
 // Requantize the PE results of neuron fold nf into the output pixel.
 template <class CFG>
-inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mult[CFG::out_c],
-                         const uint8_t shift[CFG::out_c], byte_t opix[CFG::out_c]) {
+inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mult[CFG::out_cp],
+                         const uint8_t shift[CFG::out_cp], byte_t opix[CFG::out_cp]) {
 #pragma HLS INLINE
     for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
@@ -91,14 +103,15 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
 template <class CFG, class WSRC>
 void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                  hls::stream<ap_uint<8 * CFG::out_lanes> > &out, WSRC &wsrc,
-                 const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
-                 const uint8_t shift[CFG::out_c]) {
-    const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
-    const unsigned NF = CFG::out_c / CFG::pe, SF = CING / CFG::simd;
-    static_assert(CFG::out_c % CFG::pe == 0 && CING % CFG::simd == 0, "PE/SIMD must divide");
+                 const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+                 const uint8_t shift[CFG::out_cp]) {
+    const unsigned CING = CFG::in_c / CFG::groups;
+    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
+    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
+                  "PE divides the padded channel count, SIMD divides C_in/groups");
     byte_t buf[CFG::lb_rows][CFG::in_w][CFG::in_c];
 #pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_part dim = 3
-    byte_t opix[CFG::out_c];
+    byte_t opix[CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
     unsigned loaded = 0;
 conv_rows:
@@ -129,7 +142,7 @@ conv_rows:
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 0
                     for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
-                        unsigned cbase = ((nf * CFG::pe + p) / COUTG) * CING + sf * CFG::simd;
+                        unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
                         for (unsigned s = 0; s < CFG::simd; ++s) {
 #pragma HLS UNROLL
                             x[p][s] = ok ? byte_value<CFG::in_signed>(buf[slot[ky]][ok ? ix : 0][cbase + s])
@@ -152,16 +165,17 @@ conv_rows:
 template <class CFG, class WSRC>
 void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                     hls::stream<ap_uint<8 * CFG::out_lanes> > &out, WSRC &wsrc,
-                    const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
-                    const uint8_t shift[CFG::out_c]) {
-    const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
-    const unsigned NF = CFG::out_c / CFG::pe, SF = CING / CFG::simd;
-    static_assert(CFG::out_c % CFG::pe == 0 && CING % CFG::simd == 0, "PE/SIMD must divide");
+                    const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+                    const uint8_t shift[CFG::out_cp]) {
+    const unsigned CING = CFG::in_c / CFG::groups;
+    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
+    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
+                  "PE divides the padded channel count, SIMD divides C_in/groups");
 pw_pixels:
     for (unsigned px = 0; px < CFG::in_h * CFG::in_w; ++px) {
         byte_t ipix[CFG::in_c];
 #pragma HLS ARRAY_PARTITION variable = ipix cyclic factor = CFG::lb_part
-        byte_t opix[CFG::out_c];
+        byte_t opix[CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
         pixel_load<CFG::in_c, CFG::in_lanes>(in, ipix);
         unsigned idx = 0;
@@ -177,7 +191,7 @@ pw_pixels:
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 0
                 for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
-                    unsigned cbase = ((nf * CFG::pe + p) / COUTG) * CING + sf * CFG::simd;
+                    unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
                     for (unsigned s = 0; s < CFG::simd; ++s) {
 #pragma HLS UNROLL
                         x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
@@ -194,8 +208,8 @@ pw_pixels:
 // ---- entry points: on-chip ROM weights -------------------------------------------------------
 template <class CFG>
 void conv2d(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-            const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
-            const uint8_t shift[CFG::out_c]) {
+            const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+            const uint8_t shift[CFG::out_cp]) {
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
@@ -205,8 +219,8 @@ void conv2d(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 
 
 template <class CFG>
 void conv1x1(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-             const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
-             const uint8_t shift[CFG::out_c]) {
+             const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+             const uint8_t shift[CFG::out_cp]) {
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
@@ -224,17 +238,18 @@ void conv1x1(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8
 // Weight rows arrive in the same (nf, ky, kx, sf) order as the ROM layout, read once per image.
 template <class CFG>
 void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-                  hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
-                  const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
-    const unsigned CING = CFG::in_c / CFG::groups, COUTG = CFG::out_c / CFG::groups;
-    const unsigned NF = CFG::out_c / CFG::pe, SF = CING / CFG::simd, FOLD = CFG::kh * CFG::kw * SF;
+                  hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_cp],
+                  const int32_t mult[CFG::out_cp], const uint8_t shift[CFG::out_cp]) {
+    const unsigned CING = CFG::in_c / CFG::groups;
+    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd, FOLD = CFG::kh * CFG::kw * SF;
     const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
-    static_assert(CFG::out_c % CFG::pe == 0 && CING % CFG::simd == 0, "PE/SIMD must divide");
+    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
+                  "PE divides the padded channel count, SIMD divides C_in/groups");
     // static: whole tensors would overflow the C-simulation stack; every element is rewritten
     // for each image before it is read, so no state leaks from one image to the next.
     static byte_t ibuf[IPIX][CFG::in_c];
 #pragma HLS ARRAY_PARTITION variable = ibuf cyclic factor = CFG::lb_part dim = 2
-    static byte_t obuf[OPIX][CFG::out_c];
+    static byte_t obuf[OPIX][CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = obuf cyclic factor = CFG::pe dim = 2
     typename conv_types<CFG>::wrow_t wbuf[FOLD];
 oc_load:
@@ -272,7 +287,7 @@ oc_nfold:
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 0
                 for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
-                    unsigned cbase = ((nf * CFG::pe + p) / COUTG) * CING + sf * CFG::simd;
+                    unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
                     for (unsigned s = 0; s < CFG::simd; ++s) {
 #pragma HLS UNROLL
                         x[p][s] = ok ? byte_value<CFG::in_signed>(ibuf[ipx][cbase + s]) : act_t(0);

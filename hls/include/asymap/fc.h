@@ -13,16 +13,16 @@ namespace asymap {
 
 template <class CFG>
 void fc(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-        const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_c], const int32_t mult[CFG::out_c],
-        const uint8_t shift[CFG::out_c]) {
+        const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+        const uint8_t shift[CFG::out_cp]) {
     static_assert(CFG::in_h == 1 && CFG::in_w == 1, "fc config flattens the input into one pixel");
     conv1x1<CFG>(in, out, w, bias, mult, shift);
 }
 
 template <class CFG>
 void fc_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-                hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_c],
-                const int32_t mult[CFG::out_c], const uint8_t shift[CFG::out_c]) {
+                hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_cp],
+                const int32_t mult[CFG::out_cp], const uint8_t shift[CFG::out_cp]) {
     static_assert(CFG::in_h == 1 && CFG::in_w == 1, "fc config flattens the input into one pixel");
     conv_offchip<CFG>(in, out, ws, bias, mult, shift);
 }
