@@ -19,6 +19,7 @@ Every problem a user can cause raises :class:`asymap.errors.UserError` naming th
 
 from __future__ import annotations
 
+import heapq
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +107,9 @@ def _topo_order(st: _State, graph) -> list[int]:
     produced: dict[str, int] = {}
     for i, node in enumerate(graph.node):
         for o in node.output:
-            if o in produced or o in available - {""}:
+            if not o:
+                continue  # an omitted optional output
+            if o in produced or o in available:
                 raise UserError(f"{st.where}: node {node.name!r} ({node.op_type}): output {o!r} is produced twice; every tensor needs one producer")
             produced[o] = i
     deps: list[set[int]] = []
@@ -127,8 +130,6 @@ def _topo_order(st: _State, graph) -> list[int]:
         for j in d:
             users[j].append(i)
     indeg = [len(d) for d in deps]
-    import heapq
-
     ready = [i for i, k in enumerate(indeg) if k == 0]
     heapq.heapify(ready)
     order = []
