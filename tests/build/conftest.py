@@ -22,33 +22,9 @@ import time
 from pathlib import Path
 
 import pytest
+from asymap_build_fixtures import SLURM_TOOLS, ensure_munge_key, free_port, munge_ok, slurm_conf_text, write_board
 
 from asymap import __version__
-
-PROGRAM = r"""#include <cstdio>
-int main() {
-    long acc = 0;
-    for (int i = 0; i < %(n)d; ++i) acc += (long)i * i %% 7;
-    std::printf("board %(name)s checksum %%ld\n", acc);
-    return %(rc)d;
-}
-"""
-
-MAKEFILE = """\
-.PHONY: csim
-csim:
-\techo run >> .runs
-\tsleep %(delay)s
-\t$(CXX) -O0 -o sim main.cpp
-\t./sim
-"""
-
-
-def write_board(d: Path, name: str, rc: int = 0, delay: float = 0, n: int = 1000) -> None:
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "main.cpp").write_text(PROGRAM % {"name": name, "rc": rc, "n": n})
-    (d / "Makefile").write_text(MAKEFILE % {"delay": delay})
-    (d / "hls_config.cfg").write_text("part=xcu250-figd2104-2L-e\n[hls]\nsyn.top=top\n")
 
 
 @pytest.fixture
@@ -68,77 +44,6 @@ def make_out_tree(tmp_path):
     return _make
 
 
-def runs(board_dir: Path) -> int:
-    """How many times the board's csim target started."""
-    p = board_dir / ".runs"
-    return len(p.read_text().split()) if p.exists() else 0
-
-
-# ----------------------------------------------------------------------------------------- Slurm
-
-SLURM_TOOLS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("", 0))
-        return s.getsockname()[1]
-
-
-def _munge_ok() -> bool:
-    if not shutil.which("munge"):
-        return False
-    p = subprocess.run(["munge", "-n"], capture_output=True, timeout=10)
-    return p.returncode == 0
-
-
-def _ensure_munge_key() -> None:
-    key = Path("/etc/munge/munge.key")
-    if key.exists():
-        return
-    key.parent.mkdir(parents=True, exist_ok=True)
-    key.write_bytes(os.urandom(128))
-    pw = pwd.getpwnam("munge")
-    os.chown(key, pw.pw_uid, pw.pw_gid)
-    key.chmod(0o400)
-
-
-def slurm_conf_text(d: Path, host: str, ctld_port: int, d_port: int, cpus: int, mem_mb: int) -> str:
-    return f"""\
-ClusterName=asymaptest
-SlurmctldHost={host}
-SlurmctldPort={ctld_port}
-SlurmdPort={d_port}
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-StateSaveLocation={d}/state
-SlurmdSpoolDir={d}/spool
-SlurmctldPidFile={d}/slurmctld.pid
-SlurmdPidFile={d}/slurmd.pid
-SlurmctldLogFile={d}/slurmctld.log
-SlurmdLogFile={d}/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-JobCompType=jobcomp/none
-AccountingStorageType=accounting_storage/none
-SchedulerType=sched/backfill
-ReturnToService=2
-SlurmctldTimeout=30
-SlurmdTimeout=30
-MessageTimeout=10
-InactiveLimit=0
-MinJobAge=600
-KillWait=2
-NodeName={host} CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-"""
-
-
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory):
     """A running single-node Slurm; yields the path of its slurm.conf (also exported as SLURM_CONF)."""
@@ -153,8 +58,8 @@ def slurm_cluster(tmp_path_factory):
     (d / "spool").mkdir()
     started: list[subprocess.Popen] = []
     try:
-        if not _munge_ok():
-            _ensure_munge_key()
+        if not munge_ok():
+            ensure_munge_key()
             pw = pwd.getpwnam("munge")
             for p in (Path("/run/munge"), Path("/var/lib/munge"), Path("/var/log/munge")):
                 p.mkdir(parents=True, exist_ok=True)
@@ -163,14 +68,14 @@ def slurm_cluster(tmp_path_factory):
             started.append(subprocess.Popen(["munged", "-F"], user="munge", group="munge",
                                             stdout=open(d / "munged.out", "wb"), stderr=subprocess.STDOUT))
             for _ in range(100):
-                if _munge_ok():
+                if munge_ok():
                     break
                 time.sleep(0.1)
             else:
                 pytest.fail(f"munged did not start; see {d}/munged.out and /var/log/munge/munged.log")
         host = socket.gethostname().split(".")[0]
         conf = d / "slurm.conf"
-        conf.write_text(slurm_conf_text(d, host, _free_port(), _free_port(), os.cpu_count() or 1, 4000))
+        conf.write_text(slurm_conf_text(d, host, free_port(), free_port(), os.cpu_count() or 1, 4000))
         os.environ["SLURM_CONF"] = str(conf)
         for daemon in ("slurmctld", "slurmd"):
             started.append(subprocess.Popen([daemon, "-D", "-f", str(conf)], stdout=open(d / f"{daemon}.out", "wb"),

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import runs, write_board
+from asymap_build_fixtures import runs, write_board
 
 from asymap.build.state import load_state
 from asymap.build.tools import find_tool

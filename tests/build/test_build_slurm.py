@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import runs, slurm_conf_text, write_board
+from asymap_build_fixtures import runs, slurm_conf_text, write_board
 
 pytestmark = [pytest.mark.slurm, pytest.mark.xdist_group("slurm"), pytest.mark.csim]
 
@@ -95,4 +94,4 @@ def test_unreachable_controller_is_one_line(make_out_tree, run_cli, assert_user_
     monkeypatch.setenv("SLURM_CONF", str(conf))
     p = run_cli("build", out, "--step", "csim", "--executor", "slurm")
     assert_user_error(p, "Slurm controller unreachable", "SLURM_CONF")
-    assert runs(out / "b0") == 0
+    assert runs(out / "b0") == 0 and not (out / "build.json").exists() and not (out / ".build").exists()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from conftest import csynth_xml
+from asymap_report_fixtures import csynth_xml
 
 from asymap.build.reports import find_report, parse_csynth
 from asymap.errors import UserError
@@ -101,7 +101,7 @@ def test_compare_errors_are_one_line(make_reported_tree, run_cli, assert_user_er
     out = make_reported_tree(GOOD, copy_plan=False, name="noplan")
     assert_user_error(run_cli("compare", out), "plan.json", "--plan")
     plan = tmp_path / "plan.json"
-    from conftest import example_plan
+    from asymap_report_fixtures import example_plan
     plan.write_text(json.dumps(example_plan()))
     assert run_cli("compare", out, "--plan", plan).returncode == 0
     bad = make_reported_tree({"big0": {}}, name="trunc")

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import example_plan
+from asymap_report_fixtures import example_plan
 
 from asymap.report.data import gather
 

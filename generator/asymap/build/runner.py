@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from asymap.build.executor import Task, sigterm_as_interrupt
@@ -102,6 +102,10 @@ def build(
     # Tool check on the submitting host: a Slurm build with a 'setup' line gets its tools on the node.
     remote_setup = executor == "slurm" and slurm_options is not None and getattr(slurm_options, "setup", None)
     resolved = {} if remote_setup else require_tools(tools_needed, step)
+    if executor == "slurm" and todo:
+        from asymap.build.slurm import check_controller
+
+        check_controller()  # before build.json is touched: an unreachable cluster changes nothing
 
     tasks: list[Task] = []
     for b, cmd in todo:
@@ -111,7 +115,6 @@ def build(
         rec = state.record(b.name, step)
         rec.state, rec.command, rec.returncode, rec.start, rec.end = "pending", argv, None, None, None
         rec.log, rec.executor, rec.job_id, rec.reason = os.path.relpath(log, tree.root), executor, None, None
-        stamp_path(b.dir, step).unlink(missing_ok=True)
     for name in result.skipped:
         rec = state.record(name, step)
         if rec.state != "done":  # e.g. build.json was moved away: the stamp still proves success
@@ -122,6 +125,9 @@ def build(
     def on_start(t: Task, job_id: str | None) -> None:
         rec = state.record(t.board, step)
         rec.state, rec.start, rec.job_id = "running", now_iso(), job_id
+        # The old success no longer describes the outputs once the step rewrites them; a board that
+        # never started keeps its stamp, so --resume still trusts its earlier, unchanged outputs.
+        stamp_path(t.dir, step).unlink(missing_ok=True)
         state.save()
         status(f"{t.board}: {step} running" + (f" (job {job_id})" if executor == "slurm" and job_id else ""), quiet)
 
