@@ -24,7 +24,7 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, streamed_bytes
-from asymap.partition.order import EXACT_BOARDS, search
+from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
 from asymap.partition.segments import candidate_cycles, choose, segment_table
 
@@ -125,13 +125,28 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
     if n <= exact_boards:
         return search(pb.seg, pb.link, pb.adj, max_boards, beam=None)
     best = None
-    taus = [lb, lb * 1.05, lb * 1.25] if np.isfinite(lb) else [np.inf]
+    # Targets from the lower bound upwards; a target above the best plan found cannot help.
+    taus = [lb * f for f in (1.0, 1.03, 1.1, 1.25, 1.5)] if np.isfinite(lb) else [np.inf]
     for tau in taus:
-        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=beam, tau=tau)
-        if best is None or r.interval < best.interval:
-            best = r
-        if np.isfinite(lb) and best.interval <= lb:
+        if best is not None and (best.exact or best.interval <= lb or tau >= best.interval):
             break
+        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=beam, tau=tau)
+        if best is None or r.interval < best.interval or (r.exact and r.interval == best.interval):
+            best = r
+    # Still unproven: widen the beam. Branch-and-bound often keeps the state count small enough
+    # that a wider beam never drops a state, and then the search is exact after all.
+    for wide in (beam * 4, beam * 16):
+        if best.exact or best.interval <= lb:
+            break
+        # Only plans at least as good as the best one can survive the bound: if this search is
+        # exact and finds nothing, the best plan is proven optimal.
+        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=wide, tau=lb, ub=best.interval * (1 + 1e-12))
+        if r.exact:
+            if not (np.isfinite(r.interval) and r.interval <= best.interval):
+                r = OrderResult(best.interval, best.path, best.cuts, True, best.states + r.states, best.best_by_count)
+            best = r
+        elif r.interval < best.interval:
+            best = r
     return best
 
 
