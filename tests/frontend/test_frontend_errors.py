@@ -105,6 +105,8 @@ def test_wrong_input_shapes(run_cli, assert_user_error, tmp_path, tiny):
     out = tmp_path / "y.npy"
     assert_user_error(run_cli("reference", tiny, "--input", x, "-o", out), "x.npy", "(3, 16, 16)")
     assert_user_error(run_cli("reference", tiny, "--calib", x, "-o", out), "x.npy")
+    np.save(x, np.full((3, 16, 16), np.nan, np.float32))
+    assert_user_error(run_cli("reference", tiny, "--input", x, "-o", out), "x.npy", "NaN")
     _no_outputs(tmp_path, {"tiny.onnx", "x.npy"})
 
 

@@ -33,6 +33,7 @@ def run(args) -> int:
     from asymap.util.fileio import atomic_save_npy, check_output_dir
     from asymap.util.progress import status
 
+    # Every check a user can fail comes first, so an error is the only line on stderr.
     check_output_dir(args.output)
     g = load_model(args.model, parse_shape(args.input_shape))
     shape = tuple(g.input_shape)
@@ -43,22 +44,28 @@ def run(args) -> int:
         if x.shape != shape or not np.issubdtype(x.dtype, np.number):
             raise UserError(f"{args.input}: image has shape {x.shape} ({x.dtype}), the model needs {shape} floats (C,H,W)")
         x = x.astype(np.float32)
+        if not np.all(np.isfinite(x)):
+            raise UserError(f"{args.input}: image contains NaN or infinity")
     else:
         x = np.random.default_rng(args.seed + 1).standard_normal(shape, dtype=np.float32)
-    if not np.all(np.isfinite(x)):
-        raise UserError(f"{args.input}: image contains NaN or infinity")
-    y_float = run_float(g, x)
-    if args.mode == "float":
-        atomic_save_npy(args.output, y_float.astype(np.float32))
-        status(f"wrote {args.output}: float32 {y_float.shape}", args.quiet)
-        return 0
     calib = None
-    if args.calib:
+    if args.calib and args.mode == "int":
         calib = load_npy(args.calib, "calibration batch")
         if calib.ndim == 3:
             calib = calib[None]
         if calib.ndim != 4 or tuple(calib.shape[1:]) != shape or not np.issubdtype(calib.dtype, np.number):
             raise UserError(f"{args.calib}: calibration batch has shape {calib.shape}, the model needs (N, {', '.join(map(str, shape))})")
+        if not np.all(np.isfinite(calib)):
+            raise UserError(f"{args.calib}: calibration batch contains NaN or infinity")
+
+    status(f"{args.model}: {len(g)} layers, {g.macs / 1e9:.3g} GMAC; float reference", args.quiet)
+    y_float = run_float(g, x)
+    if args.mode == "float":
+        atomic_save_npy(args.output, y_float.astype(np.float32))
+        print(f"wrote {args.output}: float32 {y_float.shape}")
+        return 0
+    n_cal = "synthetic" if calib is None else str(calib.shape[0])
+    status(f"{args.model}: quantizing ({n_cal} calibration images) and running the integer reference", args.quiet)
     q = quantize(g, calib=calib, seed=args.seed)
     y = run_int(q, quantize_input(q, x))
     out = q.output
