@@ -174,3 +174,15 @@ def test_quantize_is_deterministic_and_uses_calib(small_models):
     types = {(ql.op, ql.layer.act, a.tensors[ql.layer.output].signed) for ql in a.layers}
     assert (ir.CONV, ir.ACT_RELU, False) in types and (ir.FC, None, True) in types
     assert a.input.signed and a.input.lo == -128
+
+
+def test_snapped_scales_absorb_float_noise():
+    from asymap.quant.quantize import snap_scale
+
+    rng = np.random.default_rng(4)
+    for s in rng.uniform(1e-4, 10, 200):
+        t = snap_scale(s)
+        assert s <= t < s * (1 + 2**-19)
+        mant, _ = np.frexp(t)
+        assert float(mant * 2**20).is_integer()
+        assert snap_scale(s * (1 + 1e-13)) == t or snap_scale(s * (1 - 1e-13)) == t
