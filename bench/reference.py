@@ -9,6 +9,7 @@ quantize <= 10 s. Run:  .venv/bin/python bench/reference.py [--model resnet152] 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main(argv=None) -> int:
         print(f"{name:<44} {sec:9.3f}")
     print(f"{'SQNR int vs float (dB)':<44} {sqnr_db(y_flt, y_int):9.1f}")
     print(f"{'peak RSS of this process (GiB)':<44} {peak:9.2f}")
+    print(f"{'machine load average (1 min) / cores':<44} {os.getloadavg()[0]:9.1f} / {os.cpu_count()}")
     ratio = t_int / t_ort
     ok = ratio <= 4 and peak <= 2 and t_imp + t_q <= 10
     print(
