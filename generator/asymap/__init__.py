@@ -29,6 +29,7 @@ _API = {
     "build_zoo_model": "asymap.frontend.zoo",
     "load_cluster": "asymap.cluster.load",
     "plan": "asymap.partition.planner",
+    "load_plan": "asymap.partition.planfile",
     "generate": "asymap.codegen.project",
     "verify": "asymap.verify.runner",
     "build": "asymap.build.runner",
