@@ -212,8 +212,13 @@ def _read_rc(t: Task) -> int | None:
         return None
 
 
-def run_slurm(tasks: list[Task], step: str, build_dir: Path, opts: SlurmOptions, on_start: OnStart, on_end: OnEnd,
-              poll_s: float = 1.0) -> str:
+def poll_interval(elapsed_s: float, max_s: float = 30.0) -> float:
+    """1 s at first (short test builds stay snappy), growing to ``max_s`` after ~10 minutes so a
+    12-hour synthesis does not hammer slurmctld with one query per second."""
+    return min(max_s, 1.0 + elapsed_s / 20.0)
+
+
+def run_slurm(tasks: list[Task], step: str, build_dir: Path, opts: SlurmOptions, on_start: OnStart, on_end: OnEnd) -> str:
     """Submit the array, follow it to the end; returns the job id."""
     check_controller()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -223,6 +228,7 @@ def run_slurm(tasks: list[Task], step: str, build_dir: Path, opts: SlurmOptions,
     for t in tasks:
         (t.dir / ".build" / f"{step}.rc").unlink(missing_ok=True)
     job = submit(script, len(tasks), opts, f"asymap-{step}")
+    t0 = time.monotonic()
     started: set[int] = set()
     ended: set[int] = set()
 
@@ -259,7 +265,7 @@ def run_slurm(tasks: list[Task], step: str, build_dir: Path, opts: SlurmOptions,
                         on_start(tasks[i], f"{job}_{i}")
                         started.add(i)
             if len(ended) < len(tasks):
-                time.sleep(poll_s)
+                time.sleep(poll_interval(time.monotonic() - t0))
     except KeyboardInterrupt:
         with signals_ignored():
             subprocess.run([_slurm_tool("scancel"), job], capture_output=True, timeout=60)
