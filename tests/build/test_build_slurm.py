@@ -33,20 +33,20 @@ def test_slurm_build_matches_local(slurm_cluster, make_out_tree, run_cli, tmp_pa
                        "links:\n  - {a: a, b: b, gbps: 10}\nbuild: {cpus: 1, mem_gb: 0.25, time: '00:10:00'}\n")
     p_local = run_cli("build", local, "--step", "csim")
     p_remote = run_cli("build", remote, "--step", "csim", "--executor", "slurm", "--cluster", cluster)
-    assert p_local.returncode == p_remote.returncode == 1, p_remote.stderr
+    assert p_local.returncode == p_remote.returncode == 1, (p_local.stderr, p_remote.stdout, p_remote.stderr)
     sl, sr = _state(local), _state(remote)
     for b in spec:
-        assert (sl[b]["csim"]["state"], sl[b]["csim"]["returncode"]) == (sr[b]["csim"]["state"], sr[b]["csim"]["returncode"])
+        assert (sl[b]["csim"]["state"], sl[b]["csim"]["returncode"]) == (sr[b]["csim"]["state"], sr[b]["csim"]["returncode"]), (sl, sr)
         assert _program_output(local / b / "logs/csim.log") == _program_output(remote / b / "logs/csim.log") != []
         assert re.fullmatch(r"\d+_\d+", sr[b]["csim"]["job_id"]) and sr[b]["csim"]["executor"] == "slurm"
     script = remote / ".build" / "csim.sbatch"
     assert script.exists()
     job = sr["b0"]["csim"]["job_id"].split("_")[0]
     show = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True, check=True).stdout
-    assert "TimeLimit=00:10:00" in show and "MinMemoryNode=256M" in show and "NumCPUs=1" in show
+    assert "TimeLimit=00:10:00" in show and "MinMemoryNode=256M" in show and "NumCPUs=1" in show, show
     # and the stamps let --resume skip the two good boards on Slurm too
     p = run_cli("build", remote, "--step", "csim", "--executor", "slurm", "--resume")
-    assert [runs(remote / b) for b in spec] == [1, 2, 1], p.stderr
+    assert [runs(remote / b) for b in spec] == [1, 2, 1], (p.stdout, p.stderr)
 
 
 def test_slurm_ctrl_c_cancels_and_resume_finishes(slurm_cluster, make_out_tree, run_cli):
