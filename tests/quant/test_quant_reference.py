@@ -186,3 +186,36 @@ def test_snapped_scales_absorb_float_noise():
         mant, _ = np.frexp(t)
         assert float(mant * 2**20).is_integer()
         assert snap_scale(s * (1 + 1e-13)) == t or snap_scale(s * (1 - 1e-13)) == t
+
+
+_DIGEST = """
+import hashlib, sys, numpy as np
+from asymap.frontend.onnx_import import graph_from_model
+from asymap.frontend.zoo import build_zoo_model
+from asymap.quant.quantize import quantize
+from asymap.quant.reference import quantize_input, run_int
+g = graph_from_model(build_zoo_model("resnet18", 32, 0.25, num_classes=8), "r")
+q = quantize(g)
+h = hashlib.sha256()
+for ql in q.layers:
+    h.update(ql.mult.tobytes() + ql.shift.tobytes())
+x = quantize_input(q, np.random.default_rng(1).standard_normal((3, 32, 32)))
+for name, v in sorted(run_int(q, x, return_all=True).items()):
+    h.update(name.encode() + v.tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_integers_do_not_depend_on_blas_threads():
+    """Same model, seed and input -> the same multipliers and integer tensors, whatever the BLAS
+    threading (a different split of the float work must not move a single scale)."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
