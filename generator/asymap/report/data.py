@@ -58,6 +58,31 @@ def _cluster_info(plan: dict, plan_path: Path, cluster_path: str | Path | None) 
     return boards, {frozenset((l.a, l.b)): l.gbps for l in c.links}
 
 
+def _link_order(cboards: list[dict], used: list[str], speeds: dict) -> list[dict]:
+    """Idle boards in breadth-first order along the cluster's links from the pipeline's end, so the
+    drawing continues the snake through neighbours instead of criss-crossing the page."""
+    adj: dict[str, list[str]] = {}
+    for key in sorted(speeds, key=sorted):
+        a, b = sorted(key)
+        adj.setdefault(a, []).append(b)
+        adj.setdefault(b, []).append(a)
+    idle = {b["name"]: b for b in cboards if b["name"] not in used}
+    order: list[str] = []
+    frontier = list(reversed(used))
+    seen = set(used)
+    while frontier:
+        nxt = []
+        for n in frontier:
+            for m in adj.get(n, []):
+                if m not in seen and m in idle:
+                    seen.add(m)
+                    order.append(m)
+                    nxt.append(m)
+        frontier = nxt
+    order += [n for n in idle if n not in seen]
+    return [idle[n] for n in order]
+
+
 def gather(plan_or_out: str | Path, plan_path: str | Path | None = None,
            cluster_path: str | Path | None = None) -> ReportData:
     src = Path(plan_or_out)
@@ -91,9 +116,7 @@ def gather(plan_or_out: str | Path, plan_path: str | Path | None = None,
     for b in plan["boards"]:
         dsp = (b["resources"].get("dsp") or [0, 0])[1]
         merged.append({"name": b["name"], "type": b.get("type", "?"), "dsp": dsp, "idle": False})
-    for b in cboards:
-        if b["name"] not in plan_names:
-            merged.append({**b, "idle": True})
+    merged += [{**b, "idle": True} for b in _link_order(cboards, plan_names, speeds)]
     links = []
     seen = set()
     for l in plan.get("links", []):

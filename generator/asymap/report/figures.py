@@ -95,6 +95,8 @@ def topology(data: ReportData) -> bytes:
         else:
             bw = "? Gb/s"
         label = bw + (f"\n{100 * util:.0f}% used" if l.used and l.utilization is not None else "\nunused")
+        if not l.used and math.hypot(x1 - x0, y1 - y0) > 3.1:
+            continue  # a long unused link: its label would sit on some other board's name
         vertical = abs(x1 - x0) < 1e-6
         ax.text((x0 + x1) / 2 + (0.2 if vertical else 0), (y0 + y1) / 2 + (-0.45 if vertical else 0.25), label,
                 ha="left" if vertical else "center", va="center" if vertical else "bottom", fontsize=8,
