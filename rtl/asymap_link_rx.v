@@ -41,7 +41,8 @@ module asymap_link_rx #(
     output wire [31:0]          magic_errors,
     output wire [31:0]          dest_errors,
     output wire [31:0]          overflow_errors,
-    output wire [31:0]          frames_discarded
+    output wire [31:0]          frames_discarded,
+    output wire [31:0]          tensors_filled
 );
     localparam integer FW = (KW > LW) ? KW : LW;
 
@@ -63,7 +64,8 @@ module asymap_link_rx #(
         .s_tdata(d_tdata), .s_tdest(d_tdest), .s_tlast(d_tlast), .s_tuser(d_tuser),
         .s_tvalid(d_tvalid), .s_tready(d_tready),
         .m_tdata(t_tdata), .m_tkeep(t_tkeep), .m_tlast(t_tlast), .m_tdest(t_tdest),
-        .m_tvalid(t_tvalid), .m_tready(t_tready), .frames_discarded(frames_discarded));
+        .m_tvalid(t_tvalid), .m_tready(t_tready), .frames_discarded(frames_discarded),
+        .tensors_filled(tensors_filled));
 
     wire [FW-1:0] a_tdata; wire [FW/8-1:0] a_tkeep; wire a_tlast, a_tvalid, a_tready; wire [7:0] a_tdest;
     wire [FW-1:0] b_tdata; wire [FW/8-1:0] b_tkeep; wire b_tlast, b_tvalid, b_tready; wire [7:0] b_tdest;

@@ -59,7 +59,7 @@ def loopback_wrapper(glue: LinkGlue) -> str:
              "output wire [15:0] rx_credit_tdata", "output wire rx_credit_tvalid",
              "output wire [31:0] frames_sent", "output wire credit_stall"]
     counters = ["frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors",
-                "dest_errors", "overflow_errors", "frames_discarded"]
+                "dest_errors", "overflow_errors", "frames_discarded", "tensors_filled"]
     ports += [f"output wire [31:0] {c}" for c in counters]
     tx_conn = [".rst(rst)", f".{glue.kernel_clock}(k_tx_clk)", f".{glue.link_clock}(l_clk)",
                ".m_axis_link_tdata(tx_link_tdata)", ".m_axis_link_tkeep()",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import zlib
 from collections import deque
 
 import cocotb
@@ -39,6 +40,76 @@ def flip_class(bit: int, lw: int) -> str:
     if 48 <= bit < 64:
         return "length_errors"
     return "crc_errors"
+
+
+def reference_frames(beats: list[bytes], last: list[bool], *, dst: int, max_beats: int):
+    """linkproto.decode_stream(accept_after_gap=True) frame by frame: the counters, plus every
+    accepted frame as (tensor id, payload beats, follows-a-loss flag, payload bytes)."""
+    st = {c: 0 for c in COUNTERS}
+    frames, expect, gap_pending, i, n = [], 0, False, 0, len(beats)
+    while i < n:
+        j = i
+        while j < n and not last[j]:
+            j += 1
+        frame, i = beats[i:j + 1], j + 1
+        h = linkproto.Header.unpack(int.from_bytes(frame[0][:8], "little"))
+        if h.magic != linkproto.MAGIC:
+            st["magic_errors"] += 1
+            gap_pending = True
+            continue
+        if len(frame) != h.length + 2 or j >= n or not 1 <= h.length <= max_beats:
+            st["length_errors"] += 1
+            gap_pending = True
+            continue
+        if zlib.crc32(b"".join(frame[:-1])) != int.from_bytes(frame[-1][:4], "little"):
+            st["crc_errors"] += 1
+            gap_pending = True
+            continue
+        if h.dst != dst:
+            st["dest_errors"] += 1
+            continue
+        gap = gap_pending or h.seq != expect
+        if h.seq != expect:
+            st["seq_errors"] += 1
+            ahead = (h.seq - expect) % linkproto.SEQ_MOD < linkproto.SEQ_MOD // 2
+            expect = (h.seq + 1) % linkproto.SEQ_MOD
+            if not ahead:
+                continue
+        else:
+            expect = (expect + 1) % linkproto.SEQ_MOD
+        st["frames_ok"] += 1
+        gap_pending = False
+        frames.append((h.tensor_id, h.length, gap, b"".join(frame[1:-1])))
+    return st, frames
+
+
+def track_tensors(frames, tensor_bytes: list[int], lb: int, max_beats: int):
+    """What asymap_rx_tensor_track delivers from the accepted frames: per tensor id the list of
+    tensors (an interrupted tensor completed with zeros), plus (tensors_filled, frames_discarded)."""
+    out = {t: [] for t in range(len(tensor_bytes))}
+    synced, remaining, cur, buf, filled, discarded = True, 0, 0, bytearray(), 0, 0
+    for tid, length, gap, payload in frames:
+        trusted = synced and not gap
+        if remaining and not (trusted and tid == cur):
+            buf += bytes(remaining * lb)
+            out[cur].append(bytes(buf[:tensor_bytes[cur]]))
+            remaining, synced, trusted = 0, False, False
+            filled += 1
+        nbeats = -(-tensor_bytes[tid] // lb)
+        if trusted or nbeats < max_beats:
+            synced = True
+            if remaining == 0:
+                remaining, buf, cur = nbeats, bytearray(), tid
+            buf += payload
+            remaining -= length
+            if remaining == 0:
+                out[cur].append(bytes(buf[:tensor_bytes[cur]]))
+        else:
+            synced = False
+            discarded += 1
+            if length < max_beats:
+                synced, remaining = True, 0
+    return out, filled, discarded
 
 
 class LinkModel:
@@ -96,7 +167,6 @@ class LinkModel:
         # misrouted: a well-formed frame for another board (valid CRC, wrong destination)
         hdr = beats[0] & ~(0xFF << 16) | ((self.cfg["dst_id"] + 1) & 0xFF) << 16
         data = b"".join(b.to_bytes(self.B, "little") for b in [hdr] + beats[1:-1])
-        import zlib
         return [[hdr] + beats[1:-1] + [zlib.crc32(data)]]
 
     async def run(self):
@@ -207,16 +277,12 @@ async def link_loopback(dut):
     ref = linkproto.decode_stream(beats, last, dst=cfg["dst_id"], width_bits=lw,
                                   accept_after_gap=True, max_payload_beats=cfg["max_beats"])
 
-    # Expected tensors per kernel output.
-    if cfg["faults"] in ("none", "dup"):
-        want = sent
-    else:
-        # Single-frame tensors: every frame the reference accepts is one whole tensor.
-        want = []
-        for i in range(n):
-            data = bytes(ref.payload.get(i, b""))
-            size = len(sent[i][0])
-            want.append([data[k:k + size] for k in range(0, len(data), size)])
+    # Expected tensors per kernel output, from the frames the reference accepts.
+    ref_st, ref_frames = reference_frames(beats, last, dst=cfg["dst_id"], max_beats=cfg["max_beats"])
+    assert ref_st == {c: getattr(ref, c) for c in COUNTERS}, (ref_st, ref)   # the model is the reference
+    tracked, want_filled, want_discarded = track_tensors(
+        ref_frames, [len(s[0]) for s in sent], lw // 8, cfg["max_beats"])
+    want = sent if cfg["faults"] in ("none", "dup") else [tracked[i] for i in range(n)]
     for _ in range(cfg["timeout_cycles"]):
         await RisingEdge(dut.k_rx_clk)
         if all(sinks[i].count() >= len(want[i]) for i in range(n)):
@@ -227,10 +293,13 @@ async def link_loopback(dut):
     got_counters = {c: int(getattr(dut, c).value) for c in COUNTERS}
     ref_counters = {c: getattr(ref, c) for c in COUNTERS}
     dut._log.info("frames=%d kernel_beats=%d link_beats=%d faults=%d counters=%s discarded=%d "
-                  "credit_stall_cycles=%d", frames_total, kernel_beats, len(model.tx_cycles),
-                  model.faults, got_counters, int(dut.frames_discarded.value), model.credit_stalls)
+                  "filled=%d credit_stall_cycles=%d", frames_total, kernel_beats, len(model.tx_cycles),
+                  model.faults, got_counters, int(dut.frames_discarded.value),
+                  int(dut.tensors_filled.value), model.credit_stalls)
     assert got_counters == ref_counters, (got_counters, ref_counters)
     assert int(dut.overflow_errors.value) == 0
+    assert int(dut.tensors_filled.value) == want_filled, (int(dut.tensors_filled.value), want_filled)
+    assert int(dut.frames_discarded.value) == want_discarded, (int(dut.frames_discarded.value), want_discarded)
     if cfg["faults"] == "none":
         assert got_counters == {**{c: 0 for c in COUNTERS}, "frames_ok": frames_total}
     zero = {c: 0 for c in COUNTERS}
