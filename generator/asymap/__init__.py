@@ -10,6 +10,7 @@ The Python API mirrors the command line, stage by stage::
     p = asymap.plan(g, c)                             # optimal partition (plan.json contents)
     asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")
     asymap.verify("out/")
+    asymap.build_boards("out/", step="csim")         # local pool or Slurm
 
 Names are resolved lazily so ``import asymap`` (and the CLI's start-up) stays fast.
 """
@@ -32,7 +33,9 @@ _API = {
     "load_plan": "asymap.partition.planfile",
     "generate": "asymap.codegen.project",
     "verify": "asymap.verify.runner",
-    "build": "asymap.build.runner",
+    # 'build' is also the name of the subpackage asymap.build, which shadows a lazy attribute once
+    # imported; the API name is therefore build_boards.
+    "build_boards": ("asymap.build.runner", "build"),
 }
 
 __all__ = sorted(_API) + ["__version__"]
@@ -40,5 +43,7 @@ __all__ = sorted(_API) + ["__version__"]
 
 def __getattr__(name: str):
     if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
+        target = _API[name]
+        module, attr = target if isinstance(target, tuple) else (target, name)
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'asymap' has no attribute {name!r}")
