@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from segsim_harness import GraphBuilder, assert_matches, csim_segment
 
-from asymap.codegen.segment import fifo_depths, render_segment, slot_bytes
+from asymap.codegen.fifodepth import fifo_depths
+from asymap.codegen.segment import render_segment
+from asymap.codegen.weightpack import slot_bytes
 from asymap.frontend import ir
 
 

@@ -1,0 +1,94 @@
+"""FIFO depths that keep a segment's DATAFLOW region free of deadlock.
+
+HLS DATAFLOW channels are bounded. When a tensor forks into paths that meet again (a residual
+skip, an inception block), the path that needs fewer rows of the tensor before the join can
+consume must buffer what the other path reads ahead, or the fork stalls on the full FIFO while
+the join waits: deadlock. The model here says, per block, how many input rows it reads before
+emitting output row r -- matching the row buffers of ``hls/include/asymap/line_buffer.h`` -- and
+composes that along every path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asymap.codegen.ports import port_lanes
+from asymap.frontend import ir
+
+
+def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) -> int:
+    """Rows of operand ``j`` a block reads before emitting its output row ``r`` (all of 0..r).
+
+    ``whole``: indices of layers that read their entire input first (off-chip weights)."""
+    h_in = layer.in_shapes[j][1]
+    if layer.index in whole:
+        return h_in
+    if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):
+        last = r * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
+        return min(h_in, max(0, last + 1))
+    if layer.op in (ir.ADD, ir.CONCAT):
+        return r + 1
+    return h_in  # gap, fc: the whole input before any output
+
+
+def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
+                whole: frozenset = frozenset()) -> dict[tuple, int]:
+    """Extra depth (beats) for fork edges ``(tensor, consumer_layer_index, operand)``.
+
+    For every join (a block with several operands derived from one forked tensor ``s``) we
+    compute, per output row r, how many rows of ``s`` each operand's path must have consumed; the
+    path that needs fewer must buffer the difference (plus one row of margin) on its edge out of
+    the fork. Capped at the whole tensor, which is always enough.
+    """
+    need: dict[str, dict[str, np.ndarray]] = {t: {t: np.arange(1, shapes[t][1] + 1)} for t in inputs}
+    consumers: dict[str, list[tuple[int, int]]] = {}
+    for layer in layers:
+        for j, t in enumerate(layer.inputs):
+            consumers.setdefault(t, []).append((layer.index, j))
+    for layer in layers:
+        h_out = layer.out_shape[1]
+        acc: dict[str, np.ndarray] = {}
+        for j, t in enumerate(layer.inputs):
+            m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
+            for s, arr in need.get(t, {}).items():
+                d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
+                acc[s] = np.maximum(acc[s], d) if s in acc else d
+        need[layer.output] = acc
+
+    # tensors reachable from each tensor (inside the segment)
+    reach: dict[str, set[str]] = {}
+    for layer in reversed(layers):
+        reach.setdefault(layer.output, {layer.output})
+    for layer in reversed(layers):
+        for t in layer.inputs:
+            reach.setdefault(t, {t})
+            reach[t] |= reach[layer.output]
+
+    extra: dict[tuple, int] = {}
+    for layer in layers:
+        if len(layer.inputs) < 2:
+            continue
+        h_out = layer.out_shape[1]
+        srcs = set.intersection(*(set(need.get(t, {})) for t in layer.inputs))
+        for s in sorted(srcs):
+            dem = []
+            for j, t in enumerate(layer.inputs):
+                m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
+                dem.append(np.where(m > 0, need[t][s][np.maximum(m - 1, 0)], 0))
+            mx = np.max(dem, axis=0)
+            c, h, w = shapes[s]
+            row_beats = w * c // port_lanes(c)
+            for j, t in enumerate(layer.inputs):
+                lag = int(np.max(mx - dem[j]))
+                if lag <= 0:
+                    continue
+                depth = min(h, lag + 1) * row_beats + 2
+                for ci, cj in consumers.get(s, []):
+                    cons = next(x for x in layers if x.index == ci)
+                    leads = (ci == layer.index and cj == j) or (
+                        ci != layer.index and t in reach.get(cons.output, set())
+                    )
+                    if leads:
+                        key = (s, ci, cj)
+                        extra[key] = max(extra.get(key, 0), depth)
+    return extra

@@ -1,0 +1,237 @@
+"""Per-layer code of a segment: the config struct, constant arrays and process call of each block.
+
+Every number the C++ needs is computed here (factors fitted to the layer, weight rows packed for
+the on-chip ROM or the off-chip image) so the templates only lay text out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from asymap.codegen.ports import port_lanes
+from asymap.codegen.weightpack import (
+    WMEM_WORD_BYTES, fit_factor, pack_offchip, pack_rom, pad_channels, slot_bytes, weight_rows,
+)
+from asymap.frontend import ir
+from asymap.quant.qgraph import QGraph, QLayer
+
+ROM_WORDS_PER_LINE = 8  # packed 64-bit words per line of weights.h
+INT_PER_LINE = 16
+
+
+def _lines(values: list[str], per_line: int) -> list[str]:
+    return [", ".join(values[i : i + per_line]) for i in range(0, len(values), per_line)]
+
+
+def _array(ctype: str, name: str, values: list[str], per_line: int) -> dict:
+    return {"ctype": ctype, "name": name, "n": len(values), "lines": _lines(values, per_line)}
+
+
+def _ints(a) -> list[str]:
+    return [str(int(v)) for v in np.asarray(a).reshape(-1)]
+
+
+def beat_type(lanes: int) -> str:
+    return f"ap_uint<{8 * lanes}>"
+
+
+def stream_type(lanes: int) -> str:
+    return f"hls::stream<{beat_type(lanes)} >"
+
+
+def tensor_beats(shape) -> int:
+    c, h, w = shape
+    return h * w * c // port_lanes(c)
+
+
+@dataclass
+class BlockCtx:
+    """What the per-layer builders append to."""
+
+    ns: str
+    cfgs: list[dict] = field(default_factory=list)
+    arrays: list[dict] = field(default_factory=list)
+    wrappers: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    wmem: bytearray = field(default_factory=bytearray)
+    offchip_cfgs: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def _u(name, v):
+    return ("unsigned", name, str(int(v)))
+
+
+def _b(name, v):
+    return ("bool", name, "true" if v else "false")
+
+
+def _i(name, v):
+    return ("int", name, str(int(v)))
+
+
+def _ll(name, v):
+    return ("long long", name, f"{int(v)}LL")
+
+
+def _factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, n_pe: int, n_simd: int) -> tuple[int, int]:
+    pe0, simd0 = factors.get(ql.index, (1, 1))
+    pe, simd = fit_factor(n_pe, pe0), fit_factor(n_simd, simd0)
+    if (pe, simd) != (pe0, simd0):
+        ctx.notes.append(
+            f"{ident}: factors (pe={pe0}, simd={simd0}) do not divide ({n_pe}, {n_simd}); "
+            f"using (pe={pe}, simd={simd})"
+        )
+    return pe, simd
+
+
+def _mac_factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, c_out: int, cin_g: int) -> tuple[int, int]:
+    """(pe, simd) of a conv/fc. SIMD must divide C_in/groups (else: largest divisor below it);
+    PE may leave the last output fold partly empty (zero padding channels, as the cost model's
+    "padded" options assume), but never exceeds C_out."""
+    pe0, simd0 = factors.get(ql.index, (1, 1))
+    pe, simd = max(1, min(int(pe0), c_out)), fit_factor(cin_g, simd0)
+    if simd != simd0:
+        ctx.notes.append(f"{ident}: simd={simd0} does not divide C_in/groups={cin_g}; using simd={simd}")
+    if pe != pe0:
+        ctx.notes.append(f"{ident}: pe={pe0} exceeds C_out={c_out}; using pe={pe}")
+    elif c_out % pe:
+        ctx.notes.append(f"{ident}: pe={pe} does not divide C_out={c_out}; the last fold computes "
+                         f"{-(-c_out // pe) * pe - c_out} padding channels")
+    return pe, simd
+
+
+def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx) -> dict:
+    """conv (any kind) and fc: config struct, weights (ROM or wmem), call."""
+    layer = ql.layer
+    tin = qg.tensors[layer.inputs[0]]
+    cin, hin, win = layer.in_shapes[0]
+    cout, hout, wout = layer.out_shape
+    if layer.op == ir.FC:
+        w = ql.weight.reshape(cout, cin, hin, win).transpose(0, 2, 3, 1).reshape(cout, -1, 1, 1)
+        groups, kh, kw, sh, sw, dh, dw, pt, pl = 1, 1, 1, 1, 1, 1, 1, 0, 0
+        cfg_in = (cin * hin * win, 1, 1)
+        cfg_out = (cout, 1, 1)
+        pointwise = True
+    else:
+        w = ql.weight
+        groups = layer.groups
+        (kh, kw), (sh, sw), (dh, dw) = layer.kernel, layer.stride, layer.dilation
+        pt, pl = layer.pads[0], layer.pads[1]
+        cfg_in, cfg_out = (cin, hin, win), (cout, hout, wout)
+        pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads)
+    cig = cfg_in[0] // groups
+    pe, simd = _mac_factors(ql, factors, ident, ctx, cout, cig)
+    cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
+    w = pad_channels(w, cout_p, 0)
+    rows = weight_rows(w, pe, simd)
+    words, wpr = pack_rom(rows)
+    lb_part = simd if groups == 1 else fit_factor(cfg_in[0], pe * simd)
+    cfg = f"{ident}_cfg"
+    fields = [
+        _u("in_c", cfg_in[0]), _u("in_h", cfg_in[1]), _u("in_w", cfg_in[2]),
+        _u("out_c", cfg_out[0]), _u("out_cp", cout_p), _u("out_h", cfg_out[1]), _u("out_w", cfg_out[2]),
+        _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
+        _u("pt", pt), _u("pl", pl), _u("groups", groups), _u("pe", pe), _u("simd", simd),
+        _u("in_lanes", port_lanes(cin)), _u("out_lanes", port_lanes(cout)),
+        _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
+        _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("rom_wpr", wpr),
+        _u("rom_words", 0 if offchip else len(words)),
+    ]
+    kind = "fc" if layer.op == ir.FC else ("conv1x1" if pointwise else "conv2d")
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {kind}, {rows.shape[0]} weight rows of {pe}x{simd}",
+                     "fields": fields})
+    ns = ctx.ns
+    ctx.arrays += [
+        _array("int32_t", f"{ident}_bias", _ints(pad_channels(ql.bias, cout_p, 0)), INT_PER_LINE),
+        _array("int32_t", f"{ident}_mult", _ints(pad_channels(ql.mult, cout_p, 0)), INT_PER_LINE),
+        _array("uint8_t", f"{ident}_shift", _ints(pad_channels(ql.shift, cout_p, 1)), INT_PER_LINE),
+    ]
+    tail = [f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"]
+    if not offchip:
+        ctx.arrays.append(
+            _array("uint64_t", f"{ident}_w", [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE)
+        )
+        return {"func": f"asymap::{kind}<{ns}::{cfg}>", "weights": [f"{ns}::{ident}_w"], "tail": tail,
+                "ws": None}
+    # off-chip: rows go to the wmem image, a reader process feeds them through a stream
+    offset = len(ctx.wmem) // WMEM_WORD_BYTES
+    image = pack_offchip(rows)
+    ctx.wmem += image
+    rb = pe * simd
+    reps = 1  # conv_offchip: output folds outer, every weight row read once per image
+    rcfg = f"{ident}_wcfg"
+    ctx.cfgs.append({"name": rcfg, "comment": f"off-chip weight reader of {ident}", "fields": [
+        _u("rows", rows.shape[0]), _u("row_bytes", rb), _u("slot_bytes", slot_bytes(rb)),
+        _u("words", len(image) // WMEM_WORD_BYTES), _u("offset", offset), _u("reps", reps),
+    ]})
+    okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
+    return {"func": f"asymap::{okind}<{ns}::{cfg}>", "weights": None, "tail": tail,
+            "ws": {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}}
+
+
+def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> dict:
+    layer = ql.layer
+    tin = qg.tensors[layer.inputs[0]]
+    c, hin, win = layer.in_shapes[0]
+    _, hout, wout = layer.out_shape
+    ns = ctx.ns
+    pe, _ = _factors(ql, factors, ident, ctx, c, 1)
+    cfg = f"{ident}_cfg"
+    if layer.op == ir.GAP:
+        fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_lanes(c)),
+                  _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
+                  _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
+        ctx.cfgs.append({"name": cfg, "comment": f"{ident}: global average pooling", "fields": fields})
+        return {"func": f"asymap::global_avgpool<{ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
+    (kh, kw), (sh, sw), (dh, dw) = layer.kernel, layer.stride, layer.dilation
+    fields = [
+        _u("c", c), _u("in_h", hin), _u("in_w", win), _u("out_h", hout), _u("out_w", wout),
+        _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
+        _u("pt", layer.pads[0]), _u("pl", layer.pads[1]), _u("pe", pe), _u("lanes", port_lanes(c)),
+        _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
+        _b("count_include_pad", layer.count_include_pad), _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", pe),
+    ]
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {layer.op}", "fields": fields})
+    if layer.op == ir.MAXPOOL:
+        return {"func": f"asymap::maxpool2d<{ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
+    n = kh * kw + 1
+    mult = np.zeros(n, np.int64)
+    shift = np.ones(n, np.int64)
+    mult[: len(ql.mult)] = ql.mult[:n]
+    shift[: len(ql.shift)] = ql.shift[:n]
+    ctx.arrays += [_array("int32_t", f"{ident}_mult", _ints(mult), INT_PER_LINE),
+                   _array("uint8_t", f"{ident}_shift", _ints(shift), INT_PER_LINE)]
+    return {"func": f"asymap::avgpool2d<{ns}::{cfg}>", "weights": None,
+            "tail": [f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"], "ws": None}
+
+
+def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> dict:
+    layer = ql.layer
+    a, b = (qg.tensors[t] for t in layer.inputs)
+    c = layer.out_shape[0]
+    cfg = f"{ident}_cfg"
+    fields = [_u("beats", tensor_beats(layer.out_shape)), _u("lanes", port_lanes(c)),
+              _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
+              _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi)]
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: residual add", "fields": fields})
+    return {"func": f"asymap::add2<{ctx.ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
+
+
+def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> dict:
+    layer = ql.layer
+    cout, h, w = layer.out_shape
+    parts, offset = [], 0
+    for i, t in enumerate(layer.inputs):
+        ci = layer.in_shapes[i][0]
+        pname = f"{ident}_in{i}_cfg"
+        ctx.cfgs.append({"name": pname, "comment": f"{ident}: concat operand {i}", "fields": [
+            _u("c", ci), _u("lanes", port_lanes(ci)), _u("offset", offset), _u("out_c", cout),
+            _b("in_signed", qg.tensors[t].signed), _ll("mult", ql.mult[i]), _u("shift", ql.shift[i]),
+            _i("lo", ql.lo), _i("hi", ql.hi)]})
+        parts.append({"cfg": f"{ctx.ns}::{pname}", "lanes": port_lanes(ci)})
+        offset += ci
+    ctx.wrappers.append({"name": f"{ident}_concat", "parts": parts, "pixels": h * w, "out_c": cout,
+                         "out_lanes": port_lanes(cout)})
+    return {"func": f"{ident}_concat", "weights": None, "tail": [], "ws": None}

@@ -1,0 +1,69 @@
+"""Weight images of the folded engines: how a plan's (PE, SIMD) turns int8 weights into rows.
+
+A *row* is the PE*SIMD weights one engine cycle uses (``hls/include/asymap/conv.h``); on chip rows
+are padded to whole 64-bit ROM words, off chip to a *slot* inside 512-bit memory words
+(``weights_offchip.h``). Keeping these layouts in one module keeps the C++ readers and the Python
+writers in step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WMEM_WORD_BYTES = 64  # 512-bit off-chip words
+
+
+def fit_factor(n: int, f: int) -> int:
+    """Largest divisor of ``n`` that is <= ``f`` (at least 1)."""
+    f = max(1, min(int(f), n))
+    while n % f:
+        f -= 1
+    return f
+
+
+def slot_bytes(row_bytes: int) -> int:
+    """Off-chip row slot: next power of two up to 64 bytes, else a multiple of 64 bytes."""
+    if row_bytes > WMEM_WORD_BYTES:
+        return -(-row_bytes // WMEM_WORD_BYTES) * WMEM_WORD_BYTES
+    s = 1
+    while s < row_bytes:
+        s *= 2
+    return s
+
+
+def weight_rows(w: np.ndarray, pe: int, simd: int) -> np.ndarray:
+    """Reorder int8 weights (C_out, CinG, kh, kw) into rows of PE*SIMD bytes, in (nf, ky, kx, sf)
+    order; byte ``p*SIMD + s`` of a row is ``w[nf*PE + p, sf*SIMD + s, ky, kx]`` (conv.h)."""
+    co, cig, kh, kw = w.shape
+    nf, sf = co // pe, cig // simd
+    r = w.astype(np.int8).reshape(nf, pe, sf, simd, kh, kw).transpose(0, 4, 5, 2, 1, 3)
+    return np.ascontiguousarray(r.reshape(nf * kh * kw * sf, pe * simd))
+
+
+def pack_rom(rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Pad rows to whole 64-bit words; returns (uint64 words, words per row)."""
+    n, rb = rows.shape
+    wpr = -(-rb // 8)
+    buf = np.zeros((n, wpr * 8), np.uint8)
+    buf[:, :rb] = rows.view(np.uint8)
+    return buf.reshape(-1).view("<u8"), wpr
+
+
+def pack_offchip(rows: np.ndarray) -> bytes:
+    """Rows padded to their slot, region padded to whole 512-bit words (weights_offchip.h)."""
+    n, rb = rows.shape
+    sb = slot_bytes(rb)
+    buf = np.zeros((n, sb), np.uint8)
+    buf[:, :rb] = rows.view(np.uint8)
+    data = buf.tobytes()
+    pad = -len(data) % WMEM_WORD_BYTES
+    return data + bytes(pad)
+
+
+def pad_channels(a: np.ndarray, n: int, fill) -> np.ndarray:
+    """``a`` extended along axis 0 to length ``n`` with ``fill`` (padding channels)."""
+    a = np.asarray(a)
+    if a.shape[0] == n:
+        return a
+    pad = np.full((n - a.shape[0],) + a.shape[1:], fill, a.dtype)
+    return np.concatenate([a, pad])
