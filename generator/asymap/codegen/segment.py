@@ -194,18 +194,15 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         else:
             dst = new_stream(f"s_{t_id[t]}", t, max(2, pixel_beats(t)))
         args = [operand_stream[(layer.index, j)] for j in range(len(layer.inputs))] + [dst]
-        if code["ws"] is not None:
-            ws = code["ws"]
+        if code.reader is not None:
             wname = f"w_{ident}"
-            streams.append({"name": wname, "type": f"hls::stream<asymap::wrow<{ws['row_bytes']}> >",
-                            "depth": ws["depth"]})
-            calls.append({"func": f"asymap::weights_offchip<{ws['cfg']}>", "args": ["wmem", wname],
+            streams.append({"name": wname, "type": f"hls::stream<asymap::wrow<{code.reader['row_bytes']}> >",
+                            "depth": code.reader["depth"]})
+            calls.append({"func": f"asymap::weights_offchip<{code.reader['cfg']}>", "args": ["wmem", wname],
                           "comment": f"off-chip weights of {ident}"})
             args.append(wname)
-        if code["weights"]:
-            args += code["weights"]
-        args += code["tail"]
-        calls.append({"func": code["func"], "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})"})
+        args += code.consts
+        calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})"})
         if dst != out_id.get(t):
             distribute(t, dst, f"s_{t_id[t]}")
 

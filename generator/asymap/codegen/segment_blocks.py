@@ -56,7 +56,17 @@ class BlockCtx:
     wrappers: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     wmem: bytearray = field(default_factory=bytearray)
-    offchip_cfgs: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+@dataclass
+class BlockCall:
+    """How the segment calls one block: ``func(<operand streams>, <output stream>, [<weight
+    stream>], *consts)``; ``reader`` describes the off-chip weight reader process, if any
+    (its config struct, row bytes and FIFO depth)."""
+
+    func: str
+    consts: list[str] = field(default_factory=list)
+    reader: dict | None = None
 
 
 def _u(name, v):
@@ -102,7 +112,7 @@ def _mac_factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, c_out: in
     return pe, simd
 
 
-def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx) -> dict:
+def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx) -> BlockCall:
     """conv (any kind) and fc: config struct, weights (ROM or wmem), call."""
     layer = ql.layer
     tin = qg.tensors[layer.inputs[0]]
@@ -153,8 +163,7 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         ctx.arrays.append(
             _array("uint64_t", f"{ident}_w", [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE)
         )
-        return {"func": f"asymap::{kind}<{ns}::{cfg}>", "weights": [f"{ns}::{ident}_w"], "tail": tail,
-                "ws": None}
+        return BlockCall(f"asymap::{kind}<{ns}::{cfg}>", [f"{ns}::{ident}_w", *tail])
     # off-chip: rows go to the wmem image, a reader process feeds them through a stream
     offset = len(ctx.wmem) // WMEM_WORD_BYTES
     image = pack_offchip(rows)
@@ -167,11 +176,12 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         _u("words", len(image) // WMEM_WORD_BYTES), _u("offset", offset), _u("reps", reps),
     ]})
     okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
-    return {"func": f"asymap::{okind}<{ns}::{cfg}>", "weights": None, "tail": tail,
-            "ws": {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}}
+    return BlockCall(f"asymap::{okind}<{ns}::{cfg}>", tail,
+                     {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))})
 
 
-def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> dict:
+def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> BlockCall:
+    """maxpool / avgpool (row-buffer engine, ``pe`` channels per cycle) and global average pooling."""
     layer = ql.layer
     tin = qg.tensors[layer.inputs[0]]
     c, hin, win = layer.in_shapes[0]
@@ -184,7 +194,7 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> di
                   _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
                   _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
         ctx.cfgs.append({"name": cfg, "comment": f"{ident}: global average pooling", "fields": fields})
-        return {"func": f"asymap::global_avgpool<{ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
+        return BlockCall(f"asymap::global_avgpool<{ns}::{cfg}>")
     (kh, kw), (sh, sw), (dh, dw) = layer.kernel, layer.stride, layer.dilation
     fields = [
         _u("c", c), _u("in_h", hin), _u("in_w", win), _u("out_h", hout), _u("out_w", wout),
@@ -195,7 +205,7 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> di
     ]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {layer.op}", "fields": fields})
     if layer.op == ir.MAXPOOL:
-        return {"func": f"asymap::maxpool2d<{ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
+        return BlockCall(f"asymap::maxpool2d<{ns}::{cfg}>")
     n = kh * kw + 1
     mult = np.zeros(n, np.int64)
     shift = np.ones(n, np.int64)
@@ -203,11 +213,11 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> di
     shift[: len(ql.shift)] = ql.shift[:n]
     ctx.arrays += [_array("int32_t", f"{ident}_mult", _ints(mult), INT_PER_LINE),
                    _array("uint8_t", f"{ident}_shift", _ints(shift), INT_PER_LINE)]
-    return {"func": f"asymap::avgpool2d<{ns}::{cfg}>", "weights": None,
-            "tail": [f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"], "ws": None}
+    return BlockCall(f"asymap::avgpool2d<{ns}::{cfg}>", [f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"])
 
 
-def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> dict:
+def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
+    """Residual add: both multipliers and the shared shift as compile-time constants."""
     layer = ql.layer
     a, b = (qg.tensors[t] for t in layer.inputs)
     c = layer.out_shape[0]
@@ -216,10 +226,11 @@ def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> dict:
               _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
               _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi)]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: residual add", "fields": fields})
-    return {"func": f"asymap::add2<{ctx.ns}::{cfg}>", "weights": None, "tail": [], "ws": None}
+    return BlockCall(f"asymap::add2<{ctx.ns}::{cfg}>")
 
 
-def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> dict:
+def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
+    """Concat: one part config per operand and a generated per-layer wrapper (concat.h)."""
     layer = ql.layer
     cout, h, w = layer.out_shape
     parts, offset = [], 0
@@ -234,4 +245,4 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> dict:
         offset += ci
     ctx.wrappers.append({"name": f"{ident}_concat", "parts": parts, "pixels": h * w, "out_c": cout,
                          "out_lanes": port_lanes(cout)})
-    return {"func": f"{ident}_concat", "weights": None, "tail": [], "ws": None}
+    return BlockCall(f"{ident}_concat")
