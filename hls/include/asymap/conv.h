@@ -5,9 +5,9 @@
 // run in parallel. The plan's factors therefore set both the unrolling here and the partitioning
 // of the weight memory: a weight *row* holds the PE x SIMD weights used in one cycle
 // (byte p*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx]) and rows are ordered by
-// (nf, ky, kx, sf) -- exactly the order the loops below consume them. Rows come either from an
-// on-chip ROM of packed 64-bit words or from a stream filled by the off-chip burst reader
-// (weights_offchip.h); the engines are templated on that source and read_row is overloaded.
+// (nf, ky, kx, sf) -- exactly the order the loops below consume them. Rows come from an on-chip
+// ROM of packed 64-bit words (conv2d, conv1x1) or, for layers whose weights live in DRAM, from the
+// burst reader of weights_offchip.h (conv_offchip, which inverts the loop order).
 //
 // Arithmetic: acc = bias + sum(x * w) in 32 bits (x int8 or uint8, w int8; padding contributes 0),
 // then requant(acc, mult[c], shift[c]) clamped to [lo, hi] (requant.h = asymap.quant.arith).
@@ -53,13 +53,6 @@ inline typename conv_types<CFG>::wrow_t read_row(const uint64_t w[CFG::rom_words
     return r;
 }
 
-// Weight row from the off-chip reader's stream: rows arrive in exactly the consumption order.
-template <class CFG>
-inline typename conv_types<CFG>::wrow_t read_row(hls::stream<typename conv_types<CFG>::wrow_t> &ws, unsigned) {
-#pragma HLS INLINE
-    return ws.read();
-}
-
 // Group of output channel co. Channels past out_c exist only when PE does not divide C_out: the
 // last fold then computes zero-weight padding channels that are never emitted; they read (any)
 // valid input channel of the last group.
@@ -100,9 +93,9 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
 }
 
 // KxK convolution with stride, dilation, padding and groups, over the row buffer.
-template <class CFG, class WSRC>
+template <class CFG>
 void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
-                 hls::stream<ap_uint<8 * CFG::out_lanes> > &out, WSRC &wsrc,
+                 hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
                  const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
                  const uint8_t shift[CFG::out_cp]) {
     const unsigned CING = CFG::in_c / CFG::groups;
@@ -149,7 +142,7 @@ conv_rows:
                                          : act_t(0);
                         }
                     }
-                    mac_row<CFG>(acc, x, read_row<CFG>(wsrc, idx));
+                    mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
                 }
                 requant_fold<CFG>(acc, nf, mult, shift, opix);
             }
@@ -162,9 +155,9 @@ conv_rows:
 // 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer, one
 // input pixel is held while all C_out/PE folds consume it. `pixels` = H*W (1 for fc, where the
 // whole flattened tensor is one "pixel" of in_c = C*H*W channels).
-template <class CFG, class WSRC>
+template <class CFG>
 void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
-                    hls::stream<ap_uint<8 * CFG::out_lanes> > &out, WSRC &wsrc,
+                    hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
                     const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
                     const uint8_t shift[CFG::out_cp]) {
     const unsigned CING = CFG::in_c / CFG::groups;
@@ -197,7 +190,7 @@ pw_pixels:
                         x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
                     }
                 }
-                mac_row<CFG>(acc, x, read_row<CFG>(wsrc, idx));
+                mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
             }
             requant_fold<CFG>(acc, nf, mult, shift, opix);
         }
