@@ -32,17 +32,25 @@ def run_cocotb(build_dir: Path, sources: list[Path], toplevel: str, module: str,
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner("icarus")
     runner.build(sources=[str(s) for s in sources], includes=[str(RTL_DIR)], hdl_toplevel=toplevel,
-                 build_dir=str(build_dir), parameters=parameters or {}, timescale=("1ns", "1ps"))
+                 build_dir=str(build_dir), parameters=parameters or {}, timescale=("1ns", "1ps"),
+                 log_file=str(build_dir / "build.log"))
     xml = build_dir / "results.xml"
     try:
         runner.test(hdl_toplevel=toplevel, test_module=module, build_dir=str(build_dir),
                     test_dir=str(build_dir), testcase=testcase,
                     extra_env={"ASYMAP_TB": json.dumps(config or {})},
-                    results_xml=str(xml))
+                    results_xml=str(xml), log_file=str(build_dir / "sim.log"))
     except SystemExit as e:      # the runner exits on failures when it runs under pytest
-        raise AssertionError(f"cocotb {module} failed (exit {e.code}); log in {build_dir}") from None
+        raise AssertionError(f"cocotb {module} failed (exit {e.code}):\n{_failure_excerpt(build_dir)}") from None
     ntests, nfail = get_results(xml)
-    assert ntests > 0 and nfail == 0, f"cocotb {module}: {nfail} of {ntests} failed; see {xml}"
+    assert ntests > 0 and nfail == 0, f"cocotb {module}: {nfail} of {ntests} failed:\n{_failure_excerpt(build_dir)}"
+
+
+def _failure_excerpt(build_dir: Path, lines: int = 40) -> str:
+    """The end of the simulation log (assertion and counters), so a failure explains itself."""
+    log = build_dir / "sim.log"
+    text = log.read_text(errors="replace").splitlines() if log.exists() else ["(no sim.log)"]
+    return "\n".join(text[-lines:]) + f"\n(full log: {log})"
 
 
 def loopback_wrapper(glue: LinkGlue) -> str:
