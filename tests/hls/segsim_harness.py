@@ -38,7 +38,7 @@ class GraphBuilder:
     def _add(self, op, inputs, out_shape, **kw) -> str:
         i = len(self.layers)
         name = kw.pop("name", f"{op}.{i}")
-        out = f"{name}/out"
+        out = kw.pop("out", None) or f"{name}/out"
         self.layers.append(ir.Layer(index=i, name=name, op=op, inputs=list(inputs), output=out,
                                     in_shapes=[self.shapes[t] for t in inputs], out_shape=out_shape, **kw))
         self.shapes[out] = out_shape
@@ -50,7 +50,7 @@ class GraphBuilder:
         ow = (w + pads[1] + pads[3] - (k[1] - 1) * d[1] - 1) // s[1] + 1
         return oh, ow
 
-    def conv(self, x, cout, k=3, s=1, p=None, d=1, groups=1, act="relu", name=None):
+    def conv(self, x, cout, k=3, s=1, p=None, d=1, groups=1, act="relu", name=None, out=None):
         c, h, w = self.shapes[x]
         p = (k // 2) * d if p is None else p
         pads = p if isinstance(p, tuple) else (p, p, p, p)
@@ -58,6 +58,8 @@ class GraphBuilder:
         wt = self.rng.normal(0, np.sqrt(2.0 / (c // groups * k * k)), (cout, c // groups, k, k)).astype(np.float32)
         b = self.rng.normal(0, 0.1, cout).astype(np.float32)
         kw = {"name": name} if name else {}
+        if out:
+            kw["out"] = out
         return self._add(ir.CONV, [x], (cout, oh, ow), kernel=(k, k), stride=(s, s), pads=pads,
                          dilation=(d, d), groups=groups, act=act, weight=wt, bias=b, **kw)
 

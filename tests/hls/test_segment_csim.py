@@ -217,3 +217,20 @@ def test_wide_weight_rows(tmp_path):
     code, outs = csim_segment(tmp_path, qg, vals, 0, 1, factors={0: (32, 32), 1: (16, 32)}, offchip={1})
     assert_matches(outs, vals)
     assert "static const unsigned slot_bytes = 512;" in code.header
+
+
+@pytest.mark.csim
+def test_tensor_names_that_look_like_generated_streams(tmp_path):
+    """Tensors named 'a' (forked: edge streams of t_a) and 'a_e0' (its own stream s_t_a_e0) must
+    get distinct stream names."""
+    b = GraphBuilder((4, 5, 6), seed=4)
+    a = b.conv("x", 8, k=3, name="a", out="a")
+    c = b.conv(a, 8, k=3, name="c", out="a_e0", act=None)
+    y = b.add(a, c)
+    z = b.concat([y, a])
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors={})
+    assert_matches(outs, vals)
+    names = list(code.fifo_depths)
+    assert len(names) == len(set(names))
+    assert z == qg.graph.output

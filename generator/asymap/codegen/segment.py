@@ -68,8 +68,9 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
                    offchip: set[int], inputs: list[str], outputs: list[str], fn: str) -> SegmentCode:
     """Generate the DATAFLOW function ``fn`` computing layers ``first..last`` (inclusive).
 
-    ``factors[i] = (pe, simd)`` from the plan (missing layers get (1, 1); factors that do not
-    divide fall back to the largest divisor below them, recorded in ``notes``); ``offchip`` holds
+    ``factors[i] = (pe, simd)`` from the plan (missing layers get (1, 1); a SIMD, or a pooling
+    PE, that does not divide its channel count falls back to the largest divisor below it, a conv/fc
+    PE that does not divide C_out pads the last fold; all recorded in ``notes``); ``offchip`` holds
     the layer indices whose weights stream from ``wmem``; ``inputs``/``outputs`` are the tensor
     names crossing the segment's boundaries (``graph.live_across(first - 1)`` / ``(last)``).
     """
@@ -133,12 +134,15 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         streams.append({"name": name, "type": stream_type(port_lanes(shapes[t][0])), "depth": depth})
         return name
 
+    # Stream names: s_<tensor> (a block's output), e<n>_<tensor> (fork edge n), f<n>_<tensor>
+    # (fork chain), w_<layer> (weight rows). The prefixes differ and the idents are unique, so no
+    # two names collide, whatever the model calls its tensors.
     def edge_target(t: str, base: str, e, n: int) -> str:
         """Stream that carries tensor t along edge e (created on demand)."""
         if e[0] == "out":
             return out_id[t]
         depth = max(2, pixel_beats(t), extra.get((t, e[0], e[1]), 0))
-        name = new_stream(f"{base}_e{n}", t, depth)
+        name = new_stream(f"e{n}_{base}", t, depth)
         operand_stream[(e[0], e[1])] = name
         return name
 
@@ -163,7 +167,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             if n == len(es) - 2:
                 b = edge_target(t, base, es[-1], n + 1)
             else:
-                b = new_stream(f"{base}_f{n}", t, 2)
+                b = new_stream(f"f{n}_{base}", t, 2)
             calls.append({"func": f"asymap::fork2<{btype}, {beats}>", "args": [cur, a, b],
                           "comment": f"fork {t_ident(t)} ({len(es)} consumers)"})
             cur = b
@@ -172,7 +176,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         return in_id.get(t) or t_id.get(t) or out_id[t]
 
     for t in inputs:
-        distribute(t, in_id[t], f"s_{in_id[t]}")
+        distribute(t, in_id[t], in_id[t])
 
     for ql, layer in zip(layers_q, layers):
         ident = l_id[layer.index]
@@ -204,7 +208,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         args += code.consts
         calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})"})
         if dst != out_id.get(t):
-            distribute(t, dst, f"s_{t_id[t]}")
+            distribute(t, dst, t_id[t])
 
     wmem = bytes(ctx.wmem) if ctx.wmem else None
     params = [f"{stream_type(p['lanes'])}& {p['ident']}" for p in in_ports + out_ports]

@@ -245,4 +245,4 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
         offset += ci
     ctx.wrappers.append({"name": f"{ident}_concat", "parts": parts, "pixels": h * w, "out_c": cout,
                          "out_lanes": port_lanes(cout)})
-    return BlockCall(f"{ident}_concat")
+    return BlockCall(f"{ctx.ns}::{ident}_concat")
