@@ -27,7 +27,8 @@ module asymap_deframer #(
     parameter integer W         = 64,
     parameter integer MAX_BEATS = 256,
     parameter integer ADDR_W    = 10,
-    parameter [7:0]   DST       = 8'd1
+    parameter [7:0]   DST       = 8'd1,
+    parameter [15:0]  SEQ0      = 16'd0         // first expected sequence number (as the framer's)
 ) (
     input  wire           clk,
     input  wire           rst,
@@ -127,9 +128,9 @@ module asymap_deframer #(
 
     always @(posedge clk) begin
         if (rst) begin
-            state <= ST_HDR; len <= 0; cnt <= 0; seq <= 0; exp_seq <= 0; tid <= 0; dst <= 0;
+            state <= ST_HDR; len <= 0; cnt <= 0; seq <= 0; exp_seq <= SEQ0; tid <= 0; dst <= 0;
             crc <= 32'hFFFFFFFF; ovf <= 1'b0; gap_pending <= 1'b0; frame_gap <= 1'b0;
-            wptr <= 0; commit <= 0; rptr <= 0; rd_ack <= 0; bad_since <= 0; ack_sent <= 0;
+            wptr <= 0; commit <= 0; rptr <= 0; rd_ack <= SEQ0; bad_since <= 0; ack_sent <= SEQ0;
             frames_ok <= 0; crc_errors <= 0; seq_errors <= 0; length_errors <= 0;
             magic_errors <= 0; dest_errors <= 0; overflow_errors <= 0;
         end else begin

@@ -22,7 +22,8 @@ module asymap_framer #(
     parameter integer MAX_BEATS    = 256,
     parameter integer SLOTS        = 4,
     parameter [7:0]   SRC          = 8'd0,
-    parameter [7:0]   DST          = 8'd1
+    parameter [7:0]   DST          = 8'd1,
+    parameter [15:0]  SEQ0         = 16'd0      // first sequence number after reset (tests: wrap-around)
 ) (
     input  wire           clk,
     input  wire           rst,
@@ -105,7 +106,7 @@ module asymap_framer #(
     always @(posedge clk) begin
         if (rst) begin
             state <= ST_IDLE; tid <= 0; remaining <= 0; flen <= 0; cnt <= 0;
-            seq <= 0; ack <= 0; crc <= 32'hFFFFFFFF; frames_sent <= 0;
+            seq <= SEQ0; ack <= SEQ0; crc <= 32'hFFFFFFFF; frames_sent <= 0;
         end else begin
             if (s_credit_tvalid) ack <= s_credit_tdata;
             case (state)

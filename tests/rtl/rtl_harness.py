@@ -53,7 +53,7 @@ def _failure_excerpt(build_dir: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:]) + f"\n(full log: {log})"
 
 
-def loopback_wrapper(glue: LinkGlue) -> str:
+def loopback_wrapper(glue: LinkGlue, seq0: int = 0) -> str:
     """A top for the testbench: the glue's tx and rx halves side by side, with generic port
     names (s_t<i>_*, m_t<i>_*) so the cocotb module does not depend on tensor names. The link and
     the credit return between them are left open: the cocotb link model carries them."""
@@ -92,4 +92,7 @@ def loopback_wrapper(glue: LinkGlue) -> str:
     sep = ",\n    "
     return (f"`timescale 1ns/1ps\nmodule tb_loopback (\n    {sep.join(ports)}\n);\n"
             f"  {glue.module}_tx u_tx (\n    {sep.join(tx_conn)}\n  );\n"
-            f"  {glue.module}_rx u_rx (\n    {sep.join(rx_conn)}\n  );\nendmodule\n")
+            f"  {glue.module}_rx u_rx (\n    {sep.join(rx_conn)}\n  );\n"
+            # Start both ends near the 16-bit wrap of the sequence number (testing only).
+            f"  defparam u_tx.u_tx.u_framer.SEQ0 = 16'd{seq0};\n"
+            f"  defparam u_rx.u_rx.u_deframer.SEQ0 = 16'd{seq0};\nendmodule\n")

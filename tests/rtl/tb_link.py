@@ -42,11 +42,11 @@ def flip_class(bit: int, lw: int) -> str:
     return "crc_errors"
 
 
-def reference_frames(beats: list[bytes], last: list[bool], *, dst: int, max_beats: int):
+def reference_frames(beats: list[bytes], last: list[bool], *, dst: int, max_beats: int, seq0: int = 0):
     """linkproto.decode_stream(accept_after_gap=True) frame by frame: the counters, plus every
     accepted frame as (tensor id, payload beats, follows-a-loss flag, payload bytes)."""
     st = {c: 0 for c in COUNTERS}
-    frames, expect, gap_pending, i, n = [], 0, False, 0, len(beats)
+    frames, expect, gap_pending, i, n = [], seq0, False, 0, len(beats)
     while i < n:
         j = i
         while j < n and not last[j]:
@@ -274,11 +274,13 @@ async def link_loopback(dut):
 
     beats = [b.to_bytes(lw // 8, "little") for b, _ in model.delivered]
     last = [l for _, l in model.delivered]
-    ref = linkproto.decode_stream(beats, last, dst=cfg["dst_id"], width_bits=lw,
+    seq0 = cfg.get("seq0", 0)
+    ref = linkproto.decode_stream(beats, last, dst=cfg["dst_id"], width_bits=lw, seq0=seq0,
                                   accept_after_gap=True, max_payload_beats=cfg["max_beats"])
 
     # Expected tensors per kernel output, from the frames the reference accepts.
-    ref_st, ref_frames = reference_frames(beats, last, dst=cfg["dst_id"], max_beats=cfg["max_beats"])
+    ref_st, ref_frames = reference_frames(beats, last, dst=cfg["dst_id"], max_beats=cfg["max_beats"],
+                                           seq0=seq0)
     assert ref_st == {c: getattr(ref, c) for c in COUNTERS}, (ref_st, ref)   # the model is the reference
     tracked, want_filled, want_discarded = track_tensors(
         ref_frames, [len(s[0]) for s in sent], lw // 8, cfg["max_beats"])

@@ -29,7 +29,7 @@ def run_link(tmp_path, shapes, kw, lw, images, *, faults="none", stall=0.3, link
                           link_latency_ns=latency_ns, link_clock_mhz=LINK_MHZ,
                           max_payload_beats=max_payload, src_id=0, dst_id=1, **(glue_opts or {}))
     (tmp_path / "link_b0_b1.v").write_text(render_glue(glue))
-    (tmp_path / "tb_loopback.v").write_text(loopback_wrapper(glue))
+    (tmp_path / "tb_loopback.v").write_text(loopback_wrapper(glue, extra.get("seq0", 0)))
     frames = sum(-(-glue.link_beats(i) // glue.max_payload_beats) for i in range(len(tensors)))
     cfg = {"shapes": [list(s) for s in shapes], "kw": kw, "lw": lw, "images": images,
            "faults": faults, "stall": stall, "link_stall": link_stall, "seed": seed,
@@ -82,9 +82,10 @@ def test_link_lost_and_duplicated_frames(tmp_path):
 @pytest.mark.parametrize("mode", ["dup", "lose"])
 def test_link_sequence_check_catches_duplicates_and_losses(tmp_path, mode):
     """Every 10th frame duplicated (or lost entirely): seq_errors counts exactly those, duplicates
-    never reach the kernel, and the frame after a lost one is delivered."""
+    never reach the kernel, and the frame after a lost one is delivered. Sequence numbers start
+    at 0xFFC0, so credits and checks also cross the 16-bit wrap-around."""
     run_link(tmp_path, [(8, 2, 1)], 64, 64, 300, faults=mode, stall=0.2, link_stall=0.05,
-             min_faults=30)
+             min_faults=30, seq0=0xFFC0)
 
 
 def test_link_credits_stop_overflow_with_slow_consumer(tmp_path):
