@@ -24,6 +24,9 @@ from asymap.verify.runner import verify
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.csim
+# Tests sharing the module-scoped `tiny` chain stay on one xdist worker under --dist loadgroup, so
+# it is generated and compiled once.
+TINY_GROUP = pytest.mark.xdist_group("e2e_tiny")
 
 
 def _save_zoo(d: Path, name: str, width_mult: float = 0.25, size: int = 32) -> Path:
@@ -65,6 +68,7 @@ def tiny(tmp_path_factory):
     return {"dir": d, "model": model, "out": out, "res": res, "plan": d / "plan.json"}
 
 
+@TINY_GROUP
 def test_tiny_two_boards_bit_exact(tiny):
     _assert_ok(tiny["res"])
     chain = json.loads((tiny["out"] / "chain.json").read_text())
@@ -74,6 +78,7 @@ def test_tiny_two_boards_bit_exact(tiny):
     assert [b["type"] for b in chain["boards"]] == ["u250", "zcu102"]
 
 
+@TINY_GROUP
 def test_verify_cli_prints_table_and_passes(tiny, run_cli):
     p = run_cli("verify", "out", "--jobs", "2", cwd=tiny["dir"])  # a relative OUT works too
     assert p.returncode == 0, p.stdout + p.stderr
@@ -81,6 +86,7 @@ def test_verify_cli_prints_table_and_passes(tiny, run_cli):
     assert p.stdout.count(" ok") >= 2
 
 
+@TINY_GROUP
 def test_corrupted_frame_byte_is_caught_by_rx_crc(tiny, run_cli):
     chain = json.loads((tiny["out"] / "chain.json").read_text())
     width = chain["links"][1]["width_bits"]
@@ -93,6 +99,7 @@ def test_corrupted_frame_byte_is_caught_by_rx_crc(tiny, run_cli):
     assert verify(tiny["out"], quiet=True).ok
 
 
+@TINY_GROUP
 def test_make_csim_runs_standalone(tiny):
     for board in ("big", "small"):
         p = subprocess.run(["make", "-C", str(tiny["out"] / board), "csim", f"AP_TYPES_INC={ap_types_dir()}"],
@@ -101,6 +108,7 @@ def test_make_csim_runs_standalone(tiny):
         assert "RESULT PASS" in p.stdout
 
 
+@TINY_GROUP
 def test_make_csim_fails_on_wrong_expected_vector(tiny, tmp_path):
     import shutil
 
@@ -116,6 +124,7 @@ def test_make_csim_fails_on_wrong_expected_vector(tiny, tmp_path):
     assert "MISMATCH board=small tensor=output layer=fc index=7,0,0" in p.stdout
 
 
+@TINY_GROUP
 def test_verify_with_another_input(tiny, tmp_path):
     x = np.random.default_rng(5).standard_normal((3, 32, 32)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
@@ -127,6 +136,7 @@ def test_verify_with_another_input(tiny, tmp_path):
     assert exp_default != exp_new
 
 
+@TINY_GROUP
 def test_generate_is_deterministic(tiny, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for d in (a, b):
@@ -141,6 +151,7 @@ def test_generate_is_deterministic(tiny, tmp_path):
         assert str(tmp_path).encode() not in (a / rel).read_bytes(), rel
 
 
+@TINY_GROUP
 def test_refuses_to_overwrite_unless_forced(tiny, tmp_path, run_cli, assert_user_error):
     args = ["generate", tiny["model"], ROOT / "clusters" / "pair2.yaml", "--plan", tiny["plan"], "-q"]
     foreign = tmp_path / "foreign"
@@ -157,6 +168,7 @@ def test_refuses_to_overwrite_unless_forced(tiny, tmp_path, run_cli, assert_user
     assert not (out / "big" / "stale.txt").exists() and (out / "chain.json").is_file()
 
 
+@TINY_GROUP
 def test_user_errors(tiny, tmp_path, run_cli, assert_user_error):
     cluster = ROOT / "clusters" / "pair2.yaml"
     assert_user_error(run_cli("verify", tmp_path / "missing"), "missing")
