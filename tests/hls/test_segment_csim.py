@@ -137,14 +137,16 @@ def test_skip_fifo_depth_covers_the_main_branch():
     b.add(x, y)
     layers = b.layers
     shapes = dict(b.shapes)
-    extra = fifo_depths(layers[1:], [layers[0].output], shapes)
     row_beats = 16 * 8 // 8
-    skip = extra[(layers[0].output, 3, 0)]
-    assert skip >= 3 * row_beats and skip <= 16 * row_beats + 2
-    assert (layers[0].output, 1, 0) not in extra
+    x = layers[0].output
+    # the fork tensor x is produced inside the segment (from the segment input "x"): only its
+    # skip edge gets depth, not the input edge that leads to both paths
+    assert fifo_depths(layers, ["x"], shapes) == {(x, 3, 0): 3 * row_beats + 2}
+    # same when x itself arrives on an input port
+    assert fifo_depths(layers[1:], [x], shapes) == {(x, 3, 0): 3 * row_beats + 2}
     # with off-chip weights a conv reads its whole input first: the skip holds the whole tensor
-    whole = fifo_depths(layers[1:], [layers[0].output], shapes, frozenset({1}))
-    assert whole[(layers[0].output, 3, 0)] == 16 * row_beats + 2
+    whole = fifo_depths(layers, ["x"], shapes, frozenset({1}))
+    assert whole == {(x, 3, 0): 16 * row_beats + 2}
     # a 3x3 pool reads one row ahead: the skip holds 2 rows of 6 beats (+2); an 11x11 pool on a
     # 6-row image reads everything first: the cap (whole tensor) applies
     b2 = GraphBuilder((8, 6, 6), seed=2)

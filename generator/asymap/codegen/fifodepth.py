@@ -38,7 +38,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
     For every join (a block with several operands derived from one forked tensor ``s``) we
     compute, per output row r, how many rows of ``s`` each operand's path must have consumed; the
     path that needs fewer must buffer the difference (plus one row of margin) on its edge out of
-    the fork. Capped at the whole tensor, which is always enough.
+    the fork, i.e. where the paths diverge. Capped at the whole tensor, which is always enough.
     """
     need: dict[str, dict[str, np.ndarray]] = {t: {t: np.arange(1, shapes[t][1] + 1)} for t in inputs}
     consumers: dict[str, list[tuple[int, int]]] = {}
@@ -53,6 +53,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
             for s, arr in need.get(t, {}).items():
                 d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
                 acc[s] = np.maximum(acc[s], d) if s in acc else d
+        acc[layer.output] = np.arange(1, h_out + 1)  # every tensor is a potential fork point
         need[layer.output] = acc
 
     # tensors reachable from each tensor (inside the segment)
@@ -64,6 +65,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
             reach.setdefault(t, {t})
             reach[t] |= reach[layer.output]
 
+    by_index = {layer.index: layer for layer in layers}
     extra: dict[tuple, int] = {}
     for layer in layers:
         if len(layer.inputs) < 2:
@@ -83,12 +85,14 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
                 if lag <= 0:
                     continue
                 depth = min(h, lag + 1) * row_beats + 2
-                for ci, cj in consumers.get(s, []):
-                    cons = next(x for x in layers if x.index == ci)
-                    leads = (ci == layer.index and cj == j) or (
-                        ci != layer.index and t in reach.get(cons.output, set())
-                    )
-                    if leads:
-                        key = (s, ci, cj)
-                        extra[key] = max(extra.get(key, 0), depth)
+                edges = consumers.get(s, [])
+                leading = [(ci, cj) for ci, cj in edges
+                           if (ci == layer.index and cj == j)
+                           or (ci != layer.index and t in reach.get(by_index[ci].output, set()))]
+                # Only where the paths diverge: if every edge out of s leads to this operand, the
+                # fork is further down and is handled with that tensor as the source.
+                if len(leading) == len(edges):
+                    continue
+                for key in ((s, ci, cj) for ci, cj in leading):
+                    extra[key] = max(extra.get(key, 0), depth)
     return extra
