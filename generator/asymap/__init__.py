@@ -27,6 +27,7 @@ _API = {
     "quantize": "asymap.quant.quantize",
     "run_int": "asymap.quant.reference",
     "run_float": "asymap.quant.reference",
+    "quantize_input": "asymap.quant.reference",
     "build_zoo_model": "asymap.frontend.zoo",
     "load_cluster": "asymap.cluster.load",
     "plan": "asymap.partition.planner",
