@@ -132,6 +132,10 @@ def _driver(code: SegmentCode) -> str:
     for p in code.out_ports:
         lines.append(f'    if (dump<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", {p["beats"]})) '
                      f'{{ std::printf("output {p["ident"]} wrong length\\n"); bad |= 8; }}')
+    # engines of conv.h count their loop iterations in C-sim (cycles per image, compared with the
+    # cost model by test_hls_cycles_match_costmodel); written after the outputs were drained
+    lines += ["#ifdef ASYMAP_CSIM_COUNT", '    { FILE* cf = std::fopen("csim_cycles.txt", "w");',
+              '      if (cf) { std::fprintf(cf, "%llu\\n", asymap::csim_cycles()); std::fclose(cf); } }', "#endif"]
     lines += ["    return bad;", "}", ""]
     return "\n".join(lines)
 

@@ -81,6 +81,7 @@ class LayerSpec:
     pe: int
     simd: int
     offchip: bool
+    kpar: int = 1  # kernel-window positions per cycle (plan.json factors.kpar, absent = 1)
 
 
 @dataclass
@@ -104,7 +105,7 @@ class BoardSpec:
 
     @property
     def factors(self) -> dict[int, tuple[int, int]]:
-        return {ly.index: (ly.pe, ly.simd) for ly in self.layers}
+        return {ly.index: (ly.pe, ly.simd, ly.kpar) for ly in self.layers}
 
     @property
     def offchip(self) -> set[int]:
@@ -163,7 +164,7 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
             pl = by_index.get(k, {})
             f = pl.get("factors", {})
             layers.append(LayerSpec(k, gl.name, lid[k], gl.op, int(f.get("pe", 1)), int(f.get("simd", 1)),
-                                    pl.get("weights", "onchip") == "offchip"))
+                                    pl.get("weights", "onchip") == "offchip", int(f.get("kpar", 1))))
         lin, lout = links[i], links[i + 1]
         out_names = {t.name for t in lout.tensors}
         spec = BoardSpec(

@@ -72,7 +72,7 @@ def check_plan(plan: dict, graph: Graph, where: str, model_sha256: str | None = 
                 raise UserError(f"{where}: layer {idx} is {ly['name']!r} in the plan but {graph.layers[idx].name!r} "
                                 "in the model; the plan was made for a different model, re-run 'asymap plan'")
             f = ly.get("factors", {}) or {}
-            for key in ("pe", "simd"):
+            for key in ("pe", "simd", "kpar"):  # kpar: absent in older plans, means 1
                 v = f.get(key, 1)
                 if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                     raise UserError(f"{where}: board {b['name']} layer {idx}: factors.{key} must be a positive "

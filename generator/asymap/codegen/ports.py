@@ -8,10 +8,6 @@ separately) agree without talking to each other.
 
 from __future__ import annotations
 
+from asymap.lanes import port_lanes  # the rule itself is shared with the cost model
 
-def port_lanes(channels: int) -> int:
-    """Channels per beat of a tensor port: the largest of 8, 4, 2, 1 that divides ``channels``."""
-    for p in (8, 4, 2, 1):
-        if channels % p == 0:
-            return p
-    return 1
+__all__ = ["port_lanes"]

@@ -64,11 +64,12 @@ class SegmentCode:
     notes: list[str] = field(default_factory=list)
 
 
-def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[int, int]],
+def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[int, ...]],
                    offchip: set[int], inputs: list[str], outputs: list[str], fn: str) -> SegmentCode:
     """Generate the DATAFLOW function ``fn`` computing layers ``first..last`` (inclusive).
 
-    ``factors[i] = (pe, simd)`` from the plan (missing layers get (1, 1); a SIMD, or a pooling
+    ``factors[i] = (pe, simd)`` or ``(pe, simd, kpar)`` from the plan (missing layers get (1, 1); a
+    SIMD or KPAR, or a pooling
     PE, that does not divide its channel count falls back to the largest divisor below it, a conv/fc
     PE that does not divide C_out pads the last fold; all recorded in ``notes``); ``offchip`` holds
     the layer indices whose weights stream from ``wmem``; ``inputs``/``outputs`` are the tensor

@@ -85,8 +85,14 @@ def _ll(name, v):
     return ("long long", name, f"{int(v)}LL")
 
 
+def _plan_factors(factors: dict, index: int) -> tuple[int, int, int]:
+    """(pe, simd, kpar) of layer ``index``; plans and tests may give (pe, simd) pairs (kpar 1)."""
+    f = tuple(factors.get(index, (1, 1)))
+    return int(f[0]), int(f[1]), int(f[2]) if len(f) > 2 else 1
+
+
 def _factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, n_pe: int, n_simd: int) -> tuple[int, int]:
-    pe0, simd0 = factors.get(ql.index, (1, 1))
+    pe0, simd0, _ = _plan_factors(factors, ql.index)
     pe, simd = fit_factor(n_pe, pe0), fit_factor(n_simd, simd0)
     if (pe, simd) != (pe0, simd0):
         ctx.notes.append(
@@ -96,20 +102,25 @@ def _factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, n_pe: int, n_
     return pe, simd
 
 
-def _mac_factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, c_out: int, cin_g: int) -> tuple[int, int]:
-    """(pe, simd) of a conv/fc. SIMD must divide C_in/groups (else: largest divisor below it);
+def _mac_factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, c_out: int, cin_g: int,
+                 window: int) -> tuple[int, int, int]:
+    """(pe, simd, kpar) of a conv/fc. SIMD must divide C_in/groups and KPAR the kernel window
+    ``window`` = kh*kw of a row-buffer engine, 1 otherwise (else: largest divisor below it);
     PE may leave the last output fold partly empty (zero padding channels, as the cost model's
     "padded" options assume), but never exceeds C_out."""
-    pe0, simd0 = factors.get(ql.index, (1, 1))
-    pe, simd = max(1, min(int(pe0), c_out)), fit_factor(cin_g, simd0)
+    pe0, simd0, kpar0 = _plan_factors(factors, ql.index)
+    pe, simd, kpar = max(1, min(int(pe0), c_out)), fit_factor(cin_g, simd0), fit_factor(window, kpar0)
     if simd != simd0:
         ctx.notes.append(f"{ident}: simd={simd0} does not divide C_in/groups={cin_g}; using simd={simd}")
+    if kpar != kpar0:
+        ctx.notes.append(f"{ident}: kpar={kpar0} does not divide this engine's kernel window ({window} "
+                         f"positions per output); using kpar={kpar}")
     if pe != pe0:
         ctx.notes.append(f"{ident}: pe={pe0} exceeds C_out={c_out}; using pe={pe}")
     elif c_out % pe:
         ctx.notes.append(f"{ident}: pe={pe} does not divide C_out={c_out}; the last fold computes "
                          f"{-(-c_out // pe) * pe - c_out} padding channels")
-    return pe, simd
+    return pe, simd, kpar
 
 
 def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx) -> BlockCall:
@@ -132,25 +143,31 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         cfg_in, cfg_out = (cin, hin, win), (cout, hout, wout)
         pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads)
     cig = cfg_in[0] // groups
-    pe, simd = _mac_factors(ql, factors, ident, ctx, cout, cig)
+    # window parallelism lives in the row-buffer engine only (conv_offchip, 1x1 and fc: kpar 1)
+    window = kh * kw if not (pointwise or offchip) else 1
+    pe, simd, kpar = _mac_factors(ql, factors, ident, ctx, cout, cig, window)
     cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
     w = pad_channels(w, cout_p, 0)
-    rows = weight_rows(w, pe, simd)
+    rows = weight_rows(w, pe, simd, kpar)
     words, wpr = pack_rom(rows)
     lb_part = simd if groups == 1 else fit_factor(cfg_in[0], pe * simd)
+    # kpar window positions per cycle: their columns differ modulo kw*dw (one bank each)
+    lb_wpart = kw * dw if kpar > 1 else 1
     cfg = f"{ident}_cfg"
     fields = [
         _u("in_c", cfg_in[0]), _u("in_h", cfg_in[1]), _u("in_w", cfg_in[2]),
         _u("out_c", cfg_out[0]), _u("out_cp", cout_p), _u("out_h", cfg_out[1]), _u("out_w", cfg_out[2]),
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
         _u("pt", pt), _u("pl", pl), _u("groups", groups), _u("pe", pe), _u("simd", simd),
-        _u("in_lanes", port_lanes(cin)), _u("out_lanes", port_lanes(cout)),
+        _u("kpar", kpar), _u("in_lanes", port_lanes(cin)), _u("out_lanes", port_lanes(cout)),
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
-        _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("rom_wpr", wpr),
+        _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("lb_wpart", lb_wpart),
+        _u("rom_wpr", wpr),
         _u("rom_words", 0 if offchip else len(words)),
     ]
     kind = "fc" if layer.op == ir.FC else ("conv1x1" if pointwise else "conv2d")
-    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {kind}, {rows.shape[0]} weight rows of {pe}x{simd}",
+    shape = f"{pe}x{kpar}x{simd}" if kpar > 1 else f"{pe}x{simd}"
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {kind}, {rows.shape[0]} weight rows of {shape}",
                      "fields": fields})
     ns = ctx.ns
     ctx.arrays += [
@@ -168,7 +185,7 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
     offset = len(ctx.wmem) // WMEM_WORD_BYTES
     image = pack_offchip(rows)
     ctx.wmem += image
-    rb = pe * simd
+    rb = pe * kpar * simd
     reps = 1  # conv_offchip: output folds outer, every weight row read once per image
     rcfg = f"{ident}_wcfg"
     ctx.cfgs.append({"name": rcfg, "comment": f"off-chip weight reader of {ident}", "fields": [

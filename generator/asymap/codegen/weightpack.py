@@ -1,6 +1,6 @@
-"""Weight images of the folded engines: how a plan's (PE, SIMD) turns int8 weights into rows.
+"""Weight images of the folded engines: how a plan's (PE, SIMD, KPAR) turns int8 weights into rows.
 
-A *row* is the PE*SIMD weights one engine cycle uses (``hls/include/asymap/conv.h``); on chip rows
+A *row* is the PE*KPAR*SIMD weights one engine cycle uses (``hls/include/asymap/conv.h``); on chip rows
 are padded to whole 64-bit ROM words, off chip to a *slot* inside 512-bit memory words
 (``weights_offchip.h``). Keeping these layouts in one module keeps the C++ readers and the Python
 writers in step.
@@ -31,13 +31,14 @@ def slot_bytes(row_bytes: int) -> int:
     return s
 
 
-def weight_rows(w: np.ndarray, pe: int, simd: int) -> np.ndarray:
-    """Reorder int8 weights (C_out, CinG, kh, kw) into rows of PE*SIMD bytes, in (nf, ky, kx, sf)
-    order; byte ``p*SIMD + s`` of a row is ``w[nf*PE + p, sf*SIMD + s, ky, kx]`` (conv.h)."""
+def weight_rows(w: np.ndarray, pe: int, simd: int, kpar: int = 1) -> np.ndarray:
+    """Reorder int8 weights (C_out, CinG, kh, kw) into rows of PE*KPAR*SIMD bytes, in (nf, kq, sf)
+    order; byte ``(p*KPAR + j)*SIMD + s`` of a row is ``w[nf*PE + p, sf*SIMD + s, ky, kx]`` with
+    window position ``q = kq*KPAR + j = ky*kw + kx`` (conv.h). KPAR = 1 gives (nf, ky, kx, sf)."""
     co, cig, kh, kw = w.shape
-    nf, sf = co // pe, cig // simd
-    r = w.astype(np.int8).reshape(nf, pe, sf, simd, kh, kw).transpose(0, 4, 5, 2, 1, 3)
-    return np.ascontiguousarray(r.reshape(nf * kh * kw * sf, pe * simd))
+    nf, sf, kf = co // pe, cig // simd, kh * kw // kpar
+    r = w.astype(np.int8).reshape(nf, pe, sf, simd, kf, kpar).transpose(0, 4, 2, 1, 5, 3)
+    return np.ascontiguousarray(r.reshape(nf * kf * sf, pe * kpar * simd))
 
 
 def pack_rom(rows: np.ndarray) -> tuple[np.ndarray, int]:

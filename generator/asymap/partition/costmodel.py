@@ -1,8 +1,11 @@
 """Per-layer cost model: cycles and resources of every legal parallelism choice on a board.
 
 A board runs its segment as a dataflow pipeline with one engine per layer (FINN/hls4ml style).
-A layer's engine has ``pe`` output lanes and ``simd`` input lanes; see docs/cost-model.md for
-every formula and a worked example. The numbers here are the model the partitioner optimizes;
+A layer's engine has ``pe`` output lanes, ``simd`` input lanes and (KxK convs with few input
+channels) ``kpar`` kernel-window positions per cycle; its cycles per image are exactly those of
+the generated HLS engine (``engine_cycles``: loads, MACs and emits are not overlapped inside one
+engine, ports carry at most 8 channels per beat); see docs/cost-model.md for every formula and a
+worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
 Exactness device: for each layer and board we turn the factor choices into a *menu* sorted from
@@ -20,6 +23,7 @@ import numpy as np
 
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
+from asymap.lanes import port_lanes
 
 RES = ("dsp", "bram36", "uram", "lut")
 BRAM_BITS = 36 * 1024
@@ -35,6 +39,10 @@ LUT_LAYER = 300
 LUT_PER_LANE = 12
 LUT_PER_PE = 40
 LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
+
+# Window parallelism (kpar) is offered to KxK standard convs with fewer input channels than this:
+# wider layers reach their MAC budget through simd alone, and small menus keep planning fast.
+KPAR_MAX_CIN = 16
 
 ONCHIP, OFFCHIP = 0, 1
 MODES = ("onchip", "offchip")
@@ -79,9 +87,11 @@ class Options:
 
     pe: np.ndarray
     simd: np.ndarray
+    kpar: np.ndarray  # kernel-window positions per cycle (1 except KxK convs with few inputs)
     padded: np.ndarray  # pe does not divide C_out: the last fold computes zero-padded channels
-    cycles: np.ndarray  # int64 cycles per image
-    wdepth: np.ndarray  # depth of the weight memory (words of pe*simd bytes); 0 without weights
+    cycles: np.ndarray  # int64 cycles per image of the on-chip-weight engine
+    cycles_off: np.ndarray  # the same choice as an off-chip-weight engine (conv_offchip)
+    wdepth: np.ndarray  # depth of the weight memory (words of pe*kpar*simd bytes); 0 without weights
 
 
 @dataclass
@@ -117,48 +127,95 @@ def _padded_pes(c: int) -> list[int]:
     return out
 
 
+def is_pointwise(layer: Layer) -> bool:
+    """Runs on the 1x1 engine (no row buffer): fc, and 1x1 stride-1 convs without padding."""
+    return layer.op == FC or (layer.op == CONV and tuple(layer.kernel) == (1, 1)
+                              and tuple(layer.stride) == (1, 1) and not any(layer.pads))
+
+
+def kpar_choices(layer: Layer) -> list[int]:
+    """Window parallelism offered to a layer: divisors of kh*kw for KxK standard convs with fewer
+    than KPAR_MAX_CIN input channels (the RGB stem), else only 1."""
+    kh, kw = layer.kernel
+    if layer.op != CONV or layer.groups != 1 or kh * kw == 1 or layer.c_in >= KPAR_MAX_CIN:
+        return [1]
+    return divisors(kh * kw)
+
+
+def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
+    """Cycles per image of the layer's generated HLS engine (pipelined loops at II=1, fill ignored),
+    term for term the table "Cycles of each engine" of docs/hls-library.md.
+
+    ``pe`` is the PE count of a conv/fc and the channels per cycle of a pool; add and concat move one
+    port beat per cycle whatever their factors. Input/output ports carry ``port_lanes(C)`` channels
+    per beat, and an engine loads, computes and emits one after the other (never overlapped)."""
+    cout, ho, wo = layer.out_shape
+    cin, hi, wi = layer.in_shapes[0]
+    kh, kw = layer.kernel
+    kk = kh * kw
+    pin, pout = port_lanes(cin), port_lanes(cout)
+    if layer.op in (CONV, FC):
+        nf = ceil_div(cout, pe)
+        emit = cout // pout
+        load = hi * wi * (cin // pin)
+        if layer.op == FC:
+            cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
+            sf = cin_g // simd
+            return load + nf * sf * (2 if offchip else 1) + emit
+        sf = layer.c_in // layer.groups // simd
+        if offchip:  # conv_offchip: fold weights loaded once, then every output pixel of the fold
+            return load + nf * kk * sf * (1 + ho * wo) + ho * wo * emit
+        if is_pointwise(layer):
+            return hi * wi * (cin // pin + nf * sf + emit)
+        return load + ho * wo * (nf * (kk // kpar) * sf + emit)
+    c = cout
+    p = port_lanes(c)
+    if layer.op in (MAXPOOL, AVGPOOL):
+        return hi * wi * (c // p) + ho * wo * (ceil_div(c, pe) * kk + c // p)
+    if layer.op == GAP:
+        return hi * wi * (c // p) + c + c // p
+    if layer.op == CONCAT:
+        return ho * wo * (sum(s[0] // port_lanes(s[0]) for s in layer.in_shapes) + c // p)
+    return ho * wo * (c // p)  # ADD and anything element-wise: one beat per cycle
+
+
 def layer_options(layer: Layer, pad: bool = True) -> Options:
-    """Every legal (pe, simd) of a layer with its cycles per image (see docs/cost-model.md).
+    """Every legal (pe, simd, kpar) of a layer with its cycles per image (see docs/cost-model.md).
 
     ``pad`` adds zero-padded pe choices for prime C_out of conv (groups 1 or grouped) and fc layers,
     which the HLS engines support (``out_cp``, the padded channel count, in conv.h/fc.h)."""
-    _, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
     k = kh * kw
-    rows = []  # (pe, simd, padded, cycles, wdepth)
+    rows = []  # (pe, simd, kpar, padded, cycles, cycles_off, wdepth)
     if layer.op == CONV and _is_depthwise(layer):
         c = layer.c_out
-        for pe, padded in [(d, False) for d in divisors(c)]:  # depthwise: pe divides C, no padding
+        for pe in divisors(c):  # depthwise: pe divides C, no padding
             f = ceil_div(c, pe)
-            cyc = max(ho * wo * k * f, hi * wi * f)
-            rows.append((pe, 1, padded, cyc, k * f))
+            rows.append((pe, 1, 1, False, engine_cycles(layer, pe), engine_cycles(layer, pe, offchip=True), k * f))
     elif layer.op in (CONV, FC):
         if layer.op == CONV:
             cin_g = layer.c_in // layer.groups
-            pix = ho * wo
-            read_px = hi * wi if layer.groups == 1 else 0
         else:
             cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
-            pix, k, read_px = 1, 1, 0
+            k = 1
         cout = layer.c_out
         pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (_padded_pes(cout) if pad else [])]
-        for simd in divisors(cin_g):
-            sf = cin_g // simd
-            for pe, padded in pes:
-                nf = ceil_div(cout, pe)
-                cyc = max(pix * k * sf * nf, read_px * ceil_div(layer.c_in, simd))
-                rows.append((pe, simd, padded, cyc, k * sf * nf))
+        for kpar in kpar_choices(layer):
+            for simd in divisors(cin_g):
+                sf = cin_g // simd
+                for pe, padded in pes:
+                    nf = ceil_div(cout, pe)
+                    rows.append((pe, simd, kpar, padded, engine_cycles(layer, pe, simd, kpar),
+                                 engine_cycles(layer, pe, simd, offchip=True), (k // kpar) * sf * nf))
     else:
         c = layer.c_out
-        if layer.op in (MAXPOOL, AVGPOOL, GAP):
-            px = hi * wi
-        else:  # ADD, CONCAT and anything element-wise: one output pixel per cycle per lane group
-            px = ho * wo
-        for pe in divisors(c):
-            rows.append((pe, 1, False, px * ceil_div(c, pe), 0))
-    a = np.array(rows, dtype=np.int64).reshape(-1, 5)
-    return Options(a[:, 0], a[:, 1], a[:, 2].astype(bool), a[:, 3], a[:, 4])
+        pes = divisors(c) if layer.op in (MAXPOOL, AVGPOOL) else [1]  # others: beats, not lanes
+        for pe in pes:
+            cyc = engine_cycles(layer, pe)
+            rows.append((pe, 1, 1, False, cyc, cyc, 0))
+    a = np.array(rows, dtype=np.int64).reshape(-1, 7)
+    return Options(a[:, 0], a[:, 1], a[:, 2], a[:, 3].astype(bool), a[:, 4], a[:, 5], a[:, 6])
 
 
 def _skip_bytes(graph: Graph, layer: Layer) -> int:
@@ -197,7 +254,8 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
     cache: dict[tuple, Options] = {}  # ResNet-152 repeats a few block shapes dozens of times
     for layer in graph.layers:
         has_w = layer.op in (CONV, FC)
-        key = (layer.op, tuple(layer.in_shapes), layer.out_shape, layer.kernel, layer.groups,
+        key = (layer.op, tuple(layer.in_shapes), layer.out_shape, layer.kernel, layer.stride, tuple(layer.pads),
+               layer.groups,
                None if layer.weight is None else layer.weight.shape)
         if key not in cache:
             cache[key] = layer_options(layer, pad)
@@ -209,8 +267,10 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
                 buffer_bytes=_buffer_bytes(layer),
                 skip_bytes=_skip_bytes(graph, layer),
                 options=cache[key],
-                # Streaming pays when the weights outweigh the input tensor it forces on chip.
-                streams=has_w and int(layer.weight_bytes) > int(layer.in_bytes),
+                # Streaming pays when the weights outweigh the input tensor it forces on chip;
+                # window parallelism needs the row buffer, so layers offered kpar never stream.
+                streams=(has_w and int(layer.weight_bytes) > int(layer.in_bytes)
+                         and kpar_choices(layer) == [1]),
             )
         )
     return out
@@ -226,10 +286,11 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
-    lanes = o.pe * o.simd
+    inl = o.simd * o.kpar  # inputs per PE per cycle
+    lanes = o.pe * inl
     if mac:
         # DSP48E2 packs two int8 products sharing the activation: two PEs per DSP (WP486).
-        dsp = o.simd * ceil_div(o.pe, spec.macs_per_dsp)
+        dsp = inl * ceil_div(o.pe, spec.macs_per_dsp)
         lut = lut + LUT_PER_LANE * lanes + LUT_PER_PE * o.pe
         width = lanes * 8
         depth = o.wdepth
@@ -255,7 +316,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
         # so the whole input tensor is held on chip (not just a few rows), and so is the output
         # (its stream wants all channels of a pixel together), as in hls/include/asymap/conv.h.
         buf, obuf = max(buf, lay.in_bytes), lay.out_bytes
-    for nbytes, w in ((buf, o.simd * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8), (obuf, o.pe * 8)):
+    for nbytes, w in ((buf, inl * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8), (obuf, o.pe * 8)):
         if nbytes <= 0:
             continue
         depth = ceil_div(nbytes * 8, w)
@@ -299,7 +360,8 @@ def _signature(info: LayerInfo) -> tuple:
     lay = info.layer
     return (lay.op, tuple(lay.in_shapes), lay.out_shape, lay.kernel, lay.stride, lay.groups, lay.c_out,
             info.weight_bytes, info.buffer_bytes, info.skip_bytes, len(info.options.cycles),
-            info.options.cycles.tobytes(), info.options.wdepth.tobytes())
+            info.options.cycles.tobytes(), info.options.cycles_off.tobytes(), info.options.kpar.tobytes(),
+            info.options.wdepth.tobytes())
 
 
 def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu]:
@@ -310,7 +372,8 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
         key = _signature(i) + (i.streams,)
         if key not in cache:
             m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
-            cache[key] = envelope(i.options.cycles, option_resources(i, spec, m), w)
+            cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
+            cache[key] = envelope(cyc, option_resources(i, spec, m), w)
         out.append(cache[key])
     return out
 

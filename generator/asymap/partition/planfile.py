@@ -19,7 +19,7 @@ class LayerPlan:
     index: int
     name: str
     op: str
-    factors: dict  # {"pe", "simd"} (+ "pe_padded": true when pe does not divide C_out)
+    factors: dict  # {"pe", "simd"} (+ "kpar" when > 1, "pe_padded": true when pe does not divide C_out)
     cycles: int
     dsp: int
     bram36: int

@@ -234,6 +234,8 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         o = info.options
         oi = int(m.opt[r])
         fac = {"pe": int(o.pe[oi]), "simd": int(o.simd[oi])}
+        if int(o.kpar[oi]) > 1:  # absent means 1 (plans written before window parallelism)
+            fac["kpar"] = int(o.kpar[oi])
         if bool(o.padded[oi]):
             fac["pe_padded"] = True
         res = m.res[r]

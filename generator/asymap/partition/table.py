@@ -26,7 +26,7 @@ def render(plan: Plan) -> str:
         f"  {'weights':<8} {'interval':>10}   limit",
     ]
     for b in plan.boards:
-        lanes = sum(lp.factors["pe"] * lp.factors["simd"] for lp in b.layers if lp.dsp > 0)
+        lanes = sum(lp.factors["pe"] * lp.factors["simd"] * lp.factors.get("kpar", 1) for lp in b.layers if lp.dsp > 0)
         mark = " <- bottleneck" if b.name == plan.bottleneck else ""
         lines.append(
             f"{b.index:>2}  {b.name:<10} {b.type:<8} {f'{b.first_layer}-{b.last_layer}':<9} {lanes:>9}  "

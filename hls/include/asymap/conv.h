@@ -1,11 +1,15 @@
 // asymap HLS library: folded convolution engines (standard, grouped, depthwise; KxK and 1x1).
 //
-// Folding (FINN-style): PE output channels and SIMD input channels are computed per cycle, so one
-// output pixel takes (C_out/PE) * KH*KW * (C_in/groups/SIMD) cycles and PE*SIMD int8 multipliers
-// run in parallel. The plan's factors therefore set both the unrolling here and the partitioning
-// of the weight memory: a weight *row* holds the PE x SIMD weights used in one cycle
-// (byte p*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx]) and rows are ordered by
-// (nf, ky, kx, sf) -- exactly the order the loops below consume them. Rows come from an on-chip
+// Folding (FINN-style): PE output channels, KPAR kernel-window positions and SIMD input channels
+// are computed per cycle, so one output pixel takes (C_out/PE) * (KH*KW/KPAR) * (C_in/groups/SIMD)
+// cycles and PE*KPAR*SIMD int8 multipliers run in parallel. KPAR (window parallelism, KxK engines
+// only, 1 elsewhere) is what lets a layer with few input channels -- the 3-channel RGB stem -- use
+// more than PE*C_in multipliers (FINN's MVAU gets the same from SIMD dividing C_in*K*K).
+// The plan's factors therefore set both the unrolling here and the partitioning of the weight
+// memory: a weight *row* holds the PE x KPAR x SIMD weights used in one cycle
+// (byte (p*KPAR + j)*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx] with window position
+// q = kq*KPAR + j, ky = q / KW, kx = q % KW) and rows are ordered by (nf, kq, sf) -- exactly the
+// order the loops below consume them (with KPAR = 1 that is (nf, ky, kx, sf)). Rows come from an on-chip
 // ROM of packed 64-bit words (conv2d, conv1x1) or, for layers whose weights live in DRAM, from the
 // burst reader of weights_offchip.h (conv_offchip, which inverts the loop order).
 //
@@ -16,7 +20,8 @@
 //   in_c, in_h, in_w, out_c, out_cp (out_c rounded up to a multiple of pe: the last fold may
 //   compute zero padding channels when pe does not divide out_c), out_h, out_w, kh, kw, sh, sw,
 //   dh, dw, pt, pl, groups,
-//   pe, simd, in_lanes, out_lanes, in_signed, lo, hi,
+//   pe, simd, kpar (window positions per cycle, divides kh*kw; 1 for 1x1/fc), in_lanes, out_lanes,
+//   in_signed, lo, hi,
 //   lb_rows = (kh-1)*dh+1, lb_part (channels read per cycle from the row buffer),
 //   rom_wpr (64-bit words per weight row in the ROM), rom_words (ROM length).
 #ifndef ASYMAP_CONV_H
@@ -31,7 +36,8 @@ namespace asymap {
 
 template <class CFG>
 struct conv_types {
-    static const unsigned row_bytes = CFG::pe * CFG::simd;
+    static const unsigned lanes = CFG::kpar * CFG::simd;  // inputs per PE per cycle
+    static const unsigned row_bytes = CFG::pe * lanes;
     typedef wrow<row_bytes> wrow_t;
 };
 
@@ -63,18 +69,20 @@ inline unsigned group_of(unsigned co) {
     return (co < CFG::out_c ? co : CFG::out_c - 1) / COUTG;
 }
 
-// Multiply-accumulate one weight row: PE accumulators, SIMD inputs each. `x` holds the SIMD input
-// values of every PE lane (they differ across PEs only for grouped/depthwise convolutions).
+// Multiply-accumulate one weight row: PE accumulators, KPAR*SIMD inputs each. `x[p][j*SIMD + s]`
+// holds input channel s of window position j for PE lane p (lanes differ only for grouped or
+// depthwise convolutions).
 template <class CFG>
-inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][CFG::simd],
+inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][conv_types<CFG>::lanes],
                     const typename conv_types<CFG>::wrow_t &row) {
 #pragma HLS INLINE
+    const unsigned N = conv_types<CFG>::lanes;
     for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
         acc_t sum = 0;
-        for (unsigned s = 0; s < CFG::simd; ++s) {
+        for (unsigned s = 0; s < N; ++s) {
 #pragma HLS UNROLL
-            sum += x[p][s] * row.w[p * CFG::simd + s];
+            sum += x[p][s] * row.w[p * N + s];
         }
         acc[p] += sum;
     }
@@ -92,7 +100,32 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
     }
 }
 
-// KxK convolution with stride, dilation, padding and groups, over the row buffer.
+// Window position j of kernel step kq: (ky, kx) with q = kq*KPAR + j in raster order of the kernel.
+template <class CFG>
+inline void window_pos(unsigned kq, unsigned j, unsigned &ky, unsigned &kx) {
+#pragma HLS INLINE
+    unsigned q = kq * CFG::kpar + j;
+    ky = q / CFG::kw;
+    kx = q % CFG::kw;
+}
+
+#ifndef __SYNTHESIS__
+// C-simulation only: cycles the conv engines spent in their pipelined loops (one per loop
+// iteration at II=1, as docs/hls-library.md counts them), summed over every call since the program
+// started, so tests can check the cost model's cycle formula against the engine itself.
+inline unsigned long long &csim_cycles() {
+    static unsigned long long n = 0;
+    return n;
+}
+#define ASYMAP_CSIM_COUNT(n) (::asymap::csim_cycles() += (n))
+#else
+#define ASYMAP_CSIM_COUNT(n)
+#endif
+
+// KxK convolution with stride, dilation, padding and groups, over the row buffer. With KPAR > 1
+// each cycle reads KPAR window positions: their rows are distinct slots of the (completely
+// partitioned) row dimension and their columns ox*SW - PL + kx*DW are distinct modulo KW*DW, so the
+// column dimension is partitioned cyclically by KW*DW (lb_wpart) and every read has its own bank.
 template <class CFG>
 void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                  hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
@@ -100,16 +133,21 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                  const uint8_t shift[CFG::out_cp]) {
     const unsigned CING = CFG::in_c / CFG::groups;
     const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
+    const unsigned KF = CFG::kh * CFG::kw / CFG::kpar, LN = conv_types<CFG>::lanes;
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
+    static_assert((CFG::kh * CFG::kw) % CFG::kpar == 0, "KPAR divides KH*KW");
     byte_t buf[CFG::lb_rows][CFG::in_w][CFG::in_c];
 #pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_part dim = 3
+#pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_wpart dim = 2
+#pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
     byte_t opix[CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
     unsigned loaded = 0;
 conv_rows:
     for (unsigned oy = 0; oy < CFG::out_h; ++oy) {
         unsigned need = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy);
+        ASYMAP_CSIM_COUNT((need - loaded) * CFG::in_w * (CFG::in_c / CFG::in_lanes));
     conv_fill:
         for (; loaded < need; ++loaded) {
             lb_load_row<CFG::lb_rows, CFG::in_w, CFG::in_c, CFG::in_lanes>(in, buf, loaded % CFG::lb_rows);
@@ -124,31 +162,38 @@ conv_rows:
                 acc_t acc[CFG::pe];
 #pragma HLS ARRAY_PARTITION variable = acc complete
                 for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
-                unsigned idx = nf * CFG::kh * CFG::kw * SF;
+                unsigned idx = nf * KF * SF;
             conv_mac:
-                for (unsigned i = 0; i < CFG::kh * CFG::kw * SF; ++i, ++idx) {
+                for (unsigned i = 0; i < KF * SF; ++i, ++idx) {
 #pragma HLS PIPELINE II = 1
-                    unsigned ky = i / (CFG::kw * SF), kx = (i / SF) % CFG::kw, sf = i % SF;
-                    int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
-                    bool ok = rvalid[ky] && ix >= 0 && ix < int(CFG::in_w);
-                    act_t x[CFG::pe][CFG::simd];
+                    unsigned kq = i / SF, sf = i % SF;
+                    act_t x[CFG::pe][LN];
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 0
-                    for (unsigned p = 0; p < CFG::pe; ++p) {
+                    for (unsigned j = 0; j < CFG::kpar; ++j) {
 #pragma HLS UNROLL
-                        unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
-                        for (unsigned s = 0; s < CFG::simd; ++s) {
+                        unsigned ky, kx;
+                        window_pos<CFG>(kq, j, ky, kx);
+                        int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
+                        bool ok = rvalid[ky] && ix >= 0 && ix < int(CFG::in_w);
+                        for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
-                            x[p][s] = ok ? byte_value<CFG::in_signed>(buf[slot[ky]][ok ? ix : 0][cbase + s])
-                                         : act_t(0);
+                            unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
+                            for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+                                x[p][j * CFG::simd + s] =
+                                    ok ? byte_value<CFG::in_signed>(buf[slot[ky]][ok ? ix : 0][cbase + s]) : act_t(0);
+                            }
                         }
                     }
                     mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
                 }
                 requant_fold<CFG>(acc, nf, mult, shift, opix);
             }
+            ASYMAP_CSIM_COUNT(NF * KF * SF + CFG::out_c / CFG::out_lanes);
             pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
         }
     }
+    ASYMAP_CSIM_COUNT((CFG::in_h - loaded) * CFG::in_w * (CFG::in_c / CFG::in_lanes));
     lb_drain<CFG::in_w, CFG::in_c, CFG::in_lanes>(in, CFG::in_h - loaded);
 }
 
@@ -164,6 +209,7 @@ void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
+    static_assert(CFG::kpar == 1, "no kernel window in a 1x1 conv or fc");
 pw_pixels:
     for (unsigned px = 0; px < CFG::in_h * CFG::in_w; ++px) {
         byte_t ipix[CFG::in_c];
@@ -171,6 +217,7 @@ pw_pixels:
         byte_t opix[CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
         pixel_load<CFG::in_c, CFG::in_lanes>(in, ipix);
+        ASYMAP_CSIM_COUNT(CFG::in_c / CFG::in_lanes + NF * SF + CFG::out_c / CFG::out_lanes);
         unsigned idx = 0;
     pw_nfold:
         for (unsigned nf = 0; nf < NF; ++nf) {
@@ -238,6 +285,7 @@ void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_u
     const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
+    static_assert(CFG::kpar == 1, "window parallelism needs the row buffer (the planner never streams such layers)");
     // static: whole tensors would overflow the C-simulation stack; every element is rewritten
     // for each image before it is read, so no state leaks from one image to the next.
     static byte_t ibuf[IPIX][CFG::in_c];
@@ -290,7 +338,9 @@ oc_nfold:
             }
             requant_fold<CFG>(acc, nf, mult, shift, obuf[px]);
         }
+        ASYMAP_CSIM_COUNT(FOLD * (1 + OPIX));
     }
+    ASYMAP_CSIM_COUNT(IPIX * (CFG::in_c / CFG::in_lanes) + OPIX * (CFG::out_c / CFG::out_lanes));
 oc_emit:
     for (unsigned px = 0; px < OPIX; ++px) {
         pixel_emit<CFG::out_c, CFG::out_lanes>(obuf[px], out);

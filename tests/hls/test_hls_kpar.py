@@ -1,0 +1,62 @@
+"""Window parallelism (kpar) of the KxK conv engine, and the engines' cycle counts.
+
+kpar kernel-window positions per cycle: C-sim output bit-exact against the integer reference
+(run_int) for the RGB stem (7x7 stride 2 pad 3 from 3 channels), 3x3 with kpar 3 and 9, padding,
+dilation, stride 2 with a padded PE fold and groups. Every case also checks that the cycles the
+C++ engine counts in C-sim (one per pipelined loop iteration) equal the cost model's
+``engine_cycles`` -- the formula the planner optimizes and docs/hls-library.md tabulates.
+"""
+
+from __future__ import annotations
+
+import pytest
+from segsim_harness import GraphBuilder, assert_matches, csim_segment
+
+from asymap.partition.costmodel import engine_cycles, layer_options
+
+pytestmark = pytest.mark.csim
+
+# (id, input shape, conv kwargs, (pe, simd, kpar), offchip)
+CASES = [
+    ("stem7x7_kpar7", (3, 13, 11), dict(cout=8, k=7, s=2, p=3), (4, 3, 7), False),
+    ("stem7x7_kpar49", (3, 13, 11), dict(cout=8, k=7, s=2, p=3), (8, 1, 49), False),
+    ("k3_kpar3_pad", (5, 9, 11), dict(cout=6, k=3), (2, 5, 3), False),
+    ("k3_kpar9_s2_padded_pe", (5, 9, 11), dict(cout=6, k=3, s=2), (4, 1, 9), False),
+    ("k3_kpar3_dilated_asym", (5, 9, 11), dict(cout=4, k=3, d=2, p=(1, 2, 2, 1)), (2, 5, 3), False),
+    ("k3_kpar9_grouped", (6, 7, 9), dict(cout=4, k=3, groups=2), (2, 3, 9), False),
+    ("k3_kpar1", (5, 9, 11), dict(cout=6, k=3, s=2), (3, 5, 1), False),
+    ("k1_pointwise", (5, 9, 11), dict(cout=12, k=1, p=0), (4, 5, 1), False),
+    ("k3_offchip", (5, 9, 11), dict(cout=6, k=3), (2, 5, 1), True),
+]
+
+
+@pytest.mark.parametrize("shape,kw,factors,offchip", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_kpar_conv_bit_exact_and_cycles(shape, kw, factors, offchip, tmp_path):
+    b = GraphBuilder(shape, seed=5)
+    kw = dict(kw)
+    b.conv("x", kw.pop("cout"), **kw)
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: factors}, offchip=[0] if offchip else [])
+    assert_matches(outs, vals)
+    pe, simd, kpar = factors
+    assert not [n for n in code.notes if "kpar" in n or "simd" in n], code.notes
+    assert f"static const unsigned kpar = {kpar};" in code.header
+    layer = qg.layers[0].layer
+    counted = int((tmp_path / "csim_cycles.txt").read_text())
+    assert counted == engine_cycles(layer, pe, simd, kpar, offchip=offchip)
+
+
+def test_costmodel_offers_kpar_only_to_narrow_kxk_convs():
+    b = GraphBuilder((3, 16, 16), seed=1)
+    x = b.conv("x", 16, k=7, s=2, p=3)
+    x = b.conv(x, 16, k=3)  # 16 input channels: simd alone reaches the MAC budget
+    b.conv(x, 8, k=1, p=0)
+    qg, _ = b.build()
+    opts = [layer_options(ql.layer) for ql in qg.layers]
+    assert sorted(set(opts[0].kpar.tolist())) == [1, 7, 49]
+    assert set(opts[1].kpar.tolist()) == {1} and set(opts[2].kpar.tolist()) == {1}
+    # the stem's fastest choice uses pe*simd*kpar = 16*3*49 MACs per cycle: MAC term 1 per pixel
+    o = opts[0]
+    best = o.cycles.argmin()
+    assert (o.pe[best], o.simd[best], o.kpar[best]) == (16, 3, 49)
+    assert o.cycles[best] == 16 * 16 * 3 // 1 + 8 * 8 * (1 + 16 // 8)

@@ -1,0 +1,52 @@
+"""The cost model charges the generated engines' cycles: docs/hls-library.md's formulas, written
+out by hand here, equal ``engine_cycles`` and the menu entries for a handful of layers, including
+the ResNet stem with window parallelism (docs/cost-model.md's numbers)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asymap.partition.costmodel import engine_cycles, layer_infos
+
+
+def _opt(info, pe, simd, kpar=1):
+    o = info.options
+    hit = np.nonzero((o.pe == pe) & (o.simd == simd) & (o.kpar == kpar))[0]
+    assert len(hit) == 1, (pe, simd, kpar)
+    return int(hit[0])
+
+
+def test_stem_with_window_parallelism(chain, repo_root):
+    g = chain([("conv", 64, 7, 2)], input_shape=(3, 224, 224))
+    info = layer_infos(g)[0]
+    doc = (repo_root / "docs" / "cost-model.md").read_text()
+    load, pix = 224 * 224 * 3 // 1, 112 * 112  # port_lanes(3) = 1, port_lanes(64) = 8
+    for (pe, simd, kpar), text in {(64, 3, 1): "865,536", (64, 3, 49): "263,424", (64, 3, 7): "338,688"}.items():
+        want = load + pix * ((64 // pe) * (49 // kpar) * (3 // simd) + 64 // 8)
+        assert info.options.cycles[_opt(info, pe, simd, kpar)] == want
+        assert f"{want:,}" == text and text in doc
+    assert info.options.cycles.min() == 263424
+    assert not info.streams
+
+
+def test_engine_formulas_of_the_docs(chain):
+    g = chain([("conv", 12, 3, 2), ("conv", 20, 1, 1), ("conv", 20, 3, 1), ("add", 2), ("gap",), ("fc", 10)],
+              input_shape=(6, 9, 11))
+    infos = layer_infos(g)
+    lay = [i.layer for i in infos]
+    # conv2d 3x3/2: 6 -> 12 on 9x11 -> 5x6; P_in = 2, P_out = 4; pe 4, simd 3: NF 3, SF 2
+    assert engine_cycles(lay[0], 4, 3) == 9 * 11 * 6 // 2 + 5 * 6 * (3 * 9 * 2 + 12 // 4)
+    assert engine_cycles(lay[0], 4, 3, 3) == 9 * 11 * 3 + 30 * (3 * 3 * 2 + 3)
+    assert engine_cycles(lay[0], 4, 3, offchip=True) == 297 + 3 * 9 * 2 * (1 + 30) + 30 * 3
+    # conv1x1: 12 -> 20 on 5x6, P_in = 4, P_out = 4; pe 5 simd 6: NF 4, SF 2
+    assert engine_cycles(lay[1], 5, 6) == 30 * (12 // 4 + 4 * 2 + 20 // 4)
+    # add: one beat per cycle, whatever the factors; gap: H*W*C/P + C + C/P
+    assert engine_cycles(lay[3], 1) == engine_cycles(lay[3], 20) == 30 * 20 // 4
+    assert engine_cycles(lay[4], 1) == 30 * 5 + 20 + 5
+    # fc on 20x1x1: P_in = 4, P_out = 2; pe 5 simd 4: NF 2, SF 5
+    assert engine_cycles(lay[5], 5, 4) == 20 // 4 + 2 * 5 + 10 // 2
+    assert engine_cycles(lay[5], 5, 4, offchip=True) == 5 + 2 * 5 * 2 + 5
+    for info in infos:  # every menu entry is the engine formula of its factors
+        o = info.options
+        for k in range(len(o.pe)):
+            assert o.cycles[k] == engine_cycles(info.layer, o.pe[k], o.simd[k], o.kpar[k])
