@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymap.partition.costmodel import engine_cycles, layer_infos
+from asymap.partition.costmodel import engine_cycles, layer_infos, port_beats
 
 
 def _opt(info, pe, simd, kpar=1):
@@ -26,6 +26,7 @@ def test_stem_with_window_parallelism(chain, repo_root):
         assert info.options.cycles[_opt(info, pe, simd, kpar)] == want
         assert f"{want:,}" == text and text in doc
     assert info.options.cycles.min() == 263424
+    assert port_beats(info.layer) == load + pix * 8  # the rest (1 cycle per pixel) is MACs
     assert not info.streams
 
 

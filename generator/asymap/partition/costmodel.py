@@ -179,6 +179,22 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
     return ho * wo * (c // p)  # ADD and anything element-wise: one beat per cycle
 
 
+def port_beats(layer: Layer) -> int:
+    """The part of ``engine_cycles`` (on-chip weights) spent loading the input and emitting the
+    output through the tensor ports: no factor choice makes a layer faster than this."""
+    cout, ho, wo = layer.out_shape
+    cin, hi, wi = layer.in_shapes[0]
+    if layer.op in (CONV, FC):
+        emit = cout // port_lanes(cout)
+        return hi * wi * (cin // port_lanes(cin)) + (emit if layer.op == FC else ho * wo * emit)
+    p = port_lanes(cout)
+    if layer.op in (MAXPOOL, AVGPOOL):
+        return (hi * wi + ho * wo) * (cout // p)
+    if layer.op == GAP:
+        return hi * wi * (cout // p) + cout // p
+    return engine_cycles(layer, 1)
+
+
 def layer_options(layer: Layer, pad: bool = True) -> Options:
     """Every legal (pe, simd, kpar) of a layer with its cycles per image (see docs/cost-model.md).
 

@@ -23,7 +23,9 @@ from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
-from asymap.partition.costmodel import MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, streamed_bytes
+from asymap.partition.costmodel import (
+    MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, port_beats, streamed_bytes,
+)
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
 from asymap.partition.segments import candidate_cycles, choose, segment_table
@@ -198,7 +200,10 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
             return "memory bandwidth (weights streamed off-chip)"
     for li in range(j, k):
         if menus[li].cycles[-1] >= best * (1 - 1e-12):
-            return f"parallelism of layer {li} '{pb.infos[li].layer.name}' (all its factors used)"
+            lay = pb.infos[li].layer
+            share = port_beats(lay) / max(1, int(menus[li].cycles[-1]))
+            return (f"parallelism of layer {li} '{lay.name}' (all its factors used; "
+                    f"{share:.0%} of its cycles move port beats)")
     # Next faster target: the largest menu cycle count below the current one.
     nxt = max((c for m in menus[j:k] for c in m.cycles if c < best * (1 - 1e-12)), default=None)
     if nxt is None:
