@@ -23,6 +23,7 @@
 //   pe, simd, kpar (window positions per cycle, divides kh*kw; 1 for 1x1/fc), in_lanes, out_lanes,
 //   in_signed, lo, hi,
 //   lb_rows = (kh-1)*dh+1, lb_part (channels read per cycle from the row buffer),
+//   lb_wpart (column banks of the row buffer: kw*dw when kpar > 1, else 1),
 //   rom_wpr (64-bit words per weight row in the ROM), rom_words (ROM length).
 #ifndef ASYMAP_CONV_H
 #define ASYMAP_CONV_H
