@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from asymap.errors import UserError
+from asymap.resources import resource_dir
 
 # int8 multiply-accumulates one DSP slice performs per cycle. DSP48E2 (UltraScale/UltraScale+):
 # two int8 products that share one operand packed into the 27x18 multiplier (AMD WP486, "Deep
@@ -75,7 +76,7 @@ def boards_dir() -> Path:
     env = os.environ.get("ASYMAP_BOARDS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[3] / "boards"
+    return resource_dir("boards")
 
 
 def _num(where: str, key: str, value, *, integer: bool, positive: bool = False):

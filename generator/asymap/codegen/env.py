@@ -11,7 +11,9 @@ from pathlib import Path
 
 import jinja2
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+from asymap.resources import resource_dir
+
+TEMPLATES_DIR = resource_dir("templates")
 
 
 def templates_dir() -> Path:

@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 
 from asymap.errors import UserError
+from asymap.resources import resource_dir
 
 #: The repository's hand-written HLS library root (contains ``asymap/*.h``).
-LIBRARY_INCLUDE = Path(__file__).resolve().parents[3] / "hls" / "include"
+LIBRARY_INCLUDE = resource_dir("hls") / "include"
 
 
 def library_include_dir() -> Path:

@@ -23,8 +23,9 @@ from pathlib import Path
 from asymap.codegen.env import make_env
 from asymap.errors import UserError
 from asymap.util.names import c_ident, unique_idents
+from asymap.resources import resource_dir
 
-RTL_DIR = Path(__file__).resolve().parents[3] / "rtl"
+RTL_DIR = resource_dir("rtl")
 
 #: Hand-written blocks a rendered glue file needs, in dependency order.
 RTL_BLOCKS = (
