@@ -3,7 +3,8 @@
 kpar kernel-window positions per cycle: C-sim output bit-exact against the integer reference
 (run_int) for the RGB stem (7x7 stride 2 pad 3 from 3 channels), 3x3 with kpar 3 and 9, padding,
 dilation, stride 2 with a padded PE fold and groups. Every case also checks that the cycles the
-C++ engine counts in C-sim (one per pipelined loop iteration) equal the cost model's
+C++ engine counts in C-sim (one per pipelined loop iteration; for the overlapped 1x1 engine, its
+processes' iterations run through the ping-pong schedule of ``csim_flow``) equal the cost model's
 ``engine_cycles`` -- the formula the planner optimizes and docs/hls-library.md tabulates.
 """
 
@@ -26,6 +27,8 @@ CASES = [
     ("k3_kpar9_grouped", (6, 7, 9), dict(cout=4, k=3, groups=2), (2, 3, 9), False),
     ("k3_kpar1", (5, 9, 11), dict(cout=6, k=3, s=2), (3, 5, 1), False),
     ("k1_pointwise", (5, 9, 11), dict(cout=12, k=1, p=0), (4, 5, 1), False),
+    ("k1_pointwise_load_bound", (16, 5, 7), dict(cout=8, k=1, p=0), (8, 16, 1), False),
+    ("k1_pointwise_emit_bound", (4, 5, 7), dict(cout=24, k=1, p=0), (24, 4, 1), False),
     ("k3_offchip", (5, 9, 11), dict(cout=6, k=3), (2, 5, 1), True),
 ]
 

@@ -39,8 +39,11 @@ def test_engine_formulas_of_the_docs(chain):
     assert engine_cycles(lay[0], 4, 3) == 9 * 11 * 6 // 2 + 5 * 6 * (3 * 9 * 2 + 12 // 4)
     assert engine_cycles(lay[0], 4, 3, 3) == 9 * 11 * 3 + 30 * (3 * 3 * 2 + 3)
     assert engine_cycles(lay[0], 4, 3, offchip=True) == 297 + 3 * 9 * 2 * (1 + 30) + 30 * 3
-    # conv1x1: 12 -> 20 on 5x6, P_in = 4, P_out = 4; pe 5 simd 6: NF 4, SF 2
-    assert engine_cycles(lay[1], 5, 6) == 30 * (12 // 4 + 4 * 2 + 20 // 4)
+    # conv1x1: 12 -> 20 on 5x6, P_in = 4, P_out = 4; pe 5 simd 6: NF 4, SF 2. Load, MACs and emit
+    # of successive pixels overlap: the first pixel passes all three, each further one the slowest
+    assert engine_cycles(lay[1], 5, 6) == (12 // 4 + 4 * 2 + 20 // 4) + 29 * (4 * 2)
+    assert engine_cycles(lay[1], 20, 12) == (3 + 1 + 5) + 29 * 5  # emit-bound: 5 beats per pixel
+    assert port_beats(lay[1]) == (3 + 5) + 29 * 5
     # add: one beat per cycle, whatever the factors; gap: H*W*C/P + C + C/P
     assert engine_cycles(lay[3], 1) == engine_cycles(lay[3], 20) == 30 * 20 // 4
     assert engine_cycles(lay[4], 1) == 30 * 5 + 20 + 5

@@ -15,6 +15,16 @@ import numpy as np
 from asymap.codegen.ports import port_lanes
 from asymap.frontend import ir
 
+# Pixels a 1x1 engine (conv.h pointwise_core, a DATAFLOW loop with ping-pong channels) may have
+# read beyond the last pixel it emitted: one in each of the two input buffers, one in each of the
+# two output buffers, plus one being loaded. Counted as whole rows (see _row_map), conservatively.
+PW_INFLIGHT = 5
+
+
+def _pointwise(layer: ir.Layer) -> bool:
+    return (layer.op == ir.CONV and tuple(layer.kernel) == (1, 1) and tuple(layer.stride) == (1, 1)
+            and not any(layer.pads))
+
 
 def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) -> int:
     """Rows of operand ``j`` a block reads before emitting its output row ``r`` (all of 0..r).
@@ -23,6 +33,9 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) ->
     h_in = layer.in_shapes[j][1]
     if layer.index in whole:
         return h_in
+    if _pointwise(layer):  # reads up to PW_INFLIGHT pixels past output row r
+        w_in = layer.in_shapes[j][2]
+        return min(h_in, r + 1 + -(-PW_INFLIGHT // w_in))
     if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):
         last = r * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
         return min(h_in, max(0, last + 1))

@@ -3,9 +3,9 @@
 A board runs its segment as a dataflow pipeline with one engine per layer (FINN/hls4ml style).
 A layer's engine has ``pe`` output lanes, ``simd`` input lanes and (KxK convs with few input
 channels) ``kpar`` kernel-window positions per cycle; its cycles per image are exactly those of
-the generated HLS engine (``engine_cycles``: loads, MACs and emits are not overlapped inside one
-engine, ports carry at most 8 channels per beat); see docs/cost-model.md for every formula and a
-worked example. The numbers here are the model the partitioner optimizes;
+the generated HLS engine (``engine_cycles``: the 1x1/fc engine overlaps loading, MACs and emitting
+of successive pixels, the other engines run them one after another; ports carry at most 8 channels
+per beat); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
 Exactness device: for each layer and board we turn the factor choices into a *menu* sorted from
@@ -39,6 +39,7 @@ LUT_LAYER = 300
 LUT_PER_LANE = 12
 LUT_PER_PE = 40
 LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
+PW_INFLIGHT = 5  # pixels a 1x1 engine reads ahead of its output (= codegen.fifodepth.PW_INFLIGHT)
 
 # Window parallelism (kpar) is offered to KxK standard convs with fewer input channels than this:
 # wider layers reach their MAC budget through simd alone, and small menus keep planning fast.
@@ -142,13 +143,23 @@ def kpar_choices(layer: Layer) -> list[int]:
     return divisors(kh * kw)
 
 
+def flow_cycles(items: int, stages: tuple[int, ...]) -> int:
+    """Cycles of a DATAFLOW loop over ``items`` whose body is a chain of processes taking
+    ``stages`` cycles each per item, linked by ping-pong channels: the first item passes every
+    process, each further one leaves after the slowest process (``csim_flow`` in conv.h)."""
+    if items <= 0:
+        return 0
+    return sum(stages) + (items - 1) * max(stages)
+
+
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
     """Cycles per image of the layer's generated HLS engine (pipelined loops at II=1, fill ignored),
     term for term the table "Cycles of each engine" of docs/hls-library.md.
 
     ``pe`` is the PE count of a conv/fc and the channels per cycle of a pool; add and concat move one
     port beat per cycle whatever their factors. Input/output ports carry ``port_lanes(C)`` channels
-    per beat, and an engine loads, computes and emits one after the other (never overlapped)."""
+    per beat. The 1x1 engine overlaps load, MACs and emit of successive pixels (``flow_cycles``);
+    the KxK, pool and off-chip engines load, compute and emit one after the other."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
@@ -166,7 +177,7 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
         if offchip:  # conv_offchip: fold weights loaded once, then every output pixel of the fold
             return load + nf * kk * sf * (1 + ho * wo) + ho * wo * emit
         if is_pointwise(layer):
-            return hi * wi * (cin // pin + nf * sf + emit)
+            return flow_cycles(hi * wi, (cin // pin, nf * sf, emit))
         return load + ho * wo * (nf * (kk // kpar) * sf + emit)
     c = cout
     p = port_lanes(c)
@@ -184,6 +195,8 @@ def port_beats(layer: Layer) -> int:
     output through the tensor ports: no factor choice makes a layer faster than this."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
+    if layer.op == CONV and is_pointwise(layer):  # overlapped: the MAC stage at its shortest, 0
+        return flow_cycles(hi * wi, (cin // port_lanes(cin), 0, cout // port_lanes(cout)))
     if layer.op in (CONV, FC):
         emit = cout // port_lanes(cout)
         return hi * wi * (cin // port_lanes(cin)) + (emit if layer.op == FC else ho * wo * emit)
@@ -238,8 +251,9 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     """FIFO for the operand of an add/concat that arrives early (the residual skip).
 
     The skip tensor waits while the other branch fills its line buffers: each k x k conv or pool
-    on the branch delays it by (k - 1) rows, plus one row of slack. The branch is the layers between
-    the skip's producer and this layer in chain order.
+    on the branch delays it by (k - 1) rows, each overlapped 1x1 conv by the rows its ping-pong
+    buffers hold (``fifodepth.PW_INFLIGHT`` pixels), plus one row of slack. The branch is the
+    layers between the skip's producer and this layer in chain order.
     """
     if layer.op not in (ADD, CONCAT) or len(layer.inputs) < 2:
         return 0
@@ -248,7 +262,9 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     c, h, w = layer.in_shapes[early]
     rows = 1
     for lyr in graph.layers[prods[early] + 1 : layer.index]:
-        if lyr.op in (CONV, MAXPOOL, AVGPOOL):
+        if lyr.op == CONV and is_pointwise(lyr):
+            rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
+        elif lyr.op in (CONV, MAXPOOL, AVGPOOL):
             rows += lyr.kernel[0] - 1
     return int(c * w * min(rows, h))
 

@@ -111,6 +111,8 @@ inline void window_pos(unsigned kq, unsigned j, unsigned &ky, unsigned &kx) {
 }
 
 #ifndef __SYNTHESIS__
+const unsigned csim_flow_max_stages = 4;
+
 // C-simulation only: cycles the conv engines spent in their pipelined loops (one per loop
 // iteration at II=1, as docs/hls-library.md counts them), summed over every call since the program
 // started, so tests can check the cost model's cycle formula against the engine itself.
@@ -118,9 +120,50 @@ inline unsigned long long &csim_cycles() {
     static unsigned long long n = 0;
     return n;
 }
+// Loop iterations of the processes of a DATAFLOW loop body for the current item (process j
+// adds its iterations to csim_stage(j)); csim_flow turns them into the time the body's processes
+// take when they overlap.
+inline unsigned long long &csim_stage(unsigned j) {
+    static unsigned long long t[csim_flow_max_stages] = {};
+    return t[j];
+}
+// Schedule of S processes chained by ping-pong (two-buffer) channels in a DATAFLOW loop, one item
+// per iteration. Process j may start item i when it has finished item i-1, process j-1 has
+// finished item i (its data is there) and process j+1 has finished item i-2 (one of the two
+// buffers between them is free again); it then runs csim_stage(j) cycles. The last process
+// writes the engine's output stream, which the next engine is assumed to keep up with. With equal
+// times (a_0 .. a_{S-1}) per item this gives sum(a) + (N-1)*max(a) for N items, the cost model's
+// formula; step() evaluates the recurrence on the counted iterations, so the test compares the
+// formula with what the processes actually ran.
+struct csim_flow {
+    unsigned s;
+    unsigned long long f1[csim_flow_max_stages], f2[csim_flow_max_stages];  // finish of items i-1, i-2
+    explicit csim_flow(unsigned stages) : s(stages) {
+        for (unsigned j = 0; j < csim_flow_max_stages; ++j) f1[j] = f2[j] = csim_stage(j) = 0;
+    }
+    void step() {
+        unsigned long long prev = 0;
+        for (unsigned j = 0; j < s; ++j) {
+            unsigned long long start = prev > f1[j] ? prev : f1[j];
+            if (j + 1 < s && f2[j + 1] > start) start = f2[j + 1];
+            f2[j] = f1[j];
+            f1[j] = prev = start + csim_stage(j);
+            csim_stage(j) = 0;
+        }
+    }
+    unsigned long long total() const { return f1[s - 1]; }
+};
 #define ASYMAP_CSIM_COUNT(n) (::asymap::csim_cycles() += (n))
+#define ASYMAP_CSIM_STAGE(j, n) (::asymap::csim_stage(j) += (n))
+#define ASYMAP_CSIM_FLOW(name, stages) ::asymap::csim_flow name(stages)
+#define ASYMAP_CSIM_FLOW_STEP(name) name.step()
+#define ASYMAP_CSIM_FLOW_END(name) (::asymap::csim_cycles() += name.total())
 #else
 #define ASYMAP_CSIM_COUNT(n)
+#define ASYMAP_CSIM_STAGE(j, n)
+#define ASYMAP_CSIM_FLOW(name, stages)
+#define ASYMAP_CSIM_FLOW_STEP(name)
+#define ASYMAP_CSIM_FLOW_END(name)
 #endif
 
 // KxK convolution with stride, dilation, padding and groups, over the row buffer. With KPAR > 1
@@ -198,52 +241,85 @@ conv_rows:
     lb_drain<CFG::in_w, CFG::in_c, CFG::in_lanes>(in, CFG::in_h - loaded);
 }
 
-// 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer, one
-// input pixel is held while all C_out/PE folds consume it. `pixels` = H*W (1 for fc, where the
-// whole flattened tensor is one "pixel" of in_c = C*H*W channels).
+// 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer.
+// The engine is a DATAFLOW loop over the pixels (`pixels` = H*W; 1 for fc, where the whole
+// flattened tensor is one "pixel" of in_c = C*H*W channels) whose body is three processes:
+//   pw_load    reads pixel i (C_in/P_in beats) into ipix,
+//   pw_compute runs the NF*SF weight rows over ipix into opix,
+//   pw_emit    writes opix (C_out/P_out beats).
+// ipix and opix are the loop body's local arrays, so HLS turns them into ping-pong (PIPO)
+// channels: pixel i+1 loads while pixel i computes and pixel i-1 emits. A pixel then costs
+// max(C_in/P_in, NF*SF, C_out/P_out) cycles once the pipeline is full (see csim_flow).
+template <class CFG>
+void pw_load(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, byte_t ipix[CFG::in_c]) {
+#pragma HLS INLINE off
+    ASYMAP_CSIM_STAGE(0, CFG::in_c / CFG::in_lanes);
+    pixel_load<CFG::in_c, CFG::in_lanes>(in, ipix);
+}
+
+template <class CFG>
+void pw_compute(const byte_t ipix[CFG::in_c], byte_t opix[CFG::out_cp], const uint64_t w[CFG::rom_words],
+                const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+                const uint8_t shift[CFG::out_cp]) {
+#pragma HLS INLINE off
+    const unsigned CING = CFG::in_c / CFG::groups;
+    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
+    ASYMAP_CSIM_STAGE(1, NF * SF);
+    unsigned idx = 0;
+pw_nfold:
+    for (unsigned nf = 0; nf < NF; ++nf) {
+        acc_t acc[CFG::pe];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+        for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
+    pw_mac:
+        for (unsigned sf = 0; sf < SF; ++sf, ++idx) {
+#pragma HLS PIPELINE II = 1
+            act_t x[CFG::pe][CFG::simd];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
+            for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+                unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
+                for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+                    x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
+                }
+            }
+            mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
+        }
+        requant_fold<CFG>(acc, nf, mult, shift, opix);
+    }
+}
+
+template <class CFG>
+void pw_emit(const byte_t opix[CFG::out_cp], hls::stream<ap_uint<8 * CFG::out_lanes> > &out) {
+#pragma HLS INLINE off
+    ASYMAP_CSIM_STAGE(2, CFG::out_c / CFG::out_lanes);
+    pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
+}
+
 template <class CFG>
 void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                     hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
                     const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
                     const uint8_t shift[CFG::out_cp]) {
     const unsigned CING = CFG::in_c / CFG::groups;
-    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
     static_assert(CFG::kpar == 1, "no kernel window in a 1x1 conv or fc");
+    ASYMAP_CSIM_FLOW(flow, 3);
 pw_pixels:
     for (unsigned px = 0; px < CFG::in_h * CFG::in_w; ++px) {
+#pragma HLS DATAFLOW
         byte_t ipix[CFG::in_c];
 #pragma HLS ARRAY_PARTITION variable = ipix cyclic factor = CFG::lb_part
         byte_t opix[CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
-        pixel_load<CFG::in_c, CFG::in_lanes>(in, ipix);
-        ASYMAP_CSIM_COUNT(CFG::in_c / CFG::in_lanes + NF * SF + CFG::out_c / CFG::out_lanes);
-        unsigned idx = 0;
-    pw_nfold:
-        for (unsigned nf = 0; nf < NF; ++nf) {
-            acc_t acc[CFG::pe];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-            for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
-        pw_mac:
-            for (unsigned sf = 0; sf < SF; ++sf, ++idx) {
-#pragma HLS PIPELINE II = 1
-                act_t x[CFG::pe][CFG::simd];
-#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
-                for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                    unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
-                    for (unsigned s = 0; s < CFG::simd; ++s) {
-#pragma HLS UNROLL
-                        x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
-                    }
-                }
-                mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
-            }
-            requant_fold<CFG>(acc, nf, mult, shift, opix);
-        }
-        pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
+        pw_load<CFG>(in, ipix);
+        pw_compute<CFG>(ipix, opix, w, bias, mult, shift);
+        pw_emit<CFG>(opix, out);
+        ASYMAP_CSIM_FLOW_STEP(flow);
     }
+    ASYMAP_CSIM_FLOW_END(flow);
 }
 
 // ---- entry points: on-chip ROM weights -------------------------------------------------------
