@@ -128,8 +128,9 @@ def test_segment_is_deterministic_and_sanitized():
 
 
 def test_skip_fifo_depth_covers_the_main_branch():
-    """Identity skip around two 3x3 convs: the main path reads 2 rows ahead of the add, so the
-    skip edge must hold > 2 rows of the tensor; the main-path edge needs nothing extra."""
+    """Identity skip around two 3x3 convs: each reads 2 rows ahead of its output (its window's
+    next row plus the row it loads while computing), the main path 4 rows ahead of the add, so the
+    skip edge must hold > 4 rows of the tensor; the main-path edge needs nothing extra."""
     b = GraphBuilder((3, 16, 16), seed=2)
     x = b.conv("x", 8, k=3)
     y = b.conv(x, 8, k=3)
@@ -141,9 +142,9 @@ def test_skip_fifo_depth_covers_the_main_branch():
     x = layers[0].output
     # the fork tensor x is produced inside the segment (from the segment input "x"): only its
     # skip edge gets depth, not the input edge that leads to both paths
-    assert fifo_depths(layers, ["x"], shapes) == {(x, 3, 0): 3 * row_beats + 2}
+    assert fifo_depths(layers, ["x"], shapes) == {(x, 3, 0): 5 * row_beats + 2}
     # same when x itself arrives on an input port
-    assert fifo_depths(layers[1:], [x], shapes) == {(x, 3, 0): 3 * row_beats + 2}
+    assert fifo_depths(layers[1:], [x], shapes) == {(x, 3, 0): 5 * row_beats + 2}
     # with off-chip weights a conv reads its whole input first: the skip holds the whole tensor
     whole = fifo_depths(layers, ["x"], shapes, frozenset({1}))
     assert whole == {(x, 3, 0): 16 * row_beats + 2}

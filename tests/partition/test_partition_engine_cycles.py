@@ -20,13 +20,17 @@ def test_stem_with_window_parallelism(chain, repo_root):
     g = chain([("conv", 64, 7, 2)], input_shape=(3, 224, 224))
     info = layer_infos(g)[0]
     doc = (repo_root / "docs" / "cost-model.md").read_text()
-    load, pix = 224 * 224 * 3 // 1, 112 * 112  # port_lanes(3) = 1, port_lanes(64) = 8
-    for (pe, simd, kpar), text in {(64, 3, 1): "865,536", (64, 3, 49): "263,424", (64, 3, 7): "338,688"}.items():
-        want = load + pix * ((64 // pe) * (49 // kpar) * (3 // simd) + 64 // 8)
+    # port_lanes(3) = 1, port_lanes(64) = 8. Rows 0..3 are loaded first; output rows 0..109 then
+    # each load the 2 new input rows the next output row needs while computing; rows 110 and 111
+    # need none (the bottom padding), so they take only their compute steps.
+    fill, new, ow = 4 * 224 * 3, 2 * 224 * 3, 112
+    for (pe, simd, kpar), text in {(64, 3, 1): "717,696", (64, 3, 49): "152,544", (64, 3, 7): "190,848"}.items():
+        row = ow * ((64 // pe) * (49 // kpar) * (3 // simd) + 64 // 8)
+        want = fill + 110 * max(new, row) + 2 * row
         assert info.options.cycles[_opt(info, pe, simd, kpar)] == want
         assert f"{want:,}" == text and text in doc
-    assert info.options.cycles.min() == 263424
-    assert port_beats(info.layer) == load + pix * 8  # the rest (1 cycle per pixel) is MACs
+    assert info.options.cycles.min() == 152544
+    assert port_beats(info.layer) == fill + 110 * new + 2 * ow * 8  # loads bound the fastest choice
     assert not info.streams
 
 
@@ -35,9 +39,11 @@ def test_engine_formulas_of_the_docs(chain):
               input_shape=(6, 9, 11))
     infos = layer_infos(g)
     lay = [i.layer for i in infos]
-    # conv2d 3x3/2: 6 -> 12 on 9x11 -> 5x6; P_in = 2, P_out = 4; pe 4, simd 3: NF 3, SF 2
-    assert engine_cycles(lay[0], 4, 3) == 9 * 11 * 6 // 2 + 5 * 6 * (3 * 9 * 2 + 12 // 4)
-    assert engine_cycles(lay[0], 4, 3, 3) == 9 * 11 * 3 + 30 * (3 * 3 * 2 + 3)
+    # conv2d 3x3/2 pad 1: 6 -> 12 on 9x11 -> 5x6; P_in = 2, P_out = 4; pe 4, simd 3: NF 3, SF 2.
+    # Rows 0, 1 first (33 beats each); output rows 0..4 then load 2, 2, 2, 1, 0 rows while computing
+    assert engine_cycles(lay[0], 4, 3) == 2 * 33 + sum(max(n * 33, 6 * (3 * 9 * 2 + 12 // 4)) for n in (2, 2, 2, 1, 0))
+    assert engine_cycles(lay[0], 4, 3, 3) == 2 * 33 + sum(max(n * 33, 6 * (3 * 3 * 2 + 3)) for n in (2, 2, 2, 1, 0))
+    assert engine_cycles(lay[0], 12, 6, 9) == 2 * 33 + 3 * 66 + max(33, 6 * 4) + 6 * 4  # load-bound rows
     assert engine_cycles(lay[0], 4, 3, offchip=True) == 297 + 3 * 9 * 2 * (1 + 30) + 30 * 3
     # conv1x1: 12 -> 20 on 5x6, P_in = 4, P_out = 4; pe 5 simd 6: NF 4, SF 2. Load, MACs and emit
     # of successive pixels overlap: the first pixel passes all three, each further one the slowest

@@ -36,6 +36,10 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) ->
     if _pointwise(layer):  # reads up to PW_INFLIGHT pixels past output row r
         w_in = layer.in_shapes[j][2]
         return min(h_in, r + 1 + -(-PW_INFLIGHT // w_in))
+    if layer.op == ir.CONV:  # KxK (conv.h conv2d_core): loads row r+1's rows while computing row r
+        if r + 1 >= layer.out_shape[1]:
+            return h_in
+        r += 1
     if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):
         last = r * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
         return min(h_in, max(0, last + 1))

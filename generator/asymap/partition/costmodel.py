@@ -4,7 +4,8 @@ A board runs its segment as a dataflow pipeline with one engine per layer (FINN/
 A layer's engine has ``pe`` output lanes, ``simd`` input lanes and (KxK convs with few input
 channels) ``kpar`` kernel-window positions per cycle; its cycles per image are exactly those of
 the generated HLS engine (``engine_cycles``: the 1x1/fc engine overlaps loading, MACs and emitting
-of successive pixels, the other engines run them one after another; ports carry at most 8 channels
+of successive pixels, the KxK conv engine loads rows while it computes, the other engines run
+them one after another; ports carry at most 8 channels
 per beat); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
@@ -152,14 +153,35 @@ def flow_cycles(items: int, stages: tuple[int, ...]) -> int:
     return sum(stages) + (items - 1) * max(stages)
 
 
+def _rows_needed(layer: Layer, oy: int) -> int:
+    """Input rows the row buffer holds before output row ``oy`` (line_buffer.h lb_rows_needed)."""
+    hi = layer.in_shapes[0][1]
+    last = oy * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
+    return min(hi, max(0, last + 1))
+
+
+def row_flow_cycles(layer: Layer, per_row: int) -> int:
+    """Cycles of the KxK conv engine whose output rows take ``per_row`` compute steps each (conv.h
+    conv2d_core): the rows output row 0 needs are loaded first, then each output row runs
+    max(its compute steps, the beats of the rows output row oy+1 still needs -- for the last row,
+    the rest of the input) because the engine loads those while it computes."""
+    cin, hi, wi = layer.in_shapes[0]
+    ho = layer.out_shape[1]
+    bpr = wi * (cin // port_lanes(cin))
+    need = [_rows_needed(layer, oy) for oy in range(ho)] + [hi]
+    loads = np.diff(np.array(need, dtype=np.int64)) * bpr
+    return int(need[0] * bpr + np.maximum(loads, per_row).sum())
+
+
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
     """Cycles per image of the layer's generated HLS engine (pipelined loops at II=1, fill ignored),
     term for term the table "Cycles of each engine" of docs/hls-library.md.
 
     ``pe`` is the PE count of a conv/fc and the channels per cycle of a pool; add and concat move one
     port beat per cycle whatever their factors. Input/output ports carry ``port_lanes(C)`` channels
-    per beat. The 1x1 engine overlaps load, MACs and emit of successive pixels (``flow_cycles``);
-    the KxK, pool and off-chip engines load, compute and emit one after the other."""
+    per beat. The 1x1 engine overlaps load, MACs and emit of successive pixels (``flow_cycles``),
+    the KxK engine loads the next output row's input rows while it computes (``row_flow_cycles``);
+    the pool and off-chip engines load, compute and emit one after the other."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
@@ -178,7 +200,7 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
             return load + nf * kk * sf * (1 + ho * wo) + ho * wo * emit
         if is_pointwise(layer):
             return flow_cycles(hi * wi, (cin // pin, nf * sf, emit))
-        return load + ho * wo * (nf * (kk // kpar) * sf + emit)
+        return row_flow_cycles(layer, wo * (nf * (kk // kpar) * sf + emit))
     c = cout
     p = port_lanes(c)
     if layer.op in (MAXPOOL, AVGPOOL):
@@ -197,6 +219,8 @@ def port_beats(layer: Layer) -> int:
     cin, hi, wi = layer.in_shapes[0]
     if layer.op == CONV and is_pointwise(layer):  # overlapped: the MAC stage at its shortest, 0
         return flow_cycles(hi * wi, (cin // port_lanes(cin), 0, cout // port_lanes(cout)))
+    if layer.op == CONV:  # KxK: loads overlap the row's MACs and emits; MACs at their shortest, 0
+        return row_flow_cycles(layer, wo * (cout // port_lanes(cout)))
     if layer.op in (CONV, FC):
         emit = cout // port_lanes(cout)
         return hi * wi * (cin // port_lanes(cin)) + (emit if layer.op == FC else ho * wo * emit)
@@ -264,7 +288,9 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     for lyr in graph.layers[prods[early] + 1 : layer.index]:
         if lyr.op == CONV and is_pointwise(lyr):
             rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
-        elif lyr.op in (CONV, MAXPOOL, AVGPOOL):
+        elif lyr.op == CONV:  # the KxK engine also loads the next output row's rows ahead
+            rows += lyr.kernel[0] - 1 + lyr.stride[0]
+        elif lyr.op in (MAXPOOL, AVGPOOL):
             rows += lyr.kernel[0] - 1
     return int(c * w * min(rows, h))
 
@@ -272,7 +298,9 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
 def _buffer_bytes(layer: Layer) -> int:
     cin, _, wi = layer.in_shapes[0]
     kh = layer.kernel[0]
-    if layer.op in (CONV, MAXPOOL, AVGPOOL) and kh > 1:
+    if layer.op == CONV and kh > 1:  # window rows + the stride's rows loaded ahead
+        return int((kh + layer.stride[0]) * wi * cin)
+    if layer.op in (MAXPOOL, AVGPOOL) and kh > 1:
         return int(kh * wi * cin)
     if layer.op == CONV:
         return int(cin)  # one input pixel, reused by every output fold

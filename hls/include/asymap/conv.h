@@ -166,10 +166,19 @@ struct csim_flow {
 #define ASYMAP_CSIM_FLOW_END(name)
 #endif
 
-// KxK convolution with stride, dilation, padding and groups, over the row buffer. With KPAR > 1
-// each cycle reads KPAR window positions: their rows are distinct slots of the (completely
-// partitioned) row dimension and their columns ox*SW - PL + kx*DW are distinct modulo KW*DW, so the
-// column dimension is partitioned cyclically by KW*DW (lb_wpart) and every read has its own bank.
+// KxK convolution with stride, dilation, padding and groups, over the row buffer, with loading
+// overlapped with computing at row level. The buffer has lb_rows + sh slots (input row r in slot
+// r % (lb_rows + sh)): while output row oy is computed from its lb_rows window rows, the rows
+// output row oy+1 additionally needs (at most sh) are loaded into the other slots. One pipelined
+// loop of max(TL, TC) steps per output row does both: step t reads input beat t (t < TL, the beats
+// of the rows still missing for row oy+1; for the last row, the rest of the input, dropped) and
+// does MAC/emit step t of the row (t < TC = W_out*(NF*KK/KPAR*SF + C_out/P_out)). Before row 0,
+// the rows it needs are loaded on their own. Loads write slots the window never reads in the same
+// row, hence the DEPENDENCE pragmas.
+// With KPAR > 1 each cycle reads KPAR window positions: their rows are distinct slots of the
+// (completely partitioned) row dimension and their columns ox*SW - PL + kx*DW are distinct modulo
+// KW*DW, so the column dimension is partitioned cyclically by KW*DW (lb_wpart) and every read has
+// its own bank.
 template <class CFG>
 void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                  hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
@@ -178,38 +187,67 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     const unsigned CING = CFG::in_c / CFG::groups;
     const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
     const unsigned KF = CFG::kh * CFG::kw / CFG::kpar, LN = conv_types<CFG>::lanes;
+    const unsigned RB = CFG::lb_rows + CFG::sh;                      // row slots
+    const unsigned IB = CFG::in_c / CFG::in_lanes;                   // beats per input pixel
+    const unsigned BPR = CFG::in_w * IB;                             // beats per input row
+    const unsigned EMIT = CFG::out_c / CFG::out_lanes;
+    const unsigned TC = CFG::out_w * (NF * KF * SF + EMIT);          // compute steps per output row
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
     static_assert((CFG::kh * CFG::kw) % CFG::kpar == 0, "KPAR divides KH*KW");
-    byte_t buf[CFG::lb_rows][CFG::in_w][CFG::in_c];
+    byte_t buf[RB][CFG::in_w][CFG::in_c];
 #pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_part dim = 3
 #pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_wpart dim = 2
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
     byte_t opix[CFG::out_cp];
 #pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
-    unsigned loaded = 0;
+    // rows past the last window are read and dropped
+    const unsigned keep = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(CFG::out_h - 1);
+    unsigned loaded = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(0);
+    ASYMAP_CSIM_COUNT(loaded * BPR);
+conv_fill:
+    for (unsigned r = 0; r < loaded; ++r) {
+        lb_load_row<RB, CFG::in_w, CFG::in_c, CFG::in_lanes>(in, buf, r % RB);
+    }
 conv_rows:
     for (unsigned oy = 0; oy < CFG::out_h; ++oy) {
-        unsigned need = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy);
-        ASYMAP_CSIM_COUNT((need - loaded) * CFG::in_w * (CFG::in_c / CFG::in_lanes));
-    conv_fill:
-        for (; loaded < need; ++loaded) {
-            lb_load_row<CFG::lb_rows, CFG::in_w, CFG::in_c, CFG::in_lanes>(in, buf, loaded % CFG::lb_rows);
-        }
+        unsigned target = oy + 1 < CFG::out_h
+                              ? lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy + 1)
+                              : CFG::in_h;
+        unsigned TL = (target - loaded) * BPR, T = TL > TC ? TL : TC;
+        ASYMAP_CSIM_COUNT(T);
         unsigned slot[CFG::kh];
         bool rvalid[CFG::kh];
-        lb_window_rows<CFG::in_h, CFG::lb_rows, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy, slot, rvalid);
-    conv_cols:
-        for (unsigned ox = 0; ox < CFG::out_w; ++ox) {
-        conv_nfold:
-            for (unsigned nf = 0; nf < NF; ++nf) {
-                acc_t acc[CFG::pe];
+        lb_window_rows<CFG::in_h, RB, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy, slot, rvalid);
+        unsigned lrow = loaded, lx = 0, lb = 0;               // loader position
+        unsigned ox = 0, nf = 0, i = 0, e = 0;                // compute position
+        bool emitting = false;
+        acc_t acc[CFG::pe];
 #pragma HLS ARRAY_PARTITION variable = acc complete
-                for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
-                unsigned idx = nf * KF * SF;
-            conv_mac:
-                for (unsigned i = 0; i < KF * SF; ++i, ++idx) {
+        for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[p];
+    conv_step:
+        for (unsigned t = 0; t < T; ++t) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = buf inter false
+#pragma HLS DEPENDENCE variable = buf intra false
+            if (t < TL) {
+                ap_uint<8 * CFG::in_lanes> beat = in.read();
+                if (lrow < keep) {
+                    for (unsigned l = 0; l < CFG::in_lanes; ++l) {
+#pragma HLS UNROLL
+                        buf[lrow % RB][lx][lb * CFG::in_lanes + l] = lane_byte<CFG::in_lanes>(beat, l);
+                    }
+                }
+                if (++lb == IB) {
+                    lb = 0;
+                    if (++lx == CFG::in_w) {
+                        lx = 0;
+                        ++lrow;
+                    }
+                }
+            }
+            if (t < TC) {
+                if (!emitting) {
                     unsigned kq = i / SF, sf = i % SF;
                     act_t x[CFG::pe][LN];
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 0
@@ -229,16 +267,34 @@ conv_rows:
                             }
                         }
                     }
-                    mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
+                    mac_row<CFG>(acc, x, read_row<CFG>(w, nf * KF * SF + i));
+                    if (++i == KF * SF) {
+                        i = 0;
+                        requant_fold<CFG>(acc, nf, mult, shift, opix);
+                        nf = nf + 1 == NF ? 0 : nf + 1;
+                        emitting = nf == 0;
+                        for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+                            acc[p] = bias[nf * CFG::pe + p];
+                        }
+                    }
+                } else {
+                    ap_uint<8 * CFG::out_lanes> beat;
+                    for (unsigned l = 0; l < CFG::out_lanes; ++l) {
+#pragma HLS UNROLL
+                        beat.range(8 * l + 7, 8 * l) = opix[e * CFG::out_lanes + l];
+                    }
+                    out.write(beat);
+                    if (++e == EMIT) {
+                        e = 0;
+                        emitting = false;
+                        ++ox;
+                    }
                 }
-                requant_fold<CFG>(acc, nf, mult, shift, opix);
             }
-            ASYMAP_CSIM_COUNT(NF * KF * SF + CFG::out_c / CFG::out_lanes);
-            pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
         }
+        loaded = target;
     }
-    ASYMAP_CSIM_COUNT((CFG::in_h - loaded) * CFG::in_w * (CFG::in_c / CFG::in_lanes));
-    lb_drain<CFG::in_w, CFG::in_c, CFG::in_lanes>(in, CFG::in_h - loaded);
 }
 
 // 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer.
