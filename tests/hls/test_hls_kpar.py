@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from segsim_harness import GraphBuilder, assert_matches, csim_segment
 
+from asymap.frontend import ir
 from asymap.partition.costmodel import engine_cycles, layer_options
 
 pytestmark = pytest.mark.csim
@@ -47,6 +48,26 @@ def test_kpar_conv_bit_exact_and_cycles(shape, kw, factors, offchip, tmp_path):
     layer = qg.layers[0].layer
     counted = int((tmp_path / "csim_cycles.txt").read_text())
     assert counted == engine_cycles(layer, pe, simd, kpar, offchip=offchip)
+
+
+POOLS = [  # (id, input shape, pool kwargs, pe)
+    ("max3x3_s2_p1", (8, 9, 11), dict(op=ir.MAXPOOL, k=3, s=2, p=1), 4),
+    ("avg3x3_s1_p1", (8, 7, 6), dict(op=ir.AVGPOOL, k=3, s=1, p=1), 8),
+    ("max2x2_s2_load_bound", (16, 8, 10), dict(op=ir.MAXPOOL, k=2, s=2), 16),
+]
+
+
+@pytest.mark.parametrize("shape,kw,pe", [c[1:] for c in POOLS], ids=[c[0] for c in POOLS])
+def test_pool_bit_exact_and_cycles(shape, kw, pe, tmp_path):
+    """The row-overlapped pool engine: bit-exact, and its C-sim cycles equal engine_cycles."""
+    b = GraphBuilder(shape, seed=7)
+    kw = dict(kw)
+    b.pool("x", kw.pop("op"), **kw)
+    qg, vals = b.build()
+    _, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (pe, 1)})
+    assert_matches(outs, vals)
+    counted = int((tmp_path / "csim_cycles.txt").read_text())
+    assert counted == engine_cycles(qg.layers[0].layer, pe)
 
 
 def test_costmodel_offers_kpar_only_to_narrow_kxk_convs():

@@ -148,12 +148,13 @@ def test_skip_fifo_depth_covers_the_main_branch():
     # with off-chip weights a conv reads its whole input first: the skip holds the whole tensor
     whole = fifo_depths(layers, ["x"], shapes, frozenset({1}))
     assert whole == {(x, 3, 0): 16 * row_beats + 2}
-    # a 3x3 pool reads one row ahead: the skip holds 2 rows of 6 beats (+2); an 11x11 pool on a
+    # a 3x3 pool reads 2 rows ahead (its window's next row, and the row it loads while computing):
+    # the skip holds 3 rows of 6 beats (+2); an 11x11 pool on a
     # 6-row image reads everything first: the cap (whole tensor) applies
     b2 = GraphBuilder((8, 6, 6), seed=2)
     z = b2.pool("x", ir.AVGPOOL, k=3, s=1, p=1)
     b2.add("x", z)
-    assert fifo_depths(b2.layers, ["x"], dict(b2.shapes)) == {("x", 1, 0): 2 * 6 + 2}
+    assert fifo_depths(b2.layers, ["x"], dict(b2.shapes)) == {("x", 1, 0): 3 * 6 + 2}
     b3 = GraphBuilder((8, 6, 6), seed=2)
     z = b3.pool("x", ir.MAXPOOL, k=11, s=1, p=5)
     b3.add("x", z)

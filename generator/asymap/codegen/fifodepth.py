@@ -36,7 +36,7 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) ->
     if _pointwise(layer):  # reads up to PW_INFLIGHT pixels past output row r
         w_in = layer.in_shapes[j][2]
         return min(h_in, r + 1 + -(-PW_INFLIGHT // w_in))
-    if layer.op == ir.CONV:  # KxK (conv.h conv2d_core): loads row r+1's rows while computing row r
+    if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):  # row buffer: loads row r+1's rows while computing row r
         if r + 1 >= layer.out_shape[1]:
             return h_in
         r += 1

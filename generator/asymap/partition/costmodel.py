@@ -203,8 +203,8 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
         return row_flow_cycles(layer, wo * (nf * (kk // kpar) * sf + emit))
     c = cout
     p = port_lanes(c)
-    if layer.op in (MAXPOOL, AVGPOOL):
-        return hi * wi * (c // p) + ho * wo * (ceil_div(c, pe) * kk + c // p)
+    if layer.op in (MAXPOOL, AVGPOOL):  # row-overlapped like the KxK conv (pool.h pool2d_core)
+        return row_flow_cycles(layer, wo * (ceil_div(c, pe) * kk + c // p))
     if layer.op == GAP:
         return hi * wi * (c // p) + c + c // p
     if layer.op == CONCAT:
@@ -219,14 +219,14 @@ def port_beats(layer: Layer) -> int:
     cin, hi, wi = layer.in_shapes[0]
     if layer.op == CONV and is_pointwise(layer):  # overlapped: the MAC stage at its shortest, 0
         return flow_cycles(hi * wi, (cin // port_lanes(cin), 0, cout // port_lanes(cout)))
-    if layer.op == CONV:  # KxK: loads overlap the row's MACs and emits; MACs at their shortest, 0
+    if layer.op == CONV:  # row buffer: loads overlap the row's MACs and emits; MACs at their shortest, 0
         return row_flow_cycles(layer, wo * (cout // port_lanes(cout)))
     if layer.op in (CONV, FC):
         emit = cout // port_lanes(cout)
         return hi * wi * (cin // port_lanes(cin)) + (emit if layer.op == FC else ho * wo * emit)
     p = port_lanes(cout)
     if layer.op in (MAXPOOL, AVGPOOL):
-        return (hi * wi + ho * wo) * (cout // p)
+        return row_flow_cycles(layer, wo * (cout // p))
     if layer.op == GAP:
         return hi * wi * (cout // p) + cout // p
     return engine_cycles(layer, 1)
@@ -288,24 +288,21 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     for lyr in graph.layers[prods[early] + 1 : layer.index]:
         if lyr.op == CONV and is_pointwise(lyr):
             rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
-        elif lyr.op == CONV:  # the KxK engine also loads the next output row's rows ahead
+        elif lyr.op in (CONV, MAXPOOL, AVGPOOL):  # row buffers also load the next output row's rows
             rows += lyr.kernel[0] - 1 + lyr.stride[0]
-        elif lyr.op in (MAXPOOL, AVGPOOL):
-            rows += lyr.kernel[0] - 1
     return int(c * w * min(rows, h))
 
 
 def _buffer_bytes(layer: Layer) -> int:
     cin, _, wi = layer.in_shapes[0]
     kh = layer.kernel[0]
-    if layer.op == CONV and kh > 1:  # window rows + the stride's rows loaded ahead
+    cout = layer.out_shape[0]
+    if layer.op == CONV and is_pointwise(layer):
+        return int(2 * (cin + cout))  # ping-pong input and output pixels of the DATAFLOW loop
+    if layer.op in (CONV, MAXPOOL, AVGPOOL):  # row buffer: window rows + the stride's rows loaded ahead
         return int((kh + layer.stride[0]) * wi * cin)
-    if layer.op in (MAXPOOL, AVGPOOL) and kh > 1:
-        return int(kh * wi * cin)
-    if layer.op == CONV:
-        return int(cin)  # one input pixel, reused by every output fold
     if layer.op == FC:
-        return int(layer.in_bytes)
+        return int(2 * (layer.in_bytes + cout))
     return 0
 
 
