@@ -9,7 +9,7 @@ The Python API mirrors the command line, stage by stage::
     c = asymap.load_cluster("clusters/example16.yaml")
     p = asymap.plan(g, c)                             # optimal partition (plan.json contents)
     asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")
-    asymap.verify("out/")
+    asymap.verify_boards("out/")
     asymap.build_boards("out/", step="csim")         # local pool or Slurm
 
 Names are resolved lazily so ``import asymap`` (and the CLI's start-up) stays fast.
@@ -33,9 +33,9 @@ _API = {
     "plan": "asymap.partition.planner",
     "load_plan": "asymap.partition.planfile",
     "generate": "asymap.codegen.project",
-    "verify": "asymap.verify.runner",
-    # 'build' is also the name of the subpackage asymap.build, which shadows a lazy attribute once
-    # imported; the API name is therefore build_boards.
+    "verify_boards": ("asymap.verify.runner", "verify"),
+    # 'verify' and 'build' are also subpackages (asymap.verify, asymap.build); once imported, a
+    # subpackage shadows a lazy attribute of the same name, so these API names differ.
     "build_boards": ("asymap.build.runner", "build"),
 }
 
