@@ -1,10 +1,16 @@
-"""The channels-per-beat rule of tensor ports, shared by the planner and the code generator.
+"""Facts about the generated engines that both the planner and the code generator rely on.
 
-It lives here, outside both, because the cost model must charge exactly the beats the generated
-engines move (a port carries at most 8 channels per cycle) without importing the code generator.
+They live here, outside both, because the cost model must charge exactly what the generated
+engines do (a port carries at most 8 channels per cycle; a 1x1 engine runs a few pixels ahead)
+without importing the code generator.
 """
 
 from __future__ import annotations
+
+#: Pixels a 1x1/fc engine may have read past the last pixel it emitted: its DATAFLOW loop keeps
+#: load, compute and emit of consecutive pixels in flight with ping-pong buffers between them
+#: (conv.h, pointwise_core). FIFO depths and skip-buffer bytes count them.
+PW_INFLIGHT = 5
 
 
 def port_lanes(channels: int) -> int:

@@ -14,11 +14,10 @@ import numpy as np
 
 from asymap.codegen.ports import port_lanes
 from asymap.frontend import ir
-
-# Pixels a 1x1 engine (conv.h pointwise_core, a DATAFLOW loop with ping-pong channels) may have
-# read beyond the last pixel it emitted: one in each of the two input buffers, one in each of the
-# two output buffers, plus one being loaded. Counted as whole rows (see _row_map), conservatively.
-PW_INFLIGHT = 5
+# PW_INFLIGHT: pixels a 1x1 engine may have read beyond the last pixel it emitted (one in each of
+# the two input and two output ping-pong buffers, plus one being loaded); counted as whole rows
+# (see _row_map), conservatively. Shared with the cost model.
+from asymap.lanes import PW_INFLIGHT
 
 
 def _pointwise(layer: ir.Layer) -> bool:

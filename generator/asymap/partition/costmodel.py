@@ -24,7 +24,7 @@ import numpy as np
 
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
-from asymap.lanes import port_lanes
+from asymap.lanes import PW_INFLIGHT, port_lanes
 
 RES = ("dsp", "bram36", "uram", "lut")
 BRAM_BITS = 36 * 1024
@@ -40,7 +40,6 @@ LUT_LAYER = 300
 LUT_PER_LANE = 12
 LUT_PER_PE = 40
 LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
-PW_INFLIGHT = 5  # pixels a 1x1 engine reads ahead of its output (= codegen.fifodepth.PW_INFLIGHT)
 
 # Window parallelism (kpar) is offered to KxK standard convs with fewer input channels than this:
 # wider layers reach their MAC budget through simd alone, and small menus keep planning fast.
