@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     from asymap.frontend.onnx_import import load_model
     from asymap.frontend.zoo import build_zoo_model
     from asymap.quant.quantize import quantize
-    from asymap.quant.reference import _weights_f32, int_layer
+    from asymap.quant.reference import int_layer
     from asymap.verify.runner import verify
 
     with tempfile.TemporaryDirectory(prefix="asymap-bench-csim-") as tmp:
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
             best = float("inf")
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                y = int_layer(q, [vals[n] for n in q.layer.inputs], _weights_f32(q))
+                y = int_layer(q, [vals[n] for n in q.layer.inputs], x_signed=qg.tensors[q.layer.inputs[0]].signed)
                 best = min(best, time.perf_counter() - t0)
             vals[q.layer.output] = y
             ref_s[q.index] = best
