@@ -9,12 +9,12 @@ with a ``name`` (and optional ``dir``/``project``) so small layout changes there
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from asymap import __version__
 from asymap.errors import UserError
+from asymap.util.fileio import read_json_object
 
 CHAIN_FILE = "chain.json"
 SUPPORTED_CHAIN_SCHEMAS = (1,)
@@ -57,12 +57,7 @@ def load_tree(out_dir: str | Path, check_version: bool = True) -> OutTree:
     chain_path = root / CHAIN_FILE
     if not chain_path.is_file():
         raise UserError(f"{chain_path}: missing; {root} is not an 'asymap generate' output tree (re-run asymap generate)")
-    try:
-        chain = json.loads(chain_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{chain_path}: unreadable ({exc}); re-run asymap generate") from None
-    if not isinstance(chain, dict):
-        raise UserError(f"{chain_path}: expected a JSON object; re-run asymap generate")
+    chain = read_json_object(chain_path, "re-run asymap generate")
     version = str(chain.get("asymap_version", ""))
     schema = chain.get("schema", 1)
     if check_version:

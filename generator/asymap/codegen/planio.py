@@ -9,10 +9,10 @@ carried along untouched.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from asymap.errors import UserError
+from asymap.util.fileio import read_json_object
 from asymap.frontend.ir import Graph
 
 
@@ -25,13 +25,7 @@ def load_plan_dict(plan, where: str = "plan") -> dict:
     p = Path(plan)
     if not p.is_file():
         raise UserError(f"{p}: plan file not found; run 'asymap plan MODEL CLUSTER -o {p.name}' first")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{p}: not a valid plan.json ({exc}); re-create it with 'asymap plan'") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{p}: not a valid plan.json (top level is not an object); re-create it with 'asymap plan'")
-    return data
+    return read_json_object(p, "not a valid plan.json; re-create it with 'asymap plan'")
 
 
 def check_plan(plan: dict, graph: Graph, where: str, model_sha256: str | None = None) -> dict:

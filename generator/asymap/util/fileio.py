@@ -58,3 +58,18 @@ def atomic_save_npy(path: str | os.PathLike, array) -> None:
 
     with atomic_open(path, "wb") as fh:
         np.save(fh, array, allow_pickle=False)
+
+
+def read_json_object(path: str | os.PathLike, fix: str) -> dict:
+    """A JSON file whose top level is an object; any other content is a one-line UserError
+    naming the file and ending with ``fix`` (what the user should do)."""
+    import json
+
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{p}: unreadable ({exc}); {fix}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{p}: expected a JSON object at the top level; {fix}")
+    return data
