@@ -7,6 +7,8 @@ without importing the code generator.
 
 from __future__ import annotations
 
+import math
+
 #: Pixels a 1x1/fc engine may have read past the last pixel it emitted: its DATAFLOW loop keeps
 #: load, compute and emit of consecutive pixels in flight with ping-pong buffers between them
 #: (conv.h, pointwise_core). FIFO depths and skip-buffer bytes count them.
@@ -19,3 +21,33 @@ def port_lanes(channels: int) -> int:
         if channels % p == 0:
             return p
     return 1
+
+
+# Pipeline depth (fill = drain) of each engine process's loop body, in cycles: charged once per
+# image per process by the cost model and by the C-sim counters. The C++ twins are the lat_*
+# constants of hls/include/asymap/csim_count.h (tests/hls/test_latency_constants.py checks that
+# they agree); docs/hls-library.md explains each value.
+LAT_GEARBOX = 2  # width conversion: shift registers only
+LAT_SWG = 4  # sliding-window generator: line-buffer read, window select, write
+LAT_MVAU = 12  # MAC array: weight ROM read, multiply, adder tree, requantization multiply
+LAT_POOL = 6  # pool reduction: compare/add, requantization
+LAT_ADD = 6  # residual add: two products, round, clamp
+LAT_GAP = 7  # global average pool: accumulator read-modify-write, requantization
+LAT_CONCAT = 6  # concat: requantization, shift-register move
+
+
+def gearbox_steps(pi: int, po: int, ci: int) -> tuple[int, int]:
+    """(loop iterations per item, tail) of stream_utils.h ``gearbox<PI, PO, CI, ...>``: chunks of
+    L = lcm(PI, PO) bytes, M = max(L/PI, L/PO) iterations per chunk, ceil(CI/L) chunks per item,
+    one more chunk slot to send the last one, plus the pipeline depth."""
+    g = math.gcd(pi, po)
+    lcm = pi // g * po
+    m = max(lcm // pi, lcm // po)
+    return -(-ci // lcm) * m, m + LAT_GEARBOX
+
+
+def concat_slot_steps(in_shapes, cout: int) -> int:
+    """Loop iterations per pixel of a concat wrapper (concat.h): shifting in every operand's beats
+    of one pixel, or sending the previous pixel's output beats, whichever takes longer."""
+    ins = sum(int(s[0]) // port_lanes(int(s[0])) for s in in_shapes)
+    return max(ins, cout // port_lanes(cout))

@@ -15,6 +15,7 @@ from asymap.codegen.weightpack import (
     WMEM_WORD_BYTES, fit_factor, pack_offchip, pack_rom, pad_channels, slot_bytes, weight_rows,
 )
 from asymap.frontend import ir
+from asymap.lanes import concat_slot_steps
 from asymap.quant.qgraph import QGraph, QLayer
 
 ROM_WORDS_PER_LINE = 8  # packed 64-bit words per line of weights.h
@@ -123,6 +124,26 @@ def _mac_factors(ql: QLayer, factors: dict, ident: str, ctx: BlockCtx, c_out: in
     return pe, simd, kpar
 
 
+def _grouped_factors(ident: str, ctx: BlockCtx, pe: int, kpar: int, cout: int, cig: int,
+                     groups: int) -> tuple[int, int]:
+    """PE (and KPAR) of a grouped conv on the row-buffer engine, whose window generator gives all
+    PE lanes of a fold one input word (conv.h): PE must divide C_out/groups, or, for depthwise
+    (one input and one output channel per group), PE lanes read PE consecutive channels, so PE
+    divides C and KPAR is 1."""
+    coutg = cout // groups
+    if cig == 1 and coutg == 1:
+        fit, k = fit_factor(cout, pe), 1
+        if kpar != 1:
+            ctx.notes.append(f"{ident}: depthwise engine reads one window position per cycle; using kpar=1")
+        if fit != pe:
+            ctx.notes.append(f"{ident}: depthwise pe={pe} does not divide C={cout}; using pe={fit}")
+        return fit, k
+    fit = fit_factor(coutg, pe)
+    if fit != pe:
+        ctx.notes.append(f"{ident}: grouped pe={pe} does not divide C_out/groups={coutg}; using pe={fit}")
+    return fit, kpar
+
+
 def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx) -> BlockCall:
     """conv (any kind) and fc: config struct, weights (ROM or wmem), call."""
     layer = ql.layer
@@ -141,11 +162,13 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         (kh, kw), (sh, sw), (dh, dw) = layer.kernel, layer.stride, layer.dilation
         pt, pl = layer.pads[0], layer.pads[1]
         cfg_in, cfg_out = (cin, hin, win), (cout, hout, wout)
-        pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads)
+        pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads) and groups == 1
     cig = cfg_in[0] // groups
     # window parallelism lives in the row-buffer engine only (conv_offchip, 1x1 and fc: kpar 1)
     window = kh * kw if not (pointwise or offchip) else 1
     pe, simd, kpar = _mac_factors(ql, factors, ident, ctx, cout, cig, window)
+    if groups > 1 and not offchip:
+        pe, kpar = _grouped_factors(ident, ctx, pe, kpar, cout, cig, groups)
     cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
     w = pad_channels(w, cout_p, 0)
     rows = weight_rows(w, pe, simd, kpar)
@@ -258,8 +281,11 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
             _u("c", ci), _u("lanes", port_lanes(ci)), _u("offset", offset), _u("out_c", cout),
             _b("in_signed", qg.tensors[t].signed), _ll("mult", ql.mult[i]), _u("shift", ql.shift[i]),
             _i("lo", ql.lo), _i("hi", ql.hi)]})
-        parts.append({"cfg": f"{ctx.ns}::{pname}", "lanes": port_lanes(ci)})
         offset += ci
+        end = (parts[-1]["end"] if parts else 0) + ci // port_lanes(ci)
+        parts.append({"cfg": f"{ctx.ns}::{pname}", "lanes": port_lanes(ci), "end": end})
+    slot = concat_slot_steps(layer.in_shapes, cout)
     ctx.wrappers.append({"name": f"{ident}_concat", "parts": parts, "pixels": h * w, "out_c": cout,
-                         "out_lanes": port_lanes(cout)})
+                         "out_lanes": port_lanes(cout), "out_beats": cout // port_lanes(cout),
+                         "slot": slot, "steps": (h * w + 1) * slot})
     return BlockCall(f"{ctx.ns}::{ident}_concat")

@@ -24,7 +24,10 @@ import numpy as np
 
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
-from asymap.lanes import PW_INFLIGHT, port_lanes
+from asymap.lanes import (
+    LAT_CONCAT, LAT_GAP, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
+    port_lanes,
+)
 
 RES = ("dsp", "bram36", "uram", "lut")
 BRAM_BITS = 36 * 1024
@@ -129,8 +132,8 @@ def _padded_pes(c: int) -> list[int]:
 
 
 def is_pointwise(layer: Layer) -> bool:
-    """Runs on the 1x1 engine (no row buffer): fc, and 1x1 stride-1 convs without padding."""
-    return layer.op == FC or (layer.op == CONV and tuple(layer.kernel) == (1, 1)
+    """Runs on the 1x1 engine (no row buffer): fc, and 1x1 stride-1 ungrouped convs without padding."""
+    return layer.op == FC or (layer.op == CONV and tuple(layer.kernel) == (1, 1) and layer.groups == 1
                               and tuple(layer.stride) == (1, 1) and not any(layer.pads))
 
 
@@ -143,91 +146,121 @@ def kpar_choices(layer: Layer) -> list[int]:
     return divisors(kh * kw)
 
 
-def flow_cycles(items: int, stages: tuple[int, ...]) -> int:
-    """Cycles of a DATAFLOW loop over ``items`` whose body is a chain of processes taking
-    ``stages`` cycles each per item, linked by ping-pong channels: the first item passes every
-    process, each further one leaves after the slowest process (``csim_flow`` in conv.h)."""
-    if items <= 0:
-        return 0
-    return sum(stages) + (items - 1) * max(stages)
-
-
 def _rows_needed(layer: Layer, oy: int) -> int:
-    """Input rows the row buffer holds before output row ``oy`` (line_buffer.h lb_rows_needed)."""
+    """Input rows the row buffer holds before output row ``oy`` (line_buffer.h rows_needed)."""
     hi = layer.in_shapes[0][1]
     last = oy * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
     return min(hi, max(0, last + 1))
 
 
-def row_flow_cycles(layer: Layer, per_row: int) -> int:
-    """Cycles of the KxK conv engine whose output rows take ``per_row`` compute steps each (conv.h
-    conv2d_core): the rows output row 0 needs are loaded first, then each output row runs
-    max(its compute steps, the beats of the rows output row oy+1 still needs -- for the last row,
-    the rest of the input) because the engine loads those while it computes."""
-    cin, hi, wi = layer.in_shapes[0]
+def slot_rows(layer: Layer) -> np.ndarray:
+    """Input rows each slot of a row-buffer engine loads (line_buffer.h swg_rows_by_slot): slot 0
+    the rows output row 0 needs, slot oy+1 those output row oy+1 needs in addition (the last slot:
+    the rest of the input, read and dropped)."""
+    hi = layer.in_shapes[0][1]
     ho = layer.out_shape[1]
-    bpr = wi * (cin // port_lanes(cin))
-    need = [_rows_needed(layer, oy) for oy in range(ho)] + [hi]
-    loads = np.diff(np.array(need, dtype=np.int64)) * bpr
-    return int(need[0] * bpr + np.maximum(loads, per_row).sum())
+    need = [_rows_needed(layer, s) for s in range(ho)] + [hi]
+    return np.diff(np.array([0] + need, dtype=np.int64))
+
+
+def row_engine_cycles(layer: Layer, bw: int, gin: tuple[int, int], words_per_pixel: int,
+                      mac_per_pixel: int, gout: tuple[int, int], lat_compute: int) -> int:
+    """Cycles of a row-buffer engine (conv.h conv2d_core, pool.h pool2d_core): gearbox in, window
+    generator, compute process, gearbox out, each one pipelined loop. Per slot the slowest process
+    sets the pace -- the input gearbox (``gin[0]`` iterations per input pixel), the window generator
+    (max of its row loads, W*C/BW words per row, and the W_out*words_per_pixel window words), the
+    compute process (W_out*mac_per_pixel) and the output gearbox (W_out*gout[0]) -- and every
+    process adds its tail (pipeline depth, csim_count.h) once."""
+    cin, _, wi = layer.in_shapes[0]
+    wo = layer.out_shape[2]
+    rows = slot_rows(layer)
+    loads_in = rows * wi * gin[0]
+    swg = rows * wi * (cin // bw)
+    compute = np.full(len(rows), wo * max(words_per_pixel, mac_per_pixel, gout[0]), dtype=np.int64)
+    swg[1:] = np.maximum(swg[1:], wo * words_per_pixel)
+    compute[0] = 0
+    per_slot = np.maximum(np.maximum(loads_in, swg), compute)
+    return int(per_slot.sum()) + gin[1] + LAT_SWG + lat_compute + gout[1]
+
+
+def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
+    """Folding of a conv/fc engine (conv.h conv_shape): NF, SF, KF, buffer word BW, window words
+    per output pixel and MVAU iterations per output pixel."""
+    cin = layer.in_shapes[0][0]
+    cout = layer.out_shape[0]
+    kh, kw = layer.kernel
+    if layer.op == FC:
+        cing = int(layer.weight.shape[1]) if layer.weight is not None else cin * layer.in_shapes[0][1] * layer.in_shapes[0][2]
+        groups, kk = 1, 1
+    else:
+        groups, kk = layer.groups, kh * kw
+        cing = cin // groups
+    coutg = cout // groups
+    dw = cing == 1 and coutg == 1
+    nf, sf, kf = ceil_div(cout, pe), cing // simd, kk // kpar
+    s = 1 if dw else sf
+    a = 1 if groups == 1 else nf
+    return {"nf": nf, "sf": sf, "kf": kf, "bw": pe if dw else simd, "cing": cing,
+            "words": a * kf * s, "steps": nf * kf * s}
 
 
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
-    """Cycles per image of the layer's generated HLS engine (pipelined loops at II=1, fill ignored),
-    term for term the table "Cycles of each engine" of docs/hls-library.md.
+    """Cycles per image of the layer's generated HLS engine, pipeline fill and drain included, term
+    for term the table "Cycles of each engine" of docs/hls-library.md (and what the C-sim counters
+    of csim_count.h count).
 
     ``pe`` is the PE count of a conv/fc and the channels per cycle of a pool; add and concat move one
     port beat per cycle whatever their factors. Input/output ports carry ``port_lanes(C)`` channels
-    per beat. The 1x1 engine overlaps load, MACs and emit of successive pixels (``flow_cycles``),
-    the KxK engine loads the next output row's input rows while it computes (``row_flow_cycles``);
-    the pool and off-chip engines load, compute and emit one after the other."""
+    per beat; gearboxes convert them to the engine's SIMD/PE-wide words and back."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
     kk = kh * kw
     pin, pout = port_lanes(cin), port_lanes(cout)
     if layer.op in (CONV, FC):
-        nf = ceil_div(cout, pe)
+        g = conv_geometry(layer, pe, simd, kpar)
+        nf = g["nf"]
         emit = cout // pout
         load = hi * wi * (cin // pin)
-        if layer.op == FC:
-            cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
-            sf = cin_g // simd
-            return load + nf * sf * (2 if offchip else 1) + emit
-        sf = layer.c_in // layer.groups // simd
+        if layer.op == FC and offchip:
+            return load + nf * g["sf"] * 2 + emit
         if offchip:  # conv_offchip: fold weights loaded once, then every output pixel of the fold
-            return load + nf * kk * sf * (1 + ho * wo) + ho * wo * emit
-        if is_pointwise(layer):
-            return flow_cycles(hi * wi, (cin // pin, nf * sf, emit))
-        return row_flow_cycles(layer, wo * (nf * (kk // kpar) * sf + emit))
+            return load + nf * kk * g["sf"] * (1 + ho * wo) + ho * wo * emit
+        gout = gearbox_steps(pe, pout, nf * pe)
+        if is_pointwise(layer):  # per pixel: gearbox in, MVAU, gearbox out overlap
+            cing = g["cing"]
+            gin = gearbox_steps(pin, simd, cing)
+            pixels = 1 if layer.op == FC else hi * wi
+            return pixels * max(gin[0], g["steps"], gout[0]) + gin[1] + LAT_MVAU + gout[1]
+        gin = gearbox_steps(pin, g["bw"], cin)
+        return row_engine_cycles(layer, g["bw"], gin, g["words"], g["steps"], gout, LAT_MVAU)
     c = cout
     p = port_lanes(c)
-    if layer.op in (MAXPOOL, AVGPOOL):  # row-overlapped like the KxK conv (pool.h pool2d_core)
-        return row_flow_cycles(layer, wo * (ceil_div(c, pe) * kk + c // p))
+    if layer.op in (MAXPOOL, AVGPOOL):  # row-buffer engine like the KxK conv (pool.h pool2d_core)
+        cf = ceil_div(c, pe)
+        return row_engine_cycles(layer, pe, gearbox_steps(p, pe, c), cf * kk, cf * kk, gearbox_steps(pe, p, c),
+                                 LAT_POOL)
     if layer.op == GAP:
-        return hi * wi * (c // p) + c + c // p
+        return (hi * wi + 1) * (c // p) + LAT_GAP
     if layer.op == CONCAT:
-        return ho * wo * (sum(s[0] // port_lanes(s[0]) for s in layer.in_shapes) + c // p)
-    return ho * wo * (c // p)  # ADD and anything element-wise: one beat per cycle
+        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, c) + LAT_CONCAT
+    return ho * wo * (c // p) + LAT_ADD  # ADD: one beat per cycle
 
 
 def port_beats(layer: Layer) -> int:
-    """The part of ``engine_cycles`` (on-chip weights) spent loading the input and emitting the
-    output through the tensor ports: no factor choice makes a layer faster than this."""
+    """A lower bound of ``engine_cycles`` (on-chip weights) that no factor choice beats: loading
+    the input and emitting the output through the tensor ports, with the compute steps at zero."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
-    if layer.op == CONV and is_pointwise(layer):  # overlapped: the MAC stage at its shortest, 0
-        return flow_cycles(hi * wi, (cin // port_lanes(cin), 0, cout // port_lanes(cout)))
-    if layer.op == CONV:  # row buffer: loads overlap the row's MACs and emits; MACs at their shortest, 0
-        return row_flow_cycles(layer, wo * (cout // port_lanes(cout)))
+    pin, pout = port_lanes(cin), port_lanes(cout)
+    if layer.op in (CONV, MAXPOOL, AVGPOOL) and not is_pointwise(layer):
+        rows = slot_rows(layer)
+        per = np.maximum(rows * wi * (cin // pin), np.r_[0, np.full(len(rows) - 1, wo * (cout // pout))])
+        return int(per.sum())
     if layer.op in (CONV, FC):
-        emit = cout // port_lanes(cout)
-        return hi * wi * (cin // port_lanes(cin)) + (emit if layer.op == FC else ho * wo * emit)
-    p = port_lanes(cout)
-    if layer.op in (MAXPOOL, AVGPOOL):
-        return row_flow_cycles(layer, wo * (cout // p))
-    if layer.op == GAP:
-        return hi * wi * (cout // p) + cout // p
+        pixels = 1 if layer.op == FC else hi * wi
+        cing = cin * hi * wi if layer.op == FC else cin
+        return pixels * max(cing // pin, cout // pout)
     return engine_cycles(layer, 1)
 
 
@@ -252,7 +285,10 @@ def layer_options(layer: Layer, pad: bool = True) -> Options:
             cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
             k = 1
         cout = layer.c_out
-        pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (_padded_pes(cout) if pad else [])]
+        if layer.op == CONV and layer.groups > 1:  # grouped: PE divides C_out/groups (conv.h)
+            pes = [(d, False) for d in divisors(cout // layer.groups)]
+        else:
+            pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (_padded_pes(cout) if pad else [])]
         for kpar in kpar_choices(layer):
             for simd in divisors(cin_g):
                 sf = cin_g // simd

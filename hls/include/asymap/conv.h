@@ -71,6 +71,13 @@ inline unsigned group_of(unsigned co) {
     return (co < CFG::out_c ? co : CFG::out_c - 1) / COUTG;
 }
 
+// The product of one weight and one activation: the single place a MAC's multiplier is written,
+// so the packed-DSP MAC kinds can replace it.
+inline acc_t mac_product(act_t x, wgt_t w) {
+#pragma HLS INLINE
+    return acc_t(x * w);
+}
+
 // Multiply-accumulate one weight row: PE accumulators, KPAR*SIMD inputs each. `x[p][j*SIMD + s]`
 // holds input channel s of window position j for PE lane p (lanes differ only for grouped or
 // depthwise convolutions).
@@ -84,7 +91,7 @@ inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][conv_types<CFG>::
         acc_t sum = 0;
         for (unsigned s = 0; s < N; ++s) {
 #pragma HLS UNROLL
-            sum += x[p][s] * row.w[p * N + s];
+            sum += mac_product(x[p][s], row.w[p * N + s]);
         }
         acc[p] += sum;
     }
@@ -102,237 +109,188 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
     }
 }
 
-// Window position j of kernel step kq: (ky, kx) with q = kq*KPAR + j in raster order of the kernel.
+// ---- on-chip engines: gearbox -> [sliding-window generator] -> MVAU -> gearbox ---------------
+//
+// A DATAFLOW region of four processes (UG1399 "Dataflow"; one producer and one consumer per
+// stream), each one flattened loop pipelined at II=1:
+//   gearbox  port beats (in_lanes channels) -> words of BW channels (BW = SIMD, PE for depthwise);
+//   swg      (line_buffer.h) the window words of every output pixel (KxK engine only; the 1x1/fc
+//            engine feeds the input words straight to the MVAU);
+//   mvau     the MAC array: one loop over pixels x NF x KF x S, as finn-hlslib's
+//            Matrix_Vector_Activate_Batch folds NF x SF into one loop: the accumulators are
+//            initialised (bias) on the first step of a fold and requantized and written on its
+//            last step, inside the same loop body, so the pipeline never drains between folds.
+//            Standard convs read each window word from the stream during fold nf = 0 and keep it
+//            in `inbuf` for the other folds (the MVAU input buffer);
+//   gearbox  PE-wide result words -> port beats (out_lanes channels), dropping padding channels.
+// Every unrolled lane touches a fixed bank: PE lane p uses bank p of bias/mult/shift (cyclic by
+// PE) and byte p*KPAR*SIMD.. of the weight row, whose ROM words are banked cyclically by rom_wpr.
 template <class CFG>
-inline void window_pos(unsigned kq, unsigned j, unsigned &ky, unsigned &kx) {
+struct conv_shape {
+    static const unsigned CING = CFG::in_c / CFG::groups;
+    static const unsigned COUTG = CFG::out_c / CFG::groups;
+    static const bool DW = CING == 1 && COUTG == 1;        // depthwise: PE lanes read PE channels
+    static const bool REUSE = CFG::groups == 1;             // one window for every output fold
+    static const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
+    static const unsigned KF = CFG::kh * CFG::kw / CFG::kpar;
+    static const unsigned BW = DW ? CFG::pe : CFG::simd;    // channels per buffer word
+    static const unsigned XN = CFG::kpar * BW;              // bytes per window word
+    static const unsigned A = REUSE ? 1 : NF;               // folds with their own window words
+    static const unsigned S = DW ? 1 : SF;
+    static const unsigned STEPS = NF * KF * S;              // MVAU iterations per output pixel
+    static const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
+};
+
+// The window-generator view of a conv config.
+template <class CFG>
+struct conv_swg_cfg {
+    typedef conv_shape<CFG> X;
+    static const unsigned in_h = CFG::in_h, in_w = CFG::in_w, c = CFG::in_c, bw = X::BW;
+    static const unsigned kh = CFG::kh, kw = CFG::kw, sh = CFG::sh, sw = CFG::sw, dh = CFG::dh, dw = CFG::dw;
+    static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = CFG::kpar;
+    static const unsigned a = X::A, s = X::S, pe = CFG::pe, coutg = X::DW ? 1 : X::COUTG;
+    static const unsigned cing = X::CING;
+};
+
+// Input byte of PE lane p, lane position n (= j*SIMD + s) of a window word.
+template <class CFG>
+inline act_t window_input(const bytes<conv_shape<CFG>::XN> &xw, unsigned p, unsigned n) {
 #pragma HLS INLINE
-    unsigned q = kq * CFG::kpar + j;
-    ky = q / CFG::kw;
-    kx = q % CFG::kw;
+    return byte_value<CFG::in_signed>(xw.b[conv_shape<CFG>::DW ? p : n]);
 }
 
+template <class CFG>
+void mvau(hls::stream<bytes<conv_shape<CFG>::XN> > &win, hls::stream<bytes<CFG::pe> > &out,
+          const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+          const uint8_t shift[CFG::out_cp]) {
+#pragma HLS INLINE off
+    typedef conv_shape<CFG> X;
+    const unsigned LN = conv_types<CFG>::lanes, KS = X::KF * X::S;
+    bytes<X::XN> inbuf[KS];
+#pragma HLS AGGREGATE variable = inbuf
+#pragma HLS BIND_STORAGE variable = inbuf type = ram_s2p impl = auto
+    acc_t acc[CFG::pe];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+    ASYMAP_CSIM_ITEMS(X::OPIX, X::STEPS, lat_mvau);
+    unsigned i = 0, nf = 0, widx = 0;  // step of the fold, fold, weight row
+mvau_steps:
+    for (unsigned it = 0; it < X::OPIX * X::STEPS; ++it) {
+#pragma HLS PIPELINE II = 1
+        bytes<X::XN> xw;
+        if (!X::REUSE || nf == 0) {
+            xw = win.read();
+            if (X::REUSE) inbuf[i] = xw;
+        } else {
+            xw = inbuf[i];
+        }
+        typename conv_types<CFG>::wrow_t row = read_row<CFG>(w, widx);
+        bytes<CFG::pe> y;
+        for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+            acc_t sum = 0;
+            for (unsigned n = 0; n < LN; ++n) {
+#pragma HLS UNROLL
+                sum += mac_product(window_input<CFG>(xw, p, n), row.w[p * LN + n]);
+            }
+            acc_t a = (i == 0 ? acc_t(bias[nf * CFG::pe + p]) : acc[p]) + sum;
+            acc[p] = a;
+            if (i == KS - 1)  // last step of the fold: requantize in the same loop body
+                y.b[p] = requant<CFG::lo, CFG::hi>(a, mult[nf * CFG::pe + p], shift[nf * CFG::pe + p]).range(7, 0);
+        }
+        if (i == KS - 1) out.write(y);
+        ++widx;
+        if (++i == KS) {
+            i = 0;
+            if (++nf == X::NF) {
+                nf = 0;
+                widx = 0;
+            }
+        }
+    }
+}
 
-// KxK convolution with stride, dilation, padding and groups, over the row buffer, with loading
-// overlapped with computing at row level. The buffer has lb_rows + sh slots (input row r in slot
-// r % (lb_rows + sh)): while output row oy is computed from its lb_rows window rows, the rows
-// output row oy+1 additionally needs (at most sh) are loaded into the other slots. One pipelined
-// loop of max(TL, TC) steps per output row does both: step t reads input beat t (t < TL, the beats
-// of the rows still missing for row oy+1; for the last row, the rest of the input, dropped) and
-// does MAC/emit step t of the row (t < TC = W_out*(NF*KK/KPAR*SF + C_out/P_out)). Before row 0,
-// the rows it needs are loaded on their own. Loads write slots the window never reads in the same
-// row, hence the DEPENDENCE pragmas.
-// With KPAR > 1 each cycle reads KPAR window positions: their rows are distinct slots of the
-// (completely partitioned) row dimension and their columns ox*SW - PL + kx*DW are distinct modulo
-// KW*DW, so the column dimension is partitioned cyclically by KW*DW (lb_wpart) and every read has
-// its own bank.
+// KxK convolution (any stride, dilation, padding; standard, grouped with PE dividing C_out/groups,
+// or depthwise with PE dividing C), optionally KPAR window positions per cycle.
 template <class CFG>
 void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                  hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
                  const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
                  const uint8_t shift[CFG::out_cp]) {
-    const unsigned CING = CFG::in_c / CFG::groups;
-    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
-    const unsigned KF = CFG::kh * CFG::kw / CFG::kpar, LN = conv_types<CFG>::lanes;
-    const unsigned RB = CFG::lb_rows + CFG::sh;                      // row slots
-    const unsigned IB = CFG::in_c / CFG::in_lanes;                   // beats per input pixel
-    const unsigned BPR = CFG::in_w * IB;                             // beats per input row
-    const unsigned EMIT = CFG::out_c / CFG::out_lanes;
-    const unsigned TC = CFG::out_w * (NF * KF * SF + EMIT);          // compute steps per output row
-    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
+#pragma HLS INLINE off
+    typedef conv_shape<CFG> X;
+    typedef conv_swg_cfg<CFG> WC;
+    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && X::CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
     static_assert((CFG::kh * CFG::kw) % CFG::kpar == 0, "KPAR divides KH*KW");
-    byte_t buf[RB][CFG::in_w][CFG::in_c];
-#pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_part dim = 3
-#pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_wpart dim = 2
-#pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
-    byte_t opix[CFG::out_cp];
-#pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
-    // rows past the last window are read and dropped
-    const unsigned keep = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(CFG::out_h - 1);
-    unsigned loaded = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(0);
-    ASYMAP_CSIM_COUNT(loaded * BPR);
-conv_fill:
-    for (unsigned r = 0; r < loaded; ++r) {
-        lb_load_row<RB, CFG::in_w, CFG::in_c, CFG::in_lanes>(in, buf, r % RB);
-    }
-conv_rows:
-    for (unsigned oy = 0; oy < CFG::out_h; ++oy) {
-        unsigned target = oy + 1 < CFG::out_h
-                              ? lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy + 1)
-                              : CFG::in_h;
-        unsigned TL = (target - loaded) * BPR, T = TL > TC ? TL : TC;
-        ASYMAP_CSIM_COUNT(T);
-        unsigned slot[CFG::kh];
-        bool rvalid[CFG::kh];
-        lb_window_rows<CFG::in_h, RB, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy, slot, rvalid);
-        unsigned lrow = loaded, lx = 0, lb = 0;               // loader position
-        unsigned ox = 0, nf = 0, i = 0, e = 0;                // compute position
-        bool emitting = false;
-        acc_t acc[CFG::pe];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-        for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[p];
-    conv_step:
-        for (unsigned t = 0; t < T; ++t) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS DEPENDENCE variable = buf inter false
-#pragma HLS DEPENDENCE variable = buf intra false
-            if (t < TL) {
-                ap_uint<8 * CFG::in_lanes> beat = in.read();
-                if (lrow < keep) {
-                    for (unsigned l = 0; l < CFG::in_lanes; ++l) {
-#pragma HLS UNROLL
-                        buf[lrow % RB][lx][lb * CFG::in_lanes + l] = lane_byte<CFG::in_lanes>(beat, l);
-                    }
-                }
-                if (++lb == IB) {
-                    lb = 0;
-                    if (++lx == CFG::in_w) {
-                        lx = 0;
-                        ++lrow;
-                    }
-                }
-            }
-            if (t < TC) {
-                if (!emitting) {
-                    unsigned kq = i / SF, sf = i % SF;
-                    act_t x[CFG::pe][LN];
-#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
-                    for (unsigned j = 0; j < CFG::kpar; ++j) {
-#pragma HLS UNROLL
-                        unsigned ky, kx;
-                        window_pos<CFG>(kq, j, ky, kx);
-                        int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
-                        bool ok = rvalid[ky] && ix >= 0 && ix < int(CFG::in_w);
-                        for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                            unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
-                            for (unsigned s = 0; s < CFG::simd; ++s) {
-#pragma HLS UNROLL
-                                x[p][j * CFG::simd + s] =
-                                    ok ? byte_value<CFG::in_signed>(buf[slot[ky]][ok ? ix : 0][cbase + s]) : act_t(0);
-                            }
-                        }
-                    }
-                    mac_row<CFG>(acc, x, read_row<CFG>(w, nf * KF * SF + i));
-                    if (++i == KF * SF) {
-                        i = 0;
-                        requant_fold<CFG>(acc, nf, mult, shift, opix);
-                        nf = nf + 1 == NF ? 0 : nf + 1;
-                        emitting = nf == 0;
-                        for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                            acc[p] = bias[nf * CFG::pe + p];
-                        }
-                    }
-                } else {
-                    ap_uint<8 * CFG::out_lanes> beat;
-                    for (unsigned l = 0; l < CFG::out_lanes; ++l) {
-#pragma HLS UNROLL
-                        beat.range(8 * l + 7, 8 * l) = opix[e * CFG::out_lanes + l];
-                    }
-                    out.write(beat);
-                    if (++e == EMIT) {
-                        e = 0;
-                        emitting = false;
-                        ++ox;
-                    }
-                }
-            }
+    static_assert(X::REUSE || X::DW || X::COUTG % CFG::pe == 0, "grouped conv: PE divides C_out/groups");
+    static_assert(!X::DW || (CFG::out_cp == CFG::out_c && CFG::kpar == 1), "depthwise: PE divides C, KPAR 1");
+    ASYMAP_CSIM_ENGINE_BEGIN();
+#pragma HLS DATAFLOW
+    hls::stream<bytes<X::BW> > words("conv_words");
+#pragma HLS STREAM variable = words depth = 2
+    hls::stream<bytes<X::XN> > wins("conv_windows");
+#pragma HLS STREAM variable = wins depth = 2
+    hls::stream<bytes<CFG::pe> > res("conv_results");
+#pragma HLS STREAM variable = res depth = 2
+    gearbox<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c, X::IPIX>(in, words);
+    swg<WC>(words, wins);
+    mvau<CFG>(wins, res, w, bias, mult, shift);
+    gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::OPIX>(res, out);
+#ifndef __SYNTHESIS__
+    // items: 0 input pixels (slot of their row), 1 SWG slots, 2/3 output pixels (slot = row + 1)
+    struct slots {
+        unsigned operator()(unsigned j, unsigned i) const {
+            if (j == 0) return swg_slot_of_row<WC>(i / CFG::in_w);
+            if (j == 1) return i;
+            return i / CFG::out_w + 1;
         }
-        loaded = target;
-    }
+    };
+    ASYMAP_CSIM_ENGINE_END(CFG::out_h + 1, slots());
+#endif
 }
 
-// 1x1 fast path (kernel 1, stride 1, no padding) and fully connected layers: no row buffer.
-// The engine is a DATAFLOW loop over the pixels (`pixels` = H*W; 1 for fc, where the whole
-// flattened tensor is one "pixel" of in_c = C*H*W channels) whose body is three processes:
-//   pw_load    reads pixel i (C_in/P_in beats) into ipix,
-//   pw_compute runs the NF*SF weight rows over ipix into opix,
-//   pw_emit    writes opix (C_out/P_out beats).
-// ipix and opix are the loop body's local arrays, so HLS turns them into ping-pong (PIPO)
-// channels: pixel i+1 loads while pixel i computes and pixel i-1 emits. A pixel then costs
-// max(C_in/P_in, NF*SF, C_out/P_out) cycles once the pipeline is full (see csim_flow).
-template <class CFG>
-void pw_load(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, byte_t ipix[CFG::in_c]) {
-#pragma HLS INLINE off
-    ASYMAP_CSIM_STAGE(0, CFG::in_c / CFG::in_lanes);
-    pixel_load<CFG::in_c, CFG::in_lanes>(in, ipix);
-}
-
-template <class CFG>
-void pw_compute(const byte_t ipix[CFG::in_c], byte_t opix[CFG::out_cp], const uint64_t w[CFG::rom_words],
-                const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
-                const uint8_t shift[CFG::out_cp]) {
-#pragma HLS INLINE off
-    const unsigned CING = CFG::in_c / CFG::groups;
-    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
-    ASYMAP_CSIM_STAGE(1, NF * SF);
-    unsigned idx = 0;
-pw_nfold:
-    for (unsigned nf = 0; nf < NF; ++nf) {
-        acc_t acc[CFG::pe];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-        for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
-    pw_mac:
-        for (unsigned sf = 0; sf < SF; ++sf, ++idx) {
-#pragma HLS PIPELINE II = 1
-            act_t x[CFG::pe][CFG::simd];
-#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
-            for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
-                for (unsigned s = 0; s < CFG::simd; ++s) {
-#pragma HLS UNROLL
-                    x[p][s] = byte_value<CFG::in_signed>(ipix[cbase + s]);
-                }
-            }
-            mac_row<CFG>(acc, x, read_row<CFG>(w, idx));
-        }
-        requant_fold<CFG>(acc, nf, mult, shift, opix);
-    }
-}
-
-template <class CFG>
-void pw_emit(const byte_t opix[CFG::out_cp], hls::stream<ap_uint<8 * CFG::out_lanes> > &out) {
-#pragma HLS INLINE off
-    ASYMAP_CSIM_STAGE(2, CFG::out_c / CFG::out_lanes);
-    pixel_emit<CFG::out_c, CFG::out_lanes>(opix, out);
-}
-
+// 1x1 (kernel 1, stride 1, no padding, groups 1) and fully connected layers: no row buffer; the
+// MVAU reads the SF input words of a pixel straight from the gearbox (`pixels` = H*W; 1 for fc,
+// where the whole flattened tensor is one "pixel" of in_c = C*H*W channels). Each pixel is a slot.
 template <class CFG>
 void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
                     hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CFG::rom_words],
                     const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
                     const uint8_t shift[CFG::out_cp]) {
-    const unsigned CING = CFG::in_c / CFG::groups;
-    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
-                  "PE divides the padded channel count, SIMD divides C_in/groups");
-    static_assert(CFG::kpar == 1, "no kernel window in a 1x1 conv or fc");
-    ASYMAP_CSIM_FLOW(flow, 3);
-pw_pixels:
-    for (unsigned px = 0; px < CFG::in_h * CFG::in_w; ++px) {
+#pragma HLS INLINE off
+    typedef conv_shape<CFG> X;
+    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && X::CING % CFG::simd == 0,
+                  "PE divides the padded channel count, SIMD divides C_in");
+    static_assert(CFG::kpar == 1 && CFG::groups == 1 && CFG::kh == 1 && CFG::kw == 1,
+                  "1x1 engine: no kernel window, no groups");
+    ASYMAP_CSIM_ENGINE_BEGIN();
 #pragma HLS DATAFLOW
-        byte_t ipix[CFG::in_c];
-#pragma HLS ARRAY_PARTITION variable = ipix cyclic factor = CFG::lb_part
-        byte_t opix[CFG::out_cp];
-#pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
-        pw_load<CFG>(in, ipix);
-        pw_compute<CFG>(ipix, opix, w, bias, mult, shift);
-        pw_emit<CFG>(opix, out);
-        ASYMAP_CSIM_FLOW_STEP(flow);
-    }
-    ASYMAP_CSIM_FLOW_END(flow);
+    hls::stream<bytes<CFG::simd> > words("pw_words");
+#pragma HLS STREAM variable = words depth = 2
+    hls::stream<bytes<CFG::pe> > res("pw_results");
+#pragma HLS STREAM variable = res depth = 2
+    gearbox<CFG::in_lanes, CFG::simd, CFG::in_c, CFG::in_c, X::IPIX>(in, words);
+    mvau<CFG>(words, res, w, bias, mult, shift);
+    gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::IPIX>(res, out);
+    ASYMAP_CSIM_ENGINE_END(X::IPIX, csim_same_slot());
 }
 
 // ---- entry points: on-chip ROM weights -------------------------------------------------------
+// The ROM is banked cyclically by rom_wpr so a weight row's words are read in one cycle; bias,
+// mult and shift cyclically by PE so PE lane p reads bank p. All are read-only memories bound to
+// block RAM (or LUTRAM when small) explicitly (UG1399 "Pragma HLS bind_storage").
 template <class CFG>
 void conv2d(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
             const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
             const uint8_t shift[CFG::out_cp]) {
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
+#pragma HLS BIND_STORAGE variable = w type = rom_1p impl = bram
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
     conv2d_core<CFG>(in, out, w, bias, mult, shift);
 }
 
@@ -341,9 +299,13 @@ void conv1x1(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8
              const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
              const uint8_t shift[CFG::out_cp]) {
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = CFG::rom_wpr
+#pragma HLS BIND_STORAGE variable = w type = rom_1p impl = bram
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CFG::pe
 #pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
     pointwise_core<CFG>(in, out, w, bias, mult, shift);
 }
 

@@ -1,69 +1,105 @@
 // asymap HLS library: C-simulation cycle counting (compiled only when __SYNTHESIS__ is undefined).
 //
-// The conv and pool engines add the cycles of their pipelined loops (one per iteration at II=1) to
-// csim_cycles(), so tests can compare the cost model's formulas (asymap.partition.costmodel.
-// engine_cycles) with what the engines ran. Engines whose processes overlap (the DATAFLOW loop of
-// the 1x1 engine) report each process's iterations per item and let csim_flow compute the
-// schedule's finish time. Under synthesis every macro expands to nothing.
+// Every engine is a DATAFLOW chain of processes, each ONE flattened loop pipelined at II=1 (one
+// iteration per cycle). In C-simulation the processes run one after another, so each records what
+// its loop did: the iterations it spent on each *item* (an input pixel, a window slot, an output
+// pixel) and its *tail*: the pipeline depth of its loop body (the cycles from the first read to
+// the first write, i.e. fill, which is also the drain after the last read) plus any loop
+// iterations that only drain (a gearbox's last chunk). The engine then maps items to *slots*
+// (for row-buffer engines: the prefill and each output row; for the 1x1 engine: each pixel) and
+// charges
+//
+//     cycles = sum over slots of max over processes (iterations in the slot) + sum of tails,
+//
+// i.e. within a slot the processes overlap through their FIFOs and the slowest one sets the pace,
+// and every process's pipeline is filled and drained once per image. The cost model
+// (asymap.partition.costmodel.engine_cycles) evaluates the same formula in closed form; the
+// latency constants live in one place per language (lat_* below, LAT_* in asymap/lanes.py) and a
+// test checks that they agree. The sum is added to csim_cycles(), which tests compare with the
+// cost model. Under synthesis every macro expands to nothing.
 #ifndef ASYMAP_CSIM_COUNT_H
 #define ASYMAP_CSIM_COUNT_H
 
+#ifndef __SYNTHESIS__
+#include <vector>
+#endif
+
 namespace asymap {
 
-#ifndef __SYNTHESIS__
-const unsigned csim_flow_max_stages = 4;
+// Pipeline depth (cycles from an iteration's first read to its last write) of each process's loop
+// body, charged once per image as fill/drain. Same values as asymap/lanes.py (tests/hls/
+// test_latency_constants.py checks). They are the depths Vitis typically schedules at 300 MHz on
+// UltraScale+ for these bodies: BRAM read 2 + logic; the MAC body adds the DSP multiply (3-4
+// stages), a log-depth adder tree and the 64-bit requantization multiply (4 stages).
+const unsigned lat_gearbox = 2;  // shift registers: read, move, write
+const unsigned lat_swg = 4;      // line-buffer read (2) + window select + write
+const unsigned lat_mvau = 12;    // weight ROM read (2) + multiply (4) + adder tree (2) + requant (4)
+const unsigned lat_pool = 6;     // compare/add (1) + requant (4) + write
+const unsigned lat_add = 6;      // two 32x32 products (4) + round/clamp (2)
+const unsigned lat_gap = 7;      // accumulator RAM read-modify-write (3) + requant (4)
+const unsigned lat_concat = 6;   // requant (4) + shift-register move + write
 
-// C-simulation only: cycles the conv engines spent in their pipelined loops (one per loop
-// iteration at II=1, as docs/hls-library.md counts them), summed over every call since the program
-// started, so tests can check the cost model's cycle formula against the engine itself.
+#ifndef __SYNTHESIS__
+// Cycles every counted engine ran, summed over every call since the program started.
 inline unsigned long long &csim_cycles() {
     static unsigned long long n = 0;
     return n;
 }
-// Loop iterations of the processes of a DATAFLOW loop body for the current item (process j
-// adds its iterations to csim_stage(j)); csim_flow turns them into the time the body's processes
-// take when they overlap.
-inline unsigned long long &csim_stage(unsigned j) {
-    static unsigned long long t[csim_flow_max_stages] = {};
-    return t[j];
+
+// Per-process record of the engine currently running (processes of one engine run in sequence).
+struct csim_proc {
+    std::vector<unsigned long long> items;
+    unsigned long long tail;
+};
+inline std::vector<csim_proc> &csim_procs() {
+    static std::vector<csim_proc> p;
+    return p;
 }
-// Schedule of S processes chained by ping-pong (two-buffer) channels in a DATAFLOW loop, one item
-// per iteration. Process j may start item i when it has finished item i-1, process j-1 has
-// finished item i (its data is there) and process j+1 has finished item i-2 (one of the two
-// buffers between them is free again); it then runs csim_stage(j) cycles. The last process
-// writes the engine's output stream, which the next engine is assumed to keep up with. With equal
-// times (a_0 .. a_{S-1}) per item this gives sum(a) + (N-1)*max(a) for N items, the cost model's
-// formula; step() evaluates the recurrence on the counted iterations, so the test compares the
-// formula with what the processes actually ran.
-struct csim_flow {
-    unsigned s;
-    unsigned long long f1[csim_flow_max_stages], f2[csim_flow_max_stages];  // finish of items i-1, i-2
-    explicit csim_flow(unsigned stages) : s(stages) {
-        for (unsigned j = 0; j < csim_flow_max_stages; ++j) f1[j] = f2[j] = csim_stage(j) = 0;
+// A process starts: `n` items of `steps` iterations each (more may be added per item), `tail`.
+inline void csim_proc_begin(unsigned long long n, unsigned long long steps, unsigned long long tail) {
+    csim_proc p;
+    p.items.assign(n, steps);
+    p.tail = tail;
+    csim_procs().push_back(p);
+}
+inline void csim_item_add(unsigned long long item, unsigned long long steps) {
+    std::vector<unsigned long long> &v = csim_procs().back().items;
+    if (v.size() <= item) v.resize(item + 1, 0);
+    v[item] += steps;
+}
+// The engine ends: slot_of(j, i) maps item i of process j to its slot (a functor).
+template <class SLOT>
+inline void csim_engine_end(unsigned slots, SLOT slot_of) {
+    std::vector<std::vector<unsigned long long> > per(csim_procs().size(),
+                                                      std::vector<unsigned long long>(slots, 0));
+    unsigned long long total = 0;
+    for (unsigned j = 0; j < csim_procs().size(); ++j) {
+        const csim_proc &p = csim_procs()[j];
+        for (unsigned i = 0; i < p.items.size(); ++i) per[j][slot_of(j, i)] += p.items[i];
+        total += p.tail;
     }
-    void step() {
-        unsigned long long prev = 0;
-        for (unsigned j = 0; j < s; ++j) {
-            unsigned long long start = prev > f1[j] ? prev : f1[j];
-            if (j + 1 < s && f2[j + 1] > start) start = f2[j + 1];
-            f2[j] = f1[j];
-            f1[j] = prev = start + csim_stage(j);
-            csim_stage(j) = 0;
-        }
+    for (unsigned s = 0; s < slots; ++s) {
+        unsigned long long m = 0;
+        for (unsigned j = 0; j < per.size(); ++j) m = per[j][s] > m ? per[j][s] : m;
+        total += m;
     }
-    unsigned long long total() const { return f1[s - 1]; }
+    csim_cycles() += total;
+    csim_procs().clear();
+}
+struct csim_same_slot {  // items are slots (all processes count per pixel or per slot)
+    unsigned operator()(unsigned, unsigned i) const { return i; }
 };
 #define ASYMAP_CSIM_COUNT(n) (::asymap::csim_cycles() += (n))
-#define ASYMAP_CSIM_STAGE(j, n) (::asymap::csim_stage(j) += (n))
-#define ASYMAP_CSIM_FLOW(name, stages) ::asymap::csim_flow name(stages)
-#define ASYMAP_CSIM_FLOW_STEP(name) name.step()
-#define ASYMAP_CSIM_FLOW_END(name) (::asymap::csim_cycles() += name.total())
+#define ASYMAP_CSIM_ENGINE_BEGIN() ::asymap::csim_procs().clear()
+#define ASYMAP_CSIM_ITEMS(n, steps, tail) ::asymap::csim_proc_begin((n), (steps), (tail))
+#define ASYMAP_CSIM_ITEM_ADD(i, steps) ::asymap::csim_item_add((i), (steps))
+#define ASYMAP_CSIM_ENGINE_END(slots, fn) ::asymap::csim_engine_end((slots), (fn))
 #else
 #define ASYMAP_CSIM_COUNT(n)
-#define ASYMAP_CSIM_STAGE(j, n)
-#define ASYMAP_CSIM_FLOW(name, stages)
-#define ASYMAP_CSIM_FLOW_STEP(name)
-#define ASYMAP_CSIM_FLOW_END(name)
+#define ASYMAP_CSIM_ENGINE_BEGIN()
+#define ASYMAP_CSIM_ITEMS(n, steps, tail)
+#define ASYMAP_CSIM_ITEM_ADD(i, steps)
+#define ASYMAP_CSIM_ENGINE_END(slots, fn)
 #endif
 
 }  // namespace asymap

@@ -5,10 +5,12 @@
 // Both operands have their own multiplier because their scales differ; the sum of the two
 // products is shifted once, so the result is exactly the numpy reference's. The two inputs have
 // the same shape and hence the same lane count; one beat of each is combined per cycle.
+// One flattened pipelined loop over the tensor's beats; no memory. Cycles: beats + lat_add.
 // Config: beats (= H*W*C/lanes), lanes, a_signed, b_signed, ma, mb, s, lo, hi.
 #ifndef ASYMAP_ELTWISE_H
 #define ASYMAP_ELTWISE_H
 
+#include "asymap/csim_count.h"
 #include "asymap/requant.h"
 #include "asymap/types.h"
 
@@ -17,6 +19,8 @@ namespace asymap {
 template <class CFG>
 void add2(hls::stream<ap_uint<8 * CFG::lanes> > &a, hls::stream<ap_uint<8 * CFG::lanes> > &b,
           hls::stream<ap_uint<8 * CFG::lanes> > &out) {
+    ASYMAP_CSIM_ENGINE_BEGIN();
+    ASYMAP_CSIM_ITEMS(1, CFG::beats, lat_add);
 add_beats:
     for (unsigned i = 0; i < CFG::beats; ++i) {
 #pragma HLS PIPELINE II = 1
@@ -30,6 +34,7 @@ add_beats:
         }
         out.write(vy);
     }
+    ASYMAP_CSIM_ENGINE_END(1, csim_same_slot());
 }
 
 }  // namespace asymap

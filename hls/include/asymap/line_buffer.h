@@ -1,68 +1,215 @@
-// asymap HLS library: the sliding-window row buffer shared by convolution and pooling.
+// asymap HLS library: the sliding-window generator (SWG) shared by convolution and pooling.
 //
-// A KxK window with dilation D spans R = (K-1)*D + 1 input rows. Blocks keep exactly R rows of
-// the input (all W columns, all C channels) in a circular buffer: input row r lives in slot
-// r % R. Before output row oy is computed, rows are loaded until row oy*S - pad_top + (K-1)*D is
-// present (lb_rows_needed); because that bound only grows with oy and the window spans R rows,
-// no row still needed is ever overwritten. Rows past the last window (stride > kernel, odd
-// heights) are read and dropped by lb_drain so the stream is always consumed completely.
-// Padding reads as 0 (zero point 0) in conv/avgpool and is skipped in maxpool: lb_valid tells.
+// A separate DATAFLOW process in front of the MAC array (finn-hlslib's ConvolutionInputGenerator
+// idea): it reads the input tensor as words of BW channels (a gearbox in front of it turns port
+// beats into such words) into a row buffer and writes, for every output pixel, the window words
+// the compute process consumes, in the order (a, kq, s):
+//   a  = fold of output channels whose inputs differ (1 for standard convs, whose window the MAC
+//        array reuses for every fold; NF for grouped/depthwise convs and pools),
+//   kq = step of KPAR kernel-window positions (q = kq*KPAR + j, ky = q / KW, kx = q % KW),
+//   s  = input-channel fold.
+// Word (a, s) of a pixel is buffer word ((a*PE)/COUTG)*CING/BW + s; a window word holds KPAR such
+// words (one per window position), padding positions read as zero.
 //
-// The channel dimension is partitioned cyclically by the config's lb_part (the number of channels
-// the compute loop reads per cycle), so SIMD (or PE for depthwise) bytes come out in one cycle.
+// Row buffer: RB = (KH-1)*DH+1 + SH row slots (input row r in slot r % RB), so the rows output row
+// oy+1 needs load while output row oy is emitted. The SWG is ONE flattened pipelined loop over
+// slots: slot 0 loads the rows output row 0 needs; slot oy+1 runs max(TL, TC) steps, reading the TL
+// words of the rows output row oy+1 still needs (the last slot: the rest of the input, dropped)
+// and writing the TC = W_out*A*KF*S window words of row oy.
+//
+// Banks fixed at compile time (UG1399 "Array partitioning": an unrolled access whose bank is not
+// a compile-time constant becomes a multiplexer over all banks and raises II):
+//   buf[RB][KWD][W/KWD][C/BW] is split into RB x KWD banks (KWD = KW*DW columns when KPAR > 1,
+//   else 1). Every cycle each bank (r, b) is read once, at the column of the current window span
+//   that falls into it, and the KPAR positions then pick their word from these registers. The
+//   single write per cycle is an unrolled loop over the banks with an enable, so each unrolled
+//   lane writes its own bank. Loads write only slots the window does not read in the same output
+//   row, hence DEPENDENCE false on buf.
 #ifndef ASYMAP_LINE_BUFFER_H
 #define ASYMAP_LINE_BUFFER_H
 
+#include "asymap/csim_count.h"
+#include "asymap/stream_utils.h"
 #include "asymap/types.h"
 
 namespace asymap {
 
 // Rows of input needed before output row oy can be computed (clamped to [0, H]).
-template <unsigned H, unsigned KH, unsigned SH, unsigned DH, unsigned PT>
-inline unsigned lb_rows_needed(unsigned oy) {
-#pragma HLS INLINE
-    int last = int(oy * SH) - int(PT) + int((KH - 1) * DH);  // last input row the window touches
-    if (last < 0) return 0;
-    if (last >= int(H)) return H;
-    return unsigned(last + 1);
+constexpr unsigned rows_needed(unsigned oy, unsigned H, unsigned KH, unsigned SH, unsigned DH, unsigned PT) {
+    return int(oy * SH) - int(PT) + int((KH - 1) * DH) < 0 ? 0
+           : int(oy * SH) - int(PT) + int((KH - 1) * DH) >= int(H)
+               ? H
+               : unsigned(int(oy * SH) - int(PT) + int((KH - 1) * DH) + 1);
 }
 
-// Load one input row (W pixels of C channels, P per beat) into slot `slot`.
-template <unsigned R, unsigned W, unsigned C, unsigned P>
-void lb_load_row(hls::stream<ap_uint<8 * P> > &in, byte_t buf[R][W][C], unsigned slot) {
+// Input rows loaded by the end of slot s (slot 0: prefill; slot oy+1: output row oy).
+template <class WC>
+constexpr unsigned swg_rows_by_slot(unsigned s) {
+    return s >= WC::out_h ? WC::in_h : rows_needed(s, WC::in_h, WC::kh, WC::sh, WC::dh, WC::pt);
+}
+
+template <class WC>
+struct swg_shape {
+    static const unsigned KF = WC::kh * WC::kw / WC::kpar;
+    static const unsigned CW = WC::c / WC::bw;              // buffer words per pixel
+    static const unsigned WPR = WC::in_w * CW;              // words per input row
+    static const unsigned TC = WC::out_w * WC::a * KF * WC::s;  // window words per output row
+    static const unsigned RB = (WC::kh - 1) * WC::dh + 1 + WC::sh;
+    static const unsigned KWD = WC::kpar > 1 ? WC::kw * WC::dw : 1;
+    static const unsigned WB = (WC::in_w + KWD - 1) / KWD;
+    static const unsigned XN = WC::kpar * WC::bw;           // bytes per window word
+};
+
+// Loop iterations of slot s.
+template <class WC>
+constexpr unsigned swg_slot_steps(unsigned s) {
+    return s == 0 ? swg_rows_by_slot<WC>(0) * swg_shape<WC>::WPR
+                  : max_u((swg_rows_by_slot<WC>(s) - swg_rows_by_slot<WC>(s - 1)) * swg_shape<WC>::WPR,
+                          swg_shape<WC>::TC);
+}
+
+template <class WC>
+constexpr unsigned swg_total_steps() {
+    unsigned n = 0;
+    for (unsigned s = 0; s <= WC::out_h; ++s) n += swg_slot_steps<WC>(s);
+    return n;
+}
+
+// Slot whose loads bring input row r.
+template <class WC>
+inline unsigned swg_slot_of_row(unsigned r) {
+    unsigned s = 0;
+    while (r >= swg_rows_by_slot<WC>(s)) ++s;
+    return s;
+}
+
+// Pick element k of a small register array with an explicit compare-select per element (each
+// unrolled lane reads a fixed register; the result is a multiplexer, not a banked memory access).
+template <class T, unsigned N>
+inline T pick(const T v[N], unsigned k) {
+#pragma HLS INLINE
+    T r = v[0];
+    for (unsigned i = 1; i < N; ++i) {
+#pragma HLS UNROLL
+        if (i == k) r = v[i];
+    }
+    return r;
+}
+
+template <class WC>
+void swg(hls::stream<bytes<WC::bw> > &in, hls::stream<bytes<swg_shape<WC>::XN> > &out) {
 #pragma HLS INLINE off
-lb_load:
-    for (unsigned i = 0; i < W * (C / P); ++i) {
+    typedef swg_shape<WC> S;
+    typedef bytes<WC::bw> word_t;
+    const unsigned RB = S::RB, KWD = S::KWD, CW = S::CW;
+    static_assert(WC::c % WC::bw == 0 && (WC::kh * WC::kw) % WC::kpar == 0, "BW divides C, KPAR the window");
+    word_t buf[RB][KWD][S::WB][CW];
+#pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
+#pragma HLS ARRAY_PARTITION variable = buf complete dim = 2
+#pragma HLS AGGREGATE variable = buf
+#pragma HLS BIND_STORAGE variable = buf type = ram_s2p impl = auto
+    const unsigned keep = rows_needed(WC::out_h - 1, WC::in_h, WC::kh, WC::sh, WC::dh, WC::pt);
+    const unsigned TOTAL = swg_total_steps<WC>();
+#ifndef __SYNTHESIS__
+    ASYMAP_CSIM_ITEMS(WC::out_h + 1, 0, lat_swg);
+    for (unsigned s = 0; s <= WC::out_h; ++s) ASYMAP_CSIM_ITEM_ADD(s, swg_slot_steps<WC>(s));
+#endif
+    unsigned sl = 0, t = 0;                              // slot, step in slot
+    unsigned TL = swg_slot_steps<WC>(0), T = TL;         // loads and steps of this slot
+    unsigned lrow = 0, lx = 0, lw = 0;                   // loader position (row, column, word)
+    unsigned ox = 0, a = 0, kq = 0, s = 0;               // emitter position
+    unsigned slot[WC::kh];
+    bool rvalid[WC::kh];
+#pragma HLS ARRAY_PARTITION variable = slot complete
+#pragma HLS ARRAY_PARTITION variable = rvalid complete
+    for (unsigned ky = 0; ky < WC::kh; ++ky) slot[ky] = 0, rvalid[ky] = false;
+swg_steps:
+    for (unsigned i = 0; i < TOTAL; ++i) {
 #pragma HLS PIPELINE II = 1
-        unsigned x = i / (C / P), b = i % (C / P);
-        ap_uint<8 * P> beat = in.read();
-        for (unsigned l = 0; l < P; ++l) {
+#pragma HLS DEPENDENCE variable = buf inter false
+#pragma HLS DEPENDENCE variable = buf intra false
+        if (t < TL) {
+            word_t w = in.read();
+            if (lrow < keep) {
+                unsigned rs = lrow % RB, cb = lx % KWD, ca = lx / KWD;
+                for (unsigned r = 0; r < RB; ++r) {
 #pragma HLS UNROLL
-            buf[slot][x][b * P + l] = lane_byte<P>(beat, l);
+                    for (unsigned b = 0; b < KWD; ++b) {
+#pragma HLS UNROLL
+                        if (r == rs && b == cb) buf[r][b][ca][lw] = w;
+                    }
+                }
+            }
+            if (++lw == CW) {
+                lw = 0;
+                if (++lx == WC::in_w) {
+                    lx = 0;
+                    ++lrow;
+                }
+            }
         }
-    }
-}
-
-// Read and discard `rows` input rows (rows no window ever touches).
-template <unsigned W, unsigned C, unsigned P>
-void lb_drain(hls::stream<ap_uint<8 * P> > &in, unsigned rows) {
-lb_drain_loop:
-    for (unsigned i = 0; i < rows * W * (C / P); ++i) {
-#pragma HLS PIPELINE II = 1
-        in.read();
-    }
-}
-
-// Slot and validity of the KH window rows for output row oy (computed once per output row so the
-// inner loops need no modulo).
-template <unsigned H, unsigned R, unsigned KH, unsigned SH, unsigned DH, unsigned PT>
-inline void lb_window_rows(unsigned oy, unsigned slot[KH], bool valid[KH]) {
-#pragma HLS INLINE
-    for (unsigned ky = 0; ky < KH; ++ky) {
+        if (sl > 0 && t < S::TC) {
+            unsigned idx = ((a * WC::pe) / WC::coutg) * WC::cing / WC::bw + s;
+            int c0 = int(ox * WC::sw) - int(WC::pl);
+            unsigned kx0 = (kq * WC::kpar) % WC::kw;
+            int base = WC::kpar > 1 ? c0 : c0 + int(kx0 * WC::dw);
+            word_t rd[RB][KWD];  // one read of every bank
+#pragma HLS ARRAY_PARTITION variable = rd complete dim = 0
+            for (unsigned r = 0; r < RB; ++r) {
 #pragma HLS UNROLL
-        int iy = int(oy * SH) - int(PT) + int(ky * DH);
-        valid[ky] = iy >= 0 && iy < int(H);
-        slot[ky] = valid[ky] ? unsigned(iy) % R : 0;
+                for (unsigned b = 0; b < KWD; ++b) {
+#pragma HLS UNROLL
+                    int col = base + ((int(b) - base) % int(KWD) + int(KWD)) % int(KWD);
+                    unsigned ca = col >= 0 && col < int(WC::in_w) ? unsigned(col) / KWD : 0;
+                    rd[r][b] = buf[r][b][ca][idx];
+                }
+            }
+            bytes<S::XN> ww;
+            for (unsigned j = 0; j < WC::kpar; ++j) {
+#pragma HLS UNROLL
+                unsigned q = kq * WC::kpar + j, ky = q / WC::kw, kx = q % WC::kw;
+                int ix = c0 + int(kx * WC::dw);
+                bool ok = pick<bool, WC::kh>(rvalid, ky) && ix >= 0 && ix < int(WC::in_w);
+                unsigned rs = pick<unsigned, WC::kh>(slot, ky);
+                unsigned cb = ok ? unsigned(ix) % KWD : 0;
+                word_t row_words[RB];
+#pragma HLS ARRAY_PARTITION variable = row_words complete
+                for (unsigned r = 0; r < RB; ++r) {
+#pragma HLS UNROLL
+                    row_words[r] = pick<word_t, KWD>(rd[r], cb);
+                }
+                word_t v = pick<word_t, RB>(row_words, rs);
+                for (unsigned m = 0; m < WC::bw; ++m) {
+#pragma HLS UNROLL
+                    ww.b[j * WC::bw + m] = ok ? v.b[m] : byte_t(0);
+                }
+            }
+            out.write(ww);
+            if (++s == WC::s) {
+                s = 0;
+                if (++kq == S::KF) {
+                    kq = 0;
+                    if (++a == WC::a) {
+                        a = 0;
+                        ++ox;
+                    }
+                }
+            }
+        }
+        if (++t == T) {  // next slot: output row sl (slot sl+1)
+            t = 0;
+            ++sl;
+            TL = (swg_rows_by_slot<WC>(sl) - swg_rows_by_slot<WC>(sl - 1)) * S::WPR;
+            T = TL > S::TC ? TL : S::TC;
+            ox = 0;
+            unsigned oy = sl - 1;
+            for (unsigned ky = 0; ky < WC::kh; ++ky) {
+#pragma HLS UNROLL
+                int iy = int(oy * WC::sh) - int(WC::pt) + int(ky * WC::dh);
+                rvalid[ky] = iy >= 0 && iy < int(WC::in_h);
+                slot[ky] = rvalid[ky] ? unsigned(iy) % RB : 0;
+            }
+        }
     }
 }
 

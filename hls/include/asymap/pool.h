@@ -21,157 +21,169 @@
 
 namespace asymap {
 
-// KxK pooling with loading overlapped with computing at row level, as conv2d_core in conv.h: the
-// buffer has lb_rows + sh row slots, the rows output row 0 needs are loaded first, then one
-// pipelined loop of max(TL, TC) steps per output row reads the TL beats of the rows output row
-// oy+1 still needs (for the last row: the rest of the input, dropped) and does the TC =
-// W_out*(C/PE*KK + C/P) window and emit steps of row oy.
+// The window-generator view of a pool config: PE channels per word, CF folds of its own words.
+template <class CFG>
+struct pool_swg_cfg {
+    static const unsigned in_h = CFG::in_h, in_w = CFG::in_w, c = CFG::c, bw = CFG::pe;
+    static const unsigned kh = CFG::kh, kw = CFG::kw, sh = CFG::sh, sw = CFG::sw, dh = CFG::dh, dw = CFG::dw;
+    static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = 1;
+    static const unsigned a = CFG::c / CFG::pe, s = 1, pe = CFG::pe, coutg = 1, cing = 1;
+};
+
+// The reduction process: ONE loop over output pixels x CF folds x KH*KW window positions. The
+// first position of a fold initialises the PE accumulators, the last one requantizes (avg) or
+// clamps (max) and writes the PE-wide result word, in the same pipelined body. Whether a position
+// is padding is worked out from the loop counters (max skips it, avg counts the in-image ones).
 template <class CFG, bool MAX>
-void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out,
+void pool_reduce(hls::stream<bytes<CFG::pe> > &win, hls::stream<bytes<CFG::pe> > &out,
                  const int32_t mult[CFG::kh * CFG::kw + 1], const uint8_t shift[CFG::kh * CFG::kw + 1]) {
-    static_assert(CFG::c % CFG::pe == 0, "PE must divide the channel count");
-    const unsigned KK = CFG::kh * CFG::kw, CF = CFG::c / CFG::pe;
-    const unsigned RB = CFG::lb_rows + CFG::sh;  // row slots
-    const unsigned IB = CFG::c / CFG::lanes;     // beats per pixel (in and out)
-    const unsigned BPR = CFG::in_w * IB;         // beats per input row
-    const unsigned TC = CFG::out_w * (CF * KK + IB);
-    byte_t buf[RB][CFG::in_w][CFG::c];
-#pragma HLS ARRAY_PARTITION variable = buf cyclic factor = CFG::lb_part dim = 3
-#pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
-    byte_t opix[CFG::c];
-#pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::pe
-    const unsigned keep = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(CFG::out_h - 1);
-    unsigned loaded = lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(0);
-    ASYMAP_CSIM_COUNT(loaded * BPR);
-pool_fill:
-    for (unsigned r = 0; r < loaded; ++r) {
-        lb_load_row<RB, CFG::in_w, CFG::c, CFG::lanes>(in, buf, r % RB);
-    }
-pool_rows:
-    for (unsigned oy = 0; oy < CFG::out_h; ++oy) {
-        unsigned target = oy + 1 < CFG::out_h
-                              ? lb_rows_needed<CFG::in_h, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy + 1)
-                              : CFG::in_h;
-        unsigned TL = (target - loaded) * BPR, T = TL > TC ? TL : TC;
-        ASYMAP_CSIM_COUNT(T);
-        unsigned slot[CFG::kh];
-        bool rvalid[CFG::kh];
-        lb_window_rows<CFG::in_h, RB, CFG::kh, CFG::sh, CFG::dh, CFG::pt>(oy, slot, rvalid);
-        unsigned lrow = loaded, lx = 0, lb = 0;          // loader position
-        unsigned ox = 0, cf = 0, k = 0, e = 0, n = 0;    // window position, n in-image positions
-        bool emitting = false;
-        acc_t acc[CFG::pe];
+#pragma HLS INLINE off
+    const unsigned KK = CFG::kh * CFG::kw, CF = CFG::c / CFG::pe, OPIX = CFG::out_h * CFG::out_w;
+    acc_t acc[CFG::pe];
 #pragma HLS ARRAY_PARTITION variable = acc complete
-        for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = MAX ? acc_t(-256) : acc_t(0);
-    pool_step:
-        for (unsigned t = 0; t < T; ++t) {
+    ASYMAP_CSIM_ITEMS(OPIX, CF * KK, lat_pool);
+    unsigned k = 0, cf = 0, ox = 0, oy = 0, n = 0;
+pool_steps:
+    for (unsigned it = 0; it < OPIX * CF * KK; ++it) {
 #pragma HLS PIPELINE II = 1
-#pragma HLS DEPENDENCE variable = buf inter false
-#pragma HLS DEPENDENCE variable = buf intra false
-            if (t < TL) {
-                ap_uint<8 * CFG::lanes> beat = in.read();
-                if (lrow < keep) {
-                    for (unsigned l = 0; l < CFG::lanes; ++l) {
+        bytes<CFG::pe> xw = win.read();
+        unsigned ky = k / CFG::kw, kx = k % CFG::kw;
+        int iy = int(oy * CFG::sh) - int(CFG::pt) + int(ky * CFG::dh);
+        int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
+        bool ok = iy >= 0 && iy < int(CFG::in_h) && ix >= 0 && ix < int(CFG::in_w);
+        unsigned nn = (k == 0 ? 0 : n) + (ok ? 1 : 0);
+        n = nn;
+        unsigned div = CFG::count_include_pad ? KK : nn;
+        bytes<CFG::pe> y;
+        for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
-                        buf[lrow % RB][lx][lb * CFG::lanes + l] = lane_byte<CFG::lanes>(beat, l);
-                    }
-                }
-                if (++lb == IB) {
-                    lb = 0;
-                    if (++lx == CFG::in_w) {
-                        lx = 0;
-                        ++lrow;
-                    }
-                }
-            }
-            if (t < TC) {
-                if (!emitting) {
-                    unsigned ky = k / CFG::kw, kx = k % CFG::kw;
-                    int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
-                    bool ok = rvalid[ky] && ix >= 0 && ix < int(CFG::in_w);
-                    if (ok) ++n;
-                    for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                        act_t v = byte_value<CFG::in_signed>(buf[slot[ky]][ok ? ix : 0][cf * CFG::pe + p]);
-                        if (ok) {
-                            if (MAX) {
-                                if (v > acc[p]) acc[p] = v;
-                            } else {
-                                acc[p] += v;
-                            }
-                        }
-                    }
-                    if (++k == KK) {
-                        k = 0;
-                        unsigned div = CFG::count_include_pad ? KK : n;
-                        for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                            act_t y = MAX ? clamp_act<CFG::lo, CFG::hi>(wide_t(acc[p]))
-                                          : requant<CFG::lo, CFG::hi>(acc[p], mult[div], shift[div]);
-                            opix[cf * CFG::pe + p] = y.range(7, 0);
-                            acc[p] = MAX ? acc_t(-256) : acc_t(0);
-                        }
-                        n = 0;
-                        cf = cf + 1 == CF ? 0 : cf + 1;
-                        emitting = cf == 0;
-                    }
-                } else {
-                    ap_uint<8 * CFG::lanes> beat;
-                    for (unsigned l = 0; l < CFG::lanes; ++l) {
-#pragma HLS UNROLL
-                        beat.range(8 * l + 7, 8 * l) = opix[e * CFG::lanes + l];
-                    }
-                    out.write(beat);
-                    if (++e == IB) {
-                        e = 0;
-                        emitting = false;
-                        ++ox;
-                    }
+            act_t v = byte_value<CFG::in_signed>(xw.b[p]);
+            acc_t prev = k == 0 ? (MAX ? acc_t(-256) : acc_t(0)) : acc[p];
+            acc_t a = !ok ? prev : MAX ? (acc_t(v) > prev ? acc_t(v) : prev) : acc_t(prev + v);
+            acc[p] = a;
+            if (k == KK - 1)
+                y.b[p] = (MAX ? clamp_act<CFG::lo, CFG::hi>(wide_t(a))
+                              : requant<CFG::lo, CFG::hi>(a, mult[div], shift[div])).range(7, 0);
+        }
+        if (k == KK - 1) out.write(y);
+        if (++k == KK) {
+            k = 0;
+            if (++cf == CF) {
+                cf = 0;
+                if (++ox == CFG::out_w) {
+                    ox = 0;
+                    ++oy;
                 }
             }
         }
-        loaded = target;
     }
+}
+
+// KxK max/avg pooling: gearbox (port beats -> PE-channel words), window generator, reduction,
+// gearbox (PE words -> port beats), one DATAFLOW region, scheduled and counted like conv2d_core.
+template <class CFG, bool MAX>
+void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out,
+                 const int32_t mult[CFG::kh * CFG::kw + 1], const uint8_t shift[CFG::kh * CFG::kw + 1]) {
+#pragma HLS INLINE off
+    static_assert(CFG::c % CFG::pe == 0, "PE must divide the channel count");
+    typedef pool_swg_cfg<CFG> WC;
+    const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
+    ASYMAP_CSIM_ENGINE_BEGIN();
+#pragma HLS DATAFLOW
+    hls::stream<bytes<CFG::pe> > words("pool_words");
+#pragma HLS STREAM variable = words depth = 2
+    hls::stream<bytes<CFG::pe> > wins("pool_windows");
+#pragma HLS STREAM variable = wins depth = 2
+    hls::stream<bytes<CFG::pe> > res("pool_results");
+#pragma HLS STREAM variable = res depth = 2
+    gearbox<CFG::lanes, CFG::pe, CFG::c, CFG::c, IPIX>(in, words);
+    swg<WC>(words, wins);
+    pool_reduce<CFG, MAX>(wins, res, mult, shift);
+    gearbox<CFG::pe, CFG::lanes, CFG::c, CFG::c, OPIX>(res, out);
+#ifndef __SYNTHESIS__
+    struct slots {
+        unsigned operator()(unsigned j, unsigned i) const {
+            if (j == 0) return swg_slot_of_row<WC>(i / CFG::in_w);
+            if (j == 1) return i;
+            return i / CFG::out_w + 1;
+        }
+    };
+    ASYMAP_CSIM_ENGINE_END(CFG::out_h + 1, slots());
+#endif
 }
 
 template <class CFG>
 void maxpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out) {
-    const int32_t no_mult[CFG::kh * CFG::kw + 1] = {0};
-    const uint8_t no_shift[CFG::kh * CFG::kw + 1] = {0};
+    static const int32_t no_mult[CFG::kh * CFG::kw + 1] = {0};  // unused by max pooling
+    static const uint8_t no_shift[CFG::kh * CFG::kw + 1] = {0};
     pool2d_core<CFG, true>(in, out, no_mult, no_shift);
 }
 
 template <class CFG>
 void avgpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out,
                const int32_t mult[CFG::kh * CFG::kw + 1], const uint8_t shift[CFG::kh * CFG::kw + 1]) {
+#pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
     pool2d_core<CFG, false>(in, out, mult, shift);
 }
 
 // Global average pooling. Config: c, pixels (= H*W), lanes, in_signed, lo, hi, mult, shift.
+// ONE pipelined loop of (pixels + 1) * CB iterations (CB = C/lanes beats per pixel): the first
+// pixels*CB add beat b of each pixel to the `lanes` accumulators of word b, the last CB requantize
+// word b and write it. Lane l always uses bank l (acc is partitioned by lane, dim 2). The
+// read-modify-write of acc[b] recurs every CB iterations: with CB >= gap_rmw_min the dependence
+// distance covers the RAM's read latency and DEPENDENCE inter distance = CB tells HLS so (UG1399
+// "Pragma HLS dependence": a true dependence with a known distance lets the scheduler keep II=1);
+// narrower tensors keep the CB words in a shift register (acc_sr: the word read is always the
+// oldest, the word written goes in at the end), so no memory is involved at all.
+const unsigned gap_rmw_min = 4;
 template <class CFG>
 void global_avgpool(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out) {
-    acc_t acc[CFG::c];
-#pragma HLS ARRAY_PARTITION variable = acc cyclic factor = CFG::lanes
-gap_init:
-    for (unsigned c = 0; c < CFG::c; ++c) acc[c] = 0;
-gap_sum:
-    for (unsigned i = 0; i < CFG::pixels * (CFG::c / CFG::lanes); ++i) {
+    const unsigned CB = CFG::c / CFG::lanes;
+    const bool SR = CB < gap_rmw_min;
+    acc_t acc[CB][CFG::lanes];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS BIND_STORAGE variable = acc type = ram_s2p impl = auto
+#pragma HLS DEPENDENCE variable = acc inter distance = CB true
+    acc_t acc_sr[SR ? CB : 1][CFG::lanes];
+#pragma HLS ARRAY_PARTITION variable = acc_sr complete dim = 0
+    ASYMAP_CSIM_ENGINE_BEGIN();
+    ASYMAP_CSIM_ITEMS(1, (CFG::pixels + 1) * CB, lat_gap);
+    unsigned b = 0, px = 0;
+gap_steps:
+    for (unsigned i = 0; i < (CFG::pixels + 1) * CB; ++i) {
 #pragma HLS PIPELINE II = 1
-        unsigned b = i % (CFG::c / CFG::lanes);
-        ap_uint<8 * CFG::lanes> beat = in.read();
+        bool sum = px < CFG::pixels;
+        ap_uint<8 * CFG::lanes> beat = 0, y = 0;
+        if (sum) beat = in.read();
+        acc_t cur[CFG::lanes], nxt[CFG::lanes];
+#pragma HLS ARRAY_PARTITION variable = cur complete
+#pragma HLS ARRAY_PARTITION variable = nxt complete
         for (unsigned l = 0; l < CFG::lanes; ++l) {
 #pragma HLS UNROLL
-            acc[b * CFG::lanes + l] += byte_value<CFG::in_signed>(lane_byte<CFG::lanes>(beat, l));
+            cur[l] = px == 0 ? acc_t(0) : SR ? acc_sr[0][l] : acc[b][l];
+            nxt[l] = cur[l] + byte_value<CFG::in_signed>(lane_byte<CFG::lanes>(beat, l));
+            y.range(8 * l + 7, 8 * l) = requant<CFG::lo, CFG::hi>(cur[l], CFG::mult, CFG::shift).range(7, 0);
+        }
+        if (SR) {
+            for (unsigned l = 0; l < CFG::lanes; ++l) {
+#pragma HLS UNROLL
+                for (unsigned k = 0; k + 1 < (SR ? CB : 1); ++k) acc_sr[k][l] = acc_sr[k + 1][l];
+                acc_sr[(SR ? CB : 1) - 1][l] = nxt[l];
+            }
+        } else if (sum) {
+            for (unsigned l = 0; l < CFG::lanes; ++l) {
+#pragma HLS UNROLL
+                acc[b][l] = nxt[l];
+            }
+        }
+        if (!sum) out.write(y);
+        if (++b == CB) {
+            b = 0;
+            ++px;
         }
     }
-    byte_t opix[CFG::c];
-#pragma HLS ARRAY_PARTITION variable = opix cyclic factor = CFG::lanes
-gap_out:
-    for (unsigned c = 0; c < CFG::c; ++c) {
-#pragma HLS PIPELINE II = 1
-        opix[c] = requant<CFG::lo, CFG::hi>(acc[c], CFG::mult, CFG::shift).range(7, 0);
-    }
-    pixel_emit<CFG::c, CFG::lanes>(opix, out);
+    ASYMAP_CSIM_ENGINE_END(1, csim_same_slot());
 }
 
 }  // namespace asymap
