@@ -70,7 +70,7 @@ def test_inception_concat(tmp_path):
     qg, vals = b.build()
     code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors={2: (2, 4), 5: (5, 8)})
     assert_matches(outs, vals)
-    assert "concat_take" in code.source
+    assert "concat_shift_in" in code.source
 
 
 @pytest.mark.csim
