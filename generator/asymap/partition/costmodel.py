@@ -164,13 +164,13 @@ def slot_rows(layer: Layer) -> np.ndarray:
 
 
 def row_engine_cycles(layer: Layer, bw: int, gin: tuple[int, int], words_per_pixel: int,
-                      mac_per_pixel: int, gout: tuple[int, int], lat_compute: int) -> int:
+                      mac_per_pixel: int, gout: tuple[int, int], lat_compute: int) -> tuple[int, int]:
     """Cycles of a row-buffer engine (conv.h conv2d_core, pool.h pool2d_core): gearbox in, window
     generator, compute process, gearbox out, each one pipelined loop. Per slot the slowest process
     sets the pace -- the input gearbox (``gin[0]`` iterations per input pixel), the window generator
     (max of its row loads, W*C/BW words per row, and the W_out*words_per_pixel window words), the
     compute process (W_out*mac_per_pixel) and the output gearbox (W_out*gout[0]) -- and every
-    process adds its tail (pipeline depth, csim_count.h) once."""
+    process adds its tail (pipeline depth, csim_count.h) once. Returns (slots, tails)."""
     cin, _, wi = layer.in_shapes[0]
     wo = layer.out_shape[2]
     rows = slot_rows(layer)
@@ -180,7 +180,7 @@ def row_engine_cycles(layer: Layer, bw: int, gin: tuple[int, int], words_per_pix
     swg[1:] = np.maximum(swg[1:], wo * words_per_pixel)
     compute[0] = 0
     per_slot = np.maximum(np.maximum(loads_in, swg), compute)
-    return int(per_slot.sum()) + gin[1] + LAT_SWG + lat_compute + gout[1]
+    return int(per_slot.sum()), gin[1] + LAT_SWG + lat_compute + gout[1]
 
 
 def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
@@ -205,7 +205,20 @@ def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
 
 
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
-    """Cycles per image of the layer's generated HLS engine, pipeline fill and drain included, term
+    """Cycles per image of the layer's generated HLS engine, fill and drain included (see
+    ``engine_schedule``)."""
+    steady, tail = engine_schedule(layer, pe, simd, kpar, offchip)
+    return steady + tail
+
+
+def engine_fill_drain(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
+    """The part of ``engine_cycles`` spent filling and draining the engine's pipelines (the
+    processes' tails): what a model that assumed II=1 loops without fill would leave out."""
+    return engine_schedule(layer, pe, simd, kpar, offchip)[1]
+
+
+def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> tuple[int, int]:
+    """(steady-state cycles, fill/drain cycles) per image of the layer's generated HLS engine, pipeline fill and drain included, term
     for term the table "Cycles of each engine" of docs/hls-library.md (and what the C-sim counters
     of csim_count.h count).
 
@@ -223,15 +236,15 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
         emit = cout // pout
         load = hi * wi * (cin // pin)
         if layer.op == FC and offchip:
-            return load + nf * g["sf"] * 2 + emit
+            return load + nf * g["sf"] * 2 + emit, 0
         if offchip:  # conv_offchip: fold weights loaded once, then every output pixel of the fold
-            return load + nf * kk * g["sf"] * (1 + ho * wo) + ho * wo * emit
+            return load + nf * kk * g["sf"] * (1 + ho * wo) + ho * wo * emit, 0
         gout = gearbox_steps(pe, pout, nf * pe)
         if is_pointwise(layer):  # per pixel: gearbox in, MVAU, gearbox out overlap
             cing = g["cing"]
             gin = gearbox_steps(pin, simd, cing)
             pixels = 1 if layer.op == FC else hi * wi
-            return pixels * max(gin[0], g["steps"], gout[0]) + gin[1] + LAT_MVAU + gout[1]
+            return pixels * max(gin[0], g["steps"], gout[0]), gin[1] + LAT_MVAU + gout[1]
         gin = gearbox_steps(pin, g["bw"], cin)
         return row_engine_cycles(layer, g["bw"], gin, g["words"], g["steps"], gout, LAT_MVAU)
     c = cout
@@ -241,10 +254,10 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
         return row_engine_cycles(layer, pe, gearbox_steps(p, pe, c), cf * kk, cf * kk, gearbox_steps(pe, p, c),
                                  LAT_POOL)
     if layer.op == GAP:
-        return (hi * wi + 1) * (c // p) + LAT_GAP
+        return (hi * wi + 1) * (c // p), LAT_GAP
     if layer.op == CONCAT:
-        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, c) + LAT_CONCAT
-    return ho * wo * (c // p) + LAT_ADD  # ADD: one beat per cycle
+        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, c), LAT_CONCAT
+    return ho * wo * (c // p), LAT_ADD  # ADD: one beat per cycle
 
 
 def port_beats(layer: Layer) -> int:
@@ -430,8 +443,33 @@ class Menu:
     opt: np.ndarray  # index into LayerInfo.options
 
 
+def undominated(cycles: np.ndarray, res: np.ndarray) -> np.ndarray:
+    """Indices of the choices no other choice beats: a choice is dropped when another one is at
+    least as fast and needs no more of any resource. Needed before the envelope because more
+    parallelism is not always faster once fill and drain count (a 256-wide PE array's output
+    gearbox drains 32 beats where an 8-wide one drains 1): without pruning, such a slow, large
+    choice would raise every faster entry of the monotone envelope to its resources."""
+    order = np.lexsort((res.sum(axis=1), cycles))  # fastest first, then smallest
+    kept: list[int] = []
+    for i in order:
+        if kept:
+            k = np.array(kept)
+            if np.any(np.all(res[k] <= res[i], axis=1) & (cycles[k] <= cycles[i])):
+                continue
+        kept.append(int(i))
+    return np.array(sorted(kept), dtype=np.int64)
+
+
 def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
-    """Keep one choice per cycle count (the cheapest by ``weights``) and make resources monotone."""
+    """Drop dominated choices, keep one choice per cycle count (the cheapest by ``weights``) and
+    make resources monotone."""
+    live = undominated(cycles, res)
+    menu = _envelope(cycles[live], res[live], weights)
+    menu.opt = live[menu.opt]
+    return menu
+
+
+def _envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
     cost = res @ weights
     order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
     c = cycles[order]
