@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
-#: Pixels a 1x1/fc engine may have read past the last pixel it emitted: its DATAFLOW loop keeps
-#: load, compute and emit of consecutive pixels in flight with ping-pong buffers between them
-#: (conv.h, pointwise_core). FIFO depths and skip-buffer bytes count them.
+#: Pixels a 1x1/fc engine may have read past the last pixel it emitted (an upper bound): the input
+#: gearbox's chunk and its 2-word FIFO, the pixel whose words the MVAU holds in ``inbuf``, and the
+#: output gearbox's chunk (conv.h, pointwise_core) stay within 3 pixels; 5 leaves margin. FIFO
+#: depths and skip-buffer bytes count them.
 PW_INFLIGHT = 5
 
 

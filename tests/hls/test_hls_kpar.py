@@ -3,8 +3,8 @@
 kpar kernel-window positions per cycle: C-sim output bit-exact against the integer reference
 (run_int) for the RGB stem (7x7 stride 2 pad 3 from 3 channels), 3x3 with kpar 3 and 9, padding,
 dilation, stride 2 with a padded PE fold and groups. Every case also checks that the cycles the
-C++ engine counts in C-sim (one per pipelined loop iteration; for the overlapped 1x1 engine, its
-processes' iterations run through the ping-pong schedule of ``csim_flow``) equal the cost model's
+C++ engine counts in C-sim (its processes' loop iterations per slot and their pipeline depths,
+csim_count.h) equal the cost model's
 ``engine_cycles`` -- the formula the planner optimizes and docs/hls-library.md tabulates.
 """
 

@@ -2,16 +2,19 @@
 //
 // Folding (FINN-style): PE output channels, KPAR kernel-window positions and SIMD input channels
 // are computed per cycle, so one output pixel takes (C_out/PE) * (KH*KW/KPAR) * (C_in/groups/SIMD)
-// cycles and PE*KPAR*SIMD int8 multipliers run in parallel. KPAR (window parallelism, KxK engines
-// only, 1 elsewhere) is what lets a layer with few input channels -- the 3-channel RGB stem -- use
-// more than PE*C_in multipliers (FINN's MVAU gets the same from SIMD dividing C_in*K*K).
-// The plan's factors therefore set both the unrolling here and the partitioning of the weight
-// memory: a weight *row* holds the PE x KPAR x SIMD weights used in one cycle
-// (byte (p*KPAR + j)*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx] with window position
-// q = kq*KPAR + j, ky = q / KW, kx = q % KW) and rows are ordered by (nf, kq, sf) -- exactly the
-// order the loops below consume them (with KPAR = 1 that is (nf, ky, kx, sf)). Rows come from an on-chip
-// ROM of packed 64-bit words (conv2d, conv1x1) or, for layers whose weights live in DRAM, from the
-// burst reader of weights_offchip.h (conv_offchip, which inverts the loop order).
+// MVAU steps and PE*KPAR*SIMD int8 multipliers run in parallel. KPAR (window parallelism, KxK
+// engines only, 1 elsewhere) is what lets a layer with few input channels -- the 3-channel RGB
+// stem -- use more than PE*C_in multipliers (FINN's MVAU gets the same from SIMD dividing
+// C_in*K*K). A weight *row* holds the PE x KPAR x SIMD weights used in one cycle (byte
+// (p*KPAR + j)*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx] with window position q = kq*KPAR + j,
+// ky = q / KW, kx = q % KW) and rows are ordered by (nf, kq, sf) -- the order the MVAU consumes
+// them. Rows come from an on-chip ROM of packed 64-bit words (conv2d, conv1x1) or, for layers
+// whose weights live in DRAM, from the burst reader of weights_offchip.h (conv_offchip, which
+// inverts the loop order).
+//
+// The on-chip engines are DATAFLOW chains of single-loop processes (see "on-chip engines" below
+// and docs/hls-library.md); their cycles, fill and drain included, are counted in C-simulation
+// (csim_count.h) and equal asymap.partition.costmodel.engine_cycles.
 //
 // Arithmetic: acc = bias + sum(x * w) in 32 bits (x int8 or uint8, w int8; padding contributes 0),
 // then requant(acc, mult[c], shift[c]) clamped to [lo, hi] (requant.h = asymap.quant.arith).
@@ -22,8 +25,8 @@
 //   dh, dw, pt, pl, groups,
 //   pe, simd, kpar (window positions per cycle, divides kh*kw; 1 for 1x1/fc), in_lanes, out_lanes,
 //   in_signed, lo, hi,
-//   lb_rows = (kh-1)*dh+1, lb_part (channels read per cycle from the row buffer),
-//   lb_wpart (column banks of the row buffer: kw*dw when kpar > 1, else 1),
+//   lb_rows = (kh-1)*dh+1, lb_part (channels per cycle of conv_offchip's input buffer),
+//   lb_wpart (informational: column banks of the window generator, kw*dw when kpar > 1),
 //   rom_wpr (64-bit words per weight row in the ROM), rom_words (ROM length).
 #ifndef ASYMAP_CONV_H
 #define ASYMAP_CONV_H

@@ -103,6 +103,7 @@ void swg(hls::stream<bytes<WC::bw> > &in, hls::stream<bytes<swg_shape<WC>::XN> >
     typedef bytes<WC::bw> word_t;
     const unsigned RB = S::RB, KWD = S::KWD, CW = S::CW;
     static_assert(WC::c % WC::bw == 0 && (WC::kh * WC::kw) % WC::kpar == 0, "BW divides C, KPAR the window");
+    static_assert(swg_slot_steps<WC>(0) > 0, "output row 0 needs at least one input row");
     word_t buf[RB][KWD][S::WB][CW];
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 2

@@ -1,15 +1,15 @@
 // asymap HLS library: max pooling, average pooling, global average pooling.
 //
-// KxK pooling reuses the row buffer of line_buffer.h; PE channels are reduced per cycle, so one
-// output pixel takes (C/PE) * KH*KW cycles (+ C/P to emit it), and input rows load while the
-// previous output row computes.
+// KxK pooling is a DATAFLOW chain like the KxK conv (conv.h): gearbox, the window generator of
+// line_buffer.h, a reduction process over PE channels per cycle (one output pixel takes
+// (C/PE) * KH*KW cycles), gearbox; input rows load while the previous output row computes.
 //   max: padded positions are skipped (ONNX pads max pooling with -inf); no requantization, the
 //        result is clamped to [lo, hi] (the output type / fused activation).
 //   avg: sum of the in-image values (padding adds 0), n = kh*kw when count_include_pad else the
 //        number of in-image positions, y = requant(sum, mult[n], shift[n]) (arrays of kh*kw+1).
 //   gap: y[c] = requant(sum over H*W, mult, shift) with one multiplier for the tensor.
 // Pool config: c, in_h, in_w, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, pe, lanes, in_signed,
-// lo, hi, count_include_pad, lb_rows, lb_part.
+// lo, hi, count_include_pad, lb_rows, lb_part (the last two are informational).
 #ifndef ASYMAP_POOL_H
 #define ASYMAP_POOL_H
 
@@ -144,7 +144,6 @@ void global_avgpool(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_ui
     acc_t acc[CB][CFG::lanes];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS BIND_STORAGE variable = acc type = ram_s2p impl = auto
-#pragma HLS DEPENDENCE variable = acc inter distance = CB true
     acc_t acc_sr[SR ? CB : 1][CFG::lanes];
 #pragma HLS ARRAY_PARTITION variable = acc_sr complete dim = 0
     ASYMAP_CSIM_ENGINE_BEGIN();
@@ -153,6 +152,7 @@ void global_avgpool(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_ui
 gap_steps:
     for (unsigned i = 0; i < (CFG::pixels + 1) * CB; ++i) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = acc inter RAW distance = CB true
         bool sum = px < CFG::pixels;
         ap_uint<8 * CFG::lanes> beat = 0, y = 0;
         if (sum) beat = in.read();
