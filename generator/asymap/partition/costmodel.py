@@ -19,6 +19,7 @@ interval is found exactly by a search over T (asymap.partition.segments).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -146,21 +147,21 @@ def kpar_choices(layer: Layer) -> list[int]:
     return divisors(kh * kw)
 
 
-def _rows_needed(layer: Layer, oy: int) -> int:
-    """Input rows the row buffer holds before output row ``oy`` (line_buffer.h rows_needed)."""
-    hi = layer.in_shapes[0][1]
-    last = oy * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
-    return min(hi, max(0, last + 1))
-
-
 def slot_rows(layer: Layer) -> np.ndarray:
     """Input rows each slot of a row-buffer engine loads (line_buffer.h swg_rows_by_slot): slot 0
     the rows output row 0 needs, slot oy+1 those output row oy+1 needs in addition (the last slot:
     the rest of the input, read and dropped)."""
-    hi = layer.in_shapes[0][1]
-    ho = layer.out_shape[1]
-    need = [_rows_needed(layer, s) for s in range(ho)] + [hi]
-    return np.diff(np.array([0] + need, dtype=np.int64))
+    return _slot_rows(layer.in_shapes[0][1], layer.out_shape[1], layer.stride[0], layer.pads[0], layer.kernel[0],
+                      layer.dilation[0])
+
+
+@lru_cache(maxsize=None)
+def _slot_rows(hi: int, ho: int, sh: int, pt: int, kh: int, dh: int) -> np.ndarray:
+    oy = np.arange(ho, dtype=np.int64)
+    need = np.clip(oy * sh - pt + (kh - 1) * dh + 1, 0, hi)
+    rows = np.diff(np.concatenate([[0], need, [hi]]))
+    rows.setflags(write=False)
+    return rows
 
 
 def row_engine_cycles(layer: Layer, bw: int, gin: tuple[int, int], words_per_pixel: int,
@@ -449,33 +450,25 @@ def undominated(cycles: np.ndarray, res: np.ndarray) -> np.ndarray:
     parallelism is not always faster once fill and drain count (a 256-wide PE array's output
     gearbox drains 32 beats where an 8-wide one drains 1): without pruning, such a slow, large
     choice would raise every faster entry of the monotone envelope to its resources."""
-    order = np.lexsort((res.sum(axis=1), cycles))  # fastest first, then smallest
-    kept: list[int] = []
-    for i in order:
-        if kept:
-            k = np.array(kept)
-            if np.any(np.all(res[k] <= res[i], axis=1) & (cycles[k] <= cycles[i])):
-                continue
-        kept.append(int(i))
-    return np.array(sorted(kept), dtype=np.int64)
+    n = len(cycles)
+    le = np.all(res[:, None, :] <= res[None, :, :], axis=2) & (cycles[:, None] <= cycles[None, :])
+    lt = np.any(res[:, None, :] < res[None, :, :], axis=2) | (cycles[:, None] < cycles[None, :])
+    idx = np.arange(n)
+    beats = le & (lt | (idx[:, None] < idx[None, :]))  # beats[k, i]: k makes i useless (ties: lower index)
+    np.fill_diagonal(beats, False)
+    return np.nonzero(~beats.any(axis=0))[0].astype(np.int64)
 
 
 def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
-    """Drop dominated choices, keep one choice per cycle count (the cheapest by ``weights``) and
-    make resources monotone."""
-    live = undominated(cycles, res)
-    menu = _envelope(cycles[live], res[live], weights)
-    menu.opt = live[menu.opt]
-    return menu
-
-
-def _envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
+    """Keep one choice per cycle count (the cheapest by ``weights``), drop the choices another
+    faster-or-equal one dominates (``undominated``), and make resources monotone."""
     cost = res @ weights
     order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
     c = cycles[order]
     keep = np.ones(len(c), bool)
     keep[1:] = c[1:] != c[:-1]
     idx = order[keep]
+    idx = idx[undominated(cycles[idx], res[idx])]
     env = np.maximum.accumulate(res[idx], axis=0)
     return Menu(cycles=cycles[idx].copy(), res=env, opt=idx)
 
