@@ -200,9 +200,8 @@ def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
     dw = cing == 1 and coutg == 1
     nf, sf, kf = ceil_div(cout, pe), cing // simd, kk // kpar
     s = 1 if dw else sf
-    a = 1 if groups == 1 else nf
     return {"nf": nf, "sf": sf, "kf": kf, "bw": pe if dw else simd, "cing": cing,
-            "words": a * kf * s, "steps": nf * kf * s}
+            "words": nf * kf * s, "steps": nf * kf * s}  # the window generator sends words once per fold
 
 
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:

@@ -123,8 +123,11 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
 //            Matrix_Vector_Activate_Batch folds NF x SF into one loop: the accumulators are
 //            initialised (bias) on the first step of a fold and requantized and written on its
 //            last step, inside the same loop body, so the pipeline never drains between folds.
-//            Standard convs read each window word from the stream during fold nf = 0 and keep it
-//            in `inbuf` for the other folds (the MVAU input buffer);
+//            Behind the window generator it reads one window word per iteration (the generator
+//            sends a pixel's window words once per output fold, at the MVAU's pace); the 1x1/fc
+//            engine reads each input word during fold nf = 0 and keeps it in `inbuf` (the MVAU
+//            input buffer) for the other folds, and its input FIFO holds a pixel (SF words) so
+//            the gearbox fetches the next pixel meanwhile;
 //   gearbox  PE-wide result words -> port beats (out_lanes channels), dropping padding channels.
 // Every unrolled lane touches a fixed bank: PE lane p uses bank p of bias/mult/shift (cyclic by
 // PE) and byte p*KPAR*SIMD.. of the weight row, whose ROM words are banked cyclically by rom_wpr.
@@ -133,12 +136,11 @@ struct conv_shape {
     static const unsigned CING = CFG::in_c / CFG::groups;
     static const unsigned COUTG = CFG::out_c / CFG::groups;
     static const bool DW = CING == 1 && COUTG == 1;        // depthwise: PE lanes read PE channels
-    static const bool REUSE = CFG::groups == 1;             // one window for every output fold
     static const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd;
     static const unsigned KF = CFG::kh * CFG::kw / CFG::kpar;
     static const unsigned BW = DW ? CFG::pe : CFG::simd;    // channels per buffer word
     static const unsigned XN = CFG::kpar * BW;              // bytes per window word
-    static const unsigned A = REUSE ? 1 : NF;               // folds with their own window words
+    static const unsigned A = NF;                           // window words are sent once per fold
     static const unsigned S = DW ? 1 : SF;
     static const unsigned STEPS = NF * KF * S;              // MVAU iterations per output pixel
     static const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
@@ -153,6 +155,10 @@ struct conv_swg_cfg {
     static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = CFG::kpar;
     static const unsigned a = X::A, s = X::S, pe = CFG::pe, coutg = X::DW ? 1 : X::COUTG;
     static const unsigned cing = X::CING;
+    typedef gearbox_shape<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c> GI;
+    typedef gearbox_shape<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c> GO;
+    static const unsigned lm = GI::M, lw = GI::L / X::BW;
+    static const unsigned period = max_u(X::STEPS, GO::item_steps);
 };
 
 // Input byte of PE lane p, lane position n (= j*SIMD + s) of a window word.
@@ -162,14 +168,14 @@ inline act_t window_input(const bytes<conv_shape<CFG>::XN> &xw, unsigned p, unsi
     return byte_value<CFG::in_signed>(xw.b[conv_shape<CFG>::DW ? p : n]);
 }
 
-template <class CFG>
+template <class CFG, bool REUSE>
 void mvau(hls::stream<bytes<conv_shape<CFG>::XN> > &win, hls::stream<bytes<CFG::pe> > &out,
           const uint64_t w[CFG::rom_words], const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
           const uint8_t shift[CFG::out_cp]) {
 #pragma HLS INLINE off
     typedef conv_shape<CFG> X;
     const unsigned LN = conv_types<CFG>::lanes, KS = X::KF * X::S;
-    bytes<X::XN> inbuf[KS];
+    bytes<X::XN> inbuf[REUSE ? KS : 1];
 #pragma HLS AGGREGATE variable = inbuf
 #pragma HLS BIND_STORAGE variable = inbuf type = ram_s2p impl = auto
     acc_t acc[CFG::pe];
@@ -180,11 +186,11 @@ mvau_steps:
     for (unsigned it = 0; it < X::OPIX * X::STEPS; ++it) {
 #pragma HLS PIPELINE II = 1
         bytes<X::XN> xw;
-        if (!X::REUSE || nf == 0) {
+        if (!REUSE || nf == 0) {
             xw = win.read();
-            if (X::REUSE) inbuf[i] = xw;
+            if (REUSE) inbuf[REUSE ? i : 0] = xw;
         } else {
-            xw = inbuf[i];
+            xw = inbuf[REUSE ? i : 0];
         }
         typename conv_types<CFG>::wrow_t row = read_row<CFG>(w, widx);
         bytes<CFG::pe> y;
@@ -225,19 +231,22 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && X::CING % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
     static_assert((CFG::kh * CFG::kw) % CFG::kpar == 0, "KPAR divides KH*KW");
-    static_assert(X::REUSE || X::DW || X::COUTG % CFG::pe == 0, "grouped conv: PE divides C_out/groups");
+    static_assert(CFG::groups == 1 || X::DW || X::COUTG % CFG::pe == 0, "grouped conv: PE divides C_out/groups");
     static_assert(!X::DW || (CFG::out_cp == CFG::out_c && CFG::kpar == 1), "depthwise: PE divides C, KPAR 1");
     ASYMAP_CSIM_ENGINE_BEGIN();
 #pragma HLS DATAFLOW
     hls::stream<bytes<X::BW> > words("conv_words");
-#pragma HLS STREAM variable = words depth = 2
+#pragma HLS STREAM variable = words depth = WC::lw + 2
+#pragma HLS BIND_STORAGE variable = words type = fifo impl = srl
     hls::stream<bytes<X::XN> > wins("conv_windows");
 #pragma HLS STREAM variable = wins depth = 2
+#pragma HLS BIND_STORAGE variable = wins type = fifo impl = srl
     hls::stream<bytes<CFG::pe> > res("conv_results");
 #pragma HLS STREAM variable = res depth = 2
+#pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
     gearbox<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c, X::IPIX>(in, words);
     swg<WC>(words, wins);
-    mvau<CFG>(wins, res, w, bias, mult, shift);
+    mvau<CFG, false>(wins, res, w, bias, mult, shift);
     gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::OPIX>(res, out);
 #ifndef __SYNTHESIS__
     // items: 0 input pixels (slot of their row), 1 SWG slots, 2/3 output pixels (slot = row + 1)
@@ -269,11 +278,13 @@ void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     ASYMAP_CSIM_ENGINE_BEGIN();
 #pragma HLS DATAFLOW
     hls::stream<bytes<CFG::simd> > words("pw_words");
-#pragma HLS STREAM variable = words depth = 2
+#pragma HLS STREAM variable = words depth = X::SF + 2
+#pragma HLS BIND_STORAGE variable = words type = fifo
     hls::stream<bytes<CFG::pe> > res("pw_results");
 #pragma HLS STREAM variable = res depth = 2
+#pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
     gearbox<CFG::in_lanes, CFG::simd, CFG::in_c, CFG::in_c, X::IPIX>(in, words);
-    mvau<CFG>(words, res, w, bias, mult, shift);
+    mvau<CFG, true>(words, res, w, bias, mult, shift);
     gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::IPIX>(res, out);
     ASYMAP_CSIM_ENGINE_END(X::IPIX, csim_same_slot());
 }

@@ -4,8 +4,8 @@
 // idea): it reads the input tensor as words of BW channels (a gearbox in front of it turns port
 // beats into such words) into a row buffer and writes, for every output pixel, the window words
 // the compute process consumes, in the order (a, kq, s):
-//   a  = fold of output channels whose inputs differ (1 for standard convs, whose window the MAC
-//        array reuses for every fold; NF for grouped/depthwise convs and pools),
+//   a  = output-channel fold (NF for convs, C/PE for pools: the words are sent once per fold, so
+//        the compute process reads one word per cycle; grouped/depthwise folds read other channels),
 //   kq = step of KPAR kernel-window positions (q = kq*KPAR + j, ky = q / KW, kx = q % KW),
 //   s  = input-channel fold.
 // Word (a, s) of a pixel is buffer word ((a*PE)/COUTG)*CING/BW + s; a window word holds KPAR such
@@ -13,9 +13,12 @@
 //
 // Row buffer: RB = (KH-1)*DH+1 + SH row slots (input row r in slot r % RB), so the rows output row
 // oy+1 needs load while output row oy is emitted. The SWG is ONE flattened pipelined loop over
-// slots: slot 0 loads the rows output row 0 needs; slot oy+1 runs max(TL, TC) steps, reading the TL
-// words of the rows output row oy+1 still needs (the last slot: the rest of the input, dropped)
-// and writing the TC = W_out*A*KF*S window words of row oy.
+// slots: slot 0 loads the rows output row 0 needs; slot oy+1 runs max(TL, TC) iterations, TL for
+// the words of the rows output row oy+1 still needs (the last slot: the rest of the input,
+// dropped) and TC = W_out*period for the W_out*A*KF*S window words of row oy. Both are paced:
+// loads at the rate the input gearbox delivers words, window words at the rate of the slowest
+// process behind, so in steady state no read or write of this loop waits on a FIFO -- which is
+// what lets the cost model charge each slot the maximum of the processes' iterations.
 //
 // Banks fixed at compile time (UG1399 "Array partitioning": an unrolled access whose bank is not
 // a compile-time constant becomes a multiplexer over all banks and raises II):
@@ -52,8 +55,13 @@ template <class WC>
 struct swg_shape {
     static const unsigned KF = WC::kh * WC::kw / WC::kpar;
     static const unsigned CW = WC::c / WC::bw;              // buffer words per pixel
-    static const unsigned WPR = WC::in_w * CW;              // words per input row
-    static const unsigned TC = WC::out_w * WC::a * KF * WC::s;  // window words per output row
+    static const unsigned WPP = WC::a * KF * WC::s;         // window words per output pixel
+    // Loads follow the input gearbox's schedule (stream_utils.h gearbox_shape): per chunk slot of
+    // lm iterations it sends lw words, in the slot's first lw iterations; a pixel is CW/lw slots.
+    static const unsigned WPR = WC::in_w * (CW / WC::lw) * WC::lm;  // load iterations per input row
+    // Window words follow the pace of the slowest process behind (MVAU/reduction or output
+    // gearbox): `period` iterations per output pixel, the WPP words in its first iterations.
+    static const unsigned TC = WC::out_w * WC::period;      // window iterations per output row
     static const unsigned RB = (WC::kh - 1) * WC::dh + 1 + WC::sh;
     static const unsigned KWD = WC::kpar > 1 ? WC::kw * WC::dw : 1;
     static const unsigned WB = (WC::in_w + KWD - 1) / KWD;
@@ -104,6 +112,7 @@ void swg(hls::stream<bytes<WC::bw> > &in, hls::stream<bytes<swg_shape<WC>::XN> >
     const unsigned RB = S::RB, KWD = S::KWD, CW = S::CW;
     static_assert(WC::c % WC::bw == 0 && (WC::kh * WC::kw) % WC::kpar == 0, "BW divides C, KPAR the window");
     static_assert(swg_slot_steps<WC>(0) > 0, "output row 0 needs at least one input row");
+    static_assert(CW % WC::lw == 0 && WC::period >= S::WPP, "whole chunks per pixel; a period holds a pixel's words");
     word_t buf[RB][KWD][S::WB][CW];
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 2
@@ -117,8 +126,8 @@ void swg(hls::stream<bytes<WC::bw> > &in, hls::stream<bytes<swg_shape<WC>::XN> >
 #endif
     unsigned sl = 0, t = 0;                              // slot, step in slot
     unsigned TL = swg_slot_steps<WC>(0), T = TL;         // loads and steps of this slot
-    unsigned lrow = 0, lx = 0, lw = 0;                   // loader position (row, column, word)
-    unsigned ox = 0, a = 0, kq = 0, s = 0;               // emitter position
+    unsigned lrow = 0, lx = 0, lw = 0, lph = 0;          // loader position (row, column, word), chunk phase
+    unsigned ox = 0, u = 0, a = 0, kq = 0, s = 0;        // emitter position (pixel, step in period, word)
     unsigned slot[WC::kh];
     bool rvalid[WC::kh];
 #pragma HLS ARRAY_PARTITION variable = slot complete
@@ -129,7 +138,9 @@ swg_steps:
 #pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = buf inter false
 #pragma HLS DEPENDENCE variable = buf intra false
-        if (t < TL) {
+        bool load = t < TL && lph < WC::lw;
+        if (t < TL) lph = lph + 1 == WC::lm ? 0 : lph + 1;
+        if (load) {
             word_t w = in.read();
             if (lrow < keep) {
                 unsigned rs = lrow % RB, cb = lx % KWD, ca = lx / KWD;
@@ -149,7 +160,9 @@ swg_steps:
                 }
             }
         }
-        if (sl > 0 && t < S::TC) {
+        bool emit = sl > 0 && t < S::TC && u < S::WPP;
+        if (sl > 0 && t < S::TC) u = u + 1 == WC::period ? 0 : u + 1;
+        if (emit) {
             unsigned idx = ((a * WC::pe) / WC::coutg) * WC::cing / WC::bw + s;
             int c0 = int(ox * WC::sw) - int(WC::pl);
             unsigned kx0 = (kq * WC::kpar) % WC::kw;
@@ -192,13 +205,15 @@ swg_steps:
                     kq = 0;
                     if (++a == WC::a) {
                         a = 0;
-                        ++ox;
                     }
                 }
             }
         }
+        if (sl > 0 && t < S::TC && u == 0) ++ox;  // the period of pixel ox ended
         if (++t == T) {  // next slot: output row sl (slot sl+1)
             t = 0;
+            lph = 0;
+            u = 0;
             ++sl;
             TL = (swg_rows_by_slot<WC>(sl) - swg_rows_by_slot<WC>(sl - 1)) * S::WPR;
             T = TL > S::TC ? TL : S::TC;

@@ -28,6 +28,10 @@ struct pool_swg_cfg {
     static const unsigned kh = CFG::kh, kw = CFG::kw, sh = CFG::sh, sw = CFG::sw, dh = CFG::dh, dw = CFG::dw;
     static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = 1;
     static const unsigned a = CFG::c / CFG::pe, s = 1, pe = CFG::pe, coutg = 1, cing = 1;
+    typedef gearbox_shape<CFG::lanes, CFG::pe, CFG::c, CFG::c> GI;
+    typedef gearbox_shape<CFG::pe, CFG::lanes, CFG::c, CFG::c> GO;
+    static const unsigned lm = GI::M, lw = GI::L / CFG::pe;
+    static const unsigned period = max_u(a * CFG::kh * CFG::kw, GO::item_steps);
 };
 
 // The reduction process: ONE loop over output pixels x CF folds x KH*KW window positions. The
@@ -91,11 +95,14 @@ void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<
     ASYMAP_CSIM_ENGINE_BEGIN();
 #pragma HLS DATAFLOW
     hls::stream<bytes<CFG::pe> > words("pool_words");
-#pragma HLS STREAM variable = words depth = 2
+#pragma HLS STREAM variable = words depth = WC::lw + 2
+#pragma HLS BIND_STORAGE variable = words type = fifo impl = srl
     hls::stream<bytes<CFG::pe> > wins("pool_windows");
 #pragma HLS STREAM variable = wins depth = 2
+#pragma HLS BIND_STORAGE variable = wins type = fifo impl = srl
     hls::stream<bytes<CFG::pe> > res("pool_results");
 #pragma HLS STREAM variable = res depth = 2
+#pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
     gearbox<CFG::lanes, CFG::pe, CFG::c, CFG::c, IPIX>(in, words);
     swg<WC>(words, wins);
     pool_reduce<CFG, MAX>(wins, res, mult, shift);
