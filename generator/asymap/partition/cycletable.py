@@ -58,12 +58,12 @@ def example_layers() -> list[tuple[str, Layer, tuple, bool]]:
 
 
 FORMULAS = {
-    "conv2d": ("`sum_s max(G_in*n_s*W_in, n_s*W_in*C_in/BW, W_out*max(A*KF*S, NF*KF*S, G_out)) + T_in + LAT_SWG + LAT_MVAU + T_out` "
-               "(slot 0: the first two terms only)"),
+    "conv2d": ("`sum_s max(G_in*n_s*W_in, W_out*max(NF*KF*S, G_out)) + T_in + LAT_SWG + LAT_MVAU + T_out` "
+               "(slot 0: the first term only)"),
     "conv1x1": "`H*W*max(G_in, NF*SF, G_out) + T_in + LAT_MVAU + T_out`",
     "fc": "`max(G_in, NF*SF, G_out) + T_in + LAT_MVAU + T_out` (one pixel of `C*H*W` channels)",
     "conv_offchip": "`H_in*W_in*C_in/P_in + NF*KK*SF*(1 + H_out*W_out) + H_out*W_out*C_out/P_out` (not yet restructured)",
-    "maxpool2d": "as `conv2d` with `BW = PE`, `A*KF*S = NF*KF*S = C/PE*KK`, `LAT_POOL` for `LAT_MVAU` (avgpool2d too)",
+    "maxpool2d": "as `conv2d` with `BW = PE`, `NF*KF*S = C/PE*KK`, `LAT_POOL` for `LAT_MVAU` (avgpool2d too)",
     "global_avgpool": "`(H*W + 1)*C/P + LAT_GAP`",
     "add2": "`H*W*C/P + LAT_ADD`",
     "concat": "`(H*W + 1)*max(sum_i C_i/P_i, C/P) + LAT_CONCAT`",
