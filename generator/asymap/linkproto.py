@@ -52,6 +52,23 @@ def check_width(width_bits: int) -> None:
         raise ValueError(f"link width must be a multiple of 64 bits, got {width_bits}")
 
 
+def link_width_bits(gbps: float, kernel_clock_mhz: float) -> int:
+    """Beat width of a link's kernels: the narrowest power of two (>= 64, the header) that carries
+    the line rate at the kernel clock, one beat per cycle (10G at 300 MHz: 64; 100G at 250-300 MHz:
+    512)."""
+    if gbps <= 0 or kernel_clock_mhz <= 0:
+        raise ValueError(f"link of {gbps} Gb/s at {kernel_clock_mhz} MHz")
+    w = 64
+    while w * kernel_clock_mhz < gbps * 1000.0 - 1e-9:
+        w *= 2
+    return w
+
+
+def framing_efficiency(schedule: list[tuple[int, int]], payload_bytes: int, width_bits: int) -> float:
+    """Tensor bytes / bytes on the wire for one image (headers, trailers and padding cost)."""
+    return payload_bytes / (schedule_beats(schedule) * width_bits / 8)
+
+
 def pack_header(src: int, dst: int, tensor_id: int, seq: int, length: int) -> int:
     for name, v, bits in (("src", src, 8), ("dst", dst, 8), ("tensor_id", tensor_id, 8), ("seq", seq, 16)):
         if not 0 <= v < (1 << bits):

@@ -125,7 +125,8 @@ def _install(stage: Path, out: Path) -> None:
 def _link_view(link: LinkSpec, producer_layer: dict[int, str]) -> dict:
     return {
         "index": link.index, "src_id": link.src, "dst_id": link.dst, "width_bits": link.width_bits,
-        "max_payload_beats": link.max_payload_beats, "beats": link.beats,
+        "max_payload_beats": link.max_payload_beats, "beats": link.beats, "frames": link.frames,
+        "rom": link.rom, "max_chunk": link.max_chunk,
         "src_label": "host" if link.src == 255 else f"board {link.src}",
         "dst_label": "host" if link.dst == 255 else f"board {link.dst}",
         "tensors": [{"id": t.id, "ident": t.ident, "lanes": t.lanes, "bytes": t.bytes, "words": t.words,
@@ -146,18 +147,21 @@ def _segment(qg, b: BoardSpec):
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
     """Stream declarations and the argument lists of rx, segment and tx in top.cpp.
 
-    Links with several tensors send them one after the other, so each of their streams must hold a
-    whole tensor (depth = its words) for the dataflow not to stall; single-tensor links need little.
+    A link interleaves its tensors row by row, so a tensor's port FIFO holds only the rows it
+    runs ahead of the others (chain.link_buffer_rows) plus a margin; single-tensor links need little.
     """
-    def depth(link: LinkSpec, t) -> int:
-        return t.words if len(link.tensors) > 1 else 16
+    def depth(link: LinkSpec, t, rows: dict) -> int:
+        if len(link.tensors) == 1:
+            return 16
+        c, _, w = t.shape
+        return min(t.words, (rows.get(t.name, 0) + 1) * (w * c // t.lanes) + 16)
 
     streams = []
     name_of: dict[tuple[str, str], str] = {}
-    for side, link in (("rx", b.link_in), ("tx", b.link_out)):
+    for side, link, rows in (("rx", b.link_in, b.rx_rows), ("tx", b.link_out, b.tx_rows)):
         for t in link.tensors:
             name = f"{side}_{t.ident}"
-            streams.append({"name": name, "lanes": t.lanes, "depth": depth(link, t)})
+            streams.append({"name": name, "lanes": t.lanes, "depth": depth(link, t, rows)})
             name_of[side, t.name] = name
     seg_args = [name_of["rx", p["tensor"]] for p in seg.in_ports] + [name_of["tx", p["tensor"]] for p in seg.out_ports]
     if seg.wmem is not None:
