@@ -44,6 +44,7 @@ MAGIC = 0xA5
 HOST = 255
 POISON_BIT = 32
 MAX_PAYLOAD_BEATS = 0xFFFF
+DEFAULT_MAX_PAYLOAD_BEATS = 256  # frames the generated link kernels send (codegen.chain)
 SEQ_MOD = 1 << 16
 
 
@@ -223,6 +224,16 @@ def link_schedule(shapes: list[tuple[int, int, int]], width_bits: int,
             slots.append((Fraction(f + 1, nf), k, min(ch, total - f * ch)))
     slots.sort()
     return [(k, n) for _, k, n in slots]
+
+
+def wire_beats(shapes: list[tuple[int, int, int]], width_bits: int, max_payload_beats: int) -> int:
+    """Link beats of one image, ``schedule_beats(link_schedule(...))`` without building the schedule."""
+    B = width_bits // 8
+    n = 0
+    for (c, h, w), ch in zip(shapes, chunk_beats(shapes, width_bits, max_payload_beats)):
+        total = -(-(c * h * w) // B)
+        n += total + 2 * -(-total // ch)
+    return n
 
 
 def schedule_beats(schedule: list[tuple[int, int]]) -> int:

@@ -22,7 +22,7 @@ from asymap.frontend.ir import Graph
 from asymap.util.names import unique_idents
 
 DEFAULT_WIDTH_BITS = 64
-DEFAULT_MAX_PAYLOAD_BEATS = 256
+DEFAULT_MAX_PAYLOAD_BEATS = linkproto.DEFAULT_MAX_PAYLOAD_BEATS
 
 
 @dataclass(frozen=True)
