@@ -265,7 +265,7 @@ def _link_glue(specs: list[BoardSpec], cluster) -> tuple[dict[str, str], list[di
     projects are still written; only identifiers and numbers reach the Verilog.
     """
     try:
-        from asymap.codegen.rtl_glue import render_link_glue
+        from asymap.codegen.rtl_glue import render_link_glue, transport_width_bits
     except ImportError:  # pragma: no cover - glue generator not installed
         return {}, []
     cl_links = {}
@@ -277,13 +277,13 @@ def _link_glue(specs: list[BoardSpec], cluster) -> tuple[dict[str, str], list[di
         cl = cl_links.get(frozenset((a.name, b.name)))
         gbps = float(getattr(cl, "gbps", 10.0) or 10.0)
         lat = float(getattr(cl, "latency_ns", 0.0) or 0.0)
-        tensors = [{"id": t.id, "name": t.ident, "bytes": t.bytes} for t in link.tensors]
         name = f"links/link_{a.ident}_{b.ident}.v"
         entry = {"link": link.index, "file": name, "note": None}
         try:
-            files[name] = render_link_glue(a.ident, b.ident, tensors, link.width_bits, link.width_bits,
-                                           min(a.clock_mhz, b.clock_mhz), gbps, lat, src_id=link.src,
-                                           dst_id=link.dst, max_payload_beats=link.max_payload_beats)
+            files[name] = render_link_glue(a.ident, b.ident, kernel_width_bits=link.width_bits,
+                                           link_width_bits=transport_width_bits(gbps),
+                                           kernel_clock_mhz=min(a.clock_mhz, b.clock_mhz), link_gbps=gbps,
+                                           link_latency_ns=lat)
         except UserError as exc:
             entry.update(file=None, note=str(exc))
         entries.append(entry)
