@@ -1,4 +1,4 @@
-"""The inter-board frame format, in Python: the reference the HLS link kernels and the RTL glue match.
+"""The inter-board frame format, in Python: the reference the HLS link kernels (link.h) match.
 
 A tensor crossing a board boundary travels as one or more AXI4-Stream *frames* of ``W``-bit beats
 (``W`` a multiple of 64). Every beat is little-endian: byte ``k`` of a beat is bits [8k+7:8k].
@@ -143,7 +143,8 @@ def decode_stream(beats: list[bytes], last: list[bool], *, dst: int, width_bits:
     On an error the receiver resynchronizes at the beat after the next TLAST. The expected sequence
     number follows the last frame whose header arrived intact, so one lost frame is one seq error.
 
-    ``accept_after_gap`` (the RTL receiver's behaviour, rtl/asymap_deframer.v): a frame whose
+    A schedule-agnostic checker (tests, ``asymap verify``); the link kernels' own receiver is
+    :class:`CutThroughRx`. ``accept_after_gap``: a frame whose
     sequence number is *ahead* of the expected one (frames were lost before it) is intact, so it is
     counted as a seq error but still accepted; a frame *behind* (a duplicate) is dropped. Without
     it every sequence mismatch drops the frame, and the link recovers one frame later.
