@@ -199,8 +199,9 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
     boards = plan["boards"]
     # Board directories sit beside OUT/links/ (the RTL glue): reserve that name.
     idents = unique_idents(["links"] + [b["name"] for b in boards], prefix="board")[1:]
+    clock = {b["name"]: float(b.get("clock_mhz", 300)) for b in boards}
     widths = {(ln.get("from"), ln.get("to")): int(ln.get("width_bits") or linkproto.link_width_bits(
-                  float(ln.get("gbps") or 10.0), min(float(b.get("clock_mhz", 300)) for b in boards)))
+                  float(ln.get("gbps") or 10.0), min(clock.get(ln.get("from"), 300.0), clock.get(ln.get("to"), 300.0))))
               for ln in plan.get("links", []) or []}
     n = len(boards)
 

@@ -298,7 +298,7 @@ def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
     return {
         "index": link.index, "from": link.src_name, "to": link.dst_name, "src_id": link.src, "dst_id": link.dst,
         "width_bits": link.width_bits, "max_payload_beats": link.max_payload_beats, "bytes": link.bytes,
-        "beats": link.beats, "frames": link.frames,
+        "beats": link.beats, "frames": link.frames, "schedule": [list(x) for x in link.schedule],
         "tensors": [{"id": t.id, "name": t.name, "ident": t.ident, "shape": list(t.shape), "bytes": t.bytes,
                      "signed": t.signed, "lanes": t.lanes, "producer": t.producer,
                      "producer_name": layer_name.get(t.producer, "input")} for t in link.tensors],
