@@ -15,7 +15,7 @@
 module asymap_bridge_rx #(
     parameter integer KW        = 64,
     parameter integer LW        = 64,
-    parameter integer RX_ADDR_W = 10      // credit buffer: 2**RX_ADDR_W entries (<= 2**15)
+    parameter integer RX_ADDR_W = 10      // credit buffer: 2**RX_ADDR_W entries (<= 2**14: 16-bit counters)
 ) (
     // rst resets the clock-crossing FIFO asynchronously and the other logic synchronously:
     // assert any time, release synchronously to both clocks, hold >= 2 cycles of each.

@@ -40,7 +40,7 @@ RTL_BLOCKS = (
 #: Link cycles of pipeline in the credit loop besides the wire: clock crossings of data and credit
 #: word, width converters, the credit register (generous on purpose).
 PIPELINE_CYCLES = 32
-MAX_RX_ADDR_W = 15  # 16-bit credit counters
+MAX_RX_ADDR_W = 14  # 16-bit credit counters (asymap_bridge_rx needs RX_ADDR_W <= 14)
 
 
 def rtl_sources() -> list[Path]:
@@ -127,7 +127,7 @@ def plan_link_glue(src: str, dst: str, *, kernel_width_bits: int, link_width_bit
     elif not _pow2(int(rx_buffer_beats)) or rx_buffer_beats < 16:
         raise bad(f"rx_buffer_beats={rx_buffer_beats} must be a power of two >= 16")
     if rx_buffer_beats > 1 << MAX_RX_ADDR_W:
-        raise bad(f"rx buffer of {rx_buffer_beats} entries exceeds the 16-bit credit counters' 32768; "
+        raise bad(f"rx buffer of {rx_buffer_beats} entries exceeds the 16-bit credit counters' {1 << MAX_RX_ADDR_W}; "
                   "the link's latency is too long for this bridge")
     clocks = (c_ident(kernel_clock, "clk"), c_ident(link_clock, "clk"))
     if clocks[0] == clocks[1] or "rst" in clocks:
