@@ -21,6 +21,7 @@ module asymap_async_fifo #(
     input  wire              s_tvalid,
     output wire              s_tready,
     output wire              full,
+    output wire [ADDR_W:0]   s_rptr,      // entries read so far (mod 2**(ADDR_W+1)), seen in s_clk
     // read side (m_clk)
     input  wire              m_clk,
     output wire [DATA_W-1:0] m_tdata,
@@ -59,6 +60,14 @@ module asymap_async_fifo #(
 
     assign s_tready = ~full_r;
     assign full     = full_r;
+    // The synchronized read pointer in binary (Gray -> binary: XOR of the bits above): what the
+    // link bridge returns as credits (rtl/asymap_bridge_rx.v).
+    genvar gi;
+    generate
+        for (gi = 0; gi <= ADDR_W; gi = gi + 1) begin : g_rbin
+            assign s_rptr[gi] = ^rgray_w2[ADDR_W:gi];
+        end
+    endgenerate
 
     // ---- read side
     wire              rfire   = m_tready & ~empty_r;

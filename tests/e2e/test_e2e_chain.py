@@ -75,6 +75,15 @@ def test_tiny_two_boards_bit_exact(tiny):
     # Cut after layer 3 is inside the residual block: the skip tensor travels with the main path.
     assert [t["name"] for t in chain["links"][1]["tensors"]] == ["conv2_relu", "res.conv2_bn_out"]
     assert chain["links"][1]["width_bits"] == 128
+    # The two tensors are interleaved row by row on the link, not sent one after the other.
+    from asymap import linkproto
+    from asymap.codegen import framefile
+
+    beats, last = framefile.split_beats((tiny["out"] / "small" / "vectors" / "link_in.frames").read_bytes(), 128)
+    starts = [0] + [i + 1 for i, x in enumerate(last[:-1]) if x]
+    tids = [linkproto.Header.unpack(int.from_bytes(beats[i][:8], "little")).tensor_id for i in starts]
+    assert tids != sorted(tids) and tids[:4] == [0, 1, 0, 1], tids
+    assert chain["links"][1]["frames"] == len(tids)
     assert [b["type"] for b in chain["boards"]] == ["u250", "zcu102"]
 
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the RTL tests: run a cocotb module on Icarus, wrap rendered glue for loopback.
+"""Helpers shared by the RTL tests: run a cocotb module on Icarus, wrap a rendered bridge for loopback.
 
 Every simulation builds in its own directory (a pytest tmp_path), so xdist workers never share
 build products. The cocotb test modules (``tb_*.py`` beside this file) read their configuration
@@ -53,46 +53,39 @@ def _failure_excerpt(build_dir: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:]) + f"\n(full log: {log})"
 
 
-def loopback_wrapper(glue: LinkGlue, seq0: int = 0) -> str:
-    """A top for the testbench: the glue's tx and rx halves side by side, with generic port
-    names (s_t<i>_*, m_t<i>_*) so the cocotb module does not depend on tensor names. The link and
-    the credit return between them are left open: the cocotb link model carries them."""
-    kw, lw, n = glue.kernel_width_bits, glue.link_width_bits, len(glue.tensors)
+def loopback_wrapper(glue: LinkGlue) -> str:
+    """A top for the testbench: the bridge's tx and rx halves side by side, with generic port names
+    (s_link_* into tx from the sending HLS kernel, m_link_* out of rx to the receiving HLS kernel).
+    The link and the credit return between them are left open: the cocotb link model carries them."""
+    kw, lw = glue.kernel_width_bits, glue.link_width_bits
     ports = ["input wire rst", "input wire k_tx_clk", "input wire k_rx_clk", "input wire l_clk",
-             f"output wire [{lw - 1}:0] tx_link_tdata", "output wire tx_link_tlast",
-             "output wire tx_link_tvalid", "input wire tx_link_tready",
-             f"input wire [{lw - 1}:0] rx_link_tdata", "input wire rx_link_tlast",
-             "input wire rx_link_tvalid",
-             "input wire [15:0] tx_credit_tdata", "input wire tx_credit_tvalid",
-             "output wire [15:0] rx_credit_tdata", "output wire rx_credit_tvalid",
-             "output wire [31:0] frames_sent", "output wire credit_stall"]
-    counters = ["frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors",
-                "dest_errors", "overflow_errors", "frames_discarded", "tensors_filled"]
-    ports += [f"output wire [31:0] {c}" for c in counters]
+             f"input wire [{kw - 1}:0] s_link_tdata", f"input wire [{kw // 8 - 1}:0] s_link_tkeep",
+             "input wire s_link_tlast", "input wire s_link_tvalid", "output wire s_link_tready",
+             f"output wire [{kw - 1}:0] m_link_tdata", f"output wire [{kw // 8 - 1}:0] m_link_tkeep",
+             "output wire m_link_tlast", "output wire m_link_tvalid", "input wire m_link_tready",
+             f"output wire [{lw - 1}:0] tx_tdata", f"output wire [{lw // 8 - 1}:0] tx_tkeep",
+             "output wire tx_tlast", "output wire tx_tvalid", "input wire tx_tready",
+             f"input wire [{lw - 1}:0] rx_tdata", f"input wire [{lw // 8 - 1}:0] rx_tkeep",
+             "input wire rx_tlast", "input wire rx_tvalid",
+             "input wire [31:0] tx_credit_tdata", "input wire tx_credit_tvalid",
+             "output wire [31:0] rx_credit_tdata", "output wire rx_credit_tvalid",
+             "output wire [31:0] beats_sent", "output wire credit_stall", "output wire [31:0] overflow_errors"]
     tx_conn = [".rst(rst)", f".{glue.kernel_clock}(k_tx_clk)", f".{glue.link_clock}(l_clk)",
-               ".m_axis_link_tdata(tx_link_tdata)", ".m_axis_link_tkeep()",
-               ".m_axis_link_tlast(tx_link_tlast)", ".m_axis_link_tvalid(tx_link_tvalid)",
-               ".m_axis_link_tready(tx_link_tready)", ".s_axis_credit_tdata(tx_credit_tdata)",
-               ".s_axis_credit_tvalid(tx_credit_tvalid)", ".s_axis_credit_tready()",
-               ".frames_sent(frames_sent)", ".credit_stall(credit_stall)"]
+               ".s_axis_link_tdata(s_link_tdata)", ".s_axis_link_tkeep(s_link_tkeep)",
+               ".s_axis_link_tlast(s_link_tlast)", ".s_axis_link_tvalid(s_link_tvalid)",
+               ".s_axis_link_tready(s_link_tready)", ".m_axis_tx_tdata(tx_tdata)", ".m_axis_tx_tkeep(tx_tkeep)",
+               ".m_axis_tx_tlast(tx_tlast)", ".m_axis_tx_tvalid(tx_tvalid)", ".m_axis_tx_tready(tx_tready)",
+               ".s_axis_credit_tdata(tx_credit_tdata)", ".s_axis_credit_tvalid(tx_credit_tvalid)",
+               ".s_axis_credit_tready()", ".beats_sent(beats_sent)", ".credit_stall(credit_stall)"]
     rx_conn = [".rst(rst)", f".{glue.kernel_clock}(k_rx_clk)", f".{glue.link_clock}(l_clk)",
-               ".s_axis_link_tdata(rx_link_tdata)", ".s_axis_link_tlast(rx_link_tlast)",
-               ".s_axis_link_tvalid(rx_link_tvalid)", ".s_axis_link_tready()",
-               ".m_axis_credit_tdata(rx_credit_tdata)", ".m_axis_credit_tvalid(rx_credit_tvalid)",
-               ".m_axis_credit_tready(1'b1)"] + [f".{c}({c})" for c in counters]
-    for i, t in enumerate(glue.tensors):
-        ident = t["ident"]
-        ports += [f"input wire [{kw - 1}:0] s_t{i}_tdata", f"input wire s_t{i}_tvalid",
-                  f"output wire s_t{i}_tready",
-                  f"output wire [{kw - 1}:0] m_t{i}_tdata", f"output wire [{kw // 8 - 1}:0] m_t{i}_tkeep",
-                  f"output wire m_t{i}_tlast", f"output wire m_t{i}_tvalid", f"input wire m_t{i}_tready"]
-        tx_conn += [f".s_axis_{ident}_tdata(s_t{i}_tdata)", f".s_axis_{ident}_tvalid(s_t{i}_tvalid)",
-                    f".s_axis_{ident}_tready(s_t{i}_tready)"]
-        rx_conn += [f".m_axis_{ident}_{s}(m_t{i}_{s})" for s in ("tdata", "tkeep", "tlast", "tvalid", "tready")]
+               ".s_axis_rx_tdata(rx_tdata)", ".s_axis_rx_tkeep(rx_tkeep)", ".s_axis_rx_tlast(rx_tlast)",
+               ".s_axis_rx_tvalid(rx_tvalid)", ".s_axis_rx_tready()",
+               ".m_axis_link_tdata(m_link_tdata)", ".m_axis_link_tkeep(m_link_tkeep)",
+               ".m_axis_link_tlast(m_link_tlast)", ".m_axis_link_tvalid(m_link_tvalid)",
+               ".m_axis_link_tready(m_link_tready)", ".m_axis_credit_tdata(rx_credit_tdata)",
+               ".m_axis_credit_tvalid(rx_credit_tvalid)", ".m_axis_credit_tready(1'b1)",
+               ".overflow_errors(overflow_errors)"]
     sep = ",\n    "
     return (f"`timescale 1ns/1ps\nmodule tb_loopback (\n    {sep.join(ports)}\n);\n"
             f"  {glue.module}_tx u_tx (\n    {sep.join(tx_conn)}\n  );\n"
-            f"  {glue.module}_rx u_rx (\n    {sep.join(rx_conn)}\n  );\n"
-            # Start both ends near the 16-bit wrap of the sequence number (testing only).
-            f"  defparam u_tx.u_tx.u_framer.SEQ0 = 16'd{seq0};\n"
-            f"  defparam u_rx.u_rx.u_deframer.SEQ0 = 16'd{seq0};\nendmodule\n")
+            f"  {glue.module}_rx u_rx (\n    {sep.join(rx_conn)}\n  );\nendmodule\n")

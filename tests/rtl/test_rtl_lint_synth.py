@@ -18,10 +18,12 @@ need_yosys = pytest.mark.skipif(shutil.which("yosys") is None and not os.environ
 # Non-default parameters that reach the other branches of the generate blocks.
 LINT_PARAMS = {
     "asymap_axis_width": [[], ["-GS_W=512", "-GM_W=64"], ["-GS_W=64", "-GM_W=64"], ["-GS_W=8", "-GM_W=64"]],
+    "asymap_bridge_tx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"], ["-GKW=128", "-GLW=64", "-GRX_PACK=2"]],
+    "asymap_bridge_rx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"]],
 }
 # Small memories so generic synthesis (flip-flops, no block RAM) stays quick.
-SYNTH_PARAMS = {"asymap_deframer": {"ADDR_W": 4}, "asymap_link_rx": {"RX_ADDR_W": 4},
-                "asymap_async_fifo": {"ADDR_W": 3}, "asymap_link_tx": {"FIFO_ADDR_W": 3}}
+SYNTH_PARAMS = {"asymap_bridge_rx": {"RX_ADDR_W": 4}, "asymap_async_fifo": {"ADDR_W": 3},
+                "asymap_bridge_tx": {"FIFO_ADDR_W": 3}}
 
 
 def _lint(files, top, extra=()):
@@ -38,11 +40,11 @@ def test_verilator_lint_block(block):
 
 
 @need_verilator
-@pytest.mark.parametrize("kw,lw", [(8, 64), (64, 512), (512, 64)])
+@pytest.mark.parametrize("kw,lw", [(64, 64), (64, 512), (512, 64)])
 def test_verilator_lint_rendered_glue(tmp_path, kw, lw):
-    tensors = [{"id": 0, "name": "a", "bytes": 8 * 7 * 7 * 8}, {"id": 1, "name": "b", "bytes": 64 * 9}]
     glue = tmp_path / "link_b0_b1.v"
-    glue.write_text(render_link_glue("b0", "b1", tensors, kw, lw, 300.0, 25.0, 100.0))
+    glue.write_text(render_link_glue("b0", "b1", kernel_width_bits=kw, link_width_bits=lw, kernel_clock_mhz=300.0,
+                                     link_gbps=25.0, link_latency_ns=100.0))
     for half in ("tx", "rx"):
         # One generated file holds both halves, so its name cannot match both module names.
         _lint(rtl_sources() + [glue], f"link_b0_b1_{half}", ["-Wno-DECLFILENAME"])

@@ -10,14 +10,19 @@ producer and consumer side agree on tensor ids without talking to each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from asymap import linkproto
+from asymap.codegen.fifodepth import _row_map
 from asymap.codegen.ports import port_lanes
+from asymap.frontend import ir
 from asymap.frontend.ir import Graph
 from asymap.util.names import unique_idents
 
 DEFAULT_WIDTH_BITS = 64
-DEFAULT_MAX_PAYLOAD_BEATS = 256
+DEFAULT_MAX_PAYLOAD_BEATS = linkproto.DEFAULT_MAX_PAYLOAD_BEATS
 
 
 @dataclass(frozen=True)
@@ -54,23 +59,85 @@ class LinkSpec:
     max_payload_beats: int
     tensors: list[CutTensor]
 
+    @cached_property
+    def schedule(self) -> list[tuple[int, int]]:
+        """Frame slots of one image (tensor id, payload beats): linkproto.link_schedule."""
+        return linkproto.link_schedule([t.shape for t in self.tensors], self.width_bits, self.max_payload_beats)
+
     def frames_of(self, t: CutTensor) -> int:
-        beats = -(-t.bytes // (self.width_bits // 8))
-        return -(-beats // self.max_payload_beats)
+        return sum(1 for k, _ in self.schedule if k == t.id)
 
     @property
     def frames(self) -> int:
-        return sum(self.frames_of(t) for t in self.tensors)
+        return len(self.schedule)
 
     @property
     def beats(self) -> int:
-        B = self.width_bits // 8
-        return sum(-(-t.bytes // B) for t in self.tensors) + 2 * self.frames
+        return linkproto.schedule_beats(self.schedule)
+
+    @property
+    def max_chunk(self) -> int:
+        """Longest frame payload (beats): what one tensor's beat FIFO holds so the framer never waits."""
+        return max(n for _, n in self.schedule)
+
+    @property
+    def rom(self) -> list[int]:
+        """The schedule as the link kernels' ROM words: tensor id << 16 | payload beats."""
+        return [k << 16 | n for k, n in self.schedule]
 
     @property
     def bytes(self) -> int:
         return sum(t.bytes for t in self.tensors)
 
+
+def _source_rows(layers: list[ir.Layer], sources: list[str], shapes: dict, whole: frozenset) -> dict:
+    """need[t][s][r]: rows of source tensor ``s`` that row ``r`` of tensor ``t`` depends on (the row
+    maps of fifodepth, composed along every path; sources map to themselves)."""
+    need = {s: {s: np.arange(1, shapes[s][1] + 1)} for s in sources}
+    for layer in layers:
+        acc: dict[str, np.ndarray] = {}
+        for j, t in enumerate(layer.inputs):
+            if t not in need:
+                continue
+            m = np.array([_row_map(layer, j, r, whole) for r in range(layer.out_shape[1])])
+            for s, arr in need[t].items():
+                d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
+                acc[s] = np.maximum(acc[s], d) if s in acc else d
+        need[layer.output] = acc
+    return need
+
+
+def link_buffer_rows(layers: list[ir.Layer], ins: list[str], outs: list[str], shapes: dict,
+                     whole: frozenset = frozenset()) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows each link tensor's port FIFO must hold on this board, (receive side, send side).
+
+    The link interleaves a cut's tensors in proportion to their progress (linkproto.link_schedule).
+    Receive side: when a join needs row r, its sources must have arrived up to the most demanding
+    one's share of the image; the others' rows beyond their own need wait in their FIFOs.
+    Send side: the transmitter takes the outputs in proportion too, so an output produced ahead
+    of the slowest one waits in its FIFO. Both are computed from the row maps of the segment.
+    """
+    need = _source_rows(layers, ins, shapes, whole)
+    h = {t: shapes[t][1] for t in set(ins) | set(outs)}
+    rx = {s: 0 for s in ins}
+    if len(ins) > 1:
+        for t, dd in need.items():
+            if len(dd) < 2:
+                continue
+            frac = np.max([dd[s] / h[s] for s in dd], axis=0)
+            for s, arr in dd.items():
+                rx[s] = max(rx[s], int(np.max(np.ceil(frac * h[s] - 1e-9) - arr)))
+    tx = {t: 0 for t in outs}
+    if len(outs) > 1:
+        # Input share at which each output row exists.
+        ready = {t: np.max([need[t][s] / h[s] for s in need[t]], axis=0) if need.get(t) else np.zeros(h[t])
+                 for t in outs}
+        for f in sorted({float(v) for arr in ready.values() for v in arr}):
+            avail = {t: int(np.sum(ready[t] <= f + 1e-12)) for t in outs}
+            g = min(avail[t] / h[t] for t in outs)
+            for t in outs:
+                tx[t] = max(tx[t], avail[t] - int(np.floor(g * h[t] + 1e-9)))
+    return rx, tx
 
 @dataclass
 class LayerSpec:
@@ -98,6 +165,8 @@ class BoardSpec:
     link_in: LinkSpec
     link_out: LinkSpec
     passthrough: list[CutTensor] = field(default_factory=list)  # link-in tensors no layer here reads
+    rx_rows: dict[str, int] = field(default_factory=dict)  # link-in tensor -> rows its port FIFO holds
+    tx_rows: dict[str, int] = field(default_factory=dict)  # link-out tensor -> rows its port FIFO holds
 
     @property
     def top(self) -> str:
@@ -130,7 +199,9 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
     boards = plan["boards"]
     # Board directories sit beside OUT/links/ (the RTL glue): reserve that name.
     idents = unique_idents(["links"] + [b["name"] for b in boards], prefix="board")[1:]
-    widths = {(ln.get("from"), ln.get("to")): int(ln.get("width_bits") or DEFAULT_WIDTH_BITS)
+    clock = {b["name"]: float(b.get("clock_mhz", 300)) for b in boards}
+    widths = {(ln.get("from"), ln.get("to")): int(ln.get("width_bits") or linkproto.link_width_bits(
+                  float(ln.get("gbps") or 10.0), min(clock.get(ln.get("from"), 300.0), clock.get(ln.get("to"), 300.0))))
               for ln in plan.get("links", []) or []}
     n = len(boards)
 
@@ -167,11 +238,16 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
                                     pl.get("weights", "onchip") == "offchip", int(f.get("kpar", 1))))
         lin, lout = links[i], links[i + 1]
         out_names = {t.name for t in lout.tensors}
+        whole = frozenset(ly.index for ly in layers if ly.offchip and ly.op in (ir.CONV, ir.FC))
+        rx_rows, tx_rows = link_buffer_rows(graph.layers[first:last + 1], [t.name for t in lin.tensors],
+                                            [t.name for t in lout.tensors],
+                                            {t: tuple(v) for t, v in graph.tensor_shapes.items()}, whole)
         spec = BoardSpec(
             index=i, name=b["name"], ident=idents[i], type=str(b.get("type", "")),
             part=parts.get(b["name"], ""), clock_mhz=float(b.get("clock_mhz", 300)), first=first, last=last,
             layers=layers, link_in=lin, link_out=lout,
             passthrough=[t for t in lin.tensors if t.name in out_names and t.name not in consumed],
+            rx_rows=rx_rows, tx_rows=tx_rows,
         )
         specs.append(spec)
     return specs

@@ -16,19 +16,14 @@ from asymap import linkproto
 
 def encode_tensors(tensors: list[np.ndarray], *, src: int, dst: int, width_bits: int, max_payload_beats: int,
                    seq0: int = 0) -> bytes:
-    """Frame file bytes for ``tensors`` (CHW int arrays) sent in order with tensor ids 0, 1, ..."""
-    B = width_bits // 8
-    out = bytearray()
-    seq = seq0
-    for tid, t in enumerate(tensors):
-        frames, seq = linkproto.encode_frames(linkproto.tensor_bytes_hwc(t), src=src, dst=dst, tensor_id=tid,
-                                              seq0=seq, width_bits=width_bits, max_payload_beats=max_payload_beats)
-        for fr in frames:
-            nb = len(fr) // B
-            for i in range(nb):
-                out += fr[i * B:(i + 1) * B]
-                out.append(1 if i == nb - 1 else 0)
-    return bytes(out)
+    """Frame file bytes of one image: ``tensors`` (CHW int arrays, tensor ids 0, 1, ...) sent by the
+    link transmitter, interleaved by :func:`asymap.linkproto.link_schedule`."""
+    shapes = [tuple(np.asarray(t).reshape(-1, 1, 1).shape if np.asarray(t).ndim == 1 else np.asarray(t).shape)
+              for t in tensors]
+    sched = linkproto.link_schedule(shapes, width_bits, max_payload_beats)
+    beats, last, _ = linkproto.encode_image([linkproto.tensor_bytes_hwc(t) for t in tensors], sched, src=src,
+                                            dst=dst, seq0=seq0, width_bits=width_bits)
+    return b"".join(b + bytes([int(x)]) for b, x in zip(beats, last))
 
 
 def split_beats(data: bytes, width_bits: int) -> tuple[list[bytes], list[bool]]:

@@ -125,7 +125,8 @@ def _install(stage: Path, out: Path) -> None:
 def _link_view(link: LinkSpec, producer_layer: dict[int, str]) -> dict:
     return {
         "index": link.index, "src_id": link.src, "dst_id": link.dst, "width_bits": link.width_bits,
-        "max_payload_beats": link.max_payload_beats, "beats": link.beats,
+        "max_payload_beats": link.max_payload_beats, "beats": link.beats, "frames": link.frames,
+        "rom": link.rom, "max_chunk": link.max_chunk,
         "src_label": "host" if link.src == 255 else f"board {link.src}",
         "dst_label": "host" if link.dst == 255 else f"board {link.dst}",
         "tensors": [{"id": t.id, "ident": t.ident, "lanes": t.lanes, "bytes": t.bytes, "words": t.words,
@@ -146,18 +147,21 @@ def _segment(qg, b: BoardSpec):
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
     """Stream declarations and the argument lists of rx, segment and tx in top.cpp.
 
-    Links with several tensors send them one after the other, so each of their streams must hold a
-    whole tensor (depth = its words) for the dataflow not to stall; single-tensor links need little.
+    A link interleaves its tensors row by row, so a tensor's port FIFO holds only the rows it
+    runs ahead of the others (chain.link_buffer_rows) plus a margin; single-tensor links need little.
     """
-    def depth(link: LinkSpec, t) -> int:
-        return t.words if len(link.tensors) > 1 else 16
+    def depth(link: LinkSpec, t, rows: dict) -> int:
+        if len(link.tensors) == 1:
+            return 16
+        c, _, w = t.shape
+        return min(t.words, (rows.get(t.name, 0) + 1) * (w * c // t.lanes) + 16)
 
     streams = []
     name_of: dict[tuple[str, str], str] = {}
-    for side, link in (("rx", b.link_in), ("tx", b.link_out)):
+    for side, link, rows in (("rx", b.link_in, b.rx_rows), ("tx", b.link_out, b.tx_rows)):
         for t in link.tensors:
             name = f"{side}_{t.ident}"
-            streams.append({"name": name, "lanes": t.lanes, "depth": depth(link, t)})
+            streams.append({"name": name, "lanes": t.lanes, "depth": depth(link, t, rows)})
             name_of[side, t.name] = name
     seg_args = [name_of["rx", p["tensor"]] for p in seg.in_ports] + [name_of["tx", p["tensor"]] for p in seg.out_ports]
     if seg.wmem is not None:
@@ -261,7 +265,7 @@ def _link_glue(specs: list[BoardSpec], cluster) -> tuple[dict[str, str], list[di
     projects are still written; only identifiers and numbers reach the Verilog.
     """
     try:
-        from asymap.codegen.rtl_glue import render_link_glue
+        from asymap.codegen.rtl_glue import render_link_glue, transport_width_bits
     except ImportError:  # pragma: no cover - glue generator not installed
         return {}, []
     cl_links = {}
@@ -273,13 +277,13 @@ def _link_glue(specs: list[BoardSpec], cluster) -> tuple[dict[str, str], list[di
         cl = cl_links.get(frozenset((a.name, b.name)))
         gbps = float(getattr(cl, "gbps", 10.0) or 10.0)
         lat = float(getattr(cl, "latency_ns", 0.0) or 0.0)
-        tensors = [{"id": t.id, "name": t.ident, "bytes": t.bytes} for t in link.tensors]
         name = f"links/link_{a.ident}_{b.ident}.v"
         entry = {"link": link.index, "file": name, "note": None}
         try:
-            files[name] = render_link_glue(a.ident, b.ident, tensors, link.width_bits, link.width_bits,
-                                           min(a.clock_mhz, b.clock_mhz), gbps, lat, src_id=link.src,
-                                           dst_id=link.dst, max_payload_beats=link.max_payload_beats)
+            files[name] = render_link_glue(a.ident, b.ident, kernel_width_bits=link.width_bits,
+                                           link_width_bits=transport_width_bits(gbps),
+                                           kernel_clock_mhz=min(a.clock_mhz, b.clock_mhz), link_gbps=gbps,
+                                           link_latency_ns=lat)
         except UserError as exc:
             entry.update(file=None, note=str(exc))
         entries.append(entry)
@@ -294,7 +298,7 @@ def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
     return {
         "index": link.index, "from": link.src_name, "to": link.dst_name, "src_id": link.src, "dst_id": link.dst,
         "width_bits": link.width_bits, "max_payload_beats": link.max_payload_beats, "bytes": link.bytes,
-        "beats": link.beats, "frames": link.frames,
+        "beats": link.beats, "frames": link.frames, "schedule": [list(x) for x in link.schedule],
         "tensors": [{"id": t.id, "name": t.name, "ident": t.ident, "shape": list(t.shape), "bytes": t.bytes,
                      "signed": t.signed, "lanes": t.lanes, "producer": t.producer,
                      "producer_name": layer_name.get(t.producer, "input")} for t in link.tensors],

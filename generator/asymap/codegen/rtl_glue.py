@@ -1,66 +1,66 @@
-"""Per-link RTL glue: the numbers behind ``link_<src>_<dst>.v`` and its rendering.
+"""Per-link RTL bridge: the numbers behind ``link_<src>_<dst>.v`` and its rendering.
 
-The hand-written blocks in ``rtl/`` (framer, deframer, clock-crossing FIFO, width converters,
-tensor mux/demux) are generic; what changes from link to link is a handful of numbers: the
-tensors crossing the cut and their sizes, the two widths, and the buffer sizes that let the link
-run at full rate across its latency. This module computes those numbers (and rejects impossible
-ones with one clear line), then fills ``templates/link_glue.v.j2``, which only instantiates
-``asymap_link_tx`` (source board) and ``asymap_link_rx`` (destination board) with named ports.
+The link protocol (framing, sequence numbers, CRC, interleaving, error recovery) lives once, in
+the HLS link kernels (hls/include/asymap/link.h). What remains in RTL is transport: the
+hand-written blocks in ``rtl/`` move the kernels' beats unchanged between the kernel clock and the
+transport core's clock, convert width, and keep the serial link lossless with credits (the
+receiving bridge's FIFO is the credit buffer). Per link only a few numbers change: the two widths,
+the clocks, and the buffer that covers the round trip. This module computes them (rejecting
+impossible ones with one clear line) and fills ``templates/link_glue.v.j2``, which instantiates
+``asymap_bridge_tx`` (source board) and ``asymap_bridge_rx`` (destination board).
 
-Sizing, in link-clock beats (docs/link-protocol.md explains why):
-  * round trip  = 2 x latency x link clock + ``PIPELINE_CYCLES`` (CDC, framer, deframer, credit path)
-  * credits     = frames in flight to keep the link busy for a round trip, + 2 frame times
-                  (store-and-forward check, read-out) + 1 spare
-  * rx buffer   = (credits + 2) x max payload beats, rounded up to a power of two
+Sizing, in link-clock beats (docs/link-protocol.md, section 5):
+  * round trip  = 2 x latency x link clock + ``PIPELINE_CYCLES`` (CDC, width converters, credit path)
+  * rx buffer   = entries in flight during a round trip at one beat per link cycle (+ margin),
+                  rounded up to a power of two: then credits never stop a busy link
+  * idle resync = 2 x round trip + 64: after that long without sending, nothing is in flight
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from asymap.codegen.env import make_env
 from asymap.errors import UserError
-from asymap.util.names import c_ident, unique_idents
+from asymap.util.names import c_ident
 from asymap.resources import resource_dir
 
 RTL_DIR = resource_dir("rtl")
 
-#: Hand-written blocks a rendered glue file needs, in dependency order.
+#: Hand-written blocks a rendered bridge needs, in dependency order.
 RTL_BLOCKS = (
     "asymap_async_fifo.v",
     "asymap_axis_width.v",
-    "asymap_framer.v",
-    "asymap_deframer.v",
-    "asymap_rx_tensor_track.v",
-    "asymap_tensor_mux.v",
-    "asymap_tensor_demux.v",
-    "asymap_link_tx.v",
-    "asymap_link_rx.v",
+    "asymap_bridge_tx.v",
+    "asymap_bridge_rx.v",
 )
 
-#: Link cycles of pipeline in the credit loop besides the wire: two clock crossings of the
-#: credit/ack, framer and deframer registers, frame buffer read-out (generous on purpose).
+#: Link cycles of pipeline in the credit loop besides the wire: clock crossings of data and credit
+#: word, width converters, the credit register (generous on purpose).
 PIPELINE_CYCLES = 32
-MAX_TENSORS = 255
+MAX_RX_ADDR_W = 14  # 16-bit credit counters (asymap_bridge_rx needs RX_ADDR_W <= 14)
 
 
 def rtl_sources() -> list[Path]:
-    """The ``rtl/*.v`` files a glue top instantiates (include dir: :data:`RTL_DIR`)."""
+    """The ``rtl/*.v`` files a bridge top instantiates."""
     return [RTL_DIR / name for name in RTL_BLOCKS]
+
+
+def transport_width_bits(gbps: float) -> int:
+    """User-interface width of the transport core for a line rate: Aurora 64b/66b with one lane
+    (up to 25G) presents 64 bits, four lanes (40-50G) 256 bits, the 100G CMAC 512 bits."""
+    return 64 if gbps <= 25 else 256 if gbps <= 50 else 512
 
 
 @dataclass(frozen=True)
 class LinkGlue:
-    """Every number the glue template needs; computed and checked by :func:`plan_link_glue`."""
+    """Every number the bridge template needs; computed and checked by :func:`plan_link_glue`."""
 
     src: str
     dst: str
     module: str
-    src_id: int
-    dst_id: int
-    tensors: list[dict] = field(default_factory=list)   # {id, name, ident, bytes}
     kernel_width_bits: int = 64
     link_width_bits: int = 64
     kernel_clock_mhz: float = 300.0
@@ -69,11 +69,11 @@ class LinkGlue:
     link_latency_ns: float = 0.0
     kernel_clock: str = "ap_clk"
     link_clock: str = "link_clk"
-    max_payload_beats: int = 256
-    credits: int = 2
     rtt_cycles: int = 0
-    rx_buffer_beats: int = 1024
+    rx_buffer_beats: int = 1024  # entries of the receiving FIFO (link beats, or packed words)
+    rx_pack: int = 1  # link beats per receiving FIFO entry (kernel wider than the link)
     fifo_depth: int = 32
+    idle_cycles: int = 1024
 
     @property
     def rx_addr_w(self) -> int:
@@ -83,37 +83,16 @@ class LinkGlue:
     def fifo_addr_w(self) -> int:
         return self.fifo_depth.bit_length() - 1
 
-    @property
-    def tensor_bytes_vector(self) -> str:
-        """Verilog concatenation, tensor 0 in the low 32 bits (as the RTL indexes it)."""
-        return "{" + ", ".join(f"32'd{t['bytes']}" for t in reversed(self.tensors)) + "}"
-
-    def link_beats(self, tensor_index: int) -> int:
-        return -(-self.tensors[tensor_index]["bytes"] // (self.link_width_bits // 8))
-
 
 def _pow2(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
-def _frame_beats(beats: list[int], limit: int) -> int | None:
-    """Largest M <= limit with no tensor beat count a multiple of M.
-
-    The receiver recognises a tensor's last frame by its being shorter than M (that is how it
-    resynchronizes after a lost frame), so no tensor may end on a full frame.
-    """
-    for m in range(limit, 1, -1):
-        if all(b % m for b in beats):
-            return m
-    return None
-
-
-def plan_link_glue(src: str, dst: str, tensors: list[dict], *, kernel_width_bits: int,
-                   link_width_bits: int, kernel_clock_mhz: float, link_gbps: float,
-                   link_latency_ns: float, link_clock_mhz: float | None = None, src_id: int = 0,
-                   dst_id: int = 1, max_payload_beats: int = 256, credits: int | None = None,
-                   fifo_depth: int = 32, rx_buffer_beats: int | None = None,
-                   kernel_clock: str = "ap_clk", link_clock: str = "link_clk") -> LinkGlue:
+def plan_link_glue(src: str, dst: str, *, kernel_width_bits: int, link_width_bits: int,
+                   kernel_clock_mhz: float, link_gbps: float, link_latency_ns: float,
+                   link_clock_mhz: float | None = None, fifo_depth: int = 32,
+                   rx_buffer_beats: int | None = None, kernel_clock: str = "ap_clk",
+                   link_clock: str = "link_clk") -> LinkGlue:
     """Check the link's numbers and size its buffers; raise UserError for impossible ones."""
     where = f"link {src}->{dst}"
 
@@ -121,12 +100,12 @@ def plan_link_glue(src: str, dst: str, tensors: list[dict], *, kernel_width_bits
         return UserError(f"{where}: {msg}")
 
     kw, lw = int(kernel_width_bits), int(link_width_bits)
-    if kw <= 0 or kw % 8:
-        raise bad(f"kernel_width_bits={kernel_width_bits} is not a positive multiple of 8; use 8, 16, 32, 64, ...")
+    if kw < 64 or kw % 64:
+        raise bad(f"kernel_width_bits={kernel_width_bits} is not a multiple of 64 (the HLS link beat holds the 64-bit frame header); use 64, 128, 256, 512")
     if lw <= 0 or lw % 64:
-        raise bad(f"link_width_bits={link_width_bits} is not a positive multiple of 64 (the frame header is 64 bits); use 64, 128, 256, 512")
+        raise bad(f"link_width_bits={link_width_bits} is not a positive multiple of 64; use 64, 128, 256, 512")
     if not _pow2(kw) or not _pow2(lw):
-        raise bad(f"kernel width {kw} and link width {lw} bits must be powers of two (8, 16, ..., 512, 1024)")
+        raise bad(f"kernel width {kw} and link width {lw} bits must be powers of two (64, 128, ..., 1024)")
     if not kernel_clock_mhz or kernel_clock_mhz <= 0:
         raise bad(f"kernel_clock_mhz={kernel_clock_mhz} must be > 0")
     if not link_gbps or link_gbps <= 0:
@@ -138,77 +117,41 @@ def plan_link_glue(src: str, dst: str, tensors: list[dict], *, kernel_width_bits
         link_clock_mhz = link_gbps * 1000.0 / lw
     if link_clock_mhz <= 0:
         raise bad(f"link_clock_mhz={link_clock_mhz} must be > 0")
-    for name, v in (("src_id", src_id), ("dst_id", dst_id)):
-        if not 0 <= int(v) <= 255:
-            raise bad(f"{name}={v} does not fit the header's 8 bits (0..255)")
-    if not tensors:
-        raise bad("no tensors cross this link; give at least one {id, name, bytes}")
-    if len(tensors) > MAX_TENSORS:
-        raise bad(f"{len(tensors)} tensors, the header's tensor id allows {MAX_TENSORS}")
-    ids = [t.get("id") for t in tensors]
-    if ids != list(range(len(tensors))):
-        raise bad(f"tensor ids {ids} must be 0..{len(tensors) - 1} in order (the id is the index in the link's tensor list)")
-    for t in tensors:
-        if not isinstance(t.get("bytes"), int) or t["bytes"] <= 0:
-            raise bad(f"tensor {t.get('name')!r}: bytes={t.get('bytes')!r} must be a positive integer")
-        if t["bytes"] % (kw // 8):
-            raise bad(f"tensor {t.get('name')!r}: {t['bytes']} bytes is not a whole number of {kw}-bit kernel beats")
-    if credits is not None and credits < 1:
-        raise bad(f"credits={credits}: at least one frame credit is needed or nothing is ever sent")
     if not _pow2(int(fifo_depth)) or fifo_depth < 8:
         raise bad(f"fifo_depth={fifo_depth} must be a power of two >= 8 (Gray-coded pointers; 8 covers the synchronizers' round trip at full rate)")
-    if rx_buffer_beats is not None and not _pow2(int(rx_buffer_beats)):
-        raise bad(f"rx_buffer_beats={rx_buffer_beats} must be a power of two")
-    if not 2 <= max_payload_beats <= 0xFFFF:
-        raise bad(f"max_payload_beats={max_payload_beats} must be in 2..65535")
-
-    lb = lw // 8
-    beats = [-(-t["bytes"] // lb) for t in tensors]
-    mpb = _frame_beats(beats, int(max_payload_beats))
-    if mpb is None:
-        raise bad(f"no frame length <= {max_payload_beats} beats leaves every tensor a short last frame; raise max_payload_beats")
-
+    rx_pack = kw // lw if kw > lw else 1
     rtt = math.ceil(2 * link_latency_ns * link_clock_mhz / 1000.0) + PIPELINE_CYCLES
-    # A credit comes back one round trip plus two frame times after its frame started (rx stores
-    # the whole frame before checking it, then reads it out), so that many frames must be in flight.
-    need = math.ceil(rtt / (mpb + 2)) + 3
-    credits = int(credits) if credits is not None else max(2, need)
-    min_buf = (credits + 2) * mpb
+    need = -(-rtt // rx_pack) + 16
     if rx_buffer_beats is None:
-        rx_buffer_beats = 1 << max(4, (min_buf - 1).bit_length())
-    elif rx_buffer_beats < min_buf:
-        raise bad(f"rx_buffer_beats={rx_buffer_beats} is below (credits + 2) x max payload = {min_buf} beats; the buffer could overflow")
-
-    idents = unique_idents([t.get("name", f"t{t['id']}") for t in tensors], prefix="t")
+        rx_buffer_beats = 1 << max(4, (need - 1).bit_length())
+    elif not _pow2(int(rx_buffer_beats)) or rx_buffer_beats < 16:
+        raise bad(f"rx_buffer_beats={rx_buffer_beats} must be a power of two >= 16")
+    if rx_buffer_beats > 1 << MAX_RX_ADDR_W:
+        raise bad(f"rx buffer of {rx_buffer_beats} entries exceeds the 16-bit credit counters' {1 << MAX_RX_ADDR_W}; "
+                  "the link's latency is too long for this bridge")
     clocks = (c_ident(kernel_clock, "clk"), c_ident(link_clock, "clk"))
     if clocks[0] == clocks[1] or "rst" in clocks:
         raise bad(f"clock names {clocks} must differ from each other and from 'rst'")
     return LinkGlue(
-        src=src, dst=dst, module=f"link_{c_ident(src)}_{c_ident(dst)}", src_id=int(src_id),
-        dst_id=int(dst_id),
-        tensors=[{"id": t["id"], "name": " ".join(str(t.get("name", "")).split()), "ident": i,
-                  "bytes": t["bytes"]} for t, i in zip(tensors, idents)],
-        kernel_width_bits=kw, link_width_bits=lw, kernel_clock_mhz=kernel_clock_mhz,
-        link_clock_mhz=link_clock_mhz, link_gbps=link_gbps, link_latency_ns=link_latency_ns,
-        kernel_clock=clocks[0], link_clock=clocks[1], max_payload_beats=mpb, credits=credits,
-        rtt_cycles=rtt, rx_buffer_beats=int(rx_buffer_beats), fifo_depth=int(fifo_depth))
+        src=src, dst=dst, module=f"link_{c_ident(src)}_{c_ident(dst)}", kernel_width_bits=kw,
+        link_width_bits=lw, kernel_clock_mhz=kernel_clock_mhz, link_clock_mhz=link_clock_mhz,
+        link_gbps=link_gbps, link_latency_ns=link_latency_ns, kernel_clock=clocks[0],
+        link_clock=clocks[1], rtt_cycles=rtt, rx_buffer_beats=int(rx_buffer_beats), rx_pack=rx_pack,
+        fifo_depth=int(fifo_depth), idle_cycles=2 * rtt + 64)
 
 
 def render_glue(glue: LinkGlue) -> str:
     """Fill templates/link_glue.v.j2 with a checked :class:`LinkGlue`."""
     tpl = make_env().get_template("link_glue.v.j2")
     ctx = {k: getattr(glue, k) for k in glue.__dataclass_fields__}
-    ctx.update(rx_addr_w=glue.rx_addr_w, fifo_addr_w=glue.fifo_addr_w,
-               tensor_bytes_vector=glue.tensor_bytes_vector)
+    ctx.update(rx_addr_w=glue.rx_addr_w, fifo_addr_w=glue.fifo_addr_w)
     return tpl.render(**ctx)
 
 
-def render_link_glue(src: str, dst: str, tensors: list[dict], kernel_width_bits: int,
-                     link_width_bits: int, kernel_clock_mhz: float, link_gbps: float,
-                     link_latency_ns: float, **options) -> str:
+def render_link_glue(src: str, dst: str, *, kernel_width_bits: int, link_width_bits: int,
+                     kernel_clock_mhz: float, link_gbps: float, link_latency_ns: float, **options) -> str:
     """Verilog text of ``link_<src>_<dst>.v``: modules ``link_<src>_<dst>_tx`` (source board) and
     ``link_<src>_<dst>_rx`` (destination board). ``options`` are those of :func:`plan_link_glue`."""
-    return render_glue(plan_link_glue(src, dst, tensors, kernel_width_bits=kernel_width_bits,
-                                      link_width_bits=link_width_bits,
-                                      kernel_clock_mhz=kernel_clock_mhz, link_gbps=link_gbps,
-                                      link_latency_ns=link_latency_ns, **options))
+    return render_glue(plan_link_glue(src, dst, kernel_width_bits=kernel_width_bits,
+                                      link_width_bits=link_width_bits, kernel_clock_mhz=kernel_clock_mhz,
+                                      link_gbps=link_gbps, link_latency_ns=link_latency_ns, **options))

@@ -503,3 +503,42 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
 def budget(spec: BoardSpec, util: float) -> np.ndarray:
     """Resources one board may use: ``util`` of each (the rest is shell, links and routing slack)."""
     return np.floor(np.array([spec.dsp, spec.bram36, spec.uram, spec.lut], dtype=np.float64) * util).astype(np.int64)
+
+
+# --- link cost: the link kernels of hls/include/asymap/link.h (docs/link-protocol.md) -------------
+def link_wire_beats(graph: Graph, width_bits: int, max_payload_beats: int | None = None) -> np.ndarray:
+    """Link beats per image (payload, padding, a header and a trailer per frame) for a cut after
+    p layers, p = 0..L: the tensors alive across the cut, framed and interleaved by linkproto."""
+    from asymap import linkproto
+
+    m = max_payload_beats or linkproto.DEFAULT_MAX_PAYLOAD_BEATS
+    shapes = graph.tensor_shapes
+    L = len(graph.layers)
+    out = np.zeros(L + 1, np.int64)
+    for p in range(L + 1):
+        names = [graph.input] if p == 0 else [graph.output] if p == L else graph.live_across(p - 1)
+        out[p] = linkproto.wire_beats([tuple(shapes[t]) for t in names], width_bits, m)
+    return out
+
+
+def link_seconds(wire_beats, width_bits: int, gbps: float, latency_ns: float, kernel_clock_hz: float):
+    """Seconds one image occupies a link: the slower of the line rate (what the wire carries,
+    framing and padding included, i.e. line rate x framing efficiency for the payload) and the
+    link kernels' rate (one ``width_bits`` beat per kernel clock), plus the one-way latency."""
+    beats = np.asarray(wire_beats, dtype=np.float64)
+    line = beats * width_bits / (gbps * 1e9)
+    kernel = beats / kernel_clock_hz
+    return np.maximum(line, kernel) + latency_ns * 1e-9
+
+
+def link_buffer_bram36(shapes: list[tuple[int, int, int]], width_bits: int,
+                       max_payload_beats: int | None = None) -> int:
+    """BRAM36 of one end's link-kernel beat FIFOs: one per tensor, a frame's payload deep
+    (``rxb``/``txb`` in the generated top.cpp; shallow ones are LUTRAM)."""
+    from asymap import linkproto
+
+    m = max_payload_beats or linkproto.DEFAULT_MAX_PAYLOAD_BEATS
+    depth = max(linkproto.chunk_beats(shapes, width_bits, m)) + 2
+    if depth <= LUTRAM_MAX_DEPTH:
+        return 0
+    return len(shapes) * int(bram_count(width_bits, depth))

@@ -54,6 +54,7 @@ class LinkPlan:
     gbps: float
     latency_ns: float
     width_bits: int
+    buffer_bram36: int = 0  # link-kernel beat FIFOs at each end (charged to both boards' bram36)
 
     def to_dict(self) -> dict:
         d = asdict(self)

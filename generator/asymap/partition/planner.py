@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from asymap.cluster.load import Cluster
+from asymap.linkproto import link_width_bits
 from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
+from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
 from asymap.partition.costmodel import (
     MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, port_beats, streamed_bytes,
 )
@@ -101,9 +103,14 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     link = {}
     adj: list[list[int]] = [[] for _ in names]
     lmin = np.full(L + 1, np.inf)
+    wire: dict[int, np.ndarray] = {}
     for ln in cluster.links:
-        v = cb * 8.0 / (ln.gbps * 1e9) + ln.latency_ns * 1e-9
         a, b = pos[ln.a], pos[ln.b]
+        clk = min(cluster.boards[a].spec.clock_hz, cluster.boards[b].spec.clock_hz)
+        w = link_width_bits(ln.gbps, clk / 1e6)
+        if w not in wire:
+            wire[w] = link_wire_beats(graph, w)
+        v = link_seconds(wire[w], w, ln.gbps, ln.latency_ns, clk)
         link[(a, b)] = link[(b, a)] = v
         adj[a].append(b)
         adj[b].append(a)
@@ -317,8 +324,12 @@ def plan(
         lplans.append(LinkPlan(
             src=a.name, dst=b.name, tensors=graph.live_across(c - 1), bytes_per_image=int(pb.cut_bytes[c]),
             interval_s=float(pb.link[(res.path[i - 1], res.path[i])][c]), gbps=ln.gbps, latency_ns=ln.latency_ns,
-            width_bits=ln.width_bits,
+            width_bits=link_width_bits(ln.gbps, min(a.spec.clock_mhz, b.spec.clock_mhz)),
         ))
+        lp = lplans[-1]
+        lp.buffer_bram36 = link_buffer_bram36([tuple(graph.tensor_shapes[t]) for t in lp.tensors], lp.width_bits)
+        for bp in (bplans[i - 1], bplans[i]):
+            bp.resources["bram36"][0] += lp.buffer_bram36
     stages = [(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
     interval = max(s[0] for s in stages)
     # The bottleneck is the stage that cannot go faster: a board whose own best interval for its

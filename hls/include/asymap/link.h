@@ -1,37 +1,34 @@
-// Inter-board link kernels: tensor ports <-> AXI4-Stream frames (format: asymap.linkproto).
+// Inter-board link kernels: tensor ports <-> AXI4-Stream frames at line rate (format:
+// asymap.linkproto, docs/link-protocol.md). This is the ONE framing layer of a link: the RTL
+// bridge under it (rtl/asymap_bridge_*.v) only moves beats (clock crossing, width, credits).
 //
-// A board receives every tensor that crosses its input cut on ONE link-in stream and sends every
-// tensor of its output cut on ONE link-out stream. Tensors travel one after the other, in the
-// order of the link's tensor list (tensor id = index in that list); a tensor longer than
-// `max_payload_beats` beats is split into several frames. Per frame:
-//
+// Per frame:
 //   header  | MAGIC | src | dst | tensor id | seq (16) | length in beats (16) |  (bits >63 zero)
-//   payload | tensor bytes, HWC (channel fastest), low byte first, last beat zero-padded
-//   trailer | CRC-32 (zlib) over header + payload beats in bits [31:0]; TLAST on this beat only
+//   payload | tensor bytes, HWC (channel fastest), low byte first; a tensor's last beat zero-padded
+//   trailer | [31:0] CRC-32 (zlib) over header + payload beats, [32] POISON; TLAST on this beat only
 //
-// Transmit (`link_tx_tensor`) streams: the CRC is accumulated on the fly, nothing is buffered.
-// Receive (`link_rx_tensor`) must not pass a bad frame on, and it only knows a frame is good
-// after the trailer, so it buffers one frame (at most `max_payload_beats` beats, an on-chip RAM)
-// and releases it only after every check passed:
-//     magic, length (TLAST exactly after `length` payload beats), CRC, destination, sequence,
-// in the order of asymap.linkproto.decode_stream, then tensor id and frame length against what
-// the board expects next (a mismatch there means frames arrived out of order: a seq error).
-// A dropped frame is counted in the sticky `link_status` counters and its bytes are replaced by
-// zeros, so the downstream dataflow still sees exactly the beats it expects (no deadlock) while
-// the status registers flag the image as bad. The bad frame's own data is never forwarded.
+// One image on a link is a fixed sequence of frame *slots* (linkproto.link_schedule): every tensor
+// of the cut is cut into chunks (a row each when several tensors share the link) and the chunks are
+// interleaved in proportion, so both boards hold a few rows per tensor, not whole tensors. The
+// generated CFG carries the schedule as a ROM: CFG::slot(s) = tensor id << 16 | payload beats.
 //
-// Each tensor port is an hls::stream<ap_uint<8*P>> (asymap.codegen.ports): P channels of one
-// pixel per word, lane k in bits [8k+7:8k]. The link beat is W bits, W a multiple of 64, so a beat
-// holds exactly W/(8P) port words and the gearbox is a plain shift.
+// Processes (each one pipelined loop at II=1, each FIFO accessed at most once per iteration --
+// AMD UG1399: a stream read twice in one iteration of a pipelined loop forces II >= 2):
+//   link_pack<T>     tensor port words -> W-bit beats        (one port word per cycle)
+//   link_tx_image<L> beats of the tensors -> frames           (one link beat per cycle)
+//   link_rx_image<L> frames -> beats of the tensors           (one link beat per cycle, cut-through)
+//   link_unpack<T>   W-bit beats -> tensor port words        (one port word per cycle)
+// The packers are separate processes so the framers never touch a narrow port more than once per
+// cycle: a 512-bit beat holds 8 words of an 8-lane port.
 //
-// Configuration struct (one per tensor and direction), e.g.
-//   struct cfg_t0 {
-//       static const unsigned width = 128;            // link beat bits
-//       static const unsigned lanes = 4;              // tensor port lanes P
-//       static const unsigned bytes = 16 * 8 * 8;     // tensor bytes C*H*W
-//       static const unsigned max_payload_beats = 256;
-//       static const unsigned tensor_id = 0;
-//   };
+// The receiver is cut-through: payload is forwarded as it arrives and the CRC is known at the
+// trailer, where a mismatch marks the image bad and is counted (sticky status), as cut-through
+// Ethernet does. It never waits on `empty()`: recovery is in hardware terms -- after any framing
+// error it discards beats up to the next TLAST and takes the next beat as a header; a header whose
+// sequence number is ahead means frames were lost, and their slots are zero-filled (counted in
+// frames_lost, image bad) so every kernel downstream still gets exactly the beats it expects.
+// The per-image verdict goes to the board's transmitter (img_bad stream), which sets POISON on
+// that image's last trailer, so the host learns which image is bad.
 #ifndef ASYMAP_LINK_H
 #define ASYMAP_LINK_H
 
@@ -52,6 +49,7 @@ namespace asymap {
 
 static const unsigned LINK_MAGIC = 0xA5;
 static const unsigned LINK_HOST = 255;
+static const unsigned LINK_POISON_BIT = 32;
 
 #ifdef ASYMAP_HAVE_AXI_SDATA
 // With Vitis: the standard AXI4-Stream side-channel type, so `#pragma HLS INTERFACE axis`
@@ -69,7 +67,7 @@ struct link_beat {
 };
 #endif
 
-// Sticky receive counters (names as asymap.linkproto.RxStatus and the RTL status registers).
+// Sticky receive counters (names as asymap.linkproto.STATUS_FIELDS).
 struct link_status {
     uint32_t frames_ok;
     uint32_t crc_errors;
@@ -77,26 +75,38 @@ struct link_status {
     uint32_t length_errors;
     uint32_t magic_errors;
     uint32_t dest_errors;
+    uint32_t frames_lost;
+    uint32_t poisoned;
+    uint32_t images_ok;
+    uint32_t images_bad;
 };
 
 inline void link_status_clear(link_status& st) {
     st.frames_ok = st.crc_errors = st.seq_errors = 0;
     st.length_errors = st.magic_errors = st.dest_errors = 0;
+    st.frames_lost = st.poisoned = st.images_ok = st.images_bad = 0;
 }
 
 inline uint32_t link_status_errors(const link_status& st) {
-    return st.crc_errors + st.seq_errors + st.length_errors + st.magic_errors + st.dest_errors;
+    return st.crc_errors + st.seq_errors + st.length_errors + st.magic_errors + st.dest_errors + st.frames_lost +
+           st.poisoned + st.images_bad;
 }
 
-// Compile-time geometry of one tensor on one link.
-template <class CFG>
-struct link_geom {
-    static const unsigned beat_bytes = CFG::width / 8;
-    static const unsigned words_per_beat = beat_bytes / CFG::lanes;
-    static const unsigned words = CFG::bytes / CFG::lanes;  // tensor port words
-    static const unsigned beats = (CFG::bytes + beat_bytes - 1) / beat_bytes;
-    static const unsigned frames = (beats + CFG::max_payload_beats - 1) / CFG::max_payload_beats;
-};
+#ifndef __SYNTHESIS__
+// C-simulation only: loop iterations of the framers (one per clock at II=1), so a test can check
+// that a link kernel moves one beat per cycle.
+inline unsigned long long& link_csim_tx_cycles() {
+    static unsigned long long n = 0;
+    return n;
+}
+inline unsigned long long& link_csim_rx_cycles() {
+    static unsigned long long n = 0;
+    return n;
+}
+#define ASYMAP_LINK_COUNT(which) (++::asymap::link_csim_##which##_cycles())
+#else
+#define ASYMAP_LINK_COUNT(which) ((void)0)
+#endif
 
 template <int W>
 ap_uint<W> link_header(unsigned src, unsigned dst, unsigned tensor_id, unsigned seq, unsigned length) {
@@ -111,167 +121,288 @@ ap_uint<W> link_header(unsigned src, unsigned dst, unsigned tensor_id, unsigned 
     return h;
 }
 
+// Tensor port words (P lanes) -> W-bit beats, one image. CFG: width, lanes, bytes.
+template <class CFG>
+void link_pack(hls::stream<ap_uint<8 * CFG::lanes> >& in, hls::stream<ap_uint<CFG::width> >& out) {
+    const unsigned P = CFG::lanes;
+    const unsigned WPB = CFG::width / (8 * P);  // port words per beat
+    const unsigned WORDS = CFG::bytes / P;
+    ap_uint<CFG::width> acc = 0;
+    unsigned k = 0;
+PACK:
+    for (unsigned i = 0; i < WORDS; ++i) {
+#pragma HLS PIPELINE II = 1
+        ap_uint<8 * P> w = in.read();
+        acc.range(8 * P * (k + 1) - 1, 8 * P * k) = w;
+        if (k == WPB - 1 || i == WORDS - 1) {
+            out.write(acc);
+            acc = 0;
+            k = 0;
+        } else {
+            ++k;
+        }
+    }
+}
+
+// W-bit beats -> tensor port words, one image (the padding of the last beat is dropped).
+template <class CFG>
+void link_unpack(hls::stream<ap_uint<CFG::width> >& in, hls::stream<ap_uint<8 * CFG::lanes> >& out) {
+    const unsigned P = CFG::lanes;
+    const unsigned WPB = CFG::width / (8 * P);
+    const unsigned WORDS = CFG::bytes / P;
+    ap_uint<CFG::width> cur = 0;
+    unsigned k = 0;
+UNPACK:
+    for (unsigned i = 0; i < WORDS; ++i) {
+#pragma HLS PIPELINE II = 1
+        if (k == 0) cur = in.read();
+        out.write(cur.range(8 * P * (k + 1) - 1, 8 * P * k));
+        k = k == WPB - 1 ? 0 : k + 1;
+    }
+}
+
 template <int W>
-void link_write(hls::stream<link_beat<W> >& out, const ap_uint<W>& data, unsigned valid_bytes, bool last) {
+link_beat<W> link_make_beat(const ap_uint<W>& data, bool last) {
 #pragma HLS INLINE
     link_beat<W> b;
     b.data = data;
-    ap_uint<W / 8> keep = 0;
-    for (unsigned i = 0; i < W / 8; ++i) {
-#pragma HLS UNROLL
-        keep[i] = i < valid_bytes ? 1 : 0;
-    }
-    b.keep = keep;
-    b.strb = keep;
+    b.keep = ~ap_uint<W / 8>(0);
+    b.strb = b.keep;
     b.last = last ? 1 : 0;
-    out.write(b);
+    return b;
 }
 
-// Send one tensor read from its port as frames. `seq` is the link's running sequence number.
+// Send one image: every slot of the schedule as header, payload, trailer. One beat per
+// iteration; the beat streams of the tensors are read at most once per iteration (the unrolled
+// loop below touches stream k only when k is the slot's tensor, a compile-time index per copy).
+// CFG: width, tensors, frames, beats (per image), src, dst, slot(s).
 template <class CFG>
-void link_tx_tensor(hls::stream<ap_uint<8 * CFG::lanes> >& in, hls::stream<link_beat<CFG::width> >& out,
-                    unsigned src, unsigned dst, ap_uint<16>& seq) {
-    typedef link_geom<CFG> G;
+void link_tx_image(hls::stream<ap_uint<CFG::width> > in[CFG::tensors], hls::stream<ap_uint<1> >& img_bad,
+                   hls::stream<link_beat<CFG::width> >& out) {
     const unsigned W = CFG::width;
-    const unsigned P = CFG::lanes;
-    unsigned word = 0;  // port words consumed so far
-    unsigned beat = 0;  // payload beats sent so far
-TX_FRAMES:
-    for (unsigned f = 0; f < G::frames; ++f) {
-        unsigned left = G::beats - beat;
-        unsigned len = left < CFG::max_payload_beats ? left : CFG::max_payload_beats;
-        ap_uint<W> head = link_header<W>(src, dst, CFG::tensor_id, seq.to_uint(), len);
-        uint32_t crc = crc32_beat<W>(crc32_init(), head);
-        link_write<W>(out, head, G::beat_bytes, false);
-    TX_BEATS:
-        for (unsigned b = 0; b < len; ++b) {
+    static ap_uint<16> seq = 0;
+    unsigned slot = 0, pos = 0;  // pos: 0 header, 1..len payload, len+1 trailer
+    uint32_t crc = 0;
+TX_BEATS:
+    for (unsigned i = 0; i < CFG::beats; ++i) {
 #pragma HLS PIPELINE II = 1
-            ap_uint<W> data = 0;
-            unsigned valid = 0;
-            for (unsigned k = 0; k < G::words_per_beat; ++k) {
-                if (word < G::words) {
-                    data.range(8 * P * (k + 1) - 1, 8 * P * k) = in.read();
-                    ++word;
-                    valid += P;
-                }
+        ASYMAP_LINK_COUNT(tx);
+        ap_uint<32> sl = CFG::slot(slot);
+        unsigned tid = sl.range(23, 16).to_uint();
+        unsigned len = sl.range(15, 0).to_uint();
+        ap_uint<W> d = 0;
+        bool last = false;
+        if (pos == 0) {
+            d = link_header<W>(CFG::src, CFG::dst, tid, seq.to_uint(), len);
+            crc = crc32_beat<W>(crc32_init(), d);
+        } else if (pos <= len) {
+            for (unsigned k = 0; k < CFG::tensors; ++k) {
+#pragma HLS UNROLL
+                if (k == tid) d = in[k].read();
             }
-            crc = crc32_beat<W>(crc, data);
-            link_write<W>(out, data, valid, false);
-        }
-        beat += len;
-        ap_uint<W> trailer = 0;
-        trailer.range(31, 0) = crc32_final(crc);
-        link_write<W>(out, trailer, 4, true);
-        seq = seq + 1;
-    }
-}
-
-// Receive one frame into `buf` (payload beats only) and check it. Returns true if it is good.
-// Always consumes the whole frame (up to TLAST) so a bad frame leaves the stream in sync.
-template <int W, unsigned MAXB>
-bool link_rx_frame(hls::stream<link_beat<W> >& in, ap_uint<W> buf[MAXB], unsigned dst, unsigned tensor_id,
-                   unsigned expect_len, ap_uint<16>& expect_seq, link_status& st) {
-#ifndef __SYNTHESIS__
-    // C-simulation only: a frame that never arrives (lost, or merged into its neighbour by a
-    // corrupted TLAST) would make the read below return garbage forever; count it and move on.
-    // In hardware the receiver simply waits for the next frame.
-    if (in.empty()) {
-        st.length_errors++;
-        return false;
-    }
-#endif
-    link_beat<W> h = in.read();
-    ap_uint<W> head = h.data;
-    uint32_t crc = crc32_beat<W>(crc32_init(), head);
-    unsigned n = 0;  // payload beats seen
-    ap_uint<W> trailer = 0;
-    bool truncated = false;
-    bool last = h.last == 1;
-RX_BEATS:
-    while (!last) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = MAXB
-#ifndef __SYNTHESIS__
-        if (in.empty()) {
-            truncated = true;
-            break;
-        }
-#endif
-        link_beat<W> b = in.read();
-        last = b.last == 1;
-        if (last) {
-            trailer = b.data;
+            crc = crc32_beat<W>(crc, d);
         } else {
-            if (n < MAXB) buf[n] = b.data;
-            crc = crc32_beat<W>(crc, b.data);
-            ++n;
+            d.range(31, 0) = crc32_final(crc);
+            if (slot == CFG::frames - 1) d[LINK_POISON_BIT] = img_bad.read();
+            last = true;
+        }
+        out.write(link_make_beat<W>(d, last));
+        if (last) {
+            seq = seq + 1;
+            ++slot;
+            pos = 0;
+        } else {
+            ++pos;
         }
     }
-    unsigned magic = head.range(7, 0).to_uint();
-    unsigned hdst = head.range(23, 16).to_uint();
-    unsigned htid = head.range(31, 24).to_uint();
-    unsigned hseq = head.range(47, 32).to_uint();
-    unsigned hlen = head.range(63, 48).to_uint();
-    if (magic != LINK_MAGIC) {
-        st.magic_errors++;
-        return false;
-    }
-    if (truncated || h.last == 1 || n != hlen) {
-        st.length_errors++;
-        return false;
-    }
-    if (crc32_final(crc) != (uint32_t)trailer.range(31, 0).to_uint()) {
-        st.crc_errors++;
-        return false;
-    }
-    if (hdst != dst) {
-        st.dest_errors++;
-        return false;
-    }
-    if (hseq != expect_seq.to_uint()) {
-        st.seq_errors++;
-        expect_seq = hseq + 1;
-        return false;
-    }
-    expect_seq = expect_seq + 1;
-    if (htid != tensor_id || hlen != expect_len) {
-        // A good frame, but not the one this board expects next: frames out of order.
-        st.seq_errors++;
-        return false;
-    }
-    st.frames_ok++;
-    return true;
 }
 
-// Receive one tensor (all its frames) and write it to its port; see the header comment for what
-// happens to bad frames.
+// Receive one image (cut-through); asymap.linkproto.CutThroughRx is the same state machine in
+// Python, beat for beat and counter for counter. Writes the image's verdict to img_bad.
+// CFG: width, tensors, frames, max_payload_beats, dst, slot(s).
 template <class CFG>
-void link_rx_tensor(hls::stream<link_beat<CFG::width> >& in, hls::stream<ap_uint<8 * CFG::lanes> >& out,
-                    unsigned dst, ap_uint<16>& expect_seq, link_status& st) {
-    typedef link_geom<CFG> G;
+void link_rx_image(hls::stream<link_beat<CFG::width> >& in, hls::stream<ap_uint<CFG::width> > out[CFG::tensors],
+                   hls::stream<ap_uint<1> >& img_bad, link_status& st) {
     const unsigned W = CFG::width;
-    const unsigned P = CFG::lanes;
-    ap_uint<W> buf[CFG::max_payload_beats];
-    unsigned word = 0;
-    unsigned beat = 0;
-RX_FRAMES:
-    for (unsigned f = 0; f < G::frames; ++f) {
-        unsigned left = G::beats - beat;
-        unsigned len = left < CFG::max_payload_beats ? left : CFG::max_payload_beats;
-        bool ok = link_rx_frame<W, CFG::max_payload_beats>(in, buf, dst, CFG::tensor_id, len, expect_seq, st);
-    RX_RELEASE:
-        for (unsigned b = 0; b < len; ++b) {
+    const unsigned F = CFG::frames;
+    enum { HDR, PAY, TRL, HUNT, FILL, LAND, REST };
+    // State that outlives an image: expected sequence number, hunting, the far-ahead candidate and
+    // a header accepted at the end of the previous image whose lost slots are not yet filled.
+    static ap_uint<16> seq = 0;
+    static bool hunt = false, cand_valid = false, pend = false;
+    static ap_uint<16> cand = 0;
+    static ap_uint<W> pend_head = 0;
+    static unsigned pend_fill = 0;
+
+    unsigned mode = hunt ? (unsigned)HUNT : (unsigned)HDR;
+    ap_uint<W> head = 0;  // the accepted frame's header
+    unsigned fill = 0;
+    uint32_t crc = 0;
+    if (pend) {
+        head = pend_head;
+        fill = pend_fill;
+        pend = false;
+        mode = fill ? FILL : LAND;
+        crc = crc32_beat<W>(crc32_init(), head);
+    }
+    unsigned slot = 0, bcnt = 0;
+    bool bad = false;
+RX_BEATS:
+    while (slot < F) {
 #pragma HLS PIPELINE II = 1
-            ap_uint<W> data = ok ? buf[b] : ap_uint<W>(0);
-            for (unsigned k = 0; k < G::words_per_beat; ++k) {
-                if (word < G::words) {
-                    out.write(data.range(8 * P * (k + 1) - 1, 8 * P * k));
-                    ++word;
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        ASYMAP_LINK_COUNT(rx);
+        const unsigned hseq = head.range(47, 32).to_uint();
+        const unsigned htid = head.range(31, 24).to_uint();
+        const unsigned hlen = head.range(63, 48).to_uint();
+        ap_uint<32> sl = CFG::slot(slot);
+        const unsigned stid = sl.range(23, 16).to_uint();
+        const unsigned slen = sl.range(15, 0).to_uint();
+        bool wr = false;  // write `wd` to tensor `wk` this iteration
+        unsigned wk = 0;
+        ap_uint<W> wd = 0;
+        if (mode == FILL) {  // zero-fill a lost slot
+            wr = true;
+            wk = stid;
+            if (++bcnt == slen) {
+                bcnt = 0;
+                ++slot;
+                --fill;
+                seq = seq + 1;
+                st.frames_lost++;
+                bad = true;
+                if (fill == 0) mode = LAND;
+                if (slot == F) {
+                    pend = true;
+                    pend_head = head;
+                    pend_fill = fill;
+                }
+            }
+        } else if (mode == LAND) {  // the accepted frame must fit the slot the fill ended on
+            if (htid == stid && hlen == slen) {
+                mode = PAY;
+            } else {
+                st.seq_errors++;
+                mode = HUNT;
+            }
+        } else if (mode == REST) {  // zero-fill the rest of a truncated frame
+            wr = true;
+            wk = htid;
+            if (++bcnt == hlen) {
+                bcnt = 0;
+                ++slot;
+                mode = HDR;
+            }
+        } else {
+            link_beat<W> b = in.read();
+            const bool lst = b.last == 1;
+            const ap_uint<W> d = b.data;
+            if (mode == HUNT) {
+                if (lst) mode = HDR;
+            } else if (mode == HDR) {
+                const unsigned nxt = lst ? (unsigned)HDR : (unsigned)HUNT;
+                const unsigned magic = d.range(7, 0).to_uint();
+                const unsigned dst = d.range(23, 16).to_uint();
+                const unsigned tid = d.range(31, 24).to_uint();
+                const unsigned len = d.range(63, 48).to_uint();
+                const ap_uint<16> dseq = d.range(47, 32);
+                const ap_uint<16> g = dseq - seq;
+                if (magic != LINK_MAGIC) {
+                    st.magic_errors++;
+                    mode = nxt;
+                } else if (lst || len == 0 || len > CFG::max_payload_beats) {
+                    st.length_errors++;
+                    mode = nxt;
+                } else if (dst != CFG::dst) {
+                    st.dest_errors++;
+                    mode = nxt;
+                } else if (g >= 0x8000) {  // behind: a duplicate or stale frame
+                    st.seq_errors++;
+                    mode = nxt;
+                } else {
+                    bool ok = true;
+                    if (g >= F) {
+                        // Far ahead: accept only a second header in a row (cell delineation).
+                        if (!(cand_valid && dseq == ap_uint<16>(cand + 1))) {
+                            cand = dseq;
+                            cand_valid = true;
+                            st.seq_errors++;
+                            ok = false;
+                        }
+                    } else {
+                        unsigned t = slot + g.to_uint();
+                        if (t >= F) t -= F;
+                        ap_uint<32> ts = CFG::slot(t);
+                        if (tid != ts.range(23, 16).to_uint() || len != ts.range(15, 0).to_uint()) {
+                            if (g == 0 && tid == ts.range(23, 16).to_uint()) {
+                                st.length_errors++;
+                            } else {
+                                st.seq_errors++;
+                            }
+                            ok = false;
+                        } else if (g != 0) {
+                            st.seq_errors++;
+                        }
+                    }
+                    if (ok) {
+                        cand_valid = false;
+                        head = d;
+                        crc = crc32_beat<W>(crc32_init(), d);
+                        bcnt = 0;
+                        fill = g.to_uint();
+                        mode = fill ? FILL : PAY;
+                    } else {
+                        mode = nxt;
+                    }
+                }
+            } else if (mode == PAY) {
+                if (lst) {  // TLAST before the announced length: truncated
+                    st.length_errors++;
+                    bad = true;
+                    mode = REST;
+                    seq = hseq + 1;
+                } else {
+                    wr = true;
+                    wk = htid;
+                    wd = d;
+                    crc = crc32_beat<W>(crc, d);
+                    if (++bcnt == hlen) mode = TRL;
+                }
+            } else {  // TRL
+                bcnt = 0;
+                ++slot;
+                seq = hseq + 1;
+                if (!lst) {
+                    st.length_errors++;
+                    bad = true;
+                    mode = HUNT;
+                } else {
+                    mode = HDR;
+                    if ((uint32_t)d.range(31, 0).to_uint() != crc32_final(crc)) {
+                        st.crc_errors++;
+                        bad = true;
+                    } else {
+                        st.frames_ok++;
+                    }
+                    if (d[LINK_POISON_BIT]) {
+                        st.poisoned++;
+                        bad = true;
+                    }
                 }
             }
         }
-        beat += len;
+        for (unsigned k = 0; k < CFG::tensors; ++k) {
+#pragma HLS UNROLL
+            if (wr && k == wk) out[k].write(wd);
+        }
     }
+    hunt = mode == HUNT;
+    if (bad) {
+        st.images_bad++;
+    } else {
+        st.images_ok++;
+    }
+    img_bad.write(bad ? 1 : 0);
 }
 
 }  // namespace asymap

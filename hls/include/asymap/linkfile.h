@@ -82,9 +82,57 @@ void port_to_bytes(hls::stream<ap_uint<8 * P> >& in, unsigned long words, std::v
 }
 
 inline void print_status(const char* tag, const link_status& st) {
-    std::printf("%s frames_ok=%u crc_errors=%u seq_errors=%u length_errors=%u magic_errors=%u dest_errors=%u\n",
+    std::printf("%s frames_ok=%u crc_errors=%u seq_errors=%u length_errors=%u magic_errors=%u dest_errors=%u "
+                "frames_lost=%u poisoned=%u images_ok=%u images_bad=%u\n",
                 tag, (unsigned)st.frames_ok, (unsigned)st.crc_errors, (unsigned)st.seq_errors,
-                (unsigned)st.length_errors, (unsigned)st.magic_errors, (unsigned)st.dest_errors);
+                (unsigned)st.length_errors, (unsigned)st.magic_errors, (unsigned)st.dest_errors,
+                (unsigned)st.frames_lost, (unsigned)st.poisoned, (unsigned)st.images_ok, (unsigned)st.images_bad);
+}
+
+// Testbench check of what a board sends (schedule-agnostic, like linkproto.decode_stream): every
+// frame must carry the magic, TLAST exactly after its length, a good CRC, destination `dst`,
+// consecutive sequence numbers from `seq`, and no POISON; payload bytes are appended per tensor id.
+template <int W>
+void decode_frames(hls::stream<link_beat<W> >& in, unsigned dst, ap_uint<16>& seq, link_status& st,
+                   std::vector<std::vector<unsigned char> >& payload) {
+    const unsigned B = W / 8;
+    while (!in.empty()) {
+        std::vector<ap_uint<W> > fr;
+        bool last = false;
+        while (!in.empty() && !last) {
+            link_beat<W> b = in.read();
+            fr.push_back(b.data);
+            last = b.last == 1;
+        }
+        const ap_uint<W>& h = fr[0];
+        unsigned len = h.range(63, 48).to_uint();
+        unsigned tid = h.range(31, 24).to_uint();
+        if (h.range(7, 0).to_uint() != LINK_MAGIC) {
+            st.magic_errors++;
+            continue;
+        }
+        if (!last || fr.size() != len + 2) {
+            st.length_errors++;
+            continue;
+        }
+        uint32_t crc = crc32_init();
+        for (unsigned i = 0; i + 1 < fr.size(); ++i) crc = crc32_beat<W>(crc, fr[i]);
+        if (crc32_final(crc) != (uint32_t)fr.back().range(31, 0).to_uint()) {
+            st.crc_errors++;
+            continue;
+        }
+        if (h.range(23, 16).to_uint() != dst) {
+            st.dest_errors++;
+            continue;
+        }
+        if (h.range(47, 32).to_uint() != seq.to_uint()) st.seq_errors++;
+        seq = h.range(47, 32).to_uint() + 1;
+        if (fr.back()[LINK_POISON_BIT]) st.poisoned++;
+        st.frames_ok++;
+        if (payload.size() <= tid) payload.resize(tid + 1);
+        for (unsigned i = 1; i <= len; ++i)
+            for (unsigned k = 0; k < B; ++k) payload[tid].push_back((unsigned char)fr[i].range(8 * k + 7, 8 * k).to_uint());
+    }
 }
 
 }  // namespace asymap

@@ -1,0 +1,53 @@
+"""The link's cost in the planner: width from line rate and kernel clock, beats from the framing,
+interval = the slower of line rate and width x kernel clock (docs/cost-model.md, link cost)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asymap import linkproto
+from asymap.frontend.zoo import build_zoo_model
+from asymap.frontend.onnx_import import graph_from_model
+from asymap.partition.costmodel import link_seconds, link_wire_beats
+
+
+@pytest.mark.parametrize("gbps, mhz, width", [(10, 300, 64), (25, 300, 128), (40, 250, 256), (100, 300, 512),
+                                              (100, 250, 512), (10, 100, 128), (200, 300, 1024)])
+def test_width_carries_line_rate_at_kernel_clock(gbps, mhz, width):
+    assert linkproto.link_width_bits(gbps, mhz) == width
+    assert width * mhz >= gbps * 1000 and (width == 64 or width // 2 * mhz < gbps * 1000)
+
+
+def test_wire_beats_equal_the_schedule():
+    for shapes in ([(3, 224, 224)], [(64, 56, 56), (256, 56, 56)], [(24, 7, 9), (5, 3, 3), (7, 1, 1)]):
+        for w in (64, 128, 512):
+            for m in (4, 256):
+                sched = linkproto.link_schedule(shapes, w, m)
+                assert linkproto.wire_beats(shapes, w, m) == linkproto.schedule_beats(sched)
+                # every byte is carried exactly once, padding only at each tensor's end
+                per = {}
+                for k, n in sched:
+                    per[k] = per.get(k, 0) + n
+                B = w // 8
+                assert [per[k] for k in range(len(shapes))] == [-(-(c * h * ww) // B) for c, h, ww in shapes]
+
+
+def test_link_seconds_is_the_slower_of_line_and_kernel():
+    beats = np.array([1000, 5000])
+    # 100G at 512 bits and 300 MHz: the line is slower (512 * 300e6 = 153.6 Gb/s > 100 Gb/s).
+    t = link_seconds(beats, 512, 100, 0, 300e6)
+    assert np.allclose(t, beats * 512 / 100e9)
+    # The same link at 64 bits: the kernel is slower (19.2 Gb/s).
+    t = link_seconds(beats, 64, 100, 500, 300e6)
+    assert np.allclose(t, beats / 300e6 + 500e-9)
+
+
+def test_planner_charges_framing_on_every_cut():
+    g = graph_from_model(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), where="tiny")
+    w = 128
+    wire = link_wire_beats(g, w)
+    for p in range(1, len(g.layers)):
+        payload = sum(int(np.prod(g.tensor_shapes[t])) for t in g.live_across(p - 1))
+        # more beats than the payload alone, at most a few percent more for these row-sized frames
+        assert payload / (w // 8) < wire[p] < payload / (w // 8) * 1.5 + 64
