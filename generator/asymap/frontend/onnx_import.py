@@ -96,6 +96,7 @@ class _State:
     act_scale: dict[str, float] = field(default_factory=dict)  # QDQ activation scales
     act_zp: dict[str, tuple[int, bool]] = field(default_factory=dict)  # QDQ zero point, signed
     pending_pad: dict[str, _Pad] = field(default_factory=dict)  # Pad output -> its pad
+    implied_act: set[str] = field(default_factory=set)  # layers whose ReLU a QuantizeLinear implies
     names: set[str] = field(default_factory=set)
 
     def resolve(self, t: str) -> _Alias:
@@ -318,6 +319,8 @@ def _rename_output(st: _State, layer: Layer, new: str) -> None:
     shape = st.shapes.pop(old)
     if old in st.act_scale:
         st.act_scale[new] = st.act_scale[old]
+    if old in st.act_zp:
+        st.act_zp[new] = st.act_zp[old]
     layer.output = new
     st.producer[new] = layer
     st.shapes[new] = shape
@@ -369,6 +372,9 @@ def _bn(st, node, idx, at):
 
 def _activation(st, node, idx, at):
     layer = _fusable_producer(st, node, node.input[0], node.op_type)
+    if layer.name in st.implied_act:  # an explicit activation after a QDQ-implied ReLU replaces it
+        st.implied_act.discard(layer.name)
+        layer.act = None
     if layer.act is not None:
         raise _fail(st, node, "two activations in a row cannot be fused")
     if node.op_type == "Relu":
@@ -704,6 +710,9 @@ def _qdq(st, node, idx, at):
             shape[axis % q.ndim] = -1
         s, z = scale.reshape(shape), zp.reshape(shape)
         if node.op_type == "DequantizeLinear":
+            if q.dtype in (np.int8, np.uint8) and np.any(zp != 0):
+                raise _fail(st, node, "weights with a non-zero zero point are not supported; quantize weights as symmetric "
+                                      "QInt8 (weight_type=QuantType.QInt8, the onnxruntime default)")
             st.consts[node.output[0]] = ((q.astype(np.float64) - z) * s).astype(np.float32)
             # Per-output-channel weight scale: axis 0 of a conv weight, axis 1 of a MatMul weight.
             st.const_scale[node.output[0]] = scale.reshape(-1)
@@ -714,19 +723,25 @@ def _qdq(st, node, idx, at):
         return
     if scale.size != 1:
         raise _fail(st, node, "per-channel quantization of an activation is not supported; use per-tensor scales")
-    dtype = "int8"
+    dtype = "uint8"  # ONNX: without a zero point the type is uint8
     if len(node.input) > 2 and node.input[2]:
-        zp_init = st.consts[node.input[2]]
-        dtype = "uint8" if zp_init.dtype == np.uint8 else "int8"
+        dtype = str(np.asarray(st.consts[node.input[2]]).dtype)
     s, z = float(scale.reshape(-1)[0]), int(zp.reshape(-1)[0])
-    lo, hi = (0, 255) if dtype == "uint8" else (-128, 127)
-    # asymap activations are symmetric (zero point 0): keep the scale when the zero point is 0,
-    # otherwise the symmetric scale that covers the same real range.
-    if z != 0:
-        m = max(abs(lo - z), abs(hi - z)) * s
-        s = m / 127.0
+    lo = 0 if dtype == "uint8" else -128
+    if dtype not in ("uint8", "int8"):
+        raise _fail(st, node, f"activation type {dtype} is not supported; quantize activations to int8 or uint8")
     a = st.resolve(src)
-    st.act_scale[a.target] = s  # the last Q/DQ on a tensor (after its fused activation) wins
+    # The last Q/DQ on a tensor (after its fused activation) wins; its scale, zero point and type
+    # are kept exactly, so the integer path computes on onnxruntime's grid.
+    st.act_scale[a.target] = s
+    st.act_zp[a.target] = (z, dtype == "int8")
+    layer = st.producer.get(a.target)
+    if node.op_type == "QuantizeLinear" and z == lo and layer is not None and layer.act is None and layer.op != ir.MAXPOOL:
+        # onnxruntime's quantizer drops a ReLU whose clamp this QuantizeLinear's range already
+        # does (real minimum 0): keep that clamp as the layer's activation, so the float model
+        # and every engine still clamp.
+        layer.act = ir.ACT_RELU
+        st.implied_act.add(layer.name)
     st.alias[node.output[0]] = _Alias(src)
 
 
@@ -841,9 +856,11 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
         s = st.act_scale.get(layer.output)
         if s is not None:
             layer.qdq_out_scale = s
+            layer.qdq_out_zero_point, layer.qdq_out_signed = st.act_zp[layer.output]
+    in_zp, in_signed = st.act_zp.get(in_name, (0, True))
     g = Graph(
         name=graph.name or Path(where).stem, input=in_name, input_shape=in_shape, output=out, layers=st.layers,
-        input_scale=st.act_scale.get(in_name),
+        input_scale=st.act_scale.get(in_name), input_zero_point=in_zp, input_signed=in_signed,
     )  # fmt: skip
     _check_used(g, where)
     return g

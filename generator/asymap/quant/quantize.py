@@ -91,13 +91,16 @@ def _unsigned_out(layer: Layer, ins: list[QTensor]) -> bool:
 
 
 def _clamp(layer: Layer, out: QTensor) -> tuple[int, int]:
-    lo, hi = out.lo, out.hi
+    """The output clamp: the type's range narrowed by the activation (real 0 is ``zero_point``)."""
+    lo, hi, z = out.lo, out.hi, out.zero_point
+    if layer.act == ir.ACT_RELU:
+        lo = max(lo, z)
     if layer.act == ir.ACT_CLIP:
         if layer.act_min is not None and np.isfinite(layer.act_min):
-            lo = max(lo, int(np.round(layer.act_min / out.scale)))
+            lo = max(lo, int(np.round(layer.act_min / out.scale)) + z)
         if layer.act_max is not None and np.isfinite(layer.act_max):
-            hi = min(hi, int(np.round(layer.act_max / out.scale)))
-    return lo, hi
+            hi = min(hi, int(np.round(layer.act_max / out.scale)) + z)
+    return lo, min(max(lo, hi), out.hi)
 
 
 def _weights(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
@@ -119,11 +122,17 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
     """The integers of one layer, given its input and output tensors' scales."""
     q = QLayer(layer=layer)
     q.lo, q.hi = _clamp(layer, out)
+    if any(t.zero_point for t in ins):
+        q.in_zp = tuple(int(t.zero_point) for t in ins)
+    q.out_zp = int(out.zero_point)
     sx = ins[0].scale
     if layer.op in (ir.CONV, ir.FC):
         q.weight, q.weight_scale = _weights(layer)
         b = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
-        q.bias = np.clip(np.round(b / (q.weight_scale * sx)), -(2**31), 2**31 - 1).astype(np.int32)
+        bq = np.round(b / (q.weight_scale * sx))
+        if q.zp(0):  # sum w * (x - zx) = sum w * x - zx * sum w: the input zero point joins the bias
+            bq = bq - q.zp(0) * q.weight.reshape(layer.c_out, -1).astype(np.int64).sum(axis=1)
+        q.bias = np.clip(bq, -(2**31), 2**31 - 1).astype(np.int32)
         q.mult, q.shift = _mults(q.weight_scale * sx / out.scale)
     elif layer.op == ir.AVGPOOL:
         kh, kw = layer.kernel
@@ -168,16 +177,22 @@ def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QG
         m = maxabs.get(name, 0.0)
         return snap_scale(m / (255.0 if unsigned else 127.0)) if m > 0 else _TINY
 
-    tensors = {graph.input: QTensor(graph.input, graph.input_shape, scale_for(graph.input, False, graph.input_scale), True)}
+    in_given = graph.input_scale is not None and graph.input_scale > 0
+    tensors = {graph.input: QTensor(graph.input, graph.input_shape, scale_for(graph.input, False, graph.input_scale),
+                                    graph.input_signed if in_given else True, graph.input_zero_point if in_given else 0)}
     layers = []
     for layer in graph.layers:
         ins = [tensors[t] for t in layer.inputs]
         unsigned = _unsigned_out(layer, ins)
+        zp = 0
         if layer.op == ir.MAXPOOL:
-            scale = ins[0].scale  # max commutes with a positive scale: no requantization
+            # max commutes with a positive scale and a shift: no requantization
+            scale, unsigned, zp = ins[0].scale, not ins[0].signed, ins[0].zero_point
         else:
             scale = scale_for(layer.output, unsigned, layer.qdq_out_scale)
-        out = QTensor(layer.output, layer.out_shape, scale, not unsigned)
+            if layer.qdq_out_scale is not None and layer.qdq_out_scale > 0 and layer.qdq_out_signed is not None:
+                unsigned, zp = not layer.qdq_out_signed, int(layer.qdq_out_zero_point or 0)
+        out = QTensor(layer.output, layer.out_shape, scale, not unsigned, zp)
         tensors[layer.output] = out
         try:
             layers.append(quantize_layer(layer, ins, out))
