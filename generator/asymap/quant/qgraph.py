@@ -86,6 +86,7 @@ class QGraph:
     graph: Graph
     tensors: dict[str, QTensor]
     layers: list[QLayer]
+    calib: dict = field(default_factory=dict)  # what calibrated it (asymap.quant.calib record)
 
     @property
     def has_zero_points(self) -> bool:

@@ -12,12 +12,12 @@ Scales:
 - each layer's real rescale factor becomes an integer multiplier and shift
   (:func:`asymap.quant.arith.quantize_multiplier`).
 
-Calibration uses max-abs over the calibration batch, the simplest rule that never clips a value
-seen in calibration. With the default calibration data -- seeded standard-normal images, which is
-exactly the input distribution the zoo's weights are scaled for -- the range of every tensor is
-what inference on such images produces, so max-abs costs little resolution; real models should be
-calibrated on real images (``--calib X.npy``), where a percentile rule could do better on
-heavy-tailed activations.
+Calibration uses max-abs over the calibration batch by default, the simplest rule that never
+clips a value seen in calibration, or a percentile of |value| (asymap.quant.calib). With the
+default calibration data -- seeded standard-normal images, which is exactly the input distribution
+the zoo's weights are scaled for -- the range of every tensor is what inference on such images
+produces; real models should be calibrated on real images (``--calib X.npy`` or a folder), where
+the percentile rule can do better on heavy-tailed activations.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def synthetic_calibration(graph: Graph, n: int = DEFAULT_CALIB_IMAGES, seed: int
     return rng.standard_normal((n,) + tuple(graph.input_shape), dtype=np.float32)
 
 
-def calibrate(graph: Graph, calib: np.ndarray) -> dict[str, float]:
-    """Max |value| of every tensor over the calibration batch (float64 executor, in chunks).
+def calibrate(graph: Graph, calib: np.ndarray, method: str = "maxabs", percentile: float = 99.99) -> dict[str, float]:
+    """The range of every tensor over the calibration batch (float64 executor, in chunks):
+    max |value| (``maxabs``), or per image the ``percentile``-th percentile of |value|, the
+    largest over the images (``percentile``; see asymap.quant.calib).
 
     float64 (not the twice as fast float32) so that the statistics are reproducible across
     machines and BLAS builds to ~1e-15 relative, far below the 2**-20 grid the scales are snapped
@@ -53,7 +55,13 @@ def calibrate(graph: Graph, calib: np.ndarray) -> dict[str, float]:
     maxabs: dict[str, float] = {}
 
     def observe(name: str, v: np.ndarray) -> None:
-        m = float(max(v.max(), -v.min())) if v.size else 0.0
+        if not v.size:
+            m = 0.0
+        elif method == "percentile":
+            a = np.abs(v.reshape(v.shape[0], -1))
+            m = float(np.percentile(a, percentile, axis=1, method="higher").max())
+        else:
+            m = float(max(v.max(), -v.min()))
         maxabs[name] = max(maxabs.get(name, 0.0), m)
 
     for k in range(0, calib.shape[0], 4):  # batches of 4 bound the memory of big models
@@ -151,14 +159,23 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
     return q
 
 
-def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QGraph:
+def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", percentile: float = 99.99) -> QGraph:
     """Quantize ``graph`` to int8 with integer-only arithmetic.
 
-    ``calib``: float images (N, C, H, W) or one (C, H, W); default: 4 seeded standard-normal
-    images (``seed``). Scales a QDQ model carries are used instead of calibrated ones.
+    ``calib``: float images (N, C, H, W) or one (C, H, W), a .npy file or folder of .npy files,
+    or an :class:`asymap.quant.calib.Calibration`; default: 4 seeded standard-normal images
+    (``seed``). ``method``: ``maxabs`` or ``percentile`` (``percentile``-th of |value|), for a
+    path or array. Scales a QDQ model carries are used instead of calibrated ones. The returned
+    QGraph's ``calib`` records what was used (plan.json / chain.json keep it).
     """
-    if calib is None:
-        calib = synthetic_calibration(graph, seed=seed)
+    from asymap.quant.calib import as_calibration
+
+    cal = as_calibration(calib, method, percentile, graph.input_shape)
+    if cal is None:
+        record = {"path": None, "sha256": None, "images": DEFAULT_CALIB_IMAGES, "method": "maxabs", "synthetic_seed": int(seed)}
+        calib, method = synthetic_calibration(graph, seed=seed), "maxabs"
+    else:
+        record, calib, method, percentile = cal.record(), cal.images, cal.method, cal.percentile
     calib = np.asarray(calib, np.float32)
     if calib.ndim == 3:
         calib = calib[None]
@@ -169,7 +186,7 @@ def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QG
     if not np.all(np.isfinite(calib)):
         raise UserError(f"{graph.name}: calibration data contains NaN or infinity")
     needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers if lay.op != ir.MAXPOOL)
-    maxabs = calibrate(graph, calib) if needs_calib else {}
+    maxabs = calibrate(graph, calib, method, percentile) if needs_calib else {}
 
     def scale_for(name: str, unsigned: bool, given: float | None) -> float:
         if given is not None and given > 0:
@@ -198,4 +215,4 @@ def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QG
             layers.append(quantize_layer(layer, ins, out))
         except ValueError as exc:  # a rescale factor >= 2**30: degenerate scales
             raise UserError(f"{graph.name}: node {layer.name!r}: cannot quantize ({exc}); calibrate with representative data") from None
-    return QGraph(graph=graph, tensors=tensors, layers=layers)
+    return QGraph(graph=graph, tensors=tensors, layers=layers, calib=record)

@@ -219,3 +219,20 @@ def sqnr_db(ref: np.ndarray, test: np.ndarray) -> float:
     if pn == 0.0:
         return float("inf")
     return 10.0 * np.log10(ps / pn) if ps > 0 else float("-inf")
+
+
+def layer_sqnr(qgraph: QGraph, x: np.ndarray) -> list[dict]:
+    """Per layer, the SQNR (dB) of its dequantized integer output against the float64 output of
+    the same layer, both from the whole network run on the float image ``x`` (C, H, W): where a
+    network loses accuracy, layer by layer (``asymap reference --int`` prints it)."""
+    g = qgraph.graph
+    f = run_float(g, x, return_all=True)
+    q = run_int(qgraph, quantize_input(qgraph, x), return_all=True)
+    rows = []
+    for layer in g.layers:
+        t = qgraph.tensors[layer.output]
+        ref = f[layer.output]
+        rows.append({"index": layer.index, "name": layer.name, "op": layer.op, "tensor": layer.output,
+                     "type": "int8" if t.signed else "uint8", "scale": t.scale, "zero_point": t.zero_point,
+                     "sqnr_db": sqnr_db(ref, dequantize(qgraph, layer.output, q[layer.output]).reshape(ref.shape))})  # fmt: skip
+    return rows
