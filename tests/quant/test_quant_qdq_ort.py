@@ -187,3 +187,54 @@ def test_generate_refuses_asymmetric_qdq_cleanly(tmp_path):
     with pytest.raises(UserError, match="zero point"):
         generate(str(path), str(root / "clusters" / "example16.yaml"), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _zoo_qdq(tmp_path, name: str, size: int, prefold: bool, act: str = "QInt8"):
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from asymap.frontend.zoo import build_zoo_model
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(1)
+            self.it = iter([{"input": rng.standard_normal((1, 3, size, size)).astype(np.float32)} for _ in range(8)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    raw, src, dst = tmp_path / "raw.onnx", tmp_path / "pre.onnx", tmp_path / f"{name}_q.onnx"
+    onnx.save(build_zoo_model(name, input_size=size, width_mult=0.25, num_classes=10), str(raw))
+    if prefold:
+        quant_pre_process(str(raw), str(src), skip_symbolic_shape=True)
+    quantize_static(str(src if prefold else raw), str(dst), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=getattr(QuantType, act))  # fmt: skip
+    return dst
+
+
+def test_qdq_with_unfolded_batchnorm_is_refused(tmp_path, run_cli, assert_user_error):
+    """onnxruntime rounds a conv's output before a BatchNormalization it did not fold: folding it
+    here would silently change the numbers, so the importer says how to pre-process instead."""
+    path = _zoo_qdq(tmp_path, "resnet18", 16, prefold=False)
+    assert_user_error(run_cli("inspect", path), "BatchNormalization", "quant_pre_process")
+
+
+@pytest.mark.parametrize("name, act", [("resnet18", "QInt8"), ("mobilenetv2", "QUInt8")])
+def test_preprocessed_zoo_qdq_matches_onnxruntime_tensor_by_tensor(tmp_path, name, act):
+    """ResNet-18 (int8, ReLUs dropped, asymmetric residual adds) and MobileNetV2 (uint8, ReLU6 as
+    Clip, depthwise, asymmetric projections): every tensor equals onnxruntime's literal run."""
+    path = _zoo_qdq(tmp_path, name, 32, prefold=True, act=act)
+    g = load_model(path)
+    q = quantize(g)
+    assert q.has_zero_points
+    x = np.random.default_rng(3).standard_normal((3, 32, 32)).astype(np.float32)
+    ours = run_int(q, quantize_input(q, x), return_all=True)
+    theirs = onnxruntime_tensors(path, x)
+    compared = 0
+    for lay in g.layers:
+        if lay.output in theirs:
+            assert np.array_equal(ours[lay.output].reshape(theirs[lay.output].shape), theirs[lay.output]), lay.name
+            compared += 1
+    assert compared >= len(g) - 1
+    agr = compare_with_onnxruntime(q, path, np.random.default_rng(4).standard_normal((3, 3, 32, 32)).astype(np.float32))
+    assert agr.max_lsb <= 1 and agr.sqnr_db >= 40.0, agr

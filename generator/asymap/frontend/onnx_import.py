@@ -358,6 +358,9 @@ def _bn(st, node, idx, at):
     layer = _fusable_producer(st, node, node.input[0], "BatchNormalization")
     if layer.op not in (ir.CONV, ir.FC) or layer.act is not None:
         raise _fail(st, node, "BatchNormalization must directly follow a Conv (it is folded into it)")
+    if layer.output in st.act_scale:  # QDQ: the conv output is rounded before the BN runs
+        raise _fail(st, node, "BatchNormalization between QuantizeLinear/DequantizeLinear pairs cannot be folded exactly; "
+                              "fold it before quantizing (onnxruntime.quantization.quant_pre_process, then quantize_static)")
     g, beta, mean, var = (_const(st, node, t, n) for t, n in zip(node.input[1:5], ("scale", "bias", "mean", "var")))
     eps = float(at.get("epsilon", 1e-5))
     k = g.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
