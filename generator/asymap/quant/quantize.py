@@ -140,7 +140,12 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
         bq = np.round(b / (q.weight_scale * sx))
         if q.zp(0):  # sum w * (x - zx) = sum w * x - zx * sum w: the input zero point joins the bias
             bq = bq - q.zp(0) * q.weight.reshape(layer.c_out, -1).astype(np.int64).sum(axis=1)
-        q.bias = np.clip(bq, -(2**31), 2**31 - 1).astype(np.int32)
+        big = np.abs(bq) > 2**31 - 1
+        if np.any(big):  # clipping it would silently change the layer; say why instead
+            c = int(np.argmax(np.abs(bq)))
+            raise ValueError(f"bias of output channel {c} is {bq[c]:.3g} in accumulator units, beyond int32 (input scale "
+                             f"{sx:.3g} is tiny: the activations vanish)")
+        q.bias = bq.astype(np.int32)
         q.mult, q.shift = _mults(q.weight_scale * sx / out.scale)
     elif layer.op == ir.AVGPOOL:
         kh, kw = layer.kernel
