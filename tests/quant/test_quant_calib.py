@@ -135,3 +135,11 @@ def test_plan_generate_verify_use_the_recorded_calibration(run_cli, assert_user_
     # An in-memory calibration cannot be re-read: a clean error, not a silently different reference.
     with pytest.raises(UserError, match="in-memory"):
         from_record({"path": None, "sha256": None, "images": 2, "method": "maxabs"}, "chain.json")
+
+
+def test_vanishing_activations_are_an_error_not_a_clipped_bias(tiny):
+    """A bias that does not fit int32 in accumulator units (a calibration range far too small for
+    the layer's bias) used to be clipped silently; now it names the layer."""
+    g = graph_from_model(onnx.load(str(tiny)), "tiny")
+    with pytest.raises(UserError, match=r"node 'conv1'.*beyond int32"):
+        quantize(g, calib=_images(2) * 1e-12)
