@@ -46,11 +46,21 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     for name in a.families.split(","):
-        # init_weights=True: torchvision's truncated-normal init; PyTorch's default init makes
-        # Inception-v3's activations vanish (~1e-6 at the classifier), which no int8 grid holds.
-        kw = dict(aux_logits=False, init_weights=True) if name in ("googlenet", "inception_v3") else {}
-        model = getattr(tvm, name)(weights=None, **kw).eval()
+        kw = dict(aux_logits=False, init_weights=False) if name in ("googlenet", "inception_v3") else {}
+        model = getattr(tvm, name)(weights=None, **kw)
         size = 299 if name == "inception_v3" else a.size
+        # Random weights with untrained BatchNorm statistics (mean 0, var 1) let the activations of
+        # deep nets vanish or explode (Inception-v3: ~1e-6 at the classifier, which no int8 grid
+        # holds). Set the statistics from a few random batches, as training would.
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.reset_running_stats()
+                mod.momentum = None  # cumulative average over the batches below
+        model.train()
+        with torch.no_grad():
+            for _ in range(2):
+                model(torch.randn(4, 3, size, size))
+        model.eval()
         x = torch.randn(1, 3, size, size)
         for dyn in (0, 1):
             path = out / f"{name}_{dyn}.onnx"
