@@ -238,3 +238,12 @@ def test_preprocessed_zoo_qdq_matches_onnxruntime_tensor_by_tensor(tmp_path, nam
     assert compared >= len(g) - 1
     agr = compare_with_onnxruntime(q, path, np.random.default_rng(4).standard_normal((3, 3, 32, 32)).astype(np.float32))
     assert agr.max_lsb <= 1 and agr.sqnr_db >= 40.0, agr
+
+
+def test_reference_cli_checks_against_onnxruntime(tmp_path, run_cli):
+    path = _quantize(tmp_path, "QUInt8", True)
+    proc = run_cli("reference", path, "--int", "--check-ort", "-o", tmp_path / "y.npy", check=True)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("onnxruntime:"))
+    assert "of 10 outputs differ" in line and "SQNR vs onnxruntime" in line
+    y = np.load(tmp_path / "y.npy")
+    assert y.dtype == np.uint8 and y.shape == (10, 1, 1)

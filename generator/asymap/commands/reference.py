@@ -5,6 +5,8 @@ from __future__ import annotations
 HELP = "run the numpy reference (int8 bit-exact, or float) on one image and save the output .npy"
 EXAMPLE = (
     "asymap reference tiny.onnx --input x.npy --int -o y.npy\n"
+    "  asymap reference model_qdq.onnx --check-ort -o y.npy     # onnxruntime QDQ model: compare with onnxruntime\n"
+    "  asymap reference resnet50.onnx --calib calib/ --calib-method percentile --sqnr-json sqnr.json -o y.npy\n"
     "  asymap reference resnet50.onnx --float -o y_float.npy      # seeded synthetic input image"
 )
 
@@ -28,6 +30,8 @@ def add_arguments(p):
     p.set_defaults(mode="int")
     add_calib_arguments(p)
     p.add_argument("--sqnr-json", metavar="OUT.json", help="with --int: also write the per-layer SQNR table as JSON")
+    p.add_argument("--check-ort", action="store_true",
+                   help="with --int: also run the model in onnxruntime and report how many outputs differ (QDQ models)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic input and calibration (default 0)")
     p.add_argument("--input-shape", metavar="C,H,W", help="input shape when the model's is dynamic")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npy", help="where to write the output tensor")
@@ -92,8 +96,15 @@ def run(args) -> int:
         finite = [{**r, "sqnr_db": r["sqnr_db"] if np.isfinite(r["sqnr_db"]) else None} for r in rows]  # JSON has no inf
         doc = {"model": str(args.model), "calib": q.calib, "layers": finite}
         atomic_write_text(args.sqnr_json, json.dumps(doc, indent=2, sort_keys=True, default=float) + "\n")
+    if args.check_ort:
+        from asymap.quant.ortcompare import compare_with_onnxruntime
+
+        a = compare_with_onnxruntime(q, args.model, x[None])
+        print(f"onnxruntime: {a.differ} of {a.outputs} outputs differ (at most {a.max_lsb} output steps), "
+              f"SQNR vs onnxruntime {a.sqnr_db:.1f} dB")  # fmt: skip
     atomic_save_npy(args.output, y.astype(np.int8 if out.signed else np.uint8))
     sq = sqnr_db(y_float, dequantize(q, g.output, y))
-    print(f"wrote {args.output}: {'int8' if out.signed else 'uint8'} {y.shape}, scale {out.scale:.6g}; "
+    zp = f", zero point {out.zero_point}" if out.zero_point else ""
+    print(f"wrote {args.output}: {'int8' if out.signed else 'uint8'} {y.shape}, scale {out.scale:.6g}{zp}; "
           f"SQNR int vs float {sq:.1f} dB")  # fmt: skip
     return 0
