@@ -4,11 +4,11 @@ The Python API mirrors the command line, stage by stage::
 
     import asymap
     g = asymap.load_model("resnet152.onnx")          # ONNX -> layer IR
-    q = asymap.quantize(g)                            # int8, integer-only
+    q = asymap.quantize(g, calib="calib/")            # int8, integer-only; real images (.npy / folder)
     y = asymap.run_int(q, x)                          # bit-exact reference
     c = asymap.load_cluster("clusters/example16.yaml")
-    p = asymap.plan(g, c)                             # optimal partition (plan.json contents)
-    asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")
+    p = asymap.plan(g, c, calib="calib/")             # optimal partition (plan.json contents)
+    asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")   # the plan's calib
     asymap.verify_boards("out/")
     asymap.build_boards("out/", step="csim")         # local pool or Slurm
 
@@ -25,6 +25,8 @@ _API = {
     "UserError": "asymap.errors",
     "load_model": "asymap.frontend.onnx_import",
     "quantize": "asymap.quant.quantize",
+    "load_calibration": "asymap.quant.calib",
+    "layer_sqnr": "asymap.quant.reference",
     "run_int": "asymap.quant.reference",
     "run_float": "asymap.quant.reference",
     "quantize_input": "asymap.quant.reference",

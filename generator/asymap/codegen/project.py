@@ -305,14 +305,25 @@ def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
     }
 
 
+def _check_symmetric(qg) -> None:
+    """The HLS engines compute zero-point-free tensors; an asymmetric QDQ model stops here."""
+    t = next((t for t in qg.tensors.values() if t.zero_point), None)
+    if t is not None:
+        raise UserError(f"{qg.graph.name}: tensor {t.name!r} has zero point {t.zero_point} (asymmetric QDQ activations), which "
+                        "the HLS engines do not support yet; quantize with extra_options={'ActivationSymmetric': True} "
+                        "(its integer reference is 'asymap reference')")
+
+
 # --- entry point --------------------------------------------------------------------------------
 def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: bool = False, input=None,
-             seed: int = 0) -> GenerateResult:
+             seed: int = 0, calib=None, calib_method: str = "maxabs", percentile: float = 99.99) -> GenerateResult:
     """Write OUT/chain.json and one HLS project per board of the plan (see docs/generated-project.md).
 
     ``model``: ONNX path, onnx.ModelProto or IR Graph; ``cluster``: YAML path or Cluster; ``plan``:
     plan.json path, dict or Plan (None: run the planner); ``input``: .npy path or array for the test
-    vectors (None: a seeded random image); ``seed``: quantization calibration and default input.
+    vectors (None: a seeded random image); ``seed``: quantization calibration and default input;
+    ``calib``: calibration images (path, array or Calibration; None: the plan's recorded ``calib``,
+    else seeded synthetic images), recorded in chain.json.
     """
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import run_int
@@ -335,7 +346,12 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     check_plan(plan_dict, graph, where, sha)
     parts = _parts(plan_dict, cl, where)
 
-    qg = quantize(graph, seed=seed)
+    from asymap.quant.calib import from_record
+
+    if calib is None:
+        calib = from_record(plan_dict.get("model", {}).get("calib"), where, graph.input_shape)
+    qg = quantize(graph, calib=calib, seed=seed, method=calib_method, percentile=percentile)
+    _check_symmetric(qg)
     x_q = vectors.default_input(qg, seed) if input is None else vectors.load_input(qg, input)
     ref = run_int(qg, x_q, return_all=True)
     ref[graph.input] = x_q
@@ -353,7 +369,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
         chain = {
             "schema": SCHEMA, "asymap_version": __version__, "generator": GENERATOR,
             "model": {"name": graph.name, "file": "model.onnx" if onnx_bytes is not None else None, "sha256": sha,
-                      "layers": len(graph), "macs": int(graph.macs), "quant_seed": seed, "input": graph.input,
+                      "layers": len(graph), "macs": int(graph.macs), "quant_seed": seed, "calib": qg.calib, "input": graph.input,
                       "output": graph.output, "input_file": "input.npy"},
             "host_id": 255, "max_payload_beats": specs[0].link_in.max_payload_beats,
             "boards": entries, "links": links, "rtl_glue": glue_entries,

@@ -59,6 +59,10 @@ class Layer:
     # Scales given by a QDQ model for this layer's output / weights (None for float models).
     qdq_out_scale: float | None = None
     qdq_weight_scale: np.ndarray | None = None
+    # The QuantizeLinear on the output also fixes its zero point and type (int8 when signed); None
+    # for float models. Asymmetric activations (zero point != 0) are carried exactly.
+    qdq_out_zero_point: int | None = None
+    qdq_out_signed: bool | None = None
 
     @property
     def c_out(self) -> int:
@@ -117,6 +121,8 @@ class Graph:
     layers: list[Layer]
     # Input statistics known from the model (e.g. a QDQ model's input scale); None when unknown.
     input_scale: float | None = None
+    input_zero_point: int = 0  # a QDQ model's input zero point (0 otherwise)
+    input_signed: bool = True  # a QDQ model's input type (uint8 when False); float models: int8
     meta: dict = field(default_factory=dict)
 
     def __len__(self) -> int:

@@ -8,6 +8,11 @@ IR layer per compute node. On the way it
 - fuses Relu / Clip into the producing layer (the layer's output tensor takes the activation's name),
 - turns Identity / Dropout / Flatten / Reshape-or-Squeeze-used-as-flatten into tensor aliases,
 - turns MatMul (+ Add of a constant) and Gemm into fc layers,
+- reads global pooling written as ReduceMean / ReduceMax over the spatial axes (PyTorch's
+  ``x.mean((2, 3))`` and the dynamo exporter's adaptive pooling), with or without keepdims,
+- folds a constant, spatial ``Pad`` into the padding of the Conv / MaxPool / AveragePool it feeds
+  (zero before a conv or a count_include_pad average, -inf before a max),
+- folds shape arithmetic (Shape, Gather, Slice, Unsqueeze, Concat, Cast on constants) to constants,
 - reads QDQ models: DequantizeLinear of a constant is a (de)quantized weight whose scale is kept,
   QuantizeLinear/DequantizeLinear on an activation is an alias that records the tensor's scale.
 
@@ -35,10 +40,29 @@ from asymap.frontend.ir import Graph, Layer, Shape
 SUPPORTED_OPS = (
     "Conv", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "Add",
     "Concat", "Gemm", "MatMul", "Flatten", "Reshape", "Squeeze", "Identity", "Dropout",
-    "QuantizeLinear", "DequantizeLinear", "Constant",
+    "QuantizeLinear", "DequantizeLinear", "Constant", "ReduceMean", "ReduceMax", "GlobalMaxPool", "Pad",
     # Only as constant shape arithmetic (folded at import), e.g. PyTorch's x.view(x.size(0), -1):
-    "Shape", "Gather", "Unsqueeze", "Cast",
+    "Shape", "Gather", "Unsqueeze", "Cast", "Slice", "Split",
 )  # fmt: skip
+# Ops PyTorch's exporters emit for torchvision CNNs that the IR cannot express yet: a one-line
+# error says what the op would need instead of the generic "unsupported op type".
+_NOT_YET = {
+    "Sigmoid": "Sigmoid (squeeze-excite / SiLU) layers are not in asymap's IR yet",
+    "HardSigmoid": "HardSigmoid layers are not in asymap's IR yet",
+    "HardSwish": "HardSwish layers are not in asymap's IR yet",
+    "Mul": "element-wise / channel-wise Mul (squeeze-excite, SiLU) is not in asymap's IR yet",
+    "Transpose": "Transpose of an activation (channel shuffle) is not in asymap's IR yet",
+    "QLinearConv": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "QLinearMatMul": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "QLinearAdd": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "QLinearConcat": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "QLinearGlobalAveragePool": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "QLinearAveragePool": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "QGemm": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
+    "MatMulInteger": "integer MatMul/Conv (dynamic quantization) is not supported; quantize statically with QuantFormat.QDQ",
+    "ConvInteger": "integer MatMul/Conv (dynamic quantization) is not supported; quantize statically with QuantFormat.QDQ",
+    "DynamicQuantizeLinear": "dynamic quantization is not supported; quantize statically with QuantFormat.QDQ",
+}
 MIN_OPSET = 11
 
 
@@ -48,6 +72,15 @@ class _Alias:
 
     target: str
     flat: bool = False
+
+
+@dataclass
+class _Pad:
+    """A constant spatial Pad waiting to be folded into the Conv/pool that reads it."""
+
+    src: str
+    pads: tuple[int, int, int, int]  # top, left, bottom, right
+    value: float
 
 
 @dataclass
@@ -61,6 +94,9 @@ class _State:
     producer: dict[str, Layer] = field(default_factory=dict)  # activation tensor -> its layer
     users: dict[str, list] = field(default_factory=dict)  # tensor -> consumer nodes (None: graph output)
     act_scale: dict[str, float] = field(default_factory=dict)  # QDQ activation scales
+    act_zp: dict[str, tuple[int, bool]] = field(default_factory=dict)  # QDQ zero point, signed
+    pending_pad: dict[str, _Pad] = field(default_factory=dict)  # Pad output -> its pad
+    implied_act: set[str] = field(default_factory=set)  # layers whose ReLU a QuantizeLinear implies
     names: set[str] = field(default_factory=set)
 
     def resolve(self, t: str) -> _Alias:
@@ -190,6 +226,8 @@ def _act_input(st: _State, node, t: str) -> tuple[str, Shape, bool]:
     """Resolve an activation input -> (real tensor name, its shape, seen through a flatten)."""
     if t in st.consts:
         raise _fail(st, node, f"input {t!r} is a constant where an activation tensor is expected")
+    if st.resolve(t).target in st.pending_pad:
+        raise _fail(st, node, f"input {t!r} comes from a Pad; a Pad is supported only directly before a Conv, MaxPool or AveragePool")
     a = st.resolve(t)
     if a.target not in st.shapes:
         raise _fail(st, node, f"input {t!r} has no known shape; give --input-shape or fix the model")
@@ -281,6 +319,8 @@ def _rename_output(st: _State, layer: Layer, new: str) -> None:
     shape = st.shapes.pop(old)
     if old in st.act_scale:
         st.act_scale[new] = st.act_scale[old]
+    if old in st.act_zp:
+        st.act_zp[new] = st.act_zp[old]
     layer.output = new
     st.producer[new] = layer
     st.shapes[new] = shape
@@ -288,7 +328,8 @@ def _rename_output(st: _State, layer: Layer, new: str) -> None:
 
 # --- op converters ----------------------------------------------------------------------------
 def _conv(st, node, idx, at):
-    x, shp, flat = _act_input(st, node, node.input[0])
+    pad = _take_pad(st, node, "conv")
+    x, shp, flat = _act_input(st, node, pad.src if pad else node.input[0])
     if flat:
         raise _fail(st, node, "input is a flattened tensor; Conv needs a (N, C, H, W) input")
     w = _const(st, node, node.input[1], "weight")
@@ -302,7 +343,7 @@ def _conv(st, node, idx, at):
     c_in, h, wd = shp
     if w.shape[1] * groups != c_in or w.shape[0] % groups:
         raise _fail(st, node, f"weight shape {w.shape} with group={groups} does not fit an input of {c_in} channels")
-    pads = _pads(st, node, at, (h, wd), kernel, stride, dilation)
+    pads = _plus(_pads(st, node, at, (h, wd), kernel, stride, dilation), pad)
     oh, ow = _out_hw(st, node, (h, wd), kernel, stride, pads, dilation)
     params = int(w.size) + (0 if b is None else int(b.size))
     _add_layer(
@@ -317,6 +358,9 @@ def _bn(st, node, idx, at):
     layer = _fusable_producer(st, node, node.input[0], "BatchNormalization")
     if layer.op not in (ir.CONV, ir.FC) or layer.act is not None:
         raise _fail(st, node, "BatchNormalization must directly follow a Conv (it is folded into it)")
+    if layer.output in st.act_scale:  # QDQ: the conv output is rounded before the BN runs
+        raise _fail(st, node, "BatchNormalization between QuantizeLinear/DequantizeLinear pairs cannot be folded exactly; "
+                              "fold it before quantizing (onnxruntime.quantization.quant_pre_process, then quantize_static)")
     g, beta, mean, var = (_const(st, node, t, n) for t, n in zip(node.input[1:5], ("scale", "bias", "mean", "var")))
     eps = float(at.get("epsilon", 1e-5))
     k = g.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
@@ -331,6 +375,9 @@ def _bn(st, node, idx, at):
 
 def _activation(st, node, idx, at):
     layer = _fusable_producer(st, node, node.input[0], node.op_type)
+    if layer.name in st.implied_act:  # an explicit activation after a QDQ-implied ReLU replaces it
+        st.implied_act.discard(layer.name)
+        layer.act = None
     if layer.act is not None:
         raise _fail(st, node, "two activations in a row cannot be fused")
     if node.op_type == "Relu":
@@ -349,12 +396,16 @@ def _activation(st, node, idx, at):
 
 
 def _pool(st, node, idx, at):
-    x, shp, flat = _act_input(st, node, node.input[0])
+    pad = None if node.op_type.startswith("Global") else _take_pad(st, node, node.op_type)
+    x, shp, flat = _act_input(st, node, pad.src if pad else node.input[0])
     if flat:
         raise _fail(st, node, "input is a flattened tensor; pooling needs a (N, C, H, W) input")
     c, h, w = shp
     if node.op_type == "GlobalAveragePool":
         _add_layer(st, node, idx, op=ir.GAP, inputs=[x], in_shapes=[shp], out_shape=(c, 1, 1), kernel=(h, w))
+        return
+    if node.op_type == "GlobalMaxPool":  # a max pool whose one window is the whole image
+        _add_layer(st, node, idx, op=ir.MAXPOOL, inputs=[x], in_shapes=[shp], out_shape=(c, 1, 1), kernel=(h, w), stride=(h, w))
         return
     kernel = tuple(int(v) for v in at["kernel_shape"])
     stride = tuple(int(v) for v in at.get("strides", (1, 1)))
@@ -363,7 +414,17 @@ def _pool(st, node, idx, at):
         raise _fail(st, node, "only 2-D pooling is supported")
     if dilation != (1, 1):
         raise _fail(st, node, "dilated pooling is not supported; use dilations=1")
-    pads = _pads(st, node, at, (h, w), kernel, stride, dilation)
+    own = _pads(st, node, at, (h, w), kernel, stride, dilation)
+    pads = _plus(own, pad)
+    include_pad = bool(at.get("count_include_pad", 0))
+    if pad is not None and node.op_type == "MaxPool" and not (pad.value == -np.inf or pad.value <= -3.4e38):
+        raise _fail(st, node, f"the Pad before this MaxPool pads with {pad.value}; only -inf padding folds into a max pool")
+    if pad is not None and node.op_type == "AveragePool":
+        if pad.value != 0.0:
+            raise _fail(st, node, f"the Pad before this AveragePool pads with {pad.value}; only zero padding folds into an average pool")
+        if any(own) and not include_pad:
+            raise _fail(st, node, "a zero Pad before an AveragePool with its own pads and count_include_pad=0 mixes two divisor rules; not supported")
+        include_pad = True  # the padded zeros count in the divisor, as they do in the padded tensor
     ceil = bool(at.get("ceil_mode", 0))
     oh, ow = _out_hw(st, node, (h, w), kernel, stride, pads, dilation, ceil)
     if node.op_type == "MaxPool":
@@ -377,7 +438,7 @@ def _pool(st, node, idx, at):
             raise _fail(st, node, "AveragePool with ceil_mode=1 that changes the output size is not supported; use ceil_mode=0")
         _add_layer(
             st, node, idx, op=ir.AVGPOOL, inputs=[x], in_shapes=[shp], out_shape=(c, oh, ow), kernel=kernel,
-            stride=stride, pads=pads, count_include_pad=bool(at.get("count_include_pad", 0)),
+            stride=stride, pads=pads, count_include_pad=include_pad,
         )  # fmt: skip
 
 
@@ -458,6 +519,19 @@ def _fc(st, node, idx, at):
 
 
 def _flatten_like(st, node, idx, at):
+    if node.input[0] in st.consts:  # shape arithmetic on constants
+        data = np.asarray(st.consts[node.input[0]])
+        if node.op_type == "Flatten":
+            ax = int(at.get("axis", 1)) % max(data.ndim, 1)
+            val = data.reshape(int(np.prod(data.shape[:ax])), -1)
+        elif node.op_type == "Squeeze":
+            axes = at.get("axes") or (_const(st, node, node.input[1], "axes").tolist() if len(node.input) > 1 and node.input[1] else None)
+            val = np.squeeze(data, axis=None if axes is None else tuple(int(a) for a in axes))
+        else:
+            target = [int(v) for v in _const(st, node, node.input[1], "shape").reshape(-1)]
+            val = data.reshape([d if t == 0 else t for t, d in zip(target, list(data.shape) + [0] * len(target))])
+        st.consts[node.output[0]] = val
+        return
     x, shp, _ = _act_input(st, node, node.input[0])
     if node.op_type == "Flatten":
         ok = int(at.get("axis", 1)) == 1
@@ -486,9 +560,16 @@ def _identity(st, node, idx, at):
 
 
 def _constant(st, node, idx, at):
-    if "value" not in at:
-        raise _fail(st, node, "only Constant nodes with a 'value' tensor are supported")
-    st.consts[node.output[0]] = numpy_helper.to_array(at["value"])
+    # PyTorch's dynamo exporter writes scalars and lists as value_float(s) / value_int(s).
+    kinds = {"value_float": np.float32, "value_floats": np.float32, "value_int": np.int64, "value_ints": np.int64}
+    if "value" in at:
+        st.consts[node.output[0]] = numpy_helper.to_array(at["value"])
+        return
+    for k, dt in kinds.items():
+        if k in at:
+            st.consts[node.output[0]] = np.asarray(at[k], dt)
+            return
+    raise _fail(st, node, "only Constant nodes with a value / value_float(s) / value_int(s) are supported")
 
 
 def _shape_op(st, node, idx, at):
@@ -521,6 +602,100 @@ def _shape_op(st, node, idx, at):
     st.consts[node.output[0]] = np.asarray(val)
 
 
+def _plus(pads: tuple[int, int, int, int], pad: _Pad | None) -> tuple[int, int, int, int]:
+    return pads if pad is None else tuple(a + b for a, b in zip(pads, pad.pads))  # type: ignore[return-value]
+
+
+def _take_pad(st: _State, node, what: str) -> _Pad | None:
+    """The pending Pad feeding ``node`` (consumed here), or None."""
+    t = node.input[0]
+    a = st.resolve(t)
+    pad = st.pending_pad.get(a.target)
+    if pad is None:
+        return None
+    if _uses(st, a.target) != 1:
+        raise _fail(st, node, f"the Pad producing {t!r} has other consumers too; it can only be folded into one {what}")
+    del st.pending_pad[a.target]
+    return pad
+
+
+def _pad(st, node, idx, at):
+    """A constant Pad of H and W only: remembered and folded into the Conv / pool that reads it."""
+    x, shp, flat = _act_input(st, node, node.input[0])
+    mode = at.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if mode != "constant":
+        raise _fail(st, node, f"Pad mode {mode!r} is not supported; only constant padding folds into a conv or pool")
+    if len(node.input) > 1 and node.input[1]:
+        pads = [int(v) for v in _const(st, node, node.input[1], "pads").reshape(-1)]
+    else:
+        pads = [int(v) for v in at.get("pads", [])]
+    value = 0.0
+    if len(node.input) > 2 and node.input[2]:
+        v = np.asarray(_const(st, node, node.input[2], "constant_value")).reshape(-1)
+        value = float(v[0]) if v.size else 0.0
+    elif "value" in at:
+        value = float(at["value"])
+    axes = list(range(4))
+    if len(node.input) > 3 and node.input[3]:
+        axes = [int(v) % 4 for v in _const(st, node, node.input[3], "axes").reshape(-1)]
+    if flat or len(pads) != 2 * len(axes):
+        raise _fail(st, node, f"pads {pads} do not fit a (N, C, H, W) tensor")
+    full = [0] * 8
+    for k, ax in enumerate(axes):
+        full[ax], full[ax + 4] = pads[k], pads[k + len(axes)]
+    if any(full[i] for i in (0, 1, 4, 5)) or min(full) < 0:
+        raise _fail(st, node, f"pads {pads} pad the batch or channel axis or crop; only non-negative padding of H and W is supported")
+    st.pending_pad[node.output[0]] = _Pad(x, (full[2], full[3], full[6], full[7]), value)
+
+
+def _reduce(st, node, idx, at):
+    """ReduceMean / ReduceMax over H and W: a global average / max pool (keepdims or not)."""
+    x, shp, flat = _act_input(st, node, node.input[0])
+    axes = at.get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = _const(st, node, node.input[1], "axes").reshape(-1).tolist()
+    if flat or axes is None or sorted(int(a) % 4 for a in axes) != [2, 3]:
+        raise _fail(st, node, f"{node.op_type} over axes {axes}; only a reduction over the spatial axes (2, 3) is supported (global pooling)")
+    c, h, w = shp
+    if node.op_type == "ReduceMean":
+        _add_layer(st, node, idx, op=ir.GAP, inputs=[x], in_shapes=[shp], out_shape=(c, 1, 1), kernel=(h, w))
+    else:
+        _add_layer(st, node, idx, op=ir.MAXPOOL, inputs=[x], in_shapes=[shp], out_shape=(c, 1, 1), kernel=(h, w), stride=(h, w))
+
+
+def _slice_split(st, node, idx, at):
+    """Slice / Split of constants is shape arithmetic; of an activation a clean error."""
+    if node.input[0] not in st.consts:
+        _act_input(st, node, node.input[0])
+        raise _fail(st, node, f"{node.op_type} of an activation (channel split / slice) is not in asymap's IR yet")
+    for t in node.input[1:]:
+        if t and t not in st.consts:
+            raise _fail(st, node, f"{node.op_type} with a non-constant {t!r} is not supported")
+    data = np.asarray(st.consts[node.input[0]])
+    if node.op_type == "Slice":
+        if len(node.input) > 1:
+            ins = [st.consts[t] if t else None for t in node.input[1:]] + [None] * 4
+            starts, ends, axes, steps = (None if v is None else np.asarray(v).reshape(-1).tolist() for v in ins[:4])
+        else:
+            starts, ends, axes, steps = at["starts"], at["ends"], at.get("axes"), None
+        axes = list(range(len(starts))) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else steps
+        sl = [slice(None)] * data.ndim
+        for s0, e0, a0, k0 in zip(starts, ends, axes, steps):
+            sl[int(a0) % data.ndim] = slice(int(s0), int(e0), int(k0))
+        st.consts[node.output[0]] = data[tuple(sl)]
+        return
+    axis = int(at.get("axis", 0)) % max(data.ndim, 1)
+    split = at.get("split")
+    if split is None and len(node.input) > 1 and node.input[1]:
+        split = st.consts[node.input[1]].reshape(-1).tolist()
+    if split is None:
+        split = [data.shape[axis] // len(node.output)] * len(node.output)
+    for out, part in zip(node.output, np.split(data, np.cumsum(split)[:-1], axis=axis)):
+        st.consts[out] = part
+
+
 def _qdq_params(st, node) -> tuple[np.ndarray, np.ndarray]:
     scale = np.asarray(_const(st, node, node.input[1], "scale"), np.float64)
     zp = np.asarray(_const(st, node, node.input[2], "zero point"), np.int64) if len(node.input) > 2 and node.input[2] else np.zeros_like(scale, np.int64)
@@ -538,6 +713,9 @@ def _qdq(st, node, idx, at):
             shape[axis % q.ndim] = -1
         s, z = scale.reshape(shape), zp.reshape(shape)
         if node.op_type == "DequantizeLinear":
+            if q.dtype in (np.int8, np.uint8) and np.any(zp != 0):
+                raise _fail(st, node, "weights with a non-zero zero point are not supported; quantize weights as symmetric "
+                                      "QInt8 (weight_type=QuantType.QInt8, the onnxruntime default)")
             st.consts[node.output[0]] = ((q.astype(np.float64) - z) * s).astype(np.float32)
             # Per-output-channel weight scale: axis 0 of a conv weight, axis 1 of a MatMul weight.
             st.const_scale[node.output[0]] = scale.reshape(-1)
@@ -548,19 +726,25 @@ def _qdq(st, node, idx, at):
         return
     if scale.size != 1:
         raise _fail(st, node, "per-channel quantization of an activation is not supported; use per-tensor scales")
-    dtype = "int8"
+    dtype = "uint8"  # ONNX: without a zero point the type is uint8
     if len(node.input) > 2 and node.input[2]:
-        zp_init = st.consts[node.input[2]]
-        dtype = "uint8" if zp_init.dtype == np.uint8 else "int8"
+        dtype = str(np.asarray(st.consts[node.input[2]]).dtype)
     s, z = float(scale.reshape(-1)[0]), int(zp.reshape(-1)[0])
-    lo, hi = (0, 255) if dtype == "uint8" else (-128, 127)
-    # asymap activations are symmetric (zero point 0): keep the scale when the zero point is 0,
-    # otherwise the symmetric scale that covers the same real range.
-    if z != 0:
-        m = max(abs(lo - z), abs(hi - z)) * s
-        s = m / 127.0
+    lo = 0 if dtype == "uint8" else -128
+    if dtype not in ("uint8", "int8"):
+        raise _fail(st, node, f"activation type {dtype} is not supported; quantize activations to int8 or uint8")
     a = st.resolve(src)
-    st.act_scale[a.target] = s  # the last Q/DQ on a tensor (after its fused activation) wins
+    # The last Q/DQ on a tensor (after its fused activation) wins; its scale, zero point and type
+    # are kept exactly, so the integer path computes on onnxruntime's grid.
+    st.act_scale[a.target] = s
+    st.act_zp[a.target] = (z, dtype == "int8")
+    layer = st.producer.get(a.target)
+    if node.op_type == "QuantizeLinear" and z == lo and layer is not None and layer.act is None and layer.op != ir.MAXPOOL:
+        # onnxruntime's quantizer drops a ReLU whose clamp this QuantizeLinear's range already
+        # does (real minimum 0): keep that clamp as the layer's activation, so the float model
+        # and every engine still clamp.
+        layer.act = ir.ACT_RELU
+        st.implied_act.add(layer.name)
     st.alias[node.output[0]] = _Alias(src)
 
 
@@ -570,6 +754,8 @@ _CONVERT = {
     "Gemm": _fc, "MatMul": _fc, "Flatten": _flatten_like, "Reshape": _flatten_like, "Squeeze": _flatten_like,
     "Identity": _identity, "Dropout": _identity, "QuantizeLinear": _qdq, "DequantizeLinear": _qdq,
     "Constant": _constant, "Shape": _shape_op, "Gather": _shape_op, "Unsqueeze": _shape_op, "Cast": _shape_op,
+    "ReduceMean": _reduce, "ReduceMax": _reduce, "GlobalMaxPool": _pool, "Pad": _pad,
+    "Slice": _slice_split, "Split": _slice_split,
 }  # fmt: skip
 
 
@@ -633,6 +819,9 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     graph = model.graph
     _check_opset(st, model)
     for node in graph.node:
+        if node.op_type in _NOT_YET:
+            raise UserError(f"{where}: node {node.name!r} has unsupported op type {node.op_type}: {_NOT_YET[node.op_type]}; "
+                            f"supported: {', '.join(SUPPORTED_OPS)}")
         if node.op_type not in SUPPORTED_OPS or node.domain not in ("", "ai.onnx"):
             raise UserError(
                 f"{where}: node {node.name!r} has unsupported op type {node.op_type}; "
@@ -670,9 +859,11 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
         s = st.act_scale.get(layer.output)
         if s is not None:
             layer.qdq_out_scale = s
+            layer.qdq_out_zero_point, layer.qdq_out_signed = st.act_zp[layer.output]
+    in_zp, in_signed = st.act_zp.get(in_name, (0, True))
     g = Graph(
         name=graph.name or Path(where).stem, input=in_name, input_shape=in_shape, output=out, layers=st.layers,
-        input_scale=st.act_scale.get(in_name),
+        input_scale=st.act_scale.get(in_name), input_zero_point=in_zp, input_signed=in_signed,
     )  # fmt: skip
     _check_used(g, where)
     return g

@@ -287,6 +287,14 @@ def _rate(interval: float, macs: int) -> tuple:
     return float(interval), 1.0 / interval, 2.0 * macs / interval / 1e9
 
 
+def _calib_info(calib, graph: Graph) -> dict:
+    if calib is None:
+        return {}
+    from asymap.quant.calib import as_calibration
+
+    return {"calib": as_calibration(calib, shape=graph.input_shape).record()}
+
+
 def plan(
     graph: Graph,
     cluster: Cluster,
@@ -299,10 +307,13 @@ def plan(
     pad: bool = True,
     model_path: str | None = None,
     progress=None,
+    calib=None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
-    ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``)."""
+    ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``).
+    ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
+    ``model.calib``, so that code generation from this plan quantizes with the same images."""
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
     if max_k < 1 or max_k > n:
@@ -376,7 +387,7 @@ def plan(
                 "gap_bound": (0.0 if r.exact else max(0.0, (r.interval - lbk) / lbk)) if np.isfinite(r.interval) else None,
             })
     return Plan(
-        model={**_file_info(model_path), "name": graph.name, "layers": L, "macs": int(macs)},
+        model={**_file_info(model_path), "name": graph.name, "layers": L, "macs": int(macs), **_calib_info(calib, graph)},
         cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},
         boards=bplans, links=lplans, interval_s=float(interval), throughput_ips=1.0 / interval,

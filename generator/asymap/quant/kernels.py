@@ -92,7 +92,7 @@ def windows(x: np.ndarray, layer: Layer, fill=0) -> np.ndarray:
     return v[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
 
 
-def conv(x: np.ndarray, layer: Layer, w: np.ndarray, matmul) -> np.ndarray:
+def conv(x: np.ndarray, layer: Layer, w: np.ndarray, matmul, fill=0) -> np.ndarray:
     """Convolution without bias: ``x`` (B, C, H, W), ``w`` (C_out, C_in/g, kh, kw) of the same
     dtype as ``x``; ``matmul(w2d, cols)`` does the products (exact for the integer path).
 
@@ -106,13 +106,13 @@ def conv(x: np.ndarray, layer: Layer, w: np.ndarray, matmul) -> np.ndarray:
     cg_out = c_out // g
     kh, kw = layer.kernel
     if g > 1 and cg_in == 1 and cg_out == 1:
-        return depthwise(x, layer, w)
+        return depthwise(x, layer, w, fill)
     if (kh, kw) == (1, 1) and not any(layer.pads):
         xs = x[:, :, :: layer.stride[0], :: layer.stride[1]][:, :, :oh, :ow]
         cols_all = xs.transpose(1, 0, 2, 3).reshape(x.shape[1], b * oh * ow)
         outs = [matmul(w[j * cg_out : (j + 1) * cg_out].reshape(cg_out, cg_in), cols_all[j * cg_in : (j + 1) * cg_in]) for j in range(g)]
     else:
-        win = windows(x, layer)  # (B, C, OH, OW, kh, kw)
+        win = windows(x, layer, fill)  # (B, C, OH, OW, kh, kw)
         outs = []
         for j in range(g):
             wj = win[:, j * cg_in : (j + 1) * cg_in]
@@ -122,9 +122,9 @@ def conv(x: np.ndarray, layer: Layer, w: np.ndarray, matmul) -> np.ndarray:
     return y.reshape(c_out, b, oh, ow).transpose(1, 0, 2, 3)
 
 
-def depthwise(x: np.ndarray, layer: Layer, w: np.ndarray) -> np.ndarray:
+def depthwise(x: np.ndarray, layer: Layer, w: np.ndarray, fill=0) -> np.ndarray:
     """Depthwise conv as a sum of kh*kw shifted, per-channel scaled copies (exact for ints)."""
-    win = windows(x, layer)
+    win = windows(x, layer, fill)
     kh, kw = layer.kernel
     acc_dtype = np.int64 if np.issubdtype(w.dtype, np.integer) else w.dtype
     acc = np.zeros((x.shape[0],) + layer.out_shape, acc_dtype)
@@ -134,9 +134,9 @@ def depthwise(x: np.ndarray, layer: Layer, w: np.ndarray) -> np.ndarray:
     return acc
 
 
-def window_sum(x: np.ndarray, layer: Layer) -> np.ndarray:
-    """Sum over each pooling window, padded elements adding 0."""
-    win = windows(x, layer)
+def window_sum(x: np.ndarray, layer: Layer, fill=0) -> np.ndarray:
+    """Sum over each pooling window, padded elements adding ``fill`` (0, or a zero point)."""
+    win = windows(x, layer, fill)
     return win.sum(axis=(4, 5))
 
 

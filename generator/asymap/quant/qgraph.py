@@ -1,7 +1,8 @@
 """The quantized graph: the contract between quantization, the reference and code generation.
 
-Every activation tensor is int8 or uint8 with a per-tensor scale and zero point 0 (symmetric), so
-``real = scale * q``. Weights are int8, symmetric per output channel. The integer semantics of each
+Every activation tensor is int8 or uint8 with a per-tensor scale and zero point, so
+``real = scale * (q - zero_point)``. asymap's own calibration gives zero point 0 (symmetric); a QDQ
+model's asymmetric activations keep their zero points (docs/quantization.md, "Zero points"). Weights are int8, symmetric per output channel. The integer semantics of each
 op (which the reference executor and the HLS kernels both implement) are in docs/quantization.md;
 the fields below are exactly the integers those semantics need, so code generation never
 recomputes a scale.
@@ -17,6 +18,12 @@ Per-op meaning of ``mult``/``shift`` (see asymap.quant.arith for ``requant``):
 - maxpool: no requantization (output scale = input scale); ``mult``/``shift`` empty.
 - add: ``mult = [ma, mb]``, ``shift = [s]``; ``y = rshift_round(xa*ma + xb*mb, s, lo, hi)``.
 - concat: one (mult, shift) per input; ``y_i = requant(x_i, mult[i], shift[i], lo, hi)``.
+
+Zero points (``in_zp`` per input, ``out_zp``; all 0 unless a QDQ model has asymmetric tensors):
+conv/fc pad with ``in_zp[0]`` and have ``-in_zp[0] * sum(w[c])`` folded into ``bias``; avgpool pads
+with ``in_zp[0]`` and gap/avgpool subtract ``window_size * in_zp[0]`` from the sum; add and concat
+subtract each input's zero point before multiplying; every requantized result gets ``out_zp``
+added before the clamp to ``[lo, hi]``. maxpool keeps its input's scale and zero point.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class QTensor:
     shape: Shape
     scale: float
     signed: bool  # int8 when True, uint8 when False
+    zero_point: int = 0  # real = scale * (q - zero_point)
 
     @property
     def lo(self) -> int:
@@ -54,6 +62,15 @@ class QLayer:
     shift: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # int64, 1..62
     lo: int = -128  # output clamp: activation and output type folded together
     hi: int = 127
+    in_zp: tuple[int, ...] = ()  # zero point of each input (empty: all 0)
+    out_zp: int = 0  # added to the requantized value before the clamp
+
+    def zp(self, i: int = 0) -> int:
+        return int(self.in_zp[i]) if self.in_zp else 0
+
+    @property
+    def has_zero_points(self) -> bool:
+        return self.out_zp != 0 or any(self.in_zp)
 
     @property
     def op(self) -> str:
@@ -69,6 +86,12 @@ class QGraph:
     graph: Graph
     tensors: dict[str, QTensor]
     layers: list[QLayer]
+    calib: dict = field(default_factory=dict)  # what calibrated it (asymap.quant.calib record)
+
+    @property
+    def has_zero_points(self) -> bool:
+        """True when some tensor is asymmetric (a QDQ model's non-zero zero points)."""
+        return any(t.zero_point for t in self.tensors.values())
 
     @property
     def input(self) -> QTensor:

@@ -12,12 +12,12 @@ Scales:
 - each layer's real rescale factor becomes an integer multiplier and shift
   (:func:`asymap.quant.arith.quantize_multiplier`).
 
-Calibration uses max-abs over the calibration batch, the simplest rule that never clips a value
-seen in calibration. With the default calibration data -- seeded standard-normal images, which is
-exactly the input distribution the zoo's weights are scaled for -- the range of every tensor is
-what inference on such images produces, so max-abs costs little resolution; real models should be
-calibrated on real images (``--calib X.npy``), where a percentile rule could do better on
-heavy-tailed activations.
+Calibration uses max-abs over the calibration batch by default, the simplest rule that never
+clips a value seen in calibration, or a percentile of |value| (asymap.quant.calib). With the
+default calibration data -- seeded standard-normal images, which is exactly the input distribution
+the zoo's weights are scaled for -- the range of every tensor is what inference on such images
+produces; real models should be calibrated on real images (``--calib X.npy`` or a folder), where
+the percentile rule can do better on heavy-tailed activations.
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def synthetic_calibration(graph: Graph, n: int = DEFAULT_CALIB_IMAGES, seed: int
     return rng.standard_normal((n,) + tuple(graph.input_shape), dtype=np.float32)
 
 
-def calibrate(graph: Graph, calib: np.ndarray) -> dict[str, float]:
-    """Max |value| of every tensor over the calibration batch (float64 executor, in chunks).
+def calibrate(graph: Graph, calib: np.ndarray, method: str = "maxabs", percentile: float = 99.99) -> dict[str, float]:
+    """The range of every tensor over the calibration batch (float64 executor, in chunks):
+    max |value| (``maxabs``), or per image the ``percentile``-th percentile of |value|, the
+    largest over the images (``percentile``; see asymap.quant.calib).
 
     float64 (not the twice as fast float32) so that the statistics are reproducible across
     machines and BLAS builds to ~1e-15 relative, far below the 2**-20 grid the scales are snapped
@@ -53,7 +55,13 @@ def calibrate(graph: Graph, calib: np.ndarray) -> dict[str, float]:
     maxabs: dict[str, float] = {}
 
     def observe(name: str, v: np.ndarray) -> None:
-        m = float(max(v.max(), -v.min())) if v.size else 0.0
+        if not v.size:
+            m = 0.0
+        elif method == "percentile":
+            a = np.abs(v.reshape(v.shape[0], -1))
+            m = float(np.percentile(a, percentile, axis=1, method="higher").max())
+        else:
+            m = float(max(v.max(), -v.min()))
         maxabs[name] = max(maxabs.get(name, 0.0), m)
 
     for k in range(0, calib.shape[0], 4):  # batches of 4 bound the memory of big models
@@ -91,13 +99,16 @@ def _unsigned_out(layer: Layer, ins: list[QTensor]) -> bool:
 
 
 def _clamp(layer: Layer, out: QTensor) -> tuple[int, int]:
-    lo, hi = out.lo, out.hi
+    """The output clamp: the type's range narrowed by the activation (real 0 is ``zero_point``)."""
+    lo, hi, z = out.lo, out.hi, out.zero_point
+    if layer.act == ir.ACT_RELU:
+        lo = max(lo, z)
     if layer.act == ir.ACT_CLIP:
         if layer.act_min is not None and np.isfinite(layer.act_min):
-            lo = max(lo, int(np.round(layer.act_min / out.scale)))
+            lo = max(lo, int(np.round(layer.act_min / out.scale)) + z)
         if layer.act_max is not None and np.isfinite(layer.act_max):
-            hi = min(hi, int(np.round(layer.act_max / out.scale)))
-    return lo, hi
+            hi = min(hi, int(np.round(layer.act_max / out.scale)) + z)
+    return lo, min(max(lo, hi), out.hi)
 
 
 def _weights(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
@@ -119,11 +130,22 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
     """The integers of one layer, given its input and output tensors' scales."""
     q = QLayer(layer=layer)
     q.lo, q.hi = _clamp(layer, out)
+    if any(t.zero_point for t in ins):
+        q.in_zp = tuple(int(t.zero_point) for t in ins)
+    q.out_zp = int(out.zero_point)
     sx = ins[0].scale
     if layer.op in (ir.CONV, ir.FC):
         q.weight, q.weight_scale = _weights(layer)
         b = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
-        q.bias = np.clip(np.round(b / (q.weight_scale * sx)), -(2**31), 2**31 - 1).astype(np.int32)
+        bq = np.round(b / (q.weight_scale * sx))
+        if q.zp(0):  # sum w * (x - zx) = sum w * x - zx * sum w: the input zero point joins the bias
+            bq = bq - q.zp(0) * q.weight.reshape(layer.c_out, -1).astype(np.int64).sum(axis=1)
+        big = np.abs(bq) > 2**31 - 1
+        if np.any(big):  # clipping it would silently change the layer; say why instead
+            c = int(np.argmax(np.abs(bq)))
+            raise ValueError(f"bias of output channel {c} is {bq[c]:.3g} in accumulator units, beyond int32 (input scale "
+                             f"{sx:.3g} is tiny: the activations vanish)")
+        q.bias = bq.astype(np.int32)
         q.mult, q.shift = _mults(q.weight_scale * sx / out.scale)
     elif layer.op == ir.AVGPOOL:
         kh, kw = layer.kernel
@@ -142,14 +164,23 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
     return q
 
 
-def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QGraph:
+def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", percentile: float = 99.99) -> QGraph:
     """Quantize ``graph`` to int8 with integer-only arithmetic.
 
-    ``calib``: float images (N, C, H, W) or one (C, H, W); default: 4 seeded standard-normal
-    images (``seed``). Scales a QDQ model carries are used instead of calibrated ones.
+    ``calib``: float images (N, C, H, W) or one (C, H, W), a .npy file or folder of .npy files,
+    or an :class:`asymap.quant.calib.Calibration`; default: 4 seeded standard-normal images
+    (``seed``). ``method``: ``maxabs`` or ``percentile`` (``percentile``-th of |value|), for a
+    path or array. Scales a QDQ model carries are used instead of calibrated ones. The returned
+    QGraph's ``calib`` records what was used (plan.json / chain.json keep it).
     """
-    if calib is None:
-        calib = synthetic_calibration(graph, seed=seed)
+    from asymap.quant.calib import as_calibration
+
+    cal = as_calibration(calib, method, percentile, graph.input_shape)
+    if cal is None:
+        record = {"path": None, "sha256": None, "images": DEFAULT_CALIB_IMAGES, "method": "maxabs", "synthetic_seed": int(seed)}
+        calib, method = synthetic_calibration(graph, seed=seed), "maxabs"
+    else:
+        record, calib, method, percentile = cal.record(), cal.images, cal.method, cal.percentile
     calib = np.asarray(calib, np.float32)
     if calib.ndim == 3:
         calib = calib[None]
@@ -160,7 +191,7 @@ def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QG
     if not np.all(np.isfinite(calib)):
         raise UserError(f"{graph.name}: calibration data contains NaN or infinity")
     needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers if lay.op != ir.MAXPOOL)
-    maxabs = calibrate(graph, calib) if needs_calib else {}
+    maxabs = calibrate(graph, calib, method, percentile) if needs_calib else {}
 
     def scale_for(name: str, unsigned: bool, given: float | None) -> float:
         if given is not None and given > 0:
@@ -168,19 +199,25 @@ def quantize(graph: Graph, calib: np.ndarray | None = None, seed: int = 0) -> QG
         m = maxabs.get(name, 0.0)
         return snap_scale(m / (255.0 if unsigned else 127.0)) if m > 0 else _TINY
 
-    tensors = {graph.input: QTensor(graph.input, graph.input_shape, scale_for(graph.input, False, graph.input_scale), True)}
+    in_given = graph.input_scale is not None and graph.input_scale > 0
+    tensors = {graph.input: QTensor(graph.input, graph.input_shape, scale_for(graph.input, False, graph.input_scale),
+                                    graph.input_signed if in_given else True, graph.input_zero_point if in_given else 0)}
     layers = []
     for layer in graph.layers:
         ins = [tensors[t] for t in layer.inputs]
         unsigned = _unsigned_out(layer, ins)
+        zp = 0
         if layer.op == ir.MAXPOOL:
-            scale = ins[0].scale  # max commutes with a positive scale: no requantization
+            # max commutes with a positive scale and a shift: no requantization
+            scale, unsigned, zp = ins[0].scale, not ins[0].signed, ins[0].zero_point
         else:
             scale = scale_for(layer.output, unsigned, layer.qdq_out_scale)
-        out = QTensor(layer.output, layer.out_shape, scale, not unsigned)
+            if layer.qdq_out_scale is not None and layer.qdq_out_scale > 0 and layer.qdq_out_signed is not None:
+                unsigned, zp = not layer.qdq_out_signed, int(layer.qdq_out_zero_point or 0)
+        out = QTensor(layer.output, layer.out_shape, scale, not unsigned, zp)
         tensors[layer.output] = out
         try:
             layers.append(quantize_layer(layer, ins, out))
         except ValueError as exc:  # a rescale factor >= 2**30: degenerate scales
             raise UserError(f"{graph.name}: node {layer.name!r}: cannot quantize ({exc}); calibrate with representative data") from None
-    return QGraph(graph=graph, tensors=tensors, layers=layers)
+    return QGraph(graph=graph, tensors=tensors, layers=layers, calib=record)

@@ -115,36 +115,42 @@ def int_layer(q: QLayer, ins: list[np.ndarray], x_signed: bool = True) -> np.nda
     """
     layer = q.layer
     x = ins[0]
+    # Zero points (docs/quantization.md): the output's is added after the rounding, so the
+    # clamp [lo, hi] is applied as [lo - zo, hi - zo] before it; an input's is the pad value
+    # (real 0) and is subtracted where the op needs x - zx (folded into the bias for conv/fc).
+    zx, zo = q.zp(0), q.out_zp
+    lo, hi = q.lo - zo, q.hi - zo
     if layer.op == ir.CONV:
         if layer.groups > 1 and layer.groups == layer.c_in == layer.c_out:
-            acc = kernels.depthwise(x[None].astype(np.int64), layer, q.weight)[0]
+            acc = kernels.depthwise(x[None].astype(np.int64), layer, q.weight, fill=zx)[0]
         else:
             wf32, bounds = _weights_f32(q, 128 if x_signed else 255)
             mm = lambda w2, cols: kernels.int_matmul(w2, cols, bounds)  # noqa: E731
-            acc = kernels.conv(x[None].astype(np.float32), layer, wf32, mm)[0]
+            acc = kernels.conv(x[None].astype(np.float32), layer, wf32, mm, fill=zx)[0]
         acc = acc + _col(q.bias)
-        y = requant(acc, _col(q.mult), _col(q.shift), q.lo, q.hi)
+        y = requant(acc, _col(q.mult), _col(q.shift), lo, hi)
     elif layer.op == ir.FC:
         wf32, bounds = _weights_f32(q, 128 if x_signed else 255)
         acc = kernels.int_matmul(wf32, x.reshape(-1, 1).astype(np.float32), bounds)[:, 0] + q.bias.astype(np.int64)
-        y = requant(acc, q.mult, q.shift, q.lo, q.hi).reshape(layer.out_shape)
+        y = requant(acc, q.mult, q.shift, lo, hi).reshape(layer.out_shape)
     elif layer.op == ir.MAXPOOL:
-        y = np.clip(kernels.maxpool(x[None], layer, np.iinfo(x.dtype).min)[0], q.lo, q.hi)
+        y = np.clip(kernels.maxpool(x[None], layer, np.iinfo(x.dtype).min)[0], q.lo, q.hi) - zo
     elif layer.op == ir.AVGPOOL:
-        s = kernels.window_sum(x[None].astype(np.int64), layer)[0]
+        kh, kw = layer.kernel
+        s = kernels.window_sum(x[None].astype(np.int64), layer, fill=zx)[0] - kh * kw * zx
         n = kernels.window_count(layer)
-        y = requant(s, q.mult[n][None], q.shift[n][None], q.lo, q.hi)
+        y = requant(s, q.mult[n][None], q.shift[n][None], lo, hi)
     elif layer.op == ir.GAP:
-        s = x.astype(np.int64).sum(axis=(1, 2), keepdims=True)
-        y = requant(s, q.mult[0], q.shift[0], q.lo, q.hi)
+        s = x.astype(np.int64).sum(axis=(1, 2), keepdims=True) - x.shape[1] * x.shape[2] * zx
+        y = requant(s, q.mult[0], q.shift[0], lo, hi)
     elif layer.op == ir.ADD:
-        acc = ins[0].astype(np.int64) * q.mult[0] + ins[1].astype(np.int64) * q.mult[1]
-        y = rshift_round(acc, q.shift[0], q.lo, q.hi)
+        acc = (ins[0].astype(np.int64) - zx) * q.mult[0] + (ins[1].astype(np.int64) - q.zp(1)) * q.mult[1]
+        y = rshift_round(acc, q.shift[0], lo, hi)
     elif layer.op == ir.CONCAT:
-        y = np.concatenate([requant(xi, q.mult[i], q.shift[i], q.lo, q.hi) for i, xi in enumerate(ins)], axis=0)
+        y = np.concatenate([requant(xi.astype(np.int64) - q.zp(i), q.mult[i], q.shift[i], lo, hi) for i, xi in enumerate(ins)], axis=0)
     else:  # pragma: no cover
         raise ValueError(f"unknown op {layer.op}")
-    return y.astype(ACT_DTYPE)
+    return (y + zo).astype(ACT_DTYPE)
 
 
 def run_int(qgraph: QGraph, x_q: np.ndarray, return_all: bool = False):
@@ -189,17 +195,19 @@ def _weights_f32(q: QLayer, xmax: int) -> tuple[np.ndarray, list[tuple[int, int]
 
 
 def quantize_input(qgraph: QGraph, x: np.ndarray) -> np.ndarray:
-    """Float image (C, H, W) -> the integer graph input: round(x / scale) (half to even), clamped."""
+    """Float image (C, H, W) -> the integer graph input: round(x / scale) (half to even) plus the
+    zero point, clamped (onnxruntime's QuantizeLinear)."""
     t = qgraph.input
     x = np.asarray(x, np.float64)
     if x.shape != tuple(t.shape):
         raise UserError(f"{qgraph.graph.name}: input has shape {x.shape}, the model needs {tuple(t.shape)} (C, H, W)")
-    return np.clip(np.round(x / t.scale), t.lo, t.hi).astype(ACT_DTYPE)
+    return np.clip(np.round(x / t.scale) + t.zero_point, t.lo, t.hi).astype(ACT_DTYPE)
 
 
 def dequantize(qgraph: QGraph, name: str, y: np.ndarray) -> np.ndarray:
-    """Integer tensor -> real values (scale * q)."""
-    return np.asarray(y, np.float64) * qgraph.tensors[name].scale
+    """Integer tensor -> real values (scale * (q - zero_point))."""
+    t = qgraph.tensors[name]
+    return (np.asarray(y, np.float64) - t.zero_point) * t.scale
 
 
 def sqnr_db(ref: np.ndarray, test: np.ndarray) -> float:
@@ -211,3 +219,20 @@ def sqnr_db(ref: np.ndarray, test: np.ndarray) -> float:
     if pn == 0.0:
         return float("inf")
     return 10.0 * np.log10(ps / pn) if ps > 0 else float("-inf")
+
+
+def layer_sqnr(qgraph: QGraph, x: np.ndarray) -> list[dict]:
+    """Per layer, the SQNR (dB) of its dequantized integer output against the float64 output of
+    the same layer, both from the whole network run on the float image ``x`` (C, H, W): where a
+    network loses accuracy, layer by layer (``asymap reference --int`` prints it)."""
+    g = qgraph.graph
+    f = run_float(g, x, return_all=True)
+    q = run_int(qgraph, quantize_input(qgraph, x), return_all=True)
+    rows = []
+    for layer in g.layers:
+        t = qgraph.tensors[layer.output]
+        ref = f[layer.output]
+        rows.append({"index": layer.index, "name": layer.name, "op": layer.op, "tensor": layer.output,
+                     "type": "int8" if t.signed else "uint8", "scale": t.scale, "zero_point": t.zero_point,
+                     "sqnr_db": sqnr_db(ref, dequantize(qgraph, layer.output, q[layer.output]).reshape(ref.shape))})  # fmt: skip
+    return rows

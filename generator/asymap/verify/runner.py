@@ -104,7 +104,11 @@ def _expected_from_input(out: Path, chain: dict, input) -> tuple[bytes, list[lis
         raise UserError(f"{mpath}: missing; re-run 'asymap generate --force'")
     if model.get("sha256") and hashlib.sha256(mpath.read_bytes()).hexdigest() != model["sha256"]:
         raise UserError(f"{mpath}: changed since generation (sha256 differs); re-run 'asymap generate --force'")
-    qg = quantize(load_model(mpath), seed=int(model.get("quant_seed", 0)))
+    from asymap.quant.calib import from_record
+
+    graph = load_model(mpath)
+    calib = from_record(model.get("calib"), str(out / "chain.json"), graph.input_shape)
+    qg = quantize(graph, calib=calib, seed=int(model.get("quant_seed", 0)))
     x_q = vectors.load_input(qg, input)
     ref = run_int(qg, x_q, return_all=True)
     ref[qg.graph.input] = x_q
