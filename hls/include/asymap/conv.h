@@ -30,6 +30,7 @@
 
 #include "asymap/csim_count.h"
 #include "asymap/line_buffer.h"
+#include "asymap/mac.h"
 #include "asymap/requant.h"
 #include "asymap/stream_utils.h"
 #include "asymap/types.h"
@@ -78,16 +79,9 @@ template <class CFG>
 inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][conv_types<CFG>::lanes],
                     const typename conv_types<CFG>::wrow_t &row) {
 #pragma HLS INLINE
-    const unsigned N = conv_types<CFG>::lanes;
-    for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-        acc_t sum = 0;
-        for (unsigned s = 0; s < N; ++s) {
-#pragma HLS UNROLL
-            sum += x[p][s] * row.w[p * N + s];
-        }
-        acc[p] += sum;
-    }
+    // The multipliers: packed (2 per DSP48E2), one per DSP or LUTs, as the plan chose (mac.h).
+    static_assert(mac_kind_of<CFG>::value != MAC_PACKED || CFG::groups == 1, "packed MACs share activations");
+    mac_lanes<mac_kind_of<CFG>::value, CFG::pe, conv_types<CFG>::lanes, CFG::in_signed>(acc, x, row.w);
 }
 
 // Requantize the PE results of neuron fold nf into the output pixel.
