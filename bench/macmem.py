@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         p = make_plan(graph, cluster)
         print(f"\n{a.model} on {Path(cpath).name}: {len(p.boards)} boards, {p.throughput_ips:,.1f} img/s")
         print(f"{'board':<10} {'type':<7} {'layers':<9} {'dsp used/avail':>15} {'packed':>7} {'dsp':>6} "
-              f"{'lut(dsp)':>8} {'lut LUTs':>9} {'requant':>7} {'uram':>11} {'bram36':>11} {'preload':>7} {'startup':>9}")
+              f"{'lut(dsp)':>8} {'mac LUTs':>9} {'requant':>7} {'uram':>11} {'bram36':>11} {'preload':>7} {'startup':>9}")
         tot: dict[str, int] = {}
         for r in board_rows(p):
             k = r["kinds"]

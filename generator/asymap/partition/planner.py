@@ -24,7 +24,8 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import (
-    MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, port_beats, streamed_bytes,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, mac_cost, port_beats,
+    requant_dsps, streamed_bytes, weight_place,
 )
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
@@ -233,6 +234,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     layers = []
     tot = np.zeros(4, np.int64)
     worst = 0
+    preload = 0  # weight bytes loaded into URAM at start-up
     for i, r in enumerate(rows):
         info = pb.infos[j + i]
         m = menus[j + i]
@@ -246,10 +248,17 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         res = m.res[r]
         tot += res
         worst = max(worst, int(m.cycles[r]))
+        kind = int(m.mac[r]) if m.mac is not None else NO_MAC
+        mdsp, mlut = mac_cost(o.pe[oi], o.simd[oi] * o.kpar[oi], kind)
+        place, store = weight_place(info, spec, mode, oi)
+        if place == "preload":
+            preload += info.weight_bytes
         layers.append(LayerPlan(
             index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=int(m.cycles[r]),
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
-            weights="offchip" if (mode == OFFCHIP and info.streams) else "onchip",
+            weights=place or "onchip", mac=MAC_KINDS[kind] if kind != NO_MAC else "",
+            mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi])),
+            weight_mem=store,
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
@@ -262,6 +271,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         resources={RES[r]: [int(tot[r]), int(avail[r])] for r in range(4)},
         layers=layers, weights=MODES[mode], limit=_board_limit(pb, t, j, k, own_mode),
         best_interval_s=float(tt.table.interval[j, k]),
+        preload_bytes=int(preload), startup_s=float(preload / (spec.mem_gbps * 1e9)) if preload else 0.0,
     )
 
 
