@@ -140,7 +140,8 @@ def _segment(qg, b: BoardSpec):
     from asymap.codegen.segment import render_segment
 
     return render_segment(qg, b.first, b.last, b.factors, b.offchip, [t.name for t in b.link_in.tensors],
-                          [t.name for t in b.link_out.tensors], f"segment_{b.ident}")
+                          [t.name for t in b.link_out.tensors], f"segment_{b.ident}",
+                          macs=b.macs_kinds, preload=b.preload)
 
 
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
