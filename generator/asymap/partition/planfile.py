@@ -49,8 +49,8 @@ class BoardPlan:
     weights: str = "onchip"  # the board's weight mode
     limit: str = ""  # what limits this board (the resource that stops it going faster)
     best_interval_s: float = 0.0  # the board's own optimum for its segment (<= interval_s)
-    preload_bytes: int = 0  # weight bytes of "preload" layers, loaded into URAM at start-up
-    startup_s: float = 0.0  # that load at the board's off-chip memory bandwidth, before the first image
+    preload_bytes: int = 0  # start-up image of the "preload" layers (64-bit ROM words), loaded into URAM
+    startup_s: float = 0.0  # its load before the first image: max(bytes / memory bandwidth, words / clock)
 
 
 @dataclass

@@ -234,7 +234,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     layers = []
     tot = np.zeros(4, np.int64)
     worst = 0
-    preload = 0  # weight bytes loaded into URAM at start-up
+    preload_words = 0  # 64-bit words of the start-up image (one per cycle through the loader)
     for i, r in enumerate(rows):
         info = pb.infos[j + i]
         m = menus[j + i]
@@ -251,8 +251,8 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         kind = int(m.mac[r]) if m.mac is not None else NO_MAC
         mdsp, mlut = mac_cost(o.pe[oi], o.simd[oi] * o.kpar[oi], kind)
         place, store = weight_place(info, spec, mode, oi)
-        if place == "preload":
-            preload += info.weight_bytes
+        if place == "preload":  # the image holds the ROM words: rows of pe*simd*kpar bytes in 64-bit words
+            preload_words += int(o.wdepth[oi]) * -(-int(o.pe[oi] * o.simd[oi] * o.kpar[oi]) // 8)
         layers.append(LayerPlan(
             index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=int(m.cycles[r]),
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
@@ -271,7 +271,8 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         resources={RES[r]: [int(tot[r]), int(avail[r])] for r in range(4)},
         layers=layers, weights=MODES[mode], limit=_board_limit(pb, t, j, k, own_mode),
         best_interval_s=float(tt.table.interval[j, k]),
-        preload_bytes=int(preload), startup_s=float(preload / (spec.mem_gbps * 1e9)) if preload else 0.0,
+        preload_bytes=8 * preload_words,
+        startup_s=float(max(8 * preload_words / (spec.mem_gbps * 1e9), preload_words / spec.clock_hz)),
     )
 
 
