@@ -82,3 +82,30 @@ def test_preload_image_is_the_rom_words(tmp_path):
 
     assert np.frombuffer(pre.wpre, "<u8").tolist() == words
     assert "static const uint64_t" not in pre.weights["weights.h"]
+
+
+def test_offchip_engine_with_packed_macs(tmp_path):
+    """conv_offchip shares mac_row: packed MACs on streamed weights."""
+    b = GraphBuilder((5, 9, 11), seed=17)
+    _chain(b)
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=FACTORS, offchip={1, 4},
+                              macs={0: "lut", 1: "packed", 2: "packed", 4: "packed"})
+    assert_matches(outs, vals)
+    assert code.wmem is not None and "conv_offchip" in code.source
+
+
+def test_plan_mac_and_weights_values_are_checked():
+    from asymap.codegen.planio import check_plan
+    from asymap.errors import UserError
+
+    b = GraphBuilder((5, 9, 11), seed=17)
+    b.conv("x", 6, k=3)
+    qg, _ = b.build()
+    good = {"boards": [{"name": "a", "first_layer": 0, "last_layer": 0,
+                        "layers": [{"index": 0, "factors": {"pe": 2, "simd": 5}, "mac": "packed", "weights": "preload"}]}]}
+    assert check_plan(good, qg.graph, "p") is good
+    for key, bad in (("mac", "fast"), ("weights", "uram")):
+        plan = {"boards": [{**good["boards"][0], "layers": [{**good["boards"][0]["layers"][0], key: bad}]}]}
+        with pytest.raises(UserError, match=f"layer 0: {key} must be"):
+            check_plan(plan, qg.graph, "p")
