@@ -54,10 +54,14 @@ LUT_PER_MULT = 85
 # 30-bit add per pair and chunk. Costed with the uint8 chunk (4), the smaller of the two.
 LUT_PACK_SPLIT = 30
 PAIR_CHUNK_MIN = 4
-# LUT multipliers are offered to engines with at most this many multipliers: small layers are where
-# fabric multipliers pay (a few hundred LUTs free DSPs), and it bounds what the monotone envelope
-# charges a faster DSP choice for a slower LUT one.
-LUT_MAC_MAX = 64
+# LUT multipliers are offered to engines with at most this many multipliers (87k LUTs): it bounds
+# what the monotone envelope charges a faster DSP choice for a slower LUT one. On the zoo x preset
+# plans 64, 256 and 1024 never differed for the worse; 1024 saved a board on ResNet-152/example16.
+LUT_MAC_MAX = 1024
+# A LUT-multiplier choice must be this much cheaper (as a share of the board) than the DSP choice of
+# the same speed to be kept: fabric multipliers also cost routing, timing and power that the LUT
+# count leaves out, and DSPs that would otherwise sit idle are free.
+LUT_BIAS = 1.25
 # Requantization multipliers (requant.h), always on DSPs. acc (32 bits) x multiplier (31 bits):
 # 2 x 2 tiles of the 27x18 (DSP48E2) or 25x18 (DSP48E1) multiplier. An activation (9 bits) times a
 # 31-bit constant (add, concat): 2 tiles.
@@ -509,9 +513,12 @@ class Menu:
     mac: np.ndarray | None = None  # MAC kind of each row (MAC_KINDS index, NO_MAC without multipliers)
 
 
-def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
-    """Keep one choice per cycle count (the cheapest by ``weights``) and make resources monotone."""
+def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None) -> Menu:
+    """Keep one choice per cycle count (the cheapest by ``weights``, times ``bias`` per row when
+    given) and make resources monotone."""
     cost = res @ weights
+    if bias is not None:
+        cost = cost * bias
     order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
     c = cycles[order]
     keep = np.ones(len(c), bool)
@@ -545,7 +552,8 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
             m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
             rows, kinds = mac_rows(i, spec)
-            menu = envelope(cyc[rows], option_resources(i, spec, m, rows, kinds), w)
+            bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)
+            menu = envelope(cyc[rows], option_resources(i, spec, m, rows, kinds), w, bias)
             menu.mac = kinds[menu.opt]
             menu.opt = rows[menu.opt]
             cache[key] = menu
