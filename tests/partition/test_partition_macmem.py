@@ -93,6 +93,8 @@ def test_mac_kinds_follow_the_hardware(zoo_plans):
                 assert ly.mac_dsp == int(mac_cost(pe, inl, kind)[0])
                 assert ly.requant_dsp == 4 * pe  # one 32x31 requantization product per PE
     assert {"packed", "dsp"} <= seen
+    if any(z[0] == "inception" for z in zoo_plans):  # its 1x1 branch convs take LUT multipliers on a U250
+        assert "lut" in seen
 
 
 def test_plan_json_round_trips_new_keys(zoo_plans):
