@@ -67,8 +67,8 @@ LUT_BIAS = 1.25
 # 31-bit constant (add, concat): 2 tiles.
 REQUANT_DSP = 4
 SCALE_DSP = 2
-# A layer whose weights are preloaded into URAM: its share of the start-up loader (one stream
-# and the load loop; the board's AXI master is LUT_DMA, charged to the first such layer's share too).
+# A layer whose weights are preloaded into URAM: its share of the start-up loader (its stream, its
+# load loop and a share of the loader's 64-bit AXI master; a per-layer constant keeps menus per layer).
 LUT_PRELOAD = 150
 
 # Window parallelism (kpar) is offered to KxK standard convs with fewer input channels than this:
