@@ -99,8 +99,9 @@ class GraphBuilder:
         return qg, run_int(qg, x, return_all=True)
 
 
-def _driver(code: SegmentCode) -> str:
-    """A C-sim main: feed every input port from <ident>.bin, call the segment, dump outputs."""
+def _driver(code: SegmentCode, repeat: int = 1) -> str:
+    """A C-sim main: feed every input port from <ident>.bin, call the segment, dump outputs;
+    ``repeat`` > 1 runs that many images (the same input each time) through successive calls."""
     lines = ['#include <cstdio>', '#include <vector>', '#include "top.cpp"', "",
              "template <unsigned P> static int feed(hls::stream<ap_uint<8 * P> >& s, const char* path, unsigned beats) {",
              '    FILE* f = std::fopen(path, "rb"); if (!f) return 1;',
@@ -117,7 +118,8 @@ def _driver(code: SegmentCode) -> str:
     for p in code.in_ports + code.out_ports:
         lines.append(f'    hls::stream<ap_uint<{8 * p["lanes"]}> > {p["ident"]}("{p["ident"]}");')
     for p in code.in_ports:
-        lines.append(f'    bad |= feed<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", {p["beats"]});')
+        lines.append(f'    for (int r = 0; r < {repeat}; ++r) bad |= feed<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", '
+                     f'{p["beats"]});')
     args = [p["ident"] for p in code.in_ports + code.out_ports]
     if code.wmem is not None:
         lines += [f"    std::vector<ap_uint<512> > wmem({code.wmem_words});",
@@ -126,11 +128,18 @@ def _driver(code: SegmentCode) -> str:
                   "        for (unsigned b = 0; b < 64; ++b) wmem[i].range(8 * b + 7, 8 * b) = std::fgetc(wf);",
                   "    std::fclose(wf);"]
         args.append("wmem.data()")
-    lines.append(f"    {code.fn}({', '.join(args)});")
+    if code.wpre is not None:  # start-up image of the URAM weights, 64-bit little-endian words
+        lines += [f"    std::vector<ap_uint<64> > wpre({code.wpre_words});",
+                  '    FILE* pf = std::fopen("wpre.bin", "rb"); if (!pf) return 3;',
+                  f"    for (unsigned i = 0; i < {code.wpre_words}; ++i)",
+                  "        for (unsigned b = 0; b < 8; ++b) wpre[i].range(8 * b + 7, 8 * b) = std::fgetc(pf);",
+                  "    std::fclose(pf);"]
+        args.append("wpre.data()")
+    lines.append(f"    for (int r = 0; r < {repeat}; ++r) {code.fn}({', '.join(args)});")
     for p in code.in_ports:
         lines.append(f'    if (!{p["ident"]}.empty()) {{ std::printf("input {p["ident"]} not fully consumed\\n"); bad |= 4; }}')
     for p in code.out_ports:
-        lines.append(f'    if (dump<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", {p["beats"]})) '
+        lines.append(f'    if (dump<{p["lanes"]}>({p["ident"]}, "{p["ident"]}.bin", {p["beats"] * repeat})) '
                      f'{{ std::printf("output {p["ident"]} wrong length\\n"); bad |= 8; }}')
     # engines of conv.h count their loop iterations in C-sim (cycles per image, compared with the
     # cost model by test_hls_cycles_match_costmodel); written after the outputs were drained
@@ -151,25 +160,29 @@ def from_hwc(b: bytes, shape, signed: bool) -> np.ndarray:
     return a.astype(np.int16)
 
 
-def write_segment(d: Path, code: SegmentCode) -> None:
+def write_segment(d: Path, code: SegmentCode, repeat: int = 1) -> None:
     d.mkdir(parents=True, exist_ok=True)
     (d / "params.h").write_text(code.header)
     for name, text in code.weights.items():
         (d / name).write_text(text)
     (d / "top.cpp").write_text(code.source)
-    (d / "driver.cpp").write_text(_driver(code))
+    (d / "driver.cpp").write_text(_driver(code, repeat))
     if code.wmem is not None:
         (d / "wmem.bin").write_bytes(code.wmem)
+    if code.wpre is not None:
+        (d / "wpre.bin").write_bytes(code.wpre)
 
 
 def csim_segment(d: Path, qg: QGraph, vals: dict, first: int, last: int, factors=None, offchip=(),
-                 fn: str = "seg") -> tuple[SegmentCode, dict]:
+                 fn: str = "seg", macs=None, preload=(), repeat: int = 1) -> tuple[SegmentCode, dict]:
     """Render layers first..last, compile and run them on the reference's inputs; returns
-    (code, {output tensor: int array})."""
+    (code, {output tensor: int array}). ``macs``/``preload``: the plan's MAC kinds and URAM layers;
+    ``repeat`` images run through successive calls and must all give the same output."""
     g = qg.graph
     inputs, outputs = g.live_across(first - 1), g.live_across(last)
-    code = render_segment(qg, first, last, dict(factors or {}), set(offchip), inputs, outputs, fn)
-    write_segment(d, code)
+    code = render_segment(qg, first, last, dict(factors or {}), set(offchip), inputs, outputs, fn,
+                          macs=dict(macs or {}), preload=set(preload))
+    write_segment(d, code, repeat)
     for p in code.in_ports:
         (d / f"{p['ident']}.bin").write_bytes(hwc_bytes(vals[p["tensor"]]))
     exe = d / "sim"
@@ -178,8 +191,12 @@ def csim_segment(d: Path, qg: QGraph, vals: dict, first: int, last: int, factors
     assert comp.returncode == 0, comp.stderr[-4000:]
     run = subprocess.run([str(exe)], cwd=d, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, (run.returncode, run.stdout[-2000:], run.stderr[-2000:])
-    outs = {p["tensor"]: from_hwc((d / f"{p['ident']}.bin").read_bytes(), p["shape"], p["signed"])
-            for p in code.out_ports}
+    outs = {}
+    for p in code.out_ports:
+        data = (d / f"{p['ident']}.bin").read_bytes()
+        n = len(data) // repeat
+        assert all(data[r * n:(r + 1) * n] == data[:n] for r in range(repeat)), f"{p['ident']}: images differ"
+        outs[p["tensor"]] = from_hwc(data[:n], p["shape"], p["signed"])
     return code, outs
 
 

@@ -31,9 +31,9 @@ def test_worked_example_numbers(example, repo_root):
     zcu102, zc706 = load_board_type("zcu102"), load_board_type("zc706")
     doc = (repo_root / "docs" / "cost-model.md").read_text()
     expect = {  # (layer, pe, simd): cycles, zcu102 onchip [dsp, bram, uram, lut], zc706 dsp, offchip
-        (0, 8, 4): (9303, [16, 4, 0, 1100], 32, [16, 5, 0, 1764]),
-        (1, 8, 8): (1042, [32, 0, 0, 1948], 64, [32, 2, 0, 2532]),
-        (2, 1, 1): (262, [0, 0, 0, 394], 0, [0, 0, 0, 394]),
+        (0, 8, 4): (9303, [48, 4, 0, 1220], 64, [48, 5, 0, 1884]),
+        (1, 8, 8): (1042, [64, 0, 0, 2188], 96, [64, 2, 0, 2772]),
+        (2, 1, 1): (262, [32, 0, 0, 394], 32, [32, 0, 0, 394]),
     }
     for (li, pe, simd), (cyc, res, dsp7, off) in expect.items():
         k = _pick(infos[li], pe, simd)

@@ -138,7 +138,8 @@ def test_plan_reports_heuristic_honestly(chain):
 
     g = chain([("conv", 16, 3, 1), ("conv", 16, 3, 1), ("add", 2), ("conv", 32, 3, 2), ("conv", 32, 3, 1),
                ("add", 2), ("conv", 32, 3, 1), ("conv", 32, 3, 1), ("gap",), ("fc", 10)], input_shape=(16, 16, 16))
-    boards = [{"name": f"b{i}", "resources": {"dsp": 8 * (1 + i % 3), "bram36": 8, "uram": 0, "lut": 30000,
+    # DSPs include the requantization multipliers (4 per PE, 4 per add lane)
+    boards = [{"name": f"b{i}", "resources": {"dsp": 48 * (1 + i % 3), "bram36": 8, "uram": 0, "lut": 30000,
                                               "clock_mhz": 100 + 50 * i, "mem_gbps": 1}} for i in range(5)]
     links = [{"a": f"b{i}", "b": f"b{(i + 1) % 5}", "gbps": 1 + 9 * (i % 2)} for i in range(5)]
     c = cluster_from_dict({"boards": boards, "links": links + [{"a": "b0", "b": "b2", "gbps": 5}]})

@@ -149,6 +149,8 @@ class LayerSpec:
     simd: int
     offchip: bool
     kpar: int = 1  # kernel-window positions per cycle (plan.json factors.kpar, absent = 1)
+    mac: str = ""  # plan.json "mac": packed | dsp | lut ("" = dsp)
+    preload: bool = False  # plan.json "weights": "preload" (URAM, loaded at start-up)
 
 
 @dataclass
@@ -179,6 +181,14 @@ class BoardSpec:
     @property
     def offchip(self) -> set[int]:
         return {ly.index for ly in self.layers if ly.offchip}
+
+    @property
+    def macs_kinds(self) -> dict[int, str]:
+        return {ly.index: ly.mac for ly in self.layers if ly.mac}
+
+    @property
+    def preload(self) -> set[int]:
+        return {ly.index for ly in self.layers if ly.preload}
 
 
 def tensor_idents(graph: Graph) -> dict[str, str]:
@@ -235,7 +245,8 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
             pl = by_index.get(k, {})
             f = pl.get("factors", {})
             layers.append(LayerSpec(k, gl.name, lid[k], gl.op, int(f.get("pe", 1)), int(f.get("simd", 1)),
-                                    pl.get("weights", "onchip") == "offchip", int(f.get("kpar", 1))))
+                                    pl.get("weights", "onchip") == "offchip", int(f.get("kpar", 1)),
+                                    str(pl.get("mac", "") or ""), pl.get("weights", "onchip") == "preload"))
         lin, lout = links[i], links[i + 1]
         out_names = {t.name for t in lout.tensors}
         whole = frozenset(ly.index for ly in layers if ly.offchip and ly.op in (ir.CONV, ir.FC))

@@ -71,9 +71,12 @@ def check_plan(plan: dict, graph: Graph, where: str, model_sha256: str | None = 
                 if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                     raise UserError(f"{where}: board {b['name']} layer {idx}: factors.{key} must be a positive "
                                     f"integer, got {v!r}")
-            if ly.get("weights", "onchip") not in ("onchip", "offchip"):
-                raise UserError(f"{where}: board {b['name']} layer {idx}: weights must be 'onchip' or 'offchip', "
-                                f"got {ly.get('weights')!r}")
+            if ly.get("weights", "onchip") not in ("onchip", "preload", "offchip"):
+                raise UserError(f"{where}: board {b['name']} layer {idx}: weights must be 'onchip', 'preload' or "
+                                f"'offchip', got {ly.get('weights')!r}")
+            if ly.get("mac", "") not in ("", "packed", "dsp", "lut"):
+                raise UserError(f"{where}: board {b['name']} layer {idx}: mac must be 'packed', 'dsp' or 'lut', "
+                                f"got {ly.get('mac')!r}")
     if nxt != L:
         raise UserError(f"{where}: boards cover layers 0..{nxt - 1} but the model has {L} layers (0..{L - 1}); "
                         "the plan was made for a different model, re-run 'asymap plan'")

@@ -36,7 +36,7 @@ SCHEMA = 1
 GENERATOR = "asymap generate"
 DEFAULT_PART = "xcu250-figd2104-2L-e"  # for custom boards without a part number
 TB_DEFAULTS = {"link_in": "vectors/link_in.frames", "link_out": "build/link_out.frames", "expected": "vectors",
-               "wmem": "weights/wmem.bin"}
+               "wmem": "weights/wmem.bin", "wpre": "weights/wpre.bin"}
 CSIM_ARGV = "vectors/link_in.frames build/link_out.frames vectors"
 
 
@@ -141,7 +141,8 @@ def _segment(qg, b: BoardSpec):
     from asymap.codegen.segment import render_segment
 
     return render_segment(qg, b.first, b.last, b.factors, b.offchip, [t.name for t in b.link_in.tensors],
-                          [t.name for t in b.link_out.tensors], f"segment_{b.ident}")
+                          [t.name for t in b.link_out.tensors], f"segment_{b.ident}",
+                          macs=b.macs_kinds, preload=b.preload)
 
 
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
@@ -166,6 +167,8 @@ def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[
     seg_args = [name_of["rx", p["tensor"]] for p in seg.in_ports] + [name_of["tx", p["tensor"]] for p in seg.out_ports]
     if seg.wmem is not None:
         seg_args.append("wmem")
+    if getattr(seg, "wpre", None) is not None:
+        seg_args.append("wpre")
     rx_args = [name_of["rx", t.name] for t in b.link_in.tensors]
     tx_args = [name_of["tx", t.name] for t in b.link_out.tensors]
     return streams, rx_args, seg_args, tx_args
@@ -175,6 +178,8 @@ def _seg_params(seg) -> list[str]:
     params = [f"hls::stream<ap_uint<{8 * p['lanes']}> >& {p['ident']}" for p in seg.in_ports + seg.out_ports]
     if seg.wmem is not None:
         params.append("const ap_uint<512>* wmem")
+    if getattr(seg, "wpre", None) is not None:
+        params.append("const ap_uint<64>* wpre")
     return params
 
 
@@ -208,12 +213,16 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     streams, rx_args, seg_args, tx_args = _streams(b, seg)
     lin, lout = _link_view(b.link_in, layer_ident), _link_view(b.link_out, layer_ident)
     wmem = seg.wmem is not None
+    wpre = getattr(seg, "wpre", None) is not None  # URAM weights loaded at start-up (preload.h)
     segv = {"fn": seg.fn, "params": _seg_params(seg), "args": seg_args, "wmem": wmem,
-            "wmem_words": int(getattr(seg, "wmem_words", 0) or 0)}
+            "wmem_words": int(getattr(seg, "wmem_words", 0) or 0), "wpre": wpre,
+            "wpre_words": int(getattr(seg, "wpre_words", 0) or 0)}
     syn_files = ["top.cpp", "segment.cpp"]
     tb_files = ["tb.cpp", "vectors/link_in.frames"] + [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]
     if wmem:
         tb_files.append(TB_DEFAULTS["wmem"])
+    if wpre:
+        tb_files.append(TB_DEFAULTS["wpre"])
     ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams,
            "rx_args": rx_args, "tx_args": tx_args, "defaults": TB_DEFAULTS,
            "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV,
@@ -233,6 +242,8 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         files[name] = content
     if wmem:
         files[TB_DEFAULTS["wmem"]] = bytes(seg.wmem)
+    if wpre:
+        files[TB_DEFAULTS["wpre"]] = bytes(seg.wpre)
     for h in sorted(library_include_dir().glob("asymap/*.h")):
         files[f"include/asymap/{h.name}"] = h.read_bytes()
     files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
@@ -246,14 +257,18 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         "macs": int(sum(qg.graph.layers[ly.index].macs for ly in b.layers)),
         "files": {"top": "top.cpp", "segment": "segment.cpp", "params": "params.h", "tb": "tb.cpp",
                   "hls_config": "hls_config.cfg", "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg",
-                  "makefile": "Makefile", "weights": sorted(seg.weights), "wmem": TB_DEFAULTS["wmem"] if wmem else None},
-        "ports": {"link_in": "link_in", "link_out": "link_out", "wmem": "wmem" if wmem else None},
+                  "makefile": "Makefile", "weights": sorted(seg.weights), "wmem": TB_DEFAULTS["wmem"] if wmem else None,
+                  "wpre": TB_DEFAULTS["wpre"] if wpre else None},
+        "ports": {"link_in": "link_in", "link_out": "link_out", "wmem": "wmem" if wmem else None,
+                  "wpre": "wpre" if wpre else None},
         "wmem_words": segv["wmem_words"],
+        "wpre_words": segv["wpre_words"],
         "link_in": b.link_in.index, "link_out": b.link_out.index,
         "vectors": {"link_in": "vectors/link_in.frames",
                     "expected": [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]},
         "layers": [{"index": ly.index, "name": ly.name, "ident": ly.ident, "op": ly.op, "pe": ly.pe,
-                    "simd": ly.simd, "weights": "offchip" if ly.offchip else "onchip"} for ly in b.layers],
+                    "simd": ly.simd, "weights": "offchip" if ly.offchip else ("preload" if ly.preload else "onchip"),
+                    "mac": ly.mac or None} for ly in b.layers],
     }
 
 

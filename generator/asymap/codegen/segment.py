@@ -60,12 +60,15 @@ class SegmentCode:
     out_ports: list[dict]
     wmem: bytes | None = None
     wmem_words: int = 0
+    wpre: bytes | None = None  # start-up image of the URAM weights (64-bit little-endian words)
+    wpre_words: int = 0
     fifo_depths: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
 def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[int, ...]],
-                   offchip: set[int], inputs: list[str], outputs: list[str], fn: str) -> SegmentCode:
+                   offchip: set[int], inputs: list[str], outputs: list[str], fn: str,
+                   macs: dict[int, str] | None = None, preload: set[int] | None = None) -> SegmentCode:
     """Generate the DATAFLOW function ``fn`` computing layers ``first..last`` (inclusive).
 
     ``factors[i] = (pe, simd)`` or ``(pe, simd, kpar)`` from the plan (missing layers get (1, 1); a
@@ -73,8 +76,13 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     PE, that does not divide its channel count falls back to the largest divisor below it, a conv/fc
     PE that does not divide C_out pads the last fold; all recorded in ``notes``); ``offchip`` holds
     the layer indices whose weights stream from ``wmem``; ``inputs``/``outputs`` are the tensor
-    names crossing the segment's boundaries (``graph.live_across(first - 1)`` / ``(last)``).
+    names crossing the segment's boundaries (``graph.live_across(first - 1)`` / ``(last)``);
+    ``macs[i]`` is layer i's MAC kind (plan.json "mac"; absent: "dsp"); ``preload`` holds the
+    layers whose weights live in URAM and are loaded at start-up from the ``wpre`` argument by the
+    segment's loader (``<fn>_preload`` in weights.h), which runs before the engines.
     """
+    macs = dict(macs or {})
+    preload = set(preload or ())
     if c_ident(fn) != fn:
         raise ValueError(f"segment function name {fn!r} is not a sanitized C identifier")
     layers_q = [ql for ql in qg.layers if first <= ql.index <= last]
@@ -125,6 +133,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
 
     streams: list[dict] = []
     calls: list[dict] = []
+    loads: list[dict] = []  # preloaded layers: their weight stream and share of the start-up image
     operand_stream: dict[tuple[int, int], str] = {}
 
     def pixel_beats(t: str) -> int:
@@ -183,7 +192,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         ident = l_id[layer.index]
         op = layer.op
         if op in (ir.CONV, ir.FC):
-            code = mac_block(qg, ql, ident, factors, layer.index in offchip, ctx)
+            code = mac_block(qg, ql, ident, factors, layer.index in offchip, ctx, macs.get(layer.index, ""),
+                             layer.index in preload)
         elif op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP):
             code = pool_block(qg, ql, ident, factors, ctx)
         elif op == ir.ADD:
@@ -206,21 +216,32 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             calls.append({"func": f"asymap::weights_offchip<{code.reader['cfg']}>", "args": ["wmem", wname],
                           "comment": f"off-chip weights of {ident}"})
             args.append(wname)
+        if code.preload is not None:
+            pname = f"p_{ident}"
+            streams.append({"name": pname, "type": "hls::stream<ap_uint<64> >", "depth": 2})
+            loads.append({"stream": pname, **code.preload})
+            args.append(pname)
         args += code.consts
         calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})"})
         if dst != out_id.get(t):
             distribute(t, dst, t_id[t])
 
     wmem = bytes(ctx.wmem) if ctx.wmem else None
+    wpre = bytes(ctx.wpre) if loads else None
+    if loads:  # the loader runs first: in sequential C-sim its streams are full before any engine reads
+        calls.insert(0, {"func": f"{ns}::{fn}_preload", "args": ["wpre"] + [ld["stream"] for ld in loads],
+                         "comment": f"start-up load of the URAM weights of {len(loads)} layer(s)"})
     params = [f"{stream_type(p['lanes'])}& {p['ident']}" for p in in_ports + out_ports]
     if wmem is not None:
         params.append("const ap_uint<512>* wmem")
+    if wpre is not None:
+        params.append("const ap_uint<64>* wpre")
     env = make_env()
     guard = f"ASYMAP_{fn.upper()}_"
     header = env.get_template("segment_params.h.j2").render(
         fn=fn, ns=ns, guard=guard + "PARAMS_H", cfgs=ctx.cfgs)
     weights = env.get_template("segment_weights.h.j2").render(
-        fn=fn, ns=ns, guard=guard + "WEIGHTS_H", arrays=ctx.arrays)
+        fn=fn, ns=ns, guard=guard + "WEIGHTS_H", arrays=ctx.arrays, loads=loads)
     source = env.get_template("segment_top.cpp.j2").render(
         fn=fn, ns=ns, params=params, in_ports=in_ports, out_ports=out_ports, streams=streams,
         calls=calls, wrappers=ctx.wrappers, notes=ctx.notes, first=first, last=last,
@@ -228,4 +249,5 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     return SegmentCode(
         fn=fn, header=header, weights={"weights.h": weights}, source=source, in_ports=in_ports,
         out_ports=out_ports, wmem=wmem, wmem_words=len(wmem) // WMEM_WORD_BYTES if wmem else 0,
+        wpre=wpre, wpre_words=len(wpre) // 8 if wpre else 0,
         fifo_depths={s["name"]: s["depth"] for s in streams}, notes=list(ctx.notes))

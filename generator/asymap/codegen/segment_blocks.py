@@ -57,6 +57,7 @@ class BlockCtx:
     wrappers: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     wmem: bytearray = field(default_factory=bytearray)
+    wpre: bytearray = field(default_factory=bytearray)  # start-up image of the URAM ("preload") weights
 
 
 @dataclass
@@ -68,6 +69,7 @@ class BlockCall:
     func: str
     consts: list[str] = field(default_factory=list)
     reader: dict | None = None
+    preload: dict | None = None  # {"offset", "words"}: this layer's 64-bit words in the preload image
 
 
 def _u(name, v):
@@ -144,8 +146,15 @@ def _grouped_factors(ident: str, ctx: BlockCtx, pe: int, kpar: int, cout: int, c
     return fit, kpar
 
 
-def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx) -> BlockCall:
-    """conv (any kind) and fc: config struct, weights (ROM or wmem), call."""
+MAC_CODES = {"packed": 0, "dsp": 1, "lut": 2}  # hls/include/asymap/mac.h MAC_PACKED, MAC_DSP, MAC_LUT
+
+
+def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx, mac: str = "",
+              preload: bool = False) -> BlockCall:
+    """conv (any kind) and fc: config struct, weights (ROM, URAM preload image or wmem), call.
+
+    ``mac`` is the plan's MAC kind ("" = "dsp", the kind every engine can take); ``packed`` needs
+    PEs that share activations, so grouped and depthwise convs fall back to ``dsp`` (noted)."""
     layer = ql.layer
     tin = qg.tensors[layer.inputs[0]]
     cin, hin, win = layer.in_shapes[0]
@@ -176,6 +185,11 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
     lb_part = simd if groups == 1 else fit_factor(cfg_in[0], pe * simd)
     # kpar window positions per cycle: their columns differ modulo kw*dw (one bank each)
     lb_wpart = kw * dw if kpar > 1 else 1
+    kind = mac or "dsp"
+    if kind == "packed" and groups != 1:
+        ctx.notes.append(f"{ident}: mac=packed needs PEs that share activations (groups = 1); using mac=dsp")
+        kind = "dsp"
+    preload = preload and not offchip
     cfg = f"{ident}_cfg"
     fields = [
         _u("in_c", cfg_in[0]), _u("in_h", cfg_in[1]), _u("in_w", cfg_in[2]),
@@ -186,12 +200,13 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
         _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("lb_wpart", lb_wpart),
         _u("rom_wpr", wpr),
-        _u("rom_words", 0 if offchip else len(words)),
+        _u("rom_words", 0 if offchip else len(words)), _u("mac", MAC_CODES[kind]),
     ]
-    kind = "fc" if layer.op == ir.FC else ("conv1x1" if pointwise else "conv2d")
+    engine = "fc" if layer.op == ir.FC else ("conv1x1" if pointwise else "conv2d")
     shape = f"{pe}x{kpar}x{simd}" if kpar > 1 else f"{pe}x{simd}"
-    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {kind}, {rows.shape[0]} weight rows of {shape}",
-                     "fields": fields})
+    where = " in URAM, loaded at start-up" if preload else ""
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {engine}, {rows.shape[0]} weight rows of {shape}{where}, "
+                                            f"{kind} MACs", "fields": fields})
     ns = ctx.ns
     ctx.arrays += [
         _array("int32_t", f"{ident}_bias", _ints(pad_channels(ql.bias, cout_p, 0)), INT_PER_LINE),
@@ -199,11 +214,16 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         _array("uint8_t", f"{ident}_shift", _ints(pad_channels(ql.shift, cout_p, 1)), INT_PER_LINE),
     ]
     tail = [f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"]
+    if preload:  # URAM has no bitstream initialization: the words go to the start-up image
+        offset = len(ctx.wpre) // 8
+        ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
+        return BlockCall(f"asymap::{engine}_preload<{ns}::{cfg}>", tail,
+                         preload={"offset": offset, "words": len(words)})
     if not offchip:
         ctx.arrays.append(
             _array("uint64_t", f"{ident}_w", [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE)
         )
-        return BlockCall(f"asymap::{kind}<{ns}::{cfg}>", [f"{ns}::{ident}_w", *tail])
+        return BlockCall(f"asymap::{engine}<{ns}::{cfg}>", [f"{ns}::{ident}_w", *tail])
     # off-chip: rows go to the wmem image, a reader process feeds them through a stream
     offset = len(ctx.wmem) // WMEM_WORD_BYTES
     image = pack_offchip(rows)

@@ -45,12 +45,46 @@ LUT_PER_LANE = 12
 LUT_PER_PE = 40
 LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
 
+# MAC kinds (hls/include/asymap/mac.h), per conv/fc layer; plan.json "mac". Index = the kind's code.
+MAC_KINDS = ("packed", "dsp", "lut")
+PACKED, DSP1, LUTMUL = 0, 1, 2
+NO_MAC = -1  # layers without weight multipliers
+# One int8 x (int8|uint8) multiplier in fabric: FINN's MVAU LUT estimate
+# (2*ceil((W+A)/6) - 1) * (W+A) with W = 8 weight bits and A = 9 activation bits (act_t holds
+# int8 and uint8) = 85 LUTs; finn/src/finn/custom_op/fpgadataflow/matrixvectoractivation.py
+# lut_estimation, after Blott et al., "FINN-R", ACM TRETS 11(3), 2018.
+LUT_PER_MULT = 85
+# Packed pairs: the sign-corrected split of every PAIR_CHUNK products (mac.h packed_split): one
+# 30-bit add per pair and chunk. Costed with the uint8 chunk (4), the smaller of the two.
+LUT_PACK_SPLIT = 30
+PAIR_CHUNK_MIN = 4
+# LUT multipliers are offered to engines with at most this many multipliers (87k LUTs): it bounds
+# what the monotone envelope charges a faster DSP choice for a slower LUT one. On the zoo x preset
+# plans 64, 256 and 1024 never differed for the worse; 1024 saved a board on ResNet-152/example16.
+LUT_MAC_MAX = 1024
+# A LUT-multiplier choice must be this much cheaper (as a share of the board) than the DSP choice of
+# the same speed to be kept: fabric multipliers also cost routing, timing and power that the LUT
+# count leaves out, and DSPs that would otherwise sit idle are free.
+LUT_BIAS = 1.25
+# Requantization multipliers (requant.h), always on DSPs. acc (32 bits) x multiplier (31 bits):
+# 2 x 2 tiles of the 27x18 (DSP48E2) or 25x18 (DSP48E1) multiplier. An activation (9 bits) times a
+# 31-bit constant (add, concat): 2 tiles.
+REQUANT_DSP = 4
+SCALE_DSP = 2
+# A layer whose weights are preloaded into URAM: its share of the start-up loader (its stream, its
+# load loop and a share of the loader's 64-bit AXI master; a per-layer constant keeps menus per layer).
+LUT_PRELOAD = 150
+
 # Window parallelism (kpar) is offered to KxK standard convs with fewer input channels than this:
 # wider layers reach their MAC budget through simd alone, and small menus keep planning fast.
 KPAR_MAX_CIN = 16
 
 ONCHIP, OFFCHIP = 0, 1
 MODES = ("onchip", "offchip")
+# Where a layer's weights live (plan.json "weights"): a ROM initialized by the bitstream (BRAM or
+# LUTRAM: UltraScale+ URAM has no bitstream initialization, AMD UG573), URAM loaded once at
+# start-up from off-chip memory ("preload"), or streamed from off-chip memory per image.
+WEIGHT_PLACES = ("onchip", "preload", "offchip")
 
 
 def divisors(n: int) -> list[int]:
@@ -381,47 +415,131 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
     return out
 
 
-def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
-    """Resources [K, 4] (dsp, bram36, uram, lut) of every option of ``info`` on ``spec``."""
+def mac_rows(info: LayerInfo, spec: BoardSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(option index, MAC kind) of every menu row of a layer on a board.
+
+    A conv/fc option is offered as ``packed`` on DSP48E2 boards when two PEs share activations
+    (groups == 1, pe >= 2; one-per-DSP is then never cheaper), else as ``dsp``; options with at most
+    LUT_MAC_MAX multipliers are offered with LUT multipliers as well. Other layers: NO_MAC."""
+    o = info.options
+    n = len(o.pe)
+    idx = np.arange(n)
+    lay = info.layer
+    if lay.op not in (CONV, FC):
+        return idx, np.full(n, NO_MAC, np.int64)
+    can_pack = spec.macs_per_dsp >= 2 and (lay.op == FC or lay.groups == 1)
+    first = np.where(can_pack & (o.pe >= 2), PACKED, DSP1).astype(np.int64)
+    lut = o.pe * o.simd * o.kpar <= LUT_MAC_MAX
+    return (np.concatenate([idx, idx[lut]]),
+            np.concatenate([first, np.full(int(lut.sum()), LUTMUL, np.int64)]))
+
+
+def mac_cost(pe, inl, kind) -> tuple[np.ndarray, np.ndarray]:
+    """(DSPs, LUTs) of the weight multipliers of ``pe`` PEs with ``inl`` inputs each (mac.h)."""
+    pe, inl, kind = (np.asarray(v, dtype=np.int64) for v in (pe, inl, kind))
+    mults = pe * inl
+    dsp = np.where(kind == PACKED, inl * ceil_div(pe, 2), np.where(kind == DSP1, mults, 0))
+    lut = np.where(kind == LUTMUL, LUT_PER_MULT * mults, 0) + np.where(
+        kind == PACKED, LUT_PACK_SPLIT * (pe // 2) * ceil_div(inl, PAIR_CHUNK_MIN), 0)
+    return dsp, lut
+
+
+def requant_dsps(layer: Layer, pe) -> np.ndarray:
+    """DSPs of the requantization multipliers an engine instantiates (requant.h): one 32x31
+    product per PE of a conv/fc/avgpool, one per cycle in global average pooling, two 9x31
+    constant products per lane of an add and one per lane of each concat operand."""
+    pe = np.asarray(pe, dtype=np.int64)
+    if layer.op in (CONV, FC, AVGPOOL):
+        return REQUANT_DSP * pe
+    if layer.op == GAP:
+        return np.full_like(pe, REQUANT_DSP)
+    if layer.op == ADD:
+        return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
+    if layer.op == CONCAT:
+        return np.full_like(pe, SCALE_DSP * sum(port_lanes(s[0]) for s in layer.in_shapes))
+    return np.zeros_like(pe)
+
+
+LUTRAM, BRAM, URAM = 0, 1, 2
+STORES = ("lutram", "bram", "uram")
+
+
+def weight_store(info: LayerInfo, spec: BoardSpec, mode: int, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(store, width bits, depth) of the weight memory of each option row: LUTRAM when shallow,
+    URAM when deep on a board that has it, else BRAM. In ``onchip`` mode a URAM store is a RAM
+    preloaded at start-up (URAM cannot be initialized by the bitstream), never a ROM; in
+    ``offchip`` mode the memory is the fold buffer the weight stream refills."""
+    o = info.options
+    rows = np.arange(len(o.pe)) if rows is None else np.asarray(rows)
+    pe, inl = o.pe[rows], o.simd[rows] * o.kpar[rows]
+    width = pe * inl * 8
+    depth = o.wdepth[rows]
+    if mode == OFFCHIP:
+        # Weights stream from DRAM once per image: loop order output fold outer, pixels inner,
+        # so only one output fold's weights (depth / nf words) are held, double-buffered.
+        depth = np.minimum(2 * (depth // ceil_div(info.layer.c_out, pe)), depth)
+    small = depth <= LUTRAM_MAX_DEPTH
+    big = (~small) & (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
+    return np.where(small, LUTRAM, np.where(big, URAM, BRAM)), width, depth
+
+
+def weight_place(info: LayerInfo, spec: BoardSpec, mode: int, oi: int) -> tuple[str, str]:
+    """plan.json ``weights`` and ``weight_mem`` of option ``oi``: ("onchip", "lutram"|"bram"),
+    ("preload", "uram") or ("offchip", <fold buffer store>); ("", "") without weights."""
+    if not info.has_weights:
+        return "", ""
+    m = mode if info.streams else ONCHIP
+    store = STORES[int(weight_store(info, spec, m, [oi])[0][0])]
+    if m == OFFCHIP:
+        return "offchip", store
+    return ("preload" if store == "uram" else "onchip"), store
+
+
+def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kinds=None) -> np.ndarray:
+    """Resources [K, 4] (dsp, bram36, uram, lut) of option rows ``rows`` (default: every option)
+    of ``info`` on ``spec``, conv/fc multipliers of MAC kind ``kinds`` (default: the first kind
+    mac_rows offers)."""
     o = info.options
     lay = info.layer
-    n = len(o.pe)
-    dsp = np.zeros(n, np.int64)
+    if rows is None:
+        all_rows, all_kinds = mac_rows(info, spec)
+        rows, kinds = all_rows[: len(o.pe)], all_kinds[: len(o.pe)]
+    rows = np.asarray(rows)
+    kinds = np.asarray(kinds)
+    pe, simd, kpar = o.pe[rows], o.simd[rows], o.kpar[rows]
+    n = len(rows)
+    dsp = requant_dsps(lay, pe)
     bram = np.zeros(n, np.int64)
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
-    inl = o.simd * o.kpar  # inputs per PE per cycle
-    lanes = o.pe * inl
+    inl = simd * kpar  # inputs per PE per cycle
+    lanes = pe * inl
     if mac:
-        # DSP48E2 packs two int8 products sharing the activation: two PEs per DSP (WP486).
-        dsp = inl * ceil_div(o.pe, spec.macs_per_dsp)
-        lut = lut + LUT_PER_LANE * lanes + LUT_PER_PE * o.pe
-        width = lanes * 8
-        depth = o.wdepth
+        mdsp, mlut = mac_cost(pe, inl, kinds)
+        dsp = dsp + mdsp
+        lut = lut + mlut + LUT_PER_LANE * lanes + LUT_PER_PE * pe
+        store, width, depth = weight_store(info, spec, mode, rows)
         if mode == OFFCHIP:
-            # Weights stream from DRAM once per image: loop order output fold outer, pixels inner,
-            # so only one output fold's weights (depth / nf words) are held, double-buffered.
-            depth = np.minimum(2 * (depth // ceil_div(lay.c_out, o.pe)), depth)
             lut = lut + LUT_DMA
-        small = depth <= LUTRAM_MAX_DEPTH
-        lut = lut + np.where(small, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
-        big = (~small) & (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
-        uram = uram + np.where(big, uram_count(width, depth), 0)
-        bram = bram + np.where(~small & ~big, bram_count(width, depth), 0)
+        lut = lut + np.where(store == LUTRAM, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
+        uram = uram + np.where(store == URAM, uram_count(width, depth), 0)
+        bram = bram + np.where(store == BRAM, bram_count(width, depth), 0)
+        if mode == ONCHIP:  # URAM weights are preloaded: the loader's share
+            lut = lut + np.where(store == URAM, LUT_PRELOAD, 0)
         # int32 bias + requant multiplier per output channel, in LUTRAM.
         lut = lut + ceil_div(lay.c_out * 64, 64)
     else:
-        lut = lut + 30 * o.pe
+        lut = lut + 30 * pe
         if lay.op in (AVGPOOL, GAP):
-            lut = lut + 40 * o.pe  # wide accumulators and the integer divide/requant
+            lut = lut + 40 * pe  # wide accumulators and the integer divide/requant
     buf, obuf = info.buffer_bytes, 0
     if mac and mode == OFFCHIP:
         # Streaming weights once per image means the loop order is output fold outer, pixels inner,
         # so the whole input tensor is held on chip (not just a few rows), and so is the output
         # (its stream wants all channels of a pixel together), as in hls/include/asymap/conv.h.
         buf, obuf = max(buf, lay.in_bytes), lay.out_bytes
-    for nbytes, w in ((buf, inl * 8 if mac else o.pe * 8), (info.skip_bytes, o.pe * 8), (obuf, o.pe * 8)):
+    for nbytes, w in ((buf, inl * 8 if mac else pe * 8), (info.skip_bytes, pe * 8), (obuf, pe * 8)):
         if nbytes <= 0:
             continue
         depth = ceil_div(nbytes * 8, w)
@@ -441,6 +559,7 @@ class Menu:
     cycles: np.ndarray  # strictly decreasing
     res: np.ndarray  # [K, 4], non-decreasing down the rows
     opt: np.ndarray  # index into LayerInfo.options
+    mac: np.ndarray | None = None  # MAC kind of each row (MAC_KINDS index, NO_MAC without multipliers)
 
 
 def undominated(cycles: np.ndarray, res: np.ndarray) -> np.ndarray:
@@ -458,10 +577,13 @@ def undominated(cycles: np.ndarray, res: np.ndarray) -> np.ndarray:
     return np.nonzero(~beats.any(axis=0))[0].astype(np.int64)
 
 
-def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
-    """Keep one choice per cycle count (the cheapest by ``weights``), drop the choices another
-    faster-or-equal one dominates (``undominated``), and make resources monotone."""
+def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None) -> Menu:
+    """Keep one choice per cycle count (the cheapest by ``weights``, times ``bias`` per row when
+    given), drop the choices another faster-or-equal one dominates (``undominated``), and make
+    resources monotone."""
     cost = res @ weights
+    if bias is not None:
+        cost = cost * bias
     order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
     c = cycles[order]
     keep = np.ones(len(c), bool)
@@ -495,7 +617,12 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
         if key not in cache:
             m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
-            cache[key] = envelope(cyc, option_resources(i, spec, m), w)
+            rows, kinds = mac_rows(i, spec)
+            bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)
+            menu = envelope(cyc[rows], option_resources(i, spec, m, rows, kinds), w, bias)
+            menu.mac = kinds[menu.opt]
+            menu.opt = rows[menu.opt]
+            cache[key] = menu
         out.append(cache[key])
     return out
 

@@ -25,7 +25,14 @@ class LayerPlan:
     bram36: int
     uram: int
     lut: int
-    weights: str  # "onchip" | "offchip"
+    # "onchip": ROM in BRAM/LUTRAM (bitstream-initialized); "preload": URAM loaded once at start-up
+    # from off-chip memory (URAM has no bitstream initialization); "offchip": streamed per image.
+    weights: str
+    mac: str = ""  # conv/fc multipliers: "packed" (2 MACs/DSP48E2) | "dsp" (1 MAC/DSP) | "lut" (fabric)
+    mac_dsp: int = 0  # DSPs of the weight multipliers (part of dsp)
+    mac_lut: int = 0  # LUTs of LUT multipliers and packed-pair splits (part of lut)
+    requant_dsp: int = 0  # DSPs of the requantization multipliers (part of dsp)
+    weight_mem: str = ""  # "lutram" | "bram" | "uram": the memory holding the weights (or fold buffer)
 
 
 @dataclass
@@ -42,6 +49,8 @@ class BoardPlan:
     weights: str = "onchip"  # the board's weight mode
     limit: str = ""  # what limits this board (the resource that stops it going faster)
     best_interval_s: float = 0.0  # the board's own optimum for its segment (<= interval_s)
+    preload_bytes: int = 0  # start-up image of the "preload" layers (64-bit ROM words), loaded into URAM
+    startup_s: float = 0.0  # its load before the first image: max(bytes / memory bandwidth, words / clock)
 
 
 @dataclass

@@ -26,7 +26,8 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
 from asymap.partition.costmodel import (
-    MODES, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, port_beats, streamed_bytes,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, mac_cost, port_beats,
+    requant_dsps, streamed_bytes, weight_place,
 )
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
@@ -240,6 +241,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     layers = []
     tot = np.zeros(4, np.int64)
     worst = 0
+    preload_words = 0  # 64-bit words of the start-up image (one per cycle through the loader)
     for i, r in enumerate(rows):
         info = pb.infos[j + i]
         m = menus[j + i]
@@ -253,10 +255,17 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         res = m.res[r]
         tot += res
         worst = max(worst, int(m.cycles[r]))
+        kind = int(m.mac[r]) if m.mac is not None else NO_MAC
+        mdsp, mlut = mac_cost(o.pe[oi], o.simd[oi] * o.kpar[oi], kind)
+        place, store = weight_place(info, spec, mode, oi)
+        if place == "preload":  # the image holds the ROM words: rows of pe*simd*kpar bytes in 64-bit words
+            preload_words += int(o.wdepth[oi]) * -(-int(o.pe[oi] * o.simd[oi] * o.kpar[oi]) // 8)
         layers.append(LayerPlan(
             index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=int(m.cycles[r]),
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
-            weights="offchip" if (mode == OFFCHIP and info.streams) else "onchip",
+            weights=place or "onchip", mac=MAC_KINDS[kind] if kind != NO_MAC else "",
+            mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi])),
+            weight_mem=store,
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
@@ -269,6 +278,8 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         resources={RES[r]: [int(tot[r]), int(avail[r])] for r in range(4)},
         layers=layers, weights=MODES[mode], limit=_board_limit(pb, t, j, k, own_mode),
         best_interval_s=float(tt.table.interval[j, k]),
+        preload_bytes=8 * preload_words,
+        startup_s=float(max(8 * preload_words / (spec.mem_gbps * 1e9), preload_words / spec.clock_hz)),
     )
 
 

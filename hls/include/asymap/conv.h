@@ -33,6 +33,7 @@
 
 #include "asymap/csim_count.h"
 #include "asymap/line_buffer.h"
+#include "asymap/mac.h"
 #include "asymap/requant.h"
 #include "asymap/stream_utils.h"
 #include "asymap/types.h"
@@ -74,13 +75,6 @@ inline unsigned group_of(unsigned co) {
     return (co < CFG::out_c ? co : CFG::out_c - 1) / COUTG;
 }
 
-// The product of one weight and one activation: the single place a MAC's multiplier is written,
-// so the packed-DSP MAC kinds can replace it.
-inline acc_t mac_product(act_t x, wgt_t w) {
-#pragma HLS INLINE
-    return acc_t(x * w);
-}
-
 // Multiply-accumulate one weight row: PE accumulators, KPAR*SIMD inputs each. `x[p][j*SIMD + s]`
 // holds input channel s of window position j for PE lane p (lanes differ only for grouped or
 // depthwise convolutions).
@@ -88,16 +82,9 @@ template <class CFG>
 inline void mac_row(acc_t acc[CFG::pe], const act_t x[CFG::pe][conv_types<CFG>::lanes],
                     const typename conv_types<CFG>::wrow_t &row) {
 #pragma HLS INLINE
-    const unsigned N = conv_types<CFG>::lanes;
-    for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-        acc_t sum = 0;
-        for (unsigned s = 0; s < N; ++s) {
-#pragma HLS UNROLL
-            sum += mac_product(x[p][s], row.w[p * N + s]);
-        }
-        acc[p] += sum;
-    }
+    // The multipliers: packed (2 per DSP48E2), one per DSP or LUTs, as the plan chose (mac.h).
+    static_assert(mac_kind_of<CFG>::value != MAC_PACKED || CFG::groups == 1, "packed MACs share activations");
+    mac_lanes<mac_kind_of<CFG>::value, CFG::pe, conv_types<CFG>::lanes, CFG::in_signed>(acc, x, row.w);
 }
 
 // Requantize the PE results of neuron fold nf into the output pixel.
@@ -175,6 +162,7 @@ void mvau(hls::stream<bytes<conv_shape<CFG>::XN> > &win, hls::stream<bytes<CFG::
 #pragma HLS INLINE off
     typedef conv_shape<CFG> X;
     const unsigned LN = conv_types<CFG>::lanes, KS = X::KF * X::S;
+    static_assert(mac_kind_of<CFG>::value != MAC_PACKED || CFG::groups == 1, "packed MACs share activations");
     bytes<X::XN> inbuf[REUSE ? KS : 1];
 #pragma HLS AGGREGATE variable = inbuf
 #pragma HLS BIND_STORAGE variable = inbuf type = ram_s2p impl = auto
@@ -193,15 +181,24 @@ mvau_steps:
             xw = inbuf[REUSE ? i : 0];
         }
         typename conv_types<CFG>::wrow_t row = read_row<CFG>(w, widx);
+        // The multipliers: packed (2 per DSP48E2), one per DSP or LUTs, as the plan chose (mac.h).
+        act_t x[CFG::pe][LN];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
+        acc_t sum[CFG::pe];
+#pragma HLS ARRAY_PARTITION variable = sum complete
+        for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+            sum[p] = 0;
+            for (unsigned n = 0; n < LN; ++n) {
+#pragma HLS UNROLL
+                x[p][n] = window_input<CFG>(xw, p, n);
+            }
+        }
+        mac_lanes<mac_kind_of<CFG>::value, CFG::pe, LN, CFG::in_signed>(sum, x, row.w);
         bytes<CFG::pe> y;
         for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
-            acc_t sum = 0;
-            for (unsigned n = 0; n < LN; ++n) {
-#pragma HLS UNROLL
-                sum += mac_product(window_input<CFG>(xw, p, n), row.w[p * LN + n]);
-            }
-            acc_t a = (i == 0 ? acc_t(bias[nf * CFG::pe + p]) : acc[p]) + sum;
+            acc_t a = (i == 0 ? acc_t(bias[nf * CFG::pe + p]) : acc[p]) + sum[p];
             acc[p] = a;
             if (i == KS - 1)  // last step of the fold: requantize in the same loop body
                 y.b[p] = requant<CFG::lo, CFG::hi>(a, mult[nf * CFG::pe + p], shift[nf * CFG::pe + p]).range(7, 0);
