@@ -193,10 +193,12 @@ def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: 
         if layer.op == FC:
             cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
             sf = cin_g // simd
-            return load + nf * sf * (2 if offchip else 1) + emit
+            if offchip:  # conv_offchip.h with one output pixel: load, NF*SF MACs, emit gearbox
+                return load + nf * sf + max(nf, emit)
+            return load + nf * sf + emit
         sf = layer.c_in // layer.groups // simd
-        if offchip:  # conv_offchip: fold weights loaded once, then every output pixel of the fold
-            return load + nf * kk * sf * (1 + ho * wo) + ho * wo * emit
+        if offchip:  # conv_offchip.h: load; NF x pixels x fold rows (weights stream in on pixel 0);
+            return load + nf * kk * sf * ho * wo + ho * wo * max(nf, emit)  # emit gearbox
         if is_pointwise(layer):
             return flow_cycles(hi * wi, (cin // pin, nf * sf, emit))
         return row_flow_cycles(layer, wo * (nf * (kk // kpar) * sf + emit))
