@@ -68,7 +68,8 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
 
     For every join (a block with several operands derived from one forked tensor ``s``) we
     compute, per output row r, how many rows of ``s`` each operand's path must have consumed; the
-    path that needs fewer must buffer the difference (plus one row of margin) on its edge out of
+    path that needs fewer (or as many, but crosses fewer processes) must buffer the difference plus
+    one row (the lag within a row) on its edge out of
     the fork, i.e. where the paths diverge. Capped at the whole tensor, which is always enough;
     plus ``FIFO_SLACK`` beats per process on the longest of the paths (see the module docstring).
     """
@@ -121,7 +122,9 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
             longest = max(1, max(hops[t][s] for t in layer.inputs))
             for j, t in enumerate(layer.inputs):
                 lag = int(np.max(mx - dem[j]))
-                if lag <= 0:
+                # lag 0 rows on a path with fewer processes: the longer path still reads up to a
+                # whole row (a whole 1x1 tensor) before its first result, so one row is buffered
+                if lag < 0 or (lag == 0 and hops[t][s] >= longest):
                     continue
                 depth = min(h, lag + 1) * row_beats + FIFO_SLACK * longest
                 edges = consumers.get(s, [])
