@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 import pytest
 
+from asymap.codegen.fifodepth import FIFO_SLACK
 from asymap.codegen.hlsinc import ap_types_dir
 from asymap.codegen.project import generate
 from asymap.frontend.onnx_import import load_model
@@ -64,7 +65,7 @@ def tiny(tmp_path_factory):
     (d / "plan.json").write_text(json.dumps(plan))
     out = d / "out"
     generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=d / "plan.json", quiet=True)
-    res = verify(out, jobs=2, quiet=True)
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     return {"dir": d, "model": model, "out": out, "res": res, "plan": d / "plan.json"}
 
 
@@ -80,10 +81,24 @@ def test_tiny_two_boards_bit_exact(tiny):
 
 @TINY_GROUP
 def test_verify_cli_prints_table_and_passes(tiny, run_cli):
-    p = run_cli("verify", "out", "--jobs", "2", cwd=tiny["dir"])  # a relative OUT works too
+    p = run_cli("verify", "out", "--jobs", "2", "--fifo-slack", str(FIFO_SLACK), cwd=tiny["dir"])  # relative OUT
     assert p.returncode == 0, p.stdout + p.stderr
     assert "compile s" in p.stdout and "PASS" in p.stdout
     assert p.stdout.count(" ok") >= 2
+
+
+@TINY_GROUP
+def test_fifo_slack_beyond_the_margin_is_reported_as_deadlock(tiny, run_cli):
+    """Every FIFO 1 deep: the skip tensor that crosses into board 'small' next to the main path
+    cannot be buffered, the bounded dataflow simulation stalls and says where, in one line."""
+    p = run_cli("verify", tiny["out"], "--fifo-slack", "100000")
+    assert p.returncode == 1, p.stdout + p.stderr
+    fail = [ln for ln in p.stdout.splitlines() if ln.startswith("FAIL")]
+    assert len(fail) == 1 and "DEADLOCK" in fail[0] and "full: " in fail[0] and "empty: " in fail[0]
+    assert "(depth 1 = " in fail[0] and "--fifo-slack 100000" in fail[0]
+    assert " deadlock" in p.stdout  # the board's status in the table
+    # the generated depths themselves (slack 0) and the guaranteed margin pass
+    assert verify(tiny["out"], quiet=True, fifo_slack=FIFO_SLACK).ok
 
 
 @TINY_GROUP
@@ -216,7 +231,7 @@ def test_resnet18_four_board_types_skip_crosses_boards(tmp_path):
     assert [t["name"] for t in chain["links"][1]["tensors"]] == ["maxpool_out", "layer1.0.conv1_relu"]
     assert [t["name"] for t in chain["links"][3]["tensors"]] == ["layer1.1.relu", "layer2.0.conv2_bn_out"]
     assert [ln["width_bits"] for ln in chain["links"]] == [64, 128, 64, 256, 64]
-    res = verify(out, jobs=2, quiet=True)
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     _assert_ok(res)
     assert sum(b.tensors_checked for b in res.boards) == 2 + 2 + 2 + 1
 
@@ -229,7 +244,7 @@ def test_mobilenetv2_depthwise_two_boards(tmp_path):
     generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=plan, quiet=True)
     chain = json.loads((out / "chain.json").read_text())
     assert len(chain["links"][1]["tensors"]) == 2  # inside an inverted-residual block
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 
 def test_inception_concat_four_tensor_cut(tmp_path):
@@ -239,7 +254,7 @@ def test_inception_concat_four_tensor_cut(tmp_path):
     generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=plan, quiet=True)
     chain = json.loads((out / "chain.json").read_text())
     assert len(chain["links"][1]["tensors"]) == 4  # three branches + the pool input cross
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 
 def test_offchip_weights_streamed_from_memory(tmp_path):
@@ -253,7 +268,7 @@ def test_offchip_weights_streamed_from_memory(tmp_path):
     assert (out / "small" / "weights" / "wmem.bin").stat().st_size == 64 * small["wmem_words"]
     assert "m_axi port=wmem" in (out / "small" / "top.cpp").read_text()
     assert chain["boards"][0]["files"]["wmem"] is None
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 
 EVIL = ['x"; system("rm -rf /"); //', "return", "int main(){", "a b\nc", "class;", "__LINE__", "$(whoami)",
@@ -302,4 +317,4 @@ def test_hostile_names_are_sanitized(tmp_path):
                 assert n not in text, (f, n)
     dirs = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert dirs == ["big_rm_rf", "board_int", "links"]
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
