@@ -87,7 +87,7 @@ def test_generated_segments_pass_and_offchip_has_one_wmem_reader(tmp_path):
     mac = {q.index for q in qg.layers if q.op in ("conv", "fc")}
     code = segment.render_segment(qg, 0, n - 1, {}, mac, g.live_across(-1), g.live_across(n - 1), "seg")
     assert code.wmem is not None
-    body = code.source.split("void seg(")[1]
+    body = "\n".join(ln for ln in code.source.split("void seg(")[1].splitlines() if not ln.strip().startswith("//"))
     assert len(re.findall(r"\bwmem\b", body)) == 2  # the parameter and the single streamer call
     assert code.source.count("asymap::weights_burst<") == len(mac)
     assert "#pragma HLS INTERFACE" not in code.source  # interface pragmas belong to the top function
