@@ -318,3 +318,84 @@ def test_hostile_names_are_sanitized(tmp_path):
     dirs = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert dirs == ["big_rm_rf", "board_int", "links"]
     _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
+
+
+def _cfg_entries(path: Path) -> list[tuple[str, str]]:
+    out = []
+    for ln in path.read_text().splitlines():
+        ln = ln.strip()
+        if ln and not ln.startswith(("#", "[")) and "=" in ln:
+            k, v = ln.split("=", 1)
+            out.append((k.strip(), v.strip()))
+    return out
+
+
+def _vitis_style_build(board: Path) -> Path:
+    """Compile the testbench the way Vitis csim does: in <work>/hls/csim/build, sources named by
+    paths relative to that directory. Returns the run directory (holding csim.exe)."""
+    run = board / "hls_x" / "hls" / "csim" / "build"
+    run.mkdir(parents=True)
+    up = "../../../../"
+    cmd = ["g++", "-std=c++14", "-O1", "-Wno-unknown-pragmas", "-isystem", str(ap_types_dir()), f"-I{up}include",
+           f"-I{up}", f"{up}top.cpp", f"{up}segment.cpp", f"{up}tb.cpp", "-o", "csim.exe"]
+    p = subprocess.run(cmd, cwd=run, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return run
+
+
+@TINY_GROUP
+def test_vitis_configs_name_existing_paths_and_csim_runs_where_vitis_runs_it(tiny, tmp_path):
+    """hls_config.cfg and run_hls.tcl name files that exist; the testbench, built and run from the
+    directory Vitis uses (no build/ there, no vectors/), finds its inputs with the configured
+    csim.argv / cosim.argv and with the Tcl script's -argv, writes its output and passes."""
+    import shutil
+
+    board = tmp_path / "small"
+    shutil.copytree(tiny["out"] / "small", board)
+    shutil.rmtree(board / "build", ignore_errors=True)
+    entries = _cfg_entries(board / "hls_config.cfg")
+    keys = [k for k, _ in entries]
+    for k, v in entries:
+        if k in ("syn.file", "tb.file"):
+            assert (board / v).is_file(), (k, v)
+        if k.endswith("cflags"):
+            for flag in v.split():
+                assert flag.startswith("-I") and (board / flag[2:]).is_dir(), (k, flag)
+    argv = dict(entries)["csim.argv"]
+    assert "cosim.argv" in keys and dict(entries)["cosim.argv"] == argv
+    link_in, link_out, expected = argv.split()
+    assert (board / link_in).is_file() and (board / expected).is_dir()
+
+    run = _vitis_style_build(board)
+    assert not (run / Path(link_in).parent).exists() and not (run / "build").exists()
+    p = subprocess.run(["./csim.exe", *argv.split()], cwd=run, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:]
+    assert (board / link_out).stat().st_size > 0  # written into the board directory
+
+    # run_hls.tcl under tclsh with the Vitis commands stubbed, from another directory
+    log = tmp_path / "tcl.log"
+    stub = tmp_path / "stub.tcl"
+    stub.write_text(
+        f'set log [open "{log}" w]\n'
+        "foreach c {open_project set_top open_solution set_part create_clock csynth_design export_design} {\n"
+        "    proc $c {args} {}\n}\n"
+        'proc add_files {args} { global log; puts $log "add_files $args" }\n'
+        'proc csim_design {args} { global log; puts $log "csim [lindex $args 1]" }\n'
+        'proc cosim_design {args} { global log; puts $log "cosim [lindex $args 1]" }\n'
+        "rename exit real_exit\nproc exit {args} {}\n"
+        f'source "{board / "run_hls.tcl"}"\nclose $log\n')
+    p = subprocess.run(["tclsh", str(stub)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env={**__import__("os").environ, "ASYMAP_HLS_STEPS": "csim cosim"})
+    assert p.returncode == 0, p.stderr
+    lines = log.read_text().splitlines()
+    added = [ln.split()[-3] if "-cflags" in ln else ln.split()[-1] for ln in lines if ln.startswith("add_files")]
+    assert added and all(Path(f).is_absolute() and Path(f).is_file() for f in added), added
+    incs = {ln.split("-cflags ")[1] for ln in lines if "-cflags" in ln}
+    assert incs == {f"-I{board / 'include'}"}
+    sims = {ln.split()[0]: ln.split()[1:] for ln in lines if ln.startswith(("csim", "cosim"))}
+    assert sims["csim"] == sims["cosim"] and len(sims["csim"]) == 3
+    assert all(Path(a).is_absolute() for a in sims["csim"])
+    (board / link_out).unlink()
+    p = subprocess.run(["./csim.exe", *sims["csim"]], cwd=run, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:]
+    assert (board / link_out).is_file()

@@ -234,7 +234,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         tb_files.append(TB_DEFAULTS["wmem"])
     ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams,
            "rx_args": rx_args, "tx_args": tx_args, "defaults": TB_DEFAULTS,
-           "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV,
+           "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(),
            "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST, "glue_in": f"link_glue_{b.link_in.index}_rx_1",
            "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
     files = {
