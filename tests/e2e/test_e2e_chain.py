@@ -124,6 +124,16 @@ def test_make_csim_runs_standalone(tiny):
 
 
 @TINY_GROUP
+def test_make_dataflow_runs_the_bounded_simulation(tiny):
+    board = tiny["out"] / "small"
+    make = ["make", "-C", str(board), "dataflow", f"AP_TYPES_INC={ap_types_dir()}"]
+    p = subprocess.run(make + [f"FIFO_SLACK={FIFO_SLACK}"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
+    p = subprocess.run(make + ["FIFO_SLACK=100000"], capture_output=True, text=True, timeout=600)
+    assert p.returncode != 0 and "DEADLOCK" in p.stdout
+
+
+@TINY_GROUP
 def test_make_csim_fails_on_wrong_expected_vector(tiny, tmp_path):
     import shutil
 
