@@ -276,7 +276,16 @@ def test_offchip_weights_streamed_from_memory(tmp_path):
     small = chain["boards"][1]
     assert small["files"]["wmem"] == "weights/wmem.bin" and small["wmem_words"] > 0
     assert (out / "small" / "weights" / "wmem.bin").stat().st_size == 64 * small["wmem_words"]
-    assert "m_axi port=wmem" in (out / "small" / "top.cpp").read_text()
+    top = (out / "small" / "top.cpp").read_text()
+    seg = (out / "small" / "segment.cpp").read_text()
+    pragma = next(ln for ln in top.splitlines() if "m_axi port=wmem" in ln)
+    # burst settings on the top function's INTERFACE pragma; none in the segment (ignored there)
+    assert "max_read_burst_length=64" in pragma and "num_read_outstanding=8" in pragma and "latency=64" in pragma
+    assert "INTERFACE" not in seg
+    # one reader of wmem: the streamer, bursting both off-chip layers' regions in layer order
+    calls = [ln for ln in seg.splitlines() if "ASYMAP_PROCESS" in ln and re.search(r"\bwmem\b", ln)]
+    assert len(calls) == 1 and "weights_streamer(wmem" in calls[0]
+    assert seg.count("asymap::weights_burst<") == 2 and seg.count("asymap::weights_unpack<") == 2
     assert chain["boards"][0]["files"]["wmem"] is None
     _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
