@@ -42,6 +42,8 @@ def test_a_well_formed_graph_passes():
     (lambda g: g.processes.append(Process("x", ("ghost",), ())), "reads 'ghost', which is no stream"),
     (lambda g: g.streams.append("unused"), "stream 'unused' has 0 producer(s) (none) and 0 consumer(s)"),
     (lambda g: g.outputs.append("a"), "'a' is declared twice"),
+    (lambda g: g.processes.__setitem__(1, Process("fork", ("in_x",), ("a", "b"), (), ("in_x", "a", "a"))),
+     "process 'fork' is called with ['a', 'in_x'] but recorded as accessing ['a', 'b', 'in_x']"),
 ])
 def test_broken_graphs_are_refused(mutate, message):
     g = _good()
@@ -67,6 +69,9 @@ def test_generate_refuses_a_broken_graph_and_writes_nothing(tmp_path, monkeypatc
         call = real(btype, beats, src, a, a, comment)
         call["writes"] = [a, a]
         return call
+
+    # (the record of the writes above matches the emitted arguments; a record that does not
+    # match the arguments is refused too, see the parametrized test)
 
     monkeypatch.setattr(segment, "fork_call", broken)
     out = tmp_path / "out"

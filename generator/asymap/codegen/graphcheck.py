@@ -27,12 +27,14 @@ class DataflowGraphError(RuntimeError):
 
 @dataclass(frozen=True)
 class Process:
-    """One process of a region: a label for messages, streams read/written, m_axi args accessed."""
+    """One process of a region: a label for messages, streams read/written, m_axi args accessed,
+    and (optionally) the call's argument list as emitted, which must name exactly those."""
 
     name: str
     reads: tuple[str, ...]
     writes: tuple[str, ...]
     maxi: tuple[str, ...] = ()
+    args: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -75,6 +77,11 @@ def _problems(g: DataflowGraph) -> list[str]:
                 problems.append(f"process {p.name!r} accesses {n!r}, which is no m_axi argument of the region")
             else:
                 readers[n].append(p.name)
+        if p.args is not None:
+            named = {a for a in p.args if a in kinds}
+            if named != set(p.reads) | set(p.writes) | set(p.maxi):
+                problems.append(f"process {p.name!r} is called with {sorted(named)} but recorded as accessing "
+                                f"{sorted(set(p.reads) | set(p.writes) | set(p.maxi))}")
         both = set(p.reads) & set(p.writes)
         if both:
             problems.append(f"process {p.name!r} both reads and writes {sorted(both)[0]!r}")

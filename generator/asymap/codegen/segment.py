@@ -239,8 +239,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     check_dataflow(DataflowGraph(
         where=f"segment {fn}", streams=[st["name"] for st in streams], inputs=[p["ident"] for p in in_ports],
         outputs=[p["ident"] for p in out_ports], maxi=["wmem"] if wmem is not None else [],
-        processes=[Process(c["comment"], tuple(c["reads"]), tuple(c["writes"]), tuple(c.get("maxi", ())))
-                   for c in calls]))
+        processes=[Process(c["comment"], tuple(c["reads"]), tuple(c["writes"]), tuple(c.get("maxi", ())),
+                           tuple(c["args"])) for c in calls]))
     params = [f"{stream_type(p['lanes'])}& {p['ident']}" for p in in_ports + out_ports]
     if wmem is not None:
         params.append("const ap_uint<512>* wmem")
