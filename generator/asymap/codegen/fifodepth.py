@@ -68,8 +68,8 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
 
     For every join (a block with several operands derived from one forked tensor ``s``) we
     compute, per output row r, how many rows of ``s`` each operand's path must have consumed; the
-    path that needs fewer (or as many, but crosses fewer processes) must buffer the difference plus
-    one row (the lag within a row) on its edge out of
+    path that needs fewer (or, tied with others, as many) must buffer the difference plus one row
+    (the lag within a row) on its edge out of
     the fork, i.e. where the paths diverge. Capped at the whole tensor, which is always enough;
     plus ``FIFO_SLACK`` beats per process on the longest of the paths (see the module docstring).
     """
@@ -120,11 +120,13 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
             c, h, w = shapes[s]
             row_beats = w * c // port_lanes(c)
             longest = max(1, max(hops[t][s] for t in layer.inputs))
+            lags = [int(np.max(mx - dem[j])) for j in range(len(layer.inputs))]
             for j, t in enumerate(layer.inputs):
-                lag = int(np.max(mx - dem[j]))
-                # lag 0 rows on a path with fewer processes: the longer path still reads up to a
-                # whole row (a whole 1x1 tensor) before its first result, so one row is buffered
-                if lag < 0 or (lag == 0 and hops[t][s] >= longest):
+                lag = lags[j]
+                # Only the one path that needs the most rows at every output row may go without a
+                # buffer. Paths tied with it in rows can still differ by up to a row (a whole 1x1
+                # or single-row tensor) within the row, so they get one row like any shorter path.
+                if lag == 0 and lags.count(0) == 1:
                     continue
                 depth = min(h, lag + 1) * row_beats + FIFO_SLACK * longest
                 edges = consumers.get(s, [])
