@@ -52,7 +52,6 @@ struct world {
     long active = 0;   // dataflow processes that have started and not finished
     long blocked = 0;  // ... of which wait on a stream and have not been released
     std::set<channel*> channels;
-    long slack = -1;  // ASYMAP_FIFO_SLACK, read once
 };
 
 inline world& the_world() {
@@ -65,14 +64,16 @@ inline bool& in_process() {
     return p;
 }
 
+inline long read_fifo_slack() {
+    const char* s = std::getenv("ASYMAP_FIFO_SLACK");
+    long v = s ? std::strtol(s, nullptr, 10) : 0;
+    return v < 0 ? 0 : v;
+}
+
+// ASYMAP_FIFO_SLACK, read once (thread-safe initialization of a function-local static).
 inline long fifo_slack() {
-    world& w = the_world();
-    if (w.slack < 0) {
-        const char* s = std::getenv("ASYMAP_FIFO_SLACK");
-        w.slack = s ? std::strtol(s, nullptr, 10) : 0;
-        if (w.slack < 0) w.slack = 0;
-    }
-    return w.slack;
+    static const long slack = read_fifo_slack();
+    return slack;
 }
 
 // Type-independent part of a stream: what the watchdog reports.
