@@ -7,6 +7,15 @@ is one process of the hand-written library (``hls/include/asymap/*.h``) parametr
 struct; tensors read by several consumers are duplicated by ``fork2`` chains; tensors that only
 pass through the board are copied from their input to their output port.
 
+Off-chip weights: one generated streamer process is the only reader of ``wmem`` (one reader per
+m_axi argument); it bursts each off-chip layer's region, in layer order, into that layer's word
+FIFO, and a ``weights_unpack`` process per layer turns words into weight rows
+(``hls/include/asymap/weights_offchip.h``).
+
+Every call records the streams it reads and writes and the m_axi arguments it accesses;
+``asymap.codegen.graphcheck`` checks that record (one producer and one consumer per stream, one
+reader per m_axi argument, the emitted arguments match) before any text is rendered.
+
 Everything numeric (config values, weight images, FIFO depths) is computed here in Python; the
 Jinja2 templates (``templates/segment_*.j2``) only lay the text out. Output is deterministic.
 
