@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 import pytest
 
+from asymap.codegen.fifodepth import FIFO_SLACK
 from asymap.codegen.hlsinc import ap_types_dir
 from asymap.codegen.project import generate
 from asymap.frontend.onnx_import import load_model
@@ -64,7 +65,7 @@ def tiny(tmp_path_factory):
     (d / "plan.json").write_text(json.dumps(plan))
     out = d / "out"
     generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=d / "plan.json", quiet=True)
-    res = verify(out, jobs=2, quiet=True)
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     return {"dir": d, "model": model, "out": out, "res": res, "plan": d / "plan.json"}
 
 
@@ -89,10 +90,24 @@ def test_tiny_two_boards_bit_exact(tiny):
 
 @TINY_GROUP
 def test_verify_cli_prints_table_and_passes(tiny, run_cli):
-    p = run_cli("verify", "out", "--jobs", "2", cwd=tiny["dir"])  # a relative OUT works too
+    p = run_cli("verify", "out", "--jobs", "2", "--fifo-slack", str(FIFO_SLACK), cwd=tiny["dir"])  # relative OUT
     assert p.returncode == 0, p.stdout + p.stderr
     assert "compile s" in p.stdout and "PASS" in p.stdout
     assert p.stdout.count(" ok") >= 2
+
+
+@TINY_GROUP
+def test_fifo_slack_beyond_the_margin_is_reported_as_deadlock(tiny, run_cli):
+    """Every FIFO 1 deep: the skip tensor that crosses into board 'small' next to the main path
+    cannot be buffered, the bounded dataflow simulation stalls and says where, in one line."""
+    p = run_cli("verify", tiny["out"], "--fifo-slack", "100000")
+    assert p.returncode == 1, p.stdout + p.stderr
+    fail = [ln for ln in p.stdout.splitlines() if ln.startswith("FAIL")]
+    assert len(fail) == 1 and "DEADLOCK" in fail[0] and "full: " in fail[0] and "empty: " in fail[0]
+    assert "(depth 1 = " in fail[0] and "--fifo-slack 100000" in fail[0]
+    assert " deadlock" in p.stdout  # the board's status in the table
+    # the generated depths themselves (slack 0) and the guaranteed margin pass
+    assert verify(tiny["out"], quiet=True, fifo_slack=FIFO_SLACK).ok
 
 
 @TINY_GROUP
@@ -115,6 +130,16 @@ def test_make_csim_runs_standalone(tiny):
                            capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
         assert "RESULT PASS" in p.stdout
+
+
+@TINY_GROUP
+def test_make_dataflow_runs_the_bounded_simulation(tiny):
+    board = tiny["out"] / "small"
+    make = ["make", "-C", str(board), "dataflow", f"AP_TYPES_INC={ap_types_dir()}"]
+    p = subprocess.run(make + [f"FIFO_SLACK={FIFO_SLACK}"], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
+    p = subprocess.run(make + ["FIFO_SLACK=100000"], capture_output=True, text=True, timeout=600)
+    assert p.returncode != 0 and "DEADLOCK" in p.stdout
 
 
 @TINY_GROUP
@@ -225,7 +250,7 @@ def test_resnet18_four_board_types_skip_crosses_boards(tmp_path):
     assert [t["name"] for t in chain["links"][1]["tensors"]] == ["maxpool_out", "layer1.0.conv1_relu"]
     assert [t["name"] for t in chain["links"][3]["tensors"]] == ["layer1.1.relu", "layer2.0.conv2_bn_out"]
     assert [ln["width_bits"] for ln in chain["links"]] == [64, 128, 64, 256, 64]
-    res = verify(out, jobs=2, quiet=True)
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     _assert_ok(res)
     assert sum(b.tensors_checked for b in res.boards) == 2 + 2 + 2 + 1
 
@@ -238,7 +263,7 @@ def test_mobilenetv2_depthwise_two_boards(tmp_path):
     generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=plan, quiet=True)
     chain = json.loads((out / "chain.json").read_text())
     assert len(chain["links"][1]["tensors"]) == 2  # inside an inverted-residual block
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 
 def test_inception_concat_four_tensor_cut(tmp_path):
@@ -248,7 +273,7 @@ def test_inception_concat_four_tensor_cut(tmp_path):
     generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=plan, quiet=True)
     chain = json.loads((out / "chain.json").read_text())
     assert len(chain["links"][1]["tensors"]) == 4  # three branches + the pool input cross
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 
 def test_offchip_weights_streamed_from_memory(tmp_path):
@@ -260,9 +285,18 @@ def test_offchip_weights_streamed_from_memory(tmp_path):
     small = chain["boards"][1]
     assert small["files"]["wmem"] == "weights/wmem.bin" and small["wmem_words"] > 0
     assert (out / "small" / "weights" / "wmem.bin").stat().st_size == 64 * small["wmem_words"]
-    assert "m_axi port=wmem" in (out / "small" / "top.cpp").read_text()
+    top = (out / "small" / "top.cpp").read_text()
+    seg = (out / "small" / "segment.cpp").read_text()
+    pragma = next(ln for ln in top.splitlines() if "m_axi port=wmem" in ln)
+    # burst settings on the top function's INTERFACE pragma; none in the segment (ignored there)
+    assert "max_read_burst_length=64" in pragma and "num_read_outstanding=8" in pragma and "latency=64" in pragma
+    assert "#pragma HLS INTERFACE" not in seg
+    # one reader of wmem: the streamer, bursting both off-chip layers' regions in layer order
+    calls = [ln for ln in seg.splitlines() if "ASYMAP_PROCESS" in ln and re.search(r"\bwmem\b", ln)]
+    assert len(calls) == 1 and "weights_streamer(wmem" in calls[0]
+    assert seg.count("asymap::weights_burst<") == 2 and seg.count("asymap::weights_unpack<") == 2
     assert chain["boards"][0]["files"]["wmem"] is None
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 
 EVIL = ['x"; system("rm -rf /"); //', "return", "int main(){", "a b\nc", "class;", "__LINE__", "$(whoami)",
@@ -311,4 +345,85 @@ def test_hostile_names_are_sanitized(tmp_path):
                 assert n not in text, (f, n)
     dirs = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert dirs == ["big_rm_rf", "board_int", "links"]
-    _assert_ok(verify(out, jobs=2, quiet=True))
+    _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
+
+
+def _cfg_entries(path: Path) -> list[tuple[str, str]]:
+    out = []
+    for ln in path.read_text().splitlines():
+        ln = ln.strip()
+        if ln and not ln.startswith(("#", "[")) and "=" in ln:
+            k, v = ln.split("=", 1)
+            out.append((k.strip(), v.strip()))
+    return out
+
+
+def _vitis_style_build(board: Path) -> Path:
+    """Compile the testbench the way Vitis csim does: in <work>/hls/csim/build, sources named by
+    paths relative to that directory. Returns the run directory (holding csim.exe)."""
+    run = board / "hls_x" / "hls" / "csim" / "build"
+    run.mkdir(parents=True)
+    up = "../../../../"
+    cmd = ["g++", "-std=c++14", "-O1", "-Wno-unknown-pragmas", "-isystem", str(ap_types_dir()), f"-I{up}include",
+           f"-I{up}", f"{up}top.cpp", f"{up}segment.cpp", f"{up}tb.cpp", "-o", "csim.exe"]
+    p = subprocess.run(cmd, cwd=run, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return run
+
+
+@TINY_GROUP
+def test_vitis_configs_name_existing_paths_and_csim_runs_where_vitis_runs_it(tiny, tmp_path):
+    """hls_config.cfg and run_hls.tcl name files that exist; the testbench, built and run from the
+    directory Vitis uses (no build/ there, no vectors/), finds its inputs with the configured
+    csim.argv / cosim.argv and with the Tcl script's -argv, writes its output and passes."""
+    import shutil
+
+    board = tmp_path / "small"
+    shutil.copytree(tiny["out"] / "small", board)
+    shutil.rmtree(board / "build", ignore_errors=True)
+    entries = _cfg_entries(board / "hls_config.cfg")
+    keys = [k for k, _ in entries]
+    for k, v in entries:
+        if k in ("syn.file", "tb.file"):
+            assert (board / v).is_file(), (k, v)
+        if k.endswith("cflags"):
+            for flag in v.split():
+                assert flag.startswith("-I") and (board / flag[2:]).is_dir(), (k, flag)
+    argv = dict(entries)["csim.argv"]
+    assert "cosim.argv" in keys and dict(entries)["cosim.argv"] == argv
+    link_in, link_out, expected = argv.split()
+    assert (board / link_in).is_file() and (board / expected).is_dir()
+
+    run = _vitis_style_build(board)
+    assert not (run / Path(link_in).parent).exists() and not (run / "build").exists()
+    p = subprocess.run(["./csim.exe", *argv.split()], cwd=run, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:]
+    assert (board / link_out).stat().st_size > 0  # written into the board directory
+
+    # run_hls.tcl under tclsh with the Vitis commands stubbed, from another directory
+    log = tmp_path / "tcl.log"
+    stub = tmp_path / "stub.tcl"
+    stub.write_text(
+        f'set log [open "{log}" w]\n'
+        "foreach c {open_project set_top open_solution set_part create_clock csynth_design export_design} {\n"
+        "    proc $c {args} {}\n}\n"
+        'proc add_files {args} { global log; puts $log "add_files $args" }\n'
+        'proc csim_design {args} { global log; puts $log "csim [lindex $args 1]" }\n'
+        'proc cosim_design {args} { global log; puts $log "cosim [lindex $args 1]" }\n'
+        "rename exit real_exit\nproc exit {args} {}\n"
+        f'source "{board / "run_hls.tcl"}"\nclose $log\n')
+    p = subprocess.run(["tclsh", str(stub)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env={**__import__("os").environ, "ASYMAP_HLS_STEPS": "csim cosim"})
+    assert p.returncode == 0, p.stderr
+    lines = log.read_text().splitlines()
+    added = [ln.split()[-3] if "-cflags" in ln else ln.split()[-1] for ln in lines if ln.startswith("add_files")]
+    assert added and all(Path(f).is_absolute() and Path(f).is_file() for f in added), added
+    incs = {ln.split("-cflags ")[1] for ln in lines if "-cflags" in ln}
+    assert incs == {f"-I{board / 'include'}"}
+    sims = {ln.split()[0]: ln.split()[1:] for ln in lines if ln.startswith(("csim", "cosim"))}
+    assert sims["csim"] == sims["cosim"] and len(sims["csim"]) == 3
+    assert all(Path(a).is_absolute() for a in sims["csim"])
+    (board / link_out).unlink()
+    p = subprocess.run(["./csim.exe", *sims["csim"]], cwd=run, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:]
+    assert (board / link_out).is_file()

@@ -14,6 +14,7 @@ import onnx
 import pytest
 
 from asymap.cluster.load import load_cluster
+from asymap.codegen.fifodepth import FIFO_SLACK
 from asymap.codegen.project import generate
 from asymap.frontend.onnx_import import load_model
 from asymap.frontend.zoo import build_zoo_model
@@ -37,6 +38,6 @@ def test_planned_kpar_is_generated_and_bit_exact(tmp_path):
     headers = "".join(f.read_text() for f in sorted(out.rglob("params.h")))
     found = [int(k) for k in re.findall(r"static const unsigned kpar = (\d+);", headers)]
     assert sorted(k for k in found if k > 1) == sorted(kpars.values())
-    res = verify(out, jobs=2, quiet=True)
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
     assert all(b.tensors_checked >= 1 for b in res.boards)

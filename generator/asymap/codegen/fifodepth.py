@@ -6,6 +6,15 @@ consume must buffer what the other path reads ahead, or the fork stalls on the f
 the join waits: deadlock. The model here says, per block, how many input rows it reads before
 emitting output row r -- matching the row buffers of ``hls/include/asymap/line_buffer.h`` -- and
 composes that along every path.
+
+Margin. That row model is what the C code of the engines does; hardware lags more, because every
+pipelined loop on the longer path holds up to its pipeline depth of beats in flight while the fork
+keeps writing the shorter one. Every FIFO on a reconvergent path therefore gets ``FIFO_SLACK``
+extra beats per process on the longer path (at least one process's worth), which covers engines
+whose pipelines are up to ``FIFO_SLACK`` stages deep. The guarantee is checked, not assumed:
+``asymap verify --fifo-slack K`` runs every board with each DATAFLOW process in its own thread
+over FIFOs bounded to their depth minus K (hls/include/asymap/bounded_stream.h), and the e2e
+tests run every generated board at K = FIFO_SLACK without deadlock.
 """
 
 from __future__ import annotations
@@ -18,6 +27,12 @@ from asymap.frontend import ir
 # the two input and two output ping-pong buffers, plus one being loaded); counted as whole rows
 # (see _row_map), conservatively. Shared with the cost model.
 from asymap.lanes import PW_INFLIGHT
+
+#: Beats of margin per process on the longer path of a reconvergent pair of paths: the pipeline
+#: depth we assume at most for any engine loop (an SIMD-wide adder tree, the 64-bit requantization
+#: multiply and BRAM reads: about 20 stages in practice). Also the slack `asymap verify
+#: --fifo-slack` is tested with.
+FIFO_SLACK = 32
 
 
 def _pointwise(layer: ir.Layer) -> bool:
@@ -53,10 +68,14 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
 
     For every join (a block with several operands derived from one forked tensor ``s``) we
     compute, per output row r, how many rows of ``s`` each operand's path must have consumed; the
-    path that needs fewer must buffer the difference (plus one row of margin) on its edge out of
-    the fork, i.e. where the paths diverge. Capped at the whole tensor, which is always enough.
+    path that needs fewer (or, tied with others, as many) must buffer the difference plus one row
+    (the lag within a row) on its edge out of
+    the fork, i.e. where the paths diverge. Capped at the whole tensor, which is always enough;
+    plus ``FIFO_SLACK`` beats per process on the longest of the paths (see the module docstring).
     """
     need: dict[str, dict[str, np.ndarray]] = {t: {t: np.arange(1, shapes[t][1] + 1)} for t in inputs}
+    # hops[t][s]: most processes on a path from tensor s to tensor t (the pipelines it crosses)
+    hops: dict[str, dict[str, int]] = {t: {t: 0} for t in inputs}
     consumers: dict[str, list[tuple[int, int]]] = {}
     for layer in layers:
         for j, t in enumerate(layer.inputs):
@@ -64,13 +83,17 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
     for layer in layers:
         h_out = layer.out_shape[1]
         acc: dict[str, np.ndarray] = {}
+        hop: dict[str, int] = {}
         for j, t in enumerate(layer.inputs):
             m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
             for s, arr in need.get(t, {}).items():
                 d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
                 acc[s] = np.maximum(acc[s], d) if s in acc else d
+                hop[s] = max(hop.get(s, 0), hops[t][s] + 1)
         acc[layer.output] = np.arange(1, h_out + 1)  # every tensor is a potential fork point
+        hop[layer.output] = 0
         need[layer.output] = acc
+        hops[layer.output] = hop
 
     # tensors reachable from each tensor (inside the segment)
     reach: dict[str, set[str]] = {}
@@ -96,11 +119,16 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
             mx = np.max(dem, axis=0)
             c, h, w = shapes[s]
             row_beats = w * c // port_lanes(c)
+            longest = max(1, max(hops[t][s] for t in layer.inputs))
+            lags = [int(np.max(mx - dem[j])) for j in range(len(layer.inputs))]
             for j, t in enumerate(layer.inputs):
-                lag = int(np.max(mx - dem[j]))
-                if lag <= 0:
+                lag = lags[j]
+                # Only the one path that needs the most rows at every output row may go without a
+                # buffer. Paths tied with it in rows can still differ by up to a row (a whole 1x1
+                # or single-row tensor) within the row, so they get one row like any shorter path.
+                if lag == 0 and lags.count(0) == 1:
                     continue
-                depth = min(h, lag + 1) * row_beats + 2
+                depth = min(h, lag + 1) * row_beats + FIFO_SLACK * longest
                 edges = consumers.get(s, [])
                 leading = [(ci, cj) for ci, cj in edges
                            if (ci == layer.index and cj == j)

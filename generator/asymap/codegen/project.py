@@ -26,6 +26,8 @@ from asymap import __version__
 from asymap.codegen import vectors
 from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain
 from asymap.codegen.env import make_env
+from asymap.codegen.fifodepth import FIFO_SLACK
+from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
 from asymap.codegen.hlsinc import library_include_dir
 from asymap.codegen.planio import check_plan, load_plan_dict
 from asymap.errors import UserError
@@ -38,6 +40,10 @@ DEFAULT_PART = "xcu250-figd2104-2L-e"  # for custom boards without a part number
 TB_DEFAULTS = {"link_in": "vectors/link_in.frames", "link_out": "build/link_out.frames", "expected": "vectors",
                "wmem": "weights/wmem.bin", "wpre": "weights/wpre.bin"}
 CSIM_ARGV = "vectors/link_in.frames build/link_out.frames vectors"
+#: m_axi burst settings of the weight port, on the top function's INTERFACE pragma (UG1399
+#: "Controlling AXI4 Burst Behavior"): 64 beats of 64 bytes = the 4 KB an AXI burst may span,
+#: 8 bursts in flight to cover DRAM latency (the adapter buffers 8 x 64 words, 8 BRAM36).
+WMEM_BURST = {"max_read_burst_length": 64, "num_read_outstanding": 8, "latency": 64}
 
 
 @dataclass
@@ -149,13 +155,14 @@ def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[
     """Stream declarations and the argument lists of rx, segment and tx in top.cpp.
 
     A link interleaves its tensors row by row, so a tensor's port FIFO holds only the rows it
-    runs ahead of the others (chain.link_buffer_rows) plus a margin; single-tensor links need little.
+    runs ahead of the others (chain.link_buffer_rows) plus the FIFO_SLACK margin every
+    reconvergent FIFO gets (codegen/fifodepth.py); single-tensor links need little.
     """
     def depth(link: LinkSpec, t, rows: dict) -> int:
         if len(link.tensors) == 1:
             return 16
         c, _, w = t.shape
-        return min(t.words, (rows.get(t.name, 0) + 1) * (w * c // t.lanes) + 16)
+        return min(t.words, (rows.get(t.name, 0) + 1) * (w * c // t.lanes)) + FIFO_SLACK
 
     streams = []
     name_of: dict[tuple[str, str], str] = {}
@@ -172,6 +179,25 @@ def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[
     rx_args = [name_of["rx", t.name] for t in b.link_in.tensors]
     tx_args = [name_of["tx", t.name] for t in b.link_out.tensors]
     return streams, rx_args, seg_args, tx_args
+
+
+def _check_top(b: BoardSpec, streams: list[dict], rx_args: list[str], seg_args: list[str],
+               tx_args: list[str], maxi: list[str]) -> None:
+    """The top's DATAFLOW region (link_rx -> unpack per tensor -> segment -> pack per tensor ->
+    link_tx) obeys the single-producer/consumer and one-reader-per-m_axi rules
+    (asymap.codegen.graphcheck)."""
+    seg_reads = [a for a in seg_args if a in rx_args]
+    seg_writes = [a for a in seg_args if a in tx_args]
+    rxb = [f"rxb[{t.id}]" for t in b.link_in.tensors]
+    txb = [f"txb[{t.id}]" for t in b.link_out.tensors]
+    check_dataflow(DataflowGraph(
+        where=f"top of board {b.ident}", streams=[s["name"] for s in streams] + rxb + txb + ["img_bad"],
+        inputs=["link_in"], outputs=["link_out"], maxi=maxi,
+        processes=[Process("link_rx", ("link_in",), (*rxb, "img_bad")),
+                   *[Process(f"link_unpack {r}", (r,), (a,)) for r, a in zip(rxb, rx_args)],
+                   Process("segment", tuple(seg_reads), tuple(seg_writes), tuple(maxi)),
+                   *[Process(f"link_pack {t}", (a,), (t,)) for t, a in zip(txb, tx_args)],
+                   Process("link_tx", (*txb, "img_bad"), ("link_out",))]))
 
 
 def _seg_params(seg) -> list[str]:
@@ -211,6 +237,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     seg = _segment(qg, b)
     _check_ports(b, seg)
     streams, rx_args, seg_args, tx_args = _streams(b, seg)
+    _check_top(b, streams, rx_args, seg_args, tx_args, [a for a in ("wmem", "wpre") if a in seg_args])
     lin, lout = _link_view(b.link_in, layer_ident), _link_view(b.link_out, layer_ident)
     wmem = seg.wmem is not None
     wpre = getattr(seg, "wpre", None) is not None  # URAM weights loaded at start-up (preload.h)
@@ -225,8 +252,8 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         tb_files.append(TB_DEFAULTS["wpre"])
     ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams,
            "rx_args": rx_args, "tx_args": tx_args, "defaults": TB_DEFAULTS,
-           "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV,
-           "clock_ns": _fmt_ns(b.clock_mhz), "glue_in": f"link_glue_{b.link_in.index}_rx_1",
+           "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(),
+           "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST, "glue_in": f"link_glue_{b.link_in.index}_rx_1",
            "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
     files = {
         "top.cpp": env.get_template("project/top.cpp.j2").render(ctx),
@@ -244,8 +271,8 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         files[TB_DEFAULTS["wmem"]] = bytes(seg.wmem)
     if wpre:
         files[TB_DEFAULTS["wpre"]] = bytes(seg.wpre)
-    for h in sorted(library_include_dir().glob("asymap/*.h")):
-        files[f"include/asymap/{h.name}"] = h.read_bytes()
+    for h in sorted(library_include_dir().glob("asymap/*.h")) + sorted(library_include_dir().glob("asymap/bounded/*.h")):
+        files[f"include/{h.relative_to(library_include_dir()).as_posix()}"] = h.read_bytes()
     files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
     for t in b.link_out.tensors:
         files[f"vectors/expected_{t.id}.bin"] = vectors.tensor_payload(ref[t.name], t.signed)

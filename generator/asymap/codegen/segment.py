@@ -7,6 +7,15 @@ is one process of the hand-written library (``hls/include/asymap/*.h``) parametr
 struct; tensors read by several consumers are duplicated by ``fork2`` chains; tensors that only
 pass through the board are copied from their input to their output port.
 
+Off-chip weights: one generated streamer process is the only reader of ``wmem`` (one reader per
+m_axi argument); it bursts each off-chip layer's region, in layer order, into that layer's word
+FIFO, and a ``weights_unpack`` process per layer turns words into weight rows
+(``hls/include/asymap/weights_offchip.h``).
+
+Every call records the streams it reads and writes and the m_axi arguments it accesses;
+``asymap.codegen.graphcheck`` checks that record (one producer and one consumer per stream, one
+reader per m_axi argument, the emitted arguments match) before any text is rendered.
+
 Everything numeric (config values, weight images, FIFO depths) is computed here in Python; the
 Jinja2 templates (``templates/segment_*.j2``) only lay the text out. Output is deterministic.
 
@@ -23,6 +32,7 @@ from dataclasses import dataclass, field
 
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import fifo_depths
+from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
 from asymap.codegen.ports import port_lanes
 from asymap.codegen.segment_blocks import (
     add_block, beat_type, concat_block, BlockCtx, mac_block, pool_block, stream_type, tensor_beats,
@@ -32,7 +42,18 @@ from asymap.frontend import ir
 from asymap.quant.qgraph import QGraph
 from asymap.util.names import c_ident, unique_idents
 
-__all__ = ["SegmentCode", "render_segment", "fifo_depths"]
+__all__ = ["SegmentCode", "render_segment", "fifo_depths", "fork_call"]
+
+#: Depth of the FIFO between the weight streamer and a layer's row unpacker, in 512-bit words. The
+#: burst itself is buffered by the m_axi adapter (num_read_outstanding x max_read_burst_length
+#: words, set on the top function), so this FIFO only decouples the two processes.
+WORD_FIFO_DEPTH = 2
+
+
+def fork_call(btype: str, beats: int, src: str, a: str, b: str, comment: str) -> dict:
+    """A fork2 process: reads ``src``, writes ``a`` and ``b`` (one call dict of the segment)."""
+    return {"func": f"asymap::fork2<{btype}, {beats}>", "args": [src, a, b], "comment": comment,
+            "reads": [src], "writes": [a, b]}
 
 
 @dataclass
@@ -134,6 +155,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     streams: list[dict] = []
     calls: list[dict] = []
     loads: list[dict] = []  # preloaded layers: their weight stream and share of the start-up image
+    regions: list[dict] = []  # off-chip weight regions, in layer order (the streamer's order)
     operand_stream: dict[tuple[int, int], str] = {}
 
     def pixel_beats(t: str) -> int:
@@ -167,7 +189,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             e = es[0]
             if e[0] == "out":
                 calls.append({"func": f"asymap::copy_stream<{btype}, {beats}>", "args": [src, out_id[t]],
-                              "comment": f"pass-through of {t_ident(t)}"})
+                              "comment": f"pass-through of {t_ident(t)}", "reads": [src], "writes": [out_id[t]]})
             else:
                 operand_stream[(e[0], e[1])] = src
             return
@@ -178,8 +200,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
                 b = edge_target(t, base, es[-1], n + 1)
             else:
                 b = new_stream(f"f{n}_{base}", t, 2)
-            calls.append({"func": f"asymap::fork2<{btype}, {beats}>", "args": [cur, a, b],
-                          "comment": f"fork {t_ident(t)} ({len(es)} consumers)"})
+            calls.append(fork_call(btype, beats, cur, a, b, f"fork {t_ident(t)} ({len(es)} consumers)"))
             cur = b
 
     def t_ident(t: str) -> str:
@@ -208,29 +229,50 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             dst = out_id[t]
         else:
             dst = new_stream(f"s_{t_id[t]}", t, max(2, pixel_beats(t)))
-        args = [operand_stream[(layer.index, j)] for j in range(len(layer.inputs))] + [dst]
+        reads = [operand_stream[(layer.index, j)] for j in range(len(layer.inputs))]
+        args = reads + [dst]
         if code.reader is not None:
-            wname = f"w_{ident}"
+            # the streamer bursts this layer's region into q_<layer>; weights_unpack makes rows
+            qname, wname = f"q_{ident}", f"w_{ident}"
+            streams.append({"name": qname, "type": "hls::stream<asymap::wmem_word_t>", "depth": WORD_FIFO_DEPTH})
             streams.append({"name": wname, "type": f"hls::stream<asymap::wrow<{code.reader['row_bytes']}> >",
                             "depth": code.reader["depth"]})
-            calls.append({"func": f"asymap::weights_offchip<{code.reader['cfg']}>", "args": ["wmem", wname],
-                          "comment": f"off-chip weights of {ident}"})
+            calls.append({"func": f"asymap::weights_unpack<{code.reader['cfg']}>", "args": [qname, wname],
+                          "comment": f"off-chip weight rows of {ident}", "reads": [qname], "writes": [wname]})
+            regions.append({"cfg": code.reader["cfg"], "queue": qname, "layer": ident})
             args.append(wname)
+            reads = reads + [wname]
         if code.preload is not None:
             pname = f"p_{ident}"
             streams.append({"name": pname, "type": "hls::stream<ap_uint<64> >", "depth": 2})
             loads.append({"stream": pname, **code.preload})
             args.append(pname)
+            reads = reads + [pname]
         args += code.consts
-        calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})"})
+        calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})",
+                      "reads": reads, "writes": [dst]})
         if dst != out_id.get(t):
             distribute(t, dst, t_id[t])
 
     wmem = bytes(ctx.wmem) if ctx.wmem else None
     wpre = bytes(ctx.wpre) if loads else None
     if loads:  # the loader runs first: in sequential C-sim its streams are full before any engine reads
-        calls.insert(0, {"func": f"{ns}::{fn}_preload", "args": ["wpre"] + [ld["stream"] for ld in loads],
+        lstreams = [ld["stream"] for ld in loads]
+        calls.insert(0, {"func": f"{ns}::{fn}_preload", "args": ["wpre", *lstreams], "reads": [],
+                         "writes": lstreams, "maxi": ["wpre"],
                          "comment": f"start-up load of the URAM weights of {len(loads)} layer(s)"})
+    streamer = None
+    if regions:
+        streamer = {"name": f"{ns}::weights_streamer", "regions": regions}
+        queues = [r["queue"] for r in regions]
+        calls.insert(0, {"func": streamer["name"], "args": ["wmem", *queues], "reads": [], "writes": queues,
+                         "maxi": ["wmem"], "comment": "off-chip weights: the only reader of wmem, layer by layer"})
+    check_dataflow(DataflowGraph(
+        where=f"segment {fn}", streams=[st["name"] for st in streams], inputs=[p["ident"] for p in in_ports],
+        outputs=[p["ident"] for p in out_ports],
+        maxi=(["wmem"] if wmem is not None else []) + (["wpre"] if wpre is not None else []),
+        processes=[Process(c["comment"], tuple(c["reads"]), tuple(c["writes"]), tuple(c.get("maxi", ())),
+                           tuple(c["args"])) for c in calls]))
     params = [f"{stream_type(p['lanes'])}& {p['ident']}" for p in in_ports + out_ports]
     if wmem is not None:
         params.append("const ap_uint<512>* wmem")
@@ -244,8 +286,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         fn=fn, ns=ns, guard=guard + "WEIGHTS_H", arrays=ctx.arrays, loads=loads)
     source = env.get_template("segment_top.cpp.j2").render(
         fn=fn, ns=ns, params=params, in_ports=in_ports, out_ports=out_ports, streams=streams,
-        calls=calls, wrappers=ctx.wrappers, notes=ctx.notes, first=first, last=last,
-        has_wmem=wmem is not None, wmem_words=len(wmem) // WMEM_WORD_BYTES if wmem else 0)
+        calls=calls, wrappers=ctx.wrappers, notes=ctx.notes, first=first, last=last, streamer=streamer)
     return SegmentCode(
         fn=fn, header=header, weights={"weights.h": weights}, source=source, in_ports=in_ports,
         out_ports=out_ports, wmem=wmem, wmem_words=len(wmem) // WMEM_WORD_BYTES if wmem else 0,

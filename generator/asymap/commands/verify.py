@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 HELP = "compile each board's C-simulation with g++, run the chain, compare with the integer reference"
-EXAMPLE = "asymap verify out/ --jobs 2"
+EXAMPLE = "asymap verify out/ --jobs 2 --fifo-slack 32"
 
 
 def _corrupt(text: str):
@@ -21,12 +21,16 @@ def add_arguments(p):
     p.add_argument("--input", help=".npy image (C, H, W); default: the image the project was generated with")
     p.add_argument("--corrupt", type=_corrupt, metavar="BOARD:OFFSET",
                    help="fault injection: flip one byte of the frame file BOARD receives (must be caught)")
+    p.add_argument("--fifo-slack", type=int, default=0, metavar="K",
+                   help="run the bounded dataflow simulation with every FIFO K beats shallower than generated "
+                        "(at least 1), to show the depths' margin; a stall fails as DEADLOCK naming the streams")
 
 
 def run(args) -> int:
     from asymap.verify.runner import format_table, verify
 
-    res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt)
+    res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt,
+                 fifo_slack=args.fifo_slack)
     print(format_table(res))
     for r in res.boards:
         for prob in r.problems[:5]:

@@ -269,10 +269,12 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         nf = g["nf"]
         emit = cout // pout
         load = hi * wi * (cin // pin)
-        if layer.op == FC and offchip:
-            return load + nf * g["sf"] * 2 + emit, 0
-        if offchip:  # conv_offchip: fold weights loaded once, then every output pixel of the fold
-            return load + nf * kk * g["sf"] * (1 + ho * wo) + ho * wo * emit, 0
+        if layer.op == FC and offchip:  # conv_offchip.h with one output pixel: load, NF*SF MACs, emit gearbox
+            cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
+            return load + nf * (cin_g // simd) + max(nf, emit), 0
+        if offchip:  # conv_offchip.h: load; NF x pixels x fold rows (weights stream in on pixel 0); emit gearbox
+            sf = layer.c_in // layer.groups // simd
+            return load + nf * kk * sf * ho * wo + ho * wo * max(nf, emit), 0
         gout = gearbox_steps(pe, pout, nf * pe)
         if is_pointwise(layer):  # per pixel: gearbox in, MVAU, gearbox out overlap
             cing = g["cing"]

@@ -8,6 +8,12 @@ integer reference twice: by the testbench itself (which decodes its own output f
 receiver) and here in Python with the reference receiver (asymap.linkproto), which also names the
 layer and the first differing (c, h, w) index.
 
+Every board runs as a *bounded dataflow simulation*: compiled with ``-DASYMAP_BOUNDED_SIM`` and
+the bounded ``hls_stream.h`` (hls/include/asymap/bounded_stream.h), each DATAFLOW process runs in
+its own thread and every FIFO holds at most its generated depth (minus ``fifo_slack``), so besides
+being bit-exact the run proves the FIFO depths deadlock-free; a stall is reported as
+``DEADLOCK: ... full: <streams>; empty: <streams>`` and the board's status is "deadlock".
+
 Compilation runs in parallel (``jobs``); an up-to-date binary (same sources, same command) is reused.
 """
 
@@ -31,6 +37,9 @@ from asymap.errors import UserError
 from asymap.util.progress import status, track
 
 CXXFLAGS = ["-std=c++14", "-O2", "-Wno-unknown-pragmas"]
+#: the bounded dataflow simulation: bounded hls_stream.h found before the ap_types one, threads
+BOUNDED_FLAGS = ["-DASYMAP_BOUNDED_SIM", "-Iinclude/asymap/bounded", "-pthread"]
+EXE = "build/dataflow_sim.exe"
 RUN_TIMEOUT_S = 3600  # one image; a hang would be a bug, not a slow board
 STATUS_KEYS = ("frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors", "dest_errors")
 
@@ -46,7 +55,7 @@ class BoardRun:
     cached: bool = False
     run_s: float = 0.0
     tensors_checked: int = 0
-    status: str = "not run"  # ok | mismatch | rx-error | compile-error | run-error | not run
+    status: str = "not run"  # ok | mismatch | rx-error | deadlock | compile-error | run-error | not run
     rx: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -126,13 +135,14 @@ def _expected_from_input(out: Path, chain: dict, input) -> tuple[bytes, list[lis
 # --- compile -------------------------------------------------------------------------------------
 def _compile_cmd(bdir: Path, board: dict, ap_inc: Path) -> list[str]:
     files = board["files"]
-    return ["g++", *CXXFLAGS, "-isystem", str(ap_inc), "-Iinclude", "-I.", files["top"], files["segment"],
-            files["tb"], "-o", "build/csim.exe"]
+    return ["g++", *CXXFLAGS, *BOUNDED_FLAGS, "-isystem", str(ap_inc), "-Iinclude", "-I.", files["top"],
+            files["segment"], files["tb"], "-o", EXE]
 
 
 def _source_digest(bdir: Path, cmd: list[str]) -> str:
     h = hashlib.sha256(" ".join(cmd).encode())
-    for p in sorted(bdir.glob("*.cpp")) + sorted(bdir.glob("*.h")) + sorted(bdir.glob("include/asymap/*.h")):
+    for p in (sorted(bdir.glob("*.cpp")) + sorted(bdir.glob("*.h")) + sorted(bdir.glob("include/asymap/*.h"))
+              + sorted(bdir.glob("include/asymap/bounded/*.h"))):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()
@@ -142,9 +152,9 @@ def _compile(bdir: Path, board: dict, ap_inc: Path) -> tuple[float, bool, str | 
     """(seconds, reused, error line or None)."""
     cmd = _compile_cmd(bdir, board, ap_inc)
     (bdir / "build").mkdir(exist_ok=True)
-    stamp = bdir / "build" / "csim.stamp"
+    stamp = bdir / "build" / "dataflow_sim.stamp"
     digest = _source_digest(bdir, cmd)
-    exe = bdir / "build" / "csim.exe"
+    exe = bdir / EXE
     if exe.is_file() and stamp.is_file() and stamp.read_text() == digest:
         return 0.0, True, None
     t0 = time.perf_counter()
@@ -214,9 +224,12 @@ def _board_index(chain: dict, key: str) -> int:
 
 
 def verify(out_dir, jobs: int | None = None, input=None, quiet: bool = False,
-           corrupt: tuple[str | int, int] | None = None) -> VerifyResult:
+           corrupt: tuple[str | int, int] | None = None, fifo_slack: int = 0) -> VerifyResult:
     """Compile and run the chain in ``out_dir``; see the module docstring.
 
+    ``fifo_slack``: run with every generated FIFO ``fifo_slack`` beats shallower than generated
+    (at least 1 deep), to show the depths' margin; asymap.codegen.fifodepth.FIFO_SLACK is the
+    margin the generator guarantees.
     ``input``: .npy path or array (None: the test image the project was generated with).
     ``corrupt``: (board, byte offset) -- flip one byte of the frame file that board receives
     (fault injection: the board's rx kernel must catch it).
@@ -228,6 +241,8 @@ def verify(out_dir, jobs: int | None = None, input=None, quiet: bool = False,
         raise UserError("g++ not found; install g++ (C++14) to run the C-simulation")
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
+    if int(fifo_slack) < 0:
+        raise UserError(f"--fifo-slack must be 0 or more beats, got {fifo_slack}")
     ap_inc = ap_types_dir()
     boards = chain["boards"]
     links = chain["links"]
@@ -291,15 +306,22 @@ def verify(out_dir, jobs: int | None = None, input=None, quiet: bool = False,
             fout.unlink()
         t0 = time.perf_counter()
         try:
-            p = subprocess.run([str(build / "csim.exe"), str(fin.relative_to(bdir)), str(fout.relative_to(bdir)),
+            p = subprocess.run([str(bdir / EXE), str(fin.relative_to(bdir)), str(fout.relative_to(bdir)),
                                 str(exp_dir.relative_to(bdir))], cwd=bdir, capture_output=True, text=True,
-                               timeout=RUN_TIMEOUT_S)
+                               timeout=RUN_TIMEOUT_S, env={**os.environ, "ASYMAP_FIFO_SLACK": str(int(fifo_slack))})
         except subprocess.TimeoutExpired:
             r.status = "run-error"
             r.problems.append(f"board {b['name']}: C-simulation did not finish within {RUN_TIMEOUT_S} s")
             prev_out = None
             continue
         r.run_s = time.perf_counter() - t0
+        dead = next((ln.strip() for ln in p.stdout.splitlines() if ln.startswith("DEADLOCK")), None)
+        if dead is not None:
+            r.status = "deadlock"
+            r.problems.append(f"board {b['name']}: {dead}" + (f" (FIFOs shrunk by --fifo-slack {fifo_slack})"
+                                                               if fifo_slack else ""))
+            prev_out = None
+            continue
         r.rx, ok_tensors, problems = _parse_tb(p.stdout)
         r.problems.extend(f"board {b['name']}: {x}" for x in problems)
         if not fout.is_file():

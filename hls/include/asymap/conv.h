@@ -9,8 +9,8 @@
 // (p*KPAR + j)*SIMD + s = w[nf*PE + p][sf*SIMD + s][ky][kx] with window position q = kq*KPAR + j,
 // ky = q / KW, kx = q % KW) and rows are ordered by (nf, kq, sf) -- the order the MVAU consumes
 // them. Rows come from an on-chip ROM of packed 64-bit words (conv2d, conv1x1) or, for layers
-// whose weights live in DRAM, from the burst reader of weights_offchip.h (conv_offchip, which
-// inverts the loop order).
+// whose weights live in DRAM, from the burst reader of weights_offchip.h (conv_offchip in conv_offchip.h,
+// which inverts the loop order).
 //
 // The on-chip engines are DATAFLOW chains of single-loop processes (see "on-chip engines" below
 // and docs/hls-library.md); their cycles, fill and drain included, are counted in C-simulation
@@ -320,84 +320,7 @@ void conv1x1(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8
     pointwise_core<CFG>(in, out, w, bias, mult, shift);
 }
 
-// ---- off-chip weights: output fold outer, pixels inner ----------------------------------------
-// When the weights do not fit on chip they are streamed from DRAM exactly once per image. That
-// needs the loop order inverted: for each output fold nf, the fold's KH*KW*SF weight rows are
-// loaded into a small buffer and every output pixel is computed with them. The whole input tensor
-// is therefore held on chip (the cost model charges it), and so are the results, because the
-// output stream wants all channels of a pixel together (HWC). The plan streams a layer only when
-// its weights outweigh its input tensor, so this trades a large buffer for a smaller one.
-// Weight rows arrive in the same (nf, ky, kx, sf) order as the ROM layout, read once per image.
-template <class CFG>
-void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
-                  hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_cp],
-                  const int32_t mult[CFG::out_cp], const uint8_t shift[CFG::out_cp]) {
-    const unsigned CING = CFG::in_c / CFG::groups;
-    const unsigned NF = CFG::out_cp / CFG::pe, SF = CING / CFG::simd, FOLD = CFG::kh * CFG::kw * SF;
-    const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
-    static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && CING % CFG::simd == 0,
-                  "PE divides the padded channel count, SIMD divides C_in/groups");
-    static_assert(CFG::kpar == 1, "window parallelism needs the row buffer (the planner never streams such layers)");
-    // static: whole tensors would overflow the C-simulation stack; every element is rewritten
-    // for each image before it is read, so no state leaks from one image to the next.
-    static byte_t ibuf[IPIX][CFG::in_c];
-#pragma HLS ARRAY_PARTITION variable = ibuf cyclic factor = CFG::lb_part dim = 2
-    static byte_t obuf[OPIX][CFG::out_cp];
-#pragma HLS ARRAY_PARTITION variable = obuf cyclic factor = CFG::pe dim = 2
-    typename conv_types<CFG>::wrow_t wbuf[FOLD];
-oc_load:
-    for (unsigned i = 0; i < IPIX * (CFG::in_c / CFG::in_lanes); ++i) {
-#pragma HLS PIPELINE II = 1
-        unsigned px = i / (CFG::in_c / CFG::in_lanes), b = i % (CFG::in_c / CFG::in_lanes);
-        ap_uint<8 * CFG::in_lanes> beat = in.read();
-        for (unsigned l = 0; l < CFG::in_lanes; ++l) {
-#pragma HLS UNROLL
-            ibuf[px][b * CFG::in_lanes + l] = lane_byte<CFG::in_lanes>(beat, l);
-        }
-    }
-oc_nfold:
-    for (unsigned nf = 0; nf < NF; ++nf) {
-    oc_wload:
-        for (unsigned i = 0; i < FOLD; ++i) {
-#pragma HLS PIPELINE II = 1
-            wbuf[i] = ws.read();
-        }
-    oc_pixels:
-        for (unsigned px = 0; px < OPIX; ++px) {
-            unsigned oy = px / CFG::out_w, ox = px % CFG::out_w;
-            acc_t acc[CFG::pe];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-            for (unsigned p = 0; p < CFG::pe; ++p) acc[p] = bias[nf * CFG::pe + p];
-        oc_mac:
-            for (unsigned i = 0; i < FOLD; ++i) {
-#pragma HLS PIPELINE II = 1
-                unsigned ky = i / (CFG::kw * SF), kx = (i / SF) % CFG::kw, sf = i % SF;
-                int iy = int(oy * CFG::sh) - int(CFG::pt) + int(ky * CFG::dh);
-                int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
-                bool ok = iy >= 0 && iy < int(CFG::in_h) && ix >= 0 && ix < int(CFG::in_w);
-                unsigned ipx = ok ? unsigned(iy) * CFG::in_w + unsigned(ix) : 0;
-                act_t x[CFG::pe][CFG::simd];
-#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
-                for (unsigned p = 0; p < CFG::pe; ++p) {
-#pragma HLS UNROLL
-                    unsigned cbase = group_of<CFG>(nf * CFG::pe + p) * CING + sf * CFG::simd;
-                    for (unsigned s = 0; s < CFG::simd; ++s) {
-#pragma HLS UNROLL
-                        x[p][s] = ok ? byte_value<CFG::in_signed>(ibuf[ipx][cbase + s]) : act_t(0);
-                    }
-                }
-                mac_row<CFG>(acc, x, wbuf[i]);
-            }
-            requant_fold<CFG>(acc, nf, mult, shift, obuf[px]);
-        }
-        ASYMAP_CSIM_COUNT(FOLD * (1 + OPIX));
-    }
-    ASYMAP_CSIM_COUNT(IPIX * (CFG::in_c / CFG::in_lanes) + OPIX * (CFG::out_c / CFG::out_lanes));
-oc_emit:
-    for (unsigned px = 0; px < OPIX; ++px) {
-        pixel_emit<CFG::out_c, CFG::out_lanes>(obuf[px], out);
-    }
-}
+// ---- off-chip weights: conv_offchip lives in asymap/conv_offchip.h ----------------------------
 
 }  // namespace asymap
 

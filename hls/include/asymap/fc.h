@@ -8,6 +8,7 @@
 #define ASYMAP_FC_H
 
 #include "asymap/conv.h"
+#include "asymap/conv_offchip.h"
 
 namespace asymap {
 
