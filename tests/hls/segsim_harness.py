@@ -144,7 +144,7 @@ def _driver(code: SegmentCode, repeat: int = 1) -> str:
     # engines of conv.h count their loop iterations in C-sim (cycles per image, compared with the
     # cost model by test_hls_cycles_match_costmodel); written after the outputs were drained
     lines += ["#ifdef ASYMAP_CSIM_COUNT", '    { FILE* cf = std::fopen("csim_cycles.txt", "w");',
-              '      if (cf) { std::fprintf(cf, "%llu\\n", asymap::csim_cycles()); std::fclose(cf); } }', "#endif"]
+              '      if (cf) { std::fprintf(cf, "%llu\\n", asymap::csim_cycles().load()); std::fclose(cf); } }', "#endif"]
     lines += ["    return bad;", "}", ""]
     return "\n".join(lines)
 

@@ -133,6 +133,9 @@ def _link_view(link: LinkSpec, producer_layer: dict[int, str]) -> dict:
         "index": link.index, "src_id": link.src, "dst_id": link.dst, "width_bits": link.width_bits,
         "max_payload_beats": link.max_payload_beats, "beats": link.beats, "frames": link.frames,
         "rom": link.rom, "max_chunk": link.max_chunk,
+        # beat FIFOs between framer and (un)packer: one frame's chunk plus the FIFO_SLACK margin
+        # every FIFO of a reconvergent region gets (codegen/fifodepth.py)
+        "beat_fifo": link.max_chunk + 2 + FIFO_SLACK,
         "src_label": "host" if link.src == 255 else f"board {link.src}",
         "dst_label": "host" if link.dst == 255 else f"board {link.dst}",
         "tensors": [{"id": t.id, "ident": t.ident, "lanes": t.lanes, "bytes": t.bytes, "words": t.words,

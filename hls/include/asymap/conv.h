@@ -32,6 +32,7 @@
 #define ASYMAP_CONV_H
 
 #include "asymap/csim_count.h"
+#include "asymap/dataflow.h"
 #include "asymap/line_buffer.h"
 #include "asymap/mac.h"
 #include "asymap/requant.h"
@@ -241,10 +242,17 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     hls::stream<bytes<CFG::pe> > res("conv_results");
 #pragma HLS STREAM variable = res depth = 2
 #pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
-    gearbox<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c, X::IPIX>(in, words);
-    swg<WC>(words, wins);
-    mvau<CFG, false>(wins, res, w, bias, mult, shift);
-    gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::OPIX>(res, out);
+    // In the bounded dataflow simulation (dataflow.h) these processes run concurrently too, over
+    // FIFOs bounded like the pragmas say, so the engine overlaps rows as the hardware does.
+    ASYMAP_SIM_DEPTH(words, WC::lw + 2);
+    ASYMAP_SIM_DEPTH(wins, 2);
+    ASYMAP_SIM_DEPTH(res, 2);
+    ASYMAP_DATAFLOW(df);
+    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c, X::IPIX>(in, words)));
+    ASYMAP_PROCESS(df, swg<WC>(words, wins));
+    ASYMAP_PROCESS(df, (mvau<CFG, false>(wins, res, w, bias, mult, shift)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::OPIX>(res, out)));
+    ASYMAP_DATAFLOW_RUN(df);
 #ifndef __SYNTHESIS__
     // items: 0 input pixels (slot of their row), 1 SWG slots, 2/3 output pixels (slot = row + 1)
     struct slots {
@@ -280,9 +288,13 @@ void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     hls::stream<bytes<CFG::pe> > res("pw_results");
 #pragma HLS STREAM variable = res depth = 2
 #pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
-    gearbox<CFG::in_lanes, CFG::simd, CFG::in_c, CFG::in_c, X::IPIX>(in, words);
-    mvau<CFG, true>(words, res, w, bias, mult, shift);
-    gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::IPIX>(res, out);
+    ASYMAP_SIM_DEPTH(words, X::SF + 2);
+    ASYMAP_SIM_DEPTH(res, 2);
+    ASYMAP_DATAFLOW(df);
+    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, CFG::simd, CFG::in_c, CFG::in_c, X::IPIX>(in, words)));
+    ASYMAP_PROCESS(df, (mvau<CFG, true>(words, res, w, bias, mult, shift)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::IPIX>(res, out)));
+    ASYMAP_DATAFLOW_RUN(df);
     ASYMAP_CSIM_ENGINE_END(X::IPIX, csim_same_slot());
 }
 

@@ -21,6 +21,7 @@
 #define ASYMAP_CSIM_COUNT_H
 
 #ifndef __SYNTHESIS__
+#include <atomic>
 #include <vector>
 #endif
 
@@ -40,19 +41,21 @@ const unsigned lat_gap = 7;      // accumulator RAM read-modify-write (3) + requ
 const unsigned lat_concat = 6;   // requant (4) + shift-register move + write
 
 #ifndef __SYNTHESIS__
-// Cycles every counted engine ran, summed over every call since the program started.
-inline unsigned long long &csim_cycles() {
-    static unsigned long long n = 0;
+// Cycles every counted engine ran, summed over every call since the program started. Atomic: in
+// the bounded dataflow simulation (dataflow.h) every process of a region runs in its own thread.
+inline std::atomic<unsigned long long> &csim_cycles() {
+    static std::atomic<unsigned long long> n(0);
     return n;
 }
 
-// Per-process record of the engine currently running (processes of one engine run in sequence).
+// Per-process record of the engine currently running (processes of one engine run in sequence,
+// inside one thread of the bounded simulation, hence one record per thread).
 struct csim_proc {
     std::vector<unsigned long long> items;
     unsigned long long tail;
 };
 inline std::vector<csim_proc> &csim_procs() {
-    static std::vector<csim_proc> p;
+    static thread_local std::vector<csim_proc> p;
     return p;
 }
 // A process starts: `n` items of `steps` iterations each (more may be added per item), `tail`.
@@ -89,6 +92,10 @@ inline void csim_engine_end(unsigned slots, SLOT slot_of) {
 struct csim_same_slot {  // items are slots (all processes count per pixel or per slot)
     unsigned operator()(unsigned, unsigned i) const { return i; }
 };
+#endif
+#if !defined(__SYNTHESIS__) && !defined(ASYMAP_BOUNDED_SIM)
+// Counted in the ordinary (sequential) C-simulation only: in the bounded dataflow simulation the
+// processes of an engine run in threads of their own and the counts would mix.
 #define ASYMAP_CSIM_COUNT(n) (::asymap::csim_cycles() += (n))
 #define ASYMAP_CSIM_ENGINE_BEGIN() ::asymap::csim_procs().clear()
 #define ASYMAP_CSIM_ITEMS(n, steps, tail) ::asymap::csim_proc_begin((n), (steps), (tail))

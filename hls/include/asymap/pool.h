@@ -14,6 +14,7 @@
 #define ASYMAP_POOL_H
 
 #include "asymap/csim_count.h"
+#include "asymap/dataflow.h"
 #include "asymap/line_buffer.h"
 #include "asymap/requant.h"
 #include "asymap/stream_utils.h"
@@ -103,10 +104,15 @@ void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<
     hls::stream<bytes<CFG::pe> > res("pool_results");
 #pragma HLS STREAM variable = res depth = 2
 #pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
-    gearbox<CFG::lanes, CFG::pe, CFG::c, CFG::c, IPIX>(in, words);
-    swg<WC>(words, wins);
-    pool_reduce<CFG, MAX>(wins, res, mult, shift);
-    gearbox<CFG::pe, CFG::lanes, CFG::c, CFG::c, OPIX>(res, out);
+    ASYMAP_SIM_DEPTH(words, WC::lw + 2);
+    ASYMAP_SIM_DEPTH(wins, 2);
+    ASYMAP_SIM_DEPTH(res, 2);
+    ASYMAP_DATAFLOW(df);
+    ASYMAP_PROCESS(df, (gearbox<CFG::lanes, CFG::pe, CFG::c, CFG::c, IPIX>(in, words)));
+    ASYMAP_PROCESS(df, swg<WC>(words, wins));
+    ASYMAP_PROCESS(df, (pool_reduce<CFG, MAX>(wins, res, mult, shift)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::lanes, CFG::c, CFG::c, OPIX>(res, out)));
+    ASYMAP_DATAFLOW_RUN(df);
 #ifndef __SYNTHESIS__
     struct slots {
         unsigned operator()(unsigned j, unsigned i) const {
