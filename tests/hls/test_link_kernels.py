@@ -360,3 +360,21 @@ def test_frame_file_roundtrip_of_interleaved_link():
     st = linkproto.decode_stream(beats, last, dst=DST, width_bits=64)
     for k, t in enumerate(ts):
         assert bytes(st.payload[k][:t.size]) == linkproto.tensor_bytes_hwc(t)
+
+
+def test_rx_csim_ends_an_image_whose_frames_ran_out(harness, tmp_path):
+    """C-sim only: a frame file cut in the middle of an image (in hardware the kernel would wait for
+    the next frame) ends that image as lost slots instead of reading an empty stream forever."""
+    width = 64
+    ims = _images(13, 2)
+    beats, last = _encode(ims, width)
+    s = _spans(last)
+    F = len(_schedule(width))
+    a, _ = s[F + 4]
+    beats, last = beats[:a + 2], last[:a + 2]  # image 1 stops inside its 5th frame
+    status, outs, verdicts, _ = _rx(harness, tmp_path, width, _file(beats, last), 2)
+    assert verdicts == [0, 1]
+    assert status["frames_lost"] == F - 5 and status["length_errors"] == 1 and status["frames_ok"] == F + 4
+    for k in range(3):  # image 0 intact, image 1 whole (zero-filled where it ran out)
+        n = len(ims[0][k])
+        assert outs[k][:n] == ims[0][k] and len(outs[k]) == 2 * n

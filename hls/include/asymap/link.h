@@ -217,6 +217,26 @@ TX_BEATS:
     }
 }
 
+#ifndef __SYNTHESIS__
+// C-simulation only (see link_rx_image): zero-fill what is left of the image -- the rest of the
+// frame being received (if any) and every later slot -- and count those slots as lost, so the
+// dataflow downstream still gets whole tensors and the testbench ends.
+template <class CFG>
+void link_rx_csim_starved(hls::stream<ap_uint<CFG::width> > out[CFG::tensors], unsigned slot, unsigned bcnt,
+                          bool in_frame, unsigned htid, unsigned hlen, link_status& st) {
+    if (in_frame) {
+        for (unsigned b = bcnt; b < hlen; ++b) out[htid].write(0);
+        ++slot;
+        st.length_errors++;
+    }
+    for (; slot < CFG::frames; ++slot) {
+        ap_uint<32> sl = CFG::slot(slot);
+        for (unsigned b = 0; b < sl.range(15, 0).to_uint(); ++b) out[sl.range(23, 16).to_uint()].write(0);
+        st.frames_lost++;
+    }
+}
+#endif
+
 // Receive one image (cut-through); asymap.linkproto.CutThroughRx is the same state machine in
 // Python, beat for beat and counter for counter. Writes the image's verdict to img_bad.
 // CFG: width, tensors, frames, max_payload_beats, dst, slot(s).
@@ -294,6 +314,16 @@ RX_BEATS:
                 mode = HDR;
             }
         } else {
+#ifndef __SYNTHESIS__
+            // C-simulation only: a testbench whose frames ran out mid-image (a truncated frame
+            // file) would read an empty stream forever; in hardware the kernel simply waits for
+            // the next frame. End the image as if its remaining slots were lost.
+            if (in.empty()) {
+                link_rx_csim_starved<CFG>(out, slot, bcnt, mode == PAY || mode == TRL || mode == REST, htid, hlen, st);
+                bad = true;
+                break;
+            }
+#endif
             link_beat<W> b = in.read();
             const bool lst = b.last == 1;
             const ap_uint<W> d = b.data;
