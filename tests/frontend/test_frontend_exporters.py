@@ -250,3 +250,40 @@ def test_qoperator_models_say_use_qdq(kit):
         helper.make_node("DequantizeLinear", ["cq", "sx", "zx"], ["y"], name="dq"),
     ]
     _fails(kit, nodes, zero, (3, 4, 4), "qconv3", "QLinearConv", "QDQ")
+
+
+@pytest.mark.csim
+def test_global_max_and_mean_from_reduce_ops_verify_on_two_boards(kit, tmp_path):
+    """ReduceMax (a max pool whose window is the whole image) and ReduceMean (gap) through the HLS
+    engines: generate + C-sim on two boards, bit-exact with the integer reference."""
+    import onnx
+
+    from asymap.codegen.project import generate
+    from asymap.verify.runner import verify
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    inits = {"w0": kit.w(8, 3, 3, 3), "w1": kit.w(8, 8, 1, 1), "fc_w": kit.w(5, 16), "fc_b": kit.w(5)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w0"], ["c0"], name="conv0", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c0"], ["r0"], name="relu0"),
+        helper.make_node("Conv", ["r0", "w1"], ["c1"], name="conv1", kernel_shape=[1, 1]),
+        _i64("axes", [-1, -2]),
+        helper.make_node("ReduceMax", ["r0", "axes"], ["mx"], name="gmax", keepdims=1),
+        helper.make_node("ReduceMean", ["c1", "axes"], ["mn"], name="gmean", keepdims=1),
+        helper.make_node("Concat", ["mx", "mn"], ["cat"], name="cat", axis=1),
+        _i64("shape", [1, 16]),
+        helper.make_node("Reshape", ["cat", "shape"], ["flat"], name="view"),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["y"], name="fc", transB=1),
+    ]
+    m = kit.model(nodes, inits, (3, 8, 8), opset=18, out_rank=2)
+    g = _check(kit, m, (3, 8, 8))
+    assert [lay.op for lay in g.layers] == [ir.CONV, ir.CONV, ir.MAXPOOL, ir.GAP, ir.CONCAT, ir.FC]
+    path = tmp_path / "reduce.onnx"
+    onnx.save(m, str(path))
+    lay = lambda i: {"index": i, "factors": {"pe": 1, "simd": 1}, "weights": "onchip"}  # noqa: E731
+    plan = {"schema": 1, "boards": [{"name": "big", "first_layer": 0, "last_layer": 2, "layers": [lay(i) for i in range(3)]},
+                                    {"name": "small", "first_layer": 3, "last_layer": 5, "layers": [lay(i) for i in range(3, 6)]}],
+            "links": [{"from": "big", "to": "small", "width_bits": 64}]}  # fmt: skip
+    generate(path, root / "clusters" / "pair2.yaml", tmp_path / "out", plan=plan, quiet=True)
+    res = verify(tmp_path / "out", jobs=1, quiet=True)
+    assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]

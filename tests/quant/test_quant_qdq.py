@@ -101,11 +101,13 @@ def test_symmetric_qdq_keeps_scales_and_weights(tmp_path):
         assert sqnr_db(y_ort, y) >= 30.0
 
 
-def test_asymmetric_qdq_gets_equivalent_symmetric_scale(tmp_path):
+def test_asymmetric_qdq_keeps_its_zero_points(tmp_path):
     path = _qdq(tmp_path, symmetric=False)
     g = load_model(path)
     q = quantize(g)
     assert all(lay.qdq_out_scale is not None for lay in g.layers)
+    assert q.input.zero_point != 0 and not q.input.signed  # QUInt8 input with the file's zero point
+    assert all(q.tensors[lay.output].zero_point == lay.qdq_out_zero_point for lay in g.layers if lay.op != ir.MAXPOOL)
     x = np.random.default_rng(5).standard_normal(SHAPE).astype(np.float32)
     y = run_int(q, quantize_input(q, x))
     assert y.shape == (10, 1, 1) and np.abs(y).max() > 0

@@ -247,3 +247,25 @@ def test_reference_cli_checks_against_onnxruntime(tmp_path, run_cli):
     assert "of 10 outputs differ" in line and "SQNR vs onnxruntime" in line
     y = np.load(tmp_path / "y.npy")
     assert y.dtype == np.uint8 and y.shape == (10, 1, 1)
+
+
+@pytest.mark.csim
+def test_symmetric_qdq_model_verifies_bit_exact_on_two_boards(tmp_path):
+    """A symmetric QDQ model (zero points 0) reaches the hardware: the generated chain equals the
+    integer reference, which itself agrees with onnxruntime (test above)."""
+    from pathlib import Path
+
+    from asymap.codegen.project import generate
+    from asymap.verify.runner import verify
+
+    path = _quantize(tmp_path, "QInt8", True, symmetric=True)
+    g = load_model(path)
+    n = len(g)
+    lay = lambda i: {"index": i, "factors": {"pe": 2, "simd": 1}, "weights": "onchip"}  # noqa: E731
+    plan = {"schema": 1, "boards": [{"name": "big", "first_layer": 0, "last_layer": 4, "layers": [lay(i) for i in range(5)]},
+                                    {"name": "small", "first_layer": 5, "last_layer": n - 1, "layers": [lay(i) for i in range(5, n)]}],
+            "links": [{"from": "big", "to": "small", "width_bits": 64}]}  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    generate(path, root / "clusters" / "pair2.yaml", tmp_path / "out", plan=plan, quiet=True)
+    res = verify(tmp_path / "out", jobs=1, quiet=True)
+    assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
