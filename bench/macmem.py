@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Benchmark: MAC kinds and weight memories of the ResNet-152 plan, per board.
 
-For each cluster given, plans ResNet-152 (224x224) and prints, per board of the pipeline: its DSPs
-used/available, the DSPs of the multipliers of each MAC kind (``packed``: two int8 MACs per
-DSP48E2, ``dsp``: one per DSP, ``lut``: fabric multipliers, with their LUTs), the DSPs of the
-requantization multipliers, URAM/BRAM used, weight ROM bytes, weights preloaded into URAM and the
-board's start-up time; then img/s of the plan. No assertion: the figures go into the docs.
+For each cluster given (default: example16, plus clusters/u280x16.yaml when it exists), plans
+ResNet-152 (224x224) and prints, per board of the pipeline: its DSPs used/available, the DSPs of the
+weight multipliers of each MAC kind (``packed``: two int8 MACs per DSP48E2, ``dsp``: one per DSP),
+the layers on LUT multipliers and the LUTs of all MAC kinds, the DSPs of the requantization
+multipliers, URAM/BRAM used, layers preloaded into URAM and the board's start-up time; then img/s
+of the plan and a one-line summary. No assertion: the figures go into docs/cost-model.md.
 Run:  .venv/bin/python bench/macmem.py [--cluster clusters/example16.yaml ...] [--model resnet152]
 """
 
@@ -31,6 +32,7 @@ def board_rows(plan) -> list[dict]:
             "dsp": b.resources["dsp"], "kinds": kinds,
             "requant": sum(int(getattr(ly, "requant_dsp", 0)) for ly in b.layers),
             "lut_mults": sum(int(getattr(ly, "mac_lut", 0)) for ly in b.layers),
+            "lut_layers": sum(getattr(ly, "mac", "") == "lut" for ly in b.layers),
             "uram": b.resources["uram"], "bram": b.resources["bram36"],
             "preload": sum(ly.weights == "preload" for ly in b.layers),
             "startup_s": getattr(b, "startup_s", 0.0),
@@ -64,18 +66,19 @@ def main(argv=None) -> int:
         p = make_plan(graph, cluster)
         print(f"\n{a.model} on {Path(cpath).name}: {len(p.boards)} boards, {p.throughput_ips:,.1f} img/s")
         print(f"{'board':<10} {'type':<7} {'layers':<9} {'dsp used/avail':>15} {'packed':>7} {'dsp':>6} "
-              f"{'lut(dsp)':>8} {'mac LUTs':>9} {'requant':>7} {'uram':>11} {'bram36':>11} {'preload':>7} {'startup':>9}")
+              f"{'lut lyrs':>8} {'mac LUTs':>9} {'requant':>7} {'uram':>11} {'bram36':>11} {'preload':>7} {'startup':>9}")
         tot: dict[str, int] = {}
         for r in board_rows(p):
             k = r["kinds"]
             for kk, v in k.items():
                 tot[kk] = tot.get(kk, 0) + v
             print(f"{r['board']:<10} {r['type']:<7} {r['layers']:<9} {r['dsp'][0]:>7}/{r['dsp'][1]:<7} "
-                  f"{k.get('packed', 0):>7} {k.get('dsp', 0):>6} {k.get('lut', 0):>8} {r['lut_mults']:>9} "
+                  f"{k.get('packed', 0):>7} {k.get('dsp', 0):>6} {r['lut_layers']:>8} {r['lut_mults']:>9} "
                   f"{r['requant']:>7} {r['uram'][0]:>5}/{r['uram'][1]:<5} {r['bram'][0]:>5}/{r['bram'][1]:<5} "
                   f"{r['preload']:>7} {r['startup_s'] * 1e3:>7.2f}ms")
+        lut = sum(r["lut_layers"] for r in board_rows(p))
         print(f"summary: {a.model} on {Path(cpath).name}: {p.throughput_ips:,.1f} img/s on {len(p.boards)} boards; "
-              f"MAC DSPs by kind {tot}")
+              f"weight-multiplier DSPs by kind {tot}, {lut} layers on LUT multipliers")
     return 0
 
 
