@@ -234,6 +234,7 @@ def test_user_errors(tiny, tmp_path, run_cli, assert_user_error):
     np.save(tmp_path / "wrong.npy", np.zeros((3, 8, 8), np.float32))
     assert_user_error(run_cli("verify", tiny["out"], "--input", tmp_path / "wrong.npy"), "wrong.npy", "shape")
     assert_user_error(run_cli("verify", tiny["out"], "--corrupt", "ghost:3"), "ghost")
+    assert_user_error(run_cli("verify", tiny["out"], "--fifo-slack", "-1"), "--fifo-slack", "-1")
 
 
 def test_resnet18_four_board_types_skip_crosses_boards(tmp_path):
