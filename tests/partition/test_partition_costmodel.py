@@ -76,7 +76,7 @@ def test_factors_are_legal_and_menus_monotone(chain):
         for mode in (ONCHIP, OFFCHIP):
             for m in board_menus(infos, spec, mode):
                 assert np.all(np.diff(m.cycles) < 0)
-                assert np.all(np.diff(m.res, axis=0) >= 0)
+                assert np.all(np.diff(m.lo_res, axis=0) >= 0) and np.all(np.diff(m.lo_cycles) < 0)
     assert divisors(12) == [1, 2, 3, 4, 6, 12]
 
 

@@ -9,11 +9,11 @@ them one after another; ports carry at most 8 channels
 per beat); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
-Exactness device: for each layer and board we turn the factor choices into a *menu* sorted from
-slowest to fastest whose resource vectors never decrease (the "monotone envelope": a faster
-choice is charged at least what every slower choice costs). Then, for any target interval T, the
-slowest choice meeting T is the cheapest in *every* resource at once, so a segment's best
-interval is found exactly by a search over T (asymap.partition.segments).
+Inner-problem device: for each layer and board the factor choices become a *menu*
+(``raw_menu``): for every target T the cheapest real option meeting T (achievable plans), and the
+per-resource minimum over the options meeting T (a relaxation that bounds every plan from below).
+asymap.partition.segments solves every segment with both; the plan uses the achievable one and
+its proven gap comes from the other.
 """
 
 from __future__ import annotations
@@ -387,23 +387,53 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int) -> np.ndarray:
 
 @dataclass
 class Menu:
-    """Choices of one layer on one board in one weight mode, slowest first, envelope resources."""
+    """Choices of one layer on one board in one weight mode (see ``raw_menu``).
 
-    cycles: np.ndarray  # strictly decreasing
-    res: np.ndarray  # [K, 4], non-decreasing down the rows
+    Achievable rows, slowest first: ``cycles`` (strictly decreasing) and ``res`` are the real
+    cycles and resources of option ``opt``, the cheapest (by ``cost_weights``) of the options at
+    least that fast; resources are *not* made monotone. ``lo_cycles``/``lo_res``: for every
+    distinct cycle count of the layer, the component-wise minimum of the resources of every
+    option at least that fast (the ideal point: a relaxation, used only for lower bounds)."""
+
+    cycles: np.ndarray
+    res: np.ndarray  # [K, 4]
     opt: np.ndarray  # index into LayerInfo.options
+    lo_cycles: np.ndarray  # strictly decreasing
+    lo_res: np.ndarray  # [K', 4], non-decreasing down the rows
 
 
-def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
-    """Keep one choice per cycle count (the cheapest by ``weights``) and make resources monotone."""
+def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
+    """The achievable menu and the ideal-point relaxation of one layer's options.
+
+    For a target of T cycles the layer may take any option with cycles <= T. The achievable row
+    is the cheapest of those by ``weights`` (its real resource vector, so every plan built from
+    these rows exists); the ideal row is the per-resource minimum over them (no single option may
+    have it, so sums of ideal rows only bound the best choice from below). Both are exact per
+    layer; asymap.partition.segments turns them into an achievable and a lower-bound interval of
+    every segment."""
     cost = res @ weights
     order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
     c = cycles[order]
-    keep = np.ones(len(c), bool)
-    keep[1:] = c[1:] != c[:-1]
-    idx = order[keep]
-    env = np.maximum.accumulate(res[idx], axis=0)
-    return Menu(cycles=cycles[idx].copy(), res=env, opt=idx)
+    r = res[order]
+    co = cost[order]
+    first = np.ones(len(c), bool)
+    first[1:] = c[1:] != c[:-1]
+    starts = np.nonzero(first)[0]  # options with cycles <= c[starts[i]] are order[starts[i]:]
+    # Suffix minima (from the fastest end): the cheapest option and the ideal point of every suffix.
+    rev = co[::-1]
+    best_rev = np.zeros(len(c), np.int64)
+    run = 0
+    for i in range(1, len(c)):
+        if rev[i] <= rev[run]:  # ties prefer the slower option (uses the fewest lanes)
+            run = i
+        best_rev[i] = run
+    best = (len(c) - 1 - best_rev[::-1])[starts]
+    lo = np.minimum.accumulate(r[::-1], axis=0)[::-1][starts]
+    pick = order[best]
+    keep = np.ones(len(pick), bool)
+    keep[1:] = pick[1:] != pick[:-1]  # a faster level with the same cheapest option adds nothing
+    pick = pick[keep]
+    return Menu(cycles=cycles[pick].copy(), res=res[pick].copy(), opt=pick, lo_cycles=c[starts].copy(), lo_res=lo)
 
 
 def cost_weights(spec: BoardSpec) -> np.ndarray:
@@ -429,7 +459,7 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
         if key not in cache:
             m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
-            cache[key] = envelope(cyc, option_resources(i, spec, m), w)
+            cache[key] = raw_menu(cyc, option_resources(i, spec, m), w)
         out.append(cache[key])
     return out
 
@@ -437,3 +467,32 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
 def budget(spec: BoardSpec, util: float) -> np.ndarray:
     """Resources one board may use: ``util`` of each (the rest is shell, links and routing slack)."""
     return np.floor(np.array([spec.dsp, spec.bram36, spec.uram, spec.lut], dtype=np.float64) * util).astype(np.int64)
+
+
+# ---- Super logic regions (multi-SLR parts) -------------------------------------------------------
+# A board with S SLRs gets 1/S of its budget in each SLR (the board files give the platform's
+# leftover resources; an even split is the simple, documented assumption). A layer's engine lives
+# in one SLR, and the segment fills the SLRs in chain order, so a stream between consecutive
+# engines crosses at most one SLR boundary. Crossing cost (docs/cost-model.md): the crossing
+# stream gets a register slice on each side (Laguna flip-flops, a few cycles of latency, no change
+# to the interval); the cost that matters is the packing: no engine straddles a boundary.
+
+
+def slr_budget(spec: BoardSpec, util: float) -> np.ndarray:
+    """The budget of one SLR: ``util`` of the board's resources divided evenly among its SLRs."""
+    tot = np.array([spec.dsp, spec.bram36, spec.uram, spec.lut], dtype=np.float64) * util
+    return np.floor(tot / max(1, spec.slrs)).astype(np.int64)
+
+
+def pack_slrs(rows: list[np.ndarray], per_slr: np.ndarray, slrs: int) -> list[int] | None:
+    """SLR of each layer (chain order, each SLR filled as far as it goes), or None if they do not
+    fit. Filling greedily is optimal for contiguous packing: a later start never helps."""
+    out, slr, used = [], 0, np.zeros(4, np.int64)
+    for r in rows:
+        if np.any(used + r > per_slr):
+            slr, used = slr + 1, np.zeros(4, np.int64)
+            if slr >= slrs or np.any(r > per_slr):
+                return None
+        used = used + r
+        out.append(slr)
+    return out

@@ -1,13 +1,24 @@
-"""The inner problem: the best interval of every contiguous segment on one board type, exactly.
+"""The inner problem: the best interval of every contiguous segment on one board type.
 
-For a target interval T (cycles) every layer takes the slowest menu entry meeting T, which by the
-monotone envelope (costmodel.envelope) is the cheapest in every resource; a segment is feasible at T
-iff the sum of those resource vectors fits the budget. Feasibility only improves with T, so the
-smallest feasible T among the candidate cycle counts (the union of all menu entries: the optimum
-is always one of them) is the first T at which the segment fits. Per-T prefix sums over the layers
-make each feasibility test O(1), and because they are monotone, the furthest segment end for every
-(T, start) and then the first T for every (start, end) are two batched binary searches (numpy
-searchsorted) over all L(L+1)/2 segments at once.
+For a target interval T (cycles) each layer takes a menu row meeting T. Two tables come out of
+the same batched search, one per kind of row (costmodel.raw_menu):
+
+* ``interval`` (achievable): every layer takes the cheapest real option meeting T. The first T at
+  which the segment fits is an interval some real factor choice reaches, so plans built from this
+  table exist exactly as predicted.
+* ``lower`` (relaxation): every layer is charged the per-resource minimum over its options
+  meeting T. Any real choice costs at least that in every resource, so the first T at which the
+  relaxation fits is a proven lower bound of the segment's exact optimum (the exact optimum over
+  all raw combinations is a multi-dimensional knapsack; ``exact_segment`` solves it for one
+  segment and the tests check it against brute force).
+
+Where the two tables agree the segment's interval is exact. The candidate T are the union of all
+option cycle counts (the optimum is always one of them). Per-T prefix sums make each feasibility
+test O(1); the furthest segment end for every (T, start) is a batched binary search (numpy
+searchsorted), and a board with S super logic regions composes it S times (each SLR filled in
+chain order with its share of the budget, costmodel.slr_budget). Feasibility only improves with
+T (a plan meeting T meets every larger T), so the first feasible T of every (start, end) is a
+second batched binary search over all L(L+1)/2 segments at once.
 
 Weights are either all on chip (``onchip``) or all streamed from off-chip memory (``offchip``,
 which also needs ``weight bytes / memory bandwidth`` of time per image); a segment takes the faster.
@@ -25,20 +36,29 @@ from asymap.partition.costmodel import Menu
 
 @dataclass
 class SegmentTable:
-    """``interval[j, k]``: best seconds per image for layers j..k-1 (inf when infeasible or k <= j);
-    ``mode[j, k]``: 0 onchip, 1 offchip."""
+    """``interval[j, k]``: best achievable seconds per image for layers j..k-1 (inf when infeasible
+    or k <= j); ``mode[j, k]``: 0 onchip, 1 offchip; ``lower[j, k]``: a proven lower bound of the
+    segment's exact optimum (== interval where the inner solve is exact)."""
 
     interval: np.ndarray
     mode: np.ndarray
     onchip: np.ndarray  # the best interval with every weight on chip (inf when they do not fit)
+    lower: np.ndarray
+    t_cycles: tuple = ()  # (onchip, offchip) first feasible T in cycles (-1: none), achievable rows
 
 
 def candidate_cycles(menus_list: list[list[Menu]]) -> np.ndarray:
-    return np.unique(np.concatenate([m.cycles for menus in menus_list for m in menus]))
+    return np.unique(np.concatenate([m.lo_cycles for menus in menus_list for m in menus]))
 
 
-def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """[L+1, L+1] array of the smallest feasible T (cycles) for segment j..k-1; -1 when none."""
+def _rows(m: Menu, lower: bool):
+    return (m.lo_cycles, m.lo_res) if lower else (m.cycles, m.res)
+
+
+def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: int = 1,
+                   lower: bool = False) -> np.ndarray:
+    """[L+1, L+1] array of the smallest feasible T (cycles) for segment j..k-1; -1 when none.
+    ``budget`` is per SLR; ``lower`` uses the relaxation rows."""
     n = len(menus)
     nt = len(ts)
     # Cap every per-layer amount at budget + 1: "over budget" is preserved by sums of non-negative
@@ -51,19 +71,20 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray) -> np.
             res_t[:, li, :] = res_t[:, done[id(m)], :]
             continue
         done[id(m)] = li
-        asc = m.cycles[::-1]
+        cyc, res = _rows(m, lower)
+        asc = cyc[::-1]
         cnt = np.searchsorted(asc, ts, side="right")
         idx = np.maximum(len(asc) - cnt, 0)
         idx[idx >= len(asc)] = len(asc) - 1
-        r = np.minimum(m.res[idx], cap)
+        r = np.minimum(res[idx], cap)
         r[cnt == 0] = cap
         res_t[:, li, :] = r
     pref = np.zeros((nt, n + 1, 4), dtype=np.int32)
     np.cumsum(res_t, axis=1, out=pref[:, 1:, :])
     del res_t
-    # reach[t, j]: the largest k with layers j..k-1 within budget at candidate T number t. Prefix
-    # sums are non-decreasing in k, so it is a searchsorted per resource; offsetting row t by
-    # t * off makes one call serve every t at once.
+    # reach[t, j]: the largest k with layers j..k-1 within one SLR's budget at candidate T number
+    # t. Prefix sums are non-decreasing in k, so it is a searchsorted per resource; offsetting row
+    # t by t * off makes one call serve every t at once.
     off = np.int64(n + 2) * np.int64(cap.max() + 1)
     rows = np.arange(nt, dtype=np.int64)[:, None] * off
     reach = np.full((nt, n + 1), n, dtype=np.int64)
@@ -71,8 +92,13 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray) -> np.
         pr = pref[:, :, r].astype(np.int64) + rows
         k = np.searchsorted(pr.ravel(), (pr + budget[r]).ravel(), side="right").reshape(nt, n + 1)
         reach = np.minimum(reach, k - 1 - np.arange(nt, dtype=np.int64)[:, None] * (n + 1))
-    # reach[:, j] is non-decreasing in t (a larger T never costs more), so the first feasible t of
-    # segment j..k-1 is the number of t with reach < k: again one offset searchsorted.
+    one = reach
+    for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+        reach = np.take_along_axis(one, reach, axis=1)
+    # Achievable rows need not get cheaper in every resource as T grows, but a choice meeting T
+    # meets every larger T: the running maximum is the true reach and it is monotone in t, so the
+    # first feasible t of segment j..k-1 is the number of t with reach < k (one offset searchsorted).
+    reach = np.maximum.accumulate(reach, axis=0)
     J, K = np.triu_indices(n + 1, k=1)
     col = reach.T + np.arange(n + 1, dtype=np.int64)[:, None] * (n + 2)
     idx = np.searchsorted(col.ravel(), K + J * (n + 2), side="left") - J * nt
@@ -83,21 +109,24 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray) -> np.
 
 def segment_table(
     menus_on: list[Menu], menus_off: list[Menu], budget: np.ndarray, clock_hz: float,
-    weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray,
+    weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray, slrs: int = 1,
 ) -> SegmentTable:
     n = len(menus_on)
-    t_on = min_feasible_T(menus_on, budget, ts)
-    t_off = min_feasible_T(menus_off, budget, ts)
-    on = np.where(t_on > 0, t_on / clock_hz, np.inf)
     wpref = np.concatenate([[0], np.cumsum(weight_bytes)]).astype(np.float64)
     stream = (wpref[None, :] - wpref[:, None]) / mem_bytes_per_s
-    off = np.where(t_off > 0, np.maximum(t_off / clock_hz, stream), np.inf)
-    mode = (off < on).astype(np.int8)
-    interval = np.minimum(on, off)
     tri = np.triu(np.ones((n + 1, n + 1), bool), k=1)
-    interval[~tri] = np.inf
-    on[~tri] = np.inf
-    return SegmentTable(interval=interval, mode=mode, onchip=on)
+    out = {}
+    for lower in (False, True):
+        t_on = min_feasible_T(menus_on, budget, ts, slrs, lower)
+        t_off = min_feasible_T(menus_off, budget, ts, slrs, lower)
+        on = np.where(t_on > 0, t_on / clock_hz, np.inf)
+        off = np.where(t_off > 0, np.maximum(t_off / clock_hz, stream), np.inf)
+        interval = np.minimum(on, off)
+        interval[~tri] = np.inf
+        on[~tri] = np.inf
+        out[lower] = (interval, (off < on).astype(np.int8), on, (t_on, t_off))
+    interval, mode, on, tc = out[False]
+    return SegmentTable(interval=interval, mode=mode, onchip=on, lower=np.minimum(out[True][0], interval), t_cycles=tc)
 
 
 def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[int]:
@@ -107,3 +136,68 @@ def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[in
         ok = np.nonzero(m.cycles <= t_cycles * (1 + 1e-12))[0]
         rows.append(int(ok[0]) if len(ok) else len(m.cycles) - 1)
     return rows
+
+
+def _pareto(points: np.ndarray) -> np.ndarray:
+    """Rows of ``points`` not dominated (<= in every column, < in one) by another row."""
+    if len(points) <= 1:
+        return points
+    pts = np.unique(points, axis=0)
+    keep = np.ones(len(pts), bool)
+    for i in range(len(pts)):
+        if keep[i]:
+            dom = np.all(pts[i] <= pts, axis=1) & np.any(pts[i] < pts, axis=1)
+            keep &= ~dom
+    return pts[keep]
+
+
+def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarray, slrs: int = 1,
+                  limit: int = 200000) -> tuple[int, list[int]] | None:
+    """The exact best cycles of one segment over the raw options of its layers, and the option
+    chosen for each layer; None if nothing fits (or the Pareto sets outgrow ``limit``).
+
+    ``options[i] = (cycles[K], res[K, 4])`` of layer i. For each candidate T (ascending, binary
+    search: feasibility is monotone in T) a dynamic program over the layers keeps the Pareto set of
+    (SLR, resources used in that SLR) states, pruned by the remaining layers' per-resource minima:
+    exact over every combination of options and every resource kind."""
+    ts = np.unique(np.concatenate([c for c, _ in options]))
+    def feasible(t):
+        states = {0: [(np.zeros(4, np.int64), ())]}  # slr -> [(used, choice path)]
+        mins = [res[cyc <= t].min(axis=0) if np.any(cyc <= t) else None for cyc, res in options]
+        if any(m is None for m in mins):
+            return None
+        for i, (cyc, res) in enumerate(options):
+            ok = np.nonzero(cyc <= t)[0]
+            nxt: dict[int, list] = {}
+            for slr, lst in states.items():
+                for used, path in lst:
+                    for o in ok:
+                        for s2, base in ((slr, used), (slr + 1, np.zeros(4, np.int64))):
+                            if s2 >= slrs or (s2 != slr and not path):
+                                continue
+                            u = base + res[o]
+                            if np.all(u <= budget):
+                                nxt.setdefault(s2, []).append((u, path + (int(o),)))
+            states = {}
+            for slr, lst in nxt.items():
+                pts = np.array([u for u, _ in lst])
+                front = {tuple(p) for p in _pareto(pts)}
+                seen, keep = set(), []
+                for u, path in lst:
+                    key = tuple(u)
+                    if key in front and key not in seen:
+                        seen.add(key)
+                        keep.append((u, path))
+                states[slr] = keep
+            if not states or sum(len(v) for v in states.values()) > limit:
+                return None
+        return min((p for lst in states.values() for _, p in lst), default=None)
+    lo, hi, best = 0, len(ts) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        got = feasible(ts[mid])
+        if got is not None:
+            best, hi = (int(ts[mid]), list(got)), mid - 1
+        else:
+            lo = mid + 1
+    return best
