@@ -14,6 +14,9 @@ def add_arguments(p) -> None:
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
     p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
+    p.add_argument("--target-ips", type=float, metavar="N",
+                   help="use the fewest boards (then the fewest DSPs) that reach N images/s; exit 1 with the "
+                        "best reachable plan if none does")
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
 
@@ -40,9 +43,15 @@ def run(args) -> int:
     graph = load_model(args.model)
     prog = (lambda it: track(it, "sweep", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog)
+             model_path=args.model, progress=prog, target_ips=args.target_ips)
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)
     print(text if args.json else render(p), end="")
+    if p.target is not None and not p.target["met"]:
+        import sys
+
+        print(f"asymap plan: target {args.target_ips:g} images/s is not reachable on {cluster.name}; the best plan "
+              f"reaches {p.throughput_ips:.1f} images/s with {len(p.boards)} board(s)", file=sys.stderr)
+        return 1
     return 0

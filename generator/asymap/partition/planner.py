@@ -162,6 +162,20 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
     return best
 
 
+def _solve_target(pb: Problem, max_k: int, ips: float):
+    """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can."""
+    from asymap.partition.target import fewest_boards, segment_dsp
+
+    tau = 1.0 / ips
+    per_type = [segment_dsp(tt.table, tt.menus, tt.spec.clock_hz, tau) for tt in pb.types]
+    seg = [per_type[t] for t in pb.board_type]
+    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
+    r = fewest_boards(seg, pb.link, pb.adj, tau, **hx)
+    if r.boards > max_k:
+        r.boards, r.path, r.cuts = 0, [], []
+    return r
+
+
 def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
     """The best proven lower bound on the true optimum with at most ``max_k`` boards.
 
@@ -396,10 +410,14 @@ def plan(
     pad: bool = True,
     model_path: str | None = None,
     progress=None,
+    target_ips: float | None = None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
-    ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``)."""
+    ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``).
+    ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
+    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
+    highest-throughput plan with ``target.met`` false."""
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
     if max_k < 1 or max_k > n:
@@ -407,10 +425,16 @@ def plan(
     pb = build_problem(graph, cluster, util, pad)
     lbs = _bounds(pb, max_k)
     lb = lbs[max_k - 1]
-    res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+    if target_ips is not None and not target_ips > 0:
+        raise UserError(f"--target-ips must be positive, got {target_ips}")
+    tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
+    if tgt is not None and tgt.boards:
+        res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+    else:
+        res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
-    tau = res.interval
+    tau = res.interval  # boards are configured at this interval (the target's, in target mode)
     L = len(graph.layers)
     bplans = [_board_plan(pb, i, b, res.cuts[i], res.cuts[i + 1], tau) for i, b in enumerate(res.path)]
     lplans = []
@@ -431,7 +455,9 @@ def plan(
     # segment is the cluster interval (others are slowed down to it on purpose), or a link.
     fastest = ([(bp.best_interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
                + hops)
-    bottleneck = next(name for v, name in fastest if v >= interval * (1 - 1e-12))
+    bottleneck = next((name for v, name in fastest if v >= interval * (1 - 1e-12)), None)
+    if bottleneck is None:  # target mode: every board is configured slower than it could run
+        bottleneck = max(stages, key=lambda s_: s_[0])[1]
     macs = graph.macs
     # Baselines, same cost model.
     base = {}
@@ -456,9 +482,19 @@ def plan(
     # The outer search is exact over the achievable segment table; the plan is proven optimal only
     # if it also meets a bound computed from the relaxed (lower) table, which holds for every real
     # factor choice. Small clusters: the exact search over the relaxed table; larger: bounds.py.
-    lb = _proven_bound(pb, res, lb, max_k)
-    exact = bool(tau <= lb * (1 + 1e-12))
-    gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
+    target = None
+    if tgt is not None:
+        target = {"ips": float(target_ips), "met": bool(tgt.boards), "boards": len(bplans),
+                  "dsp": int(sum(bp.resources["dsp"][0] for bp in bplans)), "exact": bool(tgt.exact),
+                  "best_ips": float(1.0 / interval)}
+    if tgt is not None and tgt.boards:
+        # Target mode: "optimal" means the fewest boards, then DSPs, proven over the achievable table.
+        exact, gap = bool(tgt.exact), 0.0
+        tau = interval
+    else:
+        lb = _proven_bound(pb, res, lb, max_k)
+        exact = bool(tau <= lb * (1 + 1e-12))
+        gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     sweep_rows = None
     if sweep:
         sweep_rows = []
@@ -485,7 +521,9 @@ def plan(
         references=_references(graph, cluster, 1.0 / interval) or None,
         optimal=exact, gap_bound=float(gap), lower_bound_s=float(lb), util=util,
         peak_gops=float(sum(b.spec.peak_gops for b in cluster.boards)),
-        search={"method": "exact-subset-dp" if res.exact else f"beam-{beam}", "states": int(res.states),
+        target=target,
+        search={"method": ("target-fewest-boards" if tgt is not None and tgt.boards else
+                           "exact-subset-dp" if res.exact else f"beam-{beam}"), "states": int(res.states),
                 "max_boards": max_k, "exact_up_to_boards": exact_boards},
         sweep=sweep_rows,
     )
