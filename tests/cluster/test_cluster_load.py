@@ -33,7 +33,7 @@ def test_board_library_has_every_type_with_a_source(repo_root):
     assert specs["zc706"].dsp_type == "DSP48E1" and specs["zc706"].macs_per_dsp == 1
 
 
-@pytest.mark.parametrize("name", ["example16", "mixed4", "ring8", "pair2"])
+@pytest.mark.parametrize("name", ["example16", "mixed4", "ring8", "pair2", "u280x16"])
 def test_presets_load(repo_root, name):
     c = load_cluster(repo_root / "clusters" / f"{name}.yaml")
     assert c.boards and c.sha256 and len(c.sha256) == 64

@@ -38,12 +38,27 @@ def run(args) -> int:
     cluster = load_cluster(args.cluster)
     if args.boards is not None and not 1 <= args.boards <= len(cluster.boards):
         raise UserError(f"--boards {args.boards}: {args.cluster} has {len(cluster.boards)} board(s); give 1..{len(cluster.boards)}")
+    import hashlib
+    import threading
+
     from asymap.frontend.onnx_import import load_model
 
-    graph = load_model(args.model)
+    # Read the model once: hash it on a second thread (hashlib releases the GIL) while parsing;
+    # the planner needs weight shapes only, so weights are not decoded.
+    try:
+        data = Path(args.model).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{args.model}: cannot read the model ({exc.strerror})") from None
+    digest: list[str] = []
+    hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
+    hasher.start()
+    try:
+        graph = load_model(args.model, weights=False, data=data)
+    finally:
+        hasher.join()
     prog = (lambda it: track(it, "sweep", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips)
+             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0])
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)

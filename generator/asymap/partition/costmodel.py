@@ -400,6 +400,7 @@ class Menu:
     opt: np.ndarray  # index into LayerInfo.options
     lo_cycles: np.ndarray  # strictly decreasing
     lo_res: np.ndarray  # [K', 4], non-decreasing down the rows
+    tight: bool = False  # the achievable row is the ideal point at every T (the relaxation is exact)
 
 
 def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
@@ -429,11 +430,13 @@ def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
         best_rev[i] = run
     best = (len(c) - 1 - best_rev[::-1])[starts]
     lo = np.minimum.accumulate(r[::-1], axis=0)[::-1][starts]
-    pick = order[best]
-    keep = np.ones(len(pick), bool)
-    keep[1:] = pick[1:] != pick[:-1]  # a faster level with the same cheapest option adds nothing
-    pick = pick[keep]
-    return Menu(cycles=cycles[pick].copy(), res=res[pick].copy(), opt=pick, lo_cycles=c[starts].copy(), lo_res=lo)
+    per_level = order[best]
+    tight = bool(np.array_equal(res[per_level], lo))
+    keep = np.ones(len(per_level), bool)
+    keep[1:] = per_level[1:] != per_level[:-1]  # a faster level with the same cheapest option adds nothing
+    pick = per_level[keep]
+    return Menu(cycles=cycles[pick].copy(), res=res[pick].copy(), opt=pick, lo_cycles=c[starts].copy(), lo_res=lo,
+                tight=tight)
 
 
 def cost_weights(spec: BoardSpec) -> np.ndarray:

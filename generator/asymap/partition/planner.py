@@ -383,11 +383,14 @@ def _references(graph: Graph, cluster: Cluster, ips: float) -> dict:
     return out
 
 
-def _file_info(path, sha_fallback: str = "") -> dict:
+def _file_info(path, sha_fallback: str = "", known_sha: str | None = None) -> dict:
     if not path:
-        return {"path": None, "sha256": sha_fallback or None}
+        return {"path": None, "sha256": sha_fallback or known_sha or None}
     p = Path(path)
-    sha = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else (sha_fallback or None)
+    if known_sha:
+        sha = known_sha
+    else:
+        sha = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else (sha_fallback or None)
     shown = p.name if p.is_absolute() else str(path)
     return {"path": shown, "sha256": sha}
 
@@ -411,6 +414,7 @@ def plan(
     model_path: str | None = None,
     progress=None,
     target_ips: float | None = None,
+    model_sha256: str | None = None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
@@ -512,7 +516,7 @@ def plan(
                 "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None,
             })
     return Plan(
-        model={**_file_info(model_path), "name": graph.name, "layers": L, "macs": int(macs)},
+        model={**_file_info(model_path, known_sha=model_sha256), "name": graph.name, "layers": L, "macs": int(macs)},
         cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},
         boards=bplans, links=lplans, interval_s=float(interval), throughput_ips=1.0 / interval,

@@ -116,7 +116,9 @@ def segment_table(
     stream = (wpref[None, :] - wpref[:, None]) / mem_bytes_per_s
     tri = np.triu(np.ones((n + 1, n + 1), bool), k=1)
     out = {}
-    for lower in (False, True):
+    # Where every layer's achievable row is its ideal point the relaxation is the same table.
+    tight = all(m.tight for m in menus_on) and all(m.tight for m in menus_off)
+    for lower in ((False,) if tight else (False, True)):
         t_on = min_feasible_T(menus_on, budget, ts, slrs, lower)
         t_off = min_feasible_T(menus_off, budget, ts, slrs, lower)
         on = np.where(t_on > 0, t_on / clock_hz, np.inf)
@@ -126,7 +128,8 @@ def segment_table(
         on[~tri] = np.inf
         out[lower] = (interval, (off < on).astype(np.int8), on, (t_on, t_off))
     interval, mode, on, tc = out[False]
-    return SegmentTable(interval=interval, mode=mode, onchip=on, lower=np.minimum(out[True][0], interval), t_cycles=tc)
+    lower = interval.copy() if tight else np.minimum(out[True][0], interval)
+    return SegmentTable(interval=interval, mode=mode, onchip=on, lower=lower, t_cycles=tc)
 
 
 def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[int]:
