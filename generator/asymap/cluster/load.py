@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from asymap.cluster.boards import BoardSpec, load_board_type, spec_from_dict, unknown_key
+from asymap.cluster.boards import SAFE_LOADER, BoardSpec, load_board_type, spec_from_dict, unknown_key
 from asymap.errors import UserError
 
 TOP_KEYS = ("name", "boards", "links", "host", "build")
@@ -219,7 +219,7 @@ def load_cluster(path) -> Cluster:
         raise UserError(f"{p}: cluster file not found")
     raw = p.read_bytes()
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise UserError(f"{p}: not valid YAML{f' (line {line + 1})' if line is not None else ''}") from None

@@ -29,7 +29,7 @@ from asymap.partition.costmodel import (
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import candidate_cycles, choose, segment_table
+from asymap.partition.segments import choose, segment_table
 
 DEFAULT_BEAM = 48
 
@@ -89,13 +89,12 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         specs.setdefault(t, b.spec)
     wbytes = streamed_bytes(infos)
     per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
-    ts = candidate_cycles([m for pair in per_type_menus for m in pair])
     types = []
     for t in range(len(specs)):
         spec = specs[t]
         bud = slr_budget(spec, util)  # per SLR
         on, off = per_type_menus[t]
-        table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, ts, spec.slrs)
+        table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
         types.append(_TypeTables(spec, bud, (on, off), table))
     cb = _cut_bytes(graph)
     names = [b.name for b in cluster.boards]
@@ -252,6 +251,14 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     nxt = max((c for m in menus[j:k] for c in m.cycles if c < best * (1 - 1e-12)), default=None)
     if nxt is None:
         return "parallelism"
+    # A layer whose port beats alone (no factor shortens them) nearly fill the interval: faster
+    # choices may exist but would gain almost nothing; name the port, not the budget.
+    for li in range(j, k):
+        pb_ = port_beats(pb.infos[li].layer)
+        if pb_ >= best * 0.98:
+            lay = pb.infos[li].layer
+            return (f"input/output port of layer {li} '{lay.name}' ({pb_:,} port beats = "
+                    f"{pb_ / best:.0%} of the interval; wider ports would help)")
     rows = choose(menus, j, k - 1, nxt)
     use = sum(menus[j + i].res[r] for i, r in enumerate(rows))
     over = [RES[r] for r in range(4) if use[r] > tt.budget[r] * tt.spec.slrs]

@@ -109,9 +109,17 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
 
 def segment_table(
     menus_on: list[Menu], menus_off: list[Menu], budget: np.ndarray, clock_hz: float,
-    weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray, slrs: int = 1,
+    weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray | None = None, slrs: int = 1,
 ) -> SegmentTable:
+    """``ts``: candidate cycle counts; None: each table's own (its menus' cycle counts, where its
+    feasibility can change: the same answer with fewer candidates)."""
     n = len(menus_on)
+
+    def cands(menus, lower):
+        if ts is not None:
+            return ts
+        return np.unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in menus]))
+
     wpref = np.concatenate([[0], np.cumsum(weight_bytes)]).astype(np.float64)
     stream = (wpref[None, :] - wpref[:, None]) / mem_bytes_per_s
     tri = np.triu(np.ones((n + 1, n + 1), bool), k=1)
@@ -119,8 +127,8 @@ def segment_table(
     # Where every layer's achievable row is its ideal point the relaxation is the same table.
     tight = all(m.tight for m in menus_on) and all(m.tight for m in menus_off)
     for lower in ((False,) if tight else (False, True)):
-        t_on = min_feasible_T(menus_on, budget, ts, slrs, lower)
-        t_off = min_feasible_T(menus_off, budget, ts, slrs, lower)
+        t_on = min_feasible_T(menus_on, budget, cands(menus_on, lower), slrs, lower)
+        t_off = min_feasible_T(menus_off, budget, cands(menus_off, lower), slrs, lower)
         on = np.where(t_on > 0, t_on / clock_hz, np.inf)
         off = np.where(t_off > 0, np.maximum(t_off / clock_hz, stream), np.inf)
         interval = np.minimum(on, off)
