@@ -149,60 +149,86 @@ def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[in
     return rows
 
 
-def _pareto(points: np.ndarray) -> np.ndarray:
-    """Rows of ``points`` not dominated (<= in every column, < in one) by another row."""
-    if len(points) <= 1:
-        return points
-    pts = np.unique(points, axis=0)
-    keep = np.ones(len(pts), bool)
-    for i in range(len(pts)):
-        if keep[i]:
-            dom = np.all(pts[i] <= pts, axis=1) & np.any(pts[i] < pts, axis=1)
-            keep &= ~dom
-    return pts[keep]
+def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
+    """Indices of the rows of ``points`` not dominated (<= everywhere) by another kept row; of
+    equal rows one is kept. Rows are visited by ascending sum (a row can only be dominated by one
+    with a smaller or equal sum), in blocks checked against the rows kept so far."""
+    n = len(points)
+    if n <= 1:
+        return np.arange(n)
+    order = np.lexsort((*points.T[::-1], points.sum(axis=1)))
+    kept = np.empty((0, points.shape[1]), points.dtype)
+    out = []
+    for s0 in range(0, n, block):
+        idx = order[s0 : s0 + block]
+        blk = points[idx]
+        ok = ~np.any(np.all(kept[None, :, :] <= blk[:, None, :], axis=2), axis=1) if len(kept) else np.ones(len(idx), bool)
+        # inside the block: an earlier row (smaller sum, or equal and lexicographically first) dominates
+        le = np.all(blk[:, None, :] <= blk[None, :, :], axis=2)
+        earlier = np.tril(np.ones((len(idx), len(idx)), bool), k=-1).T  # earlier[a, b]: a before b
+        ok &= ~np.any(le & earlier & ok[:, None], axis=0)
+        out.extend(idx[ok].tolist())
+        kept = np.vstack([kept, blk[ok]])
+    return np.array(sorted(out), dtype=np.int64)
 
 
 def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarray, slrs: int = 1,
-                  limit: int = 200000) -> tuple[int, list[int]] | None:
+                  limit: int = 400) -> tuple[int, list[int]] | None:
     """The exact best cycles of one segment over the raw options of its layers, and the option
-    chosen for each layer; None if nothing fits (or the Pareto sets outgrow ``limit``).
+    chosen for each layer; None if nothing fits or a Pareto set outgrows ``limit`` (then the
+    caller keeps its bounds).
 
-    ``options[i] = (cycles[K], res[K, 4])`` of layer i. For each candidate T (ascending, binary
-    search: feasibility is monotone in T) a dynamic program over the layers keeps the Pareto set of
-    (SLR, resources used in that SLR) states, pruned by the remaining layers' per-resource minima:
-    exact over every combination of options and every resource kind."""
+    ``options[i] = (cycles[K], res[K, 4])`` of layer i; ``budget`` is per SLR. For a candidate T
+    (binary search over the option cycle counts: feasibility is monotone in T) a dynamic program
+    over the layers keeps the Pareto set of the resources used in the current SLR. Only states in
+    the lowest SLR matter (a state one SLR earlier can always open the next SLR empty), each layer
+    offers only its Pareto-minimal options meeting T, and a state is dropped when even the
+    per-resource minima of the remaining layers cannot fit what is left. Exact over every
+    combination of options and every resource kind; the tests compare it with brute force."""
+    budget = np.asarray(budget, np.int64)
     ts = np.unique(np.concatenate([c for c, _ in options]))
+    gave_up = False
+
     def feasible(t):
-        states = {0: [(np.zeros(4, np.int64), ())]}  # slr -> [(used, choice path)]
-        mins = [res[cyc <= t].min(axis=0) if np.any(cyc <= t) else None for cyc, res in options]
-        if any(m is None for m in mins):
-            return None
-        for i, (cyc, res) in enumerate(options):
+        nonlocal gave_up
+        menus = []
+        for cyc, res in options:
             ok = np.nonzero(cyc <= t)[0]
-            nxt: dict[int, list] = {}
-            for slr, lst in states.items():
-                for used, path in lst:
-                    for o in ok:
-                        for s2, base in ((slr, used), (slr + 1, np.zeros(4, np.int64))):
-                            if s2 >= slrs or (s2 != slr and not path):
-                                continue
-                            u = base + res[o]
-                            if np.all(u <= budget):
-                                nxt.setdefault(s2, []).append((u, path + (int(o),)))
-            states = {}
-            for slr, lst in nxt.items():
-                pts = np.array([u for u, _ in lst])
-                front = {tuple(p) for p in _pareto(pts)}
-                seen, keep = set(), []
-                for u, path in lst:
-                    key = tuple(u)
-                    if key in front and key not in seen:
-                        seen.add(key)
-                        keep.append((u, path))
-                states[slr] = keep
-            if not states or sum(len(v) for v in states.values()) > limit:
+            if len(ok) == 0:
                 return None
-        return min((p for lst in states.values() for _, p in lst), default=None)
+            menus.append((ok[_pareto(res[ok])], res))
+        mins = np.array([res[ok].min(axis=0) for ok, res in menus])
+        rem = np.vstack([np.cumsum(mins[::-1], axis=0)[::-1], np.zeros((1, 4), np.int64)])
+        slr = 0
+        used = np.zeros((1, 4), np.int64)  # Pareto set of the current SLR's use
+        paths = [()]
+        for i, (ok, res) in enumerate(menus):
+            cand_u, cand_p = [], []
+            for s_, base in ((slr, used), (slr + 1, None)):
+                if s_ >= slrs:
+                    continue
+                u = (base[:, None, :] + res[ok][None, :, :]).reshape(-1, 4) if base is not None else res[ok].copy()
+                # a new SLR may follow any state of the previous one: continue the first
+                pidx = [(a, int(o)) for a in (range(len(paths)) if base is not None else [0]) for o in ok]
+                room = budget * (slrs - s_)  # what this SLR and the later ones can still take
+                keep = np.all(u <= budget, axis=1) & np.all(u + rem[i + 1] <= room, axis=1)
+                if np.any(keep):
+                    cand_u.append((s_, u[keep], [pidx[q] for q in np.nonzero(keep)[0]]))
+                    break  # states in a lower SLR dominate every state in a higher one
+            if not cand_u:
+                return None
+            slr, u, pidx = cand_u[0]
+            if len(u) > 16 * limit:
+                gave_up = True
+                return None
+            front = _pareto(u)
+            if len(front) > limit:
+                gave_up = True
+                return None
+            used = u[front]
+            paths = [paths[a] + (o,) for a, o in (pidx[q] for q in front)]
+        return paths[0]
+
     lo, hi, best = 0, len(ts) - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
@@ -210,5 +236,7 @@ def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarr
         if got is not None:
             best, hi = (int(ts[mid]), list(got)), mid - 1
         else:
+            if gave_up:
+                return None
             lo = mid + 1
     return best
