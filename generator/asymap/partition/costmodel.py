@@ -401,6 +401,23 @@ class Menu:
     lo_cycles: np.ndarray  # strictly decreasing
     lo_res: np.ndarray  # [K', 4], non-decreasing down the rows
     tight: bool = False  # the achievable row is the ideal point at every T (the relaxation is exact)
+    lo_agg: np.ndarray | None = None  # [K', len(AGG_SETS)] floor(AGG_SCALE * min weighted sums), see agg_budget
+    agg_w: np.ndarray | None = None  # the weights of those sums (1 / the board's resources)
+
+
+# Aggregated constraints of the relaxation: for weights w >= 0 any real choice satisfies
+# sum_layers w.r <= w.budget, so the per-layer minimum of w.r over the options meeting T is a
+# valid relaxed "resource" too. The per-resource minima alone miss trade-offs (one option low in
+# DSPs, another low in BRAM); sums over these resource subsets (weighted by 1 / the board's
+# amount) catch them. Per-layer values are floored and budgets ceiled, so the bound stays valid.
+AGG_SETS = ((0, 1), (0, 2), (1, 2), (0, 1, 2, 3))
+AGG_SCALE = 1_000_000
+
+
+def agg_budget(w: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Budgets of the aggregated constraints for a per-SLR ``budget`` (ceiled: never too tight)."""
+    return np.array([int(np.ceil(AGG_SCALE * sum(w[r] * budget[r] for r in s_) + 1e-6)) for s_ in AGG_SETS],
+                    dtype=np.int64)
 
 
 def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
@@ -432,11 +449,16 @@ def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray) -> Menu:
     lo = np.minimum.accumulate(r[::-1], axis=0)[::-1][starts]
     per_level = order[best]
     tight = bool(np.array_equal(res[per_level], lo))
+    agg = None
+    if weights is not None:
+        comb = np.maximum(0, np.stack([np.floor(AGG_SCALE * (r[:, list(s_)] * weights[list(s_)]).sum(axis=1) - 1e-6)
+                         for s_ in AGG_SETS], axis=1)).astype(np.int64)
+        agg = np.minimum.accumulate(comb[::-1], axis=0)[::-1][starts]
     keep = np.ones(len(per_level), bool)
     keep[1:] = per_level[1:] != per_level[:-1]  # a faster level with the same cheapest option adds nothing
     pick = per_level[keep]
     return Menu(cycles=cycles[pick].copy(), res=res[pick].copy(), opt=pick, lo_cycles=c[starts].copy(), lo_res=lo,
-                tight=tight)
+                tight=tight, lo_agg=agg, agg_w=weights)
 
 
 def cost_weights(spec: BoardSpec) -> np.ndarray:

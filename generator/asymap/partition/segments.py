@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asymap.partition.costmodel import Menu
+from asymap.partition.costmodel import Menu, agg_budget
 
 
 
@@ -52,7 +52,11 @@ def candidate_cycles(menus_list: list[list[Menu]]) -> np.ndarray:
 
 
 def _rows(m: Menu, lower: bool):
-    return (m.lo_cycles, m.lo_res) if lower else (m.cycles, m.res)
+    if not lower:
+        return m.cycles, m.res
+    if m.lo_agg is None:
+        return m.lo_cycles, m.lo_res
+    return m.lo_cycles, np.hstack([m.lo_res, m.lo_agg])  # + the aggregated constraints
 
 
 def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: int = 1,
@@ -61,10 +65,15 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     ``budget`` is per SLR; ``lower`` uses the relaxation rows."""
     n = len(menus)
     nt = len(ts)
+    budget = np.asarray(budget, np.int64)
+    if lower and n and menus[0].lo_agg is not None:
+        budget = np.concatenate([budget, agg_budget(menus[0].agg_w, budget)])
+    R = len(budget)
     # Cap every per-layer amount at budget + 1: "over budget" is preserved by sums of non-negative
     # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
     cap = (budget + 1).astype(np.int64)
-    res_t = np.empty((nt, n, 4), dtype=np.int32)
+    dt = np.int32 if int(cap.max()) * (n + 1) < 2**31 else np.int64
+    res_t = np.empty((nt, n, R), dtype=dt)
     done: dict[int, int] = {}  # repeated layers share one Menu object: compute its column once
     for li, m in enumerate(menus):
         if id(m) in done:
@@ -79,7 +88,7 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
         r = np.minimum(res[idx], cap)
         r[cnt == 0] = cap
         res_t[:, li, :] = r
-    pref = np.zeros((nt, n + 1, 4), dtype=np.int32)
+    pref = np.zeros((nt, n + 1, R), dtype=dt)
     np.cumsum(res_t, axis=1, out=pref[:, 1:, :])
     del res_t
     # reach[t, j]: the largest k with layers j..k-1 within one SLR's budget at candidate T number
@@ -88,7 +97,7 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     off = np.int64(n + 2) * np.int64(cap.max() + 1)
     rows = np.arange(nt, dtype=np.int64)[:, None] * off
     reach = np.full((nt, n + 1), n, dtype=np.int64)
-    for r in range(4):
+    for r in range(R):
         pr = pref[:, :, r].astype(np.int64) + rows
         k = np.searchsorted(pr.ravel(), (pr + budget[r]).ravel(), side="right").reshape(nt, n + 1)
         reach = np.minimum(reach, k - 1 - np.arange(nt, dtype=np.int64)[:, None] * (n + 1))
