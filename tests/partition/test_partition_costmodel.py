@@ -168,3 +168,18 @@ def test_slr_budget_and_packing(chain):
     for s_ in set(slrs):
         dsp = sum(lp.dsp for lp in two.boards[0].layers if lp.slr == s_)
         assert dsp <= 600 * 0.8 / 2
+
+
+def test_published_references_are_compared(chain, tmp_path):
+    """A board type's published throughput of the planned model shows up with the plan's ratio."""
+    from asymap.partition.table import render
+
+    g = chain([("conv", 16, 3, 1), ("conv", 16, 3, 1)], input_shape=(8, 8, 8))
+    res = {"dsp": 200, "bram36": 100, "uram": 0, "lut": 60000, "clock_mhz": 100, "mem_gbps": 1,
+           "reference": [{"model": "Chain", "ips": 1000.0, "source": "a lab notebook"},
+                         {"model": "other", "ips": 5.0, "source": "x"}]}
+    p = plan(g, cluster_from_dict({"boards": [{"name": "a", "resources": res}], "links": []}))
+    (typ, ref), = p.references.items()
+    assert typ == "custom:a" and ref["model"] == "Chain" and ref["ips"] == 1000.0
+    assert ref["ratio"] == pytest.approx(p.throughput_ips / 1000.0)
+    assert "a lab notebook" in render(p) and p.to_dict()["references"] == p.references
