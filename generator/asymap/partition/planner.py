@@ -188,9 +188,74 @@ def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
         return max(lb, r.interval)
     if len(pb.cluster.boards) > EXACT_BOARDS:
         return lb
-    seg_lo = [pb.types[t].table.lower for t in pb.board_type]
+    return max(lb, _refine_bound(pb, max_k, r.interval))
+
+
+REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a small cluster's bound
+
+
+def _exact_seconds(pb: Problem, t: int, j: int, k: int, deadline: float | None = None) -> float | None:
+    """The exact best interval of segment j..k-1 on board type t over the raw options (both weight
+    modes), or None when the exact solve gives up (segments.exact_segment)."""
+    from asymap.partition.costmodel import option_resources
+    from asymap.partition.segments import exact_segment
+
+    tt = pb.types[t]
+    spec = tt.spec
+    best = np.inf
+    stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
+    for md in (ONCHIP, OFFCHIP):
+        opts = []
+        for info in pb.infos[j:k]:
+            m = md if info.streams else ONCHIP
+            cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
+            opts.append((cyc, option_resources(info, spec, m)))
+        hi = int(tt.table.t_cycles[md][j, k])
+        got = exact_segment(opts, tt.budget, spec.slrs, limit=2000, t_hi=hi if hi > 0 else None, deadline=deadline)
+        if got is None:
+            if hi > 0:
+                return None  # gave up (the achievable choice proves feasibility, so not infeasible)
+            continue
+        v = got[0] / spec.clock_hz
+        best = min(best, max(v, stream) if md == OFFCHIP else v)
+    return float(best)
+
+
+def _refine_bound(pb: Problem, max_k: int, tau: float, seconds: float = REFINE_SECONDS) -> float:
+    """A lower bound of the true optimum, tightened lazily with exact segments.
+
+    Start from the relaxed segment table (every entry <= the segment's exact optimum). The exact
+    outer optimum over it is a valid bound; replace the entries of the segments it uses by their
+    exact values and search again, until the bound meets the plan (proven optimal), an exact solve
+    gives up, or the time is spent. Every intermediate bound is valid."""
+    import time
+
+    t0 = time.perf_counter()
+    mixed = [pb.types[t].table.lower.copy() for t in range(len(pb.types))]
+    known: set = set()
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
-    return max(lb, float(search(seg_lo, pb.link, pb.adj, max_k, beam=None, **hx).interval))
+    bound = 0.0
+    while True:
+        r = search([mixed[t] for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
+        bound = max(bound, float(r.interval))
+        if not np.isfinite(r.interval) or bound >= tau * (1 - 1e-12) or time.perf_counter() - t0 > seconds:
+            return bound
+        progress = False
+        for i, b in enumerate(r.path):
+            t, j, k = pb.board_type[b], r.cuts[i], r.cuts[i + 1]
+            if (t, j, k) in known:
+                continue
+            known.add((t, j, k))
+            v = _exact_seconds(pb, t, j, k, deadline=t0 + seconds)
+            if v is None:
+                return bound
+            if v > mixed[t][j, k]:
+                mixed[t][j, k] = v
+                progress = True
+            if time.perf_counter() - t0 > seconds:
+                return bound
+        if not progress:
+            return bound
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:

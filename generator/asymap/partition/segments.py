@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import time
+
 import numpy as np
 
 from asymap.partition.costmodel import Menu, agg_budget
@@ -182,12 +184,14 @@ def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
 
 
 def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarray, slrs: int = 1,
-                  limit: int = 400) -> tuple[int, list[int]] | None:
+                  limit: int = 400, t_lo: int = 0, t_hi: int | None = None,
+                  deadline: float | None = None) -> tuple[int, list[int]] | None:
     """The exact best cycles of one segment over the raw options of its layers, and the option
     chosen for each layer; None if nothing fits or a Pareto set outgrows ``limit`` (then the
     caller keeps its bounds).
 
-    ``options[i] = (cycles[K], res[K, 4])`` of layer i; ``budget`` is per SLR. For a candidate T
+    ``options[i] = (cycles[K], res[K, 4])`` of layer i; ``budget`` is per SLR; ``t_lo``/``t_hi``:
+    known bounds of the answer (``t_hi`` feasible); ``deadline``: a ``time.perf_counter()`` value. For a candidate T
     (binary search over the option cycle counts: feasibility is monotone in T) a dynamic program
     over the layers keeps the Pareto set of the resources used in the current SLR. Only states in
     the lowest SLR matter (a state one SLR earlier can always open the next SLR empty), each layer
@@ -196,6 +200,8 @@ def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarr
     combination of options and every resource kind; the tests compare it with brute force."""
     budget = np.asarray(budget, np.int64)
     ts = np.unique(np.concatenate([c for c, _ in options]))
+    # Hints (the relaxed and achievable first feasible T): the optimum lies between them.
+    ts = ts[(ts >= t_lo) & (ts <= (ts[-1] if t_hi is None else t_hi))]
     gave_up = False
 
     def feasible(t):
@@ -212,7 +218,10 @@ def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarr
         used = np.zeros((1, 4), np.int64)  # Pareto set of the current SLR's use
         paths = [()]
         for i, (ok, res) in enumerate(menus):
-            cand_u, cand_p = [], []
+            if deadline is not None and time.perf_counter() > deadline:
+                gave_up = True  # out of time: the caller keeps its bounds
+                return None
+            cand_u = []
             for s_, base in ((slr, used), (slr + 1, None)):
                 if s_ >= slrs:
                     continue
@@ -239,6 +248,11 @@ def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarr
         return paths[0]
 
     lo, hi, best = 0, len(ts) - 1, None
+    if t_hi is not None and len(ts) >= 2:  # usually the achievable T is optimal: one check proves it
+        if feasible(ts[-2]) is None and not gave_up:
+            got = feasible(ts[-1])
+            return None if got is None else (int(ts[-1]), list(got))
+        hi = len(ts) - 2
     while lo <= hi:
         mid = (lo + hi) // 2
         got = feasible(ts[mid])
