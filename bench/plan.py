@@ -6,12 +6,22 @@ Prints a table and a one-line summary. Targets (issue "partitioner"): plan <= 1 
 instance it finishes within 60 s, as a ratio to the DP's; predicted throughput against every
 baseline (the seed paper reports 16.4x over a single-FPGA reuse design on its 16 FPGAs) and the
 pipeline efficiency (predicted GOPS / the cluster's peak int8 GOPS).
+Side by side (issue 12, "Measure"): the model on example16 and on 16 x U280 (clusters/u280x16.yaml)
+with everything charged (platform-left resources, per-SLR budgets, 250 MHz Alveo clocks, the host
+path): images/s, boards used (and forwarding), pipeline efficiency (GOPS / the used boards' capped
+peak int8 GOPS: 2 x DSP x MACs/DSP x clock x util), the ratio to the fair reuse baseline and to the
+published measured DPU figure of each board type, and what limits the plan. Also the whole
+``asymap plan`` command (a subprocess, minus interpreter start) on ResNet-152 and example16.
 Run:  .venv/bin/python bench/plan.py [--model resnet152] [--size 224] [--cluster clusters/example16.yaml]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -65,6 +75,68 @@ def exhaustive_vs_dp(graph, cluster, budget_s: float = 60.0):
     return [r for r in rows if r[2] <= budget_s]
 
 
+def used_capped_peak(p) -> float:
+    """Peak int8 GOPS of the boards that hold layers, at the utilization cap."""
+    from asymap.cluster.boards import load_board_type
+
+    tot = 0.0
+    for b in p.boards:
+        spec = load_board_type(b.type)
+        tot += 2.0 * b.resources["dsp"][1] * spec.macs_per_dsp * b.clock_mhz * 1e-3 * p.util
+    return tot
+
+
+def side_by_side(graph, clusters: list[str]) -> list[str]:
+    """The Measure table of issue 12: one column per cluster."""
+    from asymap.cluster.load import load_cluster
+    from asymap.partition.planner import plan
+
+    cols = []
+    for path in clusters:
+        c = load_cluster(path)
+        p = plan(graph, c)
+        peak = used_capped_peak(p)
+        reuse = p.baselines["reuse_single"]
+        refs = p.references or {}
+        bn = next((b for b in p.boards if b.name == p.bottleneck), None)
+        limit = f"{p.bottleneck}: {bn.limit}" if bn else f"link {p.bottleneck}"
+        cols.append({
+            "cluster": c.name,
+            "img/s": f"{p.throughput_ips:,.1f}",
+            "GOPS": f"{p.gops:,.0f}",
+            "boards used (+forwarding)": f"{len(p.boards)} of {len(c.boards)} (+{len((p.host_path or {}).get('forwarding', []))})",
+            "efficiency (GOPS / used capped peak)": f"{100 * p.gops / peak:.1f}% of {peak:,.0f}",
+            "vs fair reuse_single": f"{p.throughput_ips / reuse['throughput_ips']:.2f}x ({reuse['type']}, {reuse['throughput_ips']:.1f}/s)",
+            **{f"vs published DPU, one {t}": f"{r['ratio']:.2f}x ({r['ips']}/s)" for t, r in sorted(refs.items())},
+            "optimal / gap": f"{p.optimal} / {100 * p.gap_bound:.2f}%",
+            "limited by": limit,
+        })
+    keys = []
+    for col in cols:
+        keys += [k for k in col if k not in keys and k != "cluster"]
+    w = 36
+    out = [f"{'figure':<{w}} " + "  ".join(f"{col['cluster']:<44}" for col in cols)]
+    for k in keys:
+        out.append(f"{k:<{w}} " + "  ".join(f"{col.get(k, '-'):<44}" for col in cols))
+    return out
+
+
+def command_time(model: Path, cluster: str, repeat: int = 3) -> tuple[float, float, float]:
+    """Best wall and CPU seconds of ``asymap plan`` minus a bare interpreter start (subprocesses)."""
+    exe = [sys.executable, "-m", "asymap.cli"]
+
+    def run(args):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.perf_counter() - t, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+    base = min(run([sys.executable, "-c", "pass"]) for _ in range(repeat))
+    best = min(run([*exe, "plan", str(model), cluster, "--quiet"]) for _ in range(repeat))
+    return best[0] - base[0], best[1] - base[1], float(os.getloadavg()[0])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="resnet152")
@@ -72,6 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cluster", default=str(ROOT / "clusters" / "example16.yaml"))
     ap.add_argument("--small-cluster", default=str(ROOT / "clusters" / "mixed4.yaml"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--compare", nargs="*", default=[str(ROOT / "clusters" / "example16.yaml"),
+                                                     str(ROOT / "clusters" / "u280x16.yaml")])
     a = ap.parse_args(argv)
 
     import onnx
@@ -85,7 +159,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{a.model}.onnx"
         onnx.save(build_zoo_model(a.model, a.size), str(path))
-        graph = load_model(path)
+        t_load, graph = _best(lambda: load_model(path), 1)
+        t_shapes, _ = _best(lambda: load_model(path, weights=False), 1)
+        cmd_wall, cmd_cpu, load_avg = command_time(path, a.cluster)
     cluster = load_cluster(a.cluster)
     n = len(cluster.boards)
 
@@ -102,11 +178,19 @@ def main(argv=None) -> int:
 
     rest = graph.layers[1:]
     g_rest = Graph(f"{graph.name}[1:]", rest[0].inputs[0], rest[0].in_shapes[0], graph.output, rest)
-    p_rest = plan(g_rest, cluster)
+    import dataclasses
+
+    # without the host path too: the stem's 802,816-byte output would otherwise have to come from the host
+    p_rest = plan(g_rest, dataclasses.replace(cluster, host=None))
 
     print(render(ps))
+    print("\n".join(side_by_side(graph, a.compare)))
+    print()
     print(f"{'figure':<58} {'value':>14}  target")
     rows = [
+        ("`asymap plan` command, wall minus interpreter start", f"{cmd_wall:.3f} s",
+         f"<= 1 s (CPU {cmd_cpu:.3f} s; load average {load_avg:.1f} on {os.cpu_count()} cores)"),
+        ("model load with weights / shapes only (plan)", f"{t_load:.2f}/{t_shapes:.2f} s", ""),
         (f"plan {graph.name} ({len(graph.layers)} layers) on {cluster.name} ({n} boards)", f"{t_plan:.3f} s", "<= 1 s"),
         (f"--sweep 1..{n} boards", f"{t_sweep:.3f} s", "<= 5 s"),
         ("planning peak memory (tracemalloc, incl. numpy)", f"{peak / 2**20:.0f} MiB", "<= 1024 MiB"),
@@ -116,7 +200,7 @@ def main(argv=None) -> int:
         ("predicted GOPS", f"{p.gops:.0f}", ""),
         ("pipeline efficiency (GOPS / cluster peak int8 GOPS)", f"{100 * p.gops / p.peak_gops:.1f}%", ""),
     ]
-    rows.append(("what-if: the same chain without its stem conv (layer 0)",
+    rows.append(("what-if: the chain without its stem conv (layer 0), no host",
                  f"{p_rest.throughput_ips:.1f} img/s", f"{p_rest.throughput_ips / p_rest.baselines['reuse_single']['throughput_ips']:.2f}x its reuse_single, "
                  f"{100 * p_rest.gops / p_rest.peak_gops:.0f}% eff., {len(p_rest.boards)} boards, gap {100 * p_rest.gap_bound:.1f}%"))
     for name, b in p.baselines.items():
@@ -130,7 +214,7 @@ def main(argv=None) -> int:
     reuse = p.baselines["reuse_single"]
     big = ex_rows[-1] if ex_rows else None
     print(
-        f"SUMMARY plan {t_plan:.2f}s (<=1) sweep {t_sweep:.2f}s (<=5) mem {peak / 2**20:.0f}MiB (<=1024) | "
+        f"SUMMARY command {cmd_wall:.2f}s wall / {cmd_cpu:.2f}s CPU (<=1) plan {t_plan:.2f}s sweep {t_sweep:.2f}s (<=5) mem {peak / 2**20:.0f}MiB (<=1024) | "
         f"{p.throughput_ips:.0f} img/s {p.gops:.0f} GOPS = {p.throughput_ips / reuse['throughput_ips']:.2f}x reuse_single "
         f"(paper 16.4x), efficiency {100 * p.gops / p.peak_gops:.1f}%, optimal={p.optimal} gap={100 * p.gap_bound:.2f}% | "
         + (f"exhaustive {big[2]:.1f}s = {big[2] / big[1]:.0f}x DP on {big[0]} layers" if big else "no exhaustive run")

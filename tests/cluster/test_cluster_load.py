@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from asymap.cluster.boards import MACS_PER_DSP, all_board_specs, board_types
-from asymap.cluster.load import load_cluster
+from asymap.cluster.load import cluster_from_dict, load_cluster
+from asymap.errors import UserError
 
 REQUIRED_TYPES = ["u250", "u280", "u55c", "u50", "vcu118", "vc709", "zcu102", "zc706", "zcu104", "pynq-z2"]
 
@@ -20,12 +21,19 @@ def test_board_library_has_every_type_with_a_source(repo_root):
         assert "Source" in text or "Sources" in text, spec.type
         assert spec.dsp_type in MACS_PER_DSP and spec.dsp > 0 and spec.bram36 > 0 and spec.clock_mhz > 0
         assert spec.ports, spec.type
+        assert spec.platform and spec.resources_source, spec.type  # whose leftover the budget is, and why
+        dev = dict(spec.device)
+        assert all(getattr(spec, k) <= v for k, v in dev.items()), spec.type  # a shell never adds resources
     specs = {s.type: s for s in all_board_specs()}
-    assert specs["u250"].dsp == 12288 and specs["u250"].uram == 1280 and specs["u250"].macs_per_dsp == 2
+    # Alveo budgets are what the XDMA shell leaves to kernels, not the device totals (UG1120)
+    assert specs["u250"].dsp == 11508 and dict(specs["u250"].device)["dsp"] == 12288 and specs["u250"].macs_per_dsp == 2
+    assert specs["u280"].dsp == 8490 and specs["u280"].bram36 == 1487 and specs["u280"].slrs == 3
+    assert specs["u280"].reference_for("ResNet-152").ips == 259.9
+    assert specs["u280"].clock_mhz == 250 and specs["u280"].clock_source
     assert specs["zc706"].dsp_type == "DSP48E1" and specs["zc706"].macs_per_dsp == 1
 
 
-@pytest.mark.parametrize("name", ["example16", "mixed4", "ring8", "pair2"])
+@pytest.mark.parametrize("name", ["example16", "mixed4", "ring8", "pair2", "u280x16"])
 def test_presets_load(repo_root, name):
     c = load_cluster(repo_root / "clusters" / f"{name}.yaml")
     assert c.boards and c.sha256 and len(c.sha256) == 64
@@ -115,3 +123,20 @@ def test_boards_command_lists_the_library(run_cli):
     data = json.loads(run_cli("boards", "--json", check=True).stdout)
     assert {d["type"] for d in data} >= set(REQUIRED_TYPES)
     assert all(d["peak_gops"] > 0 for d in data)
+
+
+def test_clock_override_and_reference_validation(tmp_path):
+    c = cluster_from_dict({"boards": [{"name": "a", "type": "u280", "clock_mhz": 200}, {"name": "b", "type": "u280"}],
+                           "links": [{"a": "a", "b": "b", "gbps": 100}]})
+    assert c.board("a").spec.clock_mhz == 200 and "cluster file" in c.board("a").spec.clock_source
+    assert c.board("b").spec.clock_mhz == 250
+    assert c.board("a").spec.cost_key() != c.board("b").spec.cost_key()  # planned as different types
+    with pytest.raises(UserError, match="clock_mhz"):
+        cluster_from_dict({"boards": [{"name": "a", "type": "u280", "clock_mhz": 0}], "links": []})
+    with pytest.raises(UserError, match=r"reference\[0\]"):
+        cluster_from_dict({"boards": [{"name": "a", "resources": {"dsp": 1, "bram36": 1, "uram": 0, "lut": 10,
+                                                                  "clock_mhz": 100, "mem_gbps": 1,
+                                                                  "reference": [{"model": "x"}]}}], "links": []})
+    with pytest.raises(UserError, match="host: 'gbps'"):
+        cluster_from_dict({"boards": [{"name": "a", "type": "u280"}], "links": [],
+                           "host": {"attach": "a", "gbps": -1}})

@@ -143,3 +143,20 @@ def test_report_renders_in_headless_chromium(kind, tmp_path, run_cli, make_repor
     probe.write_text(html_file.read_text().replace("</body>", PROBE + "</body>"))
     d = _chromium(probe, tmp_path)
     assert f'data-probe="{n_img}/{n_img}"' in d.stdout, d.stdout[-500:]
+
+
+def test_report_shows_the_host_path_and_forwarding_boards(tmp_path):
+    """plan.json's host_path (issue 12): where images enter and leave, and the boards that only
+    forward them, appear in the report's summary."""
+    from asymap.report.html import render
+
+    plan = example_plan()
+    hop = {"bytes_per_image": 3072, "interval_s": 1e-6, "gbps": 10, "latency_ns": 0, "shared": False}
+    plan["host_path"] = {"attach": "relay", "host": "pc", "forwarding": ["relay"],
+                         "in": [dict(hop, **{"from": "pc", "to": "relay"}), dict(hop, **{"from": "relay", "to": "big0"})],
+                         "out": [dict(hop, **{"from": "small0", "to": "pc"})]}
+    p = tmp_path / "plan.json"
+    p.write_text(json.dumps(plan))
+    html = render(gather(p))
+    assert "pc → relay → big0" in html and "small0 → pc" in html
+    assert "forwarding boards" in html and "relay" in html

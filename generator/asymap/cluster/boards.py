@@ -16,6 +16,9 @@ from pathlib import Path
 import yaml
 
 from asymap.errors import UserError
+
+# The safe loader (no arbitrary objects), in C when PyYAML has libyaml: 5-10x faster than yaml.safe_load.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from asymap.resources import resource_dir
 
 # int8 multiply-accumulates one DSP slice performs per cycle. DSP48E2 (UltraScale/UltraScale+):
@@ -26,7 +29,15 @@ MACS_PER_DSP = {"DSP48E1": 1, "DSP48E2": 2}
 
 SPEC_KEYS = ("name", "part", "dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "ports")
 REQUIRED = ("dsp", "bram36", "uram", "lut", "clock_mhz", "mem_gbps")
-RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "name", "part", "ports")
+# Optional keys: ``platform`` (the shell/flow whose leftover resources dsp..lut are),
+# ``resources_source`` (where those figures come from), ``device`` (the part's totals, for
+# reference), ``slrs`` (super logic regions: the budget is split evenly among them),
+# ``clock_source`` (why this kernel clock) and ``reference`` (published measured throughputs).
+OPTIONAL = ("platform", "resources_source", "device", "slrs", "clock_source", "reference")
+RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "name", "part",
+                 "ports") + OPTIONAL
+DEVICE_KEYS = ("dsp", "bram36", "uram", "lut", "ff")
+REFERENCE_KEYS = ("model", "ips", "source")
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,15 @@ class Port:
     kind: str
     gbps: float
     count: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published, measured throughput of a named model on this board type (for comparisons)."""
+
+    model: str
+    ips: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,12 @@ class BoardSpec:
     mem_gbps: float
     part: str = ""
     ports: tuple[Port, ...] = field(default_factory=tuple)
+    platform: str = ""  # the shell (Vitis platform) or flow whose leftover resources dsp..lut are
+    resources_source: str = ""
+    device: tuple = ()  # ((key, total), ...) of the part, informational
+    slrs: int = 1  # super logic regions; each gets 1/slrs of the budget (costmodel.slr_budget)
+    clock_source: str = ""
+    references: tuple[Reference, ...] = field(default_factory=tuple)
 
     @property
     def macs_per_dsp(self) -> int:
@@ -68,7 +94,20 @@ class BoardSpec:
 
     def cost_key(self) -> tuple:
         """Everything the cost model reads: boards with equal keys share planning tables."""
-        return (self.dsp, self.macs_per_dsp, self.bram36, self.uram, self.lut, self.clock_mhz, self.mem_gbps)
+        return (self.dsp, self.macs_per_dsp, self.bram36, self.uram, self.lut, self.clock_mhz, self.mem_gbps,
+                self.slrs)
+
+    def reference_for(self, model_name: str) -> Reference | None:
+        """The published figure for ``model_name`` (matched ignoring case and punctuation)."""
+        want = _norm(model_name)
+        for r in self.references:
+            if _norm(r.model) == want:
+                return r
+        return None
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
 
 def boards_dir() -> Path:
@@ -116,6 +155,21 @@ def spec_from_dict(type_id: str, d: dict, where: str, *, default_dsp_type: str |
             Port(str(p.get("kind", "?")), _num(where, "gbps", p.get("gbps", 0), integer=False, positive=True),
                  _num(where, "count", p.get("count", 1), integer=True, positive=True))
         )
+    device = d.get("device") or {}
+    if not isinstance(device, dict):
+        raise UserError(f"{where}: 'device' must be a mapping of {', '.join(DEVICE_KEYS)}")
+    for k in device:
+        if k not in DEVICE_KEYS:
+            raise unknown_key(f"{where}: device", k, DEVICE_KEYS)
+    refs = []
+    raw_refs = d.get("reference") or []
+    if not isinstance(raw_refs, list):
+        raise UserError(f"{where}: 'reference' must be a list of {{model, ips, source}}")
+    for i, r in enumerate(raw_refs):
+        if not isinstance(r, dict) or set(r) != set(REFERENCE_KEYS):
+            raise UserError(f"{where}: reference[{i}] must be {{model, ips, source}} (all three keys)")
+        refs.append(Reference(str(r["model"]), _num(where, "reference.ips", r["ips"], integer=False, positive=True),
+                              str(r["source"])))
     return BoardSpec(
         type=type_id,
         name=str(d.get("name", type_id)),
@@ -129,6 +183,12 @@ def spec_from_dict(type_id: str, d: dict, where: str, *, default_dsp_type: str |
         clock_mhz=_num(where, "clock_mhz", d["clock_mhz"], integer=False, positive=True),
         mem_gbps=_num(where, "mem_gbps", d["mem_gbps"], integer=False, positive=True),
         ports=tuple(ports),
+        platform=str(d.get("platform", "")),
+        resources_source=str(d.get("resources_source", "")),
+        device=tuple((k, _num(where, f"device.{k}", v, integer=True)) for k, v in device.items()),
+        slrs=_num(where, "slrs", d.get("slrs", 1), integer=True, positive=True),
+        clock_source=str(d.get("clock_source", "")),
+        references=tuple(refs),
     )
 
 
@@ -140,7 +200,7 @@ def board_types(directory: Path | None = None) -> list[str]:
 @lru_cache(maxsize=None)
 def _load_spec(path: str, type_id: str) -> BoardSpec:
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=SAFE_LOADER)
     return spec_from_dict(type_id, data, path, default_dsp_type=None)
 
 

@@ -8,17 +8,18 @@ naming the file and the key, with the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from asymap.cluster.boards import BoardSpec, load_board_type, spec_from_dict, unknown_key
+from asymap.cluster.boards import SAFE_LOADER, BoardSpec, load_board_type, spec_from_dict, unknown_key
 from asymap.errors import UserError
 
 TOP_KEYS = ("name", "boards", "links", "host", "build")
-BOARD_KEYS = ("name", "type", "resources")
+BOARD_KEYS = ("name", "type", "resources", "clock_mhz")
 LINK_KEYS = ("a", "b", "gbps", "latency_ns")
 HOST_KEYS = ("name", "attach", "gbps", "latency_ns")
 BUILD_TYPES = {"cpus": int, "mem_gb": (int, float), "time": (str, int), "partition": str}
@@ -153,6 +154,9 @@ def cluster_from_dict(data, where: str = "cluster") -> Cluster:
         else:
             # Inline boards default to DSP48E1 (1 int8 MAC/DSP): the conservative choice.
             spec = spec_from_dict(f"custom:{name}", rb["resources"], f"{w}: resources", default_dsp_type="DSP48E1")
+        if "clock_mhz" in rb:  # the clock this board's build closes at, instead of the library's
+            mhz = _positive(w, "clock_mhz", rb["clock_mhz"])
+            spec = dataclasses.replace(spec, clock_mhz=mhz, clock_source=f"cluster file ({mhz:g} MHz for '{name}')")
         boards.append(Board(name, spec))
     raw_links = data.get("links") or []
     if not isinstance(raw_links, list):
@@ -193,6 +197,10 @@ def cluster_from_dict(data, where: str = "cluster") -> Cluster:
         if "attach" in host and host["attach"] not in seen:
             raise UserError(f"{where}: host: 'attach' names missing board '{host['attach']}'")
         host = dict(host)
+        if "gbps" in host:
+            host["gbps"] = _positive(f"{where}: host", "gbps", host["gbps"])
+        if "latency_ns" in host:
+            host["latency_ns"] = _positive(f"{where}: host", "latency_ns", host["latency_ns"], allow_zero=True)
     build = data.get("build")
     if build is not None:
         if not isinstance(build, dict):
@@ -211,7 +219,7 @@ def load_cluster(path) -> Cluster:
         raise UserError(f"{p}: cluster file not found")
     raw = p.read_bytes()
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise UserError(f"{p}: not valid YAML{f' (line {line + 1})' if line is not None else ''}") from None

@@ -14,9 +14,15 @@ def add_arguments(p) -> None:
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
     p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
+<<<<<<< HEAD
     from asymap.commands.reference import add_calib_arguments
 
     add_calib_arguments(p)
+=======
+    p.add_argument("--target-ips", type=float, metavar="N",
+                   help="use the fewest boards (then the fewest DSPs) that reach N images/s; exit 1 with the "
+                        "best reachable plan if none does")
+>>>>>>> model
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
 
@@ -38,8 +44,12 @@ def run(args) -> int:
     cluster = load_cluster(args.cluster)
     if args.boards is not None and not 1 <= args.boards <= len(cluster.boards):
         raise UserError(f"--boards {args.boards}: {args.cluster} has {len(cluster.boards)} board(s); give 1..{len(cluster.boards)}")
+    import hashlib
+    import threading
+
     from asymap.frontend.onnx_import import load_model
 
+<<<<<<< HEAD
     graph = load_model(args.model)
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
@@ -49,8 +59,32 @@ def run(args) -> int:
     prog = (lambda it: track(it, "sweep", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
              model_path=args.model, progress=prog, calib=calib)
+=======
+    # Read the model once: hash it on a second thread (hashlib releases the GIL) while parsing;
+    # the planner needs weight shapes only, so weights are not decoded.
+    try:
+        data = Path(args.model).read_bytes()
+    except OSError as exc:
+        raise UserError(f"{args.model}: cannot read the model ({exc.strerror})") from None
+    digest: list[str] = []
+    hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
+    hasher.start()
+    try:
+        graph = load_model(args.model, weights=False, data=data)
+    finally:
+        hasher.join()
+    prog = (lambda it: track(it, "sweep", quiet=args.quiet))
+    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
+             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0])
+>>>>>>> model
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)
     print(text if args.json else render(p), end="")
+    if p.target is not None and not p.target["met"]:
+        import sys
+
+        print(f"asymap plan: target {args.target_ips:g} images/s is not reachable on {cluster.name}; the best plan "
+              f"reaches {p.throughput_ips:.1f} images/s with {len(p.boards)} board(s)", file=sys.stderr)
+        return 1
     return 0

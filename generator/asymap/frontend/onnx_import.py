@@ -98,6 +98,7 @@ class _State:
     pending_pad: dict[str, _Pad] = field(default_factory=dict)  # Pad output -> its pad
     implied_act: set[str] = field(default_factory=set)  # layers whose ReLU a QuantizeLinear implies
     names: set[str] = field(default_factory=set)
+    weights: bool = True  # False: large initializers are zero-stride placeholders (planning needs shapes)
 
     def resolve(self, t: str) -> _Alias:
         flat = False
@@ -117,10 +118,10 @@ def _attrs(node) -> dict:
 
 
 # --- loading and graph checks -----------------------------------------------------------------
-def _read_model(path: Path) -> onnx.ModelProto:
-    if not path.is_file():
+def _read_model(path: Path, data: bytes | None = None) -> onnx.ModelProto:
+    if data is None and not path.is_file():
         raise UserError(f"{path}: no such file; give the path of an .onnx model (e.g. from 'asymap zoo')")
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     try:
         model = onnx.ModelProto()
         model.ParseFromString(data)
@@ -364,8 +365,9 @@ def _bn(st, node, idx, at):
     g, beta, mean, var = (_const(st, node, t, n) for t, n in zip(node.input[1:5], ("scale", "bias", "mean", "var")))
     eps = float(at.get("epsilon", 1e-5))
     k = g.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
-    w = layer.weight.astype(np.float64)
-    layer.weight = (w * k.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32)
+    if st.weights:  # in float32: the float64 round trip of every weight was most of the load time
+        w = layer.weight
+        layer.weight = (w * k.astype(np.float32).reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32, copy=False)
     b0 = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
     layer.bias = ((b0 - mean) * k + beta).astype(np.float32)
     layer.params += int(g.size + beta.size)
@@ -813,9 +815,9 @@ def _check_shapes(st: _State, inferred: dict[str, tuple]) -> None:
                 raise UserError(f"{st.where}: node {layer.name!r}: tensor {name!r} has shape {want} by ONNX shape inference but {have} by asymap; please report this model")
 
 
-def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape=None) -> Graph:
+def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape=None, weights: bool = True) -> Graph:
     """Build the layer IR from an in-memory ONNX model (see :func:`load_model`)."""
-    st = _State(where=where)
+    st = _State(where=where, weights=weights)
     graph = model.graph
     _check_opset(st, model)
     for node in graph.node:
@@ -831,7 +833,11 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     nodes = [graph.node[i] for i in order]
     for init in graph.initializer:
         try:
-            st.consts[init.name] = numpy_helper.to_array(init)
+            if weights or int(np.prod(init.dims)) <= 4096:
+                st.consts[init.name] = numpy_helper.to_array(init)
+            else:  # right shape and dtype, no data: the planner reads only weight shapes
+                dt = onnx.helper.tensor_dtype_to_np_dtype(init.data_type)
+                st.consts[init.name] = np.broadcast_to(np.zeros((), dt), tuple(init.dims))
         except Exception as exc:
             raise UserError(f"{where}: initializer {init.name!r} is corrupt ({type(exc).__name__}); re-export the model") from None
     inputs = [i for i in graph.input if i.name not in st.consts]
@@ -880,13 +886,15 @@ def _check_used(g: Graph, where: str) -> None:
         raise UserError(f"{where}: node {dead[0]!r} does not contribute to the model output; remove dead branches")
 
 
-def load_model(path: str | os.PathLike, input_shape=None) -> Graph:
+def load_model(path: str | os.PathLike, input_shape=None, *, weights: bool = True, data: bytes | None = None) -> Graph:
     """Read an ONNX CNN and return its layer IR.
 
     ``input_shape``: (C, H, W) or (1, C, H, W), needed when the model's input has dynamic spatial
     dimensions. Raises :class:`UserError` for files that are not ONNX, graph errors, unsupported
-    ops, non-constant weights and shapes that cannot be inferred.
+    ops, non-constant weights and shapes that cannot be inferred. ``weights=False`` keeps large
+    weights as zero-stride placeholders of the right shape (``asymap plan`` needs only shapes);
+    ``data``: the file's bytes when the caller already read them (to hash them once).
     """
     p = Path(path)
-    model = _read_model(p)
-    return graph_from_model(model, where=str(p), input_shape=input_shape)
+    model = _read_model(p, data)
+    return graph_from_model(model, where=str(p), input_shape=input_shape, weights=weights)

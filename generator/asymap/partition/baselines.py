@@ -1,8 +1,12 @@
 """What a user would otherwise do, costed with the same model as the plan.
 
-* ``reuse_single``: one engine of Tn x Tm MAC lanes sized to the best board, running the layers one
-  after another, every weight and feature map through off-chip memory, each layer limited by its
-  roofline: max(compute cycles / clock, bytes / memory bandwidth). Interval = sum over layers.
+* ``reuse_single``: the best single-board reuse engine the cost model can describe (a fair
+  stand-in for a DPU-like overlay): Tn x Tm MAC lanes of *any* sizes within the board's DSP budget,
+  Tn spanning the flattened reduction C_in/g x kh x kw (so the 3-channel stem uses the window as
+  parallelism, like the plan's ``kpar``), layers one after another with double-buffered loads
+  (each layer costs the larger of its compute cycles / clock and its off-chip bytes / memory
+  bandwidth); weights are read once per image, feature maps stay on chip when a layer's input and
+  output fit in the board's BRAM/URAM budget. Interval = sum over layers.
 * ``even_split``: the boards along one path through the topology, the same number of layers each.
 * ``dsp_proportional``: the same path, each board getting MACs in proportion to its DSP count
   (ignores bandwidth and memory).
@@ -21,38 +25,53 @@ from asymap.frontend.ir import CONV, FC, Graph
 from asymap.partition.costmodel import ceil_div
 from asymap.partition.order import evaluate
 
-POW2 = [1 << i for i in range(12)]
-
-
-def reuse_interval(graph: Graph, spec: BoardSpec, util: float) -> tuple[float, tuple[int, int]]:
-    """Best single-engine (Tn, Tm) and its seconds per image on ``spec``."""
-    dsp_budget = int(spec.dsp * util)
-    mem = spec.mem_gbps * 1e9
-    f = spec.clock_hz
+def _reuse_rows(graph: Graph) -> np.ndarray:
+    """Per layer: (is MAC layer, outer iterations, reduction length, output channels per group,
+    weight bytes, activation bytes)."""
     rows = []
     for lay in graph.layers:
-        nbytes = lay.act_bytes + (lay.weight_bytes if lay.op in (CONV, FC) else 0)
+        wb = lay.weight_bytes if lay.op in (CONV, FC) else 0
         if lay.op == CONV:
             _, ho, wo = lay.out_shape
             k = lay.kernel[0] * lay.kernel[1]
-            rows.append((1, lay.groups * ho * wo * k, lay.c_in // lay.groups, lay.c_out // lay.groups, nbytes))
+            rows.append((1, lay.groups * ho * wo, lay.c_in // lay.groups * k, lay.c_out // lay.groups, wb, lay.act_bytes))
         elif lay.op == FC:
             cin = int(lay.weight.shape[1]) if lay.weight is not None else lay.in_bytes
-            rows.append((1, 1, cin, lay.c_out, nbytes))
+            rows.append((1, 1, cin, lay.c_out, wb, lay.act_bytes))
         else:
             c, h, w = lay.in_shapes[0]
-            rows.append((0, h * w * len(lay.in_shapes), 1, c, nbytes))
-    a = np.array(rows, dtype=np.int64)
-    best = (np.inf, (0, 0))
-    for tn in POW2:
-        for tm in POW2:
-            if tn * ceil_div(tm, spec.macs_per_dsp) > dsp_budget:
-                continue
-            cyc = np.where(a[:, 0] == 1, a[:, 1] * ceil_div(a[:, 2], tn) * ceil_div(a[:, 3], tm), a[:, 1] * ceil_div(a[:, 3], tm))
-            t = float(np.sum(np.maximum(cyc / f, a[:, 4] / mem)))
-            if t < best[0]:
-                best = (t, (tn, tm))
-    return best
+            rows.append((0, h * w * len(lay.in_shapes), 1, c, 0, lay.act_bytes))
+    return np.array(rows, dtype=np.int64).reshape(-1, 6)
+
+
+def reuse_interval(graph: Graph, spec: BoardSpec, util: float) -> tuple[float, tuple[int, int]]:
+    """Best single-engine (Tn, Tm) and its seconds per image on ``spec``.
+
+    For each Tn the largest Tm within the DSP budget is best (cycles never grow with Tm), so the
+    search is one vectorized sweep over every Tn. On-chip memory (BRAM36 + URAM at ``util``) keeps
+    a layer's input and output when they fit next to the double-buffered weight tile."""
+    dsp_budget = int(spec.dsp * util)
+    mpd = spec.macs_per_dsp
+    mem = spec.mem_gbps * 1e9
+    f = spec.clock_hz
+    # ResNets repeat a few layer shapes dozens of times: cost each distinct row once, times its count
+    a, count = np.unique(_reuse_rows(graph), axis=0, return_counts=True)
+    onchip = (spec.bram36 * 36 * 1024 // 8 + spec.uram * 288 * 1024 // 8) * util
+    tn = np.arange(1, max(1, dsp_budget) + 1, dtype=np.int64)
+    tm = (dsp_budget // tn) * mpd
+    ok = tm > 0
+    tn, tm = tn[ok], tm[ok]
+    if len(tn) == 0:
+        return float("inf"), (0, 0)
+    mac = a[:, 0] == 1
+    outer, red, cout = a[:, 1][None, :], a[:, 2][None, :], a[:, 3][None, :]
+    cyc = np.where(mac[None, :], outer * ceil_div(red, tn[:, None]) * ceil_div(cout, tm[:, None]),
+                   outer * ceil_div(cout, tm[:, None]))
+    act_off = np.where(a[:, 5][None, :] + 2 * tn[:, None] * tm[:, None] <= onchip, 0, a[:, 5][None, :])
+    nbytes = a[:, 4][None, :] + act_off
+    t = np.maximum(cyc / f, nbytes / mem) @ count.astype(np.float64)
+    i = int(np.argmin(t))
+    return float(t[i]), (int(tn[i]), int(tm[i]))
 
 
 def baseline_path(adj: list[list[int]], n: int, max_steps: int = 200000) -> list[int]:

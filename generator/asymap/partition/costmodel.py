@@ -9,11 +9,11 @@ them one after another; ports carry at most 8 channels
 per beat); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
-Exactness device: for each layer and board we turn the factor choices into a *menu* sorted from
-slowest to fastest whose resource vectors never decrease (the "monotone envelope": a faster
-choice is charged at least what every slower choice costs). Then, for any target interval T, the
-slowest choice meeting T is the cheapest in *every* resource at once, so a segment's best
-interval is found exactly by a search over T (asymap.partition.segments).
+Inner-problem device: for each layer and board the factor choices become a *menu*
+(``raw_menu``): for every target T the cheapest real option meeting T (achievable plans), and the
+per-resource minimum over the options meeting T (a relaxation that bounds every plan from below).
+asymap.partition.segments solves every segment with both; the plan uses the achievable one and
+its proven gap comes from the other.
 """
 
 from __future__ import annotations
@@ -556,44 +556,82 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
 
 @dataclass
 class Menu:
-    """Choices of one layer on one board in one weight mode, slowest first, envelope resources."""
+    """Choices of one layer on one board in one weight mode (see ``raw_menu``).
 
-    cycles: np.ndarray  # strictly decreasing
-    res: np.ndarray  # [K, 4], non-decreasing down the rows
+    Achievable rows, slowest first: ``cycles`` (strictly decreasing) and ``res`` are the real
+    cycles and resources of option ``opt``, the cheapest (by ``cost_weights``) of the options at
+    least that fast; resources are *not* made monotone. ``lo_cycles``/``lo_res``: for every
+    distinct cycle count of the layer, the component-wise minimum of the resources of every
+    option at least that fast (the ideal point: a relaxation, used only for lower bounds)."""
+
+    cycles: np.ndarray
+    res: np.ndarray  # [K, 4]
     opt: np.ndarray  # index into LayerInfo.options
+    lo_cycles: np.ndarray  # strictly decreasing
+    lo_res: np.ndarray  # [K', 4], non-decreasing down the rows
+    tight: bool = False  # the achievable row is the ideal point at every T (the relaxation is exact)
+    lo_agg: np.ndarray | None = None  # [K', len(AGG_SETS)] floor(AGG_SCALE * min weighted sums), see agg_budget
+    agg_w: np.ndarray | None = None  # the weights of those sums (1 / the board's resources)
     mac: np.ndarray | None = None  # MAC kind of each row (MAC_KINDS index, NO_MAC without multipliers)
 
 
-def undominated(cycles: np.ndarray, res: np.ndarray) -> np.ndarray:
-    """Indices of the choices no other choice beats: a choice is dropped when another one is at
-    least as fast and needs no more of any resource. Needed before the envelope because more
-    parallelism is not always faster once fill and drain count (a 256-wide PE array's output
-    gearbox drains 32 beats where an 8-wide one drains 1): without pruning, such a slow, large
-    choice would raise every faster entry of the monotone envelope to its resources."""
-    n = len(cycles)
-    le = np.all(res[:, None, :] <= res[None, :, :], axis=2) & (cycles[:, None] <= cycles[None, :])
-    lt = np.any(res[:, None, :] < res[None, :, :], axis=2) | (cycles[:, None] < cycles[None, :])
-    idx = np.arange(n)
-    beats = le & (lt | (idx[:, None] < idx[None, :]))  # beats[k, i]: k makes i useless (ties: lower index)
-    np.fill_diagonal(beats, False)
-    return np.nonzero(~beats.any(axis=0))[0].astype(np.int64)
+# Aggregated constraints of the relaxation: for weights w >= 0 any real choice satisfies
+# sum_layers w.r <= w.budget, so the per-layer minimum of w.r over the options meeting T is a
+# valid relaxed "resource" too. The per-resource minima alone miss trade-offs (one option low in
+# DSPs, another low in BRAM); sums over these resource subsets (weighted by 1 / the board's
+# amount) catch them. Per-layer values are floored and budgets ceiled, so the bound stays valid.
+AGG_SETS = ((0, 1), (0, 2), (1, 2), (0, 1, 2, 3))
+AGG_SCALE = 1_000_000
 
 
-def envelope(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None) -> Menu:
-    """Keep one choice per cycle count (the cheapest by ``weights``, times ``bias`` per row when
-    given), drop the choices another faster-or-equal one dominates (``undominated``), and make
-    resources monotone."""
+def agg_budget(w: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Budgets of the aggregated constraints for a per-SLR ``budget`` (ceiled: never too tight)."""
+    return np.array([int(np.ceil(AGG_SCALE * sum(w[r] * budget[r] for r in s_) + 1e-6)) for s_ in AGG_SETS],
+                    dtype=np.int64)
+
+
+def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None) -> Menu:
+    """The achievable menu and the ideal-point relaxation of one layer's options.
+
+    For a target of T cycles the layer may take any option with cycles <= T. The achievable row
+    is the cheapest of those by ``weights`` (its real resource vector, so every plan built from
+    these rows exists); the ideal row is the per-resource minimum over them (no single option may
+    have it, so sums of ideal rows only bound the best choice from below). Both are exact per
+    layer; asymap.partition.segments turns them into an achievable and a lower-bound interval of
+    every segment. ``bias`` scales the cost of each option (LUT multipliers are kept only when
+    clearly cheaper, see ``mac_rows``)."""
     cost = res @ weights
     if bias is not None:
         cost = cost * bias
     order = np.lexsort((np.arange(len(cycles)), cost, -cycles))  # cycles desc, cost asc, stable
     c = cycles[order]
-    keep = np.ones(len(c), bool)
-    keep[1:] = c[1:] != c[:-1]
-    idx = order[keep]
-    idx = idx[undominated(cycles[idx], res[idx])]
-    env = np.maximum.accumulate(res[idx], axis=0)
-    return Menu(cycles=cycles[idx].copy(), res=env, opt=idx)
+    r = res[order]
+    co = cost[order]
+    first = np.ones(len(c), bool)
+    first[1:] = c[1:] != c[:-1]
+    starts = np.nonzero(first)[0]  # options with cycles <= c[starts[i]] are order[starts[i]:]
+    # Suffix minima (from the fastest end): the cheapest option and the ideal point of every suffix.
+    rev = co[::-1]
+    best_rev = np.zeros(len(c), np.int64)
+    run = 0
+    for i in range(1, len(c)):
+        if rev[i] <= rev[run]:  # ties prefer the slower option (uses the fewest lanes)
+            run = i
+        best_rev[i] = run
+    best = (len(c) - 1 - best_rev[::-1])[starts]
+    lo = np.minimum.accumulate(r[::-1], axis=0)[::-1][starts]
+    per_level = order[best]
+    tight = bool(np.array_equal(res[per_level], lo))
+    agg = None
+    if weights is not None:
+        comb = np.maximum(0, np.stack([np.floor(AGG_SCALE * (r[:, list(s_)] * weights[list(s_)]).sum(axis=1) - 1e-6)
+                         for s_ in AGG_SETS], axis=1)).astype(np.int64)
+        agg = np.minimum.accumulate(comb[::-1], axis=0)[::-1][starts]
+    keep = np.ones(len(per_level), bool)
+    keep[1:] = per_level[1:] != per_level[:-1]  # a faster level with the same cheapest option adds nothing
+    pick = per_level[keep]
+    return Menu(cycles=cycles[pick].copy(), res=res[pick].copy(), opt=pick, lo_cycles=c[starts].copy(), lo_res=lo,
+                tight=tight, lo_agg=agg, agg_w=weights)
 
 
 def cost_weights(spec: BoardSpec) -> np.ndarray:
@@ -621,7 +659,7 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
             rows, kinds = mac_rows(i, spec)
             bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)
-            menu = envelope(cyc[rows], option_resources(i, spec, m, rows, kinds), w, bias)
+            menu = raw_menu(cyc[rows], option_resources(i, spec, m, rows, kinds), w, bias)
             menu.mac = kinds[menu.opt]
             menu.opt = rows[menu.opt]
             cache[key] = menu
@@ -671,3 +709,32 @@ def link_buffer_bram36(shapes: list[tuple[int, int, int]], width_bits: int,
     if depth <= LUTRAM_MAX_DEPTH:
         return 0
     return len(shapes) * int(bram_count(width_bits, depth))
+
+
+# ---- Super logic regions (multi-SLR parts) -------------------------------------------------------
+# A board with S SLRs gets 1/S of its budget in each SLR (the board files give the platform's
+# leftover resources; an even split is the simple, documented assumption). A layer's engine lives
+# in one SLR, and the segment fills the SLRs in chain order, so a stream between consecutive
+# engines crosses at most one SLR boundary. Crossing cost (docs/cost-model.md): the crossing
+# stream gets a register slice on each side (Laguna flip-flops, a few cycles of latency, no change
+# to the interval); the cost that matters is the packing: no engine straddles a boundary.
+
+
+def slr_budget(spec: BoardSpec, util: float) -> np.ndarray:
+    """The budget of one SLR: ``util`` of the board's resources divided evenly among its SLRs."""
+    tot = np.array([spec.dsp, spec.bram36, spec.uram, spec.lut], dtype=np.float64) * util
+    return np.floor(tot / max(1, spec.slrs)).astype(np.int64)
+
+
+def pack_slrs(rows: list[np.ndarray], per_slr: np.ndarray, slrs: int) -> list[int] | None:
+    """SLR of each layer (chain order, each SLR filled as far as it goes), or None if they do not
+    fit. Filling greedily is optimal for contiguous packing: a later start never helps."""
+    out, slr, used = [], 0, np.zeros(4, np.int64)
+    for r in rows:
+        if np.any(used + r > per_slr):
+            slr, used = slr + 1, np.zeros(4, np.int64)
+            if slr >= slrs or np.any(r > per_slr):
+                return None
+        used = used + r
+        out.append(slr)
+    return out

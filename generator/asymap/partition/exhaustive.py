@@ -51,16 +51,19 @@ def simple_paths(adj: list[list[int]], max_len: int):
         yield from grow([s])
 
 
-def exhaustive(seg_fn, link: dict, adj: list[list[int]], L: int, max_boards: int) -> tuple[float, tuple, tuple]:
-    """Best (interval, path, cuts). ``seg_fn(board, j, k)`` gives a segment's seconds."""
+def exhaustive(seg_fn, link: dict, adj: list[list[int]], L: int, max_boards: int,
+               entry=None, exit=None) -> tuple[float, tuple, tuple]:
+    """Best (interval, path, cuts). ``seg_fn(board, j, k)`` gives a segment's seconds;
+    ``entry``/``exit`` the host path's seconds to/from each board."""
     best = (np.inf, (), ())
     for path in simple_paths(adj, max_boards):
         p = len(path)
         if p > L:
             continue
+        v0 = max(0.0 if entry is None else float(entry[path[0]]), 0.0 if exit is None else float(exit[path[-1]]))
         for inner in itertools.combinations(range(1, L), p - 1):
             cuts = (0, *inner, L)
-            v = 0.0
+            v = v0
             for i, b in enumerate(path):
                 if i:
                     v = max(v, link[(path[i - 1], b)][cuts[i]])

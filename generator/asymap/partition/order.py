@@ -48,23 +48,30 @@ def search(
     beam: int | None = None,
     tau: float = 0.0,
     ub: float = np.inf,
+    entry: np.ndarray | None = None,
+    exit: np.ndarray | None = None,
 ) -> OrderResult:
-    """Best path of at most ``max_boards`` boards. ``beam=None``: exact."""
+    """Best path of at most ``max_boards`` boards. ``beam=None``: exact.
+
+    ``entry[b]`` / ``exit[b]``: seconds per image of bringing the image from the host to board b
+    and the result from b back (the host path, asymap.partition.hostpath); 0 without a host."""
     n = len(seg)
     L = seg[0].shape[0] - 1
+    entry = np.zeros(n) if entry is None else np.asarray(entry, dtype=np.float64)
+    exit = np.zeros(n) if exit is None else np.asarray(exit, dtype=np.float64)
     states: list[_State] = []
     best = (np.inf, -1)  # (interval, state index)
     best_by_count: dict[int, float] = {}
     exact = True
     level = []
     for b in range(n):
-        f = seg[b][0].copy()
+        f = np.maximum(seg[b][0], entry[b])
         f[0] = np.inf
         st = _State(1 << b, b, f, np.full(L + 1, -1), np.zeros(L + 1, np.int64))
         states.append(st)
         level.append(len(states) - 1)
-        if f[L] < best[0]:
-            best = (f[L], len(states) - 1)
+        if max(f[L], exit[b]) < best[0]:
+            best = (max(f[L], exit[b]), len(states) - 1)
     best_by_count[1] = best[0]
     ub = min(ub, best[0])
     for count in range(2, max_boards + 1):
@@ -96,7 +103,7 @@ def search(
                     nxt[key] = len(states) - 1
         level = list(nxt.values())
         for si in level:
-            v = states[si].f[L]
+            v = max(states[si].f[L], exit[states[si].last])
             if v < best[0]:
                 best = (v, si)
         best_by_count[count] = best[0]
@@ -132,9 +139,14 @@ def _rank(f: np.ndarray, tau: float, L: int) -> tuple:
     return (-reach, float(f[reach]) if reach else float(np.min(f[1:])))
 
 
-def evaluate(seg: list[np.ndarray], link: dict, path: list[int], cuts: list[int]) -> float:
+def evaluate(seg: list[np.ndarray], link: dict, path: list[int], cuts: list[int],
+             entry: np.ndarray | None = None, exit: np.ndarray | None = None) -> float:
     """Cluster interval of a given placement (boards ``path``, segment starts ``cuts`` + [L])."""
     v = 0.0
+    if path and entry is not None:
+        v = max(v, float(entry[path[0]]))
+    if path and exit is not None:
+        v = max(v, float(exit[path[-1]]))
     for i, b in enumerate(path):
         v = max(v, seg[b][cuts[i], cuts[i + 1]])
         if i:

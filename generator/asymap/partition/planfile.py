@@ -33,6 +33,7 @@ class LayerPlan:
     mac_lut: int = 0  # LUTs of LUT multipliers and packed-pair splits (part of lut)
     requant_dsp: int = 0  # DSPs of the requantization multipliers (part of dsp)
     weight_mem: str = ""  # "lutram" | "bram" | "uram": the memory holding the weights (or fold buffer)
+    slr: int = 0  # super logic region of the engine (multi-SLR boards fill SLRs in chain order)
 
 
 @dataclass
@@ -51,6 +52,8 @@ class BoardPlan:
     best_interval_s: float = 0.0  # the board's own optimum for its segment (<= interval_s)
     preload_bytes: int = 0  # start-up image of the "preload" layers (64-bit ROM words), loaded into URAM
     startup_s: float = 0.0  # its load before the first image: max(bytes / memory bandwidth, words / clock)
+    slrs: int = 1
+    platform: str = ""  # the shell/flow whose leftover resources are the "avail" figures
 
 
 @dataclass
@@ -91,6 +94,9 @@ class Plan:
     peak_gops: float = 0.0
     search: dict = field(default_factory=dict)
     sweep: list | None = None
+    host_path: dict | None = None  # {"attach", "in": [hops], "out": [hops], "forwarding": [boards]}
+    references: dict | None = None  # board type -> {"model", "ips", "source", "ratio"}
+    target: dict | None = None  # --target-ips: {"ips", "met", "boards", "dsp"}
     schema: int = SCHEMA
 
     def to_dict(self) -> dict:
@@ -113,8 +119,9 @@ class Plan:
             "peak_gops": self.peak_gops,
             "search": self.search,
         }
-        if self.sweep is not None:
-            d["sweep"] = self.sweep
+        for key in ("sweep", "host_path", "references", "target"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
         return d
 
     def to_json(self) -> str:
@@ -137,7 +144,8 @@ class Plan:
             links.append(LinkPlan(**ln))
         keys = ("model", "cluster", "interval_s", "throughput_ips", "gops", "latency_s", "bottleneck",
                 "baselines", "optimal", "gap_bound")
-        extra = {k: d[k] for k in ("lower_bound_s", "util", "peak_gops", "search", "sweep") if k in d}
+        extra = {k: d[k] for k in ("lower_bound_s", "util", "peak_gops", "search", "sweep", "host_path", "references",
+                                   "target") if k in d}
         return cls(boards=boards, links=links, **{k: d[k] for k in keys}, **extra)
 
 

@@ -26,12 +26,13 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
 from asymap.partition.costmodel import (
-    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, mac_cost, port_beats,
-    requant_dsps, streamed_bytes, weight_place,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, mac_cost, pack_slrs,
+    port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
 )
+from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import candidate_cycles, choose, segment_table
+from asymap.partition.segments import choose, segment_table
 
 DEFAULT_BEAM = 48
 
@@ -59,6 +60,7 @@ class Problem:
     cut_bytes: np.ndarray  # [L+1]: bytes crossing a cut after p layers
     cut_link_min: np.ndarray
     util: float
+    host: HostRoutes | None = None
 
 
 def _cut_bytes(graph: Graph) -> np.ndarray:
@@ -90,13 +92,12 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         specs.setdefault(t, b.spec)
     wbytes = streamed_bytes(infos)
     per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
-    ts = candidate_cycles([m for pair in per_type_menus for m in pair])
     types = []
     for t in range(len(specs)):
         spec = specs[t]
-        bud = budget(spec, util)
+        bud = slr_budget(spec, util)  # per SLR
         on, off = per_type_menus[t]
-        table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, ts)
+        table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
         types.append(_TypeTables(spec, bud, (on, off), table))
     cb = _cut_bytes(graph)
     names = [b.name for b in cluster.boards]
@@ -118,29 +119,37 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         lmin = np.minimum(lmin, v)
     for a in adj:
         a.sort()
+    in_bytes = int(np.prod(graph.input_shape))
+    out_bytes = int(np.prod(graph.tensor_shapes.get(graph.output, (0,))))
+    hr = host_routes(cluster, in_bytes, out_bytes)
     return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
-                   link, adj, cb, lmin, util)
+                   link, adj, cb, lmin, util, hr)
 
 
 def _bounds(pb: Problem, max_k: int) -> list[float]:
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
-    return lower_bounds([t.table.interval for t in pb.types], counts, pb.cut_link_min, max_k)
+    lbs = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)
+    if pb.host is not None and pb.host.attach >= 0:  # some board takes the image, some returns it
+        floor = max(float(pb.host.entry.min()), float(pb.host.exit.min()))
+        lbs = [max(v, floor) for v in lbs]
+    return lbs
 
 
 def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFAULT_BEAM, exact_boards: int = EXACT_BOARDS):
     """Exact search for small clusters; beam search (best of a few targets) beyond."""
     n = len(pb.cluster.boards)
+    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     if n <= exact_boards:
-        return search(pb.seg, pb.link, pb.adj, max_boards, beam=None)
+        return search(pb.seg, pb.link, pb.adj, max_boards, beam=None, **hx)
     best = None
     # Targets from the lower bound upwards; a target above the best plan found cannot help.
     taus = [lb * f for f in (1.0, 1.03, 1.1, 1.25, 1.5)] if np.isfinite(lb) else [np.inf]
     for tau in taus:
         if best is not None and (best.exact or best.interval <= lb or tau >= best.interval):
             break
-        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=beam, tau=tau)
+        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=beam, tau=tau, **hx)
         if best is None or r.interval < best.interval or (r.exact and r.interval == best.interval):
             best = r
     # Still unproven: widen the beam. Branch-and-bound often keeps the state count small enough
@@ -150,7 +159,7 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
             break
         # Only plans at least as good as the best one can survive the bound: if this search is
         # exact and finds nothing, the best plan is proven optimal.
-        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=wide, tau=lb, ub=best.interval * (1 + 1e-12))
+        r = search(pb.seg, pb.link, pb.adj, max_boards, beam=wide, tau=lb, ub=best.interval * (1 + 1e-12), **hx)
         if r.exact:
             if not (np.isfinite(r.interval) and r.interval <= best.interval):
                 r = OrderResult(best.interval, best.path, best.cuts, True, best.states + r.states, best.best_by_count)
@@ -158,6 +167,103 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
         elif r.interval < best.interval:
             best = r
     return best
+
+
+def _solve_target(pb: Problem, max_k: int, ips: float):
+    """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can."""
+    from asymap.partition.target import fewest_boards, segment_dsp
+
+    tau = 1.0 / ips
+    per_type = [segment_dsp(tt.table, tt.menus, tt.spec.clock_hz, tau) for tt in pb.types]
+    seg = [per_type[t] for t in pb.board_type]
+    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
+    r = fewest_boards(seg, pb.link, pb.adj, tau, **hx)
+    if r.boards > max_k:
+        r.boards, r.path, r.cuts = 0, [], []
+    return r
+
+
+def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
+    """The best proven lower bound on the true optimum with at most ``max_k`` boards.
+
+    ``lb`` comes from bounds.py over the relaxed (lower) segment table. When the outer search was
+    exact and the two tables agree (the inner solve exact on every segment), the plan's own
+    interval is the optimum. When they differ on a small cluster, the exact outer search over the
+    relaxed table gives a tighter bound."""
+    if not r.exact or not np.isfinite(r.interval):
+        return lb
+    if all(np.array_equal(pb.types[t].table.lower, pb.types[t].table.interval) for t in range(len(pb.types))):
+        return max(lb, r.interval)
+    if len(pb.cluster.boards) > EXACT_BOARDS:
+        return lb
+    return max(lb, _refine_bound(pb, max_k, r.interval))
+
+
+REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a small cluster's bound
+
+
+def _exact_seconds(pb: Problem, t: int, j: int, k: int, deadline: float | None = None) -> float | None:
+    """The exact best interval of segment j..k-1 on board type t over the raw options (both weight
+    modes), or None when the exact solve gives up (segments.exact_segment)."""
+    from asymap.partition.costmodel import option_resources
+    from asymap.partition.segments import exact_segment
+
+    tt = pb.types[t]
+    spec = tt.spec
+    best = np.inf
+    stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
+    for md in (ONCHIP, OFFCHIP):
+        opts = []
+        for info in pb.infos[j:k]:
+            m = md if info.streams else ONCHIP
+            cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
+            opts.append((cyc, option_resources(info, spec, m)))
+        hi = int(tt.table.t_cycles[md][j, k])
+        got = exact_segment(opts, tt.budget, spec.slrs, limit=2000, t_hi=hi if hi > 0 else None, deadline=deadline)
+        if got is None:
+            if hi > 0:
+                return None  # gave up (the achievable choice proves feasibility, so not infeasible)
+            continue
+        v = got[0] / spec.clock_hz
+        best = min(best, max(v, stream) if md == OFFCHIP else v)
+    return float(best)
+
+
+def _refine_bound(pb: Problem, max_k: int, tau: float, seconds: float = REFINE_SECONDS) -> float:
+    """A lower bound of the true optimum, tightened lazily with exact segments.
+
+    Start from the relaxed segment table (every entry <= the segment's exact optimum). The exact
+    outer optimum over it is a valid bound; replace the entries of the segments it uses by their
+    exact values and search again, until the bound meets the plan (proven optimal), an exact solve
+    gives up, or the time is spent. Every intermediate bound is valid."""
+    import time
+
+    t0 = time.perf_counter()
+    mixed = [pb.types[t].table.lower.copy() for t in range(len(pb.types))]
+    known: set = set()
+    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
+    bound = 0.0
+    while True:
+        r = search([mixed[t] for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
+        bound = max(bound, float(r.interval))
+        if not np.isfinite(r.interval) or bound >= tau * (1 - 1e-12) or time.perf_counter() - t0 > seconds:
+            return bound
+        progress = False
+        for i, b in enumerate(r.path):
+            t, j, k = pb.board_type[b], r.cuts[i], r.cuts[i + 1]
+            if (t, j, k) in known:
+                continue
+            known.add((t, j, k))
+            v = _exact_seconds(pb, t, j, k, deadline=t0 + seconds)
+            if v is None:
+                return bound
+            if v > mixed[t][j, k]:
+                mixed[t][j, k] = v
+                progress = True
+            if time.perf_counter() - t0 > seconds:
+                return bound
+        if not progress:
+            return bound
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
@@ -169,11 +275,12 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
     for j in range(L):
         if not np.isfinite(seg[j, j + 1]):
             lay = pb.infos[j].layer
-            need = np.minimum(tt.menus[0][j].res[0], tt.menus[1][j].res[0])
+            need = np.minimum(tt.menus[0][j].lo_res[0], tt.menus[1][j].lo_res[0])
             bad = [f"{RES[r]} {int(need[r])} > {int(tt.budget[r])}" for r in range(4) if need[r] > tt.budget[r]]
             return UserError(
                 f"{pb.graph.name}: layer {j} '{lay.name}' ({lay.op}) fits on no board: even at its slowest it needs "
-                f"{', '.join(bad)} on the largest board type '{tt.spec.type}' (at {pb.util:.0%} utilization); "
+                f"{', '.join(bad)} on the largest board type '{tt.spec.type}' (at {pb.util:.0%} utilization"
+                f"{f', per SLR of {tt.spec.slrs}' if tt.spec.slrs > 1 else ''}); "
                 "use a larger board or a smaller model"
             )
     if np.isfinite(lb):
@@ -186,8 +293,9 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
     # The whole model at its slowest on the largest board: which resources overflow in both modes.
     parts = []
     for md, label in ((ONCHIP, "weights on chip"), (OFFCHIP, "streaming weights")):
-        use = sum(tt.menus[md][j].res[0] for j in range(L))
-        over = [f"{RES[r]} {int(use[r])} > {int(tt.budget[r])}" for r in range(4) if use[r] > tt.budget[r]]
+        use = sum(tt.menus[md][j].lo_res[0] for j in range(L))
+        cap = tt.budget * tt.spec.slrs
+        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" for r in range(4) if use[r] > cap[r]]
         parts.append(f"{label} {', '.join(over) or 'fits'}")
     what = f"at its slowest the whole model needs on the largest board '{tt.spec.type}': {'; '.join(parts)}"
     more = f"; it needs at least {need} boards" if need else "; the whole cluster is too small"
@@ -216,9 +324,19 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     nxt = max((c for m in menus[j:k] for c in m.cycles if c < best * (1 - 1e-12)), default=None)
     if nxt is None:
         return "parallelism"
+    # A layer whose port beats alone (no factor shortens them) nearly fill the interval: faster
+    # choices may exist but would gain almost nothing; name the port, not the budget.
+    for li in range(j, k):
+        pb_ = port_beats(pb.infos[li].layer)
+        if pb_ >= best * 0.98:
+            lay = pb.infos[li].layer
+            return (f"input/output port of layer {li} '{lay.name}' ({pb_:,} port beats = "
+                    f"{pb_ / best:.0%} of the interval; wider ports would help)")
     rows = choose(menus, j, k - 1, nxt)
     use = sum(menus[j + i].res[r] for i, r in enumerate(rows))
-    over = [RES[r] for r in range(4) if use[r] > tt.budget[r]]
+    over = [RES[r] for r in range(4) if use[r] > tt.budget[r] * tt.spec.slrs]
+    if not over and tt.spec.slrs > 1:
+        return "per-SLR budget (engines cannot straddle an SLR boundary)"
     return f"{'/'.join(over)} budget" if over else "resources"
 
 
@@ -228,15 +346,26 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     tt = pb.types[t]
     spec = tt.spec
     tcyc = tau * spec.clock_hz
-    mode = ONCHIP
-    rows = choose(tt.menus[ONCHIP], j, k - 1, tcyc)
-    use = sum(tt.menus[ONCHIP][j + i].res[r] for i, r in enumerate(rows))
-    on_ok = bool(np.all(use <= tt.budget)) and all(
-        tt.menus[ONCHIP][j + i].cycles[r] <= tcyc * (1 + 1e-12) for i, r in enumerate(rows)
-    )
-    if not on_ok:
-        mode = OFFCHIP
-        rows = choose(tt.menus[OFFCHIP], j, k - 1, tcyc)
+    # Each board runs at the cluster interval with the cheapest choices meeting it; achievable
+    # rows need not be monotone in every resource, so if those do not fit, fall back to the
+    # choices at the segment's own first feasible T (which the segment table proved fit).
+    pick = None
+    for md in (ONCHIP, OFFCHIP):
+        t_own = int(tt.table.t_cycles[md][j, k])
+        if t_own <= 0 or t_own > tcyc * (1 + 1e-12):
+            continue
+        for tc in (tcyc, t_own):
+            rows = choose(tt.menus[md], j, k - 1, tc)
+            slr = pack_slrs([tt.menus[md][j + i].res[r] for i, r in enumerate(rows)], tt.budget, spec.slrs)
+            if slr is not None:
+                pick = (md, rows, slr)
+                break
+        if pick is not None:
+            break
+    if pick is None:  # cannot happen for a segment of the plan; keep the expansion total anyway
+        rows = choose(tt.menus[ONCHIP], j, k - 1, tcyc)
+        pick = (ONCHIP, rows, [0] * len(rows))
+    mode, rows, slr = pick
     menus = tt.menus[mode]
     layers = []
     tot = np.zeros(4, np.int64)
@@ -266,6 +395,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
             weights=place or "onchip", mac=MAC_KINDS[kind] if kind != NO_MAC else "",
             mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi])),
             weight_mem=store,
+            slr=int(slr[i]),
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
@@ -280,14 +410,79 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         best_interval_s=float(tt.table.interval[j, k]),
         preload_bytes=8 * preload_words,
         startup_s=float(max(8 * preload_words / (spec.mem_gbps * 1e9), preload_words / spec.clock_hz)),
+        slrs=spec.slrs, platform=spec.platform,
     )
 
 
-def _file_info(path, sha_fallback: str = "") -> dict:
+def _host_path(pb: Problem, graph: Graph, path: list[int], lplans: list[LinkPlan]) -> tuple[dict | None, list]:
+    """The host path of a plan for plan.json, and its stages as (seconds, name).
+
+    A hop the pipeline also uses in the same direction carries both (links are full duplex):
+    its stage is then charged the pipeline tensors plus the image (``shared`` in plan.json).
+    The planner's search charges the host path per board (entry/exit) without that sharing;
+    the shared charge here is what the plan reports."""
+    hr = pb.host
+    if hr is None or hr.attach < 0 or not path:
+        return None, []
+    cl = pb.cluster
+    names = [b.name for b in cl.boards]
+    host = cl.host or {}
+    hname = str(host.get("name", "host"))
+    in_bytes = int(np.prod(graph.input_shape))
+    out_bytes = int(np.prod(graph.tensor_shapes.get(graph.output, (0,))))
+    piped = {(lp.src, lp.dst): lp for lp in lplans}
+    used = {names[b] for b in path}
+
+    def hops(boards: list[int], nbytes: int, host_s: float, inbound: bool) -> list[dict]:
+        out = []
+        ends = [names[b] for b in boards]
+        if inbound:
+            out.append({"from": hname, "to": ends[0], "bytes_per_image": nbytes, "interval_s": host_s,
+                        "gbps": host.get("gbps"), "latency_ns": host.get("latency_ns", 0.0), "shared": False})
+        for a, b in zip(ends, ends[1:]):
+            ln = cl.link(a, b)
+            t = ln.seconds(nbytes)
+            shared = (a, b) in piped
+            if shared:  # the same direction as a pipeline link: both share its bandwidth
+                t = ln.seconds(nbytes + piped[(a, b)].bytes_per_image)
+            out.append({"from": a, "to": b, "bytes_per_image": nbytes, "interval_s": float(t), "gbps": ln.gbps,
+                        "latency_ns": ln.latency_ns, "shared": shared})
+        if not inbound:
+            out.append({"from": ends[-1], "to": hname, "bytes_per_image": nbytes, "interval_s": host_s,
+                        "gbps": host.get("gbps"), "latency_ns": host.get("latency_ns", 0.0), "shared": False})
+        return out
+
+    hin = hops(route(hr, path[0], True), in_bytes, hr.host_seconds_in, True)
+    hout = hops(route(hr, path[-1], False), out_bytes, hr.host_seconds_out, False)
+    fwd = []
+    for h in hin + hout:
+        for nm in (h["from"], h["to"]):
+            if nm in names and nm not in used and nm not in fwd:
+                fwd.append(nm)
+    d = {"attach": names[hr.attach], "host": hname, "in": hin, "out": hout, "forwarding": fwd}
+    stages = [(h["interval_s"], f"{h['from']}->{h['to']}") for h in hin + hout if h["interval_s"]]
+    return d, stages
+
+
+def _references(graph: Graph, cluster: Cluster, ips: float) -> dict:
+    """Published measured throughputs of this model on the cluster's board types (boards/*.yaml
+    ``reference``), with the plan's ratio to each."""
+    out = {}
+    for b in cluster.boards:
+        r = b.spec.reference_for(graph.name)
+        if r is not None and b.spec.type not in out:
+            out[b.spec.type] = {"model": r.model, "ips": r.ips, "source": r.source, "ratio": ips / r.ips}
+    return out
+
+
+def _file_info(path, sha_fallback: str = "", known_sha: str | None = None) -> dict:
     if not path:
-        return {"path": None, "sha256": sha_fallback or None}
+        return {"path": None, "sha256": sha_fallback or known_sha or None}
     p = Path(path)
-    sha = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else (sha_fallback or None)
+    if known_sha:
+        sha = known_sha
+    else:
+        sha = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else (sha_fallback or None)
     shown = p.name if p.is_absolute() else str(path)
     return {"path": shown, "sha256": sha}
 
@@ -319,12 +514,17 @@ def plan(
     model_path: str | None = None,
     progress=None,
     calib=None,
+    target_ips: float | None = None,
+    model_sha256: str | None = None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
     ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``).
     ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
-    ``model.calib``, so that code generation from this plan quantizes with the same images."""
+    ``model.calib``, so that code generation from this plan quantizes with the same images.
+    ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
+    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
+    highest-throughput plan with ``target.met`` false."""
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
     if max_k < 1 or max_k > n:
@@ -332,10 +532,16 @@ def plan(
     pb = build_problem(graph, cluster, util, pad)
     lbs = _bounds(pb, max_k)
     lb = lbs[max_k - 1]
-    res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+    if target_ips is not None and not target_ips > 0:
+        raise UserError(f"--target-ips must be positive, got {target_ips}")
+    tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
+    if tgt is not None and tgt.boards:
+        res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+    else:
+        res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
-    tau = res.interval
+    tau = res.interval  # boards are configured at this interval (the target's, in target mode)
     L = len(graph.layers)
     bplans = [_board_plan(pb, i, b, res.cuts[i], res.cuts[i + 1], tau) for i, b in enumerate(res.path)]
     lplans = []
@@ -352,12 +558,17 @@ def plan(
         lp.buffer_bram36 = link_buffer_bram36([tuple(graph.tensor_shapes[t]) for t in lp.tensors], lp.width_bits)
         for bp in (bplans[i - 1], bplans[i]):
             bp.resources["bram36"][0] += lp.buffer_bram36
-    stages = [(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
+    host_path, hops = _host_path(pb, graph, res.path, lplans)
+    stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
+              + hops)
     interval = max(s[0] for s in stages)
     # The bottleneck is the stage that cannot go faster: a board whose own best interval for its
     # segment is the cluster interval (others are slowed down to it on purpose), or a link.
-    fastest = [(bp.best_interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
-    bottleneck = next(name for v, name in fastest if v >= interval * (1 - 1e-12))
+    fastest = ([(bp.best_interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
+               + hops)
+    bottleneck = next((name for v, name in fastest if v >= interval * (1 - 1e-12)), None)
+    if bottleneck is None:  # target mode: every board is configured slower than it could run
+        bottleneck = max(stages, key=lambda s_: s_[0])[1]
     macs = graph.macs
     # Baselines, same cost model.
     base = {}
@@ -379,8 +590,22 @@ def plan(
         iv, ips, g = _rate(v, macs)
         base[key] = {"boards": [cluster.boards[b].name for b in pp], "cuts": cc, "interval_s": iv,
                      "throughput_ips": ips, "gops": g}
-    exact = res.exact
-    gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
+    # The outer search is exact over the achievable segment table; the plan is proven optimal only
+    # if it also meets a bound computed from the relaxed (lower) table, which holds for every real
+    # factor choice. Small clusters: the exact search over the relaxed table; larger: bounds.py.
+    target = None
+    if tgt is not None:
+        target = {"ips": float(target_ips), "met": bool(tgt.boards), "boards": len(bplans),
+                  "dsp": int(sum(bp.resources["dsp"][0] for bp in bplans)), "exact": bool(tgt.exact),
+                  "best_ips": float(1.0 / interval)}
+    if tgt is not None and tgt.boards:
+        # Target mode: "optimal" means the fewest boards, then DSPs, proven over the achievable table.
+        exact, gap = bool(tgt.exact), 0.0
+        tau = interval
+    else:
+        lb = _proven_bound(pb, res, lb, max_k)
+        exact = bool(tau <= lb * (1 + 1e-12))
+        gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     sweep_rows = None
     if sweep:
         sweep_rows = []
@@ -390,23 +615,27 @@ def plan(
         for k in ks:
             r = res if k == max_k else solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
             iv, ips, g = _rate(r.interval, macs)
-            lbk = lbs[k - 1]
+            lbk = _proven_bound(pb, r, lbs[k - 1], k)
             sweep_rows.append({
                 "boards": k, "used": len(r.path), "interval_s": iv, "throughput_ips": ips, "gops": g,
                 "lower_bound_s": lbk if np.isfinite(lbk) else None,
-                "optimal": bool(r.exact or r.interval <= lbk) if np.isfinite(r.interval) else None,
-                "gap_bound": (0.0 if r.exact else max(0.0, (r.interval - lbk) / lbk)) if np.isfinite(r.interval) else None,
+                "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
+                "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None,
             })
     return Plan(
-        model={**_file_info(model_path), "name": graph.name, "layers": L, "macs": int(macs), **_calib_info(calib, graph)},
+        model={**_file_info(model_path, known_sha=model_sha256), "name": graph.name, "layers": L, "macs": int(macs),
+               **_calib_info(calib, graph)},
         cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},
         boards=bplans, links=lplans, interval_s=float(interval), throughput_ips=1.0 / interval,
         gops=2.0 * macs / interval / 1e9,
-        latency_s=float(sum(s[0] for s in stages)), bottleneck=bottleneck, baselines=base,
-        optimal=bool(exact or tau <= lb), gap_bound=float(gap), lower_bound_s=float(lb), util=util,
+        latency_s=float(sum(s[0] for s in stages)), bottleneck=bottleneck, baselines=base, host_path=host_path,
+        references=_references(graph, cluster, 1.0 / interval) or None,
+        optimal=exact, gap_bound=float(gap), lower_bound_s=float(lb), util=util,
         peak_gops=float(sum(b.spec.peak_gops for b in cluster.boards)),
-        search={"method": "exact-subset-dp" if exact else f"beam-{beam}", "states": int(res.states),
+        target=target,
+        search={"method": ("target-fewest-boards" if tgt is not None and tgt.boards else
+                           "exact-subset-dp" if res.exact else f"beam-{beam}"), "states": int(res.states),
                 "max_boards": max_k, "exact_up_to_boards": exact_boards},
         sweep=sweep_rows,
     )

@@ -42,6 +42,18 @@ def render(plan: Plan) -> str:
                 f"    link {name:<22} {ln.gbps:>6g} Gb/s  {ln.bytes_per_image:>9} B/image "
                 f"({len(ln.tensors)} tensor{'s' if len(ln.tensors) != 1 else ''})  {_t(ln.interval_s):>10}{mark}"
             )
+    hp = plan.host_path
+    if hp:
+        lines.append("")
+        for label, hops in (("host in ", hp["in"]), ("host out", hp["out"])):
+            route = " -> ".join([hops[0]["from"]] + [h["to"] for h in hops])
+            worst = max(hops, key=lambda h: h["interval_s"])
+            mark = " <- bottleneck" if f"{worst['from']}->{worst['to']}" == plan.bottleneck else ""
+            shared = " (shares a pipeline link)" if any(h["shared"] for h in hops) else ""
+            lines.append(f"    {label} {route}  {hops[0]['bytes_per_image']} B/image, slowest hop "
+                         f"{worst['from']}->{worst['to']} {_t(worst['interval_s'])}{shared}{mark}")
+        if hp["forwarding"]:
+            lines.append(f"    forwarding boards (link kernels only, no layers): {', '.join(hp['forwarding'])}")
     lines += [
         "",
         f"interval {_t(plan.interval_s)}  throughput {plan.throughput_ips:.1f} images/s  {plan.gops:.0f} GOPS "
@@ -58,6 +70,14 @@ def render(plan: Plan) -> str:
         lines.append(
             f"  {name + where:<30} {_t(b['interval_s']):>10} {b['throughput_ips']:>12.1f} {b['gops']:>8.0f}   {ratio}"
         )
+    for typ, r in (plan.references or {}).items():
+        lines.append(f"  {'published, one ' + typ:<30} {_t(1.0 / r['ips']):>10} {r['ips']:>12.1f} {'':>8}   "
+                     f"{r['ratio']:.2f}x  (measured {r['model']}: {r['source']})")
+    if plan.target:
+        tg = plan.target
+        lines += ["", f"target {tg['ips']:g} images/s: " + (
+            f"met with {tg['boards']} board(s), {tg['dsp']} DSPs configured" if tg["met"] else
+            f"NOT reachable; the best is {tg['best_ips']:.1f} images/s with {tg['boards']} board(s)")]
     if plan.sweep:
         lines += ["", "boards  used    interval     images/s     GOPS   optimal  gap"]
         for r in plan.sweep:

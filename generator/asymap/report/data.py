@@ -116,7 +116,9 @@ def gather(plan_or_out: str | Path, plan_path: str | Path | None = None,
     for b in plan["boards"]:
         dsp = (b["resources"].get("dsp") or [0, 0])[1]
         merged.append({"name": b["name"], "type": b.get("type", "?"), "dsp": dsp, "idle": False})
-    merged += [{**b, "idle": True} for b in _link_order(cboards, plan_names, speeds)]
+    fwd = set((plan.get("host_path") or {}).get("forwarding", []))  # carry the host's images, no layers
+    merged += [{**b, "idle": b["name"] not in fwd, "forwarding": b["name"] in fwd}
+               for b in _link_order(cboards, plan_names, speeds)]
     links = []
     seen = set()
     for l in plan.get("links", []):

@@ -108,10 +108,11 @@ def topology(data: ReportData) -> bytes:
         if nd["type"] == "host":
             ax.scatter([x], [y], s=300, marker="s", color="#7f7f7f", zorder=2)
         else:
-            ax.scatter([x], [y], s=size, color=IDLE if nd["idle"] else colors[nd["name"]], zorder=2,
+            ax.scatter([x], [y], s=size, color=IDLE if nd["idle"] or nd.get("forwarding") else colors[nd["name"]], zorder=2,
                        edgecolors=BOTTLENECK if nd["name"] == bottleneck else "black",
                        linewidths=3 if nd["name"] == bottleneck else 0.8)
-        sub = "" if nd["type"] == "host" else f"{nd['type']}, {nd['dsp']:,} DSP" + (" (idle)" if nd["idle"] else "")
+        sub = "" if nd["type"] == "host" else f"{nd['type']}, {nd['dsp']:,} DSP" + (
+            " (idle)" if nd["idle"] else " (forwarding)" if nd.get("forwarding") else "")
         ax.text(x, y - (0.35 if nd["type"] == "host" else 0.75), f"{nd['name']}\n{sub}".strip(), ha="center", va="top",
                 fontsize=8, zorder=3)
     xs = [p[0] for p in pos.values()]

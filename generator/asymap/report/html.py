@@ -98,6 +98,12 @@ def render(data: ReportData, quiet: bool = True) -> str:
         {"label": "boards used", "value": str(len(plan["boards"]))},
         {"label": "bottleneck", "value": str(plan.get("bottleneck", "-"))},
     ]
+    hp = plan.get("host_path")
+    if hp:  # where images enter and leave (plan.json host_path)
+        kpis.append({"label": "host path in", "value": " → ".join([hp["in"][0]["from"]] + [h["to"] for h in hp["in"]])})
+        kpis.append({"label": "host path out", "value": " → ".join([hp["out"][0]["from"]] + [h["to"] for h in hp["out"]])})
+        if hp.get("forwarding"):
+            kpis.append({"label": "forwarding boards", "value": ", ".join(hp["forwarding"])})
     single = plan.get("baselines", {}).get("reuse_single", {}).get("throughput_ips")
     if single:
         kpis.append({"label": "vs single-FPGA reuse", "value": f"{float(plan['throughput_ips']) / float(single):.1f}×"})

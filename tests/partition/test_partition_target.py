@@ -1,0 +1,122 @@
+"""``--target-ips``: the fewest boards, then the fewest DSPs, reaching a throughput; checked against
+brute force on small instances, and end to end (feasible, infeasible, CLI)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import yaml
+
+from asymap.cluster.load import cluster_from_dict
+from asymap.partition.exhaustive import simple_paths
+from asymap.partition.planner import plan
+from asymap.partition.target import fewest_boards
+
+
+def _brute(seg, link, adj, tau, entry, exit):
+    """Every path of distinct linked boards and every cut: min (boards, DSPs) within tau."""
+    L = seg[0].shape[0] - 1
+    best = None
+    for path in simple_paths(adj, len(seg)):
+        if len(path) > L or entry[path[0]] > tau or exit[path[-1]] > tau:
+            continue
+        for inner in itertools.combinations(range(1, L), len(path) - 1):
+            cuts = (0, *inner, L)
+            if any(link[(path[i - 1], path[i])][cuts[i]] > tau for i in range(1, len(path))):
+                continue
+            d = sum(seg[b][cuts[i], cuts[i + 1]] for i, b in enumerate(path))
+            if np.isfinite(d) and (best is None or (len(path), d) < best):
+                best = (len(path), d)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_fewest_boards_equals_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    L = int(rng.integers(2, 9))
+    n = int(rng.integers(1, 5))
+    seg = []
+    for _ in range(n):
+        m = np.full((L + 1, L + 1), np.inf)
+        for j in range(L):
+            for k in range(j + 1, L + 1):
+                if rng.random() < 0.6 + 0.4 / (k - j):  # long segments fit less often
+                    m[j, k] = float(rng.integers(1, 50) * (k - j))
+        seg.append(m)
+    adj = [[] for _ in range(n)]
+    link = {}
+    for a in range(n):
+        for b in range(a + 1, n):
+            if b == a + 1 or rng.random() < 0.3:
+                v = rng.random(L + 1) * 1.2
+                link[(a, b)] = link[(b, a)] = v
+                adj[a].append(b)
+                adj[b].append(a)
+    tau = 1.0
+    entry, exit = rng.random(n) * 1.1, rng.random(n) * 1.05
+    r = fewest_boards(seg, link, adj, tau, entry, exit)
+    want = _brute(seg, link, adj, tau, entry, exit)
+    if want is None:
+        assert r.boards == 0
+        return
+    assert (r.boards, r.dsp) == want
+    assert r.exact and len(r.path) == r.boards and r.cuts[0] == 0 and r.cuts[-1] == L
+    got = sum(seg[b][r.cuts[i], r.cuts[i + 1]] for i, b in enumerate(r.path))
+    assert got == r.dsp
+    for a, b in zip(r.path, r.path[1:]):
+        assert b in adj[a]
+
+
+def _cluster(n=4):
+    res = {"dsp": 120, "bram36": 100, "uram": 0, "lut": 60000, "clock_mhz": 100, "mem_gbps": 1}
+    boards = [{"name": f"b{i}", "resources": res} for i in range(n)]
+    links = [{"a": f"b{i}", "b": f"b{i + 1}", "gbps": 10, "latency_ns": 100} for i in range(n - 1)]
+    return cluster_from_dict({"boards": boards, "links": links})
+
+
+@pytest.fixture
+def small(chain):
+    return chain([("conv", 16, 3, 1), ("conv", 16, 3, 1), ("add", 2), ("conv", 32, 3, 2), ("conv", 32, 1, 1),
+                  ("gap",), ("fc", 10)], input_shape=(8, 16, 16))
+
+
+def test_target_feasible_uses_the_fewest_boards(small):
+    c = _cluster()
+    rates = [plan(small, c, boards=k).throughput_ips for k in range(1, 5)]
+    assert rates[-1] > rates[0], "the instance must reward more boards"
+    goal = (rates[0] + rates[-1]) / 2
+    p = plan(small, c, target_ips=goal)
+    need = next(k for k in range(1, 5) if rates[k - 1] >= goal)  # fewest boards able to reach the goal
+    assert p.target["met"] and p.target["boards"] == len(p.boards) == need
+    assert p.throughput_ips >= goal * (1 - 1e-9)
+    # fewer DSPs than the max-throughput plan with the same boards: each board only keeps up
+    assert p.target["dsp"] <= sum(b.resources["dsp"][0] for b in plan(small, c, boards=need).boards)
+
+
+def test_target_infeasible_reports_the_best(small, tmp_path, run_cli):
+    c = _cluster()
+    best = plan(small, c)
+    p = plan(small, c, target_ips=best.throughput_ips * 2)
+    assert not p.target["met"] and p.throughput_ips == pytest.approx(best.throughput_ips)
+    assert p.target["best_ips"] == pytest.approx(best.throughput_ips)
+    with pytest.raises(Exception, match="target-ips"):
+        plan(small, c, target_ips=-1)
+
+
+def test_target_cli(tmp_path, run_cli):
+    import onnx
+
+    from asymap.frontend.zoo import build_zoo_model
+
+    m = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", 32), str(m))
+    res = {"dsp": 200, "bram36": 100, "uram": 0, "lut": 40000, "clock_mhz": 100, "mem_gbps": 1}
+    cl = tmp_path / "c.yaml"
+    cl.write_text(yaml.safe_dump({"boards": [{"name": f"b{i}", "resources": res} for i in range(3)],
+                                  "links": [{"a": "b0", "b": "b1", "gbps": 10}, {"a": "b1", "b": "b2", "gbps": 10}]}))
+    ok = run_cli("plan", str(m), str(cl), "--target-ips", "1", "-o", "p.json", check=True)
+    assert "target 1 images/s: met with 1 board(s)" in ok.stdout
+    bad = run_cli("plan", str(m), str(cl), "--target-ips", "1e12")
+    assert bad.returncode == 1 and "not reachable" in bad.stderr and "NOT reachable" in bad.stdout
