@@ -27,6 +27,8 @@ MACS_PER_DSP = {"DSP48E1": 1, "DSP48E2": 2}
 SPEC_KEYS = ("name", "part", "dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "ports")
 REQUIRED = ("dsp", "bram36", "uram", "lut", "clock_mhz", "mem_gbps")
 RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "name", "part", "ports")
+# Deployment data (flow, platform, memory, transceivers): validated by asymap.cluster.deploy, not the cost model.
+RESOURCE_KEYS += ("deploy",)
 
 
 @dataclass(frozen=True)
