@@ -13,6 +13,7 @@ cocotbext-axi and the standard library.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -75,12 +76,14 @@ async def frames_test_body(dut, desc_path: str | Path, seed: int | None = None) 
         src = AxiStreamSource(AxiStreamBus.from_prefix(dut, s["prefix"]), clocks[s["clock"]], r[0],
                               reset_active_level=not r[1]["active_low"])
         src.set_pause_generator(_pause(rng, 0.2))
+        src.log.setLevel(logging.WARNING)  # cocotbext-axi logs every frame at INFO
         sources.append((src, read_frames(base / s["frames"], s["width_bits"])))
     for s in desc["outputs"]:
         r = resets[0]
         snk = AxiStreamSink(AxiStreamBus.from_prefix(dut, s["prefix"]), clocks[s["clock"]], r[0],
                             reset_active_level=not r[1]["active_low"])
         snk.set_pause_generator(_pause(rng, 0.4))
+        snk.log.setLevel(logging.WARNING)
         sinks.append((snk, read_frames(base / s["frames"], s["width_bits"]), s))
     slowest = min(desc["clocks"], key=lambda c: c["mhz"])["name"]
     await ClockCycles(clocks[slowest], 8)

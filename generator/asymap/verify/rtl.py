@@ -65,6 +65,7 @@ def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
+    dut_json, build_dir = Path(dut_json).resolve(), Path(build_dir).resolve()
     desc, sources = resolve(dut_json)
     name = desc["name"]
     if not sources:
@@ -83,7 +84,9 @@ def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
     try:
         runner.test(hdl_toplevel=desc["toplevel"], test_module=test_py.stem, build_dir=str(build_dir),
                     test_dir=str(test_py.parent), results_xml=str(xml), log_file=str(build_dir / "sim.log"),
-                    extra_env={"ASYMAP_DUT_RESOLVED": str(resolved), "ASYMAP_TB_SEED": str(seed)})
+                    extra_env={"ASYMAP_DUT_RESOLVED": str(resolved), "ASYMAP_TB_SEED": str(seed),
+                               "PYTHONPATH": os.pathsep.join(filter(None, [str(test_py.parent),
+                                                                            os.environ.get("PYTHONPATH")]))})
     except SystemExit:
         pass
     try:
@@ -109,3 +112,14 @@ def verify_rtl(out_dir: str | Path, seed: int = 1, quiet: bool = False) -> list[
         results.append(res)
         status(f"[{i + 1}/{len(duts)}] {res.name}: {res.state}", quiet)
     return results
+
+
+def format_rtl(results: list[RtlResult]) -> str:
+    """One line per DUT and a summary (what ran, what passed, what waits for exported RTL)."""
+    w = max(len(r.name) for r in results)
+    lines = [f"{r.name:<{w}}  {r.state:<7}  {r.detail}" for r in results]
+    ran = [r for r in results if r.state != "no-rtl"]
+    bad = [r for r in ran if r.state == "failed"]
+    lines.append(f"{'FAIL' if bad else 'PASS'}: {len(ran) - len(bad)} of {len(ran)} RTL harness(es) passed"
+                 f", {len(results) - len(ran)} without RTL yet")
+    return "\n".join(lines)
