@@ -241,8 +241,16 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
                      "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")})
     bd.kernels.append(top)
     bd.transports = _transports(dep, b, cl_links, bd.notes)
-    if dep.flow == "vivado":
-        return bd  # the block design (block_design.tcl) wires the Vivado-flow board
+    if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
+        roles = {t.role for t in bd.transports}
+        for role, port, needed in (("in", "link_in", b.link_in.src != HOST_ID), ("out", "link_out", b.link_out.dst != HOST_ID)):
+            if needed and role not in roles:
+                if dep.runtime == "ps":
+                    bd.notes.append(f"{port}: no transceiver for this link; the AXI DMA moves its frames to the "
+                                    "Arm, which forwards them over the PS Ethernet in software (not line rate)")
+                else:
+                    bd.unconnected.append(f"{top.instance}.{port}")
+        return bd
     banks = _bank_cycle(bd.banks)
     if wmem:
         bd.sp.append((f"{top.instance}.wmem", next(banks)))
@@ -310,15 +318,20 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
     ctrl_masters.append(f"{top}/s_axi_control")
     if wmem:
         mem_masters.append(f"{top}/m_axi_gmem0")
-    if first or last:
-        cells.append({"name": "dma_0", "vlnv": "xilinx.com:ip:axi_dma", "kind": "dma",
-                      "mm2s": first, "s2mm": last,
-                      "width": b.link_in.width_bits if first else b.link_out.width_bits})
+    # The AXI DMA feeds link_in from memory (first board: the host's images; a Zynq-7000 board whose
+    # link has no transceiver: frames the Arm receives over the PS Ethernet) and drains link_out.
+    roles = {t.role for t in bd.transports}
+    soft = bd.runtime == "ps"
+    mm2s = first or ("in" not in roles and soft)
+    s2mm = last or ("out" not in roles and soft)
+    if mm2s or s2mm:
+        cells.append({"name": "dma_0", "vlnv": "xilinx.com:ip:axi_dma", "kind": "dma", "mm2s": mm2s, "s2mm": s2mm,
+                      "width": b.link_in.width_bits if mm2s else b.link_out.width_bits})
         ctrl_masters.append("dma_0/S_AXI_LITE")
-        if first:
+        if mm2s:
             nets.append(("dma_0/M_AXIS_MM2S", f"{top}/link_in"))
             mem_masters.append("dma_0/M_AXI_MM2S")
-        if last:
+        if s2mm:
             nets.append((f"{top}/link_out", "dma_0/S_AXIS_S2MM"))
             mem_masters.append("dma_0/M_AXI_S2MM")
     for t in bd.transports:
