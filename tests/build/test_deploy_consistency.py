@@ -353,3 +353,34 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
 def test_link_refuses_a_board_with_open_link_ports(trees, run_cli, assert_user_error):
     p = run_cli("build", trees["embedded"], "--step", "link", "--board", "z104", "--dry-run")
     assert_user_error(p, "z104", "top_z104_1.link_in", "deploy.json")
+
+
+def test_platform_per_board_for_a_mixed_cluster(trees, run_cli, assert_user_error):
+    out = trees["alveo"]
+    boards = ["--board", "a250", "--board", "a280", "--board", "v118"]
+    p = run_cli("build", out, "--step", "link", *boards, "--platform", "a250=/opt/p/my_u250.xpfm", "--dry-run",
+                check=True)
+    lines = {Path(shlex.split(ln.split(" && ")[0])[1]).name: ln for ln in p.stdout.splitlines()}
+    assert "--platform /opt/p/my_u250.xpfm " in lines["a250"]
+    assert "--platform xilinx_u280_gen3x16_xdma_1_202211_1_custom " in lines["a280"]  # the cluster YAML's
+    assert lines["v118"].endswith("vivado -mode batch -nojournal -source bd/block_design.tcl")
+    # One platform for every Vitis board still leaves the Vivado-flow board alone.
+    p = run_cli("build", out, "--step", "link", *boards, "--platform", "/opt/p/any.xpfm", "--dry-run", check=True)
+    assert p.stdout.count("--platform /opt/p/any.xpfm ") == 2 and "bd/block_design.tcl" in p.stdout
+    assert_user_error(run_cli("build", out, "--step", "link", "--platform", "v118=/opt/p/x.xpfm", "--dry-run"),
+                      "v118", "Vivado IP flow")
+    assert_user_error(run_cli("build", out, "--step", "link", "--platform", "nosuch=/opt/p/x.xpfm", "--dry-run"),
+                      "nosuch")
+    assert_user_error(run_cli("build", out, "--step", "link", "--platform", "=x", "--dry-run"), "BOARD=PLATFORM")
+
+
+def test_cluster_platform_override_only_for_vitis_boards(tmp_path, run_cli, assert_user_error):
+    (tmp_path / "c.yaml").write_text("boards:\n  - {name: a, type: u250}\n  - {name: b, type: vcu118, platform: p}\n"
+                                     "links:\n  - {a: a, b: b, gbps: 10}\n")
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    p = run_cli("generate", model, tmp_path / "c.yaml", "-o", tmp_path / "out")
+    assert_user_error(p, "board 'b'", "Vivado IP flow", "'platform'")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "d.yaml").write_text("boards:\n  - {name: a, type: u250, platform: 7}\nlinks: []\n")
+    assert_user_error(run_cli("generate", model, tmp_path / "d.yaml", "-o", tmp_path / "out"), "'platform'")

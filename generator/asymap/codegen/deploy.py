@@ -392,12 +392,15 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
 
     cl_links = {frozenset((ln.a, ln.b)): ln for ln in (getattr(cluster, "links", None) or [])}
     by_name = {b.name: b for b in (getattr(cluster, "boards", None) or [])}
+    where = getattr(cluster, "path", "cluster") or "cluster"
+    for cb in by_name.values():  # every board of the cluster, idle ones too: a wrong override is an error
+        board_deploy(cb, where)
     boards: list[BoardDeploy] = []
     n = len(specs)
     for i, (b, entry) in enumerate(zip(specs, entries)):
         d = root / b.ident
         cb = by_name.get(b.name)
-        dep = board_deploy(cb, getattr(cluster, "path", "cluster") or "cluster") if cb is not None else \
+        dep = board_deploy(cb, where) if cb is not None else \
             (type_deploy(b.type) if b.type else None)
         wmem = bool(entry.get("files", {}).get("wmem"))
         bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links)
