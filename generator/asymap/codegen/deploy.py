@@ -440,7 +440,8 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
         _write(d / "deploy.json", json.dumps(_board_json(bd), indent=2, sort_keys=True) + "\n")
     link_duts = _write_link_harnesses(env, root, specs, boards)
-    hosts = hostprog.write_hosts(env, root, specs, entries, boards)
+    host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
+    hosts = hostprog.write_hosts(env, root, specs, entries, boards, host_name or "host")
     notes = [f"{bd.name}: {m}" for bd in boards for m in bd.notes]
     return {"boards": {bd.name: {"flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform,
                                  "board_part": bd.board_part, "file": f"{bd.ident}/deploy.json"} for bd in boards},

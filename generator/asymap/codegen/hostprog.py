@@ -38,21 +38,26 @@ def _link(link) -> dict:
                         for t in link.tensors]}
 
 
-def hosts_of(specs: list, boards: list) -> dict[str, list[int]]:
+def hosts_of(specs: list, boards: list, pcie_host: str = "host") -> dict[str, list[int]]:
     """Host name -> indices (pipeline order) of the XRT boards it drives."""
     hosts: dict[str, list[int]] = {}
     for i, bd in enumerate(boards):
         if bd.runtime == "xrt":
-            hosts.setdefault("host", []).append(i)
+            hosts.setdefault(pcie_host, []).append(i)
         elif bd.runtime == "xrt-edge":
             hosts.setdefault(specs[i].ident, []).append(i)
     return hosts
 
 
-def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list) -> list[dict]:
+def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list, pcie_host: str = "host") -> list[dict]:
+    """Write ``OUT/host/<name>/`` for every XRT host; ``pcie_host`` names the PCIe server (the
+    cluster's ``host: name``, sanitized)."""
     out = []
     n = len(specs)
-    for host, idx in sorted(hosts_of(specs, boards).items()):
+    taken = {s.ident for s in specs}
+    if pcie_host in taken:  # an MPSoC board of that name is a host of its own
+        pcie_host = f"{pcie_host}_pcie"
+    for host, idx in sorted(hosts_of(specs, boards, pcie_host).items()):
         d = root / "host" / host
         items = []
         for dev, i in enumerate(idx):
@@ -61,7 +66,7 @@ def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list)
             wmem = e.get("files", {}).get("wmem")
             items.append({
                 "name": b.name, "ident": b.ident, "index": i, "device": dev, "kernel": b.top,
-                "xclbin": f"{b.ident}.xclbin", "wmem": f"../../{b.ident}/{wmem}" if wmem else None,
+                "xclbin": f"{b.ident}.xclbin", "wmem": wmem or None,
                 "wmem_arg": _arg_index(top_cpp, b.top, "wmem") if wmem else None,
                 "status_arg": _arg_index(top_cpp, b.top, "status"),
                 "edge": boards[i].runtime == "xrt-edge",
