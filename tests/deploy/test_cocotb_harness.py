@@ -96,3 +96,29 @@ def test_transport_bridge_lints_clean(tmp_path, kw, cw):
                         str(tmp_path / "sim.v"), str(tmp_path / "bridge.v"), str(rtl / "asymap_async_fifo.v"),
                         str(rtl / "asymap_axis_width.v")], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "%Warning" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("magic_ok", [True, False])
+def test_kernel_harness_starts_the_top_and_serves_its_weights(tmp_path, run_cli, magic_ok):
+    """A board's harness as `verify --rtl` runs it once csynth exported Verilog: here on a stand-in
+    with the HLS interface names (ap_start over AXI4-Lite, wmem base address from the
+    *_control_s_axi.v map, weights served by AxiRam). Wrong weights must fail the comparison."""
+    out = _tree(tmp_path, 64)
+    board = out / "small"
+    rtl = board / "hls_small" / "hls" / "syn" / "verilog"
+    rtl.mkdir(parents=True)
+    here = Path(__file__).resolve().parent
+    (rtl / "top_small.v").write_text((here / "hls_standin.v").read_text().replace("top_standin", "top_small"))
+    (rtl / "top_small_control_s_axi.v").write_text((here / "hls_standin_control_s_axi.v").read_text())
+    magic = (0x0123456789ABCDEF if magic_ok else 0x1111).to_bytes(8, "little")
+    (board / "weights").mkdir(exist_ok=True)
+    (board / "weights" / "wmem.bin").write_bytes(magic + bytes(56))
+    dut = json.loads((board / "cocotb" / "dut.json").read_text())
+    # The stand-in forwards what it receives: its expected output is its input.
+    dut["outputs"][0]["frames"] = dut["inputs"][0]["frames"]
+    dut["memory"] = {"prefix": "m_axi_gmem0", "arg": "wmem", "file": "../weights/wmem.bin"}
+    (board / "cocotb" / "dut.json").write_text(json.dumps(dut))
+    p = run_cli("verify", "--rtl", out)
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("small "))
+    assert line.split()[1] == ("passed" if magic_ok else "failed"), p.stdout
+    assert p.returncode == (0 if magic_ok else 1)

@@ -43,8 +43,12 @@ def read_frames(path: Path, width_bits: int) -> list[bytes]:
 
 
 def axilite_offsets(verilog: str) -> dict[str, int]:
-    """Register offsets of an HLS top's arguments from its ``*_control_s_axi.v`` address-map comment."""
-    return {name: int(off, 16) for off, name in _AXILITE_MAP.findall(verilog)}
+    """Register offsets of an HLS top's arguments from its ``*_control_s_axi.v`` address-map comment
+    (a 64-bit pointer spans two words: the lower offset is the argument's)."""
+    out: dict[str, int] = {}
+    for off, name in _AXILITE_MAP.findall(verilog):
+        out[name] = min(out.get(name, 1 << 30), int(off, 16))
+    return out
 
 
 def _pause(rng: random.Random, busy: float):
@@ -90,10 +94,11 @@ async def frames_test_body(dut, desc_path: str | Path, seed: int | None = None) 
     for sig, r in resets:
         sig.value = 1 if r["active_low"] else 0
     await ClockCycles(clocks[slowest], 8)
+    ctrl = _control_master(dut, desc, clocks, resets) if desc.get("control") else None
     if desc.get("memory"):
-        await _load_memory(dut, desc, base, clocks, resets)
-    if desc.get("control"):
-        await _start(dut, desc, clocks, resets)
+        await _load_memory(dut, desc, base, ctrl, clocks, resets)
+    if ctrl is not None:
+        await ctrl.write_dword(int(desc["control"].get("ap_start", 0)), 1)  # ap_start (UG1399 ap_ctrl_hs)
     for src, frames in sources:
         for fr in frames:
             await src.send(AxiStreamFrame(fr))
@@ -113,18 +118,20 @@ async def frames_test_body(dut, desc_path: str | Path, seed: int | None = None) 
         assert snk.empty(), f"{s['prefix']}: frames beyond the {len(expected)} expected"
 
 
-async def _start(dut, desc, clocks, resets) -> None:
+def _control_master(dut, desc, clocks, resets):
+    """One AXI4-Lite master on the top's s_axi_control (a second one would fight over its signals)."""
     from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
     c = desc["control"]
     r = resets[0]
-    m = AxiLiteMaster(AxiLiteBus.from_prefix(dut, c["prefix"]), clocks[c["clock"]], r[0],
-                      reset_active_level=not r[1]["active_low"])
-    await m.write_dword(int(c.get("ap_start", 0)), 1)
+    return AxiLiteMaster(AxiLiteBus.from_prefix(dut, c["prefix"]), clocks[c["clock"]], r[0],
+                         reset_active_level=not r[1]["active_low"])
 
 
-async def _load_memory(dut, desc, base, clocks, resets) -> None:
-    from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+async def _load_memory(dut, desc, base: Path, ctrl, clocks, resets) -> None:
+    """Serve the top's m_axi port from an AxiRam holding the board's off-chip weight image, and
+    point the argument's base-address register at it."""
+    from cocotbext.axi import AxiBus, AxiRam
 
     mem = desc["memory"]
     r = resets[0]
@@ -133,11 +140,9 @@ async def _load_memory(dut, desc, base, clocks, resets) -> None:
     ram = AxiRam(AxiBus.from_prefix(dut, mem["prefix"]), clk, r[0], reset_active_level=not r[1]["active_low"],
                  size=max(4096, 1 << (len(image) - 1).bit_length()))
     ram.write(0, image)
-    offsets = axilite_offsets("\n".join(p.read_text() for p in mem.get("control_files", [])))
-    c = desc["control"]
-    m = AxiLiteMaster(AxiLiteBus.from_prefix(dut, c["prefix"]), clocks[c["clock"]], r[0],
-                      reset_active_level=not r[1]["active_low"])
-    off = offsets.get(mem.get("arg", "wmem"))
-    if off is not None:  # base address 0: the RAM's own address space
-        await m.write_dword(off, 0)
-        await m.write_dword(off + 4, 0)
+    offsets = axilite_offsets("\n".join(Path(p).read_text() for p in mem.get("control_files", [])))
+    assert ctrl is not None, "a memory port needs the s_axi_control port to set its base address"
+    arg = mem.get("arg", "wmem")
+    assert arg in offsets, f"no base-address register of '{arg}' in {mem.get('control_files')}"
+    await ctrl.write_dword(offsets[arg], 0)  # base address 0 of the RAM's own address space (64-bit)
+    await ctrl.write_dword(offsets[arg] + 4, 0)
