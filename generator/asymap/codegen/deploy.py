@@ -149,7 +149,7 @@ def _hls_ports(kind: dict[str, str]) -> dict[str, str]:
 
 
 # --- transport planning ---------------------------------------------------------------------------
-def _transports(dep: Deploy, b, cl_links: dict, notes: list[str]) -> list[Transport]:
+def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[str, str]) -> list[Transport]:
     """The board's link ends (in from the previous board, out to the next) and the cage each uses."""
     ends = []
     if b.link_in.src != HOST_ID:
@@ -159,8 +159,9 @@ def _transports(dep: Deploy, b, cl_links: dict, notes: list[str]) -> list[Transp
     out: list[Transport] = []
     used: dict[str, int] = {}  # cage -> lanes taken
     for role, link in ends:
-        peer = link.src_name if role == "in" else link.dst_name
-        cl = cl_links.get(frozenset((b.name, peer)))
+        raw_peer = link.src_name if role == "in" else link.dst_name
+        cl = cl_links.get(frozenset((b.name, raw_peer)))
+        peer = idents.get(raw_peer, "peer")  # cluster names never reach generated text, their idents do
         gbps = float(cl.gbps) if cl is not None else (100.0 if link.width_bits > 64 else 10.0)
         core = _core_for(gbps)
         need = 4 if core == "cmac" else 1
@@ -226,7 +227,7 @@ def _xport_kernel(t: Transport, width: int) -> KernelInst:
 
 
 def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, last: bool, cl_links: dict,
-               note_prefix: str = "") -> BoardDeploy:
+               idents: dict[str, str] | None = None) -> BoardDeploy:
     """Kernels, connections and transports of one board (``b``: codegen.chain.BoardSpec)."""
     if dep is None:
         bd = BoardDeploy(b.name, b.ident, b.type, "none", "none", None, None, "none", [])
@@ -240,7 +241,7 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
                      f"hls_{b.ident}/{b.top}.xo" if dep.flow == "vitis" else f"hls_{b.ident}",
                      "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")})
     bd.kernels.append(top)
-    bd.transports = _transports(dep, b, cl_links, bd.notes)
+    bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {})
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
         roles = {t.role for t in bd.transports}
         for role, port, needed in (("in", "link_in", b.link_in.src != HOST_ID), ("out", "link_out", b.link_out.dst != HOST_ID)):
@@ -403,7 +404,8 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         dep = board_deploy(cb, where) if cb is not None else \
             (type_deploy(b.type) if b.type else None)
         wmem = bool(entry.get("files", {}).get("wmem"))
-        bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links)
+        bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
+                        {s.name: s.ident for s in specs})
         boards.append(bd)
         ctx = {"version": __version__, "b": b, "bd": bd, "wmem": wmem, "first": i == 0, "last": i == n - 1,
                "core_width": CORE_WIDTH, "core_clock_mhz": CORE_CLOCK_MHZ}
@@ -442,7 +444,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     link_duts = _write_link_harnesses(env, root, specs, boards)
     host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
     hosts = hostprog.write_hosts(env, root, specs, entries, boards, host_name or "host")
-    notes = [f"{bd.name}: {m}" for bd in boards for m in bd.notes]
+    notes = [f"{bd.ident}: {m}" for bd in boards for m in bd.notes]
     return {"boards": {bd.name: {"flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform,
                                  "board_part": bd.board_part, "file": f"{bd.ident}/deploy.json"} for bd in boards},
             "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b in specs], "notes": notes}

@@ -65,7 +65,7 @@ def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list,
             top_cpp = (root / b.ident / "top.cpp").read_text(encoding="utf-8")
             wmem = e.get("files", {}).get("wmem")
             items.append({
-                "name": b.name, "ident": b.ident, "index": i, "device": dev, "kernel": b.top,
+                "name": b.ident, "label": b.name, "ident": b.ident, "index": i, "device": dev, "kernel": b.top,
                 "xclbin": f"{b.ident}.xclbin", "wmem": wmem or None,
                 "wmem_arg": _arg_index(top_cpp, b.top, "wmem") if wmem else None,
                 "status_arg": _arg_index(top_cpp, b.top, "status"),
@@ -84,6 +84,6 @@ def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list,
         lib.mkdir(parents=True, exist_ok=True)
         for h in sorted((resource_dir("host") / "include" / "asymap_host").glob("*.h")):
             shutil.copyfile(h, lib / h.name)
-        out.append({"name": host, "dir": f"host/{host}", "boards": [it["name"] for it in items],
+        out.append({"name": host, "dir": f"host/{host}", "boards": [it["label"] for it in items],
                     "feeds": feed, "collects": collect, "edge": any(it["edge"] for it in items)})
     return out
