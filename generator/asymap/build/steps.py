@@ -137,14 +137,14 @@ def step_commands(step: str, top: str, board_dir: Path, tcl: bool = False,
                              ["vivado"]) for k in deploy.get("kernels", []) if k.get("origin") == "rtl"]
         return cmds
     if step == "link":
-        if deploy["flow"] == "vivado":
-            return [StepCommand(["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"], ["vivado"])]
-        if not platform:
-            raise UserError(f"step 'link' of board {name!r} needs a Vitis platform; pass --platform {name}=PLATFORM")
         if deploy.get("unconnected"):
             raise UserError(f"step 'link' of board {name!r}: {', '.join(deploy['unconnected'])} have no link transport "
                             f"(see the notes in {board_dir / 'deploy.json'}); give the board a link it has a cage for, "
                             "or leave it out with --board")
+        if deploy["flow"] == "vivado":
+            return [StepCommand(["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"], ["vivado"])]
+        if not platform:
+            raise UserError(f"step 'link' of board {name!r} needs a Vitis platform; pass --platform {name}=PLATFORM")
         xos = [(f"{top}.xo" if tcl and k["instance"].startswith(top) else k["artifact"])
                for k in deploy.get("kernels", [])]
         return [StepCommand(["v++", "--link", "--target", "hw", "--platform", platform, "--config", "connectivity.cfg",
