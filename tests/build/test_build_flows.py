@@ -86,3 +86,18 @@ def test_a_failing_command_stops_its_board_only(tree, run_cli, monkeypatch):
     assert "vitis-run: failing as asked" in log
     st = json.loads((tree / "build.json").read_text())["boards"]
     assert st["big"]["export"]["returncode"] == 7 and st["small"]["export"]["state"] == "done"
+
+
+@pytest.mark.slurm
+@pytest.mark.xdist_group("slurm")
+def test_export_through_slurm_runs_the_same_commands(slurm_cluster, tree, run_cli):
+    p = run_cli("build", tree, "--step", "export", "--executor", "slurm", "--cpus", "1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    calls = _calls(tree)
+    # One array task per board, each running its three commands in order (boards may interleave).
+    for board, mover, xport in (("big", "mm2s", "aurora_tx"), ("small", "s2mm", "aurora_rx")):
+        mine = [c for c in calls if f"hls_{board}" in c or f"hls_{mover}" in c or xport in c]
+        assert [c.split()[0] for c in mine] == ["vitis-run", "vitis-run", "vivado"], mine
+    st = json.loads((tree / "build.json").read_text())["boards"]
+    assert {b: (r["export"]["state"], r["export"]["executor"]) for b, r in st.items()} == \
+        {"big": ("done", "slurm"), "small": ("done", "slurm")}
