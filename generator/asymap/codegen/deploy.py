@@ -31,6 +31,7 @@ from pathlib import Path
 from asymap import __version__
 from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
 from asymap.resources import resource_dir
+from asymap.util.progress import status
 
 CMAC_MIN_GBPS = 25.0  # links above this use 100G CMAC on QSFP28; at or below, one Aurora 64b/66b lane
 CORE_WIDTH = {"cmac": 512, "aurora": 64}  # user-side AXI4-Stream width of each core (PG203, PG074)
@@ -386,7 +387,7 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict) -> dict:
+def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
     """Write every board's deployment files and the host programs under ``root``; return the
     ``deploy`` section of chain.json (see docs/deploy.md)."""
     from asymap.codegen import hostprog, vectors
@@ -445,6 +446,8 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
     hosts = hostprog.write_hosts(env, root, specs, entries, boards, host_name or "host")
     notes = [f"{bd.ident}: {m}" for bd in boards for m in bd.notes]
+    for note in notes:  # what stands between this tree and a running cluster, said once at generation
+        status(f"note: {note}", quiet)
     return {"boards": {bd.name: {"flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform,
                                  "board_part": bd.board_part, "file": f"{bd.ident}/deploy.json"} for bd in boards},
             "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b in specs], "notes": notes}

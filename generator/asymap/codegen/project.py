@@ -355,7 +355,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
             "host_id": 255, "max_payload_beats": specs[0].link_in.max_payload_beats,
             "boards": entries, "links": links, "rtl_glue": glue_entries,
         }
-        chain["deploy"] = write_deploy(env, stage, specs, entries, cl, ref)  # flows, connectivity, hosts
+        chain["deploy"] = write_deploy(env, stage, specs, entries, cl, ref, quiet)  # flows, connectivity, hosts
         for name, text in glue_files.items():
             _write(stage / name, text)
         if onnx_bytes is not None:
