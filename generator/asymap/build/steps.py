@@ -30,9 +30,11 @@ from asymap.errors import UserError
 STEPS = ("csim", "csynth", "cosim", "export", "link")
 
 # Source files whose change makes a step's earlier success stale (see ``input_files``).
-_SOURCE_SUFFIXES = {".cpp", ".cc", ".h", ".hpp", ".cfg", ".tcl", ".bin", ".dat", ".npy", ".txt", ".json"}
+_SOURCE_SUFFIXES = {".cpp", ".cc", ".h", ".hpp", ".cfg", ".tcl", ".bin", ".dat", ".npy", ".txt", ".json",
+                    ".v", ".vh", ".xml", ".xdc", ".frames"}
 _NOT_INPUT_DIRS = {"logs", "build", "_x"}
-# Tool work directories inside a board project: hls_<board> (v++ --work_dir), prj_<board> (vitis_hls).
+# Tool work directories inside a board project, at any depth: hls_<component> (v++ --work_dir),
+# prj_<name> (vitis_hls projects, Vivado projects under transport/ and bd/).
 _WORK_PREFIXES = ("hls_", "prj_", ".")
 
 
@@ -163,7 +165,8 @@ def input_files(board_dir: Path) -> list[Path]:
     out = []
     for p in board_dir.rglob("*"):
         rel = p.relative_to(board_dir)
-        if len(rel.parts) > 1 and (rel.parts[0] in _NOT_INPUT_DIRS or rel.parts[0].startswith(_WORK_PREFIXES)):
+        if len(rel.parts) > 1 and (rel.parts[0] in _NOT_INPUT_DIRS
+                                    or any(part.startswith(_WORK_PREFIXES) for part in rel.parts[:-1])):
             continue
         if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name == "Makefile"):
             out.append(p)
