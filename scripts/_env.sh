@@ -20,10 +20,16 @@ fi
 export PATH="$VENV/bin:$PATH"
 
 # apt_ensure CMD PACKAGE [CMD PACKAGE ...]: install the Debian packages whose command is missing.
+# A CMD starting with '/' is a file the package installs (for packages without a command, e.g. a
+# library's header), checked with test -e.
 apt_ensure() {
     local missing=()
     while [ $# -gt 0 ]; do
-        command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+        if [ "${1#/}" != "$1" ]; then
+            [ -e "$1" ] || missing+=("$2")
+        else
+            command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+        fi
         shift 2
     done
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -345,7 +345,7 @@ def test_hostile_names_are_sanitized(tmp_path):
             for n in raw:
                 assert n not in text, (f, n)
     dirs = sorted(p.name for p in out.iterdir() if p.is_dir())
-    assert dirs == ["big_rm_rf", "board_int", "links"]
+    assert dirs == ["big_rm_rf", "board_int", "cocotb", "host", "links"]
     _assert_ok(verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK))
 
 

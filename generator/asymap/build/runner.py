@@ -17,7 +17,7 @@ from pathlib import Path
 
 from asymap.build.executor import Task, sigterm_as_interrupt
 from asymap.build.state import BuildState, load_state, now_iso
-from asymap.build.steps import STEPS, is_up_to_date, stamp_path, step_command
+from asymap.build.steps import STEPS, StepCommand, is_up_to_date, stamp_path, step_commands
 from asymap.build.tools import require_tools
 from asymap.build.tree import load_tree
 from asymap.errors import UserError
@@ -57,12 +57,23 @@ def _elapsed(start: str | None, end: str | None) -> str:
     return f" in {s:.0f} s"
 
 
+def _one_argv(cmds: list[StepCommand], resolved: dict[str, str] | None = None) -> list[str]:
+    """The argv a task runs: the command itself, or ``sh -c 'A && B ...'`` for a step of several
+    commands (a board's kernel, its data movers and its transport kernels), stopping at the first
+    failure so the step's log ends with the failing tool's output."""
+    resolved = resolved or {}
+    argvs = [c.full_argv(resolved.get(c.argv[0])) for c in cmds]
+    if len(argvs) == 1:
+        return argvs[0]
+    return ["sh", "-c", " && ".join(shlex.join(a) for a in argvs)]
+
+
 def build(
     out_dir: str | Path,
     step: str = "csynth",
     executor: str = "local",
     jobs: int | None = None,
-    platform: str | None = None,
+    platform: str | dict[str, str] | None = None,
     tcl: bool = False,
     dry_run: bool = False,
     resume: bool = False,
@@ -71,7 +82,10 @@ def build(
     quiet: bool = False,
     print_fn=print,
 ) -> BuildResult:
-    """Run ``step`` for every board of ``out_dir`` (or ``boards``); see the module docstring."""
+    """Run ``step`` for every board of ``out_dir`` (or ``boards``); see the module docstring.
+
+    ``platform``: one Vitis platform for every Vitis-flow board, or ``{board: platform, "*": default}``
+    for a mixed cluster; boards not named use their deploy.json platform."""
     if step not in STEPS:
         raise UserError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
     if executor not in ("local", "slurm"):
@@ -81,20 +95,24 @@ def build(
     selected = tree.boards if not boards else [tree.board(b) for b in boards]
     result = BuildResult(step=step, state=state)
 
+    platforms = platform if isinstance(platform, dict) else ({"*": platform} if platform else {})
+    for name in platforms:
+        if name != "*":
+            tree.board(name)  # a misspelt board in --platform NAME=P is an error, not silently ignored
     todo = []
     for b in selected:
-        cmd = step_command(step, b.top, b.dir, tcl=tcl, platform=platform)
+        cmds = step_commands(step, b.top, b.dir, tcl=tcl, platforms=platforms, board=b.name)
         if resume and is_up_to_date(b.dir, step):
             result.skipped.append(b.name)
             continue
-        todo.append((b, cmd))
+        todo.append((b, cmds))
 
-    tools_needed = sorted({t for _, c in todo for t in c.tools})
+    tools_needed = sorted({t for _, cs in todo for c in cs for t in c.tools})
     if dry_run:
-        for b, cmd in todo:
-            line = f"cd {shlex.quote(str(b.dir))} && {shlex.join(cmd.full_argv())}"
-            result.commands[b.name] = cmd.full_argv()
-            print_fn(line)
+        for b, cmds in todo:
+            for cmd in cmds:
+                print_fn(f"cd {shlex.quote(str(b.dir))} && {shlex.join(cmd.full_argv())}")
+            result.commands[b.name] = _one_argv(cmds)
         for name in result.skipped:
             print_fn(f"# {name}: up to date, skipped (--resume)")
         return result
@@ -108,8 +126,8 @@ def build(
         check_controller()  # before build.json is touched: an unreachable cluster changes nothing
 
     tasks: list[Task] = []
-    for b, cmd in todo:
-        argv = cmd.full_argv(resolved.get(cmd.argv[0]))
+    for b, cmds in todo:
+        argv = _one_argv(cmds, resolved)
         log = b.dir / "logs" / f"{step}.log"
         tasks.append(Task(board=b.name, step=step, dir=b.dir, argv=argv, log=log))
         rec = state.record(b.name, step)

@@ -6,7 +6,14 @@ The commands follow the two ways Vitis builds an HLS kernel:
   * the classic Tcl flow (``--tcl``): ``vitis_hls -f run_hls.tcl`` with the steps to run in
     ``$ASYMAP_HLS_STEPS`` (the generated run_hls.tcl reads it, see docs/generated-project.md).
 ``link`` builds the board's xclbin with ``v++ --link`` and the board's ``connectivity.cfg`` on the
-user's platform. ``csim`` needs only make and g++: it runs the project's own ``make csim``.
+board's platform. ``csim`` needs only make and g++: it runs the project's own ``make csim``.
+
+A board written with deployment data (``deploy.json``, asymap.codegen.deploy) gets its family's
+flow, possibly several commands per step (see :func:`step_commands`): on the Vitis flow the data
+movers are synthesized and packaged beside the kernel, ``export`` also packages the link transport
+RTL kernels with Vivado, and ``link`` passes every ``.xo`` the connectivity names; on the Vivado IP
+flow ``export`` writes the IP-catalog package and ``link`` runs the generated block design through
+implementation to a bitstream.
 
 Every command runs with the board directory as working directory and only relative paths, so the
 same command works locally and on a Slurm compute node that sees the tree at another mount point.
@@ -23,9 +30,11 @@ from asymap.errors import UserError
 STEPS = ("csim", "csynth", "cosim", "export", "link")
 
 # Source files whose change makes a step's earlier success stale (see ``input_files``).
-_SOURCE_SUFFIXES = {".cpp", ".cc", ".h", ".hpp", ".cfg", ".tcl", ".bin", ".dat", ".npy", ".txt", ".json"}
+_SOURCE_SUFFIXES = {".cpp", ".cc", ".h", ".hpp", ".cfg", ".tcl", ".bin", ".dat", ".npy", ".txt", ".json",
+                    ".v", ".vh", ".xml", ".xdc", ".frames"}
 _NOT_INPUT_DIRS = {"logs", "build", "_x"}
-# Tool work directories inside a board project: hls_<board> (v++ --work_dir), prj_<board> (vitis_hls).
+# Tool work directories inside a board project, at any depth: hls_<component> (v++ --work_dir),
+# prj_<name> (vitis_hls projects, Vivado projects under transport/ and bd/).
 _WORK_PREFIXES = ("hls_", "prj_", ".")
 
 
@@ -86,6 +95,65 @@ def step_command(step: str, top: str, board_dir: Path, tcl: bool = False, platfo
     raise UserError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
 
 
+def read_deploy(board_dir: Path) -> dict | None:
+    """The board's deploy.json (None for trees written before deployment data existed)."""
+    from asymap.util.fileio import read_json_object
+
+    p = board_dir / "deploy.json"
+    return read_json_object(p, "re-run asymap generate") if p.is_file() else None
+
+
+def platform_for(board: str, deploy: dict | None, platforms: dict[str, str] | None) -> str | None:
+    """``--platform BOARD=P`` beats ``--platform P`` beats the board library / cluster YAML's platform."""
+    platforms = platforms or {}
+    if board in platforms:
+        if deploy is not None and deploy.get("flow") == "vivado":
+            raise UserError(f"--platform {board}=...: board {board!r} takes the Vivado IP flow "
+                            f"(board part {deploy.get('board_part')}); a Vitis platform does not apply")
+        return platforms[board]
+    if deploy is not None and deploy.get("flow") == "vivado":
+        return None
+    return platforms.get("*") or (deploy or {}).get("platform")
+
+
+def step_commands(step: str, top: str, board_dir: Path, tcl: bool = False,
+                  platforms: dict[str, str] | None = None, board: str | None = None) -> list[StepCommand]:
+    """Every command one board runs for ``step``, in order (tool names unresolved)."""
+    deploy = read_deploy(board_dir)
+    name = board or board_dir.name
+    platform = platform_for(name, deploy, platforms)
+    if deploy is None or deploy.get("flow") not in ("vitis", "vivado"):
+        return [step_command(step, top, board_dir, tcl=tcl, platform=platform)]
+    movers = deploy.get("movers") or []
+    if step in ("csim", "cosim"):
+        return [step_command(step, top, board_dir, tcl=tcl)]
+    if step == "csynth":
+        return [step_command(step, top, board_dir, tcl=tcl)] + [
+            StepCommand(["v++", "-c", "--mode", "hls", "--config", m["config"], "--work_dir", m["work_dir"]], ["v++"])
+            for m in movers]
+    if step == "export":
+        cmds = [step_command(step, top, board_dir, tcl=tcl)] + [
+            StepCommand(["vitis-run", "--mode", "hls", "--package", "--config", m["config"], "--work_dir", m["work_dir"]],
+                        ["vitis-run"]) for m in movers]
+        cmds += [StepCommand(["vivado", "-mode", "batch", "-nojournal", "-source", f"transport/package_{k['kernel']}.tcl"],
+                             ["vivado"]) for k in deploy.get("kernels", []) if k.get("origin") == "rtl"]
+        return cmds
+    if step == "link":
+        if deploy.get("unconnected"):
+            raise UserError(f"step 'link' of board {name!r}: {', '.join(deploy['unconnected'])} have no link transport "
+                            f"(see the notes in {board_dir / 'deploy.json'}); give the board a link it has a cage for, "
+                            "or leave it out with --board")
+        if deploy["flow"] == "vivado":
+            return [StepCommand(["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"], ["vivado"])]
+        if not platform:
+            raise UserError(f"step 'link' of board {name!r} needs a Vitis platform; pass --platform {name}=PLATFORM")
+        xos = [(f"{top}.xo" if tcl and k["instance"].startswith(top) else k["artifact"])
+               for k in deploy.get("kernels", [])]
+        return [StepCommand(["v++", "--link", "--target", "hw", "--platform", platform, "--config", "connectivity.cfg",
+                             "-o", f"{board_dir.name}.xclbin", *xos], ["v++"])]
+    raise UserError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+
+
 def stamp_path(board_dir: Path, step: str) -> Path:
     """Written when ``step`` succeeded for the board; its mtime is the step's output time."""
     return board_dir / ".build" / f"{step}.ok"
@@ -97,7 +165,8 @@ def input_files(board_dir: Path) -> list[Path]:
     out = []
     for p in board_dir.rglob("*"):
         rel = p.relative_to(board_dir)
-        if len(rel.parts) > 1 and (rel.parts[0] in _NOT_INPUT_DIRS or rel.parts[0].startswith(_WORK_PREFIXES)):
+        if len(rel.parts) > 1 and (rel.parts[0] in _NOT_INPUT_DIRS
+                                    or any(part.startswith(_WORK_PREFIXES) for part in rel.parts[:-1])):
             continue
         if p.is_file() and (p.suffix in _SOURCE_SUFFIXES or p.name == "Makefile"):
             out.append(p)

@@ -38,6 +38,8 @@ RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", 
                  "ports") + OPTIONAL
 DEVICE_KEYS = ("dsp", "bram36", "uram", "lut", "ff")
 REFERENCE_KEYS = ("model", "ips", "source")
+# Deployment data (flow, platform, memory, transceivers): validated by asymap.cluster.deploy, not the cost model.
+RESOURCE_KEYS += ("deploy",)
 
 
 @dataclass(frozen=True)

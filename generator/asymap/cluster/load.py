@@ -19,7 +19,7 @@ from asymap.cluster.boards import SAFE_LOADER, BoardSpec, load_board_type, spec_
 from asymap.errors import UserError
 
 TOP_KEYS = ("name", "boards", "links", "host", "build")
-BOARD_KEYS = ("name", "type", "resources", "clock_mhz")
+BOARD_KEYS = ("name", "type", "resources", "clock_mhz", "platform")
 LINK_KEYS = ("a", "b", "gbps", "latency_ns")
 HOST_KEYS = ("name", "attach", "gbps", "latency_ns")
 BUILD_TYPES = {"cpus": int, "mem_gb": (int, float), "time": (str, int), "partition": str}
@@ -29,6 +29,8 @@ BUILD_TYPES = {"cpus": int, "mem_gb": (int, float), "time": (str, int), "partiti
 class Board:
     name: str
     spec: BoardSpec
+    platform: str | None = None  # Vitis platform override (cluster YAML 'platform:'), see asymap.cluster.deploy
+    deploy_raw: dict | None = None  # an inline board's 'resources: deploy:' block, validated by asymap.cluster.deploy
 
     @property
     def type(self) -> str:
@@ -157,7 +159,11 @@ def cluster_from_dict(data, where: str = "cluster") -> Cluster:
         if "clock_mhz" in rb:  # the clock this board's build closes at, instead of the library's
             mhz = _positive(w, "clock_mhz", rb["clock_mhz"])
             spec = dataclasses.replace(spec, clock_mhz=mhz, clock_source=f"cluster file ({mhz:g} MHz for '{name}')")
-        boards.append(Board(name, spec))
+        platform = rb.get("platform")
+        if platform is not None and (not isinstance(platform, str) or not platform.strip() or " " in platform):
+            raise UserError(f"{w}: 'platform' must be a Vitis platform name or .xpfm path, got {platform!r}")
+        deploy_raw = rb["resources"].get("deploy") if "resources" in rb else None
+        boards.append(Board(name, spec, platform, deploy_raw))
     raw_links = data.get("links") or []
     if not isinstance(raw_links, list):
         raise UserError(f"{where}: 'links' must be a list of {{a, b, gbps, latency_ns}} entries")

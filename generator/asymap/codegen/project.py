@@ -25,6 +25,7 @@ import numpy as np
 from asymap import __version__
 from asymap.codegen import vectors
 from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain
+from asymap.codegen.deploy import flow_context, write_deploy
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import FIFO_SLACK
 from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
@@ -258,12 +259,12 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
            "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(),
            "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST, "glue_in": f"link_glue_{b.link_in.index}_rx_1",
            "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
+    ctx.update(flow_context(b.type))  # Vitis kernel or Vivado IP-catalog export (asymap.codegen.deploy)
     files = {
         "top.cpp": env.get_template("project/top.cpp.j2").render(ctx),
         "tb.cpp": env.get_template("project/tb.cpp.j2").render(ctx),
         "hls_config.cfg": env.get_template("project/hls_config.cfg.j2").render(ctx),
         "run_hls.tcl": env.get_template("project/run_hls.tcl.j2").render(ctx),
-        "connectivity.cfg": env.get_template("project/connectivity.cfg.j2").render(ctx),
         "Makefile": env.get_template("project/Makefile.j2").render(ctx),
         "params.h": seg.header,
         "segment.cpp": seg.source,
@@ -419,6 +420,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
             "host_id": 255, "max_payload_beats": specs[0].link_in.max_payload_beats,
             "boards": entries, "links": links, "rtl_glue": glue_entries,
         }
+        chain["deploy"] = write_deploy(env, stage, specs, entries, cl, ref, quiet)  # flows, connectivity, hosts
         for name, text in glue_files.items():
             _write(stage / name, text)
         if onnx_bytes is not None:

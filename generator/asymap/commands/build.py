@@ -16,7 +16,9 @@ def add_arguments(p) -> None:
     p.add_argument("--step", choices=STEPS, default="csynth", help="build step to run for every board (default csynth)")
     p.add_argument("--executor", choices=("local", "slurm"), default="local", help="where to run (default local)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="local: boards built at once (default: CPU count)")
-    p.add_argument("--platform", help="link: the Vitis platform (.xpfm) to link against")
+    p.add_argument("--platform", action="append", metavar="[BOARD=]PLATFORM",
+                   help="link: Vitis platform (name or .xpfm) for every Vitis board, or BOARD=PLATFORM for one "
+                        "(repeatable); default: the board library's / cluster YAML's platform")
     p.add_argument("--tcl", action="store_true", help="use 'vitis_hls -f run_hls.tcl' instead of 'v++ -c --mode hls'")
     p.add_argument("--board", action="append", dest="boards", metavar="NAME", help="only this board (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the exact commands and run nothing")
@@ -38,6 +40,20 @@ def _build_section(path: str | None) -> tuple[dict | None, str]:
     return load_cluster(path).build, path
 
 
+def _platforms(values: list[str] | None) -> dict[str, str]:
+    """--platform P / --platform BOARD=P (repeatable) -> {"*": P, BOARD: P}."""
+    out: dict[str, str] = {}
+    for v in values or []:
+        board, sep, plat = v.partition("=")
+        if sep and (not board or not plat):
+            raise UserError(f"--platform {v!r}: expected PLATFORM or BOARD=PLATFORM")
+        key = board if sep else "*"
+        if key in out:
+            raise UserError(f"--platform given twice for {'every board' if key == '*' else key!r}")
+        out[key] = plat if sep else v
+    return out
+
+
 def run(args) -> int:
     from asymap.build.runner import build
     from asymap.build.slurm import SlurmOptions
@@ -52,7 +68,7 @@ def run(args) -> int:
     if jobs is None and isinstance(section, dict) and isinstance(section.get("jobs"), int):
         jobs = section["jobs"]
     res = build(
-        args.out, step=args.step, executor=args.executor, jobs=jobs, platform=args.platform, tcl=args.tcl,
+        args.out, step=args.step, executor=args.executor, jobs=jobs, platform=_platforms(args.platform), tcl=args.tcl,
         dry_run=args.dry_run, resume=args.resume, boards=args.boards, slurm_options=opts,
         quiet=args.quiet or args.json, print_fn=(lambda s: print(s, file=sys.stderr)) if args.json else print,
     )

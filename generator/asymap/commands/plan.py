@@ -14,15 +14,12 @@ def add_arguments(p) -> None:
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
     p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
-<<<<<<< HEAD
     from asymap.commands.reference import add_calib_arguments
 
     add_calib_arguments(p)
-=======
     p.add_argument("--target-ips", type=float, metavar="N",
                    help="use the fewest boards (then the fewest DSPs) that reach N images/s; exit 1 with the "
                         "best reachable plan if none does")
->>>>>>> model
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
 
@@ -49,17 +46,6 @@ def run(args) -> int:
 
     from asymap.frontend.onnx_import import load_model
 
-<<<<<<< HEAD
-    graph = load_model(args.model)
-    calib = None
-    if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
-        from asymap.quant.calib import load_calibration
-
-        calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
-    prog = (lambda it: track(it, "sweep", quiet=args.quiet))
-    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, calib=calib)
-=======
     # Read the model once: hash it on a second thread (hashlib releases the GIL) while parsing;
     # the planner needs weight shapes only, so weights are not decoded.
     try:
@@ -73,10 +59,14 @@ def run(args) -> int:
         graph = load_model(args.model, weights=False, data=data)
     finally:
         hasher.join()
+    calib = None
+    if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
+        from asymap.quant.calib import load_calibration
+
+        calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
     prog = (lambda it: track(it, "sweep", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0])
->>>>>>> model
+             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0], calib=calib)
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)

@@ -19,6 +19,8 @@ def add_arguments(p):
     p.add_argument("out", help="directory written by 'asymap generate'")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel g++ compilations (default: CPU count)")
     p.add_argument("--input", help=".npy image (C, H, W); default: the image the project was generated with")
+    p.add_argument("--rtl", action="store_true",
+                   help="run the generated cocotb tests (board kernels' exported RTL, link transport) instead of C-sim")
     p.add_argument("--corrupt", type=_corrupt, metavar="BOARD:OFFSET",
                    help="fault injection: flip one byte of the frame file BOARD receives (must be caught)")
     p.add_argument("--fifo-slack", type=int, default=0, metavar="K",
@@ -27,6 +29,12 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    if getattr(args, "rtl", False):
+        from asymap.verify.rtl import format_rtl, verify_rtl
+
+        res = verify_rtl(args.out, quiet=args.quiet)
+        print(format_rtl(res))
+        return 1 if any(r.state == "failed" for r in res) else 0
     from asymap.verify.runner import format_table, verify
 
     res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt,

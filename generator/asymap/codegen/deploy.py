@@ -1,0 +1,518 @@
+"""From HLS projects to a cluster that links and runs: per-board flow, kernels, connectivity, transport.
+
+For every board of the chain this module decides, from the board library's ``deploy:`` block
+(:mod:`asymap.cluster.deploy`) and the cluster's links, which compute units the board's build
+produces and how they connect, and writes:
+
+* Vitis flow (Alveo, Zynq UltraScale+ MPSoC): ``connectivity.cfg`` for ``v++ --link``, the data
+  movers' HLS components (``movers/``) on the first and last board, and the link transport as a
+  packaged RTL kernel (``transport/``: bridge + Aurora 64b/66b or 100G CMAC core, a ``kernel.xml``
+  and the Vivado Tcl that packages the ``.xo``);
+* Vivado IP flow (Zynq-7000, Virtex-7, VCU118): ``bd/block_design.tcl`` that instantiates the HLS
+  IP, the PS or the XDMA PCIe bridge, the memory controller, an AXI DMA and the link transport, and
+  ``bd/constraints.xdc`` with the transceiver reference clocks;
+* ``deploy.json``: the flow, platform, kernels (name, instance, the file a build step produces,
+  ports) and connections. ``asymap build`` reads it to run each board's flow, and the tests check
+  every name in the cfg and Tcl against it and against the sources that define the ports.
+
+The link transport follows the link protocol's split: framing, sequence numbers, CRC and credits
+live in the HLS link kernels; the transport is a pure bridge (clock-domain crossing and width
+conversion) between the kernel's AXI4-Stream and the transceiver core, so its frames out equal its
+frames in, which the generated cocotb harness checks (``cocotb/``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from asymap import __version__
+from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
+from asymap.resources import resource_dir
+from asymap.util.progress import status
+
+CMAC_MIN_GBPS = 25.0  # links above this use 100G CMAC on QSFP28; at or below, one Aurora 64b/66b lane
+CORE_WIDTH = {"cmac": 512, "aurora": 64}  # user-side AXI4-Stream width of each core (PG203, PG074)
+CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}  # user clock of each core at its line rate
+HOST_ID = 255
+BRIDGE_RTL = ("asymap_async_fifo.v", "asymap_axis_width.v")  # rtl/ modules asymap_xport_bridge instantiates
+
+# Interfaces of the Xilinx IP the block designs instantiate, as their product guides name them
+# (PG021 AXI DMA, PG082/PG150 PS7/MIG, PG150 DDR4, PG195 XDMA, PG074 Aurora 64b/66b, PG203 CMAC,
+# PG247 SmartConnect). The tests check every pin a generated block design names against this table.
+IP_INTERFACES = {
+    "xilinx.com:ip:axi_dma": {"S_AXI_LITE", "M_AXI_MM2S", "M_AXI_S2MM", "M_AXIS_MM2S", "S_AXIS_S2MM"},
+    "xilinx.com:ip:processing_system7": {"M_AXI_GP0", "S_AXI_HP0", "S_AXI_HP1", "DDR", "FIXED_IO"},
+    "xilinx.com:ip:mig_7series": {"S_AXI", "DDR3", "SYS_CLK"},
+    "xilinx.com:ip:ddr4": {"C0_DDR4_S_AXI", "C0_DDR4", "C0_SYS_CLK"},
+    "xilinx.com:ip:xdma": {"M_AXI", "M_AXI_LITE", "pcie_mgt", "pcie_refclk"},
+    "xilinx.com:ip:aurora_64b66b": {"USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX", "GT_SERIAL_RX", "GT_SERIAL_TX",
+                                    "GT_DIFF_REFCLK1", "INIT_DIFF_CLK"},
+    "xilinx.com:ip:cmac_usplus": {"axis_tx", "axis_rx", "gt_serial_port", "gt_ref_clk"},
+    "xilinx.com:ip:smartconnect": {"S00_AXI", "S01_AXI", "S02_AXI", "M00_AXI", "M01_AXI", "M02_AXI", "M03_AXI"},
+}
+
+
+@dataclass
+class KernelInst:
+    """One compute unit (Vitis) or IP cell (Vivado) a board's build produces or instantiates."""
+
+    kernel: str  # kernel name (HLS top / RTL kernel) or IP VLNV prefix
+    instance: str
+    origin: str  # hls | rtl | ip
+    artifact: str | None  # file a build step writes (relative to the board dir), None for catalog IP
+    step: str | None  # the build step that writes it
+    ports: dict[str, str]  # port/interface -> axis_in | axis_out | m_axi | s_axilite | gt | clock
+    args: dict[str, str] = field(default_factory=dict)  # memory argument -> its m_axi interface (sp= names args)
+
+
+@dataclass
+class Transport:
+    """The transceiver end of one board-to-board link on one board."""
+
+    role: str  # in | out
+    link: int
+    peer: str
+    gbps: float
+    core: str  # cmac | aurora
+    port: str  # the board's cage (gt port name)
+    lanes: int
+    lane: int  # first lane of the cage this link uses (Aurora on a QSFP28 breakout: 0..3)
+    refclk_mhz: float
+    platform_gt: str | None = None
+    platform_refclk: str | None = None
+    quad: int | None = None
+    refclk_pins: tuple[str, ...] = ()
+
+
+@dataclass
+class BoardDeploy:
+    name: str
+    ident: str
+    type: str
+    flow: str
+    runtime: str
+    platform: str | None
+    board_part: str | None
+    memory_kind: str
+    banks: list[str]
+    kernels: list[KernelInst] = field(default_factory=list)
+    streams: list[tuple[str, str]] = field(default_factory=list)  # (src inst.port, dst inst.port)
+    sp: list[tuple[str, str]] = field(default_factory=list)  # (inst.port, bank)
+    gt: list[tuple[str, str]] = field(default_factory=list)  # (inst.port, platform interface)
+    transports: list[Transport] = field(default_factory=list)
+    movers: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unconnected: list[str] = field(default_factory=list)
+
+    def kernel(self, instance: str) -> KernelInst:
+        return next(k for k in self.kernels if k.instance == instance)
+
+
+# --- flows ----------------------------------------------------------------------------------------
+def flow_context(board_type: str) -> dict:
+    """What hls_config.cfg / run_hls.tcl need to know about the flow: Vitis kernels are packaged as
+    ``.xo`` (flow_target=vitis), Vivado-flow boards export to the IP catalog (flow_target=vivado,
+    UG1399 "Package Options"). Boards without deployment data default to the Vitis flow."""
+    dep = type_deploy(board_type) if board_type and not board_type.startswith("custom:") else None
+    vivado = dep is not None and dep.flow == "vivado"
+    return {"flow_target": "vivado" if vivado else "vitis", "package_format": "ip_catalog" if vivado else "xo"}
+
+
+def _core_for(gbps: float) -> str:
+    return "cmac" if gbps > CMAC_MIN_GBPS else "aurora"
+
+
+# --- the kernel's own ports -----------------------------------------------------------------------
+_PRAGMA = re.compile(r"#pragma\s+HLS\s+INTERFACE\s+mode=(\w+)\s+port=(\w+)(?:.*?bundle=(\w+))?")
+
+
+def top_ports(top_cpp: str) -> dict[str, str]:
+    """Interface ports of a generated top (from its INTERFACE pragmas), as the HLS tools name them:
+    AXI4-Stream ports keep the argument name, m_axi arguments become ``m_axi_<bundle>``, s_axilite
+    arguments share ``s_axi_control``. Direction of a stream follows the naming (``*_in``/``*_out``)."""
+    ports: dict[str, str] = {}
+    for mode, port, bundle in _PRAGMA.findall(top_cpp):
+        if mode == "axis":
+            ports[port] = "axis_in" if port.endswith("_in") or "_in_" in port else "axis_out"
+        elif mode == "m_axi":
+            ports[f"m_axi_{bundle or 'gmem'}"] = "m_axi"
+            ports.setdefault(f"arg:{port}", f"m_axi_{bundle or 'gmem'}")
+        elif mode == "s_axilite":
+            ports["s_axi_control"] = "s_axilite"
+    return ports
+
+
+def _hls_ports(kind: dict[str, str]) -> dict[str, str]:
+    return {p: k for p, k in kind.items() if not p.startswith("arg:")}
+
+
+# --- transport planning ---------------------------------------------------------------------------
+def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[str, str]) -> list[Transport]:
+    """The board's link ends (in from the previous board, out to the next) and the cage each uses."""
+    ends = []
+    if b.link_in.src != HOST_ID:
+        ends.append(("in", b.link_in))
+    if b.link_out.dst != HOST_ID:
+        ends.append(("out", b.link_out))
+    out: list[Transport] = []
+    used: dict[str, int] = {}  # cage -> lanes taken
+    for role, link in ends:
+        raw_peer = link.src_name if role == "in" else link.dst_name
+        cl = cl_links.get(frozenset((b.name, raw_peer)))
+        peer = idents.get(raw_peer, "peer")  # cluster names never reach generated text, their idents do
+        gbps = float(cl.gbps) if cl is not None else (100.0 if link.width_bits > 64 else 10.0)
+        core = _core_for(gbps)
+        need = 4 if core == "cmac" else 1
+        gt = _pick_cage(dep.gt, used, need, core)
+        if gt is None:
+            have = ", ".join(f"{g.port} ({g.kind})" for g in dep.gt) or "none"
+            notes.append(f"link {link.index} ({role}, {gbps:g} Gb/s to {peer}): no free transceiver cage for "
+                         f"{'100G CMAC (a QSFP28)' if core == 'cmac' else 'an Aurora 64b/66b lane'} on "
+                         f"{b.type} (cages: {have}); no transport generated for it")
+            continue
+        lane = used.get(gt.port, 0)
+        used[gt.port] = lane + need
+        out.append(Transport(role=role, link=link.index, peer=peer, gbps=gbps, core=core, port=gt.port,
+                             lanes=need, lane=lane, refclk_mhz=gt.refclk_mhz, platform_gt=gt.platform_gt,
+                             platform_refclk=gt.platform_refclk, quad=gt.quad, refclk_pins=gt.refclk_pins))
+    return out
+
+
+def _pick_cage(gts: tuple[GtPort, ...], used: dict[str, int], need: int, core: str) -> GtPort | None:
+    """A cage with ``need`` free lanes: CMAC needs a whole QSFP28 on GTY (UltraScale+ only); an
+    Aurora lane prefers an unused cage, else shares a QSFP28 through a breakout cable."""
+    ok = [g for g in gts if g.lanes >= need and (core != "cmac" or g.gt_type == "GTY")]
+    for g in ok:
+        if used.get(g.port, 0) == 0:
+            return g
+    for g in ok:
+        if g.lanes - used.get(g.port, 0) >= need:
+            return g
+    return None
+
+
+# --- per-board kernels and connections ------------------------------------------------------------
+def _bank_cycle(banks: list[str]):
+    """Memory banks in turn: each buffer gets its own bank while there are banks (on HBM parts a
+    pseudo channel per m_axi port is the bandwidth-friendly default, UG1352 "HBM" guidance)."""
+    while True:
+        yield from banks
+
+
+# Arguments of the data movers (templates/deploy/mover.cpp.j2) and the m_axi bundle of each.
+MOVER_ARGS = {"mm2s": {"mem": "m_axi_gmem0"},
+              "s2mm": {"mem": "m_axi_gmem0", "last": "m_axi_gmem1", "count": "m_axi_gmem2"}}
+
+
+def _mover(kind: str, width: int, bd: BoardDeploy) -> KernelInst:
+    name = f"asymap_{kind}"
+    wd = f"hls_{kind}"
+    ports = {("out" if kind == "mm2s" else "in"): ("axis_out" if kind == "mm2s" else "axis_in"),
+             "s_axi_control": "s_axilite"}
+    ports.update({bundle: "m_axi" for bundle in MOVER_ARGS[kind].values()})
+    bd.movers.append({"kind": kind, "kernel": name, "width_bits": width, "config": f"hls_config_{kind}.cfg",
+                      "source": f"movers/{kind}.cpp", "work_dir": wd})
+    return KernelInst(name, f"{kind}_1", "hls", f"{wd}/{name}.xo", "export", ports, dict(MOVER_ARGS[kind]))
+
+
+def _xport_kernel(t: Transport, width: int) -> KernelInst:
+    dirs = "rx" if t.role == "in" else "tx"
+    name = f"asymap_xport_{t.core}_{dirs}_w{width}"
+    ports = {"m_axis_rx": "axis_out"} if dirs == "rx" else {"s_axis_tx": "axis_in"}
+    ports.update({"gt_serial_port": "gt", "gt_refclk": "clock"})
+    return KernelInst(name, f"xport_{t.port}" + (f"_l{t.lane}" if t.lane else ""), "rtl",
+                      f"transport/{name}.xo", "export", ports)
+
+
+def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, last: bool, cl_links: dict,
+               idents: dict[str, str] | None = None) -> BoardDeploy:
+    """Kernels, connections and transports of one board (``b``: codegen.chain.BoardSpec)."""
+    if dep is None:
+        bd = BoardDeploy(b.name, b.ident, b.type, "none", "none", None, None, "none", [])
+        bd.notes.append(f"board type {b.type!r} has no deployment data (a 'deploy:' block); "
+                        "only C-simulation and HLS synthesis are generated")
+        return bd
+    bd = BoardDeploy(b.name, b.ident, b.type, dep.flow, dep.runtime, dep.platform, dep.board_part,
+                     dep.memory_kind, list(dep.banks))
+    ports = top_ports(top_cpp)
+    top = KernelInst(b.top, f"{b.top}_1" if dep.flow == "vitis" else f"{b.top}_0", "hls",
+                     f"hls_{b.ident}/{b.top}.xo" if dep.flow == "vitis" else f"hls_{b.ident}",
+                     "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")})
+    bd.kernels.append(top)
+    bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {})
+    if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
+        roles = {t.role for t in bd.transports}
+        for role, port, needed in (("in", "link_in", b.link_in.src != HOST_ID), ("out", "link_out", b.link_out.dst != HOST_ID)):
+            if needed and role not in roles:
+                if dep.runtime == "ps":
+                    bd.notes.append(f"{port}: no transceiver for this link; the AXI DMA moves its frames to the "
+                                    "Arm, which forwards them over the PS Ethernet in software (not line rate)")
+                else:
+                    bd.unconnected.append(f"{top.instance}.{port}")
+        return bd
+    banks = _bank_cycle(bd.banks)
+    if wmem:
+        bd.sp.append((f"{top.instance}.wmem", next(banks)))
+    if "arg:wpre" in ports:  # the start-up image of URAM weights (asymap/preload.h)
+        bd.sp.append((f"{top.instance}.wpre", next(banks)))
+    if first:
+        mm2s = _mover("mm2s", b.link_in.width_bits, bd)
+        bd.kernels.append(mm2s)
+        bd.streams.append((f"{mm2s.instance}.out", f"{top.instance}.link_in"))
+        bd.sp.append((f"{mm2s.instance}.mem", next(banks)))
+    if last:
+        s2mm = _mover("s2mm", b.link_out.width_bits, bd)
+        bd.kernels.append(s2mm)
+        bd.streams.append((f"{top.instance}.link_out", f"{s2mm.instance}.in"))
+        for arg in MOVER_ARGS["s2mm"]:
+            bd.sp.append((f"{s2mm.instance}.{arg}", next(banks)))
+    for t in bd.transports:
+        width = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
+        k = _xport_kernel(t, width)
+        bd.kernels.append(k)
+        if t.role == "in":
+            bd.streams.append((f"{k.instance}.m_axis_rx", f"{top.instance}.link_in"))
+        else:
+            bd.streams.append((f"{top.instance}.link_out", f"{k.instance}.s_axis_tx"))
+        if t.platform_gt and t.platform_refclk:
+            bd.gt.append((f"{k.instance}.gt_serial_port", t.platform_gt))
+            bd.gt.append((f"{k.instance}.gt_refclk", t.platform_refclk))
+        else:
+            bd.notes.append(f"transport {k.instance}: the platform {dep.platform} exposes no GT interface to "
+                            "kernels; link it against a custom platform that does and give its interface names "
+                            "as platform_gt/platform_refclk in the board's deploy block")
+    connected = {s for pair in bd.streams for s in pair}
+    for p, kind in top.ports.items():
+        if kind.startswith("axis") and f"{top.instance}.{p}" not in connected:
+            bd.unconnected.append(f"{top.instance}.{p}")
+    return bd
+
+
+# --- rendering --------------------------------------------------------------------------------------
+def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
+    """Cells and nets of a Vivado-flow block design (all names decided here, the template only prints)."""
+    family7 = b.part.startswith("xc7")
+    cells: list[dict] = [{"name": f"{b.top}_0", "vlnv": f"xilinx.com:hls:{b.top}:1.0", "kind": "hls"}]
+    nets: list[tuple[str, str]] = []
+    pins: list[tuple[str, str]] = []  # plain (non-interface) pin nets: clocks and resets
+    external: list[str] = []
+    ctrl_masters: list[str] = []
+    mem_masters: list[str] = []
+    top = f"{b.top}_0"
+    if bd.runtime == "ps":
+        cells.append({"name": "ps7", "vlnv": "xilinx.com:ip:processing_system7", "kind": "ps"})
+        ctrl_src = "ps7/M_AXI_GP0"
+        external += ["ps7/DDR", "ps7/FIXED_IO"]
+    else:
+        cells.append({"name": "xdma_0", "vlnv": "xilinx.com:ip:xdma", "kind": "pcie"})
+        ctrl_src = "xdma_0/M_AXI_LITE"
+        mem_masters.append("xdma_0/M_AXI")
+        external += ["xdma_0/pcie_mgt", "xdma_0/pcie_refclk"]
+    mem_target = None
+    if bd.memory_kind == "MIG":
+        vlnv = "xilinx.com:ip:mig_7series" if family7 else "xilinx.com:ip:ddr4"
+        cells.append({"name": "mem_0", "vlnv": vlnv, "kind": "mig", "board_interface": _mig_interface(b.type)})
+        mem_target = "mem_0/S_AXI" if family7 else "mem_0/C0_DDR4_S_AXI"
+        external += ["mem_0/DDR3", "mem_0/SYS_CLK"] if family7 else ["mem_0/C0_DDR4", "mem_0/C0_SYS_CLK"]
+    else:
+        mem_target = "ps7/S_AXI_HP0"
+    ctrl_masters.append(f"{top}/s_axi_control")
+    if wmem:
+        mem_masters.append(f"{top}/m_axi_gmem0")
+    # The AXI DMA feeds link_in from memory (first board: the host's images; a Zynq-7000 board whose
+    # link has no transceiver: frames the Arm receives over the PS Ethernet) and drains link_out.
+    roles = {t.role for t in bd.transports}
+    soft = bd.runtime == "ps"
+    mm2s = first or ("in" not in roles and soft)
+    s2mm = last or ("out" not in roles and soft)
+    if mm2s or s2mm:
+        cells.append({"name": "dma_0", "vlnv": "xilinx.com:ip:axi_dma", "kind": "dma", "mm2s": mm2s, "s2mm": s2mm,
+                      "width": b.link_in.width_bits if mm2s else b.link_out.width_bits})
+        ctrl_masters.append("dma_0/S_AXI_LITE")
+        if mm2s:
+            nets.append(("dma_0/M_AXIS_MM2S", f"{top}/link_in"))
+            mem_masters.append("dma_0/M_AXI_MM2S")
+        if s2mm:
+            nets.append((f"{top}/link_out", "dma_0/S_AXIS_S2MM"))
+            mem_masters.append("dma_0/M_AXI_S2MM")
+    for t in bd.transports:
+        core_cell = f"{t.core}_{t.port}"
+        br = f"bridge_{t.port}"
+        vlnv = "xilinx.com:ip:cmac_usplus" if t.core == "cmac" else "xilinx.com:ip:aurora_64b66b"
+        cells.append({"name": core_cell, "vlnv": vlnv, "kind": t.core, "transport": asdict(t)})
+        cells.append({"name": br, "module": "asymap_xport_bridge", "kind": "bridge",
+                      "kw": b.link_in.width_bits if t.role == "in" else b.link_out.width_bits,
+                      "cw": CORE_WIDTH[t.core]})
+        tx, rx = ("axis_tx", "axis_rx") if t.core == "cmac" else ("USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX")
+        nets.append((f"{br}/m_axis_c", f"{core_cell}/{tx}"))
+        nets.append((f"{core_cell}/{rx}", f"{br}/s_axis_c"))
+        if t.role == "in":
+            nets.append((f"{br}/m_axis_k", f"{top}/link_in"))
+        else:
+            nets.append((f"{top}/link_out", f"{br}/s_axis_k"))
+        # Plain pins: the bridge runs between the kernel clock and the core's user clock; the core's
+        # init/DRP clock is the kernel clock (free-running once the clock wizard locks).
+        if t.core == "cmac":
+            pins += [(f"{core_cell}/gt_txusrclk2", f"{br}/c_clk"), (f"{core_cell}/gt_txusrclk2", f"{core_cell}/rx_clk"),
+                     (f"{top}/ap_clk", f"{core_cell}/init_clk"), (f"{core_cell}/usr_tx_reset", f"{br}/rst")]
+        else:
+            pins += [(f"{core_cell}/user_clk_out", f"{br}/c_clk"), (f"{top}/ap_clk", f"{core_cell}/init_clk"),
+                     (f"{core_cell}/sys_reset_out", f"{br}/rst")]
+        pins.append((f"{top}/ap_clk", f"{br}/k_clk"))
+        external += [f"{core_cell}/gt_serial_port", f"{core_cell}/gt_ref_clk"] if t.core == "cmac" else \
+            [f"{core_cell}/GT_SERIAL_RX", f"{core_cell}/GT_SERIAL_TX", f"{core_cell}/GT_DIFF_REFCLK1"]
+    cells.append({"name": "ctrl_sc", "vlnv": "xilinx.com:ip:smartconnect", "kind": "sc",
+                  "si": 1, "mi": len(ctrl_masters)})
+    nets.append((ctrl_src, "ctrl_sc/S00_AXI"))
+    for i, m in enumerate(ctrl_masters):
+        nets.append((f"ctrl_sc/M{i:02d}_AXI", m))
+    if mem_masters:
+        cells.append({"name": "mem_sc", "vlnv": "xilinx.com:ip:smartconnect", "kind": "sc",
+                      "si": len(mem_masters), "mi": 1})
+        for i, m in enumerate(mem_masters):
+            nets.append((m, f"mem_sc/S{i:02d}_AXI"))
+        nets.append(("mem_sc/M00_AXI", mem_target))
+    return {"cells": cells, "nets": nets, "pins": pins, "external": external}
+
+
+def _mig_interface(board_type: str) -> str:
+    """The Vivado board-file interface of the board's first memory (board automation picks pins)."""
+    return {"vc709": "ddr3_sdram_socket_j1", "zc706": "ddr3_sdram", "vcu118": "ddr4_sdram_c1"}.get(board_type,
+                                                                                                     "ddr_sdram")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="\n")
+
+
+def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
+    """Write every board's deployment files and the host programs under ``root``; return the
+    ``deploy`` section of chain.json (see docs/deploy.md)."""
+    from asymap.codegen import hostprog, vectors
+
+    cl_links = {frozenset((ln.a, ln.b)): ln for ln in (getattr(cluster, "links", None) or [])}
+    by_name = {b.name: b for b in (getattr(cluster, "boards", None) or [])}
+    where = getattr(cluster, "path", "cluster") or "cluster"
+    for cb in by_name.values():  # every board of the cluster, idle ones too: a wrong override is an error
+        board_deploy(cb, where)
+    boards: list[BoardDeploy] = []
+    n = len(specs)
+    for i, (b, entry) in enumerate(zip(specs, entries)):
+        d = root / b.ident
+        cb = by_name.get(b.name)
+        dep = board_deploy(cb, where) if cb is not None else \
+            (type_deploy(b.type) if b.type else None)
+        wmem = bool(entry.get("files", {}).get("wmem"))
+        bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
+                        {s.name: s.ident for s in specs})
+        boards.append(bd)
+        ctx = {"version": __version__, "b": b, "bd": bd, "wmem": wmem, "first": i == 0, "last": i == n - 1,
+               "core_width": CORE_WIDTH, "core_clock_mhz": CORE_CLOCK_MHZ}
+        (d / "vectors" / "link_out.frames").write_bytes(vectors.link_frames(b.link_out, ref))
+        if bd.flow == "vitis":
+            nk: dict[str, list[str]] = {}
+            for k in bd.kernels:
+                nk.setdefault(k.kernel, []).append(k.instance)
+            _write(d / "connectivity.cfg", env.get_template("project/connectivity.cfg.j2").render(ctx, nk=nk))
+            for m in bd.movers:
+                mctx = dict(ctx, m=m, clock_ns=f"{1000.0 / b.clock_mhz:.4f}".rstrip("0").rstrip("."))
+                _write(d / m["source"], env.get_template("deploy/mover.cpp.j2").render(mctx))
+                _write(d / m["config"], env.get_template("deploy/mover_hls.cfg.j2").render(mctx))
+            for k in bd.kernels:
+                if k.origin != "rtl":
+                    continue
+                t = next(t for t in bd.transports if k.instance.startswith(f"xport_{t.port}")
+                         and (t.lane == 0 or k.instance.endswith(f"_l{t.lane}")))
+                kctx = dict(ctx, k=k, t=t, kw=int(k.kernel.rsplit("_w", 1)[1]), cw=CORE_WIDTH[t.core],
+                            dirs=k.kernel.split("_")[3])
+                _write(d / "transport" / f"{k.kernel}.v", env.get_template("deploy/xport_kernel.v.j2").render(kctx))
+                _write(d / "transport" / f"{k.kernel}.xml", env.get_template("deploy/xport_kernel.xml.j2").render(kctx))
+                _write(d / "transport" / f"package_{k.kernel}.tcl",
+                       env.get_template("deploy/package_xport.tcl.j2").render(kctx))
+        elif bd.flow == "vivado":
+            bdv = _bd_cells(bd, b, wmem, i == 0, i == n - 1)
+            _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
+            _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))
+        if bd.transports:
+            _write(d / "transport" / "asymap_xport_bridge.v", env.get_template("deploy/xport_bridge.v.j2").render(ctx))
+            for name in BRIDGE_RTL:  # the bridge's building blocks travel with the board project
+                _write(d / "transport" / "rtl" / name, (resource_dir("rtl") / name).read_text(encoding="utf-8"))
+        _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd), indent=2, sort_keys=True) + "\n")
+        _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
+        _write(d / "deploy.json", json.dumps(_board_json(bd), indent=2, sort_keys=True) + "\n")
+    link_duts = _write_link_harnesses(env, root, specs, boards)
+    host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
+    hosts = hostprog.write_hosts(env, root, specs, entries, boards, host_name or "host")
+    notes = [f"{bd.ident}: {m}" for bd in boards for m in bd.notes]
+    for note in notes:  # what stands between this tree and a running cluster, said once at generation
+        status(f"note: {note}", quiet)
+    return {"boards": {bd.name: {"flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform,
+                                 "board_part": bd.board_part, "file": f"{bd.ident}/deploy.json"} for bd in boards},
+            "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b in specs], "notes": notes}
+
+
+def _board_json(bd: BoardDeploy) -> dict:
+    return {
+        "schema": 1, "name": bd.name, "dir": bd.ident, "type": bd.type, "flow": bd.flow, "runtime": bd.runtime,
+        "platform": bd.platform, "board_part": bd.board_part,
+        "memory": {"kind": bd.memory_kind, "banks": bd.banks},
+        "kernels": [asdict(k) for k in bd.kernels],
+        "streams": [list(s) for s in bd.streams], "sp": [list(s) for s in bd.sp], "gt": [list(s) for s in bd.gt],
+        "transports": [asdict(t) for t in bd.transports], "movers": bd.movers,
+        "notes": bd.notes, "unconnected": bd.unconnected,
+    }
+
+
+def _kernel_dut(b, bd: BoardDeploy) -> dict:
+    """The cocotb harness's view of the board's kernel RTL (what `asymap build --step csynth` exports)."""
+    return {
+        "name": b.ident, "toplevel": b.top,
+        # Paths are relative to this file; the first glob that matches wins (v++ component, vitis_hls project).
+        "sources": [f"../hls_{b.ident}/hls/syn/verilog/*.v", f"../prj_{b.ident}/solution1/syn/verilog/*.v"],
+        "clocks": [{"name": "ap_clk", "mhz": b.clock_mhz}],
+        "resets": [{"name": "ap_rst_n", "active_low": True, "clock": "ap_clk"}],
+        "control": {"kind": "axilite", "prefix": "s_axi_control", "clock": "ap_clk", "ap_start": 0},
+        "memory": {"prefix": "m_axi_gmem0", "arg": "wmem", "file": "../weights/wmem.bin"} if bd.kernels and any(
+            p == "m_axi_gmem0" for p in bd.kernels[0].ports) else None,
+        "inputs": [{"prefix": "link_in", "clock": "ap_clk", "frames": "../vectors/link_in.frames",
+                    "width_bits": b.link_in.width_bits}],
+        "outputs": [{"prefix": "link_out", "clock": "ap_clk", "frames": "../vectors/link_out.frames",
+                     "width_bits": b.link_out.width_bits}],
+    }
+
+
+def _write_link_harnesses(env, root: Path, specs: list, boards: list[BoardDeploy]) -> list[str]:
+    """Per board-to-board link: the transport bridges of both ends back to back (the transceiver
+    core replaced by a wire), driven with the link's frames; frames out must equal frames in."""
+    out = []
+    for a, b, bda in zip(specs, specs[1:], boards):
+        t = next((t for t in bda.transports if t.role == "out"), None)
+        core = t.core if t else ("cmac" if a.link_out.width_bits > 64 else "aurora")
+        rel = f"cocotb/link_{a.ident}_{b.ident}"
+        d = root / rel
+        ctx = {"version": __version__, "a": a, "b": b, "kw": a.link_out.width_bits, "cw": CORE_WIDTH[core],
+               "core": core}
+        _write(d / "asymap_xport_bridge.v", env.get_template("deploy/xport_bridge.v.j2").render(ctx))
+        _write(d / "link_sim.v", env.get_template("deploy/link_sim.v.j2").render(ctx))
+        dut = {
+            "name": f"link_{a.ident}_{b.ident}", "toplevel": "asymap_link_sim",
+            "sources": ["link_sim.v", "asymap_xport_bridge.v", "rtl:asymap_async_fifo.v", "rtl:asymap_axis_width.v"],
+            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core]},
+            "clocks": [{"name": "a_clk", "mhz": a.clock_mhz}, {"name": "c_clk", "mhz": CORE_CLOCK_MHZ[core]},
+                       {"name": "b_clk", "mhz": b.clock_mhz}],
+            "resets": [{"name": "rst", "active_low": False, "clock": "c_clk"}],
+            "control": None, "memory": None,
+            "inputs": [{"prefix": "s_axis", "clock": "a_clk", "frames": f"../../{b.ident}/vectors/link_in.frames",
+                        "width_bits": a.link_out.width_bits}],
+            "outputs": [{"prefix": "m_axis", "clock": "b_clk", "frames": f"../../{b.ident}/vectors/link_in.frames",
+                         "width_bits": a.link_out.width_bits}],
+        }
+        _write(d / "dut.json", json.dumps(dut, indent=2, sort_keys=True) + "\n")
+        _write(d / f"test_link_{a.ident}_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(
+            {"version": __version__, "b": a}))
+        out.append(rel)
+    return out

@@ -1,0 +1,125 @@
+"""``asymap verify --rtl OUT``: run the generated cocotb tests on the RTL that exists.
+
+Every ``dut.json`` of an output tree (``OUT/<board>/cocotb/`` for a board's kernel, whose Verilog
+``asymap build --step csynth`` exports; ``OUT/cocotb/link_<a>_<b>/`` for the link transport between
+two boards) names its sources as globs relative to its board directory (``rtl:NAME`` = asymap's
+rtl/ library). A DUT whose RTL does not exist yet is reported as such, not failed; one that exists
+is built with Icarus Verilog and its generated test run (cocotb + cocotbext-axi).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from asymap.errors import UserError
+from asymap.resources import resource_dir
+from asymap.util.fileio import read_json_object
+from asymap.util.progress import status
+
+
+@dataclass
+class RtlResult:
+    name: str
+    state: str  # passed | failed | no-rtl
+    detail: str = ""
+
+
+def find_duts(out: Path) -> list[Path]:
+    """Every generated DUT description of a tree, links first, then boards (deterministic order)."""
+    return sorted(out.glob("cocotb/*/dut.json")) + sorted(out.glob("*/cocotb/dut.json"))
+
+
+def resolve(dut_json: Path) -> tuple[dict, list[Path]]:
+    """The description with absolute paths, and its Verilog sources ([] when the RTL is missing)."""
+    desc = read_json_object(dut_json, "re-run asymap generate")
+    here = dut_json.parent
+    sources: list[Path] = []
+    globbed = False
+    for pat in desc["sources"]:
+        if pat.startswith("rtl:"):
+            sources.append(resource_dir("rtl") / pat[4:])
+        elif any(ch in pat for ch in "*?["):
+            hits = sorted(Path(p) for p in glob.glob(str(here / pat)))
+            if hits and not globbed:
+                sources.extend(hits)
+                globbed = True
+        else:
+            sources.append(here / pat)
+    if not sources or not all(p.is_file() for p in sources):
+        return desc, []
+    for io in desc["inputs"] + desc["outputs"]:
+        io["frames"] = str((here / io["frames"]).resolve())
+    if desc.get("memory"):
+        desc["memory"]["file"] = str((here / desc["memory"]["file"]).resolve())
+        desc["memory"]["control_files"] = [str(p) for p in sources if p.name.endswith("_control_s_axi.v")]
+    return desc, sources
+
+
+def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
+    """Build and simulate one DUT with Icarus; raises nothing for a failing test (it is a result)."""
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    dut_json, build_dir = Path(dut_json).resolve(), Path(build_dir).resolve()
+    desc, sources = resolve(dut_json)
+    name = desc["name"]
+    if not sources:
+        return RtlResult(name, "no-rtl", "RTL not exported yet (run 'asymap build OUT --step csynth')")
+    if shutil.which("iverilog") is None:
+        raise UserError("asymap verify --rtl needs Icarus Verilog; install it with 'apt-get install iverilog'")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    resolved = build_dir / "dut.resolved.json"
+    resolved.write_text(json.dumps(desc, indent=2, sort_keys=True))
+    runner = get_runner("icarus")
+    runner.build(sources=[str(s) for s in sources], includes=[str(resource_dir("rtl"))],
+                 hdl_toplevel=desc["toplevel"], build_dir=str(build_dir), parameters=desc.get("parameters", {}),
+                 timescale=("1ns", "1ps"), log_file=str(build_dir / "build.log"))
+    test_py = next(dut_json.parent.glob("test_*.py"))
+    xml = build_dir / "results.xml"
+    try:
+        runner.test(hdl_toplevel=desc["toplevel"], test_module=test_py.stem, build_dir=str(build_dir),
+                    test_dir=str(test_py.parent), results_xml=str(xml), log_file=str(build_dir / "sim.log"),
+                    extra_env={"ASYMAP_DUT_RESOLVED": str(resolved), "ASYMAP_TB_SEED": str(seed),
+                               "PYTHONPATH": os.pathsep.join(filter(None, [str(test_py.parent),
+                                                                            os.environ.get("PYTHONPATH")]))})
+    except SystemExit:
+        pass
+    try:
+        ntests, nfail = get_results(xml)
+    except Exception as exc:  # noqa: BLE001 - no results file: the simulation did not run
+        return RtlResult(name, "failed", f"no results ({exc}); see {build_dir / 'sim.log'}")
+    if ntests and not nfail:
+        return RtlResult(name, "passed", f"{ntests} test(s)")
+    return RtlResult(name, "failed", f"{nfail} of {ntests} failed; see {build_dir / 'sim.log'}")
+
+
+def verify_rtl(out_dir: str | Path, seed: int = 1, quiet: bool = False) -> list[RtlResult]:
+    out = Path(out_dir)
+    if not (out / "chain.json").is_file():
+        raise UserError(f"{out}: not an 'asymap generate' output tree (no chain.json)")
+    duts = find_duts(out)
+    if not duts:
+        raise UserError(f"{out}: no cocotb harness (cocotb/*/dut.json); re-run asymap generate with this version")
+    results = []
+    for i, d in enumerate(duts):
+        rel = d.parent.relative_to(out)
+        res = run_dut(d, out / ".build" / "cocotb" / str(rel).replace(os.sep, "_"), seed)
+        results.append(res)
+        status(f"[{i + 1}/{len(duts)}] {res.name}: {res.state}", quiet)
+    return results
+
+
+def format_rtl(results: list[RtlResult]) -> str:
+    """One line per DUT and a summary (what ran, what passed, what waits for exported RTL)."""
+    w = max(len(r.name) for r in results)
+    lines = [f"{r.name:<{w}}  {r.state:<7}  {r.detail}" for r in results]
+    ran = [r for r in results if r.state != "no-rtl"]
+    bad = [r for r in ran if r.state == "failed"]
+    lines.append(f"{'FAIL' if bad else 'PASS'}: {len(ran) - len(bad)} of {len(ran)} RTL harness(es) passed"
+                 f", {len(results) - len(ran)} without RTL yet")
+    return "\n".join(lines)

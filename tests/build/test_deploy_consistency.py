@@ -1,0 +1,386 @@
+"""Every name a generated link configuration or block design uses is built by a generated step.
+
+Two clusters cover every board type of boards/ (Alveo, MPSoC, Zynq-7000, Virtex-7, VCU118, on
+100G, 10G and 1G links). For each board the test parses what the tools would read and checks it
+against what the build produces, from the sources themselves rather than from deploy.json alone:
+
+* connectivity.cfg (Vitis flow): every ``nk=`` kernel is the top of an HLS config that
+  ``asymap build --step csynth/export`` synthesizes and packages into exactly the .xo the link
+  step passes, or an RTL kernel whose package Tcl (run by the export step) writes that .xo; every
+  ``stream_connect``/``sp``/``connect`` port is an interface of that kernel as its C++ pragmas,
+  kernel.xml, Verilog or package Tcl declare it; every AXI4-Stream port is connected once;
+  memory banks are named as the board's platform names them.
+* block_design.tcl (Vivado flow): every pin belongs to a created cell and is an interface of the
+  HLS IP (from its pragmas), of the bridge module (from its Verilog) or of the Xilinx IP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import onnx
+import pytest
+
+from asymap.build.runner import build
+from asymap.cluster.boards import board_types, load_board_type
+from asymap.cluster.deploy import type_deploy
+from asymap.codegen.deploy import IP_INTERFACES
+from asymap.codegen.project import generate
+from asymap.frontend.zoo import build_zoo_model
+
+CLUSTERS = {
+    "alveo": ("""
+boards:
+  - {name: a250, type: u250}
+  - {name: a280, type: u280, platform: xilinx_u280_gen3x16_xdma_1_202211_1_custom}
+  - {name: a55c, type: u55c}
+  - {name: a50, type: u50}
+  - {name: v118, type: vcu118}
+links:
+  - {a: a250, b: a280, gbps: 100, latency_ns: 500}
+  - {a: a280, b: a55c, gbps: 100, latency_ns: 500}
+  - {a: a55c, b: a50, gbps: 10, latency_ns: 500}
+  - {a: a50, b: v118, gbps: 10, latency_ns: 500}
+""", ["a250", "a280", "a55c", "a50", "v118"]),
+    "embedded": ("""
+boards:
+  - {name: z706, type: zc706}
+  - {name: v709, type: vc709}
+  - {name: z102, type: zcu102}
+  - {name: z104, type: zcu104}
+  - {name: pynq, type: pynq-z2}
+links:
+  - {a: z706, b: v709, gbps: 10, latency_ns: 1000}
+  - {a: v709, b: z102, gbps: 10, latency_ns: 1000}
+  - {a: z102, b: z104, gbps: 10, latency_ns: 1000}
+  - {a: z104, b: pynq, gbps: 1, latency_ns: 20000}
+""", ["z706", "v709", "z102", "z104", "pynq"]),
+}
+CUTS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 8)]
+PRAGMA = re.compile(r"#pragma\s+HLS\s+INTERFACE\s+mode=(\w+)\s+port=(\w+)(?:.*?bundle=(\w+))?")
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("deploy")
+    model = d / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), str(model))
+    out = {}
+    for key, (yaml_text, names) in CLUSTERS.items():
+        (d / f"{key}.yaml").write_text(yaml_text)
+        plan = {"schema": 1, "boards": [
+            {"name": n, "first_layer": a, "last_layer": b,
+             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i in (3, 5, 8) else "onchip"}
+                        for i in range(a, b + 1)]} for n, (a, b) in zip(names, CUTS)],
+            "links": [{"from": "a250", "to": "a280", "width_bits": 512}]}
+        (d / f"{key}.plan.json").write_text(json.dumps(plan))
+        generate(model, d / f"{key}.yaml", d / key, plan=d / f"{key}.plan.json", quiet=True)
+        out[key] = d / key
+    return out
+
+
+# ---- the board library ---------------------------------------------------------------------------
+@pytest.mark.parametrize("board", board_types())
+def test_board_library_flow_platform_and_memory_names(board):
+    spec, dep = load_board_type(board), type_deploy(board)
+    assert dep is not None, f"boards/{board}.yaml has no deploy block"
+    part = spec.part
+    if part.startswith("xcu"):  # Alveo: Vitis flow on an XDMA shell
+        assert (dep.flow, dep.runtime) == ("vitis", "xrt")
+        assert dep.platform.startswith(f"xilinx_{board}_gen3x16_xdma_")
+        hbm = board in ("u50", "u55c", "u280")
+        assert dep.memory_kind == ("HBM" if hbm else "DDR")
+        n = 32 if hbm else 4
+        assert list(dep.banks) == [f"{dep.memory_kind}[{k}]" for k in range(n)]
+        assert all(g.platform_gt and g.platform_refclk for g in dep.gt)
+    elif part.startswith("xczu"):  # Zynq UltraScale+ MPSoC: Vitis embedded platform, XRT on the Arm
+        assert (dep.flow, dep.runtime, dep.memory_kind) == ("vitis", "xrt-edge", "PS_DDR")
+        assert dep.platform.startswith(f"xilinx_{board}_base_") and list(dep.banks) == ["HP0", "HP1", "HP2", "HP3"]
+    else:  # Zynq-7000, Virtex-7, and the VCU118 without a released Vitis platform: Vivado IP flow
+        assert part.startswith(("xc7", "xcvu9p")), part
+        assert dep.flow == "vivado" and dep.platform is None and dep.board_part.split(":")[1] == board
+        assert dep.runtime == ("ps" if part.startswith("xc7z") else "xdma")
+        assert dep.memory_kind in ("MIG", "PS_DDR")
+        if dep.memory_kind == "PS_DDR":
+            assert dep.runtime == "ps" and all(b.startswith("S_AXI_HP") for b in dep.banks)
+    # The cages in the deploy block are the link ports the cost model knows (SFP+/QSFP28).
+    cages = sorted((p.kind, p.count) for p in spec.ports if p.kind in ("SFP+", "QSFP28"))
+    kinds: dict[str, int] = {}
+    for g in dep.gt:
+        kinds[g.kind] = kinds.get(g.kind, 0) + 1
+        assert g.lanes == (4 if g.kind == "QSFP28" else 1) and g.refclk_mhz > 0
+        assert g.gt_type == ("GTX" if part.startswith("xc7z") else "GTH" if part.startswith(("xc7v", "xczu")) else "GTY")
+    assert sorted(kinds.items()) == cages
+
+
+# ---- parsing what the tools read ---------------------------------------------------------------------
+def parse_cfg(text: str) -> dict:
+    out = {"nk": [], "stream_connect": [], "sp": [], "connect": []}
+    section = None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        assert section == "[connectivity]", line
+        key, _, val = line.partition("=")
+        if key == "nk":
+            kernel, count, insts = val.split(":")
+            names = insts.split(".")
+            assert int(count) == len(names), line
+            out["nk"].append((kernel, names))
+        else:
+            a, b = val.split(":")
+            out[key].append((a, b))
+    return out
+
+
+def hls_configs(board_dir: Path) -> dict[str, dict]:
+    """syn.top -> {config, files, flow_target, format} of every HLS config of the board."""
+    out = {}
+    for cfg in board_dir.glob("hls_config*.cfg"):
+        kv = [ln.split("=", 1) for ln in cfg.read_text().splitlines() if "=" in ln and not ln.startswith("#")]
+        d = {"config": cfg.name, "files": [v for k, v in kv if k == "syn.file"]}
+        d.update({k: v for k, v in kv if k in ("syn.top", "flow_target", "package.output.format")})
+        out[d["syn.top"]] = d
+    return out
+
+
+def hls_interfaces(board_dir: Path, cfg: dict, kernel: str) -> tuple[dict[str, str], set[str]]:
+    """(interface -> mode, memory arguments) of an HLS kernel, from the pragmas of its sources."""
+    ifaces, margs = {}, set()
+    for f in cfg["files"]:
+        text = (board_dir / f).read_text()
+        if not re.search(rf"\b{kernel}\s*\(", text):
+            continue
+        for mode, port, bundle in PRAGMA.findall(text):
+            if mode == "axis":
+                ifaces[port] = "axis"
+            elif mode == "m_axi":
+                ifaces[f"m_axi_{bundle}"] = "m_axi"
+                margs.add(port)
+            elif mode == "s_axilite":
+                ifaces["s_axi_control"] = "s_axilite"
+    assert ifaces, f"{kernel}: no interface pragmas in {cfg['files']}"
+    return ifaces, margs
+
+
+def verilog_ports(text: str, module: str) -> set[str]:
+    m = re.search(rf"module\s+{module}\b.*?\((.*?)\);", text, re.S)
+    assert m, module
+    return set(re.findall(r"(?:input|output)\s+wire\s+(?:\[[^\]]*\]\s*)?(\w+)", m.group(1)))
+
+
+def dry_run(out: Path, step: str) -> dict[str, list[list[str]]]:
+    lines: list[str] = []
+    boards = None
+    if step == "link":  # boards with open link ports cannot link (tested on their own)
+        boards = [dep["name"] for _, dep in _boards(out) if not dep["unconnected"]]
+    build(out, step=step, dry_run=True, quiet=True, print_fn=lines.append, boards=boards)
+    cmds: dict[str, list[list[str]]] = {}
+    for ln in lines:
+        cd, _, cmd = ln.partition(" && ")
+        cmds.setdefault(Path(shlex.split(cd)[1]).name, []).append(shlex.split(cmd))
+    return cmds
+
+
+def _boards(out: Path) -> list[tuple[Path, dict]]:
+    chain = json.loads((out / "chain.json").read_text())
+    return [(out / b["dir"], json.loads((out / b["dir"] / "deploy.json").read_text())) for b in chain["boards"]]
+
+
+# ---- Vitis flow ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tree", list(CLUSTERS))
+def test_connectivity_names_only_kernels_and_ports_a_generated_step_builds(trees, tree):
+    out = trees[tree]
+    csynth, export, link = dry_run(out, "csynth"), dry_run(out, "export"), dry_run(out, "link")
+    checked = 0
+    for d, dep in _boards(out):
+        if dep["flow"] != "vitis":
+            assert not (d / "connectivity.cfg").exists()
+            continue
+        cfg = parse_cfg((d / "connectivity.cfg").read_text())
+        configs = hls_configs(d)
+        ports_of: dict[str, dict[str, str]] = {}
+        margs_of: dict[str, set[str]] = {}
+        artifacts = []
+        for kernel, insts in cfg["nk"]:
+            if kernel in configs:  # an HLS kernel: synthesized and packaged by generated commands
+                c = configs[kernel]
+                assert c["flow_target"] == "vitis" and c["package.output.format"] == "xo"
+                syn = [a for a in csynth[d.name] if a[:2] == ["v++", "-c"] and a[a.index("--config") + 1] == c["config"]]
+                pkg = [a for a in export[d.name] if "--package" in a and a[a.index("--config") + 1] == c["config"]]
+                assert len(syn) == 1 and len(pkg) == 1, (kernel, csynth[d.name], export[d.name])
+                wd = syn[0][syn[0].index("--work_dir") + 1]
+                assert pkg[0][pkg[0].index("--work_dir") + 1] == wd
+                artifacts.append(f"{wd}/{kernel}.xo")
+                ifaces, margs = hls_interfaces(d, c, kernel)
+            else:  # an RTL kernel: packaged by the Vivado Tcl the export step runs
+                tcl_rel = f"transport/package_{kernel}.tcl"
+                assert ["vivado", "-mode", "batch", "-nojournal", "-source", tcl_rel] in export[d.name], kernel
+                tcl = (d / tcl_rel).read_text()
+                assert f"set kernel {kernel}\n" in tcl and "-xo_path transport/$kernel.xo -kernel_name $kernel" in tcl
+                artifacts.append(f"transport/{kernel}.xo")
+                xml = (d / "transport" / f"{kernel}.xml").read_text()
+                assert f'kernel name="{kernel}"' in xml
+                vports = verilog_ports((d / "transport" / f"{kernel}.v").read_text(), kernel)
+                ifaces = {p: "axis" for p in re.findall(r'<port name="(\w+)"', xml)}
+                assert all(f"{p}_tdata" in vports and f"{p}_tvalid" in vports for p in ifaces), (ifaces, vports)
+                for bus in re.findall(r"ipx::add_bus_interface (\w+) \$core", tcl):
+                    ifaces[bus] = "bus"
+                for phys in re.findall(r"physical_name (\w+) ", tcl):
+                    assert phys in vports, phys
+                margs = set()
+            for inst in insts:
+                ports_of[inst], margs_of[inst] = ifaces, margs
+        seen: dict[str, int] = {}
+        for a, b in cfg["stream_connect"]:
+            for end in (a, b):
+                inst, port = end.split(".")
+                assert inst in ports_of and ports_of[inst].get(port) == "axis", (d.name, end, ports_of.get(inst))
+                seen[end] = seen.get(end, 0) + 1
+        dangling = [f"{i}.{p}" for i, ps in ports_of.items() for p, k in ps.items() if k == "axis" and f"{i}.{p}" not in seen]
+        # A port stays open only where the board has no cage for its link, and deploy.json says so.
+        assert dangling == dep["unconnected"] and all(v == 1 for v in seen.values()), (d.name, dangling, seen)
+        if dangling:
+            assert any("no free transceiver cage" in n for n in dep["notes"])
+            assert "NOTE: unconnected" in (d / "connectivity.cfg").read_text()
+        for port, bank in cfg["sp"]:
+            inst, arg = port.split(".")
+            assert arg in margs_of[inst], (d.name, port)
+            assert bank in dep["memory"]["banks"], (d.name, bank)
+        gts = {g.platform_gt for g in type_deploy(dep["type"]).gt} | {g.platform_refclk for g in type_deploy(dep["type"]).gt}
+        for port, iface in cfg["connect"]:
+            inst, bus = port.split(".")
+            assert ports_of[inst].get(bus) == "bus" and iface in gts, (d.name, port, iface)
+        # The link step passes exactly the .xo files of the kernels the cfg instantiates, on the board's platform.
+        if dangling:
+            assert d.name not in link  # refused: see test_link_refuses_a_board_with_open_link_ports
+            checked += 1
+            continue
+        (cmd,) = link[d.name]
+        assert cmd[:2] == ["v++", "--link"] and sorted(a for a in cmd if a.endswith(".xo")) == sorted(artifacts)
+        assert cmd[cmd.index("--platform") + 1] == dep["platform"]
+        checked += 1
+    assert checked == (2 if tree == "embedded" else 4)
+
+
+def test_memory_banks_and_platforms_per_board(trees):
+    deps = {dep["name"]: dep for d, dep in _boards(trees["alveo"]) + _boards(trees["embedded"])}
+    cfg = {n: parse_cfg((trees["alveo" if n in CLUSTERS["alveo"][1] else "embedded"] / n / "connectivity.cfg").read_text())
+           for n, dep in deps.items() if dep["flow"] == "vitis"}
+    # Off-chip weights of layer 4 live on board 2 of each tree: HBM on the U55C, PS DDR on the ZCU102.
+    assert ("top_a55c_1.wmem", "HBM[0]") in cfg["a55c"]["sp"]
+    assert ("top_z102_1.wmem", "HP0") in cfg["z102"]["sp"]
+    assert ("mm2s_1.mem", "DDR[0]") in cfg["a250"]["sp"]
+    # The cluster YAML's platform override wins over the board library's.
+    assert deps["a280"]["platform"] == "xilinx_u280_gen3x16_xdma_1_202211_1_custom"
+    assert deps["a250"]["platform"] == "xilinx_u250_gen3x16_xdma_4_1_202210_1"
+    assert {n for n, d in deps.items() if d["flow"] == "vivado"} == {"v118", "z706", "v709", "pynq"}
+    # 100G between Alveo cards takes CMAC on a QSFP28; 10G takes one Aurora lane (U50: two lanes of its one cage).
+    kinds = {(n, t["role"]): (t["core"], t["port"], t["lane"]) for n, d in deps.items() for t in d["transports"]}
+    assert kinds[("a250", "out")] == ("cmac", "qsfp0", 0) and kinds[("a280", "in")] == ("cmac", "qsfp0", 0)
+    assert kinds[("a50", "in")] == ("aurora", "qsfp0", 0) and kinds[("a50", "out")] == ("aurora", "qsfp0", 1)
+    assert kinds[("v118", "in")] == ("aurora", "qsfp1", 0)
+    # Boards without a cage for a link say so instead of naming a transport that cannot exist.
+    assert any("no free transceiver cage" in n for n in deps["z104"]["notes"])
+    assert any("no free transceiver cage" in n for n in deps["pynq"]["notes"])
+    assert any("exposes no GT interface" in n for n in deps["z102"]["notes"])
+
+
+# ---- Vivado IP flow -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tree", list(CLUSTERS))
+def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
+    out = trees[tree]
+    export, link = dry_run(out, "export"), dry_run(out, "link")
+    checked = 0
+    for d, dep in _boards(out):
+        if dep["flow"] != "vivado":
+            continue
+        tcl = (d / "bd" / "block_design.tcl").read_text()
+        assert link[d.name] == [["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"]]
+        configs = hls_configs(d)
+        cells: dict[str, set[str]] = {}
+        plain: dict[str, set[str] | None] = {}
+        for kind, ref, name in re.findall(r"create_bd_cell -type (ip|module) (?:-vlnv|-reference) (\S+) (\w+)", tcl):
+            if kind == "module":
+                src = re.search(r"add_files -norecurse \[list ([^\]]*)\]", tcl).group(1).split()
+                text = "".join((d / f).read_text() for f in src)
+                ports = verilog_ports(text, ref)
+                cells[name] = {p[:-len("_tdata")] for p in ports if p.endswith("_tdata")}
+                plain[name] = ports
+            elif ref.startswith("xilinx.com:hls:"):
+                top = ref.split(":")[2]
+                c = configs[top]  # the HLS component is exported to the IP catalog by the export step
+                assert c["flow_target"] == "vivado" and c["package.output.format"] == "ip_catalog"
+                assert any("--package" in a and c["config"] in a for a in export[d.name])
+                assert "foreach d [list hls_$board prj_$board]" in tcl and "set_property ip_repo_paths $repos" in tcl
+                assert any(a[a.index("--work_dir") + 1] == f"hls_{d.name}" for a in export[d.name] if "--package" in a)
+                cells[name] = set(hls_interfaces(d, c, top)[0])
+                plain[name] = {"ap_clk", "ap_rst_n"}
+            else:
+                cells[name] = IP_INTERFACES[ref]
+                plain[name] = None  # clock/reset pins of Xilinx IP are not in the table
+        for a, b in re.findall(r"connect_bd_intf_net \[get_bd_intf_pins (\S+)\] \[get_bd_intf_pins (\S+)\]", tcl):
+            for pin in (a, b):
+                cell, port = pin.split("/")
+                assert cell in cells and port in cells[cell], (d.name, pin, cells.get(cell))
+        for pin in re.findall(r"make_bd_intf_pins_external \[get_bd_intf_pins (\S+)\]", tcl):
+            cell, port = pin.split("/")
+            assert cell in cells and port in cells[cell], (d.name, pin)
+        for a, b in re.findall(r"connect_bd_net \[get_bd_pins (\S+)\] \[get_bd_pins (\S+)\]", tcl):
+            for pin in (a, b):
+                cell, port = pin.split("/")
+                assert cell in cells and (plain[cell] is None or port in plain[cell]), (d.name, pin)
+        # Every stream of the kernel is wired, inputs from the DMA or a link, outputs to the DMA or a link.
+        top = next(n for n, ps in cells.items() if "link_in" in ps)
+        for port in ("link_in", "link_out"):
+            assert len(re.findall(rf"\b{top}/{port}\]", tcl)) == 1, (d.name, port)
+        xdc = (d / "bd" / "constraints.xdc").read_text()
+        for t in dep["transports"]:
+            assert f"{t['core']}_{t['port']}_refclk" in xdc
+            for pin in t["refclk_pins"]:
+                assert f"PACKAGE_PIN {pin} " in xdc
+        checked += 1
+    assert checked == 1 if tree == "alveo" else checked == 3
+
+
+def test_link_refuses_a_board_with_open_link_ports(trees, run_cli, assert_user_error):
+    p = run_cli("build", trees["embedded"], "--step", "link", "--board", "z104", "--dry-run")
+    assert_user_error(p, "z104", "top_z104_1.link_in", "deploy.json")
+
+
+def test_platform_per_board_for_a_mixed_cluster(trees, run_cli, assert_user_error):
+    out = trees["alveo"]
+    boards = ["--board", "a250", "--board", "a280", "--board", "v118"]
+    p = run_cli("build", out, "--step", "link", *boards, "--platform", "a250=/opt/p/my_u250.xpfm", "--dry-run",
+                check=True)
+    lines = {Path(shlex.split(ln.split(" && ")[0])[1]).name: ln for ln in p.stdout.splitlines()}
+    assert "--platform /opt/p/my_u250.xpfm " in lines["a250"]
+    assert "--platform xilinx_u280_gen3x16_xdma_1_202211_1_custom " in lines["a280"]  # the cluster YAML's
+    assert lines["v118"].endswith("vivado -mode batch -nojournal -source bd/block_design.tcl")
+    # One platform for every Vitis board still leaves the Vivado-flow board alone.
+    p = run_cli("build", out, "--step", "link", *boards, "--platform", "/opt/p/any.xpfm", "--dry-run", check=True)
+    assert p.stdout.count("--platform /opt/p/any.xpfm ") == 2 and "bd/block_design.tcl" in p.stdout
+    assert_user_error(run_cli("build", out, "--step", "link", "--platform", "v118=/opt/p/x.xpfm", "--dry-run"),
+                      "v118", "Vivado IP flow")
+    assert_user_error(run_cli("build", out, "--step", "link", "--platform", "nosuch=/opt/p/x.xpfm", "--dry-run"),
+                      "nosuch")
+    assert_user_error(run_cli("build", out, "--step", "link", "--platform", "=x", "--dry-run"), "BOARD=PLATFORM")
+
+
+def test_cluster_platform_override_only_for_vitis_boards(tmp_path, run_cli, assert_user_error):
+    (tmp_path / "c.yaml").write_text("boards:\n  - {name: a, type: u250}\n  - {name: b, type: vcu118, platform: p}\n"
+                                     "links:\n  - {a: a, b: b, gbps: 10}\n")
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    p = run_cli("generate", model, tmp_path / "c.yaml", "-o", tmp_path / "out")
+    assert_user_error(p, "board 'b'", "Vivado IP flow", "'platform'")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "d.yaml").write_text("boards:\n  - {name: a, type: u250, platform: 7}\nlinks: []\n")
+    assert_user_error(run_cli("generate", model, tmp_path / "d.yaml", "-o", tmp_path / "out"), "'platform'")

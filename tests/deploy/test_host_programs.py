@@ -1,0 +1,130 @@
+"""Every generated host program compiles and links against Debian's XRT (libxrt-dev) and runs up
+to XRT's clean "no device" error, after doing all the work that needs no board: parsing its
+arguments, reading the .npy batch and framing it exactly as the first board expects (the frames
+it would hand to the mm2s mover equal the generator's own link-0 vectors)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from asymap.codegen import framefile
+from asymap.codegen.project import generate
+from asymap.frontend.zoo import build_zoo_model
+
+ROOT = Path(__file__).resolve().parents[2]
+HAVE_XRT = Path("/usr/include/xrt/xrt/xrt_device.h").is_file()
+pytestmark = [pytest.mark.csim,
+              pytest.mark.skipif(not HAVE_XRT and not os.environ.get("CI"),
+                                 reason="libxrt-dev not installed (./scripts/test installs it)")]
+ALVEO_PAIR = """
+boards:
+  - {name: left, type: u280}
+  - {name: right, type: u55c}
+links:
+  - {a: left, b: right, gbps: 100, latency_ns: 500}
+"""
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("hosts")
+    model = d / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    (d / "alveo.yaml").write_text(ALVEO_PAIR)
+    out = {}
+    for key, cluster, names in (("alveo", d / "alveo.yaml", ["left", "right"]),
+                                ("mixed", ROOT / "clusters" / "mixed4.yaml", ["u250", "u280", "vc709", "zcu102"])):
+        cuts = [(0, 3), (4, 8)] if len(names) == 2 else [(0, 1), (2, 3), (4, 6), (7, 8)]
+        plan = {"schema": 1, "boards": [
+            {"name": n, "first_layer": a, "last_layer": b,
+             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i == 3 else "onchip"}
+                        for i in range(a, b + 1)]} for n, (a, b) in zip(names, cuts)]}
+        (d / f"{key}.json").write_text(json.dumps(plan))
+        generate(model, cluster, d / key, plan=d / f"{key}.json", quiet=True)
+        out[key] = d / key
+    return out
+
+
+def _make(host_dir: Path) -> Path:
+    p = subprocess.run(["make", "CXXFLAGS=-std=c++17 -O1 -Wall -Werror"], cwd=host_dir, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return host_dir / "asymap_host"
+
+
+def _run(exe: Path, *args, env=None) -> subprocess.CompletedProcess:
+    e = {k: v for k, v in os.environ.items() if k != "XILINX_XRT"}
+    e.update(env or {})
+    return subprocess.run([str(exe), *map(str, args)], cwd=exe.parent, capture_output=True, text=True, timeout=60,
+                          env=e)
+
+
+def test_every_host_program_builds_and_stops_at_the_missing_device(trees, tmp_path):
+    built = 0
+    for key, out in trees.items():
+        chain = json.loads((out / "chain.json").read_text())
+        hosts = chain["deploy"]["hosts"]
+        assert hosts, key
+        for h in hosts:
+            exe = _make(out / h["dir"])
+            built += 1
+            if h["feeds"]:
+                first = chain["boards"][0]["dir"]
+                dump = tmp_path / f"{key}_{h['name']}.frames"
+                p = _run(exe, "--dump-frames", dump)
+                # Framed from the tree's own input.npy: byte-identical to the generator's link-0 vectors.
+                assert dump.read_bytes() == (out / first / "vectors" / "link_in.frames").read_bytes()
+                beats, last = framefile.split_beats(dump.read_bytes(), 64)
+                assert f"framed 1 image(s): {sum(last)} frames, {len(beats)} beats of 64 bits" in p.stdout
+            else:
+                p = _run(exe)
+                assert p.returncode == 2 and "--images N is required" in p.stderr, p.stderr
+                p = _run(exe, "--images", "2")
+            # No board here: XRT's own error, reported on one line with its own exit code.
+            assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
+            assert p.stderr.startswith("asymap_host: XRT: ") and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert built == 3  # alveo: one host; mixed: the PCIe host and the ZCU102's own Arm
+
+
+def test_host_program_frames_a_batch_and_rejects_bad_input(trees, tmp_path):
+    out = trees["alveo"]
+    exe = _make(out / "host" / "host")
+    x = np.load(out / "input.npy")
+    batch = np.stack([x, np.clip(x + 1, -128, 127), np.clip(x - 3, -128, 127)]).astype(np.int8)
+    np.save(tmp_path / "batch.npy", batch)
+    dump = tmp_path / "batch.frames"
+    p = _run(exe, "--input", tmp_path / "batch.npy", "--dump-frames", dump)
+    assert p.returncode == 3, p.stderr
+    want, seq = bytearray(), 0
+    for img in batch:
+        one = framefile.encode_tensors([img], src=255, dst=0, width_bits=64, max_payload_beats=256, seq0=seq)
+        want += one
+        seq += sum(framefile.split_beats(one, 64)[1])
+    assert dump.read_bytes() == bytes(want)
+    np.save(tmp_path / "wrong.npy", batch[:, :, :3])
+    p = _run(exe, "--input", tmp_path / "wrong.npy")
+    assert p.returncode == 2 and "shape must be" in p.stderr
+    np.save(tmp_path / "float.npy", batch.astype(np.float32))
+    p = _run(exe, "--input", tmp_path / "float.npy")
+    assert p.returncode == 2 and "dtype" in p.stderr
+    p = _run(exe, "--bogus")
+    assert p.returncode == 2 and "unknown argument --bogus" in p.stderr
+
+
+def test_host_program_programs_every_board_it_holds(trees):
+    src = (trees["mixed"] / "host" / "host" / "host.cpp").read_text()
+    # The PCIe host drives both Alveo cards, loads the U280's off-chip weights, feeds u250's mm2s.
+    assert '{"u250", 0, "u250", "u250.xclbin", "top_u250", nullptr' in src
+    assert '{"u280", 1, "u280", "u280.xclbin", "top_u280", "weights/wmem.bin"' in src
+    assert 'xrt::kernel mm2s(first.dev, first.uuid, "asymap_mm2s")' in src and "xrt::kernel s2mm(" not in src
+    edge = (trees["mixed"] / "host" / "zcu102" / "host.cpp").read_text()
+    assert 'xrt::kernel s2mm(lastd.dev, lastd.uuid, "asymap_s2mm")' in edge and "xrt::kernel mm2s(" not in edge
+    assert shutil.which("g++")
