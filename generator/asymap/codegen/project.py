@@ -303,12 +303,14 @@ def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
 
 # --- entry point --------------------------------------------------------------------------------
 def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: bool = False, input=None,
-             seed: int = 0) -> GenerateResult:
+             seed: int = 0, allow_stale: bool = False) -> GenerateResult:
     """Write OUT/chain.json and one HLS project per board of the plan (see docs/generated-project.md).
 
     ``model``: ONNX path, onnx.ModelProto or IR Graph; ``cluster``: YAML path or Cluster; ``plan``:
     plan.json path, dict or Plan (None: run the planner); ``input``: .npy path or array for the test
     vectors (None: a seeded random image); ``seed``: quantization calibration and default input.
+    A given plan must pass partition.contract (fresh hashes, legal factors, resources that fit);
+    ``allow_stale`` accepts a cluster file changed since planning. The plan is copied to OUT/plan.json.
     """
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import run_int
@@ -329,6 +331,11 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
         where = str(plan) if isinstance(plan, (str, os.PathLike)) else "plan"
     sha = hashlib.sha256(onnx_bytes).hexdigest() if onnx_bytes is not None else None
     check_plan(plan_dict, graph, where, sha)
+    if plan is not None and cl is not None:
+        from asymap.partition.contract import check_contract
+
+        check_contract(plan_dict, graph, cl, where, allow_stale)
+    plan_text = json.dumps(plan_dict, indent=2, sort_keys=True) + "\n"
     parts = _parts(plan_dict, cl, where)
 
     qg = quantize(graph, seed=seed)
@@ -360,6 +367,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
             _write(stage / "model.onnx", onnx_bytes)
         with open(stage / "input.npy", "wb") as fh:
             np.save(fh, np.asarray(x_q, np.int16), allow_pickle=False)
+        _write(stage / "plan.json", plan_text)
         _write(stage / "chain.json", json.dumps(chain, indent=2, sort_keys=True) + "\n")
         nfiles = sum(1 for p in stage.rglob("*") if p.is_file())
         os.chmod(stage, 0o755)

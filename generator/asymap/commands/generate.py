@@ -14,13 +14,15 @@ def add_arguments(p):
     p.add_argument("--force", action="store_true", help="replace an existing asymap output directory")
     p.add_argument("--input", help=".npy image (C, H, W) for the test vectors (default: seeded random)")
     p.add_argument("--seed", type=int, default=0, help="seed of the quantization calibration and the test image")
+    p.add_argument("--allow-stale", action="store_true",
+                   help="accept a plan whose cluster file changed since planning (model and options must match)")
 
 
 def run(args) -> int:
     from asymap.codegen.project import generate
 
     res = generate(args.model, args.cluster, args.out, plan=args.plan, force=args.force, quiet=args.quiet,
-                   input=args.input, seed=args.seed)
+                   input=args.input, seed=args.seed, allow_stale=args.allow_stale)
     print(f"wrote {res.out_dir}/: {len(res.boards)} board project(s) ({', '.join(res.boards)}), {res.files} files")
     print(f"next: asymap verify {res.out_dir}")
     return 0

@@ -82,6 +82,10 @@ class Plan:
     search: dict = field(default_factory=dict)
     sweep: list | None = None
     schema: int = SCHEMA
+    # The planning options (util, boards, pad, beam, ...) and their hash; model.sha256 and
+    # cluster.sha256 hash the inputs, so generate can refuse a plan that is stale or edited.
+    options: dict = field(default_factory=dict)
+    options_sha256: str = ""
 
     def to_dict(self) -> dict:
         d = {
@@ -105,6 +109,9 @@ class Plan:
         }
         if self.sweep is not None:
             d["sweep"] = self.sweep
+        if self.options:
+            d["options"] = self.options
+            d["options_sha256"] = self.options_sha256
         return d
 
     def to_json(self) -> str:
@@ -127,7 +134,8 @@ class Plan:
             links.append(LinkPlan(**ln))
         keys = ("model", "cluster", "interval_s", "throughput_ips", "gops", "latency_s", "bottleneck",
                 "baselines", "optimal", "gap_bound")
-        extra = {k: d[k] for k in ("lower_bound_s", "util", "peak_gops", "search", "sweep") if k in d}
+        extra = {k: d[k] for k in ("lower_bound_s", "util", "peak_gops", "search", "sweep", "options", "options_sha256")
+                 if k in d}
         return cls(boards=boards, links=links, **{k: d[k] for k in keys}, **extra)
 
 
