@@ -56,14 +56,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # an OSError too, but the reader went away: not an error of ours
+        return 0
     except UserError as exc:
         print(f"asymap {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file-system fault (full disk, read-only, a directory in the way)
+        from asymap.util.fileio import describe_os_error
+
+        print(f"asymap {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"asymap {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from asymap.errors import UserError
+from asymap.util.numbers import check_finite
 from asymap.resources import resource_dir
 
 # int8 multiply-accumulates one DSP slice performs per cycle. DSP48E2 (UltraScale/UltraScale+):
@@ -82,6 +83,7 @@ def boards_dir() -> Path:
 def _num(where: str, key: str, value, *, integer: bool, positive: bool = False):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UserError(f"{where}: '{key}' must be a number, got {value!r}")
+    check_finite(where, key, value)
     if integer and int(value) != value:
         raise UserError(f"{where}: '{key}' must be an integer, got {value!r}")
     if value < 0 or (positive and value <= 0):

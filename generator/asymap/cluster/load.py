@@ -16,6 +16,7 @@ import yaml
 
 from asymap.cluster.boards import BoardSpec, load_board_type, spec_from_dict, unknown_key
 from asymap.errors import UserError
+from asymap.util.numbers import check_finite
 
 TOP_KEYS = ("name", "boards", "links", "host", "build")
 BOARD_KEYS = ("name", "type", "resources")
@@ -106,6 +107,7 @@ def _check_keys(where: str, d, allowed) -> None:
 def _positive(where: str, key: str, v, allow_zero: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise UserError(f"{where}: '{key}' must be a number, got {v!r}")
+    check_finite(where, key, v)
     if v < 0 or (v == 0 and not allow_zero):
         raise UserError(f"{where}: '{key}' must be {'non-negative' if allow_zero else 'positive'}, got {v!r}")
     return float(v)

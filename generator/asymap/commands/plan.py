@@ -25,13 +25,14 @@ def run(args) -> int:
     from asymap.errors import UserError
     from asymap.partition.planner import plan
     from asymap.partition.table import render
-    from asymap.util.fileio import atomic_write_text, check_output_dir
+    from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
     from asymap.util.progress import track
 
     if not Path(args.model).is_file():
         raise UserError(f"{args.model}: model file not found")
     if args.output:
         check_output_dir(args.output)
+        check_not_input(args.output, args.model, args.cluster)
     cluster = load_cluster(args.cluster)
     if args.boards is not None and not 1 <= args.boards <= len(cluster.boards):
         raise UserError(f"--boards {args.boards}: {args.cluster} has {len(cluster.boards)} board(s); give 1..{len(cluster.boards)}")

@@ -30,11 +30,12 @@ def run(args) -> int:
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import dequantize, quantize_input, run_float, run_int, sqnr_db
     from asymap.util.arrays import load_npy, parse_shape
-    from asymap.util.fileio import atomic_save_npy, check_output_dir
+    from asymap.util.fileio import atomic_save_npy, check_not_input, check_output_dir
     from asymap.util.progress import status
 
     # Every check a user can fail comes first, so an error is the only line on stderr.
     check_output_dir(args.output)
+    check_not_input(args.output, args.model, args.input, args.calib)
     g = load_model(args.model, parse_shape(args.input_shape))
     shape = tuple(g.input_shape)
     if args.input:

@@ -26,7 +26,10 @@ def add_arguments(p):
 def run(args) -> int:
     from asymap.verify.runner import format_table, verify
 
-    res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt)
+    from asymap.util.lock import tree_lock
+
+    with tree_lock(args.out, "verify"):  # verify runs make in the board directories, as build does
+        res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt)
     print(format_table(res))
     for r in res.boards:
         for prob in r.problems[:5]:

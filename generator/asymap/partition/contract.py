@@ -40,7 +40,7 @@ def check_hashes(plan: dict, cluster, where: str, allow_stale: bool = False) -> 
     if opts is not None or plan.get("options_sha256") is not None:
         if not isinstance(opts, dict) or plan.get("options_sha256") != options_sha256(opts):
             raise UserError(f"{where}: key 'options' does not match 'options_sha256' (the planning options were "
-                            f"edited after planning); {FIX}")
+                            "edited after planning); re-run 'asymap plan' with the options you want")
     got = (plan.get("cluster") or {}).get("sha256") if isinstance(plan.get("cluster"), dict) else None
     have = getattr(cluster, "sha256", "") or None
     if got and have and got != have and not allow_stale:

@@ -144,7 +144,9 @@ def load_plan(path) -> Plan:
     if not p.is_file():
         raise UserError(f"{p}: plan file not found; make one with 'asymap plan MODEL CLUSTER -o {p}'")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        from asymap.util.fileio import _no_constant  # NaN/Infinity are not JSON
+
+        data = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
         return Plan.from_dict(data)
     except UserError as exc:
         raise UserError(f"{p}: {exc}") from None

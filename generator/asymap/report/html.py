@@ -16,7 +16,7 @@ from pathlib import Path
 from asymap import __version__
 from asymap.report import figures
 from asymap.report.data import ReportData, gather
-from asymap.util.fileio import atomic_write_text, check_output_dir
+from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
 from asymap.util.progress import track
 
 
@@ -115,6 +115,7 @@ def render(data: ReportData, quiet: bool = True) -> str:
 def write_report(plan_or_out: str | Path, out_html: str | Path, plan_path: str | Path | None = None,
                  quiet: bool = True, cluster_path: str | Path | None = None) -> ReportData:
     check_output_dir(out_html)
+    check_not_input(out_html, plan_or_out, plan_path, cluster_path)
     data = gather(plan_or_out, plan_path, cluster_path)
     atomic_write_text(out_html, render(data, quiet=quiet))
     return data
