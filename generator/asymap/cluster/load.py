@@ -208,9 +208,11 @@ def cluster_from_dict(data, where: str = "cluster") -> Cluster:
 
 def load_cluster(path) -> Cluster:
     """Read and validate a cluster YAML file."""
-    p = Path(path)
+    from asymap.cluster.presets import not_found_hint, resolve_cluster
+
+    p = resolve_cluster(path)  # a preset by bare name (edge4) from any directory
     if not p.is_file():
-        raise UserError(f"{p}: cluster file not found")
+        raise UserError(f"{p}: cluster file not found; {not_found_hint()}")
     raw = p.read_bytes()
     try:
         data = yaml.safe_load(raw)
@@ -218,7 +220,7 @@ def load_cluster(path) -> Cluster:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise UserError(f"{p}: not valid YAML{f' (line {line + 1})' if line is not None else ''}") from None
     c = cluster_from_dict(data, where=str(p))
-    c.path = str(path)
+    c.path = str(path) if p == Path(path) else str(p)
     c.sha256 = hashlib.sha256(raw).hexdigest()
     if not c.name:
         c.name = p.stem
