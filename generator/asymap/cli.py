@@ -19,6 +19,11 @@ from asymap.errors import UserError
 COMMANDS = ["zoo", "inspect", "reference", "boards", "clusters", "plan", "generate", "verify", "build", "compare", "report"]
 
 
+# The same meaning on every command (docs/user-guide.md, "Output conventions").
+QUIET_HELP = "no progress or status lines on stderr (errors still); the result on stdout stays"
+JSON_HELP = "print the result as one JSON document on stdout (progress, if any, stays on stderr)"
+
+
 def _load(name: str):
     return importlib.import_module(f"asymap.commands.{name}")
 
@@ -40,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {mod.EXAMPLE}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+        p.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
         mod.add_arguments(p)
+        if not any("--json" in a.option_strings for a in p._actions):
+            p.add_argument("--json", action="store_true", help=JSON_HELP)
         p.set_defaults(_run=mod.run)
     return parser
 

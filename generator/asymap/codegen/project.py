@@ -30,7 +30,7 @@ from asymap.codegen.hlsinc import library_include_dir
 from asymap.codegen.planio import check_plan, load_plan_dict
 from asymap.errors import UserError
 from asymap.frontend.ir import Graph
-from asymap.util.progress import track
+from asymap.util.progress import status, track
 
 SCHEMA = 1
 GENERATOR = "asymap generate"
@@ -303,7 +303,7 @@ def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
 
 # --- entry point --------------------------------------------------------------------------------
 def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: bool = False, input=None,
-             seed: int = 0, allow_stale: bool = False) -> GenerateResult:
+             seed: int = 0, allow_stale: bool = False, calib=None) -> GenerateResult:
     """Write OUT/chain.json and one HLS project per board of the plan (see docs/generated-project.md).
 
     ``model``: ONNX path, onnx.ModelProto or IR Graph; ``cluster``: YAML path or Cluster; ``plan``:
@@ -311,6 +311,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     vectors (None: a seeded random image); ``seed``: quantization calibration and default input.
     A given plan must pass partition.contract (fresh hashes, legal factors, resources that fit);
     ``allow_stale`` accepts a cluster file changed since planning. The plan is copied to OUT/plan.json.
+    ``calib``: calibration images (N, C, H, W) float array or .npy path (None: seeded synthetic).
     """
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import run_int
@@ -338,7 +339,13 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     plan_text = json.dumps(plan_dict, indent=2, sort_keys=True) + "\n"
     parts = _parts(plan_dict, cl, where)
 
-    qg = quantize(graph, seed=seed)
+    status(f"{graph.name}: {len(graph)} layers on {len(plan_dict['boards'])} board(s); quantizing and running the "
+           "integer reference for the test vectors", quiet)
+    if calib is not None and not hasattr(calib, "shape"):
+        from asymap.util.arrays import load_calibration
+
+        calib = load_calibration(calib, tuple(graph.input_shape))
+    qg = quantize(graph, calib=calib, seed=seed)
     x_q = vectors.default_input(qg, seed) if input is None else vectors.load_input(qg, input)
     ref = run_int(qg, x_q, return_all=True)
     ref[graph.input] = x_q
@@ -346,6 +353,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     layer_ident = {ly.index: ly.ident for b in specs for ly in b.layers}
     layer_name = {i: ly.name for i, ly in enumerate(graph.layers)}
 
+    status(f"{graph.name}: writing {len(specs)} board project(s) to {out}", quiet)
     env = make_env()
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.gen.", dir=out.parent))
     try:

@@ -67,7 +67,7 @@ def run(args) -> int:
         if args.dry_run:
             d["commands"] = res.commands
         print(json.dumps(d, indent=2, sort_keys=True))
-    elif not args.dry_run and not args.quiet:
+    elif not args.dry_run:
         print(f"{args.step}: {len(res.ran)} done, {len(res.failed)} failed, {len(res.skipped)} skipped"
               + (f"; failed: {', '.join(res.failed)}" if res.failed else ""))
     return 0 if res.ok else 1

@@ -37,6 +37,6 @@ def run(args) -> int:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
         print(format_table(results))
-        if args.calibrate and not args.quiet:
+        if args.calibrate:
             print(f"calibration for {', '.join(calib['board_types']) or 'no board type'} written to {args.calibrate}")
     return 0

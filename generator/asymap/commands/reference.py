@@ -29,7 +29,7 @@ def run(args) -> int:
     from asymap.frontend.onnx_import import load_model
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import dequantize, quantize_input, run_float, run_int, sqnr_db
-    from asymap.util.arrays import load_npy, parse_shape
+    from asymap.util.arrays import load_calibration, load_npy, parse_shape
     from asymap.util.fileio import atomic_save_npy, check_not_input, check_output_dir
     from asymap.util.progress import status
 
@@ -51,18 +51,15 @@ def run(args) -> int:
         x = np.random.default_rng(args.seed + 1).standard_normal(shape, dtype=np.float32)
     calib = None
     if args.calib and args.mode == "int":
-        calib = load_npy(args.calib, "calibration batch")
-        if calib.ndim == 3:
-            calib = calib[None]
-        if calib.ndim != 4 or tuple(calib.shape[1:]) != shape or not np.issubdtype(calib.dtype, np.number):
-            raise UserError(f"{args.calib}: calibration batch has shape {calib.shape}, the model needs (N, {', '.join(map(str, shape))})")
-        if not np.all(np.isfinite(calib)):
-            raise UserError(f"{args.calib}: calibration batch contains NaN or infinity")
+        calib = load_calibration(args.calib, shape)
 
     status(f"{args.model}: {len(g)} layers, {g.macs / 1e9:.3g} GMAC; float reference", args.quiet)
     y_float = run_float(g, x)
     if args.mode == "float":
         atomic_save_npy(args.output, y_float.astype(np.float32))
+        if args.json:
+            _print_json(output=args.output, mode="float", dtype="float32", shape=list(y_float.shape))
+            return 0
         print(f"wrote {args.output}: float32 {y_float.shape}")
         return 0
     n_cal = "synthetic" if calib is None else str(calib.shape[0])
@@ -72,6 +69,16 @@ def run(args) -> int:
     out = q.output
     atomic_save_npy(args.output, y.astype(np.int8 if out.signed else np.uint8))
     sq = sqnr_db(y_float, dequantize(q, g.output, y))
+    if args.json:
+        _print_json(output=args.output, mode="int", dtype="int8" if out.signed else "uint8", shape=list(y.shape),
+                    scale=float(out.scale), sqnr_db=float(sq))
+        return 0
     print(f"wrote {args.output}: {'int8' if out.signed else 'uint8'} {y.shape}, scale {out.scale:.6g}; "
           f"SQNR int vs float {sq:.1f} dB")  # fmt: skip
     return 0
+
+
+def _print_json(**doc) -> None:
+    import json
+
+    print(json.dumps(doc, indent=2, sort_keys=True))
