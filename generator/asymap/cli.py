@@ -16,7 +16,7 @@ from asymap import __version__
 from asymap.errors import UserError
 
 # Order is the order of the flow, and of ``asymap --help``.
-COMMANDS = ["zoo", "inspect", "reference", "boards", "clusters", "plan", "generate", "verify", "build", "compare", "report"]
+COMMANDS = ["zoo", "inspect", "reference", "boards", "clusters", "plan", "generate", "verify", "build", "compare", "report", "run"]
 
 
 # The same meaning on every command (docs/user-guide.md, "Output conventions").
