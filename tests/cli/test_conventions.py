@@ -53,3 +53,17 @@ def test_quiet_leaves_stderr_empty_and_json_is_one_document(tiny, run_cli):
 
 def test_generate_without_output_is_one_line(run_cli, tiny, assert_user_error):
     assert_user_error(run_cli("generate", "tiny.onnx", "pair2.yaml"), "-o/--output")
+
+
+def test_plan_layers_view_text_and_json(tiny, run_cli):
+    t = run_cli("plan", "tiny.onnx", "pair2.yaml", "--layers", "-q", check=True).stdout
+    head = next(ln for ln in t.splitlines() if ln.lstrip().startswith("#  layer"))
+    for col in ("pe", "simd", "kpar", "cycles", "DSP", "BRAM36", "URAM", "LUT", "SQNR dB", "limit"):
+        assert col in head
+    j = json.loads(run_cli("plan", "tiny.onnx", "pair2.yaml", "--layers", "--json", "-q", check=True).stdout)
+    rows = j["layer_view"]
+    assert [r["index"] for r in rows] == list(range(j["model"]["layers"]))
+    assert all(r["sqnr_db"] is None or 10 < r["sqnr_db"] < 80 for r in rows)
+    assert all(r["limit"] == "parallelism" or r["limit"].startswith(("board: ", "slack ")) for r in rows)
+    slowest = max(rows, key=lambda r: r["cycles"])
+    assert slowest["limit"] in ("parallelism", f"board: {j['boards'][0]['limit']}")

@@ -14,6 +14,8 @@ def add_arguments(p) -> None:
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
     p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
+    p.add_argument("--layers", action="store_true",
+                   help="also list every layer: factors, cycles, DSP/BRAM/URAM/LUT, limit, int8 SQNR (JSON: 'layer_view')")
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
 
@@ -45,5 +47,18 @@ def run(args) -> int:
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)
-    print(text if args.json else render(p), end="")
+    if not args.layers:
+        print(text if args.json else render(p), end="")
+        return 0
+    import json
+
+    from asymap.report.layers import layer_rows, layer_sqnr, render_text
+    from asymap.util.progress import status
+
+    status(f"{graph.name}: quantization SQNR of every layer (float vs int8 reference, seeded image)", args.quiet)
+    rows = layer_rows(p.to_dict(), graph, layer_sqnr(graph))
+    if args.json:
+        print(json.dumps({**p.to_dict(), "layer_view": [r.as_dict() for r in rows]}, indent=2, sort_keys=True))
+    else:
+        print(render(p) + "\n" + render_text(rows), end="")
     return 0

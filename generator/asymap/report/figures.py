@@ -203,6 +203,9 @@ def resources(data: ReportData) -> bytes:
             txt = f"{used:,.0f}/{avail:,.0f}" if avail else "n/a"
             ax.text(min(pct, 100) + 1, y, txt, va="center", fontsize=7)
     ax.axvline(100, color="black", lw=0.8)
+    util = data.plan.get("util")
+    if isinstance(util, (int, float)) and 0 < util < 1:  # the planner's utilization ceiling
+        ax.axvline(100 * util, color=BOTTLENECK, ls="--", lw=1.0, label=f"cap {100 * util:.0f}% (--util)")
     ax.set_yticks(range(len(boards)))
     ax.set_yticklabels([b["name"] for b in boards][::-1], fontsize=9)
     ax.set_xlim(0, 130)
@@ -234,8 +237,15 @@ def throughput(data: ReportData) -> bytes:
     ax.set_title("Throughput vs baselines", fontsize=10)
     if sweep:
         ax2 = axes[1]
-        pts = sorted((int(s["boards"]), float(s["throughput_ips"])) for s in sweep)
+        # An infeasible point (no plan fits on that many boards) is a gap in the line, not 0 img/s.
+        pts = sorted((int(s["boards"]), float(s["throughput_ips"]) if s.get("interval_s") and s.get("throughput_ips")
+                      else float("nan")) for s in sweep)
         ax2.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color="#1f77b4", label="asymap plan")
+        bad = [p[0] for p in pts if p[1] != p[1]]
+        if bad:
+            ax2.plot([], [], ls="", marker="x", color=BOTTLENECK, label="does not fit")
+            for k in bad:
+                ax2.axvline(k, color=BOTTLENECK, ls=":", lw=0.8)
         if ref:
             ax2.plot([p[0] for p in pts], [ref * p[0] for p in pts], ls=":", color="#7f7f7f", label="linear in boards")
         ax2.set_xlabel("boards")
@@ -256,6 +266,9 @@ def predicted_vs_reported(data: ReportData) -> bytes:
     palette = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
     ax.axhspan(0.8, 1.2, color="#2ca02c", alpha=0.12, lw=0)
     ax.axhline(1.0, color="black", lw=0.8)
+    ratios = [r.ratio for c in comps for r in c.rows if r.ratio]
+    if ratios and max(ratios) / min(ratios) > 10:  # one outlier must not flatten the ±20 % band
+        ax.set_yscale("log")
     for mi, m in enumerate(metrics):
         xs, ys = [], []
         for ci, c in enumerate(comps):
