@@ -157,3 +157,11 @@ def test_report_renders_in_headless_chromium(kind, tmp_path, run_cli, make_repor
         sqnr = [float(c) for c in re.findall(r'<td class="">(\d+\.\d)</td>\s*<td class="l">(?:parallelism|board|slack)',
                                              table)]
         assert len(sqnr) == n_layers and all(10 < s < 80 for s in sqnr), table[:2000]
+
+
+def test_links_bend_around_boards_they_do_not_join():
+    from asymap.report.figures import _crosses
+
+    assert _crosses((0, 0), (2, 0), [(1, 0.1)])  # straight through the middle board: bend it
+    assert not _crosses((0, 0), (2, 0), [(1, 1.0)])
+    assert not _crosses((0, 0), (1, 0), [(2, 0)])  # a board beyond the end is not crossed

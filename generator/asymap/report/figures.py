@@ -46,6 +46,18 @@ def _fmt_time(s: float) -> str:
     return f"{s * 1e6:.3g} µs"
 
 
+def _crosses(p0, p1, others, radius: float = 0.45) -> bool:
+    """True when the segment p0-p1 passes within ``radius`` of any point of ``others``."""
+    (x0, y0), (x1, y1) = p0, p1
+    dx, dy = x1 - x0, y1 - y0
+    n2 = dx * dx + dy * dy
+    for (x, y) in others:
+        t = 0.0 if n2 == 0 else max(0.0, min(1.0, ((x - x0) * dx + (y - y0) * dy) / n2))
+        if math.hypot(x - (x0 + t * dx), y - (y0 + t * dy)) < radius:
+            return True
+    return False
+
+
 def topology(data: ReportData) -> bytes:
     """Boards as discs whose area follows their DSP count; links labelled bandwidth / utilization."""
     nodes = [nd for nd in data.cluster_boards]
@@ -85,8 +97,12 @@ def topology(data: ReportData) -> bytes:
         util = l.utilization or 0.0
         width = 1.0 + 5.0 * min(util, 1.0) if l.used else 1.0
         color = BOTTLENECK if l.used and util >= 0.999 else ("#444444" if l.used else IDLE)
+        # A link is drawn between the two boards it joins only: when the straight line would cross
+        # another board's disc (a reader would take it for a link through that board), it bends.
+        through = _crosses(pos[a], pos[b], [xy for n, xy in pos.items() if n not in (a, b)])
         arrow = FancyArrowPatch((x0, y0), (x1, y1), arrowstyle=style, mutation_scale=14, lw=width, color=color,
-                                linestyle="-" if l.used else "--", shrinkA=28, shrinkB=28, zorder=1)
+                                linestyle="-" if l.used else "--", shrinkA=28, shrinkB=28, zorder=1,
+                                connectionstyle=f"arc3,rad={0.35 if through else 0.0}")
         ax.add_patch(arrow)
         if l.gbps is not None:
             bw = f"{l.gbps:g} Gb/s"
@@ -98,6 +114,11 @@ def topology(data: ReportData) -> bytes:
         if not l.used and math.hypot(x1 - x0, y1 - y0) > 3.1:
             continue  # a long unused link: its label would sit on some other board's name
         vertical = abs(x1 - x0) < 1e-6
+        if through:  # label at the apex of the arc (arc3's control point is mid + rad * (dy, -dx))
+            ax.text((x0 + x1) / 2 + 0.175 * (y1 - y0), (y0 + y1) / 2 - 0.175 * (x1 - x0), label, ha="center",
+                    va="center", fontsize=8, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85),
+                    zorder=3)
+            continue
         ax.text((x0 + x1) / 2 + (0.2 if vertical else 0), (y0 + y1) / 2 + (-0.45 if vertical else 0.25), label,
                 ha="left" if vertical else "center", va="center" if vertical else "bottom", fontsize=8,
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85), zorder=3)
