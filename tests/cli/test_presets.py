@@ -39,3 +39,11 @@ def test_unknown_name_lists_the_presets(run_cli, assert_user_error):
     r = run_cli("plan", "t.onnx", "edge5")
     assert_user_error(r, "edge5: cluster file not found", "edge4", "asymap clusters")
     assert len(presets()) >= 5
+
+
+def test_boards_lists_a_description_for_every_board(run_cli):
+    rows = json.loads(run_cli("boards", "--json", check=True).stdout)
+    assert rows and all(r["description"].endswith(".") and len(r["description"]) > 10 for r in rows)
+    table = run_cli("boards", check=True).stdout.splitlines()
+    assert table[0].rstrip().endswith("description")
+    assert any("AMD Alveo U250" in ln for ln in table)

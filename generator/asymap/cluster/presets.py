@@ -26,8 +26,10 @@ def presets_dir() -> Path:
     return resource_dir("clusters")
 
 
-def _description(path: Path) -> str:
-    """The leading comment of the file, as one line (its first sentence)."""
+def file_description(path: Path) -> str:
+    """The leading comment of a YAML file (a preset or a board), as one line: its first sentence."""
+    if not path.is_file():
+        return ""
     words = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
@@ -40,7 +42,7 @@ def _description(path: Path) -> str:
 
 def presets() -> list[Preset]:
     d = presets_dir()
-    return [Preset(p.stem, p, _description(p)) for p in sorted(d.glob("*.yaml"))]
+    return [Preset(p.stem, p, file_description(p)) for p in sorted(d.glob("*.yaml"))]
 
 
 def resolve_cluster(path: str | os.PathLike) -> Path:
