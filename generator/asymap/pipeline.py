@@ -107,8 +107,8 @@ def load_project(path: str | os.PathLike) -> Project:
             raise UserError(f"{where}: '{k}' is required (a path{' or a preset name' if k == 'cluster' else ''})")
     base = p.resolve().parent
 
-    def at(v: str) -> Path:
-        return Path(v) if Path(v).is_absolute() else base / v
+    def at(v: str) -> Path:  # normpath: messages show out/demo18, not examples/../out/demo18
+        return Path(os.path.normpath(v if Path(v).is_absolute() else base / v))
 
     zoo = _section(where, data, "zoo", ZOO_KEYS) or None
     if zoo is not None and "name" not in zoo:

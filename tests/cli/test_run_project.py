@@ -75,3 +75,12 @@ def test_bad_project_files_are_one_line(tmp_path, run_cli, assert_user_error, te
     (tmp_path / "p.yaml").write_text(text)
     assert_user_error(run_cli("run", "p.yaml"), fragment)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.yaml"]
+
+
+def test_the_demo_project_file_is_valid_and_used_by_the_demo(repo_root):
+    from asymap.pipeline import load_project
+
+    pr = load_project(repo_root / "examples" / "demo18.yaml")
+    assert pr.zoo["name"] == "resnet18" and pr.cluster == "edge4" and pr.build["steps"] == ["csim"]
+    assert pr.output == (repo_root / "out" / "demo18" / "resnet18s").resolve()
+    assert "asymap run examples/demo18.yaml" in (repo_root / "scripts" / "demo").read_text()
