@@ -11,6 +11,8 @@ The Python API mirrors the command line, stage by stage::
     asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")   # the plan's calib
     asymap.verify_boards("out/")
     asymap.build_boards("out/", step="csim")         # local pool or Slurm
+    m = asymap.compile("out/")                        # C-sim of every board, once
+    y = m.predict(batch).y_int                        # bit-exact through the whole chain
 
 Names are resolved lazily so ``import asymap`` (and the CLI's start-up) stays fast.
 """
@@ -39,6 +41,9 @@ _API = {
     # 'verify' and 'build' are also subpackages (asymap.verify, asymap.build); once imported, a
     # subpackage shadows a lazy attribute of the same name, so these API names differ.
     "build_boards": ("asymap.build.runner", "build"),
+    # hls4ml-style: compile the generated boards' C-simulation once, then predict numpy batches.
+    "compile": ("asymap.predict", "compile"),
+    "run_project": ("asymap.pipeline", "run_project"),
 }
 
 __all__ = sorted(_API) + ["__version__"]

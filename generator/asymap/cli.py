@@ -16,7 +16,12 @@ from asymap import __version__
 from asymap.errors import UserError
 
 # Order is the order of the flow, and of ``asymap --help``.
-COMMANDS = ["zoo", "inspect", "reference", "boards", "plan", "generate", "verify", "build", "compare", "report"]
+COMMANDS = ["zoo", "inspect", "reference", "boards", "clusters", "plan", "generate", "verify", "build", "compare", "report", "run"]
+
+
+# The same meaning on every command (docs/user-guide.md, "Output conventions").
+QUIET_HELP = "no progress or status lines on stderr (errors still); the result on stdout stays"
+JSON_HELP = "print the result as one JSON document on stdout (progress, if any, stays on stderr)"
 
 
 def _load(name: str):
@@ -40,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=f"example:\n  {mod.EXAMPLE}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+        p.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
         mod.add_arguments(p)
+        if not any("--json" in a.option_strings for a in p._actions):
+            p.add_argument("--json", action="store_true", help=JSON_HELP)
         p.set_defaults(_run=mod.run)
     return parser
 
@@ -56,14 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # an OSError too, but the reader went away: not an error of ours
+        return 0
     except UserError as exc:
         print(f"asymap {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a file-system fault (full disk, read-only, a directory in the way)
+        from asymap.util.fileio import describe_os_error
+
+        print(f"asymap {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"asymap {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

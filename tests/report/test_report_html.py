@@ -120,9 +120,14 @@ def _chromium(html_file: Path, tmp_path: Path, screenshot: Path | None = None) -
     return subprocess.run([*args, html_file.resolve().as_uri()], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("kind", ["plan3", "out_with_reports", "plan16"])
+@pytest.mark.parametrize("kind", ["plan3", "out_with_reports", "plan16", "generated"])
 def test_report_renders_in_headless_chromium(kind, tmp_path, run_cli, make_reported_tree):
-    if kind == "plan3":
+    if kind == "generated":  # a real output tree: the layer table carries the SQNR from model.onnx
+        run_cli("zoo", "tiny", "--input-size", "32", "--width-mult", "0.5", "-o", "t.onnx", "-q", check=True)
+        run_cli("generate", "t.onnx", "pair2", "-o", "gen", "-q", check=True)
+        src = tmp_path / "gen"
+        n_img = 5
+    elif kind == "plan3":
         src = tmp_path / "plan.json"
         src.write_text(json.dumps(example_plan()))
         n_img = 5
@@ -143,6 +148,23 @@ def test_report_renders_in_headless_chromium(kind, tmp_path, run_cli, make_repor
     probe.write_text(html_file.read_text().replace("</body>", PROBE + "</body>"))
     d = _chromium(probe, tmp_path)
     assert f'data-probe="{n_img}/{n_img}"' in d.stdout, d.stdout[-500:]
+    # The per-layer table is laid out by the browser with one row per layer of the plan.
+    plan = json.loads((src / "plan.json" if src.is_dir() else src).read_text())
+    n_layers = sum(len(b["layers"]) for b in plan["boards"])
+    table = d.stdout.split('id="layers-table"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr") == n_layers + 1 and "SQNR dB" in table and "limit" in table
+    if kind == "generated":
+        sqnr = [float(c) for c in re.findall(r'<td class="">(\d+\.\d)</td>\s*<td class="l">(?:parallelism|board|slack)',
+                                             table)]
+        assert len(sqnr) == n_layers and all(10 < s < 80 for s in sqnr), table[:2000]
+
+
+def test_links_bend_around_boards_they_do_not_join():
+    from asymap.report.figures import _crosses
+
+    assert _crosses((0, 0), (2, 0), [(1, 0.1)])  # straight through the middle board: bend it
+    assert not _crosses((0, 0), (2, 0), [(1, 1.0)])
+    assert not _crosses((0, 0), (1, 0), [(2, 0)])  # a board beyond the end is not crossed
 
 
 def test_report_shows_the_host_path_and_forwarding_boards(tmp_path):

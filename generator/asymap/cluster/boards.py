@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from asymap.errors import UserError
+from asymap.util.numbers import check_finite
 
 # The safe loader (no arbitrary objects), in C when PyYAML has libyaml: 5-10x faster than yaml.safe_load.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -123,6 +124,7 @@ def boards_dir() -> Path:
 def _num(where: str, key: str, value, *, integer: bool, positive: bool = False):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UserError(f"{where}: '{key}' must be a number, got {value!r}")
+    check_finite(where, key, value)
     if integer and int(value) != value:
         raise UserError(f"{where}: '{key}' must be an integer, got {value!r}")
     if value < 0 or (positive and value <= 0):

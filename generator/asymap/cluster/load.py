@@ -17,6 +17,7 @@ import yaml
 
 from asymap.cluster.boards import SAFE_LOADER, BoardSpec, load_board_type, spec_from_dict, unknown_key
 from asymap.errors import UserError
+from asymap.util.numbers import check_finite
 
 TOP_KEYS = ("name", "boards", "links", "host", "build")
 BOARD_KEYS = ("name", "type", "resources", "clock_mhz", "platform")
@@ -109,6 +110,7 @@ def _check_keys(where: str, d, allowed) -> None:
 def _positive(where: str, key: str, v, allow_zero: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise UserError(f"{where}: '{key}' must be a number, got {v!r}")
+    check_finite(where, key, v)
     if v < 0 or (v == 0 and not allow_zero):
         raise UserError(f"{where}: '{key}' must be {'non-negative' if allow_zero else 'positive'}, got {v!r}")
     return float(v)
@@ -220,9 +222,11 @@ def cluster_from_dict(data, where: str = "cluster") -> Cluster:
 
 def load_cluster(path) -> Cluster:
     """Read and validate a cluster YAML file."""
-    p = Path(path)
+    from asymap.cluster.presets import not_found_hint, resolve_cluster
+
+    p = resolve_cluster(path)  # a preset by bare name (edge4) from any directory
     if not p.is_file():
-        raise UserError(f"{p}: cluster file not found")
+        raise UserError(f"{p}: cluster file not found; {not_found_hint()}")
     raw = p.read_bytes()
     try:
         data = yaml.load(raw, Loader=SAFE_LOADER)
@@ -230,7 +234,7 @@ def load_cluster(path) -> Cluster:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise UserError(f"{p}: not valid YAML{f' (line {line + 1})' if line is not None else ''}") from None
     c = cluster_from_dict(data, where=str(p))
-    c.path = str(path)
+    c.path = str(path) if p == Path(path) else str(p)
     c.sha256 = hashlib.sha256(raw).hexdigest()
     if not c.name:
         c.name = p.stem

@@ -33,7 +33,7 @@ from asymap.codegen.hlsinc import library_include_dir
 from asymap.codegen.planio import check_plan, load_plan_dict
 from asymap.errors import UserError
 from asymap.frontend.ir import Graph
-from asymap.util.progress import track
+from asymap.util.progress import status, track
 
 SCHEMA = 1
 GENERATOR = "asymap generate"
@@ -362,7 +362,8 @@ def _check_symmetric(qg) -> None:
 
 # --- entry point --------------------------------------------------------------------------------
 def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: bool = False, input=None,
-             seed: int = 0, calib=None, calib_method: str = "maxabs", percentile: float = 99.99) -> GenerateResult:
+             seed: int = 0, allow_stale: bool = False, calib=None, calib_method: str = "maxabs",
+             percentile: float = 99.99) -> GenerateResult:
     """Write OUT/chain.json and one HLS project per board of the plan (see docs/generated-project.md).
 
     ``model``: ONNX path, onnx.ModelProto or IR Graph; ``cluster``: YAML path or Cluster; ``plan``:
@@ -370,6 +371,8 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     vectors (None: a seeded random image); ``seed``: quantization calibration and default input;
     ``calib``: calibration images (path, array or Calibration; None: the plan's recorded ``calib``,
     else seeded synthetic images), recorded in chain.json.
+    A given plan must pass partition.contract (fresh hashes, legal factors, resources that fit);
+    ``allow_stale`` accepts a cluster file changed since planning. The plan is copied to OUT/plan.json.
     """
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import run_int
@@ -390,8 +393,15 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
         where = str(plan) if isinstance(plan, (str, os.PathLike)) else "plan"
     sha = hashlib.sha256(onnx_bytes).hexdigest() if onnx_bytes is not None else None
     check_plan(plan_dict, graph, where, sha)
+    if plan is not None and cl is not None:
+        from asymap.partition.contract import check_contract
+
+        check_contract(plan_dict, graph, cl, where, allow_stale)
+    plan_text = json.dumps(plan_dict, indent=2, sort_keys=True) + "\n"
     parts = _parts(plan_dict, cl, where)
 
+    status(f"{graph.name}: {len(graph)} layers on {len(plan_dict['boards'])} board(s); quantizing and running the "
+           "integer reference for the test vectors", quiet)
     from asymap.quant.calib import from_record
 
     if calib is None:
@@ -405,6 +415,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     layer_ident = {ly.index: ly.ident for b in specs for ly in b.layers}
     layer_name = {i: ly.name for i, ly in enumerate(graph.layers)}
 
+    status(f"{graph.name}: writing {len(specs)} board project(s) to {out}", quiet)
     env = make_env()
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.gen.", dir=out.parent))
     try:
@@ -427,6 +438,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
             _write(stage / "model.onnx", onnx_bytes)
         with open(stage / "input.npy", "wb") as fh:
             np.save(fh, np.asarray(x_q, np.int16), allow_pickle=False)
+        _write(stage / "plan.json", plan_text)
         _write(stage / "chain.json", json.dumps(chain, indent=2, sort_keys=True) + "\n")
         nfiles = sum(1 for p in stage.rglob("*") if p.is_file())
         os.chmod(stage, 0o755)

@@ -67,17 +67,23 @@ def run(args) -> int:
     jobs = args.jobs
     if jobs is None and isinstance(section, dict) and isinstance(section.get("jobs"), int):
         jobs = section["jobs"]
-    res = build(
-        args.out, step=args.step, executor=args.executor, jobs=jobs, platform=_platforms(args.platform), tcl=args.tcl,
-        dry_run=args.dry_run, resume=args.resume, boards=args.boards, slurm_options=opts,
-        quiet=args.quiet or args.json, print_fn=(lambda s: print(s, file=sys.stderr)) if args.json else print,
-    )
+    import contextlib
+
+    from asymap.util.lock import tree_lock
+
+    # One build per tree at a time (a second run names the holder); a dry run changes nothing.
+    with contextlib.nullcontext() if args.dry_run else tree_lock(args.out, f"build --step {args.step}"):
+        res = build(
+            args.out, step=args.step, executor=args.executor, jobs=jobs, platform=_platforms(args.platform), tcl=args.tcl,
+            dry_run=args.dry_run, resume=args.resume, boards=args.boards, slurm_options=opts,
+            quiet=args.quiet or args.json, print_fn=(lambda s: print(s, file=sys.stderr)) if args.json else print,
+        )
     if args.json:
         d = res.as_dict()
         if args.dry_run:
             d["commands"] = res.commands
         print(json.dumps(d, indent=2, sort_keys=True))
-    elif not args.dry_run and not args.quiet:
+    elif not args.dry_run:
         print(f"{args.step}: {len(res.ran)} done, {len(res.failed)} failed, {len(res.skipped)} skipped"
               + (f"; failed: {', '.join(res.failed)}" if res.failed else ""))
     return 0 if res.ok else 1

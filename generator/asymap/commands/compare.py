@@ -18,6 +18,11 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from asymap.build.compare import calibrate, compare, format_table, write_calibration
 
+    if args.calibrate:
+        from asymap.util.fileio import check_not_input, check_output_dir
+
+        check_output_dir(args.calibrate)
+        check_not_input(args.calibrate, args.plan, option="--calibrate")
     _, results = compare(args.out, args.plan)
     calib = None
     if args.calibrate:
@@ -32,6 +37,6 @@ def run(args) -> int:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
         print(format_table(results))
-        if args.calibrate and not args.quiet:
+        if args.calibrate:
             print(f"calibration for {', '.join(calib['board_types']) or 'no board type'} written to {args.calibrate}")
     return 0

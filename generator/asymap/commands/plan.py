@@ -20,6 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("--target-ips", type=float, metavar="N",
                    help="use the fewest boards (then the fewest DSPs) that reach N images/s; exit 1 with the "
                         "best reachable plan if none does")
+    p.add_argument("--layers", action="store_true",
+                   help="also list every layer: factors, cycles, DSP/BRAM/URAM/LUT, limit, int8 SQNR (JSON: 'layer_view')")
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
 
@@ -31,13 +33,14 @@ def run(args) -> int:
     from asymap.errors import UserError
     from asymap.partition.planner import plan
     from asymap.partition.table import render
-    from asymap.util.fileio import atomic_write_text, check_output_dir
+    from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
     from asymap.util.progress import track
 
     if not Path(args.model).is_file():
         raise UserError(f"{args.model}: model file not found")
     if args.output:
         check_output_dir(args.output)
+        check_not_input(args.output, args.model, args.cluster)
     cluster = load_cluster(args.cluster)
     if args.boards is not None and not 1 <= args.boards <= len(cluster.boards):
         raise UserError(f"--boards {args.boards}: {args.cluster} has {len(cluster.boards)} board(s); give 1..{len(cluster.boards)}")
@@ -70,7 +73,21 @@ def run(args) -> int:
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)
-    print(text if args.json else render(p), end="")
+    if not args.layers:
+        print(text if args.json else render(p), end="")
+    else:
+        import json
+
+        from asymap.report.layers import layer_rows, layer_sqnr, render_text
+        from asymap.util.progress import status
+
+        status(f"{graph.name}: quantization SQNR of every layer (float vs int8 reference, seeded image)", args.quiet)
+        full = load_model(args.model)  # the SQNR needs the weights the planner did not decode
+        rows = layer_rows(p.to_dict(), full, layer_sqnr(full))
+        if args.json:
+            print(json.dumps({**p.to_dict(), "layer_view": [r.as_dict() for r in rows]}, indent=2, sort_keys=True))
+        else:
+            print(render(p) + "\n" + render_text(rows), end="")
     if p.target is not None and not p.target["met"]:
         import sys
 

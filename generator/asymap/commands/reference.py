@@ -48,11 +48,12 @@ def run(args) -> int:
     from asymap.quant.calib import as_calibration, load_calibration
     from asymap.quant.reference import dequantize, layer_sqnr, quantize_input, run_float, run_int, sqnr_db
     from asymap.util.arrays import load_npy, parse_shape
-    from asymap.util.fileio import atomic_save_npy, atomic_write_text, check_output_dir
+    from asymap.util.fileio import atomic_save_npy, atomic_write_text, check_not_input, check_output_dir
     from asymap.util.progress import status
 
     # Every check a user can fail comes first, so an error is the only line on stderr.
     check_output_dir(args.output)
+    check_not_input(args.output, args.model, args.input, args.calib)
     g = load_model(args.model, parse_shape(args.input_shape))
     shape = tuple(g.input_shape)
     if args.input:
@@ -79,6 +80,9 @@ def run(args) -> int:
     y_float = run_float(g, x)
     if args.mode == "float":
         atomic_save_npy(args.output, y_float.astype(np.float32))
+        if args.json:
+            _print_json(output=args.output, mode="float", dtype="float32", shape=list(y_float.shape))
+            return 0
         print(f"wrote {args.output}: float32 {y_float.shape}")
         return 0
     n_cal = "synthetic" if calib is None else f"{calib.images.shape[0]} {calib.method}"
@@ -87,11 +91,12 @@ def run(args) -> int:
     y = run_int(q, quantize_input(q, x))
     out = q.output
     rows = layer_sqnr(q, x)
-    print(f"{'#':>4}  {'layer':<32} {'op':<8} {'type':<5} {'SQNR dB':>8}")
-    for r in rows:
-        print(f"{r['index']:>4}  {r['name'][:32]:<32} {r['op']:<8} {r['type']:<5} {r['sqnr_db']:>8.1f}")
-    worst = min(rows, key=lambda r: r["sqnr_db"])
-    print(f"lowest per-layer SQNR: {worst['sqnr_db']:.1f} dB at layer {worst['index']} ({worst['name']})")
+    if not args.json:  # --json prints one document; the rows are in --sqnr-json
+        print(f"{'#':>4}  {'layer':<32} {'op':<8} {'type':<5} {'SQNR dB':>8}")
+        for r in rows:
+            print(f"{r['index']:>4}  {r['name'][:32]:<32} {r['op']:<8} {r['type']:<5} {r['sqnr_db']:>8.1f}")
+        worst = min(rows, key=lambda r: r["sqnr_db"])
+        print(f"lowest per-layer SQNR: {worst['sqnr_db']:.1f} dB at layer {worst['index']} ({worst['name']})")
     if args.sqnr_json:
         finite = [{**r, "sqnr_db": r["sqnr_db"] if np.isfinite(r["sqnr_db"]) else None} for r in rows]  # JSON has no inf
         doc = {"model": str(args.model), "calib": q.calib, "layers": finite}
@@ -105,6 +110,16 @@ def run(args) -> int:
     atomic_save_npy(args.output, y.astype(np.int8 if out.signed else np.uint8))
     sq = sqnr_db(y_float, dequantize(q, g.output, y))
     zp = f", zero point {out.zero_point}" if out.zero_point else ""
+    if args.json:
+        _print_json(output=args.output, mode="int", dtype="int8" if out.signed else "uint8", shape=list(y.shape),
+                    scale=float(out.scale), sqnr_db=float(sq), zero_point=int(out.zero_point))
+        return 0
     print(f"wrote {args.output}: {'int8' if out.signed else 'uint8'} {y.shape}, scale {out.scale:.6g}{zp}; "
           f"SQNR int vs float {sq:.1f} dB")  # fmt: skip
     return 0
+
+
+def _print_json(**doc) -> None:
+    import json
+
+    print(json.dumps(doc, indent=2, sort_keys=True))

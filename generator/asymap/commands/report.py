@@ -18,7 +18,13 @@ def run(args) -> int:
     from asymap.report.html import write_report
 
     data = write_report(args.source, args.output, args.plan, quiet=args.quiet, cluster_path=args.cluster)
-    if not args.quiet:
-        extra = f", {sum(c.report is not None for c in data.comparisons)} Vitis reports" if data.comparisons else ""
-        print(f"wrote {args.output} ({len(data.boards)} boards{extra})")
+    n_rep = sum(c.report is not None for c in data.comparisons) if data.comparisons else 0
+    if args.json:
+        import json
+
+        print(json.dumps({"output": args.output, "boards": len(data.boards), "vitis_reports": n_rep},
+                         indent=2, sort_keys=True))
+        return 0
+    extra = f", {n_rep} Vitis reports" if data.comparisons else ""
+    print(f"wrote {args.output} ({len(data.boards)} boards{extra})")
     return 0

@@ -37,8 +37,19 @@ def run(args) -> int:
         return 1 if any(r.state == "failed" for r in res) else 0
     from asymap.verify.runner import format_table, verify
 
-    res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt,
-                 fifo_slack=args.fifo_slack)
+    from asymap.util.lock import tree_lock
+
+    with tree_lock(args.out, "verify"):  # verify runs make in the board directories, as build does
+        res = verify(args.out, jobs=args.jobs, input=args.input, quiet=args.quiet, corrupt=args.corrupt,
+                     fifo_slack=args.fifo_slack)
+    if args.json:
+        import json
+        from dataclasses import asdict
+
+        doc = {"out": str(res.out_dir), "ok": res.ok, "first_problem": res.first_problem,
+               "boards": [{**asdict(r), "ok": r.ok} for r in res.boards]}
+        print(json.dumps(doc, indent=2, sort_keys=True, default=str))
+        return 0 if res.ok else 1
     print(format_table(res))
     for r in res.boards:
         for prob in r.problems[:5]:

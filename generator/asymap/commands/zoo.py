@@ -20,11 +20,23 @@ def add_arguments(p):
 def run(args) -> int:
     from asymap.frontend.zoo import build_zoo_model
     from asymap.util.fileio import atomic_write_bytes, check_output_dir
+
     from asymap.util.progress import status
 
     check_output_dir(args.output)
+    # Only for the big models (seconds), and only once the name is known: an error stays the only line.
+    if args.name.lower() in ("resnet50", "resnet101", "resnet152", "vgg16", "inception") and args.input_size >= 64:
+        status(f"building {args.name.lower()} ({args.input_size}x{args.input_size}, width x{args.width_mult:g}, "
+               f"seed {args.seed})", args.quiet)
     model = build_zoo_model(args.name, args.input_size, args.width_mult, args.seed, args.num_classes)
     atomic_write_bytes(args.output, model.SerializeToString())
-    status(f"wrote {args.output}: {args.name.lower()} {args.input_size}x{args.input_size}, width x{args.width_mult:g}, "
-           f"{len(model.graph.node)} ONNX nodes", args.quiet)  # fmt: skip
+    if args.json:
+        import json
+
+        print(json.dumps({"output": args.output, "name": args.name.lower(), "input_size": args.input_size,
+                          "width_mult": args.width_mult, "seed": args.seed, "num_classes": args.num_classes,
+                          "onnx_nodes": len(model.graph.node)}, indent=2, sort_keys=True))
+        return 0
+    print(f"wrote {args.output}: {args.name.lower()} {args.input_size}x{args.input_size}, width x{args.width_mult:g}, "
+          f"{len(model.graph.node)} ONNX nodes")  # fmt: skip
     return 0

@@ -872,6 +872,9 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
         input_scale=st.act_scale.get(in_name), input_zero_point=in_zp, input_signed=in_signed,
     )  # fmt: skip
     _check_used(g, where)
+    from asymap.util.validate import check_graph_values
+
+    check_graph_values(g, where)
     return g
 
 

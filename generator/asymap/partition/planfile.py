@@ -98,6 +98,10 @@ class Plan:
     references: dict | None = None  # board type -> {"model", "ips", "source", "ratio"}
     target: dict | None = None  # --target-ips: {"ips", "met", "boards", "dsp"}
     schema: int = SCHEMA
+    # The planning options (util, boards, pad, beam, ...) and their hash; model.sha256 and
+    # cluster.sha256 hash the inputs, so generate can refuse a plan that is stale or edited.
+    options: dict = field(default_factory=dict)
+    options_sha256: str = ""
 
     def to_dict(self) -> dict:
         d = {
@@ -122,6 +126,9 @@ class Plan:
         for key in ("sweep", "host_path", "references", "target"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
+        if self.options:
+            d["options"] = self.options
+            d["options_sha256"] = self.options_sha256
         return d
 
     def to_json(self) -> str:
@@ -145,7 +152,7 @@ class Plan:
         keys = ("model", "cluster", "interval_s", "throughput_ips", "gops", "latency_s", "bottleneck",
                 "baselines", "optimal", "gap_bound")
         extra = {k: d[k] for k in ("lower_bound_s", "util", "peak_gops", "search", "sweep", "host_path", "references",
-                                   "target") if k in d}
+                                   "target", "options", "options_sha256") if k in d}
         return cls(boards=boards, links=links, **{k: d[k] for k in keys}, **extra)
 
 
@@ -154,7 +161,9 @@ def load_plan(path) -> Plan:
     if not p.is_file():
         raise UserError(f"{p}: plan file not found; make one with 'asymap plan MODEL CLUSTER -o {p}'")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        from asymap.util.fileio import _no_constant  # NaN/Infinity are not JSON
+
+        data = json.loads(p.read_text(encoding="utf-8"), parse_constant=_no_constant)
         return Plan.from_dict(data)
     except UserError as exc:
         raise UserError(f"{p}: {exc}") from None

@@ -638,4 +638,11 @@ def plan(
                            "exact-subset-dp" if res.exact else f"beam-{beam}"), "states": int(res.states),
                 "max_boards": max_k, "exact_up_to_boards": exact_boards},
         sweep=sweep_rows,
+        **_options(boards=max_k, util=util, pad=pad, beam=beam, exact_boards=exact_boards, sweep=sweep),
     )
+
+
+def _options(**opts) -> dict:
+    from asymap.partition.contract import options_sha256
+
+    return {"options": opts, "options_sha256": options_sha256(opts)}

@@ -46,6 +46,18 @@ def _fmt_time(s: float) -> str:
     return f"{s * 1e6:.3g} µs"
 
 
+def _crosses(p0, p1, others, radius: float = 0.45) -> bool:
+    """True when the segment p0-p1 passes within ``radius`` of any point of ``others``."""
+    (x0, y0), (x1, y1) = p0, p1
+    dx, dy = x1 - x0, y1 - y0
+    n2 = dx * dx + dy * dy
+    for (x, y) in others:
+        t = 0.0 if n2 == 0 else max(0.0, min(1.0, ((x - x0) * dx + (y - y0) * dy) / n2))
+        if math.hypot(x - (x0 + t * dx), y - (y0 + t * dy)) < radius:
+            return True
+    return False
+
+
 def topology(data: ReportData) -> bytes:
     """Boards as discs whose area follows their DSP count; links labelled bandwidth / utilization."""
     nodes = [nd for nd in data.cluster_boards]
@@ -85,8 +97,12 @@ def topology(data: ReportData) -> bytes:
         util = l.utilization or 0.0
         width = 1.0 + 5.0 * min(util, 1.0) if l.used else 1.0
         color = BOTTLENECK if l.used and util >= 0.999 else ("#444444" if l.used else IDLE)
+        # A link is drawn between the two boards it joins only: when the straight line would cross
+        # another board's disc (a reader would take it for a link through that board), it bends.
+        through = _crosses(pos[a], pos[b], [xy for n, xy in pos.items() if n not in (a, b)])
         arrow = FancyArrowPatch((x0, y0), (x1, y1), arrowstyle=style, mutation_scale=14, lw=width, color=color,
-                                linestyle="-" if l.used else "--", shrinkA=28, shrinkB=28, zorder=1)
+                                linestyle="-" if l.used else "--", shrinkA=28, shrinkB=28, zorder=1,
+                                connectionstyle=f"arc3,rad={0.35 if through else 0.0}")
         ax.add_patch(arrow)
         if l.gbps is not None:
             bw = f"{l.gbps:g} Gb/s"
@@ -98,6 +114,11 @@ def topology(data: ReportData) -> bytes:
         if not l.used and math.hypot(x1 - x0, y1 - y0) > 3.1:
             continue  # a long unused link: its label would sit on some other board's name
         vertical = abs(x1 - x0) < 1e-6
+        if through:  # label at the apex of the arc (arc3's control point is mid + rad * (dy, -dx))
+            ax.text((x0 + x1) / 2 + 0.175 * (y1 - y0), (y0 + y1) / 2 - 0.175 * (x1 - x0), label, ha="center",
+                    va="center", fontsize=8, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85),
+                    zorder=3)
+            continue
         ax.text((x0 + x1) / 2 + (0.2 if vertical else 0), (y0 + y1) / 2 + (-0.45 if vertical else 0.25), label,
                 ha="left" if vertical else "center", va="center" if vertical else "bottom", fontsize=8,
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85), zorder=3)
@@ -204,6 +225,9 @@ def resources(data: ReportData) -> bytes:
             txt = f"{used:,.0f}/{avail:,.0f}" if avail else "n/a"
             ax.text(min(pct, 100) + 1, y, txt, va="center", fontsize=7)
     ax.axvline(100, color="black", lw=0.8)
+    util = data.plan.get("util")
+    if isinstance(util, (int, float)) and 0 < util < 1:  # the planner's utilization ceiling
+        ax.axvline(100 * util, color=BOTTLENECK, ls="--", lw=1.0, label=f"cap {100 * util:.0f}% (--util)")
     ax.set_yticks(range(len(boards)))
     ax.set_yticklabels([b["name"] for b in boards][::-1], fontsize=9)
     ax.set_xlim(0, 130)
@@ -235,8 +259,15 @@ def throughput(data: ReportData) -> bytes:
     ax.set_title("Throughput vs baselines", fontsize=10)
     if sweep:
         ax2 = axes[1]
-        pts = sorted((int(s["boards"]), float(s["throughput_ips"])) for s in sweep)
+        # An infeasible point (no plan fits on that many boards) is a gap in the line, not 0 img/s.
+        pts = sorted((int(s["boards"]), float(s["throughput_ips"]) if s.get("interval_s") and s.get("throughput_ips")
+                      else float("nan")) for s in sweep)
         ax2.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color="#1f77b4", label="asymap plan")
+        bad = [p[0] for p in pts if p[1] != p[1]]
+        if bad:
+            ax2.plot([], [], ls="", marker="x", color=BOTTLENECK, label="does not fit")
+            for k in bad:
+                ax2.axvline(k, color=BOTTLENECK, ls=":", lw=0.8)
         if ref:
             ax2.plot([p[0] for p in pts], [ref * p[0] for p in pts], ls=":", color="#7f7f7f", label="linear in boards")
         ax2.set_xlabel("boards")
@@ -257,6 +288,9 @@ def predicted_vs_reported(data: ReportData) -> bytes:
     palette = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
     ax.axhspan(0.8, 1.2, color="#2ca02c", alpha=0.12, lw=0)
     ax.axhline(1.0, color="black", lw=0.8)
+    ratios = [r.ratio for c in comps for r in c.rows if r.ratio]
+    if ratios and max(ratios) / min(ratios) > 10:  # one outlier must not flatten the ±20 % band
+        ax.set_yscale("log")
     for mi, m in enumerate(metrics):
         xs, ys = [], []
         for ci, c in enumerate(comps):

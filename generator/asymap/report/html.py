@@ -16,7 +16,7 @@ from pathlib import Path
 from asymap import __version__
 from asymap.report import figures
 from asymap.report.data import ReportData, gather
-from asymap.util.fileio import atomic_write_text, check_output_dir
+from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
 from asymap.util.progress import track
 
 
@@ -64,6 +64,32 @@ def _compare_table(data: ReportData) -> dict:
             "align": ["l", "l", "", "", "", "l"]}
 
 
+def _layer_table(data: ReportData, quiet: bool = True) -> dict:
+    """The per-layer view (report.layers), with the SQNR when the model is at hand (an output tree
+    holds model.onnx and the quantization seed in chain.json)."""
+    import json
+
+    from asymap.report import layers as lv
+
+    graph = sqnr = None
+    src = Path(data.source)
+    if src.is_dir() and (src / "model.onnx").is_file():
+        from asymap.frontend.onnx_import import load_model
+        from asymap.util.progress import status
+
+        graph = load_model(src / "model.onnx")
+        try:
+            seed = int(json.loads((src / "chain.json").read_text(encoding="utf-8"))["model"].get("quant_seed", 0))
+        except (OSError, ValueError, KeyError, TypeError):
+            seed = 0
+        status(f"{graph.name}: quantization SQNR of every layer", quiet)
+        sqnr = lv.layer_sqnr(graph, seed)
+    rows = lv.layer_rows(data.plan, graph, sqnr)
+    return {"head": lv.HEAD, "align": ["", "l", "l", "l"] + [""] * 8 + ["l", "", "l"],
+            "rows": [{"cells": lv.row_cells(r), "cls": "bn" if not r.limit.startswith("slack") else ""}
+                     for r in rows]}
+
+
 def render(data: ReportData, quiet: bool = True) -> str:
     plan = data.plan
     jobs = [
@@ -82,11 +108,17 @@ def render(data: ReportData, quiet: bool = True) -> str:
         jobs.append(("Predicted vs reported", "Vitis HLS synthesis reports against the cost model's predictions "
                      "(asymap compare).", figures.predicted_vs_reported, _compare_table))
     figs = []
+    layer_fig = Figure("Layers", "Every layer: parallelism factors, cycles per image, predicted resources, the "
+                       "int8 SQNR of its output against the float model (output trees only), and what limits it "
+                       "(bold: the layer sets its board's pace or runs at full parallelism; slack: it finishes "
+                       "early).", "", 0, 0, _layer_table(data, quiet))
     for title, caption, fn, table in track(jobs, "rendering figures", quiet=quiet):
         png = fn(data)
         w, h = _png_size(png)
         figs.append(Figure(title, caption, base64.b64encode(png).decode("ascii"), w, h,
                            table(data) if table else None))
+        if title == "Pipeline":
+            figs.append(layer_fig)
     model = plan.get("model", {})
     title = Path(str(model.get("path", "model"))).name
     interval = float(plan.get("interval_s") or 0)
@@ -121,6 +153,7 @@ def render(data: ReportData, quiet: bool = True) -> str:
 def write_report(plan_or_out: str | Path, out_html: str | Path, plan_path: str | Path | None = None,
                  quiet: bool = True, cluster_path: str | Path | None = None) -> ReportData:
     check_output_dir(out_html)
+    check_not_input(out_html, plan_or_out, plan_path, cluster_path)
     data = gather(plan_or_out, plan_path, cluster_path)
     atomic_write_text(out_html, render(data, quiet=quiet))
     return data
