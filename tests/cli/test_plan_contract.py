@@ -9,7 +9,7 @@ from asymap.partition.contract import options_sha256
 
 SMALL = """\
 boards:
-  - {name: tinyfpga, resources: {dsp: 60, bram36: 200, uram: 0, lut: 60000, clock_mhz: 200, mem_gbps: 10}}
+  - {name: tinyfpga, resources: {dsp: 100, bram36: 200, uram: 0, lut: 60000, clock_mhz: 200, mem_gbps: 10}}
 links: []
 """
 
@@ -73,7 +73,7 @@ def test_resources_that_do_not_fit_refused(tmp_path, run_cli, assert_user_error)
                 ly["factors"].update(pe=8, simd=8)
     _edit(tmp_path / "plan.json", widen)
     r = run_cli("generate", "tiny.onnx", "small.yaml", "--plan", "plan.json", "-o", "out")
-    assert_user_error(r, "board tinyfpga", "resources.dsp", "> 48", "layer")
+    assert_user_error(r, "board tinyfpga", "resources.dsp", "> 80", "layer")
     assert not (tmp_path / "out").exists()
 
 

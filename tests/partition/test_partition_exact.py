@@ -214,7 +214,7 @@ def test_plan_bound_brackets_the_true_optimum_on_real_layers(chain, dsp, bram):
     is the true optimum; the plan's lower bound (relaxed table, tightened by exact segments) never
     exceeds it, the plan never beats it, and "optimal" is claimed only when they meet."""
     from asymap.cluster.load import cluster_from_dict
-    from asymap.partition.costmodel import OFFCHIP, ONCHIP, option_resources, streamed_bytes
+    from asymap.partition.costmodel import OFFCHIP, ONCHIP, mac_rows, option_resources, streamed_bytes
     from asymap.partition.planner import build_problem, plan
 
     g = chain([("conv", 8, 3, 1), ("conv", 8, 3, 1), ("conv", 8, 1, 1)], input_shape=(8, 8, 8))
@@ -229,7 +229,8 @@ def test_plan_bound_brackets_the_true_optimum_on_real_layers(chain, dsp, bram):
         for info in pb.infos:
             m = md if info.streams else ONCHIP
             cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
-            raw[md].append(SimpleNamespace(cycles=cyc, res=option_resources(info, spec, m)))
+            rows, kinds = mac_rows(info, spec)  # every (option, MAC kind) pair
+            raw[md].append(SimpleNamespace(cycles=cyc[rows], res=option_resources(info, spec, m, rows, kinds)))
     wb = streamed_bytes(pb.infos)
     true = brute_segment(raw[ONCHIP], raw[OFFCHIP], bud, spec.clock_hz, wb, spec.mem_gbps * 1e9, 0, len(pb.infos))
     assert np.isfinite(true)

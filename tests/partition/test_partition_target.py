@@ -91,8 +91,10 @@ def test_target_feasible_uses_the_fewest_boards(small):
     need = next(k for k in range(1, 5) if rates[k - 1] >= goal)  # fewest boards able to reach the goal
     assert p.target["met"] and p.target["boards"] == len(p.boards) == need
     assert p.throughput_ips >= goal * (1 - 1e-9)
-    # fewer DSPs than the max-throughput plan with the same boards: each board only keeps up
-    assert p.target["dsp"] <= sum(b.resources["dsp"][0] for b in plan(small, c, boards=need).boards)
+    # No DSP comparison with the max-throughput plan: with MAC kinds (packed, DSP or LUT
+    # multipliers) a faster configuration may trade DSPs for LUTs, so DSPs are not monotone in
+    # the interval; the fewest-DSP choice is checked against brute force in
+    # test_fewest_boards_equals_brute_force.
 
 
 def test_target_infeasible_reports_the_best(small, tmp_path, run_cli):

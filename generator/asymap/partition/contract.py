@@ -103,6 +103,20 @@ def _legal_row(ly: dict, info, board: str, where: str, pad: bool) -> int | None:
     return int(np.flatnonzero(mask)[0])
 
 
+def _layer_resources(info, spec, mode: int, row, mac: str) -> np.ndarray:
+    """The planner's resources of option ``row`` with the plan's MAC kind ``mac`` (the first kind
+    the planner offers when the plan names none); with no row, the least any option needs."""
+    from asymap.partition.costmodel import MAC_KINDS, NO_MAC, mac_rows
+
+    if row is None:
+        return option_resources(info, spec, mode).min(axis=0)
+    rows, kinds = mac_rows(info, spec)
+    pick = [k for r, k in zip(rows, kinds) if r == row and k != NO_MAC and MAC_KINDS[k] == mac]
+    if not pick:
+        return option_resources(info, spec, mode)[row]
+    return option_resources(info, spec, mode, [row], [pick[0]])[0]
+
+
 def _check_fit(name: str, layers: list[dict], rows: list, infos, spec, util: float, where: str) -> None:
     """Sum the planner's resource figure of each layer's chosen option; compare with the budget."""
     cap = budget(spec, util)
@@ -111,8 +125,7 @@ def _check_fit(name: str, layers: list[dict], rows: list, infos, spec, util: flo
     for ly, row in zip(layers, rows):
         info = infos[ly["index"]]
         mode = OFFCHIP if ly.get("weights") == "offchip" else ONCHIP
-        res = option_resources(info, spec, mode)
-        use = res[row] if row is not None else res.min(axis=0)
+        use = _layer_resources(info, spec, mode, row, ly.get("mac") or "")
         total += use
         per_layer.append((ly, info.layer, use))
     over = [r for r in range(4) if total[r] > cap[r]]

@@ -26,7 +26,7 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
 from asymap.partition.costmodel import (
-    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, budget, layer_infos, mac_cost, pack_slrs,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, pack_slrs,
     port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
@@ -205,7 +205,7 @@ REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a small 
 def _exact_seconds(pb: Problem, t: int, j: int, k: int, deadline: float | None = None) -> float | None:
     """The exact best interval of segment j..k-1 on board type t over the raw options (both weight
     modes), or None when the exact solve gives up (segments.exact_segment)."""
-    from asymap.partition.costmodel import option_resources
+    from asymap.partition.costmodel import mac_rows, option_resources
     from asymap.partition.segments import exact_segment
 
     tt = pb.types[t]
@@ -217,7 +217,8 @@ def _exact_seconds(pb: Problem, t: int, j: int, k: int, deadline: float | None =
         for info in pb.infos[j:k]:
             m = md if info.streams else ONCHIP
             cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
-            opts.append((cyc, option_resources(info, spec, m)))
+            rows, kinds = mac_rows(info, spec)  # every (option, MAC kind) pair the menus offer
+            opts.append((cyc[rows], option_resources(info, spec, m, rows, kinds)))
         hi = int(tt.table.t_cycles[md][j, k])
         got = exact_segment(opts, tt.budget, spec.slrs, limit=2000, t_hi=hi if hi > 0 else None, deadline=deadline)
         if got is None:
