@@ -56,7 +56,7 @@ def test_engine_formulas_of_the_docs(chain):
     # tail 3 + 2) and the loads set the pace
     assert engine_cycles(lay[0], 12, 6, 9) == (2 * 33 + 3 * 66 + 33 + 6 * 3) + (3 + 2) + LAT_SWG + LAT_MVAU + (3 + 2)
     # conv_offchip: load, NF x pixels x fold (weights stream in during pixel 0), emit max(NF, OB)
-    assert engine_cycles(lay[0], 4, 3, offchip=True) == 297 + 3 * 9 * 2 * 30 + 30 * max(3, 3)
+    assert engine_cycles(lay[0], 4, 3, offchip=True) == 297 + 3 * 9 * 2 * 30 + 30 * max(3, 3) + 2 * LAT_GEARBOX + LAT_MVAU
     # conv1x1: 12 -> 20 on 5x6, P_in = 4, P_out = 4; pe 5 simd 6: NF 4, SF 2. Per pixel the input
     # gearbox (4 -> 6: L 12, 3 steps), the MVAU (8 steps), the output gearbox (5 -> 4: L 20, 5 steps)
     # overlap: 30 pixels x the slowest, plus the tails
@@ -69,7 +69,7 @@ def test_engine_formulas_of_the_docs(chain):
     # fc on 20x1x1: P_in = 4, P_out = 2; pe 5 simd 4: NF 2, SF 5 -> 10 MVAU steps, the input
     # gearbox 5 (tail 1 + 2), the output gearbox 5 -> 2 (L 10: 5 steps, tail 5 + 2)
     assert engine_cycles(lay[5], 5, 4) == 10 + (1 + 2) + LAT_MVAU + (5 + 2)
-    assert engine_cycles(lay[5], 5, 4, offchip=True) == 5 + 2 * 5 + max(2, 5)
+    assert engine_cycles(lay[5], 5, 4, offchip=True) == 5 + 2 * 5 + max(2, 5) + 2 * LAT_GEARBOX + LAT_MVAU
     for info in infos:  # every menu entry is the engine formula of its factors
         o = info.options
         for k in range(len(o.pe)):

@@ -26,7 +26,7 @@ import numpy as np
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
 from asymap.lanes import (
-    LAT_CONCAT, LAT_GAP, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
+    LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
     port_lanes,
 )
 
@@ -251,6 +251,11 @@ def engine_fill_drain(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offch
     return engine_schedule(layer, pe, simd, kpar, offchip)[1]
 
 
+# conv_offchip.h runs load, MACs and emit as three loops one after another: each fills and drains
+# its pipeline once per image (two gearbox-like loops and one MVAU-like loop).
+OFFCHIP_TAIL = 2 * LAT_GEARBOX + LAT_MVAU
+
+
 def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> tuple[int, int]:
     """(steady-state cycles, fill/drain cycles) per image of the layer's generated HLS engine, pipeline fill and drain included, term
     for term the table "Cycles of each engine" of docs/hls-library.md (and what the C-sim counters
@@ -271,10 +276,10 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         load = hi * wi * (cin // pin)
         if layer.op == FC and offchip:  # conv_offchip.h with one output pixel: load, NF*SF MACs, emit gearbox
             cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
-            return load + nf * (cin_g // simd) + max(nf, emit), 0
+            return load + nf * (cin_g // simd) + max(nf, emit), OFFCHIP_TAIL
         if offchip:  # conv_offchip.h: load; NF x pixels x fold rows (weights stream in on pixel 0); emit gearbox
             sf = layer.c_in // layer.groups // simd
-            return load + nf * kk * sf * ho * wo + ho * wo * max(nf, emit), 0
+            return load + nf * kk * sf * ho * wo + ho * wo * max(nf, emit), OFFCHIP_TAIL
         gout = gearbox_steps(pe, pout, nf * pe)
         if is_pointwise(layer):  # per pixel: gearbox in, MVAU, gearbox out overlap
             cing = g["cing"]

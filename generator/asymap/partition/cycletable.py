@@ -62,7 +62,7 @@ FORMULAS = {
                "(slot 0: the first term only)"),
     "conv1x1": "`H*W*max(G_in, NF*SF, G_out) + T_in + LAT_MVAU + T_out`",
     "fc": "`max(G_in, NF*SF, G_out) + T_in + LAT_MVAU + T_out` (one pixel of `C*H*W` channels)",
-    "conv_offchip": "`H_in*W_in*C_in/P_in + NF*KK*SF*(1 + H_out*W_out) + H_out*W_out*C_out/P_out` (not yet restructured)",
+    "conv_offchip": "`H_in*W_in*C_in/P_in + NF*KK*SF*H_out*W_out + H_out*W_out*max(NF, C_out/P_out) + 2*LAT_GEARBOX + LAT_MVAU` (three loops in sequence, weights streamed in during each fold's first pixel)",
     "maxpool2d": "as `conv2d` with `BW = PE`, `NF*KF*S = C/PE*KK`, `LAT_POOL` for `LAT_MVAU` (avgpool2d too)",
     "global_avgpool": "`(H*W + 1)*C/P + LAT_GAP`",
     "add2": "`H*W*C/P + LAT_ADD`",
