@@ -36,19 +36,3 @@ def parse_shape(text: str | None, what: str = "--input-shape") -> tuple[int, ...
     if len(dims) not in (3, 4) or min(dims) < 1:
         raise UserError(f"{what} {text!r}: give C,H,W (e.g. 3,224,224)")
     return dims
-
-
-def load_calibration(path: str | os.PathLike, shape: tuple[int, ...]) -> np.ndarray:
-    """A float calibration batch (N, C, H, W) (or one (C, H, W) image) for the model's input
-    ``shape`` = (C, H, W), finite; one-line errors otherwise."""
-    calib = load_npy(path, "calibration batch")
-    if calib.ndim == 3:
-        calib = calib[None]
-    if calib.ndim != 4 or tuple(calib.shape[1:]) != tuple(shape) or not np.issubdtype(calib.dtype, np.number):
-        raise UserError(f"{path}: calibration batch has shape {calib.shape}, the model needs "
-                        f"(N, {', '.join(map(str, shape))})")
-    if calib.shape[0] < 1:
-        raise UserError(f"{path}: calibration batch is empty; give at least one image")
-    if not np.all(np.isfinite(calib)):
-        raise UserError(f"{path}: calibration batch contains NaN or infinity")
-    return calib
