@@ -11,8 +11,9 @@ import pytest
 
 from asymap.codegen.rtl_glue import RTL_DIR, render_link_glue, rtl_sources
 
-# The glue's blocks plus asymap_xport (both directions of a link, the deployed transport kernel's logic).
-SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v"]
+# The glue's blocks plus asymap_xport (both directions of a link, the deployed transport kernel's
+# logic) and asymap_ufc_credit (its credit channel over Aurora UFC).
+SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v", RTL_DIR / "asymap_ufc_credit.v"]
 BLOCKS = [p.stem for p in SOURCES]
 need_verilator = pytest.mark.skipif(shutil.which("verilator") is None and not os.environ.get("CI"), reason="verilator not installed")
 need_yosys = pytest.mark.skipif(shutil.which("yosys") is None and not os.environ.get("CI"), reason="yosys not installed")

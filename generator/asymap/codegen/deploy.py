@@ -40,7 +40,8 @@ CORE_WIDTH = {"cmac": 512, "aurora": 64}  # user-side AXI4-Stream width of each 
 CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}  # user clock of each core at its line rate
 HOST_ID = 255
 # rtl/ files of the transport: asymap_xport (both directions of a link) and the credit bridge it is built from
-BRIDGE_RTL = ("asymap_xport.v", "asymap_bridge_tx.v", "asymap_bridge_rx.v", "asymap_async_fifo.v", "asymap_axis_width.v")
+BRIDGE_RTL = ("asymap_xport.v", "asymap_bridge_tx.v", "asymap_bridge_rx.v", "asymap_async_fifo.v", "asymap_axis_width.v",
+              "asymap_ufc_credit.v")  # the credit channel over Aurora UFC
 
 # Interfaces of the Xilinx IP the block designs instantiate, as their product guides name them
 # (PG021 AXI DMA, PG082/PG150 PS7/MIG, PG150 DDR4, PG195 XDMA, PG074 Aurora 64b/66b, PG203 CMAC,
