@@ -11,7 +11,10 @@ import pytest
 
 from asymap.codegen.rtl_glue import RTL_DIR, render_link_glue, rtl_sources
 
-BLOCKS = [p.stem for p in rtl_sources()]
+# The glue's blocks plus asymap_xport (both directions of a link, the deployed transport kernel's
+# logic) and asymap_ufc_credit (its credit channel over Aurora UFC).
+SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v", RTL_DIR / "asymap_ufc_credit.v"]
+BLOCKS = [p.stem for p in SOURCES]
 need_verilator = pytest.mark.skipif(shutil.which("verilator") is None and not os.environ.get("CI"), reason="verilator not installed")
 need_yosys = pytest.mark.skipif(shutil.which("yosys") is None and not os.environ.get("CI"), reason="yosys not installed")
 
@@ -20,10 +23,11 @@ LINT_PARAMS = {
     "asymap_axis_width": [[], ["-GS_W=512", "-GM_W=64"], ["-GS_W=64", "-GM_W=64"], ["-GS_W=8", "-GM_W=64"]],
     "asymap_bridge_tx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"], ["-GKW=128", "-GLW=64", "-GRX_PACK=2"]],
     "asymap_bridge_rx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"]],
+    "asymap_xport": [[], ["-GKW=512", "-GCW=64"], ["-GKW=64", "-GCW=512"], ["-GKW=512", "-GCW=512"]],
 }
 # Small memories so generic synthesis (flip-flops, no block RAM) stays quick.
 SYNTH_PARAMS = {"asymap_bridge_rx": {"RX_ADDR_W": 4}, "asymap_async_fifo": {"ADDR_W": 3},
-                "asymap_bridge_tx": {"FIFO_ADDR_W": 3}}
+                "asymap_bridge_tx": {"FIFO_ADDR_W": 3}, "asymap_xport": {"RX_ADDR_W": 4, "FIFO_ADDR_W": 3}}
 
 
 def _lint(files, top, extra=()):
@@ -36,7 +40,7 @@ def _lint(files, top, extra=()):
 @pytest.mark.parametrize("block", BLOCKS)
 def test_verilator_lint_block(block):
     for params in LINT_PARAMS.get(block, [[]]):
-        _lint(rtl_sources(), block, params)
+        _lint(SOURCES, block, params)
 
 
 @need_verilator
@@ -54,7 +58,7 @@ def test_verilator_lint_rendered_glue(tmp_path, kw, lw):
 @pytest.mark.parametrize("block", BLOCKS)
 def test_yosys_synth_block(tmp_path, block):
     chparams = "".join(f"chparam -set {k} {v} {block}; " for k, v in SYNTH_PARAMS.get(block, {}).items())
-    reads = "".join(f"read_verilog -I{RTL_DIR} {p}; " for p in rtl_sources())
+    reads = "".join(f"read_verilog -I{RTL_DIR} {p}; " for p in SOURCES)
     stat = tmp_path / "stat.txt"
     proc = subprocess.run(["yosys", "-q", "-p", f"{reads}{chparams}synth -top {block}; tee -o {stat} stat"],
                           capture_output=True, text=True, timeout=600)

@@ -15,10 +15,11 @@ produces and how they connect, and writes:
   ports) and connections. ``asymap build`` reads it to run each board's flow, and the tests check
   every name in the cfg and Tcl against it and against the sources that define the ports.
 
-The link transport follows the link protocol's split: framing, sequence numbers, CRC and credits
-live in the HLS link kernels; the transport is a pure bridge (clock-domain crossing and width
-conversion) between the kernel's AXI4-Stream and the transceiver core, so its frames out equal its
-frames in, which the generated cocotb harness checks (``cocotb/``).
+The link transport follows the link protocol's split: framing, sequence numbers and CRC live in the
+HLS link kernels; the transport is the one credit bridge of rtl/ (``asymap_xport`` = asymap_bridge_tx
++ asymap_bridge_rx: clock-domain crossing, width conversion, credits) between the kernel's
+AXI4-Stream and the transceiver core, so its frames out equal its frames in and none is lost under
+back-pressure, which the generated cocotb harness checks (``cocotb/``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from asymap import __version__
 from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
+from asymap.codegen.rtl_glue import plan_link_glue
 from asymap.resources import resource_dir
 from asymap.util.progress import status
 
@@ -37,7 +39,9 @@ CMAC_MIN_GBPS = 25.0  # links above this use 100G CMAC on QSFP28; at or below, o
 CORE_WIDTH = {"cmac": 512, "aurora": 64}  # user-side AXI4-Stream width of each core (PG203, PG074)
 CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}  # user clock of each core at its line rate
 HOST_ID = 255
-BRIDGE_RTL = ("asymap_async_fifo.v", "asymap_axis_width.v")  # rtl/ modules asymap_xport_bridge instantiates
+# rtl/ files of the transport: asymap_xport (both directions of a link) and the credit bridge it is built from
+BRIDGE_RTL = ("asymap_xport.v", "asymap_bridge_tx.v", "asymap_bridge_rx.v", "asymap_async_fifo.v", "asymap_axis_width.v",
+              "asymap_ufc_credit.v")  # the credit channel over Aurora UFC
 
 # Interfaces of the Xilinx IP the block designs instantiate, as their product guides name them
 # (PG021 AXI DMA, PG082/PG150 PS7/MIG, PG150 DDR4, PG195 XDMA, PG074 Aurora 64b/66b, PG203 CMAC,
@@ -85,6 +89,7 @@ class Transport:
     platform_refclk: str | None = None
     quad: int | None = None
     refclk_pins: tuple[str, ...] = ()
+    latency_ns: float = 0.0  # one way, from the cluster YAML: sizes the credit buffer
 
 
 @dataclass
@@ -177,7 +182,8 @@ def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[s
         used[gt.port] = lane + need
         out.append(Transport(role=role, link=link.index, peer=peer, gbps=gbps, core=core, port=gt.port,
                              lanes=need, lane=lane, refclk_mhz=gt.refclk_mhz, platform_gt=gt.platform_gt,
-                             platform_refclk=gt.platform_refclk, quad=gt.quad, refclk_pins=gt.refclk_pins))
+                             platform_refclk=gt.platform_refclk, quad=gt.quad, refclk_pins=gt.refclk_pins,
+                             latency_ns=float(getattr(cl, "latency_ns", 0.0) or 0.0)))
     return out
 
 
@@ -292,6 +298,15 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
 
 
 # --- rendering --------------------------------------------------------------------------------------
+def _credit_sizing(b, t: Transport, kw: int):
+    """The credit bridge's buffers of one link end, sized as for the RTL glue from the cluster
+    link's latency and the core's user clock (docs/link-protocol.md section 5); both ends of a link
+    get the same numbers because they are sized from the same link."""
+    return plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=CORE_WIDTH[t.core],
+                          kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
+                          link_clock_mhz=CORE_CLOCK_MHZ[t.core])
+
+
 def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
     """Cells and nets of a Vivado-flow block design (all names decided here, the template only prints)."""
     family7 = b.part.startswith("xc7")
@@ -343,9 +358,10 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
         br = f"bridge_{t.port}"
         vlnv = "xilinx.com:ip:cmac_usplus" if t.core == "cmac" else "xilinx.com:ip:aurora_64b66b"
         cells.append({"name": core_cell, "vlnv": vlnv, "kind": t.core, "transport": asdict(t)})
-        cells.append({"name": br, "module": "asymap_xport_bridge", "kind": "bridge",
-                      "kw": b.link_in.width_bits if t.role == "in" else b.link_out.width_bits,
-                      "cw": CORE_WIDTH[t.core]})
+        kw = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
+        glue = _credit_sizing(b, t, kw)
+        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge", "kw": kw, "cw": CORE_WIDTH[t.core],
+                      "rx_addr_w": glue.rx_addr_w, "idle_cycles": glue.idle_cycles})
         tx, rx = ("axis_tx", "axis_rx") if t.core == "cmac" else ("USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX")
         nets.append((f"{br}/m_axis_c", f"{core_cell}/{tx}"))
         nets.append((f"{core_cell}/{rx}", f"{br}/s_axis_c"))
@@ -411,7 +427,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
                         {s.name: s.ident for s in specs})
         boards.append(bd)
         ctx = {"version": __version__, "b": b, "bd": bd, "wmem": wmem, "first": i == 0, "last": i == n - 1,
-               "core_width": CORE_WIDTH, "core_clock_mhz": CORE_CLOCK_MHZ}
+               "core_width": CORE_WIDTH, "core_clock_mhz": CORE_CLOCK_MHZ, "bridge_rtl": BRIDGE_RTL}
         (d / "vectors" / "link_out.frames").write_bytes(vectors.link_frames(b.link_out, ref))
         if bd.flow == "vitis":
             nk: dict[str, list[str]] = {}
@@ -427,7 +443,10 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
                     continue
                 t = next(t for t in bd.transports if k.instance.startswith(f"xport_{t.port}")
                          and (t.lane == 0 or k.instance.endswith(f"_l{t.lane}")))
-                kctx = dict(ctx, k=k, t=t, kw=int(k.kernel.rsplit("_w", 1)[1]), cw=CORE_WIDTH[t.core],
+                kw = int(k.kernel.rsplit("_w", 1)[1])
+                glue = _credit_sizing(b, t, kw)
+                kctx = dict(ctx, k=k, t=t, kw=kw, cw=CORE_WIDTH[t.core], rx_addr_w=glue.rx_addr_w,
+                            idle_cycles=glue.idle_cycles,
                             dirs=k.kernel.split("_")[3])
                 _write(d / "transport" / f"{k.kernel}.v", env.get_template("deploy/xport_kernel.v.j2").render(kctx))
                 _write(d / "transport" / f"{k.kernel}.xml", env.get_template("deploy/xport_kernel.xml.j2").render(kctx))
@@ -438,7 +457,6 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
             _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))
         if bd.transports:
-            _write(d / "transport" / "asymap_xport_bridge.v", env.get_template("deploy/xport_bridge.v.j2").render(ctx))
             for name in BRIDGE_RTL:  # the bridge's building blocks travel with the board project
                 _write(d / "transport" / "rtl" / name, (resource_dir("rtl") / name).read_text(encoding="utf-8"))
         _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd), indent=2, sort_keys=True) + "\n")
@@ -496,16 +514,16 @@ def _write_link_harnesses(env, root: Path, specs: list, boards: list[BoardDeploy
         d = root / rel
         ctx = {"version": __version__, "a": a, "b": b, "kw": a.link_out.width_bits, "cw": CORE_WIDTH[core],
                "core": core}
-        _write(d / "asymap_xport_bridge.v", env.get_template("deploy/xport_bridge.v.j2").render(ctx))
         _write(d / "link_sim.v", env.get_template("deploy/link_sim.v.j2").render(ctx))
         dut = {
             "name": f"link_{a.ident}_{b.ident}", "toplevel": "asymap_link_sim",
-            "sources": ["link_sim.v", "asymap_xport_bridge.v", "rtl:asymap_async_fifo.v", "rtl:asymap_axis_width.v"],
-            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core]},
+            "sources": ["link_sim.v", *(f"rtl:{name}" for name in BRIDGE_RTL)],
+            # A 16-entry receive buffer so the harness's random backpressure runs the credits dry.
+            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core], "RX_ADDR_W": 4},
             "clocks": [{"name": "a_clk", "mhz": a.clock_mhz}, {"name": "c_clk", "mhz": CORE_CLOCK_MHZ[core]},
                        {"name": "b_clk", "mhz": b.clock_mhz}],
             "resets": [{"name": "rst", "active_low": False, "clock": "c_clk"}],
-            "control": None, "memory": None,
+            "control": None, "memory": None, "zero_counters": ["overflow_errors"],
             "inputs": [{"prefix": "s_axis", "clock": "a_clk", "frames": f"../../{b.ident}/vectors/link_in.frames",
                         "width_bits": a.link_out.width_bits}],
             "outputs": [{"prefix": "m_axis", "clock": "b_clk", "frames": f"../../{b.ident}/vectors/link_in.frames",

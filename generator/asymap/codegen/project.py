@@ -381,6 +381,11 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     _check_out(out, force)
     graph, onnx_bytes = _load_model(model)
     cl = _load_cluster(cluster)
+    if cl is not None:  # every board's deployment keys fail before any work or progress output
+        from asymap.cluster.deploy import board_deploy
+
+        for cb in cl.boards:
+            board_deploy(cb, getattr(cl, "path", "cluster") or "cluster")
     if plan is None:
         if cl is None:
             raise UserError("generate: give a cluster or a plan")

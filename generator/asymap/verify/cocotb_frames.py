@@ -86,7 +86,7 @@ async def frames_test_body(dut, desc_path: str | Path, seed: int | None = None) 
         r = resets[0]
         snk = AxiStreamSink(AxiStreamBus.from_prefix(dut, s["prefix"]), clocks[s["clock"]], r[0],
                             reset_active_level=not r[1]["active_low"])
-        snk.set_pause_generator(_pause(rng, 0.4))
+        snk.set_pause_generator(_pause(rng, float(s.get("busy", 0.4))))  # "busy": a slower consumer
         snk.log.setLevel(logging.WARNING)
         sinks.append((snk, read_frames(base / s["frames"], s["width_bits"]), s))
     slowest = min(desc["clocks"], key=lambda c: c["mhz"])["name"]
@@ -116,6 +116,9 @@ async def frames_test_body(dut, desc_path: str | Path, seed: int | None = None) 
                                      f"expected {want[first:first + 8].hex()}")
             dut._log.info("%s: frame %d of %d equal (%d beats)", s["prefix"], k + 1, len(expected), len(want) // B)
         assert snk.empty(), f"{s['prefix']}: frames beyond the {len(expected)} expected"
+    for name in desc.get("zero_counters", []):  # error counters the DUT must leave at zero (e.g. overflow)
+        value = int(getattr(dut, name).value)
+        assert value == 0, f"{name} = {value} at the end, expected 0"
 
 
 def _control_master(dut, desc, clocks, resets):
