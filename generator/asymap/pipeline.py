@@ -256,12 +256,13 @@ def run_project(path: str | os.PathLike, quiet: bool = False, force: bool = Fals
         check_output_dir(pr.plan_file)
         g = load_model(pr.model)
         p = plan(g, cluster, boards=plan_opts["boards"], util=plan_opts["util"], sweep=plan_opts["sweep"],
-                 pad=plan_opts["pad"], model_path=str(pr.model))
+                 pad=plan_opts["pad"], model_path=str(pr.model),
+                 calib=str(pr.calibration) if pr.calibration else None)  # recorded in plan.json model.calib
         atomic_write_text(pr.plan_file, p.to_json())
         print_fn(f"plan: {p.throughput_ips:.1f} images/s on {len(p.boards)} board(s), bottleneck {p.bottleneck} "
                  f"-> {pr.plan_file}")
         return True
-    if not step(i, "plan", _fingerprint(model=model_sha, cluster=cluster_sha, opts=plan_opts),
+    if not step(i, "plan", _fingerprint(model=model_sha, cluster=cluster_sha, opts=plan_opts, calib=calib_sha),
                 [pr.plan_file], do_plan):
         return res
 

@@ -84,3 +84,24 @@ def test_the_demo_project_file_is_valid_and_used_by_the_demo(repo_root):
     assert pr.zoo["name"] == "resnet18" and pr.cluster == "edge4" and pr.build["steps"] == ["csim"]
     assert pr.output == (repo_root / "out" / "demo18" / "resnet18s").resolve()
     assert "asymap run examples/demo18.yaml" in (repo_root / "scripts" / "demo").read_text()
+
+
+def test_calibration_reaches_the_plan_and_reruns_it_when_changed(tmp_path, run_cli):
+    """The project's calibration is recorded in plan.json (model.calib), as `plan --calib` does,
+    and a new calibration file re-plans."""
+    import hashlib
+
+    import numpy as np
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    calib = proj / "calib.npy"
+    np.save(calib, np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32))
+    (proj / "p.yaml").write_text(FAST.replace("UTIL", "0.8") + "calibration: calib.npy\n")
+    r = _run(run_cli, tmp_path, "--json", "-q")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads((proj / "out/tiny.plan.json").read_text())["model"]["calib"]
+    assert rec["sha256"] == hashlib.sha256(calib.read_bytes()).hexdigest()
+    np.save(calib, np.random.default_rng(1).standard_normal((2, 3, 32, 32)).astype(np.float32))
+    again = json.loads(_run(run_cli, tmp_path, "--json", "-q").stdout)
+    assert again["ran"][0] == "plan"
