@@ -1,8 +1,9 @@
 // Command-line face of host/include/asymap_host/{frames,batch}.h for the equality tests with
 // asymap.linkproto. Frame files use asymap.codegen.framefile's format (W/8 data bytes + a flag byte).
 //   frames_tool decode W DST SEQ0 GAP MAXB IN.frames
-//   frames_tool batch  W MAXB SRC DST SEQ0 NIMG OUT.frames IN.frames BYTES0 [BYTES1 ...] < payloads
-//     (payloads: NIMG images, each its tensors' bytes in order, on stdin)
+//   frames_tool schedule W MAXB CxHxW [CxHxW ...]        (prints the slots: SLOT tensor beats)
+//   frames_tool batch  W MAXB SRC DST SEQ0 NIMG OUT.frames IN.frames CxHxW [CxHxW ...] < payloads
+//     (payloads: NIMG images, each its tensors' bytes (HWC) in tensor order, on stdin)
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -40,9 +41,19 @@ static void write_frames(const char* path, const BeatStream& s) {
 static void print_status(const RxStatus& st) {
     std::printf("STATUS frames_ok=%u crc_errors=%u seq_errors=%u length_errors=%u magic_errors=%u dest_errors=%u\n",
                 st.frames_ok, st.crc_errors, st.seq_errors, st.length_errors, st.magic_errors, st.dest_errors);
+    std::printf("POISONED %u\n", st.poisoned);
     for (const auto& kv : st.payload)
         std::printf("PAYLOAD id=%u len=%zu crc=%u\n", kv.first, kv.second.size(),
                     crc32(kv.second.data(), kv.second.size()));
+}
+
+static TensorDesc parse_shape(unsigned id, const char* text) {
+    unsigned c = 0, h = 0, w = 0;
+    if (std::sscanf(text, "%ux%ux%u", &c, &h, &w) != 3) {
+        std::fprintf(stderr, "bad shape %s\n", text);
+        std::exit(2);
+    }
+    return TensorDesc{id, size_t(c) * h * w, c, h, w};
 }
 
 int main(int argc, char** argv) {
@@ -54,12 +65,19 @@ int main(int argc, char** argv) {
                                    std::atoi(argv[5]) != 0, unsigned(std::atoi(argv[6]))));
         return 0;
     }
+    if (cmd == "schedule" && argc >= 5) {
+        std::vector<TensorDesc> ts;
+        for (int i = 4; i < argc; i++) ts.push_back(parse_shape(unsigned(i - 4), argv[i]));
+        for (const Slot& s : link_schedule(ts, unsigned(std::atoi(argv[2])), unsigned(std::atoi(argv[3]))))
+            std::printf("SLOT %u %u\n", s.tensor, s.beats);
+        return 0;
+    }
     if (cmd == "batch" && argc >= 11) {
         LinkDesc link{uint8_t(std::atoi(argv[4])), uint8_t(std::atoi(argv[5])), unsigned(std::atoi(argv[2])),
                       unsigned(std::atoi(argv[3])), {}};
         const uint16_t seq0 = uint16_t(std::atoi(argv[6]));
         const size_t nimg = std::atoi(argv[7]);
-        for (int i = 10; i < argc; i++) link.tensors.push_back(TensorDesc{unsigned(i - 10), size_t(std::atol(argv[i]))});
+        for (int i = 10; i < argc; i++) link.tensors.push_back(parse_shape(unsigned(i - 10), argv[i]));
         std::vector<std::vector<std::vector<uint8_t> > > images(nimg);
         for (auto& img : images)
             for (const TensorDesc& t : link.tensors) {
@@ -80,6 +98,6 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    std::fprintf(stderr, "usage: frames_tool decode|batch ...\n");
+    std::fprintf(stderr, "usage: frames_tool decode|schedule|batch ...\n");
     return 2;
 }

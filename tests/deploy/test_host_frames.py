@@ -111,11 +111,95 @@ def test_decode_equals_linkproto_on_random_corrupt_streams(tool, tmp_path, width
             assert payload == {k: (len(v), zlib.crc32(bytes(v))) for k, v in ref.payload.items()}, (trial, gap)
 
 
+def _shape_args(shapes) -> list[str]:
+    return ["x".join(map(str, sh)) for sh in shapes]
+
+
+def _random_shapes(rng) -> list[tuple[int, int, int]]:
+    return [(int(rng.integers(1, 70)), int(rng.integers(1, 9)), int(rng.integers(1, 9)))
+            for _ in range(int(rng.integers(1, 5)))]
+
+
+def test_schedule_equals_linkproto_on_random_links(tool):
+    """asymap_host::link_schedule is linkproto.link_schedule: same slots, same order, for one to
+    four tensors of random shapes (rows of odd byte counts, ties in progress), widths and frame caps."""
+    rng = np.random.default_rng(7)
+    for _ in range(120):
+        shapes = _random_shapes(rng)
+        width = int(rng.choice([64, 128, 256, 512]))
+        maxb = int(rng.choice([1, 2, 3, 7, 256]))
+        p = subprocess.run([str(tool), "schedule", str(width), str(maxb), *_shape_args(shapes)],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        got = [tuple(map(int, ln.split()[1:])) for ln in p.stdout.splitlines() if ln.startswith("SLOT")]
+        assert got == linkproto.link_schedule(shapes, width, maxb), (shapes, width, maxb)
+
+
+def _run_batch(tool, tmp_path, width, maxb, shapes, images, seq0, rx_beats, rx_last):
+    out, rx = tmp_path / "batch.frames", tmp_path / "rx.frames"
+    _write(rx, rx_beats, rx_last)
+    stdin = b"".join(linkproto.tensor_bytes_hwc(t) for img in images for t in img)
+    p = subprocess.run([str(tool), "batch", str(width), str(maxb), "255", "0", str(seq0), str(len(images)), str(out),
+                        str(rx), *_shape_args(shapes)], input=stdin, capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout.decode()
+    results = []
+    for k in range(len(images)):
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"IMAGE {k} "))
+        results.append(("ok=1" in line, [int(x.split("=")[1]) for x in line.split()[3:]]))
+    return out.read_bytes(), text, results
+
+
+def _linkproto_batch(images, shapes, width, maxb, seq0, poison=()):
+    """The reference: each image framed by linkproto.encode_image over link_schedule, sequence
+    numbers continuing across images (what the first board's receiver expects)."""
+    sched = linkproto.link_schedule(shapes, width, maxb)
+    beats, last, seq = [], [], seq0
+    for k, img in enumerate(images):
+        b, t, seq = linkproto.encode_image([linkproto.tensor_bytes_hwc(x) for x in img], sched, src=255, dst=0,
+                                           seq0=seq, width_bits=width, poison=k in poison)
+        beats += b
+        last += t
+    return beats, last, sched
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batch_follows_random_multi_tensor_schedules(tool, tmp_path, seed):
+    """The host library frames a batch over a link carrying several tensors exactly as the link
+    kernels (linkproto.encode_image over link_schedule) do, and reassembles what comes back slot by
+    slot: a corrupted frame loses exactly its image, a POISONed trailer marks its image bad."""
+    rng = np.random.default_rng(100 + seed)
+    shapes = _random_shapes(rng) if seed else [(16, 3, 3), (5, 3, 3), (33, 1, 2)]
+    width = int(rng.choice([64, 128, 512]))
+    maxb = int(rng.choice([1, 3, 256]))
+    nimg, seq0 = 4, 65534 - int(rng.integers(0, 3))  # the batch wraps the 16-bit sequence number
+    images = [[rng.integers(-128, 128, size=s).astype(np.int8) for s in shapes] for _ in range(nimg)]
+    beats, last, sched = _linkproto_batch(images, shapes, width, maxb, seq0, poison={3})
+    want_beats, want_last, _ = _linkproto_batch(images, shapes, width, maxb, seq0)
+    fpi = len(sched)
+    starts = [0] + [i + 1 for i, t in enumerate(last) if t][:-1]
+    bad = 1
+    victim = starts[bad * fpi + int(rng.integers(0, fpi))]
+    beats = list(beats)
+    b = bytearray(beats[victim + 1])  # a payload beat (or the trailer of a one-beat frame)
+    b[0] ^= 0x10
+    beats[victim + 1] = bytes(b)
+    sent, text, results = _run_batch(tool, tmp_path, width, maxb, shapes, images, seq0, beats, last)
+    assert sent == b"".join(x + bytes([int(t)]) for x, t in zip(want_beats, want_last))
+    assert f"PER_IMAGE frames={fpi} beats={linkproto.schedule_beats(sched)}" in text
+    status, _ = _parse(text)
+    assert status["crc_errors"] == 1 and status["frames_ok"] == nimg * fpi - 1
+    assert "POISONED 1" in text
+    for k, (ok, crcs) in enumerate(results):
+        assert ok == (k not in (bad, 3)), (k, text)
+        if k != bad:  # the poisoned image's data arrived intact; only its verdict is bad
+            assert crcs == [zlib.crc32(linkproto.tensor_bytes_hwc(t)) for t in images[k]]
+
+
 @pytest.mark.parametrize("width,maxb", [(64, 3), (512, 1), (64, 256)])
 def test_batch_encode_equals_framefile_and_bad_images_are_marked(tool, tmp_path, width, maxb):
     rng = np.random.default_rng(maxb + width)
-    # A host link carries one tensor each way (the model's input, its output): the generated
-    # host program never interleaves several tensors (linkproto.link_schedule does for board links).
+    # One tensor alone on the link: frames of max_payload_beats (linkproto.link_schedule).
     shapes = [(16, 3, 3)]
     nimg, seq0 = 5, 65530  # the batch wraps the 16-bit sequence number
     images = [[rng.integers(-128, 128, size=s).astype(np.int8) for s in shapes] for _ in range(nimg)]
@@ -141,7 +225,7 @@ def test_batch_encode_equals_framefile_and_bad_images_are_marked(tool, tmp_path,
     _write(rx, rx_beats, last)
     stdin = b"".join(linkproto.tensor_bytes_hwc(t) for img in images for t in img)
     p = subprocess.run([str(tool), "batch", str(width), str(maxb), "255", "0", str(seq0), str(nimg), str(out), str(rx),
-                        *[str(int(np.prod(s))) for s in shapes]], input=stdin, capture_output=True, timeout=30)
+                        *_shape_args(shapes)], input=stdin, capture_output=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert out.read_bytes() == bytes(want)
     text = p.stdout.decode()

@@ -128,3 +128,78 @@ def test_host_program_programs_every_board_it_holds(trees):
     edge = (trees["mixed"] / "host" / "zcu102" / "host.cpp").read_text()
     assert 'xrt::kernel s2mm(lastd.dev, lastd.uuid, "asymap_s2mm")' in edge and "xrt::kernel mm2s(" not in edge
     assert shutil.which("g++")
+
+
+def _link_spec(link: dict):
+    from asymap.codegen.chain import CutTensor, LinkSpec
+
+    return LinkSpec(link["index"], link["src_id"], link["dst_id"], link["from"], link["to"], link["width_bits"],
+                    link["max_payload_beats"],
+                    [CutTensor(t["id"], t["name"], t["ident"], tuple(t["shape"]), t["signed"], t["producer"])
+                     for t in link["tensors"]])
+
+
+def test_host_program_follows_a_multi_tensor_link_schedule(tmp_path):
+    """A host program whose host link carries several tensors (here: the host stands in for the
+    first board of a plan cut across the residual block, so it feeds the second board's two-tensor
+    link, or collects the first board's) builds against XRT, frames one .npy per tensor exactly as
+    the link kernels interleave them (the board's own link-in vectors, byte for byte) and stops at
+    the missing device."""
+    from types import SimpleNamespace
+
+    from asymap.codegen import hostprog
+    from asymap.codegen.env import make_env
+
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    (tmp_path / "alveo.yaml").write_text(ALVEO_PAIR)
+    plan = {"schema": 1, "boards": [
+        {"name": n, "first_layer": a, "last_layer": b,
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}} for i in range(a, b + 1)]}
+        for n, (a, b) in (("left", (0, 2)), ("right", (3, 8)))]}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    out = tmp_path / "out"
+    generate(model, tmp_path / "alveo.yaml", out, plan=tmp_path / "plan.json", quiet=True)
+    chain = json.loads((out / "chain.json").read_text())
+    mid = chain["links"][1]
+    assert len(mid["tensors"]) == 2 and len({k for k, _ in mid["schedule"]}) == 2  # interleaved row by row
+    specs = []
+    for b in chain["boards"]:
+        specs.append(SimpleNamespace(index=b["index"], name=b["name"], ident=b["dir"], top=b["top"],
+                                     link_in=_link_spec(chain["links"][b["link_in"]]),
+                                     link_out=_link_spec(chain["links"][b["link_out"]])))
+    xrt = [SimpleNamespace(runtime="xrt")]
+    env = make_env()
+    # The host feeds board 'right' over link 1 (two tensors) ...
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "right").symlink_to(out / "right", target_is_directory=True)
+    [h] = hostprog.write_hosts(env, feeds, specs[1:], chain["boards"][1:], xrt)
+    assert h["feeds"] and h["collects"]
+    exe = _make(feeds / h["dir"])
+    vec = (out / "right" / "vectors" / "link_in.frames").read_bytes()
+    st = framefile.decode_file(out / "right" / "vectors" / "link_in.frames", dst=mid["dst_id"],
+                               width_bits=mid["width_bits"])
+    files = []
+    for t in mid["tensors"]:
+        f = tmp_path / f"{t['ident']}.npy"
+        np.save(f, framefile.hwc_to_chw(st.payload[t["id"]], tuple(t["shape"]), t["signed"]))
+        files.append(str(f))
+    dump = tmp_path / "mid.frames"
+    p = _run(exe, "--input", ",".join(files), "--dump-frames", dump)
+    assert p.returncode == 3, (p.stdout, p.stderr)
+    assert dump.read_bytes() == vec
+    beats, last = framefile.split_beats(vec, mid["width_bits"])
+    assert f"framed 1 image(s): {len(mid['schedule'])} frames, {len(beats)} beats" in p.stdout
+    p = _run(exe, "--input", files[0])
+    assert p.returncode == 2 and "--input wants 2 .npy file(s), one per tensor of link 0" in p.stderr, p.stderr
+    # ... or drives board 'left' alone and collects its two tensors (one .npy each).
+    collects = tmp_path / "collects"
+    collects.mkdir()
+    (collects / "left").symlink_to(out / "left", target_is_directory=True)
+    [h] = hostprog.write_hosts(env, collects, specs[:1], chain["boards"][:1], xrt)
+    src = (collects / h["dir"] / "host.cpp").read_text()
+    assert "N_OUT = 2;" in src and "output_file(args.output, t)" in src
+    exe = _make(collects / h["dir"])
+    p = _run(exe, "--input", out / "input.npy")
+    assert p.returncode == 3 and p.stderr.startswith("asymap_host: XRT: "), p.stderr

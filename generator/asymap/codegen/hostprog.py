@@ -33,9 +33,12 @@ def _arg_index(top_cpp: str, top: str, arg: str) -> int | None:
 
 
 def _link(link) -> dict:
+    """A host link as the program declares it: its tensors (shape, signedness) and the schedule the
+    link kernels use (linkproto.link_schedule), which the program checks against its own."""
     return {"src": link.src, "dst": link.dst, "width_bits": link.width_bits, "max_payload_beats": link.max_payload_beats,
-            "tensors": [{"id": t.id, "bytes": t.bytes, "shape": list(t.shape), "signed": t.signed}
-                        for t in link.tensors]}
+            "tensors": [{"id": t.id, "ident": t.ident, "bytes": t.bytes, "shape": list(t.shape), "signed": t.signed}
+                        for t in link.tensors],
+            "schedule": [list(s) for s in link.schedule]}
 
 
 def hosts_of(specs: list, boards: list, pcie_host: str = "host") -> dict[str, list[int]]:

@@ -20,6 +20,7 @@ constexpr uint8_t MAGIC = 0xA5;
 constexpr uint8_t HOST = 255;
 constexpr unsigned SEQ_MOD = 1u << 16;
 constexpr unsigned MAX_PAYLOAD_BEATS = 0xFFFF;
+constexpr unsigned POISON_BIT = 32;  // in the trailer beat
 
 // CRC-32 with the zlib polynomial (reflected 0xEDB88320, init and final xor 0xFFFFFFFF), the value
 // Python's zlib.crc32 returns; `crc` continues an earlier call as zlib.crc32(data, crc) does.
@@ -100,11 +101,13 @@ struct Accepted {
     uint16_t seq;
     uint8_t tensor_id;
     size_t offset, bytes;
+    bool poisoned;  // trailer bit 32 (POISON): the sender knew this image was damaged upstream
 };
 
 // The receiver's sticky counters and accepted payloads (asymap.linkproto.RxStatus).
 struct RxStatus {
     unsigned frames_ok = 0, crc_errors = 0, seq_errors = 0, length_errors = 0, magic_errors = 0, dest_errors = 0;
+    unsigned poisoned = 0;  // accepted frames whose trailer carries POISON (not an error of this link)
     std::map<unsigned, std::vector<uint8_t> > payload;
     std::vector<Accepted> frames;
     unsigned errors() const { return crc_errors + seq_errors + length_errors + magic_errors + dest_errors; }
@@ -157,21 +160,13 @@ inline RxStatus decode_stream(const BeatStream& s, uint8_t dst, unsigned width_b
             expect = (expect + 1u) % SEQ_MOD;
         }
         st.frames_ok++;
+        const bool poison = (tr[POISON_BIT / 8] >> (POISON_BIT % 8)) & 1;
+        st.poisoned += poison;
         std::vector<uint8_t>& dstbuf = st.payload[h.tensor_id];
-        st.frames.push_back(Accepted{h.seq, h.tensor_id, dstbuf.size(), size_t(h.length) * B});
+        st.frames.push_back(Accepted{h.seq, h.tensor_id, dstbuf.size(), size_t(h.length) * B, poison});
         dstbuf.insert(dstbuf.end(), s.beat(first + 1), s.beat(first + 1) + size_t(h.length) * B);
     }
     return st;
-}
-
-// Frames and beats one tensor of `bytes` bytes takes on a link.
-inline unsigned frames_of(size_t bytes, unsigned width_bits, unsigned max_payload_beats) {
-    const size_t beats = (bytes + width_bits / 8 - 1) / (width_bits / 8);
-    return unsigned(beats ? (beats + max_payload_beats - 1) / max_payload_beats : 1);
-}
-inline size_t beats_of(size_t bytes, unsigned width_bits, unsigned max_payload_beats) {
-    const size_t beats = (bytes + width_bits / 8 - 1) / (width_bits / 8);
-    return (beats ? beats : 1) + 2 * size_t(frames_of(bytes, width_bits, max_payload_beats));
 }
 
 }  // namespace asymap_host
