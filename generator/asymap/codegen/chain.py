@@ -5,6 +5,12 @@ used by every template and written to ``OUT/chain.json``. Board ``i`` receives l
 link ``i + 1``; link 0 comes from the host and the last link goes back to it. A link carries, in a
 fixed order (the order of ``Graph.live_across``), every tensor alive across its cut, so the
 producer and consumer side agree on tensor ids without talking to each other.
+
+When the plan has a ``host_path`` (the cluster's host attaches to a board that is not the first
+stage, docs/cost-model.md "Host path"), the chain also holds the *forwarding* stations of that path:
+the boards between the host and the first stage (``forward == "in"``) and between the last stage
+and the host (``forward == "out"``), each a board of its own in the chain (no layers, link rx ->
+link tx), so board ``i`` still receives link ``i`` and sends link ``i + 1``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 from asymap import linkproto
 from asymap.codegen.fifodepth import _row_map
 from asymap.codegen.ports import port_lanes
+from asymap.errors import UserError
 from asymap.frontend import ir
 from asymap.frontend.ir import Graph
 from asymap.util.names import unique_idents
@@ -169,6 +176,7 @@ class BoardSpec:
     passthrough: list[CutTensor] = field(default_factory=list)  # link-in tensors no layer here reads
     rx_rows: dict[str, int] = field(default_factory=dict)  # link-in tensor -> rows its port FIFO holds
     tx_rows: dict[str, int] = field(default_factory=dict)  # link-out tensor -> rows its port FIFO holds
+    forward: str = ""  # "in" / "out": a forwarding station of the host path (no layers), "" for a stage
 
     @property
     def top(self) -> str:
@@ -201,18 +209,58 @@ def layer_idents(graph: Graph) -> list[str]:
     return unique_idents([ly.name for ly in graph.layers], prefix="layer")
 
 
+def forwarding_stations(plan: dict, where: str = "plan") -> tuple[list[str], list[str]]:
+    """Boards the image passes through before the first stage, and the result after the last
+    (plan.json ``host_path``: ``in`` hops host -> ... -> first stage, ``out`` hops last stage -> ...
+    -> host); both empty without a host path or when the host attaches to the stage itself."""
+    hp = plan.get("host_path")
+    if not hp:
+        return [], []
+    boards = plan["boards"]
+    hops_in, hops_out = hp.get("in") or [], hp.get("out") or []
+    if not isinstance(hops_in, list) or not isinstance(hops_out, list) or not hops_in or not hops_out or \
+            not all(isinstance(h, dict) and isinstance(h.get("from"), str) and isinstance(h.get("to"), str)
+                    for h in hops_in + hops_out):
+        raise UserError(f"{where}: host_path needs 'in' and 'out' lists of hops {{from, to}}; re-run 'asymap plan'")
+    chained = all(a["to"] == b["from"] for a, b in zip(hops_in, hops_in[1:])) and \
+        all(a["to"] == b["from"] for a, b in zip(hops_out, hops_out[1:]))
+    if not chained or hops_in[-1]["to"] != boards[0]["name"] or hops_out[0]["from"] != boards[-1]["name"]:
+        raise UserError(f"{where}: host_path does not lead from the host to the first board {boards[0]['name']!r} "
+                        f"and from the last board {boards[-1]['name']!r} back; re-run 'asymap plan'")
+    return [h["to"] for h in hops_in[:-1]], [h["to"] for h in hops_out[:-1]]
+
+
 def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[str, str],
-                max_payload_beats: int = DEFAULT_MAX_PAYLOAD_BEATS) -> list[BoardSpec]:
-    """BoardSpecs in pipeline order from a validated plan dict (see planio.normalize_plan)."""
+                max_payload_beats: int = DEFAULT_MAX_PAYLOAD_BEATS,
+                stations: dict[str, dict] | None = None) -> list[BoardSpec]:
+    """BoardSpecs in chain order from a validated plan dict (see planio.normalize_plan): the
+    forwarding stations of the plan's host path (:func:`forwarding_stations`), the stages, the
+    forwarding stations back. ``stations``: board name -> {"type", "clock_mhz", "part"} of
+    boards that are not stages (from the cluster)."""
     tid = tensor_idents(graph)
     lid = layer_idents(graph)
-    boards = plan["boards"]
+    L = len(graph)
+    fwd_in, fwd_out = forwarding_stations(plan)
+    info = stations or {}
+
+    def station(name: str, side: str) -> dict:
+        d = info.get(name, {})
+        return {"name": name, "type": d.get("type", ""), "clock_mhz": float(d.get("clock_mhz", 300)),
+                "part": d.get("part", ""), "forward": side, "layers": [],
+                "first_layer": 0 if side == "in" else L, "last_layer": -1 if side == "in" else L - 1}
+
+    boards = [station(nm, "in") for nm in fwd_in] + list(plan["boards"]) + [station(nm, "out") for nm in fwd_out]
     # Board directories sit beside OUT/links/ (the RTL glue): reserve that name.
-    idents = unique_idents(["links"] + [b["name"] for b in boards], prefix="board")[1:]
+    idents = unique_idents(["links"] + [f"{b['name']}_fwd_{b['forward']}" if b.get("forward") else b["name"]
+                                        for b in boards], prefix="board")[1:]
     clock = {b["name"]: float(b.get("clock_mhz", 300)) for b in boards}
     widths = {(ln.get("from"), ln.get("to")): int(ln.get("width_bits") or linkproto.link_width_bits(
                   float(ln.get("gbps") or 10.0), min(clock.get(ln.get("from"), 300.0), clock.get(ln.get("to"), 300.0))))
               for ln in plan.get("links", []) or []}
+    for h in (plan.get("host_path") or {}).get("in", []) + (plan.get("host_path") or {}).get("out", []):
+        if h["from"] in clock and h["to"] in clock:  # a board-to-board hop of the host path
+            widths.setdefault((h["from"], h["to"]), linkproto.link_width_bits(
+                float(h.get("gbps") or 10.0), min(clock[h["from"]], clock[h["to"]])))
     n = len(boards)
 
     def cut(after: int) -> list[CutTensor]:
@@ -255,10 +303,10 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
                                             {t: tuple(v) for t, v in graph.tensor_shapes.items()}, whole)
         spec = BoardSpec(
             index=i, name=b["name"], ident=idents[i], type=str(b.get("type", "")),
-            part=parts.get(b["name"], ""), clock_mhz=float(b.get("clock_mhz", 300)), first=first, last=last,
-            layers=layers, link_in=lin, link_out=lout,
+            part=parts.get(b["name"], "") or b.get("part", ""), clock_mhz=float(b.get("clock_mhz", 300)), first=first,
+            last=last, layers=layers, link_in=lin, link_out=lout,
             passthrough=[t for t in lin.tensors if t.name in out_names and t.name not in consumed],
-            rx_rows=rx_rows, tx_rows=tx_rows,
+            rx_rows=rx_rows, tx_rows=tx_rows, forward=str(b.get("forward", "")),
         )
         specs.append(spec)
     return specs

@@ -24,7 +24,7 @@ import numpy as np
 
 from asymap import __version__
 from asymap.codegen import vectors
-from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain
+from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain, forwarding_stations
 from asymap.codegen.deploy import flow_context, write_deploy
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import FIFO_SLACK
@@ -235,8 +235,73 @@ def _write(path: Path, data: str | bytes) -> None:
         path.write_bytes(data)
 
 
+def _stations(plan: dict, cluster, where: str) -> dict[str, dict]:
+    """Type, clock and part of every forwarding station of the plan's host path, from the cluster
+    (the board library); each hop between two boards must be a link of the cluster."""
+    fwd_in, fwd_out = forwarding_stations(plan, where)
+    if not fwd_in and not fwd_out:
+        return {}
+    by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
+    out = {}
+    for name in fwd_in + fwd_out:
+        if cluster is not None and name not in by_name:
+            raise UserError(f"{where}: host_path passes board {name!r}, which is not in the cluster; re-run 'asymap plan'")
+        spec = by_name[name].spec if name in by_name else None
+        out[name] = {"type": spec.type if spec is not None else "", "clock_mhz": spec.clock_mhz if spec is not None else 300,
+                     "part": (spec.part if spec is not None and spec.part else "") or DEFAULT_PART}
+    if cluster is not None:
+        names = set(by_name)
+        for h in plan["host_path"]["in"] + plan["host_path"]["out"]:
+            if h["from"] in names and h["to"] in names and cluster.link(h["from"], h["to"]) is None:
+                raise UserError(f"{where}: host_path hop {h['from']} -> {h['to']} is not a link of the cluster; "
+                                "re-run 'asymap plan'")
+    return out
+
+
+def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
+    """Write OUT/<station>/ for a forwarding station of the host path: the board top of
+    templates/project with ``forward`` set (link rx -> unpack -> pack -> link tx, no segment), its
+    testbench and vectors; return its chain.json entry."""
+    d = root / b.ident
+    streams = [{"name": f"rx_{t.ident}", "lanes": t.lanes, "depth": 16 if len(b.link_in.tensors) == 1 else
+                t.words + FIFO_SLACK} for t in b.link_in.tensors]
+    args = [s["name"] for s in streams]
+    _check_top(b, streams, args, [], args, [])
+    lin, lout = _link_view(b.link_in, {}), _link_view(b.link_out, {})
+    segv = {"fn": "", "params": [], "args": [], "wmem": False, "wmem_words": 0, "wpre": False, "wpre_words": 0}
+    tb_files = ["tb.cpp", "vectors/link_in.frames"] + [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]
+    ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams, "forward": True,
+           "rx_args": args, "tx_args": args, "defaults": TB_DEFAULTS, "syn_files": ["top.cpp"], "tb_files": tb_files,
+           "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(), "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST,
+           "glue_in": f"link_glue_{b.link_in.index}_rx_1", "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
+    ctx.update(flow_context(b.type))
+    files = {name: env.get_template(f"project/{name}.j2").render(ctx)
+             for name in ("top.cpp", "tb.cpp", "hls_config.cfg", "run_hls.tcl", "Makefile")}
+    for h in sorted(library_include_dir().glob("asymap/*.h")) + sorted(library_include_dir().glob("asymap/bounded/*.h")):
+        files[f"include/{h.relative_to(library_include_dir()).as_posix()}"] = h.read_bytes()
+    files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
+    for t in b.link_out.tensors:
+        files[f"vectors/expected_{t.id}.bin"] = vectors.tensor_payload(ref[t.name], t.signed)
+    for name, content in files.items():
+        _write(d / name, content)
+    return {
+        "index": b.index, "name": b.name, "dir": b.ident, "type": b.type, "part": b.part, "forward": b.forward,
+        "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top, "macs": 0,
+        "files": {"top": "top.cpp", "segment": None, "params": None, "tb": "tb.cpp", "hls_config": "hls_config.cfg",
+                  "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg", "makefile": "Makefile", "weights": [],
+                  "wmem": None, "wpre": None},
+        "ports": {"link_in": "link_in", "link_out": "link_out", "wmem": None, "wpre": None},
+        "wmem_words": 0, "wpre_words": 0, "link_in": b.link_in.index, "link_out": b.link_out.index,
+        "vectors": {"link_in": "vectors/link_in.frames",
+                    "expected": [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]},
+        "layers": [],
+    }
+
+
 def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dict[int, str]) -> dict:
     """Write OUT/<board>/ and return the board's chain.json entry."""
+    if b.forward:
+        return _render_forwarder(env, b, ref, root)
     d = root / b.ident
     seg = _segment(qg, b)
     _check_ports(b, seg)
@@ -254,7 +319,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         tb_files.append(TB_DEFAULTS["wmem"])
     if wpre:
         tb_files.append(TB_DEFAULTS["wpre"])
-    ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams,
+    ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams, "forward": False,
            "rx_args": rx_args, "tx_args": tx_args, "defaults": TB_DEFAULTS,
            "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(),
            "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST, "glue_in": f"link_glue_{b.link_in.index}_rx_1",
@@ -404,6 +469,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
         check_contract(plan_dict, graph, cl, where, allow_stale)
     plan_text = json.dumps(plan_dict, indent=2, sort_keys=True) + "\n"
     parts = _parts(plan_dict, cl, where)
+    stations = _stations(plan_dict, cl, where)  # forwarding boards of the host path
 
     status(f"{graph.name}: {len(graph)} layers on {len(plan_dict['boards'])} board(s); quantizing and running the "
            "integer reference for the test vectors", quiet)
@@ -416,7 +482,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     x_q = vectors.default_input(qg, seed) if input is None else vectors.load_input(qg, input)
     ref = run_int(qg, x_q, return_all=True)
     ref[graph.input] = x_q
-    specs = build_chain(graph, {n: t.signed for n, t in qg.tensors.items()}, plan_dict, parts)
+    specs = build_chain(graph, {n: t.signed for n, t in qg.tensors.items()}, plan_dict, parts, stations=stations)
     layer_ident = {ly.index: ly.ident for b in specs for ly in b.layers}
     layer_name = {i: ly.name for i, ly in enumerate(graph.layers)}
 

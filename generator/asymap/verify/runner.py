@@ -136,7 +136,7 @@ def _expected_from_input(out: Path, chain: dict, input) -> tuple[bytes, list[lis
 def _compile_cmd(bdir: Path, board: dict, ap_inc: Path) -> list[str]:
     files = board["files"]
     return ["g++", *CXXFLAGS, *BOUNDED_FLAGS, "-isystem", str(ap_inc), "-Iinclude", "-I.", files["top"],
-            files["segment"], files["tb"], "-o", EXE]
+            *([files["segment"]] if files.get("segment") else []), files["tb"], "-o", EXE]  # forwarding: no segment
 
 
 def _source_digest(bdir: Path, cmd: list[str]) -> str:
@@ -261,7 +261,8 @@ def verify(out_dir, jobs: int | None = None, input=None, quiet: bool = False,
     else:
         first_frames, expected = _expected_from_input(out, chain, input)
 
-    runs = [BoardRun(b["index"], b["name"], b["dir"], f"{b['first_layer']}..{b['last_layer']}", int(b.get("macs", 0)))
+    runs = [BoardRun(b["index"], b["name"], b["dir"], f"forward ({b['forward']})" if b.get("forward") else
+                     f"{b['first_layer']}..{b['last_layer']}", int(b.get("macs", 0)))
             for b in boards]
     # Compile in parallel.
     njobs = jobs or os.cpu_count() or 1
