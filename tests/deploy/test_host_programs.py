@@ -122,8 +122,8 @@ def test_host_program_frames_a_batch_and_rejects_bad_input(trees, tmp_path):
 def test_host_program_programs_every_board_it_holds(trees):
     src = (trees["mixed"] / "host" / "host" / "host.cpp").read_text()
     # The PCIe host drives both Alveo cards, loads the U280's off-chip weights, feeds u250's mm2s.
-    assert '{"u250", 0, "u250", "u250.xclbin", "top_u250", nullptr' in src
-    assert '{"u280", 1, "u280", "u280.xclbin", "top_u280", "weights/wmem.bin"' in src
+    assert '{"u250", "u250", 0, 0, "u250", "u250.xclbin", "top_u250", nullptr' in src
+    assert '{"u280", "u280", 1, 1, "u280", "u280.xclbin", "top_u280", "weights/wmem.bin"' in src
     assert 'xrt::kernel mm2s(first.dev, first.uuid, "asymap_mm2s")' in src and "xrt::kernel s2mm(" not in src
     edge = (trees["mixed"] / "host" / "zcu102" / "host.cpp").read_text()
     assert 'xrt::kernel s2mm(lastd.dev, lastd.uuid, "asymap_s2mm")' in edge and "xrt::kernel mm2s(" not in edge

@@ -425,6 +425,11 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         wmem = bool(entry.get("files", {}).get("wmem"))
         bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
                         {s.name: s.ident for s in specs})
+        others = [s.ident for s in specs if s.name == b.name and s is not b]  # host-path stations on this board
+        if others:
+            bd.notes.append(f"board {b.ident} shares its FPGA with {', '.join(others)} (host path): their kernels "
+                            "belong in one xclbin/block design, with one transceiver core per cage for both directions; "
+                            "not generated, link them together by hand (docs/deploy.md)")
         boards.append(bd)
         ctx = {"version": __version__, "b": b, "bd": bd, "wmem": wmem, "first": i == 0, "last": i == n - 1,
                "core_width": CORE_WIDTH, "core_clock_mhz": CORE_CLOCK_MHZ, "bridge_rtl": BRIDGE_RTL}

@@ -9,6 +9,13 @@ Each program programs its boards (``xrt::device::load_xclbin``), loads the off-c
 every board that has them, frames the images of an .npy batch with asymap_host (the C++ twin of
 asymap.linkproto) when it holds the first board, runs the kernels, checks CRC and the boards' link
 status counters, writes the output .npy when it holds the last board, and prints img/s and latency.
+
+The chain's first and last boards are the stations where the host attaches (plan.json
+``host_path``): a forwarding station when the host attaches to a board that is not the first
+stage, so the program feeds and drains the attach board. A physical board may hold several
+stations (a stage that also forwards the host's images, or a board forwarding both ways): it is
+one device, programmed once with the xclbin named after its first station, and every station's
+kernel is opened from it.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from pathlib import Path
 
 from asymap import __version__
 from asymap.resources import resource_dir
+from asymap.util.names import c_ident
 
 HOST_LIB = "host/include/asymap_host"
 
@@ -63,13 +71,17 @@ def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list,
     for host, idx in sorted(hosts_of(specs, boards, pcie_host).items()):
         d = root / "host" / host
         items = []
-        for dev, i in enumerate(idx):
+        primary: dict[str, int] = {}  # physical board (cluster name) -> position of its first station here
+        for i in idx:
             b, e = specs[i], entries[i]
             top_cpp = (root / b.ident / "top.cpp").read_text(encoding="utf-8")
             wmem = e.get("files", {}).get("wmem")
+            first = primary.setdefault(b.name, len(items))
             items.append({
-                "name": b.ident, "label": b.name, "ident": b.ident, "index": i, "device": dev, "kernel": b.top,
-                "xclbin": f"{b.ident}.xclbin", "wmem": wmem or None,
+                "name": b.ident, "label": b.name, "ident": b.ident, "index": i, "kernel": b.top,
+                "device": sorted(set(primary.values())).index(first), "primary": first,
+                "board": c_ident(b.name, "board"),
+                "xclbin": f"{items[first]['ident'] if first < len(items) else b.ident}.xclbin", "wmem": wmem or None,
                 "wmem_arg": _arg_index(top_cpp, b.top, "wmem") if wmem else None,
                 "status_arg": _arg_index(top_cpp, b.top, "status"),
                 "edge": boards[i].runtime == "xrt-edge",
@@ -87,6 +99,7 @@ def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list,
         lib.mkdir(parents=True, exist_ok=True)
         for h in sorted((resource_dir("host") / "include" / "asymap_host").glob("*.h")):
             shutil.copyfile(h, lib / h.name)
-        out.append({"name": host, "dir": f"host/{host}", "boards": [it["label"] for it in items],
+        out.append({"name": host, "dir": f"host/{host}", "boards": list(dict.fromkeys(it["label"] for it in items)),
+                    "stations": [it["ident"] for it in items],
                     "feeds": feed, "collects": collect, "edge": any(it["edge"] for it in items)})
     return out

@@ -1,0 +1,144 @@
+"""Images travel the plan's host path (issue 13, part 2): the host attaches to a board that is not
+the first stage, so the chain holds *forwarding stations* (link rx -> link tx, no layers) from the
+attach board to the first stage and from the last stage back. Each station is a generated project
+of its own (the board templates with ``forward`` set), the C-simulation chains through every one
+of them bit-exactly, the host program feeds and drains the attach board, and the build files
+connect the movers there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import onnx
+import pytest
+
+from asymap.codegen import framefile
+from asymap.codegen.project import generate
+from asymap.errors import UserError
+from asymap.frontend.zoo import build_zoo_model
+from asymap.verify.runner import verify
+
+HAVE_XRT = Path("/usr/include/xrt/xrt/xrt_device.h").is_file()
+pytestmark = pytest.mark.csim
+# relay - left - right in a line; the host (pc) attaches to relay, which gets no layers.
+LINE = """
+boards:
+  - {name: relay, type: u50}
+  - {name: left, type: u280}
+  - {name: right, type: u55c}
+links:
+  - {a: relay, b: left, gbps: 10, latency_ns: 500}
+  - {a: left, b: right, gbps: 100, latency_ns: 500}
+host: {name: pc, attach: relay, gbps: 64}
+"""
+
+
+def _hop(a: str, b: str, gbps: float) -> dict:
+    return {"from": a, "to": b, "gbps": gbps, "bytes_per_image": 0, "interval_s": 0.0, "latency_ns": 0.0,
+            "shared": False}
+
+
+def _plan(**host_path) -> dict:
+    hp = {"attach": "relay", "host": "pc", "forwarding": ["relay"],
+          "in": [_hop("pc", "relay", 64), _hop("relay", "left", 10)],
+          "out": [_hop("right", "left", 100), _hop("left", "relay", 10), _hop("relay", "pc", 64)]}
+    hp.update(host_path)
+    return {"schema": 1, "host_path": hp, "boards": [
+        {"name": n, "first_layer": a, "last_layer": b,
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}} for i in range(a, b + 1)]}
+        for n, (a, b) in (("left", (0, 2)), ("right", (3, 8)))]}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("hostpath")
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(d / "tiny.onnx"))
+    (d / "line.yaml").write_text(LINE)
+    (d / "plan.json").write_text(json.dumps(_plan()))
+    generate(d / "tiny.onnx", d / "line.yaml", d / "out", plan=d / "plan.json", quiet=True)
+    return d / "out"
+
+
+def test_chain_holds_the_forwarding_stations_of_the_host_path(tree):
+    chain = json.loads((tree / "chain.json").read_text())
+    got = [(b["dir"], b.get("forward"), b["first_layer"], b["last_layer"]) for b in chain["boards"]]
+    # relay forwards both ways; left is a stage and forwards the result on its way back to relay.
+    assert got == [("relay_fwd_in", "in", 0, -1), ("left", None, 0, 2), ("right", None, 3, 8),
+                   ("left_fwd_out", "out", 9, 8), ("relay_fwd_out", "out", 9, 8)]
+    links = [(ln["from"], ln["to"], ln["src_id"], ln["dst_id"], ln["width_bits"]) for ln in chain["links"]]
+    # Each hop at its own line rate: 10G -> 64-bit beats, 100G -> 512-bit beats at the kernel clock.
+    assert links == [("host", "relay", 255, 0, 64), ("relay", "left", 0, 1, 64), ("left", "right", 1, 2, 64),
+                     ("right", "left", 2, 3, 512), ("left", "relay", 3, 4, 64), ("relay", "host", 4, 255, 64)]
+    for st in ("relay_fwd_in", "left_fwd_out"):
+        top = (tree / st / "top.cpp").read_text()
+        # The stage's own link kernels, no segment; the unpacker feeds the packer directly.
+        assert "forwarding station of the host path" in top and "segment" not in top
+        assert "link_rx_image<cfg_link_in>" in top and "link_tx_image<cfg_link_out>" in top
+        assert not (tree / st / "segment.cpp").exists()
+        assert "SRCS = top.cpp" in (tree / st / "Makefile").read_text()
+
+
+def test_csim_chains_through_the_forwarding_stations_bit_exactly(tree):
+    res = verify(tree, jobs=1, quiet=True)
+    assert res.ok, res.first_problem
+    assert [r.status for r in res.boards] == ["ok"] * 5
+    assert [r.layers for r in res.boards][0] == "forward (in)"
+    # What leaves the last station is the model's output, framed for the host.
+    chain = json.loads((tree / "chain.json").read_text())
+    last = chain["links"][-1]
+    st = framefile.decode_file(tree / "relay_fwd_out" / "build" / "chain_out.frames", dst=255, width_bits=64)
+    want = (tree / "right" / "vectors" / "expected_0.bin").read_bytes()
+    assert bytes(st.payload[0])[:last["tensors"][0]["bytes"]] == want
+    # A corrupted frame on the way in is caught by the forwarding station's receiver.
+    bad = verify(tree, jobs=1, quiet=True, corrupt=("relay", 8 * 9 + 3))
+    assert not bad.ok and bad.boards[0].status == "rx-error"
+
+
+def test_movers_and_transports_follow_the_host_path(tree):
+    cfg = {st: (tree / st / "connectivity.cfg").read_text() for st in ("relay_fwd_in", "left", "relay_fwd_out")}
+    assert "stream_connect=mm2s_1.out:top_relay_fwd_in_1.link_in" in cfg["relay_fwd_in"]
+    assert "stream_connect=top_relay_fwd_out_1.link_out:s2mm_1.in" in cfg["relay_fwd_out"]
+    assert "mm2s" not in cfg["left"] and "s2mm" not in cfg["left"]  # the stage takes its image from the link
+    assert ".m_axis_rx:top_left_1.link_in" in cfg["left"]
+    chain = json.loads((tree / "chain.json").read_text())
+    notes = chain["deploy"]["notes"]
+    assert any("left: board left shares its FPGA with left_fwd_out" in n for n in notes), notes
+
+
+@pytest.mark.skipif(not HAVE_XRT and not os.environ.get("CI"), reason="libxrt-dev not installed")
+def test_host_program_feeds_and_drains_the_attach_board(tree, tmp_path):
+    chain = json.loads((tree / "chain.json").read_text())
+    [h] = chain["deploy"]["hosts"]
+    assert h["feeds"] and h["collects"] and h["boards"] == ["relay", "left", "right"]
+    hdir = tree / h["dir"]
+    src = (hdir / "host.cpp").read_text()
+    # Three devices for five stations: a board's second station shares its device and xclbin.
+    assert '{"relay_fwd_out", "relay", 0, 0, "relay_fwd_out", "relay_fwd_in.xclbin", "top_relay_fwd_out"' in src
+    assert '{"left_fwd_out", "left", 1, 1, "left_fwd_out", "left.xclbin", "top_left_fwd_out"' in src
+    p = subprocess.run(["make", "CXXFLAGS=-std=c++17 -O1 -Wall -Werror"], cwd=hdir, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    dump = tmp_path / "in.frames"
+    env = {k: v for k, v in os.environ.items() if k != "XILINX_XRT"}
+    p = subprocess.run([str(hdir / "asymap_host"), "--dump-frames", str(dump)], cwd=hdir, capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert p.returncode == 3 and p.stderr.startswith("asymap_host: XRT: "), p.stderr
+    # The host frames for the attach board (destination: station 0), exactly its link-in vectors.
+    assert dump.read_bytes() == (tree / "relay_fwd_in" / "vectors" / "link_in.frames").read_bytes()
+
+
+def test_a_host_path_that_misses_the_pipeline_is_refused(tmp_path):
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(tmp_path / "tiny.onnx"))
+    (tmp_path / "line.yaml").write_text(LINE)
+    for hp, msg in (({"in": [_hop("pc", "relay", 64), _hop("relay", "right", 10)]}, "does not lead from the host"),
+                    ({"in": [_hop("pc", "relay", 64), _hop("relay", "ghost", 10), _hop("ghost", "left", 10)]},
+                     "'ghost', which is not in the cluster"),
+                    ({"out": [_hop("right", "relay", 1), _hop("relay", "pc", 64)]}, "right -> relay is not a link")):
+        (tmp_path / "plan.json").write_text(json.dumps(_plan(**hp)))
+        with pytest.raises(UserError, match=msg):
+            generate(tmp_path / "tiny.onnx", tmp_path / "line.yaml", tmp_path / "out", plan=tmp_path / "plan.json",
+                     quiet=True)
+        assert not (tmp_path / "out").exists()
