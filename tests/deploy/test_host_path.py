@@ -103,6 +103,15 @@ def test_movers_and_transports_follow_the_host_path(tree):
     assert "stream_connect=top_relay_fwd_out_1.link_out:s2mm_1.in" in cfg["relay_fwd_out"]
     assert "mm2s" not in cfg["left"] and "s2mm" not in cfg["left"]  # the stage takes its image from the link
     assert ".m_axis_rx:top_left_1.link_in" in cfg["left"]
+    # One cable per cluster link: the stations of a board use the cage its other projects use for
+    # the same peer (the link's other direction), never a cage of their own.
+    port = {}
+    for st in ("left", "left_fwd_out", "relay_fwd_in", "relay_fwd_out"):
+        for t in json.loads((tree / st / "deploy.json").read_text())["transports"]:
+            port[st, t["role"]] = t["port"]
+    assert port["left", "in"] == port["left_fwd_out", "out"]  # left <-> relay
+    assert port["left", "out"] == port["left_fwd_out", "in"] != port["left", "in"]  # left <-> right
+    assert port["relay_fwd_in", "out"] == port["relay_fwd_out", "in"]
     chain = json.loads((tree / "chain.json").read_text())
     notes = chain["deploy"]["notes"]
     assert any("left: board left shares its FPGA with left_fwd_out" in n for n in notes), notes

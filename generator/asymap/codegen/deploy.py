@@ -155,15 +155,19 @@ def _hls_ports(kind: dict[str, str]) -> dict[str, str]:
 
 
 # --- transport planning ---------------------------------------------------------------------------
-def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[str, str]) -> list[Transport]:
-    """The board's link ends (in from the previous board, out to the next) and the cage each uses."""
+def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[str, str],
+                cages: tuple[dict, dict] | None = None) -> list[Transport]:
+    """The board's link ends (in from the previous board, out to the next) and the cage each uses.
+    ``cages``: (lanes taken per cage, peer -> (cage, lane)) shared by the projects of one physical
+    board (host-path stations), so the link to a peer keeps its cable in both directions."""
     ends = []
     if b.link_in.src != HOST_ID:
         ends.append(("in", b.link_in))
     if b.link_out.dst != HOST_ID:
         ends.append(("out", b.link_out))
     out: list[Transport] = []
-    used: dict[str, int] = {}  # cage -> lanes taken
+    used: dict[str, int] = cages[0] if cages is not None else {}  # cage -> lanes taken
+    by_peer: dict = cages[1] if cages is not None else {}
     for role, link in ends:
         raw_peer = link.src_name if role == "in" else link.dst_name
         cl = cl_links.get(frozenset((b.name, raw_peer)))
@@ -171,15 +175,19 @@ def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[s
         gbps = float(cl.gbps) if cl is not None else (100.0 if link.width_bits > 64 else 10.0)
         core = _core_for(gbps)
         need = 4 if core == "cmac" else 1
-        gt = _pick_cage(dep.gt, used, need, core)
+        gt, lane = by_peer.get(raw_peer, (None, 0))
+        if gt is None:
+            gt = _pick_cage(dep.gt, used, need, core)
         if gt is None:
             have = ", ".join(f"{g.port} ({g.kind})" for g in dep.gt) or "none"
             notes.append(f"link {link.index} ({role}, {gbps:g} Gb/s to {peer}): no free transceiver cage for "
                          f"{'100G CMAC (a QSFP28)' if core == 'cmac' else 'an Aurora 64b/66b lane'} on "
                          f"{b.type} (cages: {have}); no transport generated for it")
             continue
-        lane = used.get(gt.port, 0)
-        used[gt.port] = lane + need
+        if raw_peer not in by_peer:
+            lane = used.get(gt.port, 0)
+            used[gt.port] = lane + need
+            by_peer[raw_peer] = (gt, lane)
         out.append(Transport(role=role, link=link.index, peer=peer, gbps=gbps, core=core, port=gt.port,
                              lanes=need, lane=lane, refclk_mhz=gt.refclk_mhz, platform_gt=gt.platform_gt,
                              platform_refclk=gt.platform_refclk, quad=gt.quad, refclk_pins=gt.refclk_pins,
@@ -234,7 +242,7 @@ def _xport_kernel(t: Transport, width: int) -> KernelInst:
 
 
 def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, last: bool, cl_links: dict,
-               idents: dict[str, str] | None = None) -> BoardDeploy:
+               idents: dict[str, str] | None = None, cages: tuple[dict, dict] | None = None) -> BoardDeploy:
     """Kernels, connections and transports of one board (``b``: codegen.chain.BoardSpec)."""
     if dep is None:
         bd = BoardDeploy(b.name, b.ident, b.type, "none", "none", None, None, "none", [])
@@ -248,7 +256,7 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
                      f"hls_{b.ident}/{b.top}.xo" if dep.flow == "vitis" else f"hls_{b.ident}",
                      "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")})
     bd.kernels.append(top)
-    bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {})
+    bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages)
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
         roles = {t.role for t in bd.transports}
         for role, port, needed in (("in", "link_in", b.link_in.src != HOST_ID), ("out", "link_out", b.link_out.dst != HOST_ID)):
@@ -278,6 +286,10 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     for t in bd.transports:
         width = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
         k = _xport_kernel(t, width)
+        if any(x.instance == k.instance for x in bd.kernels):  # both directions of one cable (host path)
+            k.instance += f"_{t.role}"
+            bd.notes.append(f"{t.port} carries both directions of the link to {t.peer} (host path); its rx and tx "
+                            "transport kernels claim the same GT: merge them into one bidirectional core by hand")
         bd.kernels.append(k)
         if t.role == "in":
             bd.streams.append((f"{k.instance}.m_axis_rx", f"{top.instance}.link_in"))
@@ -416,6 +428,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     for cb in by_name.values():  # every board of the cluster, idle ones too: a wrong override is an error
         board_deploy(cb, where)
     boards: list[BoardDeploy] = []
+    phys: dict[str, tuple[dict, dict]] = {}  # cages of each physical board, shared by its host-path stations
     n = len(specs)
     for i, (b, entry) in enumerate(zip(specs, entries)):
         d = root / b.ident
@@ -424,7 +437,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             (type_deploy(b.type) if b.type else None)
         wmem = bool(entry.get("files", {}).get("wmem"))
         bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
-                        {s.name: s.ident for s in specs})
+                        {s.name: s.ident for s in specs}, phys.setdefault(b.name, ({}, {})))
         others = [s.ident for s in specs if s.name == b.name and s is not b]  # host-path stations on this board
         if others:
             bd.notes.append(f"board {b.ident} shares its FPGA with {', '.join(others)} (host path): their kernels "
