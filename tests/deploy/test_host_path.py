@@ -151,3 +151,24 @@ def test_a_host_path_that_misses_the_pipeline_is_refused(tmp_path):
             generate(tmp_path / "tiny.onnx", tmp_path / "line.yaml", tmp_path / "out", plan=tmp_path / "plan.json",
                      quiet=True)
         assert not (tmp_path / "out").exists()
+
+
+def test_build_steps_build_and_link_every_station(tree):
+    """`asymap build` treats a station as a board: its HLS component is synthesized and the link
+    step passes exactly the .xo files its connectivity.cfg instantiates (dry run)."""
+    from asymap.build.runner import build
+
+    cmds: dict[str, dict[str, list[str]]] = {}
+    for step in ("csynth", "link"):
+        lines: list[str] = []
+        build(tree, step=step, dry_run=True, quiet=True, print_fn=lines.append)
+        for ln in lines:
+            cd, _, cmd = ln.partition(" && ")
+            cmds.setdefault(step, {}).setdefault(Path(cd.split()[1]).name, []).append(cmd)
+    for st in ("relay_fwd_in", "left_fwd_out", "relay_fwd_out"):
+        assert f"v++ -c --mode hls --config hls_config.cfg --work_dir hls_{st}" in cmds["csynth"][st]
+        dep = json.loads((tree / st / "deploy.json").read_text())
+        (link,) = cmds["link"][st]
+        xos = sorted(a for a in link.split() if a.endswith(".xo"))
+        assert xos == sorted(k["artifact"] for k in dep["kernels"]), (st, link)
+        assert f"-o {st}.xclbin" in link
