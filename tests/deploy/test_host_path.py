@@ -64,7 +64,9 @@ def tree(tmp_path_factory) -> Path:
 
 def test_chain_holds_the_forwarding_stations_of_the_host_path(tree):
     chain = json.loads((tree / "chain.json").read_text())
-    got = [(b["dir"], b.get("forward"), b["first_layer"], b["last_layer"]) for b in chain["boards"]]
+    got = [(b["name"], b.get("forward"), b["first_layer"], b["last_layer"]) for b in chain["boards"]]
+    assert [b.get("board", b["name"]) for b in chain["boards"]] == ["relay", "left", "right", "left", "relay"]
+    assert set(chain["deploy"]["boards"]) == {"relay_fwd_in", "left", "right", "left_fwd_out", "relay_fwd_out"}
     # relay forwards both ways; left is a stage and forwards the result on its way back to relay.
     assert got == [("relay_fwd_in", "in", 0, -1), ("left", None, 0, 2), ("right", None, 3, 8),
                    ("left_fwd_out", "out", 9, 8), ("relay_fwd_out", "out", 9, 8)]
@@ -93,7 +95,7 @@ def test_csim_chains_through_the_forwarding_stations_bit_exactly(tree):
     want = (tree / "right" / "vectors" / "expected_0.bin").read_bytes()
     assert bytes(st.payload[0])[:last["tensors"][0]["bytes"]] == want
     # A corrupted frame on the way in is caught by the forwarding station's receiver.
-    bad = verify(tree, jobs=1, quiet=True, corrupt=("relay", 8 * 9 + 3))
+    bad = verify(tree, jobs=1, quiet=True, corrupt=("relay_fwd_in", 8 * 9 + 3))
     assert not bad.ok and bad.boards[0].status == "rx-error"
 
 

@@ -36,7 +36,7 @@ def test_planned_host_path_runs_through_the_attach_board_bit_exactly(tmp_path):
     assert plan["host_path"]["forwarding"] == ["gate"]
     assert "gate" not in [b["name"] for b in plan["boards"]]
     chain = json.loads((tmp_path / "out" / "chain.json").read_text())
-    names = [(b["name"], b.get("forward")) for b in chain["boards"]]
+    names = [(b.get("board", b["name"]), b.get("forward")) for b in chain["boards"]]
     assert names[0] == ("gate", "in") and names[-1] == ("gate", "out")
     assert [n for n, f in names if not f] == [b["name"] for b in plan["boards"]]
     # The hops to and from the gate carry 10 Gb/s: 128-bit beats at the gate's 100 MHz clock (64 bits

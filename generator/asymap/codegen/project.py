@@ -285,7 +285,9 @@ def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
     for name, content in files.items():
         _write(d / name, content)
     return {
-        "index": b.index, "name": b.name, "dir": b.ident, "type": b.type, "part": b.part, "forward": b.forward,
+        # "name" is unique in the chain (build state, --boards, --platform key on it); "board" is the FPGA
+        "index": b.index, "name": b.ident, "board": b.name, "dir": b.ident, "type": b.type, "part": b.part,
+        "forward": b.forward,
         "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top, "macs": 0,
         "files": {"top": "top.cpp", "segment": None, "params": None, "tb": "tb.cpp", "hls_config": "hls_config.cfg",
                   "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg", "makefile": "Makefile", "weights": [],
