@@ -437,7 +437,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             (type_deploy(b.type) if b.type else None)
         wmem = bool(entry.get("files", {}).get("wmem"))
         bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
-                        {s.name: s.ident for s in specs}, phys.setdefault(b.name, ({}, {})))
+                        {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})))
         others = [s.ident for s in specs if s.name == b.name and s is not b]  # host-path stations on this board
         if others:
             bd.notes.append(f"board {b.ident} shares its FPGA with {', '.join(others)} (host path): their kernels "
