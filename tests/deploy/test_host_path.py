@@ -99,6 +99,25 @@ def test_csim_chains_through_the_forwarding_stations_bit_exactly(tree):
     assert not bad.ok and bad.boards[0].status == "rx-error"
 
 
+def test_each_station_has_its_own_csim_test(tree):
+    """`make csim` in a station's directory runs its testbench on its own vectors (the Makefile a
+    stage has, with top.cpp alone as the source); a wrong expected vector fails it."""
+    from asymap.codegen.hlsinc import ap_types_dir
+
+    d = tree / "left_fwd_out"  # 512-bit beats in, 64-bit beats out
+    make = ["make", "-C", str(d), "csim", f"AP_TYPES_INC={ap_types_dir()}"]
+    p = subprocess.run(make, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0 and "RESULT PASS" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
+    exp = d / "vectors" / "expected_0.bin"
+    good = exp.read_bytes()
+    try:
+        exp.write_bytes(bytes([good[0] ^ 1]) + good[1:])
+        p = subprocess.run(make, capture_output=True, text=True, timeout=600)
+        assert p.returncode != 0 and "MISMATCH" in p.stdout
+    finally:
+        exp.write_bytes(good)
+
+
 def test_movers_and_transports_follow_the_host_path(tree):
     cfg = {st: (tree / st / "connectivity.cfg").read_text() for st in ("relay_fwd_in", "left", "relay_fwd_out")}
     assert "stream_connect=mm2s_1.out:top_relay_fwd_in_1.link_in" in cfg["relay_fwd_in"]
