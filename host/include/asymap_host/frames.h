@@ -1,10 +1,11 @@
 // Host side of the inter-board frame format (docs/link-protocol.md), in plain C++17.
 //
 // The generated host program frames the images it feeds to the first board and checks the frames
-// the last board returns with this header; it implements the same format and the same receiver
-// rules as the Python reference asymap.linkproto (encode_frames, decode_stream), and the test suite
-// runs both on random (and corrupted) frames and requires identical results. No XRT in here, so
-// the library is unit-tested with plain g++.
+// the last board returns with this header (and batch.h, which follows the link's schedule); it
+// implements the same format and the same receiver rules as the Python reference asymap.linkproto
+// (encode_frames, decode_stream; batch.h: link_schedule, encode_image), and the test suite runs
+// both on random (and corrupted) frames and requires identical results. No XRT in here, so the
+// library is unit-tested with plain g++.
 #ifndef ASYMAP_HOST_FRAMES_H
 #define ASYMAP_HOST_FRAMES_H
 
