@@ -263,6 +263,8 @@ def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
     templates/project with ``forward`` set (link rx -> unpack -> pack -> link tx, no segment), its
     testbench and vectors; return its chain.json entry."""
     d = root / b.ident
+    # Host links carry the model's input or output, one tensor: a short FIFO between unpacker and
+    # packer. Several tensors (two schedules of different widths) would get a whole tensor each.
     streams = [{"name": f"rx_{t.ident}", "lanes": t.lanes, "depth": 16 if len(b.link_in.tensors) == 1 else
                 t.words + FIFO_SLACK} for t in b.link_in.tensors]
     args = [s["name"] for s in streams]
