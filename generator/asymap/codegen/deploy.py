@@ -486,9 +486,9 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     notes = [f"{bd.ident}: {m}" for bd in boards for m in bd.notes]
     for note in notes:  # what stands between this tree and a running cluster, said once at generation
         status(f"note: {note}", quiet)
-    return {"boards": {(s.ident if s.forward else bd.name): {"flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform,
-                                 "board_part": bd.board_part, "file": f"{bd.ident}/deploy.json"}
-                       for s, bd in zip(specs, boards)},  # host-path stations by their own (unique) name
+    return {"boards": {(s.ident if s.forward else bd.name): {  # host-path stations by their own (unique) name
+                "flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform, "board_part": bd.board_part,
+                "file": f"{bd.ident}/deploy.json"} for s, bd in zip(specs, boards)},
             "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b in specs], "notes": notes}
 
 

@@ -245,9 +245,11 @@ def _stations(plan: dict, cluster, where: str) -> dict[str, dict]:
     out = {}
     for name in fwd_in + fwd_out:
         if cluster is not None and name not in by_name:
-            raise UserError(f"{where}: host_path passes board {name!r}, which is not in the cluster; re-run 'asymap plan'")
+            raise UserError(f"{where}: host_path passes board {name!r}, which is not in the cluster; "
+                            "re-run 'asymap plan'")
         spec = by_name[name].spec if name in by_name else None
-        out[name] = {"type": spec.type if spec is not None else "", "clock_mhz": spec.clock_mhz if spec is not None else 300,
+        out[name] = {"type": spec.type if spec is not None else "",
+                     "clock_mhz": spec.clock_mhz if spec is not None else 300,
                      "part": (spec.part if spec is not None and spec.part else "") or DEFAULT_PART}
     if cluster is not None:
         names = set(by_name)
