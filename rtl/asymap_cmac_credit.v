@@ -23,6 +23,11 @@
 // Lost credit packets (a bad FCS, a dropped packet) need no recovery protocol: the next credit packet
 // or data header carries the absolute count, and the KEEPALIVE refresh bounds how long a lost one
 // matters; asymap_bridge_tx's idle resync covers lost data beats.
+// The idle resync sets the sender's count to the far buffer's "entries written"; beats this block
+// still holds (part of a frame waiting for its TLAST while the credits are exhausted) are in flight
+// too, so the word handed to asymap_xport is {far written + entries held here, far freed}, entries
+// counted as the far buffer counts them (RX_PACK link beats, or fewer at a TLAST). The resync is then
+// exact once the sender's IDLE_CYCLES exceed the round trip plus one packet's transmission.
 // RX: the header beat is checked (EtherType) and stripped; a data packet's beats go to asymap_xport
 // unchanged (the HLS receiver checks frames, so beats of a packet with a bad FCS pass too); its credit
 // word, like a credit packet's, is taken only from a packet whose last beat has rx_axis_tuser = 0
@@ -32,6 +37,7 @@ module asymap_cmac_credit #(
     parameter integer PKT_ADDR_W = 9,                    // TX packet FIFO: 2**PKT_ADDR_W beats (+1 output register)
     parameter integer SPACING    = 64,                   // minimum cycles between two credit updates
     parameter integer KEEPALIVE  = 1024,                 // maximum cycles between two credit updates
+    parameter integer RX_PACK    = 1,                    // link beats per far buffer entry (asymap_xport's)
     parameter [47:0]  DST_MAC    = 48'h02_00_00_00_00_02, // locally administered unicast addresses
     parameter [47:0]  SRC_MAC    = 48'h02_00_00_00_00_01,
     parameter [15:0]  ETH_DATA   = 16'h88B5,
@@ -67,7 +73,7 @@ module asymap_cmac_credit #(
     output reg          m_data_tlast,
     output reg          m_data_tvalid,
     // the far end's credit word (asymap_xport s_axis_cc): a value, held valid
-    output reg  [31:0]  m_cc_tdata,
+    output wire [31:0]  m_cc_tdata,
     output reg          m_cc_tvalid,
     input  wire         m_cc_tready,
     // status (clk domain)
@@ -156,6 +162,27 @@ module asymap_cmac_credit #(
         end
     end
 
+    // ---- entries held here (the far buffer's units), added to the far written count
+    localparam integer PW = (RX_PACK > 1) ? $clog2(RX_PACK) : 1;
+    localparam integer PACK_LAST_I = RX_PACK - 1;
+    localparam [PW-1:0] PACK_LAST = PACK_LAST_I[PW-1:0];
+    reg  [PW-1:0] w_lane, r_lane;
+    reg  [15:0]   held;
+    wire          w_entry = w_fire && (RX_PACK == 1 || s_data_tlast || w_lane == PACK_LAST);
+    wire          r_entry = pop && (RX_PACK == 1 || q[D-1] || r_lane == PACK_LAST);
+    reg  [31:0]   far_cc;                    // the far end's word as received
+    assign m_cc_tdata = {far_cc[31:16] + held, far_cc[15:0]};
+    always @(posedge clk) begin
+        if (rst) begin
+            w_lane <= {PW{1'b0}}; r_lane <= {PW{1'b0}}; held <= 16'd0;
+        end else begin
+            if (w_fire) w_lane <= (RX_PACK == 1 || s_data_tlast || w_lane == PACK_LAST) ? {PW{1'b0}} : w_lane + 1'b1;
+            if (pop) r_lane <= (RX_PACK == 1 || q[D-1] || r_lane == PACK_LAST) ? {PW{1'b0}} : r_lane + 1'b1;
+            if (w_entry && !r_entry) held <= held + 16'd1;
+            else if (r_entry && !w_entry) held <= held - 16'd1;
+        end
+    end
+
     // ---- RX: classify on the header beat, strip it, forward a data packet's beats
     reg         in_pkt, is_data, is_ours;
     reg  [31:0] pend_cc;
@@ -168,14 +195,14 @@ module asymap_cmac_credit #(
         if (rst) begin
             in_pkt <= 1'b0; is_data <= 1'b0; is_ours <= 1'b0; pend_cc <= 32'd0;
             m_data_tdata <= 512'd0; m_data_tkeep <= 64'd0; m_data_tlast <= 1'b0; m_data_tvalid <= 1'b0;
-            m_cc_tdata <= 32'd0; m_cc_tvalid <= 1'b0; credit_updates_received <= 32'd0; rx_dropped_packets <= 32'd0;
+            far_cc <= 32'd0; m_cc_tvalid <= 1'b0; credit_updates_received <= 32'd0; rx_dropped_packets <= 32'd0;
         end else begin
             m_data_tvalid <= 1'b0;
             if (rx_axis_tvalid) begin
                 if (!in_pkt) begin                   // the header beat
                     if (!rx_known) rx_dropped_packets <= rx_dropped_packets + 32'd1;
                     if (rx_known && rx_axis_tlast && !rx_axis_tuser) begin
-                        m_cc_tdata <= rx_cc;
+                        far_cc <= rx_cc;
                         m_cc_tvalid <= 1'b1;
                         credit_updates_received <= credit_updates_received + 32'd1;
                     end
@@ -193,7 +220,7 @@ module asymap_cmac_credit #(
                     if (rx_axis_tlast) begin
                         in_pkt <= 1'b0;
                         if (is_ours && !rx_axis_tuser) begin
-                            m_cc_tdata <= pend_cc;
+                            far_cc <= pend_cc;
                             m_cc_tvalid <= 1'b1;
                             credit_updates_received <= credit_updates_received + 32'd1;
                         end

@@ -31,6 +31,15 @@ def _pause(rng: random.Random, p: float):
         yield rng.random() < p
 
 
+def _bursts(rng: random.Random, p: float, on: int, off: int):
+    """A consumer that takes beats (with probability 1 - p) for ``on`` cycles, then stops for ``off``."""
+    while True:
+        for _ in range(on):
+            yield rng.random() < p
+        for _ in range(off):
+            yield True
+
+
 def etype(beat: int) -> int:
     """EtherType of a header beat: bytes 12-13, big-endian (byte k = bits 8k+7..8k)."""
     return ((beat >> 96) & 0xFF) << 8 | (beat >> 104) & 0xFF
@@ -143,7 +152,9 @@ async def cmac_credit_link(dut):
     for x, y in (("a", "b"), ("b", "a")):
         srcs[x] = AxiStreamSource(AxiStreamBus.from_prefix(dut, f"s_{x}"), getattr(dut, f"k{x}_clk"), dut.rst)
         snks[y] = AxiStreamSink(AxiStreamBus.from_prefix(dut, f"m_{y}"), getattr(dut, f"k{y}_clk"), dut.rst)
-        snks[y].set_pause_generator(_pause(random.Random(rng.random()), cfg["sink_stall"]))
+        r = random.Random(rng.random())
+        snks[y].set_pause_generator(_bursts(r, cfg["sink_stall"], *cfg["sink_bursts"]) if cfg.get("sink_bursts")
+                                    else _pause(r, cfg["sink_stall"]))
         srcs[x].set_pause_generator(_pause(random.Random(rng.random()), cfg.get("src_stall", 0.0)))
     cables = {x: Cable(dut, x, y, cfg, random.Random(rng.random())) for x, y in (("a", "b"), ("b", "a"))}
     for c in cables.values():

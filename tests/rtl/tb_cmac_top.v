@@ -87,7 +87,7 @@ module tb_cmac_top #(
         .s_axis_cc_tdata(cc_a_in), .s_axis_cc_tvalid(cc_a_in_valid && CREDIT_LINK != 0), .s_axis_cc_tready(),
         .beats_sent(sent_a), .credit_stall(stall_a), .overflow_errors(overflow_a)
     );
-    asymap_cmac_credit #(.PKT_ADDR_W(PKT_ADDR_W), .SPACING(SPACING), .KEEPALIVE(KEEPALIVE)) u_cmac_a (
+    asymap_cmac_credit #(.PKT_ADDR_W(PKT_ADDR_W), .SPACING(SPACING), .KEEPALIVE(KEEPALIVE), .RX_PACK(KW > 512 ? KW / 512 : 1)) u_cmac_a (
         .clk(c_clk), .rst(rst),
         .s_data_tdata(c_a_tx_data), .s_data_tkeep(c_a_tx_keep), .s_data_tlast(c_a_tx_last),
         .s_data_tvalid(c_a_tx_valid), .s_data_tready(c_a_tx_ready),
@@ -121,7 +121,7 @@ module tb_cmac_top #(
         .s_axis_cc_tdata(cc_b_in), .s_axis_cc_tvalid(cc_b_in_valid && CREDIT_LINK != 0), .s_axis_cc_tready(),
         .beats_sent(sent_b), .credit_stall(stall_b), .overflow_errors(overflow_b)
     );
-    asymap_cmac_credit #(.PKT_ADDR_W(PKT_ADDR_W), .SPACING(SPACING), .KEEPALIVE(KEEPALIVE)) u_cmac_b (
+    asymap_cmac_credit #(.PKT_ADDR_W(PKT_ADDR_W), .SPACING(SPACING), .KEEPALIVE(KEEPALIVE), .RX_PACK(KW > 512 ? KW / 512 : 1)) u_cmac_b (
         .clk(c_clk), .rst(rst),
         .s_data_tdata(c_b_tx_data), .s_data_tkeep(c_b_tx_keep), .s_data_tlast(c_b_tx_last),
         .s_data_tvalid(c_b_tx_valid), .s_data_tready(c_b_tx_ready),
