@@ -6,17 +6,19 @@
 //
 // Every packet starts with one 64-byte header beat (byte k = tdata[8k+7:8k], the MAC's byte order):
 //   bytes 0-5 destination MAC, 6-11 source MAC, 12-13 EtherType (big-endian, as on the wire),
-//   bytes 14-17 this end's credit word (little-endian), bytes 18-63 zero.
+//   bytes 14-17 this end's credit word (little-endian), byte 18 flags (bit 0: the packet ends a
+//   frame), bytes 19-63 zero.
 //   * credit packet: the header beat alone, EtherType ETH_CREDIT (64 bytes + the MAC's FCS: not a runt);
-//   * data packet:   the header beat (EtherType ETH_DATA, the credit word too) then one frame's beats,
-//     exactly as asymap_xport gave them (TKEEP passed through).
+//   * data packet:   the header beat (EtherType ETH_DATA, the credit word too) then a frame's beats,
+//     or a 2**PKT_ADDR_W-beat piece of a longer frame, exactly as asymap_xport gave them (TKEEP
+//     passed through); the receiver puts TLAST on the last beat of a packet whose flag says so.
+//     A packet is at most (2**PKT_ADDR_W + 1) x 64 bytes: 8256 at PKT_ADDR_W = 7, under the MAC's
+//     default 9600-byte maximum, whatever the frame length.
 // 0x88B5 / 0x88B6 are IEEE 802's "Local Experimental" EtherTypes: nothing else on a direct cable uses them.
 //
-// TX: a MAC must not see a TVALID gap inside a packet (PG203: the TX path underflows), so frames are
-// stored whole in a packet FIFO (2**PKT_ADDR_W beats >= the longest frame in link beats) and sent with
-// their header only once their TLAST is in (store-and-forward). A frame longer than the FIFO is not
-// held forever: when the FIFO is full without a whole frame, it is sent cut-through (and may
-// underflow) -- the generator sizes the FIFO so this never happens. The credit word is a value (the
+// TX: a MAC must not see a TVALID gap inside a packet (PG203: the TX path underflows), so a packet's
+// body is stored whole in the packet FIFO (2**PKT_ADDR_W beats + an output register) and sent behind
+// its header only once its last beat is in (store-and-forward). The credit word is a value (the
 // far sender keeps the latest), so a credit packet goes out between data packets when the word
 // changed and at least every KEEPALIVE cycles, never more often than every SPACING cycles; every
 // data header carries the word as well and counts as a credit update.
@@ -34,7 +36,7 @@
 // (good FCS). Packets of other EtherTypes are dropped and counted.
 `timescale 1ns/1ps
 module asymap_cmac_credit #(
-    parameter integer PKT_ADDR_W = 9,                    // TX packet FIFO: 2**PKT_ADDR_W beats (+1 output register)
+    parameter integer PKT_ADDR_W = 7,                    // TX packet FIFO and longest packet body: 2**PKT_ADDR_W beats
     parameter integer SPACING    = 64,                   // minimum cycles between two credit updates
     parameter integer KEEPALIVE  = 1024,                 // maximum cycles between two credit updates
     parameter integer RX_PACK    = 1,                    // link beats per far buffer entry (asymap_xport's)
@@ -87,8 +89,8 @@ module asymap_cmac_credit #(
     localparam [TW-1:0] KEEP  = KEEPALIVE[TW-1:0];
     localparam [PKT_ADDR_W:0] CAP = 1 << PKT_ADDR_W;
 
-    function [511:0] header(input [15:0] etype, input [31:0] cc);
-        header = {368'd0, cc, etype[7:0], etype[15:8],
+    function [511:0] header(input [15:0] etype, input [31:0] cc, input [7:0] flags);
+        header = {360'd0, flags, cc, etype[7:0], etype[15:8],
                   SRC_MAC[7:0], SRC_MAC[15:8], SRC_MAC[23:16], SRC_MAC[31:24], SRC_MAC[39:32], SRC_MAC[47:40],
                   DST_MAC[7:0], DST_MAC[15:8], DST_MAC[23:16], DST_MAC[31:24], DST_MAC[39:32], DST_MAC[47:40]};
     endfunction
@@ -98,46 +100,58 @@ module asymap_cmac_credit #(
     reg [PKT_ADDR_W:0] wptr, rptr;
     reg [D-1:0]        q;
     reg                q_valid;
-    reg [PKT_ADDR_W:0] pkts;                 // whole frames in the FIFO (their TLAST written)
     wire [PKT_ADDR_W:0] used = wptr - rptr;
     wire               full = used == CAP;
     wire               w_fire = s_data_tvalid && !full;
     assign s_data_tready = !full;
 
+    // Chunks: a packet's body is a frame or a MAXB-beat piece of one, closed at write time; one
+    // descriptor bit per chunk says whether it ends the frame (the header's flag). A chunk never
+    // exceeds the FIFO, so a closed chunk is always there to send when the FIFO is full.
+    localparam [PKT_ADDR_W:0] MAXB_M1 = CAP - 1'b1;
+    reg                desc [0:(2 << PKT_ADDR_W) - 1];
+    reg [PKT_ADDR_W:0] wc, rc, w_cnt, r_cnt;
+    wire               w_close = w_fire && (s_data_tlast || w_cnt == MAXB_M1);
+    wire [PKT_ADDR_W:0] chunks = wc - rc;
+
     localparam [1:0] IDLE = 2'd0, HDR = 2'd1, BODY = 2'd2, CRED = 2'd3;
     reg  [1:0]    state;
     reg  [31:0]   cc_word, last_sent;
+    reg           frame_end;                 // the chunk being sent ends its frame
     reg  [TW-1:0] since;                     // cycles since the last credit update was taken
     wire          pop = state == BODY && q_valid && tx_axis_tready;
+    wire          r_close = q[D-1] || r_cnt == MAXB_M1;
     wire          load = (wptr != rptr) && (!q_valid || pop);
     wire          due = s_cc_tvalid && since >= SPACE && (s_cc_tdata != last_sent || since >= KEEP);
     wire          hdr_taken = (state == HDR || state == CRED) && tx_axis_tready;
-    wire          w_last = w_fire && s_data_tlast;
-    wire          r_last = pop && q[D-1];
 
     assign s_cc_tready    = 1'b1;
     assign tx_axis_tvalid = state == HDR || state == CRED || (state == BODY && q_valid);
-    assign tx_axis_tdata  = state == BODY ? q[511:0] : header(state == CRED ? ETH_CREDIT : ETH_DATA, cc_word);
+    assign tx_axis_tdata  = state == BODY ? q[511:0] :
+                            header(state == CRED ? ETH_CREDIT : ETH_DATA, cc_word, {7'd0, state == HDR && frame_end});
     assign tx_axis_tkeep  = state == BODY ? q[575:512] : {64{1'b1}};
-    assign tx_axis_tlast  = state == CRED || (state == BODY && q[D-1]);
+    assign tx_axis_tlast  = state == CRED || (state == BODY && r_close);
 
     always @(posedge clk) begin
         if (w_fire) mem[wptr[PKT_ADDR_W-1:0]] <= {s_data_tlast, s_data_tkeep, s_data_tdata};
+        if (w_close) desc[wc] <= s_data_tlast;
         if (load) q <= mem[rptr[PKT_ADDR_W-1:0]];
     end
 
     always @(posedge clk) begin
         if (rst) begin
             wptr <= {(PKT_ADDR_W+1){1'b0}}; rptr <= {(PKT_ADDR_W+1){1'b0}}; q_valid <= 1'b0;
-            pkts <= {(PKT_ADDR_W+1){1'b0}}; state <= IDLE; cc_word <= 32'd0; last_sent <= 32'd0;
+            wc <= {(PKT_ADDR_W+1){1'b0}}; rc <= {(PKT_ADDR_W+1){1'b0}};
+            w_cnt <= {(PKT_ADDR_W+1){1'b0}}; r_cnt <= {(PKT_ADDR_W+1){1'b0}}; frame_end <= 1'b0;
+            state <= IDLE; cc_word <= 32'd0; last_sent <= 32'd0;
             since <= {TW{1'b0}}; credit_packets_sent <= 32'd0;
         end else begin
             if (w_fire) wptr <= wptr + 1'b1;
             if (load) rptr <= rptr + 1'b1;
             if (load) q_valid <= 1'b1;
             else if (pop) q_valid <= 1'b0;
-            if (w_last && !r_last) pkts <= pkts + 1'b1;
-            else if (r_last && !w_last) pkts <= pkts - 1'b1;
+            if (w_fire) w_cnt <= w_close ? {(PKT_ADDR_W+1){1'b0}} : w_cnt + 1'b1;
+            if (w_close) wc <= wc + 1'b1;
             if (hdr_taken) begin
                 last_sent <= cc_word;
                 since <= {TW{1'b0}};
@@ -148,12 +162,20 @@ module asymap_cmac_credit #(
                 IDLE: if (due) begin
                           cc_word <= s_cc_tdata;
                           state <= CRED;
-                      end else if (pkts != 0 || full) begin
+                      end else if (chunks != 0) begin
                           cc_word <= s_cc_tvalid ? s_cc_tdata : last_sent;
+                          frame_end <= desc[rc];
+                          r_cnt <= {(PKT_ADDR_W+1){1'b0}};
                           state <= HDR;
                       end
                 HDR:  if (tx_axis_tready) state <= BODY;
-                BODY: if (r_last) state <= IDLE;
+                BODY: if (pop) begin
+                          r_cnt <= r_cnt + 1'b1;
+                          if (r_close) begin
+                              rc <= rc + 1'b1;
+                              state <= IDLE;
+                          end
+                      end
                 default: if (tx_axis_tready) begin      // CRED
                           state <= IDLE;
                           credit_packets_sent <= credit_packets_sent + 32'd1;
@@ -186,14 +208,16 @@ module asymap_cmac_credit #(
     // ---- RX: classify on the header beat, strip it, forward a data packet's beats
     reg         in_pkt, is_data, is_ours;
     reg  [31:0] pend_cc;
+    reg         pend_end;                    // this data packet ends its frame (header flag bit 0)
     wire [15:0] rx_etype = {rx_axis_tdata[103:96], rx_axis_tdata[111:104]};
     wire [31:0] rx_cc = rx_axis_tdata[143:112];
+    wire        rx_end = rx_axis_tdata[144];
     wire        rx_known = rx_etype == ETH_DATA || rx_etype == ETH_CREDIT;
     wire        unused = &{1'b0, m_cc_tready};
 
     always @(posedge clk) begin
         if (rst) begin
-            in_pkt <= 1'b0; is_data <= 1'b0; is_ours <= 1'b0; pend_cc <= 32'd0;
+            in_pkt <= 1'b0; is_data <= 1'b0; is_ours <= 1'b0; pend_cc <= 32'd0; pend_end <= 1'b0;
             m_data_tdata <= 512'd0; m_data_tkeep <= 64'd0; m_data_tlast <= 1'b0; m_data_tvalid <= 1'b0;
             far_cc <= 32'd0; m_cc_tvalid <= 1'b0; credit_updates_received <= 32'd0; rx_dropped_packets <= 32'd0;
         end else begin
@@ -210,11 +234,12 @@ module asymap_cmac_credit #(
                     is_data <= rx_etype == ETH_DATA;
                     is_ours <= rx_known;
                     pend_cc <= rx_cc;
+                    pend_end <= rx_end;
                 end else begin
                     if (is_data) begin
                         m_data_tdata <= rx_axis_tdata;
                         m_data_tkeep <= rx_axis_tkeep;
-                        m_data_tlast <= rx_axis_tlast;
+                        m_data_tlast <= rx_axis_tlast && pend_end;
                         m_data_tvalid <= 1'b1;
                     end
                     if (rx_axis_tlast) begin

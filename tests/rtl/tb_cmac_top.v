@@ -6,7 +6,7 @@
 module tb_cmac_top #(
     parameter integer KW = 512,
     parameter integer RX_ADDR_W = 9,
-    parameter integer PKT_ADDR_W = 6,
+    parameter integer PKT_ADDR_W = 5,
     parameter integer SPACING = 16,
     parameter integer KEEPALIVE = 256,
     parameter integer IDLE_CYCLES = 2048,

@@ -16,7 +16,6 @@ import pytest
 
 from rtl_harness import HAVE_ICARUS, HERE, run_cocotb
 from asymap.codegen.rtl_glue import RTL_DIR
-from asymap.linkproto import DEFAULT_MAX_PAYLOAD_BEATS
 
 pytestmark = [pytest.mark.cocotb,
               pytest.mark.skipif(not HAVE_ICARUS and not os.environ.get("CI"), reason="Icarus Verilog (iverilog) not installed")]
@@ -26,10 +25,10 @@ SOURCES = [RTL_DIR / n for n in ("asymap_async_fifo.v", "asymap_axis_width.v", "
 
 
 def run_cmac(tmp_path, *, kw=512, frames=40, max_beats=24, sink_stall=0.9, duplex=False, credit_link=1,
-             rx_addr_w=6, seed=1, **extra) -> dict:
+             rx_addr_w=6, pkt_addr_w=5, seed=1, **extra) -> dict:
     cfg = {"kw": kw, "frames": frames, "max_beats": max_beats, "sink_stall": sink_stall, "duplex": duplex,
            "seed": seed, "latency_cycles": 60, "mac_stall": 0.1, "rx_gap": 0.1, "timeout_cycles": 300_000, **extra}
-    params = {"KW": kw, "RX_ADDR_W": rx_addr_w, "PKT_ADDR_W": 5, "SPACING": 16, "KEEPALIVE": 256,
+    params = {"KW": kw, "RX_ADDR_W": rx_addr_w, "PKT_ADDR_W": pkt_addr_w, "SPACING": 16, "KEEPALIVE": 256,
               "IDLE_CYCLES": 2048, "CREDIT_LINK": credit_link}
     run_cocotb(tmp_path / "sim", SOURCES + [HERE / "tb_cmac_top.v"], "tb_cmac_top", "tb_cmac", config=cfg,
                parameters=params)
@@ -44,6 +43,16 @@ def test_slow_consumer_loses_no_frame_with_cmac_credits(tmp_path, kw):
     assert s["equal"]["b"] and s["overflow"]["b"] == 0
     assert s["credit_stalls"]["a"] > 0, "the sender never waited for credits"
     assert s["credit_packets"]["b"] > 10 and s["credit_updates_received"]["a"] == s["credit_packets"]["b"]
+
+
+@pytest.mark.parametrize("kw", [512, 1024])
+def test_frames_longer_than_a_packet_travel_in_pieces(tmp_path, kw):
+    """Packets of at most 8 body beats (PKT_ADDR_W=3) carry frames of up to 40 kernel beats: each
+    frame is cut into several packets, the header flag marks the piece that ends it, and the
+    receiver restores the frame boundaries exactly."""
+    s = run_cmac(tmp_path, kw=kw, pkt_addr_w=3, max_beats=40 if kw == 512 else 20, frames=30, sink_stall=0.7)
+    assert s["equal"]["b"] and s["overflow"]["b"] == 0
+    assert s["data_packets"]["a"] > 2 * 30
 
 
 def test_without_the_credit_packets_the_slow_consumer_loses_frames(tmp_path):
@@ -114,20 +123,22 @@ endmodule
 @pytest.mark.parametrize("width", [512, 1024])
 def test_generated_cmac_transport_kernels_lint_with_the_credit_path(tmp_path, width):
     """A 100G link between two Alveo boards: each generated CMAC transport kernel instantiates
-    asymap_cmac_credit (no credit word tied to 0 any more), with the packet FIFO sized for the
-    longest frame, and elaborates under verilator -Wall against a port stub of the core."""
+    asymap_cmac_credit (no credit word tied to 0 any more) with packets under the MAC's default
+    9600-byte maximum and a receive buffer that holds a packet body, and elaborates under
+    verilator -Wall against a port stub of the core."""
     out = _cmac_tree(tmp_path, width)
     kernels = sorted(out.glob("*/transport/asymap_xport_cmac_*.v"))
     assert len(kernels) == 2
     stub = tmp_path / "cmac_stub.v"
     stub.write_text(CMAC_STUB)
-    frame_link_beats = (DEFAULT_MAX_PAYLOAD_BEATS + 2) * max(1, width // 512)
+    rx_pack = max(1, width // 512)
     for k in kernels:
         text = k.read_text()
         assert "asymap_cmac_credit #(" in text and "32'd0" not in text
         pkt = int(re.search(r"\.PKT_ADDR_W\((\d+)\)", text).group(1))
-        assert 2 ** pkt >= frame_link_beats > 2 ** (pkt - 1)
-        assert f".RX_PACK({max(1, width // 512)})" in text
+        assert (2 ** pkt + 1) * 64 <= 9600
+        assert 2 ** int(re.search(r"\.RX_ADDR_W\((\d+)\)", text).group(1)) >= 2 ** pkt // rx_pack + 64
+        assert f".RX_PACK({rx_pack})" in text
         rtl = sorted((k.parent / "rtl").glob("*.v"))
         p = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY",
                             "-Wno-UNUSEDSIGNAL", "--top-module", k.stem, str(k), *map(str, rtl), str(stub)],
@@ -156,23 +167,26 @@ def _cmac_tree(tmp_path, width: int):
     return tmp_path / "out"
 
 
-@pytest.mark.parametrize("busy", [0.4, 0.9])
-def test_generated_cmac_link_harness_passes_frames_through_credit_packets(tmp_path, run_cli, busy):
+@pytest.mark.parametrize("busy,credits", [(0.4, True), (0.9, True), (0.9, False)])
+def test_generated_cmac_link_harness_passes_frames_through_credit_packets(tmp_path, run_cli, busy, credits):
     """`asymap verify --rtl` on a 100G link: the generated harness puts asymap_cmac_credit at both
-    ends (frames in data packets, credits back in credit packets over the modelled cable), with the
-    receive buffer and packet FIFO sized for the longest frame, and the frames the receiving board
-    expects arrive bit for bit, also with a slow consumer."""
+    ends (frames in data packets of 8-beat bodies, credits back in credit packets over the modelled
+    cable, a 16-entry receive buffer) and the frames the receiving board expects arrive bit for bit,
+    also with a slow consumer; with the credit words cut (CREDIT_LINK=0) the same run fails."""
     out = _cmac_tree(tmp_path, 512)
     d = out / "cocotb" / "link_big_small"
     assert "asymap_cmac_credit #(" in (d / "link_sim.v").read_text()
     dut = json.loads((d / "dut.json").read_text())
-    assert dut["parameters"] == {"KW": 512, "CW": 512, "PKT_ADDR_W": 9, "RX_ADDR_W": 9}
+    assert dut["parameters"] == {"KW": 512, "CW": 512, "PKT_ADDR_W": 3, "RX_ADDR_W": 4}
     assert "rtl:asymap_cmac_credit.v" in dut["sources"]
     dut["outputs"][0]["busy"] = busy
+    if not credits:
+        dut["parameters"]["CREDIT_LINK"] = 0
     (d / "dut.json").write_text(json.dumps(dut))
     p = run_cli("verify", "--rtl", out)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert any(ln.split()[:2] == ["link_big_small", "passed"] for ln in p.stdout.splitlines()), p.stdout
+    assert p.returncode == (0 if credits else 1), p.stdout + p.stderr
+    state = "passed" if credits else "failed"
+    assert any(ln.split()[:2] == ["link_big_small", state] for ln in p.stdout.splitlines()), p.stdout
 
 
 @pytest.mark.skipif(shutil.which("verilator") is None and not os.environ.get("CI"), reason="verilator not installed")

@@ -33,7 +33,6 @@ from pathlib import Path
 from asymap import __version__
 from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
 from asymap.codegen.rtl_glue import PIPELINE_CYCLES, plan_link_glue
-from asymap.linkproto import DEFAULT_MAX_PAYLOAD_BEATS
 from asymap.resources import resource_dir
 from asymap.util.progress import status
 
@@ -46,6 +45,9 @@ BRIDGE_RTL = ("asymap_xport.v", "asymap_bridge_tx.v", "asymap_bridge_rx.v", "asy
               "asymap_ufc_credit.v",  # the credit channel over Aurora UFC
               "asymap_cmac_credit.v")  # data and credit packets over 100G Ethernet
 CMAC_CREDIT_SPACING = 64  # asymap_cmac_credit's SPACING (its default): cycles between credit packets
+# asymap_cmac_credit's PKT_ADDR_W (its default): packet bodies of at most 128 link beats, so a packet is
+# at most 129 x 64 = 8256 bytes, under the CMAC's default maximum packet length (9600 bytes).
+CMAC_PKT_ADDR_W = 7
 
 # Interfaces of the Xilinx IP the block designs instantiate, as their product guides name them
 # (PG021 AXI DMA, PG082/PG150 PS7/MIG, PG150 DDR4, PG195 XDMA, PG074 Aurora 64b/66b, PG203 CMAC,
@@ -308,39 +310,22 @@ def _credit_sizing(b, t: Transport, kw: int):
     """The credit bridge's buffers of one link end, sized as for the RTL glue from the cluster
     link's latency and the core's user clock (docs/link-protocol.md section 5); both ends of a link
     get the same numbers because they are sized from the same link. On CMAC the sender stores a
-    whole frame before the MAC sees it and the credit word rides between packets, so the receive
-    buffer also holds one frame and the credit word's extra age (a packet plus the credit spacing)."""
+    packet body (up to 2**CMAC_PKT_ADDR_W link beats) before the MAC sees it and the credit word
+    rides between packets, so the receive buffer also holds one packet body and the credit word's
+    extra age (a packet plus the credit spacing), and the idle resync waits that much longer."""
     cw = CORE_WIDTH[t.core]
-    extra = None
-    link_beats = 0
-    if t.core == "cmac":
-        link_beats, entries = _cmac_frame_beats(kw)
-        rx_pack = kw // cw if kw > cw else 1
-        rtt = math.ceil(2 * t.latency_ns * CORE_CLOCK_MHZ[t.core] / 1000.0) + PIPELINE_CYCLES
-        need = -(-rtt // rx_pack) + 16 + entries + -(-(link_beats + CMAC_CREDIT_SPACING) // rx_pack)
-        extra = 1 << (need - 1).bit_length()
+    if t.core != "cmac":
+        return plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=cw,
+                              kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
+                              link_clock_mhz=CORE_CLOCK_MHZ[t.core])
+    body = 1 << CMAC_PKT_ADDR_W
+    rx_pack = kw // cw if kw > cw else 1
+    rtt = math.ceil(2 * t.latency_ns * CORE_CLOCK_MHZ[t.core] / 1000.0) + PIPELINE_CYCLES
+    need = -(-rtt // rx_pack) + 16 + -(-body // rx_pack) + -(-(body + 1 + CMAC_CREDIT_SPACING) // rx_pack)
     glue = plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=cw,
                           kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
-                          link_clock_mhz=CORE_CLOCK_MHZ[t.core], rx_buffer_beats=extra)
-    # The idle resync must also outlast a stored packet's transmission and a credit word's extra age.
-    return replace(glue, idle_cycles=glue.idle_cycles + 2 * (link_beats + CMAC_CREDIT_SPACING)) if link_beats else glue
-
-
-def _cmac_frame_beats(kw: int) -> tuple[int, int]:
-    """The longest frame the HLS link kernels send (max payload + header + trailer beats of ``kw``
-    bits) in CMAC link beats, and in receive-buffer entries (link beats, or kernel beats when the
-    kernel is wider than the link and the buffer packs them)."""
-    cw = CORE_WIDTH["cmac"]
-    frame = DEFAULT_MAX_PAYLOAD_BEATS + 2
-    if kw > cw:
-        return frame * (kw // cw), frame
-    beats = -(-frame * kw // cw)
-    return beats, beats
-
-
-def cmac_pkt_addr_w(kw: int) -> int:
-    """asymap_cmac_credit's TX packet FIFO: 2**w (+1 output register) beats hold the longest frame."""
-    return max(1, (_cmac_frame_beats(kw)[0] - 1).bit_length())
+                          link_clock_mhz=CORE_CLOCK_MHZ[t.core], rx_buffer_beats=1 << (need - 1).bit_length())
+    return replace(glue, idle_cycles=glue.idle_cycles + 2 * (body + 1 + CMAC_CREDIT_SPACING))
 
 
 def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
@@ -482,7 +467,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
                 kw = int(k.kernel.rsplit("_w", 1)[1])
                 glue = _credit_sizing(b, t, kw)
                 kctx = dict(ctx, k=k, t=t, kw=kw, cw=CORE_WIDTH[t.core], rx_addr_w=glue.rx_addr_w,
-                            idle_cycles=glue.idle_cycles, pkt_addr_w=cmac_pkt_addr_w(kw),
+                            idle_cycles=glue.idle_cycles, pkt_addr_w=CMAC_PKT_ADDR_W,
                             dirs=k.kernel.split("_")[3])
                 _write(d / "transport" / f"{k.kernel}.v", env.get_template("deploy/xport_kernel.v.j2").render(kctx))
                 _write(d / "transport" / f"{k.kernel}.xml", env.get_template("deploy/xport_kernel.xml.j2").render(kctx))
@@ -554,11 +539,10 @@ def _write_link_harnesses(env, root: Path, specs: list, boards: list[BoardDeploy
         dut = {
             "name": f"link_{a.ident}_{b.ident}", "toplevel": "asymap_link_sim",
             "sources": ["link_sim.v", *(f"rtl:{name}" for name in BRIDGE_RTL)],
-            # A 16-entry receive buffer so the harness's random backpressure runs the credits dry; on
-            # CMAC the smallest that holds the longest frame (the sender stores frames whole).
-            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core], "RX_ADDR_W": 4} if core != "cmac" else
-            {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core], "PKT_ADDR_W": cmac_pkt_addr_w(a.link_out.width_bits),
-             "RX_ADDR_W": (_cmac_frame_beats(a.link_out.width_bits)[1] + 31).bit_length()},
+            # A 16-entry receive buffer so the harness's random backpressure runs the credits dry (on
+            # CMAC with 8-beat packet bodies, which such a buffer holds).
+            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core], "RX_ADDR_W": 4,
+                           **({"PKT_ADDR_W": 3} if core == "cmac" else {})},
             "clocks": [{"name": "a_clk", "mhz": a.clock_mhz}, {"name": "c_clk", "mhz": CORE_CLOCK_MHZ[core]},
                        {"name": "b_clk", "mhz": b.clock_mhz}],
             "resets": [{"name": "rst", "active_low": False, "clock": "c_clk"}],
