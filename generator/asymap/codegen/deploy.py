@@ -59,7 +59,7 @@ IP_INTERFACES = {
     "xilinx.com:ip:ddr4": {"C0_DDR4_S_AXI", "C0_DDR4", "C0_SYS_CLK"},
     "xilinx.com:ip:xdma": {"M_AXI", "M_AXI_LITE", "pcie_mgt", "pcie_refclk"},
     "xilinx.com:ip:aurora_64b66b": {"USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX", "GT_SERIAL_RX", "GT_SERIAL_TX",
-                                    "GT_DIFF_REFCLK1", "INIT_DIFF_CLK"},
+                                    "GT_DIFF_REFCLK1", "INIT_DIFF_CLK", "UFC_S_AXIS_TX", "UFC_M_AXIS_RX"},
     "xilinx.com:ip:cmac_usplus": {"axis_tx", "axis_rx", "gt_serial_port", "gt_ref_clk"},
     "xilinx.com:ip:smartconnect": {"S00_AXI", "S01_AXI", "S02_AXI", "M00_AXI", "M01_AXI", "M02_AXI", "M03_AXI"},
 }
@@ -381,11 +381,31 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
         cells.append({"name": core_cell, "vlnv": vlnv, "kind": t.core, "transport": asdict(t)})
         kw = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
         glue = _credit_sizing(b, t, kw)
-        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge", "kw": kw, "cw": CORE_WIDTH[t.core],
-                      "rx_addr_w": glue.rx_addr_w, "idle_cycles": glue.idle_cycles})
-        tx, rx = ("axis_tx", "axis_rx") if t.core == "cmac" else ("USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX")
-        nets.append((f"{br}/m_axis_c", f"{core_cell}/{tx}"))
-        nets.append((f"{core_cell}/{rx}", f"{br}/s_axis_c"))
+        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge",
+                      "config": {"KW": kw, "CW": CORE_WIDTH[t.core], "RX_ADDR_W": glue.rx_addr_w,
+                                 "IDLE_CYCLES": glue.idle_cycles}})
+        # The credit channel (docs/link-protocol.md section 5), as in the Vitis-flow transport kernel:
+        # on CMAC asymap_cmac_credit sits between the bridge and the MAC (data and credit packets), on
+        # Aurora asymap_ufc_credit carries the credit words as UFC messages beside the data.
+        if t.core == "cmac":
+            mac = f"pkt_{t.port}"
+            cells.append({"name": mac, "module": "asymap_cmac_credit", "kind": "credit",
+                          "config": {"PKT_ADDR_W": CMAC_PKT_ADDR_W, "RX_PACK": max(1, kw // CORE_WIDTH["cmac"])}})
+            nets += [(f"{br}/m_axis_c", f"{mac}/s_data"), (f"{mac}/tx_axis", f"{core_cell}/axis_tx"),
+                     (f"{core_cell}/axis_rx", f"{mac}/rx_axis"), (f"{mac}/m_data", f"{br}/s_axis_c"),
+                     (f"{br}/m_axis_cc", f"{mac}/s_cc"), (f"{mac}/m_cc", f"{br}/s_axis_cc")]
+            pins += [(f"{core_cell}/gt_txusrclk2", f"{mac}/clk"), (f"{core_cell}/usr_tx_reset", f"{mac}/rst")]
+        else:
+            ufc = f"ufc_{t.port}"
+            cells.append({"name": ufc, "module": "asymap_ufc_credit", "kind": "credit", "config": {}})
+            nets += [(f"{br}/m_axis_c", f"{core_cell}/USER_DATA_S_AXIS_TX"),
+                     (f"{core_cell}/USER_DATA_M_AXIS_RX", f"{br}/s_axis_c"),
+                     (f"{br}/m_axis_cc", f"{ufc}/s_cc"), (f"{ufc}/m_cc", f"{br}/s_axis_cc"),
+                     (f"{ufc}/s_axi_ufc_tx", f"{core_cell}/UFC_S_AXIS_TX"),
+                     (f"{core_cell}/UFC_M_AXIS_RX", f"{ufc}/m_axi_ufc_rx")]
+            # PG074's UFC request and message size are plain pins beside the UFC stream.
+            pins += [(f"{ufc}/ufc_tx_req", f"{core_cell}/ufc_tx_req"), (f"{ufc}/ufc_tx_ms", f"{core_cell}/ufc_tx_ms"),
+                     (f"{core_cell}/user_clk_out", f"{ufc}/clk"), (f"{core_cell}/sys_reset_out", f"{ufc}/rst")]
         if t.role == "in":
             nets.append((f"{br}/m_axis_k", f"{top}/link_in"))
         else:
