@@ -417,3 +417,38 @@ def test_cluster_platform_override_only_for_vitis_boards(tmp_path, run_cli, asse
     assert not (tmp_path / "out").exists()
     (tmp_path / "d.yaml").write_text("boards:\n  - {name: a, type: u250, platform: 7}\nlinks: []\n")
     assert_user_error(run_cli("generate", model, tmp_path / "d.yaml", "-o", tmp_path / "out"), "'platform'")
+
+
+# ---- one platform key --------------------------------------------------------------------------------
+@pytest.mark.parametrize("board", board_types())
+def test_budgets_are_taken_for_the_deploy_platform(board):
+    """A board names one platform: deploy.platform, the Vitis platform it is linked against, is the
+    one its budgets dsp..lut are for (plan.json boards[].platform); a Vivado-flow board has none and
+    plans on the device totals."""
+    spec, dep = load_board_type(board), type_deploy(board)
+    if dep.flow == "vitis":
+        assert spec.platform == dep.platform
+    else:
+        assert spec.platform == f"Vivado IP flow on {dep.board_part} (no shell)"
+        assert all(getattr(spec, k) == v for k, v in dict(spec.device).items() if k != "ff"), board
+
+
+def test_an_old_board_file_with_two_platform_keys_is_refused_in_one_line(tmp_path, run_cli, monkeypatch,
+                                                                          assert_user_error, repo_root):
+    """Board files written before the keys were unified carry a top-level 'platform:'; they stop
+    with one line that names the file and says where the name goes now."""
+    lib = tmp_path / "boards"
+    lib.mkdir()
+    text = (repo_root / "boards" / "u280.yaml").read_text()
+    (lib / "u280.yaml").write_text(text.replace("ports:\n", 'platform: "xilinx_u280_xdma_201920_3 (Vitis, XDMA shell)"\nports:\n', 1))
+    monkeypatch.setenv("ASYMAP_BOARDS", str(lib))
+    assert_user_error(run_cli("boards"), "u280.yaml", "'platform'", "deploy: platform:")
+    # The same for an inline board of a cluster file.
+    from asymap.cluster.load import load_cluster
+    from asymap.errors import UserError
+
+    monkeypatch.delenv("ASYMAP_BOARDS")
+    (tmp_path / "c.yaml").write_text("boards:\n  - {name: a, resources: {dsp: 10, bram36: 10, uram: 0, lut: 1000, "
+                                     "clock_mhz: 100, mem_gbps: 1, platform: my_shell}}\nlinks: []\n")
+    with pytest.raises(UserError, match=r"board 'a'.*'platform'.*deploy: platform:"):
+        load_cluster(tmp_path / "c.yaml")
