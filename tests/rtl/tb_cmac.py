@@ -58,6 +58,7 @@ class Cable:
         self.data_packets = self.credit_packets = self.lost_credits = self.corrupted_credits = 0
         self.foreign_sent = 0
         self.credit_stalls = 0
+        self.body_cycles: list[int] = []    # cycles at which a data packet's body beat was taken
 
     def _tx(self, name):
         return getattr(self.dut, f"tx_{self.x}_{name}")
@@ -91,6 +92,8 @@ class Cable:
             if ready and valid:
                 last = int(self._tx("tlast").value)
                 self.packet.append((int(self._tx("tdata").value), int(self._tx("tkeep").value)))
+                if len(self.packet) > 1:
+                    self.body_cycles.append(self.cycle)
                 self.in_packet = not last
                 if last:
                     self._packet_done(drop_every, corrupt_every, foreign_every)
@@ -133,9 +136,9 @@ class Cable:
             self.foreign_sent += 1
 
 
-def _frames(rng: random.Random, n: int, kw: int, max_beats: int) -> list[bytes]:
+def _frames(rng: random.Random, n: int, kw: int, max_beats: int, fixed: bool = False) -> list[bytes]:
     B = kw // 8
-    return [bytes(rng.getrandbits(8) for _ in range(B * rng.randint(1, max_beats))) for _ in range(n)]
+    return [rng.randbytes(B * (max_beats if fixed else rng.randint(1, max_beats))) for _ in range(n)]
 
 
 @cocotb.test()
@@ -143,7 +146,7 @@ async def cmac_credit_link(dut):
     cfg = json.loads(os.environ["ASYMAP_TB"])
     rng = random.Random(cfg["seed"])
     kw = cfg["kw"]
-    Clock(dut.ka_clk, 3334, unit="ps").start()
+    Clock(dut.ka_clk, cfg.get("ka_ps", 3334), unit="ps").start()
     Clock(dut.kb_clk, 3572, unit="ps").start()
     Clock(dut.c_clk, 3104, unit="ps").start()
     dut.rst.value = 1
@@ -163,7 +166,7 @@ async def cmac_credit_link(dut):
     dut.rst.value = 0
     await ClockCycles(dut.c_clk, 8)
     for x, y in dirs:
-        want[y] = _frames(rng, cfg["frames"], kw, cfg["max_beats"])
+        want[y] = _frames(rng, cfg["frames"], kw, cfg["max_beats"], cfg.get("fixed_beats", False))
         for f in want[y]:
             srcs[x].send_nowait(AxiStreamFrame(f))
     got = {y: [] for _, y in dirs}
@@ -197,6 +200,9 @@ async def cmac_credit_link(dut):
         "corrupted_credits": sum(c.corrupted_credits for c in cables.values()),
         "foreign": {c.y: c.foreign_sent for c in cables.values()},
     }
+    bc = cables["a"].body_cycles[cfg.get("skip_beats", 0):]
+    if len(bc) > 1:  # MAC cycles per frame beat while sending (header beats and gaps included)
+        stats["cycles_per_beat"] = (bc[-1] - bc[0] + 1) / len(bc)
     Path("stats.json").write_text(json.dumps(stats, indent=1))
     dut._log.info("stats %s", json.dumps(stats))
     assert stats["gaps"] == 0, "TVALID gap inside a packet: the MAC's TX would underflow"

@@ -55,6 +55,19 @@ def test_frames_longer_than_a_packet_travel_in_pieces(tmp_path, kw):
     assert s["data_packets"]["a"] > 2 * 30
 
 
+def test_full_rate_with_128_beat_packets(tmp_path):
+    """No stalls anywhere, frames of 258 beats (the HLS kernels' longest at 512 bits), the generated
+    packet size (PKT_ADDR_W=7), a receive buffer sized as the generator sizes it and a sending
+    kernel clock (400 MHz) above the MAC's, so the packetizer is the limit: the MAC's user side
+    carries a frame beat in at most 1.05 cycles (3 header beats per 258-beat frame, plus the
+    store-and-forward turn-around), far above the 100G line's share of the 322 MHz x 512-bit
+    interface (about 0.6), so packetizing costs no throughput."""
+    s = run_cmac(tmp_path, frames=12, max_beats=258, sink_stall=0.0, pkt_addr_w=7, rx_addr_w=10, mac_stall=0.0,
+                 rx_gap=0.0, skip_beats=300, fixed_beats=True, ka_ps=2500)
+    assert s["equal"]["b"] and s["overflow"]["b"] == 0
+    assert s["cycles_per_beat"] <= 1.05, s["cycles_per_beat"]
+
+
 def test_without_the_credit_packets_the_slow_consumer_loses_frames(tmp_path):
     """The same run with the received credit words cut (CREDIT_LINK=0): the receive buffer
     overflows and frames are lost -- the test above would fail without credits."""
