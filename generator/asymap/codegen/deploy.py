@@ -25,14 +25,13 @@ back-pressure, which the generated cocotb harness checks (``cocotb/``).
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from asymap import __version__
 from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
-from asymap.codegen.rtl_glue import PIPELINE_CYCLES, plan_link_glue
+from asymap.codegen.rtl_glue import plan_link_glue
 from asymap.resources import resource_dir
 from asymap.util.progress import status
 
@@ -313,18 +312,17 @@ def _credit_sizing(b, t: Transport, kw: int):
     packet body (up to 2**CMAC_PKT_ADDR_W link beats) before the MAC sees it and the credit word
     rides between packets, so the receive buffer also holds one packet body and the credit word's
     extra age (a packet plus the credit spacing), and the idle resync waits that much longer."""
-    cw = CORE_WIDTH[t.core]
-    if t.core != "cmac":
-        return plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=cw,
+    def plan(rx_buffer_beats=None):
+        return plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=CORE_WIDTH[t.core],
                               kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
-                              link_clock_mhz=CORE_CLOCK_MHZ[t.core])
-    body = 1 << CMAC_PKT_ADDR_W
-    rx_pack = kw // cw if kw > cw else 1
-    rtt = math.ceil(2 * t.latency_ns * CORE_CLOCK_MHZ[t.core] / 1000.0) + PIPELINE_CYCLES
-    need = -(-rtt // rx_pack) + 16 + -(-body // rx_pack) + -(-(body + 1 + CMAC_CREDIT_SPACING) // rx_pack)
-    glue = plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=cw,
-                          kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
-                          link_clock_mhz=CORE_CLOCK_MHZ[t.core], rx_buffer_beats=1 << (need - 1).bit_length())
+                              link_clock_mhz=CORE_CLOCK_MHZ[t.core], rx_buffer_beats=rx_buffer_beats)
+
+    glue = plan()
+    if t.core != "cmac":
+        return glue
+    body, pack = 1 << CMAC_PKT_ADDR_W, glue.rx_pack
+    need = -(-glue.rtt_cycles // pack) + 16 + -(-body // pack) + -(-(body + 1 + CMAC_CREDIT_SPACING) // pack)
+    glue = plan(1 << (need - 1).bit_length())
     return replace(glue, idle_cycles=glue.idle_cycles + 2 * (body + 1 + CMAC_CREDIT_SPACING))
 
 
