@@ -26,7 +26,7 @@
 // or data header carries the absolute count, and the KEEPALIVE refresh bounds how long a lost one
 // matters; asymap_bridge_tx's idle resync covers lost data beats.
 // The idle resync sets the sender's count to the far buffer's "entries written"; beats this block
-// still holds (part of a frame waiting for its TLAST while the credits are exhausted) are in flight
+// still holds (part of a packet body waiting for its last beat while the credits are exhausted) are in flight
 // too, so the word handed to asymap_xport is {far written + entries held here, far freed}, entries
 // counted as the far buffer counts them (RX_PACK link beats, or fewer at a TLAST). The resync is then
 // exact once the sender's IDLE_CYCLES exceed the round trip plus one packet's transmission.
