@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -84,3 +85,29 @@ def test_every_generated_tcl_script_runs_to_its_end(tree):
             xo = [c for c in calls if c.startswith("package_xo")]
             kernel = rel.stem[len("package_"):]
             assert len(xo) == 1 and f"-xo_path transport/{kernel}.xo -kernel_name {kernel}" in xo[0]
+
+
+def _aurora_configs(tcl: str) -> list[dict[str, str]]:
+    """CONFIG.* of every Aurora 64b/66b core a script creates (create_ip or a block-design cell)."""
+    cores = set(re.findall(r"create_ip -name aurora_64b66b .*-module_name (\w+)", tcl))
+    cores |= set(re.findall(r"create_bd_cell -type ip -vlnv xilinx.com:ip:aurora_64b66b (\w+)", tcl))
+    out = []
+    for core in sorted(cores):
+        m = re.search(r"set_property -dict \[list ((?:[^\]]|\\\n)*)\] \[get_(?:ips|bd_cells) " + core + r"\]", tcl)
+        assert m, core
+        out.append(dict(re.findall(r"CONFIG\.(\w+) \{([^}]*)\}", m.group(1))))
+    return out
+
+
+def test_every_aurora_core_is_generated_with_ufc_flow_control(tree):
+    """The credit words ride on User Flow Control (asymap_ufc_credit drives the core's ufc_* ports),
+    so every generated Aurora 64b/66b core -- packaged RTL kernels (Vitis flow) and block-design cells
+    (Vivado flow) -- is set to PG074's Flow Control option "UFC only" (CONFIG.flow_mode {UFC}) on a
+    full-duplex framing core, in the generated Tcl rather than by hand."""
+    seen = {"package": 0, "block": 0}
+    for script in sorted(tree.rglob("*.tcl")):
+        for cfg in _aurora_configs(script.read_text()):
+            assert cfg.get("flow_mode") == "UFC", (script, cfg)
+            assert cfg.get("dataflow_config") == "Duplex" and cfg.get("interface_mode") == "Framing", (script, cfg)
+            seen[script.name.split("_")[0]] += 1
+    assert seen["package"] >= 1 and seen["block"] >= 1, seen

@@ -12,8 +12,9 @@ import pytest
 from asymap.codegen.rtl_glue import RTL_DIR, render_link_glue, rtl_sources
 
 # The glue's blocks plus asymap_xport (both directions of a link, the deployed transport kernel's
-# logic) and asymap_ufc_credit (its credit channel over Aurora UFC).
-SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v", RTL_DIR / "asymap_ufc_credit.v"]
+# logic), asymap_ufc_credit (its credit channel over Aurora UFC) and asymap_cmac_credit (data and
+# credit packets over 100G Ethernet).
+SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v", RTL_DIR / "asymap_ufc_credit.v", RTL_DIR / "asymap_cmac_credit.v"]
 BLOCKS = [p.stem for p in SOURCES]
 need_verilator = pytest.mark.skipif(shutil.which("verilator") is None and not os.environ.get("CI"), reason="verilator not installed")
 need_yosys = pytest.mark.skipif(shutil.which("yosys") is None and not os.environ.get("CI"), reason="yosys not installed")
@@ -24,10 +25,12 @@ LINT_PARAMS = {
     "asymap_bridge_tx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"], ["-GKW=128", "-GLW=64", "-GRX_PACK=2"]],
     "asymap_bridge_rx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"]],
     "asymap_xport": [[], ["-GKW=512", "-GCW=64"], ["-GKW=64", "-GCW=512"], ["-GKW=512", "-GCW=512"]],
+    "asymap_cmac_credit": [[], ["-GPKT_ADDR_W=4", "-GSPACING=4", "-GKEEPALIVE=64"]],
 }
 # Small memories so generic synthesis (flip-flops, no block RAM) stays quick.
 SYNTH_PARAMS = {"asymap_bridge_rx": {"RX_ADDR_W": 4}, "asymap_async_fifo": {"ADDR_W": 3},
-                "asymap_bridge_tx": {"FIFO_ADDR_W": 3}, "asymap_xport": {"RX_ADDR_W": 4, "FIFO_ADDR_W": 3}}
+                "asymap_bridge_tx": {"FIFO_ADDR_W": 3}, "asymap_xport": {"RX_ADDR_W": 4, "FIFO_ADDR_W": 3},
+                "asymap_cmac_credit": {"PKT_ADDR_W": 3}}
 
 
 def _lint(files, top, extra=()):

@@ -30,11 +30,13 @@ MACS_PER_DSP = {"DSP48E1": 1, "DSP48E2": 2}
 
 SPEC_KEYS = ("name", "part", "dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "ports")
 REQUIRED = ("dsp", "bram36", "uram", "lut", "clock_mhz", "mem_gbps")
-# Optional keys: ``platform`` (the shell/flow whose leftover resources dsp..lut are),
-# ``resources_source`` (where those figures come from), ``device`` (the part's totals, for
-# reference), ``slrs`` (super logic regions: the budget is split evenly among them),
-# ``clock_source`` (why this kernel clock) and ``reference`` (published measured throughputs).
-OPTIONAL = ("platform", "resources_source", "device", "slrs", "clock_source", "reference")
+# Optional keys: ``resources_source`` (where the figures dsp..lut come from), ``device`` (the
+# part's totals, for reference), ``slrs`` (super logic regions: the budget is split evenly among
+# them), ``clock_source`` (why this kernel clock) and ``reference`` (published measured throughputs).
+# The platform whose leftover resources dsp..lut are is one key, ``deploy: platform`` (the Vitis
+# platform the board is built on; a Vivado-flow board has none and keeps the device totals): the
+# budgets are taken for the platform the build links against, never for a second name.
+OPTIONAL = ("resources_source", "device", "slrs", "clock_source", "reference")
 RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "name", "part",
                  "ports") + OPTIONAL
 DEVICE_KEYS = ("dsp", "bram36", "uram", "lut", "ff")
@@ -75,7 +77,7 @@ class BoardSpec:
     mem_gbps: float
     part: str = ""
     ports: tuple[Port, ...] = field(default_factory=tuple)
-    platform: str = ""  # the shell (Vitis platform) or flow whose leftover resources dsp..lut are
+    platform: str = ""  # deploy.platform (the Vitis platform whose leftover resources dsp..lut are) or the flow
     resources_source: str = ""
     device: tuple = ()  # ((key, total), ...) of the part, informational
     slrs: int = 1  # super logic regions; each gets 1/slrs of the budget (costmodel.slr_budget)
@@ -142,6 +144,10 @@ def spec_from_dict(type_id: str, d: dict, where: str, *, default_dsp_type: str |
     """Validate a board description (library file or inline ``resources:``)."""
     if not isinstance(d, dict):
         raise UserError(f"{where}: expected a mapping of board resources")
+    if "platform" in d:  # the key before boards had one platform name (issue 13)
+        raise UserError(f"{where}: top-level 'platform' is gone: the platform the budgets are taken for is "
+                        "'deploy: platform:' (one key); move the Vitis platform name there and delete this line "
+                        "(docs/cluster-format.md, 'Board library')")
     for k in d:
         if k not in RESOURCE_KEYS:
             raise unknown_key(where, k, RESOURCE_KEYS)
@@ -187,13 +193,26 @@ def spec_from_dict(type_id: str, d: dict, where: str, *, default_dsp_type: str |
         clock_mhz=_num(where, "clock_mhz", d["clock_mhz"], integer=False, positive=True),
         mem_gbps=_num(where, "mem_gbps", d["mem_gbps"], integer=False, positive=True),
         ports=tuple(ports),
-        platform=str(d.get("platform", "")),
+        platform=_budget_platform(d.get("deploy")),
         resources_source=str(d.get("resources_source", "")),
         device=tuple((k, _num(where, f"device.{k}", v, integer=True)) for k, v in device.items()),
         slrs=_num(where, "slrs", d.get("slrs", 1), integer=True, positive=True),
         clock_source=str(d.get("clock_source", "")),
         references=tuple(refs),
     )
+
+
+def _budget_platform(deploy) -> str:
+    """The platform the budgets dsp..lut are for: the deploy block's Vitis platform, or the Vivado IP
+    flow on the board part (no shell: device totals). The block itself is validated by
+    asymap.cluster.deploy when the generator reads it; here only its names are taken."""
+    if not isinstance(deploy, dict):
+        return ""
+    if deploy.get("platform"):
+        return str(deploy["platform"])
+    if deploy.get("board_part"):
+        return f"Vivado IP flow on {deploy['board_part']} (no shell)"
+    return ""
 
 
 def board_types(directory: Path | None = None) -> list[str]:

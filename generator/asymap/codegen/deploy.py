@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from asymap import __version__
@@ -41,7 +41,12 @@ CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}  # user clock of each co
 HOST_ID = 255
 # rtl/ files of the transport: asymap_xport (both directions of a link) and the credit bridge it is built from
 BRIDGE_RTL = ("asymap_xport.v", "asymap_bridge_tx.v", "asymap_bridge_rx.v", "asymap_async_fifo.v", "asymap_axis_width.v",
-              "asymap_ufc_credit.v")  # the credit channel over Aurora UFC
+              "asymap_ufc_credit.v",  # the credit channel over Aurora UFC
+              "asymap_cmac_credit.v")  # data and credit packets over 100G Ethernet
+CMAC_CREDIT_SPACING = 64  # asymap_cmac_credit's SPACING (its default): cycles between credit packets
+# asymap_cmac_credit's PKT_ADDR_W (its default): packet bodies of at most 128 link beats, so a packet is
+# at most 129 x 64 = 8256 bytes, under the CMAC's default maximum packet length (9600 bytes).
+CMAC_PKT_ADDR_W = 7
 
 # Interfaces of the Xilinx IP the block designs instantiate, as their product guides name them
 # (PG021 AXI DMA, PG082/PG150 PS7/MIG, PG150 DDR4, PG195 XDMA, PG074 Aurora 64b/66b, PG203 CMAC,
@@ -53,7 +58,7 @@ IP_INTERFACES = {
     "xilinx.com:ip:ddr4": {"C0_DDR4_S_AXI", "C0_DDR4", "C0_SYS_CLK"},
     "xilinx.com:ip:xdma": {"M_AXI", "M_AXI_LITE", "pcie_mgt", "pcie_refclk"},
     "xilinx.com:ip:aurora_64b66b": {"USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX", "GT_SERIAL_RX", "GT_SERIAL_TX",
-                                    "GT_DIFF_REFCLK1", "INIT_DIFF_CLK"},
+                                    "GT_DIFF_REFCLK1", "INIT_DIFF_CLK", "UFC_S_AXIS_TX", "UFC_M_AXIS_RX"},
     "xilinx.com:ip:cmac_usplus": {"axis_tx", "axis_rx", "gt_serial_port", "gt_ref_clk"},
     "xilinx.com:ip:smartconnect": {"S00_AXI", "S01_AXI", "S02_AXI", "M00_AXI", "M01_AXI", "M02_AXI", "M03_AXI"},
 }
@@ -90,6 +95,7 @@ class Transport:
     quad: int | None = None
     refclk_pins: tuple[str, ...] = ()
     latency_ns: float = 0.0  # one way, from the cluster YAML: sizes the credit buffer
+    peer_index: int = 0  # the peer's board id (pipeline position): the CMAC packets' destination address
 
 
 @dataclass
@@ -191,7 +197,8 @@ def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[s
         out.append(Transport(role=role, link=link.index, peer=peer, gbps=gbps, core=core, port=gt.port,
                              lanes=need, lane=lane, refclk_mhz=gt.refclk_mhz, platform_gt=gt.platform_gt,
                              platform_refclk=gt.platform_refclk, quad=gt.quad, refclk_pins=gt.refclk_pins,
-                             latency_ns=float(getattr(cl, "latency_ns", 0.0) or 0.0)))
+                             latency_ns=float(getattr(cl, "latency_ns", 0.0) or 0.0),
+                             peer_index=int(link.src if role == "in" else link.dst)))
     return out
 
 
@@ -313,10 +320,22 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
 def _credit_sizing(b, t: Transport, kw: int):
     """The credit bridge's buffers of one link end, sized as for the RTL glue from the cluster
     link's latency and the core's user clock (docs/link-protocol.md section 5); both ends of a link
-    get the same numbers because they are sized from the same link."""
-    return plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=CORE_WIDTH[t.core],
-                          kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
-                          link_clock_mhz=CORE_CLOCK_MHZ[t.core])
+    get the same numbers because they are sized from the same link. On CMAC the sender stores a
+    packet body (up to 2**CMAC_PKT_ADDR_W link beats) before the MAC sees it and the credit word
+    rides between packets, so the receive buffer also holds one packet body and the credit word's
+    extra age (a packet plus the credit spacing), and the idle resync waits that much longer."""
+    def plan(rx_buffer_beats=None):
+        return plan_link_glue(f"{b.ident}.{t.port}", t.peer, kernel_width_bits=kw, link_width_bits=CORE_WIDTH[t.core],
+                              kernel_clock_mhz=b.clock_mhz, link_gbps=t.gbps, link_latency_ns=t.latency_ns,
+                              link_clock_mhz=CORE_CLOCK_MHZ[t.core], rx_buffer_beats=rx_buffer_beats)
+
+    glue = plan()
+    if t.core != "cmac":
+        return glue
+    body, pack = 1 << CMAC_PKT_ADDR_W, glue.rx_pack
+    need = -(-glue.rtt_cycles // pack) + 16 + -(-body // pack) + -(-(body + 1 + CMAC_CREDIT_SPACING) // pack)
+    glue = plan(1 << (need - 1).bit_length())
+    return replace(glue, idle_cycles=glue.idle_cycles + 2 * (body + 1 + CMAC_CREDIT_SPACING))
 
 
 def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
@@ -372,11 +391,31 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
         cells.append({"name": core_cell, "vlnv": vlnv, "kind": t.core, "transport": asdict(t)})
         kw = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
         glue = _credit_sizing(b, t, kw)
-        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge", "kw": kw, "cw": CORE_WIDTH[t.core],
-                      "rx_addr_w": glue.rx_addr_w, "idle_cycles": glue.idle_cycles})
-        tx, rx = ("axis_tx", "axis_rx") if t.core == "cmac" else ("USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX")
-        nets.append((f"{br}/m_axis_c", f"{core_cell}/{tx}"))
-        nets.append((f"{core_cell}/{rx}", f"{br}/s_axis_c"))
+        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge",
+                      "config": {"KW": kw, "CW": CORE_WIDTH[t.core], "RX_ADDR_W": glue.rx_addr_w,
+                                 "IDLE_CYCLES": glue.idle_cycles}})
+        # The credit channel (docs/link-protocol.md section 5), as in the Vitis-flow transport kernel:
+        # on CMAC asymap_cmac_credit sits between the bridge and the MAC (data and credit packets), on
+        # Aurora asymap_ufc_credit carries the credit words as UFC messages beside the data.
+        if t.core == "cmac":
+            mac = f"pkt_{t.port}"
+            cells.append({"name": mac, "module": "asymap_cmac_credit", "kind": "credit",
+                          "config": {"PKT_ADDR_W": CMAC_PKT_ADDR_W, "RX_PACK": max(1, kw // CORE_WIDTH["cmac"])}})
+            nets += [(f"{br}/m_axis_c", f"{mac}/s_data"), (f"{mac}/tx_axis", f"{core_cell}/axis_tx"),
+                     (f"{core_cell}/axis_rx", f"{mac}/rx_axis"), (f"{mac}/m_data", f"{br}/s_axis_c"),
+                     (f"{br}/m_axis_cc", f"{mac}/s_cc"), (f"{mac}/m_cc", f"{br}/s_axis_cc")]
+            pins += [(f"{core_cell}/gt_txusrclk2", f"{mac}/clk"), (f"{core_cell}/usr_tx_reset", f"{mac}/rst")]
+        else:
+            ufc = f"ufc_{t.port}"
+            cells.append({"name": ufc, "module": "asymap_ufc_credit", "kind": "credit", "config": {}})
+            nets += [(f"{br}/m_axis_c", f"{core_cell}/USER_DATA_S_AXIS_TX"),
+                     (f"{core_cell}/USER_DATA_M_AXIS_RX", f"{br}/s_axis_c"),
+                     (f"{br}/m_axis_cc", f"{ufc}/s_cc"), (f"{ufc}/m_cc", f"{br}/s_axis_cc"),
+                     (f"{ufc}/s_axi_ufc_tx", f"{core_cell}/UFC_S_AXIS_TX"),
+                     (f"{core_cell}/UFC_M_AXIS_RX", f"{ufc}/m_axi_ufc_rx")]
+            # PG074's UFC request and message size are plain pins beside the UFC stream.
+            pins += [(f"{ufc}/ufc_tx_req", f"{core_cell}/ufc_tx_req"), (f"{ufc}/ufc_tx_ms", f"{core_cell}/ufc_tx_ms"),
+                     (f"{core_cell}/user_clk_out", f"{ufc}/clk"), (f"{core_cell}/sys_reset_out", f"{ufc}/rst")]
         if t.role == "in":
             nets.append((f"{br}/m_axis_k", f"{top}/link_in"))
         else:
@@ -464,7 +503,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
                 kw = int(k.kernel.rsplit("_w", 1)[1])
                 glue = _credit_sizing(b, t, kw)
                 kctx = dict(ctx, k=k, t=t, kw=kw, cw=CORE_WIDTH[t.core], rx_addr_w=glue.rx_addr_w,
-                            idle_cycles=glue.idle_cycles,
+                            idle_cycles=glue.idle_cycles, pkt_addr_w=CMAC_PKT_ADDR_W,
                             dirs=k.kernel.split("_")[3])
                 _write(d / "transport" / f"{k.kernel}.v", env.get_template("deploy/xport_kernel.v.j2").render(kctx))
                 _write(d / "transport" / f"{k.kernel}.xml", env.get_template("deploy/xport_kernel.xml.j2").render(kctx))
@@ -537,8 +576,10 @@ def _write_link_harnesses(env, root: Path, specs: list, boards: list[BoardDeploy
         dut = {
             "name": f"link_{a.ident}_{b.ident}", "toplevel": "asymap_link_sim",
             "sources": ["link_sim.v", *(f"rtl:{name}" for name in BRIDGE_RTL)],
-            # A 16-entry receive buffer so the harness's random backpressure runs the credits dry.
-            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core], "RX_ADDR_W": 4},
+            # A 16-entry receive buffer so the harness's random backpressure runs the credits dry (on
+            # CMAC with 8-beat packet bodies, which such a buffer holds).
+            "parameters": {"KW": a.link_out.width_bits, "CW": CORE_WIDTH[core], "RX_ADDR_W": 4,
+                           **({"PKT_ADDR_W": 3} if core == "cmac" else {})},
             "clocks": [{"name": "a_clk", "mhz": a.clock_mhz}, {"name": "c_clk", "mhz": CORE_CLOCK_MHZ[core]},
                        {"name": "b_clk", "mhz": b.clock_mhz}],
             "resets": [{"name": "rst", "active_low": False, "clock": "c_clk"}],
