@@ -18,8 +18,10 @@ pytestmark = pytest.mark.csim
 
 @pytest.fixture(scope="module")
 def two_boards(tmp_path_factory):
-    """tiny (32x32, x0.5) split over the two boards of pair2 by a hand-edited plan; the second board
-    keeps its weights in URAM (a start-up image, weights/wpre.bin), so both top signatures occur."""
+    """tiny (32x32, x0.5) split over the two boards of pair2 by a hand-edited plan, inside the
+    residual block so the link carries two tensors. The first board reads layer 1's weights from
+    off-chip memory (weights/wmem.bin), the second keeps fc's in URAM (a start-up image,
+    weights/wpre.bin): both extra top-function arguments occur."""
     from asymap.cli import main
 
     d = tmp_path_factory.mktemp("predict")
@@ -29,9 +31,10 @@ def two_boards(tmp_path_factory):
     assert main(["plan", str(model), str(d / "pair2.yaml"), "-o", str(d / "plan.json"), "-q"]) == 0
     p = json.loads((d / "plan.json").read_text())
     big = p["boards"][0]
-    small = {**big, "name": "small", "type": "zcu102", "first_layer": 5,
-             "layers": [ly for ly in big["layers"] if ly["index"] >= 5]}
-    big.update(last_layer=4, layers=[ly for ly in big["layers"] if ly["index"] <= 4])
+    small = {**big, "name": "small", "type": "zcu102", "first_layer": 3,
+             "layers": [ly for ly in big["layers"] if ly["index"] >= 3]}
+    big.update(last_layer=2, layers=[ly for ly in big["layers"] if ly["index"] <= 2])
+    big["layers"][1]["weights"] = "offchip"
     p["boards"] = [big, small]
     for k in ("options", "options_sha256"):  # a plan written by hand: no planner provenance
         p.pop(k)
@@ -52,6 +55,8 @@ def _mapped(lib: Path) -> bool:
 
 def test_compile_builds_one_shared_library_of_every_board(two_boards, compiled):
     _, out = two_boards
+    chain = json.loads((out / "chain.json").read_text())
+    assert [(b["wmem_words"] > 0, b["wpre_words"] > 0) for b in chain["boards"]] == [(True, False), (False, True)]
     lib = out / "predict" / "libasymap_chain.so"
     assert compiled.library.path == lib and lib.is_file()
     assert compiled.boards == ["big", "small"]
@@ -62,6 +67,13 @@ def test_compile_builds_one_shared_library_of_every_board(two_boards, compiled):
     assert sorted(s for s in syms if s.startswith("asymap_")) == [
         "asymap_board0_load", "asymap_board0_run", "asymap_board1_load", "asymap_board1_run"]
     assert not [s for s in syms if s.startswith("_Z")]  # no C++ symbol leaks (it would pin the library)
+    # each board's link kernels are its own template instances (its own sequence numbers and
+    # receiver state), although both top.cpp files name their config struct cfg_link_in
+    for i in (0, 1):
+        names = subprocess.run(["nm", "-C", str(out / "predict" / f"board{i}.o")], capture_output=True,
+                               text=True).stdout
+        assert f"asymap::link_rx_image<asymap_board{i}_ns::cfg_link_in>" in names
+        assert f"asymap_board{1 - i}_ns" not in names
     # no testbench program was built for predict: the boards ran in-process
     assert not (out / "big" / "build" / "dataflow_sim.exe").exists()
 
@@ -82,7 +94,7 @@ def test_predict_is_bit_exact_with_the_reference_on_a_batch(two_boards, compiled
     tr = pred.traces[1]
     assert set(tr["layers"]) == {ly.name for ly in q.graph.layers}
     ref_all = asymap.run_int(q, asymap.quantize_input(q, batch[1]), return_all=True)
-    assert set(tr["links"]) == {"relu", q.graph.output}  # the cut between the boards and the output
+    assert set(tr["links"]) == {"conv2_relu", "res.conv1_relu", q.graph.output}  # the cut and the output
     for name, arr in tr["links"].items():
         np.testing.assert_array_equal(arr, np.asarray(ref_all[name]).reshape(arr.shape))
 
