@@ -1,7 +1,7 @@
 """asymap.compile() / predict(): the whole chain in one shared library, against one testbench
 process per board per image (``asymap verify --input``, what predict used to run).
 
-ResNet-18 (32x32) on the four boards of clusters/mixed4.yaml (the plan of bench/csim.py: cuts inside
+ResNet-18 (32x32) on the four boards of clusters/mixed4.yaml (bench/csim.py's chain: cuts inside
 residual blocks, a pass-through board). Prints the library's build time (cold, then cached), the
 images/s of predict with and without the numpy reference check, and the images/s of running
 ``verify --input`` per image, all measured in the same run.
@@ -12,14 +12,12 @@ images/s of predict with and without the numpy reference check, and the images/s
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import onnx
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None) -> int:
@@ -30,20 +28,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import asymap
-    from asymap.frontend.zoo import build_zoo_model
     from asymap.verify.runner import verify
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from csim import make_chain  # the same chain as bench/csim.py
+
     with tempfile.TemporaryDirectory(prefix="asymap-bench-predict-") as tmp:
-        d = Path(tmp)
-        model = d / "resnet18.onnx"
-        onnx.save(build_zoo_model("resnet18", input_size=32, width_mult=args.width_mult, seed=0), str(model))
-        cuts = [("u250", 0, 2), ("u280", 3, 8), ("vc709", 9, 9), ("zcu102", 10, 30)]
-        plan = {"boards": [{"name": n, "first_layer": f, "last_layer": l,
-                            "layers": [{"index": i, "factors": {"pe": 2, "simd": 4}} for i in range(f, l + 1)]}
-                           for n, f, l in cuts],
-                "links": [{"from": a[0], "to": b[0], "width_bits": 128} for a, b in zip(cuts, cuts[1:])]}
-        out = d / "out"
-        asymap.generate(model, ROOT / "clusters" / "mixed4.yaml", out, plan=plan, quiet=True)
+        _, out = make_chain(Path(tmp), args.width_mult)
         batch = np.random.default_rng(0).standard_normal((args.images, 3, 32, 32)).astype(np.float32)
 
         t0 = time.perf_counter()
