@@ -47,13 +47,11 @@ from pathlib import Path
 from typing import Iterator
 
 from asymap.errors import UserError
+from asymap.linkproto import STATUS_FIELDS  # status[10]: link.h link_status, in this order
 
 LIB_DIR = "predict"
 LIB_NAME = "libasymap_chain.so"
 CXXFLAGS = ["-std=c++14", "-O2", "-fPIC", "-fvisibility=hidden", "-fno-gnu-unique", "-Wno-unknown-pragmas"]
-#: the receiver counters of status[10], in the order of asymap::print_status (link.h link_status)
-STATUS_FIELDS = ("frames_ok", "crc_errors", "seq_errors", "length_errors", "magic_errors", "dest_errors",
-                 "frames_lost", "poisoned", "images_ok", "images_bad")
 RUN_ERRORS = {1: "sent more beats than its link carries per image", 2: "left link-in beats unread",
               3: "weights not loaded"}
 _INCLUDE = re.compile(r'^\s*#\s*include\s+([<"])([^>"]+)[>"]', re.M)

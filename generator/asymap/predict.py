@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from asymap.errors import UserError
+from asymap.linkproto import STATUS_FIELDS
 
-_RX_ERRORS = ("crc_errors", "seq_errors", "length_errors", "magic_errors", "dest_errors", "frames_lost",
-              "poisoned", "images_bad")
+#: the link receiver's error counters: every status field but the good-frame/image counts
+_RX_ERRORS = tuple(k for k in STATUS_FIELDS if k not in ("frames_ok", "images_ok"))
 
 
 @dataclass
@@ -177,10 +178,10 @@ class CompiledChain:
 def _decode(beats, last, link: dict, seq0: int, where: str):
     """The reference receiver over what a board sent; any receive error is a one-line UserError."""
     from asymap import linkproto
+    from asymap.verify.runner import STATUS_KEYS
 
     rx = linkproto.decode_stream(beats, last, dst=link["dst_id"], width_bits=link["width_bits"], seq0=seq0)
-    bad = {k: getattr(rx, k) for k in ("crc_errors", "seq_errors", "length_errors", "magic_errors", "dest_errors")
-           if getattr(rx, k)}
+    bad = {k: getattr(rx, k) for k in STATUS_KEYS[1:] if getattr(rx, k)}  # the reference receiver's errors
     if bad:
         raise UserError(f"{where}: its link-out frames fail the reference receiver: "
                         + ", ".join(f"{k}={v}" for k, v in bad.items()))
