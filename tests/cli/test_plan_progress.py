@@ -95,6 +95,15 @@ def test_plan_progress_on_a_terminal_only(tiny, run_cli):
     assert code == 0 and out == piped.stdout and err == ""
 
 
+def test_plan_layers_progress_is_transient_too(tiny, run_cli):
+    argv = ["plan", "tiny.onnx", "pair2.yaml", "--layers"]
+    piped = run_cli(*argv, check=True)
+    assert piped.stderr == ""
+    code, out, err = run_on_tty(argv, tiny)
+    assert code == 0 and out == piped.stdout
+    assert "quantization SQNR of every layer" in err and screen(err) == []
+
+
 @pytest.mark.parametrize("setup, argv, fragment", [
     # fails inside the 'reading' step
     (lambda d: (d / "bad.onnx").write_bytes(b"not onnx"), ["plan", "bad.onnx", "pair2.yaml"], "bad.onnx"),

@@ -84,11 +84,11 @@ def run(args) -> int:
         import json
 
         from asymap.report.layers import layer_rows, layer_sqnr, render_text
-        from asymap.util.progress import status
 
-        status(f"{graph.name}: quantization SQNR of every layer (float vs int8 reference, seeded image)", args.quiet)
-        full = load_model(args.model)  # the SQNR needs the weights the planner did not decode
-        rows = layer_rows(p.to_dict(), full, layer_sqnr(full))
+        with step(f"{graph.name}: quantization SQNR of every layer (float vs int8 reference, seeded image)",
+                  args.quiet):
+            full = load_model(args.model)  # the SQNR needs the weights the planner did not decode
+            rows = layer_rows(p.to_dict(), full, layer_sqnr(full))
         if args.json:
             print(json.dumps({**p.to_dict(), "layer_view": [r.as_dict() for r in rows]}, indent=2, sort_keys=True))
         else:
