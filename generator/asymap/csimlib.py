@@ -159,6 +159,8 @@ def build_library(out: Path, chain: dict, jobs: int | None = None, quiet: bool =
             if not (out / e.dir / src).is_file():
                 raise UserError(f"{out / e.dir / src}: missing; re-run 'asymap generate --force'")
     ap_inc = ap_types_dir()
+    # the compiler's version is part of every digest: objects of another g++ are rebuilt
+    gxx = subprocess.run(["g++", "-dumpfullversion", "-dumpversion"], capture_output=True, text=True).stdout.strip()
     d = out / LIB_DIR
     try:
         d.mkdir(exist_ok=True)
@@ -170,7 +172,7 @@ def build_library(out: Path, chain: dict, jobs: int | None = None, quiet: bool =
         src, obj = d / f"board{e.index}.cpp", d / f"board{e.index}.o"
         cmd = ["g++", *CXXFLAGS, "-isystem", str(ap_inc), f"-I{e.dir}/include", f"-I{e.dir}", "-c",
                str(src.relative_to(out)), "-o", str(obj.relative_to(out)) + ".tmp"]
-        digest = _digest(out, e, cmd, text)
+        digest = _digest(out, e, [f"g++ {gxx}", *cmd], text)
         stamp = d / f"board{e.index}.sha256"
         if obj.is_file() and stamp.is_file() and stamp.read_text() == digest:
             return digest, False
@@ -195,7 +197,7 @@ def build_library(out: Path, chain: dict, jobs: int | None = None, quiet: bool =
         _write(d / "exports.map", "{\n  global: asymap_board*;\n  local: *;\n};\n")
         cmd = ["g++", "-shared", "-fPIC", *[f"{LIB_DIR}/board{e.index}.o" for e in entries],
                f"-Wl,--version-script={LIB_DIR}/exports.map", "-o", f"{LIB_DIR}/{LIB_NAME}.tmp"]
-        h = hashlib.sha256("\0".join(cmd).encode())
+        h = hashlib.sha256("\0".join([f"g++ {gxx}", *cmd]).encode())
         for digest, _ in results:
             h.update(digest.encode())
         stamp = d / (LIB_NAME + ".sha256")

@@ -167,8 +167,11 @@ class CompiledChain:
                 if trace:
                     traces.append({"links": sent_tensors,
                                    "layers": {ly.name: ref[ly.output] for ly in qg.graph.layers}})
-        y_int = np.stack(ys)
         scale = float(qg.tensors[out_name].scale)
+        if not ys:  # an empty batch: nothing ran, the output shape is still known
+            y_int = np.zeros((0, *qg.tensors[out_name].shape), np.int16)
+            return Prediction(y_int=y_int, y=y_int.astype(np.float64), scale=scale)
+        y_int = np.stack(ys)
         return Prediction(y_int=y_int, y=y_int.astype(np.float64) * scale, scale=scale, traces=traces)
 
     def __repr__(self) -> str:

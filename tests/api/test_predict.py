@@ -180,6 +180,8 @@ def test_compile_refuses_a_library_that_misses_its_test_vectors(two_boards, tmp_
 
 
 def test_predict_rejects_bad_batches(compiled):
+    empty = compiled.predict(np.zeros((0, 3, 32, 32), np.float32))
+    assert empty.y_int.shape == (0, 1000, 1, 1) and empty.y.shape == (0, 1000, 1, 1)
     with pytest.raises(asymap.UserError, match="needs"):
         compiled.predict(np.zeros((2, 3, 8, 8), np.float32))
     with pytest.raises(asymap.UserError, match="finite"):
