@@ -124,6 +124,12 @@ def test_successive_calls_start_from_reset_boards(two_boards, compiled):
     assert other.rebuilt is False
     np.testing.assert_array_equal(other.predict(a).y_int, first)
     np.testing.assert_array_equal(compiled.predict(a[:1]).y_int, first[:1])
+    # while one session holds the library (its boards mid-stream), another call loads a private copy
+    with compiled.library.session() as s:
+        s.run(0, (two_boards[1] / "big" / "vectors" / "link_in.frames").read_bytes())
+        assert _mapped(lib)
+        np.testing.assert_array_equal(other.predict(a).y_int, first)
+    assert not _mapped(lib)
 
 
 def test_library_is_rebuilt_only_when_sources_change(two_boards, compiled, tmp_path):
