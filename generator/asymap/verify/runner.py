@@ -105,8 +105,8 @@ def load_quantized(out: Path, chain: dict):
 
     model = chain["model"]
     if not model.get("file"):
-        raise UserError(f"{out}: the project was generated from an in-memory graph (no model.onnx), so --input "
-                        "cannot recompute the reference; generate from an ONNX file")
+        raise UserError(f"{out}: the project was generated from an in-memory graph (no model.onnx), so new "
+                        "inputs (verify --input, predict) have no reference; generate from an ONNX file")
     mpath = out / model["file"]
     if not mpath.is_file():
         raise UserError(f"{mpath}: missing; re-run 'asymap generate --force'")
