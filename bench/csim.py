@@ -22,6 +22,26 @@ import onnx
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: the hand-written plan: (board, first layer, last layer) -- cuts inside residual blocks, and
+#: board vc709 passes one layer through
+CUTS = [("u250", 0, 2), ("u280", 3, 8), ("vc709", 9, 9), ("zcu102", 10, 30)]
+
+
+def make_chain(d: Path, width_mult: float) -> tuple[Path, Path]:
+    """ResNet-18 (32x32) generated onto clusters/mixed4.yaml with CUTS in ``d``: (model, OUT)."""
+    from asymap.codegen.project import generate
+    from asymap.frontend.zoo import build_zoo_model
+
+    model = d / "resnet18.onnx"
+    onnx.save(build_zoo_model("resnet18", input_size=32, width_mult=width_mult, seed=0), str(model))
+    plan = {"boards": [{"name": n, "first_layer": f, "last_layer": l,
+                        "layers": [{"index": i, "factors": {"pe": 2, "simd": 4}} for i in range(f, l + 1)]}
+                       for n, f, l in CUTS],
+            "links": [{"from": a[0], "to": b[0], "width_bits": 128} for a, b in zip(CUTS, CUTS[1:])]}
+    generate(model, ROOT / "clusters" / "mixed4.yaml", d / "out", plan=plan, quiet=True)
+    return model, d / "out"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width-mult", type=float, default=0.25)
@@ -29,25 +49,17 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="reference timing repetitions (best of)")
     args = ap.parse_args(argv)
 
-    from asymap.codegen.project import generate
     from asymap.frontend.onnx_import import load_model
-    from asymap.frontend.zoo import build_zoo_model
     from asymap.quant.quantize import quantize
     from asymap.quant.reference import int_layer
     from asymap.verify.runner import verify
 
     with tempfile.TemporaryDirectory(prefix="asymap-bench-csim-") as tmp:
         d = Path(tmp)
-        model = d / "resnet18.onnx"
-        onnx.save(build_zoo_model("resnet18", input_size=32, width_mult=args.width_mult, seed=0), str(model))
-        cuts = [("u250", 0, 2), ("u280", 3, 8), ("vc709", 9, 9), ("zcu102", 10, 30)]
-        plan = {"boards": [{"name": n, "first_layer": f, "last_layer": l,
-                            "layers": [{"index": i, "factors": {"pe": 2, "simd": 4}} for i in range(f, l + 1)]}
-                           for n, f, l in cuts],
-                "links": [{"from": a[0], "to": b[0], "width_bits": 128} for a, b in zip(cuts, cuts[1:])]}
         t0 = time.perf_counter()
-        generate(model, ROOT / "clusters" / "mixed4.yaml", d / "out", plan=plan, quiet=True)
+        model, _ = make_chain(d, args.width_mult)
         t_gen = time.perf_counter() - t0
+        cuts = CUTS
         t0 = time.perf_counter()
         res = verify(d / "out", jobs=args.jobs, quiet=True)
         t_verify = time.perf_counter() - t0

@@ -11,7 +11,7 @@ The Python API mirrors the command line, stage by stage::
     asymap.generate("m.onnx", "cluster.yaml", "out/", plan="plan.json")   # the plan's calib
     asymap.verify_boards("out/")
     asymap.build_boards("out/", step="csim")         # local pool or Slurm
-    m = asymap.compile("out/")                        # C-sim of every board, once
+    m = asymap.compile("out/")                        # every board's C-sim in one .so
     y = m.predict(batch).y_int                        # bit-exact through the whole chain
 
 Names are resolved lazily so ``import asymap`` (and the CLI's start-up) stays fast.

@@ -34,7 +34,7 @@ def run(args) -> int:
     from asymap.partition.planner import plan
     from asymap.partition.table import render
     from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
-    from asymap.util.progress import track
+    from asymap.util.progress import step, stepper, track
 
     if not Path(args.model).is_file():
         raise UserError(f"{args.model}: model file not found")
@@ -51,25 +51,30 @@ def run(args) -> int:
 
     # Read the model once: hash it on a second thread (hashlib releases the GIL) while parsing;
     # the planner needs weight shapes only, so weights are not decoded.
-    try:
-        data = Path(args.model).read_bytes()
-    except OSError as exc:
-        raise UserError(f"{args.model}: cannot read the model ({exc.strerror})") from None
-    digest: list[str] = []
-    hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
-    hasher.start()
-    try:
-        graph = load_model(args.model, weights=False, data=data)
-    finally:
-        hasher.join()
+    # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
+    # any result or error is printed, so stdout and the one-line errors are the same with or without.
+    with step(f"reading {args.model}", args.quiet):
+        try:
+            data = Path(args.model).read_bytes()
+        except OSError as exc:
+            raise UserError(f"{args.model}: cannot read the model ({exc.strerror})") from None
+        digest: list[str] = []
+        hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
+        hasher.start()
+        try:
+            graph = load_model(args.model, weights=False, data=data)
+        finally:
+            hasher.join()
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
         from asymap.quant.calib import load_calibration
 
-        calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
-    prog = (lambda it: track(it, "sweep", quiet=args.quiet))
+        with step(f"reading the calibration set {args.calib}", args.quiet):
+            calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
+    prog = (lambda it: track(it, "sweep: planning for 1..N boards", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0], calib=calib)
+             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0], calib=calib,
+             step=stepper(args.quiet))
     text = p.to_json()
     if args.output:
         atomic_write_text(args.output, text)
@@ -79,11 +84,11 @@ def run(args) -> int:
         import json
 
         from asymap.report.layers import layer_rows, layer_sqnr, render_text
-        from asymap.util.progress import status
 
-        status(f"{graph.name}: quantization SQNR of every layer (float vs int8 reference, seeded image)", args.quiet)
-        full = load_model(args.model)  # the SQNR needs the weights the planner did not decode
-        rows = layer_rows(p.to_dict(), full, layer_sqnr(full))
+        with step(f"{graph.name}: quantization SQNR of every layer (float vs int8 reference, seeded image)",
+                  args.quiet):
+            full = load_model(args.model)  # the SQNR needs the weights the planner did not decode
+            rows = layer_rows(p.to_dict(), full, layer_sqnr(full))
         if args.json:
             print(json.dumps({**p.to_dict(), "layer_view": [r.as_dict() for r in rows]}, indent=2, sort_keys=True))
         else:

@@ -12,6 +12,8 @@ Pipeline of the planner (each step in its own module):
 
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -517,6 +519,7 @@ def plan(
     calib=None,
     target_ips: float | None = None,
     model_sha256: str | None = None,
+    step=None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
@@ -525,21 +528,25 @@ def plan(
     ``model.calib``, so that code generation from this plan quantizes with the same images.
     ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
     reaching that many images per second (asymap.partition.target); if no plan reaches it, the
-    highest-throughput plan with ``target.met`` false."""
+    highest-throughput plan with ``target.met`` false. ``step(description)``: a context manager
+    announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the sweep loop."""
+    step = step or (lambda description: contextlib.nullcontext())
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
     if max_k < 1 or max_k > n:
         raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
-    pb = build_problem(graph, cluster, util, pad)
-    lbs = _bounds(pb, max_k)
-    lb = lbs[max_k - 1]
+    with step(f"{graph.name}: cost tables of {len(graph.layers)} layers on every board type"):
+        pb = build_problem(graph, cluster, util, pad)
     if target_ips is not None and not target_ips > 0:
         raise UserError(f"--target-ips must be positive, got {target_ips}")
-    tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
-    if tgt is not None and tgt.boards:
-        res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
-    else:
-        res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+    with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
+        lbs = _bounds(pb, max_k)
+        lb = lbs[max_k - 1]
+        tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
+        if tgt is not None and tgt.boards:
+            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+        else:
+            res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
@@ -604,7 +611,8 @@ def plan(
         exact, gap = bool(tgt.exact), 0.0
         tau = interval
     else:
-        lb = _proven_bound(pb, res, lb, max_k)
+        with step("proving the bound"):
+            lb = _proven_bound(pb, res, lb, max_k)
         exact = bool(tau <= lb * (1 + 1e-12))
         gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     sweep_rows = None

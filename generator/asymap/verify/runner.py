@@ -97,17 +97,16 @@ def load_chain(out: Path) -> dict:
     return chain
 
 
-def _expected_from_input(out: Path, chain: dict, input) -> tuple[bytes, list[list[bytes]]]:
-    """Board-0 input frames and every board's expected output tensors for a new input image."""
-    from asymap.codegen import vectors
+def load_quantized(out: Path, chain: dict):
+    """The QGraph the tree was generated from: its model.onnx (checked against the recorded sha256),
+    quantized with the recorded calibration and seed (also used by asymap.predict)."""
     from asymap.frontend.onnx_import import load_model
     from asymap.quant.quantize import quantize
-    from asymap.quant.reference import run_int
 
     model = chain["model"]
     if not model.get("file"):
-        raise UserError(f"{out}: the project was generated from an in-memory graph (no model.onnx), so --input "
-                        "cannot recompute the reference; generate from an ONNX file")
+        raise UserError(f"{out}: the project was generated from an in-memory graph (no model.onnx), so new "
+                        "inputs (verify --input, predict) have no reference; generate from an ONNX file")
     mpath = out / model["file"]
     if not mpath.is_file():
         raise UserError(f"{mpath}: missing; re-run 'asymap generate --force'")
@@ -117,7 +116,15 @@ def _expected_from_input(out: Path, chain: dict, input) -> tuple[bytes, list[lis
 
     graph = load_model(mpath)
     calib = from_record(model.get("calib"), str(out / "chain.json"), graph.input_shape)
-    qg = quantize(graph, calib=calib, seed=int(model.get("quant_seed", 0)))
+    return quantize(graph, calib=calib, seed=int(model.get("quant_seed", 0)))
+
+
+def _expected_from_input(out: Path, chain: dict, input) -> tuple[bytes, list[list[bytes]]]:
+    """Board-0 input frames and every board's expected output tensors for a new input image."""
+    from asymap.codegen import vectors
+    from asymap.quant.reference import run_int
+
+    qg = load_quantized(out, chain)
     x_q = vectors.load_input(qg, input)
     ref = run_int(qg, x_q, return_all=True)
     ref[qg.graph.input] = x_q
