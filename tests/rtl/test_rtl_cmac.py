@@ -25,11 +25,11 @@ SOURCES = [RTL_DIR / n for n in ("asymap_async_fifo.v", "asymap_axis_width.v", "
 
 
 def run_cmac(tmp_path, *, kw=512, frames=40, max_beats=24, sink_stall=0.9, duplex=False, credit_link=1,
-             rx_addr_w=6, pkt_addr_w=5, seed=1, **extra) -> dict:
+             rx_addr_w=6, pkt_addr_w=5, idle_cycles=2048, seed=1, **extra) -> dict:
     cfg = {"kw": kw, "frames": frames, "max_beats": max_beats, "sink_stall": sink_stall, "duplex": duplex,
            "seed": seed, "latency_cycles": 60, "mac_stall": 0.1, "rx_gap": 0.1, "timeout_cycles": 300_000, **extra}
     params = {"KW": kw, "RX_ADDR_W": rx_addr_w, "PKT_ADDR_W": pkt_addr_w, "SPACING": 16, "KEEPALIVE": 256,
-              "IDLE_CYCLES": 2048, "CREDIT_LINK": credit_link}
+              "IDLE_CYCLES": idle_cycles, "CREDIT_LINK": credit_link}
     run_cocotb(tmp_path / "sim", SOURCES + [HERE / "tb_cmac_top.v"], "tb_cmac_top", "tb_cmac", config=cfg,
                parameters=params)
     return json.loads((tmp_path / "sim" / "stats.json").read_text())
@@ -68,11 +68,17 @@ def test_full_rate_with_128_beat_packets(tmp_path):
     assert s["cycles_per_beat"] <= 1.05, s["cycles_per_beat"]
 
 
-def test_without_the_credit_packets_the_slow_consumer_loses_frames(tmp_path):
-    """The same run with the received credit words cut (CREDIT_LINK=0): the receive buffer
-    overflows and frames are lost -- the test above would fail without credits."""
-    s = run_cmac(tmp_path, credit_link=0, expect_loss=True, quiet_cycles=6000)
-    assert s["overflow"]["b"] > 0 and not s["equal"]["b"]
+@pytest.mark.parametrize("credits", [True, False])
+def test_without_the_credit_packets_the_slow_consumer_loses_frames(tmp_path, credits):
+    """The same slow consumer with a short idle resync (512 MAC cycles, less than the consumer needs
+    to drain the 64-entry buffer): with the credit packets every frame arrives; with the received
+    credit words cut (CREDIT_LINK=0) the sender only has the idle resync, the receive buffer
+    overflows and frames are lost -- the credit packets are what prevents it."""
+    s = run_cmac(tmp_path, credit_link=int(credits), idle_cycles=512, expect_loss=not credits, quiet_cycles=6000)
+    if credits:
+        assert s["equal"]["b"] and s["overflow"]["b"] == 0
+    else:
+        assert s["overflow"]["b"] > 0 and not s["equal"]["b"]
 
 
 def test_credit_packets_interleave_with_data_on_a_full_duplex_link(tmp_path):
