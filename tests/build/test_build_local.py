@@ -103,6 +103,9 @@ def test_ctrl_c_stops_children_and_resume_finishes_the_rest(make_out_tree, run_c
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert _wait_for(lambda: _state(out)["slow"]["csim"]["state"] == "running"), proc.communicate(timeout=5)
     assert _wait_for(lambda: _procs_in(out.resolve() / "slow"))
+    # the csim target has started (its run is recorded) before the signal: on a loaded machine the
+    # child can exist for a while before make gets that far
+    assert _wait_for(lambda: runs(out / "slow") == 1)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
