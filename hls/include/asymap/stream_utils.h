@@ -31,6 +31,14 @@ constexpr unsigned lcm_u(unsigned a, unsigned b) { return a / gcd_u(a, b) * b; }
 constexpr unsigned max_u(unsigned a, unsigned b) { return a > b ? a : b; }
 constexpr unsigned min_u(unsigned a, unsigned b) { return a < b ? a : b; }
 
+// A tensor port of C channels and LANES bytes per beat (types.h): LANES <= C means LANES channels
+// of one pixel per beat (LANES divides C); LANES > C is a *wide* port, LANES / C whole pixels per
+// beat (few-channel tensors such as the RGB input, asymap.lanes.port_bytes). port_pix: pixels per
+// beat; port_item: bytes of the smallest whole unit of the port (a pixel, or a wide beat), the
+// item a gearbox in front of or behind an engine converts.
+constexpr unsigned port_pix(unsigned c, unsigned lanes) { return lanes > c ? lanes / c : 1; }
+constexpr unsigned port_item(unsigned c, unsigned lanes) { return lanes > c ? lanes : c; }
+
 // Byte access to the two word kinds (port beats are ap_uint<8*P>, engine words are bytes<N>).
 template <unsigned P>
 inline byte_t word_byte(const ap_uint<8 * P> &w, unsigned i) {
@@ -67,12 +75,14 @@ struct gearbox_shape {
 };
 
 // Reads N items of CI/PI words of type TI (PI bytes each), writes N items of CO/PO words of type
-// TO (PO bytes each). Every register move is by a distance fixed at compile time.
+// TO (PO bytes each). Every register move is by a distance fixed at compile time. CO < CI drops
+// the item's last bytes; CO > CI (up to the item's whole chunks) appends zero bytes, as link_pack
+// pads the last link beat of a tensor.
 template <unsigned PI, unsigned PO, unsigned CI, unsigned CO, unsigned N, class TI, class TO>
 void gearbox(hls::stream<TI> &in, hls::stream<TO> &out) {
 #pragma HLS INLINE off
     typedef gearbox_shape<PI, PO, CI, CO> G;
-    static_assert(CI % PI == 0 && CO % PO == 0 && CO <= CI, "whole words per item, output a prefix");
+    static_assert(CI % PI == 0 && CO % PO == 0 && CO <= G::K * G::L, "whole words per item, within its chunks");
     const unsigned L = G::L, M = G::M, K = G::K, RW = L / PI, WW = L / PO;
     byte_t col[L], snd[L];  // chunk being collected, chunk being sent
 #pragma HLS ARRAY_PARTITION variable = col complete
@@ -160,8 +170,10 @@ emit_beats:
 
 template <unsigned C, unsigned IN_P, unsigned OUT_P, unsigned PIXELS>
 void width_convert(hls::stream<ap_uint<8 * IN_P> > &in, hls::stream<ap_uint<8 * OUT_P> > &out) {
-    static_assert(C % IN_P == 0 && C % OUT_P == 0, "lane counts must divide the channel count");
-    gearbox<IN_P, OUT_P, C, C, PIXELS>(in, out);
+    // Items of the wider unit of the two ports (a pixel, or a wide beat of whole pixels).
+    const unsigned IT = max_u(port_item(C, IN_P), port_item(C, OUT_P));
+    static_assert(IT % IN_P == 0 && IT % OUT_P == 0 && (PIXELS * C) % IT == 0, "whole items on both ports");
+    gearbox<IN_P, OUT_P, IT, IT, PIXELS * C / IT>(in, out);
 }
 
 }  // namespace asymap
