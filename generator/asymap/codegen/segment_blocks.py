@@ -298,9 +298,10 @@ def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
     """Residual add: both multipliers and the shared shift as compile-time constants."""
     layer = ql.layer
     a, b = (qg.tensors[t] for t in layer.inputs)
-    c = layer.out_shape[0]
+    c, h, w = layer.out_shape
     cfg = f"{ident}_cfg"
-    fields = [_u("beats", tensor_beats(layer.out_shape)), _u("lanes", port_bytes(layer.out_shape)),
+    fields = [_u("beats", h * w * c // port_lanes(c)), _u("lanes", port_bytes(layer.out_shape)),
+              _u("clanes", port_lanes(c)),
               _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
               _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi)]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: residual add", "fields": fields})

@@ -27,7 +27,7 @@ from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
 from asymap.lanes import (
     LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
-    port_bytes, port_lanes, port_pixels, tensor_port_beats,
+    port_bytes, port_lanes, port_pixels,
 )
 
 RES = ("dsp", "bram36", "uram", "lut")
@@ -44,10 +44,14 @@ LUT_LAYER = 300
 LUT_PER_LANE = 12
 LUT_PER_PE = 40
 LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
-# A wide port (several pixels per beat, asymap.lanes.port_pixels), per byte of its beat: the
-# gearbox's two beat-wide shift registers (8 bits each, one 2:1 multiplexer per bit, two per
-# LUT6_2: 8 LUTs per byte) and the beat-wide stream FIFO in SRLs (8 LUTs per byte, up to 32 deep).
-LUT_WIDE_PORT_BYTE = 16
+# A wide port (several pixels per beat, asymap.lanes.port_pixels), per byte of its beat beyond the
+# 8 a narrow port has (LUT_LAYER covers those): the gearbox's (or holding register's) beat-wide
+# shift register (8 bits, one 2:1 multiplexer per bit, two per LUT6_2: 4 LUTs per byte) at each
+# end, and on the output side the beat-wide stream FIFO in SRLs (8 LUTs per byte, up to 32 deep;
+# every stream has one producer, so it is charged once).
+LUT_WIDE_IN_BYTE = 4
+LUT_WIDE_OUT_BYTE = 4 + 8
+NARROW_PORT_BYTES = 8
 
 # MAC kinds (hls/include/asymap/mac.h), per conv/fc layer; plan.json "mac". Index = the kind's code.
 MAC_KINDS = ("packed", "dsp", "lut")
@@ -322,7 +326,7 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         return hi * wi // gi * (1 if gi > 1 else c // p) + c // p, LAT_GAP
     if layer.op == CONCAT:
         return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape), LAT_CONCAT
-    return tensor_port_beats(layer.out_shape), LAT_ADD  # ADD: one beat per cycle
+    return ho * wo * (c // p), LAT_ADD  # ADD: port_lanes(C) channels per cycle (a wide port is held)
 
 
 def port_beats(layer: Layer) -> int:
@@ -407,10 +411,13 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     return int(c * w * min(rows, h))
 
 
-def wide_port_bytes(layer: Layer) -> int:
-    """Bytes per beat of the layer's wide ports (inputs and output), 0 without any."""
-    shapes = list(layer.in_shapes) + [layer.out_shape]
-    return sum(port_bytes(s) for s in shapes if port_pixels(int(s[0]), int(s[2])) > 1)
+def wide_port_luts(layer: Layer) -> int:
+    """LUTs of the layer's wide ports beyond what a narrow port costs (LUT_WIDE_*_BYTE)."""
+    def extra(s) -> int:
+        wide = port_pixels(int(s[0]), int(s[2])) > 1
+        return max(0, port_bytes(s) - NARROW_PORT_BYTES) if wide else 0
+    return (LUT_WIDE_IN_BYTE * sum(extra(s) for s in layer.in_shapes)
+            + LUT_WIDE_OUT_BYTE * extra(layer.out_shape))
 
 
 def _wide_ports(layer: Layer) -> bool:
@@ -499,7 +506,7 @@ def requant_dsps(layer: Layer, pe) -> np.ndarray:
     if layer.op == GAP:
         return np.full_like(pe, REQUANT_DSP)
     if layer.op == ADD:
-        return np.full_like(pe, 2 * SCALE_DSP * port_bytes(layer.out_shape))
+        return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
     if layer.op == CONCAT:  # a wide operand places one pixel (C channels) per step
         return np.full_like(pe, SCALE_DSP * sum(min(port_bytes(s), int(s[0])) for s in layer.in_shapes))
     return np.zeros_like(pe)
@@ -558,7 +565,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
-    lut = lut + LUT_WIDE_PORT_BYTE * wide_port_bytes(lay)
+    lut = lut + wide_port_luts(lay)
     inl = simd * kpar  # inputs per PE per cycle
     lanes = pe * inl
     if mac:
