@@ -90,8 +90,9 @@ def test_block_matches_reference(case, tmp_path):
 
 
 def test_factor_fallback_is_recorded(tmp_path):
-    """simd=2 does not divide C_in=5 -> largest divisor 1; pe=4 on 6 outputs -> padded fold."""
-    b = GraphBuilder((5, 9, 11), seed=3)
+    """simd=2 does not divide C_in=5 -> largest divisor 1; pe=4 on 6 outputs -> padded fold (the
+    output is 7 pixels wide, so its port is narrow: wide ports have no padded folds)."""
+    b = GraphBuilder((5, 9, 13), seed=3)
     b.conv("x", 6, k=3, s=2)
     qg, vals = b.build()
     code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 2)})
@@ -187,3 +188,16 @@ def test_requant_bit_exact_with_arith(tmp_path):
     got = np.array([[int(v) for v in ln.split()] for ln in run.stdout.splitlines()])
     assert np.array_equal(got[:, 0], requant(acc, m, s, -128, 127))
     assert np.array_equal(got[:, 1], requant(acc, m, s, 0, 255))
+
+
+def test_wide_output_port_refits_a_padded_pe(tmp_path):
+    """pe=4 on 6 outputs of 6-pixel rows: the 6-channel output is a wide port (2 pixels = 12 bytes
+    per beat) with no room for padding channels, so the generator uses pe=3 and says so."""
+    b = GraphBuilder((5, 9, 11), seed=3)
+    b.conv("x", 6, k=3, s=2)
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 1)})
+    assert_matches(outs, vals)
+    assert [n for n in code.notes if "wide output port" in n and "using pe=3" in n]
+    assert not [n for n in code.notes if "2 padding channels" in n]
+    assert "static const unsigned out_lanes = 12;" in code.header and "static const unsigned out_cp = 6;" in code.header

@@ -183,8 +183,10 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         pe, kpar = _grouped_factors(ident, ctx, pe, kpar, cout, cig, groups)
     if layer.op == ir.CONV and port_pixels(cout, wout) > 1 and cout % pe and not offchip:
         # a wide output port carries whole pixels: no padding channels inside its beats (conv.h)
+        ctx.notes = [n for n in ctx.notes if not (n.startswith(f"{ident}: pe=") and "padding channels" in n)]
+        ctx.notes.append(f"{ident}: pe={pe} does not divide C_out={cout} and the wide output port (whole "
+                         f"pixels per beat) has no room for padding channels; using pe={fit_factor(cout, pe)}")
         pe = fit_factor(cout, pe)
-        ctx.notes.append(f"{ident}: the wide output port has no padding channels; using pe={pe}")
     cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
     w = pad_channels(w, cout_p, 0)
     rows = weight_rows(w, pe, simd, kpar)
