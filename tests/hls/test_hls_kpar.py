@@ -91,7 +91,9 @@ def test_costmodel_offers_kpar_only_to_narrow_kxk_convs():
     o = opts[0]
     best = set(np.nonzero(o.cycles == o.cycles.min())[0].tolist())
     assert {(int(o.pe[k]), int(o.simd[k]), int(o.kpar[k])) for k in best} == {(8, 3, 49)}
-    # rows 0..3 loaded first (16 pixels of 3 one-channel beats each), then each output row max(8
-    # pixels x 2 output beats, the 2 new rows of 48 beats its successor needs); rows 6 and 7 need
-    # no new input (bottom padding); tails: gearbox in (M 3 + 2), SWG 4, MVAU 12, gearbox out (M 1 + 2)
-    assert o.cycles.min() == 4 * 48 + 6 * max(2 * 48, 8 * 2) + 2 * 8 * 2 + (3 + 2) + 4 + 12 + (1 + 2)
+    # the 3-channel input is a wide port (8 pixels = 24 bytes per beat): its gearbox (24 -> 3
+    # bytes, M = 8) takes one step per pixel, 16 per row. Rows 0..3 are loaded first, then each
+    # output row max(8 pixels x 2 output beats, the 2 new rows of 16 steps its successor needs);
+    # rows 6 and 7 need no new input (bottom padding); tails: gearbox in (M 8 + 2), SWG 4, MVAU 12,
+    # gearbox out (M 1 + 2)
+    assert o.cycles.min() == 4 * 16 + 6 * max(2 * 16, 8 * 2) + 2 * 8 * 2 + (8 + 2) + 4 + 12 + (1 + 2)

@@ -130,16 +130,14 @@ ap_uint<W> link_header(unsigned src, unsigned dst, unsigned tensor_id, unsigned 
 template <class CFG>
 void link_pack(hls::stream<ap_uint<8 * CFG::lanes> >& in, hls::stream<ap_uint<CFG::width> >& out) {
     const unsigned P = CFG::lanes, B = CFG::width / 8;
-    const unsigned PADDED = (CFG::bytes + B - 1) / B * B;
-    gearbox<P, B, CFG::bytes, PADDED, 1>(in, out);
+    gearbox_item<P, B>(in, out, CFG::bytes, (CFG::bytes + B - 1) / B * B);
 }
 
 // W-bit beats -> tensor port words, one image (the padding of the last beat is dropped).
 template <class CFG>
 void link_unpack(hls::stream<ap_uint<CFG::width> >& in, hls::stream<ap_uint<8 * CFG::lanes> >& out) {
     const unsigned P = CFG::lanes, B = CFG::width / 8;
-    const unsigned PADDED = (CFG::bytes + B - 1) / B * B;
-    gearbox<B, P, PADDED, CFG::bytes, 1>(in, out);
+    gearbox_item<B, P>(in, out, (CFG::bytes + B - 1) / B * B, CFG::bytes);
 }
 
 template <int W>

@@ -132,6 +132,63 @@ gb_steps:
     }
 }
 
+// One item of `ci` input bytes (a multiple of PI) to `co` output bytes (a multiple of PO, at most
+// the item's whole chunks: padding is zeros), sizes known at run time: the gearbox schedule above
+// with N = 1 (the link packers, whose tensor sizes the link harness sets at run time).
+template <unsigned PI, unsigned PO, class TI, class TO>
+void gearbox_item(hls::stream<TI> &in, hls::stream<TO> &out, unsigned ci, unsigned co) {
+#pragma HLS INLINE
+    const unsigned L = lcm_u(PI, PO), RW = L / PI, WW = L / PO, M = max_u(RW, WW);
+    const unsigned K = (ci + L - 1) / L, words_in = ci / PI, words_out = co / PO;
+    byte_t col[L], snd[L];
+#pragma HLS ARRAY_PARTITION variable = col complete
+#pragma HLS ARRAY_PARTITION variable = snd complete
+    unsigned t = 0, nr = 0, nw = 0;
+    bool have = false;
+gbi_steps:
+    for (unsigned i = 0; i < (K + 1) * M; ++i) {
+#pragma HLS PIPELINE II = 1
+        bool collecting = i < K * M;
+        if (collecting && t < RW) {
+            bool rd = nr < words_in;
+            TI w;
+            if (rd) {
+                w = in.read();
+                ++nr;
+            }
+            for (unsigned b = 0; b + PI < L; ++b) {
+#pragma HLS UNROLL
+                col[b] = col[b + PI];
+            }
+            for (unsigned l = 0; l < PI; ++l) {
+#pragma HLS UNROLL
+                col[L - PI + l] = rd ? word_byte<PI>(w, l) : byte_t(0);
+            }
+        }
+        if (have && t < WW && nw < words_out) {
+            TO w;
+            for (unsigned l = 0; l < PO; ++l) {
+#pragma HLS UNROLL
+                set_word_byte<PO>(w, l, snd[l]);
+            }
+            out.write(w);
+            ++nw;
+            for (unsigned b = 0; b + PO < L; ++b) {
+#pragma HLS UNROLL
+                snd[b] = snd[b + PO];
+            }
+        }
+        if (++t == M) {
+            t = 0;
+            for (unsigned b = 0; b < L; ++b) {
+#pragma HLS UNROLL
+                snd[b] = col[b];
+            }
+            have = collecting;
+        }
+    }
+}
+
 template <class T, unsigned N>
 void copy_stream(hls::stream<T> &in, hls::stream<T> &out) {
 copy_loop:
