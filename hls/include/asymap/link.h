@@ -124,20 +124,20 @@ ap_uint<W> link_header(unsigned src, unsigned dst, unsigned tensor_id, unsigned 
 
 // Tensor port words (P bytes each: P channels of a pixel, or whole pixels on a wide port) -> W-bit
 // beats, one image, bytes packed contiguously (HWC order) and the last beat zero-padded, as
-// docs/link-protocol.md says. A gearbox (stream_utils.h): P need not divide W/8 (a wide port of
-// 24 bytes into 64-bit beats), every register move is by a compile-time distance, one loop at II=1.
+// docs/link-protocol.md says. stream_utils.h `repack`: P need not divide W/8 (a wide port of 24
+// bytes into 64-bit beats), a beat leaves as soon as its last byte arrived, one loop at II=1.
 // CFG: width, lanes (P), bytes.
 template <class CFG>
 void link_pack(hls::stream<ap_uint<8 * CFG::lanes> >& in, hls::stream<ap_uint<CFG::width> >& out) {
     const unsigned P = CFG::lanes, B = CFG::width / 8;
-    gearbox_item<P, B>(in, out, CFG::bytes, (CFG::bytes + B - 1) / B * B);
+    repack<P, B>(in, out, CFG::bytes / P, (CFG::bytes + B - 1) / B);
 }
 
 // W-bit beats -> tensor port words, one image (the padding of the last beat is dropped).
 template <class CFG>
 void link_unpack(hls::stream<ap_uint<CFG::width> >& in, hls::stream<ap_uint<8 * CFG::lanes> >& out) {
     const unsigned P = CFG::lanes, B = CFG::width / 8;
-    gearbox_item<B, P>(in, out, (CFG::bytes + B - 1) / B * B, CFG::bytes);
+    repack<B, P>(in, out, (CFG::bytes + B - 1) / B, CFG::bytes / P);
 }
 
 template <int W>

@@ -132,59 +132,50 @@ gb_steps:
     }
 }
 
-// One item of `ci` input bytes (a multiple of PI) to `co` output bytes (a multiple of PO, at most
-// the item's whole chunks: padding is zeros), sizes known at run time: the gearbox schedule above
-// with N = 1 (the link packers, whose tensor sizes the link harness sets at run time).
+// Re-pack n_in words of PI bytes into n_out words of PO bytes (sizes known at run time), bytes in
+// order; when the input runs out, the last output word is completed with zeros (link_pack pads
+// the last link beat), and input bytes beyond n_out words are dropped (link_unpack drops that
+// padding). Unlike `gearbox`, no chunk is held back: an output word leaves in the iteration its
+// last byte arrives, so a link packer never withholds data a reconvergent path waits for.
+// ONE pipelined loop, one read and/or one write per iteration: `buf` (PI + PO bytes, registers)
+// holds `fill` bytes; a word read is placed at byte `fill` (a multiplexer over the few positions
+// fill can take, as conv_offchip's emit does), a word written is the low PO bytes, and buf then
+// shifts down by PO (a fixed distance).
 template <unsigned PI, unsigned PO, class TI, class TO>
-void gearbox_item(hls::stream<TI> &in, hls::stream<TO> &out, unsigned ci, unsigned co) {
+void repack(hls::stream<TI> &in, hls::stream<TO> &out, unsigned n_in, unsigned n_out) {
 #pragma HLS INLINE
-    const unsigned L = lcm_u(PI, PO), RW = L / PI, WW = L / PO, M = max_u(RW, WW);
-    const unsigned K = (ci + L - 1) / L, words_in = ci / PI, words_out = co / PO;
-    byte_t col[L], snd[L];
-#pragma HLS ARRAY_PARTITION variable = col complete
-#pragma HLS ARRAY_PARTITION variable = snd complete
-    unsigned t = 0, nr = 0, nw = 0;
-    bool have = false;
-gbi_steps:
-    for (unsigned i = 0; i < (K + 1) * M; ++i) {
+    const unsigned NB = PI + PO;
+    byte_t buf[NB];
+#pragma HLS ARRAY_PARTITION variable = buf complete
+    for (unsigned b = 0; b < NB; ++b) buf[b] = 0;
+    unsigned fill = 0, nr = 0, nw = 0;
+repack_steps:
+    while (nr < n_in || nw < n_out) {
 #pragma HLS PIPELINE II = 1
-        bool collecting = i < K * M;
-        if (collecting && t < RW) {
-            bool rd = nr < words_in;
-            TI w;
-            if (rd) {
-                w = in.read();
-                ++nr;
-            }
-            for (unsigned b = 0; b + PI < L; ++b) {
+        if (fill < PO && nr < n_in) {
+            TI w = in.read();
+            ++nr;
+            for (unsigned j = 0; j < NB; ++j) {
 #pragma HLS UNROLL
-                col[b] = col[b + PI];
+                if (j >= fill && j - fill < PI) buf[j] = word_byte<PI>(w, j - fill < PI ? j - fill : 0);
             }
-            for (unsigned l = 0; l < PI; ++l) {
-#pragma HLS UNROLL
-                col[L - PI + l] = rd ? word_byte<PI>(w, l) : byte_t(0);
-            }
+            fill += PI;
         }
-        if (have && t < WW && nw < words_out) {
+        if (nw < n_out && (fill >= PO || (nr == n_in && fill > 0))) {
             TO w;
             for (unsigned l = 0; l < PO; ++l) {
 #pragma HLS UNROLL
-                set_word_byte<PO>(w, l, snd[l]);
+                set_word_byte<PO>(w, l, buf[l]);
             }
             out.write(w);
             ++nw;
-            for (unsigned b = 0; b + PO < L; ++b) {
+            for (unsigned b = 0; b < NB; ++b) {
 #pragma HLS UNROLL
-                snd[b] = snd[b + PO];
+                buf[b] = b + PO < NB ? buf[b + PO] : byte_t(0);
             }
-        }
-        if (++t == M) {
-            t = 0;
-            for (unsigned b = 0; b < L; ++b) {
-#pragma HLS UNROLL
-                snd[b] = col[b];
-            }
-            have = collecting;
+            fill = fill > PO ? fill - PO : 0;
+        } else if (nw == n_out && nr == n_in) {
+            fill = 0;  // padding past the last output word: dropped
         }
     }
 }
