@@ -24,6 +24,42 @@ def port_lanes(channels: int) -> int:
     return 1
 
 
+#: A tensor with fewer channels than this carries several whole pixels per beat ("wide port").
+WIDE_MAX_C = 8
+#: Pixels per beat of a wide port (at most): 8 pixels of the 3-channel RGB input = 24 bytes.
+WIDE_MAX_PIXELS = 8
+
+
+def port_pixels(channels: int, width: int) -> int:
+    """Pixels per beat of a tensor port: for fewer than WIDE_MAX_C channels the largest of 8, 4, 2,
+    1 that divides the row width (a beat never straddles two rows, so a window generator loads whole
+    beats per row), else 1 (one pixel takes ``channels / port_lanes(channels)`` beats).
+
+    Why: a port beat is one transfer per cycle; at 3 channels and one pixel per beat the RGB stem's
+    input took 3 cycles per pixel and bounded the whole pipeline (issue 12, "wide stem ports")."""
+    if channels >= WIDE_MAX_C:
+        return 1
+    for g in (WIDE_MAX_PIXELS, 4, 2, 1):
+        if g <= WIDE_MAX_PIXELS and width % g == 0:
+            return g
+    return 1
+
+
+def port_bytes(shape) -> int:
+    """Bytes per beat of the port of a (C, H, W) tensor: ``port_lanes(C)`` channels of one pixel,
+    or C x ``port_pixels`` bytes (whole pixels) for a wide port. The HLS engines tell the two apart
+    by comparing the beat width with C (``lanes > c`` means ``lanes / c`` pixels per beat)."""
+    c, _, w = (int(v) for v in shape)
+    g = port_pixels(c, w)
+    return c * g if g > 1 else port_lanes(c)
+
+
+def tensor_port_beats(shape) -> int:
+    """Beats of a whole (C, H, W) tensor on its port."""
+    c, h, w = (int(v) for v in shape)
+    return c * h * w // port_bytes(shape)
+
+
 # Pipeline depth (fill = drain) of each engine process's loop body, in cycles: charged once per
 # image per process by the cost model and by the C-sim counters. The C++ twins are the lat_*
 # constants of hls/include/asymap/csim_count.h (tests/hls/test_latency_constants.py checks that
@@ -47,8 +83,15 @@ def gearbox_steps(pi: int, po: int, ci: int) -> tuple[int, int]:
     return -(-ci // lcm) * m, m + LAT_GEARBOX
 
 
-def concat_slot_steps(in_shapes, cout: int) -> int:
+def pixel_beats(shape) -> int:
+    """Loop iterations a per-pixel process spends on one pixel of a port: C / lanes beats, or one
+    for a wide port (the process shifts one pixel out of the beat it holds, concat.h)."""
+    c, _, w = (int(v) for v in shape)
+    return 1 if port_pixels(c, w) > 1 else c // port_lanes(c)
+
+
+def concat_slot_steps(in_shapes, out_shape) -> int:
     """Loop iterations per pixel of a concat wrapper (concat.h): shifting in every operand's beats
     of one pixel, or sending the previous pixel's output beats, whichever takes longer."""
-    ins = sum(int(s[0]) // port_lanes(int(s[0])) for s in in_shapes)
-    return max(ins, cout // port_lanes(cout))
+    ins = sum(pixel_beats(s) for s in in_shapes)
+    return max(ins, pixel_beats(out_shape))

@@ -76,6 +76,10 @@ def test_tiny_two_boards_bit_exact(tiny):
     # Cut after layer 3 is inside the residual block: the skip tensor travels with the main path.
     assert [t["name"] for t in chain["links"][1]["tensors"]] == ["conv2_relu", "res.conv2_bn_out"]
     assert chain["links"][1]["width_bits"] == 128
+    # The 3x32x32 RGB input travels on a wide port (8 pixels = 24 bytes per beat) from the host's
+    # link kernels into the stem (issue 12 item 4); verify ran it bit-exact and, with FIFO_SLACK,
+    # in the bounded threaded simulation without deadlock.
+    assert chain["links"][0]["tensors"][0]["shape"] == [3, 32, 32] and chain["links"][0]["tensors"][0]["lanes"] == 24
     # The two tensors are interleaved row by row on the link, not sent one after the other.
     from asymap import linkproto
     from asymap.codegen import framefile

@@ -66,6 +66,36 @@ def _pointwise_wide_simd(b):  # in_lanes 1 (C = 5), SIMD 5: gearbox 1 -> 5; PE 8
 CASES = [_depthwise, _grouped, _grouped_1x1, _pools, _gap_fc, _add_concat, _pointwise_wide_simd]
 
 
+# Wide ports (asymap.lanes.port_pixels): the input is (3, 10, 8), so its port carries 8 RGB pixels
+# (24 bytes) per beat, and every few-channel tensor of an even-width row carries whole pixels.
+def _wide_stem(b):  # the stem: 9 window positions x 3 channels per cycle, input 8 pixels per beat
+    return {0: (16, 3, 9)}, b.conv("x", 16, k=3, s=2, p=1)
+
+
+def _wide_stem_simd1(b):  # one channel per SWG word: the input gearbox sends 24 words per beat
+    return {0: (8, 1, 3)}, b.conv("x", 8, k=3, s=1, p=1)
+
+
+def _wide_pool_gap_fc(b):  # wide in and out (3 -> 4 channels, 8 and 4 pixels per beat), GAP of a wide port
+    x = b.conv("x", 4, k=1, p=0)
+    x = b.pool(x, ir.MAXPOOL, k=2, s=2, p=0)
+    y = b.pool(x, ir.AVGPOOL, k=3, s=1, p=1)
+    y = b.gap(y)
+    return {0: (2, 3), 1: (2, 1), 2: (4, 1), 4: (3, 4)}, b.fc(y, 5)
+
+
+def _wide_add_concat(b):  # wide operands and output of add and concat, a depthwise conv on a wide port
+    x = b.conv("x", 2, k=1, p=0)
+    y = b.conv(x, 2, k=3)
+    z = b.add(x, y)
+    d = b.conv("x", 3, k=3, groups=3)
+    c = b.concat([z, d])
+    return {0: (2, 3), 1: (1, 2, 3), 3: (3, 1), 5: (4, 5)}, b.conv(c, 12, k=1, p=0)
+
+
+WIDE_CASES = [_wide_stem, _wide_stem_simd1, _wide_pool_gap_fc, _wide_add_concat]
+
+
 def _effective(layer, pe, simd, kpar):
     """The factors codegen really uses (it falls back to divisors; see segment_blocks)."""
     if layer.op == ir.FC:
@@ -87,6 +117,22 @@ def test_engine_cycles_match_costmodel(case, tmp_path):
     b = GraphBuilder((5, 9, 7), seed=11)
     factors, _ = case(b)
     qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors)
+    assert_matches(outs, vals)
+    want = 0
+    for ql in qg.layers:
+        pe, simd, kpar = _effective(ql.layer, *(tuple(factors.get(ql.index, (1, 1))) + (1,))[:3])
+        want += engine_cycles(ql.layer, pe, simd, kpar)
+    assert int((tmp_path / "csim_cycles.txt").read_text()) == want
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("case", WIDE_CASES, ids=[c.__name__.strip("_") for c in WIDE_CASES])
+def test_wide_port_engine_cycles_match_costmodel(case, tmp_path):
+    b = GraphBuilder((3, 10, 8), seed=5)
+    factors, _ = case(b)
+    qg, vals = b.build()
+    assert lanes.port_bytes(qg.tensors["x"].shape) == 24  # 8 pixels x 3 channels per beat
     code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors)
     assert_matches(outs, vals)
     want = 0

@@ -90,8 +90,9 @@ def test_block_matches_reference(case, tmp_path):
 
 
 def test_factor_fallback_is_recorded(tmp_path):
-    """simd=2 does not divide C_in=5 -> largest divisor 1; pe=4 on 6 outputs -> padded fold."""
-    b = GraphBuilder((5, 9, 11), seed=3)
+    """simd=2 does not divide C_in=5 -> largest divisor 1; pe=4 on 6 outputs -> padded fold (the
+    output is 7 pixels wide, so its port is narrow: wide ports have no padded folds)."""
+    b = GraphBuilder((5, 9, 13), seed=3)
     b.conv("x", 6, k=3, s=2)
     qg, vals = b.build()
     code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 2)})
@@ -187,3 +188,100 @@ def test_requant_bit_exact_with_arith(tmp_path):
     got = np.array([[int(v) for v in ln.split()] for ln in run.stdout.splitlines()])
     assert np.array_equal(got[:, 0], requant(acc, m, s, -128, 127))
     assert np.array_equal(got[:, 1], requant(acc, m, s, 0, 255))
+
+
+def test_wide_output_port_refits_a_padded_pe(tmp_path):
+    """pe=4 on 6 outputs of 6-pixel rows: the 6-channel output is a wide port (2 pixels = 12 bytes
+    per beat) with no room for padding channels, so the generator uses pe=3 and says so."""
+    b = GraphBuilder((5, 9, 11), seed=3)
+    b.conv("x", 6, k=3, s=2)
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 1)})
+    assert_matches(outs, vals)
+    assert [n for n in code.notes if "wide output port" in n and "using pe=3" in n]
+    assert not [n for n in code.notes if "2 padding channels" in n]
+    assert "static const unsigned out_lanes = 12;" in code.header and "static const unsigned out_cp = 6;" in code.header
+
+
+WIDE_PORT_DRIVER = r"""
+#include <cstdio>
+#include "asymap/link.h"
+#include "asymap/stream_utils.h"
+// A wide port (3 channels x 8 pixels = 24 bytes per word) of a 3x5x8 tensor (120 bytes): packed
+// into W-bit link beats (bytes contiguous, the last beat zero-padded) and unpacked back;
+// width_convert turns the wide port into one-channel beats and back.
+template <unsigned W>
+struct lc {
+    static const unsigned width = W, lanes = 24, bytes = 120;
+};
+template <unsigned W>
+int roundtrip() {
+    const unsigned B = W / 8, BEATS = (120 + B - 1) / B;
+    hls::stream<ap_uint<192> > a("a"), back("back");
+    hls::stream<ap_uint<W> > beats("beats");
+    for (unsigned i = 0; i < 5; ++i) {
+        ap_uint<192> v = 0;
+        for (unsigned l = 0; l < 24; ++l) v.range(8 * l + 7, 8 * l) = (i * 24 + l) * 11 % 256;
+        a.write(v);
+    }
+    asymap::link_pack<lc<W> >(a, beats);
+    int bad = beats.size() == BEATS ? 0 : 1;
+    hls::stream<ap_uint<W> > again("again");
+    for (unsigned k = 0; k < BEATS; ++k) {
+        ap_uint<W> v = beats.read();
+        for (unsigned l = 0; l < B; ++l) {
+            unsigned byte = k * B + l, want = byte < 120 ? byte * 11 % 256 : 0;
+            if (unsigned(v.range(8 * l + 7, 8 * l)) != want) bad |= 2;
+        }
+        again.write(v);
+    }
+    asymap::link_unpack<lc<W> >(again, back);
+    for (unsigned i = 0; i < 5; ++i) {
+        ap_uint<192> v = back.read();
+        for (unsigned l = 0; l < 24; ++l)
+            if (unsigned(v.range(8 * l + 7, 8 * l)) != (i * 24 + l) * 11 % 256) bad |= 4;
+    }
+    if (!back.empty() || !again.empty()) bad |= 8;
+    return bad;
+}
+int main() {
+    int bad = roundtrip<64>() | roundtrip<512>() << 4;
+    hls::stream<ap_uint<192> > w("w"), w2("w2");
+    hls::stream<ap_uint<8> > n("n");
+    for (unsigned i = 0; i < 5; ++i) {
+        ap_uint<192> v = 0;
+        for (unsigned l = 0; l < 24; ++l) v.range(8 * l + 7, 8 * l) = i * 24 + l;
+        w.write(v);
+    }
+    asymap::width_convert<3, 24, 1, 40>(w, n);
+    if (n.size() != 120) bad |= 256;
+    hls::stream<ap_uint<8> > n2("n2");
+    for (unsigned k = 0; k < 120; ++k) {
+        ap_uint<8> v = n.read();
+        if (unsigned(v) != k) bad |= 512;
+        n2.write(v);
+    }
+    asymap::width_convert<3, 1, 24, 40>(n2, w2);
+    for (unsigned i = 0; i < 5; ++i) {
+        ap_uint<192> v = w2.read();
+        for (unsigned l = 0; l < 24; ++l)
+            if (unsigned(v.range(8 * l + 7, 8 * l)) != i * 24 + l) bad |= 1024;
+    }
+    std::printf("bad=%d\n", bad);
+    return bad != 0;
+}
+"""
+
+
+def test_wide_port_link_pack_unpack_and_width_convert(tmp_path):
+    """24-byte wide-port words (8 RGB pixels) into 64- and 512-bit link beats and back, bytes
+    contiguous as docs/link-protocol.md says (24 does not divide 8 or 64); width_convert between
+    the wide port and one channel per beat."""
+    src = tmp_path / "wp.cpp"
+    src.write_text(WIDE_PORT_DRIVER)
+    exe = tmp_path / "wp"
+    comp = subprocess.run(["g++", *CXXFLAGS, *gxx_include_flags(), str(src), "-o", str(exe)],
+                          capture_output=True, text=True)
+    assert comp.returncode == 0, comp.stderr[-3000:]
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0 and "bad=0" in run.stdout, run.stdout

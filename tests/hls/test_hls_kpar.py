@@ -24,7 +24,7 @@ CASES = [
     ("stem7x7_kpar7", (3, 13, 11), dict(cout=8, k=7, s=2, p=3), (4, 3, 7), False),
     ("stem7x7_kpar49", (3, 13, 11), dict(cout=8, k=7, s=2, p=3), (8, 1, 49), False),
     ("k3_kpar3_pad", (5, 9, 11), dict(cout=6, k=3), (2, 5, 3), False),
-    ("k3_kpar9_s2_padded_pe", (5, 9, 11), dict(cout=6, k=3, s=2), (4, 1, 9), False),
+    ("k3_kpar9_s2_padded_pe", (5, 9, 13), dict(cout=6, k=3, s=2), (4, 1, 9), False),  # 7 wide: narrow port
     ("k3_kpar3_dilated_asym", (5, 9, 11), dict(cout=4, k=3, d=2, p=(1, 2, 2, 1)), (2, 5, 3), False),
     ("k3_kpar9_grouped", (6, 7, 9), dict(cout=4, k=3, groups=2), (2, 3, 9), False),
     ("k3_kpar1", (5, 9, 11), dict(cout=6, k=3, s=2), (3, 5, 1), False),
@@ -32,6 +32,11 @@ CASES = [
     ("k1_pointwise_load_bound", (16, 5, 7), dict(cout=8, k=1, p=0), (8, 16, 1), False),
     ("k1_pointwise_emit_bound", (4, 5, 7), dict(cout=24, k=1, p=0), (24, 4, 1), False),
     ("k3_offchip", (5, 9, 11), dict(cout=6, k=3), (2, 5, 1), True),
+    # wide ports (3 channels x 8 pixels = 24 bytes per beat): the stem as ResNet has it, and a
+    # forced off-chip conv between wide ports (width_convert adapters in the segment)
+    ("stem7x7_kpar49_wide_port", (3, 13, 16), dict(cout=8, k=7, s=2, p=3), (8, 3, 49), False),
+    ("stem7x7_kpar7_wide_port", (3, 13, 16), dict(cout=16, k=7, s=2, p=3), (16, 3, 7), False),
+    ("k3_offchip_wide_ports", (3, 9, 8), dict(cout=6, k=3), (2, 3, 1), True),
 ]
 
 
@@ -86,7 +91,9 @@ def test_costmodel_offers_kpar_only_to_narrow_kxk_convs():
     o = opts[0]
     best = set(np.nonzero(o.cycles == o.cycles.min())[0].tolist())
     assert {(int(o.pe[k]), int(o.simd[k]), int(o.kpar[k])) for k in best} == {(8, 3, 49)}
-    # rows 0..3 loaded first (16 pixels of 3 one-channel beats each), then each output row max(8
-    # pixels x 2 output beats, the 2 new rows of 48 beats its successor needs); rows 6 and 7 need
-    # no new input (bottom padding); tails: gearbox in (M 3 + 2), SWG 4, MVAU 12, gearbox out (M 1 + 2)
-    assert o.cycles.min() == 4 * 48 + 6 * max(2 * 48, 8 * 2) + 2 * 8 * 2 + (3 + 2) + 4 + 12 + (1 + 2)
+    # the 3-channel input is a wide port (8 pixels = 24 bytes per beat): its gearbox (24 -> 3
+    # bytes, M = 8) takes one step per pixel, 16 per row. Rows 0..3 are loaded first, then each
+    # output row max(8 pixels x 2 output beats, the 2 new rows of 16 steps its successor needs);
+    # rows 6 and 7 need no new input (bottom padding); tails: gearbox in (M 8 + 2), SWG 4, MVAU 12,
+    # gearbox out (M 1 + 2)
+    assert o.cycles.min() == 4 * 16 + 6 * max(2 * 16, 8 * 2) + 2 * 8 * 2 + (8 + 2) + 4 + 12 + (1 + 2)

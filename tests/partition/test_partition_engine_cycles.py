@@ -24,18 +24,21 @@ def test_stem_with_window_parallelism(chain, repo_root):
     g = chain([("conv", 64, 7, 2)], input_shape=(3, 224, 224))
     info = layer_infos(g)[0]
     doc = (repo_root / "docs" / "cost-model.md").read_text()
-    # port_lanes(3) = 1, port_lanes(64) = 8, SIMD 3: the input gearbox takes 3 beats per pixel
-    # (672 per row). Rows 0..3 are loaded first; output rows 0..109 then each load the 2 new
-    # input rows the next output row needs while computing; rows 110 and 111 need none (the bottom
-    # padding). The output gearbox (64 -> 8 channels) takes 8 steps per pixel.
-    fill, new, ow = 4 * 672, 2 * 672, 112
-    tails = (3 + LAT_GEARBOX) + LAT_SWG + LAT_MVAU + (8 + LAT_GEARBOX)
-    for (pe, simd, kpar), text in {(64, 3, 1): "617,375", (64, 3, 49): "152,351", (64, 3, 7): "152,351"}.items():
+    # The 3-channel input travels on a wide port: 8 pixels (24 bytes) per beat (port_bytes), the
+    # 64-channel output at port_lanes(64) = 8 channels per beat. SIMD 3: the input gearbox
+    # (24 -> 3 bytes: L = 24, M = 8) takes 8 steps per beat, one per pixel (224 per row). Rows 0..3
+    # are loaded first; output rows 0..109 then each load the 2 new input rows the next output
+    # row needs while computing; rows 110 and 111 need none (the bottom padding). The output
+    # gearbox (64 -> 8 channels) takes 8 steps per pixel.
+    fill, new, ow = 4 * 224, 2 * 224, 112
+    tails = (8 + LAT_GEARBOX) + LAT_SWG + LAT_MVAU + (8 + LAT_GEARBOX)
+    for (pe, simd, kpar), text in {(64, 3, 1): "615,588", (64, 3, 49): "101,284", (64, 3, 7): "101,284"}.items():
         row = ow * max((64 // pe) * (49 // kpar) * (3 // simd), 8)
         want = fill + 110 * max(new, row) + 2 * row + tails
         assert info.options.cycles[_opt(info, pe, simd, kpar)] == want
         assert f"{want:,}" == text and text in doc
-    assert port_beats(info.layer) == fill + 110 * new + 2 * ow * 8  # loads bound the fastest choice
+    # the output port (8 channels per beat) now bounds the fastest choice, not the input
+    assert port_beats(info.layer) == 4 * 28 + 112 * ow * 8
     assert port_beats(info.layer) <= info.options.cycles.min()
     assert not info.streams
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from asymap import linkproto
 from asymap.codegen.fifodepth import _row_map
-from asymap.codegen.ports import port_lanes
 from asymap.errors import UserError
+from asymap.lanes import port_bytes
 from asymap.frontend import ir
 from asymap.frontend.ir import Graph
 from asymap.util.names import unique_idents
@@ -48,7 +48,7 @@ class CutTensor:
 
     @property
     def lanes(self) -> int:
-        return port_lanes(self.shape[0])
+        return port_bytes(self.shape)
 
     @property
     def words(self) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymap.codegen.ports import port_lanes
+from asymap.lanes import port_bytes
 from asymap.frontend import ir
 # PW_INFLIGHT: pixels a 1x1 engine may have read beyond the last pixel it emitted (one in each of
 # the two input and two output ping-pong buffers, plus one being loaded); counted as whole rows
@@ -118,7 +118,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
                 dem.append(np.where(m > 0, need[t][s][np.maximum(m - 1, 0)], 0))
             mx = np.max(dem, axis=0)
             c, h, w = shapes[s]
-            row_beats = w * c // port_lanes(c)
+            row_beats = w * c // port_bytes(shapes[s])
             longest = max(1, max(hops[t][s] for t in layer.inputs))
             lags = [int(np.max(mx - dem[j])) for j in range(len(layer.inputs))]
             for j, t in enumerate(layer.inputs):

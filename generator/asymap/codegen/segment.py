@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import fifo_depths
 from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
-from asymap.codegen.ports import port_lanes
+from asymap.lanes import pixel_beats as _pixel_beats, port_bytes
 from asymap.codegen.segment_blocks import (
     add_block, beat_type, concat_block, BlockCtx, mac_block, pool_block, stream_type, tensor_beats,
 )
@@ -134,7 +134,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     def port(t: str, ident: str) -> dict:
         qt = qg.tensors[t]
         c, h, w = qt.shape
-        return {"tensor": t, "ident": ident, "shape": (c, h, w), "lanes": port_lanes(c),
+        return {"tensor": t, "ident": ident, "shape": (c, h, w), "lanes": port_bytes(qt.shape),
                 "signed": bool(qt.signed), "beats": tensor_beats(qt.shape)}
 
     in_ports = [port(t, in_id[t]) for t in inputs]
@@ -159,11 +159,10 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     operand_stream: dict[tuple[int, int], str] = {}
 
     def pixel_beats(t: str) -> int:
-        c = shapes[t][0]
-        return c // port_lanes(c)
+        return _pixel_beats(shapes[t])
 
     def new_stream(name: str, t: str, depth: int) -> str:
-        streams.append({"name": name, "type": stream_type(port_lanes(shapes[t][0])), "depth": depth})
+        streams.append({"name": name, "type": stream_type(port_bytes(shapes[t])), "depth": depth})
         return name
 
     # Stream names: s_<tensor> (a block's output), e<n>_<tensor> (fork edge n), f<n>_<tensor>
@@ -182,7 +181,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         """Route tensor t from stream src to all its consumer edges (copy / direct / fork chain)."""
         es = edges[t]
         beats = tensor_beats(shapes[t])
-        btype = beat_type(port_lanes(shapes[t][0]))
+        btype = beat_type(port_bytes(shapes[t]))
         if not es:
             raise ValueError(f"segment {fn}: tensor {t!r} is produced but never used")
         if len(es) == 1:
@@ -230,7 +229,20 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         else:
             dst = new_stream(f"s_{t_id[t]}", t, max(2, pixel_beats(t)))
         reads = [operand_stream[(layer.index, j)] for j in range(len(layer.inputs))]
-        args = reads + [dst]
+        edst = dst
+        if "in" in code.adapt:  # a wide port into an engine that takes one pixel per beat at most
+            c, wl, nl, pix = code.adapt["in"]
+            aname = f"a_{ident}"
+            streams.append({"name": aname, "type": stream_type(nl), "depth": 2})
+            calls.append({"func": f"asymap::width_convert<{c}, {wl}, {nl}, {pix}>", "args": [reads[0], aname],
+                          "comment": f"wide port -> {nl} channels per beat for {ident}", "reads": [reads[0]],
+                          "writes": [aname]})
+            reads = [aname] + reads[1:]
+        if "out" in code.adapt:
+            c, wl, nl, pix = code.adapt["out"]
+            edst = f"b_{ident}"
+            streams.append({"name": edst, "type": stream_type(nl), "depth": 2})
+        args = reads + [edst]
         if code.reader is not None:
             # the streamer bursts this layer's region into q_<layer>; weights_unpack makes rows
             qname, wname = f"q_{ident}", f"w_{ident}"
@@ -250,7 +262,11 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             reads = reads + [pname]
         args += code.consts
         calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})",
-                      "reads": reads, "writes": [dst]})
+                      "reads": reads, "writes": [edst]})
+        if edst != dst:
+            calls.append({"func": f"asymap::width_convert<{c}, {nl}, {wl}, {pix}>", "args": [edst, dst],
+                          "comment": f"{ident}: {nl} channels per beat -> wide port", "reads": [edst],
+                          "writes": [dst]})
         if dst != out_id.get(t):
             distribute(t, dst, t_id[t])
 

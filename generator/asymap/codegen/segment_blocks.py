@@ -15,7 +15,7 @@ from asymap.codegen.weightpack import (
     WMEM_WORD_BYTES, fit_factor, pack_offchip, pack_rom, pad_channels, slot_bytes, weight_rows,
 )
 from asymap.frontend import ir
-from asymap.lanes import concat_slot_steps
+from asymap.lanes import concat_slot_steps, pixel_beats, port_bytes, port_pixels, tensor_port_beats
 from asymap.quant.qgraph import QGraph, QLayer
 
 ROM_WORDS_PER_LINE = 8  # packed 64-bit words per line of weights.h
@@ -43,8 +43,7 @@ def stream_type(lanes: int) -> str:
 
 
 def tensor_beats(shape) -> int:
-    c, h, w = shape
-    return h * w * c // port_lanes(c)
+    return tensor_port_beats(shape)
 
 
 @dataclass
@@ -70,6 +69,10 @@ class BlockCall:
     consts: list[str] = field(default_factory=list)
     reader: dict | None = None
     preload: dict | None = None  # {"offset", "words"}: this layer's 64-bit words in the preload image
+    # Wide ports the engine cannot take (conv_offchip reads and writes one pixel per beat or less):
+    # {"in": (C, wide lanes, narrow lanes, pixels), "out": ...}; the segment puts a width_convert
+    # process (stream_utils.h) between the port and the engine.
+    adapt: dict = field(default_factory=dict)
 
 
 def _u(name, v):
@@ -178,6 +181,12 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
     pe, simd, kpar = _mac_factors(ql, factors, ident, ctx, cout, cig, window)
     if groups > 1 and not offchip:
         pe, kpar = _grouped_factors(ident, ctx, pe, kpar, cout, cig, groups)
+    if layer.op == ir.CONV and port_pixels(cout, wout) > 1 and cout % pe and not offchip:
+        # a wide output port carries whole pixels: no padding channels inside its beats (conv.h)
+        ctx.notes = [n for n in ctx.notes if not (n.startswith(f"{ident}: pe=") and "padding channels" in n)]
+        ctx.notes.append(f"{ident}: pe={pe} does not divide C_out={cout} and the wide output port (whole "
+                         f"pixels per beat) has no room for padding channels; using pe={fit_factor(cout, pe)}")
+        pe = fit_factor(cout, pe)
     cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
     w = pad_channels(w, cout_p, 0)
     rows = weight_rows(w, pe, simd, kpar)
@@ -190,13 +199,22 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         ctx.notes.append(f"{ident}: mac=packed needs PEs that share activations (groups = 1); using mac=dsp")
         kind = "dsp"
     preload = preload and not offchip
+    in_lanes, out_lanes = port_bytes(layer.in_shapes[0]), port_bytes(layer.out_shape)
+    adapt = {}
+    if offchip and layer.op == ir.CONV:
+        if in_lanes > cin:
+            adapt["in"] = (cin, in_lanes, port_lanes(cin), hin * win)
+            in_lanes = port_lanes(cin)
+        if out_lanes > cout:
+            adapt["out"] = (cout, out_lanes, port_lanes(cout), hout * wout)
+            out_lanes = port_lanes(cout)
     cfg = f"{ident}_cfg"
     fields = [
         _u("in_c", cfg_in[0]), _u("in_h", cfg_in[1]), _u("in_w", cfg_in[2]),
         _u("out_c", cfg_out[0]), _u("out_cp", cout_p), _u("out_h", cfg_out[1]), _u("out_w", cfg_out[2]),
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
         _u("pt", pt), _u("pl", pl), _u("groups", groups), _u("pe", pe), _u("simd", simd),
-        _u("kpar", kpar), _u("in_lanes", port_lanes(cin)), _u("out_lanes", port_lanes(cout)),
+        _u("kpar", kpar), _u("in_lanes", in_lanes), _u("out_lanes", out_lanes),
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
         _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("lb_wpart", lb_wpart),
         _u("rom_wpr", wpr),
@@ -237,7 +255,7 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
     ]})
     okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
     return BlockCall(f"asymap::{okind}<{ns}::{cfg}>", tail,
-                     {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))})
+                     {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}, adapt=adapt)
 
 
 def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> BlockCall:
@@ -250,7 +268,8 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> Bl
     pe, _ = _factors(ql, factors, ident, ctx, c, 1)
     cfg = f"{ident}_cfg"
     if layer.op == ir.GAP:
-        fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_lanes(c)),
+        fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_bytes(layer.out_shape)),
+                  _u("in_lanes", port_bytes(layer.in_shapes[0])),
                   _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
                   _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
         ctx.cfgs.append({"name": cfg, "comment": f"{ident}: global average pooling", "fields": fields})
@@ -259,7 +278,8 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> Bl
     fields = [
         _u("c", c), _u("in_h", hin), _u("in_w", win), _u("out_h", hout), _u("out_w", wout),
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
-        _u("pt", layer.pads[0]), _u("pl", layer.pads[1]), _u("pe", pe), _u("lanes", port_lanes(c)),
+        _u("pt", layer.pads[0]), _u("pl", layer.pads[1]), _u("pe", pe), _u("lanes", port_bytes(layer.in_shapes[0])),
+        _u("out_lanes", port_bytes(layer.out_shape)),
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
         _b("count_include_pad", layer.count_include_pad), _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", pe),
     ]
@@ -280,9 +300,10 @@ def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
     """Residual add: both multipliers and the shared shift as compile-time constants."""
     layer = ql.layer
     a, b = (qg.tensors[t] for t in layer.inputs)
-    c = layer.out_shape[0]
+    c, h, w = layer.out_shape
     cfg = f"{ident}_cfg"
-    fields = [_u("beats", tensor_beats(layer.out_shape)), _u("lanes", port_lanes(c)),
+    fields = [_u("beats", h * w * c // port_lanes(c)), _u("lanes", port_bytes(layer.out_shape)),
+              _u("clanes", port_lanes(c)),
               _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
               _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi)]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: residual add", "fields": fields})
@@ -298,14 +319,16 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
         ci = layer.in_shapes[i][0]
         pname = f"{ident}_in{i}_cfg"
         ctx.cfgs.append({"name": pname, "comment": f"{ident}: concat operand {i}", "fields": [
-            _u("c", ci), _u("lanes", port_lanes(ci)), _u("offset", offset), _u("out_c", cout),
+            _u("c", ci), _u("lanes", port_bytes(layer.in_shapes[i])), _u("offset", offset), _u("out_c", cout),
             _b("in_signed", qg.tensors[t].signed), _ll("mult", ql.mult[i]), _u("shift", ql.shift[i]),
             _i("lo", ql.lo), _i("hi", ql.hi)]})
         offset += ci
-        end = (parts[-1]["end"] if parts else 0) + ci // port_lanes(ci)
-        parts.append({"cfg": f"{ctx.ns}::{pname}", "lanes": port_lanes(ci), "end": end})
-    slot = concat_slot_steps(layer.in_shapes, cout)
+        end = (parts[-1]["end"] if parts else 0) + pixel_beats(layer.in_shapes[i])
+        lanes = port_bytes(layer.in_shapes[i])
+        parts.append({"cfg": f"{ctx.ns}::{pname}", "lanes": lanes, "end": end, "wide": lanes > ci})
+    slot = concat_slot_steps(layer.in_shapes, layer.out_shape)
     ctx.wrappers.append({"name": f"{ident}_concat", "parts": parts, "pixels": h * w, "out_c": cout,
-                         "out_lanes": port_lanes(cout), "out_beats": cout // port_lanes(cout),
+                         "out_lanes": port_bytes(layer.out_shape), "out_beats": pixel_beats(layer.out_shape),
+                         "out_wide": port_bytes(layer.out_shape) > cout,
                          "slot": slot, "steps": (h * w + 1) * slot})
     return BlockCall(f"{ctx.ns}::{ident}_concat")

@@ -27,7 +27,7 @@ from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
 from asymap.lanes import (
     LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
-    port_lanes,
+    port_bytes, port_lanes, port_pixels,
 )
 
 RES = ("dsp", "bram36", "uram", "lut")
@@ -44,6 +44,14 @@ LUT_LAYER = 300
 LUT_PER_LANE = 12
 LUT_PER_PE = 40
 LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
+# A wide port (several pixels per beat, asymap.lanes.port_pixels), per byte of its beat beyond the
+# 8 a narrow port has (LUT_LAYER covers those): the gearbox's (or holding register's) beat-wide
+# shift register (8 bits, one 2:1 multiplexer per bit, two per LUT6_2: 4 LUTs per byte) at each
+# end, and on the output side the beat-wide stream FIFO in SRLs (8 LUTs per byte, up to 32 deep;
+# every stream has one producer, so it is charged once).
+LUT_WIDE_IN_BYTE = 4
+LUT_WIDE_OUT_BYTE = 4 + 8
+NARROW_PORT_BYTES = 8
 
 # MAC kinds (hls/include/asymap/mac.h), per conv/fc layer; plan.json "mac". Index = the kind's code.
 MAC_KINDS = ("packed", "dsp", "lut")
@@ -198,20 +206,32 @@ def _slot_rows(hi: int, ho: int, sh: int, pt: int, kh: int, dh: int) -> np.ndarr
     return rows
 
 
-def row_engine_cycles(layer: Layer, bw: int, gin: tuple[int, int], words_per_pixel: int,
-                      mac_per_pixel: int, gout: tuple[int, int], lat_compute: int) -> tuple[int, int]:
+def port_gearbox(shape, pi: int, po: int, into_port: bool) -> tuple[int, int, int]:
+    """(iterations per item, tail, pixels per item) of the gearbox between a tensor port and an
+    engine's ``pi``/``po``-byte words (stream_utils.h ``gearbox``, items of ``port_item``): one
+    pixel of C bytes, or one wide beat of whole pixels (conv.h/pool.h pass the same items)."""
+    c, _, w = shape
+    g = port_pixels(c, w)
+    item = port_bytes(shape) if g > 1 else c
+    steps, tail = gearbox_steps(pi, po, item)
+    return steps, tail, g
+
+
+def row_engine_cycles(layer: Layer, bw: int, gin: tuple[int, int, int], words_per_pixel: int,
+                      mac_per_pixel: int, gout: tuple[int, int, int], lat_compute: int) -> tuple[int, int]:
     """Cycles of a row-buffer engine (conv.h conv2d_core, pool.h pool2d_core): gearbox in, window
     generator, compute process, gearbox out, each one pipelined loop. Per slot the slowest process
-    sets the pace -- the input gearbox (``gin[0]`` iterations per input pixel), the window generator
-    (max of its row loads, W*C/BW words per row, and the W_out*words_per_pixel window words), the
-    compute process (W_out*mac_per_pixel) and the output gearbox (W_out*gout[0]) -- and every
-    process adds its tail (pipeline depth, csim_count.h) once. Returns (slots, tails)."""
+    sets the pace -- the input gearbox (``gin[0]`` iterations per item of ``gin[2]`` input pixels:
+    a wide port's beat holds several), the window generator (max of its row loads, W*C/BW words per
+    row, and the W_out*words_per_pixel window words), the compute process (W_out*mac_per_pixel)
+    and the output gearbox (W_out/gout[2] items of gout[0]) -- and every process adds its tail
+    (pipeline depth, csim_count.h) once. Returns (slots, tails)."""
     cin, _, wi = layer.in_shapes[0]
     wo = layer.out_shape[2]
     rows = slot_rows(layer)
-    loads_in = rows * wi * gin[0]
+    loads_in = rows * (wi // gin[2]) * gin[0]
     swg = rows * wi * (cin // bw)
-    compute = np.full(len(rows), wo * max(words_per_pixel, mac_per_pixel, gout[0]), dtype=np.int64)
+    compute = np.full(len(rows), wo * max(words_per_pixel, mac_per_pixel, gout[0] // gout[2]), dtype=np.int64)
     swg[1:] = np.maximum(swg[1:], wo * words_per_pixel)
     compute[0] = 0
     per_slot = np.maximum(np.maximum(loads_in, swg), compute)
@@ -263,12 +283,14 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
 
     ``pe`` is the PE count of a conv/fc and the channels per cycle of a pool; add and concat move one
     port beat per cycle whatever their factors. Input/output ports carry ``port_lanes(C)`` channels
-    per beat; gearboxes convert them to the engine's SIMD/PE-wide words and back."""
+    per beat, or whole pixels per beat when C is small (``port_bytes``: the wide stem port);
+    gearboxes convert them to the engine's SIMD/PE-wide words and back."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
     kk = kh * kw
-    pin, pout = port_lanes(cin), port_lanes(cout)
+    pin, pout = port_lanes(cin), port_lanes(cout)  # off-chip engines: narrow ports (segment adapters)
+    bin_, bout = port_bytes(layer.in_shapes[0]), port_bytes(layer.out_shape)
     if layer.op in (CONV, FC):
         g = conv_geometry(layer, pe, simd, kpar)
         nf = g["nf"]
@@ -276,29 +298,35 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         load = hi * wi * (cin // pin)
         if layer.op == FC and offchip:  # conv_offchip.h with one output pixel: load, NF*SF MACs, emit gearbox
             cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
-            return load + nf * (cin_g // simd) + max(nf, emit), OFFCHIP_TAIL
+            return cin * hi * wi // bin_ + nf * (cin_g // simd) + max(nf, emit), OFFCHIP_TAIL
         if offchip:  # conv_offchip.h: load; NF x pixels x fold rows (weights stream in on pixel 0); emit gearbox
             sf = layer.c_in // layer.groups // simd
             return load + nf * kk * sf * ho * wo + ho * wo * max(nf, emit), OFFCHIP_TAIL
-        gout = gearbox_steps(pe, pout, nf * pe)
-        if is_pointwise(layer):  # per pixel: gearbox in, MVAU, gearbox out overlap
-            cing = g["cing"]
-            gin = gearbox_steps(pin, simd, cing)
-            pixels = 1 if layer.op == FC else hi * wi
-            return pixels * max(gin[0], g["steps"], gout[0]), gin[1] + LAT_MVAU + gout[1]
-        gin = gearbox_steps(pin, g["bw"], cin)
+        if port_pixels(cout, wo) > 1:  # a wide output has no padding channels (layer_options)
+            gout = port_gearbox(layer.out_shape, pe, bout, True)
+        else:
+            gout = gearbox_steps(pe, bout, nf * pe) + (1,)
+        if layer.op == FC:  # one "pixel": the whole tensor, in port beats of the input tensor
+            gin = gearbox_steps(bin_, simd, g["cing"])
+            return max(gin[0], g["steps"], gout[0]), gin[1] + LAT_MVAU + gout[1]
+        gin = port_gearbox(layer.in_shapes[0], bin_, simd if is_pointwise(layer) else g["bw"], False)
+        if is_pointwise(layer):  # per slot of G pixels (a wide port's beat): gearbox in, MVAU, gearbox out overlap
+            grp = max(gin[2], gout[2])
+            slot = max(gin[0] * (grp // gin[2]), grp * g["steps"], gout[0] * (grp // gout[2]))
+            return hi * wi // grp * slot, gin[1] + LAT_MVAU + gout[1]
         return row_engine_cycles(layer, g["bw"], gin, g["words"], g["steps"], gout, LAT_MVAU)
     c = cout
     p = port_lanes(c)
     if layer.op in (MAXPOOL, AVGPOOL):  # row-buffer engine like the KxK conv (pool.h pool2d_core)
         cf = ceil_div(c, pe)
-        return row_engine_cycles(layer, pe, gearbox_steps(p, pe, c), cf * kk, cf * kk, gearbox_steps(pe, p, c),
-                                 LAT_POOL)
-    if layer.op == GAP:
-        return (hi * wi + 1) * (c // p), LAT_GAP
+        return row_engine_cycles(layer, pe, port_gearbox(layer.in_shapes[0], bin_, pe, False), cf * kk, cf * kk,
+                                 port_gearbox(layer.out_shape, pe, bout, True), LAT_POOL)
+    if layer.op == GAP:  # a wide input beat adds its pixels per channel in one step
+        gi = port_pixels(cin, wi)
+        return hi * wi // gi * (1 if gi > 1 else c // p) + c // p, LAT_GAP
     if layer.op == CONCAT:
-        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, c), LAT_CONCAT
-    return ho * wo * (c // p), LAT_ADD  # ADD: one beat per cycle
+        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape), LAT_CONCAT
+    return ho * wo * (c // p), LAT_ADD  # ADD: port_lanes(C) channels per cycle (a wide port is held)
 
 
 def port_beats(layer: Layer) -> int:
@@ -306,15 +334,13 @@ def port_beats(layer: Layer) -> int:
     the input and emitting the output through the tensor ports, with the compute steps at zero."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
-    pin, pout = port_lanes(cin), port_lanes(cout)
+    bin_, bout = port_bytes(layer.in_shapes[0]), port_bytes(layer.out_shape)
     if layer.op in (CONV, MAXPOOL, AVGPOOL) and not is_pointwise(layer):
         rows = slot_rows(layer)
-        per = np.maximum(rows * wi * (cin // pin), np.r_[0, np.full(len(rows) - 1, wo * (cout // pout))])
+        per = np.maximum(rows * (wi * cin // bin_), np.r_[0, np.full(len(rows) - 1, wo * cout // bout)])
         return int(per.sum())
     if layer.op in (CONV, FC):
-        pixels = 1 if layer.op == FC else hi * wi
-        cing = cin * hi * wi if layer.op == FC else cin
-        return pixels * max(cing // pin, cout // pout)
+        return max(cin * hi * wi // bin_, cout * ho * wo // bout)
     return engine_cycles(layer, 1)
 
 
@@ -342,7 +368,10 @@ def layer_options(layer: Layer, pad: bool = True) -> Options:
         if layer.op == CONV and layer.groups > 1:  # grouped: PE divides C_out/groups (conv.h)
             pes = [(d, False) for d in divisors(cout // layer.groups)]
         else:
-            pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (_padded_pes(cout) if pad else [])]
+            # a wide output port carries whole pixels, so no padding channels (conv.h)
+            wide_out = layer.op == CONV and port_pixels(cout, layer.out_shape[2]) > 1
+            pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (
+                _padded_pes(cout) if pad and not wide_out else [])]
         for kpar in kpar_choices(layer):
             for simd in divisors(cin_g):
                 sf = cin_g // simd
@@ -382,6 +411,21 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     return int(c * w * min(rows, h))
 
 
+def wide_port_luts(layer: Layer) -> int:
+    """LUTs of the layer's wide ports beyond what a narrow port costs (LUT_WIDE_*_BYTE)."""
+    def extra(s) -> int:
+        wide = port_pixels(int(s[0]), int(s[2])) > 1
+        return max(0, port_bytes(s) - NARROW_PORT_BYTES) if wide else 0
+    return (LUT_WIDE_IN_BYTE * sum(extra(s) for s in layer.in_shapes)
+            + LUT_WIDE_OUT_BYTE * extra(layer.out_shape))
+
+
+def _wide_ports(layer: Layer) -> bool:
+    """A conv whose input or output port carries several pixels per beat (``port_pixels``)."""
+    return layer.op == CONV and (port_pixels(layer.in_shapes[0][0], layer.in_shapes[0][2]) > 1
+                                 or port_pixels(layer.out_shape[0], layer.out_shape[2]) > 1)
+
+
 def _buffer_bytes(layer: Layer) -> int:
     cin, _, wi = layer.in_shapes[0]
     kh = layer.kernel[0]
@@ -415,8 +459,9 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
                 options=cache[key],
                 # Streaming pays when the weights outweigh the input tensor it forces on chip;
                 # window parallelism needs the row buffer, so layers offered kpar never stream.
+                # conv_offchip takes narrow ports only: wide-port layers stay on chip.
                 streams=(has_w and int(layer.weight_bytes) > int(layer.in_bytes)
-                         and kpar_choices(layer) == [1]),
+                         and kpar_choices(layer) == [1] and not _wide_ports(layer)),
             )
         )
     return out
@@ -462,8 +507,8 @@ def requant_dsps(layer: Layer, pe) -> np.ndarray:
         return np.full_like(pe, REQUANT_DSP)
     if layer.op == ADD:
         return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
-    if layer.op == CONCAT:
-        return np.full_like(pe, SCALE_DSP * sum(port_lanes(s[0]) for s in layer.in_shapes))
+    if layer.op == CONCAT:  # a wide operand places one pixel (C channels) per step
+        return np.full_like(pe, SCALE_DSP * sum(min(port_bytes(s), int(s[0])) for s in layer.in_shapes))
     return np.zeros_like(pe)
 
 
@@ -520,6 +565,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
+    lut = lut + wide_port_luts(lay)
     inl = simd * kpar  # inputs per PE per cycle
     lanes = pe * inl
     if mac:

@@ -43,6 +43,8 @@ def example_layers() -> list[tuple[str, Layer, tuple, bool]]:
         ("conv2d", _conv(0, 6, (9, 11), 12, 3, 2), (4, 3, 1), False),
         ("conv2d, KPAR 3", _conv(0, 6, (9, 11), 12, 3, 2), (4, 3, 3), False),
         ("conv2d, depthwise", _conv(1, 12, (9, 11), 12, 3, 1, groups=12), (4, 1, 1), False),
+        # a wide input port (3 channels x 8 pixels = 24 bytes per beat): G_in per 8-pixel item
+        ("conv2d, wide input port", _conv(8, 3, (10, 8), 16, 3, 2), (16, 3, 9), False),
         ("conv1x1", _conv(2, 12, (5, 6), 20, 1, 1, pad=0), (5, 6, 1), False),
         ("fc", Layer(3, "fc3", FC, ["x"], "t3", [(20, 1, 1)], (10, 1, 1), weight=fc_w,
                      bias=np.zeros(10, np.float32)), (5, 4, 1), False),
@@ -58,14 +60,14 @@ def example_layers() -> list[tuple[str, Layer, tuple, bool]]:
 
 
 FORMULAS = {
-    "conv2d": ("`sum_s max(G_in*n_s*W_in, W_out*max(NF*KF*S, G_out)) + T_in + LAT_SWG + LAT_MVAU + T_out` "
-               "(slot 0: the first term only)"),
-    "conv1x1": "`H*W*max(G_in, NF*SF, G_out) + T_in + LAT_MVAU + T_out`",
+    "conv2d": ("`sum_s max(G_in*n_s*W_in/g_in, W_out*max(NF*KF*S, G_out/g_out)) + T_in + LAT_SWG + LAT_MVAU + T_out` "
+               "(slot 0: the first term only; `g` pixels per port item, 1 unless the port is wide)"),
+    "conv1x1": "`H*W/g*max(G_in*g/g_in, g*NF*SF, G_out*g/g_out) + T_in + LAT_MVAU + T_out` (`g = max(g_in, g_out)`)",
     "fc": "`max(G_in, NF*SF, G_out) + T_in + LAT_MVAU + T_out` (one pixel of `C*H*W` channels)",
     "conv_offchip": "`H_in*W_in*C_in/P_in + NF*KK*SF*H_out*W_out + H_out*W_out*max(NF, C_out/P_out) + 2*LAT_GEARBOX + LAT_MVAU` (three loops in sequence, weights streamed in during each fold's first pixel)",
     "maxpool2d": "as `conv2d` with `BW = PE`, `NF*KF*S = C/PE*KK`, `LAT_POOL` for `LAT_MVAU` (avgpool2d too)",
-    "global_avgpool": "`(H*W + 1)*C/P + LAT_GAP`",
-    "add2": "`H*W*C/P + LAT_ADD`",
+    "global_avgpool": "`(H*W + 1)*C/P + LAT_GAP` (wide input of G pixels per beat: `H*W/G + C/P + LAT_GAP`)",
+    "add2": "`H*W*C/P + LAT_ADD` (`P = port_lanes(C)`, also on a wide port)",
     "concat": "`(H*W + 1)*max(sum_i C_i/P_i, C/P) + LAT_CONCAT`",
 }
 

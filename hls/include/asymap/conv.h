@@ -132,6 +132,14 @@ struct conv_shape {
     static const unsigned S = DW ? 1 : SF;
     static const unsigned STEPS = NF * KF * S;              // MVAU iterations per output pixel
     static const unsigned IPIX = CFG::in_h * CFG::in_w, OPIX = CFG::out_h * CFG::out_w;
+    // Port items (stream_utils.h port_item): a pixel, or a wide beat of IPP / OPP whole pixels.
+    // A wide output has no padding channels (the planner offers padded PE only to narrow ports):
+    // the output gearbox drops padding at the end of an item, which would be inside a wide beat.
+    static const unsigned IPP = port_pix(CFG::in_c, CFG::in_lanes), OPP = port_pix(CFG::out_c, CFG::out_lanes);
+    static const unsigned IIT = port_item(CFG::in_c, CFG::in_lanes);
+    static const unsigned OIT_IN = OPP > 1 ? CFG::out_lanes : CFG::out_cp;  // PE-word bytes per output item
+    static const unsigned OIT = OPP > 1 ? CFG::out_lanes : CFG::out_c;      // port bytes per output item
+    static_assert(OPP == 1 || CFG::out_cp == CFG::out_c, "a wide output port has no padding channels");
 };
 
 // The window-generator view of a conv config.
@@ -143,10 +151,11 @@ struct conv_swg_cfg {
     static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = CFG::kpar;
     static const unsigned a = X::A, s = X::S, pe = CFG::pe, coutg = X::DW ? 1 : X::COUTG;
     static const unsigned cing = X::CING;
-    typedef gearbox_shape<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c> GI;
-    typedef gearbox_shape<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c> GO;
+    typedef gearbox_shape<CFG::in_lanes, X::BW, X::IIT, X::IIT> GI;
+    typedef gearbox_shape<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT> GO;
     static const unsigned lm = GI::M, lw = GI::L / X::BW;
-    static const unsigned period = max_u(X::STEPS, GO::item_steps);
+    // Output gearbox iterations per output pixel (a wide item of OPP pixels takes OPP times as long).
+    static const unsigned period = max_u(X::STEPS, GO::item_steps / X::OPP);
 };
 
 // Input byte of PE lane p, lane position n (= j*SIMD + s) of a window word.
@@ -248,18 +257,20 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     ASYMAP_SIM_DEPTH(wins, 2);
     ASYMAP_SIM_DEPTH(res, 2);
     ASYMAP_DATAFLOW(df);
-    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, X::BW, CFG::in_c, CFG::in_c, X::IPIX>(in, words)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, X::BW, X::IIT, X::IIT, X::IPIX / X::IPP>(in, words)));
     ASYMAP_PROCESS(df, swg<WC>(words, wins));
     ASYMAP_PROCESS(df, (mvau<CFG, false>(wins, res, w, bias, mult, shift)));
-    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::OPIX>(res, out)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT, X::OPIX / X::OPP>(res, out)));
     ASYMAP_DATAFLOW_RUN(df);
 #ifndef __SYNTHESIS__
-    // items: 0 input pixels (slot of their row), 1 SWG slots, 2/3 output pixels (slot = row + 1)
+    // items: 0 input items (slot of their row), 1 SWG slots, 2 output pixels, 3 output items
+    // (slot = row + 1); a wide item holds IPP (OPP) pixels of one row.
     struct slots {
         unsigned operator()(unsigned j, unsigned i) const {
-            if (j == 0) return swg_slot_of_row<WC>(i / CFG::in_w);
+            if (j == 0) return swg_slot_of_row<WC>(i * X::IPP / CFG::in_w);
             if (j == 1) return i;
-            return i / CFG::out_w + 1;
+            if (j == 2) return i / CFG::out_w + 1;
+            return i * X::OPP / CFG::out_w + 1;
         }
     };
     ASYMAP_CSIM_ENGINE_END(CFG::out_h + 1, slots());
@@ -291,11 +302,23 @@ void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     ASYMAP_SIM_DEPTH(words, X::SF + 2);
     ASYMAP_SIM_DEPTH(res, 2);
     ASYMAP_DATAFLOW(df);
-    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, CFG::simd, CFG::in_c, CFG::in_c, X::IPIX>(in, words)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, CFG::simd, X::IIT, X::IIT, X::IPIX / X::IPP>(in, words)));
     ASYMAP_PROCESS(df, (mvau<CFG, true>(words, res, w, bias, mult, shift)));
-    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, CFG::out_cp, CFG::out_c, X::IPIX>(res, out)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT, X::IPIX / X::OPP>(res, out)));
     ASYMAP_DATAFLOW_RUN(df);
-    ASYMAP_CSIM_ENGINE_END(X::IPIX, csim_same_slot());
+#ifndef __SYNTHESIS__
+    // A wide port's item is a group of pixels: the group is the slot (every process spends its
+    // iterations of those pixels there, so the slowest one sets the pace).
+    struct slots {
+        unsigned operator()(unsigned j, unsigned i) const {
+            const unsigned G = max_u(X::IPP, X::OPP);
+            if (j == 0) return i * X::IPP / G;
+            if (j == 1) return i / G;
+            return i * X::OPP / G;
+        }
+    };
+    ASYMAP_CSIM_ENGINE_END(X::IPIX / max_u(X::IPP, X::OPP), slots());
+#endif
 }
 
 // ---- entry points: on-chip ROM weights -------------------------------------------------------

@@ -5,8 +5,13 @@
 // Both operands have their own multiplier because their scales differ; the sum of the two
 // products is shifted once, so the result is exactly the numpy reference's. The two inputs have
 // the same shape and hence the same lane count; one beat of each is combined per cycle.
-// One flattened pipelined loop over the tensor's beats; no memory. Cycles: beats + lat_add.
-// Config: beats (= H*W*C/lanes), lanes, a_signed, b_signed, ma, mb, s, lo, hi.
+// One flattened pipelined loop of beats = H*W*C/CL steps, CL = compute lanes (C's port lanes,
+// at most 8); no memory. A wide port (lanes > CL: whole pixels per beat, stream_utils.h port_pix)
+// is read every lanes/CL steps into a holding register that shifts down by CL bytes per step, and
+// the result beat is assembled the same way, so a wide port costs no more multipliers than a
+// narrow one and runs at the same pace. Cycles: beats + lat_add.
+// Config: beats (compute steps), lanes (port bytes per beat), clanes (CL), a_signed, b_signed,
+// ma, mb, s, lo, hi.
 #ifndef ASYMAP_ELTWISE_H
 #define ASYMAP_ELTWISE_H
 
@@ -19,20 +24,39 @@ namespace asymap {
 template <class CFG>
 void add2(hls::stream<ap_uint<8 * CFG::lanes> > &a, hls::stream<ap_uint<8 * CFG::lanes> > &b,
           hls::stream<ap_uint<8 * CFG::lanes> > &out) {
+    const unsigned CL = CFG::clanes, R = CFG::lanes / CL;  // steps per port beat
+    static_assert(CFG::lanes % CL == 0, "whole compute steps per beat");
     ASYMAP_CSIM_ENGINE_BEGIN();
     ASYMAP_CSIM_ITEMS(1, CFG::beats, lat_add);
+    ap_uint<8 * CFG::lanes> ha = 0, hb = 0, hy = 0;  // held input beats, output beat being assembled
+    unsigned k = 0;
 add_beats:
     for (unsigned i = 0; i < CFG::beats; ++i) {
 #pragma HLS PIPELINE II = 1
-        ap_uint<8 * CFG::lanes> va = a.read(), vb = b.read(), vy;
-        for (unsigned l = 0; l < CFG::lanes; ++l) {
+        if (k == 0) {
+            ha = a.read();
+            hb = b.read();
+        }
+        ap_uint<8 * CL> vy;
+        for (unsigned l = 0; l < CL; ++l) {
 #pragma HLS UNROLL
-            wide_t xa = byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(va, l));
-            wide_t xb = byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(vb, l));
+            wide_t xa = byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(ha, l));
+            wide_t xb = byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(hb, l));
             act_t y = rshift_round<CFG::lo, CFG::hi>(xa * CFG::ma + xb * CFG::mb, CFG::s);
             vy.range(8 * l + 7, 8 * l) = y.range(7, 0);
         }
-        out.write(vy);
+        if (R > 1) {  // fixed-distance shifts: the next CL bytes move to the bottom, the result on top
+            ha = ha >> (8 * CL);
+            hb = hb >> (8 * CL);
+            ap_uint<8 * CFG::lanes> top = vy;
+            hy = (hy >> (8 * CL)) | (top << (8 * (CFG::lanes - CL)));
+        } else {
+            hy = vy;
+        }
+        if (++k == R) {
+            k = 0;
+            out.write(hy);
+        }
     }
     ASYMAP_CSIM_ENGINE_END(1, csim_same_slot());
 }

@@ -57,8 +57,9 @@ struct swg_shape {
     static const unsigned CW = WC::c / WC::bw;              // buffer words per pixel
     static const unsigned WPP = WC::a * KF * WC::s;         // window words per output pixel
     // Loads follow the input gearbox's schedule (stream_utils.h gearbox_shape): per chunk slot of
-    // lm iterations it sends lw words, in the slot's first lw iterations; a pixel is CW/lw slots.
-    static const unsigned WPR = WC::in_w * (CW / WC::lw) * WC::lm;  // load iterations per input row
+    // lm iterations it sends lw words, in the slot's first lw iterations; a row is W*CW/lw slots
+    // (a chunk is part of a pixel, or -- behind a wide port -- several whole pixels of one row).
+    static const unsigned WPR = WC::in_w * CW / WC::lw * WC::lm;  // load iterations per input row
     // Window words follow the pace of the slowest process behind (MVAU/reduction or output
     // gearbox): `period` iterations per output pixel, the WPP words in its first iterations.
     static const unsigned TC = WC::out_w * WC::period;      // window iterations per output row
@@ -112,7 +113,8 @@ void swg(hls::stream<bytes<WC::bw> > &in, hls::stream<bytes<swg_shape<WC>::XN> >
     const unsigned RB = S::RB, KWD = S::KWD, CW = S::CW;
     static_assert(WC::c % WC::bw == 0 && (WC::kh * WC::kw) % WC::kpar == 0, "BW divides C, KPAR the window");
     static_assert(swg_slot_steps<WC>(0) > 0, "output row 0 needs at least one input row");
-    static_assert(CW % WC::lw == 0 && WC::period >= S::WPP, "whole chunks per pixel; a period holds a pixel's words");
+    static_assert((CW % WC::lw == 0 || WC::lw % CW == 0) && (WC::in_w * CW) % WC::lw == 0 && WC::period >= S::WPP,
+                  "whole chunks per pixel or whole pixels per chunk, whole chunks per row; a period holds a pixel's words");
     word_t buf[RB][KWD][S::WB][CW];
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = buf complete dim = 2

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "asymap/crc32.h"
+#include "asymap/stream_utils.h"
 
 #if defined(__has_include)
 #if __has_include(<ap_axi_sdata.h>)
@@ -121,44 +122,22 @@ ap_uint<W> link_header(unsigned src, unsigned dst, unsigned tensor_id, unsigned 
     return h;
 }
 
-// Tensor port words (P lanes) -> W-bit beats, one image. CFG: width, lanes, bytes.
+// Tensor port words (P bytes each: P channels of a pixel, or whole pixels on a wide port) -> W-bit
+// beats, one image, bytes packed contiguously (HWC order) and the last beat zero-padded, as
+// docs/link-protocol.md says. stream_utils.h `repack`: P need not divide W/8 (a wide port of 24
+// bytes into 64-bit beats), a beat leaves as soon as its last byte arrived, one loop at II=1.
+// CFG: width, lanes (P), bytes.
 template <class CFG>
 void link_pack(hls::stream<ap_uint<8 * CFG::lanes> >& in, hls::stream<ap_uint<CFG::width> >& out) {
-    const unsigned P = CFG::lanes;
-    const unsigned WPB = CFG::width / (8 * P);  // port words per beat
-    const unsigned WORDS = CFG::bytes / P;
-    ap_uint<CFG::width> acc = 0;
-    unsigned k = 0;
-PACK:
-    for (unsigned i = 0; i < WORDS; ++i) {
-#pragma HLS PIPELINE II = 1
-        ap_uint<8 * P> w = in.read();
-        acc.range(8 * P * (k + 1) - 1, 8 * P * k) = w;
-        if (k == WPB - 1 || i == WORDS - 1) {
-            out.write(acc);
-            acc = 0;
-            k = 0;
-        } else {
-            ++k;
-        }
-    }
+    const unsigned P = CFG::lanes, B = CFG::width / 8;
+    repack<P, B>(in, out, CFG::bytes / P, (CFG::bytes + B - 1) / B);
 }
 
 // W-bit beats -> tensor port words, one image (the padding of the last beat is dropped).
 template <class CFG>
 void link_unpack(hls::stream<ap_uint<CFG::width> >& in, hls::stream<ap_uint<8 * CFG::lanes> >& out) {
-    const unsigned P = CFG::lanes;
-    const unsigned WPB = CFG::width / (8 * P);
-    const unsigned WORDS = CFG::bytes / P;
-    ap_uint<CFG::width> cur = 0;
-    unsigned k = 0;
-UNPACK:
-    for (unsigned i = 0; i < WORDS; ++i) {
-#pragma HLS PIPELINE II = 1
-        if (k == 0) cur = in.read();
-        out.write(cur.range(8 * P * (k + 1) - 1, 8 * P * k));
-        k = k == WPB - 1 ? 0 : k + 1;
-    }
+    const unsigned P = CFG::lanes, B = CFG::width / 8;
+    repack<B, P>(in, out, (CFG::bytes + B - 1) / B, CFG::bytes / P);
 }
 
 template <int W>

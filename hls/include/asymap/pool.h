@@ -8,8 +8,10 @@
 //   avg: sum of the in-image values (padding adds 0), n = kh*kw when count_include_pad else the
 //        number of in-image positions, y = requant(sum, mult[n], shift[n]) (arrays of kh*kw+1).
 //   gap: y[c] = requant(sum over H*W, mult, shift) with one multiplier for the tensor.
-// Pool config: c, in_h, in_w, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, pe, lanes, in_signed,
-// lo, hi, count_include_pad, lb_rows, lb_part (the last two are informational).
+// Pool config: c, in_h, in_w, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, pe, lanes (input port
+// bytes per beat), out_lanes (output port), in_signed, lo, hi, count_include_pad, lb_rows, lb_part
+// (the last two are informational). Ports may be wide (stream_utils.h port_pix): a few-channel
+// tensor carries whole pixels per beat, and the input and output widths may differ.
 #ifndef ASYMAP_POOL_H
 #define ASYMAP_POOL_H
 
@@ -29,10 +31,12 @@ struct pool_swg_cfg {
     static const unsigned kh = CFG::kh, kw = CFG::kw, sh = CFG::sh, sw = CFG::sw, dh = CFG::dh, dw = CFG::dw;
     static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = 1;
     static const unsigned a = CFG::c / CFG::pe, s = 1, pe = CFG::pe, coutg = 1, cing = 1;
-    typedef gearbox_shape<CFG::lanes, CFG::pe, CFG::c, CFG::c> GI;
-    typedef gearbox_shape<CFG::pe, CFG::lanes, CFG::c, CFG::c> GO;
+    static const unsigned ipp = port_pix(CFG::c, CFG::lanes), opp = port_pix(CFG::c, CFG::out_lanes);
+    static const unsigned iit = port_item(CFG::c, CFG::lanes), oit = port_item(CFG::c, CFG::out_lanes);
+    typedef gearbox_shape<CFG::lanes, CFG::pe, iit, iit> GI;
+    typedef gearbox_shape<CFG::pe, CFG::out_lanes, oit, oit> GO;
     static const unsigned lm = GI::M, lw = GI::L / CFG::pe;
-    static const unsigned period = max_u(a * CFG::kh * CFG::kw, GO::item_steps);
+    static const unsigned period = max_u(a * CFG::kh * CFG::kw, GO::item_steps / opp);
 };
 
 // The reduction process: ONE loop over output pixels x CF folds x KH*KW window positions. The
@@ -87,7 +91,7 @@ pool_steps:
 // KxK max/avg pooling: gearbox (port beats -> PE-channel words), window generator, reduction,
 // gearbox (PE words -> port beats), one DATAFLOW region, scheduled and counted like conv2d_core.
 template <class CFG, bool MAX>
-void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out,
+void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
                  const int32_t mult[CFG::kh * CFG::kw + 1], const uint8_t shift[CFG::kh * CFG::kw + 1]) {
 #pragma HLS INLINE off
     static_assert(CFG::c % CFG::pe == 0, "PE must divide the channel count");
@@ -108,17 +112,18 @@ void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<
     ASYMAP_SIM_DEPTH(wins, 2);
     ASYMAP_SIM_DEPTH(res, 2);
     ASYMAP_DATAFLOW(df);
-    ASYMAP_PROCESS(df, (gearbox<CFG::lanes, CFG::pe, CFG::c, CFG::c, IPIX>(in, words)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::lanes, CFG::pe, WC::iit, WC::iit, IPIX / WC::ipp>(in, words)));
     ASYMAP_PROCESS(df, swg<WC>(words, wins));
     ASYMAP_PROCESS(df, (pool_reduce<CFG, MAX>(wins, res, mult, shift)));
-    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::lanes, CFG::c, CFG::c, OPIX>(res, out)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, WC::oit, WC::oit, OPIX / WC::opp>(res, out)));
     ASYMAP_DATAFLOW_RUN(df);
 #ifndef __SYNTHESIS__
     struct slots {
         unsigned operator()(unsigned j, unsigned i) const {
-            if (j == 0) return swg_slot_of_row<WC>(i / CFG::in_w);
+            if (j == 0) return swg_slot_of_row<WC>(i * WC::ipp / CFG::in_w);
             if (j == 1) return i;
-            return i / CFG::out_w + 1;
+            if (j == 2) return i / CFG::out_w + 1;
+            return i * WC::opp / CFG::out_w + 1;
         }
     };
     ASYMAP_CSIM_ENGINE_END(CFG::out_h + 1, slots());
@@ -126,71 +131,91 @@ void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<
 }
 
 template <class CFG>
-void maxpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out) {
+void maxpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out) {
     static const int32_t no_mult[CFG::kh * CFG::kw + 1] = {0};  // unused by max pooling
     static const uint8_t no_shift[CFG::kh * CFG::kw + 1] = {0};
     pool2d_core<CFG, true>(in, out, no_mult, no_shift);
 }
 
 template <class CFG>
-void avgpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out,
+void avgpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
                const int32_t mult[CFG::kh * CFG::kw + 1], const uint8_t shift[CFG::kh * CFG::kw + 1]) {
 #pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
 #pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
     pool2d_core<CFG, false>(in, out, mult, shift);
 }
 
-// Global average pooling. Config: c, pixels (= H*W), lanes, in_signed, lo, hi, mult, shift.
-// ONE pipelined loop of (pixels + 1) * CB iterations (CB = C/lanes beats per pixel): the first
-// pixels*CB add beat b of each pixel to the `lanes` accumulators of word b, the last CB requantize
-// word b and write it. Lane l always uses bank l (acc is partitioned by lane, dim 2). The
-// read-modify-write of acc[b] recurs every CB iterations: with CB >= gap_rmw_min the dependence
-// distance covers the RAM's read latency and DEPENDENCE inter distance = CB tells HLS so (UG1399
-// "Pragma HLS dependence": a true dependence with a known distance lets the scheduler keep II=1);
-// narrower tensors keep the CB words in a shift register (acc_sr: the word read is always the
-// oldest, the word written goes in at the end), so no memory is involved at all.
+// Global average pooling. Config: c, pixels (= H*W), lanes (output port), in_lanes (input port,
+// possibly wide: in_lanes / c whole pixels per beat), in_signed, lo, hi, mult, shift.
+// ONE pipelined loop of pixels/IPP * CB + CBO iterations: CB = C/AW input beats per pixel (AW =
+// in_lanes accumulators per word; a wide beat has CB = 1 and AW = C, and its IPP pixels are added
+// per channel in one step), CBO = C/lanes output beats. The first iterations add beat b of each
+// pixel to the AW accumulators of word b, the last CBO requantize and write lanes channels. Lane l
+// always uses bank l (acc is partitioned by lane, dim 2). The read-modify-write of acc[b] recurs
+// every CB iterations: with CB >= gap_rmw_min the dependence distance covers the RAM's read
+// latency and DEPENDENCE inter distance = CB tells HLS so (UG1399 "Pragma HLS dependence": a true
+// dependence with a known distance lets the scheduler keep II=1); narrower tensors keep the CB
+// words in a shift register (acc_sr: the word read is always the oldest, the word written goes in
+// at the end), so no memory is involved at all.
 const unsigned gap_rmw_min = 4;
 template <class CFG>
-void global_avgpool(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out) {
-    const unsigned CB = CFG::c / CFG::lanes;
+void global_avgpool(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::lanes> > &out) {
+    const unsigned IPP = port_pix(CFG::c, CFG::in_lanes), AW = IPP > 1 ? CFG::c : CFG::in_lanes;
+    const unsigned CB = CFG::c / AW, OL = CFG::lanes, CBO = CFG::c / OL;
+    const unsigned SUMS = CFG::pixels / IPP * CB;
+    static_assert(IPP > 1 || CFG::in_lanes == CFG::lanes, "a narrow input port is as wide as the output");
     const bool SR = CB < gap_rmw_min;
-    acc_t acc[CB][CFG::lanes];
+    acc_t acc[CB][AW];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
 #pragma HLS BIND_STORAGE variable = acc type = ram_s2p impl = auto
-    acc_t acc_sr[SR ? CB : 1][CFG::lanes];
+    acc_t acc_sr[SR ? CB : 1][AW];
 #pragma HLS ARRAY_PARTITION variable = acc_sr complete dim = 0
     ASYMAP_CSIM_ENGINE_BEGIN();
-    ASYMAP_CSIM_ITEMS(1, (CFG::pixels + 1) * CB, lat_gap);
-    unsigned b = 0, px = 0;
+    ASYMAP_CSIM_ITEMS(1, SUMS + CBO, lat_gap);
+    unsigned b = 0, px = 0, ob = 0;
 gap_steps:
-    for (unsigned i = 0; i < (CFG::pixels + 1) * CB; ++i) {
+    for (unsigned i = 0; i < SUMS + CBO; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = acc inter RAW distance = CB true
-        bool sum = px < CFG::pixels;
-        ap_uint<8 * CFG::lanes> beat = 0, y = 0;
+        bool sum = i < SUMS;
+        ap_uint<8 * CFG::in_lanes> beat = 0;
+        ap_uint<8 * CFG::lanes> y = 0;
         if (sum) beat = in.read();
-        acc_t cur[CFG::lanes], nxt[CFG::lanes];
+        acc_t cur[AW], nxt[AW];
 #pragma HLS ARRAY_PARTITION variable = cur complete
 #pragma HLS ARRAY_PARTITION variable = nxt complete
-        for (unsigned l = 0; l < CFG::lanes; ++l) {
+        for (unsigned l = 0; l < AW; ++l) {
 #pragma HLS UNROLL
-            cur[l] = px == 0 ? acc_t(0) : SR ? acc_sr[0][l] : acc[b][l];
-            nxt[l] = cur[l] + byte_value<CFG::in_signed>(lane_byte<CFG::lanes>(beat, l));
-            y.range(8 * l + 7, 8 * l) = requant<CFG::lo, CFG::hi>(cur[l], CFG::mult, CFG::shift).range(7, 0);
+            cur[l] = px == 0 && sum ? acc_t(0) : SR ? acc_sr[0][l] : acc[b][l];
+            acc_t add = 0;
+            for (unsigned g = 0; g < IPP; ++g) {
+#pragma HLS UNROLL
+                add += byte_value<CFG::in_signed>(lane_byte<CFG::in_lanes>(beat, g * AW + l));
+            }
+            nxt[l] = cur[l] + add;
+        }
+        for (unsigned l = 0; l < OL; ++l) {
+#pragma HLS UNROLL
+            // narrow: word ob, lane l; wide: the one word, channel ob*OL + l (a small multiplexer)
+            acc_t v = IPP > 1 ? pick<acc_t, AW>(cur, ob * OL + l) : cur[l < AW ? l : 0];
+            y.range(8 * l + 7, 8 * l) = requant<CFG::lo, CFG::hi>(v, CFG::mult, CFG::shift).range(7, 0);
         }
         if (SR) {
-            for (unsigned l = 0; l < CFG::lanes; ++l) {
+            for (unsigned l = 0; l < AW; ++l) {
 #pragma HLS UNROLL
                 for (unsigned k = 0; k + 1 < (SR ? CB : 1); ++k) acc_sr[k][l] = acc_sr[k + 1][l];
-                acc_sr[(SR ? CB : 1) - 1][l] = nxt[l];
+                if (sum || IPP == 1) acc_sr[(SR ? CB : 1) - 1][l] = nxt[l];
             }
         } else if (sum) {
-            for (unsigned l = 0; l < CFG::lanes; ++l) {
+            for (unsigned l = 0; l < AW; ++l) {
 #pragma HLS UNROLL
                 acc[b][l] = nxt[l];
             }
         }
-        if (!sum) out.write(y);
+        if (!sum) {
+            out.write(y);
+            ++ob;
+        }
         if (++b == CB) {
             b = 0;
             ++px;

@@ -31,6 +31,14 @@ constexpr unsigned lcm_u(unsigned a, unsigned b) { return a / gcd_u(a, b) * b; }
 constexpr unsigned max_u(unsigned a, unsigned b) { return a > b ? a : b; }
 constexpr unsigned min_u(unsigned a, unsigned b) { return a < b ? a : b; }
 
+// A tensor port of C channels and LANES bytes per beat (types.h): LANES <= C means LANES channels
+// of one pixel per beat (LANES divides C); LANES > C is a *wide* port, LANES / C whole pixels per
+// beat (few-channel tensors such as the RGB input, asymap.lanes.port_bytes). port_pix: pixels per
+// beat; port_item: bytes of the smallest whole unit of the port (a pixel, or a wide beat), the
+// item a gearbox in front of or behind an engine converts.
+constexpr unsigned port_pix(unsigned c, unsigned lanes) { return lanes > c ? lanes / c : 1; }
+constexpr unsigned port_item(unsigned c, unsigned lanes) { return lanes > c ? lanes : c; }
+
 // Byte access to the two word kinds (port beats are ap_uint<8*P>, engine words are bytes<N>).
 template <unsigned P>
 inline byte_t word_byte(const ap_uint<8 * P> &w, unsigned i) {
@@ -67,12 +75,14 @@ struct gearbox_shape {
 };
 
 // Reads N items of CI/PI words of type TI (PI bytes each), writes N items of CO/PO words of type
-// TO (PO bytes each). Every register move is by a distance fixed at compile time.
+// TO (PO bytes each). Every register move is by a distance fixed at compile time. CO < CI drops
+// the item's last bytes; CO > CI (up to the item's whole chunks) appends zero bytes, as link_pack
+// pads the last link beat of a tensor.
 template <unsigned PI, unsigned PO, unsigned CI, unsigned CO, unsigned N, class TI, class TO>
 void gearbox(hls::stream<TI> &in, hls::stream<TO> &out) {
 #pragma HLS INLINE off
     typedef gearbox_shape<PI, PO, CI, CO> G;
-    static_assert(CI % PI == 0 && CO % PO == 0 && CO <= CI, "whole words per item, output a prefix");
+    static_assert(CI % PI == 0 && CO % PO == 0 && CO <= G::K * G::L, "whole words per item, within its chunks");
     const unsigned L = G::L, M = G::M, K = G::K, RW = L / PI, WW = L / PO;
     byte_t col[L], snd[L];  // chunk being collected, chunk being sent
 #pragma HLS ARRAY_PARTITION variable = col complete
@@ -122,6 +132,54 @@ gb_steps:
     }
 }
 
+// Re-pack n_in words of PI bytes into n_out words of PO bytes (sizes known at run time), bytes in
+// order; when the input runs out, the last output word is completed with zeros (link_pack pads
+// the last link beat), and input bytes beyond n_out words are dropped (link_unpack drops that
+// padding). Unlike `gearbox`, no chunk is held back: an output word leaves in the iteration its
+// last byte arrives, so a link packer never withholds data a reconvergent path waits for.
+// ONE pipelined loop, one read and/or one write per iteration: `buf` (PI + PO bytes, registers)
+// holds `fill` bytes; a word read is placed at byte `fill` (a multiplexer over the few positions
+// fill can take, as conv_offchip's emit does), a word written is the low PO bytes, and buf then
+// shifts down by PO (a fixed distance).
+template <unsigned PI, unsigned PO, class TI, class TO>
+void repack(hls::stream<TI> &in, hls::stream<TO> &out, unsigned n_in, unsigned n_out) {
+#pragma HLS INLINE
+    const unsigned NB = PI + PO;
+    byte_t buf[NB];
+#pragma HLS ARRAY_PARTITION variable = buf complete
+    for (unsigned b = 0; b < NB; ++b) buf[b] = 0;
+    unsigned fill = 0, nr = 0, nw = 0;
+repack_steps:
+    while (nr < n_in || nw < n_out) {
+#pragma HLS PIPELINE II = 1
+        if (fill < PO && nr < n_in) {
+            TI w = in.read();
+            ++nr;
+            for (unsigned j = 0; j < NB; ++j) {
+#pragma HLS UNROLL
+                if (j >= fill && j - fill < PI) buf[j] = word_byte<PI>(w, j - fill < PI ? j - fill : 0);
+            }
+            fill += PI;
+        }
+        if (nw < n_out && (fill >= PO || (nr == n_in && fill > 0))) {
+            TO w;
+            for (unsigned l = 0; l < PO; ++l) {
+#pragma HLS UNROLL
+                set_word_byte<PO>(w, l, buf[l]);
+            }
+            out.write(w);
+            ++nw;
+            for (unsigned b = 0; b < NB; ++b) {
+#pragma HLS UNROLL
+                buf[b] = b + PO < NB ? buf[b + PO] : byte_t(0);
+            }
+            fill = fill > PO ? fill - PO : 0;
+        } else if (nw == n_out && nr == n_in) {
+            fill = 0;  // padding past the last output word: dropped
+        }
+    }
+}
+
 template <class T, unsigned N>
 void copy_stream(hls::stream<T> &in, hls::stream<T> &out) {
 copy_loop:
@@ -160,8 +218,10 @@ emit_beats:
 
 template <unsigned C, unsigned IN_P, unsigned OUT_P, unsigned PIXELS>
 void width_convert(hls::stream<ap_uint<8 * IN_P> > &in, hls::stream<ap_uint<8 * OUT_P> > &out) {
-    static_assert(C % IN_P == 0 && C % OUT_P == 0, "lane counts must divide the channel count");
-    gearbox<IN_P, OUT_P, C, C, PIXELS>(in, out);
+    // Items of the wider unit of the two ports (a pixel, or a wide beat of whole pixels).
+    const unsigned IT = max_u(port_item(C, IN_P), port_item(C, OUT_P));
+    static_assert(IT % IN_P == 0 && IT % OUT_P == 0 && (PIXELS * C) % IT == 0, "whole items on both ports");
+    gearbox<IN_P, OUT_P, IT, IT, PIXELS * C / IT>(in, out);
 }
 
 }  // namespace asymap

@@ -2,8 +2,9 @@
 //
 // A tensor port is an hls::stream<ap_uint<8*P>> carrying P consecutive channels of one pixel per
 // beat, pixels in raster order (HWC, channel fastest); channel c sits at bits [8*(c%P)+7 : 8*(c%P)].
-// P depends only on the channel count (asymap.codegen.ports.port_lanes), so two boards generated
-// separately agree on it. Bytes are int8 or uint8 depending on the tensor; every block is told
+// P depends only on the tensor's shape (asymap.lanes.port_bytes), so two boards generated
+// separately agree on it. A tensor of fewer than 8 channels uses a *wide* port: P = G*C bytes,
+// G whole pixels per beat (same byte order; stream_utils.h port_pix tells an engine P > C). Bytes are int8 or uint8 depending on the tensor; every block is told
 // which by a `signed` flag in its config struct and widens values to act_t (9 bits holds both).
 #ifndef ASYMAP_TYPES_H
 #define ASYMAP_TYPES_H
