@@ -221,12 +221,6 @@ def test_channel_split_slice_and_shuffle_fail_cleanly(kit):
     _fails(kit, shuffle, inits, (3, 6, 6), "Transpose", "shuffle")
 
 
-@pytest.mark.parametrize("op", ["Sigmoid", "HardSwish", "HardSigmoid"])
-def test_efficientnet_mobilenetv3_activations_fail_cleanly(kit, op):
-    nodes = [helper.make_node("Conv", ["x", "w0"], ["c0"], name="conv0", kernel_shape=[1, 1]), helper.make_node(op, ["c0"], ["y"], name="act9")]
-    _fails(kit, nodes, {"w0": kit.w(4, 3, 1, 1)}, (3, 4, 4), "act9", op, "not in asymap's IR yet")
-
-
 def test_reflect_pad_and_reduce_over_channels_fail_cleanly(kit):
     inits = {"w0": kit.w(4, 3, 3, 3), "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "ax": np.array([1], np.int64)}
     nodes = [helper.make_node("Pad", ["x", "pads"], ["p"], name="rpad", mode="reflect"),

@@ -23,8 +23,8 @@ from asymap.quant.reference import dequantize, quantize_input, run_float, run_in
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "torchvision"
 ROOT = Path(__file__).resolve().parents[2]
-SUPPORTED = ("resnet", "squeezenet", "googlenet", "inception_v3", "mobilenet_v2", "mnasnet")
-REFUSED = {"densenet": "BatchNormalization", "shufflenet_v2": "Transpose", "efficientnet": "Sigmoid"}
+SUPPORTED = ("resnet", "squeezenet", "googlenet", "inception_v3", "mobilenet_v2", "mnasnet", "efficientnet")
+REFUSED = {"densenet": "BatchNormalization", "shufflenet_v2": "Transpose"}
 
 
 def _ort(path: Path, x: np.ndarray) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_unsupported_families_fail_in_one_line(name, exporter):
 
 
 @pytest.mark.csim
-@pytest.mark.parametrize("name", ["resnet_dynamo", "inception_v3_ts"])
+@pytest.mark.parametrize("name", ["resnet_dynamo", "inception_v3_ts", "efficientnet_ts"])
 def test_export_verifies_bit_exact_on_two_boards(name, tmp_path):
     from asymap.codegen.project import generate
     from asymap.verify.runner import verify

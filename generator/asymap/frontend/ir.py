@@ -25,7 +25,16 @@ GAP = "gap"  # global average pooling
 ADD = "add"  # element-wise add of two tensors of the same shape (residual)
 CONCAT = "concat"  # channel concatenation
 FC = "fc"  # fully connected; the input tensor is flattened in C, H, W order
-OPS = (CONV, MAXPOOL, AVGPOOL, GAP, ADD, CONCAT, FC)
+LUT = "lut"  # element-wise nonlinear function (Layer.lut_fn) as a 256-entry int8 -> int8 table
+CHMUL = "chmul"  # channel-wise Mul (squeeze-excite): x (C, H, W) times a per-channel s (C, 1, 1)
+OPS = (CONV, MAXPOOL, AVGPOOL, GAP, ADD, CONCAT, FC, LUT, CHMUL)
+
+# Functions of LUT layers (Layer.lut_fn); HardSigmoid's alpha and beta are Layer.lut_args.
+LUT_SIGMOID = "sigmoid"
+LUT_HARDSIGMOID = "hardsigmoid"  # max(0, min(1, alpha * x + beta))
+LUT_SILU = "silu"  # x * sigmoid(x) (PyTorch's SiLU / Swish, exported as Sigmoid + Mul)
+LUT_HARDSWISH = "hardswish"  # x * max(0, min(1, x / 6 + 1/2))
+LUT_FNS = (LUT_SIGMOID, LUT_HARDSIGMOID, LUT_SILU, LUT_HARDSWISH)
 
 # Fused activations.
 ACT_NONE = None
@@ -63,6 +72,8 @@ class Layer:
     # for float models. Asymmetric activations (zero point != 0) are carried exactly.
     qdq_out_zero_point: int | None = None
     qdq_out_signed: bool | None = None
+    lut_fn: str | None = None  # LUT layers: one of LUT_FNS
+    lut_args: tuple[float, ...] = ()  # LUT layers: (alpha, beta) of HardSigmoid
 
     @property
     def c_out(self) -> int:

@@ -43,14 +43,13 @@ SUPPORTED_OPS = (
     "QuantizeLinear", "DequantizeLinear", "Constant", "ReduceMean", "ReduceMax", "GlobalMaxPool", "Pad",
     # Only as constant shape arithmetic (folded at import), e.g. PyTorch's x.view(x.size(0), -1):
     "Shape", "Gather", "Unsqueeze", "Cast", "Slice", "Split",
+    # Lookup-table activations, SiLU / HardSwish as x * Sigmoid(x) / x * HardSigmoid(x), and the
+    # channel-wise Mul of squeeze-excite:
+    "Sigmoid", "HardSigmoid", "HardSwish", "Mul",
 )  # fmt: skip
 # Ops PyTorch's exporters emit for torchvision CNNs that the IR cannot express yet: a one-line
 # error says what the op would need instead of the generic "unsupported op type".
 _NOT_YET = {
-    "Sigmoid": "Sigmoid (squeeze-excite / SiLU) layers are not in asymap's IR yet",
-    "HardSigmoid": "HardSigmoid layers are not in asymap's IR yet",
-    "HardSwish": "HardSwish layers are not in asymap's IR yet",
-    "Mul": "element-wise / channel-wise Mul (squeeze-excite, SiLU) is not in asymap's IR yet",
     "Transpose": "Transpose of an activation (channel shuffle) is not in asymap's IR yet",
     "QLinearConv": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
     "QLinearMatMul": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
@@ -472,6 +471,59 @@ def _add(st, node, idx, at):
     _add_layer(st, node, idx, op=ir.ADD, inputs=[xa, xb], in_shapes=[sa, sb], out_shape=sa)
 
 
+def _lut_op(st, node, idx, at):
+    """Sigmoid / HardSigmoid / HardSwish of an activation: an element-wise LUT layer. A later
+    ``Mul(x, Sigmoid(x))`` or ``Mul(x, HardSigmoid(x))`` turns it into SiLU / HardSwish (``_mul``)."""
+    x, shp, flat = _act_input(st, node, node.input[0])
+    if flat and shp[1:] != (1, 1):
+        raise _fail(st, node, "input is a flattened tensor; element-wise activations need a (N, C, H, W) input")
+    fn, args = ir.LUT_HARDSWISH, ()
+    if node.op_type == "Sigmoid":
+        fn = ir.LUT_SIGMOID
+    elif node.op_type == "HardSigmoid":
+        fn, args = ir.LUT_HARDSIGMOID, (float(at.get("alpha", 0.2)), float(at.get("beta", 0.5)))
+    _add_layer(st, node, idx, op=ir.LUT, inputs=[x], in_shapes=[shp], out_shape=shp, lut_fn=fn, lut_args=args)
+
+
+# x * f(x) of the same x is one activation: SiLU (f = Sigmoid) or HardSwish (f = HardSigmoid with
+# PyTorch's alpha = 1/6, beta = 1/2, as older opsets export hardswish).
+def _self_gated(lay: Layer) -> str | None:
+    if lay.lut_fn == ir.LUT_SIGMOID:
+        return ir.LUT_SILU
+    if lay.lut_fn == ir.LUT_HARDSIGMOID and np.isclose(lay.lut_args[0], 1 / 6) and lay.lut_args[1] == 0.5:
+        return ir.LUT_HARDSWISH
+    return None
+
+
+def _mul(st, node, idx, at):
+    """Mul of two activations: ``x * Sigmoid(x)`` (SiLU) or ``x * HardSigmoid(x)`` (HardSwish)
+    becomes one LUT layer; ``x (C, H, W) * s (C, 1, 1)`` (squeeze-excite) a channel-wise Mul."""
+    a, b = node.input[0], node.input[1]
+    if a in st.consts or b in st.consts:
+        raise _fail(st, node, "Mul by a constant is not supported; fold the scale into the preceding Conv before export")
+    xa, sa, fa = _act_input(st, node, a)
+    xb, sb, fb = _act_input(st, node, b)
+    for x, gate in ((xa, xb), (xb, xa)):
+        lay = st.producer.get(gate)
+        if (lay is not None and lay.op == ir.LUT and lay.inputs == [x] and _uses(st, gate) == 1 and _self_gated(lay)
+                and (lay.act is None or lay.name in st.implied_act)):
+            lay.lut_fn, lay.lut_args = _self_gated(lay), ()
+            lay.act = None  # a QDQ-implied clamp of the gate is not a clamp of the product
+            st.implied_act.discard(lay.name)
+            _rename_output(st, lay, node.output[0])
+            return
+    if (fa and sa[1:] != (1, 1)) or (fb and sb[1:] != (1, 1)):
+        raise _fail(st, node, "input is a flattened feature map; channel-wise Mul needs (N, C, H, W) inputs")
+    if sb == (sa[0], 1, 1) and sa[1:] != (1, 1):
+        x, s, shp = xa, xb, sa
+    elif sa == (sb[0], 1, 1) and sb[1:] != (1, 1):
+        x, s, shp = xb, xa, sb
+    else:
+        raise _fail(st, node, f"inputs have shapes {sa} and {sb}; only x * Sigmoid(x) (SiLU), x * HardSigmoid(x) "
+                              "(HardSwish) and a per-channel scale (C, 1, 1) times a feature map (squeeze-excite) are supported")
+    _add_layer(st, node, idx, op=ir.CHMUL, inputs=[x, s], in_shapes=[shp, st.shapes[s]], out_shape=shp)
+
+
 def _concat(st, node, idx, at):
     if all(t in st.consts for t in node.input):
         return _shape_op(st, node, idx, at)
@@ -758,6 +810,7 @@ _CONVERT = {
     "Constant": _constant, "Shape": _shape_op, "Gather": _shape_op, "Unsqueeze": _shape_op, "Cast": _shape_op,
     "ReduceMean": _reduce, "ReduceMax": _reduce, "GlobalMaxPool": _pool, "Pad": _pad,
     "Slice": _slice_split, "Split": _slice_split,
+    "Sigmoid": _lut_op, "HardSigmoid": _lut_op, "HardSwish": _lut_op, "Mul": _mul,
 }  # fmt: skip
 
 

@@ -93,8 +93,10 @@ def _unsigned_out(layer: Layer, ins: list[QTensor]) -> bool:
         return True
     if layer.act == ir.ACT_CLIP and layer.act_min is not None and layer.act_min >= 0:
         return True
-    if layer.op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP, ir.CONCAT):
+    if layer.op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP, ir.CONCAT, ir.CHMUL):
         return all(not t.signed for t in ins)
+    if layer.op == ir.LUT:  # (hard) sigmoid is in [0, 1]; SiLU and HardSwish dip below 0
+        return layer.lut_fn in (ir.LUT_SIGMOID, ir.LUT_HARDSIGMOID)
     return False
 
 
@@ -124,6 +126,20 @@ def _weights(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     s = np.where(s > 0, s, 1.0)
     q = np.clip(np.round(flat / s[:, None]), lo, 127).astype(np.int8)
     return q.reshape(w.shape), s
+
+
+def lut_table(layer: Layer, x: QTensor, lo: int, hi: int, out: QTensor) -> np.ndarray:
+    """The 256 output values of a LUT layer, indexed by the input's raw byte: every input code
+    q is dequantized (``sx * (q - zx)``), the function applied in float64, and the result
+    quantized onto the output grid (round half to even, as QuantizeLinear) and clamped to
+    [lo, hi] (output type and fused activation). Computed once here; the integer reference and
+    the HLS ROM both read this table, so they agree by construction."""
+    from asymap.quant.reference import lut_function
+
+    raw = np.arange(256, dtype=np.int64)
+    q = np.where(raw >= 128, raw - 256, raw) if x.signed else raw
+    y = lut_function(layer, x.scale * (q - x.zero_point).astype(np.float64))
+    return np.clip(np.round(y / out.scale) + out.zero_point, lo, hi).astype(np.int64)
 
 
 def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
@@ -161,6 +177,10 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
         q.shift = np.array([s], np.int64)
     elif layer.op == ir.CONCAT:
         q.mult, q.shift = _mults([t.scale / out.scale for t in ins])
+    elif layer.op == ir.LUT:
+        q.table = lut_table(layer, ins[0], q.lo, q.hi, out)
+    elif layer.op == ir.CHMUL:  # (x - zx) * (s - zs) is in units of sx * ss
+        q.mult, q.shift = _mults([ins[0].scale * ins[1].scale / out.scale])
     return q
 
 
