@@ -88,6 +88,12 @@ class GraphBuilder:
         b = self.rng.normal(0, 0.1, cout).astype(np.float32)
         return self._add(ir.FC, [x], (cout, 1, 1), act=act, weight=wt, bias=b)
 
+    def lut(self, x, fn, args=(), act=None):
+        return self._add(ir.LUT, [x], self.shapes[x], lut_fn=fn, lut_args=tuple(args), act=act)
+
+    def chmul(self, x, s):
+        return self._add(ir.CHMUL, [x, s], self.shapes[x])
+
     def build(self, name="g") -> tuple[QGraph, dict]:
         """Quantize (F's quantizer, seeded calibration) and run the integer reference."""
         g = ir.Graph(name=name, input="x", input_shape=tuple(self.input_shape), output=self.layers[-1].output,

@@ -59,6 +59,8 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) ->
         return min(h_in, max(0, last + 1))
     if layer.op in (ir.ADD, ir.CONCAT):
         return r + 1
+    if layer.op in (ir.LUT, ir.CHMUL):  # element-wise; chmul's scale operand (one row) is read whole first
+        return min(h_in, r + 1)
     return h_in  # gap, fc: the whole input before any output
 
 

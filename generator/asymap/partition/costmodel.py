@@ -25,10 +25,12 @@ import numpy as np
 
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
+from asymap.frontend.ir import CHMUL, LUT
 from asymap.lanes import (
     LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
     port_lanes,
 )
+from asymap.lanes import LAT_CHMUL, LAT_LUT
 
 RES = ("dsp", "bram36", "uram", "lut")
 BRAM_BITS = 36 * 1024
@@ -298,6 +300,10 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         return (hi * wi + 1) * (c // p), LAT_GAP
     if layer.op == CONCAT:
         return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, c), LAT_CONCAT
+    if layer.op == LUT:  # lut.h: one beat per cycle
+        return ho * wo * (c // p), LAT_LUT
+    if layer.op == CHMUL:  # chmul.h: the scale's C/P beats, then one beat of the feature map per cycle
+        return (ho * wo + 1) * (c // p), LAT_CHMUL
     return ho * wo * (c // p), LAT_ADD  # ADD: one beat per cycle
 
 
@@ -368,6 +374,9 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     buffers hold (``fifodepth.PW_INFLIGHT`` pixels), plus one row of slack. The branch is the
     layers between the skip's producer and this layer in chain order.
     """
+    if layer.op == CHMUL:  # the feature map waits, whole, while the squeeze path pools all of it
+        c, h, w = layer.in_shapes[0]
+        return int(c * h * w)
     if layer.op not in (ADD, CONCAT) or len(layer.inputs) < 2:
         return 0
     prods = [graph.producer.get(t, -1) for t in layer.inputs]
@@ -464,6 +473,8 @@ def requant_dsps(layer: Layer, pe) -> np.ndarray:
         return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
     if layer.op == CONCAT:
         return np.full_like(pe, SCALE_DSP * sum(port_lanes(s[0]) for s in layer.in_shapes))
+    if layer.op == CHMUL:  # per lane: the 10x10-bit product (1 DSP) and its 32x31 requantization
+        return np.full_like(pe, (1 + REQUANT_DSP) * port_lanes(layer.out_shape[0]))
     return np.zeros_like(pe)
 
 
@@ -540,6 +551,8 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         lut = lut + 30 * pe
         if lay.op in (AVGPOOL, GAP):
             lut = lut + 40 * pe  # wide accumulators and the integer divide/requant
+        if lay.op == LUT:  # one 256 x 8-bit LUTRAM ROM per lane (lut.h): 4 LUT6 per output bit
+            lut = lut + 32 * port_lanes(lay.out_shape[0])
     buf, obuf = info.buffer_bytes, 0
     if mac and mode == OFFCHIP:
         # Streaming weights once per image means the loop order is output fold outer, pixels inner,
