@@ -304,3 +304,122 @@ def build_zoo_model(
         t.raw_data = arr.tobytes()
     model.ir_version = 8  # readable by every onnxruntime >= 1.10
     return model
+
+
+# --- small squeeze-excite families (issue 14): EfficientNet, MobileNetV3, RegNetY ----------------
+#: Narrow variants of the three torchvision families with nonlinear activations and squeeze-excite,
+#: for tests and bench/ (not in ZOO_NAMES: their structure is torchvision's, their sizes are not).
+#: Op patterns as PyTorch's exporters write them: SiLU as ``x * Sigmoid(x)``, ``HardSwish`` and
+#: ``HardSigmoid(alpha=1/6, beta=1/2)`` ops, squeeze-excite as pool -> 1x1 conv (bias) -> act ->
+#: 1x1 conv (bias) -> gate -> ``Mul(scale, input)`` (torchvision.ops.SqueezeExcitation).
+SE_NAMES = ("efficientnet_s", "mobilenetv3_s", "regnety_s")
+SE_OPSET = 17  # HardSwish needs opset 14; 17 is the TorchScript exporter's default
+
+
+def _silu(b: _Builder, x: str, name: str) -> str:
+    return b.node("Mul", [x, b.node("Sigmoid", [x], b.name(name + ".sigmoid"))], b.name(name + ".silu"))
+
+
+def _hswish(b: _Builder, x: str, name: str) -> str:
+    return b.node("HardSwish", [x], b.name(name + ".hardswish"))
+
+
+def _hsigmoid(b: _Builder, x: str, name: str) -> str:
+    return b.node("HardSigmoid", [x], b.name(name + ".hardsigmoid"), alpha=1.0 / 6.0, beta=0.5)
+
+
+def _squeeze_excite(b: _Builder, x: str, c: int, c_sq: int, act, gate, name: str) -> str:
+    s = b.gap(x, name=name + ".avgpool")
+    s = act(b, b.conv(s, c, c_sq, 1, pad=0, bias=True, name=name + ".fc1"), name + ".fc1")
+    s = gate(b, b.conv(s, c_sq, c, 1, pad=0, bias=True, name=name + ".fc2"), name + ".fc2")
+    return b.node("Mul", [s, x], b.name(name + ".scale"))
+
+
+def _relu(b: _Builder, x: str, name: str) -> str:
+    return b.relu(x, name=name + ".relu")
+
+
+def _sigmoid(b: _Builder, x: str, name: str) -> str:
+    return b.node("Sigmoid", [x], b.name(name + ".sigmoid"))
+
+
+def _cba(b: _Builder, x, c_in, c_out, k, stride=1, groups=1, act=None, name="conv", gamma=(0.8, 1.2)):
+    y = b.bn(b.conv(x, c_in, c_out, k, stride, groups=groups, name=name), c_out, name=name + "_bn", gamma=gamma)
+    return act(b, y, name) if act else y
+
+
+def _efficientnet_s(b: _Builder, x: str, num_classes: int) -> str:
+    """torchvision EfficientNet's MBConv blocks (SiLU, squeeze-excite with SiLU and Sigmoid,
+    squeeze width a quarter of the block input) at 8-32 channels."""
+    x = _cba(b, x, 3, 16, 3, 2, act=_silu, name="stem")
+    y = _cba(b, x, 16, 16, 3, 1, groups=16, act=_silu, name="b1.dw")  # MBConv1: no expansion
+    y = _squeeze_excite(b, y, 16, 4, _silu, _sigmoid, "b1.se")
+    x = _cba(b, y, 16, 8, 1, name="b1.project")
+    for i, (stride, c_out) in enumerate(((2, 16), (1, 16)), start=2):  # MBConv6
+        c_in = 8 if i == 2 else 16
+        y = _cba(b, x, c_in, 6 * c_in, 1, act=_silu, name=f"b{i}.expand")
+        y = _cba(b, y, 6 * c_in, 6 * c_in, 3, stride, groups=6 * c_in, act=_silu, name=f"b{i}.dw")
+        y = _squeeze_excite(b, y, 6 * c_in, max(1, c_in // 4), _silu, _sigmoid, f"b{i}.se")
+        y = _cba(b, y, 6 * c_in, c_out, 1, name=f"b{i}.project", gamma=_RESIDUAL_GAMMA)
+        x = b.add(x, y, name=f"b{i}.add") if (stride == 1 and c_in == c_out) else y
+    x = _cba(b, x, 16, 32, 1, act=_silu, name="head")
+    return b.fc(b.flatten(b.gap(x)), 32, num_classes)
+
+
+def _mobilenetv3_s(b: _Builder, x: str, num_classes: int) -> str:
+    """torchvision MobileNetV3-Small's blocks: HardSwish, squeeze-excite with ReLU and
+    HardSigmoid (squeeze width expanded/4 rounded to 8), a 5x5 depthwise conv, and the
+    Linear-HardSwish-Linear classifier."""
+    x = _cba(b, x, 3, 16, 3, 2, act=_hswish, name="stem")
+    y = _cba(b, x, 16, 16, 3, 2, groups=16, act=_relu, name="b1.dw")
+    y = _squeeze_excite(b, y, 16, 8, _relu, _hsigmoid, "b1.se")
+    x = _cba(b, y, 16, 16, 1, name="b1.project")
+    y = _cba(b, x, 16, 40, 1, act=_hswish, name="b2.expand")
+    y = _cba(b, y, 40, 40, 5, 1, groups=40, act=_hswish, name="b2.dw")
+    y = _squeeze_excite(b, y, 40, 16, _relu, _hsigmoid, "b2.se")
+    y = _cba(b, y, 40, 16, 1, name="b2.project", gamma=_RESIDUAL_GAMMA)
+    x = b.add(x, y, name="b2.add")
+    x = _cba(b, x, 16, 48, 1, act=_hswish, name="last")
+    x = _hswish(b, b.fc(b.flatten(b.gap(x)), 48, 32, name="classifier.0"), "classifier.1")
+    return b.fc(x, 32, num_classes, name="classifier.3")
+
+
+def _regnety_s(b: _Builder, x: str, num_classes: int) -> str:
+    """torchvision RegNetY's ResBottleneckBlock: 1x1, grouped 3x3 (group width 8), squeeze-excite
+    with ReLU and Sigmoid (squeeze width a quarter of the block input), 1x1, projection shortcut
+    on the first block of a stage, ReLU after the add."""
+    x = _cba(b, x, 3, 16, 3, 2, act=_relu, name="stem")
+    c_in = 16
+    for i, (stride, w) in enumerate(((2, 24), (1, 24)), start=1):
+        y = _cba(b, x, c_in, w, 1, act=_relu, name=f"b{i}.a")
+        y = _cba(b, y, w, w, 3, stride, groups=w // 8, act=_relu, name=f"b{i}.b")
+        y = _squeeze_excite(b, y, w, max(1, c_in // 4), _relu, _sigmoid, f"b{i}.se")
+        y = _cba(b, y, w, w, 1, name=f"b{i}.c", gamma=_RESIDUAL_GAMMA)
+        skip = x if (stride == 1 and c_in == w) else _cba(b, x, c_in, w, 1, stride, name=f"b{i}.proj")
+        x = b.relu(b.add(skip, y, name=f"b{i}.add"), name=f"b{i}.relu")
+        c_in = w
+    return b.fc(b.flatten(b.gap(x)), c_in, num_classes)
+
+
+_SE_ARCH = {"efficientnet_s": _efficientnet_s, "mobilenetv3_s": _mobilenetv3_s, "regnety_s": _regnety_s}
+
+
+def build_se_model(name: str, input_size: int = 32, seed: int = 0, num_classes: int = 10) -> onnx.ModelProto:
+    """Build the small squeeze-excite model ``name`` (one of :data:`SE_NAMES`): input ``input``
+    (1, 3, N, N), output ``output`` (1, num_classes), seeded weights; deterministic."""
+    if name not in _SE_ARCH:
+        raise UserError(f"zoo: unknown model {name!r}; choose one of: {', '.join(SE_NAMES)}")
+    if not (16 <= int(input_size) <= 1024):
+        raise UserError(f"zoo: input size {input_size} out of range; use 16..1024 (e.g. 32)")
+    b = _Builder(np.random.default_rng(seed))
+    _SE_ARCH[name](b, "input", int(num_classes))
+    b.nodes[-1].output[0] = "output"
+    graph = helper.make_graph(
+        b.nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, input_size, input_size])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, num_classes])],
+        initializer=[helper.make_tensor(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape, a.tobytes(), raw=True)
+                     for n, a in b.inits],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", SE_OPSET)], producer_name="asymap.zoo")
+    model.ir_version = 8
+    return model
