@@ -12,7 +12,10 @@ ResNet-50 and MobileNetV2:
 agreement of asymap's integer reference with onnxruntime's own run of the QDQ file (fraction of
 output values that differ, largest difference in output steps, SQNR against onnxruntime).
 
-Run:  .venv/bin/python bench/frontend.py [--torch-dir /tmp/asymap-torchvision] [--size 224] [--skip-qdq]
+Part 3 -- the small squeeze-excite variants (EfficientNet, MobileNetV3, RegNetY blocks at 32x32):
+import, float error, int SQNR, plan img/s, and generate + verify on two boards (bit-exact or not).
+
+Run:  .venv/bin/python bench/frontend.py [--torch-dir /tmp/asymap-torchvision] [--size 224] [--skip-qdq] [--skip-verify]
 """
 
 from __future__ import annotations
@@ -107,6 +110,53 @@ def qdq_rows(size: int, images: int) -> list[tuple]:
     return rows
 
 
+def se_rows(cluster, verify_boards: bool) -> list[tuple]:
+    """The small squeeze-excite variants (asymap.frontend.zoo.build_se_model, 32x32): import,
+    float error vs onnxruntime, int SQNR, plan img/s, and generate + verify on two boards of
+    clusters/pair2.yaml cut inside the first squeeze-excite block (bit-exact or not)."""
+    import onnx
+    import onnxruntime as ort
+
+    from asymap.codegen.project import generate
+    from asymap.frontend import ir
+    from asymap.frontend.onnx_import import load_model
+    from asymap.frontend.zoo import SE_NAMES, build_se_model
+    from asymap.partition.planner import plan
+    from asymap.quant.quantize import quantize
+    from asymap.quant.reference import dequantize, quantize_input, run_float, run_int, sqnr_db
+    from asymap.verify.runner import verify
+
+    rows = []
+    with tempfile.TemporaryDirectory() as td:
+        for name in SE_NAMES:
+            t0 = time.perf_counter()
+            path = Path(td) / f"{name}.onnx"
+            onnx.save(build_se_model(name), str(path))
+            g = load_model(path)
+            x = np.random.default_rng(1).standard_normal(g.input_shape).astype(np.float32)
+            sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            err = _rel_err(run_float(g, x), sess.run(None, {"input": x[None]})[0])
+            q = quantize(g)
+            sq = sqnr_db(run_float(g, x), dequantize(q, g.output, run_int(q, quantize_input(q, x))))
+            ips = plan(g, cluster).throughput_ips
+            ok = "not run"
+            if verify_boards:
+                cut = next(lay.index for lay in g.layers if lay.op == ir.CHMUL) - 2
+                fac = lambda a, b: [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "onchip"} for i in range(a, b + 1)]  # noqa: E731
+                pl = {"schema": 1, "boards": [
+                    {"name": "big", "first_layer": 0, "last_layer": cut, "layers": fac(0, cut)},
+                    {"name": "small", "first_layer": cut + 1, "last_layer": len(g) - 1, "layers": fac(cut + 1, len(g) - 1)}],
+                    "links": [{"from": "big", "to": "small", "width_bits": 64}]}  # fmt: skip
+                out = Path(td) / f"out_{name}"
+                generate(path, ROOT / "clusters" / "pair2.yaml", out, plan=pl, quiet=True)
+                ok = "yes" if verify(out, jobs=2, quiet=True).ok else "NO"
+            luts = sum(1 for lay in g.layers if lay.op == ir.LUT)
+            muls = sum(1 for lay in g.layers if lay.op == ir.CHMUL)
+            rows.append((name, f"yes ({len(g)} layers: {luts} lut, {muls} chmul)", f"{err:.1e}", f"{sq:.1f}", f"{ips:,.0f}", ok))
+            print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return rows
+
+
 def _table(head, rows) -> None:
     w = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     print("  ".join(str(h).ljust(w[i]) for i, h in enumerate(head)))
@@ -122,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=224, help="input size of the QDQ zoo models")
     ap.add_argument("--images", type=int, default=4, help="test images for the onnxruntime agreement")
     ap.add_argument("--skip-qdq", action="store_true")
+    ap.add_argument("--skip-verify", action="store_true", help="do not generate + verify the squeeze-excite variants")
     a = ap.parse_args(argv)
     from asymap.cluster.load import load_cluster
 
@@ -135,6 +186,12 @@ def main(argv=None) -> int:
         summary.append(f"{ok}/{len(rows)} torchvision exports import")
     else:
         print(f"(no exported torchvision models in {tdir}: run bench/export_torchvision.py with a torch Python first)")
+    rows = se_rows(load_cluster(a.cluster), not a.skip_verify)
+    print()
+    print("small squeeze-excite variants (asymap.frontend.zoo.build_se_model, 32x32), verify: two boards of pair2, "
+          "cut inside a squeeze-excite block")
+    _table(("model", "import", "float rel err vs ORT", "int SQNR dB", "plan img/s example16", "verify bit-exact"), rows)
+    summary.append(f"{sum(1 for r in rows if r[5] == 'yes')}/{len(rows)} squeeze-excite variants verify bit-exact")
     if not a.skip_qdq:
         rows = qdq_rows(a.size, a.images)
         print()
