@@ -95,3 +95,24 @@ def test_se_segment_does_not_deadlock_with_bounded_fifos(case, tmp_path):
     env["ASYMAP_FIFO_SLACK"] = "100000"
     run = subprocess.run([str(exe)], cwd=d, capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 3 and "DEADLOCK" in run.stdout, (run.returncode, run.stdout[-2000:])
+
+
+def test_lut_and_chmul_with_zero_points(tmp_path):
+    """A QDQ model's asymmetric tensors: the gate's pre-activation (int8, zero point -7), the gate
+    (uint8, zero point 3), the feature map (int8, zero point 10), the Mul's output (uint8, zero
+    point 128). The segment holds only the table and the Mul, so its inputs come straight from the
+    reference."""
+    b = GraphBuilder((5, 7, 9), seed=5)
+    _se(b)
+    qg0, _ = b.build()
+    grid = {1: (10, True), 4: (-7, True), 5: (3, False), 6: (128, False)}  # layer -> (zero point, signed)
+    for lay in b.layers:
+        if lay.index in grid:
+            t = qg0.tensors[lay.output]
+            lay.qdq_out_scale = t.scale * 1.5
+            lay.qdq_out_zero_point, lay.qdq_out_signed = grid[lay.index]
+    qg, vals = b.build()
+    assert qg.layers[6].in_zp == (10, 3) and qg.layers[6].out_zp == 128 and qg.layers[5].out_zp == 3
+    code, outs = csim_segment(tmp_path, qg, vals, 5, 6)
+    assert len(code.in_ports) == 2
+    assert_matches(outs, vals)

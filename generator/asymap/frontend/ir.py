@@ -73,7 +73,9 @@ class Layer:
     qdq_out_zero_point: int | None = None
     qdq_out_signed: bool | None = None
     lut_fn: str | None = None  # LUT layers: one of LUT_FNS
-    lut_args: tuple[float, ...] = ()  # LUT layers: (alpha, beta) of HardSigmoid
+    # LUT layers: (alpha, beta) of HardSigmoid; for SiLU / HardSwish fused from a QDQ model's
+    # x * gate(x), the gate's grid (scale, zero point, lo, hi), rounded to before the product.
+    lut_args: tuple[float, ...] = ()
 
     @property
     def c_out(self) -> int:

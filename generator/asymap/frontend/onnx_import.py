@@ -507,7 +507,11 @@ def _mul(st, node, idx, at):
         lay = st.producer.get(gate)
         if (lay is not None and lay.op == ir.LUT and lay.inputs == [x] and _uses(st, gate) == 1 and _self_gated(lay)
                 and (lay.act is None or lay.name in st.implied_act)):
-            lay.lut_fn, lay.lut_args = _self_gated(lay), ()
+            fn, args = _self_gated(lay), ()
+            if gate in st.act_scale:  # QDQ: onnxruntime rounds the gate to its own grid before the Mul
+                gz, gsigned = st.act_zp[gate]
+                args = (st.act_scale[gate], float(gz), -128.0 if gsigned else 0.0, 127.0 if gsigned else 255.0)
+            lay.lut_fn, lay.lut_args = fn, args
             lay.act = None  # a QDQ-implied clamp of the gate is not a clamp of the product
             st.implied_act.discard(lay.name)
             _rename_output(st, lay, node.output[0])

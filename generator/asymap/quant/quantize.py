@@ -134,11 +134,18 @@ def lut_table(layer: Layer, x: QTensor, lo: int, hi: int, out: QTensor) -> np.nd
     quantized onto the output grid (round half to even, as QuantizeLinear) and clamped to
     [lo, hi] (output type and fused activation). Computed once here; the integer reference and
     the HLS ROM both read this table, so they agree by construction."""
-    from asymap.quant.reference import lut_function
+    from asymap.quant.reference import lut_function, lut_gate
 
     raw = np.arange(256, dtype=np.int64)
     q = np.where(raw >= 128, raw - 256, raw) if x.signed else raw
-    y = lut_function(layer, x.scale * (q - x.zero_point).astype(np.float64))
+    v = x.scale * (q - x.zero_point).astype(np.float64)
+    if layer.lut_fn in (ir.LUT_SILU, ir.LUT_HARDSWISH) and layer.lut_args:
+        # a QDQ model's x * gate(x) with the gate quantized in between (as onnxruntime runs it):
+        # the product of two functions of the same input code is still one table
+        gs, gz, glo, ghi = layer.lut_args
+        y = v * gs * (np.clip(np.round(lut_gate(layer.lut_fn, v) / gs) + gz, glo, ghi) - gz)
+    else:
+        y = lut_function(layer, v)
     return np.clip(np.round(y / out.scale) + out.zero_point, lo, hi).astype(np.int64)
 
 

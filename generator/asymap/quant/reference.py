@@ -51,15 +51,22 @@ def lut_function(layer: Layer, x: np.ndarray) -> np.ndarray:
     float executor runs it and quantization tabulates it (asymap.quant.quantize.lut_table)."""
     x = np.asarray(x, np.float64)
     fn = layer.lut_fn
-    if fn in (ir.LUT_SIGMOID, ir.LUT_SILU):
-        sig = 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow for large |x|
-        return sig if fn == ir.LUT_SIGMOID else x * sig
     if fn == ir.LUT_HARDSIGMOID:
         alpha, beta = layer.lut_args
         return np.clip(alpha * x + beta, 0.0, 1.0)
-    if fn == ir.LUT_HARDSWISH:
-        return x * np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+    if fn == ir.LUT_SIGMOID:
+        return lut_gate(ir.LUT_SILU, x)
+    if fn in (ir.LUT_SILU, ir.LUT_HARDSWISH):
+        return x * lut_gate(fn, x)
     raise ValueError(f"unknown LUT function {fn!r}")  # pragma: no cover - the importer emits LUT_FNS only
+
+
+def lut_gate(fn: str, x: np.ndarray) -> np.ndarray:
+    """The gate g of a self-gated function x * g(x): sigmoid for SiLU, hardsigmoid(x/6 + 1/2)
+    for HardSwish."""
+    if fn == ir.LUT_SILU:
+        return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow for large |x|
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
 
 
 def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.ndarray:
