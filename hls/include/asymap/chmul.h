@@ -41,6 +41,9 @@ void channel_mul(hls::stream<ap_uint<8 * CFG::lanes> > &x, hls::stream<ap_uint<8
 chmul_steps:
     for (unsigned i = 0; i < (CFG::pixels + 1) * CB; ++i) {
 #pragma HLS PIPELINE II = 1
+        // word b is written in iteration b and first read in iteration CB + b: a true dependence
+        // CB iterations apart, stated so the scheduler keeps II = 1 (UG1399, "pragma HLS dependence")
+#pragma HLS DEPENDENCE variable = sbuf inter RAW distance = CB true
         if (px == 0) {
             ap_uint<8 * CFG::lanes> v = s.read();
             for (unsigned l = 0; l < CFG::lanes; ++l) {
