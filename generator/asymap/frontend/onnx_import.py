@@ -514,6 +514,7 @@ def _mul(st, node, idx, at):
             lay.lut_fn, lay.lut_args = fn, args
             lay.act = None  # a QDQ-implied clamp of the gate is not a clamp of the product
             st.implied_act.discard(lay.name)
+            lay.name = _unique_name(st, node, idx)  # the Mul computes the function's output: its name
             _rename_output(st, lay, node.output[0])
             return
     if (fa and sa[1:] != (1, 1)) or (fb and sb[1:] != (1, 1)):
