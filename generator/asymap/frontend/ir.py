@@ -26,6 +26,13 @@ ADD = "add"  # element-wise add of two tensors of the same shape (residual)
 CONCAT = "concat"  # channel concatenation
 FC = "fc"  # fully connected; the input tensor is flattened in C, H, W order
 OPS = (CONV, MAXPOOL, AVGPOOL, GAP, ADD, CONCAT, FC)
+# Pre-activation BatchNorm that cannot fold into a conv (DenseNet: BN + ReLU on a concatenation,
+# before a zero-padded conv): y = act(x * weight[c] + bias[c]), requantized per channel.
+AFFINE = "affine"
+# Channel selection / permutation of each pixel: out[k] = in[channel_map[k]] (Split / Slice on the
+# channel axis, channel shuffle). No arithmetic: the output keeps the input's scale.
+CHANNELS = "channels"
+OPS = OPS + (AFFINE, CHANNELS)
 
 # Fused activations.
 ACT_NONE = None
@@ -63,6 +70,7 @@ class Layer:
     # for float models. Asymmetric activations (zero point != 0) are carried exactly.
     qdq_out_zero_point: int | None = None
     qdq_out_signed: bool | None = None
+    channel_map: tuple[int, ...] | None = None  # CHANNELS: input channel of each output channel
 
     @property
     def c_out(self) -> int:
@@ -174,3 +182,20 @@ class Graph:
     @property
     def params(self) -> int:
         return sum(layer.params for layer in self.layers)
+
+
+def channel_map_form(m) -> tuple[int, int, int] | None:
+    """``(start, groups, stride)`` with ``m[k] == start + (k % groups) * stride + k // groups`` for
+    every k, or None. Every channel map the importer makes has this form -- a contiguous slice
+    (groups 1), a channel shuffle (start 0, stride C/groups) and a slice of a shuffle -- and the
+    HLS block (chansel.h) wires it from these three compile-time numbers."""
+    m = [int(v) for v in m]
+    if not m:
+        return None
+    start = m[0]
+    ones = [k for k, v in enumerate(m) if v == start + 1]
+    groups = ones[0] if ones and ones[0] > 0 else len(m)
+    stride = m[1] - start if groups > 1 else 1
+    if all(v == start + (k % groups) * stride + k // groups for k, v in enumerate(m)):
+        return start, groups, stride
+    return None

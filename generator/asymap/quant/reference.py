@@ -69,6 +69,10 @@ def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.nda
         y = ins[0] + ins[1]
     elif layer.op == ir.CONCAT:
         y = np.concatenate(ins, axis=1)
+    elif layer.op == ir.AFFINE:
+        y = x * layer.weight.astype(dtype)[None, :, None, None] + layer.bias.astype(dtype)[None, :, None, None]
+    elif layer.op == ir.CHANNELS:
+        y = x[:, list(layer.channel_map)]
     else:  # pragma: no cover - the importer only emits the ops above
         raise ValueError(f"unknown op {layer.op}")
     return _float_act(y, layer).astype(dtype, copy=False)
@@ -148,6 +152,11 @@ def int_layer(q: QLayer, ins: list[np.ndarray], x_signed: bool = True) -> np.nda
         y = rshift_round(acc, q.shift[0], lo, hi)
     elif layer.op == ir.CONCAT:
         y = np.concatenate([requant(xi.astype(np.int64) - q.zp(i), q.mult[i], q.shift[i], lo, hi) for i, xi in enumerate(ins)], axis=0)
+    elif layer.op == ir.AFFINE:  # x * w[c] + bias[c] (bias holds -zx * w[c]), requantized per channel
+        acc = x.astype(np.int64) * _col(q.weight) + _col(q.bias)
+        y = requant(acc, _col(q.mult), _col(q.shift), lo, hi)
+    elif layer.op == ir.CHANNELS:  # a selection of the input's channels: same scale and zero point
+        y = np.clip(x[list(layer.channel_map)], q.lo, q.hi) - zo
     else:  # pragma: no cover
         raise ValueError(f"unknown op {layer.op}")
     return (y + zo).astype(ACT_DTYPE)
