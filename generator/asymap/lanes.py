@@ -35,6 +35,8 @@ LAT_POOL = 6  # pool reduction: compare/add, requantization
 LAT_ADD = 6  # residual add: two products, round, clamp
 LAT_GAP = 7  # global average pool: accumulator read-modify-write, requantization
 LAT_CONCAT = 6  # concat: requantization, shift-register move
+LAT_AFFINE = 7  # per-channel affine (pre-activation BatchNorm): product, bias, requantization
+LAT_CHANSEL = 2  # channel selection / shuffle: shift-register move
 
 
 def gearbox_steps(pi: int, po: int, ci: int) -> tuple[int, int]:

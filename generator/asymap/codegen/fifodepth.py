@@ -57,7 +57,7 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) ->
     if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):
         last = r * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
         return min(h_in, max(0, last + 1))
-    if layer.op in (ir.ADD, ir.CONCAT):
+    if layer.op in (ir.ADD, ir.CONCAT, ir.AFFINE, ir.CHANNELS):  # pixel by pixel
         return r + 1
     return h_in  # gap, fc: the whole input before any output
 

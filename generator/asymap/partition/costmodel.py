@@ -25,6 +25,8 @@ import numpy as np
 
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
+from asymap.frontend.ir import AFFINE, CHANNELS
+from asymap.lanes import LAT_AFFINE, LAT_CHANSEL
 from asymap.lanes import (
     LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
     port_lanes,
@@ -298,6 +300,10 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         return (hi * wi + 1) * (c // p), LAT_GAP
     if layer.op == CONCAT:
         return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, c), LAT_CONCAT
+    if layer.op == AFFINE:  # affine.h: one beat per cycle
+        return ho * wo * (c // p), LAT_AFFINE
+    if layer.op == CHANNELS:  # chansel.h: pixel k shifted in while pixel k-1 is sent
+        return (ho * wo + 1) * max(cin // pin, c // p), LAT_CHANSEL
     return ho * wo * (c // p), LAT_ADD  # ADD: one beat per cycle
 
 
@@ -464,6 +470,8 @@ def requant_dsps(layer: Layer, pe) -> np.ndarray:
         return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
     if layer.op == CONCAT:
         return np.full_like(pe, SCALE_DSP * sum(port_lanes(s[0]) for s in layer.in_shapes))
+    if layer.op == AFFINE:  # one 32x31 requantization product per lane
+        return np.full_like(pe, REQUANT_DSP * port_lanes(layer.out_shape[0]))
     return np.zeros_like(pe)
 
 
@@ -540,6 +548,10 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         lut = lut + 30 * pe
         if lay.op in (AVGPOOL, GAP):
             lut = lut + 40 * pe  # wide accumulators and the integer divide/requant
+        if lay.op == AFFINE:  # LUTRAM tables: int8 weight, int32 bias and multiplier, shift per channel
+            lut = lut + ceil_div(lay.c_out * 80, 64) + LUT_PER_LANE * port_lanes(lay.c_out)
+        if lay.op == CHANNELS:  # fill and snd shift registers: a 2:1 byte mux per register byte
+            lut = lut + 4 * (lay.c_in + lay.c_out)
     buf, obuf = info.buffer_bytes, 0
     if mac and mode == OFFCHIP:
         # Streaming weights once per image means the loop order is output fold outer, pixels inner,
