@@ -3,8 +3,9 @@
 Narrow 32x32 networks built from torchvision's blocks, each written by both exporters
 (``*_ts.onnx``: TorchScript, ``*_dynamo.onnx``: dynamo). Every supported one imports, its float
 reference matches onnxruntime, both exporters give the same layer chain and the same numbers, and
-the integer reference keeps a sane SQNR; two of them run through generate + C-sim on two boards
-bit-exactly. The families asymap cannot express yet fail with their one-line errors.
+the integer reference keeps a sane SQNR; four of them run through generate + C-sim on two boards
+bit-exactly (DenseNet's pre-activation BatchNorm and ShuffleNetV2's split + shuffle among them).
+The families asymap cannot express yet fail with their one-line errors.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def test_unsupported_families_fail_in_one_line(name, exporter):
 
 
 @pytest.mark.csim
-@pytest.mark.parametrize("name", ["resnet_dynamo", "inception_v3_ts"])
+@pytest.mark.parametrize("name", ["resnet_dynamo", "inception_v3_ts", "densenet_dynamo", "shufflenet_v2_ts"])
 def test_export_verifies_bit_exact_on_two_boards(name, tmp_path):
     from asymap.codegen.project import generate
     from asymap.verify.runner import verify
