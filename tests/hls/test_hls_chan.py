@@ -97,3 +97,21 @@ def test_affine_reference_matches_float_and_keeps_negative_scales():
     real = np.clip(real, -128 * sy, 127 * sy)  # the seeded test image saturates some outputs
     # half an output step, plus the rounding of the bias to the grid sx * |k| / 127
     assert np.abs(vals[y] * sy - real).max() <= sy * 0.5 + sx * np.abs(aff.layer.weight).max() / 127
+
+
+def test_dense_block_joins_get_skip_buffers():
+    """A DenseNet concat joins paths from several forks, each reaching only some of its operands:
+    feature ``a`` goes straight to the block's final concat and, through concat -> affine -> conv,
+    to its last operand. The direct edge must buffer the rows the long path reads ahead, though
+    the concat's first operand (``x``) reaches ``a``'s fork by no path at all."""
+    from asymap.codegen.fifodepth import FIFO_SLACK, fifo_depths
+
+    b = GraphBuilder((4, 6, 5), seed=2)
+    x = b.conv("x", 8, k=1, p=0)
+    a = b.conv(x, 4, k=3, act=None)
+    y = b.affine(b.concat([x, a]))
+    f = b.conv(y, 4, k=3, act=None)
+    b.concat([x, a, f])
+    extra = fifo_depths(b.layers, ["x"], dict(b.shapes))
+    last = len(b.layers) - 1
+    assert extra[(a, last, 1)] >= 2 * 5 * 4 // 4 + FIFO_SLACK  # >= two rows of a, plus the slack
