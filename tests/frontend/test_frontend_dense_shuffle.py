@@ -185,3 +185,16 @@ def test_unsupported_channel_orders_fail_in_one_line(kit):
     with pytest.raises(UserError) as e:
         graph_from_model(kit.model(nodes, inits, (3, 4, 4)), "m.onnx")
     assert "\n" not in str(e.value) and "'flat'" in str(e.value) and "shuffle" in str(e.value)
+
+
+def test_zoo_blocks_option(run_cli, assert_user_error, tmp_path):
+    """`asymap zoo densenet121 --blocks 2,2` writes the shallow variant; other models refuse it."""
+    out = tmp_path / "d.onnx"
+    run_cli("zoo", "densenet121", "--input-size", "32", "--width-mult", "0.25", "--blocks", "2,2", "-o", out, check=True)
+    from asymap.frontend.onnx_import import load_model
+
+    g = load_model(out)
+    assert [lay.op for lay in g.layers].count(ir.AFFINE) == 2 + 1 + 2 + 1
+    assert_user_error(run_cli("zoo", "resnet18", "--blocks", "2,2", "-o", tmp_path / "x.onnx"), "densenet121", "shufflenetv2")
+    assert_user_error(run_cli("zoo", "shufflenetv2", "--blocks", "2,x", "-o", tmp_path / "x.onnx"), "--blocks")
+    assert not (tmp_path / "x.onnx").exists()

@@ -2,8 +2,9 @@
 
 A :class:`Graph` is a topologically ordered list of :class:`Layer` s. That order *is* the chain the
 partitioner cuts, so it must be deterministic for a given model. Shapes are (C, H, W) with batch 1.
-BatchNorm is already folded into the preceding conv and ReLU/Clip fused into the producer, so the
-op set is small: the HLS library has one building block per op kind.
+BatchNorm is already folded into the preceding conv (a BatchNorm that cannot fold, such as
+DenseNet's on a concatenation, is an ``affine`` layer) and ReLU/Clip fused into the producer, so
+the op set is small: the HLS library has one building block per op kind.
 
 Weights are float32 here; quantization (``asymap.quant``) produces the integer versions.
 """

@@ -4,7 +4,10 @@ The importer walks the ONNX nodes in a deterministic topological order (Kahn's a
 broken by the node's position in the file, so an already sorted file keeps its order) and emits one
 IR layer per compute node. On the way it
 
-- folds BatchNormalization into the conv (or fc) that produces its input,
+- folds BatchNormalization into the conv (or fc) that produces its input; any other
+  BatchNormalization (DenseNet's pre-activation BN on a concatenation) becomes an ``affine`` layer,
+- turns Split / Slice on the channel axis and channel shuffle (Reshape -> Transpose -> Reshape)
+  into ``channels`` layers (a channel map per output),
 - fuses Relu / Clip into the producing layer (the layer's output tensor takes the activation's name),
 - turns Identity / Dropout / Flatten / Reshape-or-Squeeze-used-as-flatten into tensor aliases,
 - turns MatMul (+ Add of a constant) and Gemm into fc layers,
