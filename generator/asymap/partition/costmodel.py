@@ -378,14 +378,38 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
         return 0
     prods = [graph.producer.get(t, -1) for t in layer.inputs]
     early = min(range(len(prods)), key=lambda i: prods[i])
-    c, h, w = layer.in_shapes[early]
-    rows = 1
-    for lyr in graph.layers[prods[early] + 1 : layer.index]:
-        if lyr.op == CONV and is_pointwise(lyr):
-            rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
-        elif lyr.op in (CONV, MAXPOOL, AVGPOOL):  # row buffers also load the next output row's rows
-            rows += lyr.kernel[0] - 1 + lyr.stride[0]
-    return int(c * w * min(rows, h))
+    # A DenseNet concat also holds every other operand that a later operand is computed from (each
+    # earlier feature waits while the newer ones are computed from it); branches that only share
+    # an input (Inception) or a split (ShuffleNet) are charged once, by the earliest operand.
+    feeds = _operand_ancestors(graph, layer.inputs, min(prods))
+    waiting = [early] + [i for i, t in enumerate(layer.inputs) if i != early and t in feeds]
+    total = 0
+    for i in waiting:
+        c, h, w = layer.in_shapes[i]
+        rows = 1
+        for lyr in graph.layers[prods[i] + 1 : layer.index]:
+            if lyr.op == CONV and is_pointwise(lyr):
+                rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
+            elif lyr.op in (CONV, MAXPOOL, AVGPOOL):  # row buffers also load the next output row's rows
+                rows += lyr.kernel[0] - 1 + lyr.stride[0]
+        total += int(c * w * min(rows, h))
+    return total
+
+
+def _operand_ancestors(graph: Graph, tensors: list[str], floor: int) -> set[str]:
+    """Tensors (produced at or after layer ``floor``) that some tensor of ``tensors`` is computed
+    from, the tensors themselves excluded."""
+    seen: set[str] = set()
+    stack = list(tensors)
+    while stack:
+        p = graph.producer.get(stack.pop(), -1)
+        if p < 0 or p < floor:
+            continue
+        for u in graph.layers[p].inputs:
+            if u not in seen and graph.producer.get(u, -1) >= floor:
+                seen.add(u)
+                stack.append(u)
+    return seen
 
 
 def _buffer_bytes(layer: Layer) -> int:
