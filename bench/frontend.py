@@ -13,8 +13,9 @@ agreement of asymap's integer reference with onnxruntime's own run of the QDQ fi
 output values that differ, largest difference in output steps, SQNR against onnxruntime).
 
 Part 3 -- small variants of the zoo's torchvision-structured DenseNet-121 and ShuffleNetV2 (two
-blocks / stages, 32x32, width 0.25; ``--verify``): generated for two boards cut in the middle of
-the chain and C-simulated as a chain, bit-exact against the integer reference or not.
+blocks / stages, 32x32, width 0.25; ``--verify``): generated for two boards cut inside a block
+(where the most tensors cross, near the middle) and C-simulated as a chain, bit-exact against the
+integer reference or not.
 
 Run:  .venv/bin/python bench/frontend.py [--torch-dir /tmp/asymap-torchvision] [--size 224] [--skip-qdq] [--verify]
 """
@@ -126,7 +127,8 @@ def verify_rows() -> list[tuple]:
             model = Path(td) / f"{name}.onnx"
             onnx.save(build_zoo_model(name, input_size=32, width_mult=0.25, num_classes=10, blocks=blocks), str(model))
             g = load_model(model)
-            cut = len(g) // 2
+            n = len(g)  # cut where the most tensors cross, inside a block, near the middle
+            cut = max(range(n // 4, 3 * n // 4), key=lambda i: (len(g.live_across(i)), -abs(i - n // 2)))
             plan = {"schema": 1, "boards": [
                 {"name": "big", "first_layer": 0, "last_layer": cut, "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}} for i in range(cut + 1)]},
                 {"name": "small", "first_layer": cut + 1, "last_layer": len(g) - 1, "layers": [{"index": i, "factors": {"pe": 1, "simd": 2}} for i in range(cut + 1, len(g))]}],

@@ -63,7 +63,12 @@ def _shuffle_then_slice(b):  # a shuffle of 3 groups of 4, then the odd slice 2.
     return {0: (3, 5)}, b.channels(y, range(2, 9))
 
 
-CASES = [_affine_relu, _affine_no_act, _affine_odd, _split_slices, _shuffle_unit, _shuffle_then_slice]
+def _shuffle_back_half_first(b):  # map (4, 0, 5, 1, ...): start 4, groups 2, stride -4 (a signed stride)
+    x = b.conv("x", 8, k=1, p=0, act=None)
+    return {0: (2, 5)}, b.channels(x, [4, 0, 5, 1, 6, 2, 7, 3])
+
+
+CASES = [_affine_relu, _affine_no_act, _affine_odd, _split_slices, _shuffle_unit, _shuffle_then_slice, _shuffle_back_half_first]
 
 
 @pytest.mark.csim

@@ -46,7 +46,7 @@ def channels_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCa
     start, groups, stride = form
     cfg = f"{ident}_cfg"
     fields = [_u("ci", ci), _u("co", co), _u("pixels", h * w), _u("in_lanes", port_lanes(ci)),
-              _u("out_lanes", port_lanes(co)), _u("start", start), _u("groups", groups), _u("stride", stride),
+              _u("out_lanes", port_lanes(co)), _u("start", start), _u("groups", groups), _i("stride", stride),
               _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi)]
     what = "slice" if groups == 1 else f"shuffle of {groups} groups"
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: channel {what} ({ci} -> {co} channels)", "fields": fields})

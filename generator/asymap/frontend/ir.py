@@ -187,9 +187,10 @@ class Graph:
 
 def channel_map_form(m) -> tuple[int, int, int] | None:
     """``(start, groups, stride)`` with ``m[k] == start + (k % groups) * stride + k // groups`` for
-    every k, or None. Every channel map the importer makes has this form -- a contiguous slice
-    (groups 1), a channel shuffle (start 0, stride C/groups) and a slice of a shuffle -- and the
-    HLS block (chansel.h) wires it from these three compile-time numbers."""
+    every k, or None. The importer makes only maps of this form (and refuses others) -- a contiguous
+    slice (groups 1), a channel shuffle (start 0, stride C/groups); some slices of a shuffle fit too
+    (either half of a two-group one) -- and the HLS block (chansel.h) wires it from these three
+    compile-time numbers."""
     m = [int(v) for v in m]
     if not m:
         return None

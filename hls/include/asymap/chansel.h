@@ -3,7 +3,7 @@
 //   out[k] = clamp(in[start + (k % groups) * stride + k / groups], lo, hi)      k = 0 .. co-1
 //
 // covers a contiguous slice (groups 1: Split / Slice / chunk on the channel axis), ShuffleNet's
-// channel shuffle (start 0, stride = C/groups) and a slice of a shuffle (asymap.frontend.ir.
+// channel shuffle (start 0, stride = C/groups) and some slices of a shuffle (asymap.frontend.ir.
 // channel_map_form). No arithmetic: the output keeps the input's scale and zero point; the clamp
 // only matters when a ReLU was fused into the selection.
 //
@@ -71,7 +71,8 @@ chansel_steps:
             ++px;
             for (unsigned k = 0; k < CFG::co; ++k) {
 #pragma HLS UNROLL
-                act_t v = byte_value<CFG::in_signed>(fill[CFG::start + (k % CFG::groups) * CFG::stride + k / CFG::groups]);
+                const int src = int(CFG::start) + int(k % CFG::groups) * CFG::stride + int(k / CFG::groups);
+                act_t v = byte_value<CFG::in_signed>(fill[src]);
                 snd[k] = (v < CFG::lo ? act_t(CFG::lo) : v > CFG::hi ? act_t(CFG::hi) : v).range(7, 0);
             }
         }
