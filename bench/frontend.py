@@ -15,6 +15,11 @@ output values that differ, largest difference in output steps, SQNR against onnx
 Part 3 -- the small squeeze-excite variants (EfficientNet, MobileNetV3, RegNetY blocks at 32x32):
 import, float error, int SQNR, plan img/s, and generate + verify on two boards (bit-exact or not).
 
+Part 4 -- small variants of the zoo's torchvision-structured DenseNet-121 and ShuffleNetV2 (two
+blocks / stages, 32x32, width 0.25): generated for two boards cut inside a block (where the most
+tensors cross, near the middle) and C-simulated as a chain, bit-exact against the integer reference
+or not. ``--skip-verify`` skips the C-simulation of parts 3 and 4.
+
 Run:  .venv/bin/python bench/frontend.py [--torch-dir /tmp/asymap-torchvision] [--size 224] [--skip-qdq] [--skip-verify]
 """
 
@@ -165,6 +170,37 @@ def _table(head, rows) -> None:
         print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(r)))
 
 
+def verify_rows() -> list[tuple]:
+    import onnx
+
+    from asymap.codegen.project import generate
+    from asymap.frontend.onnx_import import load_model
+    from asymap.frontend.zoo import build_zoo_model
+    from asymap.verify.runner import verify
+
+    rows = []
+    with tempfile.TemporaryDirectory() as td:
+        for name, blocks in (("densenet121", (2, 2)), ("shufflenetv2", (2, 2))):
+            t0 = time.perf_counter()
+            model = Path(td) / f"{name}.onnx"
+            onnx.save(build_zoo_model(name, input_size=32, width_mult=0.25, num_classes=10, blocks=blocks), str(model))
+            g = load_model(model)
+            n = len(g)  # cut where the most tensors cross, inside a block, near the middle
+            cut = max(range(n // 4, 3 * n // 4), key=lambda i: (len(g.live_across(i)), -abs(i - n // 2)))
+            plan = {"schema": 1, "boards": [
+                {"name": "big", "first_layer": 0, "last_layer": cut, "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}} for i in range(cut + 1)]},
+                {"name": "small", "first_layer": cut + 1, "last_layer": len(g) - 1, "layers": [{"index": i, "factors": {"pe": 1, "simd": 2}} for i in range(cut + 1, len(g))]}],
+                "links": [{"from": "big", "to": "small", "width_bits": 64}]}  # fmt: skip
+            out = Path(td) / name
+            generate(model, ROOT / "clusters" / "pair2.yaml", out, plan=plan, quiet=True)
+            res = verify(out, jobs=2, quiet=True)
+            crossing = len(g.live_across(cut))
+            rows.append((f"{name} blocks {blocks}", f"{len(g)}", f"after layer {cut} ({crossing} tensors cross)",
+                         "yes" if res.ok else "NO: " + "; ".join(p for b in res.boards for p in b.problems)[:60],
+                         f"{time.perf_counter() - t0:.0f} s"))  # fmt: skip
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--torch-dir", default="/tmp/asymap-torchvision", help="output of bench/export_torchvision.py")
@@ -172,7 +208,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=224, help="input size of the QDQ zoo models")
     ap.add_argument("--images", type=int, default=4, help="test images for the onnxruntime agreement")
     ap.add_argument("--skip-qdq", action="store_true")
-    ap.add_argument("--skip-verify", action="store_true", help="do not generate + verify the squeeze-excite variants")
+    ap.add_argument("--skip-verify", action="store_true", help="do not generate + verify the small variants (parts 3 and 4)")
     a = ap.parse_args(argv)
     from asymap.cluster.load import load_cluster
 
@@ -200,6 +236,12 @@ def main(argv=None) -> int:
         _table(("model", "activations", "weights", "outputs", "differ", "max LSB", "SQNR vs ORT dB"), rows)
         summary.append(f"QDQ: worst {max(float(r[4].split()[0]) for r in rows):.2f} % of outputs differ, "
                        f"max {max(int(r[5]) for r in rows)} LSB, min SQNR vs onnxruntime {min(float(r[6]) for r in rows):.1f} dB")  # fmt: skip
+    if not a.skip_verify:
+        rows = verify_rows()
+        print()
+        print("zoo DenseNet-121 / ShuffleNetV2 small variants (32x32, width 0.25) on two boards (pair2), C-sim chain")
+        _table(("model", "layers", "cut", "bit-exact", "generate + verify"), rows)
+        summary.append(f"{sum(r[3] == 'yes' for r in rows)}/{len(rows)} small variants bit-exact on two boards")
     print("summary: " + "; ".join(summary))
     return 0
 

@@ -37,6 +37,8 @@ LAT_GAP = 7  # global average pool: accumulator read-modify-write, requantizatio
 LAT_CONCAT = 6  # concat: requantization, shift-register move
 LAT_LUT = 3  # lookup-table activation: ROM read, write
 LAT_CHMUL = 8  # channel-wise Mul: scale buffer read, product, requantization, zero point and clamp
+LAT_AFFINE = 7  # per-channel affine (pre-activation BatchNorm): product, bias, requantization
+LAT_CHANSEL = 2  # channel selection / shuffle: shift-register move
 
 
 def gearbox_steps(pi: int, po: int, ci: int) -> tuple[int, int]:

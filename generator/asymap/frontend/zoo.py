@@ -24,7 +24,8 @@ from onnx import TensorProto, helper
 
 from asymap.errors import UserError
 
-ZOO_NAMES = ("tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg16", "mobilenetv2", "inception")
+ZOO_NAMES = ("tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg16", "mobilenetv2", "inception",
+             "densenet121", "shufflenetv2")
 OPSET = 13
 
 
@@ -260,18 +261,95 @@ def _tiny(b: _Builder, x: str, size: int, name: str, wm: float, num_classes: int
     return b.fc(x, c2, num_classes)
 
 
-_ARCH = {"tiny": _tiny, "vgg16": _vgg16, "mobilenetv2": _mobilenetv2, "inception": _inception}
+def _densenet(b: _Builder, x: str, size: int, name: str, wm: float, num_classes: int, blocks=None) -> str:
+    """torchvision.models.densenet121: dense layers BN-ReLU-conv1x1-BN-ReLU-conv3x3 on the
+    concatenation of every earlier feature map of the block (a Concat per layer, as both PyTorch
+    exporters write torch.cat), transitions BN-ReLU-conv1x1-avgpool2. The BN + ReLU on a
+    concatenation run *before* a zero-padded conv, so they cannot fold: pre-activation affine
+    layers in the IR. ``blocks``: dense layers per block (default 6, 12, 24, 16)."""
+    growth, c = _scaled(32, wm), _scaled(64, wm)
+    x = b.maxpool(b.cbr(x, 3, c, 7, 2, name="features.conv0"), 3, 2, 1, name="features.pool0")
+    blocks = tuple(blocks or (6, 12, 24, 16))
+    for i, n in enumerate(blocks):
+        p = f"features.denseblock{i + 1}"
+        feats = [x]
+        for j in range(n):
+            q = f"{p}.denselayer{j + 1}"
+            cin = c + j * growth
+            y = b.concat(feats, name=q + ".cat")
+            y = b.relu(b.bn(y, cin, name=q + ".norm1"), name=q + ".relu1")
+            y = b.cbr(y, cin, 4 * growth, 1, name=q + ".conv1")
+            feats.append(b.conv(y, 4 * growth, growth, 3, name=q + ".conv2"))
+        x, c = b.concat(feats, name=p + ".cat"), c + n * growth
+        if i + 1 < len(blocks):
+            t = f"features.transition{i + 1}"
+            y = b.conv(b.relu(b.bn(x, c, name=t + ".norm"), name=t + ".relu"), c, c // 2, 1, name=t + ".conv")
+            x, c = b.avgpool(y, 2, 2, 0, name=t + ".pool"), c // 2
+    x = b.relu(b.bn(x, c, name="features.norm5"))
+    x = b.flatten(b.gap(x))
+    return b.fc(x, c, num_classes, name="classifier")
+
+
+def _shufflenetv2(b: _Builder, x: str, size: int, name: str, wm: float, num_classes: int, blocks=None) -> str:
+    """torchvision.models.shufflenet_v2_x1_0: stride-2 units (two branches, Concat) and stride-1
+    units (channel Split in halves, one branch, Concat), each ending in a channel shuffle of two
+    groups written as PyTorch exports it (Reshape to (1, 2, C/2, H, W) -> Transpose -> Reshape);
+    ReduceMean over H, W (``x.mean([2, 3])``) before the classifier. Stage widths are multiples of
+    16 under a width multiplier so each half stays a multiple of 8. ``blocks``: units per stage
+    (default 4, 8, 4)."""
+    stages = [_scaled(c, wm, 16) for c in (116, 232, 464)]
+    c, last = _scaled(24, wm), _scaled(1024, wm)
+    hw = [(size - 1) // 2 + 1]
+    x = b.cbr(x, 3, c, 3, 2, name="conv1")
+    x = b.maxpool(x, 3, 2, 1)
+    hw = (hw[0] - 1) // 2 + 1
+
+    def shuffle(x, ch, hw, p):
+        v = b.node("Reshape", [x, b.const(p + ".view5", np.array([1, 2, ch // 2, hw, hw], np.int64))], p + ".view")
+        t = b.node("Transpose", [v], p + ".transpose", perm=[0, 2, 1, 3, 4])
+        return b.node("Reshape", [t, b.const(p + ".view4", np.array([1, -1, hw, hw], np.int64))], p + ".flat")
+
+    for si, (n, out) in enumerate(zip(tuple(blocks or (4, 8, 4)), stages)):
+        bf = out // 2
+        for u in range(n):
+            p = f"stage{si + 2}.{u}"
+            if u == 0:  # stride 2: both branches read x
+                h2 = (hw - 1) // 2 + 1
+                y1 = b.bn(b.conv(x, c, c, 3, 2, groups=c, name=p + ".branch1.0"), c, name=p + ".branch1.1")
+                y1 = b.cbr(y1, c, bf, 1, name=p + ".branch1.2")
+                y2 = b.cbr(x, c, bf, 1, name=p + ".branch2.0")
+                hw = h2
+            else:  # stride 1: x.chunk(2, dim=1), the first half passes through
+                halves = b.const(p + ".split", np.array([bf, bf], np.int64))
+                n_ = b.name(p + ".chunk")
+                y1, xb = n_ + "_0", n_ + "_1"
+                b.nodes.append(helper.make_node("Split", [x, halves], [y1, xb], name=n_, axis=1))
+                y2 = b.cbr(xb, bf, bf, 1, name=p + ".branch2.0")
+            s2 = 2 if u == 0 else 1
+            y2 = b.bn(b.conv(y2, bf, bf, 3, s2, groups=bf, name=p + ".branch2.3"), bf, name=p + ".branch2.4")
+            y2 = b.cbr(y2, bf, bf, 1, name=p + ".branch2.5")
+            x, c = shuffle(b.concat([y1, y2], name=p + ".cat"), out, hw, p), out
+    x = b.cbr(x, c, last, 1, name="conv5")
+    x = b.node("ReduceMean", [x], b.name("mean"), axes=[2, 3], keepdims=0)
+    return b.fc(x, last, num_classes)
+
+
+_ARCH = {"tiny": _tiny, "vgg16": _vgg16, "mobilenetv2": _mobilenetv2, "inception": _inception,
+         "densenet121": _densenet, "shufflenetv2": _shufflenetv2}
+_BLOCKS = ("densenet121", "shufflenetv2")  # families whose depth ``blocks`` sets
 _ARCH.update({n: _resnet for n in _RESNET})
 
 
 def build_zoo_model(
-    name: str, input_size: int = 224, width_mult: float = 1.0, seed: int = 0, num_classes: int = 1000
+    name: str, input_size: int = 224, width_mult: float = 1.0, seed: int = 0, num_classes: int = 1000,
+    blocks: tuple[int, ...] | None = None,
 ) -> onnx.ModelProto:
     """Build zoo model ``name`` (one of :data:`ZOO_NAMES`) for a square ``input_size`` image.
 
     The graph input is ``input`` of shape (1, 3, N, N), the output ``output`` of shape
     (1, num_classes). ``width_mult`` scales every channel count (multiples of 8, at least 8).
-    Same arguments -> byte-identical model.
+    ``blocks`` makes a shallower variant of ``densenet121`` (dense layers per block) or
+    ``shufflenetv2`` (units per stage; at most 3 stages). Same arguments -> byte-identical model.
     """
     key = str(name).lower()
     if key not in _ARCH:
@@ -282,8 +360,14 @@ def build_zoo_model(
         raise UserError(f"zoo: width multiplier {width_mult} out of range; use 0 < F <= 4 (e.g. 0.25)")
     if int(num_classes) < 1:
         raise UserError(f"zoo: number of classes {num_classes} must be >= 1")
+    kw = {}
+    if blocks is not None:
+        blocks = tuple(int(v) for v in blocks)
+        if key not in _BLOCKS or not blocks or min(blocks) < 1 or (key == "shufflenetv2" and len(blocks) > 3):
+            raise UserError(f"zoo: blocks {blocks} apply to {' and '.join(_BLOCKS)} only (e.g. (2, 2)), one entry >= 1 per block or stage")
+        kw["blocks"] = blocks
     b = _Builder(np.random.default_rng(seed))
-    out = _ARCH[key](b, "input", int(input_size), key, float(width_mult), int(num_classes))
+    out = _ARCH[key](b, "input", int(input_size), key, float(width_mult), int(num_classes), **kw)
     # Rename the last tensor to "output" (it is always produced by the final Gemm).
     b.nodes[-1].output[0] = "output"
     assert out == b.nodes[-1].name + "_out"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from asymap import lanes
-from asymap.frontend.ir import ADD, CONCAT, CONV, FC, GAP, MAXPOOL, Layer
+from asymap.frontend.ir import ADD, AFFINE, CHANNELS, CONCAT, CONV, FC, GAP, MAXPOOL, Layer
 from asymap.frontend.ir import CHMUL, LUT, LUT_SILU
 from asymap.partition.costmodel import engine_cycles
 
@@ -58,6 +58,9 @@ def example_layers() -> list[tuple[str, Layer, tuple, bool]]:
         ("lut_map", Layer(8, "silu8", LUT, ["x"], "t8", [(20, 5, 6)], (20, 5, 6), lut_fn=LUT_SILU), (1, 1, 1), False),
         ("channel_mul", Layer(9, "se9", CHMUL, ["x", "s"], "t9", [(20, 5, 6), (20, 1, 1)], (20, 5, 6)), (1, 1, 1),
          False),
+        ("affine", Layer(10, "bn10", AFFINE, ["x"], "t10", [(20, 5, 6)], (20, 5, 6)), (1, 1, 1), False),
+        ("channel_select", Layer(11, "shuf11", CHANNELS, ["x"], "t11", [(20, 5, 6)], (10, 5, 6),
+                                 channel_map=tuple(range(0, 20, 2))), (1, 1, 1), False),
     ]
 
 
@@ -73,13 +76,16 @@ FORMULAS = {
     "concat": "`(H*W + 1)*max(sum_i C_i/P_i, C/P) + LAT_CONCAT`",
     "lut_map": "`H*W*C/P + LAT_LUT`",
     "channel_mul": "`(H*W + 1)*C/P + LAT_CHMUL` (the scale's C/P beats first)",
+    "affine": "`H*W*C/P + LAT_AFFINE`",
+    "channel_select": "`(H*W + 1)*max(C_in/P_in, C_out/P_out) + LAT_CHANSEL`",
 }
 
 
 def table_markdown() -> str:
     """The generated block (without the markers)."""
     lat = [(n, getattr(lanes, n)) for n in ("LAT_GEARBOX", "LAT_SWG", "LAT_MVAU", "LAT_POOL", "LAT_ADD", "LAT_GAP",
-                                            "LAT_CONCAT", "LAT_LUT", "LAT_CHMUL")]
+                                            "LAT_CONCAT", "LAT_LUT", "LAT_CHMUL", "LAT_AFFINE",
+                                            "LAT_CHANSEL")]
     out = ["| block | cycles per image (fill and drain included) | example | cycles |", "|---|---|---|---|"]
     for name, layer, (pe, simd, kpar), off in example_layers():
         key = name.split(",")[0]

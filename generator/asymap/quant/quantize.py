@@ -157,7 +157,7 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
         q.in_zp = tuple(int(t.zero_point) for t in ins)
     q.out_zp = int(out.zero_point)
     sx = ins[0].scale
-    if layer.op in (ir.CONV, ir.FC):
+    if layer.op in (ir.CONV, ir.FC, ir.AFFINE):  # affine: one int8 weight per channel
         q.weight, q.weight_scale = _weights(layer)
         b = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
         bq = np.round(b / (q.weight_scale * sx))
@@ -217,7 +217,8 @@ def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", pe
         )
     if not np.all(np.isfinite(calib)):
         raise UserError(f"{graph.name}: calibration data contains NaN or infinity")
-    needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers if lay.op != ir.MAXPOOL)
+    needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers
+                                                   if lay.op not in (ir.MAXPOOL, ir.CHANNELS))
     maxabs = calibrate(graph, calib, method, percentile) if needs_calib else {}
 
     def scale_for(name: str, unsigned: bool, given: float | None) -> float:
@@ -234,8 +235,9 @@ def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", pe
         ins = [tensors[t] for t in layer.inputs]
         unsigned = _unsigned_out(layer, ins)
         zp = 0
-        if layer.op == ir.MAXPOOL:
-            # max commutes with a positive scale and a shift: no requantization
+        if layer.op in (ir.MAXPOOL, ir.CHANNELS):
+            # max commutes with a positive scale and a shift (and a channel selection with
+            # anything): no requantization
             scale, unsigned, zp = ins[0].scale, not ins[0].signed, ins[0].zero_point
         else:
             scale = scale_for(layer.output, unsigned, layer.qdq_out_scale)

@@ -96,6 +96,10 @@ def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.nda
         y = lut_function(layer, x)
     elif layer.op == ir.CHMUL:
         y = ins[0] * ins[1]  # (B, C, H, W) * (B, C, 1, 1)
+    elif layer.op == ir.AFFINE:
+        y = x * layer.weight.astype(dtype)[None, :, None, None] + layer.bias.astype(dtype)[None, :, None, None]
+    elif layer.op == ir.CHANNELS:
+        y = x[:, list(layer.channel_map)]
     else:  # pragma: no cover - the importer only emits the ops above
         raise ValueError(f"unknown op {layer.op}")
     return _float_act(y, layer).astype(dtype, copy=False)
@@ -180,6 +184,11 @@ def int_layer(q: QLayer, ins: list[np.ndarray], x_signed: bool = True) -> np.nda
     elif layer.op == ir.CHMUL:  # per-channel scale s (C, 1, 1) broadcast over H x W
         prod = (x.astype(np.int64) - zx) * (ins[1].astype(np.int64) - q.zp(1))
         y = requant(prod, q.mult[0], q.shift[0], lo, hi)
+    elif layer.op == ir.AFFINE:  # x * w[c] + bias[c] (bias holds -zx * w[c]), requantized per channel
+        acc = x.astype(np.int64) * _col(q.weight) + _col(q.bias)
+        y = requant(acc, _col(q.mult), _col(q.shift), lo, hi)
+    elif layer.op == ir.CHANNELS:  # a selection of the input's channels: same scale and zero point
+        y = np.clip(x[list(layer.channel_map)], q.lo, q.hi) - zo
     else:  # pragma: no cover
         raise ValueError(f"unknown op {layer.op}")
     return (y + zo).astype(ACT_DTYPE)
