@@ -71,6 +71,10 @@ LAT_POOL = 6  # pool reduction: compare/add, requantization
 LAT_ADD = 6  # residual add: two products, round, clamp
 LAT_GAP = 7  # global average pool: accumulator read-modify-write, requantization
 LAT_CONCAT = 6  # concat: requantization, shift-register move
+LAT_LUT = 3  # lookup-table activation: ROM read, write
+LAT_CHMUL = 8  # channel-wise Mul: scale buffer read, product, requantization, zero point and clamp
+LAT_AFFINE = 7  # per-channel affine (pre-activation BatchNorm): product, bias, requantization
+LAT_CHANSEL = 2  # channel selection / shuffle: shift-register move
 
 
 def gearbox_steps(pi: int, po: int, ci: int) -> tuple[int, int]:

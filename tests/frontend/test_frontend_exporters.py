@@ -208,23 +208,23 @@ def _fails(kit, nodes, inits, in_shape, *words, opset=13):
         assert w in msg, msg
 
 
-def test_channel_split_slice_and_shuffle_fail_cleanly(kit):
-    inits = {"w0": kit.w(8, 3, 1, 1), "sp": np.array([4, 4], np.int64), "st": np.array([0], np.int64), "en": np.array([4], np.int64),
-             "ax": np.array([1], np.int64), "shape5": np.array([1, 2, 4, 6, 6], np.int64)}  # fmt: skip
+def test_split_slice_and_transpose_beyond_channels_fail_cleanly(kit):
+    """Channel split / slice / shuffle import (tests/frontend/test_frontend_dense_shuffle.py); the
+    same ops over H or W, or a Transpose that moves H and W, are refused in one line."""
+    inits = {"w0": kit.w(8, 3, 1, 1), "sp": np.array([3, 3], np.int64), "st": np.array([0], np.int64), "en": np.array([4], np.int64),
+             "ax": np.array([2], np.int64), "shape5": np.array([1, 2, 4, 6, 6], np.int64),
+             "shape4": np.array([1, 8, 6, 6], np.int64)}  # fmt: skip
     conv = helper.make_node("Conv", ["x", "w0"], ["c0"], name="conv0", kernel_shape=[1, 1])
-    split = [conv, helper.make_node("Split", ["c0", "sp"], ["u", "v"], name="split7", axis=1),
+    split = [conv, helper.make_node("Split", ["c0", "sp"], ["u", "v"], name="split7", axis=2),
              helper.make_node("Add", ["u", "v"], ["y"], name="add")]  # fmt: skip
     _fails(kit, split, inits, (3, 6, 6), "split7", "Split", "channel")
-    _fails(kit, [conv, helper.make_node("Slice", ["c0", "st", "en", "ax"], ["y"], name="slice7")], inits, (3, 6, 6), "slice7", "Slice")
+    _fails(kit, [conv, helper.make_node("Slice", ["c0", "st", "en", "ax"], ["y"], name="slice7")], inits, (3, 6, 6), "slice7", "Slice", "channel")
     shuffle = [conv, helper.make_node("Reshape", ["c0", "shape5"], ["r5"], name="shuf_reshape"),
-               helper.make_node("Transpose", ["r5"], ["y"], name="shuf_t", perm=[0, 2, 1, 3, 4])]  # fmt: skip
-    _fails(kit, shuffle, inits, (3, 6, 6), "Transpose", "shuffle")
-
-
-@pytest.mark.parametrize("op", ["Sigmoid", "HardSwish", "HardSigmoid"])
-def test_efficientnet_mobilenetv3_activations_fail_cleanly(kit, op):
-    nodes = [helper.make_node("Conv", ["x", "w0"], ["c0"], name="conv0", kernel_shape=[1, 1]), helper.make_node(op, ["c0"], ["y"], name="act9")]
-    _fails(kit, nodes, {"w0": kit.w(4, 3, 1, 1)}, (3, 4, 4), "act9", op, "not in asymap's IR yet")
+               helper.make_node("Transpose", ["r5"], ["t5"], name="shuf_t", perm=[0, 2, 1, 4, 3]),
+               helper.make_node("Reshape", ["t5", "shape4"], ["y"], name="shuf_back")]  # fmt: skip
+    _fails(kit, shuffle, inits, (3, 6, 6), "shuf_t", "Transpose", "channel groups")
+    hw = [conv, helper.make_node("Transpose", ["c0"], ["y"], name="t_hw", perm=[0, 1, 3, 2])]
+    _fails(kit, hw, inits, (3, 6, 6), "t_hw", "Transpose", "shuffle")
 
 
 def test_reflect_pad_and_reduce_over_channels_fail_cleanly(kit):

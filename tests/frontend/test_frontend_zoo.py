@@ -19,6 +19,8 @@ TORCHVISION = {
     "resnet50": (25_557_032, 4.089e9),
     "resnet101": (44_549_160, 7.801e9),
     "mobilenetv2": (3_504_872, 0.3008e9),
+    "densenet121": (7_978_856, 2.834e9),
+    "shufflenetv2": (2_278_604, 0.146e9),  # MACs: the ShuffleNet V2 paper's 146 MFLOPs (1x)
 }
 
 

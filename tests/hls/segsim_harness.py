@@ -88,6 +88,23 @@ class GraphBuilder:
         b = self.rng.normal(0, 0.1, cout).astype(np.float32)
         return self._add(ir.FC, [x], (cout, 1, 1), act=act, weight=wt, bias=b)
 
+    def lut(self, x, fn, args=(), act=None):
+        return self._add(ir.LUT, [x], self.shapes[x], lut_fn=fn, lut_args=tuple(args), act=act)
+
+    def chmul(self, x, s):
+        return self._add(ir.CHMUL, [x, s], self.shapes[x])
+
+    def affine(self, x, act="relu"):
+        """Pre-activation BatchNorm: per-channel scale (some negative) and shift."""
+        c = self.shapes[x][0]
+        k = self.rng.uniform(0.3, 2.0, c).astype(np.float32) * self.rng.choice([-1.0, 1.0], c, p=[0.2, 0.8]).astype(np.float32)
+        return self._add(ir.AFFINE, [x], self.shapes[x], act=act, weight=k, bias=self.rng.normal(0, 0.5, c).astype(np.float32))
+
+    def channels(self, x, m):
+        """Channel selection / permutation out[k] = x[m[k]] (split, slice, shuffle)."""
+        _, h, w = self.shapes[x]
+        return self._add(ir.CHANNELS, [x], (len(m), h, w), channel_map=tuple(int(v) for v in m))
+
     def build(self, name="g") -> tuple[QGraph, dict]:
         """Quantize (F's quantizer, seeded calibration) and run the integer reference."""
         g = ir.Graph(name=name, input="x", input_shape=tuple(self.input_shape), output=self.layers[-1].output,

@@ -63,7 +63,13 @@ def _pointwise_wide_simd(b):  # in_lanes 1 (C = 5), SIMD 5: gearbox 1 -> 5; PE 8
     return {0: (8, 5)}, b.conv("x", 12, k=1, p=0)
 
 
-CASES = [_depthwise, _grouped, _grouped_1x1, _pools, _gap_fc, _add_concat, _pointwise_wide_simd]
+def _lut_chmul(b):  # squeeze-excite: SiLU, pool, 1x1 convs, sigmoid table, channel-wise Mul
+    f = b.lut(b.conv("x", 12, k=3, act=None), ir.LUT_SILU)
+    s = b.conv(b.conv(b.gap(f), 4, k=1, p=0), 12, k=1, p=0, act=None)
+    return {0: (4, 5), 3: (2, 4)}, b.chmul(f, b.lut(s, ir.LUT_SIGMOID))
+
+
+CASES = [_depthwise, _grouped, _grouped_1x1, _pools, _gap_fc, _add_concat, _pointwise_wide_simd, _lut_chmul]
 
 
 # Wide ports (asymap.lanes.port_pixels): the input is (3, 10, 8), so its port carries 8 RGB pixels

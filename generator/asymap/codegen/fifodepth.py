@@ -57,8 +57,10 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) ->
     if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):
         last = r * layer.stride[0] - layer.pads[0] + (layer.kernel[0] - 1) * layer.dilation[0]
         return min(h_in, max(0, last + 1))
-    if layer.op in (ir.ADD, ir.CONCAT):
+    if layer.op in (ir.ADD, ir.CONCAT, ir.AFFINE, ir.CHANNELS):  # pixel by pixel
         return r + 1
+    if layer.op in (ir.LUT, ir.CHMUL):  # element-wise; chmul's scale operand (one row) is read whole first
+        return min(h_in, r + 1)
     return h_in  # gap, fc: the whole input before any output
 
 
@@ -110,19 +112,30 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
         if len(layer.inputs) < 2:
             continue
         h_out = layer.out_shape[1]
-        srcs = set.intersection(*(set(need.get(t, {})) for t in layer.inputs))
+        # Sources shared by at least two operands (a DenseNet concat joins paths from several
+        # earlier forks, each reaching only some of its operands); operands not fed by a source
+        # do not constrain its fork.
+        count: dict[str, int] = {}
+        for t in layer.inputs:
+            for s in need.get(t, {}):
+                count[s] = count.get(s, 0) + 1
+        srcs = {s for s, n in count.items() if n >= 2}
         for s in sorted(srcs):
-            dem = []
-            for j, t in enumerate(layer.inputs):
+            ops = [j for j, t in enumerate(layer.inputs) if s in need.get(t, {})]
+            dem = {}
+            for j in ops:
+                t = layer.inputs[j]
                 m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
-                dem.append(np.where(m > 0, need[t][s][np.maximum(m - 1, 0)], 0))
-            mx = np.max(dem, axis=0)
+                dem[j] = np.where(m > 0, need[t][s][np.maximum(m - 1, 0)], 0)
+            mx = np.max([dem[j] for j in ops], axis=0)
             c, h, w = shapes[s]
             row_beats = w * c // port_bytes(shapes[s])
-            longest = max(1, max(hops[t][s] for t in layer.inputs))
-            lags = [int(np.max(mx - dem[j])) for j in range(len(layer.inputs))]
-            for j, t in enumerate(layer.inputs):
-                lag = lags[j]
+            longest = max(1, max(hops[layer.inputs[j]][s] for j in ops))
+            lag_of = {j: int(np.max(mx - dem[j])) for j in ops}
+            lags = list(lag_of.values())
+            for j in ops:
+                t = layer.inputs[j]
+                lag = lag_of[j]
                 # Only the one path that needs the most rows at every output row may go without a
                 # buffer. Paths tied with it in rows can still differ by up to a row (a whole 1x1
                 # or single-row tensor) within the row, so they get one row like any shorter path.

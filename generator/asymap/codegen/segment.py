@@ -37,6 +37,8 @@ from asymap.lanes import pixel_beats as _pixel_beats, port_bytes
 from asymap.codegen.segment_blocks import (
     add_block, beat_type, concat_block, BlockCtx, mac_block, pool_block, stream_type, tensor_beats,
 )
+from asymap.codegen.segment_blocks import chmul_block, lut_block
+from asymap.codegen.segment_chan import affine_block, channels_block
 from asymap.codegen.weightpack import WMEM_WORD_BYTES
 from asymap.frontend import ir
 from asymap.quant.qgraph import QGraph
@@ -220,6 +222,14 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             code = add_block(qg, ql, ident, ctx)
         elif op == ir.CONCAT:
             code = concat_block(qg, ql, ident, ctx)
+        elif op == ir.LUT:
+            code = lut_block(qg, ql, ident, ctx)
+        elif op == ir.CHMUL:
+            code = chmul_block(qg, ql, ident, ctx)
+        elif op == ir.AFFINE:
+            code = affine_block(qg, ql, ident, ctx)
+        elif op == ir.CHANNELS:
+            code = channels_block(qg, ql, ident, ctx)
         else:
             raise ValueError(f"segment {fn}: op {op!r} of layer {layer.name!r} has no HLS block")
         t = layer.output

@@ -46,6 +46,26 @@ def tensor_beats(shape) -> int:
     return tensor_port_beats(shape)
 
 
+def narrow_beats(shape) -> int:
+    """Beats of a tensor at ``port_lanes(C)`` channels per beat (never wide)."""
+    c, h, w = (int(v) for v in shape)
+    return h * w * c // port_lanes(c)
+
+
+def narrow_adapt(layer: ir.Layer) -> dict:
+    """Width adapters for an engine that takes ``port_lanes(C)`` channels per beat (lut, chmul,
+    affine, channels): its operand 0 and its output, where their ports are wide, go through a
+    width_convert process (segment.py); the engine keeps its narrow pace, which the cost model
+    charges."""
+    adapt = {}
+    (c, h, w), (co, ho, wo) = layer.in_shapes[0], layer.out_shape
+    if port_bytes(layer.in_shapes[0]) > c:
+        adapt["in"] = (c, port_bytes(layer.in_shapes[0]), port_lanes(c), h * w)
+    if port_bytes(layer.out_shape) > co:
+        adapt["out"] = (co, port_bytes(layer.out_shape), port_lanes(co), ho * wo)
+    return adapt
+
+
 @dataclass
 class BlockCtx:
     """What the per-layer builders append to."""
@@ -332,3 +352,30 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
                          "out_wide": port_bytes(layer.out_shape) > cout,
                          "slot": slot, "steps": (h * w + 1) * slot})
     return BlockCall(f"{ctx.ns}::{ident}_concat")
+
+
+def lut_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
+    """Lookup-table activation (lut.h): the 256-entry table written once per lane (lane l reads
+    copy l, a bank of its own), as raw output bytes."""
+    layer = ql.layer
+    c = layer.out_shape[0]
+    lanes = port_lanes(c)
+    cfg = f"{ident}_cfg"
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {layer.lut_fn} by table lookup",
+                     "fields": [_u("beats", narrow_beats(layer.out_shape)), _u("lanes", lanes)]})
+    raw = [str(int(v) & 0xFF) for v in np.asarray(ql.table).reshape(-1)]
+    ctx.arrays.append(_array("uint8_t", f"{ident}_table", raw * lanes, INT_PER_LINE))
+    return BlockCall(f"asymap::lut_map<{ctx.ns}::{cfg}>", [f"{ctx.ns}::{ident}_table"], adapt=narrow_adapt(layer))
+
+
+def chmul_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
+    """Channel-wise Mul (chmul.h): zero points, clamp and the one multiplier as constants."""
+    layer = ql.layer
+    x, s = (qg.tensors[t] for t in layer.inputs)
+    c, h, w = layer.out_shape
+    cfg = f"{ident}_cfg"
+    fields = [_u("c", c), _u("pixels", h * w), _u("lanes", port_lanes(c)), _b("x_signed", x.signed),
+              _b("s_signed", s.signed), _i("zx", ql.zp(0)), _i("zs", ql.zp(1)), _i("zo", ql.out_zp),
+              _i("lo", ql.lo), _i("hi", ql.hi), _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
+    ctx.cfgs.append({"name": cfg, "comment": f"{ident}: channel-wise Mul (squeeze-excite)", "fields": fields})
+    return BlockCall(f"asymap::channel_mul<{ctx.ns}::{cfg}>", adapt=narrow_adapt(layer))

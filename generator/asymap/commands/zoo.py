@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-HELP = "write a built-in CNN (ResNet-18..152, VGG-16, MobileNetV2, Inception-style, tiny) as ONNX"
-EXAMPLE = "asymap zoo resnet152 --input-size 224 -o resnet152.onnx\n  asymap zoo tiny --input-size 32 --width-mult 0.5 -o tiny.onnx"
+HELP = "write a built-in CNN (ResNet-18..152, VGG-16, MobileNetV2, Inception-style, DenseNet-121, ShuffleNetV2, tiny) as ONNX"
+EXAMPLE = ("asymap zoo resnet152 --input-size 224 -o resnet152.onnx\n  asymap zoo tiny --input-size 32 --width-mult 0.5 -o tiny.onnx"
+           "\n  asymap zoo densenet121 --input-size 32 --width-mult 0.25 --blocks 2,2 -o densenet_small.onnx")
 
 
 def add_arguments(p):
@@ -14,6 +15,8 @@ def add_arguments(p):
     p.add_argument("--width-mult", type=float, default=1.0, metavar="F", help="channel multiplier (default 1.0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="weight seed (default 0)")
     p.add_argument("--num-classes", type=int, default=1000, metavar="K", help="classifier outputs (default 1000)")
+    p.add_argument("--blocks", metavar="N,N,..", default=None,
+                   help="densenet121: dense layers per block; shufflenetv2: units per stage (a shallower variant)")
     p.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="where to write the model")
 
 
@@ -28,7 +31,15 @@ def run(args) -> int:
     if args.name.lower() in ("resnet50", "resnet101", "resnet152", "vgg16", "inception") and args.input_size >= 64:
         status(f"building {args.name.lower()} ({args.input_size}x{args.input_size}, width x{args.width_mult:g}, "
                f"seed {args.seed})", args.quiet)
-    model = build_zoo_model(args.name, args.input_size, args.width_mult, args.seed, args.num_classes)
+    blocks = None
+    if args.blocks is not None:
+        from asymap.errors import UserError
+
+        try:
+            blocks = tuple(int(v) for v in args.blocks.split(","))
+        except ValueError:
+            raise UserError(f"zoo: --blocks {args.blocks!r} is not a list of integers; give e.g. --blocks 2,2") from None
+    model = build_zoo_model(args.name, args.input_size, args.width_mult, args.seed, args.num_classes, blocks=blocks)
     atomic_write_bytes(args.output, model.SerializeToString())
     if args.json:
         import json

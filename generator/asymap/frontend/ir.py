@@ -2,8 +2,9 @@
 
 A :class:`Graph` is a topologically ordered list of :class:`Layer` s. That order *is* the chain the
 partitioner cuts, so it must be deterministic for a given model. Shapes are (C, H, W) with batch 1.
-BatchNorm is already folded into the preceding conv and ReLU/Clip fused into the producer, so the
-op set is small: the HLS library has one building block per op kind.
+BatchNorm is already folded into the preceding conv (a BatchNorm that cannot fold, such as
+DenseNet's on a concatenation, is an ``affine`` layer) and ReLU/Clip fused into the producer, so
+the op set is small: the HLS library has one building block per op kind.
 
 Weights are float32 here; quantization (``asymap.quant``) produces the integer versions.
 """
@@ -25,7 +26,23 @@ GAP = "gap"  # global average pooling
 ADD = "add"  # element-wise add of two tensors of the same shape (residual)
 CONCAT = "concat"  # channel concatenation
 FC = "fc"  # fully connected; the input tensor is flattened in C, H, W order
-OPS = (CONV, MAXPOOL, AVGPOOL, GAP, ADD, CONCAT, FC)
+LUT = "lut"  # element-wise nonlinear function (Layer.lut_fn) as a 256-entry int8 -> int8 table
+CHMUL = "chmul"  # channel-wise Mul (squeeze-excite): x (C, H, W) times a per-channel s (C, 1, 1)
+OPS = (CONV, MAXPOOL, AVGPOOL, GAP, ADD, CONCAT, FC, LUT, CHMUL)
+
+# Functions of LUT layers (Layer.lut_fn); HardSigmoid's alpha and beta are Layer.lut_args.
+LUT_SIGMOID = "sigmoid"
+LUT_HARDSIGMOID = "hardsigmoid"  # max(0, min(1, alpha * x + beta))
+LUT_SILU = "silu"  # x * sigmoid(x) (PyTorch's SiLU / Swish, exported as Sigmoid + Mul)
+LUT_HARDSWISH = "hardswish"  # x * max(0, min(1, x / 6 + 1/2))
+LUT_FNS = (LUT_SIGMOID, LUT_HARDSIGMOID, LUT_SILU, LUT_HARDSWISH)
+# Pre-activation BatchNorm that cannot fold into a conv (DenseNet: BN + ReLU on a concatenation,
+# before a zero-padded conv): y = act(x * weight[c] + bias[c]), requantized per channel.
+AFFINE = "affine"
+# Channel selection / permutation of each pixel: out[k] = in[channel_map[k]] (Split / Slice on the
+# channel axis, channel shuffle). No arithmetic: the output keeps the input's scale.
+CHANNELS = "channels"
+OPS = OPS + (AFFINE, CHANNELS)
 
 # Fused activations.
 ACT_NONE = None
@@ -63,6 +80,11 @@ class Layer:
     # for float models. Asymmetric activations (zero point != 0) are carried exactly.
     qdq_out_zero_point: int | None = None
     qdq_out_signed: bool | None = None
+    lut_fn: str | None = None  # LUT layers: one of LUT_FNS
+    # LUT layers: (alpha, beta) of HardSigmoid; for SiLU / HardSwish fused from a QDQ model's
+    # x * gate(x), the gate's grid (scale, zero point, lo, hi), rounded to before the product.
+    lut_args: tuple[float, ...] = ()
+    channel_map: tuple[int, ...] | None = None  # CHANNELS: input channel of each output channel
 
     @property
     def c_out(self) -> int:
@@ -174,3 +196,21 @@ class Graph:
     @property
     def params(self) -> int:
         return sum(layer.params for layer in self.layers)
+
+
+def channel_map_form(m) -> tuple[int, int, int] | None:
+    """``(start, groups, stride)`` with ``m[k] == start + (k % groups) * stride + k // groups`` for
+    every k, or None. The importer makes only maps of this form (and refuses others) -- a contiguous
+    slice (groups 1), a channel shuffle (start 0, stride C/groups); some slices of a shuffle fit too
+    (either half of a two-group one) -- and the HLS block (chansel.h) wires it from these three
+    compile-time numbers."""
+    m = [int(v) for v in m]
+    if not m:
+        return None
+    start = m[0]
+    ones = [k for k, v in enumerate(m) if v == start + 1]
+    groups = ones[0] if ones and ones[0] > 0 else len(m)
+    stride = m[1] - start if groups > 1 else 1
+    if all(v == start + (k % groups) * stride + k // groups for k, v in enumerate(m)):
+        return start, groups, stride
+    return None

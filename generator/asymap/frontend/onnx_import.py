@@ -4,7 +4,10 @@ The importer walks the ONNX nodes in a deterministic topological order (Kahn's a
 broken by the node's position in the file, so an already sorted file keeps its order) and emits one
 IR layer per compute node. On the way it
 
-- folds BatchNormalization into the conv (or fc) that produces its input,
+- folds BatchNormalization into the conv (or fc) that produces its input; any other
+  BatchNormalization (DenseNet's pre-activation BN on a concatenation) becomes an ``affine`` layer,
+- turns Split / Slice on the channel axis and channel shuffle (Reshape -> Transpose -> Reshape)
+  into ``channels`` layers (a channel map per output),
 - fuses Relu / Clip into the producing layer (the layer's output tensor takes the activation's name),
 - turns Identity / Dropout / Flatten / Reshape-or-Squeeze-used-as-flatten into tensor aliases,
 - turns MatMul (+ Add of a constant) and Gemm into fc layers,
@@ -43,15 +46,18 @@ SUPPORTED_OPS = (
     "QuantizeLinear", "DequantizeLinear", "Constant", "ReduceMean", "ReduceMax", "GlobalMaxPool", "Pad",
     # Only as constant shape arithmetic (folded at import), e.g. PyTorch's x.view(x.size(0), -1):
     "Shape", "Gather", "Unsqueeze", "Cast", "Slice", "Split",
+    # Lookup-table activations, SiLU / HardSwish as x * Sigmoid(x) / x * HardSigmoid(x), and the
+    # channel-wise Mul of squeeze-excite:
+    "Sigmoid", "HardSigmoid", "HardSwish", "Mul",
+    # Channel shuffle (Reshape -> Transpose -> Reshape); Split / Slice of an activation's channels:
+    "Transpose",
 )  # fmt: skip
+# Element-wise arithmetic read only on constants (shape arithmetic, e.g. the TorchScript export of
+# ``x.chunk(2, dim=1)``: Shape -> Gather -> Add -> Div -> Mul -> Slice bounds), folded at import.
+_CONST_ARITH = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": None}
 # Ops PyTorch's exporters emit for torchvision CNNs that the IR cannot express yet: a one-line
 # error says what the op would need instead of the generic "unsupported op type".
 _NOT_YET = {
-    "Sigmoid": "Sigmoid (squeeze-excite / SiLU) layers are not in asymap's IR yet",
-    "HardSigmoid": "HardSigmoid layers are not in asymap's IR yet",
-    "HardSwish": "HardSwish layers are not in asymap's IR yet",
-    "Mul": "element-wise / channel-wise Mul (squeeze-excite, SiLU) is not in asymap's IR yet",
-    "Transpose": "Transpose of an activation (channel shuffle) is not in asymap's IR yet",
     "QLinearConv": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
     "QLinearMatMul": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
     "QLinearAdd": "QOperator-format quantized models are not supported; quantize with QuantFormat.QDQ",
@@ -96,6 +102,9 @@ class _State:
     act_scale: dict[str, float] = field(default_factory=dict)  # QDQ activation scales
     act_zp: dict[str, tuple[int, bool]] = field(default_factory=dict)  # QDQ zero point, signed
     pending_pad: dict[str, _Pad] = field(default_factory=dict)  # Pad output -> its pad
+    # A (1, C, H, W) activation viewed as (1, d1, .., dk, H, W): tensor -> (source, channel index
+    # array of shape (d1, .., dk)); a Reshape back to 4-D makes it a channel-map layer.
+    chview: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
     implied_act: set[str] = field(default_factory=set)  # layers whose ReLU a QuantizeLinear implies
     names: set[str] = field(default_factory=set)
     weights: bool = True  # False: large initializers are zero-stride placeholders (planning needs shapes)
@@ -356,9 +365,11 @@ def _conv(st, node, idx, at):
 
 
 def _bn(st, node, idx, at):
-    layer = _fusable_producer(st, node, node.input[0], "BatchNormalization")
-    if layer.op not in (ir.CONV, ir.FC) or layer.act is not None:
-        raise _fail(st, node, "BatchNormalization must directly follow a Conv (it is folded into it)")
+    a = st.resolve(node.input[0])
+    layer = st.producer.get(a.target)
+    if (layer is None or a.flat or _uses(st, a.target) != 1 or layer.op not in (ir.CONV, ir.FC)
+            or layer.act is not None):
+        return _bn_affine(st, node, idx, at)  # pre-activation BatchNorm: its own layer
     if layer.output in st.act_scale:  # QDQ: the conv output is rounded before the BN runs
         raise _fail(st, node, "BatchNormalization between QuantizeLinear/DequantizeLinear pairs cannot be folded exactly; "
                               "fold it before quantizing (onnxruntime.quantization.quant_pre_process, then quantize_static)")
@@ -373,6 +384,23 @@ def _bn(st, node, idx, at):
     layer.params += int(g.size + beta.size)
     layer.qdq_weight_scale = None  # folding changes the weights
     _rename_output(st, layer, node.output[0])
+
+
+def _bn_affine(st, node, idx, at):
+    """A BatchNormalization that cannot fold into a conv (DenseNet's BN + ReLU on a concatenation,
+    before a zero-padded conv: folding it into the conv would also scale and shift the padding
+    zeros) becomes a per-channel affine layer, y = x * k[c] + (beta - mean * k)[c]."""
+    x, shp, flat = _act_input(st, node, node.input[0])
+    if flat:
+        raise _fail(st, node, "BatchNormalization of a flattened tensor is supported only when it folds into the preceding fc")
+    g, beta, mean, var = (_const(st, node, t, n) for t, n in zip(node.input[1:5], ("scale", "bias", "mean", "var")))
+    if any(np.size(v) != shp[0] for v in (g, beta, mean, var)):
+        raise _fail(st, node, f"scale/bias/mean/var do not have one value per channel of its {shp[0]}-channel input")
+    eps = float(at.get("epsilon", 1e-5))
+    k = g.astype(np.float64).reshape(-1) / np.sqrt(var.astype(np.float64).reshape(-1) + eps)
+    b = beta.astype(np.float64).reshape(-1) - mean.astype(np.float64).reshape(-1) * k
+    _add_layer(st, node, idx, op=ir.AFFINE, inputs=[x], in_shapes=[shp], out_shape=shp, weight=k.astype(np.float32),
+               bias=b.astype(np.float32), params=int(g.size + beta.size))
 
 
 def _activation(st, node, idx, at):
@@ -472,11 +500,72 @@ def _add(st, node, idx, at):
     _add_layer(st, node, idx, op=ir.ADD, inputs=[xa, xb], in_shapes=[sa, sb], out_shape=sa)
 
 
+def _lut_op(st, node, idx, at):
+    """Sigmoid / HardSigmoid / HardSwish of an activation: an element-wise LUT layer. A later
+    ``Mul(x, Sigmoid(x))`` or ``Mul(x, HardSigmoid(x))`` turns it into SiLU / HardSwish (``_mul``)."""
+    x, shp, flat = _act_input(st, node, node.input[0])
+    if flat and shp[1:] != (1, 1):
+        raise _fail(st, node, "input is a flattened tensor; element-wise activations need a (N, C, H, W) input")
+    fn, args = ir.LUT_HARDSWISH, ()
+    if node.op_type == "Sigmoid":
+        fn = ir.LUT_SIGMOID
+    elif node.op_type == "HardSigmoid":
+        fn, args = ir.LUT_HARDSIGMOID, (float(at.get("alpha", 0.2)), float(at.get("beta", 0.5)))
+    _add_layer(st, node, idx, op=ir.LUT, inputs=[x], in_shapes=[shp], out_shape=shp, lut_fn=fn, lut_args=args)
+
+
+# x * f(x) of the same x is one activation: SiLU (f = Sigmoid) or HardSwish (f = HardSigmoid with
+# PyTorch's alpha = 1/6, beta = 1/2, as older opsets export hardswish).
+def _self_gated(lay: Layer) -> str | None:
+    if lay.lut_fn == ir.LUT_SIGMOID:
+        return ir.LUT_SILU
+    if lay.lut_fn == ir.LUT_HARDSIGMOID and np.isclose(lay.lut_args[0], 1 / 6) and lay.lut_args[1] == 0.5:
+        return ir.LUT_HARDSWISH
+    return None
+
+
+def _mul(st, node, idx, at):
+    """Mul of two activations: ``x * Sigmoid(x)`` (SiLU) or ``x * HardSigmoid(x)`` (HardSwish)
+    becomes one LUT layer; ``x (C, H, W) * s (C, 1, 1)`` (squeeze-excite) a channel-wise Mul."""
+    a, b = node.input[0], node.input[1]
+    if a in st.consts or b in st.consts:
+        raise _fail(st, node, "Mul by a constant is not supported; fold the scale into the preceding Conv before export")
+    xa, sa, fa = _act_input(st, node, a)
+    xb, sb, fb = _act_input(st, node, b)
+    for x, gate in ((xa, xb), (xb, xa)):
+        lay = st.producer.get(gate)
+        if (lay is not None and lay.op == ir.LUT and lay.inputs == [x] and _uses(st, gate) == 1 and _self_gated(lay)
+                and (lay.act is None or lay.name in st.implied_act)):
+            fn, args = _self_gated(lay), ()
+            if gate in st.act_scale:  # QDQ: onnxruntime rounds the gate to its own grid before the Mul
+                gz, gsigned = st.act_zp[gate]
+                args = (st.act_scale[gate], float(gz), -128.0 if gsigned else 0.0, 127.0 if gsigned else 255.0)
+            lay.lut_fn, lay.lut_args = fn, args
+            lay.act = None  # a QDQ-implied clamp of the gate is not a clamp of the product
+            st.implied_act.discard(lay.name)
+            lay.name = _unique_name(st, node, idx)  # the Mul computes the function's output: its name
+            _rename_output(st, lay, node.output[0])
+            return
+    if (fa and sa[1:] != (1, 1)) or (fb and sb[1:] != (1, 1)):
+        raise _fail(st, node, "input is a flattened feature map; channel-wise Mul needs (N, C, H, W) inputs")
+    if sb == (sa[0], 1, 1) and sa[1:] != (1, 1):
+        x, s, shp = xa, xb, sa
+    elif sa == (sb[0], 1, 1) and sb[1:] != (1, 1):
+        x, s, shp = xb, xa, sb
+    else:
+        raise _fail(st, node, f"inputs have shapes {sa} and {sb}; only x * Sigmoid(x) (SiLU), x * HardSigmoid(x) "
+                              "(HardSwish) and a per-channel scale (C, 1, 1) times a feature map (squeeze-excite) are supported")
+    _add_layer(st, node, idx, op=ir.CHMUL, inputs=[x, s], in_shapes=[shp, st.shapes[s]], out_shape=shp)
+
+
 def _concat(st, node, idx, at):
     if all(t in st.consts for t in node.input):
         return _shape_op(st, node, idx, at)
     ins = [_act_input(st, node, t) for t in node.input]
     axis = int(at.get("axis", 1))
+    if len(ins) == 1 and axis in (1, -3) and not ins[0][2]:  # torch.cat of one tensor: the tensor itself
+        st.alias[node.output[0]] = _Alias(ins[0][0])
+        return
     shapes = [s for _, s, _ in ins]
     if axis not in (1, -3) or any(f for _, _, f in ins):
         raise _fail(st, node, f"Concat on axis {axis}; only channel concatenation (axis=1) is supported")
@@ -534,6 +623,13 @@ def _flatten_like(st, node, idx, at):
             val = data.reshape([d if t == 0 else t for t, d in zip(target, list(data.shape) + [0] * len(target))])
         st.consts[node.output[0]] = val
         return
+    if node.input[0] in st.chview:  # the end of a channel shuffle: back to (1, C, H, W)
+        src, index = st.chview[node.input[0]]
+        shp = st.shapes[src]
+        target = [int(v) for v in _const(st, node, node.input[1], "shape").reshape(-1)] if node.op_type == "Reshape" else []
+        if len(target) != 4 or target[0] not in (0, 1, -1) or target[1] not in (-1, shp[0]) or target[2:] != list(shp[1:]):
+            raise _fail(st, node, f"{node.op_type} of a channel-grouped view to {target}; only back to (1, C, H, W) is supported")
+        return _channel_layer(st, node, idx, node.output[0], src, shp, index.reshape(-1))
     x, shp, _ = _act_input(st, node, node.input[0])
     if node.op_type == "Flatten":
         ok = int(at.get("axis", 1)) == 1
@@ -544,6 +640,8 @@ def _flatten_like(st, node, idx, at):
         ok = shp[1:] == (1, 1) and sorted(int(a) % 4 for a in (axes or [2, 3])) == [2, 3]
     else:  # Reshape
         target = [int(v) for v in _const(st, node, node.input[1], "shape").reshape(-1)]
+        if _channel_view(st, node, x, shp, target):
+            return
         n = int(np.prod(shp))
         ok = target in ([1, n], [1, -1], [-1, n], [0, -1], [0, n])
         if [t if t != 0 else d for t, d in zip(target, (1, *shp))] == [1, *shp] and len(target) == 4:
@@ -667,10 +765,10 @@ def _reduce(st, node, idx, at):
 
 
 def _slice_split(st, node, idx, at):
-    """Slice / Split of constants is shape arithmetic; of an activation a clean error."""
+    """Slice / Split of constants is shape arithmetic; of an activation's channels, channel-map
+    layers (one per output)."""
     if node.input[0] not in st.consts:
-        _act_input(st, node, node.input[0])
-        raise _fail(st, node, f"{node.op_type} of an activation (channel split / slice) is not in asymap's IR yet")
+        return _split_channels(st, node, idx, at)
     for t in node.input[1:]:
         if t and t not in st.consts:
             raise _fail(st, node, f"{node.op_type} with a non-constant {t!r} is not supported")
@@ -696,6 +794,119 @@ def _slice_split(st, node, idx, at):
         split = [data.shape[axis] // len(node.output)] * len(node.output)
     for out, part in zip(node.output, np.split(data, np.cumsum(split)[:-1], axis=axis)):
         st.consts[out] = part
+
+
+def _split_channels(st, node, idx, at):
+    """Split / Slice of an activation on the channel axis (PyTorch's ``chunk``, ``split`` and
+    ``x[:, a:b]``): each output is a CHANNELS layer selecting its channels (H and W untouched)."""
+    x, shp, flat = _act_input(st, node, node.input[0])
+    c = shp[0]
+    for t in node.input[1:]:
+        if t and t not in st.consts:
+            raise _fail(st, node, f"{node.op_type} with a non-constant {t!r} is not supported")
+    if flat:
+        raise _fail(st, node, f"{node.op_type} of a flattened tensor is not supported; only channel splits of (N, C, H, W)")
+    parts: list[tuple[str, list[int]]] = []
+    if node.op_type == "Slice":
+        if len(node.input) > 1:
+            ins = [np.asarray(st.consts[t]).reshape(-1).tolist() if t else None for t in node.input[1:]] + [None] * 4
+            starts, ends, axes, steps = ins[:4]
+        else:
+            starts, ends, axes, steps = at["starts"], at["ends"], at.get("axes"), None
+        axes = list(range(len(starts))) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else steps
+        dims = (1, *shp)
+        sel = [list(range(d)) for d in dims]
+        for s0, e0, a0, k0 in zip(starts, ends, axes, steps):
+            a0 = int(a0) % 4
+            sel[a0] = list(range(dims[a0]))[slice(int(s0), int(e0), int(k0))]
+        if sel[0] != [0] or sel[2] != list(range(shp[1])) or sel[3] != list(range(shp[2])) or not sel[1]:
+            raise _fail(st, node, f"Slice over axes {list(axes)} selects more than channels; only a slice of the channel axis (1) is supported")
+        parts.append((node.output[0], sel[1]))
+    else:
+        axis = int(at.get("axis", 0))
+        if axis % 4 != 1:
+            raise _fail(st, node, f"Split on axis {axis}; only a split of the channel axis (1) is supported")
+        split = at.get("split")
+        if split is None and len(node.input) > 1 and node.input[1]:
+            split = np.asarray(st.consts[node.input[1]]).reshape(-1).tolist()
+        n = len(node.output)
+        if split is None:  # equal parts; opset 18's num_outputs: the last one may be smaller
+            size = -(-c // n)
+            split = [min(size, c - i * size) for i in range(n)]
+        split = [int(v) for v in split]
+        if sum(split) != c or len(split) != n or min(split) < 1:
+            raise _fail(st, node, f"split sizes {split} do not cut {c} channels into {n} non-empty parts")
+        k0 = 0
+        for out, size in zip(node.output, split):
+            parts.append((out, list(range(k0, k0 + size))))
+            k0 += size
+    for out, m in parts:
+        if out:
+            _channel_layer(st, node, idx, out, x, shp, m)
+
+
+def _channel_layer(st, node, idx, out: str, x: str, shp: Shape, m) -> None:
+    """out = x's channels m (a CHANNELS layer), or an alias when m keeps every channel in order."""
+    m = [int(v) for v in m]
+    if m == list(range(shp[0])):
+        st.alias[out] = _Alias(x)
+        return
+    if ir.channel_map_form(m) is None:
+        raise _fail(st, node, f"channel order {m[:8]}... is neither a slice nor a channel shuffle; not supported")
+    layer = Layer(index=len(st.layers), name=_unique_name(st, node, idx), op=ir.CHANNELS, inputs=[x], output=out,
+                  in_shapes=[shp], out_shape=(len(m), shp[1], shp[2]), channel_map=tuple(m))
+    st.layers.append(layer)
+    st.producer[out] = layer
+    st.shapes[out] = layer.out_shape
+
+
+def _channel_view(st, node, x: str, shp: Shape, target: list[int]) -> bool:
+    """Reshape (1, C, H, W) -> (1, d1, .., dk, H, W) (k >= 2; channel shuffle's first step):
+    remember the channel index array; True when the Reshape was such a view."""
+    c, h, w = shp
+    dims = [d if t == 0 else t for t, d in zip(target, [1, c, h, w] + [0] * len(target))]
+    if len(dims) < 5 or dims[0] not in (1, -1) or dims[-2:] != [h, w]:
+        return False
+    mid = dims[1:-2]
+    if mid.count(-1) == 1:
+        known = int(np.prod([d for d in mid if d != -1]))
+        mid = [c // known if d == -1 else d for d in mid]
+    if int(np.prod(mid)) != c or min(mid) < 1:
+        return False
+    st.chview[node.output[0]] = (x, np.arange(c).reshape(mid))
+    return True
+
+
+def _transpose(st, node, idx, at):
+    """Transpose of a channel view that keeps N, H and W in place (channel shuffle's middle step)."""
+    t = node.input[0]
+    perm = [int(v) for v in at.get("perm", [])]
+    if t in st.chview:
+        x, index = st.chview[t]
+        k = index.ndim
+        if len(perm) != k + 3 or perm[0] != 0 or perm[-2:] != [k + 1, k + 2] or sorted(perm[1:-2]) != list(range(1, k + 1)):
+            raise _fail(st, node, f"Transpose perm {perm} moves N, H or W; only a permutation of the channel groups is supported")
+        st.chview[node.output[0]] = (x, index.transpose([p - 1 for p in perm[1:-2]]))
+        return
+    if t in st.consts:
+        st.consts[node.output[0]] = np.transpose(st.consts[t], perm or None)
+        return
+    x, shp, flat = _act_input(st, node, t)
+    if perm and perm == list(range(len(perm))):
+        st.alias[node.output[0]] = _Alias(t)
+        return
+    raise _fail(st, node, f"Transpose perm {perm} of an activation; only channel shuffle (Reshape -> Transpose -> Reshape) is supported")
+
+
+def _const_arith(st, node) -> None:
+    """Add / Sub / Mul / Div of constants (shape arithmetic); Div of integers truncates as ONNX does."""
+    a, b = (np.asarray(st.consts[t]) for t in node.input[:2])
+    if node.op_type == "Div":
+        val = np.trunc(a / b).astype(np.result_type(a, b)) if np.issubdtype(np.result_type(a, b), np.integer) else a / b
+    else:
+        val = _CONST_ARITH[node.op_type](a, b)
+    st.consts[node.output[0]] = np.asarray(val)
 
 
 def _qdq_params(st, node) -> tuple[np.ndarray, np.ndarray]:
@@ -758,6 +969,8 @@ _CONVERT = {
     "Constant": _constant, "Shape": _shape_op, "Gather": _shape_op, "Unsqueeze": _shape_op, "Cast": _shape_op,
     "ReduceMean": _reduce, "ReduceMax": _reduce, "GlobalMaxPool": _pool, "Pad": _pad,
     "Slice": _slice_split, "Split": _slice_split,
+    "Sigmoid": _lut_op, "HardSigmoid": _lut_op, "HardSwish": _lut_op, "Mul": _mul,
+    "Transpose": _transpose,
 }  # fmt: skip
 
 
@@ -820,7 +1033,10 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     st = _State(where=where, weights=weights)
     graph = model.graph
     _check_opset(st, model)
+    constant = _constant_tensors(graph)
     for node in graph.node:
+        if node.op_type in _CONST_ARITH and len(node.input) == 2 and all(t in constant for t in node.input):
+            continue  # shape arithmetic, folded at import
         if node.op_type in _NOT_YET:
             raise UserError(f"{where}: node {node.name!r} has unsupported op type {node.op_type}: {_NOT_YET[node.op_type]}; "
                             f"supported: {', '.join(SUPPORTED_OPS)}")
@@ -850,6 +1066,9 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
     for o in graph.output:
         st.users.setdefault(o.name, []).append(None)
     for idx, node in enumerate(nodes):
+        if node.op_type in _CONST_ARITH and len(node.input) == 2 and all(t in st.consts for t in node.input):
+            _const_arith(st, node)
+            continue
         _CONVERT[node.op_type](st, node, idx, _attrs(node))
     if len(graph.output) != 1:
         raise UserError(f"{where}: the model must have exactly one output, found {len(graph.output)}")
@@ -876,6 +1095,21 @@ def graph_from_model(model: onnx.ModelProto, where: str = "<model>", input_shape
 
     check_graph_values(g, where)
     return g
+
+
+def _constant_tensors(graph) -> set[str]:
+    """Tensors whose values are known before any image: initializers, Constant and Shape outputs
+    (every activation shape is static), and outputs of nodes that read only such tensors."""
+    known = {t.name for t in graph.initializer}
+    changed = True
+    while changed:
+        changed = False
+        for node in graph.node:
+            if node.output and node.output[0] not in known and (
+                    node.op_type in ("Constant", "Shape") or (node.input and all(not t or t in known for t in node.input))):
+                known.update(o for o in node.output if o)
+                changed = True
+    return known
 
 
 def _check_used(g: Graph, where: str) -> None:

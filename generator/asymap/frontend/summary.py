@@ -25,6 +25,7 @@ def layer_rows(graph: Graph) -> list[dict]:
                 "name": layer.name,
                 "op": layer.op,
                 "act": layer.act,
+                "lut_fn": layer.lut_fn,
                 "in_shapes": [list(s) for s in layer.in_shapes],
                 "out_shape": list(layer.out_shape),
                 "macs": layer.macs,
@@ -73,7 +74,7 @@ def summary_table(graph: Graph) -> str:
         name = r["name"] if len(r["name"]) <= 32 else r["name"][:29] + "..."
         ins = ",".join(_shape(s) for s in r["in_shapes"])
         body.append(
-            [str(r["index"]), name, r["op"] + (f"+{r['act']}" if r["act"] else ""), ins, _shape(r["out_shape"]), _human(r["macs"]), _human(r["params"]),
+            [str(r["index"]), name, r["op"] + (f":{r['lut_fn']}" if r.get("lut_fn") else "") + (f"+{r['act']}" if r["act"] else ""), ins, _shape(r["out_shape"]), _human(r["macs"]), _human(r["params"]),
              _human(r["weight_bytes"]), _human(r["act_bytes"]), _human(r["cut_bytes"])]
         )  # fmt: skip
     t = totals(graph)

@@ -24,7 +24,8 @@ from onnx import TensorProto, helper
 
 from asymap.errors import UserError
 
-ZOO_NAMES = ("tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg16", "mobilenetv2", "inception")
+ZOO_NAMES = ("tiny", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "vgg16", "mobilenetv2", "inception",
+             "densenet121", "shufflenetv2")
 OPSET = 13
 
 
@@ -260,18 +261,95 @@ def _tiny(b: _Builder, x: str, size: int, name: str, wm: float, num_classes: int
     return b.fc(x, c2, num_classes)
 
 
-_ARCH = {"tiny": _tiny, "vgg16": _vgg16, "mobilenetv2": _mobilenetv2, "inception": _inception}
+def _densenet(b: _Builder, x: str, size: int, name: str, wm: float, num_classes: int, blocks=None) -> str:
+    """torchvision.models.densenet121: dense layers BN-ReLU-conv1x1-BN-ReLU-conv3x3 on the
+    concatenation of every earlier feature map of the block (a Concat per layer, as both PyTorch
+    exporters write torch.cat), transitions BN-ReLU-conv1x1-avgpool2. The BN + ReLU on a
+    concatenation run *before* a zero-padded conv, so they cannot fold: pre-activation affine
+    layers in the IR. ``blocks``: dense layers per block (default 6, 12, 24, 16)."""
+    growth, c = _scaled(32, wm), _scaled(64, wm)
+    x = b.maxpool(b.cbr(x, 3, c, 7, 2, name="features.conv0"), 3, 2, 1, name="features.pool0")
+    blocks = tuple(blocks or (6, 12, 24, 16))
+    for i, n in enumerate(blocks):
+        p = f"features.denseblock{i + 1}"
+        feats = [x]
+        for j in range(n):
+            q = f"{p}.denselayer{j + 1}"
+            cin = c + j * growth
+            y = b.concat(feats, name=q + ".cat")
+            y = b.relu(b.bn(y, cin, name=q + ".norm1"), name=q + ".relu1")
+            y = b.cbr(y, cin, 4 * growth, 1, name=q + ".conv1")
+            feats.append(b.conv(y, 4 * growth, growth, 3, name=q + ".conv2"))
+        x, c = b.concat(feats, name=p + ".cat"), c + n * growth
+        if i + 1 < len(blocks):
+            t = f"features.transition{i + 1}"
+            y = b.conv(b.relu(b.bn(x, c, name=t + ".norm"), name=t + ".relu"), c, c // 2, 1, name=t + ".conv")
+            x, c = b.avgpool(y, 2, 2, 0, name=t + ".pool"), c // 2
+    x = b.relu(b.bn(x, c, name="features.norm5"))
+    x = b.flatten(b.gap(x))
+    return b.fc(x, c, num_classes, name="classifier")
+
+
+def _shufflenetv2(b: _Builder, x: str, size: int, name: str, wm: float, num_classes: int, blocks=None) -> str:
+    """torchvision.models.shufflenet_v2_x1_0: stride-2 units (two branches, Concat) and stride-1
+    units (channel Split in halves, one branch, Concat), each ending in a channel shuffle of two
+    groups written as PyTorch exports it (Reshape to (1, 2, C/2, H, W) -> Transpose -> Reshape);
+    ReduceMean over H, W (``x.mean([2, 3])``) before the classifier. Stage widths are multiples of
+    16 under a width multiplier so each half stays a multiple of 8. ``blocks``: units per stage
+    (default 4, 8, 4)."""
+    stages = [_scaled(c, wm, 16) for c in (116, 232, 464)]
+    c, last = _scaled(24, wm), _scaled(1024, wm)
+    hw = [(size - 1) // 2 + 1]
+    x = b.cbr(x, 3, c, 3, 2, name="conv1")
+    x = b.maxpool(x, 3, 2, 1)
+    hw = (hw[0] - 1) // 2 + 1
+
+    def shuffle(x, ch, hw, p):
+        v = b.node("Reshape", [x, b.const(p + ".view5", np.array([1, 2, ch // 2, hw, hw], np.int64))], p + ".view")
+        t = b.node("Transpose", [v], p + ".transpose", perm=[0, 2, 1, 3, 4])
+        return b.node("Reshape", [t, b.const(p + ".view4", np.array([1, -1, hw, hw], np.int64))], p + ".flat")
+
+    for si, (n, out) in enumerate(zip(tuple(blocks or (4, 8, 4)), stages)):
+        bf = out // 2
+        for u in range(n):
+            p = f"stage{si + 2}.{u}"
+            if u == 0:  # stride 2: both branches read x
+                h2 = (hw - 1) // 2 + 1
+                y1 = b.bn(b.conv(x, c, c, 3, 2, groups=c, name=p + ".branch1.0"), c, name=p + ".branch1.1")
+                y1 = b.cbr(y1, c, bf, 1, name=p + ".branch1.2")
+                y2 = b.cbr(x, c, bf, 1, name=p + ".branch2.0")
+                hw = h2
+            else:  # stride 1: x.chunk(2, dim=1), the first half passes through
+                halves = b.const(p + ".split", np.array([bf, bf], np.int64))
+                n_ = b.name(p + ".chunk")
+                y1, xb = n_ + "_0", n_ + "_1"
+                b.nodes.append(helper.make_node("Split", [x, halves], [y1, xb], name=n_, axis=1))
+                y2 = b.cbr(xb, bf, bf, 1, name=p + ".branch2.0")
+            s2 = 2 if u == 0 else 1
+            y2 = b.bn(b.conv(y2, bf, bf, 3, s2, groups=bf, name=p + ".branch2.3"), bf, name=p + ".branch2.4")
+            y2 = b.cbr(y2, bf, bf, 1, name=p + ".branch2.5")
+            x, c = shuffle(b.concat([y1, y2], name=p + ".cat"), out, hw, p), out
+    x = b.cbr(x, c, last, 1, name="conv5")
+    x = b.node("ReduceMean", [x], b.name("mean"), axes=[2, 3], keepdims=0)
+    return b.fc(x, last, num_classes)
+
+
+_ARCH = {"tiny": _tiny, "vgg16": _vgg16, "mobilenetv2": _mobilenetv2, "inception": _inception,
+         "densenet121": _densenet, "shufflenetv2": _shufflenetv2}
+_BLOCKS = ("densenet121", "shufflenetv2")  # families whose depth ``blocks`` sets
 _ARCH.update({n: _resnet for n in _RESNET})
 
 
 def build_zoo_model(
-    name: str, input_size: int = 224, width_mult: float = 1.0, seed: int = 0, num_classes: int = 1000
+    name: str, input_size: int = 224, width_mult: float = 1.0, seed: int = 0, num_classes: int = 1000,
+    blocks: tuple[int, ...] | None = None,
 ) -> onnx.ModelProto:
     """Build zoo model ``name`` (one of :data:`ZOO_NAMES`) for a square ``input_size`` image.
 
     The graph input is ``input`` of shape (1, 3, N, N), the output ``output`` of shape
     (1, num_classes). ``width_mult`` scales every channel count (multiples of 8, at least 8).
-    Same arguments -> byte-identical model.
+    ``blocks`` makes a shallower variant of ``densenet121`` (dense layers per block) or
+    ``shufflenetv2`` (units per stage; at most 3 stages). Same arguments -> byte-identical model.
     """
     key = str(name).lower()
     if key not in _ARCH:
@@ -282,8 +360,14 @@ def build_zoo_model(
         raise UserError(f"zoo: width multiplier {width_mult} out of range; use 0 < F <= 4 (e.g. 0.25)")
     if int(num_classes) < 1:
         raise UserError(f"zoo: number of classes {num_classes} must be >= 1")
+    kw = {}
+    if blocks is not None:
+        blocks = tuple(int(v) for v in blocks)
+        if key not in _BLOCKS or not blocks or min(blocks) < 1 or (key == "shufflenetv2" and len(blocks) > 3):
+            raise UserError(f"zoo: blocks {blocks} apply to {' and '.join(_BLOCKS)} only (e.g. (2, 2)), one entry >= 1 per block or stage")
+        kw["blocks"] = blocks
     b = _Builder(np.random.default_rng(seed))
-    out = _ARCH[key](b, "input", int(input_size), key, float(width_mult), int(num_classes))
+    out = _ARCH[key](b, "input", int(input_size), key, float(width_mult), int(num_classes), **kw)
     # Rename the last tensor to "output" (it is always produced by the final Gemm).
     b.nodes[-1].output[0] = "output"
     assert out == b.nodes[-1].name + "_out"
@@ -303,4 +387,123 @@ def build_zoo_model(
         t.dims.extend(arr.shape)
         t.raw_data = arr.tobytes()
     model.ir_version = 8  # readable by every onnxruntime >= 1.10
+    return model
+
+
+# --- small squeeze-excite families (issue 14): EfficientNet, MobileNetV3, RegNetY ----------------
+#: Narrow variants of the three torchvision families with nonlinear activations and squeeze-excite,
+#: for tests and bench/ (not in ZOO_NAMES: their structure is torchvision's, their sizes are not).
+#: Op patterns as PyTorch's exporters write them: SiLU as ``x * Sigmoid(x)``, ``HardSwish`` and
+#: ``HardSigmoid(alpha=1/6, beta=1/2)`` ops, squeeze-excite as pool -> 1x1 conv (bias) -> act ->
+#: 1x1 conv (bias) -> gate -> ``Mul(scale, input)`` (torchvision.ops.SqueezeExcitation).
+SE_NAMES = ("efficientnet_s", "mobilenetv3_s", "regnety_s")
+SE_OPSET = 17  # HardSwish needs opset 14; 17 is the TorchScript exporter's default
+
+
+def _silu(b: _Builder, x: str, name: str) -> str:
+    return b.node("Mul", [x, b.node("Sigmoid", [x], b.name(name + ".sigmoid"))], b.name(name + ".silu"))
+
+
+def _hswish(b: _Builder, x: str, name: str) -> str:
+    return b.node("HardSwish", [x], b.name(name + ".hardswish"))
+
+
+def _hsigmoid(b: _Builder, x: str, name: str) -> str:
+    return b.node("HardSigmoid", [x], b.name(name + ".hardsigmoid"), alpha=1.0 / 6.0, beta=0.5)
+
+
+def _squeeze_excite(b: _Builder, x: str, c: int, c_sq: int, act, gate, name: str) -> str:
+    s = b.gap(x, name=name + ".avgpool")
+    s = act(b, b.conv(s, c, c_sq, 1, pad=0, bias=True, name=name + ".fc1"), name + ".fc1")
+    s = gate(b, b.conv(s, c_sq, c, 1, pad=0, bias=True, name=name + ".fc2"), name + ".fc2")
+    return b.node("Mul", [s, x], b.name(name + ".scale"))
+
+
+def _relu(b: _Builder, x: str, name: str) -> str:
+    return b.relu(x, name=name + ".relu")
+
+
+def _sigmoid(b: _Builder, x: str, name: str) -> str:
+    return b.node("Sigmoid", [x], b.name(name + ".sigmoid"))
+
+
+def _cba(b: _Builder, x, c_in, c_out, k, stride=1, groups=1, act=None, name="conv", gamma=(0.8, 1.2)):
+    y = b.bn(b.conv(x, c_in, c_out, k, stride, groups=groups, name=name), c_out, name=name + "_bn", gamma=gamma)
+    return act(b, y, name) if act else y
+
+
+def _efficientnet_s(b: _Builder, x: str, num_classes: int) -> str:
+    """torchvision EfficientNet's MBConv blocks (SiLU, squeeze-excite with SiLU and Sigmoid,
+    squeeze width a quarter of the block input) at 8-32 channels."""
+    x = _cba(b, x, 3, 16, 3, 2, act=_silu, name="stem")
+    y = _cba(b, x, 16, 16, 3, 1, groups=16, act=_silu, name="b1.dw")  # MBConv1: no expansion
+    y = _squeeze_excite(b, y, 16, 4, _silu, _sigmoid, "b1.se")
+    x = _cba(b, y, 16, 8, 1, name="b1.project")
+    for i, (stride, c_out) in enumerate(((2, 16), (1, 16)), start=2):  # MBConv6
+        c_in = 8 if i == 2 else 16
+        y = _cba(b, x, c_in, 6 * c_in, 1, act=_silu, name=f"b{i}.expand")
+        y = _cba(b, y, 6 * c_in, 6 * c_in, 3, stride, groups=6 * c_in, act=_silu, name=f"b{i}.dw")
+        y = _squeeze_excite(b, y, 6 * c_in, max(1, c_in // 4), _silu, _sigmoid, f"b{i}.se")
+        y = _cba(b, y, 6 * c_in, c_out, 1, name=f"b{i}.project", gamma=_RESIDUAL_GAMMA)
+        x = b.add(x, y, name=f"b{i}.add") if (stride == 1 and c_in == c_out) else y
+    x = _cba(b, x, 16, 32, 1, act=_silu, name="head")
+    return b.fc(b.flatten(b.gap(x)), 32, num_classes)
+
+
+def _mobilenetv3_s(b: _Builder, x: str, num_classes: int) -> str:
+    """torchvision MobileNetV3-Small's blocks: HardSwish, squeeze-excite with ReLU and
+    HardSigmoid (squeeze width expanded/4 rounded to 8), a 5x5 depthwise conv, and the
+    Linear-HardSwish-Linear classifier."""
+    x = _cba(b, x, 3, 16, 3, 2, act=_hswish, name="stem")
+    y = _cba(b, x, 16, 16, 3, 2, groups=16, act=_relu, name="b1.dw")
+    y = _squeeze_excite(b, y, 16, 8, _relu, _hsigmoid, "b1.se")
+    x = _cba(b, y, 16, 16, 1, name="b1.project")
+    y = _cba(b, x, 16, 40, 1, act=_hswish, name="b2.expand")
+    y = _cba(b, y, 40, 40, 5, 1, groups=40, act=_hswish, name="b2.dw")
+    y = _squeeze_excite(b, y, 40, 16, _relu, _hsigmoid, "b2.se")
+    y = _cba(b, y, 40, 16, 1, name="b2.project", gamma=_RESIDUAL_GAMMA)
+    x = b.add(x, y, name="b2.add")
+    x = _cba(b, x, 16, 48, 1, act=_hswish, name="last")
+    x = _hswish(b, b.fc(b.flatten(b.gap(x)), 48, 32, name="classifier.0"), "classifier.1")
+    return b.fc(x, 32, num_classes, name="classifier.3")
+
+
+def _regnety_s(b: _Builder, x: str, num_classes: int) -> str:
+    """torchvision RegNetY's ResBottleneckBlock: 1x1, grouped 3x3 (group width 8), squeeze-excite
+    with ReLU and Sigmoid (squeeze width a quarter of the block input), 1x1, projection shortcut
+    on the first block of a stage, ReLU after the add."""
+    x = _cba(b, x, 3, 16, 3, 2, act=_relu, name="stem")
+    c_in = 16
+    for i, (stride, w) in enumerate(((2, 24), (1, 24)), start=1):
+        y = _cba(b, x, c_in, w, 1, act=_relu, name=f"b{i}.a")
+        y = _cba(b, y, w, w, 3, stride, groups=w // 8, act=_relu, name=f"b{i}.b")
+        y = _squeeze_excite(b, y, w, max(1, c_in // 4), _relu, _sigmoid, f"b{i}.se")
+        y = _cba(b, y, w, w, 1, name=f"b{i}.c", gamma=_RESIDUAL_GAMMA)
+        skip = x if (stride == 1 and c_in == w) else _cba(b, x, c_in, w, 1, stride, name=f"b{i}.proj")
+        x = b.relu(b.add(skip, y, name=f"b{i}.add"), name=f"b{i}.relu")
+        c_in = w
+    return b.fc(b.flatten(b.gap(x)), c_in, num_classes)
+
+
+_SE_ARCH = {"efficientnet_s": _efficientnet_s, "mobilenetv3_s": _mobilenetv3_s, "regnety_s": _regnety_s}
+
+
+def build_se_model(name: str, input_size: int = 32, seed: int = 0, num_classes: int = 10) -> onnx.ModelProto:
+    """Build the small squeeze-excite model ``name`` (one of :data:`SE_NAMES`): input ``input``
+    (1, 3, N, N), output ``output`` (1, num_classes), seeded weights; deterministic."""
+    if name not in _SE_ARCH:
+        raise UserError(f"zoo: unknown model {name!r}; choose one of: {', '.join(SE_NAMES)}")
+    if not (16 <= int(input_size) <= 1024):
+        raise UserError(f"zoo: input size {input_size} out of range; use 16..1024 (e.g. 32)")
+    b = _Builder(np.random.default_rng(seed))
+    _SE_ARCH[name](b, "input", int(num_classes))
+    b.nodes[-1].output[0] = "output"
+    graph = helper.make_graph(
+        b.nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, input_size, input_size])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, num_classes])],
+        initializer=[helper.make_tensor(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape, a.tobytes(), raw=True)
+                     for n, a in b.inits],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", SE_OPSET)], producer_name="asymap.zoo")
+    model.ir_version = 8
     return model

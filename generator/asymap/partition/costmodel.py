@@ -25,10 +25,14 @@ import numpy as np
 
 from asymap.cluster.boards import BoardSpec
 from asymap.frontend.ir import ADD, AVGPOOL, CONCAT, CONV, FC, GAP, MAXPOOL, Graph, Layer
+from asymap.frontend.ir import CHMUL, LUT
+from asymap.frontend.ir import AFFINE, CHANNELS
+from asymap.lanes import LAT_AFFINE, LAT_CHANSEL
 from asymap.lanes import (
     LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
     port_bytes, port_lanes, port_pixels,
 )
+from asymap.lanes import LAT_CHMUL, LAT_LUT
 
 RES = ("dsp", "bram36", "uram", "lut")
 BRAM_BITS = 36 * 1024
@@ -326,6 +330,16 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
         return hi * wi // gi * (1 if gi > 1 else c // p) + c // p, LAT_GAP
     if layer.op == CONCAT:
         return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape), LAT_CONCAT
+    # The layer kinds below run at port_lanes(C) channels per step; a wide port reaches them
+    # through width_convert adapters (codegen/segment.py), which keep that pace.
+    if layer.op == LUT:  # lut.h: one beat per cycle
+        return ho * wo * (c // p), LAT_LUT
+    if layer.op == CHMUL:  # chmul.h: the scale's C/P beats, then one beat of the feature map per cycle
+        return (ho * wo + 1) * (c // p), LAT_CHMUL
+    if layer.op == AFFINE:  # affine.h: one beat per cycle
+        return ho * wo * (c // p), LAT_AFFINE
+    if layer.op == CHANNELS:  # chansel.h: pixel k shifted in while pixel k-1 is sent
+        return (ho * wo + 1) * max(cin // port_lanes(cin), c // p), LAT_CHANSEL
     return ho * wo * (c // p), LAT_ADD  # ADD: port_lanes(C) channels per cycle (a wide port is held)
 
 
@@ -397,18 +411,45 @@ def _skip_bytes(graph: Graph, layer: Layer) -> int:
     buffers hold (``fifodepth.PW_INFLIGHT`` pixels), plus one row of slack. The branch is the
     layers between the skip's producer and this layer in chain order.
     """
+    if layer.op == CHMUL:  # the feature map waits, whole, while the squeeze path pools all of it
+        c, h, w = layer.in_shapes[0]
+        return int(c * h * w)
     if layer.op not in (ADD, CONCAT) or len(layer.inputs) < 2:
         return 0
     prods = [graph.producer.get(t, -1) for t in layer.inputs]
     early = min(range(len(prods)), key=lambda i: prods[i])
-    c, h, w = layer.in_shapes[early]
-    rows = 1
-    for lyr in graph.layers[prods[early] + 1 : layer.index]:
-        if lyr.op == CONV and is_pointwise(lyr):
-            rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
-        elif lyr.op in (CONV, MAXPOOL, AVGPOOL):  # row buffers also load the next output row's rows
-            rows += lyr.kernel[0] - 1 + lyr.stride[0]
-    return int(c * w * min(rows, h))
+    # A DenseNet concat also holds every other operand that a later operand is computed from (each
+    # earlier feature waits while the newer ones are computed from it); branches that only share
+    # an input (Inception) or a split (ShuffleNet) are charged once, by the earliest operand.
+    feeds = _operand_ancestors(graph, layer.inputs, min(prods))
+    waiting = [early] + [i for i, t in enumerate(layer.inputs) if i != early and t in feeds]
+    total = 0
+    for i in waiting:
+        c, h, w = layer.in_shapes[i]
+        rows = 1
+        for lyr in graph.layers[prods[i] + 1 : layer.index]:
+            if lyr.op == CONV and is_pointwise(lyr):
+                rows += ceil_div(PW_INFLIGHT, lyr.in_shapes[0][2])
+            elif lyr.op in (CONV, MAXPOOL, AVGPOOL):  # row buffers also load the next output row's rows
+                rows += lyr.kernel[0] - 1 + lyr.stride[0]
+        total += int(c * w * min(rows, h))
+    return total
+
+
+def _operand_ancestors(graph: Graph, tensors: list[str], floor: int) -> set[str]:
+    """Tensors (produced at or after layer ``floor``) that some tensor of ``tensors`` is computed
+    from, the tensors themselves excluded."""
+    seen: set[str] = set()
+    stack = list(tensors)
+    while stack:
+        p = graph.producer.get(stack.pop(), -1)
+        if p < 0 or p < floor:
+            continue
+        for u in graph.layers[p].inputs:
+            if u not in seen and graph.producer.get(u, -1) >= floor:
+                seen.add(u)
+                stack.append(u)
+    return seen
 
 
 def wide_port_luts(layer: Layer) -> int:
@@ -509,6 +550,10 @@ def requant_dsps(layer: Layer, pe) -> np.ndarray:
         return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
     if layer.op == CONCAT:  # a wide operand places one pixel (C channels) per step
         return np.full_like(pe, SCALE_DSP * sum(min(port_bytes(s), int(s[0])) for s in layer.in_shapes))
+    if layer.op == CHMUL:  # per lane: the 10x10-bit product (1 DSP) and its 32x31 requantization
+        return np.full_like(pe, (1 + REQUANT_DSP) * port_lanes(layer.out_shape[0]))
+    if layer.op == AFFINE:  # one 32x31 requantization product per lane
+        return np.full_like(pe, REQUANT_DSP * port_lanes(layer.out_shape[0]))
     return np.zeros_like(pe)
 
 
@@ -586,6 +631,12 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         lut = lut + 30 * pe
         if lay.op in (AVGPOOL, GAP):
             lut = lut + 40 * pe  # wide accumulators and the integer divide/requant
+        if lay.op == LUT:  # one 256 x 8-bit LUTRAM ROM per lane (lut.h): 4 LUT6 per output bit
+            lut = lut + 32 * port_lanes(lay.out_shape[0])
+        if lay.op == AFFINE:  # LUTRAM tables: int8 weight, int32 bias and multiplier, shift per channel
+            lut = lut + ceil_div(lay.c_out * 80, 64) + LUT_PER_LANE * port_lanes(lay.c_out)
+        if lay.op == CHANNELS:  # fill and snd shift registers: a 2:1 byte mux per register byte
+            lut = lut + 4 * (lay.c_in + lay.c_out)
     buf, obuf = info.buffer_bytes, 0
     if mac and mode == OFFCHIP:
         # Streaming weights once per image means the loop order is output fold outer, pixels inner,

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from asymap import lanes
-from asymap.frontend.ir import ADD, CONCAT, CONV, FC, GAP, MAXPOOL, Layer
+from asymap.frontend.ir import ADD, AFFINE, CHANNELS, CONCAT, CONV, FC, GAP, MAXPOOL, Layer
+from asymap.frontend.ir import CHMUL, LUT, LUT_SILU
 from asymap.partition.costmodel import engine_cycles
 
 BEGIN, END = "<!-- engine-cycles:begin -->", "<!-- engine-cycles:end -->"
@@ -56,6 +57,12 @@ def example_layers() -> list[tuple[str, Layer, tuple, bool]]:
         ("add2", Layer(6, "add6", ADD, ["x", "y"], "t6", [(20, 5, 6), (20, 5, 6)], (20, 5, 6)), (1, 1, 1), False),
         ("concat", Layer(7, "cat7", CONCAT, ["x", "y"], "t7", [(6, 5, 6), (12, 5, 6)], (18, 5, 6)), (1, 1, 1),
          False),
+        ("lut_map", Layer(8, "silu8", LUT, ["x"], "t8", [(20, 5, 6)], (20, 5, 6), lut_fn=LUT_SILU), (1, 1, 1), False),
+        ("channel_mul", Layer(9, "se9", CHMUL, ["x", "s"], "t9", [(20, 5, 6), (20, 1, 1)], (20, 5, 6)), (1, 1, 1),
+         False),
+        ("affine", Layer(10, "bn10", AFFINE, ["x"], "t10", [(20, 5, 6)], (20, 5, 6)), (1, 1, 1), False),
+        ("channel_select", Layer(11, "shuf11", CHANNELS, ["x"], "t11", [(20, 5, 6)], (10, 5, 6),
+                                 channel_map=tuple(range(0, 20, 2))), (1, 1, 1), False),
     ]
 
 
@@ -69,13 +76,18 @@ FORMULAS = {
     "global_avgpool": "`(H*W + 1)*C/P + LAT_GAP` (wide input of G pixels per beat: `H*W/G + C/P + LAT_GAP`)",
     "add2": "`H*W*C/P + LAT_ADD` (`P = port_lanes(C)`, also on a wide port)",
     "concat": "`(H*W + 1)*max(sum_i C_i/P_i, C/P) + LAT_CONCAT`",
+    "lut_map": "`H*W*C/P + LAT_LUT`",
+    "channel_mul": "`(H*W + 1)*C/P + LAT_CHMUL` (the scale's C/P beats first)",
+    "affine": "`H*W*C/P + LAT_AFFINE`",
+    "channel_select": "`(H*W + 1)*max(C_in/P_in, C_out/P_out) + LAT_CHANSEL`",
 }
 
 
 def table_markdown() -> str:
     """The generated block (without the markers)."""
     lat = [(n, getattr(lanes, n)) for n in ("LAT_GEARBOX", "LAT_SWG", "LAT_MVAU", "LAT_POOL", "LAT_ADD", "LAT_GAP",
-                                            "LAT_CONCAT")]
+                                            "LAT_CONCAT", "LAT_LUT", "LAT_CHMUL", "LAT_AFFINE",
+                                            "LAT_CHANSEL")]
     out = ["| block | cycles per image (fill and drain included) | example | cycles |", "|---|---|---|---|"]
     for name, layer, (pe, simd, kpar), off in example_layers():
         key = name.split(",")[0]

@@ -18,6 +18,10 @@ Per-op meaning of ``mult``/``shift`` (see asymap.quant.arith for ``requant``):
 - maxpool: no requantization (output scale = input scale); ``mult``/``shift`` empty.
 - add: ``mult = [ma, mb]``, ``shift = [s]``; ``y = rshift_round(xa*ma + xb*mb, s, lo, hi)``.
 - concat: one (mult, shift) per input; ``y_i = requant(x_i, mult[i], shift[i], lo, hi)``.
+- lut: no multiplier; ``table`` (256 entries, the output values) is indexed by the input's raw
+  byte (``x & 0xFF``): ``y = table[x & 0xFF]`` (zero points and clamp are inside the table).
+- chmul: one element each; ``y = requant((x - zx) * (s[c] - zs), mult[0], shift[0], lo, hi)`` with
+  ``s`` the (C, 1, 1) per-channel scale broadcast over H x W.
 
 Zero points (``in_zp`` per input, ``out_zp``; all 0 unless a QDQ model has asymmetric tensors):
 conv/fc pad with ``in_zp[0]`` and have ``-in_zp[0] * sum(w[c])`` folded into ``bias``; avgpool pads
@@ -64,6 +68,7 @@ class QLayer:
     hi: int = 127
     in_zp: tuple[int, ...] = ()  # zero point of each input (empty: all 0)
     out_zp: int = 0  # added to the requantized value before the clamp
+    table: np.ndarray | None = None  # lut: int64 (256,) output values by input raw byte
 
     def zp(self, i: int = 0) -> int:
         return int(self.in_zp[i]) if self.in_zp else 0

@@ -93,8 +93,10 @@ def _unsigned_out(layer: Layer, ins: list[QTensor]) -> bool:
         return True
     if layer.act == ir.ACT_CLIP and layer.act_min is not None and layer.act_min >= 0:
         return True
-    if layer.op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP, ir.CONCAT):
+    if layer.op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP, ir.CONCAT, ir.CHMUL):
         return all(not t.signed for t in ins)
+    if layer.op == ir.LUT:  # (hard) sigmoid is in [0, 1]; SiLU and HardSwish dip below 0
+        return layer.lut_fn in (ir.LUT_SIGMOID, ir.LUT_HARDSIGMOID)
     return False
 
 
@@ -126,6 +128,27 @@ def _weights(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
     return q.reshape(w.shape), s
 
 
+def lut_table(layer: Layer, x: QTensor, lo: int, hi: int, out: QTensor) -> np.ndarray:
+    """The 256 output values of a LUT layer, indexed by the input's raw byte: every input code
+    q is dequantized (``sx * (q - zx)``), the function applied in float64, and the result
+    quantized onto the output grid (round half to even, as QuantizeLinear) and clamped to
+    [lo, hi] (output type and fused activation). Computed once here; the integer reference and
+    the HLS ROM both read this table, so they agree by construction."""
+    from asymap.quant.reference import lut_function, lut_gate
+
+    raw = np.arange(256, dtype=np.int64)
+    q = np.where(raw >= 128, raw - 256, raw) if x.signed else raw
+    v = x.scale * (q - x.zero_point).astype(np.float64)
+    if layer.lut_fn in (ir.LUT_SILU, ir.LUT_HARDSWISH) and layer.lut_args:
+        # a QDQ model's x * gate(x) with the gate quantized in between (as onnxruntime runs it):
+        # the product of two functions of the same input code is still one table
+        gs, gz, glo, ghi = layer.lut_args
+        y = v * gs * (np.clip(np.round(lut_gate(layer.lut_fn, v) / gs) + gz, glo, ghi) - gz)
+    else:
+        y = lut_function(layer, v)
+    return np.clip(np.round(y / out.scale) + out.zero_point, lo, hi).astype(np.int64)
+
+
 def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
     """The integers of one layer, given its input and output tensors' scales."""
     q = QLayer(layer=layer)
@@ -134,7 +157,7 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
         q.in_zp = tuple(int(t.zero_point) for t in ins)
     q.out_zp = int(out.zero_point)
     sx = ins[0].scale
-    if layer.op in (ir.CONV, ir.FC):
+    if layer.op in (ir.CONV, ir.FC, ir.AFFINE):  # affine: one int8 weight per channel
         q.weight, q.weight_scale = _weights(layer)
         b = np.zeros(layer.c_out) if layer.bias is None else layer.bias.astype(np.float64)
         bq = np.round(b / (q.weight_scale * sx))
@@ -161,6 +184,10 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
         q.shift = np.array([s], np.int64)
     elif layer.op == ir.CONCAT:
         q.mult, q.shift = _mults([t.scale / out.scale for t in ins])
+    elif layer.op == ir.LUT:
+        q.table = lut_table(layer, ins[0], q.lo, q.hi, out)
+    elif layer.op == ir.CHMUL:  # (x - zx) * (s - zs) is in units of sx * ss
+        q.mult, q.shift = _mults([ins[0].scale * ins[1].scale / out.scale])
     return q
 
 
@@ -190,7 +217,8 @@ def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", pe
         )
     if not np.all(np.isfinite(calib)):
         raise UserError(f"{graph.name}: calibration data contains NaN or infinity")
-    needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers if lay.op != ir.MAXPOOL)
+    needs_calib = graph.input_scale is None or any(lay.qdq_out_scale is None for lay in graph.layers
+                                                   if lay.op not in (ir.MAXPOOL, ir.CHANNELS))
     maxabs = calibrate(graph, calib, method, percentile) if needs_calib else {}
 
     def scale_for(name: str, unsigned: bool, given: float | None) -> float:
@@ -207,8 +235,9 @@ def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", pe
         ins = [tensors[t] for t in layer.inputs]
         unsigned = _unsigned_out(layer, ins)
         zp = 0
-        if layer.op == ir.MAXPOOL:
-            # max commutes with a positive scale and a shift: no requantization
+        if layer.op in (ir.MAXPOOL, ir.CHANNELS):
+            # max commutes with a positive scale and a shift (and a channel selection with
+            # anything): no requantization
             scale, unsigned, zp = ins[0].scale, not ins[0].signed, ins[0].zero_point
         else:
             scale = scale_for(layer.output, unsigned, layer.qdq_out_scale)

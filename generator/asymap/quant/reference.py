@@ -46,6 +46,29 @@ def _float_act(y: np.ndarray, layer: Layer) -> np.ndarray:
     return y
 
 
+def lut_function(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """The real function of a LUT layer (before its fused activation, if any), in float64: the
+    float executor runs it and quantization tabulates it (asymap.quant.quantize.lut_table)."""
+    x = np.asarray(x, np.float64)
+    fn = layer.lut_fn
+    if fn == ir.LUT_HARDSIGMOID:
+        alpha, beta = layer.lut_args
+        return np.clip(alpha * x + beta, 0.0, 1.0)
+    if fn == ir.LUT_SIGMOID:
+        return lut_gate(ir.LUT_SILU, x)
+    if fn in (ir.LUT_SILU, ir.LUT_HARDSWISH):
+        return x * lut_gate(fn, x)
+    raise ValueError(f"unknown LUT function {fn!r}")  # pragma: no cover - the importer emits LUT_FNS only
+
+
+def lut_gate(fn: str, x: np.ndarray) -> np.ndarray:
+    """The gate g of a self-gated function x * g(x): sigmoid for SiLU, hardsigmoid(x/6 + 1/2)
+    for HardSwish."""
+    if fn == ir.LUT_SILU:
+        return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + exp(-x)), without overflow for large |x|
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+
+
 def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.ndarray:
     """One IR layer in floating point on a batch (B, C, H, W)."""
     x = ins[0]
@@ -69,6 +92,14 @@ def float_layer(layer: Layer, ins: list[np.ndarray], dtype=np.float64) -> np.nda
         y = ins[0] + ins[1]
     elif layer.op == ir.CONCAT:
         y = np.concatenate(ins, axis=1)
+    elif layer.op == ir.LUT:
+        y = lut_function(layer, x)
+    elif layer.op == ir.CHMUL:
+        y = ins[0] * ins[1]  # (B, C, H, W) * (B, C, 1, 1)
+    elif layer.op == ir.AFFINE:
+        y = x * layer.weight.astype(dtype)[None, :, None, None] + layer.bias.astype(dtype)[None, :, None, None]
+    elif layer.op == ir.CHANNELS:
+        y = x[:, list(layer.channel_map)]
     else:  # pragma: no cover - the importer only emits the ops above
         raise ValueError(f"unknown op {layer.op}")
     return _float_act(y, layer).astype(dtype, copy=False)
@@ -148,6 +179,16 @@ def int_layer(q: QLayer, ins: list[np.ndarray], x_signed: bool = True) -> np.nda
         y = rshift_round(acc, q.shift[0], lo, hi)
     elif layer.op == ir.CONCAT:
         y = np.concatenate([requant(xi.astype(np.int64) - q.zp(i), q.mult[i], q.shift[i], lo, hi) for i, xi in enumerate(ins)], axis=0)
+    elif layer.op == ir.LUT:  # the table is indexed by the input's raw byte and holds the output values
+        y = q.table.astype(np.int64)[x.astype(np.int64) & 0xFF] - zo
+    elif layer.op == ir.CHMUL:  # per-channel scale s (C, 1, 1) broadcast over H x W
+        prod = (x.astype(np.int64) - zx) * (ins[1].astype(np.int64) - q.zp(1))
+        y = requant(prod, q.mult[0], q.shift[0], lo, hi)
+    elif layer.op == ir.AFFINE:  # x * w[c] + bias[c] (bias holds -zx * w[c]), requantized per channel
+        acc = x.astype(np.int64) * _col(q.weight) + _col(q.bias)
+        y = requant(acc, _col(q.mult), _col(q.shift), lo, hi)
+    elif layer.op == ir.CHANNELS:  # a selection of the input's channels: same scale and zero point
+        y = np.clip(x[list(layer.channel_map)], q.lo, q.hi) - zo
     else:  # pragma: no cover
         raise ValueError(f"unknown op {layer.op}")
     return (y + zo).astype(ACT_DTYPE)

@@ -39,6 +39,10 @@ const unsigned lat_pool = 6;     // compare/add (1) + requant (4) + write
 const unsigned lat_add = 6;      // two 32x32 products (4) + round/clamp (2)
 const unsigned lat_gap = 7;      // accumulator RAM read-modify-write (3) + requant (4)
 const unsigned lat_concat = 6;   // requant (4) + shift-register move + write
+const unsigned lat_lut = 3;      // table ROM read (2) + write
+const unsigned lat_chmul = 8;    // scale buffer read (2) + product (1) + requant (4) + zero point/clamp (1)
+const unsigned lat_affine = 7;   // 8x8 product + bias add (2) + requant (4) + zero point/clamp (1)
+const unsigned lat_chansel = 2;  // shift-register move + write
 
 #ifndef __SYNTHESIS__
 // Cycles every counted engine ran, summed over every call since the program started. Atomic: in
