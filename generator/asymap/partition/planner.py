@@ -13,7 +13,7 @@ Pipeline of the planner (each step in its own module):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,8 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
 from asymap.partition.costmodel import (
-    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, pack_slrs,
-    port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
+    pack_slrs, port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
@@ -43,6 +43,8 @@ class _TypeTables:
     budget: np.ndarray
     menus: tuple  # (onchip menus, offchip menus)
     table: object  # SegmentTable
+    solved: set = field(default_factory=set)  # (j, k) solved exactly (planner._refine)
+    choices: dict = field(default_factory=dict)  # (j, k) -> (mode, [(option, MAC kind)]) of exact solutions
 
 
 @dataclass
@@ -184,87 +186,162 @@ def _solve_target(pb: Problem, max_k: int, ips: float):
 
 
 def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
-    """The best proven lower bound on the true optimum with at most ``max_k`` boards.
-
-    ``lb`` comes from bounds.py over the relaxed (lower) segment table. When the outer search was
-    exact and the two tables agree (the inner solve exact on every segment), the plan's own
-    interval is the optimum. When they differ on a small cluster, the exact outer search over the
-    relaxed table gives a tighter bound."""
+    """The best proven lower bound on the true optimum with at most ``max_k`` boards, from the
+    lower tables as they stand (tightened by ``_tighten``): every entry is at most the segment's
+    exact optimum, so the exact outer search over them (small clusters) or bounds.py (larger) is a
+    valid bound. Where the two tables agree on every segment, the exact plan is optimal."""
     if not r.exact or not np.isfinite(r.interval):
-        return lb
+        return max(lb, _relaxed_bound(pb, max_k))
     if all(np.array_equal(pb.types[t].table.lower, pb.types[t].table.interval) for t in range(len(pb.types))):
         return max(lb, r.interval)
     if len(pb.cluster.boards) > EXACT_BOARDS:
-        return lb
-    return max(lb, _refine_bound(pb, max_k, r.interval))
+        return max(lb, _relaxed_bound(pb, max_k))
+    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
+    rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
+    return max(lb, float(rm.interval))
 
 
-REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a small cluster's bound
+def _relaxed_bound(pb: Problem, max_k: int) -> float:
+    """bounds.py over the current lower tables (and the host path's floor)."""
+    counts = [0] * len(pb.types)
+    for t in pb.board_type:
+        counts[t] += 1
+    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)[-1]
+    if pb.host is not None and pb.host.attach >= 0:
+        v = max(v, float(pb.host.entry.min()), float(pb.host.exit.min()))
+    return float(v)
 
 
-def _exact_seconds(pb: Problem, t: int, j: int, k: int, deadline: float | None = None) -> float | None:
-    """The exact best interval of segment j..k-1 on board type t over the raw options (both weight
-    modes), or None when the exact solve gives up (segments.exact_segment)."""
+REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a plan and its bound
+
+
+def _segment_key(pb: Problem, t: int, j: int, k: int) -> tuple:
+    """Segments of equal layers (ResNet repeats its blocks; equal layers share Menu objects) have
+    equal exact solutions."""
+    on, off = pb.types[t].menus
+    return (t, tuple(id(m) for m in on[j:k]), tuple(id(m) for m in off[j:k]),
+            float(streamed_bytes(pb.infos[j:k]).sum()))
+
+
+def _exact_choice(pb: Problem, t: int, j: int, k: int, deadline: float | None = None):
+    """The exact best interval of segment j..k-1 on board type t over the raw options (every
+    option in every MAC kind, both weight modes, every resource kind and the SLRs) as
+    (seconds, mode, [(option, MAC kind) per layer]); (inf, -1, []) if nothing fits; None when the
+    exact solve gives up (segments.exact_segment)."""
     from asymap.partition.costmodel import mac_rows, option_resources
     from asymap.partition.segments import exact_segment
 
     tt = pb.types[t]
     spec = tt.spec
-    best = np.inf
+    best = (np.inf, -1, [])
     stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
+    t_lo = int(np.floor(tt.table.lower[j, k] * spec.clock_hz * (1 - 1e-12))) if np.isfinite(tt.table.lower[j, k]) else 0
     for md in (ONCHIP, OFFCHIP):
-        opts = []
+        if md == OFFCHIP and stream >= best[0]:
+            continue  # streaming cannot beat the on-chip choice
+        opts, maps = [], []
         for info in pb.infos[j:k]:
             m = md if info.streams else ONCHIP
             cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
             rows, kinds = mac_rows(info, spec)  # every (option, MAC kind) pair the menus offer
             opts.append((cyc[rows], option_resources(info, spec, m, rows, kinds)))
+            maps.append((rows, kinds))
         hi = int(tt.table.t_cycles[md][j, k])
-        got = exact_segment(opts, tt.budget, spec.slrs, limit=2000, t_hi=hi if hi > 0 else None, deadline=deadline)
+        got = exact_segment(opts, tt.budget, spec.slrs, t_lo=t_lo if md == ONCHIP else 0,
+                            t_hi=hi if hi > 0 else None, deadline=deadline)
         if got is None:
             if hi > 0:
                 return None  # gave up (the achievable choice proves feasibility, so not infeasible)
             continue
         v = got[0] / spec.clock_hz
-        best = min(best, max(v, stream) if md == OFFCHIP else v)
-    return float(best)
+        if md == OFFCHIP:
+            v = max(v, stream)
+        if v < best[0]:
+            best = (float(v), md, [(int(rw[o]), int(kd[o])) for (rw, kd), o in zip(maps, got[1])])
+    return best
 
 
-def _refine_bound(pb: Problem, max_k: int, tau: float, seconds: float = REFINE_SECONDS) -> float:
-    """A lower bound of the true optimum, tightened lazily with exact segments.
+def _refine(pb: Problem, t: int, j: int, k: int, cache: dict, deadline: float) -> bool:
+    """Solve segment j..k-1 of type t exactly and fold the answer into both tables: the lower
+    table rises there and on every segment containing it (a longer segment is never faster), the
+    achievable one falls there (the choice is kept for the plan's expansion). True if the
+    achievable table changed."""
+    tt = pb.types[t]
+    key = _segment_key(pb, t, j, k)
+    if key not in cache:
+        cache[key] = _exact_choice(pb, t, j, k, deadline)
+    got = cache[key]
+    tt.solved.add((j, k))
+    if got is None:
+        return False
+    v, md, choice = got
+    low = tt.table.lower
+    low[: j + 1, k:] = np.maximum(low[: j + 1, k:], v)
+    if v < tt.table.interval[j, k]:
+        tt.table.interval[j, k] = v
+        tt.table.mode[j, k] = md
+        if md == ONCHIP:
+            tt.table.onchip[j, k] = v
+        tt.choices[(j, k)] = (md, choice)
+        return True
+    return False
 
-    Start from the relaxed segment table (every entry <= the segment's exact optimum). The exact
-    outer optimum over it is a valid bound; replace the entries of the segments it uses by their
-    exact values and search again, until the bound meets the plan (proven optimal), an exact solve
-    gives up, or the time is spent. Every intermediate bound is valid."""
+
+def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
+             seconds: float = REFINE_SECONDS) -> tuple[OrderResult, float]:
+    """Lazy exact inner solve: a better plan and a proven bound of the true optimum.
+
+    The achievable table overstates some segments (each layer takes its cheapest option by one
+    weighting) and the lower table understates some (the relaxation). Only segments that a plan
+    or a bound actually uses matter, so: take the current plan's segments and the segments of the
+    optimum of the lower tables (the exact outer search on small clusters, bounds.py's relaxed
+    plan on larger ones), solve them exactly (``_refine``), search again, until the bound meets
+    the plan (proven optimal), nothing is left to refine (the remaining gap is the outer search's),
+    an exact solve gives up, or ``seconds`` are spent. Every bound on the way is valid (lower
+    entries only rise to exact values or to values a contained segment proves) and every plan is
+    real (achievable entries only fall to exact solutions whose choices the expansion uses)."""
     import time
 
-    t0 = time.perf_counter()
-    mixed = [pb.types[t].table.lower.copy() for t in range(len(pb.types))]
-    known: set = set()
+    from asymap.partition.bounds import relaxed_witness
+
+    deadline = time.perf_counter() + seconds
+    n = len(pb.cluster.boards)
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
-    bound = 0.0
-    while True:
-        r = search([mixed[t] for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
-        bound = max(bound, float(r.interval))
-        if not np.isfinite(r.interval) or bound >= tau * (1 - 1e-12) or time.perf_counter() - t0 > seconds:
-            return bound
-        progress = False
-        for i, b in enumerate(r.path):
-            t, j, k = pb.board_type[b], r.cuts[i], r.cuts[i + 1]
-            if (t, j, k) in known:
-                continue
-            known.add((t, j, k))
-            v = _exact_seconds(pb, t, j, k, deadline=t0 + seconds)
-            if v is None:
-                return bound
-            if v > mixed[t][j, k]:
-                mixed[t][j, k] = v
-                progress = True
-            if time.perf_counter() - t0 > seconds:
-                return bound
-        if not progress:
-            return bound
+    counts = [0] * len(pb.types)
+    for t in pb.board_type:
+        counts[t] += 1
+    cache: dict = {}
+    bound = lb
+    while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and time.perf_counter() < deadline:
+        if n <= exact_boards:
+            rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
+            v = float(rm.interval)
+            wit = [(pb.board_type[b], rm.cuts[i], rm.cuts[i + 1]) for i, b in enumerate(rm.path)]
+        else:
+            v = _relaxed_bound(pb, max_k)
+            wit = relaxed_witness([t.table.lower for t in pb.types], counts, pb.cut_link_min, v, max_k) if np.isfinite(v) else []
+        bound = max(bound, v)
+        if bound >= res.interval * (1 - 1e-12):
+            break
+        # Only uncertain segments can move anything: in the bound's plan those the achievable table
+        # does not already place within its value, in the plan those at its interval.
+        todo = [s_ for s_ in wit if pb.types[s_[0]].table.interval[s_[1], s_[2]] > v * (1 + 1e-12)]
+        todo += [(pb.board_type[b], res.cuts[i], res.cuts[i + 1]) for i, b in enumerate(res.path)
+                 if pb.types[pb.board_type[b]].table.interval[res.cuts[i], res.cuts[i + 1]] >= res.interval * (1 - 1e-12)]
+        todo = [s_ for s_ in dict.fromkeys(todo) if s_[1:] not in pb.types[s_[0]].solved
+                and pb.types[s_[0]].table.lower[s_[1], s_[2]] < pb.types[s_[0]].table.interval[s_[1], s_[2]]]
+        if not todo:
+            break  # the bound's plan uses exact segments only: what is left is the outer search's gap
+        changed = False
+        for t, j, k in todo:
+            if time.perf_counter() > deadline:
+                break
+            changed |= _refine(pb, t, j, k, cache, deadline)
+        if changed:
+            r2 = solve_order(pb, max_k, bound, beam=beam, exact_boards=exact_boards)
+            if r2.interval < res.interval or (r2.exact and r2.interval <= res.interval):
+                res = r2
+    return res, bound
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
@@ -351,47 +428,58 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     # rows need not be monotone in every resource, so if those do not fit, fall back to the
     # choices at the segment's own first feasible T (which the segment table proved fit).
     pick = None
+    stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
     for md in (ONCHIP, OFFCHIP):
         t_own = int(tt.table.t_cycles[md][j, k])
-        if t_own <= 0 or t_own > tcyc * (1 + 1e-12):
+        if t_own <= 0 or t_own > tcyc * (1 + 1e-12) or (md == OFFCHIP and stream > tau * (1 + 1e-12)):
             continue
         for tc in (tcyc, t_own):
             rows = choose(tt.menus[md], j, k - 1, tc)
             slr = pack_slrs([tt.menus[md][j + i].res[r] for i, r in enumerate(rows)], tt.budget, spec.slrs)
             if slr is not None:
-                pick = (md, rows, slr)
+                ms = tt.menus[md][j:k]
+                sel = [(int(m.opt[r]), int(m.mac[r]) if m.mac is not None else NO_MAC, int(m.cycles[r]), m.res[r])
+                       for m, r in zip(ms, rows)]
+                pick = (md, sel, slr)
                 break
         if pick is not None:
             break
+    if pick is None and (j, k) in tt.choices:  # only the exact inner solve (_tighten) meets tau here
+        md, choice = tt.choices[(j, k)]
+        sel = []
+        for info, (oi, kind) in zip(pb.infos[j:k], choice):
+            m = md if info.streams else ONCHIP
+            cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
+            sel.append((oi, kind, int(cyc[oi]), option_resources(info, spec, m, [oi], [kind])[0]))
+        slr = pack_slrs([x[3] for x in sel], tt.budget, spec.slrs)
+        if slr is not None:
+            pick = (md, sel, slr)
     if pick is None:  # cannot happen for a segment of the plan; keep the expansion total anyway
         rows = choose(tt.menus[ONCHIP], j, k - 1, tcyc)
-        pick = (ONCHIP, rows, [0] * len(rows))
-    mode, rows, slr = pick
-    menus = tt.menus[mode]
+        ms = tt.menus[ONCHIP][j:k]
+        pick = (ONCHIP, [(int(m.opt[r]), int(m.mac[r]) if m.mac is not None else NO_MAC, int(m.cycles[r]), m.res[r])
+                         for m, r in zip(ms, rows)], [0] * len(rows))
+    mode, sel, slr = pick
     layers = []
     tot = np.zeros(4, np.int64)
     worst = 0
     preload_words = 0  # 64-bit words of the start-up image (one per cycle through the loader)
-    for i, r in enumerate(rows):
+    for i, (oi, kind, cyc, res) in enumerate(sel):
         info = pb.infos[j + i]
-        m = menus[j + i]
         o = info.options
-        oi = int(m.opt[r])
         fac = {"pe": int(o.pe[oi]), "simd": int(o.simd[oi])}
         if int(o.kpar[oi]) > 1:  # absent means 1 (plans written before window parallelism)
             fac["kpar"] = int(o.kpar[oi])
         if bool(o.padded[oi]):
             fac["pe_padded"] = True
-        res = m.res[r]
         tot += res
-        worst = max(worst, int(m.cycles[r]))
-        kind = int(m.mac[r]) if m.mac is not None else NO_MAC
+        worst = max(worst, cyc)
         mdsp, mlut = mac_cost(o.pe[oi], o.simd[oi] * o.kpar[oi], kind)
         place, store = weight_place(info, spec, mode, oi)
         if place == "preload":  # the image holds the ROM words: rows of pe*simd*kpar bytes in 64-bit words
             preload_words += int(o.wdepth[oi]) * -(-int(o.pe[oi] * o.simd[oi] * o.kpar[oi]) // 8)
         layers.append(LayerPlan(
-            index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=int(m.cycles[r]),
+            index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=cyc,
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
             weights=place or "onchip", mac=MAC_KINDS[kind] if kind != NO_MAC else "",
             mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi])),
@@ -400,7 +488,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
-        interval = max(interval, streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9))
+        interval = max(interval, stream)
     avail = [spec.dsp, spec.bram36, spec.uram, spec.lut]
     own_mode = int(tt.table.mode[j, k])
     return BoardPlan(
@@ -540,6 +628,8 @@ def plan(
         res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
     else:
         res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+        if np.isfinite(res.interval):
+            res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
