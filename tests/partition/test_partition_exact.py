@@ -423,21 +423,12 @@ def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch)
     over every raw option combination in both modes) with a bound that proves it."""
     from asymap.partition import planner
 
-    def exact_choice(pb, t, j, k, deadline=None):
-        on, off, bud, clock, mem = pb.raw[t]
-        best = (np.inf, -1, [])
-        for md, menus in ((0, on), (1, off)):
-            got = exact_segment([(m.raw.cycles, m.raw.res) for m in menus[j:k]], bud, 1)
-            if got is not None:
-                v = got[0] / clock
-                if md == 1:
-                    v = max(v, float(np.sum(pb.wbytes[j:k])) / mem)
-                if v < best[0]:
-                    best = (v, md, [(o, -1) for o in got[1]])
-        return best
+    def layer_options(pb, t, md, i):
+        m = pb.raw[t][md][i]
+        return m.raw.cycles, m.raw.res, [(o, -1) for o in range(len(m.raw.cycles))]
 
-    monkeypatch.setattr(planner, "_exact_choice", exact_choice)
-    monkeypatch.setattr(planner, "_segment_key", lambda pb, t, j, k: (t, j, k))
+    monkeypatch.setattr(planner, "_layer_options", layer_options)
+    monkeypatch.setattr(planner, "_stream_seconds", lambda pb, t, j, k: float(np.sum(pb.wbytes[j:k])) / pb.raw[t][4])
     per = N_INSTANCES // CHUNKS
     moved = 0
     for seed in range(chunk * per, (chunk + 1) * per):

@@ -43,7 +43,8 @@ class _TypeTables:
     budget: np.ndarray
     menus: tuple  # (onchip menus, offchip menus)
     table: object  # SegmentTable
-    solved: set = field(default_factory=set)  # (j, k) solved exactly (planner._refine)
+    settled: set = field(default_factory=set)  # (j, v): segments from j settled against v (planner._settle)
+    knaps: dict = field(default_factory=dict)  # weight mode -> (segments.Knapsack, option maps)
     choices: dict = field(default_factory=dict)  # (j, k) -> (mode, [(option, MAC kind)]) of exact solutions
 
 
@@ -94,13 +95,21 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         specs.setdefault(t, b.spec)
     wbytes = streamed_bytes(infos)
     per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
-    types = []
-    for t in range(len(specs)):
+    def tables(t: int) -> _TypeTables:
         spec = specs[t]
         bud = slr_budget(spec, util)  # per SLR
         on, off = per_type_menus[t]
         table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
-        types.append(_TypeTables(spec, bud, (on, off), table))
+        return _TypeTables(spec, bud, (on, off), table)
+
+    # numpy's searchsorted and cumsum release the GIL: board types on two threads (same result).
+    if len(specs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            types = list(ex.map(tables, range(len(specs))))
+    else:
+        types = [tables(0)]
     cb = _cut_bytes(graph)
     names = [b.name for b in cluster.boards]
     pos = {n: i for i, n in enumerate(names)}
@@ -215,133 +224,163 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
 REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a plan and its bound
 
 
-def _segment_key(pb: Problem, t: int, j: int, k: int) -> tuple:
-    """Segments of equal layers (ResNet repeats its blocks; equal layers share Menu objects) have
-    equal exact solutions."""
-    on, off = pb.types[t].menus
-    return (t, tuple(id(m) for m in on[j:k]), tuple(id(m) for m in off[j:k]),
-            float(streamed_bytes(pb.infos[j:k]).sum()))
+def _layer_options(pb: Problem, t: int, md: int, i: int):
+    """Raw options of layer i on board type t in weight mode md: (cycles, resources, [(option,
+    MAC kind)]) for every option in every MAC kind the menus offer (costmodel.mac_rows)."""
+    from asymap.partition.costmodel import mac_rows
+
+    spec = pb.types[t].spec
+    info = pb.infos[i]
+    m = md if info.streams else ONCHIP
+    cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
+    rows, kinds = mac_rows(info, spec)
+    return cyc[rows], option_resources(info, spec, m, rows, kinds), list(zip(rows.tolist(), kinds.tolist()))
 
 
-def _exact_choice(pb: Problem, t: int, j: int, k: int, deadline: float | None = None):
-    """The exact best interval of segment j..k-1 on board type t over the raw options (every
-    option in every MAC kind, both weight modes, every resource kind and the SLRs) as
-    (seconds, mode, [(option, MAC kind) per layer]); (inf, -1, []) if nothing fits; None when the
-    exact solve gives up (segments.exact_segment)."""
-    from asymap.partition.costmodel import mac_rows, option_resources
-    from asymap.partition.segments import exact_segment
+def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
+    """Seconds per image of streaming the weights of layers j..k-1 (offchip mode)."""
+    return float(streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
+
+
+def _knapsack(pb: Problem, t: int, md: int):
+    """One memoized single-SLR knapsack per board type and weight mode (segments.Knapsack), over
+    the raw options of every layer, dominated options dropped (built per layer on first use)."""
+    from asymap.partition.segments import Knapsack, LazyOptions, dominance_filter
 
     tt = pb.types[t]
-    spec = tt.spec
-    best = (np.inf, -1, [])
-    stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
-    t_lo = int(np.floor(tt.table.lower[j, k] * spec.clock_hz * (1 - 1e-12))) if np.isfinite(tt.table.lower[j, k]) else 0
+    if md not in tt.knaps:
+        maps: dict = {}
+
+        def make(i):
+            cyc, res, mp = _layer_options(pb, t, md, i)
+            keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
+            maps[i] = [mp[q] for q in keep]
+            return np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep
+
+        tt.knaps[md] = (Knapsack(LazyOptions(make), tt.budget, 1500, None), maps)
+    return tt.knaps[md]
+
+
+def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, deadline: float):
+    """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
+    seconds per image (some raw choice, either weight mode), with that choice as (mode,
+    [(option, MAC kind)], [seconds of each prefix]); None if the knapsack gives up."""
+    from asymap.partition.segments import GiveUp, reach_slrs
+
+    tt = pb.types[t]
+    clk = tt.spec.clock_hz
+    tcyc = int(np.ceil(v * clk * (1 - 1e-12))) - 1  # the largest whole cycle count below v
+    best = (j, ONCHIP, [], [])
     for md in (ONCHIP, OFFCHIP):
-        if md == OFFCHIP and stream >= best[0]:
-            continue  # streaming cannot beat the on-chip choice
-        opts, maps = [], []
-        for info in pb.infos[j:k]:
-            m = md if info.streams else ONCHIP
-            cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
-            rows, kinds = mac_rows(info, spec)  # every (option, MAC kind) pair the menus offer
-            opts.append((cyc[rows], option_resources(info, spec, m, rows, kinds)))
-            maps.append((rows, kinds))
-        hi = int(tt.table.t_cycles[md][j, k])
-        got = exact_segment(opts, tt.budget, spec.slrs, t_lo=t_lo if md == ONCHIP else 0,
-                            t_hi=hi if hi > 0 else None, deadline=deadline)
-        if got is None:
-            if hi > 0:
-                return None  # gave up (the achievable choice proves feasibility, so not infeasible)
-            continue
-        v = got[0] / spec.clock_hz
+        ks, maps = _knapsack(pb, t, md)
+        stop = end
         if md == OFFCHIP:
-            v = max(v, stream)
-        if v < best[0]:
-            best = (float(v), md, [(int(rw[o]), int(kd[o])) for (rw, kd), o in zip(maps, got[1])])
+            while stop > j and _stream_seconds(pb, t, j, stop) >= v * (1 - 1e-12):
+                stop -= 1
+        if stop <= best[0]:
+            continue
+        ks.deadline = deadline
+        try:
+            q, ch = reach_slrs(ks, j, stop, tcyc, tt.spec.slrs)
+        except GiveUp:
+            return None
+        if q > best[0]:
+            cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
+            if md == OFFCHIP:
+                cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
+            best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc])
     return best
 
 
-def _refine(pb: Problem, t: int, j: int, k: int, cache: dict, deadline: float) -> bool:
-    """Solve segment j..k-1 of type t exactly and fold the answer into both tables: the lower
-    table rises there and on every segment containing it (a longer segment is never faster), the
-    achievable one falls there (the choice is kept for the plan's expansion). True if the
-    achievable table changed."""
+def _settle(pb: Problem, t: int, j: int, v: float, deadline: float) -> tuple[bool, bool]:
+    """Settle, exactly, which segments starting at layer j on board type t beat v: those up to the
+    reach get their real choice in the achievable table, the longer ones (and every segment
+    containing one) are at least v in the lower table. Returns (settled, achievable table changed)."""
     tt = pb.types[t]
-    key = _segment_key(pb, t, j, k)
-    if key not in cache:
-        cache[key] = _exact_choice(pb, t, j, k, deadline)
-    got = cache[key]
-    tt.solved.add((j, k))
+    low, ach = tt.table.lower, tt.table.interval
+    L = low.shape[0] - 1
+    over = np.nonzero(low[j, j + 1:] >= v * (1 - 1e-12))[0]
+    end = j + int(over[0]) if len(over) else L  # the lower table already rules out longer segments
+    got = _reach_below(pb, t, j, v, end, deadline)
+    tt.settled.add((j, v))
     if got is None:
-        return False
-    v, md, choice = got
-    low = tt.table.lower
-    low[: j + 1, k:] = np.maximum(low[: j + 1, k:], v)
-    if v < tt.table.interval[j, k]:
-        tt.table.interval[j, k] = v
-        tt.table.mode[j, k] = md
-        if md == ONCHIP:
-            tt.table.onchip[j, k] = v
-        tt.choices[(j, k)] = (md, choice)
-        return True
-    return False
+        return False, False
+    q, md, choice, secs = got
+    if q + 1 <= L:
+        low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)
+    changed = False
+    for kk in range(j + 1, q + 1):
+        val = secs[kk - j - 1]
+        if val < ach[j, kk] * (1 - 1e-12):
+            ach[j, kk] = val
+            tt.table.mode[j, kk] = md
+            if md == ONCHIP:
+                tt.table.onchip[j, kk] = min(tt.table.onchip[j, kk], val)
+            tt.choices[(j, kk)] = (md, choice[: kk - j])
+            changed = True
+    return True, changed
 
 
 def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
-             seconds: float = REFINE_SECONDS) -> tuple[OrderResult, float]:
+             seconds: float | None = None) -> tuple[OrderResult, float]:
     """Lazy exact inner solve: a better plan and a proven bound of the true optimum.
 
     The achievable table overstates some segments (each layer takes its cheapest option by one
-    weighting) and the lower table understates some (the relaxation). Only segments that a plan
-    or a bound actually uses matter, so: take the current plan's segments and the segments of the
-    optimum of the lower tables (the exact outer search on small clusters, bounds.py's relaxed
-    plan on larger ones), solve them exactly (``_refine``), search again, until the bound meets
-    the plan (proven optimal), nothing is left to refine (the remaining gap is the outer search's),
-    an exact solve gives up, or ``seconds`` are spent. Every bound on the way is valid (lower
-    entries only rise to exact values or to values a contained segment proves) and every plan is
-    real (achievable entries only fall to exact solutions whose choices the expansion uses)."""
+    weighting) and the lower table understates some (the relaxation). With the plan at interval
+    V, the question is whether any plan beats V. Search the lower tables for one (the exact outer
+    search below V, bounds.py's relaxation and its witness where the beam would drop states); if
+    none exists, V is optimal. Otherwise each of its segments that the achievable table does not
+    already place below V is settled exactly (``_settle``: how far a segment from its first layer
+    can reach below V, a multi-dimensional knapsack per SLR over the raw options): either the
+    segment is real below V (the achievable table takes the choice and the outer search finds a
+    better plan) or it and every longer one are at least V in the lower table (that witness is
+    gone). Repeat until proven, a knapsack gives up, or ``seconds`` are spent. Every bound on the
+    way is valid and every plan real."""
     import time
 
     from asymap.partition.bounds import relaxed_witness
 
-    deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + (REFINE_SECONDS if seconds is None else seconds)
     n = len(pb.cluster.boards)
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
-    cache: dict = {}
     bound = lb
     while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and time.perf_counter() < deadline:
-        if n <= exact_boards:
-            rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
-            v = float(rm.interval)
+        V = res.interval
+        rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k,
+                    beam=None if n <= exact_boards else beam, tau=bound, ub=V * (1 - 1e-12), **hx)
+        if rm.exact:
+            if not np.isfinite(rm.interval):
+                bound = V  # no plan of the lower tables beats V: proven
+                break
+            bound = max(bound, float(rm.interval))
             wit = [(pb.board_type[b], rm.cuts[i], rm.cuts[i + 1]) for i, b in enumerate(rm.path)]
         else:
             v = _relaxed_bound(pb, max_k)
+            bound = max(bound, v)
             wit = relaxed_witness([t.table.lower for t in pb.types], counts, pb.cut_link_min, v, max_k) if np.isfinite(v) else []
-        bound = max(bound, v)
-        if bound >= res.interval * (1 - 1e-12):
+        if bound >= V * (1 - 1e-12):
             break
-        # Only uncertain segments can move anything: in the bound's plan those the achievable table
-        # does not already place within its value, in the plan those at its interval.
-        todo = [s_ for s_ in wit if pb.types[s_[0]].table.interval[s_[1], s_[2]] > v * (1 + 1e-12)]
-        todo += [(pb.board_type[b], res.cuts[i], res.cuts[i + 1]) for i, b in enumerate(res.path)
-                 if pb.types[pb.board_type[b]].table.interval[res.cuts[i], res.cuts[i + 1]] >= res.interval * (1 - 1e-12)]
-        todo = [s_ for s_ in dict.fromkeys(todo) if s_[1:] not in pb.types[s_[0]].solved
-                and pb.types[s_[0]].table.lower[s_[1], s_[2]] < pb.types[s_[0]].table.interval[s_[1], s_[2]]]
+        todo = [(t, j) for t, j, k in wit if pb.types[t].table.interval[j, k] >= V * (1 - 1e-12)
+                and (j, V) not in pb.types[t].settled]
         if not todo:
-            break  # the bound's plan uses exact segments only: what is left is the outer search's gap
-        changed = False
-        for t, j, k in todo:
+            break  # nothing left to settle: the rest of the gap is the outer search's
+        changed = progress = False
+        for t, j in dict.fromkeys(todo):
+            ok, ch = _settle(pb, t, j, V, deadline)
+            changed |= ch
+            progress |= ok
             if time.perf_counter() > deadline:
                 break
-            changed |= _refine(pb, t, j, k, cache, deadline)
         if changed:
             r2 = solve_order(pb, max_k, bound, beam=beam, exact_boards=exact_boards)
             if r2.interval < res.interval or (r2.exact and r2.interval <= res.interval):
                 res = r2
-    return res, bound
+        elif not progress:
+            break  # every knapsack gave up
+    return res, min(bound, res.interval)
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:

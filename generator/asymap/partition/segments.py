@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from asymap.partition.costmodel import Menu, agg_budget
+from asymap.partition.costmodel import Menu, agg_budget, agg_vectors
 
 
 
@@ -68,8 +68,14 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     n = len(menus)
     nt = len(ts)
     budget = np.asarray(budget, np.int64)
+    cols = None
     if lower and n and menus[0].lo_agg is not None:
-        budget = np.concatenate([budget, agg_budget(menus[0].agg_w, budget)])
+        # An aggregated sum over one resource with a budget (plus kinds without one: a row using
+        # those fails their own column anyway) only repeats that resource's column: left out.
+        vec = agg_vectors(menus[0].agg_w)
+        useful = np.count_nonzero(vec[:, budget > 0], axis=1) >= 2
+        cols = np.concatenate([np.arange(4), 4 + np.nonzero(useful)[0]])
+        budget = np.concatenate([budget, agg_budget(menus[0].agg_w, budget)])[cols]
     R = len(budget)
     # Cap every per-layer amount at budget + 1: "over budget" is preserved by sums of non-negative
     # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
@@ -83,6 +89,8 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
             continue
         done[id(m)] = li
         cyc, res = _rows(m, lower)
+        if cols is not None:
+            res = res[:, cols]
         asc = cyc[::-1]
         cnt = np.searchsorted(asc, ts, side="right")
         idx = np.maximum(len(asc) - cnt, 0)
@@ -364,6 +372,39 @@ class _GiveUp(Exception):
     """exact_segment ran out of time or states."""
 
 
+GiveUp = _GiveUp
+
+
+class LazyOptions:
+    """``opts[i]`` = (cycles, res, original option indices) of layer i, built by ``make(i)`` on
+    first use (a planner asks about a few layers of a long chain)."""
+
+    def __init__(self, make):
+        self.make = make
+        self.cache: dict = {}
+
+    def __getitem__(self, i: int):
+        if i not in self.cache:
+            self.cache[i] = self.make(i)
+        return self.cache[i]
+
+
+def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int) -> tuple[int, list[int]]:
+    """The largest k <= end with layers j..k-1 fitting ``slrs`` SLRs at T cycles (each SLR filled
+    in chain order as far as it goes: optimal, a later start never needs more), and a choice
+    (indices into ``ks.opts[i][0]``). Raises GiveUp when the knapsack gives up."""
+    pos, choice = j, []
+    for _ in range(max(1, slrs)):
+        if pos >= end:
+            break
+        q, got = ks.reach(pos, end, t)
+        if q == pos:
+            break
+        choice += got
+        pos = q
+    return pos, choice
+
+
 class _Knapsack:
     """"Do layers p..q-1 fit one SLR at T?" with a witness choice, memoized.
 
@@ -471,3 +512,6 @@ class _Knapsack:
             src = keep[front]
             paths = [paths[a // len(ok)] + (int(ok[a % len(ok)]),) for a in src]
         return list(paths[0])
+
+
+Knapsack = _Knapsack
