@@ -584,24 +584,26 @@ class Menu:
 # sum_layers v.r <= v.budget, so the per-layer minimum of v.r over the options meeting T is a
 # valid relaxed "resource" too (a Lagrangian bound with fixed multipliers). The per-resource minima
 # alone miss trade-offs (one option low in DSPs, another low in BRAM); sums over these resource
-# subsets (weighted by 1 / the board's amount) catch them. The MAC kinds trade DSPs for LUTs at
-# fixed rates (mac_cost: a ``dsp`` multiplier against LUT_PER_MULT LUTs, half a ``packed`` one
-# against about twice that), so two more directions weigh LUTs at those exchange rates: there the
-# ideal point cannot take the DSPs of a LUT multiplier and the LUTs of a DSP one at once.
-# Per-layer values are floored and budgets ceiled, so the bound stays valid.
+# subsets (weighted by 1 / the board's amount) catch them. Per-layer values are floored and
+# budgets ceiled, so the bound stays valid. The MAC kinds trade DSPs for LUTs at fixed rates
+# (mac_cost: a ``dsp`` multiplier against LUT_PER_MULT LUTs, half a ``packed`` one against about
+# twice that): the exact inner solve (segments.Knapsack) prunes with those directions too
+# (AGG_LUT_RATES); the segment tables leave them out (two more columns for every segment cost
+# more planning time than the tighter lower table saves in the exact solve).
 AGG_SETS = ((0, 1), (0, 2), (1, 2), (0, 1, 2, 3))
 AGG_LUT_RATES = (LUT_PER_MULT, 2 * LUT_PER_MULT)  # LUTs per DSP of the exchange directions
 AGG_SCALE = 1_000_000
 
 
-def agg_vectors(w: np.ndarray) -> np.ndarray:
-    """[A, 4] weight vectors of the aggregated constraints for a board's weights ``w`` (1 / amounts)."""
+def agg_vectors(w: np.ndarray, lut_rates: tuple = ()) -> np.ndarray:
+    """[A, 4] weight vectors of the aggregated constraints for a board's weights ``w`` (1 / amounts),
+    plus one DSP+LUT direction per rate in ``lut_rates``."""
     rows = []
     for s_ in AGG_SETS:
         v = np.zeros(4)
         v[list(s_)] = w[list(s_)]
         rows.append(v)
-    for rate in AGG_LUT_RATES:
+    for rate in lut_rates:
         rows.append(np.array([w[0], 0.0, 0.0, w[0] / rate]))
     return np.array(rows)
 

@@ -221,7 +221,8 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
     return float(v)
 
 
-REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a plan and its bound
+# Search states the exact inner solve may spend tightening a plan and its bound (segments.Work).
+REFINE_WORK = 20_000_000
 
 
 def _layer_options(pb: Problem, t: int, md: int, i: int):
@@ -250,18 +251,22 @@ def _knapsack(pb: Problem, t: int, md: int):
     tt = pb.types[t]
     if md not in tt.knaps:
         maps: dict = {}
+        same: dict = {}  # equal layers (ResNet repeats its blocks) share Menu objects, and options
 
         def make(i):
-            cyc, res, mp = _layer_options(pb, t, md, i)
-            keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
-            maps[i] = [mp[q] for q in keep]
-            return np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep
+            key = id(tt.menus[md][i])
+            if key not in same:
+                cyc, res, mp = _layer_options(pb, t, md, i)
+                keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
+                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
+            maps[i] = same[key][1]
+            return same[key][0]
 
         tt.knaps[md] = (Knapsack(LazyOptions(make), tt.budget, 1500, None), maps)
     return tt.knaps[md]
 
 
-def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, deadline: float):
+def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
     """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
     seconds per image (some raw choice, either weight mode), with that choice as (mode,
     [(option, MAC kind)], [seconds of each prefix]); None if the knapsack gives up."""
@@ -279,7 +284,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, deadline: floa
                 stop -= 1
         if stop <= best[0]:
             continue
-        ks.deadline = deadline
+        ks.work = work
         try:
             q, ch = reach_slrs(ks, j, stop, tcyc, tt.spec.slrs)
         except GiveUp:
@@ -292,7 +297,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, deadline: floa
     return best
 
 
-def _settle(pb: Problem, t: int, j: int, v: float, deadline: float) -> tuple[bool, bool]:
+def _settle(pb: Problem, t: int, j: int, v: float, work) -> tuple[bool, bool]:
     """Settle, exactly, which segments starting at layer j on board type t beat v: those up to the
     reach get their real choice in the achievable table, the longer ones (and every segment
     containing one) are at least v in the lower table. Returns (settled, achievable table changed)."""
@@ -301,7 +306,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, deadline: float) -> tuple[boo
     L = low.shape[0] - 1
     over = np.nonzero(low[j, j + 1:] >= v * (1 - 1e-12))[0]
     end = j + int(over[0]) if len(over) else L  # the lower table already rules out longer segments
-    got = _reach_below(pb, t, j, v, end, deadline)
+    got = _reach_below(pb, t, j, v, end, work)
     tt.settled.add((j, v))
     if got is None:
         return False, False
@@ -322,7 +327,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, deadline: float) -> tuple[boo
 
 
 def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
-             seconds: float | None = None) -> tuple[OrderResult, float]:
+             work: int | None = None) -> tuple[OrderResult, float]:
     """Lazy exact inner solve: a better plan and a proven bound of the true optimum.
 
     The achievable table overstates some segments (each layer takes its cheapest option by one
@@ -334,20 +339,20 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
     can reach below V, a multi-dimensional knapsack per SLR over the raw options): either the
     segment is real below V (the achievable table takes the choice and the outer search finds a
     better plan) or it and every longer one are at least V in the lower table (that witness is
-    gone). Repeat until proven, a knapsack gives up, or ``seconds`` are spent. Every bound on the
-    way is valid and every plan real."""
-    import time
-
+    gone). Repeat until proven, or until the knapsacks give up or spend ``work`` search states
+    (REFINE_WORK; a count, not a clock, so the plan does not depend on the machine's load).
+    Every bound on the way is valid and every plan real."""
     from asymap.partition.bounds import relaxed_witness
+    from asymap.partition.segments import Work
 
-    deadline = time.perf_counter() + (REFINE_SECONDS if seconds is None else seconds)
+    budget = Work(REFINE_WORK if work is None else work)
     n = len(pb.cluster.boards)
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
     bound = lb
-    while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and time.perf_counter() < deadline:
+    while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and budget.left > 0:
         V = res.interval
         rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k,
                     beam=None if n <= exact_boards else beam, tau=bound, ub=V * (1 - 1e-12), **hx)
@@ -369,10 +374,10 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
             break  # nothing left to settle: the rest of the gap is the outer search's
         changed = progress = False
         for t, j in dict.fromkeys(todo):
-            ok, ch = _settle(pb, t, j, V, deadline)
+            ok, ch = _settle(pb, t, j, V, budget)
             changed |= ch
             progress |= ok
-            if time.perf_counter() > deadline:
+            if budget.left <= 0:
                 break
         if changed:
             r2 = solve_order(pb, max_k, bound, beam=beam, exact_boards=exact_boards)

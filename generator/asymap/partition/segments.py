@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import time
 
 import numpy as np
 
@@ -204,11 +203,11 @@ def dominance_filter(cycles: np.ndarray, res: np.ndarray, budget: np.ndarray) ->
 
 def _directions(budget: np.ndarray) -> np.ndarray:
     """Fixed multipliers of the pruning bound: each resource alone, the aggregated sums of the
-    relaxation (costmodel.agg_vectors) with weights 1 / budget."""
-    from asymap.partition.costmodel import agg_vectors
+    relaxation and the DSP/LUT exchange directions (costmodel.agg_vectors) with weights 1 / budget."""
+    from asymap.partition.costmodel import AGG_LUT_RATES, agg_vectors
 
     w = 1.0 / np.maximum(np.asarray(budget, np.float64), 1.0)
-    return np.vstack([np.eye(4), agg_vectors(w)])
+    return np.vstack([np.eye(4), agg_vectors(w, AGG_LUT_RATES)])
 
 
 def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
@@ -224,7 +223,7 @@ def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
 
 
 def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
-                   iters: int = 40) -> tuple[float, np.ndarray, list[int] | None]:
+                   iters: int = 30) -> tuple[float, np.ndarray, list[int] | None]:
     """max over multipliers p >= 0 (sum 1) of  sum_i min_o sum_r p_r r_io / B_r  - 1, approximately
     (multiplicative weights), the best multipliers as a weight vector (p / B), and, when one of
     the choices met on the way fits the SLRs, that choice (a feasibility witness).
@@ -260,7 +259,7 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
             tried.add(key)
             rows = [menus[i][int(arg[i])] for i in range(n)]
             got = [int(a) for a in arg] if _fits(rows, budget, slrs) else None
-            if got is None and slrs == 1 and len(tried) <= 8:
+            if got is None and slrs == 1 and len(tried) <= 3:
                 got = _repair(big, arg, total)
             if got is not None:
                 w = np.zeros(4)
@@ -304,13 +303,13 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
 
 def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarray, slrs: int = 1,
                   limit: int = 1500, t_lo: int = 0, t_hi: int | None = None,
-                  deadline: float | None = None) -> tuple[int, list[int]] | None:
+                  work: "Work | None" = None) -> tuple[int, list[int]] | None:
     """The exact best cycles of one segment over the raw options of its layers, and the option
     chosen for each layer; None if nothing fits or the search gave up (a Pareto set outgrew
-    ``limit`` or the ``deadline`` passed; the caller then keeps its bounds).
+    ``limit`` or the ``work`` budget ran out; the caller then keeps its bounds).
 
     ``options[i] = (cycles[K], res[K, 4])`` of layer i; ``budget`` is per SLR; ``t_lo``/``t_hi``:
-    known bounds of the answer (``t_hi`` feasible); ``deadline``: a ``time.perf_counter()`` value.
+    known bounds of the answer (``t_hi`` feasible); ``work``: a shared budget of search states.
     Options dominated in (cycles, every resource) are dropped first (``dominance_filter``). The
     optimum is one of the option cycle counts and feasibility is monotone in T: a binary search.
     At a candidate T the SLRs are filled in chain order, each as far as it goes (optimal: a later
@@ -325,7 +324,7 @@ def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarr
     ts = np.unique(np.concatenate([c for c, _, _ in opts]))
     ts = ts[ts >= max(int(c.min()) for c, _, _ in opts)]  # the slowest layer's fastest option is a floor
     ts = ts[(ts >= t_lo) & (ts <= (ts[-1] if t_hi is None else t_hi))]
-    ks = _Knapsack(opts, budget, limit, deadline)
+    ks = _Knapsack(opts, budget, limit, work)
     n = len(opts)
 
     def feasible(t):
@@ -369,7 +368,20 @@ def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarr
 
 
 class _GiveUp(Exception):
-    """exact_segment ran out of time or states."""
+    """exact_segment ran out of states or of its work budget."""
+
+
+@dataclass
+class Work:
+    """A budget of search states shared by the exact solves of one plan: a bound on their time
+    that, unlike a clock, gives the same answer on a loaded machine (plans are deterministic)."""
+
+    left: int
+
+    def spend(self, n: int) -> None:
+        self.left -= int(n)
+        if self.left < 0:
+            raise _GiveUp
 
 
 GiveUp = _GiveUp
@@ -415,8 +427,8 @@ class _Knapsack:
     judged by each resource alone and by weighted sums (``_directions`` and the Lagrangian
     multipliers). Kinds no choice can exhaust are left out of the dominance test."""
 
-    def __init__(self, opts, budget, limit, deadline):
-        self.opts, self.budget, self.limit, self.deadline = opts, budget, limit, deadline
+    def __init__(self, opts, budget, limit, work=None):
+        self.opts, self.budget, self.limit, self.work = opts, budget, limit, work
         self.dirs0 = _directions(budget)
         self.yes: dict = {}  # p -> [(q, T, choice)] that fit
         self.front: dict = {}  # (layer, options meeting T) -> their Pareto-minimal ones
@@ -442,7 +454,7 @@ class _Knapsack:
         """Options of layer i meeting T, Pareto-minimal in resources (cached per option count)."""
         cyc, res, _ = self.opts[i]
         ok = np.nonzero(cyc <= t)[0]
-        key = (i, len(ok))
+        key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
         if key not in self.front:
             self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
         return self.front[key]
@@ -474,6 +486,8 @@ class _Knapsack:
                 return None
             menus.append(ok)
         rows = [self.opts[p + i][1][ok] for i, ok in enumerate(menus)]
+        if self.work is not None:
+            self.work.spend(sum(len(r) for r in rows))
         g, lam, witness = lagrange_bound(rows, budget, 1)
         if witness is not None:
             return [int(menus[i][w]) for i, w in enumerate(witness)]
@@ -490,10 +504,10 @@ class _Knapsack:
         paths = [()]
         cut = False  # states were dropped beyond ``limit``: a path found is still a witness, none proves nothing
         for i, ok in enumerate(menus):
-            if self.deadline is not None and time.perf_counter() > self.deadline:
-                raise _GiveUp
             res = rows[i]
             u = (used[:, None, :] + res[None, :, :]).reshape(-1, 4)
+            if self.work is not None:
+                self.work.spend(len(u))
             need = u @ dirs.T + rem[i + 1]
             keep = np.nonzero(np.all(u <= budget, axis=1) & np.all(need <= room, axis=1))[0]
             if len(keep) == 0:
