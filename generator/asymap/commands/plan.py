@@ -70,7 +70,7 @@ def run(args) -> int:
     prog = (lambda it: track(it, "sweep", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
              model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0], calib=calib)
-    text = p.to_json()
+    text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)
     if not args.layers:
