@@ -654,7 +654,7 @@ def plan(
     progress=None,
     calib=None,
     target_ips: float | None = None,
-    model_sha256: str | None = None,
+    model_sha256=None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
@@ -663,7 +663,9 @@ def plan(
     ``model.calib``, so that code generation from this plan quantizes with the same images.
     ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
     reaching that many images per second (asymap.partition.target); if no plan reaches it, the
-    highest-throughput plan with ``target.met`` false."""
+    highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
+    or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
+    the hash with planning)."""
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
     if max_k < 1 or max_k > n:
@@ -764,7 +766,8 @@ def plan(
                 "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None,
             })
     return Plan(
-        model={**_file_info(model_path, known_sha=model_sha256), "name": graph.name, "layers": L, "macs": int(macs),
+        model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256),
+               "name": graph.name, "layers": L, "macs": int(macs),
                **_calib_info(calib, graph)},
         cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},
