@@ -6,6 +6,8 @@ Pipeline of the planner (each step in its own module):
 3. bounds: a lower bound from the relaxation that ignores topology and board order;
 4. order: the exact subset DP (<= EXACT_BOARDS boards) or its beam version (beyond), both over
    paths of the topology, link costs of every tensor crossing a cut included;
+4b. ``_tighten``: the exact inner solve over the raw options (segments.Knapsack) settles the
+   segments a better plan or the bound depends on: a better plan, or the proof that there is none;
 5. the chosen plan is expanded into plan.json: per layer factors and resources, per board and link
    intervals, the bottleneck, the baselines, and the honest ``optimal``/``gap_bound``.
 """

@@ -20,6 +20,10 @@ chain order with its share of the budget, costmodel.slr_budget). Feasibility onl
 T (a plan meeting T meets every larger T), so the first feasible T of every (start, end) is a
 second batched binary search over all L(L+1)/2 segments at once.
 
+Both tables are approximations of the exact inner problem, which ``exact_segment`` and
+``Knapsack`` solve over the raw options (the planner settles with them only the segments that
+matter, asymap.partition.planner._tighten).
+
 Weights are either all on chip (``onchip``) or all streamed from off-chip memory (``offchip``,
 which also needs ``weight bytes / memory bandwidth`` of time per image); a segment takes the faster.
 """
