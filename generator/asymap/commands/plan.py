@@ -63,8 +63,13 @@ def run(args) -> int:
         hasher.start()
         try:
             graph = load_model(args.model, weights=False, data=data)
-        finally:
+        except BaseException:
             hasher.join()
+            raise
+
+    def sha256() -> str:  # asked for at the end of planning: the hash runs beside the planner
+        hasher.join()
+        return digest[0]
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
         from asymap.quant.calib import load_calibration
@@ -73,9 +78,9 @@ def run(args) -> int:
             calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
     prog = (lambda it: track(it, "sweep: planning for 1..N boards", quiet=args.quiet))
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=digest[0], calib=calib,
+             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
              step=stepper(args.quiet))
-    text = p.to_json()
+    text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)
     if not args.layers:

@@ -127,10 +127,114 @@ def _attrs(node) -> dict:
 
 
 # --- loading and graph checks -----------------------------------------------------------------
-def _read_model(path: Path, data: bytes | None = None) -> onnx.ModelProto:
+def _varint(buf, i: int) -> tuple[int, int]:
+    v, shift = 0, 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80:
+            return v, i
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _put_varint(out: bytearray, v: int) -> None:
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+
+
+def _fields(buf, i: int, end: int):
+    """(field number, wire type, start of the field, start of its value, end) of each protobuf
+    field in buf[i:end]."""
+    while i < end:
+        start = i
+        tag, i = _varint(buf, i)
+        wire = tag & 7
+        if wire == 0:
+            _, j = _varint(buf, i)
+        elif wire == 1:
+            j = i + 8
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            j = i + n
+        elif wire == 5:
+            j = i + 4
+        else:
+            raise ValueError("unsupported wire type")
+        if j > end:
+            raise ValueError("truncated")
+        yield tag >> 3, wire, start, i, j
+        i = j
+
+
+# TensorProto fields holding data (float_data, int32_data, string_data, int64_data, raw_data,
+# double_data, uint64_data); dims is field 1. ModelProto.graph is 7, GraphProto.initializer 5.
+_TENSOR_DATA_FIELDS = (4, 5, 6, 7, 9, 10, 11)
+
+
+def _skim_weights(data: bytes, keep: int = 4096) -> bytes:
+    """The model's bytes without the data of initializers of more than ``keep`` elements (their
+    dims, type and name stay). ``asymap plan`` reads only weight shapes (graph_from_model with
+    weights=False never decodes them), so parsing 240 MB of ResNet-152 weights is skipped: the
+    wire format is walked field by field and only the graph and initializer headers are rebuilt.
+    Any surprise in the bytes returns them unchanged (the parser then reports it)."""
+    try:
+        mv = memoryview(data)
+        out = bytearray()
+        for f, w, start, vi, end in _fields(mv, 0, len(mv)):
+            if f != 7 or w != 2:
+                out += mv[start:end]
+                continue
+            g = bytearray()
+            for gf, gw, gs, gv, ge in _fields(mv, vi, end):
+                if gf != 5 or gw != 2:
+                    g += mv[gs:ge]
+                    continue
+                dims, kept = [], bytearray()
+                for tf, tw, ts, tv, te in _fields(mv, gv, ge):
+                    if tf == 1:
+                        if tw == 0:
+                            dims.append(_varint(mv, tv)[0])
+                        else:
+                            k = tv
+                            while k < te:
+                                d, k = _varint(mv, k)
+                                dims.append(d)
+                    if tf not in _TENSOR_DATA_FIELDS:
+                        kept += mv[ts:te]
+                n = 1
+                for d in dims:
+                    n *= d
+                if n <= keep:
+                    g += mv[gs:ge]
+                    continue
+                g += mv[gs:gv - len(_enc_len(ge - gv))]  # the tag
+                _put_varint(g, len(kept))
+                g += kept
+            out += mv[start:vi - len(_enc_len(end - vi))]
+            _put_varint(out, len(g))
+            out += g
+        return bytes(out)
+    except (ValueError, IndexError):
+        return data
+
+
+def _enc_len(n: int) -> bytearray:
+    b = bytearray()
+    _put_varint(b, n)
+    return b
+
+
+def _read_model(path: Path, data: bytes | None = None, weights: bool = True) -> onnx.ModelProto:
     if data is None and not path.is_file():
         raise UserError(f"{path}: no such file; give the path of an .onnx model (e.g. from 'asymap zoo')")
     data = path.read_bytes() if data is None else data
+    if not weights:
+        data = _skim_weights(data)
     try:
         model = onnx.ModelProto()
         model.ParseFromString(data)
@@ -1133,5 +1237,5 @@ def load_model(path: str | os.PathLike, input_shape=None, *, weights: bool = Tru
     ``data``: the file's bytes when the caller already read them (to hash them once).
     """
     p = Path(path)
-    model = _read_model(p, data)
+    model = _read_model(p, data, weights)
     return graph_from_model(model, where=str(p), input_shape=input_shape, weights=weights)

@@ -83,3 +83,44 @@ def lower_bounds(seg_types: list[np.ndarray], counts: list[int], cut_link_min: n
                 lo = mid + 1
         out.append(float(cand[lo]))
     return out
+
+
+def relaxed_witness(seg_types: list[np.ndarray], counts: list[int], cut_link_min: np.ndarray,
+                    tau: float, max_k: int) -> list[tuple[int, int, int]]:
+    """The segments (board type, first layer, end) of a plan of the relaxation within ``tau`` on
+    at most ``max_k`` boards ([] if there is none). Its segments are the ones whose exact values
+    (asymap.partition.planner) can raise the bound: the lazy tightening refines them."""
+    L = seg_types[0].shape[0] - 1
+    T = len(seg_types)
+    idx, level, strides, size = _lattice(counts)
+    ok_cut = np.ones(L + 1, bool)
+    ok_cut[1:L] = cut_link_min[1:L] <= tau
+    prev_ok = np.maximum.accumulate(np.where(ok_cut, np.arange(L + 1), 0))
+    reach_t = []
+    for s in seg_types:
+        far = np.arange(L + 1) + np.sum(s <= tau, axis=1)
+        reach_t.append(np.maximum(prev_ok[far], np.arange(L + 1)))
+    reach = np.zeros(size, np.int64)
+    how = np.full(size, -1, np.int64)  # the type whose board was added last
+    order = np.argsort(level, kind="stable")
+    for node in order:
+        if level[node] == 0 or level[node] > max_k:
+            continue
+        for t in range(T):
+            if idx[node, t] == 0:
+                continue
+            pr = reach[node - strides[t]]
+            r = max(pr, int(reach_t[t][pr]))
+            if r > reach[node]:
+                reach[node], how[node] = r, t
+        if reach[node] >= L:
+            out = []
+            while node >= 0 and how[node] >= 0:
+                t = int(how[node])
+                par = node - strides[t]
+                j = int(reach[par])
+                if reach[node] > j:
+                    out.append((t, j, int(reach[node])))
+                node = par
+            return out[::-1]
+    return []

@@ -672,24 +672,47 @@ class Menu:
     lo_cycles: np.ndarray  # strictly decreasing
     lo_res: np.ndarray  # [K', 4], non-decreasing down the rows
     tight: bool = False  # the achievable row is the ideal point at every T (the relaxation is exact)
-    lo_agg: np.ndarray | None = None  # [K', len(AGG_SETS)] floor(AGG_SCALE * min weighted sums), see agg_budget
+    lo_agg: np.ndarray | None = None  # [K', A] floor(AGG_SCALE * min weighted sums), see agg_vectors
     agg_w: np.ndarray | None = None  # the weights of those sums (1 / the board's resources)
     mac: np.ndarray | None = None  # MAC kind of each row (MAC_KINDS index, NO_MAC without multipliers)
 
 
-# Aggregated constraints of the relaxation: for weights w >= 0 any real choice satisfies
-# sum_layers w.r <= w.budget, so the per-layer minimum of w.r over the options meeting T is a
-# valid relaxed "resource" too. The per-resource minima alone miss trade-offs (one option low in
-# DSPs, another low in BRAM); sums over these resource subsets (weighted by 1 / the board's
-# amount) catch them. Per-layer values are floored and budgets ceiled, so the bound stays valid.
+# Aggregated constraints of the relaxation: for weights v >= 0 any real choice satisfies
+# sum_layers v.r <= v.budget, so the per-layer minimum of v.r over the options meeting T is a
+# valid relaxed "resource" too (a Lagrangian bound with fixed multipliers). The per-resource minima
+# alone miss trade-offs (one option low in DSPs, another low in BRAM); sums over these resource
+# subsets (weighted by 1 / the board's amount) catch them. Per-layer values are floored and
+# budgets ceiled, so the bound stays valid. The MAC kinds trade DSPs for LUTs at fixed rates
+# (mac_cost: a ``dsp`` multiplier against LUT_PER_MULT LUTs, half a ``packed`` one against about
+# twice that): the exact inner solve (segments.Knapsack) prunes with those directions too
+# (AGG_LUT_RATES); the segment tables leave them out (two more columns for every segment cost
+# more planning time than the tighter lower table saves in the exact solve).
 AGG_SETS = ((0, 1), (0, 2), (1, 2), (0, 1, 2, 3))
+AGG_LUT_RATES = (LUT_PER_MULT, 2 * LUT_PER_MULT)  # LUTs per DSP of the exchange directions
 AGG_SCALE = 1_000_000
+
+
+def agg_vectors(w: np.ndarray, lut_rates: tuple = ()) -> np.ndarray:
+    """[A, 4] weight vectors of the aggregated constraints for a board's weights ``w`` (1 / amounts),
+    plus one DSP+LUT direction per rate in ``lut_rates``."""
+    rows = []
+    for s_ in AGG_SETS:
+        v = np.zeros(4)
+        v[list(s_)] = w[list(s_)]
+        rows.append(v)
+    for rate in lut_rates:
+        rows.append(np.array([w[0], 0.0, 0.0, w[0] / rate]))
+    return np.array(rows)
 
 
 def agg_budget(w: np.ndarray, budget: np.ndarray) -> np.ndarray:
     """Budgets of the aggregated constraints for a per-SLR ``budget`` (ceiled: never too tight)."""
-    return np.array([int(np.ceil(AGG_SCALE * sum(w[r] * budget[r] for r in s_) + 1e-6)) for s_ in AGG_SETS],
-                    dtype=np.int64)
+    return np.ceil(AGG_SCALE * (agg_vectors(w) @ np.asarray(budget, np.float64)) + 1e-6).astype(np.int64)
+
+
+def agg_values(w: np.ndarray, res: np.ndarray) -> np.ndarray:
+    """[K, A] floored aggregated values of resource rows ``res`` (never above the true sums)."""
+    return np.maximum(0, np.floor(AGG_SCALE * (np.asarray(res, np.float64) @ agg_vectors(w).T) - 1e-6)).astype(np.int64)
 
 
 def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None) -> Menu:
@@ -726,8 +749,7 @@ def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.
     tight = bool(np.array_equal(res[per_level], lo))
     agg = None
     if weights is not None:
-        comb = np.maximum(0, np.stack([np.floor(AGG_SCALE * (r[:, list(s_)] * weights[list(s_)]).sum(axis=1) - 1e-6)
-                         for s_ in AGG_SETS], axis=1)).astype(np.int64)
+        comb = agg_values(weights, r)
         agg = np.minimum.accumulate(comb[::-1], axis=0)[::-1][starts]
     keep = np.ones(len(per_level), bool)
     keep[1:] = per_level[1:] != per_level[:-1]  # a faster level with the same cheapest option adds nothing

@@ -6,6 +6,8 @@ Pipeline of the planner (each step in its own module):
 3. bounds: a lower bound from the relaxation that ignores topology and board order;
 4. order: the exact subset DP (<= EXACT_BOARDS boards) or its beam version (beyond), both over
    paths of the topology, link costs of every tensor crossing a cut included;
+4b. ``_tighten``: the exact inner solve over the raw options (segments.Knapsack) settles the
+   segments a better plan or the bound depends on: a better plan, or the proof that there is none;
 5. the chosen plan is expanded into plan.json: per layer factors and resources, per board and link
    intervals, the bottleneck, the baselines, and the honest ``optimal``/``gap_bound``.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import contextlib
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +30,8 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
 from asymap.partition.costmodel import (
-    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, pack_slrs,
-    port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
+    pack_slrs, port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
@@ -45,6 +47,9 @@ class _TypeTables:
     budget: np.ndarray
     menus: tuple  # (onchip menus, offchip menus)
     table: object  # SegmentTable
+    settled: set = field(default_factory=set)  # (j, v): segments from j settled against v (planner._settle)
+    knaps: dict = field(default_factory=dict)  # weight mode -> (segments.Knapsack, option maps)
+    choices: dict = field(default_factory=dict)  # (j, k) -> (mode, [(option, MAC kind)]) of exact solutions
 
 
 @dataclass
@@ -94,13 +99,21 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         specs.setdefault(t, b.spec)
     wbytes = streamed_bytes(infos)
     per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
-    types = []
-    for t in range(len(specs)):
+    def tables(t: int) -> _TypeTables:
         spec = specs[t]
         bud = slr_budget(spec, util)  # per SLR
         on, off = per_type_menus[t]
         table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
-        types.append(_TypeTables(spec, bud, (on, off), table))
+        return _TypeTables(spec, bud, (on, off), table)
+
+    # numpy's searchsorted and cumsum release the GIL: board types on two threads (same result).
+    if len(specs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            types = list(ex.map(tables, range(len(specs))))
+    else:
+        types = [tables(0)]
     cb = _cut_bytes(graph)
     names = [b.name for b in cluster.boards]
     pos = {n: i for i, n in enumerate(names)}
@@ -186,87 +199,203 @@ def _solve_target(pb: Problem, max_k: int, ips: float):
 
 
 def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
-    """The best proven lower bound on the true optimum with at most ``max_k`` boards.
-
-    ``lb`` comes from bounds.py over the relaxed (lower) segment table. When the outer search was
-    exact and the two tables agree (the inner solve exact on every segment), the plan's own
-    interval is the optimum. When they differ on a small cluster, the exact outer search over the
-    relaxed table gives a tighter bound."""
+    """The best proven lower bound on the true optimum with at most ``max_k`` boards, from the
+    lower tables as they stand (tightened by ``_tighten``): every entry is at most the segment's
+    exact optimum, so the exact outer search over them (small clusters) or bounds.py (larger) is a
+    valid bound. Where the two tables agree on every segment, the exact plan is optimal."""
     if not r.exact or not np.isfinite(r.interval):
-        return lb
+        return max(lb, _relaxed_bound(pb, max_k))
     if all(np.array_equal(pb.types[t].table.lower, pb.types[t].table.interval) for t in range(len(pb.types))):
         return max(lb, r.interval)
     if len(pb.cluster.boards) > EXACT_BOARDS:
-        return lb
-    return max(lb, _refine_bound(pb, max_k, r.interval))
+        return max(lb, _relaxed_bound(pb, max_k))
+    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
+    rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
+    return max(lb, float(rm.interval))
 
 
-REFINE_SECONDS = 0.5  # time the exact inner solve may spend tightening a small cluster's bound
+def _relaxed_bound(pb: Problem, max_k: int) -> float:
+    """bounds.py over the current lower tables (and the host path's floor)."""
+    counts = [0] * len(pb.types)
+    for t in pb.board_type:
+        counts[t] += 1
+    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)[-1]
+    if pb.host is not None and pb.host.attach >= 0:
+        v = max(v, float(pb.host.entry.min()), float(pb.host.exit.min()))
+    return float(v)
 
 
-def _exact_seconds(pb: Problem, t: int, j: int, k: int, deadline: float | None = None) -> float | None:
-    """The exact best interval of segment j..k-1 on board type t over the raw options (both weight
-    modes), or None when the exact solve gives up (segments.exact_segment)."""
-    from asymap.partition.costmodel import mac_rows, option_resources
-    from asymap.partition.segments import exact_segment
+# Search states the exact inner solve may spend tightening a plan and its bound (segments.Work),
+# in all and per settled start (about 0.15-0.3 s of CPU per 100,000 here). ResNet-152 on
+# example16 needs about 125,000 in 8 settles of at most 23,000 to prove its plan optimal.
+REFINE_WORK = 300_000
+SETTLE_WORK = 50_000
+
+
+def _layer_options(pb: Problem, t: int, md: int, i: int):
+    """Raw options of layer i on board type t in weight mode md: (cycles, resources, [(option,
+    MAC kind)]) for every option in every MAC kind the menus offer (costmodel.mac_rows)."""
+    from asymap.partition.costmodel import mac_rows
+
+    spec = pb.types[t].spec
+    info = pb.infos[i]
+    m = md if info.streams else ONCHIP
+    cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
+    rows, kinds = mac_rows(info, spec)
+    return cyc[rows], option_resources(info, spec, m, rows, kinds), list(zip(rows.tolist(), kinds.tolist()))
+
+
+def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
+    """Seconds per image of streaming the weights of layers j..k-1 (offchip mode)."""
+    return float(streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
+
+
+def _knapsack(pb: Problem, t: int, md: int):
+    """One memoized single-SLR knapsack per board type and weight mode (segments.Knapsack), over
+    the raw options of every layer, dominated options dropped (built per layer on first use)."""
+    from asymap.partition.segments import Knapsack, LazyOptions, dominance_filter
 
     tt = pb.types[t]
-    spec = tt.spec
-    best = np.inf
-    stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
+    if md not in tt.knaps:
+        maps: dict = {}
+        same: dict = {}  # equal layers (ResNet repeats its blocks) share Menu objects, and options
+
+        def make(i):
+            key = id(tt.menus[md][i])
+            if key not in same:
+                cyc, res, mp = _layer_options(pb, t, md, i)
+                keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
+                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
+            maps[i] = same[key][1]
+            return same[key][0]
+
+        tt.knaps[md] = (Knapsack(LazyOptions(make), tt.budget, 1500, None), maps)
+    return tt.knaps[md]
+
+
+def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
+    """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
+    seconds per image (some raw choice, either weight mode), with that choice as (mode,
+    [(option, MAC kind)], [seconds of each prefix]); None if the knapsack gives up."""
+    from asymap.partition.segments import GiveUp, reach_slrs
+
+    tt = pb.types[t]
+    clk = tt.spec.clock_hz
+    tcyc = int(np.ceil(v * clk * (1 - 1e-12))) - 1  # the largest whole cycle count below v
+    best = (j, ONCHIP, [], [])
     for md in (ONCHIP, OFFCHIP):
-        opts = []
-        for info in pb.infos[j:k]:
-            m = md if info.streams else ONCHIP
-            cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
-            rows, kinds = mac_rows(info, spec)  # every (option, MAC kind) pair the menus offer
-            opts.append((cyc[rows], option_resources(info, spec, m, rows, kinds)))
-        hi = int(tt.table.t_cycles[md][j, k])
-        got = exact_segment(opts, tt.budget, spec.slrs, limit=2000, t_hi=hi if hi > 0 else None, deadline=deadline)
-        if got is None:
-            if hi > 0:
-                return None  # gave up (the achievable choice proves feasibility, so not infeasible)
+        ks, maps = _knapsack(pb, t, md)
+        stop = end
+        if md == OFFCHIP:
+            while stop > j and _stream_seconds(pb, t, j, stop) >= v * (1 - 1e-12):
+                stop -= 1
+        if stop <= best[0]:
             continue
-        v = got[0] / spec.clock_hz
-        best = min(best, max(v, stream) if md == OFFCHIP else v)
-    return float(best)
+        ks.work = work
+        try:
+            q, ch = reach_slrs(ks, j, stop, tcyc, tt.spec.slrs)
+        except GiveUp:
+            return None
+        if q > best[0]:
+            cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
+            if md == OFFCHIP:
+                cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
+            best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc])
+    return best
 
 
-def _refine_bound(pb: Problem, max_k: int, tau: float, seconds: float = REFINE_SECONDS) -> float:
-    """A lower bound of the true optimum, tightened lazily with exact segments.
+def _settle(pb: Problem, t: int, j: int, v: float, work) -> tuple[bool, bool]:
+    """Settle, exactly, which segments starting at layer j on board type t beat v: those up to the
+    reach get their real choice in the achievable table, the longer ones (and every segment
+    containing one) are at least v in the lower table. Returns (settled, achievable table changed)."""
+    tt = pb.types[t]
+    low, ach = tt.table.lower, tt.table.interval
+    L = low.shape[0] - 1
+    over = np.nonzero(low[j, j + 1:] >= v * (1 - 1e-12))[0]
+    end = j + int(over[0]) if len(over) else L  # the lower table already rules out longer segments
+    got = _reach_below(pb, t, j, v, end, work)
+    tt.settled.add((j, v))
+    if got is None:
+        return False, False
+    q, md, choice, secs = got
+    if q + 1 <= L:
+        low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)
+    changed = False
+    for kk in range(j + 1, q + 1):
+        val = secs[kk - j - 1]
+        if val < ach[j, kk] * (1 - 1e-12):
+            ach[j, kk] = val
+            tt.table.mode[j, kk] = md
+            if md == ONCHIP:
+                tt.table.onchip[j, kk] = min(tt.table.onchip[j, kk], val)
+            tt.choices[(j, kk)] = (md, choice[: kk - j])
+            changed = True
+    return True, changed
 
-    Start from the relaxed segment table (every entry <= the segment's exact optimum). The exact
-    outer optimum over it is a valid bound; replace the entries of the segments it uses by their
-    exact values and search again, until the bound meets the plan (proven optimal), an exact solve
-    gives up, or the time is spent. Every intermediate bound is valid."""
-    import time
 
-    t0 = time.perf_counter()
-    mixed = [pb.types[t].table.lower.copy() for t in range(len(pb.types))]
-    known: set = set()
+def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
+             work: int | None = None) -> tuple[OrderResult, float]:
+    """Lazy exact inner solve: a better plan and a proven bound of the true optimum.
+
+    The achievable table overstates some segments (each layer takes its cheapest option by one
+    weighting) and the lower table understates some (the relaxation). With the plan at interval
+    V, the question is whether any plan beats V. Search the lower tables for one (the exact outer
+    search below V, bounds.py's relaxation and its witness where the beam would drop states); if
+    none exists, V is optimal. Otherwise each of its segments that the achievable table does not
+    already place below V is settled exactly (``_settle``: how far a segment from its first layer
+    can reach below V, a multi-dimensional knapsack per SLR over the raw options): either the
+    segment is real below V (the achievable table takes the choice and the outer search finds a
+    better plan) or it and every longer one are at least V in the lower table (that witness is
+    gone). Repeat until proven, or until the knapsacks give up or spend ``work`` search states
+    (REFINE_WORK; a count, not a clock, so the plan does not depend on the machine's load).
+    Every bound on the way is valid and every plan real."""
+    from asymap.partition.bounds import relaxed_witness
+    from asymap.partition.segments import Work
+
+    budget = Work(REFINE_WORK if work is None else work)
+    n = len(pb.cluster.boards)
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
-    bound = 0.0
-    while True:
-        r = search([mixed[t] for t in pb.board_type], pb.link, pb.adj, max_k, beam=None, **hx)
-        bound = max(bound, float(r.interval))
-        if not np.isfinite(r.interval) or bound >= tau * (1 - 1e-12) or time.perf_counter() - t0 > seconds:
-            return bound
-        progress = False
-        for i, b in enumerate(r.path):
-            t, j, k = pb.board_type[b], r.cuts[i], r.cuts[i + 1]
-            if (t, j, k) in known:
-                continue
-            known.add((t, j, k))
-            v = _exact_seconds(pb, t, j, k, deadline=t0 + seconds)
-            if v is None:
-                return bound
-            if v > mixed[t][j, k]:
-                mixed[t][j, k] = v
-                progress = True
-            if time.perf_counter() - t0 > seconds:
-                return bound
-        if not progress:
-            return bound
+    counts = [0] * len(pb.types)
+    for t in pb.board_type:
+        counts[t] += 1
+    bound = lb
+    while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and budget.left > 0:
+        V = res.interval
+        rm = search([pb.types[t].table.lower for t in pb.board_type], pb.link, pb.adj, max_k,
+                    beam=None if n <= exact_boards else beam, tau=bound, ub=V * (1 - 1e-12), **hx)
+        if rm.exact:
+            if not np.isfinite(rm.interval):
+                bound = V  # no plan of the lower tables beats V: proven
+                break
+            bound = max(bound, float(rm.interval))
+            wit = [(pb.board_type[b], rm.cuts[i], rm.cuts[i + 1]) for i, b in enumerate(rm.path)]
+        else:
+            v = _relaxed_bound(pb, max_k)
+            bound = max(bound, v)
+            wit = relaxed_witness([t.table.lower for t in pb.types], counts, pb.cut_link_min, v, max_k) if np.isfinite(v) else []
+        if bound >= V * (1 - 1e-12):
+            break
+        todo = [(t, j) for t, j, k in wit if pb.types[t].table.interval[j, k] >= V * (1 - 1e-12)
+                and (j, V) not in pb.types[t].settled]
+        if not todo:
+            break  # nothing left to settle: the rest of the gap is the outer search's
+        changed = progress = False
+        for t, j in dict.fromkeys(todo):
+            part = Work(min(budget.left, SETTLE_WORK))  # one hard knapsack may not take everything
+            ok, ch = _settle(pb, t, j, V, part)
+            budget.left -= min(budget.left, SETTLE_WORK) - max(part.left, 0)
+            changed |= ch
+            progress |= ok
+            if budget.left <= 0:
+                break
+        if changed:  # only plans below V matter: the search prunes everything else
+            r2 = search(pb.seg, pb.link, pb.adj, max_k, beam=None if n <= exact_boards else beam, tau=bound,
+                        ub=V * (1 - 1e-12), **hx)
+            if r2.interval < res.interval:
+                res = r2
+        elif not progress:
+            break  # every knapsack gave up
+    return res, min(bound, res.interval)
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
@@ -353,47 +482,58 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     # rows need not be monotone in every resource, so if those do not fit, fall back to the
     # choices at the segment's own first feasible T (which the segment table proved fit).
     pick = None
+    stream = streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9)
     for md in (ONCHIP, OFFCHIP):
         t_own = int(tt.table.t_cycles[md][j, k])
-        if t_own <= 0 or t_own > tcyc * (1 + 1e-12):
+        if t_own <= 0 or t_own > tcyc * (1 + 1e-12) or (md == OFFCHIP and stream > tau * (1 + 1e-12)):
             continue
         for tc in (tcyc, t_own):
             rows = choose(tt.menus[md], j, k - 1, tc)
             slr = pack_slrs([tt.menus[md][j + i].res[r] for i, r in enumerate(rows)], tt.budget, spec.slrs)
             if slr is not None:
-                pick = (md, rows, slr)
+                ms = tt.menus[md][j:k]
+                sel = [(int(m.opt[r]), int(m.mac[r]) if m.mac is not None else NO_MAC, int(m.cycles[r]), m.res[r])
+                       for m, r in zip(ms, rows)]
+                pick = (md, sel, slr)
                 break
         if pick is not None:
             break
+    if pick is None and (j, k) in tt.choices:  # only the exact inner solve (_tighten) meets tau here
+        md, choice = tt.choices[(j, k)]
+        sel = []
+        for info, (oi, kind) in zip(pb.infos[j:k], choice):
+            m = md if info.streams else ONCHIP
+            cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
+            sel.append((oi, kind, int(cyc[oi]), option_resources(info, spec, m, [oi], [kind])[0]))
+        slr = pack_slrs([x[3] for x in sel], tt.budget, spec.slrs)
+        if slr is not None:
+            pick = (md, sel, slr)
     if pick is None:  # cannot happen for a segment of the plan; keep the expansion total anyway
         rows = choose(tt.menus[ONCHIP], j, k - 1, tcyc)
-        pick = (ONCHIP, rows, [0] * len(rows))
-    mode, rows, slr = pick
-    menus = tt.menus[mode]
+        ms = tt.menus[ONCHIP][j:k]
+        pick = (ONCHIP, [(int(m.opt[r]), int(m.mac[r]) if m.mac is not None else NO_MAC, int(m.cycles[r]), m.res[r])
+                         for m, r in zip(ms, rows)], [0] * len(rows))
+    mode, sel, slr = pick
     layers = []
     tot = np.zeros(4, np.int64)
     worst = 0
     preload_words = 0  # 64-bit words of the start-up image (one per cycle through the loader)
-    for i, r in enumerate(rows):
+    for i, (oi, kind, cyc, res) in enumerate(sel):
         info = pb.infos[j + i]
-        m = menus[j + i]
         o = info.options
-        oi = int(m.opt[r])
         fac = {"pe": int(o.pe[oi]), "simd": int(o.simd[oi])}
         if int(o.kpar[oi]) > 1:  # absent means 1 (plans written before window parallelism)
             fac["kpar"] = int(o.kpar[oi])
         if bool(o.padded[oi]):
             fac["pe_padded"] = True
-        res = m.res[r]
         tot += res
-        worst = max(worst, int(m.cycles[r]))
-        kind = int(m.mac[r]) if m.mac is not None else NO_MAC
+        worst = max(worst, cyc)
         mdsp, mlut = mac_cost(o.pe[oi], o.simd[oi] * o.kpar[oi], kind)
         place, store = weight_place(info, spec, mode, oi)
         if place == "preload":  # the image holds the ROM words: rows of pe*simd*kpar bytes in 64-bit words
             preload_words += int(o.wdepth[oi]) * -(-int(o.pe[oi] * o.simd[oi] * o.kpar[oi]) // 8)
         layers.append(LayerPlan(
-            index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=int(m.cycles[r]),
+            index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=cyc,
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
             weights=place or "onchip", mac=MAC_KINDS[kind] if kind != NO_MAC else "",
             mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi])),
@@ -402,7 +542,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
-        interval = max(interval, streamed_bytes(pb.infos[j:k]).sum() / (spec.mem_gbps * 1e9))
+        interval = max(interval, stream)
     avail = [spec.dsp, spec.bram36, spec.uram, spec.lut]
     own_mode = int(tt.table.mode[j, k])
     return BoardPlan(
@@ -518,7 +658,7 @@ def plan(
     progress=None,
     calib=None,
     target_ips: float | None = None,
-    model_sha256: str | None = None,
+    model_sha256=None,
     step=None,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
@@ -528,8 +668,10 @@ def plan(
     ``model.calib``, so that code generation from this plan quantizes with the same images.
     ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
     reaching that many images per second (asymap.partition.target); if no plan reaches it, the
-    highest-throughput plan with ``target.met`` false. ``step(description)``: a context manager
-    announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the sweep loop."""
+    highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
+    or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
+    the hash with planning). ``step(description)``: a context manager announcing each long step
+    (asymap.util.progress.stepper); ``progress`` wraps the sweep loop."""
     step = step or (lambda description: contextlib.nullcontext())
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
@@ -547,6 +689,8 @@ def plan(
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
         else:
             res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+            if np.isfinite(res.interval):
+                res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
@@ -632,7 +776,8 @@ def plan(
                 "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None,
             })
     return Plan(
-        model={**_file_info(model_path, known_sha=model_sha256), "name": graph.name, "layers": L, "macs": int(macs),
+        model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256),
+               "name": graph.name, "layers": L, "macs": int(macs),
                **_calib_info(calib, graph)},
         cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},

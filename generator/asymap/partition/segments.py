@@ -20,6 +20,10 @@ chain order with its share of the budget, costmodel.slr_budget). Feasibility onl
 T (a plan meeting T meets every larger T), so the first feasible T of every (start, end) is a
 second batched binary search over all L(L+1)/2 segments at once.
 
+Both tables are approximations of the exact inner problem, which ``exact_segment`` and
+``Knapsack`` solve over the raw options (the planner settles with them only the segments that
+matter, asymap.partition.planner._tighten).
+
 Weights are either all on chip (``onchip``) or all streamed from off-chip memory (``offchip``,
 which also needs ``weight bytes / memory bandwidth`` of time per image); a segment takes the faster.
 """
@@ -28,11 +32,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import time
 
 import numpy as np
 
-from asymap.partition.costmodel import Menu, agg_budget
+from asymap.partition.costmodel import Menu, agg_budget, agg_vectors
 
 
 
@@ -68,8 +71,14 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     n = len(menus)
     nt = len(ts)
     budget = np.asarray(budget, np.int64)
+    cols = None
     if lower and n and menus[0].lo_agg is not None:
-        budget = np.concatenate([budget, agg_budget(menus[0].agg_w, budget)])
+        # An aggregated sum over one resource with a budget (plus kinds without one: a row using
+        # those fails their own column anyway) only repeats that resource's column: left out.
+        vec = agg_vectors(menus[0].agg_w)
+        useful = np.count_nonzero(vec[:, budget > 0], axis=1) >= 2
+        cols = np.concatenate([np.arange(4), 4 + np.nonzero(useful)[0]])
+        budget = np.concatenate([budget, agg_budget(menus[0].agg_w, budget)])[cols]
     R = len(budget)
     # Cap every per-layer amount at budget + 1: "over budget" is preserved by sums of non-negative
     # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
@@ -83,6 +92,8 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
             continue
         done[id(m)] = li
         cyc, res = _rows(m, lower)
+        if cols is not None:
+            res = res[:, cols]
         asc = cyc[::-1]
         cnt = np.searchsorted(asc, ts, side="right")
         idx = np.maximum(len(asc) - cnt, 0)
@@ -183,83 +194,342 @@ def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
     return np.array(sorted(out), dtype=np.int64)
 
 
+def dominance_filter(cycles: np.ndarray, res: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Indices of the options worth considering: an option is dropped only if another is no slower
+    and no larger in every resource kind (of equal options the first is kept), or if it alone
+    exceeds one SLR's ``budget`` in some kind (no engine straddles an SLR)."""
+    fits = np.nonzero(np.all(res <= budget, axis=1))[0]
+    if len(fits) == 0:
+        return fits
+    pts = np.hstack([cycles[fits, None], res[fits]]).astype(np.int64)
+    return fits[_pareto(pts)]
+
+
+def _directions(budget: np.ndarray) -> np.ndarray:
+    """Fixed multipliers of the pruning bound: each resource alone, the aggregated sums of the
+    relaxation and the DSP/LUT exchange directions (costmodel.agg_vectors) with weights 1 / budget."""
+    from asymap.partition.costmodel import AGG_LUT_RATES, agg_vectors
+
+    w = 1.0 / np.maximum(np.asarray(budget, np.float64), 1.0)
+    return np.vstack([np.eye(4), agg_vectors(w, AGG_LUT_RATES)])
+
+
+def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
+    """The chosen rows fit the SLRs filled in chain order (costmodel.pack_slrs, without the list)."""
+    slr, used = 0, np.zeros(len(budget), np.int64)
+    for r in rows:
+        if np.any(used + r > budget):
+            slr, used = slr + 1, np.zeros(len(budget), np.int64)
+            if slr >= slrs or np.any(r > budget):
+                return False
+        used = used + r
+    return True
+
+
+def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
+                   iters: int = 30) -> tuple[float, np.ndarray, list[int] | None]:
+    """max over multipliers p >= 0 (sum 1) of  sum_i min_o sum_r p_r r_io / B_r  - 1, approximately
+    (multiplicative weights), the best multipliers as a weight vector (p / B), and, when one of
+    the choices met on the way fits the SLRs, that choice (a feasibility witness).
+
+    B = ``budget`` x ``slrs``. Any choice within B in every kind has sum_i sum_r p_r r_io / B_r <= 1
+    for every p, so a positive value proves that no choice fits (a Lagrangian relaxation of the
+    knapsack: each p is a valid certificate; the search only looks for a good one). The choices
+    minimizing the weighted sum are also good candidates to try. Kinds with B_r == 0 are left out
+    (options using them were dropped by ``dominance_filter``)."""
+    budget = np.asarray(budget, np.int64)
+    total = budget.astype(np.float64) * slrs
+    act = total > 0
+    k = max(len(m) for m in menus)
+    n = len(menus)
+    big = np.full((n, k, 4), np.inf)
+    for i, m in enumerate(menus):
+        big[i, : len(m)] = m
+    scaled = big[:, :, act] / total[act]  # [n, K, R']
+    r_ = int(act.sum())
+    p = np.full(r_, 1.0 / max(r_, 1))
+    best, best_p = -np.inf, p.copy()
+    tried: set = set()
+    for it in range(iters):
+        val = scaled @ p  # [n, K]
+        arg = np.argmin(val, axis=1)
+        g = float(val[np.arange(n), arg].sum()) - 1.0
+        if g > best:
+            best, best_p = g, p.copy()
+        if best > 1e-9:
+            break
+        key = arg.tobytes()
+        if key not in tried:
+            tried.add(key)
+            rows = [menus[i][int(arg[i])] for i in range(n)]
+            got = [int(a) for a in arg] if _fits(rows, budget, slrs) else None
+            if got is None and slrs == 1 and len(tried) <= 3:
+                got = _repair(big, arg, total)
+            if got is not None:
+                w = np.zeros(4)
+                w[act] = p / total[act]
+                return g, w, got
+        sub = scaled[np.arange(n), arg].sum(axis=0) - 1.0  # a subgradient
+        p = p * np.exp(np.clip(sub, -4, 4) * (0.8 / np.sqrt(it + 1)))
+        p /= p.sum()
+    w = np.zeros(4)
+    w[act] = best_p / total[act]
+    if slrs == 1 and best <= 1e-9:
+        fin = np.isfinite(big).all(axis=2)
+        got = _repair(big, np.argmin(np.where(fin, np.where(fin[:, :, None], big, 0.0) @ w, np.inf), axis=1), total)
+        if got is not None:
+            return best, w, got
+    return best, w, None
+
+
+def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64) -> list[int] | None:
+    """Local search from a Lagrangian choice towards one within ``total``: switch the one layer's
+    option that most reduces the summed relative excess, while it does. A witness or None (no
+    proof of anything)."""
+    n = big.shape[0]
+    safe = np.where(total > 0, total, 1.0)
+    arg = arg.copy()
+    cur = big[np.arange(n), arg].sum(axis=0)
+    for _ in range(steps):
+        excess = np.maximum(cur - total, 0) / safe
+        if not np.any(excess > 0):
+            return [int(a) for a in arg]
+        new = cur[None, None, :] - big[np.arange(n), arg][:, None, :] + big  # [n, K, 4]
+        viol = (np.maximum(new - total, 0) / safe).sum(axis=2)
+        viol = np.where(np.isfinite(viol), viol, np.inf)
+        i, o = np.unravel_index(int(np.argmin(viol)), viol.shape)
+        if not viol[i, o] < excess.sum() - 1e-12:
+            return None
+        cur = new[i, o]
+        arg[i] = o
+    return None
+
+
 def exact_segment(options: list[tuple[np.ndarray, np.ndarray]], budget: np.ndarray, slrs: int = 1,
-                  limit: int = 400, t_lo: int = 0, t_hi: int | None = None,
-                  deadline: float | None = None) -> tuple[int, list[int]] | None:
+                  limit: int = 1500, t_lo: int = 0, t_hi: int | None = None,
+                  work: "Work | None" = None) -> tuple[int, list[int]] | None:
     """The exact best cycles of one segment over the raw options of its layers, and the option
-    chosen for each layer; None if nothing fits or a Pareto set outgrows ``limit`` (then the
-    caller keeps its bounds).
+    chosen for each layer; None if nothing fits or the search gave up (a Pareto set outgrew
+    ``limit`` or the ``work`` budget ran out; the caller then keeps its bounds).
 
     ``options[i] = (cycles[K], res[K, 4])`` of layer i; ``budget`` is per SLR; ``t_lo``/``t_hi``:
-    known bounds of the answer (``t_hi`` feasible); ``deadline``: a ``time.perf_counter()`` value. For a candidate T
-    (binary search over the option cycle counts: feasibility is monotone in T) a dynamic program
-    over the layers keeps the Pareto set of the resources used in the current SLR. Only states in
-    the lowest SLR matter (a state one SLR earlier can always open the next SLR empty), each layer
-    offers only its Pareto-minimal options meeting T, and a state is dropped when even the
-    per-resource minima of the remaining layers cannot fit what is left. Exact over every
-    combination of options and every resource kind; the tests compare it with brute force."""
+    known bounds of the answer (``t_hi`` feasible); ``work``: a shared budget of search states.
+    Options dominated in (cycles, every resource) are dropped first (``dominance_filter``). The
+    optimum is one of the option cycle counts and feasibility is monotone in T: a binary search.
+    At a candidate T the SLRs are filled in chain order, each as far as it goes (optimal: a later
+    start never needs more), so feasibility is a few single-SLR questions "do layers p..q-1 fit
+    one SLR at T", themselves monotone in q (``_Knapsack``). Exact over every combination of
+    options and every resource kind; the tests compare it with brute force."""
     budget = np.asarray(budget, np.int64)
-    ts = np.unique(np.concatenate([c for c, _ in options]))
-    # Hints (the relaxed and achievable first feasible T): the optimum lies between them.
+    kept = [dominance_filter(np.asarray(c), np.asarray(r), budget) for c, r in options]
+    if any(len(k_) == 0 for k_ in kept):
+        return None
+    opts = [(np.asarray(c)[k_], np.asarray(r, np.int64)[k_], k_) for (c, r), k_ in zip(options, kept)]
+    ts = np.unique(np.concatenate([c for c, _, _ in opts]))
+    ts = ts[ts >= max(int(c.min()) for c, _, _ in opts)]  # the slowest layer's fastest option is a floor
     ts = ts[(ts >= t_lo) & (ts <= (ts[-1] if t_hi is None else t_hi))]
-    gave_up = False
+    ks = _Knapsack(opts, budget, limit, work)
+    n = len(opts)
 
     def feasible(t):
-        nonlocal gave_up
+        pos, choice = 0, []
+        for _ in range(max(1, slrs)):
+            q, got = ks.reach(pos, n, t)
+            choice += got
+            pos = q
+            if pos >= n:
+                return [int(opts[i][2][o]) for i, o in enumerate(choice)]
+        return None
+
+    known: dict[int, list[int] | None] = {}
+
+    def at(i: int):
+        if i not in known:
+            known[i] = feasible(ts[i])
+        return known[i]
+
+    # First feasible candidate. Probe first where the answer usually is: just below the
+    # achievable T (infeasible there proves it), then the relaxation's.
+    n_ = len(ts)
+    lo, hi = 0, n_ - 1
+    try:
+        for pi in ([n_ - 2] if t_hi is not None and n_ >= 2 else []) + [0]:
+            if lo <= pi <= hi:
+                if at(pi) is not None:
+                    hi = pi
+                else:
+                    lo = pi + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if at(mid) is not None:
+                hi = mid
+            else:
+                lo = mid + 1
+        got = at(lo) if lo < n_ else None
+    except _GiveUp:
+        return None
+    return None if got is None else (int(ts[lo]), got)
+
+
+class _GiveUp(Exception):
+    """exact_segment ran out of states or of its work budget."""
+
+
+@dataclass
+class Work:
+    """A budget of search states shared by the exact solves of one plan: a bound on their time
+    that, unlike a clock, gives the same answer on a loaded machine (plans are deterministic)."""
+
+    left: int
+
+    def spend(self, n: int) -> None:
+        self.left -= int(n)
+        if self.left < 0:
+            raise _GiveUp
+
+
+GiveUp = _GiveUp
+
+
+class LazyOptions:
+    """``opts[i]`` = (cycles, res, original option indices) of layer i, built by ``make(i)`` on
+    first use (a planner asks about a few layers of a long chain)."""
+
+    def __init__(self, make):
+        self.make = make
+        self.cache: dict = {}
+
+    def __getitem__(self, i: int):
+        if i not in self.cache:
+            self.cache[i] = self.make(i)
+        return self.cache[i]
+
+
+def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int) -> tuple[int, list[int]]:
+    """The largest k <= end with layers j..k-1 fitting ``slrs`` SLRs at T cycles (each SLR filled
+    in chain order as far as it goes: optimal, a later start never needs more), and a choice
+    (indices into ``ks.opts[i][0]``). Raises GiveUp when the knapsack gives up."""
+    pos, choice = j, []
+    for _ in range(max(1, slrs)):
+        if pos >= end:
+            break
+        q, got = ks.reach(pos, end, t)
+        if q == pos:
+            break
+        choice += got
+        pos = q
+    return pos, choice
+
+
+class _Knapsack:
+    """"Do layers p..q-1 fit one SLR at T?" with a witness choice, memoized.
+
+    Per question: each layer offers its Pareto-minimal options meeting T; a Lagrangian bound
+    (``lagrange_bound``) may prove at once that nothing fits, and the choices met on the way may
+    fit (a witness); otherwise a dynamic program over the layers keeps the Pareto set of the
+    resources used so far, dropping a state when the remaining layers cannot fit what is left,
+    judged by each resource alone and by weighted sums (``_directions`` and the Lagrangian
+    multipliers). Kinds no choice can exhaust are left out of the dominance test."""
+
+    def __init__(self, opts, budget, limit, work=None):
+        self.opts, self.budget, self.limit, self.work = opts, budget, limit, work
+        self.dirs0 = _directions(budget)
+        self.yes: dict = {}  # p -> [(q, T, choice)] that fit
+        self.front: dict = {}  # (layer, options meeting T) -> their Pareto-minimal ones
+        self.no: dict = {}  # p -> [(q, T)] that do not
+
+    def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
+        """The largest q <= n with layers p..q-1 fitting one SLR at T, and their choice."""
+        lo, hi = p, n
+        if lo < hi:  # often everything left fits: one check
+            if self.fits(p, hi, t) is not None:
+                lo = hi
+            else:
+                hi -= 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.fits(p, mid, t) is not None:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo, (self.fits(p, lo, t) if lo > p else [])
+
+    def at_t(self, i: int, t: int) -> np.ndarray:
+        """Options of layer i meeting T, Pareto-minimal in resources (cached per option count)."""
+        cyc, res, _ = self.opts[i]
+        ok = np.nonzero(cyc <= t)[0]
+        key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
+        if key not in self.front:
+            self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
+        return self.front[key]
+
+    def fits(self, p: int, q: int, t):
+        """A choice for layers p..q-1 in one SLR at T, or None. Answers follow from earlier ones:
+        what fits at a smaller T fits at T, and so do fewer layers (a prefix of the choice); what
+        does not fit at a larger T does not fit at T, nor do more layers."""
+        t = int(t)
+        for q2, t2, ch in self.yes.get(p, ()):
+            if q2 >= q and t2 <= t:
+                return ch[: q - p]
+        for q2, t2 in self.no.get(p, ()):
+            if q2 <= q and t2 >= t:
+                return None
+        got = self._fits(p, q, t)
+        if got is not None:
+            self.yes.setdefault(p, []).append((q, t, got))
+        else:
+            self.no.setdefault(p, []).append((q, t))
+        return got
+
+    def _fits(self, p: int, q: int, t):
+        budget = self.budget
         menus = []
-        for cyc, res in options:
-            ok = np.nonzero(cyc <= t)[0]
+        for i in range(p, q):
+            ok = self.at_t(i, t)
             if len(ok) == 0:
                 return None
-            menus.append((ok[_pareto(res[ok])], res))
-        mins = np.array([res[ok].min(axis=0) for ok, res in menus])
-        rem = np.vstack([np.cumsum(mins[::-1], axis=0)[::-1], np.zeros((1, 4), np.int64)])
-        slr = 0
-        used = np.zeros((1, 4), np.int64)  # Pareto set of the current SLR's use
+            menus.append(ok)
+        rows = [self.opts[p + i][1][ok] for i, ok in enumerate(menus)]
+        if self.work is not None:
+            self.work.spend(sum(len(r) for r in rows))
+        g, lam, witness = lagrange_bound(rows, budget, 1)
+        if witness is not None:
+            return [int(menus[i][w]) for i, w in enumerate(witness)]
+        if g > 1e-9:
+            return None  # no choice fits
+        dirs = np.vstack([self.dirs0, lam[None, :]]) if np.any(lam > 0) else self.dirs0
+        mins = np.array([(r @ dirs.T).min(axis=0) for r in rows])  # [n, D]
+        rem = np.vstack([np.cumsum(mins[::-1], axis=0)[::-1], np.zeros((1, len(dirs)))])
+        room = budget @ dirs.T * (1 + 1e-12) + 1e-9
+        tight = np.sum([r.max(axis=0) for r in rows], axis=0) > budget
+        if not np.any(tight):
+            tight[:] = True
+        used = np.zeros((1, 4), np.int64)
         paths = [()]
-        for i, (ok, res) in enumerate(menus):
-            if deadline is not None and time.perf_counter() > deadline:
-                gave_up = True  # out of time: the caller keeps its bounds
+        cut = False  # states were dropped beyond ``limit``: a path found is still a witness, none proves nothing
+        for i, ok in enumerate(menus):
+            res = rows[i]
+            u = (used[:, None, :] + res[None, :, :]).reshape(-1, 4)
+            if self.work is not None:
+                self.work.spend(len(u))
+            need = u @ dirs.T + rem[i + 1]
+            keep = np.nonzero(np.all(u <= budget, axis=1) & np.all(need <= room, axis=1))[0]
+            if len(keep) == 0:
+                if cut:
+                    raise _GiveUp
                 return None
-            cand_u = []
-            for s_, base in ((slr, used), (slr + 1, None)):
-                if s_ >= slrs:
-                    continue
-                u = (base[:, None, :] + res[ok][None, :, :]).reshape(-1, 4) if base is not None else res[ok].copy()
-                # a new SLR may follow any state of the previous one: continue the first
-                pidx = [(a, int(o)) for a in (range(len(paths)) if base is not None else [0]) for o in ok]
-                room = budget * (slrs - s_)  # what this SLR and the later ones can still take
-                keep = np.all(u <= budget, axis=1) & np.all(u + rem[i + 1] <= room, axis=1)
-                if np.any(keep):
-                    cand_u.append((s_, u[keep], [pidx[q] for q in np.nonzero(keep)[0]]))
-                    break  # states in a lower SLR dominate every state in a higher one
-            if not cand_u:
-                return None
-            slr, u, pidx = cand_u[0]
-            if len(u) > 16 * limit:
-                gave_up = True
-                return None
-            front = _pareto(u)
-            if len(front) > limit:
-                gave_up = True
-                return None
+            if len(keep) > 16 * self.limit:  # keep the states with the most room left
+                cut = True
+                keep = keep[np.argsort((need[keep] / room).max(axis=1), kind="stable")[: 16 * self.limit]]
+            u = u[keep]
+            front = _pareto(u[:, tight])
+            if len(front) > self.limit:
+                cut = True
+                front = front[np.argsort((need[keep[front]] / room).max(axis=1), kind="stable")[: self.limit]]
             used = u[front]
-            paths = [paths[a] + (o,) for a, o in (pidx[q] for q in front)]
-        return paths[0]
+            src = keep[front]
+            paths = [paths[a // len(ok)] + (int(ok[a % len(ok)]),) for a in src]
+        return list(paths[0])
 
-    lo, hi, best = 0, len(ts) - 1, None
-    if t_hi is not None and len(ts) >= 2:  # usually the achievable T is optimal: one check proves it
-        if feasible(ts[-2]) is None and not gave_up:
-            got = feasible(ts[-1])
-            return None if got is None else (int(ts[-1]), list(got))
-        hi = len(ts) - 2
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        got = feasible(ts[mid])
-        if got is not None:
-            best, hi = (int(ts[mid]), list(got)), mid - 1
-        else:
-            if gave_up:
-                return None
-            lo = mid + 1
-    return best
+
+Knapsack = _Knapsack
