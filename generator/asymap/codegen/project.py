@@ -260,6 +260,17 @@ def _stations(plan: dict, cluster, where: str) -> dict[str, dict]:
     return out
 
 
+def _write_project(d: Path, files: dict, b, ref: dict) -> None:
+    """Write a board project: ``files`` plus the header library and the link test vectors."""
+    for h in sorted(library_include_dir().glob("asymap/*.h")) + sorted(library_include_dir().glob("asymap/bounded/*.h")):
+        files[f"include/{h.relative_to(library_include_dir()).as_posix()}"] = h.read_bytes()
+    files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
+    for t in b.link_out.tensors:
+        files[f"vectors/expected_{t.id}.bin"] = vectors.tensor_payload(ref[t.name], t.signed)
+    for name, content in files.items():
+        _write(d / name, content)
+
+
 def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
     """Write OUT/<station>/ for a forwarding station of the host path: the board top of
     templates/project with ``forward`` set (link rx -> unpack -> pack -> link tx, no segment), its
@@ -281,13 +292,7 @@ def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
     ctx.update(flow_context(b.type))
     files = {name: env.get_template(f"project/{name}.j2").render(ctx)
              for name in ("top.cpp", "tb.cpp", "hls_config.cfg", "run_hls.tcl", "Makefile")}
-    for h in sorted(library_include_dir().glob("asymap/*.h")) + sorted(library_include_dir().glob("asymap/bounded/*.h")):
-        files[f"include/{h.relative_to(library_include_dir()).as_posix()}"] = h.read_bytes()
-    files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
-    for t in b.link_out.tensors:
-        files[f"vectors/expected_{t.id}.bin"] = vectors.tensor_payload(ref[t.name], t.signed)
-    for name, content in files.items():
-        _write(d / name, content)
+    _write_project(d, files, b, ref)
     return {
         # "name" is unique in the chain (build state, --boards, --platform key on it); "board" is the FPGA
         "index": b.index, "name": b.ident, "board": b.name, "dir": b.ident, "type": b.type, "part": b.part,
@@ -346,13 +351,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         files[TB_DEFAULTS["wmem"]] = bytes(seg.wmem)
     if wpre:
         files[TB_DEFAULTS["wpre"]] = bytes(seg.wpre)
-    for h in sorted(library_include_dir().glob("asymap/*.h")) + sorted(library_include_dir().glob("asymap/bounded/*.h")):
-        files[f"include/{h.relative_to(library_include_dir()).as_posix()}"] = h.read_bytes()
-    files["vectors/link_in.frames"] = vectors.link_frames(b.link_in, ref)
-    for t in b.link_out.tensors:
-        files[f"vectors/expected_{t.id}.bin"] = vectors.tensor_payload(ref[t.name], t.signed)
-    for name, content in files.items():
-        _write(d / name, content)
+    _write_project(d, files, b, ref)
     return {
         "index": b.index, "name": b.name, "dir": b.ident, "type": b.type, "part": b.part,
         "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top,

@@ -38,13 +38,7 @@ def lower_bounds(seg_types: list[np.ndarray], counts: list[int], cut_link_min: n
 
     def min_boards(tau: float) -> int:
         """Fewest boards whose relaxation reaches layer L within tau (a large number if none)."""
-        ok_cut = np.ones(L + 1, bool)
-        ok_cut[1:L] = cut_link_min[1:L] <= tau
-        prev_ok = np.maximum.accumulate(np.where(ok_cut, np.arange(L + 1), 0))
-        reach_t = []
-        for s in seg_types:
-            far = np.arange(L + 1) + np.sum(s <= tau, axis=1)
-            reach_t.append(np.maximum(prev_ok[far], np.arange(L + 1)))
+        reach_t = _reach_per_type(seg_types, cut_link_min, tau)
         reach = np.zeros(size, np.int64)
         if L == 0:
             return 0
@@ -85,6 +79,16 @@ def lower_bounds(seg_types: list[np.ndarray], counts: list[int], cut_link_min: n
     return out
 
 
+def _reach_per_type(seg_types: list[np.ndarray], cut_link_min: np.ndarray, tau: float) -> list[np.ndarray]:
+    """Per board type, the furthest layer one board of that type reaches from each start within
+    ``tau`` (segments ending at a cut whose link is too slow are pulled back to the last good cut)."""
+    L = seg_types[0].shape[0] - 1
+    ok_cut = np.ones(L + 1, bool)
+    ok_cut[1:L] = cut_link_min[1:L] <= tau
+    prev_ok = np.maximum.accumulate(np.where(ok_cut, np.arange(L + 1), 0))
+    return [np.maximum(prev_ok[np.arange(L + 1) + np.sum(s <= tau, axis=1)], np.arange(L + 1)) for s in seg_types]
+
+
 def relaxed_witness(seg_types: list[np.ndarray], counts: list[int], cut_link_min: np.ndarray,
                     tau: float, max_k: int) -> list[tuple[int, int, int]]:
     """The segments (board type, first layer, end) of a plan of the relaxation within ``tau`` on
@@ -93,13 +97,7 @@ def relaxed_witness(seg_types: list[np.ndarray], counts: list[int], cut_link_min
     L = seg_types[0].shape[0] - 1
     T = len(seg_types)
     idx, level, strides, size = _lattice(counts)
-    ok_cut = np.ones(L + 1, bool)
-    ok_cut[1:L] = cut_link_min[1:L] <= tau
-    prev_ok = np.maximum.accumulate(np.where(ok_cut, np.arange(L + 1), 0))
-    reach_t = []
-    for s in seg_types:
-        far = np.arange(L + 1) + np.sum(s <= tau, axis=1)
-        reach_t.append(np.maximum(prev_ok[far], np.arange(L + 1)))
+    reach_t = _reach_per_type(seg_types, cut_link_min, tau)
     reach = np.zeros(size, np.int64)
     how = np.full(size, -1, np.int64)  # the type whose board was added last
     order = np.argsort(level, kind="stable")
