@@ -120,23 +120,34 @@ def test_each_station_has_its_own_csim_test(tree):
 
 
 def test_movers_and_transports_follow_the_host_path(tree):
-    cfg = {st: (tree / st / "connectivity.cfg").read_text() for st in ("relay_fwd_in", "left", "relay_fwd_out")}
+    # One link configuration per FPGA, in the board's first station: relay's two stations share one.
+    cfg = {st: (tree / st / "connectivity.cfg").read_text() for st in ("relay_fwd_in", "left")}
+    assert not (tree / "relay_fwd_out" / "connectivity.cfg").exists()
+    assert not (tree / "left_fwd_out" / "connectivity.cfg").exists()
     assert "stream_connect=mm2s_1.out:top_relay_fwd_in_1.link_in" in cfg["relay_fwd_in"]
-    assert "stream_connect=top_relay_fwd_out_1.link_out:s2mm_1.in" in cfg["relay_fwd_out"]
+    assert "stream_connect=top_relay_fwd_out_1.link_out:s2mm_1.in" in cfg["relay_fwd_in"]
     assert "mm2s" not in cfg["left"] and "s2mm" not in cfg["left"]  # the stage takes its image from the link
     assert ".m_axis_rx:top_left_1.link_in" in cfg["left"]
+    # Both directions of the relay <-> left cable: one bidirectional transport kernel on each end.
+    assert "nk=asymap_xport_aurora_rxtx_w64:1:xport_qsfp0" in cfg["relay_fwd_in"]
+    assert "xport_qsfp0.m_axis_rx:top_relay_fwd_out_1.link_in" in cfg["relay_fwd_in"]
+    assert "top_relay_fwd_in_1.link_out:xport_qsfp0.s_axis_tx" in cfg["relay_fwd_in"]
+    assert "nk=asymap_xport_aurora_rxtx_w64:1:xport_qsfp0" in cfg["left"]
     # One cable per cluster link: the stations of a board use the cage its other projects use for
     # the same peer (the link's other direction), never a cage of their own.
     port = {}
     for st in ("left", "left_fwd_out", "relay_fwd_in", "relay_fwd_out"):
         for t in json.loads((tree / st / "deploy.json").read_text())["transports"]:
-            port[st, t["role"]] = t["port"]
+            port.setdefault((st, t["role"]), t["port"])  # a linking station lists its own link ends first
     assert port["left", "in"] == port["left_fwd_out", "out"]  # left <-> relay
     assert port["left", "out"] == port["left_fwd_out", "in"] != port["left", "in"]  # left <-> right
     assert port["relay_fwd_in", "out"] == port["relay_fwd_out", "in"]
     chain = json.loads((tree / "chain.json").read_text())
     notes = chain["deploy"]["notes"]
-    assert any("left: board left shares its FPGA with left_fwd_out" in n for n in notes), notes
+    assert any("left: one xclbin for the FPGA of left, left_fwd_out: linked here" in n for n in notes), notes
+    assert not any("by hand" in n for n in notes if n.startswith(("relay", "left: one"))), notes
+    dep = json.loads((tree / "left_fwd_out" / "deploy.json").read_text())
+    assert dep["linked_by"] == "left" and all(k["origin"] == "hls" for k in dep["kernels"])
 
 
 @pytest.mark.skipif(not HAVE_XRT and not os.environ.get("CI"), reason="libxrt-dev not installed")
@@ -189,8 +200,15 @@ def test_build_steps_build_and_link_every_station(tree):
             cmds.setdefault(step, {}).setdefault(Path(cd.split()[1]).name, []).append(cmd)
     for st in ("relay_fwd_in", "left_fwd_out", "relay_fwd_out"):
         assert f"v++ -c --mode hls --config hls_config.cfg --work_dir hls_{st}" in cmds["csynth"][st]
+    # One v++ --link per FPGA, in its first station, with every station's kernels of that FPGA.
+    assert sorted(cmds["link"]) == ["left", "relay_fwd_in", "right"]
+    for st, others in (("relay_fwd_in", ["relay_fwd_out"]), ("left", ["left_fwd_out"])):
         dep = json.loads((tree / st / "deploy.json").read_text())
         (link,) = cmds["link"][st]
         xos = sorted(a for a in link.split() if a.endswith(".xo"))
         assert xos == sorted(k["artifact"] for k in dep["kernels"]), (st, link)
+        for o in others:
+            assert f"../{o}/hls_{o}/top_{o}.xo" in xos
+            assert (tree / o / "deploy.json").is_file()
         assert f"-o {st}.xclbin" in link
+    assert "../relay_fwd_out/hls_s2mm/asymap_s2mm.xo" in cmds["link"]["relay_fwd_in"][0]

@@ -102,6 +102,9 @@ def build(
     todo = []
     for b in selected:
         cmds = step_commands(step, b.top, b.dir, tcl=tcl, platforms=platforms, board=b.name)
+        if not cmds:  # linked by another station of the same FPGA (deploy.json linked_by)
+            status(f"{b.name}: {step} runs in the station that links its FPGA", quiet)
+            continue
         if resume and is_up_to_date(b.dir, step):
             result.skipped.append(b.name)
             continue

@@ -11,7 +11,9 @@ board's platform. ``csim`` needs only make and g++: it runs the project's own ``
 A board written with deployment data (``deploy.json``, asymap.codegen.deploy) gets its family's
 flow, possibly several commands per step (see :func:`step_commands`): on the Vitis flow the data
 movers are synthesized and packaged beside the kernel, ``export`` also packages the link transport
-RTL kernels with Vivado, and ``link`` passes every ``.xo`` the connectivity names; on the Vivado IP
+RTL kernels with Vivado, and ``link`` passes every ``.xo`` the connectivity names (a physical board that carries several
+chain entries is linked once, by its first station, with the other stations' ``.xo`` files, and the
+other stations' ``link`` runs nothing); on the Vivado IP
 flow ``export`` writes the IP-catalog package and ``link`` runs the generated block design through
 implementation to a bitstream.
 
@@ -139,6 +141,8 @@ def step_commands(step: str, top: str, board_dir: Path, tcl: bool = False,
                              ["vivado"]) for k in deploy.get("kernels", []) if k.get("origin") == "rtl"]
         return cmds
     if step == "link":
+        if deploy.get("linked_by"):  # another station of this FPGA links the one xclbin with this one's kernels
+            return []
         if deploy.get("unconnected"):
             raise UserError(f"step 'link' of board {name!r}: {', '.join(deploy['unconnected'])} have no link transport "
                             f"(see the notes in {board_dir / 'deploy.json'}); give the board a link it has a cage for, "
@@ -147,11 +151,20 @@ def step_commands(step: str, top: str, board_dir: Path, tcl: bool = False,
             return [StepCommand(["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"], ["vivado"])]
         if not platform:
             raise UserError(f"step 'link' of board {name!r} needs a Vitis platform; pass --platform {name}=PLATFORM")
-        xos = [(f"{top}.xo" if tcl and k["instance"].startswith(top) else k["artifact"])
-               for k in deploy.get("kernels", [])]
+        xos = [_link_xo(k, top, tcl) for k in deploy.get("kernels", [])]
         return [StepCommand(["v++", "--link", "--target", "hw", "--platform", platform, "--config", "connectivity.cfg",
                              "-o", f"{board_dir.name}.xclbin", *xos], ["v++"])]
     raise UserError(f"unknown step {step!r}; choose one of {', '.join(STEPS)}")
+
+
+def _link_xo(k: dict, top: str, tcl: bool) -> str:
+    """The .xo of one kernel as the link step passes it, relative to the linking directory: kernels
+    of another station of the same FPGA (``dir``) come from that station's directory; with ``--tcl``
+    an HLS top's .xo is the one run_hls.tcl exports next to it."""
+    base = f"../{k['dir']}/" if k.get("dir") else ""
+    if tcl and k.get("origin") == "hls" and not k["kernel"].startswith("asymap_") and (k.get("dir") or k["kernel"] == top):
+        return f"{base}{k['kernel']}.xo"
+    return k["artifact"]
 
 
 def stamp_path(board_dir: Path, step: str) -> Path:

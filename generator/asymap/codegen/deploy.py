@@ -75,6 +75,7 @@ class KernelInst:
     step: str | None  # the build step that writes it
     ports: dict[str, str]  # port/interface -> axis_in | axis_out | m_axi | s_axilite | gt | clock
     args: dict[str, str] = field(default_factory=dict)  # memory argument -> its m_axi interface (sp= names args)
+    dir: str = ""  # the station project that builds it when not this directory (one xclbin per physical board)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class BoardDeploy:
     movers: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unconnected: list[str] = field(default_factory=list)
+    linked_by: str | None = None  # another station of this FPGA whose link step builds the one xclbin
 
     def kernel(self, instance: str) -> KernelInst:
         return next(k for k in self.kernels if k.instance == instance)
@@ -316,6 +318,86 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     return bd
 
 
+# --- one xclbin per physical board -------------------------------------------------------------------
+def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
+    """One transport kernel for both directions of a cage: asymap_xport has a transmit and a receive
+    side, so the rx kernel of one station and the tx kernel of another on the same cage become one
+    instance (the ``rxtx`` variant of templates/deploy/xport_kernel.v.j2), which v++ needs: one GT
+    is claimed by one kernel. Only when both sides have the same kernel width (the bridge has one KW)."""
+    (ca, da, wa), (cb, db, wb) = (k.kernel.split("_")[2:5] for k in (rx, tx))
+    if {da, db} != {"rx", "tx"} or ca != cb or wa != wb:
+        return None
+    name = f"asymap_xport_{ca}_rxtx_{wa}"
+    return KernelInst(name, rx.instance, "rtl", f"transport/{name}.xo", "export",
+                      {"m_axis_rx": "axis_out", "s_axis_tx": "axis_in", "gt_serial_port": "gt", "gt_refclk": "clock"})
+
+
+def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
+    """What each station's directory links: a physical board that carries several chain entries (a
+    stage and a host-path forwarding station, or two stations) is one FPGA, so its first station's
+    link step builds the one xclbin the host program loads, with every station's kernel (distinct
+    compute-unit names: the tops differ per station), the movers and one transport kernel per cage.
+    The other stations keep their projects (C-sim, HLS, export of their own kernels) and link nothing.
+    Vitis flow only; a Vivado-flow board keeps one block design per station (a note says so)."""
+    groups: dict[str, list[int]] = {}
+    for i, b in enumerate(specs):
+        groups.setdefault(b.name, []).append(i)
+    out = list(boards)
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        first = idx[0]
+        if any(boards[i].flow != "vitis" for i in idx):
+            for i in idx:
+                others = ", ".join(specs[j].ident for j in idx if j != i)
+                boards[i].notes.append(f"board {specs[i].ident} shares its FPGA with {others} (host path): one block "
+                                       "design per physical board is not generated for the Vivado flow; merge their "
+                                       "IP into one block design by hand (docs/deploy.md)")
+            continue
+        m = replace(boards[first], kernels=[], streams=[], sp=[], gt=[], transports=[], notes=[], unconnected=[],
+                    movers=list(boards[first].movers))
+        for i in idx:
+            bd, own = boards[i], specs[i].ident
+            rename: dict[str, str] = {}
+            for k in bd.kernels:
+                if k.origin != "rtl":
+                    m.kernels.append(k if i == first else replace(k, dir=own, artifact=f"../{own}/{k.artifact}"))
+                    continue
+                have = next((x for x in m.kernels if x.instance == k.instance), None)
+                if have is None:
+                    m.kernels.append(k)
+                elif have.kernel != k.kernel:
+                    pair = (have, k) if "_rx_" in have.kernel else (k, have)
+                    both = _xport_both(*pair)
+                    if both is not None:
+                        m.kernels[m.kernels.index(have)] = both
+                    else:
+                        rename[k.instance] = f"{k.instance}_{own}"
+                        m.kernels.append(replace(k, instance=rename[k.instance]))
+                        m.notes.append(f"{k.instance}: the two directions of this cage differ in width or core; "
+                                       "their two transport kernels claim one GT, which v++ rejects")
+
+            def ren(end: str, rename=rename) -> str:
+                inst, _, port = end.partition(".")
+                return f"{rename.get(inst, inst)}.{port}"
+            for lst, src in ((m.streams, bd.streams), (m.sp, bd.sp), (m.gt, bd.gt)):
+                for a, b in src:
+                    pair = (ren(a), b if lst is not m.streams else ren(b))
+                    if pair not in lst:
+                        lst.append(pair)
+            m.transports += bd.transports
+            m.notes += bd.notes
+            m.unconnected += [ren(u) for u in bd.unconnected]
+        m.notes.append(f"one xclbin for the FPGA of {', '.join(specs[i].ident for i in idx)}: linked here")
+        out[first] = m
+        for i in idx[1:]:
+            out[i] = replace(boards[i], kernels=[k for k in boards[i].kernels if k.origin != "rtl"], streams=[], sp=[],
+                             gt=[], unconnected=[], linked_by=specs[first].ident,
+                             notes=[f"shares its FPGA with {specs[first].ident}, whose link step builds the one xclbin "
+                                    f"({specs[first].ident}.xclbin) with this station's kernels"])
+    return out
+
+
 # --- rendering --------------------------------------------------------------------------------------
 def _credit_sizing(b, t: Transport, kw: int):
     """The credit bridge's buffers of one link end, sized as for the RTL glue from the cluster
@@ -477,20 +559,20 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         wmem = bool(entry.get("files", {}).get("wmem"))
         bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
                         {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})))
-        others = [s.ident for s in specs if s.name == b.name and s is not b]  # host-path stations on this board
-        if others:
-            bd.notes.append(f"board {b.ident} shares its FPGA with {', '.join(others)} (host path): their kernels "
-                            "belong in one xclbin/block design, with one transceiver core per cage for both directions; "
-                            "not generated, link them together by hand (docs/deploy.md)")
         boards.append(bd)
+    linked = merge_physical(specs, boards)  # what each directory links: one xclbin per physical board
+    for i, (b, entry, bd) in enumerate(zip(specs, entries, linked)):
+        d = root / b.ident
+        wmem = bool(entry.get("files", {}).get("wmem"))
         ctx = {"version": __version__, "b": b, "bd": bd, "wmem": wmem, "first": i == 0, "last": i == n - 1,
                "core_width": CORE_WIDTH, "core_clock_mhz": CORE_CLOCK_MHZ, "bridge_rtl": BRIDGE_RTL}
         (d / "vectors" / "link_out.frames").write_bytes(vectors.link_frames(b.link_out, ref))
-        if bd.flow == "vitis":
+        if bd.flow == "vitis" and bd.linked_by is None:
             nk: dict[str, list[str]] = {}
             for k in bd.kernels:
                 nk.setdefault(k.kernel, []).append(k.instance)
             _write(d / "connectivity.cfg", env.get_template("project/connectivity.cfg.j2").render(ctx, nk=nk))
+        if bd.flow == "vitis":
             for m in bd.movers:
                 mctx = dict(ctx, m=m, clock_ns=f"{1000.0 / b.clock_mhz:.4f}".rstrip("0").rstrip("."))
                 _write(d / m["source"], env.get_template("deploy/mover.cpp.j2").render(mctx))
@@ -522,7 +604,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     link_duts = _write_link_harnesses(env, root, specs, boards)
     host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
     hosts = hostprog.write_hosts(env, root, specs, entries, boards, host_name or "host")
-    notes = [f"{bd.ident}: {m}" for bd in boards for m in bd.notes]
+    notes = [f"{bd.ident}: {m}" for bd in linked for m in bd.notes]
     for note in notes:  # what stands between this tree and a running cluster, said once at generation
         status(f"note: {note}", quiet)
     return {"boards": {(s.ident if s.forward else bd.name): {  # host-path stations by their own (unique) name
@@ -539,7 +621,7 @@ def _board_json(bd: BoardDeploy) -> dict:
         "kernels": [asdict(k) for k in bd.kernels],
         "streams": [list(s) for s in bd.streams], "sp": [list(s) for s in bd.sp], "gt": [list(s) for s in bd.gt],
         "transports": [asdict(t) for t in bd.transports], "movers": bd.movers,
-        "notes": bd.notes, "unconnected": bd.unconnected,
+        "notes": bd.notes, "unconnected": bd.unconnected, "linked_by": bd.linked_by,
     }
 
 
