@@ -19,7 +19,13 @@ module asymap_xport #(
     parameter integer CW          = 64,     // core-side width (Aurora 64b/66b 1 lane: 64, CMAC: 512)
     parameter integer FIFO_ADDR_W = 5,      // sending clock-crossing FIFO: 2**FIFO_ADDR_W entries
     parameter integer RX_ADDR_W   = 10,     // receive (credit) buffer: 2**RX_ADDR_W entries, both ends
-    parameter integer IDLE_CYCLES = 1024    // > round trip in c_clk cycles (lost-beat resync)
+    parameter integer IDLE_CYCLES = 1024,   // > round trip in c_clk cycles (lost-beat resync)
+    // One kernel for both directions of a cage whose two links differ in kernel width (a board that
+    // sends to a peer at one width and receives from it at another, e.g. a stage and a host-path
+    // station on one FPGA): the receive side's width and the far end's receive buffer, which the
+    // send side counts credits against. Equal to KW / RX_ADDR_W for the two ends of one link.
+    parameter integer KW_RX       = KW,     // kernel-side width of the received stream (m_axis_k)
+    parameter integer FAR_ADDR_W  = RX_ADDR_W // far end's receive buffer: 2**FAR_ADDR_W entries
 ) (
     // rst: assert any time, release synchronously to both clocks, hold >= 2 cycles of each;
     // reset both ends of a link together (credits restart at 0).
@@ -43,8 +49,8 @@ module asymap_xport #(
     input  wire            s_axis_c_tlast,
     input  wire            s_axis_c_tvalid,
     output wire            s_axis_c_tready,
-    output wire [KW-1:0]   m_axis_k_tdata,
-    output wire [KW/8-1:0] m_axis_k_tkeep,
+    output wire [KW_RX-1:0]   m_axis_k_tdata,
+    output wire [KW_RX/8-1:0] m_axis_k_tkeep,
     output wire            m_axis_k_tlast,
     output wire            m_axis_k_tvalid,
     input  wire            m_axis_k_tready,
@@ -62,7 +68,7 @@ module asymap_xport #(
     localparam integer RX_PACK = (KW > CW) ? KW / CW : 1;
 
     asymap_bridge_tx #(
-        .KW(KW), .LW(CW), .FIFO_ADDR_W(FIFO_ADDR_W), .RX_DEPTH(1 << RX_ADDR_W), .RX_PACK(RX_PACK),
+        .KW(KW), .LW(CW), .FIFO_ADDR_W(FIFO_ADDR_W), .RX_DEPTH(1 << FAR_ADDR_W), .RX_PACK(RX_PACK),
         .IDLE_CYCLES(IDLE_CYCLES)
     ) u_tx (
         .rst(rst), .k_clk(k_clk), .l_clk(c_clk),
@@ -74,7 +80,7 @@ module asymap_xport #(
         .beats_sent(beats_sent), .credit_stall(credit_stall)
     );
 
-    asymap_bridge_rx #(.KW(KW), .LW(CW), .RX_ADDR_W(RX_ADDR_W)) u_rx (
+    asymap_bridge_rx #(.KW(KW_RX), .LW(CW), .RX_ADDR_W(RX_ADDR_W)) u_rx (
         .rst(rst), .k_clk(k_clk), .l_clk(c_clk),
         .s_tdata(s_axis_c_tdata), .s_tkeep(s_axis_c_tkeep), .s_tlast(s_axis_c_tlast),
         .s_tvalid(s_axis_c_tvalid), .s_tready(s_axis_c_tready),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -212,3 +213,33 @@ def test_build_steps_build_and_link_every_station(tree):
             assert (tree / o / "deploy.json").is_file()
         assert f"-o {st}.xclbin" in link
     assert "../relay_fwd_out/hls_s2mm/asymap_s2mm.xo" in cmds["link"]["relay_fwd_in"][0]
+
+
+@pytest.mark.skipif(shutil.which("verilator") is None and not os.environ.get("CI"), reason="verilator not installed")
+def test_the_bidirectional_transport_kernel_elaborates(tree, tmp_path):
+    """The ``rxtx`` kernel of a cage used both ways (relay <-> left, Aurora) has both kernel-side
+    streams, each declared to v++ (kernel.xml, package Tcl), and elaborates under verilator -Wall
+    with the rtl/ files beside it against the Aurora core's port stub."""
+    from test_cocotb_harness import AURORA_STUB
+
+    for st in ("relay_fwd_in", "left"):
+        k = tree / st / "transport" / "asymap_xport_aurora_rxtx_w64.v"
+        text = k.read_text()
+        assert "output wire [63:0] m_axis_rx_tdata" in text and "input  wire [63:0] s_axis_tx_tdata" in text
+        assert ".KW_RX(64)" in text and "s_axis_k_tdata(s_axis_tx_tdata)" in text
+        xml = (k.parent / "asymap_xport_aurora_rxtx_w64.xml").read_text()
+        assert '<port name="m_axis_rx"' in xml and '<port name="s_axis_tx"' in xml
+        assert 'id="0" port="m_axis_rx"' in xml and 'id="1" port="s_axis_tx"' in xml
+        tcl = (k.parent / "package_asymap_xport_aurora_rxtx_w64.tcl").read_text()
+        assert "-busif m_axis_rx -clock ap_clk" in tcl and "-busif s_axis_tx -clock ap_clk" in tcl
+        stub = tmp_path / "aurora_stub.v"
+        stub.write_text(AURORA_STUB)
+        rtl = sorted((k.parent / "rtl").glob("*.v"))
+        p = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-DECLFILENAME", "-Wno-PINCONNECTEMPTY",
+                            "-Wno-UNUSEDSIGNAL", "--top-module", k.stem, str(k), *map(str, rtl), str(stub)],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and "%Warning" not in p.stderr, (k.name, p.stderr)
+    # left <-> right is CMAC with a 64-bit link out and a 512-bit link back: one kernel, two widths.
+    cmac = (tree / "left" / "transport" / "asymap_xport_cmac_rxtx_w64_r512.v").read_text()
+    assert "output wire [511:0] m_axis_rx_tdata" in cmac and "input  wire [63:0] s_axis_tx_tdata" in cmac
+    assert ".KW(64)" in cmac and ".KW_RX(512)" in cmac

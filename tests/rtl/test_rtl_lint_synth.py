@@ -24,7 +24,8 @@ LINT_PARAMS = {
     "asymap_axis_width": [[], ["-GS_W=512", "-GM_W=64"], ["-GS_W=64", "-GM_W=64"], ["-GS_W=8", "-GM_W=64"]],
     "asymap_bridge_tx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"], ["-GKW=128", "-GLW=64", "-GRX_PACK=2"]],
     "asymap_bridge_rx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"]],
-    "asymap_xport": [[], ["-GKW=512", "-GCW=64"], ["-GKW=64", "-GCW=512"], ["-GKW=512", "-GCW=512"]],
+    "asymap_xport": [[], ["-GKW=512", "-GCW=64"], ["-GKW=64", "-GCW=512"], ["-GKW=512", "-GCW=512"],
+                     ["-GKW=64", "-GCW=512", "-GKW_RX=512", "-GFAR_ADDR_W=8"]],  # both directions, two widths
     "asymap_cmac_credit": [[], ["-GPKT_ADDR_W=4", "-GSPACING=4", "-GKEEPALIVE=64"]],
 }
 # Small memories so generic synthesis (flip-flops, no block RAM) stays quick.

@@ -323,11 +323,12 @@ def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
     """One transport kernel for both directions of a cage: asymap_xport has a transmit and a receive
     side, so the rx kernel of one station and the tx kernel of another on the same cage become one
     instance (the ``rxtx`` variant of templates/deploy/xport_kernel.v.j2), which v++ needs: one GT
-    is claimed by one kernel. Only when both sides have the same kernel width (the bridge has one KW)."""
+    is claimed by one kernel. The two links of a cage may differ in kernel width (asymap_xport's KW for
+    the send side, KW_RX for the receive side): the name says both, ``..._rxtx_w<send>[_r<receive>]``."""
     (ca, da, wa), (cb, db, wb) = (k.kernel.split("_")[2:5] for k in (rx, tx))
-    if {da, db} != {"rx", "tx"} or ca != cb or wa != wb:
+    if (da, db) != ("rx", "tx") or ca != cb:
         return None
-    name = f"asymap_xport_{ca}_rxtx_{wa}"
+    name = f"asymap_xport_{ca}_rxtx_{wb}" + (f"_r{wa[1:]}" if wa != wb else "")
     return KernelInst(name, rx.instance, "rtl", f"transport/{name}.xo", "export",
                       {"m_axis_rx": "axis_out", "s_axis_tx": "axis_in", "gt_serial_port": "gt", "gt_refclk": "clock"})
 
@@ -374,7 +375,7 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
                     else:
                         rename[k.instance] = f"{k.instance}_{own}"
                         m.kernels.append(replace(k, instance=rename[k.instance]))
-                        m.notes.append(f"{k.instance}: the two directions of this cage differ in width or core; "
+                        m.notes.append(f"{k.instance}: the two directions of this cage use different cores; "
                                        "their two transport kernels claim one GT, which v++ rejects")
 
             def ren(end: str, rename=rename) -> str:
@@ -580,13 +581,19 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             for k in bd.kernels:
                 if k.origin != "rtl":
                     continue
-                t = next(t for t in bd.transports if k.instance.startswith(f"xport_{t.port}")
-                         and (t.lane == 0 or k.instance.endswith(f"_l{t.lane}")))
-                kw = int(k.kernel.rsplit("_w", 1)[1])
-                glue = _credit_sizing(b, t, kw)
-                kctx = dict(ctx, k=k, t=t, kw=kw, cw=CORE_WIDTH[t.core], rx_addr_w=glue.rx_addr_w,
-                            idle_cycles=glue.idle_cycles, pkt_addr_w=CMAC_PKT_ADDR_W,
-                            dirs=k.kernel.split("_")[3])
+                on = [t for t in bd.transports if k.instance.startswith(f"xport_{t.port}")
+                      and (t.lane == 0 or k.instance.endswith(f"_l{t.lane}"))]
+                dirs = k.kernel.split("_")[3]
+                widths = re.search(r"_w(\d+)(?:_r(\d+))?$", k.kernel)
+                kw = int(widths.group(1))
+                kw_rx = int(widths.group(2) or kw)
+                # Send side sized from the outgoing link, receive buffer from the incoming one.
+                t = next(t for t in on if dirs == "rxtx" and t.role == "out" or dirs != "rxtx")
+                t_rx = next(t for t in on if dirs == "rxtx" and t.role == "in" or dirs != "rxtx")
+                glue, glue_rx = _credit_sizing(b, t, kw), _credit_sizing(b, t_rx, kw_rx)
+                kctx = dict(ctx, k=k, t=t, kw=kw, kw_rx=kw_rx, cw=CORE_WIDTH[t.core], rx_addr_w=glue_rx.rx_addr_w,
+                            far_addr_w=glue.rx_addr_w, idle_cycles=glue.idle_cycles, pkt_addr_w=CMAC_PKT_ADDR_W,
+                            dirs=dirs)
                 _write(d / "transport" / f"{k.kernel}.v", env.get_template("deploy/xport_kernel.v.j2").render(kctx))
                 _write(d / "transport" / f"{k.kernel}.xml", env.get_template("deploy/xport_kernel.xml.j2").render(kctx))
                 _write(d / "transport" / f"package_{k.kernel}.tcl",
