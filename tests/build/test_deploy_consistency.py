@@ -66,8 +66,31 @@ boards:
 links:
   - {a: va, b: vb, gbps: 100, latency_ns: 500}
 """, ["va", "vb"]),
+    # A host path as the planner writes one for a line of Alveo cards (ResNet-style, example16-like):
+    # the host attaches to the last stage's card, so the image travels sc -> sb -> sa first and the
+    # cards sb and sc each carry a stage and a forwarding station: one FPGA, one link step.
+    "hostpath": ("""
+boards:
+  - {name: sa, type: u280}
+  - {name: sb, type: u250}
+  - {name: sc, type: u55c}
+links:
+  - {a: sa, b: sb, gbps: 100, latency_ns: 500}
+  - {a: sb, b: sc, gbps: 10, latency_ns: 500}
+host: {name: pc, attach: sc, gbps: 64}
+""", ["sa", "sb", "sc"]),
 }
 CUTS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 8)]
+
+
+def _hop(a: str, b: str, gbps: float) -> dict:
+    return {"from": a, "to": b, "gbps": gbps, "bytes_per_image": 0, "interval_s": 0.0, "latency_ns": 0.0,
+            "shared": False}
+
+
+HOST_PATHS = {"hostpath": ([(0, 3), (4, 6), (7, 8)], {
+    "attach": "sc", "host": "pc", "forwarding": ["sc", "sb"],
+    "in": [_hop("pc", "sc", 64), _hop("sc", "sb", 10), _hop("sb", "sa", 100)], "out": [_hop("sc", "pc", 64)]})}
 PRAGMA = re.compile(r"#pragma\s+HLS\s+INTERFACE\s+mode=(\w+)\s+port=(\w+)(?:.*?bundle=(\w+))?")
 
 
@@ -79,11 +102,14 @@ def trees(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for key, (yaml_text, names) in CLUSTERS.items():
         (d / f"{key}.yaml").write_text(yaml_text)
+        cuts, host_path = HOST_PATHS.get(key, (CUTS if len(names) > 2 else [(0, 3), (4, 8)], None))
         plan = {"schema": 1, "boards": [
             {"name": n, "first_layer": a, "last_layer": b,
              "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i in (3, 5, 8) else "onchip"}
-                        for i in range(a, b + 1)]} for n, (a, b) in zip(names, CUTS if len(names) > 2 else [(0, 3), (4, 8)])],
+                        for i in range(a, b + 1)]} for n, (a, b) in zip(names, cuts)],
             "links": [{"from": "a250", "to": "a280", "width_bits": 512}]}
+        if host_path:
+            plan["host_path"] = host_path
         (d / f"{key}.plan.json").write_text(json.dumps(plan))
         generate(model, d / f"{key}.yaml", d / key, plan=d / f"{key}.plan.json", quiet=True)
         out[key] = d / key
@@ -188,7 +214,9 @@ def dry_run(out: Path, step: str) -> dict[str, list[list[str]]]:
     lines: list[str] = []
     boards = None
     if step == "link":  # boards with open link ports cannot link (tested on their own)
-        boards = [dep["name"] for _, dep in _boards(out) if not dep["unconnected"]]
+        chain = json.loads((out / "chain.json").read_text())  # build names a station by its chain name
+        boards = [b["name"] for b in chain["boards"]
+                  if not json.loads((out / b["dir"] / "deploy.json").read_text())["unconnected"]]
     build(out, step=step, dry_run=True, quiet=True, print_fn=lines.append, boards=boards)
     cmds: dict[str, list[list[str]]] = {}
     for ln in lines:
@@ -212,22 +240,33 @@ def test_connectivity_names_only_kernels_and_ports_a_generated_step_builds(trees
         if dep["flow"] != "vitis":
             assert not (d / "connectivity.cfg").exists()
             continue
+        if dep["linked_by"]:  # a second station of one FPGA: its kernels are linked by the first station
+            assert not (d / "connectivity.cfg").exists() and d.name not in link
+            primary = json.loads((out / dep["linked_by"] / "deploy.json").read_text())
+            assert primary["name"] == dep["name"] and not primary["linked_by"]
+            assert {(k["kernel"], k["instance"]) for k in dep["kernels"]} <= \
+                {(k["kernel"], k["instance"]) for k in primary["kernels"] if k["dir"] == d.name}
+            assert all(k["origin"] == "hls" for k in dep["kernels"])
+            continue
         cfg = parse_cfg((d / "connectivity.cfg").read_text())
-        configs = hls_configs(d)
+        # A kernel of another station of this FPGA is synthesized and packaged in that station's directory.
+        owner = {k["kernel"]: out / k["dir"] for k in dep["kernels"] if k["dir"]}
         ports_of: dict[str, dict[str, str]] = {}
         margs_of: dict[str, set[str]] = {}
         artifacts = []
         for kernel, insts in cfg["nk"]:
+            kd = owner.get(kernel, d)
+            configs = hls_configs(kd)
             if kernel in configs:  # an HLS kernel: synthesized and packaged by generated commands
                 c = configs[kernel]
                 assert c["flow_target"] == "vitis" and c["package.output.format"] == "xo"
-                syn = [a for a in csynth[d.name] if a[:2] == ["v++", "-c"] and a[a.index("--config") + 1] == c["config"]]
-                pkg = [a for a in export[d.name] if "--package" in a and a[a.index("--config") + 1] == c["config"]]
-                assert len(syn) == 1 and len(pkg) == 1, (kernel, csynth[d.name], export[d.name])
+                syn = [a for a in csynth[kd.name] if a[:2] == ["v++", "-c"] and a[a.index("--config") + 1] == c["config"]]
+                pkg = [a for a in export[kd.name] if "--package" in a and a[a.index("--config") + 1] == c["config"]]
+                assert len(syn) == 1 and len(pkg) == 1, (kernel, csynth[kd.name], export[kd.name])
                 wd = syn[0][syn[0].index("--work_dir") + 1]
                 assert pkg[0][pkg[0].index("--work_dir") + 1] == wd
-                artifacts.append(f"{wd}/{kernel}.xo")
-                ifaces, margs = hls_interfaces(d, c, kernel)
+                artifacts.append(f"{'' if kd == d else f'../{kd.name}/'}{wd}/{kernel}.xo")
+                ifaces, margs = hls_interfaces(kd, c, kernel)
             else:  # an RTL kernel: packaged by the Vivado Tcl the export step runs
                 tcl_rel = f"transport/package_{kernel}.tcl"
                 assert ["vivado", "-mode", "batch", "-nojournal", "-source", tcl_rel] in export[d.name], kernel
@@ -266,6 +305,11 @@ def test_connectivity_names_only_kernels_and_ports_a_generated_step_builds(trees
         for port, iface in cfg["connect"]:
             inst, bus = port.split(".")
             assert ports_of[inst].get(bus) == "bus" and iface in gts, (d.name, port, iface)
+        # One transport kernel per cage and lane: a cage used both ways (host path) has one bidirectional
+        # kernel; only Aurora lanes of a QSFP28 breakout (instance suffix _l<lane>) share a cage.
+        claimed = [(iface, re.search(r"(_l\d+)?$", port.split(".")[0]).group(0))
+                   for port, iface in cfg["connect"] if port.endswith(".gt_serial_port")]
+        assert len(claimed) == len(set(claimed)), (d.name, claimed)
         # The link step passes exactly the .xo files of the kernels the cfg instantiates, on the board's platform.
         if dangling:
             assert d.name not in link  # refused: see test_link_refuses_a_board_with_open_link_ports
@@ -275,7 +319,7 @@ def test_connectivity_names_only_kernels_and_ports_a_generated_step_builds(trees
         assert cmd[:2] == ["v++", "--link"] and sorted(a for a in cmd if a.endswith(".xo")) == sorted(artifacts)
         assert cmd[cmd.index("--platform") + 1] == dep["platform"]
         checked += 1
-    assert checked == {"embedded": 2, "alveo": 4}.get(tree, 0)
+    assert checked == {"embedded": 2, "alveo": 4, "hostpath": 3}.get(tree, 0)
 
 
 def test_memory_banks_and_platforms_per_board(trees):
@@ -380,7 +424,7 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
             for pin in t["refclk_pins"]:
                 assert f"PACKAGE_PIN {pin} " in xdc
         checked += 1
-    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2}[tree]
+    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2, "hostpath": 0}[tree]
 
 
 def test_link_refuses_a_board_with_open_link_ports(trees, run_cli, assert_user_error):

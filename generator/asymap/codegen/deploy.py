@@ -295,18 +295,24 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     for t in bd.transports:
         width = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
         k = _xport_kernel(t, width)
-        if any(x.instance == k.instance for x in bd.kernels):  # both directions of one cable (host path)
-            k.instance += f"_{t.role}"
-            bd.notes.append(f"{t.port} carries both directions of the link to {t.peer} (host path); its rx and tx "
-                            "transport kernels claim the same GT: merge them into one bidirectional core by hand")
-        bd.kernels.append(k)
+        have = next((x for x in bd.kernels if x.instance == k.instance), None)
+        both = _xport_both(*((have, k) if "_rx_" in have.kernel else (k, have))) if have is not None else None
+        if both is not None:  # both directions of one cable (host path): one bidirectional kernel
+            bd.kernels[bd.kernels.index(have)] = k = both
+        else:
+            if have is not None:
+                k.instance += f"_{t.role}"
+                bd.notes.append(f"{t.port} carries both directions of the link to {t.peer} on two cores; its rx and "
+                                "tx transport kernels claim the same GT, which v++ rejects")
+            bd.kernels.append(k)
         if t.role == "in":
             bd.streams.append((f"{k.instance}.m_axis_rx", f"{top.instance}.link_in"))
         else:
             bd.streams.append((f"{top.instance}.link_out", f"{k.instance}.s_axis_tx"))
         if t.platform_gt and t.platform_refclk:
-            bd.gt.append((f"{k.instance}.gt_serial_port", t.platform_gt))
-            bd.gt.append((f"{k.instance}.gt_refclk", t.platform_refclk))
+            for pair in ((f"{k.instance}.gt_serial_port", t.platform_gt), (f"{k.instance}.gt_refclk", t.platform_refclk)):
+                if pair not in bd.gt:
+                    bd.gt.append(pair)
         else:
             bd.notes.append(f"transport {k.instance}: the platform {dep.platform} exposes no GT interface to "
                             "kernels; link it against a custom platform that does and give its interface names "
