@@ -395,13 +395,10 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
             m.transports += bd.transports
             m.notes += bd.notes
             m.unconnected += [ren(u) for u in bd.unconnected]
-        m.notes.append(f"one xclbin for the FPGA of {', '.join(specs[i].ident for i in idx)}: linked here")
         out[first] = m
         for i in idx[1:]:
             out[i] = replace(boards[i], kernels=[k for k in boards[i].kernels if k.origin != "rtl"], streams=[], sp=[],
-                             gt=[], unconnected=[], linked_by=specs[first].ident,
-                             notes=[f"shares its FPGA with {specs[first].ident}, whose link step builds the one xclbin "
-                                    f"({specs[first].ident}.xclbin) with this station's kernels"])
+                             gt=[], unconnected=[], linked_by=specs[first].ident, notes=[])
     return out
 
 
