@@ -244,3 +244,21 @@ def test_the_bidirectional_transport_kernel_elaborates(tree, tmp_path):
     cmac = (tree / "left" / "transport" / "asymap_xport_cmac_rxtx_w64_r512.v").read_text()
     assert "output wire [511:0] m_axis_rx_tdata" in cmac and "input  wire [63:0] s_axis_tx_tdata" in cmac
     assert ".KW(64)" in cmac and ".KW_RX(512)" in cmac
+
+
+def test_the_merged_link_is_stale_when_another_station_of_its_fpga_changes(tree):
+    """`--resume` skips a link only while the inputs of every entry it links are older than its stamp."""
+    from asymap.build.steps import is_up_to_date, stamp_path
+
+    stamp = stamp_path(tree / "left", "link")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        stamp.write_text("ok\n")
+        newest = max(p.stat().st_mtime for d in ("left", "left_fwd_out") for p in (tree / d).rglob("*") if p.is_file())
+        os.utime(stamp, (newest + 10, newest + 10))
+        assert is_up_to_date(tree / "left", "link")
+        top = tree / "left_fwd_out" / "top.cpp"
+        os.utime(top, (newest + 20, newest + 20))
+        assert not is_up_to_date(tree / "left", "link")
+    finally:
+        stamp.unlink(missing_ok=True)

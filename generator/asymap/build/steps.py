@@ -187,9 +187,14 @@ def input_files(board_dir: Path) -> list[Path]:
 
 
 def is_up_to_date(board_dir: Path, step: str) -> bool:
-    """True when the step's success stamp is newer than every input of the board."""
+    """True when the step's success stamp is newer than every input of the board (for ``link``,
+    also of the other chain entries on the same FPGA whose kernels the link takes)."""
     stamp = stamp_path(board_dir, step)
     if not stamp.is_file():
         return False
     t = stamp.stat().st_mtime
-    return all(p.stat().st_mtime <= t for p in input_files(board_dir))
+    dirs = [board_dir]
+    if step == "link":
+        deploy = read_deploy(board_dir) or {}
+        dirs += sorted({board_dir.parent / k["dir"] for k in deploy.get("kernels", []) if k.get("dir")})
+    return all(p.stat().st_mtime <= t for d in dirs for p in input_files(d))
