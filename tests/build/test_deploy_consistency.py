@@ -79,6 +79,16 @@ links:
   - {a: sb, b: sc, gbps: 10, latency_ns: 500}
 host: {name: pc, attach: sc, gbps: 64}
 """, ["sa", "sb", "sc"]),
+    # The same on the Vivado flow: the VC709 carries a stage and the station that forwards the image
+    # to the ZC706, whose one cage carries both directions of its only link.
+    "hostpath7": ("""
+boards:
+  - {name: z706, type: zc706}
+  - {name: v709, type: vc709}
+links:
+  - {a: z706, b: v709, gbps: 10, latency_ns: 1000}
+host: {name: pc, attach: v709, gbps: 32}
+""", ["z706", "v709"]),
 }
 CUTS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 8)]
 
@@ -90,7 +100,10 @@ def _hop(a: str, b: str, gbps: float) -> dict:
 
 HOST_PATHS = {"hostpath": ([(0, 3), (4, 6), (7, 8)], {
     "attach": "sc", "host": "pc", "forwarding": ["sc", "sb"],
-    "in": [_hop("pc", "sc", 64), _hop("sc", "sb", 10), _hop("sb", "sa", 100)], "out": [_hop("sc", "pc", 64)]})}
+    "in": [_hop("pc", "sc", 64), _hop("sc", "sb", 10), _hop("sb", "sa", 100)], "out": [_hop("sc", "pc", 64)]}),
+              "hostpath7": ([(0, 3), (4, 8)], {
+    "attach": "v709", "host": "pc", "forwarding": ["v709"],
+    "in": [_hop("pc", "v709", 32), _hop("v709", "z706", 10)], "out": [_hop("v709", "pc", 32)]})}
 PRAGMA = re.compile(r"#pragma\s+HLS\s+INTERFACE\s+mode=(\w+)\s+port=(\w+)(?:.*?bundle=(\w+))?")
 
 
@@ -354,9 +367,13 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
     for d, dep in _boards(out):
         if dep["flow"] != "vivado":
             continue
+        if dep["linked_by"]:  # a second entry on one FPGA: its IP sits in the first entry's block design
+            assert not (d / "bd").exists() and d.name not in link
+            assert f"xilinx.com:hls:top_{d.name}:1.0" in (out / dep["linked_by"] / "bd" / "block_design.tcl").read_text()
+            continue
         tcl = (d / "bd" / "block_design.tcl").read_text()
         assert link[d.name] == [["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"]]
-        configs = hls_configs(d)
+        owner = {k["kernel"]: out / k["dir"] for k in dep["kernels"] if k["dir"]}
         cells: dict[str, set[str]] = {}
         plain: dict[str, set[str] | None] = {}
         for kind, ref, name in re.findall(r"create_bd_cell -type (ip|module) (?:-vlnv|-reference) (\S+) (\w+)", tcl):
@@ -368,12 +385,14 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
                 plain[name] = ports
             elif ref.startswith("xilinx.com:hls:"):
                 top = ref.split(":")[2]
-                c = configs[top]  # the HLS component is exported to the IP catalog by the export step
+                kd = owner.get(top, d)  # another entry's IP: exported in that entry's directory
+                c = hls_configs(kd)[top]  # the HLS component is exported to the IP catalog by the export step
                 assert c["flow_target"] == "vivado" and c["package.output.format"] == "ip_catalog"
-                assert any("--package" in a and c["config"] in a for a in export[d.name])
-                assert "foreach d [list hls_$board prj_$board]" in tcl and "set_property ip_repo_paths $repos" in tcl
-                assert any(a[a.index("--work_dir") + 1] == f"hls_{d.name}" for a in export[d.name] if "--package" in a)
-                cells[name] = set(hls_interfaces(d, c, top)[0])
+                assert any("--package" in a and c["config"] in a for a in export[kd.name])
+                repo = "hls_$board prj_$board" if kd == d else f"../{kd.name}/hls_{kd.name} ../{kd.name}/prj_{kd.name}"
+                assert re.search(rf"foreach d \[list [^\]]*{re.escape(repo)}", tcl) and "set_property ip_repo_paths $repos" in tcl
+                assert any(a[a.index("--work_dir") + 1] == f"hls_{kd.name}" for a in export[kd.name] if "--package" in a)
+                cells[name] = set(hls_interfaces(kd, c, top)[0])
                 plain[name] = {"ap_clk", "ap_rst_n"}
             else:
                 cells[name] = IP_INTERFACES[ref]
@@ -399,7 +418,8 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
                     for pin in pair]
         bridges = [n for r, n in re.findall(r"-reference (\S+) (\w+)", tcl) if r == "asymap_xport"]
         carriers = {n: r for r, n in re.findall(r"-reference (\S+) (\w+)", tcl) if r in ("asymap_cmac_credit", "asymap_ufc_credit")}
-        assert len(bridges) == len(carriers) == len(dep["transports"]), (d.name, bridges, carriers)
+        # One core, bridge and carrier per cage, both directions of a cage through the one bridge.
+        assert len(bridges) == len(carriers) == len({t["port"] for t in dep["transports"]}), (d.name, bridges, carriers)
         for t in dep["transports"]:
             br = f"bridge_{t['port']}"
             carrier = f"pkt_{t['port']}" if t["core"] == "cmac" else f"ufc_{t['port']}"
@@ -415,16 +435,18 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
                 pkt = int(re.search(rf"CONFIG.PKT_ADDR_W \{{(\d+)\}}[^\]]*\] \[get_bd_cells {carrier}\]", tcl).group(1))
                 assert (2 ** pkt + 1) * 64 <= 9600
         # Every stream of the kernel is wired, inputs from the DMA or a link, outputs to the DMA or a link.
-        top = next(n for n, ps in cells.items() if "link_in" in ps)
-        for port in ("link_in", "link_out"):
-            assert len(re.findall(rf"\b{top}/{port}\]", tcl)) == 1, (d.name, port)
+        tops = [n for n, ps in cells.items() if "link_in" in ps]
+        assert len(tops) == 1 + sum(1 for _, o in _boards(out) if o["linked_by"] == d.name)
+        for top in tops:
+            for port in ("link_in", "link_out"):
+                assert len(re.findall(rf"\b{top}/{port}\]", tcl)) == 1, (d.name, top, port)
         xdc = (d / "bd" / "constraints.xdc").read_text()
         for t in dep["transports"]:
             assert f"{t['core']}_{t['port']}_refclk" in xdc
             for pin in t["refclk_pins"]:
                 assert f"PACKAGE_PIN {pin} " in xdc
         checked += 1
-    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2, "hostpath": 0}[tree]
+    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2, "hostpath": 0, "hostpath7": 2}[tree]
 
 
 def test_link_refuses_a_board_with_open_link_ports(trees, run_cli, assert_user_error):

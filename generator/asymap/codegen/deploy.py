@@ -60,7 +60,8 @@ IP_INTERFACES = {
     "xilinx.com:ip:aurora_64b66b": {"USER_DATA_S_AXIS_TX", "USER_DATA_M_AXIS_RX", "GT_SERIAL_RX", "GT_SERIAL_TX",
                                     "GT_DIFF_REFCLK1", "INIT_DIFF_CLK", "UFC_S_AXIS_TX", "UFC_M_AXIS_RX"},
     "xilinx.com:ip:cmac_usplus": {"axis_tx", "axis_rx", "gt_serial_port", "gt_ref_clk"},
-    "xilinx.com:ip:smartconnect": {"S00_AXI", "S01_AXI", "S02_AXI", "M00_AXI", "M01_AXI", "M02_AXI", "M03_AXI"},
+    # SmartConnect: NUM_SI and NUM_MI 1..16 (PG247), S00_AXI.. / M00_AXI.. as many as configured.
+    "xilinx.com:ip:smartconnect": {f"{d}{i:02d}_AXI" for d in "SM" for i in range(16)},
 }
 
 
@@ -345,7 +346,7 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
     link step builds the one xclbin the host program loads, with every station's kernel (distinct
     compute-unit names: the tops differ per station), the movers and one transport kernel per cage.
     The other stations keep their projects (C-sim, HLS, export of their own kernels) and link nothing.
-    Vitis flow only; a Vivado-flow board keeps one block design per station (a note says so)."""
+    On the Vivado flow the first station's block design holds every station's IP the same way."""
     groups: dict[str, list[int]] = {}
     for i, b in enumerate(specs):
         groups.setdefault(b.name, []).append(i)
@@ -354,13 +355,8 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
         if len(idx) < 2:
             continue
         first = idx[0]
-        if any(boards[i].flow != "vitis" for i in idx):
-            for i in idx:
-                others = ", ".join(specs[j].ident for j in idx if j != i)
-                boards[i].notes.append(f"board {specs[i].ident} shares its FPGA with {others} (host path): one block "
-                                       "design per physical board is not generated for the Vivado flow; merge their "
-                                       "IP into one block design by hand (docs/deploy.md)")
-            continue
+        if len({boards[i].flow for i in idx}) != 1 or boards[first].flow not in ("vitis", "vivado"):
+            continue  # no deployment data: nothing is linked
         m = replace(boards[first], kernels=[], streams=[], sp=[], gt=[], transports=[], notes=[], unconnected=[],
                     movers=list(boards[first].movers))
         for i in idx:
@@ -424,10 +420,16 @@ def _credit_sizing(b, t: Transport, kw: int):
     return replace(glue, idle_cycles=glue.idle_cycles + 2 * (body + 1 + CMAC_CREDIT_SPACING))
 
 
-def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
-    """Cells and nets of a Vivado-flow block design (all names decided here, the template only prints)."""
+def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
+    """Cells and nets of a Vivado-flow block design (all names decided here, the template only prints).
+    ``parts``: (spec, its own BoardDeploy, wmem, first, last) of every chain entry on this FPGA, the
+    first one the board's own: one block design holds every entry's HLS IP, one PS or XDMA, one memory
+    controller, the DMA and one transceiver core + bridge per cage (both directions when two entries,
+    or one entry's two links, use the same cage)."""
+    b = parts[0][0]
     family7 = b.part.startswith("xc7")
-    cells: list[dict] = [{"name": f"{b.top}_0", "vlnv": f"xilinx.com:hls:{b.top}:1.0", "kind": "hls"}]
+    cells: list[dict] = [{"name": f"{p[0].top}_0", "vlnv": f"xilinx.com:hls:{p[0].top}:1.0", "kind": "hls"}
+                         for p in parts]
     nets: list[tuple[str, str]] = []
     pins: list[tuple[str, str]] = []  # plain (non-interface) pin nets: clocks and resets
     external: list[str] = []
@@ -451,35 +453,58 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
         external += ["mem_0/DDR3", "mem_0/SYS_CLK"] if family7 else ["mem_0/C0_DDR4", "mem_0/C0_SYS_CLK"]
     else:
         mem_target = "ps7/S_AXI_HP0"
-    ctrl_masters.append(f"{top}/s_axi_control")
-    if wmem:
-        mem_masters.append(f"{top}/m_axi_gmem0")
+    for sb, own, wmem, _, _ in parts:
+        ctrl_masters.append(f"{sb.top}_0/s_axi_control")
+        if wmem:
+            mem_masters.append(f"{sb.top}_0/m_axi_gmem0")
+    for sb, *_ in parts[1:]:  # every kernel on the one kernel clock (the clock automation drives the first)
+        pins.append((f"{top}/ap_clk", f"{sb.top}_0/ap_clk"))
     # The AXI DMA feeds link_in from memory (first board: the host's images; a Zynq-7000 board whose
     # link has no transceiver: frames the Arm receives over the PS Ethernet) and drains link_out.
-    roles = {t.role for t in bd.transports}
     soft = bd.runtime == "ps"
-    mm2s = first or ("in" not in roles and soft)
-    s2mm = last or ("out" not in roles and soft)
-    if mm2s or s2mm:
-        cells.append({"name": "dma_0", "vlnv": "xilinx.com:ip:axi_dma", "kind": "dma", "mm2s": mm2s, "s2mm": s2mm,
-                      "width": b.link_in.width_bits if mm2s else b.link_out.width_bits})
-        ctrl_masters.append("dma_0/S_AXI_LITE")
-        if mm2s:
-            nets.append(("dma_0/M_AXIS_MM2S", f"{top}/link_in"))
-            mem_masters.append("dma_0/M_AXI_MM2S")
-        if s2mm:
-            nets.append((f"{top}/link_out", "dma_0/S_AXIS_S2MM"))
-            mem_masters.append("dma_0/M_AXI_S2MM")
-    for t in bd.transports:
+    feeds = [(sb, f"{sb.top}_0") for sb, own, _, first, _ in parts
+             if first or ("in" not in {t.role for t in own.transports} and soft)]
+    drains = [(sb, f"{sb.top}_0") for sb, own, _, _, last in parts
+              if last or ("out" not in {t.role for t in own.transports} and soft)]
+    for i in range(max(len(feeds), len(drains))):
+        dma = f"dma_{i}"
+        feed = feeds[i] if i < len(feeds) else None
+        drain = drains[i] if i < len(drains) else None
+        w_in = feed[0].link_in.width_bits if feed else drain[0].link_out.width_bits
+        w_out = drain[0].link_out.width_bits if drain else w_in
+        cells.append({"name": dma, "vlnv": "xilinx.com:ip:axi_dma", "kind": "dma", "mm2s": feed is not None,
+                      "s2mm": drain is not None, "mm2s_width": w_in, "s2mm_width": w_out})
+        ctrl_masters.append(f"{dma}/S_AXI_LITE")
+        if feed:
+            nets.append((f"{dma}/M_AXIS_MM2S", f"{feed[1]}/link_in"))
+            mem_masters.append(f"{dma}/M_AXI_MM2S")
+        if drain:
+            nets.append((f"{drain[1]}/link_out", f"{dma}/S_AXIS_S2MM"))
+            mem_masters.append(f"{dma}/M_AXI_S2MM")
+    # One transceiver core and bridge per cage; its receive side feeds the entry whose link comes in
+    # there, its send side takes the entry whose link goes out there (asymap_xport: both directions).
+    cages: dict[str, dict[str, tuple]] = {}
+    for sb, own, *_ in parts:
+        for t in own.transports:
+            cages.setdefault(t.port, {})[t.role] = (sb, t)
+    used: list[Transport] = []
+    for port, ends in cages.items():
+        sb_in, t_in = ends.get("in", (None, None))
+        sb_out, t_out = ends.get("out", (None, None))
+        t = t_out or t_in
+        used.append(t)
         core_cell = f"{t.core}_{t.port}"
         br = f"bridge_{t.port}"
         vlnv = "xilinx.com:ip:cmac_usplus" if t.core == "cmac" else "xilinx.com:ip:aurora_64b66b"
         cells.append({"name": core_cell, "vlnv": vlnv, "kind": t.core, "transport": asdict(t)})
-        kw = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
-        glue = _credit_sizing(b, t, kw)
-        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge",
-                      "config": {"KW": kw, "CW": CORE_WIDTH[t.core], "RX_ADDR_W": glue.rx_addr_w,
-                                 "IDLE_CYCLES": glue.idle_cycles}})
+        kw = sb_out.link_out.width_bits if t_out else sb_in.link_in.width_bits
+        glue = _credit_sizing(sb_out or sb_in, t, kw)
+        config = {"KW": kw, "CW": CORE_WIDTH[t.core], "RX_ADDR_W": glue.rx_addr_w, "IDLE_CYCLES": glue.idle_cycles}
+        if t_in and t_out:  # both directions: the receive side at its own link's width and buffer
+            kw_rx = sb_in.link_in.width_bits
+            config.update(RX_ADDR_W=_credit_sizing(sb_in, t_in, kw_rx).rx_addr_w, KW_RX=kw_rx,
+                          FAR_ADDR_W=glue.rx_addr_w)
+        cells.append({"name": br, "module": "asymap_xport", "kind": "bridge", "config": config})
         # The credit channel (docs/link-protocol.md section 5), as in the Vitis-flow transport kernel:
         # on CMAC asymap_cmac_credit sits between the bridge and the MAC (data and credit packets), on
         # Aurora asymap_ufc_credit carries the credit words as UFC messages beside the data.
@@ -502,10 +527,10 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
             # PG074's UFC request and message size are plain pins beside the UFC stream.
             pins += [(f"{ufc}/ufc_tx_req", f"{core_cell}/ufc_tx_req"), (f"{ufc}/ufc_tx_ms", f"{core_cell}/ufc_tx_ms"),
                      (f"{core_cell}/user_clk_out", f"{ufc}/clk"), (f"{core_cell}/sys_reset_out", f"{ufc}/rst")]
-        if t.role == "in":
-            nets.append((f"{br}/m_axis_k", f"{top}/link_in"))
-        else:
-            nets.append((f"{top}/link_out", f"{br}/s_axis_k"))
+        if t_in:
+            nets.append((f"{br}/m_axis_k", f"{sb_in.top}_0/link_in"))
+        if t_out:
+            nets.append((f"{sb_out.top}_0/link_out", f"{br}/s_axis_k"))
         # Plain pins: the bridge runs between the kernel clock and the core's user clock; the core's
         # init/DRP clock is the kernel clock (free-running once the clock wizard locks).
         if t.core == "cmac":
@@ -528,7 +553,8 @@ def _bd_cells(bd: BoardDeploy, b, wmem: bool, first: bool, last: bool) -> dict:
         for i, m in enumerate(mem_masters):
             nets.append((m, f"mem_sc/S{i:02d}_AXI"))
         nets.append(("mem_sc/M00_AXI", mem_target))
-    return {"cells": cells, "nets": nets, "pins": pins, "external": external}
+    return {"cells": cells, "nets": nets, "pins": pins, "external": external, "transports": used,
+            "stations": [p[0].ident for p in parts[1:]]}
 
 
 def _mig_interface(board_type: str) -> str:
@@ -601,8 +627,10 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
                 _write(d / "transport" / f"{k.kernel}.xml", env.get_template("deploy/xport_kernel.xml.j2").render(kctx))
                 _write(d / "transport" / f"package_{k.kernel}.tcl",
                        env.get_template("deploy/package_xport.tcl.j2").render(kctx))
-        elif bd.flow == "vivado":
-            bdv = _bd_cells(bd, b, wmem, i == 0, i == n - 1)
+        elif bd.flow == "vivado" and bd.linked_by is None:
+            parts = [(specs[j], boards[j], bool(entries[j].get("files", {}).get("wmem")), j == 0, j == n - 1)
+                     for j in range(n) if specs[j].name == b.name]
+            bdv = _bd_cells(bd, parts)
             _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
             _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))
         if bd.transports:
