@@ -111,3 +111,44 @@ def test_every_aurora_core_is_generated_with_ufc_flow_control(tree):
             assert cfg.get("dataflow_config") == "Duplex" and cfg.get("interface_mode") == "Framing", (script, cfg)
             seen[script.name.split("_")[0]] += 1
     assert seen["package"] >= 1 and seen["block"] >= 1, seen
+
+
+def _hop(a: str, b: str, gbps: float) -> dict:
+    return {"from": a, "to": b, "gbps": gbps, "bytes_per_image": 0, "interval_s": 0.0, "latency_ns": 0.0,
+            "shared": False}
+
+
+@pytest.mark.parametrize("types", [("u250", "u280"), ("zc706", "vc709")])
+def test_tcl_of_a_board_that_carries_a_stage_and_a_station_runs_to_its_end(tmp_path, types):
+    """The host attaches to the last stage's board, which also forwards the image to the first:
+    its one link (a merged connectivity with a bidirectional transport kernel, whose package Tcl
+    declares both streams) or its one block design (both entries' IP, one bridge per cage) runs."""
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    (tmp_path / "c.yaml").write_text(f"boards:\n  - {{name: a, type: {types[0]}}}\n  - {{name: b, type: {types[1]}}}\n"
+                                     "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 500}\n"
+                                     "host: {name: pc, attach: b, gbps: 32}\n")
+    plan = {"schema": 1, "host_path": {"attach": "b", "host": "pc", "forwarding": ["b"],
+                                       "in": [_hop("pc", "b", 32), _hop("b", "a", 10)], "out": [_hop("b", "pc", 32)]},
+            "boards": [{"name": n, "first_layer": a, "last_layer": z,
+                        "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}} for i in range(a, z + 1)]}
+                       for n, a, z in [("a", 0, 3), ("b", 4, 8)]]}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    generate(model, tmp_path / "c.yaml", tmp_path / "out", plan=tmp_path / "plan.json", quiet=True)
+    out = tmp_path / "out"
+    assert not (out / "b" / "connectivity.cfg").exists() and not (out / "b" / "bd").exists()  # linked by b_fwd_in
+    scripts = sorted(p.relative_to(out) for p in out.rglob("*.tcl") if p.name != "run_hls.tcl")
+    for rel in scripts:
+        board_dir = out / rel.parts[0]
+        if rel.name == "block_design.tcl":
+            (board_dir / f"hls_{board_dir.name}").mkdir(exist_ok=True)
+        calls = [ln[5:] for ln in _run(board_dir, str(Path(*rel.parts[1:]))).splitlines() if ln.startswith("CALL ")]
+        if rel.name == "block_design.tcl":
+            cells = [c.split()[-1] for c in calls if c.startswith("create_bd_cell")]
+            assert cells.count("bridge_sfp0") == 1 or cells.count("bridge_qsfp0") == 1, cells
+            if board_dir.name == "b_fwd_in":
+                assert {"top_b_fwd_in_0", "top_b_0"} <= set(cells)
+        elif "rxtx" in rel.name:
+            assert sum(c.startswith("ipx::associate_bus_interfaces") for c in calls) == 2, calls
+    assert any("rxtx" in str(r) for r in scripts) == (types[0] == "u250")
+    assert sum(r.name == "block_design.tcl" for r in scripts) == (2 if types[0] == "zc706" else 0)
