@@ -242,12 +242,17 @@ def _mover(kind: str, width: int, bd: BoardDeploy) -> KernelInst:
     return KernelInst(name, f"{kind}_1", "hls", f"{wd}/{name}.xo", "export", ports, dict(MOVER_ARGS[kind]))
 
 
+def _xport_instance(t: Transport) -> str:
+    """The transport kernel's compute unit: one per cage (and lane of a QSFP28 breakout)."""
+    return f"xport_{t.port}" + (f"_l{t.lane}" if t.lane else "")
+
+
 def _xport_kernel(t: Transport, width: int) -> KernelInst:
     dirs = "rx" if t.role == "in" else "tx"
     name = f"asymap_xport_{t.core}_{dirs}_w{width}"
     ports = {"m_axis_rx": "axis_out"} if dirs == "rx" else {"s_axis_tx": "axis_in"}
     ports.update({"gt_serial_port": "gt", "gt_refclk": "clock"})
-    return KernelInst(name, f"xport_{t.port}" + (f"_l{t.lane}" if t.lane else ""), "rtl",
+    return KernelInst(name, _xport_instance(t), "rtl",
                       f"transport/{name}.xo", "export", ports)
 
 
@@ -303,8 +308,8 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
         else:
             if have is not None:
                 k.instance += f"_{t.role}"
-                bd.notes.append(f"{t.port} carries both directions of the link to {t.peer} on two cores; its rx and "
-                                "tx transport kernels claim the same GT, which v++ rejects")
+                bd.notes.append(f"{t.port}: {have.kernel} and {k.kernel} cannot be one transport kernel; both "
+                                "claim the same GT, which v++ rejects")
             bd.kernels.append(k)
         if t.role == "in":
             bd.streams.append((f"{k.instance}.m_axis_rx", f"{top.instance}.link_in"))
@@ -377,8 +382,8 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
                     else:
                         rename[k.instance] = f"{k.instance}_{own}"
                         m.kernels.append(replace(k, instance=rename[k.instance]))
-                        m.notes.append(f"{k.instance}: the two directions of this cage use different cores; "
-                                       "their two transport kernels claim one GT, which v++ rejects")
+                        m.notes.append(f"{k.instance}: {have.kernel} and {k.kernel} cannot be one transport kernel; "
+                                       "both claim one GT, which v++ rejects")
 
             def ren(end: str, rename=rename) -> str:
                 inst, _, port = end.partition(".")
@@ -483,18 +488,19 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
             mem_masters.append(f"{dma}/M_AXI_S2MM")
     # One transceiver core and bridge per cage; its receive side feeds the entry whose link comes in
     # there, its send side takes the entry whose link goes out there (asymap_xport: both directions).
-    cages: dict[str, dict[str, tuple]] = {}
+    cages: dict[tuple[str, int], dict[str, tuple]] = {}
     for sb, own, *_ in parts:
         for t in own.transports:
-            cages.setdefault(t.port, {})[t.role] = (sb, t)
+            cages.setdefault((t.port, t.lane), {})[t.role] = (sb, t)
     used: list[Transport] = []
-    for port, ends in cages.items():
+    for ends in cages.values():
         sb_in, t_in = ends.get("in", (None, None))
         sb_out, t_out = ends.get("out", (None, None))
         t = t_out or t_in
         used.append(t)
-        core_cell = f"{t.core}_{t.port}"
-        br = f"bridge_{t.port}"
+        cage = t.port + (f"_l{t.lane}" if t.lane else "")  # a lane of a QSFP28 breakout: a core of its own
+        core_cell = f"{t.core}_{cage}"
+        br = f"bridge_{cage}"
         vlnv = "xilinx.com:ip:cmac_usplus" if t.core == "cmac" else "xilinx.com:ip:aurora_64b66b"
         cells.append({"name": core_cell, "vlnv": vlnv, "kind": t.core, "transport": asdict(t)})
         kw = sb_out.link_out.width_bits if t_out else sb_in.link_in.width_bits
@@ -509,7 +515,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
         # on CMAC asymap_cmac_credit sits between the bridge and the MAC (data and credit packets), on
         # Aurora asymap_ufc_credit carries the credit words as UFC messages beside the data.
         if t.core == "cmac":
-            mac = f"pkt_{t.port}"
+            mac = f"pkt_{cage}"
             cells.append({"name": mac, "module": "asymap_cmac_credit", "kind": "credit",
                           "config": {"PKT_ADDR_W": CMAC_PKT_ADDR_W, "RX_PACK": max(1, kw // CORE_WIDTH["cmac"])}})
             nets += [(f"{br}/m_axis_c", f"{mac}/s_data"), (f"{mac}/tx_axis", f"{core_cell}/axis_tx"),
@@ -517,7 +523,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
                      (f"{br}/m_axis_cc", f"{mac}/s_cc"), (f"{mac}/m_cc", f"{br}/s_axis_cc")]
             pins += [(f"{core_cell}/gt_txusrclk2", f"{mac}/clk"), (f"{core_cell}/usr_tx_reset", f"{mac}/rst")]
         else:
-            ufc = f"ufc_{t.port}"
+            ufc = f"ufc_{cage}"
             cells.append({"name": ufc, "module": "asymap_ufc_credit", "kind": "credit", "config": {}})
             nets += [(f"{br}/m_axis_c", f"{core_cell}/USER_DATA_S_AXIS_TX"),
                      (f"{core_cell}/USER_DATA_M_AXIS_RX", f"{br}/s_axis_c"),
@@ -610,8 +616,8 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             for k in bd.kernels:
                 if k.origin != "rtl":
                     continue
-                on = [t for t in bd.transports if k.instance.startswith(f"xport_{t.port}")
-                      and (t.lane == 0 or k.instance.endswith(f"_l{t.lane}"))]
+                on = [t for t in bd.transports if _xport_instance(t) == k.instance] or \
+                    [t for t in bd.transports if k.instance.startswith(_xport_instance(t) + "_")]  # renamed
                 dirs = k.kernel.split("_")[3]
                 widths = re.search(r"_w(\d+)(?:_r(\d+))?$", k.kernel)
                 kw = int(widths.group(1))
