@@ -639,7 +639,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             bdv = _bd_cells(bd, parts)
             _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
             _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))
-        if bd.transports:
+        if bd.transports and bd.linked_by is None:  # a linked entry's transport is in its FPGA's first entry
             for name in BRIDGE_RTL:  # the bridge's building blocks travel with the board project
                 _write(d / "transport" / "rtl" / name, (resource_dir("rtl") / name).read_text(encoding="utf-8"))
         _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd), indent=2, sort_keys=True) + "\n")
