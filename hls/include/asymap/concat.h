@@ -1,7 +1,7 @@
 // asymap HLS library: channel concatenation.
 //
-// Each input i is requantized to the output scale, y = requant(x_i, mult[i], shift[i]) clamped
-// to [lo, hi], and placed at its channel offset of the output pixel. The generator emits one
+// Each input i is requantized to the output scale and zero point,
+// y = requant(x_i - in_zp_i, mult[i], shift[i]) + out_zp clamped to [lo, hi], and placed at its channel offset of the output pixel. The generator emits one
 // small wrapper per concat layer (templates/segment_top.cpp.j2) that is ONE pipelined loop of
 // (pixels + 1) * T iterations, T = max(sum of the inputs' beats per pixel, output beats per
 // pixel): in slot k it shifts the beats of pixel k into `fill` (operands in order, concat_shift_in)
@@ -12,7 +12,7 @@
 // This keeps the header free of variadic templates, which HLS tools handle poorly, while
 // supporting any number of inputs with any lane counts.
 // Part config: c (input channels), lanes, offset (first output channel), out_c, in_signed,
-// mult, shift, lo, hi.
+// mult, shift, lo, hi, and optionally in_zp (this operand's), out_zp (0 when absent).
 #ifndef ASYMAP_CONCAT_H
 #define ASYMAP_CONCAT_H
 
@@ -35,8 +35,8 @@ inline void concat_shift_in(const ap_uint<8 * PART::lanes> &beat, byte_t fill[PA
     for (unsigned l = 0; l < PART::lanes; ++l) {
 #pragma HLS UNROLL
         act_t x = byte_value<PART::in_signed>(lane_byte<PART::lanes>(beat, l));
-        fill[PART::out_c - PART::lanes + l] =
-            requant<PART::lo, PART::hi>(acc_t(x), PART::mult, PART::shift).range(7, 0);
+        fill[PART::out_c - PART::lanes + l] = requant<PART::lo, PART::hi, out_zp_of<PART>::value>(
+            acc_t(x) - in_zp_of<PART>::value, PART::mult, PART::shift).range(7, 0);
     }
 }
 

@@ -1,12 +1,16 @@
 // asymap HLS library: residual add with both inputs rescaled.
 //
-//   y = clamp((xa*ma + xb*mb + 2**(s-1)) >> s, lo, hi)     (asymap.quant.arith.rshift_round)
+//   y = clamp(((xa'*ma + xb'*mb + 2**(s-1)) >> s) + zo, lo, hi)  (asymap.quant.arith.rshift_round)
+//
+// with xa' = xa - za, xb' = xb - zb: each input's zero point is subtracted before its multiplier
+// and the output's added after the shift (all 0 unless a QDQ model is asymmetric).
 //
 // Both operands have their own multiplier because their scales differ; the sum of the two
 // products is shifted once, so the result is exactly the numpy reference's. The two inputs have
 // the same shape and hence the same lane count; one beat of each is combined per cycle.
 // One flattened pipelined loop over the tensor's beats; no memory. Cycles: beats + lat_add.
-// Config: beats (= H*W*C/lanes), lanes, a_signed, b_signed, ma, mb, s, lo, hi.
+// Config: beats (= H*W*C/lanes), lanes, a_signed, b_signed, ma, mb, s, lo, hi, and optionally
+// a_zp, b_zp, out_zp (0 when absent).
 #ifndef ASYMAP_ELTWISE_H
 #define ASYMAP_ELTWISE_H
 
@@ -15,6 +19,15 @@
 #include "asymap/types.h"
 
 namespace asymap {
+
+template <class CFG, class = void>
+struct add_zp {
+    static const int a = 0, b = 0;
+};
+template <class CFG>
+struct add_zp<CFG, typename zp_void<decltype(CFG::a_zp + CFG::b_zp)>::type> {
+    static const int a = CFG::a_zp, b = CFG::b_zp;
+};
 
 template <class CFG>
 void add2(hls::stream<ap_uint<8 * CFG::lanes> > &a, hls::stream<ap_uint<8 * CFG::lanes> > &b,
@@ -27,9 +40,9 @@ add_beats:
         ap_uint<8 * CFG::lanes> va = a.read(), vb = b.read(), vy;
         for (unsigned l = 0; l < CFG::lanes; ++l) {
 #pragma HLS UNROLL
-            wide_t xa = byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(va, l));
-            wide_t xb = byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(vb, l));
-            act_t y = rshift_round<CFG::lo, CFG::hi>(xa * CFG::ma + xb * CFG::mb, CFG::s);
+            wide_t xa = wide_t(byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(va, l))) - add_zp<CFG>::a;
+            wide_t xb = wide_t(byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(vb, l))) - add_zp<CFG>::b;
+            act_t y = rshift_round<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(xa * CFG::ma + xb * CFG::mb, CFG::s);
             vy.range(8 * l + 7, 8 * l) = y.range(7, 0);
         }
         out.write(vy);

@@ -3,13 +3,16 @@
 // KxK pooling is a DATAFLOW chain like the KxK conv (conv.h): gearbox, the window generator of
 // line_buffer.h, a reduction process over PE channels per cycle (one output pixel takes
 // (C/PE) * KH*KW cycles), gearbox; input rows load while the previous output row computes.
-//   max: padded positions are skipped (ONNX pads max pooling with -inf); no requantization, the
-//        result is clamped to [lo, hi] (the output type / fused activation).
-//   avg: sum of the in-image values (padding adds 0), n = kh*kw when count_include_pad else the
-//        number of in-image positions, y = requant(sum, mult[n], shift[n]) (arrays of kh*kw+1).
-//   gap: y[c] = requant(sum over H*W, mult, shift) with one multiplier for the tensor.
+//   max: padded positions are skipped (ONNX pads max pooling with -inf); no requantization (the
+//        output keeps the input's scale and zero point), the result is clamped to [lo, hi] (the
+//        output type / fused activation).
+//   avg: sum of the in-image values minus the input zero point, x - in_zp (padding adds real 0),
+//        n = kh*kw when count_include_pad else the number of in-image positions,
+//        y = requant(sum, mult[n], shift[n]) + out_zp (arrays of kh*kw+1).
+//   gap: y[c] = requant(sum over H*W of x - in_zp, mult, shift) + out_zp, one multiplier.
+// The zero points are 0 unless a QDQ model is asymmetric (requant.h in_zp_of / out_zp_of).
 // Pool config: c, in_h, in_w, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, pe, lanes, in_signed,
-// lo, hi, count_include_pad, lb_rows, lb_part (the last two are informational).
+// lo, hi, in_zp, out_zp, count_include_pad, lb_rows, lb_part (the last two are informational).
 #ifndef ASYMAP_POOL_H
 #define ASYMAP_POOL_H
 
@@ -64,11 +67,11 @@ pool_steps:
 #pragma HLS UNROLL
             act_t v = byte_value<CFG::in_signed>(xw.b[p]);
             acc_t prev = k == 0 ? (MAX ? acc_t(-256) : acc_t(0)) : acc[p];
-            acc_t a = !ok ? prev : MAX ? (acc_t(v) > prev ? acc_t(v) : prev) : acc_t(prev + v);
+            acc_t a = !ok ? prev : MAX ? (acc_t(v) > prev ? acc_t(v) : prev) : acc_t(prev + v - in_zp_of<CFG>::value);
             acc[p] = a;
             if (k == KK - 1)
                 y.b[p] = (MAX ? clamp_act<CFG::lo, CFG::hi>(wide_t(a))
-                              : requant<CFG::lo, CFG::hi>(a, mult[div], shift[div])).range(7, 0);
+                              : requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(a, mult[div], shift[div])).range(7, 0);
         }
         if (k == KK - 1) out.write(y);
         if (++k == KK) {
@@ -140,7 +143,8 @@ void avgpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 
     pool2d_core<CFG, false>(in, out, mult, shift);
 }
 
-// Global average pooling. Config: c, pixels (= H*W), lanes, in_signed, lo, hi, mult, shift.
+// Global average pooling. Config: c, pixels (= H*W), lanes, in_signed, lo, hi, mult, shift,
+// in_zp, out_zp (optional, 0 when absent).
 // ONE pipelined loop of (pixels + 1) * CB iterations (CB = C/lanes beats per pixel): the first
 // pixels*CB add beat b of each pixel to the `lanes` accumulators of word b, the last CB requantize
 // word b and write it. Lane l always uses bank l (acc is partitioned by lane, dim 2). The
@@ -175,8 +179,9 @@ gap_steps:
         for (unsigned l = 0; l < CFG::lanes; ++l) {
 #pragma HLS UNROLL
             cur[l] = px == 0 ? acc_t(0) : SR ? acc_sr[0][l] : acc[b][l];
-            nxt[l] = cur[l] + byte_value<CFG::in_signed>(lane_byte<CFG::lanes>(beat, l));
-            y.range(8 * l + 7, 8 * l) = requant<CFG::lo, CFG::hi>(cur[l], CFG::mult, CFG::shift).range(7, 0);
+            nxt[l] = cur[l] + byte_value<CFG::in_signed>(lane_byte<CFG::lanes>(beat, l)) - in_zp_of<CFG>::value;
+            y.range(8 * l + 7, 8 * l) =
+                requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(cur[l], CFG::mult, CFG::shift).range(7, 0);
         }
         if (SR) {
             for (unsigned l = 0; l < CFG::lanes; ++l) {

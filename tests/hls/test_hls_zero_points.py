@@ -1,0 +1,77 @@
+"""Zero points in the HLS engines: onnxruntime-style asymmetric tensors (uint8 and int8 with
+non-zero zero points on every tensor) through each block, C-simulated with g++ and compared bit
+for bit with the integer reference (run_int), which matches onnxruntime's QDQ run
+(tests/quant/test_quant_qdq_ort.py).
+
+What each case exercises: conv padding reads the input zero point (bias holds -zx*sum(w)),
+requant adds the output zero point before the clamp (a ReLU clamps at it), max pooling keeps the
+zero point, average / global pooling subtract it from the sum, add and concat subtract each
+operand's; the off-chip conv engine pads with it too.
+"""
+
+from __future__ import annotations
+
+import pytest
+from segsim_harness import GraphBuilder, assert_matches, csim_segment
+from test_hls_blocks import BLOCKS
+from test_segment_csim import _inception, _residual
+
+pytestmark = pytest.mark.csim
+
+BY_NAME = {f.__name__.strip("_"): f for f in BLOCKS}
+
+
+def _residual_case(b):
+    return {0: (2, 5), 1: (4, 4), 4: (3, 4)}, _residual(b)
+
+
+def _inception_case(b):
+    return {1: (4, 4), 2: (2, 4)}, _inception(b)
+
+
+CASES = {**BY_NAME, "residual_add": _residual_case, "inception_concat": _inception_case}
+INT8 = ["conv_7x7_stem", "conv_1x1_fast", "depthwise", "maxpool", "avgpool", "gap_fc", "residual_add",
+        "inception_concat"]
+
+
+def _check(tmp_path, case, zp, offchip=()):
+    b = GraphBuilder((5, 9, 11), seed=3)
+    factors, _ = case(b)
+    qg, vals = b.build(zero_points=zp)
+    assert qg.input.zero_point != 0 and qg.input.signed == (zp == "int8")
+    assert sum(1 for lay in qg.layers if lay.has_zero_points) == len(qg.layers)
+    _, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors, offchip=offchip)
+    assert outs
+    assert_matches(outs, vals)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_uint8_zero_points_bit_exact(name, tmp_path):
+    _check(tmp_path, CASES[name], "uint8")
+
+
+@pytest.mark.parametrize("name", INT8)
+def test_int8_zero_points_bit_exact(name, tmp_path):
+    _check(tmp_path, CASES[name], "int8")
+
+
+@pytest.mark.parametrize("zp", ["uint8", "int8"])
+def test_offchip_conv_pads_with_zero_point(zp, tmp_path):
+    def case(b):
+        x = b.conv("x", 6, k=3, s=2)
+        return {0: (2, 5), 1: (3, 2)}, b.conv(x, 4, k=3, act=None)
+
+    _check(tmp_path, case, zp, offchip=(0, 1))
+
+
+def test_zero_points_reach_the_config_structs(tmp_path):
+    """The generated params.h carries each block's zero points (0 for symmetric layers)."""
+    b = GraphBuilder((5, 9, 11), seed=3)
+    _, _ = _residual_case(b)
+    qg, vals = b.build(zero_points="uint8")
+    code, _ = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1)
+    conv0 = qg.layers[0]
+    assert f"static const int in_zp = {qg.input.zero_point};" in code.header
+    assert f"static const int out_zp = {conv0.out_zp};" in code.header
+    add = next(q for q in qg.layers if q.op == "add")
+    assert f"static const int a_zp = {add.zp(0)};" in code.header and f"static const int b_zp = {add.zp(1)};" in code.header
