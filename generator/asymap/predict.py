@@ -29,12 +29,13 @@ from asymap.errors import UserError
 @dataclass
 class Prediction:
     """Integer outputs (N, C, H, W) in the output tensor's int8/uint8 values, their real values
-    (``scale`` x integer), and the per-image traces when asked for."""
+    (``scale`` x (integer - ``zero_point``)), and the per-image traces when asked for."""
 
     y_int: np.ndarray
     y: np.ndarray
     scale: float
     traces: list[dict] = field(default_factory=list)
+    zero_point: int = 0  # the output tensor's (non-zero only for an asymmetric QDQ model)
 
 
 class CompiledChain:
@@ -112,8 +113,9 @@ class CompiledChain:
                     traces.append(self._trace(x[n], {k: v for b in self.chain["boards"]
                                                      for k, v in self._link_tensors(b).items()}))
         y_int = np.stack(ys)
-        scale = float(qg.tensors[out_name].scale)
-        return Prediction(y_int=y_int, y=y_int.astype(np.float64) * scale, scale=scale, traces=traces)
+        scale, zp = float(qg.tensors[out_name].scale), int(qg.tensors[out_name].zero_point)
+        return Prediction(y_int=y_int, y=(y_int.astype(np.float64) - zp) * scale, scale=scale, traces=traces,
+                          zero_point=zp)
 
     def _trace(self, image: np.ndarray, links: dict[str, np.ndarray]) -> dict:
         from asymap.quant.reference import quantize_input, run_int
