@@ -75,3 +75,47 @@ def test_zero_points_reach_the_config_structs(tmp_path):
     assert f"static const int out_zp = {conv0.out_zp};" in code.header
     add = next(q for q in qg.layers if q.op == "add")
     assert f"static const int a_zp = {add.zp(0)};" in code.header and f"static const int b_zp = {add.zp(1)};" in code.header
+
+
+ZP_REQUANT_DRIVER = r"""
+#include <cstdio>
+#include "asymap/requant.h"
+// the output zero point as requant.h adds it: uint8 with a ReLU clamp at zo = 131, int8 zo = -37
+int main() {
+    long long acc, m; unsigned s;
+    while (std::scanf("%lld %lld %u", &acc, &m, &s) == 3) {
+        int a = asymap::requant<131, 255, 131>(asymap::acc_t(acc), m, s);
+        int b = asymap::requant<-128, 127, -37>(asymap::acc_t(acc), m, s);
+        int c = asymap::rshift_round<-128, 127, 90>(asymap::wide_t(acc), s);
+        std::printf("%d %d %d\n", a, b, c);
+    }
+    return 0;
+}
+"""
+
+
+def test_requant_output_zero_point_equals_the_reference(tmp_path):
+    """requant<LO, HI, ZO> is the reference's requant(acc, m, s, lo - zo, hi - zo) + zo."""
+    import subprocess
+
+    import numpy as np
+    from segsim_harness import CXXFLAGS
+
+    from asymap.codegen.hlsinc import gxx_include_flags
+    from asymap.quant.arith import requant, rshift_round
+
+    rng = np.random.default_rng(5)
+    acc = np.concatenate([rng.integers(-(2**16), 2**16, 400), [0, 1, -1, 2**31 - 1, -(2**31) + 1]])
+    m = np.concatenate([rng.integers(2**30, 2**31, 400), [2**30, 2**30, 2**30, 2**31 - 1, 2**31 - 1]])
+    s = np.concatenate([rng.integers(38, 47, 400), [30, 1, 1, 62, 62]])  # results mostly in range
+    src, exe = tmp_path / "zq.cpp", tmp_path / "zq"
+    src.write_text(ZP_REQUANT_DRIVER)
+    comp = subprocess.run(["g++", *CXXFLAGS, *gxx_include_flags(), str(src), "-o", str(exe)], capture_output=True, text=True)
+    assert comp.returncode == 0, comp.stderr[-3000:]
+    run = subprocess.run([str(exe)], input="\n".join(f"{a} {b} {c}" for a, b, c in zip(acc, m, s)),
+                         capture_output=True, text=True)
+    got = np.array([[int(v) for v in ln.split()] for ln in run.stdout.splitlines()])
+    assert np.array_equal(got[:, 0], requant(acc, m, s, 131 - 131, 255 - 131) + 131)
+    assert np.array_equal(got[:, 1], requant(acc, m, s, -128 + 37, 127 + 37) - 37)
+    assert np.array_equal(got[:, 2], rshift_round(acc, s, -128 - 90, 127 - 90) + 90)
+    assert len(set(got[:, 0])) > 20 and got[:, 0].min() == 131  # the ReLU clamp at the zero point bites
