@@ -70,31 +70,37 @@ def _float_model(path: Path) -> None:
     onnx.save(m, str(path))
 
 
-def _quantized(d: Path, act: str, per_channel: bool) -> Path:
+def _quantize_static(src: Path, dst: Path, shape, act: str, per_channel: bool) -> Path:
+    """onnxruntime's quantize_static (QDQ) on 8 seeded standard-normal calibration images."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
         def __init__(self):
             rng = np.random.default_rng(1)
-            self.it = iter([{"input": rng.standard_normal((1, *SHAPE)).astype(np.float32)} for _ in range(8)])
+            self.it = iter([{"input": rng.standard_normal((1, *shape)).astype(np.float32)} for _ in range(8)])
 
         def get_next(self):
             return next(self.it, None)
 
-    src, dst = d / "float.onnx", d / f"qdq_{act}.onnx"
-    _float_model(src)
     quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                     activation_type=getattr(QuantType, act), weight_type=QuantType.QInt8)
     return dst
 
 
-def _plan(n_layers: int, cut: int) -> dict:
-    boards = [("big", 0, cut), ("small", cut + 1, n_layers - 1)]
-    plan = {"schema": 1, "boards": [], "links": [{"from": "big", "to": "small", "width_bits": 64}]}
-    for name, first, last in boards:
+def _quantized(d: Path, act: str, per_channel: bool) -> Path:
+    _float_model(d / "float.onnx")
+    return _quantize_static(d / "float.onnx", d / f"qdq_{act}.onnx", SHAPE, act, per_channel)
+
+
+def _plan(n_layers: int, cut: int, names=("big", "small"), cut2=None, offchip=()) -> dict:
+    """A hand-written plan: boards ``names`` in pipeline order, cut after layer ``cut`` (and
+    ``cut2`` for a third board); layers in ``offchip`` stream their weights."""
+    bounds = [-1, cut] + ([cut2] if cut2 is not None else []) + [n_layers - 1]
+    plan = {"schema": 1, "boards": [], "links": [{"from": a, "to": b, "width_bits": 64} for a, b in zip(names, names[1:])]}
+    for name, first, last in zip(names, [b + 1 for b in bounds[:-1]], bounds[1:]):
         plan["boards"].append({"name": name, "first_layer": first, "last_layer": last, "layers": [
-            {"index": i, "factors": {"pe": 2 if i % 2 else 1, "simd": 4 if i % 3 else 2}, "weights": "onchip"}
-            for i in range(first, last + 1)]})
+            {"index": i, "factors": {"pe": 2 if i % 2 else 1, "simd": 4 if i % 3 else 2},
+             "weights": "offchip" if i in offchip else "onchip"} for i in range(first, last + 1)]})
     return plan
 
 
@@ -128,3 +134,30 @@ def test_asymmetric_qdq_model_two_boards_bit_exact(tmp_path, act, per_channel):
     assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
     for b in res.boards:
         assert b.tensors_checked >= 1 and b.rx["frames_ok"] >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, act", [("resnet18", "QUInt8"), ("resnet18", "QInt8")])
+def test_zoo_qdq_three_boards_bit_exact(tmp_path, name, act):
+    """A zoo ResNet-18 (32x32, width 0.25) pre-processed and quantized by onnxruntime: asymmetric
+    residual adds, dropped ReLUs, off-chip weights on the middle board, bit-exact on three boards."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from asymap.frontend.zoo import build_zoo_model
+
+    raw, pre = tmp_path / "raw.onnx", tmp_path / "pre.onnx"
+    onnx.save(build_zoo_model(name, input_size=32, width_mult=0.25, num_classes=10), str(raw))
+    quant_pre_process(str(raw), str(pre), skip_symbolic_shape=True)
+    path = _quantize_static(pre, tmp_path / "q.onnx", (3, 32, 32), act, per_channel=act == "QInt8")
+    g = load_model(path)
+    q = quantize(g)
+    assert q.has_zero_points
+    n = len(g.layers)
+    plan = _plan(n, n // 2 - 1, names=("zcu102", "zcu104", "pynq1"), cut2=n - 3,
+                 offchip=range(n // 2, n - 2))
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    out = tmp_path / "out"
+    generate(path, ROOT / "clusters" / "edge4.yaml", out, plan=tmp_path / "plan.json", quiet=True)
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
+    assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
+    assert len(res.boards) == 3 and all(b.tensors_checked >= 1 for b in res.boards)
