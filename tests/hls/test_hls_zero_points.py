@@ -34,13 +34,18 @@ INT8 = ["conv_7x7_stem", "conv_1x1_fast", "depthwise", "maxpool", "avgpool", "ga
         "inception_concat"]
 
 
-def _check(tmp_path, case, zp, offchip=()):
+def _check(tmp_path, case, zp, offchip=(), mac=None):
     b = GraphBuilder((5, 9, 11), seed=3)
     factors, _ = case(b)
     qg, vals = b.build(zero_points=zp)
     assert qg.input.zero_point != 0 and qg.input.signed == (zp == "int8")
     assert sum(1 for lay in qg.layers if lay.has_zero_points) == len(qg.layers)
-    _, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors, offchip=offchip)
+    macs = {q.index: mac for q in qg.layers if q.weight is not None} if mac else None
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors, offchip=offchip, macs=macs)
+    if mac:
+        from asymap.codegen.segment_blocks import MAC_CODES
+
+        assert f"static const unsigned mac = {MAC_CODES[mac]};" in code.header
     assert outs
     assert_matches(outs, vals)
 
@@ -62,6 +67,13 @@ def test_offchip_conv_pads_with_zero_point(zp, tmp_path):
         return {0: (2, 5), 1: (3, 2)}, b.conv(x, 4, k=3, act=None)
 
     _check(tmp_path, case, zp, offchip=(0, 1))
+
+
+@pytest.mark.parametrize("zp", ["uint8", "int8"])
+@pytest.mark.parametrize("mac", ["packed", "lut"])
+def test_mac_kinds_with_zero_points(zp, mac, tmp_path):
+    """Packed DSP48E2 pairs (uint8 inputs split every 4 products) and LUT multipliers."""
+    _check(tmp_path, _residual_case, zp, mac=mac)
 
 
 def test_zero_points_reach_the_config_structs(tmp_path):
