@@ -38,12 +38,13 @@ _RX_ERRORS = tuple(k for k in STATUS_FIELDS if k not in ("frames_ok", "images_ok
 @dataclass
 class Prediction:
     """Integer outputs (N, C, H, W) in the output tensor's int8/uint8 values, their real values
-    (``scale`` x integer), and the per-image traces when asked for."""
+    (``scale`` x (integer - ``zero_point``)), and the per-image traces when asked for."""
 
     y_int: np.ndarray
     y: np.ndarray
     scale: float
     traces: list[dict] = field(default_factory=list)
+    zero_point: int = 0  # the output tensor's (non-zero only for an asymmetric QDQ model)
 
 
 class CompiledChain:
@@ -167,12 +168,13 @@ class CompiledChain:
                 if trace:
                     traces.append({"links": sent_tensors,
                                    "layers": {ly.name: ref[ly.output] for ly in qg.graph.layers}})
-        scale = float(qg.tensors[out_name].scale)
+        scale, zp = float(qg.tensors[out_name].scale), int(qg.tensors[out_name].zero_point)
         if not ys:  # an empty batch: nothing ran, the output shape is still known
             y_int = np.zeros((0, *qg.tensors[out_name].shape), np.int16)
-            return Prediction(y_int=y_int, y=y_int.astype(np.float64), scale=scale)
+            return Prediction(y_int=y_int, y=y_int.astype(np.float64), scale=scale, zero_point=zp)
         y_int = np.stack(ys)
-        return Prediction(y_int=y_int, y=y_int.astype(np.float64) * scale, scale=scale, traces=traces)
+        return Prediction(y_int=y_int, y=(y_int.astype(np.float64) - zp) * scale, scale=scale, traces=traces,
+                          zero_point=zp)
 
     def __repr__(self) -> str:
         return f"CompiledChain({str(self.out)!r}, boards={self.boards})"
