@@ -134,6 +134,27 @@ def test_asymmetric_qdq_model_two_boards_bit_exact(tmp_path, act, per_channel):
     assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
     for b in res.boards:
         assert b.tensors_checked >= 1 and b.rx["frames_ok"] >= 1
+    if act == "QUInt8":
+        _predict_dequantizes_with_the_output_zero_point(path, out, q)
+
+
+def _predict_dequantizes_with_the_output_zero_point(path: Path, out: Path, q) -> None:
+    """asymap.compile(out).predict (the boards' C-sim in one shared library, every link tensor
+    checked against run_int) returns real values (y_int - zero_point) * scale: onnxruntime's
+    DequantizeLinear of the same integers, close to onnxruntime's own QDQ run."""
+    import onnxruntime as ort
+
+    import asymap
+
+    x = np.random.default_rng(7).standard_normal((2, *SHAPE)).astype(np.float32)
+    pred = asymap.compile(out, jobs=2).predict(x)
+    t = q.tensors[q.graph.output]
+    assert t.zero_point != 0 and pred.zero_point == t.zero_point and pred.scale == float(t.scale)
+    assert np.array_equal(pred.y, (pred.y_int.astype(np.float64) - t.zero_point) * t.scale)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    theirs = np.concatenate([sess.run(None, {"input": x[n:n + 1]})[0] for n in range(len(x))])
+    err = np.abs(pred.y.reshape(theirs.shape) - theirs)
+    assert err.max() <= 3 * t.scale + 1e-6, (err.max() / t.scale)  # a few LSB at rounding ties at most
 
 
 @pytest.mark.slow
