@@ -38,12 +38,13 @@ _RX_ERRORS = tuple(k for k in STATUS_FIELDS if k not in ("frames_ok", "images_ok
 @dataclass
 class Prediction:
     """Integer outputs (N, C, H, W) in the output tensor's int8/uint8 values, their real values
-    (``scale`` x integer), and the per-image traces when asked for."""
+    (``scale`` x (integer - ``zero_point``)), and the per-image traces when asked for."""
 
     y_int: np.ndarray
     y: np.ndarray
     scale: float
     traces: list[dict] = field(default_factory=list)
+    zero_point: int = 0  # the output tensor's (non-zero only for an asymmetric QDQ model)
 
 
 class CompiledChain:
@@ -152,11 +153,14 @@ class CompiledChain:
                     link = links[b["link_out"]]
                     beats, last = framefile.split_beats(frames, link["width_bits"])
                     rx = _decode(beats, last, link, n * int(link["frames"]), f"predict: image {n}: board {b['name']}")
+                    beat = int(link["width_bits"]) // 8
                     for t in link["tensors"]:
                         data = bytes(rx.payload.get(t["id"], b""))
-                        if len(data) != t["bytes"]:
+                        # a tensor's last beat is zero-padded (docs/link-protocol.md), as verify reads it
+                        if len(data) != -(-int(t["bytes"]) // beat) * beat:
                             raise UserError(f"predict: image {n}: board {b['name']}: tensor {t['name']!r}: "
-                                            f"got {len(data)} bytes, expected {t['bytes']}")
+                                            f"got {len(data)} bytes, expected {t['bytes']} in {beat}-byte beats")
+                        data = data[:t["bytes"]]
                         got = framefile.hwc_to_chw(data, tuple(t["shape"]), t["signed"]).astype(np.int16)
                         if check:
                             _compare(got, np.asarray(ref[t["name"]]).reshape(got.shape),
@@ -167,12 +171,13 @@ class CompiledChain:
                 if trace:
                     traces.append({"links": sent_tensors,
                                    "layers": {ly.name: ref[ly.output] for ly in qg.graph.layers}})
-        scale = float(qg.tensors[out_name].scale)
+        scale, zp = float(qg.tensors[out_name].scale), int(qg.tensors[out_name].zero_point)
         if not ys:  # an empty batch: nothing ran, the output shape is still known
             y_int = np.zeros((0, *qg.tensors[out_name].shape), np.int16)
-            return Prediction(y_int=y_int, y=y_int.astype(np.float64), scale=scale)
+            return Prediction(y_int=y_int, y=y_int.astype(np.float64), scale=scale, zero_point=zp)
         y_int = np.stack(ys)
-        return Prediction(y_int=y_int, y=y_int.astype(np.float64) * scale, scale=scale, traces=traces)
+        return Prediction(y_int=y_int, y=(y_int.astype(np.float64) - zp) * scale, scale=scale, traces=traces,
+                          zero_point=zp)
 
     def __repr__(self) -> str:
         return f"CompiledChain({str(self.out)!r}, boards={self.boards})"

@@ -105,15 +105,54 @@ class GraphBuilder:
         _, h, w = self.shapes[x]
         return self._add(ir.CHANNELS, [x], (len(m), h, w), channel_map=tuple(int(v) for v in m))
 
-    def build(self, name="g") -> tuple[QGraph, dict]:
-        """Quantize (F's quantizer, seeded calibration) and run the integer reference."""
+    def build(self, name="g", zero_points: str | None = None) -> tuple[QGraph, dict]:
+        """Quantize (F's quantizer, seeded calibration) and run the integer reference.
+
+        ``zero_points`` "uint8" / "int8": every tensor gets an onnxruntime-style asymmetric scale
+        and zero point of that type first (:func:`asymmetric_qdq`), as a QDQ model carries them."""
         g = ir.Graph(name=name, input="x", input_shape=tuple(self.input_shape), output=self.layers[-1].output,
                      layers=self.layers)
+        if zero_points:
+            asymmetric_qdq(g, signed=zero_points == "int8", seed=self.seed)
         qg = quantize(g, seed=self.seed)
         rng = np.random.default_rng(self.seed + 1)
         t = qg.input
         x = rng.integers(t.lo, t.hi + 1, size=t.shape).astype(np.int16)
         return qg, run_int(qg, x, return_all=True)
+
+
+def asymmetric_qdq(g: ir.Graph, signed: bool, seed: int = 0) -> None:
+    """Set QDQ output scales and zero points on every layer (and the input) of ``g``, the way
+    onnxruntime's MinMax calibration does: range [min(lo, 0), max(hi, 0)] over seeded images, mapped
+    onto [-128, 127] (int8) or [0, 255] (uint8), zero point round(qmin - min / scale). Each range
+    is widened below 0 by a seeded 10..60 % of its maximum, so ReLU outputs (which onnxruntime
+    would give zero point qmin) get non-trivial zero points too: every zero-point path of the
+    engines (conv padding, requant offset, pool sums, add and concat operands) is exercised."""
+    from asymap.quant.quantize import synthetic_calibration
+    from asymap.quant.reference import run_float
+
+    lo: dict[str, float] = {}
+    hi: dict[str, float] = {}
+
+    def observe(name, v):
+        lo[name] = min(lo.get(name, 0.0), float(v.min()))
+        hi[name] = max(hi.get(name, 0.0), float(v.max()))
+
+    run_float(g, synthetic_calibration(g, seed=seed), observe=observe)
+    rng = np.random.default_rng(seed + 11)
+    qmin, qmax = (-128, 127) if signed else (0, 255)
+
+    def qparams(name):
+        b = max(hi[name], 1e-3)
+        a = min(lo[name], -rng.uniform(0.1, 0.6) * b)
+        s = (b - a) / (qmax - qmin)
+        return s, int(np.clip(np.round(qmin - a / s), qmin, qmax))
+
+    g.input_scale, g.input_zero_point = qparams(g.input)
+    g.input_signed = signed
+    for layer in g.layers:
+        layer.qdq_out_scale, layer.qdq_out_zero_point = qparams(layer.output)
+        layer.qdq_out_signed = signed
 
 
 def _driver(code: SegmentCode, repeat: int = 1) -> str:

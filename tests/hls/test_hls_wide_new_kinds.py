@@ -32,3 +32,24 @@ def test_new_kinds_on_wide_ports_bit_exact(tmp_path):
     assert {lay.op for lay in wide} >= {ir.LUT, ir.AFFINE, ir.CHMUL, ir.CHANNELS}
     code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1)
     assert_matches(outs, vals)
+
+
+@pytest.mark.parametrize("zp", ["uint8", "int8"])
+def test_new_kinds_on_wide_ports_with_zero_points(zp, tmp_path):
+    """The same chain with onnxruntime-style asymmetric tensors (segsim_harness.asymmetric_qdq):
+    the lookup tables, chmul's zx/zs/zo and affine's out_zp behind the width_convert adapters, and
+    the conv/GAP zero points on the wide ports around them."""
+    b = GraphBuilder((3, 6, 8), seed=11)
+    f = b.lut(b.conv("x", 4, k=3, act=None), ir.LUT_SILU)
+    f = b.affine(f)
+    s = b.conv(b.conv(b.gap(f), 2, k=1, p=0, act="relu"), 4, k=1, p=0, act=None)
+    y = b.chmul(f, b.lut(s, ir.LUT_SIGMOID))
+    y = b.channels(b.conv(y, 8, k=1, p=0, act="relu"), [1, 3, 5, 7])
+    b.lut(y, ir.LUT_HARDSWISH)
+    qg, vals = b.build(zero_points=zp)
+    assert qg.input.zero_point != 0 and port_bytes(qg.input.shape) == 24
+    wide = [ql for ql in qg.layers if port_bytes(ql.layer.out_shape) > ql.layer.out_shape[0]]
+    assert {ql.op for ql in wide} >= {ir.LUT, ir.AFFINE, ir.CHMUL, ir.CHANNELS}
+    assert all(ql.out_zp != 0 for ql in wide if ql.op != ir.CHANNELS)
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1)
+    assert_matches(outs, vals)

@@ -179,16 +179,6 @@ def test_qoperator_model_fails_with_use_qdq(tmp_path, run_cli, assert_user_error
     assert_user_error(run_cli("inspect", path), str(path), "QLinearConv", "QDQ")
 
 
-def test_generate_refuses_asymmetric_qdq_cleanly(tmp_path):
-    from asymap.codegen.project import generate
-
-    path = _quantize(tmp_path, "QUInt8", False)
-    root = __import__("pathlib").Path(__file__).resolve().parents[2]
-    with pytest.raises(UserError, match="zero point"):
-        generate(str(path), str(root / "clusters" / "example16.yaml"), tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-
-
 def _zoo_qdq(tmp_path, name: str, size: int, prefold: bool, act: str = "QInt8"):
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

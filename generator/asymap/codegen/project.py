@@ -421,15 +421,6 @@ def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
     }
 
 
-def _check_symmetric(qg) -> None:
-    """The HLS engines compute zero-point-free tensors; an asymmetric QDQ model stops here."""
-    t = next((t for t in qg.tensors.values() if t.zero_point), None)
-    if t is not None:
-        raise UserError(f"{qg.graph.name}: tensor {t.name!r} has zero point {t.zero_point} (asymmetric QDQ activations), which "
-                        "the HLS engines do not support yet; quantize with extra_options={'ActivationSymmetric': True} "
-                        "(its integer reference is 'asymap reference')")
-
-
 # --- entry point --------------------------------------------------------------------------------
 def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: bool = False, input=None,
              seed: int = 0, allow_stale: bool = False, calib=None, calib_method: str = "maxabs",
@@ -483,7 +474,6 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     if calib is None:
         calib = from_record(plan_dict.get("model", {}).get("calib"), where, graph.input_shape)
     qg = quantize(graph, calib=calib, seed=seed, method=calib_method, percentile=percentile)
-    _check_symmetric(qg)
     x_q = vectors.default_input(qg, seed) if input is None else vectors.load_input(qg, input)
     ref = run_int(qg, x_q, return_all=True)
     ref[graph.input] = x_q

@@ -111,6 +111,12 @@ def _ll(name, v):
     return ("long long", name, f"{int(v)}LL")
 
 
+def _zps(ql: QLayer, i: int = 0) -> list[tuple[str, str, str]]:
+    """Zero points of input ``i`` and of the output (requant.h in_zp_of / out_zp_of; 0 unless a QDQ
+    model is asymmetric). The input's is also the value a conv's padding reads (real 0)."""
+    return [_i("in_zp", ql.zp(i)), _i("out_zp", ql.out_zp)]
+
+
 def _plan_factors(factors: dict, index: int) -> tuple[int, int, int]:
     """(pe, simd, kpar) of layer ``index``; plans and tests may give (pe, simd) pairs (kpar 1)."""
     f = tuple(factors.get(index, (1, 1)))
@@ -235,7 +241,7 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
         _u("pt", pt), _u("pl", pl), _u("groups", groups), _u("pe", pe), _u("simd", simd),
         _u("kpar", kpar), _u("in_lanes", in_lanes), _u("out_lanes", out_lanes),
-        _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
+        _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql),
         _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", lb_part), _u("lb_wpart", lb_wpart),
         _u("rom_wpr", wpr),
         _u("rom_words", 0 if offchip else len(words)), _u("mac", MAC_CODES[kind]),
@@ -290,7 +296,7 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> Bl
     if layer.op == ir.GAP:
         fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_bytes(layer.out_shape)),
                   _u("in_lanes", port_bytes(layer.in_shapes[0])),
-                  _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
+                  _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql),
                   _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
         ctx.cfgs.append({"name": cfg, "comment": f"{ident}: global average pooling", "fields": fields})
         return BlockCall(f"asymap::global_avgpool<{ns}::{cfg}>")
@@ -300,7 +306,7 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> Bl
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
         _u("pt", layer.pads[0]), _u("pl", layer.pads[1]), _u("pe", pe), _u("lanes", port_bytes(layer.in_shapes[0])),
         _u("out_lanes", port_bytes(layer.out_shape)),
-        _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi),
+        _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql),
         _b("count_include_pad", layer.count_include_pad), _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", pe),
     ]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {layer.op}", "fields": fields})
@@ -325,7 +331,8 @@ def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
     fields = [_u("beats", h * w * c // port_lanes(c)), _u("lanes", port_bytes(layer.out_shape)),
               _u("clanes", port_lanes(c)),
               _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
-              _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi)]
+              _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi),
+              _i("a_zp", ql.zp(0)), _i("b_zp", ql.zp(1)), _i("out_zp", ql.out_zp)]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: residual add", "fields": fields})
     return BlockCall(f"asymap::add2<{ctx.ns}::{cfg}>")
 
@@ -341,7 +348,7 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
         ctx.cfgs.append({"name": pname, "comment": f"{ident}: concat operand {i}", "fields": [
             _u("c", ci), _u("lanes", port_bytes(layer.in_shapes[i])), _u("offset", offset), _u("out_c", cout),
             _b("in_signed", qg.tensors[t].signed), _ll("mult", ql.mult[i]), _u("shift", ql.shift[i]),
-            _i("lo", ql.lo), _i("hi", ql.hi)]})
+            _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql, i)]})
         offset += ci
         end = (parts[-1]["end"] if parts else 0) + pixel_beats(layer.in_shapes[i])
         lanes = port_bytes(layer.in_shapes[i])

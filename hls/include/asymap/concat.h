@@ -1,7 +1,8 @@
 // asymap HLS library: channel concatenation.
 //
-// Each input i is requantized to the output scale, y = requant(x_i, mult[i], shift[i]) clamped
-// to [lo, hi], and placed at its channel offset of the output pixel. The generator emits one
+// Each input i is requantized to the output scale and zero point,
+// y = requant(x_i - in_zp_i, mult[i], shift[i]) + out_zp clamped to [lo, hi], and placed at its
+// channel offset of the output pixel. The generator emits one
 // small wrapper per concat layer (templates/segment_top.cpp.j2) that is ONE pipelined loop of
 // (pixels + 1) * T iterations, T = max(sum of the inputs' beats per pixel, output beats per
 // pixel): in slot k it shifts the beats of pixel k into `fill` (operands in order, concat_shift_in)
@@ -13,7 +14,7 @@
 // supporting any number of inputs with any lane counts. A wide operand or output (a few-channel
 // tensor carrying whole pixels per beat) takes one step per pixel through a holding register.
 // Part config: c (input channels), lanes, offset (first output channel), out_c, in_signed,
-// mult, shift, lo, hi.
+// mult, shift, lo, hi, and optionally in_zp (this operand's), out_zp (0 when absent).
 #ifndef ASYMAP_CONCAT_H
 #define ASYMAP_CONCAT_H
 
@@ -24,7 +25,8 @@
 
 namespace asymap {
 
-// Shift fill down by N bytes and put the requantized N bytes of `beat` on top. After all
+// Shift fill down by N bytes and put the requantized N bytes of `beat` on top (this operand's
+// in_zp subtracted, out_zp added: narrow and wide operands alike). After all
 // operands' beats of a pixel went in, fill[c] holds output channel c.
 template <class PART, unsigned N>
 inline void concat_place(const ap_uint<8 * N> &beat, byte_t fill[PART::out_c]) {
@@ -36,7 +38,8 @@ inline void concat_place(const ap_uint<8 * N> &beat, byte_t fill[PART::out_c]) {
     for (unsigned l = 0; l < N; ++l) {
 #pragma HLS UNROLL
         act_t x = byte_value<PART::in_signed>(lane_byte<N>(beat, l));
-        fill[PART::out_c - N + l] = requant<PART::lo, PART::hi>(acc_t(x), PART::mult, PART::shift).range(7, 0);
+        fill[PART::out_c - N + l] = requant<PART::lo, PART::hi, out_zp_of<PART>::value>(
+            acc_t(x) - in_zp_of<PART>::value, PART::mult, PART::shift).range(7, 0);
     }
 }
 

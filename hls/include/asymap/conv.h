@@ -16,15 +16,17 @@
 // and docs/hls-library.md); their cycles, fill and drain included, are counted in C-simulation
 // (csim_count.h) and equal asymap.partition.costmodel.engine_cycles.
 //
-// Arithmetic: acc = bias + sum(x * w) in 32 bits (x int8 or uint8, w int8; padding contributes 0),
-// then requant(acc, mult[c], shift[c]) clamped to [lo, hi] (requant.h = asymap.quant.arith).
+// Arithmetic: acc = bias + sum(x * w) in 32 bits (x int8 or uint8, w int8; padding contributes the
+// input zero point in_zp, real 0: the quantizer folded -in_zp * sum(w) into the bias, so this is
+// sum(w * (x - in_zp)) exactly), then requant(acc, mult[c], shift[c]) + out_zp clamped to [lo, hi]
+// (requant.h = asymap.quant.arith). in_zp/out_zp are 0 unless a QDQ model is asymmetric.
 //
 // Config struct (all `static const`), generated into params.h by asymap.codegen.segment:
 //   in_c, in_h, in_w, out_c, out_cp (out_c rounded up to a multiple of pe: the last fold may
 //   compute zero padding channels when pe does not divide out_c), out_h, out_w, kh, kw, sh, sw,
 //   dh, dw, pt, pl, groups,
 //   pe, simd, kpar (window positions per cycle, divides kh*kw; 1 for 1x1/fc), in_lanes, out_lanes,
-//   in_signed, lo, hi,
+//   in_signed, lo, hi, in_zp, out_zp (optional, 0 when absent: requant.h in_zp_of/out_zp_of),
 //   lb_rows = (kh-1)*dh+1, lb_part (channels per cycle of conv_offchip's input buffer),
 //   lb_wpart (informational: column banks of the window generator, kw*dw when kpar > 1),
 //   rom_wpr (64-bit words per weight row in the ROM), rom_words (ROM length).
@@ -96,7 +98,7 @@ inline void requant_fold(const acc_t acc[CFG::pe], unsigned nf, const int32_t mu
     for (unsigned p = 0; p < CFG::pe; ++p) {
 #pragma HLS UNROLL
         unsigned co = nf * CFG::pe + p;
-        opix[co] = requant<CFG::lo, CFG::hi>(acc[p], mult[co], shift[co]).range(7, 0);
+        opix[co] = requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(acc[p], mult[co], shift[co]).range(7, 0);
     }
 }
 
@@ -151,6 +153,8 @@ struct conv_swg_cfg {
     static const unsigned pt = CFG::pt, pl = CFG::pl, out_h = CFG::out_h, out_w = CFG::out_w, kpar = CFG::kpar;
     static const unsigned a = X::A, s = X::S, pe = CFG::pe, coutg = X::DW ? 1 : X::COUTG;
     static const unsigned cing = X::CING;
+    // padded window positions read the zero point (after the input gearbox: wide ports alike)
+    static const int in_zp = in_zp_of<CFG>::value;
     typedef gearbox_shape<CFG::in_lanes, X::BW, X::IIT, X::IIT> GI;
     typedef gearbox_shape<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT> GO;
     static const unsigned lm = GI::M, lw = GI::L / X::BW;
@@ -211,7 +215,8 @@ mvau_steps:
             acc_t a = (i == 0 ? acc_t(bias[nf * CFG::pe + p]) : acc[p]) + sum[p];
             acc[p] = a;
             if (i == KS - 1)  // last step of the fold: requantize in the same loop body
-                y.b[p] = requant<CFG::lo, CFG::hi>(a, mult[nf * CFG::pe + p], shift[nf * CFG::pe + p]).range(7, 0);
+                y.b[p] = requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(a, mult[nf * CFG::pe + p],
+                                                                          shift[nf * CFG::pe + p]).range(7, 0);
         }
         if (i == KS - 1) out.write(y);
         ++widx;

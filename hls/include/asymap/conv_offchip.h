@@ -134,7 +134,7 @@ void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_u
                 unsigned off = c0 % GB;                                            // a multiple of SIMD
                 for (unsigned s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
-                    x[p][s] = ok ? byte_value<CFG::in_signed>(wd.b[off + s]) : act_t(0);
+                    x[p][s] = ok ? byte_value<CFG::in_signed>(wd.b[off + s]) : act_t(in_zp_of<CFG>::value);  // pad: real 0
                 }
             }
             if (i == 0) {
@@ -149,7 +149,7 @@ void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_u
                 for (unsigned p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
                     unsigned co = nf * PE + p;
-                    res.b[p] = requant<CFG::lo, CFG::hi>(acc[p], mult[co], shift[co]).range(7, 0);
+                    res.b[p] = requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(acc[p], mult[co], shift[co]).range(7, 0);
                 }
                 obuf[px * NF + nf] = res;
             }

@@ -1,6 +1,9 @@
 // asymap HLS library: residual add with both inputs rescaled.
 //
-//   y = clamp((xa*ma + xb*mb + 2**(s-1)) >> s, lo, hi)     (asymap.quant.arith.rshift_round)
+//   y = clamp(((xa'*ma + xb'*mb + 2**(s-1)) >> s) + zo, lo, hi)  (asymap.quant.arith.rshift_round)
+//
+// with xa' = xa - za, xb' = xb - zb: each input's zero point is subtracted before its multiplier
+// and the output's added after the shift (all 0 unless a QDQ model is asymmetric).
 //
 // Both operands have their own multiplier because their scales differ; the sum of the two
 // products is shifted once, so the result is exactly the numpy reference's. The two inputs have
@@ -9,9 +12,10 @@
 // at most 8); no memory. A wide port (lanes > CL: whole pixels per beat, stream_utils.h port_pix)
 // is read every lanes/CL steps into a holding register that shifts down by CL bytes per step, and
 // the result beat is assembled the same way, so a wide port costs no more multipliers than a
-// narrow one and runs at the same pace. Cycles: beats + lat_add.
+// narrow one and runs at the same pace; the zero points apply per compute lane either way.
+// Cycles: beats + lat_add.
 // Config: beats (compute steps), lanes (port bytes per beat), clanes (CL), a_signed, b_signed,
-// ma, mb, s, lo, hi.
+// ma, mb, s, lo, hi, and optionally a_zp, b_zp, out_zp (0 when absent).
 #ifndef ASYMAP_ELTWISE_H
 #define ASYMAP_ELTWISE_H
 
@@ -20,6 +24,15 @@
 #include "asymap/types.h"
 
 namespace asymap {
+
+template <class CFG, class = void>
+struct add_zp {
+    static const int a = 0, b = 0;
+};
+template <class CFG>
+struct add_zp<CFG, typename zp_void<decltype(CFG::a_zp + CFG::b_zp)>::type> {
+    static const int a = CFG::a_zp, b = CFG::b_zp;
+};
 
 template <class CFG>
 void add2(hls::stream<ap_uint<8 * CFG::lanes> > &a, hls::stream<ap_uint<8 * CFG::lanes> > &b,
@@ -40,9 +53,9 @@ add_beats:
         ap_uint<8 * CL> vy;
         for (unsigned l = 0; l < CL; ++l) {
 #pragma HLS UNROLL
-            wide_t xa = byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(ha, l));
-            wide_t xb = byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(hb, l));
-            act_t y = rshift_round<CFG::lo, CFG::hi>(xa * CFG::ma + xb * CFG::mb, CFG::s);
+            wide_t xa = wide_t(byte_value<CFG::a_signed>(lane_byte<CFG::lanes>(ha, l))) - add_zp<CFG>::a;
+            wide_t xb = wide_t(byte_value<CFG::b_signed>(lane_byte<CFG::lanes>(hb, l))) - add_zp<CFG>::b;
+            act_t y = rshift_round<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(xa * CFG::ma + xb * CFG::mb, CFG::s);
             vy.range(8 * l + 7, 8 * l) = y.range(7, 0);
         }
         if (R > 1) {  // fixed-distance shifts: the next CL bytes move to the bottom, the result on top

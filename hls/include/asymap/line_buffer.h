@@ -9,7 +9,8 @@
 //   kq = step of KPAR kernel-window positions (q = kq*KPAR + j, ky = q / KW, kx = q % KW),
 //   s  = input-channel fold.
 // Word (a, s) of a pixel is buffer word ((a*PE)/COUTG)*CING/BW + s; a window word holds KPAR such
-// words (one per window position), padding positions read as zero.
+// words (one per window position), padding positions read as the input's zero point (WC::in_zp
+// when the config has it, else 0: real 0 either way; requant.h in_zp_of).
 //
 // Row buffer: RB = (KH-1)*DH+1 + SH row slots (input row r in slot r % RB), so the rows output row
 // oy+1 needs load while output row oy is emitted. The SWG is ONE flattened pipelined loop over
@@ -32,6 +33,7 @@
 #define ASYMAP_LINE_BUFFER_H
 
 #include "asymap/csim_count.h"
+#include "asymap/requant.h"
 #include "asymap/stream_utils.h"
 #include "asymap/types.h"
 
@@ -197,7 +199,7 @@ swg_steps:
                 word_t v = pick<word_t, RB>(row_words, rs);
                 for (unsigned m = 0; m < WC::bw; ++m) {
 #pragma HLS UNROLL
-                    ww.b[j * WC::bw + m] = ok ? v.b[m] : byte_t(0);
+                    ww.b[j * WC::bw + m] = ok ? v.b[m] : byte_t(zp_byte<in_zp_of<WC>::value>::value);
                 }
             }
             out.write(ww);

@@ -3,15 +3,18 @@
 // KxK pooling is a DATAFLOW chain like the KxK conv (conv.h): gearbox, the window generator of
 // line_buffer.h, a reduction process over PE channels per cycle (one output pixel takes
 // (C/PE) * KH*KW cycles), gearbox; input rows load while the previous output row computes.
-//   max: padded positions are skipped (ONNX pads max pooling with -inf); no requantization, the
-//        result is clamped to [lo, hi] (the output type / fused activation).
-//   avg: sum of the in-image values (padding adds 0), n = kh*kw when count_include_pad else the
-//        number of in-image positions, y = requant(sum, mult[n], shift[n]) (arrays of kh*kw+1).
-//   gap: y[c] = requant(sum over H*W, mult, shift) with one multiplier for the tensor.
+//   max: padded positions are skipped (ONNX pads max pooling with -inf); no requantization (the
+//        output keeps the input's scale and zero point), the result is clamped to [lo, hi] (the
+//        output type / fused activation).
+//   avg: sum of the in-image values minus the input zero point, x - in_zp (padding adds real 0),
+//        n = kh*kw when count_include_pad else the number of in-image positions,
+//        y = requant(sum, mult[n], shift[n]) + out_zp (arrays of kh*kw+1).
+//   gap: y[c] = requant(sum over H*W of x - in_zp, mult, shift) + out_zp, one multiplier.
+// The zero points are 0 unless a QDQ model is asymmetric (requant.h in_zp_of / out_zp_of).
 // Pool config: c, in_h, in_w, out_h, out_w, kh, kw, sh, sw, dh, dw, pt, pl, pe, lanes (input port
-// bytes per beat), out_lanes (output port), in_signed, lo, hi, count_include_pad, lb_rows, lb_part
-// (the last two are informational). Ports may be wide (stream_utils.h port_pix): a few-channel
-// tensor carries whole pixels per beat, and the input and output widths may differ.
+// bytes per beat), out_lanes (output port), in_signed, lo, hi, in_zp, out_zp, count_include_pad,
+// lb_rows, lb_part (the last two are informational). Ports may be wide (stream_utils.h port_pix):
+// a few-channel tensor carries whole pixels per beat, and the input and output widths may differ.
 #ifndef ASYMAP_POOL_H
 #define ASYMAP_POOL_H
 
@@ -68,11 +71,11 @@ pool_steps:
 #pragma HLS UNROLL
             act_t v = byte_value<CFG::in_signed>(xw.b[p]);
             acc_t prev = k == 0 ? (MAX ? acc_t(-256) : acc_t(0)) : acc[p];
-            acc_t a = !ok ? prev : MAX ? (acc_t(v) > prev ? acc_t(v) : prev) : acc_t(prev + v);
+            acc_t a = !ok ? prev : MAX ? (acc_t(v) > prev ? acc_t(v) : prev) : acc_t(prev + v - in_zp_of<CFG>::value);
             acc[p] = a;
             if (k == KK - 1)
                 y.b[p] = (MAX ? clamp_act<CFG::lo, CFG::hi>(wide_t(a))
-                              : requant<CFG::lo, CFG::hi>(a, mult[div], shift[div])).range(7, 0);
+                              : requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(a, mult[div], shift[div])).range(7, 0);
         }
         if (k == KK - 1) out.write(y);
         if (++k == KK) {
@@ -146,11 +149,13 @@ void avgpool2d(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<8 
 }
 
 // Global average pooling. Config: c, pixels (= H*W), lanes (output port), in_lanes (input port,
-// possibly wide: in_lanes / c whole pixels per beat), in_signed, lo, hi, mult, shift.
+// possibly wide: in_lanes / c whole pixels per beat), in_signed, lo, hi, mult, shift, in_zp,
+// out_zp (optional, 0 when absent).
 // ONE pipelined loop of pixels/IPP * CB + CBO iterations: CB = C/AW input beats per pixel (AW =
 // in_lanes accumulators per word; a wide beat has CB = 1 and AW = C, and its IPP pixels are added
-// per channel in one step), CBO = C/lanes output beats. The first iterations add beat b of each
-// pixel to the AW accumulators of word b, the last CBO requantize and write lanes channels. Lane l
+// per channel in one step, each minus in_zp), CBO = C/lanes output beats. The first iterations add
+// beat b of each pixel to the AW accumulators of word b, the last CBO requantize and write lanes
+// channels. Lane l
 // always uses bank l (acc is partitioned by lane, dim 2). The read-modify-write of acc[b] recurs
 // every CB iterations: with CB >= gap_rmw_min the dependence distance covers the RAM's read
 // latency and DEPENDENCE inter distance = CB tells HLS so (UG1399 "Pragma HLS dependence": a true
@@ -190,7 +195,7 @@ gap_steps:
             acc_t add = 0;
             for (unsigned g = 0; g < IPP; ++g) {
 #pragma HLS UNROLL
-                add += byte_value<CFG::in_signed>(lane_byte<CFG::in_lanes>(beat, g * AW + l));
+                add += byte_value<CFG::in_signed>(lane_byte<CFG::in_lanes>(beat, g * AW + l)) - in_zp_of<CFG>::value;
             }
             nxt[l] = cur[l] + add;
         }
@@ -198,7 +203,8 @@ gap_steps:
 #pragma HLS UNROLL
             // narrow: word ob, lane l; wide: the one word, channel ob*OL + l (a small multiplexer)
             acc_t v = IPP > 1 ? pick<acc_t, AW>(cur, ob * OL + l) : cur[l < AW ? l : 0];
-            y.range(8 * l + 7, 8 * l) = requant<CFG::lo, CFG::hi>(v, CFG::mult, CFG::shift).range(7, 0);
+            y.range(8 * l + 7, 8 * l) =
+                requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(v, CFG::mult, CFG::shift).range(7, 0);
         }
         if (SR) {
             for (unsigned l = 0; l < AW; ++l) {
