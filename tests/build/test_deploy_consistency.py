@@ -165,7 +165,7 @@ def test_board_library_flow_platform_and_memory_names(board):
 
 # ---- parsing what the tools read ---------------------------------------------------------------------
 def parse_cfg(text: str) -> dict:
-    out = {"nk": [], "stream_connect": [], "sp": [], "connect": []}
+    out = {"nk": [], "stream_connect": [], "sp": [], "connect": [], "freqHz": []}
     section = None
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -174,8 +174,13 @@ def parse_cfg(text: str) -> dict:
         if line.startswith("["):
             section = line
             continue
-        assert section == "[connectivity]", line
         key, _, val = line.partition("=")
+        if section == "[clock]":  # --clock.freqHz=<Hz>:<cu_0>[,<cu_n>] (UG1393 "--clock Options")
+            assert key == "freqHz", line
+            hz, _, cus = val.partition(":")
+            out["freqHz"].append((int(hz), cus.split(",")))
+            continue
+        assert section == "[connectivity]", line
         if key == "nk":
             kernel, count, insts = val.split(":")
             names = insts.split(".")
@@ -518,3 +523,77 @@ def test_an_old_board_file_with_two_platform_keys_is_refused_in_one_line(tmp_pat
                                      "clock_mhz: 100, mem_gbps: 1, platform: my_shell}}\nlinks: []\n")
     with pytest.raises(UserError, match=r"board 'a'.*'platform'.*deploy: platform:"):
         load_cluster(tmp_path / "c.yaml")
+
+
+# ---- kernel clocks ----------------------------------------------------------------------------------------
+def _clock_hz(board_dir: Path, config: str) -> float:
+    ns = re.search(r"^clock=([\d.]+)ns$", (board_dir / config).read_text(), re.M).group(1)
+    return 1e9 / float(ns)
+
+
+@pytest.mark.parametrize("tree", ["alveo", "embedded", "hostpath"])
+def test_every_compute_unit_is_linked_at_the_clock_it_was_built_for(trees, tree):
+    """[clock] freqHz in every link config: each HLS CU at the clock its hls_config synthesized it
+    for, each transport kernel at the clock of the kernel it streams with; every CU named once."""
+    out = trees[tree]
+    checked = 0
+    for d, dep in _boards(out):
+        if dep["flow"] != "vitis" or dep["linked_by"]:
+            continue
+        cfg = parse_cfg((d / "connectivity.cfg").read_text())
+        hz = {cu: f for f, cus in cfg["freqHz"] for cu in cus}
+        named = [cu for _, cus in cfg["freqHz"] for cu in cus]
+        insts = [i for _, names in cfg["nk"] for i in names]
+        assert sorted(named) == sorted(insts), (d.name, named, insts)
+        owner = {k["kernel"]: out / k["dir"] for k in dep["kernels"] if k["dir"]}
+        for kernel, names in cfg["nk"]:
+            kd = owner.get(kernel, d)
+            configs = hls_configs(kd)
+            if kernel in configs:
+                for i in names:
+                    assert hz[i] == pytest.approx(_clock_hz(kd, configs[kernel]["config"]), rel=1e-4), (d.name, i)
+        for a, b in cfg["stream_connect"]:  # a stream never crosses clocks: no converter is needed
+            assert hz[a.split(".")[0]] == hz[b.split(".")[0]], (d.name, a, b)
+        checked += 1
+    assert checked == {"alveo": 4, "embedded": 2, "hostpath": 3}[tree]
+
+
+def _tree_with_clocks(tmp_path, key: str, clocks: dict[str, float], run_cli):
+    """Generate the ``key`` tree with the plan's kernel clock of some stages changed."""
+    yaml_text, names = CLUSTERS[key]
+    (tmp_path / "c.yaml").write_text(yaml_text)
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), str(model))
+    cuts, host_path = HOST_PATHS.get(key, (CUTS if len(names) > 2 else [(0, 3), (4, 8)], None))
+    plan = {"schema": 1, "boards": [
+        {"name": n, "first_layer": a, "last_layer": b, **({"clock_mhz": clocks[n]} if n in clocks else {}),
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "onchip"} for i in range(a, b + 1)]}
+        for n, (a, b) in zip(names, cuts)]}
+    if host_path:
+        plan["host_path"] = host_path
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    return run_cli("generate", model, tmp_path / "c.yaml", "--plan", tmp_path / "p.json", "-o", tmp_path / "out", "-q")
+
+
+def test_a_stage_at_its_own_clock_is_linked_at_that_clock(tmp_path, run_cli):
+    p = _tree_with_clocks(tmp_path, "hostpath", {"sa": 200.0}, run_cli)
+    assert p.returncode == 0, p.stderr
+    cfg = parse_cfg((tmp_path / "out" / "sa" / "connectivity.cfg").read_text())
+    assert cfg["freqHz"] == [(200000000, ["top_sa_1", "xport_qsfp0"])]
+    assert _clock_hz(tmp_path / "out" / "sa", "hls_config.cfg") == pytest.approx(200e6)
+    other = parse_cfg((tmp_path / "out" / "sb_fwd_in" / "connectivity.cfg").read_text())
+    assert [f for f, _ in other["freqHz"]] == [250000000]
+
+
+def test_one_transport_kernel_for_two_clocks_is_refused(tmp_path, run_cli, assert_user_error):
+    """sb's stage and its forwarding station share both cages' rxtx transport kernels (one kernel
+    clock): a stage clock that differs from the station's stops generate with one line."""
+    p = _tree_with_clocks(tmp_path, "hostpath", {"sb": 200.0}, run_cli)
+    assert_user_error(p, "board 'sb'", "200 MHz", "250 MHz", "one kernel clock", "clock_mhz")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_block_design_with_two_clocks_is_refused(tmp_path, run_cli, assert_user_error):
+    p = _tree_with_clocks(tmp_path, "hostpath7", {"v709": 100.0}, run_cli)
+    assert_user_error(p, "board 'v709'", "Vivado IP flow", "v709 100 MHz", "v709_fwd_in", "clock_mhz")
+    assert not (tmp_path / "out").exists()

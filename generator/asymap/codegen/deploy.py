@@ -32,6 +32,7 @@ from pathlib import Path
 from asymap import __version__
 from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
 from asymap.codegen.rtl_glue import plan_link_glue
+from asymap.errors import UserError
 from asymap.resources import resource_dir
 from asymap.util.progress import status
 
@@ -77,6 +78,7 @@ class KernelInst:
     ports: dict[str, str]  # port/interface -> axis_in | axis_out | m_axi | s_axilite | gt | clock
     args: dict[str, str] = field(default_factory=dict)  # memory argument -> its m_axi interface (sp= names args)
     dir: str = ""  # the station project that builds it when not this directory (one xclbin per physical board)
+    clock_mhz: float | None = None  # the kernel clock its HLS/RTL was built for (v++ --clock.freqHz per CU)
 
 
 @dataclass
@@ -231,7 +233,7 @@ MOVER_ARGS = {"mm2s": {"mem": "m_axi_gmem0"},
               "s2mm": {"mem": "m_axi_gmem0", "last": "m_axi_gmem1", "count": "m_axi_gmem2"}}
 
 
-def _mover(kind: str, width: int, bd: BoardDeploy) -> KernelInst:
+def _mover(kind: str, width: int, bd: BoardDeploy, clock_mhz: float | None = None) -> KernelInst:
     name = f"asymap_{kind}"
     wd = f"hls_{kind}"
     ports = {("out" if kind == "mm2s" else "in"): ("axis_out" if kind == "mm2s" else "axis_in"),
@@ -239,7 +241,8 @@ def _mover(kind: str, width: int, bd: BoardDeploy) -> KernelInst:
     ports.update({bundle: "m_axi" for bundle in MOVER_ARGS[kind].values()})
     bd.movers.append({"kind": kind, "kernel": name, "width_bits": width, "config": f"hls_config_{kind}.cfg",
                       "source": f"movers/{kind}.cpp", "work_dir": wd})
-    return KernelInst(name, f"{kind}_1", "hls", f"{wd}/{name}.xo", "export", ports, dict(MOVER_ARGS[kind]))
+    return KernelInst(name, f"{kind}_1", "hls", f"{wd}/{name}.xo", "export", ports, dict(MOVER_ARGS[kind]),
+                      clock_mhz=clock_mhz)
 
 
 def _xport_instance(t: Transport) -> str:
@@ -247,13 +250,13 @@ def _xport_instance(t: Transport) -> str:
     return f"xport_{t.port}" + (f"_l{t.lane}" if t.lane else "")
 
 
-def _xport_kernel(t: Transport, width: int) -> KernelInst:
+def _xport_kernel(t: Transport, width: int, clock_mhz: float | None = None) -> KernelInst:
     dirs = "rx" if t.role == "in" else "tx"
     name = f"asymap_xport_{t.core}_{dirs}_w{width}"
     ports = {"m_axis_rx": "axis_out"} if dirs == "rx" else {"s_axis_tx": "axis_in"}
     ports.update({"gt_serial_port": "gt", "gt_refclk": "clock"})
     return KernelInst(name, _xport_instance(t), "rtl",
-                      f"transport/{name}.xo", "export", ports)
+                      f"transport/{name}.xo", "export", ports, clock_mhz=clock_mhz)
 
 
 def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, last: bool, cl_links: dict,
@@ -269,7 +272,8 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     ports = top_ports(top_cpp)
     top = KernelInst(b.top, f"{b.top}_1" if dep.flow == "vitis" else f"{b.top}_0", "hls",
                      f"hls_{b.ident}/{b.top}.xo" if dep.flow == "vitis" else f"hls_{b.ident}",
-                     "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")})
+                     "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")},
+                     clock_mhz=b.clock_mhz)
     bd.kernels.append(top)
     bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages)
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
@@ -288,19 +292,19 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     if "arg:wpre" in ports:  # the start-up image of URAM weights (asymap/preload.h)
         bd.sp.append((f"{top.instance}.wpre", next(banks)))
     if first:
-        mm2s = _mover("mm2s", b.link_in.width_bits, bd)
+        mm2s = _mover("mm2s", b.link_in.width_bits, bd, b.clock_mhz)
         bd.kernels.append(mm2s)
         bd.streams.append((f"{mm2s.instance}.out", f"{top.instance}.link_in"))
         bd.sp.append((f"{mm2s.instance}.mem", next(banks)))
     if last:
-        s2mm = _mover("s2mm", b.link_out.width_bits, bd)
+        s2mm = _mover("s2mm", b.link_out.width_bits, bd, b.clock_mhz)
         bd.kernels.append(s2mm)
         bd.streams.append((f"{top.instance}.link_out", f"{s2mm.instance}.in"))
         for arg in MOVER_ARGS["s2mm"]:
             bd.sp.append((f"{s2mm.instance}.{arg}", next(banks)))
     for t in bd.transports:
         width = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
-        k = _xport_kernel(t, width)
+        k = _xport_kernel(t, width, b.clock_mhz)
         have = next((x for x in bd.kernels if x.instance == k.instance), None)
         both = _xport_both(*((have, k) if "_rx_" in have.kernel else (k, have))) if have is not None else None
         if both is not None:  # both directions of one cable (host path): one bidirectional kernel
@@ -342,7 +346,8 @@ def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
         return None
     name = f"asymap_xport_{ca}_rxtx_{wb}" + (f"_r{wa[1:]}" if wa != wb else "")
     return KernelInst(name, rx.instance, "rtl", f"transport/{name}.xo", "export",
-                      {"m_axis_rx": "axis_out", "s_axis_tx": "axis_in", "gt_serial_port": "gt", "gt_refclk": "clock"})
+                      {"m_axis_rx": "axis_out", "s_axis_tx": "axis_in", "gt_serial_port": "gt", "gt_refclk": "clock"},
+                      clock_mhz=tx.clock_mhz)
 
 
 def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
@@ -364,6 +369,7 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
             continue  # no deployment data: nothing is linked
         m = replace(boards[first], kernels=[], streams=[], sp=[], gt=[], transports=[], notes=[], unconnected=[],
                     movers=list(boards[first].movers))
+        owner: dict[str, str] = {}  # transport instance -> the entry that first placed it
         for i in idx:
             bd, own = boards[i], specs[i].ident
             rename: dict[str, str] = {}
@@ -373,10 +379,18 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
                     continue
                 have = next((x for x in m.kernels if x.instance == k.instance), None)
                 if have is None:
+                    owner[k.instance] = own
                     m.kernels.append(k)
                 elif have.kernel != k.kernel:
                     pair = (have, k) if "_rx_" in have.kernel else (k, have)
                     both = _xport_both(*pair)
+                    if both is not None and have.clock_mhz != k.clock_mhz:
+                        # asymap_xport has one kernel clock (k_clk) for both directions.
+                        raise UserError(
+                            f"board {specs[first].name!r}: cage {k.instance[len('xport_'):]} carries the links of chain "
+                            f"entries {owner[have.instance]} ({have.clock_mhz:g} MHz) and {own} ({k.clock_mhz:g} MHz) "
+                            "through one transport kernel, which has one kernel clock; give the board one clock_mhz "
+                            "in the cluster YAML and re-run 'asymap plan'")
                     if both is not None:
                         m.kernels[m.kernels.index(have)] = both
                     else:
@@ -404,6 +418,21 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
 
 
 # --- rendering --------------------------------------------------------------------------------------
+def cu_clocks(bd: BoardDeploy) -> list[tuple[int, list[str]]]:
+    """Kernel clock of every compute unit of one ``v++ --link``, as ``[clock] freqHz=<Hz>:<cu>[,<cu>]``
+    lines take it (UG1393 "--clock Options": ``--clock.freqHz=<Hz>:<cu_0>[.<clk_pin_0>][,<cu_n>...]``;
+    config-file section ``[clock]``, UG1393 "Vitis Compiler Configuration File"). Each CU runs at the
+    clock its HLS was synthesized for (hls_config.cfg ``clock``) or, for the transport and the movers,
+    the clock of the chain entry whose streams they carry; without these lines v++ puts every CU on
+    the platform's default clock (300 MHz on the Alveo shells), above the 250 MHz the kernels were
+    built for. Frequencies in whole Hz, highest first."""
+    by_hz: dict[int, list[str]] = {}
+    for k in bd.kernels:
+        if k.clock_mhz:
+            by_hz.setdefault(int(round(k.clock_mhz * 1e6)), []).append(k.instance)
+    return sorted(by_hz.items(), reverse=True)
+
+
 def _credit_sizing(b, t: Transport, kw: int):
     """The credit bridge's buffers of one link end, sized as for the RTL glue from the cluster
     link's latency and the core's user clock (docs/link-protocol.md section 5); both ends of a link
@@ -607,7 +636,8 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             nk: dict[str, list[str]] = {}
             for k in bd.kernels:
                 nk.setdefault(k.kernel, []).append(k.instance)
-            _write(d / "connectivity.cfg", env.get_template("project/connectivity.cfg.j2").render(ctx, nk=nk))
+            _write(d / "connectivity.cfg", env.get_template("project/connectivity.cfg.j2").render(
+                ctx, nk=nk, clocks=cu_clocks(bd)))
         if bd.flow == "vitis":
             for m in bd.movers:
                 mctx = dict(ctx, m=m, clock_ns=f"{1000.0 / b.clock_mhz:.4f}".rstrip("0").rstrip("."))
@@ -636,6 +666,12 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         elif bd.flow == "vivado" and bd.linked_by is None:
             parts = [(specs[j], boards[j], bool(entries[j].get("files", {}).get("wmem")), j == 0, j == n - 1)
                      for j in range(n) if specs[j].name == b.name]
+            if len({p[0].clock_mhz for p in parts}) > 1:  # the block design drives every entry from one clock
+                raise UserError(
+                    f"board {b.name!r} ({b.type}, Vivado IP flow): its chain entries run at different kernel clocks ("
+                    + ", ".join(f"{p[0].ident} {p[0].clock_mhz:g} MHz" for p in parts)
+                    + ") but its one block design has one kernel clock; give the board one clock_mhz in the "
+                    "cluster YAML and re-run 'asymap plan'")
             bdv = _bd_cells(bd, parts)
             _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
             _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))
