@@ -319,6 +319,14 @@ def test_connectivity_names_only_kernels_and_ports_a_generated_step_builds(trees
             inst, arg = port.split(".")
             assert arg in margs_of[inst], (d.name, port)
             assert bank in dep["memory"]["banks"], (d.name, bank)
+        # Banks are the FPGA's, not an entry's: no two memory ports of one link share a bank unless the
+        # platform has fewer banks than ports, and then deploy.json says which share.
+        used, nb = [b for _, b in cfg["sp"]], len(dep["memory"]["banks"])
+        assert sorted(p for p, _ in cfg["sp"]) == sorted({p for p, _ in cfg["sp"]}), d.name
+        if len(used) <= nb:
+            assert len(set(used)) == len(used), (d.name, cfg["sp"])
+        else:
+            assert len(set(used)) == nb and any(n.startswith("memory bank ") for n in dep["notes"]), d.name
         gts = {g.platform_gt for g in type_deploy(dep["type"]).gt} | {g.platform_refclk for g in type_deploy(dep["type"]).gt}
         for port, iface in cfg["connect"]:
             inst, bus = port.split(".")
@@ -597,3 +605,38 @@ def test_a_block_design_with_two_clocks_is_refused(tmp_path, run_cli, assert_use
     p = _tree_with_clocks(tmp_path, "hostpath7", {"v709": 100.0}, run_cli)
     assert_user_error(p, "board 'v709'", "Vivado IP flow", "v709 100 MHz", "v709_fwd_in", "clock_mhz")
     assert not (tmp_path / "out").exists()
+
+
+# ---- memory banks ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("board,banks", [("u250", ["DDR[0]", "DDR[1]", "DDR[2]", "DDR[3]"]),
+                                         ("zcu102", ["HP0", "HP1", "HP2", "HP3"])])
+def test_more_memory_ports_than_banks_share_the_light_ones_and_say_so(tmp_path, board, banks):
+    """One board that is first and last with off-chip weights has five memory ports (wmem, mm2s.mem,
+    s2mm.mem/last/count) on four banks: the streaming ports get a bank each, the light flag and count
+    ports share, and deploy.json and the cfg name the shared bank and what it costs."""
+    (tmp_path / "c.yaml").write_text(f"boards:\n  - {{name: one, type: {board}}}\nlinks: []\n")
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), str(model))
+    plan = {"schema": 1, "boards": [{"name": "one", "first_layer": 0, "last_layer": 8, "layers": [
+        {"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i == 3 else "onchip"} for i in range(9)]}]}
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    generate(model, tmp_path / "c.yaml", tmp_path / "out", plan=tmp_path / "p.json", quiet=True)
+    text = (tmp_path / "out" / "one" / "connectivity.cfg").read_text()
+    sp = dict(parse_cfg(text)["sp"])
+    heavy = [sp["top_one_1.wmem"], sp["mm2s_1.mem"], sp["s2mm_1.mem"]]
+    assert heavy == banks[:3] and sp["s2mm_1.last"] == banks[3] and sp["s2mm_1.count"] == banks[0]
+    dep = json.loads((tmp_path / "out" / "one" / "deploy.json").read_text())
+    (note,) = [n for n in dep["notes"] if n.startswith("memory bank ")]
+    assert f"memory bank {banks[0]} is shared by top_one_1.wmem, s2mm_1.count" in note and "negligible" in note
+    assert f"# NOTE: {note}" in text
+
+
+def test_two_streaming_ports_on_one_bank_say_they_split_its_bandwidth():
+    from asymap.codegen.deploy import assign_banks, bank_sharing
+
+    sp = assign_banks(["a_1.wmem", "b_1.wmem", "m_1.mem", "s_1.last"], ["B0", "B1"])
+    assert sp == [("a_1.wmem", "B0"), ("b_1.wmem", "B1"), ("m_1.mem", "B0"), ("s_1.last", "B1")]
+    notes = bank_sharing(sp, ["B0", "B1"])
+    assert any("B0" in n and "2 streaming ports (a_1.wmem, m_1.mem) split its bandwidth" in n for n in notes)
+    assert any("B1" in n and "negligible" in n for n in notes)
+    assert assign_banks(["x_1.wmem", "y_1.mem"], ["H0", "H1", "H2"]) == [("x_1.wmem", "H0"), ("y_1.mem", "H1")]

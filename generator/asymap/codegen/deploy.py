@@ -221,11 +221,43 @@ def _pick_cage(gts: tuple[GtPort, ...], used: dict[str, int], need: int, core: s
 
 
 # --- per-board kernels and connections ------------------------------------------------------------
-def _bank_cycle(banks: list[str]):
-    """Memory banks in turn: each buffer gets its own bank while there are banks (on HBM parts a
-    pseudo channel per m_axi port is the bandwidth-friendly default, UG1352 "HBM" guidance)."""
-    while True:
-        yield from banks
+# Memory arguments that move little in steady state, so they are the first to share a bank: the
+# start-up image of URAM weights (read once), s2mm's TLAST flags (one byte per link beat) and its
+# beat count (one word per call); every other argument moves a tensor or the weights per image.
+LIGHT_ARGS = ("wpre", "last", "count")
+
+
+def assign_banks(ports: list[str], banks: list[str]) -> list[tuple[str, str]]:
+    """Memory bank of every m_axi argument (``inst.arg``) of one ``v++ --link``: one bank each while
+    the platform has banks (on HBM parts a pseudo channel per m_axi port is the bandwidth-friendly
+    default, UG1352 "HBM" guidance; on DDR each bank has its own controller). Assigned per physical
+    board, over every chain entry linked into its one xclbin, so two entries never share a bank by
+    accident. With more ports than banks the light arguments (``LIGHT_ARGS``) are placed last and
+    share first; a bank shared by heavy ports splits its bandwidth between them (see
+    :func:`bank_sharing`). Order of ``ports`` is kept in the result."""
+    order = sorted(range(len(ports)), key=lambda i: (ports[i].rpartition(".")[2] in LIGHT_ARGS, i))
+    out: list[tuple[str, str] | None] = [None] * len(ports)
+    for n, i in enumerate(order):
+        out[i] = (ports[i], banks[n % len(banks)])
+    return [x for x in out if x is not None]
+
+
+def bank_sharing(sp: list[tuple[str, str]], banks: list[str]) -> list[str]:
+    """One note per bank that carries several ports, saying what the sharing costs."""
+    on: dict[str, list[str]] = {}
+    for port, bank in sp:
+        on.setdefault(bank, []).append(port)
+    notes = []
+    for bank, ports in on.items():
+        if len(ports) < 2:
+            continue
+        heavy = [p for p in ports if p.rpartition(".")[2] not in LIGHT_ARGS]
+        cost = (f"the {len(heavy)} streaming ports ({', '.join(heavy)}) split its bandwidth"
+                if len(heavy) > 1 else "the others are light (start-up weights, TLAST flags, beat count): "
+                "negligible bandwidth")
+        notes.append(f"memory bank {bank} is shared by {', '.join(ports)} ({len(sp)} memory ports, "
+                     f"{len(banks)} banks on this platform); {cost}")
+    return notes
 
 
 # Arguments of the data movers (templates/deploy/mover.cpp.j2) and the m_axi bundle of each.
@@ -286,22 +318,23 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
                 else:
                     bd.unconnected.append(f"{top.instance}.{port}")
         return bd
-    banks = _bank_cycle(bd.banks)
+    mem: list[str] = []  # m_axi arguments; banks are assigned below, and again per physical board
     if wmem:
-        bd.sp.append((f"{top.instance}.wmem", next(banks)))
+        mem.append(f"{top.instance}.wmem")
     if "arg:wpre" in ports:  # the start-up image of URAM weights (asymap/preload.h)
-        bd.sp.append((f"{top.instance}.wpre", next(banks)))
+        mem.append(f"{top.instance}.wpre")
     if first:
         mm2s = _mover("mm2s", b.link_in.width_bits, bd, b.clock_mhz)
         bd.kernels.append(mm2s)
         bd.streams.append((f"{mm2s.instance}.out", f"{top.instance}.link_in"))
-        bd.sp.append((f"{mm2s.instance}.mem", next(banks)))
+        mem.append(f"{mm2s.instance}.mem")
     if last:
         s2mm = _mover("s2mm", b.link_out.width_bits, bd, b.clock_mhz)
         bd.kernels.append(s2mm)
         bd.streams.append((f"{top.instance}.link_out", f"{s2mm.instance}.in"))
         for arg in MOVER_ARGS["s2mm"]:
-            bd.sp.append((f"{s2mm.instance}.{arg}", next(banks)))
+            mem.append(f"{s2mm.instance}.{arg}")
+    bd.sp = assign_banks(mem, bd.banks)
     for t in bd.transports:
         width = b.link_in.width_bits if t.role == "in" else b.link_out.width_bits
         k = _xport_kernel(t, width, b.clock_mhz)
@@ -410,6 +443,7 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
             m.transports += bd.transports
             m.notes += bd.notes
             m.unconnected += [ren(u) for u in bd.unconnected]
+        m.sp = assign_banks([p for p, _ in m.sp], m.banks)  # distinct banks over the whole FPGA
         out[first] = m
         for i in idx[1:]:
             out[i] = replace(boards[i], kernels=[k for k in boards[i].kernels if k.origin != "rtl"], streams=[], sp=[],
@@ -626,6 +660,9 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
                         {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})))
         boards.append(bd)
     linked = merge_physical(specs, boards)  # what each directory links: one xclbin per physical board
+    for bd in linked:
+        if bd.flow == "vitis" and bd.linked_by is None:
+            bd.notes += bank_sharing(bd.sp, bd.banks)
     for i, (b, entry, bd) in enumerate(zip(specs, entries, linked)):
         d = root / b.ident
         wmem = bool(entry.get("files", {}).get("wmem"))
