@@ -37,14 +37,14 @@ boards:
   - {name: a250, type: u250}
   - {name: a280, type: u280, platform: xilinx_u280_gen3x16_xdma_1_202211_1_custom}
   - {name: a55c, type: u55c}
-  - {name: a50, type: u50}
   - {name: v118, type: vcu118}
+  - {name: a50, type: u50}
 links:
   - {a: a250, b: a280, gbps: 100, latency_ns: 500}
   - {a: a280, b: a55c, gbps: 100, latency_ns: 500}
-  - {a: a55c, b: a50, gbps: 10, latency_ns: 500}
-  - {a: a50, b: v118, gbps: 10, latency_ns: 500}
-""", ["a250", "a280", "a55c", "a50", "v118"]),
+  - {a: a55c, b: v118, gbps: 10, latency_ns: 500}
+  - {a: v118, b: a50, gbps: 10, latency_ns: 500}
+""", ["a250", "a280", "a55c", "v118", "a50"]),
     "embedded": ("""
 boards:
   - {name: z706, type: zc706}
@@ -360,11 +360,12 @@ def test_memory_banks_and_platforms_per_board(trees):
     assert deps["a280"]["platform"] == "xilinx_u280_gen3x16_xdma_1_202211_1_custom"
     assert deps["a250"]["platform"] == "xilinx_u250_gen3x16_xdma_4_1_202210_1"
     assert {n for n, d in deps.items() if d["flow"] == "vivado"} == {"v118", "z706", "v709", "pynq"}
-    # 100G between Alveo cards takes CMAC on a QSFP28; 10G takes one Aurora lane (U50: two lanes of its one cage).
+    # 100G between Alveo cards takes CMAC on a QSFP28; 10G takes one Aurora lane of a cage (two links of the
+    # U50's one cage are refused: test_two_links_on_one_alveo_gt_interface_are_refused).
     kinds = {(n, t["role"]): (t["core"], t["port"], t["lane"]) for n, d in deps.items() for t in d["transports"]}
     assert kinds[("a250", "out")] == ("cmac", "qsfp0", 0) and kinds[("a280", "in")] == ("cmac", "qsfp0", 0)
-    assert kinds[("a50", "in")] == ("aurora", "qsfp0", 0) and kinds[("a50", "out")] == ("aurora", "qsfp0", 1)
-    assert kinds[("v118", "in")] == ("aurora", "qsfp1", 0)
+    assert kinds[("a55c", "out")] == ("aurora", "qsfp1", 0) and kinds[("a50", "in")] == ("aurora", "qsfp0", 0)
+    assert kinds[("v118", "in")] == ("aurora", "qsfp1", 0) and kinds[("v118", "out")] == ("aurora", "qsfp2", 0)
     # Boards without a cage for a link say so instead of naming a transport that cannot exist.
     assert any("no free transceiver cage" in n for n in deps["z104"]["notes"])
     assert any("no free transceiver cage" in n for n in deps["pynq"]["notes"])
@@ -640,3 +641,58 @@ def test_two_streaming_ports_on_one_bank_say_they_split_its_bandwidth():
     assert any("B0" in n and "2 streaming ports (a_1.wmem, m_1.mem) split its bandwidth" in n for n in notes)
     assert any("B1" in n and "negligible" in n for n in notes)
     assert assign_banks(["x_1.wmem", "y_1.mem"], ["H0", "H1", "H2"]) == [("x_1.wmem", "H0"), ("y_1.mem", "H1")]
+
+
+# ---- what one FPGA's transports cannot share -------------------------------------------------------------
+def _generate_cli(tmp_path, yaml_text: str, boards: list[tuple[str, int, int]], run_cli, host_path=None):
+    (tmp_path / "c.yaml").write_text(yaml_text)
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), str(model))
+    plan = {"schema": 1, "boards": [
+        {"name": n, "first_layer": a, "last_layer": b,
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "onchip"} for i in range(a, b + 1)]}
+        for n, a, b in boards]}
+    if host_path:
+        plan["host_path"] = host_path
+    (tmp_path / "p.json").write_text(json.dumps(plan))
+    return run_cli("generate", model, tmp_path / "c.yaml", "--plan", tmp_path / "p.json", "-o", tmp_path / "out", "-q")
+
+
+def test_two_links_on_one_alveo_gt_interface_are_refused(tmp_path, run_cli, assert_user_error):
+    """A U50 in the middle of a chain would carry both its links on lanes 0 and 1 of its one QSFP28
+    (breakout): two transport kernels on the platform's one GT interface, which v++ cannot link."""
+    p = _generate_cli(tmp_path, """
+boards:
+  - {name: a55c, type: u55c}
+  - {name: mid, type: u50}
+  - {name: z102, type: zcu102}
+links:
+  - {a: a55c, b: mid, gbps: 10, latency_ns: 500}
+  - {a: mid, b: z102, gbps: 10, latency_ns: 500}
+""", [("a55c", 0, 3), ("mid", 4, 6), ("z102", 7, 8)], run_cli)
+    assert_user_error(p, "board 'mid' (u50)", "from a55c, lane 0", "to z102, lane 1", "cage qsfp0",
+                      "io_gt_qsfp0_00", "cluster YAML", "end of the chain")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_host_path_hop_over_a_pipeline_link_the_same_way_is_refused(tmp_path, run_cli, assert_user_error):
+    """A ring where the result's route runs sc -> sa -> sb while the pipeline runs sa -> sb: sb's stage
+    and its forwarding station would both receive from sa on one cable (and sa's both send to sb),
+    plan.json 'shared'."""
+    hp = {"attach": "sb", "host": "pc", "forwarding": ["sb", "sa"],
+          "in": [_hop("pc", "sb", 64), _hop("sb", "sa", 100)],
+          "out": [_hop("sc", "sa", 100), _hop("sa", "sb", 100) | {"shared": True}, _hop("sb", "pc", 64)]}
+    p = _generate_cli(tmp_path, """
+boards:
+  - {name: sa, type: u280}
+  - {name: sb, type: u250}
+  - {name: sc, type: u55c}
+links:
+  - {a: sa, b: sb, gbps: 100, latency_ns: 500}
+  - {a: sb, b: sc, gbps: 10, latency_ns: 500}
+  - {a: sc, b: sa, gbps: 100, latency_ns: 500}
+host: {name: pc, attach: sb, gbps: 64}
+""", [("sa", 0, 3), ("sb", 4, 6), ("sc", 7, 8)], run_cli, hp)
+    assert_user_error(p, "board 'sb'", "sb (link", "sb_fwd_out (link", "receive from sa", "cage qsfp0", "'shared'",
+                      "host: attach")
+    assert not (tmp_path / "out").exists()

@@ -368,6 +368,53 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
 
 
 # --- one xclbin per physical board -------------------------------------------------------------------
+def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
+    """Refuse, in one line naming the board, the cage and the links, the two transceiver uses one
+    FPGA's build cannot link:
+
+    * two links on lanes of one QSFP28 through a breakout cable on an Alveo card: the platform
+      exposes the cage as ONE GT interface (``io_gt_qsfp0_00``, all four lanes), and one interface
+      connects to one kernel's GT port, so the two Aurora transport kernels cannot both be linked;
+    * two chain entries sending (or receiving) on one cable in the same direction: a host-path hop
+      over a pipeline link the same way (plan.json ``shared``). ``asymap_xport`` has one send and one
+      receive side and one credit window per direction; two streams on one side would need a frame
+      arbiter and a credit window per stream (a shared window lets one stalled consumer block the
+      other's frames, a deadlock when the blocked stream feeds the stalled one), which the link
+      protocol does not have (docs/deploy.md, "One xclbin per FPGA")."""
+    phys: dict[str, list[tuple]] = {}
+    for b, bd in zip(specs, boards):
+        if bd.flow in ("vitis", "vivado"):
+            phys.setdefault(b.name, []).extend((b, bd, t) for t in bd.transports)
+    for name, ends in phys.items():
+        side: dict[tuple[str, int, str], tuple] = {}
+        for b, bd, t in ends:
+            key = (t.port, t.lane, t.role)
+            if key in side:
+                b0, _, t0 = side[key]
+                way = "send to" if t.role == "out" else "receive from"
+                raise UserError(
+                    f"board {name!r}: chain entries {b0.ident} (link {t0.link}) and {b.ident} (link {t.link}) would both "
+                    f"{way} {t.peer} on cage {t.port}, one cable in one direction; the host path's route runs over a "
+                    "pipeline link the same way (plan.json 'shared'), which one transport cannot carry: change the "
+                    "cluster YAML so the host's route avoids it (host: attach to another board, or a direct link), "
+                    "then re-run 'asymap plan'")
+            side[key] = (b, bd, t)
+        lanes: dict[str, dict[int, tuple]] = {}
+        for b, bd, t in ends:
+            if bd.flow == "vitis" and t.platform_gt:
+                lanes.setdefault(t.port, {}).setdefault(t.lane, (b, bd, t))
+        for cage, by_lane in lanes.items():
+            if len(by_lane) > 1:
+                uses = [by_lane[k] for k in sorted(by_lane)]
+                links = " and ".join(f"link {t.link} ({t.gbps:g} Gb/s {'to' if t.role == 'out' else 'from'} {t.peer}, "
+                                     f"lane {t.lane})" for _, _, t in uses)
+                raise UserError(
+                    f"board {name!r} ({uses[0][0].type}): {links} would share cage {cage} through a breakout cable, but "
+                    f"the platform exposes the cage as one GT interface ({uses[0][2].platform_gt}) that only one "
+                    f"transport kernel can use; in the cluster YAML give {name!r} no more neighbours than cages (e.g. "
+                    "make it an end of the chain), then re-run 'asymap plan'")
+
+
 def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
     """One transport kernel for both directions of a cage: asymap_xport has a transmit and a receive
     side, so the rx kernel of one station and the tx kernel of another on the same cage become one
@@ -659,6 +706,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
                         {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})))
         boards.append(bd)
+    check_cages(specs, boards)  # what one FPGA's transports cannot share: refused before anything is linked
     linked = merge_physical(specs, boards)  # what each directory links: one xclbin per physical board
     for bd in linked:
         if bd.flow == "vitis" and bd.linked_by is None:
