@@ -696,3 +696,26 @@ host: {name: pc, attach: sb, gbps: 64}
     assert_user_error(p, "board 'sb'", "sb (link", "sb_fwd_out (link", "receive from sa", "cage qsfp0", "'shared'",
                       "host: attach")
     assert not (tmp_path / "out").exists()
+
+
+def test_two_links_on_lanes_of_one_vivado_flow_cage_are_refused(tmp_path, run_cli, assert_user_error):
+    """A VCU118 (two QSFP28 cages) with three neighbours: the host's board d reaches the chain through
+    'mid', whose stage and stations then talk to a, c and d, so one link takes lane 1 of a cage."""
+    hp = {"attach": "d", "host": "pc", "forwarding": ["d", "mid"],
+          "in": [_hop("pc", "d", 32), _hop("d", "mid", 10), _hop("mid", "a", 10)],
+          "out": [_hop("c", "mid", 10), _hop("mid", "d", 10), _hop("d", "pc", 32)]}
+    p = _generate_cli(tmp_path, """
+boards:
+  - {name: a, type: vcu118}
+  - {name: mid, type: vcu118}
+  - {name: c, type: vcu118}
+  - {name: d, type: vcu118}
+links:
+  - {a: a, b: mid, gbps: 10, latency_ns: 500}
+  - {a: mid, b: c, gbps: 10, latency_ns: 500}
+  - {a: mid, b: d, gbps: 10, latency_ns: 500}
+host: {name: pc, attach: d, gbps: 32}
+""", [("a", 0, 3), ("mid", 4, 6), ("c", 7, 8)], run_cli, hp)
+    assert_user_error(p, "board 'mid' (vcu118)", "lane 0", "lane 1", "cage qsfp1", "breakout", "GT channel",
+                      "end of the chain")
+    assert not (tmp_path / "out").exists()

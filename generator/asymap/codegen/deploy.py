@@ -375,6 +375,9 @@ def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
     * two links on lanes of one QSFP28 through a breakout cable on an Alveo card: the platform
       exposes the cage as ONE GT interface (``io_gt_qsfp0_00``, all four lanes), and one interface
       connects to one kernel's GT port, so the two Aurora transport kernels cannot both be linked;
+      on a Vivado-flow board the block design would hold one Aurora core per lane, but sets neither
+      the GT channel of each lane nor one shared reference-clock buffer for the quad (two cores
+      with their own IBUFDS_GTE on one pin pair do not place);
     * two chain entries sending (or receiving) on one cable in the same direction: a host-path hop
       over a pipeline link the same way (plan.json ``shared``). ``asymap_xport`` has one send and one
       receive side and one credit window per direction; two streams on one side would need a frame
@@ -401,18 +404,21 @@ def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
             side[key] = (b, bd, t)
         lanes: dict[str, dict[int, tuple]] = {}
         for b, bd, t in ends:
-            if bd.flow == "vitis" and t.platform_gt:
+            if bd.flow == "vivado" or t.platform_gt:
                 lanes.setdefault(t.port, {}).setdefault(t.lane, (b, bd, t))
         for cage, by_lane in lanes.items():
             if len(by_lane) > 1:
                 uses = [by_lane[k] for k in sorted(by_lane)]
                 links = " and ".join(f"link {t.link} ({t.gbps:g} Gb/s {'to' if t.role == 'out' else 'from'} {t.peer}, "
                                      f"lane {t.lane})" for _, _, t in uses)
+                why = (f"the platform exposes the cage as one GT interface ({uses[0][2].platform_gt}) that only one "
+                       "transport kernel can use" if uses[0][1].flow == "vitis" else
+                       "the block design would put one Aurora core per lane on the quad without a GT channel "
+                       "placement per lane or one shared reference-clock buffer")
                 raise UserError(
                     f"board {name!r} ({uses[0][0].type}): {links} would share cage {cage} through a breakout cable, but "
-                    f"the platform exposes the cage as one GT interface ({uses[0][2].platform_gt}) that only one "
-                    f"transport kernel can use; in the cluster YAML give {name!r} no more neighbours than cages (e.g. "
-                    "make it an end of the chain), then re-run 'asymap plan'")
+                    f"{why}; in the cluster YAML give {name!r} no more neighbours than cages (e.g. make it an end of "
+                    "the chain), then re-run 'asymap plan'")
 
 
 def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
