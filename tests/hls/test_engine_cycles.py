@@ -158,20 +158,22 @@ def test_latency_constants_agree():
 # Zero-padded PE (issue 12): pe does not divide C_out, so the last output fold computes padding
 # channels on zero weights (out_cp = C_out rounded up to a multiple of pe) and the output gearbox
 # drops them; pe is neither a divisor nor a power of two, so the PE -> 8-lane gearbox works on
-# lcm(pe, 8)-byte chunks (pe = 7: 56 bytes). One layer per case, so each engine's count is
-# checked on its own. (id, input shape, layer kwargs, (pe, simd), offchip, MAC kind)
+# lcm(pe, 8)-byte chunks (pe = 7: 56 bytes). Every case is an option of the planner's menu
+# (costmodel._padded_pes); one layer per case, so each engine's count is checked on its own.
+# (id, input shape, layer kwargs, (pe, simd), offchip, MAC kind)
 PADDED = [
-    ("k3s1_c64_pe7_packed", (8, 6, 7), dict(cout=64, k=3), (7, 8), False, "packed"),
+    ("k3s1_c48_pe7_packed", (8, 6, 7), dict(cout=48, k=3), (7, 8), False, "packed"),
     ("k3s1_c64_pe3", (8, 5, 6), dict(cout=64, k=3), (3, 4), False, "dsp"),
     ("k3s2_c64_pe11", (16, 7, 6), dict(cout=64, k=3, s=2), (11, 16), False, "dsp"),
     ("k1_c64_pe13_emit_bound", (8, 5, 6), dict(cout=64, k=1, p=0), (13, 8), False, "dsp"),  # 13 gearbox steps vs 5 folds
-    ("k1_c64_pe7_emit_bound", (8, 5, 6), dict(cout=64, k=1, p=0), (7, 8), False, "packed"),  # 2 chunks of 56: 16 vs 10
+    ("k1_c48_pe7_emit_bound", (8, 5, 6), dict(cout=48, k=1, p=0), (7, 8), False, "packed"),  # 1 chunk of 56: 8 vs 7
     ("k1_c64_pe5", (8, 5, 6), dict(cout=64, k=1, p=0), (5, 2), False, "lut"),
     ("k1_c64_pe6", (8, 5, 6), dict(cout=64, k=1, p=0), (6, 4), False, "packed"),
     ("k1s2_c64_pe22_downsample", (16, 7, 6), dict(cout=64, k=1, s=2, p=0), (22, 16), False, "packed"),
     ("k1_c256_pe37", (8, 3, 4), dict(cout=256, k=1, p=0), (37, 8), False, "dsp"),
     ("k3_c256_pe43", (8, 4, 5), dict(cout=256, k=3), (43, 4), False, "packed"),
-    ("k3_c64_pe10_offchip", (8, 5, 6), dict(cout=64, k=3), (10, 8), True, "dsp"),
+    ("k3_c64_pe11_offchip", (8, 5, 6), dict(cout=64, k=3), (11, 8), True, "dsp"),
+    ("k3_c48_pe10_offchip", (8, 5, 6), dict(cout=48, k=3), (10, 4), True, "packed"),
     ("fc1000_pe3", (8, 2, 2), dict(cout=1000, fc=True), (3, 8), False, "dsp"),
     ("fc1000_pe7_emit_bound", (8, 2, 2), dict(cout=1000, fc=True), (7, 32), False, "packed"),
 ]
