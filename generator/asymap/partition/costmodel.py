@@ -395,8 +395,10 @@ def port_beats(layer: Layer) -> int:
 def layer_options(layer: Layer, pad: bool = True) -> Options:
     """Every legal (pe, simd, kpar) of a layer with its cycles per image (see docs/cost-model.md).
 
-    ``pad`` adds zero-padded pe choices for prime C_out of conv (groups 1 or grouped) and fc layers,
-    which the HLS engines support (``out_cp``, the padded channel count, in conv.h/fc.h)."""
+    ``pad`` adds zero-padded pe choices (``_padded_pes``) to ungrouped conv and fc layers with a
+    narrow output port, which the HLS engines support (``out_cp``, the padded channel count, in
+    conv.h/fc.h); grouped and depthwise convs keep divisors (a fold's PE lanes share one input
+    word), and so does a wide output port (the padding would sit inside a beat)."""
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
     k = kh * kw
