@@ -142,6 +142,36 @@ def test_padded_pe_only_where_the_engines_take_it(chain):
         assert not o.padded.any() and all((64 // groups if groups < 64 else 64) % p == 0 for p in o.pe)
 
 
+def test_padded_pe_resources(chain):
+    """What a padded engine pays beyond its MACs: the lcm gearbox registers (pe = 7 to 8 lanes:
+    56-byte chunks, 48 bytes more than the 8-byte word, 8 LUTs each), bias/requant tables of
+    out_cp entries, and weight ROMs of 64-bit banks (a 12-byte row takes 2 banks)."""
+    from asymap.partition.costmodel import gearbox_luts, mac_gearbox_luts, option_resources
+
+    assert gearbox_luts(7, 8) == 8 * 48 and gearbox_luts(37, 8) == 8 * (296 - 37)
+    assert gearbox_luts(16, 8) == 0 and gearbox_luts(8, 4) == 0 and gearbox_luts(24, 3) == 0
+    g = chain([("conv", 64, 3, 1), ("conv", 64, 1, 1)], input_shape=(64, 16, 16))
+    infos = layer_infos(g)
+    spec = load_board_type("zcu102")
+    o, lay = infos[0].options, infos[0].layer
+    i11 = int(np.flatnonzero((o.pe == 11) & (o.simd == 8) & o.padded)[0])
+    i8 = int(np.flatnonzero((o.pe == 8) & (o.simd == 8))[0])
+    assert int(mac_gearbox_luts(lay, 11, 8)) == 8 * (88 - 11)
+    r11, r8 = option_resources(infos[0], spec, ONCHIP, [i11, i8], [1, 1])  # one MAC per DSP
+    # LUT difference: adder tree and accumulators of 3 more PEs, out_cp 66 vs 64, the 88-byte chunks
+    assert r11[3] - r8[3] == 12 * 3 * 8 + 40 * 3 + 2 + 8 * 77
+    # ROM: rows of 88 (11 words) vs 64 bytes (8 words), depth 9 * 8 * 6 = 432 vs 9 * 8 * 8 = 576
+    assert o.wdepth[i11] == 432 and o.wdepth[i8] == 576
+    # banks x ceil(depth / 512), + 1 BRAM36 of line buffer (4 rows x 16 x 64 bytes, simd-wide words)
+    assert r11[1] == 11 * 1 + 1 and r8[1] == 8 * 2 + 1
+    i3 = int(np.flatnonzero((o.pe == 3) & (o.simd == 4) & o.padded)[0])  # 12-byte rows: 2 banks
+    depth = int(o.wdepth[i3])  # 9 * 16 * 22 = 3168 words
+    assert depth == 3168
+    store = option_resources(infos[0], spec, ONCHIP, [i3], [1])[0]
+    # ceil(3168 / 512) = 7 per bank (one 96-bit-wide memory would take 11 as 9x4K), + line buffer
+    assert store[1] == 2 * 7 + 1
+
+
 def test_plan_equals_brute_force_on_a_real_chain(chain):
     """Real menus (every divisor pair, kpar included), small custom boards, four layers: DP == brute force."""
     g = chain([("conv", 4, 3, 1), ("conv", 4, 1, 1), ("add", 2), ("conv", 6, 3, 2)], input_shape=(2, 8, 8))
