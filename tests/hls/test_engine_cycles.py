@@ -198,7 +198,11 @@ def test_padded_pe_engine_bit_exact_and_cycles(shape, kw, factors, offchip, mac,
                               macs={0: mac})
     assert_matches(outs, vals)
     assert f"static const unsigned pe = {pe};" in code.header
-    assert f"static const unsigned out_cp = {-(-cout // pe) * pe};" in code.header
+    cp = -(-cout // pe) * pe
+    assert f"static const unsigned out_cp = {cp};" in code.header
+    # bias, multiplier and shift tables hold out_cp entries (the padded fold reads its padding channels')
+    tables = re.findall(r"static const (?:int32_t|uint8_t) \w+_(bias|mult|shift)\[(\d+)\]", code.weights["weights.h"])
+    assert sorted(tables) == [("bias", str(cp)), ("mult", str(cp)), ("shift", str(cp))], tables
     assert not [n for n in code.notes if "using" in n], code.notes
     counted = int((tmp_path / "csim_cycles.txt").read_text())
     assert counted == engine_cycles(layer, pe, simd, 1, offchip=offchip)
