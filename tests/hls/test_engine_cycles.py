@@ -153,3 +153,56 @@ def test_latency_constants_agree():
     cpp = {m.group(1).upper(): int(m.group(2)) for m in re.finditer(r"const unsigned lat_(\w+) = (\d+);", text)}
     py = {k[4:]: v for k, v in vars(lanes).items() if k.startswith("LAT_")}
     assert cpp and cpp == py
+
+
+# Zero-padded PE (issue 12): pe does not divide C_out, so the last output fold computes padding
+# channels on zero weights (out_cp = C_out rounded up to a multiple of pe) and the output gearbox
+# drops them; pe is neither a divisor nor a power of two, so the PE -> 8-lane gearbox works on
+# lcm(pe, 8)-byte chunks (pe = 7: 56 bytes). Every case is an option of the planner's menu
+# (costmodel._padded_pes); one layer per case, so each engine's count is checked on its own.
+# (id, input shape, layer kwargs, (pe, simd), offchip, MAC kind)
+PADDED = [
+    ("k3s1_c48_pe7_packed", (8, 6, 7), dict(cout=48, k=3), (7, 8), False, "packed"),
+    ("k3s1_c64_pe3", (8, 5, 6), dict(cout=64, k=3), (3, 4), False, "dsp"),
+    ("k3s2_c64_pe11", (16, 7, 6), dict(cout=64, k=3, s=2), (11, 16), False, "dsp"),
+    ("k1_c64_pe13_emit_bound", (8, 5, 6), dict(cout=64, k=1, p=0), (13, 8), False, "dsp"),  # 13 gearbox steps vs 5 folds
+    ("k1_c48_pe7_emit_bound", (8, 5, 6), dict(cout=48, k=1, p=0), (7, 8), False, "packed"),  # 1 chunk of 56: 8 vs 7
+    ("k1_c64_pe5", (8, 5, 6), dict(cout=64, k=1, p=0), (5, 2), False, "lut"),
+    ("k1_c64_pe6", (8, 5, 6), dict(cout=64, k=1, p=0), (6, 4), False, "packed"),
+    ("k1s2_c64_pe22_downsample", (16, 7, 6), dict(cout=64, k=1, s=2, p=0), (22, 16), False, "packed"),
+    ("k1_c256_pe37", (8, 3, 4), dict(cout=256, k=1, p=0), (37, 8), False, "dsp"),
+    ("k3_c256_pe43", (8, 4, 5), dict(cout=256, k=3), (43, 4), False, "packed"),
+    ("k3_c64_pe11_offchip", (8, 5, 6), dict(cout=64, k=3), (11, 8), True, "dsp"),
+    ("k3_c48_pe10_offchip", (8, 5, 6), dict(cout=48, k=3), (10, 4), True, "packed"),
+    ("fc1000_pe3", (8, 2, 2), dict(cout=1000, fc=True), (3, 8), False, "dsp"),
+    ("fc1000_pe7_emit_bound", (8, 2, 2), dict(cout=1000, fc=True), (7, 32), False, "packed"),
+]
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("shape,kw,factors,offchip,mac", [c[1:] for c in PADDED], ids=[c[0] for c in PADDED])
+def test_padded_pe_engine_bit_exact_and_cycles(shape, kw, factors, offchip, mac, tmp_path):
+    from asymap.partition.costmodel import layer_options
+
+    b = GraphBuilder(shape, seed=13)
+    kw = dict(kw)
+    cout = kw.pop("cout")
+    b.fc("x", cout) if kw.pop("fc", False) else b.conv("x", cout, **kw)
+    qg, vals = b.build()
+    layer = qg.layers[0].layer
+    pe, simd = factors
+    # the option is on the planner's menu, as a padded one
+    o = layer_options(layer)
+    assert ((o.pe == pe) & (o.simd == simd) & o.padded).any(), (pe, simd)
+    code, outs = csim_segment(tmp_path, qg, vals, 0, 0, factors={0: factors}, offchip=[0] if offchip else [],
+                              macs={0: mac})
+    assert_matches(outs, vals)
+    assert f"static const unsigned pe = {pe};" in code.header
+    cp = -(-cout // pe) * pe
+    assert f"static const unsigned out_cp = {cp};" in code.header
+    # bias, multiplier and shift tables hold out_cp entries (the padded fold reads its padding channels')
+    tables = re.findall(r"static const (?:int32_t|uint8_t) \w+_(bias|mult|shift)\[(\d+)\]", code.weights["weights.h"])
+    assert sorted(tables) == [("bias", str(cp)), ("mult", str(cp)), ("shift", str(cp))], tables
+    assert not [n for n in code.notes if "using" in n], code.notes
+    counted = int((tmp_path / "csim_cycles.txt").read_text())
+    assert counted == engine_cycles(layer, pe, simd, 1, offchip=offchip)

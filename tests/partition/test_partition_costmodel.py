@@ -77,14 +77,99 @@ def test_factors_are_legal_and_menus_monotone(chain):
             assert pad or lay.c_out % pe == 0
             cin = int(lay.weight.shape[1]) if lay.op == "fc" else lay.c_in // lay.groups
             assert cin % simd == 0
-    o = infos[1].options  # C_out = 13 is prime: padded powers of two are offered
+    o = infos[1].options  # C_out = 13 is prime: padded powers of two below it (pe 7 would waste 1 of 14 > 1/16)
     assert set(o.pe[o.padded].tolist()) == {2, 4, 8}
+    o = infos[0].options  # C_out = 12: pe 5 (3 folds) wastes 3 channels of 15, 7 (2 folds) 2 of 14: > 1/16
+    assert not o.padded.any()
     for spec in (load_board_type("u250"), load_board_type("pynq-z2")):
         for mode in (ONCHIP, OFFCHIP):
             for m in board_menus(infos, spec, mode):
                 assert np.all(np.diff(m.cycles) < 0)
                 assert np.all(np.diff(m.lo_res, axis=0) >= 0) and np.all(np.diff(m.lo_cycles) < 0)
     assert divisors(12) == [1, 2, 3, 4, 6, 12]
+
+
+def test_padded_pe_menu():
+    """Padded pe (issue 12): one pe per fold count, never a divisor, waste <= PAD_WASTE, fold counts
+    at least PAD_STEP apart; primes keep their powers of two; depthwise and grouped convs, --no-pad
+    and wide output ports get divisors only."""
+    from asymap.partition.costmodel import PAD_STEP, PAD_WASTE, _padded_pes
+
+    assert _padded_pes(64) == [3, 5, 6, 11, 13, 22]  # 7 and 10 pad to 70: 6 of 64 > 1/16
+    assert _padded_pes(48) == [5, 7, 10]
+    assert {37, 43} <= set(_padded_pes(256)) and {3, 7} <= set(_padded_pes(1000))
+    for c in list(range(4, 130)) + [256, 512, 1000, 1024, 2048]:
+        pes = _padded_pes(c)
+        ds = divisors(c)
+        prime = len(ds) == 2
+        powers = {1 << k for k in range(1, c.bit_length()) if (1 << k) < c}
+        if prime:
+            assert powers <= set(pes), c  # what primes were offered before
+        fold = [p for p in pes if not (prime and p in powers)]
+        nfs = [-(-c // p) for p in fold]
+        assert len(set(nfs)) == len(nfs), c  # one pe per fold count, the smallest
+        assert all(p == -(-c // nf) for p, nf in zip(fold, nfs)), c
+        for p in pes:
+            assert c % p and 1 < p < c, (c, p)
+            nf = -(-c // p)
+            if p in fold:
+                assert nf * p - c <= PAD_WASTE * c, (c, p)
+                slower = [-(-c // q) for q in ds + pes if q < p]
+                assert min(slower) * (1 - PAD_STEP) >= nf, (c, p)
+    assert not _padded_pes(3) and _padded_pes(5) == [2, 4]
+
+
+def test_padded_pe_only_where_the_engines_take_it(chain):
+    """conv (KxK, 1x1) and fc get padded pe, sized to out_cp; grouped and depthwise convs (PE lanes
+    of a fold share one input word: conv.h) and --no-pad get divisors only."""
+    from asymap.frontend.ir import CONV, Layer
+    from asymap.partition.costmodel import layer_options
+
+    g = chain([("conv", 64, 3, 1), ("conv", 64, 1, 1), ("gap",), ("fc", 1000)], input_shape=(8, 8, 8))
+    infos = layer_infos(g)
+    for i in (0, 1, 3):
+        assert infos[i].options.padded.any(), i
+    assert not any(i.options.padded.any() for i in layer_infos(g, pad=False))
+    o = infos[0].options  # the weight memory holds ceil(C_out / pe) folds of rows
+    assert np.array_equal(o.wdepth, (9 // o.kpar) * (8 // o.simd) * -(-64 // o.pe))
+    rng = np.random.default_rng(0)
+    for groups in (2, 64):  # grouped, depthwise
+        lay = Layer(0, "g", CONV, ["x"], "y", [(64, 6, 6)], (64, 6, 6), kernel=(3, 3), stride=(1, 1),
+                    pads=(1, 1, 1, 1), groups=groups,
+                    weight=rng.standard_normal((64, 64 // groups, 3, 3)).astype(np.float32),
+                    bias=np.zeros(64, np.float32))
+        o = layer_options(lay)
+        assert not o.padded.any() and all((64 // groups if groups < 64 else 64) % p == 0 for p in o.pe)
+
+
+def test_padded_pe_resources(chain):
+    """What a padded engine pays beyond its MACs: the lcm gearbox registers (pe = 7 to 8 lanes:
+    56-byte chunks, 48 bytes more than the 8-byte word, 8 LUTs each), bias/requant tables of
+    out_cp entries, and weight ROMs of 64-bit banks (a 12-byte row takes 2 banks)."""
+    from asymap.partition.costmodel import gearbox_luts, mac_gearbox_luts, option_resources
+
+    assert gearbox_luts(7, 8) == 8 * 48 and gearbox_luts(37, 8) == 8 * (296 - 37)
+    assert gearbox_luts(16, 8) == 0 and gearbox_luts(8, 4) == 0 and gearbox_luts(24, 3) == 0
+    g = chain([("conv", 64, 3, 1), ("conv", 64, 1, 1)], input_shape=(64, 16, 16))
+    infos = layer_infos(g)
+    spec = load_board_type("zcu102")
+    o, lay = infos[0].options, infos[0].layer
+    i11 = int(np.flatnonzero((o.pe == 11) & (o.simd == 8) & o.padded)[0])
+    i8 = int(np.flatnonzero((o.pe == 8) & (o.simd == 8))[0])
+    assert int(mac_gearbox_luts(lay, 11, 8)) == 8 * (88 - 11)
+    r11, r8 = option_resources(infos[0], spec, ONCHIP, [i11, i8], [1, 1])  # one MAC per DSP
+    # LUT difference: adder tree and accumulators of 3 more PEs, out_cp 66 vs 64, the 88-byte chunks
+    assert r11[3] - r8[3] == 12 * 3 * 8 + 40 * 3 + 2 + 8 * 77
+    # ROM: rows of 88 (11 words) vs 64 bytes (8 words), depth 9 * 8 * 6 = 432 vs 9 * 8 * 8 = 576
+    assert o.wdepth[i11] == 432 and o.wdepth[i8] == 576
+    # banks x ceil(depth / 512), + 1 BRAM36 of line buffer (4 rows x 16 x 64 bytes, simd-wide words)
+    assert r11[1] == 11 * 1 + 1 and r8[1] == 8 * 2 + 1
+    i3 = int(np.flatnonzero((o.pe == 3) & (o.simd == 4) & o.padded)[0])  # 12-byte rows: 2 banks
+    depth = int(o.wdepth[i3])  # 9 * 16 * 22 = 3168 words
+    assert depth == 3168
+    store = option_resources(infos[0], spec, ONCHIP, [i3], [1])[0]
+    # ceil(3168 / 512) = 7 per bank (one 96-bit-wide memory would take 11 as 9x4K), + line buffer
+    assert store[1] == 2 * 7 + 1
 
 
 def test_plan_equals_brute_force_on_a_real_chain(chain):

@@ -23,7 +23,7 @@ def add_arguments(p) -> None:
     p.add_argument("--layers", action="store_true",
                    help="also list every layer: factors, cycles, DSP/BRAM/URAM/LUT, limit, int8 SQNR (JSON: 'layer_view')")
     p.add_argument("--no-pad", dest="pad", action="store_false",
-                   help="offer only pe dividing C_out (no zero-padded pe for prime channel counts)")
+                   help="offer only pe dividing C_out (no zero-padded pe: by default conv/fc layers also get pe that leave the last output fold partly padding, docs/cost-model.md \"Padding\")")
 
 
 def run(args) -> int:

@@ -56,6 +56,14 @@ LUT_DMA = 600  # AXI master reading weights from off-chip memory (offchip mode)
 LUT_WIDE_IN_BYTE = 4
 LUT_WIDE_OUT_BYTE = 4 + 8
 NARROW_PORT_BYTES = 8
+# The gearbox between a PI-byte and a PO-byte word (stream_utils.h ``gearbox``) works on chunks of
+# lcm(PI, PO) bytes held in two completely partitioned registers (collect, send): each element of
+# a completely partitioned array is a register (UG1399 "Array Partitioning"), and each register
+# byte has one 2:1 multiplexer per bit (shift or load; hold is the flip-flop enable), two bits per
+# LUT6_2: 4 LUTs per byte per register. When one width divides the other the chunk is the wider
+# word, which LUT_LAYER / LUT_PER_PE cover; a padded pe that neither divides nor is a multiple of
+# the port's lanes (pe = 7: 56-byte chunks, pe = 37: 296) pays the bytes beyond the wider word.
+LUT_GEARBOX_BYTE = 2 * 4
 
 # MAC kinds (hls/include/asymap/mac.h), per conv/fc layer; plan.json "mac". Index = the kind's code.
 MAC_KINDS = ("packed", "dsp", "lut")
@@ -167,21 +175,40 @@ def _is_depthwise(layer: Layer) -> bool:
     return layer.op == CONV and layer.groups > 1 and layer.groups == layer.c_in == layer.c_out
 
 
+# Padded pe (pe not dividing C_out): an option may waste at most PAD_WASTE of its engine's MACs on
+# padding channels, and its fold count must be at least PAD_STEP below the next slower option's
+# (divisor or padded). Measured on ResNet-152 (bench/padded_pe.py): the waste bound only prunes
+# pe < 8 (pe = ceil(C/nf) wastes fewer than nf = C/pe channels, under 1/pe of them), and thinning
+# fold counts to 1/16 steps drops ~15 % of the options for < 0.1 % of segment speed.
+PAD_WASTE = 1 / 16
+PAD_STEP = 1 / 16
+
+
 def _padded_pes(c: int) -> list[int]:
     """Padded pe alternatives: for each fold count nf the smallest pe = ceil(c / nf) that is not a
-    divisor of c, kept when the zero-padded channels waste at most 1/8 of the engine's MACs.
+    divisor of c, kept when the zero-padded channels waste at most PAD_WASTE of the engine's MACs
+    and its fold count is at least PAD_STEP below the last kept option's (divisors always kept);
+    for a prime c also every power of two below it (the menu primes always had).
 
     Why: with divisors only, parallelism of a power-of-two channel count comes in steps of 2x, so a
     layer that needs 1.3x the MACs of the next smaller option gets 2x of them (and the board's DSP
-    budget runs out early); padded pe fills those gaps (ResNet-152 on u280x16: 2,196 -> 2,468 img/s)."""
+    budget runs out early); padded pe fills those gaps. A larger pe with the same fold count is
+    never faster (cycles follow the folds), so one pe per fold count is enough, and fold counts a
+    few percent apart add options (planning time) more than speed."""
     if c <= 3:
         return []
     ds = set(divisors(c))
-    out = set()
-    for nf in range(1, c + 1):
-        p = -(-c // nf)
-        if p not in ds and p > 1 and (nf * p - c) * 8 <= c:
+    cand = {-(-c // nf) for nf in range(1, c + 1)}
+    out, last = set(), None
+    for p in sorted(cand | ds):
+        nf = -(-c // p)
+        if p in ds:
+            last = nf
+        elif p > 1 and nf * p - c <= PAD_WASTE * c and (last is None or nf <= last * (1 - PAD_STEP)):
             out.add(p)
+            last = nf
+    if len(ds) == 2:  # prime: its only divisors are 1 and c
+        out.update(1 << k for k in range(1, c.bit_length()) if (1 << k) < c)
     return sorted(out)
 
 
@@ -368,8 +395,10 @@ def port_beats(layer: Layer) -> int:
 def layer_options(layer: Layer, pad: bool = True) -> Options:
     """Every legal (pe, simd, kpar) of a layer with its cycles per image (see docs/cost-model.md).
 
-    ``pad`` adds zero-padded pe choices for prime C_out of conv (groups 1 or grouped) and fc layers,
-    which the HLS engines support (``out_cp``, the padded channel count, in conv.h/fc.h)."""
+    ``pad`` adds zero-padded pe choices (``_padded_pes``) to ungrouped conv and fc layers with a
+    narrow output port, which the HLS engines support (``out_cp``, the padded channel count, in
+    conv.h/fc.h); grouped and depthwise convs keep divisors (a fold's PE lanes share one input
+    word), and so does a wide output port (the padding would sit inside a beat)."""
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
     k = kh * kw
@@ -457,6 +486,23 @@ def _operand_ancestors(graph: Graph, tensors: list[str], floor: int) -> set[str]
                 seen.add(u)
                 stack.append(u)
     return seen
+
+
+def gearbox_luts(pi, po) -> np.ndarray:
+    """LUTs of a ``gearbox<PI, PO>``'s chunk registers beyond the wider of its two words
+    (LUT_GEARBOX_BYTE): zero when one width divides the other."""
+    pi, po = np.asarray(pi, dtype=np.int64), np.asarray(po, dtype=np.int64)
+    return LUT_GEARBOX_BYTE * (np.lcm(pi, po) - np.maximum(pi, po))
+
+
+def mac_gearbox_luts(layer: Layer, pe, simd) -> np.ndarray:
+    """``gearbox_luts`` of an on-chip conv/fc engine's two gearboxes (conv.h): tensor port ->
+    SIMD words (PE words for depthwise) and PE result words -> tensor port. conv_offchip.h
+    converts with a buffer of fill-indexed bytes instead (no lcm chunks)."""
+    pe, simd = np.asarray(pe, dtype=np.int64), np.asarray(simd, dtype=np.int64)
+    bw = pe if (layer.op == CONV and _is_depthwise(layer)) else simd
+    return (gearbox_luts(port_bytes(layer.in_shapes[0]), bw)
+            + gearbox_luts(pe, port_bytes(layer.out_shape)))
 
 
 def wide_port_luts(layer: Layer) -> int:
@@ -628,12 +674,21 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         if mode == OFFCHIP:
             lut = lut + LUT_DMA
         lut = lut + np.where(store == LUTRAM, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
-        uram = uram + np.where(store == URAM, uram_count(width, depth), 0)
-        bram = bram + np.where(store == BRAM, bram_count(width, depth), 0)
-        if mode == ONCHIP:  # URAM weights are preloaded: the loader's share
-            lut = lut + np.where(store == URAM, LUT_PRELOAD, 0)
-        # int32 bias + requant multiplier per output channel, in LUTRAM.
-        lut = lut + ceil_div(lay.c_out * 64, 64)
+        if mode == ONCHIP:
+            # The ROM (or preloaded URAM) is rom_wpr banks of 64-bit words, one bank per word of a
+            # row (conv.h: cyclic partition by rom_wpr): each bank fills its own BRAM/URAM columns
+            # (a 72-bit column holds one 64-bit word), a row's last word zero-padded.
+            banks = ceil_div(width, 64)
+            uram = uram + np.where(store == URAM, banks * ceil_div(depth, URAM_SHAPE[1]), 0)
+            bram = bram + np.where(store == BRAM, banks * bram_count(64, depth), 0)
+            lut = lut + np.where(store == URAM, LUT_PRELOAD, 0)  # URAM weights are preloaded: the loader's share
+            lut = lut + mac_gearbox_luts(lay, pe, simd)
+        else:  # conv_offchip's fold buffer holds whole rows (AGGREGATE)
+            uram = uram + np.where(store == URAM, uram_count(width, depth), 0)
+            bram = bram + np.where(store == BRAM, bram_count(width, depth), 0)
+        # int32 bias + requant multiplier per output channel, in LUTRAM: out_cp channels (C_out
+        # rounded up to a multiple of pe: a padded fold reads its padding channels' entries too).
+        lut = lut + ceil_div(lay.c_out, pe) * pe
     else:
         lut = lut + 30 * pe
         if lay.op in (AVGPOOL, GAP):

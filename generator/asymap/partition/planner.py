@@ -663,7 +663,8 @@ def plan(
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
-    ``pad`` also offers zero-padded ``pe`` for prime channel counts (``"pe_padded": true``).
+    ``pad`` also offers zero-padded ``pe`` (not dividing C_out; ``"pe_padded": true``) to conv and fc
+    layers (costmodel._padded_pes); ``pad=False`` offers divisors only.
     ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
     ``model.calib``, so that code generation from this plan quantizes with the same images.
     ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)

@@ -65,6 +65,14 @@ inline void set_word_byte(bytes<P> &w, unsigned i, byte_t v) {
 // Chunks of L = lcm(PI, PO) bytes; each chunk slot takes M = max(L/PI, L/PO) loop iterations:
 // chunk k is collected (L/PI shifts, a read in each while item bytes remain) while chunk k-1 is
 // sent (up to L/PO writes). Items of K = ceil(CI/L) chunks, plus one slot to send the last chunk.
+// A padded PE that neither divides nor is a multiple of the port's lanes makes L large (PE = 7 to
+// 8 lanes: 56 bytes, M = 8; PE = 37: 296 bytes, M = 37) and the last chunk of an item partly idle
+// (an item of 1001 bytes: 18 chunks of 56). The II stays 1: `col` and `snd` are completely
+// partitioned, so every element is a register (UG1399 "Array Partitioning"), every iteration moves
+// them by fixed distances and does at most one read and one write of two different streams, so
+// no memory port or stream access limits the pipeline (the limits UG1399 "Array Partitioning" and
+// "Pragma HLS pipeline" name); the price is 2*L bytes of registers, which the cost model charges
+// (costmodel.gearbox_luts) and the C-sim counts (tests/hls/test_engine_cycles.py -k padded).
 template <unsigned PI, unsigned PO, unsigned CI, unsigned CO>
 struct gearbox_shape {
     static const unsigned L = lcm_u(PI, PO);
