@@ -272,14 +272,50 @@ def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
     """Cycles per image of the layer's generated HLS engine, fill and drain included (see
     ``engine_schedule``)."""
-    steady, tail = engine_schedule(layer, pe, simd, kpar, offchip)
+    steady, tail = with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip), offchip)
     return steady + tail
 
 
 def engine_fill_drain(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
     """The part of ``engine_cycles`` spent filling and draining the engine's pipelines (the
     processes' tails): what a model that assumed II=1 loops without fill would leave out."""
-    return engine_schedule(layer, pe, simd, kpar, offchip)[1]
+    return with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip), offchip)[1]
+
+
+# Engines that take port_lanes(C) channels per beat only: a wide port reaches them through a
+# width_convert adapter (codegen segment_blocks.narrow_adapt; conv_offchip: segment_blocks' conv).
+NARROW_ENGINES = (LUT, CHMUL, AFFINE, CHANNELS)
+
+
+def adapted_ports(layer: Layer, offchip: bool = False) -> list[tuple[tuple[int, int, int], bool]]:
+    """The layer's ports that get a width_convert adapter, as (shape, into the engine): operand 0
+    and the output, where they are wide (``port_bytes`` > C), of the narrow engines and of a conv
+    whose weights are off chip (conv_offchip reads and writes one pixel per beat at most)."""
+    if not (layer.op in NARROW_ENGINES or (offchip and layer.op == CONV)):
+        return []
+    ports = [(tuple(int(v) for v in layer.in_shapes[0]), True), (tuple(int(v) for v in layer.out_shape), False)]
+    return [(s, into) for s, into in ports if port_bytes(s) > s[0]]
+
+
+def adapter_schedule(shape, into_engine: bool) -> tuple[int, int]:
+    """(steady, tail) per image of stream_utils.h ``width_convert<C, wide, narrow, H*W>`` (or back):
+    a gearbox over items of one wide beat (``port_bytes`` bytes), H*W*C/port_bytes items."""
+    c, h, w = shape
+    wide, narrow = port_bytes(shape), port_lanes(c)
+    steps, tail = gearbox_steps(wide, narrow, wide) if into_engine else gearbox_steps(narrow, wide, wide)
+    return h * w * c // wide * steps, tail
+
+
+def with_adapters(layer: Layer, sched: tuple[int, int], offchip: bool = False) -> tuple[int, int]:
+    """An engine's (steady, tail) with its width adapters (``adapted_ports``): each is one more
+    process of the chain beside the engine (these engines count the image as one slot), so the
+    steady part is the slowest of them and every adapter's pipeline fills and drains once
+    (csim_count.h ``csim_adapter_end`` counts the same)."""
+    steady, tail = sched
+    for shape, into in adapted_ports(layer, offchip):
+        s, t = adapter_schedule(shape, into)
+        steady, tail = max(steady, s), tail + t
+    return steady, tail
 
 
 # conv_offchip.h runs load, MACs and emit as three loops one after another: each fills and drains
@@ -338,7 +374,7 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
     if layer.op == CONCAT:
         return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape), LAT_CONCAT
     # The layer kinds below run at port_lanes(C) channels per step; a wide port reaches them
-    # through width_convert adapters (codegen/segment.py), which keep that pace.
+    # through width_convert adapters (codegen/segment.py), charged by ``with_adapters``.
     if layer.op == LUT:  # lut.h: one beat per cycle
         return ho * wo * (c // p), LAT_LUT
     if layer.op == CHMUL:  # chmul.h: the scale's C/P beats, then one beat of the feature map per cycle
@@ -466,6 +502,45 @@ def wide_port_luts(layer: Layer) -> int:
         return max(0, port_bytes(s) - NARROW_PORT_BYTES) if wide else 0
     return (LUT_WIDE_IN_BYTE * sum(extra(s) for s in layer.in_shapes)
             + LUT_WIDE_OUT_BYTE * extra(layer.out_shape))
+
+
+# A width_convert adapter (stream_utils.h gearbox over one wide beat of B bytes, P = port_lanes(C)
+# bytes per narrow beat): loop counters and compares; into the engine the send register loads the
+# beat or shifts by P (one 2:1 multiplexer per bit: 4 LUTs per byte of B, as LUT_WIDE_IN_BYTE),
+# out of it the collect register only shifts and loads whole (flip-flops with enable, no LUT); on
+# the engine side a depth-2 stream of P bytes in SRLs (8 LUTs per byte). The wide stream on the
+# other side is the tensor's own (charged as a wide output, LUT_WIDE_OUT_BYTE's FIFO share).
+LUT_ADAPTER = 30
+LUT_ADAPTER_FIFO_BYTE = 8
+
+
+def adapter_luts(shape, into_engine: bool) -> int:
+    """LUTs of one width_convert adapter (see LUT_ADAPTER); its flip-flops (two registers of B
+    bytes) are not a budgeted resource."""
+    wide, narrow = port_bytes(shape), port_lanes(int(shape[0]))
+    return LUT_ADAPTER + (LUT_WIDE_IN_BYTE * wide if into_engine else 0) + LUT_ADAPTER_FIFO_BYTE * narrow
+
+
+def port_luts(layer: Layer, offchip: bool = False) -> int:
+    """``wide_port_luts``, except that a port reaching its engine through a width_convert adapter
+    (``adapted_ports``) is charged the adapter instead of the engine's wide register (an adapted
+    output keeps the wide stream FIFO's share of LUT_WIDE_OUT_BYTE)."""
+    adapted = adapted_ports(layer, offchip)
+    if not adapted:
+        return wide_port_luts(layer)
+    a_in, a_out = any(into for _, into in adapted), any(not into for _, into in adapted)
+    wide_in = wide_port_luts(layer) - LUT_WIDE_OUT_BYTE * _beyond_narrow(layer.out_shape)
+    if a_in:
+        wide_in -= LUT_WIDE_IN_BYTE * _beyond_narrow(layer.in_shapes[0])
+    out_rate = LUT_WIDE_OUT_BYTE - LUT_WIDE_IN_BYTE if a_out else LUT_WIDE_OUT_BYTE
+    return (wide_in + out_rate * _beyond_narrow(layer.out_shape)
+            + sum(adapter_luts(s, into) for s, into in adapted))
+
+
+def _beyond_narrow(shape) -> int:
+    """Bytes of a wide port's beat beyond a narrow port's 8 (0 unless wide; wide_port_luts)."""
+    c, _, w = (int(v) for v in shape)
+    return max(0, port_bytes(shape) - NARROW_PORT_BYTES) if port_pixels(c, w) > 1 else 0
 
 
 def _wide_ports(layer: Layer) -> bool:
@@ -617,7 +692,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
-    lut = lut + wide_port_luts(lay)
+    lut = lut + port_luts(lay, mode == OFFCHIP)
     inl = simd * kpar  # inputs per PE per cycle
     lanes = pe * inl
     if mac:
