@@ -917,6 +917,83 @@ def link_buffer_bram36(shapes: list[tuple[int, int, int]], width_bits: int,
     return len(shapes) * int(bram_count(width_bits, depth))
 
 
+# --- transport ends: the RTL under the link kernels (rtl/asymap_xport.v, docs/link-protocol.md 5, 6) ---
+# The same numbers codegen.deploy gives the transport it generates (tests/partition/test_partition_transport.py
+# compares them with deploy._credit_sizing).
+CMAC_MIN_GBPS = 25.0  # links above this run on a 100G CMAC (deploy.CMAC_MIN_GBPS); at or below, Aurora
+CORE_WIDTH = {"cmac": 512, "aurora": 64}  # the core's user-side stream (PG203, PG074)
+CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}
+CMAC_PKT_BEATS = 128  # asymap_cmac_credit's TX packet FIFO: 2**PKT_ADDR_W beats (deploy.CMAC_PKT_ADDR_W = 7)
+CMAC_CREDIT_SPACING = 64  # its SPACING: cycles between two credit packets
+CMAC_WORD_BITS = 512 + 64 + 1  # a packet FIFO entry: TDATA, TKEEP, TLAST
+TRANSPORT_PIPELINE_CYCLES = 32  # rtl_glue.PIPELINE_CYCLES: the credit loop's pipeline besides the wire
+
+
+def transport_core(gbps: float) -> str:
+    return "cmac" if gbps > CMAC_MIN_GBPS else "aurora"
+
+
+def rx_buffer_entries(gbps: float, latency_ns: float, width_bits: int) -> int:
+    """Entries of the receiving end's credit buffer (asymap_bridge_rx's clock-crossing FIFO), as
+    deploy sizes it: the credit round trip (twice the latency at the core clock, plus the loop's
+    pipeline) in entries of ``rx_pack`` core beats, + 16; on CMAC also one packet body (the sender
+    stores it before the MAC sees it) and the credit word's extra age (a packet plus the credit
+    spacing); the next power of two, at least 16."""
+    core = transport_core(gbps)
+    cw = CORE_WIDTH[core]
+    pack = width_bits // cw if width_bits > cw else 1
+    rtt = int(np.ceil(2 * latency_ns * CORE_CLOCK_MHZ[core] / 1000.0)) + TRANSPORT_PIPELINE_CYCLES
+    need = -(-rtt // pack) + 16
+    if core == "cmac":
+        need += -(-CMAC_PKT_BEATS // pack) + -(-(CMAC_PKT_BEATS + 1 + CMAC_CREDIT_SPACING) // pack)
+    return 1 << max(4, (need - 1).bit_length())
+
+
+def lutram_sdp_luts(width_bits: int, depth: int) -> int:
+    """LUTs of a simple-dual-port LUTRAM with an asynchronous read (UG574: RAM64M8 is 64 x 7 bits
+    in 8 LUTs) plus the read multiplexer over its 64-deep banks (4 banks per LUT6 with the F7/F8
+    muxes)."""
+    banks = ceil_div(depth, LUTRAM_MAX_DEPTH)
+    return int(banks * ceil_div(width_bits, 7) * 8 + (width_bits * ceil_div(banks, 4) if banks > 1 else 0))
+
+
+@dataclass
+class TransportEnd:
+    """What one link end's transport adds to its board: the sender's CMAC packet FIFO (block RAM:
+    its read is registered) and the receiver's credit buffer (LUTRAM as written: the async FIFO
+    reads asynchronously)."""
+
+    tx_bram36: int = 0
+    rx_lut: int = 0
+
+
+def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[TransportEnd, TransportEnd]:
+    """(sending end, receiving end) of one link direction."""
+    tx = TransportEnd(tx_bram36=int(bram_count(CMAC_WORD_BITS, CMAC_PKT_BEATS)) if transport_core(gbps) == "cmac" else 0)
+    cw = CORE_WIDTH[transport_core(gbps)]
+    fw = max(width_bits, cw)
+    rx = TransportEnd(rx_lut=lutram_sdp_luts(fw + fw // 8 + 1, rx_buffer_entries(gbps, latency_ns, width_bits)))
+    return tx, rx
+
+
+def store_forward_s(gbps: float, shapes: list[tuple[int, int, int]] | None = None, width_bits: int = 512,
+                    max_payload_beats: int | None = None) -> float:
+    """Latency a 100G CMAC hop adds: the sender stores each packet body (a frame, or a 128-beat
+    piece of a longer one) before the MAC sends it, so a beat leaves up to one packet later; the
+    packet fills at the link's rate (the line rate: the link kernels' width carries it). ``shapes``:
+    the tensors of the cut (None: a full 128-beat packet). Aurora hops add nothing."""
+    if transport_core(gbps) != "cmac":
+        return 0.0
+    beats = CMAC_PKT_BEATS
+    if shapes:
+        from asymap import linkproto
+
+        m = max_payload_beats or linkproto.DEFAULT_MAX_PAYLOAD_BEATS
+        frame = max(linkproto.chunk_beats(shapes, width_bits, m)) + 2  # header and trailer beats
+        beats = min(beats, ceil_div(frame * width_bits, CORE_WIDTH["cmac"]))
+    return beats * CORE_WIDTH["cmac"] / (gbps * 1e9)
+
+
 # ---- Super logic regions (multi-SLR parts) -------------------------------------------------------
 # A board with S SLRs gets 1/S of its budget in each SLR (the board files give the platform's
 # leftover resources; an even split is the simple, documented assumption). A layer's engine lives
