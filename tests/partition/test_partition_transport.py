@@ -5,6 +5,7 @@ The buffer sizes are the ones deploy gives the generated transport."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +14,8 @@ import pytest
 import asymap
 from asymap.codegen import deploy, rtl_glue
 from asymap.partition import costmodel as cm
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_constants_are_deploys():
@@ -60,7 +63,7 @@ def test_store_and_forward_latency():
 
 def _cluster(tmp_path, gbps: float):
     p = tmp_path / f"c{int(gbps)}.yaml"
-    p.write_text("boards:\n  - {name: a, type: zcu102}\n  - {name: b, type: zcu102}\n  - {name: h, type: zc706}\n"
+    p.write_text("boards:\n  - {name: a, type: u50}\n  - {name: b, type: u50}\n  - {name: h, type: u50}\n"
                  f"links:\n  - {{a: a, b: b, gbps: {gbps}, latency_ns: 500}}\n"
                  f"  - {{a: h, b: a, gbps: {gbps}, latency_ns: 700}}\n"
                  "host: {attach: h, gbps: 10, latency_ns: 2000}\n")
@@ -104,7 +107,9 @@ def _tiny(tmp_path):
     import onnx
 
     p = tmp_path / "r18.onnx"
-    onnx.save(asymap.build_zoo_model("resnet18", input_size=64, width_mult=0.5, seed=0), str(p))
+    if p.exists():
+        return p
+    onnx.save(asymap.build_zoo_model("resnet18", input_size=224, width_mult=1.0, seed=0), str(p))
     return p
 
 
@@ -119,7 +124,7 @@ def test_search_reserves_the_pipeline_ends(tmp_path):
     from asymap.partition.transport import transport_reserve
 
     c = _cluster(tmp_path, 100.0)
-    types = [0, 0, 1]  # a, b: zcu102; h: zc706
+    types = [0, 0, 0]  # three U50s
     _, rx = cm.transport_ends(100.0, 700.0, 512)  # a's link to h is the longer one
     assert transport_reserve(c, types, 0).tolist() == [0, 18, 0, 2 * rx.rx_lut]
     assert transport_reserve(c, types, 0, slrs=3).tolist() == [0, 6, 0, -(-2 * rx.rx_lut // 3)]
@@ -128,3 +133,17 @@ def test_search_reserves_the_pipeline_ends(tmp_path):
     for b in plan["boards"]:
         for k, (used, avail) in b["resources"].items():
             assert used <= 0.8 * avail, (b["name"], k)
+
+
+def test_boards_without_transceivers_carry_no_transport(tmp_path):
+    """A PYNQ-Z2 forwards frames in software (no GT cages) and a ZCU102's SFP+ cages cannot host a
+    100G CMAC: deploy generates no transport there, so nothing is charged or reserved."""
+    from asymap.partition.transport import has_transport, transport_reserve
+
+    c = asymap.load_cluster(ROOT / "clusters" / "edge4.yaml")
+    by = {b.name: b for b in c.boards}
+    assert not has_transport(by["pynq0"], 1.0) and has_transport(by["zcu102"], 10.0)
+    assert not has_transport(by["zcu102"], 100.0)
+    types = [0, 1, 2, 2]  # zcu102, zcu104, pynq0, pynq1
+    assert transport_reserve(c, types, 2).tolist() == [0, 0, 0, 0]
+    assert transport_reserve(c, types, 0)[3] > 0

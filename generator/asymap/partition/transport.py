@@ -15,11 +15,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from asymap.cluster.deploy import board_deploy
 from asymap.cluster.load import Cluster
+from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.linkproto import link_width_bits
-from asymap.partition.costmodel import store_forward_s, transport_ends
+from asymap.partition.costmodel import store_forward_s, transport_core, transport_ends
 from asymap.partition.planfile import BoardPlan, LinkPlan
+
+
+def has_transport(board, gbps: float) -> bool:
+    """Whether deploy generates an RTL transport at this board's end of a link: the board type has
+    transceiver cages (a 100G CMAC needs a 4-lane GTY one). Boards without (PYNQ-Z2: the PS
+    forwards frames in software; custom boards: not deployable) carry no transport buffers."""
+    try:
+        dep = board_deploy(board)
+    except UserError:  # a malformed deploy block is reported by generate, not by the planner
+        return False
+    if dep is None or not dep.gt:
+        return False
+    if transport_core(gbps) == "cmac":
+        return any(g.lanes >= 4 and g.gt_type == "GTY" for g in dep.gt)
+    return True
 
 
 def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lplans: list[LinkPlan],
@@ -27,24 +44,30 @@ def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lp
     """Fill ``lplans[*].tx_bram36 / rx_lut / store_forward_s`` and the host path hops'
     ``store_forward_s``, add the ends' resources to ``bplans``; return the latency they add."""
     by_name = {bp.name: bp for bp in bplans}
+    boards = {b.name: b for b in cluster.boards}
     shapes = graph.tensor_shapes
     added = 0.0
 
-    def charge(src: str, dst: str, tx_bram: int, rx_lut: int) -> None:
+    def ends(src: str, dst: str, gbps: float, latency_ns: float, width: int) -> tuple[int, int]:
+        """(tx_bram36, rx_lut) of the ends that have a transport, charged to plan boards."""
+        tx, rx = transport_ends(gbps, latency_ns, width)
+        tx_b = tx.tx_bram36 if has_transport(boards[src], gbps) else 0
+        rx_l = rx.rx_lut if has_transport(boards[dst], gbps) else 0
         if src in by_name:
-            by_name[src].resources["bram36"][0] += tx_bram
+            by_name[src].resources["bram36"][0] += tx_b
         if dst in by_name:
-            by_name[dst].resources["lut"][0] += rx_lut
+            by_name[dst].resources["lut"][0] += rx_l
+        return tx_b, rx_l
+
+    def delay(src: str, gbps: float, tensors: list, width: int) -> float:
+        return store_forward_s(gbps, tensors, width) if has_transport(boards[src], gbps) else 0.0
 
     for lp in lplans:
-        tx, rx = transport_ends(lp.gbps, lp.latency_ns, lp.width_bits)
-        lp.tx_bram36, lp.rx_lut = tx.tx_bram36, rx.rx_lut
-        lp.store_forward_s = store_forward_s(lp.gbps, [tuple(shapes[t]) for t in lp.tensors], lp.width_bits)
-        charge(lp.src, lp.dst, tx.tx_bram36, rx.rx_lut)
+        lp.tx_bram36, lp.rx_lut = ends(lp.src, lp.dst, lp.gbps, lp.latency_ns, lp.width_bits)
+        lp.store_forward_s = delay(lp.src, lp.gbps, [tuple(shapes[t]) for t in lp.tensors], lp.width_bits)
         added += lp.store_forward_s
     if not host_path:
         return added
-    boards = {b.name: b for b in cluster.boards}
     for key, tensor in (("in", graph.input), ("out", graph.output)):
         for hop in host_path[key]:
             a, b = hop["from"], hop["to"]
@@ -53,16 +76,15 @@ def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lp
                 continue
             ln = cluster.link(a, b)
             w = link_width_bits(ln.gbps, min(boards[a].spec.clock_mhz, boards[b].spec.clock_mhz))
-            tx, rx = transport_ends(ln.gbps, ln.latency_ns, w)
-            hop["store_forward_s"] = store_forward_s(ln.gbps, [tuple(int(v) for v in shapes[tensor])], w)
-            charge(a, b, tx.tx_bram36, rx.rx_lut)
+            ends(a, b, ln.gbps, ln.latency_ns, w)
+            hop["store_forward_s"] = delay(a, ln.gbps, [tuple(int(v) for v in shapes[tensor])], w)
             added += hop["store_forward_s"]
     return float(np.float64(added))
 
 
 def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int = 1) -> np.ndarray:
     """Resources [dsp, bram36, uram, lut] per SLR the search keeps free on boards of type ``t`` for
-    their transport ends: a board in the pipeline sends on one link and receives on one; with a
+    their transport ends (``has_transport``): a board in the pipeline sends on one link and receives on one; with a
     host path, one more of each (the result travels back through the pipeline's boards; at the
     first board the input's hop is its receive end). Charged at the most expensive link any board
     of the type has (the search does not know which links the plan will use), spread evenly over
@@ -75,6 +97,8 @@ def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int
             continue
         for nb in cluster.neighbors(b.name):
             ln = cluster.link(b.name, nb)
+            if not has_transport(b, ln.gbps):
+                continue
             other = next(o for o in boards if o.name == nb)
             w = link_width_bits(ln.gbps, min(b.spec.clock_mhz, other.spec.clock_mhz))
             te, re = transport_ends(ln.gbps, ln.latency_ns, w)
