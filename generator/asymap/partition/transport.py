@@ -24,19 +24,27 @@ from asymap.partition.costmodel import store_forward_s, transport_core, transpor
 from asymap.partition.planfile import BoardPlan, LinkPlan
 
 
-def has_transport(board, gbps: float) -> bool:
-    """Whether deploy generates an RTL transport at this board's end of a link: the board type has
-    transceiver cages (a 100G CMAC needs a 4-lane GTY one). Boards without (PYNQ-Z2: the PS
-    forwards frames in software; custom boards: not deployable) carry no transport buffers."""
+def _cages(board) -> tuple[bool, bool]:
+    """(any transceiver cage, a 4-lane GTY cage for a CMAC) of a board's deploy data."""
     try:
         dep = board_deploy(board)
     except UserError:  # a malformed deploy block is reported by generate, not by the planner
-        return False
+        return False, False
     if dep is None or not dep.gt:
-        return False
-    if transport_core(gbps) == "cmac":
-        return any(g.lanes >= 4 and g.gt_type == "GTY" for g in dep.gt)
-    return True
+        return False, False
+    return True, any(g.lanes >= 4 and g.gt_type == "GTY" for g in dep.gt)
+
+
+def has_transport(board, gbps: float, memo: dict | None = None) -> bool:
+    """Whether deploy generates an RTL transport at this board's end of a link: the board type has
+    transceiver cages (a 100G CMAC needs a 4-lane GTY one). Boards without (PYNQ-Z2: the PS
+    forwards frames in software; custom boards: not deployable) carry no transport buffers.
+    ``memo``: board name -> ``_cages`` (reading the board file once per call site)."""
+    memo = {} if memo is None else memo
+    if board.name not in memo:
+        memo[board.name] = _cages(board)
+    anyc, cmac = memo[board.name]
+    return cmac if transport_core(gbps) == "cmac" else anyc
 
 
 def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lplans: list[LinkPlan],
@@ -47,12 +55,13 @@ def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lp
     boards = {b.name: b for b in cluster.boards}
     shapes = graph.tensor_shapes
     added = 0.0
+    memo: dict = {}
 
     def ends(src: str, dst: str, gbps: float, latency_ns: float, width: int) -> tuple[int, int]:
         """(tx_bram36, rx_lut) of the ends that have a transport, charged to plan boards."""
         tx, rx = transport_ends(gbps, latency_ns, width)
-        tx_b = tx.tx_bram36 if has_transport(boards[src], gbps) else 0
-        rx_l = rx.rx_lut if has_transport(boards[dst], gbps) else 0
+        tx_b = tx.tx_bram36 if has_transport(boards[src], gbps, memo) else 0
+        rx_l = rx.rx_lut if has_transport(boards[dst], gbps, memo) else 0
         if src in by_name:
             by_name[src].resources["bram36"][0] += tx_b
         if dst in by_name:
@@ -60,7 +69,7 @@ def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lp
         return tx_b, rx_l
 
     def delay(src: str, gbps: float, tensors: list, width: int) -> float:
-        return store_forward_s(gbps, tensors, width) if has_transport(boards[src], gbps) else 0.0
+        return store_forward_s(gbps, tensors, width) if has_transport(boards[src], gbps, memo) else 0.0
 
     for lp in lplans:
         lp.tx_bram36, lp.rx_lut = ends(lp.src, lp.dst, lp.gbps, lp.latency_ns, lp.width_bits)
@@ -92,12 +101,13 @@ def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int
     pair of ends, charged after the search only (``charge_transport``)."""
     boards = cluster.boards
     tx = rx = 0
+    memo: dict = {}
     for i, b in enumerate(boards):
         if board_type[i] != t:
             continue
         for nb in cluster.neighbors(b.name):
             ln = cluster.link(b.name, nb)
-            if not has_transport(b, ln.gbps):
+            if not has_transport(b, ln.gbps, memo):
                 continue
             other = next(o for o in boards if o.name == nb)
             w = link_width_bits(ln.gbps, min(b.spec.clock_mhz, other.spec.clock_mhz))
