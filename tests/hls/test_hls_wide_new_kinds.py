@@ -1,7 +1,8 @@
 """Wide ports into the engines that move ``port_lanes(C)`` channels per beat (lut, chmul, affine,
 channels): a few-channel tensor whose rows divide into whole-pixel beats (asymap.lanes.port_bytes)
 reaches them through width_convert adapters (codegen/segment_blocks.narrow_adapt). C-simulated with
-g++ and compared bit for bit with the integer reference."""
+g++ and compared bit for bit with the integer reference; the C-sim cycle counters (adapters
+included, csim_count.h csim_adapter_end) equal the cost model (costmodel.with_adapters)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from segsim_harness import GraphBuilder, assert_matches, csim_segment
 
 from asymap.frontend import ir
 from asymap.lanes import port_bytes
+from asymap.partition.costmodel import adapted_ports, engine_cycles, engine_schedule
 
 pytestmark = pytest.mark.csim
 
@@ -32,6 +34,14 @@ def test_new_kinds_on_wide_ports_bit_exact(tmp_path):
     assert {lay.op for lay in wide} >= {ir.LUT, ir.AFFINE, ir.CHMUL, ir.CHANNELS}
     code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1)
     assert_matches(outs, vals)
+    # cycles: every engine at factor 1, the adapters charged to the engines they feed or drain
+    want = sum(engine_cycles(ql.layer, 1) for ql in qg.layers)
+    assert int((tmp_path / "csim_cycles.txt").read_text()) == want
+    adapted = [ql.layer for ql in qg.layers if adapted_ports(ql.layer)]
+    assert {lay.op for lay in adapted} == {ir.LUT, ir.AFFINE, ir.CHMUL, ir.CHANNELS}
+    # ... and they cost something: each adapter's pipeline fills and drains once per image
+    bare = sum(sum(engine_schedule(lay, 1)) for lay in adapted)
+    assert sum(engine_cycles(lay, 1) for lay in adapted) > bare
 
 
 @pytest.mark.parametrize("zp", ["uint8", "int8"])

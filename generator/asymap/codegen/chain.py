@@ -97,16 +97,18 @@ class LinkSpec:
         return sum(t.bytes for t in self.tensors)
 
 
-def _source_rows(layers: list[ir.Layer], sources: list[str], shapes: dict, whole: frozenset) -> dict:
+def _source_rows(layers: list[ir.Layer], sources: list[str], shapes: dict, whole: frozenset,
+                 least: bool = False) -> dict:
     """need[t][s][r]: rows of source tensor ``s`` that row ``r`` of tensor ``t`` depends on (the row
-    maps of fifodepth, composed along every path; sources map to themselves)."""
+    maps of fifodepth, composed along every path; sources map to themselves). ``least``: the rows
+    surely read (1x1 engines credited no read-ahead, fifodepth._row_map)."""
     need = {s: {s: np.arange(1, shapes[s][1] + 1)} for s in sources}
     for layer in layers:
         acc: dict[str, np.ndarray] = {}
         for j, t in enumerate(layer.inputs):
             if t not in need:
                 continue
-            m = np.array([_row_map(layer, j, r, whole) for r in range(layer.out_shape[1])])
+            m = np.array([_row_map(layer, j, r, whole, least) for r in range(layer.out_shape[1])])
             for s, arr in need[t].items():
                 d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
                 acc[s] = np.maximum(acc[s], d) if s in acc else d
@@ -125,6 +127,7 @@ def link_buffer_rows(layers: list[ir.Layer], ins: list[str], outs: list[str], sh
     of the slowest one waits in its FIFO. Both are computed from the row maps of the segment.
     """
     need = _source_rows(layers, ins, shapes, whole)
+    surely = _source_rows(layers, ins, shapes, whole, least=True)  # what a waiting tensor is credited
     h = {t: shapes[t][1] for t in set(ins) | set(outs)}
     rx = {s: 0 for s in ins}
     if len(ins) > 1:
@@ -132,8 +135,8 @@ def link_buffer_rows(layers: list[ir.Layer], ins: list[str], outs: list[str], sh
             if len(dd) < 2:
                 continue
             frac = np.max([dd[s] / h[s] for s in dd], axis=0)
-            for s, arr in dd.items():
-                rx[s] = max(rx[s], int(np.max(np.ceil(frac * h[s] - 1e-9) - arr)))
+            for s in dd:
+                rx[s] = max(rx[s], int(np.max(np.ceil(frac * h[s] - 1e-9) - surely[t][s])))
     tx = {t: 0 for t in outs}
     if len(outs) > 1:
         # Input share at which each output row exists.

@@ -13,8 +13,9 @@ keeps writing the shorter one. Every FIFO on a reconvergent path therefore gets 
 extra beats per process on the longer path (at least one process's worth), which covers engines
 whose pipelines are up to ``FIFO_SLACK`` stages deep. The guarantee is checked, not assumed:
 ``asymap verify --fifo-slack K`` runs every board with each DATAFLOW process in its own thread
-over FIFOs bounded to their depth minus K (hls/include/asymap/bounded_stream.h), and the e2e
-tests run every generated board at K = FIFO_SLACK without deadlock.
+over generated FIFOs bounded to their depth minus K (hls/include/asymap/bounded_stream.h; the
+engines' internal FIFOs keep their designed depth, which the read-ahead credited here relies on),
+and the e2e tests run every generated board at K = FIFO_SLACK without deadlock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from asymap.lanes import port_bytes
 from asymap.frontend import ir
 # PW_INFLIGHT: pixels a 1x1 engine may have read beyond the last pixel it emitted (one in each of
 # the two input and two output ping-pong buffers, plus one being loaded); counted as whole rows
-# (see _row_map), conservatively. Shared with the cost model.
+# (see _row_map) on the path that needs the most rows, never credited to a buffered path. Shared
+# with the cost model.
 from asymap.lanes import PW_INFLIGHT
 
 #: Beats of margin per process on the longer path of a reconvergent pair of paths: the pipeline
@@ -40,16 +42,20 @@ def _pointwise(layer: ir.Layer) -> bool:
             and not any(layer.pads))
 
 
-def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset()) -> int:
+def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset(), least: bool = False) -> int:
     """Rows of operand ``j`` a block reads before emitting its output row ``r`` (all of 0..r).
 
-    ``whole``: indices of layers that read their entire input first (off-chip weights)."""
+    ``whole``: indices of layers that read their entire input first (off-chip weights).
+    ``least``: the fewest rows it may have read instead of the most. They differ only for a 1x1
+    engine, which may run up to ``PW_INFLIGHT`` pixels ahead (counted as whole rows) but need not:
+    a path that needs the most rows is charged the most, a path whose FIFO buffers the difference
+    is credited only what it surely holds (fifo_depths)."""
     h_in = layer.in_shapes[j][1]
     if layer.index in whole:
         return h_in
     if _pointwise(layer):  # reads up to PW_INFLIGHT pixels past output row r
         w_in = layer.in_shapes[j][2]
-        return min(h_in, r + 1 + -(-PW_INFLIGHT // w_in))
+        return min(h_in, r + 1 + (0 if least else -(-PW_INFLIGHT // w_in)))
     if layer.op in (ir.CONV, ir.MAXPOOL, ir.AVGPOOL):  # row buffer: loads row r+1's rows while computing row r
         if r + 1 >= layer.out_shape[1]:
             return h_in
@@ -76,6 +82,8 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
     plus ``FIFO_SLACK`` beats per process on the longest of the paths (see the module docstring).
     """
     need: dict[str, dict[str, np.ndarray]] = {t: {t: np.arange(1, shapes[t][1] + 1)} for t in inputs}
+    # the same with every 1x1 engine credited no read-ahead (``_row_map(least=True)``)
+    least: dict[str, dict[str, np.ndarray]] = {t: {t: np.arange(1, shapes[t][1] + 1)} for t in inputs}
     # hops[t][s]: most processes on a path from tensor s to tensor t (the pipelines it crosses)
     hops: dict[str, dict[str, int]] = {t: {t: 0} for t in inputs}
     consumers: dict[str, list[tuple[int, int]]] = {}
@@ -85,16 +93,22 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
     for layer in layers:
         h_out = layer.out_shape[1]
         acc: dict[str, np.ndarray] = {}
+        lo: dict[str, np.ndarray] = {}
         hop: dict[str, int] = {}
         for j, t in enumerate(layer.inputs):
             m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
+            m_lo = np.array([_row_map(layer, j, r, whole, least=True) for r in range(h_out)])
             for s, arr in need.get(t, {}).items():
                 d = np.where(m > 0, arr[np.maximum(m - 1, 0)], 0)
                 acc[s] = np.maximum(acc[s], d) if s in acc else d
+                a_lo = least[t][s]
+                d = np.where(m_lo > 0, a_lo[np.maximum(m_lo - 1, 0)], 0)
+                lo[s] = np.maximum(lo[s], d) if s in lo else d
                 hop[s] = max(hop.get(s, 0), hops[t][s] + 1)
-        acc[layer.output] = np.arange(1, h_out + 1)  # every tensor is a potential fork point
+        acc[layer.output] = lo[layer.output] = np.arange(1, h_out + 1)  # every tensor is a potential fork point
         hop[layer.output] = 0
         need[layer.output] = acc
+        least[layer.output] = lo
         hops[layer.output] = hop
 
     # tensors reachable from each tensor (inside the segment)
@@ -122,11 +136,13 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
         srcs = {s for s, n in count.items() if n >= 2}
         for s in sorted(srcs):
             ops = [j for j, t in enumerate(layer.inputs) if s in need.get(t, {})]
-            dem = {}
+            dem, dem_lo = {}, {}
             for j in ops:
                 t = layer.inputs[j]
                 m = np.array([_row_map(layer, j, r, whole) for r in range(h_out)])
                 dem[j] = np.where(m > 0, need[t][s][np.maximum(m - 1, 0)], 0)
+                m = np.array([_row_map(layer, j, r, whole, least=True) for r in range(h_out)])
+                dem_lo[j] = np.where(m > 0, least[t][s][np.maximum(m - 1, 0)], 0)
             mx = np.max([dem[j] for j in ops], axis=0)
             c, h, w = shapes[s]
             row_beats = w * c // port_bytes(shapes[s])
@@ -135,12 +151,14 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
             lags = list(lag_of.values())
             for j in ops:
                 t = layer.inputs[j]
-                lag = lag_of[j]
                 # Only the one path that needs the most rows at every output row may go without a
                 # buffer. Paths tied with it in rows can still differ by up to a row (a whole 1x1
                 # or single-row tensor) within the row, so they get one row like any shorter path.
-                if lag == 0 and lags.count(0) == 1:
+                if lag_of[j] == 0 and lags.count(0) == 1:
                     continue
+                # A buffered path is credited only the rows its 1x1 engines surely hold (their
+                # read-ahead may not have happened yet), against the most the others may need.
+                lag = int(np.max(mx - dem_lo[j]))
                 depth = min(h, lag + 1) * row_beats + FIFO_SLACK * longest
                 edges = consumers.get(s, [])
                 leading = [(ci, cj) for ci, cj in edges

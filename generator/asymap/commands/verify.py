@@ -24,8 +24,9 @@ def add_arguments(p):
     p.add_argument("--corrupt", type=_corrupt, metavar="BOARD:OFFSET",
                    help="fault injection: flip one byte of the frame file BOARD receives (must be caught)")
     p.add_argument("--fifo-slack", type=int, default=0, metavar="K",
-                   help="run the bounded dataflow simulation with every FIFO K beats shallower than generated "
-                        "(at least 1), to show the depths' margin; a stall fails as DEADLOCK naming the streams")
+                   help="run the bounded dataflow simulation with every generated FIFO K beats shallower "
+                        "(at least 1), to show the depths' margin (engines' internal FIFOs keep their "
+                        "designed depth); a stall fails as DEADLOCK naming the streams")
 
 
 def run(args) -> int:

@@ -299,14 +299,50 @@ def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
 def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
     """Cycles per image of the layer's generated HLS engine, fill and drain included (see
     ``engine_schedule``)."""
-    steady, tail = engine_schedule(layer, pe, simd, kpar, offchip)
+    steady, tail = with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip), offchip)
     return steady + tail
 
 
 def engine_fill_drain(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
     """The part of ``engine_cycles`` spent filling and draining the engine's pipelines (the
     processes' tails): what a model that assumed II=1 loops without fill would leave out."""
-    return engine_schedule(layer, pe, simd, kpar, offchip)[1]
+    return with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip), offchip)[1]
+
+
+# Engines that take port_lanes(C) channels per beat only: a wide port reaches them through a
+# width_convert adapter (codegen segment_blocks.narrow_adapt; conv_offchip: segment_blocks' conv).
+NARROW_ENGINES = (LUT, CHMUL, AFFINE, CHANNELS)
+
+
+def adapted_ports(layer: Layer, offchip: bool = False) -> list[tuple[tuple[int, int, int], bool]]:
+    """The layer's ports that get a width_convert adapter, as (shape, into the engine): operand 0
+    and the output, where they are wide (``port_bytes`` > C), of the narrow engines and of a conv
+    whose weights are off chip (conv_offchip reads and writes one pixel per beat at most)."""
+    if not (layer.op in NARROW_ENGINES or (offchip and layer.op == CONV)):
+        return []
+    ports = [(tuple(int(v) for v in layer.in_shapes[0]), True), (tuple(int(v) for v in layer.out_shape), False)]
+    return [(s, into) for s, into in ports if port_bytes(s) > s[0]]
+
+
+def adapter_schedule(shape, into_engine: bool) -> tuple[int, int]:
+    """(steady, tail) per image of stream_utils.h ``width_convert<C, wide, narrow, H*W>`` (or back):
+    a gearbox over items of one wide beat (``port_bytes`` bytes), H*W*C/port_bytes items."""
+    c, h, w = shape
+    wide, narrow = port_bytes(shape), port_lanes(c)
+    steps, tail = gearbox_steps(wide, narrow, wide) if into_engine else gearbox_steps(narrow, wide, wide)
+    return h * w * c // wide * steps, tail
+
+
+def with_adapters(layer: Layer, sched: tuple[int, int], offchip: bool = False) -> tuple[int, int]:
+    """An engine's (steady, tail) with its width adapters (``adapted_ports``): each is one more
+    process of the chain beside the engine (these engines count the image as one slot), so the
+    steady part is the slowest of them and every adapter's pipeline fills and drains once
+    (csim_count.h ``csim_adapter_end`` counts the same)."""
+    steady, tail = sched
+    for shape, into in adapted_ports(layer, offchip):
+        s, t = adapter_schedule(shape, into)
+        steady, tail = max(steady, s), tail + t
+    return steady, tail
 
 
 # conv_offchip.h runs load, MACs and emit as three loops one after another: each fills and drains
@@ -365,7 +401,7 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
     if layer.op == CONCAT:
         return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape), LAT_CONCAT
     # The layer kinds below run at port_lanes(C) channels per step; a wide port reaches them
-    # through width_convert adapters (codegen/segment.py), which keep that pace.
+    # through width_convert adapters (codegen/segment.py), charged by ``with_adapters``.
     if layer.op == LUT:  # lut.h: one beat per cycle
         return ho * wo * (c // p), LAT_LUT
     if layer.op == CHMUL:  # chmul.h: the scale's C/P beats, then one beat of the feature map per cycle
@@ -512,6 +548,45 @@ def wide_port_luts(layer: Layer) -> int:
         return max(0, port_bytes(s) - NARROW_PORT_BYTES) if wide else 0
     return (LUT_WIDE_IN_BYTE * sum(extra(s) for s in layer.in_shapes)
             + LUT_WIDE_OUT_BYTE * extra(layer.out_shape))
+
+
+# A width_convert adapter (stream_utils.h gearbox over one wide beat of B bytes, P = port_lanes(C)
+# bytes per narrow beat): loop counters and compares; into the engine the send register loads the
+# beat or shifts by P (one 2:1 multiplexer per bit: 4 LUTs per byte of B, as LUT_WIDE_IN_BYTE),
+# out of it the collect register only shifts and loads whole (flip-flops with enable, no LUT); on
+# the engine side a depth-2 stream of P bytes in SRLs (8 LUTs per byte). The wide stream on the
+# other side is the tensor's own (charged as a wide output, LUT_WIDE_OUT_BYTE's FIFO share).
+LUT_ADAPTER = 30
+LUT_ADAPTER_FIFO_BYTE = 8
+
+
+def adapter_luts(shape, into_engine: bool) -> int:
+    """LUTs of one width_convert adapter (see LUT_ADAPTER); its flip-flops (two registers of B
+    bytes) are not a budgeted resource."""
+    wide, narrow = port_bytes(shape), port_lanes(int(shape[0]))
+    return LUT_ADAPTER + (LUT_WIDE_IN_BYTE * wide if into_engine else 0) + LUT_ADAPTER_FIFO_BYTE * narrow
+
+
+def port_luts(layer: Layer, offchip: bool = False) -> int:
+    """``wide_port_luts``, except that a port reaching its engine through a width_convert adapter
+    (``adapted_ports``) is charged the adapter instead of the engine's wide register (an adapted
+    output keeps the wide stream FIFO's share of LUT_WIDE_OUT_BYTE)."""
+    adapted = adapted_ports(layer, offchip)
+    if not adapted:
+        return wide_port_luts(layer)
+    a_in, a_out = any(into for _, into in adapted), any(not into for _, into in adapted)
+    wide_in = wide_port_luts(layer) - LUT_WIDE_OUT_BYTE * _beyond_narrow(layer.out_shape)
+    if a_in:
+        wide_in -= LUT_WIDE_IN_BYTE * _beyond_narrow(layer.in_shapes[0])
+    out_rate = LUT_WIDE_OUT_BYTE - LUT_WIDE_IN_BYTE if a_out else LUT_WIDE_OUT_BYTE
+    return (wide_in + out_rate * _beyond_narrow(layer.out_shape)
+            + sum(adapter_luts(s, into) for s, into in adapted))
+
+
+def _beyond_narrow(shape) -> int:
+    """Bytes of a wide port's beat beyond a narrow port's 8 (0 unless wide; wide_port_luts)."""
+    c, _, w = (int(v) for v in shape)
+    return max(0, port_bytes(shape) - NARROW_PORT_BYTES) if port_pixels(c, w) > 1 else 0
 
 
 def _wide_ports(layer: Layer) -> bool:
@@ -663,7 +738,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
-    lut = lut + wide_port_luts(lay)
+    lut = lut + port_luts(lay, mode == OFFCHIP)
     inl = simd * kpar  # inputs per PE per cycle
     lanes = pe * inl
     if mac:
@@ -895,6 +970,83 @@ def link_buffer_bram36(shapes: list[tuple[int, int, int]], width_bits: int,
     if depth <= LUTRAM_MAX_DEPTH:
         return 0
     return len(shapes) * int(bram_count(width_bits, depth))
+
+
+# --- transport ends: the RTL under the link kernels (rtl/asymap_xport.v, docs/link-protocol.md 5, 6) ---
+# The same numbers codegen.deploy gives the transport it generates (tests/partition/test_partition_transport.py
+# compares them with deploy._credit_sizing).
+CMAC_MIN_GBPS = 25.0  # links above this run on a 100G CMAC (deploy.CMAC_MIN_GBPS); at or below, Aurora
+CORE_WIDTH = {"cmac": 512, "aurora": 64}  # the core's user-side stream (PG203, PG074)
+CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}
+CMAC_PKT_BEATS = 128  # asymap_cmac_credit's TX packet FIFO: 2**PKT_ADDR_W beats (deploy.CMAC_PKT_ADDR_W = 7)
+CMAC_CREDIT_SPACING = 64  # its SPACING: cycles between two credit packets
+CMAC_WORD_BITS = 512 + 64 + 1  # a packet FIFO entry: TDATA, TKEEP, TLAST
+TRANSPORT_PIPELINE_CYCLES = 32  # rtl_glue.PIPELINE_CYCLES: the credit loop's pipeline besides the wire
+
+
+def transport_core(gbps: float) -> str:
+    return "cmac" if gbps > CMAC_MIN_GBPS else "aurora"
+
+
+def rx_buffer_entries(gbps: float, latency_ns: float, width_bits: int) -> int:
+    """Entries of the receiving end's credit buffer (asymap_bridge_rx's clock-crossing FIFO), as
+    deploy sizes it: the credit round trip (twice the latency at the core clock, plus the loop's
+    pipeline) in entries of ``rx_pack`` core beats, + 16; on CMAC also one packet body (the sender
+    stores it before the MAC sees it) and the credit word's extra age (a packet plus the credit
+    spacing); the next power of two, at least 16."""
+    core = transport_core(gbps)
+    cw = CORE_WIDTH[core]
+    pack = width_bits // cw if width_bits > cw else 1
+    rtt = int(np.ceil(2 * latency_ns * CORE_CLOCK_MHZ[core] / 1000.0)) + TRANSPORT_PIPELINE_CYCLES
+    need = -(-rtt // pack) + 16
+    if core == "cmac":
+        need += -(-CMAC_PKT_BEATS // pack) + -(-(CMAC_PKT_BEATS + 1 + CMAC_CREDIT_SPACING) // pack)
+    return 1 << max(4, (need - 1).bit_length())
+
+
+def lutram_sdp_luts(width_bits: int, depth: int) -> int:
+    """LUTs of a simple-dual-port LUTRAM with an asynchronous read (UG574: RAM64M8 is 64 x 7 bits
+    in 8 LUTs) plus the read multiplexer over its 64-deep banks (4 banks per LUT6 with the F7/F8
+    muxes)."""
+    banks = ceil_div(depth, LUTRAM_MAX_DEPTH)
+    return int(banks * ceil_div(width_bits, 7) * 8 + (width_bits * ceil_div(banks, 4) if banks > 1 else 0))
+
+
+@dataclass
+class TransportEnd:
+    """What one link end's transport adds to its board: the sender's CMAC packet FIFO (block RAM:
+    its read is registered) and the receiver's credit buffer (LUTRAM as written: the async FIFO
+    reads asynchronously)."""
+
+    tx_bram36: int = 0
+    rx_lut: int = 0
+
+
+def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[TransportEnd, TransportEnd]:
+    """(sending end, receiving end) of one link direction."""
+    tx = TransportEnd(tx_bram36=int(bram_count(CMAC_WORD_BITS, CMAC_PKT_BEATS)) if transport_core(gbps) == "cmac" else 0)
+    cw = CORE_WIDTH[transport_core(gbps)]
+    fw = max(width_bits, cw)
+    rx = TransportEnd(rx_lut=lutram_sdp_luts(fw + fw // 8 + 1, rx_buffer_entries(gbps, latency_ns, width_bits)))
+    return tx, rx
+
+
+def store_forward_s(gbps: float, shapes: list[tuple[int, int, int]] | None = None, width_bits: int = 512,
+                    max_payload_beats: int | None = None) -> float:
+    """Latency a 100G CMAC hop adds: the sender stores each packet body (a frame, or a 128-beat
+    piece of a longer one) before the MAC sends it, so a beat leaves up to one packet later; the
+    packet fills at the link's rate (the line rate: the link kernels' width carries it). ``shapes``:
+    the tensors of the cut (None: a full 128-beat packet). Aurora hops add nothing."""
+    if transport_core(gbps) != "cmac":
+        return 0.0
+    beats = CMAC_PKT_BEATS
+    if shapes:
+        from asymap import linkproto
+
+        m = max_payload_beats or linkproto.DEFAULT_MAX_PAYLOAD_BEATS
+        frame = max(linkproto.chunk_beats(shapes, width_bits, m)) + 2  # header and trailer beats
+        beats = min(beats, ceil_div(frame * width_bits, CORE_WIDTH["cmac"]))
+    return beats * CORE_WIDTH["cmac"] / (gbps * 1e9)
 
 
 # ---- Super logic regions (multi-SLR parts) -------------------------------------------------------

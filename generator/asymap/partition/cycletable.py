@@ -63,6 +63,9 @@ def example_layers() -> list[tuple[str, Layer, tuple, bool]]:
         ("affine", Layer(10, "bn10", AFFINE, ["x"], "t10", [(20, 5, 6)], (20, 5, 6)), (1, 1, 1), False),
         ("channel_select", Layer(11, "shuf11", CHANNELS, ["x"], "t11", [(20, 5, 6)], (10, 5, 6),
                                  channel_map=tuple(range(0, 20, 2))), (1, 1, 1), False),
+        # lut_map on a wide port (4 channels x 8 pixels = 32 bytes per beat): an adapter each side
+        ("width_convert", Layer(12, "silu12", LUT, ["x"], "t12", [(4, 6, 8)], (4, 6, 8), lut_fn=LUT_SILU),
+         (1, 1, 1), False),
     ]
 
 
@@ -80,6 +83,9 @@ FORMULAS = {
     "channel_mul": "`(H*W + 1)*C/P + LAT_CHMUL` (the scale's C/P beats first)",
     "affine": "`H*W*C/P + LAT_AFFINE`",
     "channel_select": "`(H*W + 1)*max(C_in/P_in, C_out/P_out) + LAT_CHANSEL`",
+    "width_convert": ("adapters between a wide port (`B = G*C` bytes per beat) and lut_map, channel_mul, affine, "
+                      "channel_select or conv_offchip (operand 0 and output): the engine's steady part becomes "
+                      "`max(engine, H*W*C/P)`, plus `B/P + LAT_GEARBOX` per adapter (example: lut_map, both sides)"),
 }
 
 

@@ -29,6 +29,7 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
+from asymap.partition.transport import charge_transport, transport_reserve
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
     pack_slrs, port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
@@ -101,7 +102,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
     def tables(t: int) -> _TypeTables:
         spec = specs[t]
-        bud = slr_budget(spec, util)  # per SLR
+        bud = np.maximum(0, slr_budget(spec, util) - transport_reserve(cluster, board_type, t, spec.slrs))  # per SLR
         on, off = per_type_menus[t]
         table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
         return _TypeTables(spec, bud, (on, off), table)
@@ -712,6 +713,7 @@ def plan(
         for bp in (bplans[i - 1], bplans[i]):
             bp.resources["bram36"][0] += lp.buffer_bram36
     host_path, hops = _host_path(pb, graph, res.path, lplans)
+    extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
     interval = max(s[0] for s in stages)
@@ -784,7 +786,7 @@ def plan(
                  "boards": n, "name": cluster.name},
         boards=bplans, links=lplans, interval_s=float(interval), throughput_ips=1.0 / interval,
         gops=2.0 * macs / interval / 1e9,
-        latency_s=float(sum(s[0] for s in stages)), bottleneck=bottleneck, baselines=base, host_path=host_path,
+        latency_s=float(sum(s[0] for s in stages) + extra_latency), bottleneck=bottleneck, baselines=base, host_path=host_path,
         references=_references(graph, cluster, 1.0 / interval) or None,
         optimal=exact, gap_bound=float(gap), lower_bound_s=float(lb), util=util,
         peak_gops=float(sum(b.spec.peak_gops for b in cluster.boards)),

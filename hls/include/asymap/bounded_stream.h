@@ -12,8 +12,9 @@
 // Then
 //   - hls::stream<T> is a thread-safe queue. Its bound is set by ASYMAP_SIM_DEPTH(s, depth) next
 //     to each `#pragma HLS STREAM` of the generated code (asymap/dataflow.h), minus the slack in
-//     the environment variable ASYMAP_FIFO_SLACK (at least 1); streams without a depth (testbench
-//     queues, engine-internal scratch streams) stay unbounded.
+//     the environment variable ASYMAP_FIFO_SLACK (at least 1); engine-internal FIFOs bounded by
+//     ASYMAP_SIM_DEPTH_FIXED keep their designed depth whatever the slack; streams without a depth
+//     (testbench queues, engine-internal scratch streams) stay unbounded.
 //   - inside a dataflow process (a thread started by asymap::bsim::region, see dataflow.h) read()
 //     blocks while the stream is empty and write() blocks while it is full, as in hardware;
 //     outside one (the testbench) they behave like the sequential C-sim stream.
@@ -193,10 +194,11 @@ class stream : public asymap::bsim::channel {
     explicit stream(const char* n) : channel(n) {}
     explicit stream(const std::string& n) : channel(n) {}
 
-    // Bound this stream to `depth` beats minus the run's slack (ASYMAP_SIM_DEPTH).
-    void set_depth(unsigned long d) {
+    // Bound this stream to `depth` beats minus the run's slack (ASYMAP_SIM_DEPTH); an
+    // engine-internal FIFO (`fixed`, ASYMAP_SIM_DEPTH_FIXED) keeps its designed depth.
+    void set_depth(unsigned long d, bool fixed = false) {
         asymap::bsim::world& w = asymap::bsim::the_world();
-        long s = asymap::bsim::fifo_slack();
+        long s = fixed ? 0 : asymap::bsim::fifo_slack();
         std::lock_guard<std::mutex> lk(w.m);
         nominal = d;
         depth = d > (unsigned long)s + 1 ? d - (unsigned long)s : 1;

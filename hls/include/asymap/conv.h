@@ -258,9 +258,9 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
 #pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
     // In the bounded dataflow simulation (dataflow.h) these processes run concurrently too, over
     // FIFOs bounded like the pragmas say, so the engine overlaps rows as the hardware does.
-    ASYMAP_SIM_DEPTH(words, WC::lw + 2);
-    ASYMAP_SIM_DEPTH(wins, 2);
-    ASYMAP_SIM_DEPTH(res, 2);
+    ASYMAP_SIM_DEPTH_FIXED(words, WC::lw + 2);
+    ASYMAP_SIM_DEPTH_FIXED(wins, 2);
+    ASYMAP_SIM_DEPTH_FIXED(res, 2);
     ASYMAP_DATAFLOW(df);
     ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, X::BW, X::IIT, X::IIT, X::IPIX / X::IPP>(in, words)));
     ASYMAP_PROCESS(df, swg<WC>(words, wins));
@@ -304,8 +304,8 @@ void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     hls::stream<bytes<CFG::pe> > res("pw_results");
 #pragma HLS STREAM variable = res depth = 2
 #pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
-    ASYMAP_SIM_DEPTH(words, X::SF + 2);
-    ASYMAP_SIM_DEPTH(res, 2);
+    ASYMAP_SIM_DEPTH_FIXED(words, X::SF + 2);
+    ASYMAP_SIM_DEPTH_FIXED(res, 2);
     ASYMAP_DATAFLOW(df);
     ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, CFG::simd, X::IIT, X::IIT, X::IPIX / X::IPP>(in, words)));
     ASYMAP_PROCESS(df, (mvau<CFG, true>(words, res, w, bias, mult, shift)));

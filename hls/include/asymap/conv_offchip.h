@@ -83,7 +83,7 @@ void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_u
 #pragma HLS BIND_STORAGE variable = wbuf type = ram_s2p impl = bram
     // The three loops below run one after another, so each fills and drains its pipeline once
     // per image: load and emit like a gearbox, the MAC loop like the MVAU (csim_count.h).
-    ASYMAP_CSIM_COUNT(G::cycles + 2 * lat_gearbox + lat_mvau);
+    ASYMAP_CSIM_ENGINE_TOTAL(G::cycles, 2 * lat_gearbox + lat_mvau);
 
     // ---- load: IL-lane beats -> GB-byte words -------------------------------------------------
     {

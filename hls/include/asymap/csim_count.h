@@ -74,23 +74,62 @@ inline void csim_item_add(unsigned long long item, unsigned long long steps) {
     if (v.size() <= item) v.resize(item + 1, 0);
     v[item] += steps;
 }
+// Width adapters (stream_utils.h width_convert) between a wide tensor port and an engine that
+// takes port_lanes(C) channels per beat (lut, chmul, affine, channel_select, conv_offchip): each
+// is one more process of that engine's chain, running beside it through a FIFO. The engine's
+// steady part becomes the larger of its own and each adapter's iterations per image (one slot:
+// these engines count the image as one slot), and each adapter adds its tail (fill/drain) once.
+// In sequential C-sim the adapter into the engine runs just before it (its figures wait in
+// `pend_*`), the one out of it just after (compared with `last_steady`, the engine's steady part).
+// costmodel.engine_schedule charges the same.
+struct csim_adapt {
+    unsigned long long pend_steady = 0, pend_tail = 0, last_steady = 0;
+};
+inline csim_adapt &csim_adapters() {
+    static thread_local csim_adapt a;
+    return a;
+}
+// An engine's image: `steady` iterations (sum over slots of the slowest process) and `tail`.
+inline void csim_engine_total(unsigned long long steady, unsigned long long tail) {
+    csim_adapt &a = csim_adapters();
+    if (a.pend_steady > steady) steady = a.pend_steady;
+    csim_cycles() += steady + tail + a.pend_tail;
+    a.pend_steady = a.pend_tail = 0;
+    a.last_steady = steady;
+}
+// An adapter's gearbox has just recorded its process (csim_procs().back()); charge it to the
+// engine it feeds (`into_engine`, counted when that engine ends) or drains (counted now).
+inline void csim_adapter_end(bool into_engine) {
+    const csim_proc p = csim_procs().back();
+    csim_procs().pop_back();
+    unsigned long long s = 0;
+    for (unsigned i = 0; i < p.items.size(); ++i) s += p.items[i];
+    csim_adapt &a = csim_adapters();
+    if (into_engine) {
+        if (s > a.pend_steady) a.pend_steady = s;
+        a.pend_tail += p.tail;
+    } else {
+        csim_cycles() += p.tail + (s > a.last_steady ? s - a.last_steady : 0);
+        if (s > a.last_steady) a.last_steady = s;
+    }
+}
 // The engine ends: slot_of(j, i) maps item i of process j to its slot (a functor).
 template <class SLOT>
 inline void csim_engine_end(unsigned slots, SLOT slot_of) {
     std::vector<std::vector<unsigned long long> > per(csim_procs().size(),
                                                       std::vector<unsigned long long>(slots, 0));
-    unsigned long long total = 0;
+    unsigned long long steady = 0, tail = 0;
     for (unsigned j = 0; j < csim_procs().size(); ++j) {
         const csim_proc &p = csim_procs()[j];
         for (unsigned i = 0; i < p.items.size(); ++i) per[j][slot_of(j, i)] += p.items[i];
-        total += p.tail;
+        tail += p.tail;
     }
     for (unsigned s = 0; s < slots; ++s) {
         unsigned long long m = 0;
         for (unsigned j = 0; j < per.size(); ++j) m = per[j][s] > m ? per[j][s] : m;
-        total += m;
+        steady += m;
     }
-    csim_cycles() += total;
+    csim_engine_total(steady, tail);
     csim_procs().clear();
 }
 struct csim_same_slot {  // items are slots (all processes count per pixel or per slot)
@@ -105,12 +144,16 @@ struct csim_same_slot {  // items are slots (all processes count per pixel or pe
 #define ASYMAP_CSIM_ITEMS(n, steps, tail) ::asymap::csim_proc_begin((n), (steps), (tail))
 #define ASYMAP_CSIM_ITEM_ADD(i, steps) ::asymap::csim_item_add((i), (steps))
 #define ASYMAP_CSIM_ENGINE_END(slots, fn) ::asymap::csim_engine_end((slots), (fn))
+#define ASYMAP_CSIM_ENGINE_TOTAL(steady, tail) ::asymap::csim_engine_total((steady), (tail))
+#define ASYMAP_CSIM_ADAPTER_END(into_engine) ::asymap::csim_adapter_end(into_engine)
 #else
 #define ASYMAP_CSIM_COUNT(n)
 #define ASYMAP_CSIM_ENGINE_BEGIN()
 #define ASYMAP_CSIM_ITEMS(n, steps, tail)
 #define ASYMAP_CSIM_ITEM_ADD(i, steps)
 #define ASYMAP_CSIM_ENGINE_END(slots, fn)
+#define ASYMAP_CSIM_ENGINE_TOTAL(steady, tail)
+#define ASYMAP_CSIM_ADAPTER_END(into_engine)
 #endif
 
 }  // namespace asymap

@@ -16,6 +16,11 @@
 // bounded dataflow simulation of `asymap verify`, asymap/bounded_stream.h) every process runs in
 // its own thread and every stream is bounded to its depth, so a FIFO too shallow for the region's
 // reconvergent paths shows up as a reported deadlock instead of passing silently.
+// ASYMAP_SIM_DEPTH_FIXED(s, d) bounds an engine-internal FIFO (conv.h, pool.h: the channels
+// between an engine's gearbox, window generator and MVAU) whose depth is part of the engine's own
+// design: `asymap verify --fifo-slack K` does not shrink it, because the margin that check proves
+// is the one of the generated inter-engine FIFOs, and the FIFO depth model (codegen/fifodepth.py)
+// credits each engine with the read-ahead its internal FIFOs hold at their designed depth.
 #ifndef ASYMAP_DATAFLOW_H
 #define ASYMAP_DATAFLOW_H
 
@@ -25,11 +30,13 @@
 #error "ASYMAP_BOUNDED_SIM needs the bounded hls_stream.h: add -Iinclude/asymap/bounded before the ap_types include"
 #endif
 #define ASYMAP_SIM_DEPTH(s, d) (s).set_depth(d)
+#define ASYMAP_SIM_DEPTH_FIXED(s, d) (s).set_depth(d, true)
 #define ASYMAP_DATAFLOW(r) ::asymap::bsim::region r
 #define ASYMAP_PROCESS(r, ...) r.add([&] { __VA_ARGS__; })
 #define ASYMAP_DATAFLOW_RUN(r) r.run()
 #else
 #define ASYMAP_SIM_DEPTH(s, d)
+#define ASYMAP_SIM_DEPTH_FIXED(s, d)
 #define ASYMAP_DATAFLOW(r)
 #define ASYMAP_PROCESS(r, ...) __VA_ARGS__
 #define ASYMAP_DATAFLOW_RUN(r)

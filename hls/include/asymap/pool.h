@@ -111,9 +111,9 @@ void pool2d_core(hls::stream<ap_uint<8 * CFG::lanes> > &in, hls::stream<ap_uint<
     hls::stream<bytes<CFG::pe> > res("pool_results");
 #pragma HLS STREAM variable = res depth = 2
 #pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
-    ASYMAP_SIM_DEPTH(words, WC::lw + 2);
-    ASYMAP_SIM_DEPTH(wins, 2);
-    ASYMAP_SIM_DEPTH(res, 2);
+    ASYMAP_SIM_DEPTH_FIXED(words, WC::lw + 2);
+    ASYMAP_SIM_DEPTH_FIXED(wins, 2);
+    ASYMAP_SIM_DEPTH_FIXED(res, 2);
     ASYMAP_DATAFLOW(df);
     ASYMAP_PROCESS(df, (gearbox<CFG::lanes, CFG::pe, WC::iit, WC::iit, IPIX / WC::ipp>(in, words)));
     ASYMAP_PROCESS(df, swg<WC>(words, wins));

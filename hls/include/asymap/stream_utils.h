@@ -224,12 +224,16 @@ emit_beats:
     }
 }
 
+// A segment puts one in front of an engine that takes narrow ports (IN_P > OUT_P: the wide port
+// into the engine) and one behind it (IN_P < OUT_P): C-sim charges it to that engine's cycles
+// (csim_count.h csim_adapter_end), as the cost model does.
 template <unsigned C, unsigned IN_P, unsigned OUT_P, unsigned PIXELS>
 void width_convert(hls::stream<ap_uint<8 * IN_P> > &in, hls::stream<ap_uint<8 * OUT_P> > &out) {
     // Items of the wider unit of the two ports (a pixel, or a wide beat of whole pixels).
     const unsigned IT = max_u(port_item(C, IN_P), port_item(C, OUT_P));
     static_assert(IT % IN_P == 0 && IT % OUT_P == 0 && (PIXELS * C) % IT == 0, "whole items on both ports");
     gearbox<IN_P, OUT_P, IT, IT, PIXELS * C / IT>(in, out);
+    ASYMAP_CSIM_ADAPTER_END(IN_P > OUT_P);
 }
 
 }  // namespace asymap

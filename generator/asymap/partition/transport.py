@@ -1,0 +1,118 @@
+"""What the RTL transport under each link (rtl/asymap_xport.v, docs/link-protocol.md sections 5
+and 6) adds to a plan: per link end, the sender's CMAC packet FIFO (block RAM) and the receiver's
+credit buffer (LUTRAM), charged to the boards at those ends; per 100G hop, the packet
+store-and-forward latency, added to ``latency_s``. Pipeline links and the host path's hops alike
+(a host-path hop has a transport of its own, deploy's forwarding stations; the host link itself
+is the host's NIC/PCIe, not charged here). Forwarding boards hold no plan of their own, so their
+ends are only counted in their hops' figures.
+
+The search keeps room for them (``transport_reserve``, subtracted from every board type's budget);
+the exact ends are charged after it, like the link kernels' beat FIFOs (``links[].buffer_bram36``,
+which the search does not reserve).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asymap.cluster.deploy import board_deploy
+from asymap.cluster.load import Cluster
+from asymap.errors import UserError
+from asymap.frontend.ir import Graph
+from asymap.linkproto import link_width_bits
+from asymap.partition.costmodel import store_forward_s, transport_core, transport_ends
+from asymap.partition.planfile import BoardPlan, LinkPlan
+
+
+def _cages(board) -> tuple[bool, bool]:
+    """(any transceiver cage, a 4-lane GTY cage for a CMAC) of a board's deploy data."""
+    try:
+        dep = board_deploy(board)
+    except UserError:  # a malformed deploy block is reported by generate, not by the planner
+        return False, False
+    if dep is None or not dep.gt:
+        return False, False
+    return True, any(g.lanes >= 4 and g.gt_type == "GTY" for g in dep.gt)
+
+
+def has_transport(board, gbps: float, memo: dict | None = None) -> bool:
+    """Whether deploy generates an RTL transport at this board's end of a link: the board type has
+    transceiver cages (a 100G CMAC needs a 4-lane GTY one). Boards without (PYNQ-Z2: the PS
+    forwards frames in software; custom boards: not deployable) carry no transport buffers.
+    ``memo``: board name -> ``_cages`` (reading the board file once per call site)."""
+    memo = {} if memo is None else memo
+    if board.name not in memo:
+        memo[board.name] = _cages(board)
+    anyc, cmac = memo[board.name]
+    return cmac if transport_core(gbps) == "cmac" else anyc
+
+
+def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lplans: list[LinkPlan],
+                     host_path: dict | None) -> float:
+    """Fill ``lplans[*].tx_bram36 / rx_lut / store_forward_s`` and the host path hops'
+    ``store_forward_s``, add the ends' resources to ``bplans``; return the latency they add."""
+    by_name = {bp.name: bp for bp in bplans}
+    boards = {b.name: b for b in cluster.boards}
+    shapes = graph.tensor_shapes
+    added = 0.0
+    memo: dict = {}
+
+    def ends(src: str, dst: str, gbps: float, latency_ns: float, width: int) -> tuple[int, int]:
+        """(tx_bram36, rx_lut) of the ends that have a transport, charged to plan boards."""
+        tx, rx = transport_ends(gbps, latency_ns, width)
+        tx_b = tx.tx_bram36 if has_transport(boards[src], gbps, memo) else 0
+        rx_l = rx.rx_lut if has_transport(boards[dst], gbps, memo) else 0
+        if src in by_name:
+            by_name[src].resources["bram36"][0] += tx_b
+        if dst in by_name:
+            by_name[dst].resources["lut"][0] += rx_l
+        return tx_b, rx_l
+
+    def delay(src: str, gbps: float, tensors: list, width: int) -> float:
+        return store_forward_s(gbps, tensors, width) if has_transport(boards[src], gbps, memo) else 0.0
+
+    for lp in lplans:
+        lp.tx_bram36, lp.rx_lut = ends(lp.src, lp.dst, lp.gbps, lp.latency_ns, lp.width_bits)
+        lp.store_forward_s = delay(lp.src, lp.gbps, [tuple(shapes[t]) for t in lp.tensors], lp.width_bits)
+        added += lp.store_forward_s
+    if not host_path:
+        return added
+    for key, tensor in (("in", graph.input), ("out", graph.output)):
+        for hop in host_path[key]:
+            a, b = hop["from"], hop["to"]
+            if a not in boards or b not in boards:  # the host link
+                hop["store_forward_s"] = 0.0
+                continue
+            ln = cluster.link(a, b)
+            w = link_width_bits(ln.gbps, min(boards[a].spec.clock_mhz, boards[b].spec.clock_mhz))
+            ends(a, b, ln.gbps, ln.latency_ns, w)
+            hop["store_forward_s"] = delay(a, ln.gbps, [tuple(int(v) for v in shapes[tensor])], w)
+            added += hop["store_forward_s"]
+    return float(np.float64(added))
+
+
+def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int = 1) -> np.ndarray:
+    """Resources [dsp, bram36, uram, lut] per SLR the search keeps free on boards of type ``t`` for
+    their transport ends (``has_transport``): a board in the pipeline sends on one link and receives on one; with a
+    host path, one more of each (the result travels back through the pipeline's boards; at the
+    first board the input's hop is its receive end). Charged at the most expensive link any board
+    of the type has (the search does not know which links the plan will use), spread evenly over
+    the SLRs. A board that also forwards the input on its way to a later first board has a third
+    pair of ends, charged after the search only (``charge_transport``)."""
+    boards = cluster.boards
+    tx = rx = 0
+    memo: dict = {}
+    for i, b in enumerate(boards):
+        if board_type[i] != t:
+            continue
+        for nb in cluster.neighbors(b.name):
+            ln = cluster.link(b.name, nb)
+            if not has_transport(b, ln.gbps, memo):
+                continue
+            other = next(o for o in boards if o.name == nb)
+            w = link_width_bits(ln.gbps, min(b.spec.clock_mhz, other.spec.clock_mhz))
+            te, re = transport_ends(ln.gbps, ln.latency_ns, w)
+            tx, rx = max(tx, te.tx_bram36), max(rx, re.rx_lut)
+    ends = 2 if (cluster.host or {}).get("attach") else 1
+    s = max(1, int(slrs))
+    return np.array([0, -(-ends * tx // s), 0, -(-ends * rx // s)], dtype=np.int64)
