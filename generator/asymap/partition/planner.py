@@ -776,17 +776,22 @@ def plan(
         if tgt is not None and tgt.boards:
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
         else:
-            for w in range(max((len(tt.widths) for tt in pb.types), default=0)):  # see _uniform
+            best = None  # the best uniform plan so far: a later width only looks for better ones
+            for w in reversed(range(max((len(tt.widths) for tt in pb.types), default=0))):  # see _uniform
                 pn = _uniform(pb, w)
                 lbn = _bounds(pn, max_k)[max_k - 1]
                 rn = solve_order(pn, max_k, lbn, beam=beam, exact_boards=exact_boards)
+                if best is not None and best.interval < rn.interval:
+                    rn = best
                 if np.isfinite(rn.interval):
-                    _tighten(pn, rn, lbn, max_k, beam, exact_boards)
+                    best = _tighten(pn, rn, lbn, max_k, beam, exact_boards)[0]
             if any(tt.widths for tt in pb.types):
                 _remerge(pb)
             res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
             if np.isfinite(res.interval):
                 res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards)
+            if best is not None and best.interval < res.interval:  # a beam may miss a uniform plan
+                res = OrderResult(best.interval, best.path, best.cuts, False, best.states)  # proven by the bound only
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
