@@ -82,3 +82,21 @@ def test_port_lanes_rule():
     assert lanes.tensor_port_beats((256, 56, 56), 32) == 56 * 56 * 8
     # one beat of each operand in, three 16-channel beats of the 48-channel output out
     assert lanes.concat_slot_steps([(32, 4, 4), (16, 4, 4)], (48, 4, 4), 32) == 3
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("width", [16, 32])
+def test_wide_lane_offchip_engines(width, tmp_path):
+    """conv_offchip and fc_offchip (weights streamed from wmem) on ports of the board's width."""
+    b = GraphBuilder((32, 6, 5), seed=17)
+    x = b.conv("x", 48, k=3)
+    x = b.conv(x, 32, k=1, p=0)
+    b.fc(b.gap(x), 12)
+    factors = {0: (16, 8), 1: (8, 16), 3: (4, 8)}
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors, offchip={0, 1, 3},
+                              port_lanes=width)
+    assert_matches(outs, vals)
+    want = sum(engine_cycles(ql.layer, *_effective(ql.layer, *(tuple(factors.get(ql.index, (1, 1))) + (1,))[:3]),
+                             offchip=ql.index in (0, 1, 3), max_lanes=width) for ql in qg.layers)
+    assert int((tmp_path / "csim_cycles.txt").read_text()) == want
