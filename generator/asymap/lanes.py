@@ -1,7 +1,8 @@
 """Facts about the generated engines that both the planner and the code generator rely on.
 
 They live here, outside both, because the cost model must charge exactly what the generated
-engines do (a port carries at most 8 channels per cycle; a 1x1 engine runs a few pixels ahead)
+engines do (a port carries at most its board's 8, 16 or 32 channels per cycle; a 1x1 engine runs
+a few pixels ahead)
 without importing the code generator.
 """
 

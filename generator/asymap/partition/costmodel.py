@@ -5,8 +5,8 @@ A layer's engine has ``pe`` output lanes, ``simd`` input lanes and (KxK convs wi
 channels) ``kpar`` kernel-window positions per cycle; its cycles per image are exactly those of
 the generated HLS engine (``engine_cycles``: the 1x1/fc engine overlaps loading, MACs and emitting
 of successive pixels, the KxK conv engine loads rows while it computes, the other engines run
-them one after another; ports carry at most 8 channels
-per beat); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
+them one after another; ports carry at most the board's
+8, 16 or 32 channels per beat, ``max_lanes``); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
 Inner-problem device: for each layer and board the factor choices become a *menu*
