@@ -184,8 +184,8 @@ def _merge_widths(subs: list[_TypeTables]) -> _TypeTables:
 
 
 def _remerge(pb: Problem) -> None:
-    """Take the widths' tables as they stand (after a narrow-port search tightened its own) into
-    every board type's per-segment best, and the board interval matrices with them."""
+    """Take the widths' tables as they stand (after the uniform-width passes tightened them, see
+    ``_uniform``) into every board type's per-segment best, and the board interval matrices."""
     for t, tt in enumerate(pb.types):
         if tt.widths:
             m = _merge_widths(tt.widths)
@@ -201,8 +201,9 @@ def _uniform(pb: Problem, w: int) -> Problem:
     to. Over every width at once that bound loses the port floor of narrow ports (0.40 ms for a
     56x56x256 tensor at 8 channels per beat) and points at segments no good plan uses, so the
     plan can end worse than narrow ports alone give (ResNet-152 on example16: 1,944 against
-    2,179 img/s). Searching and tightening each uniform width first hands the mixed search every
-    segment those refined, so it starts from the best uniform plan."""
+    2,179 img/s). Searching and tightening each uniform width first (widest first, each looking
+    only for plans better than the best so far) hands the mixed search every segment those
+    refined, so it starts from the best uniform plan (example16: 2,213.7 img/s)."""
     types = [tt.widths[w] if tt.widths else tt for tt in pb.types]
     return Problem(pb.graph, pb.cluster, pb.infos, types, pb.board_type, [types[t].table.interval for t in pb.board_type],
                    pb.link, pb.adj, pb.cut_bytes, pb.cut_link_min, pb.util, pb.host)
