@@ -8,8 +8,9 @@ baseline (the seed paper reports 16.4x over a single-FPGA reuse design on its 16
 pipeline efficiency (predicted GOPS / the cluster's peak int8 GOPS).
 Side by side (issue 12, "Measure"): the model on example16 and on 16 x U280 (clusters/u280x16.yaml)
 with everything charged (platform-left resources, per-SLR budgets, 250 MHz Alveo clocks, the host
-path): images/s, boards used (and forwarding), pipeline efficiency (GOPS / the used boards' capped
-peak int8 GOPS: 2 x DSP x MACs/DSP x clock x util), the ratio to the fair reuse baseline and to the
+path): images/s, boards used (and forwarding), the port widths the planner chose per board,
+pipeline efficiency (GOPS / the used boards' capped peak int8 GOPS: 2 x DSP x MACs/DSP x clock
+x util), the ratio to the fair reuse baseline and to the
 published measured DPU figure of each board type, and what limits the plan. Also the whole
 ``asymap plan`` command (a subprocess, minus interpreter start, min of 5 runs) on ResNet-152 and
 example16. And what the exact inner solve (issue 12 item 6) changes: each plan with and without it,
@@ -107,6 +108,8 @@ def side_by_side(graph, clusters: list[str]) -> list[str]:
             "img/s": f"{p.throughput_ips:,.1f}",
             "GOPS": f"{p.gops:,.0f}",
             "boards used (+forwarding)": f"{len(p.boards)} of {len(c.boards)} (+{len((p.host_path or {}).get('forwarding', []))})",
+            "port lanes: boards": ", ".join(
+                f"{w}: {sum(b.port_lanes == w for b in p.boards)}" for w in sorted({b.port_lanes for b in p.boards})),
             "efficiency (GOPS / used capped peak)": f"{100 * p.gops / peak:.1f}% of {peak:,.0f}",
             "vs fair reuse_single": f"{p.throughput_ips / reuse['throughput_ips']:.2f}x ({reuse['type']}, {reuse['throughput_ips']:.1f}/s)",
             **{f"vs published DPU, one {t}": f"{r['ratio']:.2f}x ({r['ips']}/s)" for t, r in sorted(refs.items())},

@@ -1,7 +1,8 @@
 """Facts about the generated engines that both the planner and the code generator rely on.
 
 They live here, outside both, because the cost model must charge exactly what the generated
-engines do (a port carries at most 8 channels per cycle; a 1x1 engine runs a few pixels ahead)
+engines do (a port carries at most its board's 8, 16 or 32 channels per cycle; a 1x1 engine runs
+a few pixels ahead)
 without importing the code generator.
 """
 
@@ -16,12 +17,22 @@ import math
 PW_INFLIGHT = 5
 
 
-def port_lanes(channels: int) -> int:
-    """Channels per beat of a tensor port: the largest of 8, 4, 2, 1 that divides ``channels``."""
-    for p in (8, 4, 2, 1):
-        if channels % p == 0:
-            return p
-    return 1
+#: Channels per beat a board's tensor ports may carry at most (plan.json ``boards[].port_lanes``):
+#: the planner evaluates every segment at each of these and keeps the fastest (issue 12: a 56x56x256
+#: tensor takes 100,352 beats at 8 channels per beat, 0.4 ms at 250 MHz, which bounded ResNet-152 on
+#: 16 x U280). Wider ports cost wider gearboxes, FIFOs and adder/requant lanes (costmodel), so no
+#: single width is best on every board.
+PORT_LANE_CHOICES = (8, 16, 32)
+DEFAULT_PORT_LANES = 8
+
+
+def port_lanes(channels: int, max_lanes: int = DEFAULT_PORT_LANES) -> int:
+    """Channels per beat of a tensor port: the largest power of two up to ``max_lanes`` (the
+    board's port width, a power of two) that divides ``channels``."""
+    p = int(max_lanes)
+    while p > 1 and channels % p:
+        p //= 2
+    return max(p, 1)
 
 
 #: A tensor with fewer channels than this carries several whole pixels per beat ("wide port").
@@ -45,19 +56,19 @@ def port_pixels(channels: int, width: int) -> int:
     return 1
 
 
-def port_bytes(shape) -> int:
+def port_bytes(shape, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """Bytes per beat of the port of a (C, H, W) tensor: ``port_lanes(C)`` channels of one pixel,
     or C x ``port_pixels`` bytes (whole pixels) for a wide port. The HLS engines tell the two apart
     by comparing the beat width with C (``lanes > c`` means ``lanes / c`` pixels per beat)."""
     c, _, w = (int(v) for v in shape)
     g = port_pixels(c, w)
-    return c * g if g > 1 else port_lanes(c)
+    return c * g if g > 1 else port_lanes(c, max_lanes)
 
 
-def tensor_port_beats(shape) -> int:
+def tensor_port_beats(shape, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """Beats of a whole (C, H, W) tensor on its port."""
     c, h, w = (int(v) for v in shape)
-    return c * h * w // port_bytes(shape)
+    return c * h * w // port_bytes(shape, max_lanes)
 
 
 # Pipeline depth (fill = drain) of each engine process's loop body, in cycles: charged once per
@@ -87,15 +98,15 @@ def gearbox_steps(pi: int, po: int, ci: int) -> tuple[int, int]:
     return -(-ci // lcm) * m, m + LAT_GEARBOX
 
 
-def pixel_beats(shape) -> int:
+def pixel_beats(shape, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """Loop iterations a per-pixel process spends on one pixel of a port: C / lanes beats, or one
     for a wide port (the process shifts one pixel out of the beat it holds, concat.h)."""
     c, _, w = (int(v) for v in shape)
-    return 1 if port_pixels(c, w) > 1 else c // port_lanes(c)
+    return 1 if port_pixels(c, w) > 1 else c // port_lanes(c, max_lanes)
 
 
-def concat_slot_steps(in_shapes, out_shape) -> int:
+def concat_slot_steps(in_shapes, out_shape, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """Loop iterations per pixel of a concat wrapper (concat.h): shifting in every operand's beats
     of one pixel, or sending the previous pixel's output beats, whichever takes longer."""
-    ins = sum(pixel_beats(s) for s in in_shapes)
-    return max(ins, pixel_beats(out_shape))
+    ins = sum(pixel_beats(s, max_lanes) for s in in_shapes)
+    return max(ins, pixel_beats(out_shape, max_lanes))

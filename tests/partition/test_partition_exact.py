@@ -423,7 +423,7 @@ def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch)
     over every raw option combination in both modes) with a bound that proves it."""
     from asymap.partition import planner
 
-    def layer_options(pb, t, md, i):
+    def layer_options(pb, t, md, i, w=0):
         m = pb.raw[t][md][i]
         return m.raw.cycles, m.raw.res, [(o, -1) for o in range(len(m.raw.cycles))]
 

@@ -23,7 +23,7 @@ import numpy as np
 from asymap import linkproto
 from asymap.codegen.fifodepth import _row_map
 from asymap.errors import UserError
-from asymap.lanes import port_bytes
+from asymap.lanes import DEFAULT_PORT_LANES, port_bytes
 from asymap.frontend import ir
 from asymap.frontend.ir import Graph
 from asymap.util.names import unique_idents
@@ -48,11 +48,22 @@ class CutTensor:
 
     @property
     def lanes(self) -> int:
+        """Bytes per beat of its port on a board of 8-channel ports (``lanes_at`` for others)."""
         return port_bytes(self.shape)
 
     @property
     def words(self) -> int:
         return self.bytes // self.lanes
+
+    def lanes_at(self, port_lanes: int) -> int:
+        """Bytes per beat of its port on a board whose ports carry up to ``port_lanes`` channels
+        (plan.json ``boards[].port_lanes``). The link carries the same bytes in the same order
+        whatever either end's width: each end's link (un)packer repacks between its port beats
+        and the link beats (link.h ``link_pack``/``link_unpack``)."""
+        return port_bytes(self.shape, port_lanes)
+
+    def words_at(self, port_lanes: int) -> int:
+        return self.bytes // self.lanes_at(port_lanes)
 
 
 @dataclass
@@ -180,6 +191,7 @@ class BoardSpec:
     rx_rows: dict[str, int] = field(default_factory=dict)  # link-in tensor -> rows its port FIFO holds
     tx_rows: dict[str, int] = field(default_factory=dict)  # link-out tensor -> rows its port FIFO holds
     forward: str = ""  # "in" / "out": a forwarding station of the host path (no layers), "" for a stage
+    port_lanes: int = DEFAULT_PORT_LANES  # channels per beat of its tensor ports at most (plan.json)
 
     @property
     def top(self) -> str:
@@ -310,6 +322,7 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
             last=last, layers=layers, link_in=lin, link_out=lout,
             passthrough=[t for t in lin.tensors if t.name in out_names and t.name not in consumed],
             rx_rows=rx_rows, tx_rows=tx_rows, forward=str(b.get("forward", "")),
+            port_lanes=int(b.get("port_lanes", DEFAULT_PORT_LANES)),
         )
         specs.append(spec)
     return specs

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asymap.lanes import port_bytes
+from asymap.lanes import DEFAULT_PORT_LANES, port_bytes
 from asymap.frontend import ir
 # PW_INFLIGHT: pixels a 1x1 engine may have read beyond the last pixel it emitted (one in each of
 # the two input and two output ping-pong buffers, plus one being loaded); counted as whole rows
@@ -71,7 +71,7 @@ def _row_map(layer: ir.Layer, j: int, r: int, whole: frozenset = frozenset(), le
 
 
 def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
-                whole: frozenset = frozenset()) -> dict[tuple, int]:
+                whole: frozenset = frozenset(), port_lanes: int = DEFAULT_PORT_LANES) -> dict[tuple, int]:
     """Extra depth (beats) for fork edges ``(tensor, consumer_layer_index, operand)``.
 
     For every join (a block with several operands derived from one forked tensor ``s``) we
@@ -80,6 +80,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
     (the lag within a row) on its edge out of
     the fork, i.e. where the paths diverge. Capped at the whole tensor, which is always enough;
     plus ``FIFO_SLACK`` beats per process on the longest of the paths (see the module docstring).
+    Beats are those of the board's ports (up to ``port_lanes`` channels each).
     """
     need: dict[str, dict[str, np.ndarray]] = {t: {t: np.arange(1, shapes[t][1] + 1)} for t in inputs}
     # the same with every 1x1 engine credited no read-ahead (``_row_map(least=True)``)
@@ -145,7 +146,7 @@ def fifo_depths(layers: list[ir.Layer], inputs: list[str], shapes: dict,
                 dem_lo[j] = np.where(m > 0, least[t][s][np.maximum(m - 1, 0)], 0)
             mx = np.max([dem[j] for j in ops], axis=0)
             c, h, w = shapes[s]
-            row_beats = w * c // port_bytes(shapes[s])
+            row_beats = w * c // port_bytes(shapes[s], port_lanes)
             longest = max(1, max(hops[layer.inputs[j]][s] for j in ops))
             lag_of = {j: int(np.max(mx - dem[j])) for j in ops}
             lags = list(lag_of.values())

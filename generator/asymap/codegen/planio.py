@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES
 from asymap.errors import UserError
 from asymap.util.fileio import read_json_object
 from asymap.frontend.ir import Graph
@@ -57,6 +58,10 @@ def check_plan(plan: dict, graph: Graph, where: str, model_sha256: str | None = 
                             f"{nxt} and end below {L}; boards must cover layers 0..{L - 1} in order "
                             "(plan for a different model?)")
         nxt = last + 1
+        lanes = b.get("port_lanes", DEFAULT_PORT_LANES)
+        if lanes not in PORT_LANE_CHOICES or isinstance(lanes, bool):
+            raise UserError(f"{where}: board {b['name']}: port_lanes must be one of "
+                            f"{', '.join(map(str, PORT_LANE_CHOICES))} (channels per beat), got {lanes!r}")
         for ly in b.get("layers", []) or []:
             idx = ly.get("index") if isinstance(ly, dict) else None
             if not isinstance(idx, int) or not first <= idx <= last:

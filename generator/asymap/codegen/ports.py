@@ -2,8 +2,9 @@
 
 A *tensor port* is an ``hls::stream<ap_uint<8*P>>`` carrying ``P`` consecutive channels of one
 pixel per beat, pixels in raster order (HWC, channel fastest). ``P`` depends only on the channel
-count, so the producer and consumer of a tensor (possibly on two different boards, generated
-separately) agree without talking to each other.
+count and the board's port width (plan.json ``boards[].port_lanes``), so the producer and consumer
+of a tensor on one board agree; between boards the bytes on the link are the same whatever either
+end's width, and each end's link kernels repack them into its own port words.
 """
 
 from __future__ import annotations

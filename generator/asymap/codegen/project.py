@@ -129,7 +129,8 @@ def _install(stage: Path, out: Path) -> None:
 
 
 # --- rendering ----------------------------------------------------------------------------------
-def _link_view(link: LinkSpec, producer_layer: dict[int, str]) -> dict:
+def _link_view(link: LinkSpec, producer_layer: dict[int, str], port_lanes: int) -> dict:
+    """The link as one board's top.cpp sees it: its tensors at that board's port width."""
     return {
         "index": link.index, "src_id": link.src, "dst_id": link.dst, "width_bits": link.width_bits,
         "max_payload_beats": link.max_payload_beats, "beats": link.beats, "frames": link.frames,
@@ -139,7 +140,8 @@ def _link_view(link: LinkSpec, producer_layer: dict[int, str]) -> dict:
         "beat_fifo": link.max_chunk + 2 + FIFO_SLACK,
         "src_label": "host" if link.src == 255 else f"board {link.src}",
         "dst_label": "host" if link.dst == 255 else f"board {link.dst}",
-        "tensors": [{"id": t.id, "ident": t.ident, "lanes": t.lanes, "bytes": t.bytes, "words": t.words,
+        "tensors": [{"id": t.id, "ident": t.ident, "lanes": t.lanes_at(port_lanes), "bytes": t.bytes,
+                     "words": t.words_at(port_lanes),
                      "shape": list(t.shape), "signed": t.signed, "layer": producer_layer.get(t.producer, "input")}
                     for t in link.tensors],
     }
@@ -152,7 +154,7 @@ def _segment(qg, b: BoardSpec):
 
     return render_segment(qg, b.first, b.last, b.factors, b.offchip, [t.name for t in b.link_in.tensors],
                           [t.name for t in b.link_out.tensors], f"segment_{b.ident}",
-                          macs=b.macs_kinds, preload=b.preload)
+                          macs=b.macs_kinds, preload=b.preload, port_lanes=b.port_lanes)
 
 
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
@@ -166,14 +168,14 @@ def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[
         if len(link.tensors) == 1:
             return 16
         c, _, w = t.shape
-        return min(t.words, (rows.get(t.name, 0) + 1) * (w * c // t.lanes)) + FIFO_SLACK
+        return min(t.words_at(b.port_lanes), (rows.get(t.name, 0) + 1) * (w * c // t.lanes_at(b.port_lanes))) + FIFO_SLACK
 
     streams = []
     name_of: dict[tuple[str, str], str] = {}
     for side, link, rows in (("rx", b.link_in, b.rx_rows), ("tx", b.link_out, b.tx_rows)):
         for t in link.tensors:
             name = f"{side}_{t.ident}"
-            streams.append({"name": name, "lanes": t.lanes, "depth": depth(link, t, rows)})
+            streams.append({"name": name, "lanes": t.lanes_at(b.port_lanes), "depth": depth(link, t, rows)})
             name_of[side, t.name] = name
     seg_args = [name_of["rx", p["tensor"]] for p in seg.in_ports] + [name_of["tx", p["tensor"]] for p in seg.out_ports]
     if seg.wmem is not None:
@@ -214,7 +216,7 @@ def _seg_params(seg) -> list[str]:
 
 
 def _check_ports(b: BoardSpec, seg) -> None:
-    lanes = {t.name: t.lanes for t in b.link_in.tensors + b.link_out.tensors}
+    lanes = {t.name: t.lanes_at(b.port_lanes) for t in b.link_in.tensors + b.link_out.tensors}
     want_in = sorted(t.name for t in b.link_in.tensors)
     want_out = sorted(t.name for t in b.link_out.tensors)
     got_in = sorted(p["tensor"] for p in seg.in_ports)
@@ -278,11 +280,11 @@ def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
     d = root / b.ident
     # Host links carry the model's input or output, one tensor: a short FIFO between unpacker and
     # packer. Several tensors (two schedules of different widths) would get a whole tensor each.
-    streams = [{"name": f"rx_{t.ident}", "lanes": t.lanes, "depth": 16 if len(b.link_in.tensors) == 1 else
-                t.words + FIFO_SLACK} for t in b.link_in.tensors]
+    streams = [{"name": f"rx_{t.ident}", "lanes": t.lanes_at(b.port_lanes), "depth": 16 if len(b.link_in.tensors) == 1
+                else t.words_at(b.port_lanes) + FIFO_SLACK} for t in b.link_in.tensors]
     args = [s["name"] for s in streams]
     _check_top(b, streams, args, [], args, [])
-    lin, lout = _link_view(b.link_in, {}), _link_view(b.link_out, {})
+    lin, lout = _link_view(b.link_in, {}, b.port_lanes), _link_view(b.link_out, {}, b.port_lanes)
     segv = {"fn": "", "params": [], "args": [], "wmem": False, "wmem_words": 0, "wpre": False, "wpre_words": 0}
     tb_files = ["tb.cpp", "vectors/link_in.frames"] + [f"vectors/expected_{t.id}.bin" for t in b.link_out.tensors]
     ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams, "forward": True,
@@ -297,7 +299,7 @@ def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
         # "name" is unique in the chain (build state, --boards, --platform key on it); "board" is the FPGA
         "index": b.index, "name": b.ident, "board": b.name, "dir": b.ident, "type": b.type, "part": b.part,
         "forward": b.forward,
-        "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top, "macs": 0,
+        "clock_mhz": b.clock_mhz, "port_lanes": b.port_lanes, "first_layer": b.first, "last_layer": b.last, "top": b.top, "macs": 0,
         "files": {"top": "top.cpp", "segment": None, "params": None, "tb": "tb.cpp", "hls_config": "hls_config.cfg",
                   "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg", "makefile": "Makefile", "weights": [],
                   "wmem": None, "wpre": None},
@@ -318,7 +320,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     _check_ports(b, seg)
     streams, rx_args, seg_args, tx_args = _streams(b, seg)
     _check_top(b, streams, rx_args, seg_args, tx_args, [a for a in ("wmem", "wpre") if a in seg_args])
-    lin, lout = _link_view(b.link_in, layer_ident), _link_view(b.link_out, layer_ident)
+    lin, lout = _link_view(b.link_in, layer_ident, b.port_lanes), _link_view(b.link_out, layer_ident, b.port_lanes)
     wmem = seg.wmem is not None
     wpre = getattr(seg, "wpre", None) is not None  # URAM weights loaded at start-up (preload.h)
     segv = {"fn": seg.fn, "params": _seg_params(seg), "args": seg_args, "wmem": wmem,
@@ -354,7 +356,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     _write_project(d, files, b, ref)
     return {
         "index": b.index, "name": b.name, "dir": b.ident, "type": b.type, "part": b.part,
-        "clock_mhz": b.clock_mhz, "first_layer": b.first, "last_layer": b.last, "top": b.top,
+        "clock_mhz": b.clock_mhz, "port_lanes": b.port_lanes, "first_layer": b.first, "last_layer": b.last, "top": b.top,
         "macs": int(sum(qg.graph.layers[ly.index].macs for ly in b.layers)),
         "files": {"top": "top.cpp", "segment": "segment.cpp", "params": "params.h", "tb": "tb.cpp",
                   "hls_config": "hls_config.cfg", "run_hls": "run_hls.tcl", "connectivity": "connectivity.cfg",
@@ -410,13 +412,16 @@ def _fmt_ns(clock_mhz: float) -> str:
     return f"{1000.0 / clock_mhz:.4f}".rstrip("0").rstrip(".")
 
 
-def _link_entry(link: LinkSpec, layer_name: dict[int, str]) -> dict:
+def _link_entry(link: LinkSpec, layer_name: dict[int, str], src_lanes: int, dst_lanes: int) -> dict:
+    """chain.json's link: each tensor's port beat at the receiving board (``lanes``) and at the
+    sending one (``src_lanes``); they differ when the two boards' ``port_lanes`` do."""
     return {
         "index": link.index, "from": link.src_name, "to": link.dst_name, "src_id": link.src, "dst_id": link.dst,
         "width_bits": link.width_bits, "max_payload_beats": link.max_payload_beats, "bytes": link.bytes,
         "beats": link.beats, "frames": link.frames, "schedule": [list(x) for x in link.schedule],
         "tensors": [{"id": t.id, "name": t.name, "ident": t.ident, "shape": list(t.shape), "bytes": t.bytes,
-                     "signed": t.signed, "lanes": t.lanes, "producer": t.producer,
+                     "signed": t.signed, "lanes": t.lanes_at(dst_lanes), "src_lanes": t.lanes_at(src_lanes),
+                     "producer": t.producer,
                      "producer_name": layer_name.get(t.producer, "input")} for t in link.tensors],
     }
 
@@ -487,7 +492,9 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     try:
         entries = [_render_board(env, qg, b, ref, stage, layer_ident)
                    for b in track(specs, "generating boards", quiet=quiet)]
-        links = [_link_entry(b.link_in, layer_name) for b in specs] + [_link_entry(specs[-1].link_out, layer_name)]
+        links = ([_link_entry(b.link_in, layer_name, specs[i - 1].port_lanes if i else b.port_lanes, b.port_lanes)
+                  for i, b in enumerate(specs)]
+                 + [_link_entry(specs[-1].link_out, layer_name, specs[-1].port_lanes, specs[-1].port_lanes)])
         glue_files, glue_entries = _link_glue(specs, cl)
         chain = {
             "schema": SCHEMA, "asymap_version": __version__, "generator": GENERATOR,

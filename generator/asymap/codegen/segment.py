@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import fifo_depths
 from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
-from asymap.lanes import pixel_beats as _pixel_beats, port_bytes
+from asymap.lanes import DEFAULT_PORT_LANES, pixel_beats as _pixel_beats, port_bytes
 from asymap.codegen.segment_blocks import (
     add_block, beat_type, concat_block, BlockCtx, mac_block, pool_block, stream_type, tensor_beats,
 )
@@ -91,7 +91,8 @@ class SegmentCode:
 
 def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[int, ...]],
                    offchip: set[int], inputs: list[str], outputs: list[str], fn: str,
-                   macs: dict[int, str] | None = None, preload: set[int] | None = None) -> SegmentCode:
+                   macs: dict[int, str] | None = None, preload: set[int] | None = None,
+                   port_lanes: int = DEFAULT_PORT_LANES) -> SegmentCode:
     """Generate the DATAFLOW function ``fn`` computing layers ``first..last`` (inclusive).
 
     ``factors[i] = (pe, simd)`` or ``(pe, simd, kpar)`` from the plan (missing layers get (1, 1); a
@@ -103,6 +104,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     ``macs[i]`` is layer i's MAC kind (plan.json "mac"; absent: "dsp"); ``preload`` holds the
     layers whose weights live in URAM and are loaded at start-up from the ``wpre`` argument by the
     segment's loader (``<fn>_preload`` in weights.h), which runs before the engines.
+    ``port_lanes``: the board's port width (plan.json ``boards[].port_lanes``): every tensor
+    port, FIFO and engine of the segment carries up to that many channels per beat.
     """
     macs = dict(macs or {})
     preload = set(preload or ())
@@ -136,15 +139,16 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     def port(t: str, ident: str) -> dict:
         qt = qg.tensors[t]
         c, h, w = qt.shape
-        return {"tensor": t, "ident": ident, "shape": (c, h, w), "lanes": port_bytes(qt.shape),
-                "signed": bool(qt.signed), "beats": tensor_beats(qt.shape)}
+        return {"tensor": t, "ident": ident, "shape": (c, h, w), "lanes": port_bytes(qt.shape, port_lanes),
+                "signed": bool(qt.signed), "beats": tensor_beats(qt.shape, port_lanes)}
 
     in_ports = [port(t, in_id[t]) for t in inputs]
     out_ports = [port(t, out_id[t]) for t in outputs]
 
-    ctx = BlockCtx(ns=ns)
+    ctx = BlockCtx(ns=ns, lanes=port_lanes)
     extra = fifo_depths(layers, list(inputs), shapes,
-                        frozenset(l.index for l in layers if l.index in offchip and l.op in (ir.CONV, ir.FC)))
+                        frozenset(l.index for l in layers if l.index in offchip and l.op in (ir.CONV, ir.FC)),
+                        port_lanes)
 
     # consumer edges of every tensor: (layer index, operand) in order, then the output port
     edges: dict[str, list] = {t: [] for t in shapes}
@@ -161,10 +165,10 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     operand_stream: dict[tuple[int, int], str] = {}
 
     def pixel_beats(t: str) -> int:
-        return _pixel_beats(shapes[t])
+        return _pixel_beats(shapes[t], port_lanes)
 
     def new_stream(name: str, t: str, depth: int) -> str:
-        streams.append({"name": name, "type": stream_type(port_bytes(shapes[t])), "depth": depth})
+        streams.append({"name": name, "type": stream_type(port_bytes(shapes[t], port_lanes)), "depth": depth})
         return name
 
     # Stream names: s_<tensor> (a block's output), e<n>_<tensor> (fork edge n), f<n>_<tensor>
@@ -182,8 +186,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     def distribute(t: str, src: str, base: str) -> None:
         """Route tensor t from stream src to all its consumer edges (copy / direct / fork chain)."""
         es = edges[t]
-        beats = tensor_beats(shapes[t])
-        btype = beat_type(port_bytes(shapes[t]))
+        beats = tensor_beats(shapes[t], port_lanes)
+        btype = beat_type(port_bytes(shapes[t], port_lanes))
         if not es:
             raise ValueError(f"segment {fn}: tensor {t!r} is produced but never used")
         if len(es) == 1:

@@ -15,7 +15,7 @@ from asymap.codegen.weightpack import (
     WMEM_WORD_BYTES, fit_factor, pack_offchip, pack_rom, pad_channels, slot_bytes, weight_rows,
 )
 from asymap.frontend import ir
-from asymap.lanes import concat_slot_steps, pixel_beats, port_bytes, port_pixels, tensor_port_beats
+from asymap.lanes import DEFAULT_PORT_LANES, concat_slot_steps, pixel_beats, port_bytes, port_pixels, tensor_port_beats
 from asymap.quant.qgraph import QGraph, QLayer
 
 ROM_WORDS_PER_LINE = 8  # packed 64-bit words per line of weights.h
@@ -42,27 +42,28 @@ def stream_type(lanes: int) -> str:
     return f"hls::stream<{beat_type(lanes)} >"
 
 
-def tensor_beats(shape) -> int:
-    return tensor_port_beats(shape)
+def tensor_beats(shape, lanes: int = DEFAULT_PORT_LANES) -> int:
+    """Beats of a tensor on its port, the board's ports carrying up to ``lanes`` channels."""
+    return tensor_port_beats(shape, lanes)
 
 
-def narrow_beats(shape) -> int:
-    """Beats of a tensor at ``port_lanes(C)`` channels per beat (never wide)."""
+def narrow_beats(shape, lanes: int = DEFAULT_PORT_LANES) -> int:
+    """Beats of a tensor at ``port_lanes(C, lanes)`` channels per beat (never whole pixels)."""
     c, h, w = (int(v) for v in shape)
-    return h * w * c // port_lanes(c)
+    return h * w * c // port_lanes(c, lanes)
 
 
-def narrow_adapt(layer: ir.Layer) -> dict:
+def narrow_adapt(layer: ir.Layer, lanes: int = DEFAULT_PORT_LANES) -> dict:
     """Width adapters for an engine that takes ``port_lanes(C)`` channels per beat (lut, chmul,
     affine, channels): its operand 0 and its output, where their ports are wide, go through a
     width_convert process (segment.py); the engine keeps its narrow pace, which the cost model
     charges."""
     adapt = {}
     (c, h, w), (co, ho, wo) = layer.in_shapes[0], layer.out_shape
-    if port_bytes(layer.in_shapes[0]) > c:
-        adapt["in"] = (c, port_bytes(layer.in_shapes[0]), port_lanes(c), h * w)
-    if port_bytes(layer.out_shape) > co:
-        adapt["out"] = (co, port_bytes(layer.out_shape), port_lanes(co), ho * wo)
+    if port_bytes(layer.in_shapes[0], lanes) > c:
+        adapt["in"] = (c, port_bytes(layer.in_shapes[0], lanes), port_lanes(c, lanes), h * w)
+    if port_bytes(layer.out_shape, lanes) > co:
+        adapt["out"] = (co, port_bytes(layer.out_shape, lanes), port_lanes(co, lanes), ho * wo)
     return adapt
 
 
@@ -71,6 +72,7 @@ class BlockCtx:
     """What the per-layer builders append to."""
 
     ns: str
+    lanes: int = DEFAULT_PORT_LANES  # the board's port width: channels per beat at most (plan.json port_lanes)
     cfgs: list[dict] = field(default_factory=list)
     arrays: list[dict] = field(default_factory=list)
     wrappers: list[dict] = field(default_factory=list)
@@ -225,15 +227,15 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         ctx.notes.append(f"{ident}: mac=packed needs PEs that share activations (groups = 1); using mac=dsp")
         kind = "dsp"
     preload = preload and not offchip
-    in_lanes, out_lanes = port_bytes(layer.in_shapes[0]), port_bytes(layer.out_shape)
+    in_lanes, out_lanes = port_bytes(layer.in_shapes[0], ctx.lanes), port_bytes(layer.out_shape, ctx.lanes)
     adapt = {}
     if offchip and layer.op == ir.CONV:
         if in_lanes > cin:
-            adapt["in"] = (cin, in_lanes, port_lanes(cin), hin * win)
-            in_lanes = port_lanes(cin)
+            adapt["in"] = (cin, in_lanes, port_lanes(cin, ctx.lanes), hin * win)
+            in_lanes = port_lanes(cin, ctx.lanes)
         if out_lanes > cout:
-            adapt["out"] = (cout, out_lanes, port_lanes(cout), hout * wout)
-            out_lanes = port_lanes(cout)
+            adapt["out"] = (cout, out_lanes, port_lanes(cout, ctx.lanes), hout * wout)
+            out_lanes = port_lanes(cout, ctx.lanes)
     cfg = f"{ident}_cfg"
     fields = [
         _u("in_c", cfg_in[0]), _u("in_h", cfg_in[1]), _u("in_w", cfg_in[2]),
@@ -294,8 +296,8 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> Bl
     pe, _ = _factors(ql, factors, ident, ctx, c, 1)
     cfg = f"{ident}_cfg"
     if layer.op == ir.GAP:
-        fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_bytes(layer.out_shape)),
-                  _u("in_lanes", port_bytes(layer.in_shapes[0])),
+        fields = [_u("c", c), _u("pixels", hin * win), _u("lanes", port_bytes(layer.out_shape, ctx.lanes)),
+                  _u("in_lanes", port_bytes(layer.in_shapes[0], ctx.lanes)),
                   _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql),
                   _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
         ctx.cfgs.append({"name": cfg, "comment": f"{ident}: global average pooling", "fields": fields})
@@ -304,8 +306,8 @@ def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> Bl
     fields = [
         _u("c", c), _u("in_h", hin), _u("in_w", win), _u("out_h", hout), _u("out_w", wout),
         _u("kh", kh), _u("kw", kw), _u("sh", sh), _u("sw", sw), _u("dh", dh), _u("dw", dw),
-        _u("pt", layer.pads[0]), _u("pl", layer.pads[1]), _u("pe", pe), _u("lanes", port_bytes(layer.in_shapes[0])),
-        _u("out_lanes", port_bytes(layer.out_shape)),
+        _u("pt", layer.pads[0]), _u("pl", layer.pads[1]), _u("pe", pe), _u("lanes", port_bytes(layer.in_shapes[0], ctx.lanes)),
+        _u("out_lanes", port_bytes(layer.out_shape, ctx.lanes)),
         _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql),
         _b("count_include_pad", layer.count_include_pad), _u("lb_rows", (kh - 1) * dh + 1), _u("lb_part", pe),
     ]
@@ -328,8 +330,8 @@ def add_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
     a, b = (qg.tensors[t] for t in layer.inputs)
     c, h, w = layer.out_shape
     cfg = f"{ident}_cfg"
-    fields = [_u("beats", h * w * c // port_lanes(c)), _u("lanes", port_bytes(layer.out_shape)),
-              _u("clanes", port_lanes(c)),
+    fields = [_u("beats", h * w * c // port_lanes(c, ctx.lanes)), _u("lanes", port_bytes(layer.out_shape, ctx.lanes)),
+              _u("clanes", port_lanes(c, ctx.lanes)),
               _b("a_signed", a.signed), _b("b_signed", b.signed), _ll("ma", ql.mult[0]),
               _ll("mb", ql.mult[1]), _u("s", ql.shift[0]), _i("lo", ql.lo), _i("hi", ql.hi),
               _i("a_zp", ql.zp(0)), _i("b_zp", ql.zp(1)), _i("out_zp", ql.out_zp)]
@@ -346,17 +348,17 @@ def concat_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
         ci = layer.in_shapes[i][0]
         pname = f"{ident}_in{i}_cfg"
         ctx.cfgs.append({"name": pname, "comment": f"{ident}: concat operand {i}", "fields": [
-            _u("c", ci), _u("lanes", port_bytes(layer.in_shapes[i])), _u("offset", offset), _u("out_c", cout),
+            _u("c", ci), _u("lanes", port_bytes(layer.in_shapes[i], ctx.lanes)), _u("offset", offset), _u("out_c", cout),
             _b("in_signed", qg.tensors[t].signed), _ll("mult", ql.mult[i]), _u("shift", ql.shift[i]),
             _i("lo", ql.lo), _i("hi", ql.hi), *_zps(ql, i)]})
         offset += ci
-        end = (parts[-1]["end"] if parts else 0) + pixel_beats(layer.in_shapes[i])
-        lanes = port_bytes(layer.in_shapes[i])
+        end = (parts[-1]["end"] if parts else 0) + pixel_beats(layer.in_shapes[i], ctx.lanes)
+        lanes = port_bytes(layer.in_shapes[i], ctx.lanes)
         parts.append({"cfg": f"{ctx.ns}::{pname}", "lanes": lanes, "end": end, "wide": lanes > ci})
-    slot = concat_slot_steps(layer.in_shapes, layer.out_shape)
+    slot = concat_slot_steps(layer.in_shapes, layer.out_shape, ctx.lanes)
     ctx.wrappers.append({"name": f"{ident}_concat", "parts": parts, "pixels": h * w, "out_c": cout,
-                         "out_lanes": port_bytes(layer.out_shape), "out_beats": pixel_beats(layer.out_shape),
-                         "out_wide": port_bytes(layer.out_shape) > cout,
+                         "out_lanes": port_bytes(layer.out_shape, ctx.lanes), "out_beats": pixel_beats(layer.out_shape, ctx.lanes),
+                         "out_wide": port_bytes(layer.out_shape, ctx.lanes) > cout,
                          "slot": slot, "steps": (h * w + 1) * slot})
     return BlockCall(f"{ctx.ns}::{ident}_concat")
 
@@ -366,13 +368,13 @@ def lut_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
     copy l, a bank of its own), as raw output bytes."""
     layer = ql.layer
     c = layer.out_shape[0]
-    lanes = port_lanes(c)
+    lanes = port_lanes(c, ctx.lanes)
     cfg = f"{ident}_cfg"
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: {layer.lut_fn} by table lookup",
-                     "fields": [_u("beats", narrow_beats(layer.out_shape)), _u("lanes", lanes)]})
+                     "fields": [_u("beats", narrow_beats(layer.out_shape, ctx.lanes)), _u("lanes", lanes)]})
     raw = [str(int(v) & 0xFF) for v in np.asarray(ql.table).reshape(-1)]
     ctx.arrays.append(_array("uint8_t", f"{ident}_table", raw * lanes, INT_PER_LINE))
-    return BlockCall(f"asymap::lut_map<{ctx.ns}::{cfg}>", [f"{ctx.ns}::{ident}_table"], adapt=narrow_adapt(layer))
+    return BlockCall(f"asymap::lut_map<{ctx.ns}::{cfg}>", [f"{ctx.ns}::{ident}_table"], adapt=narrow_adapt(layer, ctx.lanes))
 
 
 def chmul_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
@@ -381,8 +383,8 @@ def chmul_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
     x, s = (qg.tensors[t] for t in layer.inputs)
     c, h, w = layer.out_shape
     cfg = f"{ident}_cfg"
-    fields = [_u("c", c), _u("pixels", h * w), _u("lanes", port_lanes(c)), _b("x_signed", x.signed),
+    fields = [_u("c", c), _u("pixels", h * w), _u("lanes", port_lanes(c, ctx.lanes)), _b("x_signed", x.signed),
               _b("s_signed", s.signed), _i("zx", ql.zp(0)), _i("zs", ql.zp(1)), _i("zo", ql.out_zp),
               _i("lo", ql.lo), _i("hi", ql.hi), _ll("mult", ql.mult[0]), _u("shift", ql.shift[0])]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: channel-wise Mul (squeeze-excite)", "fields": fields})
-    return BlockCall(f"asymap::channel_mul<{ctx.ns}::{cfg}>", adapt=narrow_adapt(layer))
+    return BlockCall(f"asymap::channel_mul<{ctx.ns}::{cfg}>", adapt=narrow_adapt(layer, ctx.lanes))

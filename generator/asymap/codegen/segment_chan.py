@@ -22,7 +22,7 @@ def affine_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
     tin = qg.tensors[layer.inputs[0]]
     c = layer.out_shape[0]
     cfg = f"{ident}_cfg"
-    fields = [_u("c", c), _u("beats", narrow_beats(layer.out_shape)), _u("lanes", port_lanes(c)),
+    fields = [_u("c", c), _u("beats", narrow_beats(layer.out_shape, ctx.lanes)), _u("lanes", port_lanes(c, ctx.lanes)),
               _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi), _i("out_zp", ql.out_zp)]
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: per-channel affine (pre-activation BatchNorm)", "fields": fields})
     ctx.arrays += [
@@ -34,7 +34,7 @@ def affine_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall
     ns = ctx.ns
     return BlockCall(f"asymap::affine<{ns}::{cfg}>",
                      [f"{ns}::{ident}_w", f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"],
-                     adapt=narrow_adapt(layer))
+                     adapt=narrow_adapt(layer, ctx.lanes))
 
 
 def channels_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCall:
@@ -48,9 +48,9 @@ def channels_block(qg: QGraph, ql: QLayer, ident: str, ctx: BlockCtx) -> BlockCa
         raise ValueError(f"layer {layer.name!r}: channel map is neither a slice nor a shuffle")
     start, groups, stride = form
     cfg = f"{ident}_cfg"
-    fields = [_u("ci", ci), _u("co", co), _u("pixels", h * w), _u("in_lanes", port_lanes(ci)),
-              _u("out_lanes", port_lanes(co)), _u("start", start), _u("groups", groups), _i("stride", stride),
+    fields = [_u("ci", ci), _u("co", co), _u("pixels", h * w), _u("in_lanes", port_lanes(ci, ctx.lanes)),
+              _u("out_lanes", port_lanes(co, ctx.lanes)), _u("start", start), _u("groups", groups), _i("stride", stride),
               _b("in_signed", tin.signed), _i("lo", ql.lo), _i("hi", ql.hi)]
     what = "slice" if groups == 1 else f"shuffle of {groups} groups"
     ctx.cfgs.append({"name": cfg, "comment": f"{ident}: channel {what} ({ci} -> {co} channels)", "fields": fields})
-    return BlockCall(f"asymap::channel_select<{ctx.ns}::{cfg}>", adapt=narrow_adapt(layer))
+    return BlockCall(f"asymap::channel_select<{ctx.ns}::{cfg}>", adapt=narrow_adapt(layer, ctx.lanes))

@@ -17,6 +17,7 @@ import numpy as np
 
 from asymap.errors import UserError
 from asymap.frontend.ir import AVGPOOL, CONV, FC, MAXPOOL, Graph
+from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES
 from asymap.partition.costmodel import OFFCHIP, ONCHIP, RES, budget, layer_infos, option_resources
 
 # Which factor keys the engine of each op reads (others are not parallelism of that engine).
@@ -64,9 +65,16 @@ def check_contract(plan: dict, graph: Graph, cluster, where: str, allow_stale: b
     util = plan.get("util", opts.get("util", 0.8))
     if isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1:
         raise UserError(f"{where}: key 'util' must be a number in (0, 1], got {util!r}; {FIX}")
-    infos = layer_infos(graph, pad)
+    by_width: dict[int, list] = {}  # the board's port width changes cycles and resources (lanes.py)
     by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
     for b in plan["boards"]:
+        lanes = b.get("port_lanes", DEFAULT_PORT_LANES)
+        if lanes not in PORT_LANE_CHOICES or isinstance(lanes, bool):
+            raise UserError(f"{where}: board {b['name']} key 'port_lanes' is {lanes!r}, not one of "
+                            f"{', '.join(map(str, PORT_LANE_CHOICES))}; {FIX}")
+        if lanes not in by_width:
+            by_width[lanes] = layer_infos(graph, pad, lanes)
+        infos = by_width[lanes]
         listed = {ly["index"]: ly for ly in b.get("layers", []) or []}
         # Layers the plan leaves out get factors 1 (codegen.chain does the same).
         layers = [listed.get(i, {"index": i}) for i in range(b["first_layer"], b["last_layer"] + 1)]

@@ -5,8 +5,8 @@ A layer's engine has ``pe`` output lanes, ``simd`` input lanes and (KxK convs wi
 channels) ``kpar`` kernel-window positions per cycle; its cycles per image are exactly those of
 the generated HLS engine (``engine_cycles``: the 1x1/fc engine overlaps loading, MACs and emitting
 of successive pixels, the KxK conv engine loads rows while it computes, the other engines run
-them one after another; ports carry at most 8 channels
-per beat); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
+them one after another; ports carry at most the board's
+8, 16 or 32 channels per beat, ``max_lanes``); see docs/cost-model.md for every formula and a worked example. The numbers here are the model the partitioner optimizes;
 they are estimates of what HLS will produce, compared with real reports by ``asymap compare``.
 
 Inner-problem device: for each layer and board the factor choices become a *menu*
@@ -30,7 +30,7 @@ from asymap.frontend.ir import AFFINE, CHANNELS
 from asymap.lanes import LAT_AFFINE, LAT_CHANSEL
 from asymap.lanes import (
     LAT_CONCAT, LAT_GAP, LAT_GEARBOX, LAT_MVAU, LAT_POOL, LAT_SWG, LAT_ADD, PW_INFLIGHT, concat_slot_steps, gearbox_steps,
-    port_bytes, port_lanes, port_pixels,
+    DEFAULT_PORT_LANES, port_bytes, port_lanes, port_pixels,
 )
 from asymap.lanes import LAT_CHMUL, LAT_LUT
 
@@ -164,6 +164,7 @@ class LayerInfo:
     skip_bytes: int  # FIFO holding the earlier operand of an add/concat while the branch computes
     options: Options
     streams: bool = False  # in a board's offchip mode, this layer's weights come from DRAM
+    max_lanes: int = DEFAULT_PORT_LANES  # the board's port width these options assume (lanes.port_lanes)
 
 
 def streamed_bytes(infos: list["LayerInfo"]) -> np.ndarray:
@@ -244,13 +245,13 @@ def _slot_rows(hi: int, ho: int, sh: int, pt: int, kh: int, dh: int) -> np.ndarr
     return rows
 
 
-def port_gearbox(shape, pi: int, po: int, into_port: bool) -> tuple[int, int, int]:
+def port_gearbox(shape, pi: int, po: int, into_port: bool, max_lanes: int = DEFAULT_PORT_LANES) -> tuple[int, int, int]:
     """(iterations per item, tail, pixels per item) of the gearbox between a tensor port and an
     engine's ``pi``/``po``-byte words (stream_utils.h ``gearbox``, items of ``port_item``): one
     pixel of C bytes, or one wide beat of whole pixels (conv.h/pool.h pass the same items)."""
     c, _, w = shape
     g = port_pixels(c, w)
-    item = port_bytes(shape) if g > 1 else c
+    item = port_bytes(shape, max_lanes) if g > 1 else c
     steps, tail = gearbox_steps(pi, po, item)
     return steps, tail, g
 
@@ -296,17 +297,19 @@ def conv_geometry(layer: Layer, pe: int, simd: int, kpar: int) -> dict:
             "words": nf * kf * s, "steps": nf * kf * s}  # the window generator sends words once per fold
 
 
-def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
+def engine_cycles(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False,
+                  max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """Cycles per image of the layer's generated HLS engine, fill and drain included (see
     ``engine_schedule``)."""
-    steady, tail = with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip), offchip)
+    steady, tail = with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip, max_lanes), offchip)
     return steady + tail
 
 
-def engine_fill_drain(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> int:
+def engine_fill_drain(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False,
+                      max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """The part of ``engine_cycles`` spent filling and draining the engine's pipelines (the
     processes' tails): what a model that assumed II=1 loops without fill would leave out."""
-    return with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip), offchip)[1]
+    return with_adapters(layer, engine_schedule(layer, pe, simd, kpar, offchip, max_lanes), offchip)[1]
 
 
 # Engines that take port_lanes(C) channels per beat only: a wide port reaches them through a
@@ -350,7 +353,8 @@ def with_adapters(layer: Layer, sched: tuple[int, int], offchip: bool = False) -
 OFFCHIP_TAIL = 2 * LAT_GEARBOX + LAT_MVAU
 
 
-def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False) -> tuple[int, int]:
+def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip: bool = False,
+                    max_lanes: int = DEFAULT_PORT_LANES) -> tuple[int, int]:
     """(steady-state cycles, fill/drain cycles) per image of the layer's generated HLS engine, pipeline fill and drain included, term
     for term the table "Cycles of each engine" of docs/hls-library.md (and what the C-sim counters
     of csim_count.h count).
@@ -358,13 +362,15 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
     ``pe`` is the PE count of a conv/fc and the channels per cycle of a pool; add and concat move one
     port beat per cycle whatever their factors. Input/output ports carry ``port_lanes(C)`` channels
     per beat, or whole pixels per beat when C is small (``port_bytes``: the wide stem port);
-    gearboxes convert them to the engine's SIMD/PE-wide words and back."""
+    gearboxes convert them to the engine's SIMD/PE-wide words and back. ``max_lanes``: the board's
+    port width (channels per beat at most, lanes.port_lanes)."""
+    ml = max_lanes
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
     kh, kw = layer.kernel
     kk = kh * kw
-    pin, pout = port_lanes(cin), port_lanes(cout)  # off-chip engines: narrow ports (segment adapters)
-    bin_, bout = port_bytes(layer.in_shapes[0]), port_bytes(layer.out_shape)
+    pin, pout = port_lanes(cin, ml), port_lanes(cout, ml)  # off-chip engines: narrow ports (segment adapters)
+    bin_, bout = port_bytes(layer.in_shapes[0], ml), port_bytes(layer.out_shape, ml)
     if layer.op in (CONV, FC):
         g = conv_geometry(layer, pe, simd, kpar)
         nf = g["nf"]
@@ -377,29 +383,29 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
             sf = layer.c_in // layer.groups // simd
             return load + nf * kk * sf * ho * wo + ho * wo * max(nf, emit), OFFCHIP_TAIL
         if port_pixels(cout, wo) > 1:  # a wide output has no padding channels (layer_options)
-            gout = port_gearbox(layer.out_shape, pe, bout, True)
+            gout = port_gearbox(layer.out_shape, pe, bout, True, ml)
         else:
             gout = gearbox_steps(pe, bout, nf * pe) + (1,)
         if layer.op == FC:  # one "pixel": the whole tensor, in port beats of the input tensor
             gin = gearbox_steps(bin_, simd, g["cing"])
             return max(gin[0], g["steps"], gout[0]), gin[1] + LAT_MVAU + gout[1]
-        gin = port_gearbox(layer.in_shapes[0], bin_, simd if is_pointwise(layer) else g["bw"], False)
+        gin = port_gearbox(layer.in_shapes[0], bin_, simd if is_pointwise(layer) else g["bw"], False, ml)
         if is_pointwise(layer):  # per slot of G pixels (a wide port's beat): gearbox in, MVAU, gearbox out overlap
             grp = max(gin[2], gout[2])
             slot = max(gin[0] * (grp // gin[2]), grp * g["steps"], gout[0] * (grp // gout[2]))
             return hi * wi // grp * slot, gin[1] + LAT_MVAU + gout[1]
         return row_engine_cycles(layer, g["bw"], gin, g["words"], g["steps"], gout, LAT_MVAU)
     c = cout
-    p = port_lanes(c)
+    p = port_lanes(c, ml)
     if layer.op in (MAXPOOL, AVGPOOL):  # row-buffer engine like the KxK conv (pool.h pool2d_core)
         cf = ceil_div(c, pe)
-        return row_engine_cycles(layer, pe, port_gearbox(layer.in_shapes[0], bin_, pe, False), cf * kk, cf * kk,
-                                 port_gearbox(layer.out_shape, pe, bout, True), LAT_POOL)
+        return row_engine_cycles(layer, pe, port_gearbox(layer.in_shapes[0], bin_, pe, False, ml), cf * kk, cf * kk,
+                                 port_gearbox(layer.out_shape, pe, bout, True, ml), LAT_POOL)
     if layer.op == GAP:  # a wide input beat adds its pixels per channel in one step
         gi = port_pixels(cin, wi)
         return hi * wi // gi * (1 if gi > 1 else c // p) + c // p, LAT_GAP
     if layer.op == CONCAT:
-        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape), LAT_CONCAT
+        return (ho * wo + 1) * concat_slot_steps(layer.in_shapes, layer.out_shape, ml), LAT_CONCAT
     # The layer kinds below run at port_lanes(C) channels per step; a wide port reaches them
     # through width_convert adapters (codegen/segment.py), charged by ``with_adapters``.
     if layer.op == LUT:  # lut.h: one beat per cycle
@@ -409,26 +415,26 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
     if layer.op == AFFINE:  # affine.h: one beat per cycle
         return ho * wo * (c // p), LAT_AFFINE
     if layer.op == CHANNELS:  # chansel.h: pixel k shifted in while pixel k-1 is sent
-        return (ho * wo + 1) * max(cin // port_lanes(cin), c // p), LAT_CHANSEL
+        return (ho * wo + 1) * max(cin // port_lanes(cin, ml), c // p), LAT_CHANSEL
     return ho * wo * (c // p), LAT_ADD  # ADD: port_lanes(C) channels per cycle (a wide port is held)
 
 
-def port_beats(layer: Layer) -> int:
+def port_beats(layer: Layer, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """A lower bound of ``engine_cycles`` (on-chip weights) that no factor choice beats: loading
     the input and emitting the output through the tensor ports, with the compute steps at zero."""
     cout, ho, wo = layer.out_shape
     cin, hi, wi = layer.in_shapes[0]
-    bin_, bout = port_bytes(layer.in_shapes[0]), port_bytes(layer.out_shape)
+    bin_, bout = port_bytes(layer.in_shapes[0], max_lanes), port_bytes(layer.out_shape, max_lanes)
     if layer.op in (CONV, MAXPOOL, AVGPOOL) and not is_pointwise(layer):
         rows = slot_rows(layer)
         per = np.maximum(rows * (wi * cin // bin_), np.r_[0, np.full(len(rows) - 1, wo * cout // bout)])
         return int(per.sum())
     if layer.op in (CONV, FC):
         return max(cin * hi * wi // bin_, cout * ho * wo // bout)
-    return engine_cycles(layer, 1)
+    return engine_cycles(layer, 1, max_lanes=max_lanes)
 
 
-def layer_options(layer: Layer, pad: bool = True) -> Options:
+def layer_options(layer: Layer, pad: bool = True, max_lanes: int = DEFAULT_PORT_LANES) -> Options:
     """Every legal (pe, simd, kpar) of a layer with its cycles per image (see docs/cost-model.md).
 
     ``pad`` adds zero-padded pe choices (``_padded_pes``) to ungrouped conv and fc layers with a
@@ -443,7 +449,7 @@ def layer_options(layer: Layer, pad: bool = True) -> Options:
         c = layer.c_out
         for pe in divisors(c):  # depthwise: pe divides C, no padding
             f = ceil_div(c, pe)
-            rows.append((pe, 1, 1, False, engine_cycles(layer, pe), engine_cycles(layer, pe, offchip=True), k * f))
+            rows.append((pe, 1, 1, False, engine_cycles(layer, pe, max_lanes=max_lanes), engine_cycles(layer, pe, offchip=True, max_lanes=max_lanes), k * f))
     elif layer.op in (CONV, FC):
         if layer.op == CONV:
             cin_g = layer.c_in // layer.groups
@@ -463,13 +469,13 @@ def layer_options(layer: Layer, pad: bool = True) -> Options:
                 sf = cin_g // simd
                 for pe, padded in pes:
                     nf = ceil_div(cout, pe)
-                    rows.append((pe, simd, kpar, padded, engine_cycles(layer, pe, simd, kpar),
-                                 engine_cycles(layer, pe, simd, offchip=True), (k // kpar) * sf * nf))
+                    rows.append((pe, simd, kpar, padded, engine_cycles(layer, pe, simd, kpar, max_lanes=max_lanes),
+                                 engine_cycles(layer, pe, simd, offchip=True, max_lanes=max_lanes), (k // kpar) * sf * nf))
     else:
         c = layer.c_out
         pes = divisors(c) if layer.op in (MAXPOOL, AVGPOOL) else [1]  # others: beats, not lanes
         for pe in pes:
-            cyc = engine_cycles(layer, pe)
+            cyc = engine_cycles(layer, pe, max_lanes=max_lanes)
             rows.append((pe, 1, 1, False, cyc, cyc, 0))
     a = np.array(rows, dtype=np.int64).reshape(-1, 7)
     return Options(a[:, 0], a[:, 1], a[:, 2], a[:, 3].astype(bool), a[:, 4], a[:, 5], a[:, 6])
@@ -531,21 +537,22 @@ def gearbox_luts(pi, po) -> np.ndarray:
     return LUT_GEARBOX_BYTE * (np.lcm(pi, po) - np.maximum(pi, po))
 
 
-def mac_gearbox_luts(layer: Layer, pe, simd) -> np.ndarray:
+def mac_gearbox_luts(layer: Layer, pe, simd, max_lanes: int = DEFAULT_PORT_LANES) -> np.ndarray:
     """``gearbox_luts`` of an on-chip conv/fc engine's two gearboxes (conv.h): tensor port ->
     SIMD words (PE words for depthwise) and PE result words -> tensor port. conv_offchip.h
     converts with a buffer of fill-indexed bytes instead (no lcm chunks)."""
     pe, simd = np.asarray(pe, dtype=np.int64), np.asarray(simd, dtype=np.int64)
     bw = pe if (layer.op == CONV and _is_depthwise(layer)) else simd
-    return (gearbox_luts(port_bytes(layer.in_shapes[0]), bw)
-            + gearbox_luts(pe, port_bytes(layer.out_shape)))
+    return (gearbox_luts(port_bytes(layer.in_shapes[0], max_lanes), bw)
+            + gearbox_luts(pe, port_bytes(layer.out_shape, max_lanes)))
 
 
-def wide_port_luts(layer: Layer) -> int:
-    """LUTs of the layer's wide ports beyond what a narrow port costs (LUT_WIDE_*_BYTE)."""
+def wide_port_luts(layer: Layer, max_lanes: int = DEFAULT_PORT_LANES) -> int:
+    """LUTs of the layer's ports beyond what an 8-byte port costs (LUT_WIDE_*_BYTE): whole-pixel
+    (wide stem) ports and ports of more than 8 channels per beat (a board's ``port_lanes`` above 8)
+    alike pay for the beat-wide shift registers of their gearboxes and the output's SRL FIFO."""
     def extra(s) -> int:
-        wide = port_pixels(int(s[0]), int(s[2])) > 1
-        return max(0, port_bytes(s) - NARROW_PORT_BYTES) if wide else 0
+        return max(0, port_bytes(s, max_lanes) - NARROW_PORT_BYTES)
     return (LUT_WIDE_IN_BYTE * sum(extra(s) for s in layer.in_shapes)
             + LUT_WIDE_OUT_BYTE * extra(layer.out_shape))
 
@@ -567,15 +574,15 @@ def adapter_luts(shape, into_engine: bool) -> int:
     return LUT_ADAPTER + (LUT_WIDE_IN_BYTE * wide if into_engine else 0) + LUT_ADAPTER_FIFO_BYTE * narrow
 
 
-def port_luts(layer: Layer, offchip: bool = False) -> int:
+def port_luts(layer: Layer, offchip: bool = False, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """``wide_port_luts``, except that a port reaching its engine through a width_convert adapter
     (``adapted_ports``) is charged the adapter instead of the engine's wide register (an adapted
     output keeps the wide stream FIFO's share of LUT_WIDE_OUT_BYTE)."""
     adapted = adapted_ports(layer, offchip)
     if not adapted:
-        return wide_port_luts(layer)
+        return wide_port_luts(layer, max_lanes)
     a_in, a_out = any(into for _, into in adapted), any(not into for _, into in adapted)
-    wide_in = wide_port_luts(layer) - LUT_WIDE_OUT_BYTE * _beyond_narrow(layer.out_shape)
+    wide_in = wide_port_luts(layer, max_lanes) - LUT_WIDE_OUT_BYTE * _beyond_narrow(layer.out_shape)
     if a_in:
         wide_in -= LUT_WIDE_IN_BYTE * _beyond_narrow(layer.in_shapes[0])
     out_rate = LUT_WIDE_OUT_BYTE - LUT_WIDE_IN_BYTE if a_out else LUT_WIDE_OUT_BYTE
@@ -608,7 +615,9 @@ def _buffer_bytes(layer: Layer) -> int:
     return 0
 
 
-def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
+def layer_infos(graph: Graph, pad: bool = True, max_lanes: int = DEFAULT_PORT_LANES) -> list[LayerInfo]:
+    """Every layer's options and fixed charges on boards whose ports carry up to ``max_lanes``
+    channels per beat."""
     out = []
     cache: dict[tuple, Options] = {}  # ResNet-152 repeats a few block shapes dozens of times
     for layer in graph.layers:
@@ -617,7 +626,7 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
                layer.groups,
                None if layer.weight is None else layer.weight.shape)
         if key not in cache:
-            cache[key] = layer_options(layer, pad)
+            cache[key] = layer_options(layer, pad, max_lanes)
         out.append(
             LayerInfo(
                 layer=layer,
@@ -631,6 +640,7 @@ def layer_infos(graph: Graph, pad: bool = True) -> list[LayerInfo]:
                 # conv_offchip takes narrow ports only: wide-port layers stay on chip.
                 streams=(has_w and int(layer.weight_bytes) > int(layer.in_bytes)
                          and kpar_choices(layer) == [1] and not _wide_ports(layer)),
+                max_lanes=max_lanes,
             )
         )
     return out
@@ -665,7 +675,7 @@ def mac_cost(pe, inl, kind) -> tuple[np.ndarray, np.ndarray]:
     return dsp, lut
 
 
-def requant_dsps(layer: Layer, pe) -> np.ndarray:
+def requant_dsps(layer: Layer, pe, max_lanes: int = DEFAULT_PORT_LANES) -> np.ndarray:
     """DSPs of the requantization multipliers an engine instantiates (requant.h): one 32x31
     product per PE of a conv/fc/avgpool, one per cycle in global average pooling, two 9x31
     constant products per lane of an add and one per lane of each concat operand."""
@@ -675,13 +685,13 @@ def requant_dsps(layer: Layer, pe) -> np.ndarray:
     if layer.op == GAP:
         return np.full_like(pe, REQUANT_DSP)
     if layer.op == ADD:
-        return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0]))
+        return np.full_like(pe, 2 * SCALE_DSP * port_lanes(layer.out_shape[0], max_lanes))
     if layer.op == CONCAT:  # a wide operand places one pixel (C channels) per step
-        return np.full_like(pe, SCALE_DSP * sum(min(port_bytes(s), int(s[0])) for s in layer.in_shapes))
+        return np.full_like(pe, SCALE_DSP * sum(min(port_bytes(s, max_lanes), int(s[0])) for s in layer.in_shapes))
     if layer.op == CHMUL:  # per lane: the 10x10-bit product (1 DSP) and its 32x31 requantization
-        return np.full_like(pe, (1 + REQUANT_DSP) * port_lanes(layer.out_shape[0]))
+        return np.full_like(pe, (1 + REQUANT_DSP) * port_lanes(layer.out_shape[0], max_lanes))
     if layer.op == AFFINE:  # one 32x31 requantization product per lane
-        return np.full_like(pe, REQUANT_DSP * port_lanes(layer.out_shape[0]))
+        return np.full_like(pe, REQUANT_DSP * port_lanes(layer.out_shape[0], max_lanes))
     return np.zeros_like(pe)
 
 
@@ -733,12 +743,13 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
     kinds = np.asarray(kinds)
     pe, simd, kpar = o.pe[rows], o.simd[rows], o.kpar[rows]
     n = len(rows)
-    dsp = requant_dsps(lay, pe)
+    ml = info.max_lanes
+    dsp = requant_dsps(lay, pe, ml)
     bram = np.zeros(n, np.int64)
     uram = np.zeros(n, np.int64)
     lut = np.full(n, LUT_LAYER, np.int64)
     mac = lay.op in (CONV, FC)
-    lut = lut + port_luts(lay, mode == OFFCHIP)
+    lut = lut + port_luts(lay, mode == OFFCHIP, ml)
     inl = simd * kpar  # inputs per PE per cycle
     lanes = pe * inl
     if mac:
@@ -757,7 +768,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
             uram = uram + np.where(store == URAM, banks * ceil_div(depth, URAM_SHAPE[1]), 0)
             bram = bram + np.where(store == BRAM, banks * bram_count(64, depth), 0)
             lut = lut + np.where(store == URAM, LUT_PRELOAD, 0)  # URAM weights are preloaded: the loader's share
-            lut = lut + mac_gearbox_luts(lay, pe, simd)
+            lut = lut + mac_gearbox_luts(lay, pe, simd, ml)
         else:  # conv_offchip's fold buffer holds whole rows (AGGREGATE)
             uram = uram + np.where(store == URAM, uram_count(width, depth), 0)
             bram = bram + np.where(store == BRAM, bram_count(width, depth), 0)
@@ -769,9 +780,9 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         if lay.op in (AVGPOOL, GAP):
             lut = lut + 40 * pe  # wide accumulators and the integer divide/requant
         if lay.op == LUT:  # one 256 x 8-bit LUTRAM ROM per lane (lut.h): 4 LUT6 per output bit
-            lut = lut + 32 * port_lanes(lay.out_shape[0])
+            lut = lut + 32 * port_lanes(lay.out_shape[0], ml)
         if lay.op == AFFINE:  # LUTRAM tables: int8 weight, int32 bias and multiplier, shift per channel
-            lut = lut + ceil_div(lay.c_out * 80, 64) + LUT_PER_LANE * port_lanes(lay.c_out)
+            lut = lut + ceil_div(lay.c_out * 80, 64) + LUT_PER_LANE * port_lanes(lay.c_out, ml)
         if lay.op == CHANNELS:  # fill and snd shift registers: a 2:1 byte mux per register byte
             lut = lut + 4 * (lay.c_in + lay.c_out)
     buf, obuf = info.buffer_bytes, 0
@@ -780,14 +791,19 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         # so the whole input tensor is held on chip (not just a few rows), and so is the output
         # (its stream wants all channels of a pixel together), as in hls/include/asymap/conv.h.
         buf, obuf = max(buf, lay.in_bytes), lay.out_bytes
-    for nbytes, w in ((buf, inl * 8 if mac else pe * 8), (info.skip_bytes, pe * 8), (obuf, pe * 8)):
+    # The skip FIFO is a stream of the operand's port beats: its word is the port's width (BRAM36
+    # is 72 x 512 at most, so a 128- or 256-bit beat takes 2 or 4 of them side by side, URAM 2 or 4
+    # columns of 72). Where it goes is decided by its bytes (over 1 KiB: URAM where the board has
+    # it), whatever the width, as it was for 8-byte ports.
+    skip_w = 8 * max(port_bytes(s, ml) for s in lay.in_shapes)
+    for nbytes, w, wsel in ((buf, inl * 8 if mac else pe * 8, None), (info.skip_bytes, skip_w, 8), (obuf, pe * 8, None)):
         if nbytes <= 0:
             continue
         depth = ceil_div(nbytes * 8, w)
         if nbytes <= LUTRAM_MAX_BYTES:
             lut = lut + ceil_div(nbytes * 8, 64)
             continue
-        big = (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
+        big = ((depth if wsel is None else ceil_div(nbytes * 8, wsel)) >= URAM_MIN_DEPTH) & (spec.uram > 0)
         uram = uram + np.where(big, uram_count(w, depth), 0)
         bram = bram + np.where(big, 0, bram_count(w, depth))
     return np.stack([dsp, bram, uram, lut], axis=1).astype(np.int64)
@@ -904,7 +920,7 @@ def _signature(info: LayerInfo) -> tuple:
     """Everything option_resources reads: equal layers (ResNet repeats its blocks) share a menu."""
     lay = info.layer
     return (lay.op, tuple(lay.in_shapes), lay.out_shape, lay.kernel, lay.stride, lay.groups, lay.c_out,
-            info.weight_bytes, info.buffer_bytes, info.skip_bytes, len(info.options.cycles),
+            info.weight_bytes, info.buffer_bytes, info.skip_bytes, info.max_lanes, len(info.options.cycles),
             info.options.cycles.tobytes(), info.options.cycles_off.tobytes(), info.options.kpar.tobytes(),
             info.options.wdepth.tobytes())
 

@@ -54,6 +54,7 @@ class BoardPlan:
     startup_s: float = 0.0  # its load before the first image: max(bytes / memory bandwidth, words / clock)
     slrs: int = 1
     platform: str = ""  # the shell/flow whose leftover resources are the "avail" figures
+    port_lanes: int = 8  # channels per beat of the board's tensor ports at most (lanes.port_lanes)
 
 
 @dataclass

@@ -37,7 +37,8 @@ from asymap.partition.costmodel import (
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import choose, segment_table
+from asymap.partition.segments import SegmentTable, choose, segment_table
+from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 
 DEFAULT_BEAM = 48
 
@@ -51,6 +52,13 @@ class _TypeTables:
     settled: set = field(default_factory=set)  # (j, v): segments from j settled against v (planner._settle)
     knaps: dict = field(default_factory=dict)  # weight mode -> (segments.Knapsack, option maps)
     choices: dict = field(default_factory=dict)  # (j, k) -> (mode, [(option, MAC kind)]) of exact solutions
+    # Port widths (lanes.PORT_LANE_CHOICES): a board type's entry holds one _TypeTables per width
+    # in ``widths`` (each with its own ``infos``, menus and table, ``lanes`` its width) and, in
+    # ``table``, their per-segment best (``width_of[j, k]``: the index of the width that gives it).
+    lanes: int = DEFAULT_PORT_LANES
+    infos: list | None = None
+    widths: list = field(default_factory=list)
+    width_of: np.ndarray | None = None
 
 
 @dataclass
@@ -99,13 +107,17 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     for b, t in zip(cluster.boards, board_type):
         specs.setdefault(t, b.spec)
     wbytes = streamed_bytes(infos)
-    per_type_menus = [(board_menus(infos, specs[t], ONCHIP), board_menus(infos, specs[t], OFFCHIP)) for t in range(len(specs))]
+    by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w) for w in port_widths(graph)}
+
     def tables(t: int) -> _TypeTables:
         spec = specs[t]
         bud = np.maximum(0, slr_budget(spec, util) - transport_reserve(cluster, board_type, t, spec.slrs))  # per SLR
-        on, off = per_type_menus[t]
-        table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
-        return _TypeTables(spec, bud, (on, off), table)
+        subs = []
+        for w, inf in by_width.items():
+            on, off = board_menus(inf, spec, ONCHIP), board_menus(inf, spec, OFFCHIP)
+            table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
+            subs.append(_TypeTables(spec, bud, (on, off), table, lanes=w, infos=inf))
+        return _merge_widths(subs)
 
     # numpy's searchsorted and cumsum release the GIL: board types on two threads (same result).
     if len(specs) > 1:
@@ -140,6 +152,74 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     hr = host_routes(cluster, in_bytes, out_bytes)
     return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
                    link, adj, cb, lmin, util, hr)
+
+
+def port_widths(graph: Graph) -> list[int]:
+    """The port widths worth a segment table for this graph: 8 channels per beat, and each wider
+    choice of lanes.PORT_LANE_CHOICES that widens some tensor's port (else its table is the same)."""
+    cs = {int(s[0]) for s in graph.tensor_shapes.values()}
+    out = [DEFAULT_PORT_LANES]
+    for w in PORT_LANE_CHOICES:
+        if w > out[-1] and any(port_lanes(c, w) > port_lanes(c, out[-1]) for c in cs):
+            out.append(w)
+    return out
+
+
+def _merge_widths(subs: list[_TypeTables]) -> _TypeTables:
+    """One board type over several port widths: each segment takes the width with the best
+    achievable interval (ties: the narrower); its lower bound is the least of the widths' lower
+    bounds (the exact optimum over widths is the least of the exact optima)."""
+    if len(subs) == 1:
+        return subs[0]
+    ach = np.stack([s.table.interval for s in subs])
+    pick = np.argmin(ach, axis=0)  # first minimum: the narrowest width on ties
+
+    def take(a):
+        return np.take_along_axis(np.stack(a), pick[None], axis=0)[0]
+
+    tab = SegmentTable(interval=take([s.table.interval for s in subs]), mode=take([s.table.mode for s in subs]),
+                       onchip=np.min(np.stack([s.table.onchip for s in subs]), axis=0),
+                       lower=np.min(np.stack([s.table.lower for s in subs]), axis=0), t_cycles=subs[0].table.t_cycles)
+    return _TypeTables(subs[0].spec, subs[0].budget, subs[0].menus, tab, infos=subs[0].infos, widths=subs,
+                       width_of=pick)
+
+
+def _remerge(pb: Problem) -> None:
+    """Take the widths' tables as they stand (after the uniform-width passes tightened them, see
+    ``_uniform``) into every board type's per-segment best, and the board interval matrices."""
+    for t, tt in enumerate(pb.types):
+        if tt.widths:
+            m = _merge_widths(tt.widths)
+            m.table.lower = np.maximum(m.table.lower, np.minimum(tt.table.lower, m.table.interval))
+            tt.table, tt.width_of = m.table, m.width_of
+    pb.seg = [pb.types[t].table.interval for t in pb.board_type]
+
+
+def _uniform(pb: Problem, w: int) -> Problem:
+    """The problem with every board at its w-th port width (sharing the width's tables).
+
+    Why: the exact inner solve (``_tighten``) refines only the segments its lower bound points
+    to. Over every width at once that bound loses the port floor of narrow ports (0.40 ms for a
+    56x56x256 tensor at 8 channels per beat) and points at segments no good plan uses, so the
+    plan can end worse than narrow ports alone give (ResNet-152 on example16: 1,944 against
+    2,179 img/s). Searching and tightening each uniform width first (widest first, each looking
+    only for plans better than the best so far) hands the mixed search every segment those
+    refined, so it starts from the best uniform plan (example16: 2,213.7 img/s)."""
+    types = [tt.widths[w] if tt.widths else tt for tt in pb.types]
+    return Problem(pb.graph, pb.cluster, pb.infos, types, pb.board_type, [types[t].table.interval for t in pb.board_type],
+                   pb.link, pb.adj, pb.cut_bytes, pb.cut_link_min, pb.util, pb.host)
+
+
+def _at(pb: Problem, t: int, j: int, k: int) -> _TypeTables:
+    """The tables of board type t at the port width segment j..k-1 takes."""
+    tt = pb.types[t]
+    return tt.widths[int(tt.width_of[j, k])] if tt.widths else tt
+
+
+def _width(pb: Problem, t: int, w: int) -> _TypeTables:
+    """Board type t's tables at its w-th port width (the type itself when it has one width)."""
+    tt = pb.types[t]
+    return tt.widths[w] if tt.widths else tt
 
 
 def _bounds(pb: Problem, max_k: int) -> list[float]:
@@ -190,7 +270,8 @@ def _solve_target(pb: Problem, max_k: int, ips: float):
     from asymap.partition.target import fewest_boards, segment_dsp
 
     tau = 1.0 / ips
-    per_type = [segment_dsp(tt.table, tt.menus, tt.spec.clock_hz, tau) for tt in pb.types]
+    per_type = [np.min([segment_dsp(w.table, w.menus, w.spec.clock_hz, tau) for w in (tt.widths or [tt])], axis=0)
+                for tt in pb.types]
     seg = [per_type[t] for t in pb.board_type]
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     r = fewest_boards(seg, pb.link, pb.adj, tau, **hx)
@@ -233,13 +314,14 @@ REFINE_WORK = 300_000
 SETTLE_WORK = 50_000
 
 
-def _layer_options(pb: Problem, t: int, md: int, i: int):
-    """Raw options of layer i on board type t in weight mode md: (cycles, resources, [(option,
-    MAC kind)]) for every option in every MAC kind the menus offer (costmodel.mac_rows)."""
+def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
+    """Raw options of layer i on board type t (at its w-th port width) in weight mode md: (cycles,
+    resources, [(option, MAC kind)]) for every option in every MAC kind the menus offer
+    (costmodel.mac_rows)."""
     from asymap.partition.costmodel import mac_rows
 
     spec = pb.types[t].spec
-    info = pb.infos[i]
+    info = (_width(pb, t, w).infos or pb.infos)[i]
     m = md if info.streams else ONCHIP
     cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
     rows, kinds = mac_rows(info, spec)
@@ -251,12 +333,13 @@ def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
     return float(streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
 
 
-def _knapsack(pb: Problem, t: int, md: int):
-    """One memoized single-SLR knapsack per board type and weight mode (segments.Knapsack), over
-    the raw options of every layer, dominated options dropped (built per layer on first use)."""
+def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
+    """One memoized single-SLR knapsack per board type, port width and weight mode
+    (segments.Knapsack), over the raw options of every layer, dominated options dropped (built per
+    layer on first use)."""
     from asymap.partition.segments import Knapsack, LazyOptions, dominance_filter
 
-    tt = pb.types[t]
+    tt = _width(pb, t, w)
     if md not in tt.knaps:
         maps: dict = {}
         same: dict = {}  # equal layers (ResNet repeats its blocks) share Menu objects, and options
@@ -264,7 +347,7 @@ def _knapsack(pb: Problem, t: int, md: int):
         def make(i):
             key = id(tt.menus[md][i])
             if key not in same:
-                cyc, res, mp = _layer_options(pb, t, md, i)
+                cyc, res, mp = _layer_options(pb, t, md, i, w)
                 keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
                 same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
             maps[i] = same[key][1]
@@ -276,16 +359,17 @@ def _knapsack(pb: Problem, t: int, md: int):
 
 def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
     """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
-    seconds per image (some raw choice, either weight mode), with that choice as (mode,
-    [(option, MAC kind)], [seconds of each prefix]); None if the knapsack gives up."""
+    seconds per image (some raw choice, either weight mode, any port width), with that choice as
+    (mode, [(option, MAC kind)], [seconds of each prefix], port width index); None if the
+    knapsack gives up."""
     from asymap.partition.segments import GiveUp, reach_slrs
 
     tt = pb.types[t]
     clk = tt.spec.clock_hz
     tcyc = int(np.ceil(v * clk * (1 - 1e-12))) - 1  # the largest whole cycle count below v
-    best = (j, ONCHIP, [], [])
-    for md in (ONCHIP, OFFCHIP):
-        ks, maps = _knapsack(pb, t, md)
+    best = (j, ONCHIP, [], [], 0)
+    for w, md in ((w, md) for w in range(max(1, len(tt.widths))) for md in (ONCHIP, OFFCHIP)):
+        ks, maps = _knapsack(pb, t, md, w)
         stop = end
         if md == OFFCHIP:
             while stop > j and _stream_seconds(pb, t, j, stop) >= v * (1 - 1e-12):
@@ -301,7 +385,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
             cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
             if md == OFFCHIP:
                 cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
-            best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc])
+            best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc], w)
     return best
 
 
@@ -318,18 +402,22 @@ def _settle(pb: Problem, t: int, j: int, v: float, work) -> tuple[bool, bool]:
     tt.settled.add((j, v))
     if got is None:
         return False, False
-    q, md, choice, secs = got
+    q, md, choice, secs, w = got
     if q + 1 <= L:
         low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)
     changed = False
+    sub = _width(pb, t, w)
     for kk in range(j + 1, q + 1):
         val = secs[kk - j - 1]
         if val < ach[j, kk] * (1 - 1e-12):
-            ach[j, kk] = val
-            tt.table.mode[j, kk] = md
-            if md == ONCHIP:
-                tt.table.onchip[j, kk] = min(tt.table.onchip[j, kk], val)
-            tt.choices[(j, kk)] = (md, choice[: kk - j])
+            for tab in {id(tt.table): tt.table, id(sub.table): sub.table}.values():  # the width's own too
+                tab.interval[j, kk] = min(tab.interval[j, kk], val)
+                tab.mode[j, kk] = md
+                if md == ONCHIP:
+                    tab.onchip[j, kk] = min(tab.onchip[j, kk], val)
+            sub.choices[(j, kk)] = (md, choice[: kk - j])
+            if tt.widths:
+                tt.width_of[j, kk] = w
             changed = True
     return True, changed
 
@@ -440,9 +528,9 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
 
 def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     """Why this segment cannot go faster: a layer at full parallelism, a resource, or bandwidth."""
-    tt = pb.types[t]
+    best = pb.types[t].table.interval[j, k] * pb.types[t].spec.clock_hz
+    tt = _at(pb, t, j, k)
     menus = tt.menus[mode]
-    best = tt.table.interval[j, k] * tt.spec.clock_hz
     if mode == OFFCHIP:
         stream = streamed_bytes(pb.infos[j:k]).sum() / (tt.spec.mem_gbps * 1e9) * tt.spec.clock_hz
         if stream >= best * (1 - 1e-9):
@@ -450,9 +538,9 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     for li in range(j, k):
         if menus[li].cycles[-1] >= best * (1 - 1e-12):
             lay = pb.infos[li].layer
-            share = port_beats(lay) / max(1, int(menus[li].cycles[-1]))
+            share = port_beats(lay, tt.lanes) / max(1, int(menus[li].cycles[-1]))
             return (f"parallelism of layer {li} '{lay.name}' (all its factors used; "
-                    f"{share:.0%} of its cycles move port beats)")
+                    f"{share:.0%} of its cycles move port beats at {tt.lanes} channels per beat)")
     # Next faster target: the largest menu cycle count below the current one.
     nxt = max((c for m in menus[j:k] for c in m.cycles if c < best * (1 - 1e-12)), default=None)
     if nxt is None:
@@ -460,11 +548,11 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     # A layer whose port beats alone (no factor shortens them) nearly fill the interval: faster
     # choices may exist but would gain almost nothing; name the port, not the budget.
     for li in range(j, k):
-        pb_ = port_beats(pb.infos[li].layer)
+        pb_ = port_beats(pb.infos[li].layer, tt.lanes)
         if pb_ >= best * 0.98:
             lay = pb.infos[li].layer
             return (f"input/output port of layer {li} '{lay.name}' ({pb_:,} port beats = "
-                    f"{pb_ / best:.0%} of the interval; wider ports would help)")
+                    f"{pb_ / best:.0%} of the interval at {tt.lanes} channels per beat)")
     rows = choose(menus, j, k - 1, nxt)
     use = sum(menus[j + i].res[r] for i, r in enumerate(rows))
     over = [RES[r] for r in range(4) if use[r] > tt.budget[r] * tt.spec.slrs]
@@ -476,7 +564,8 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
 def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> BoardPlan:
     board = pb.cluster.boards[b]
     t = pb.board_type[b]
-    tt = pb.types[t]
+    tt = _at(pb, t, j, k)  # the tables of the port width this segment takes
+    infos = tt.infos or pb.infos
     spec = tt.spec
     tcyc = tau * spec.clock_hz
     # Each board runs at the cluster interval with the cheapest choices meeting it; achievable
@@ -502,7 +591,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     if pick is None and (j, k) in tt.choices:  # only the exact inner solve (_tighten) meets tau here
         md, choice = tt.choices[(j, k)]
         sel = []
-        for info, (oi, kind) in zip(pb.infos[j:k], choice):
+        for info, (oi, kind) in zip(infos[j:k], choice):
             m = md if info.streams else ONCHIP
             cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
             sel.append((oi, kind, int(cyc[oi]), option_resources(info, spec, m, [oi], [kind])[0]))
@@ -520,7 +609,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     worst = 0
     preload_words = 0  # 64-bit words of the start-up image (one per cycle through the loader)
     for i, (oi, kind, cyc, res) in enumerate(sel):
-        info = pb.infos[j + i]
+        info = infos[j + i]
         o = info.options
         fac = {"pe": int(o.pe[oi]), "simd": int(o.simd[oi])}
         if int(o.kpar[oi]) > 1:  # absent means 1 (plans written before window parallelism)
@@ -537,7 +626,7 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
             index=j + i, name=info.layer.name, op=info.layer.op, factors=fac, cycles=cyc,
             dsp=int(res[0]), bram36=int(res[1]), uram=int(res[2]), lut=int(res[3]),
             weights=place or "onchip", mac=MAC_KINDS[kind] if kind != NO_MAC else "",
-            mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi])),
+            mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi], tt.lanes)),
             weight_mem=store,
             slr=int(slr[i]),
         ))
@@ -545,16 +634,16 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> Bo
     if mode == OFFCHIP:
         interval = max(interval, stream)
     avail = [spec.dsp, spec.bram36, spec.uram, spec.lut]
-    own_mode = int(tt.table.mode[j, k])
+    own_mode = int(pb.types[t].table.mode[j, k])
     return BoardPlan(
         name=board.name, type=board.spec.type, index=pos, clock_mhz=spec.clock_mhz, first_layer=j, last_layer=k - 1,
         interval_s=float(interval),
         resources={RES[r]: [int(tot[r]), int(avail[r])] for r in range(4)},
         layers=layers, weights=MODES[mode], limit=_board_limit(pb, t, j, k, own_mode),
-        best_interval_s=float(tt.table.interval[j, k]),
+        best_interval_s=float(pb.types[t].table.interval[j, k]),
         preload_bytes=8 * preload_words,
         startup_s=float(max(8 * preload_words / (spec.mem_gbps * 1e9), preload_words / spec.clock_hz)),
-        slrs=spec.slrs, platform=spec.platform,
+        slrs=spec.slrs, platform=spec.platform, port_lanes=tt.lanes,
     )
 
 
@@ -690,9 +779,22 @@ def plan(
         if tgt is not None and tgt.boards:
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
         else:
+            best = None  # the best uniform plan so far: a later width only looks for better ones
+            for w in reversed(range(max((len(tt.widths) for tt in pb.types), default=0))):  # see _uniform
+                pn = _uniform(pb, w)
+                lbn = _bounds(pn, max_k)[max_k - 1]
+                rn = solve_order(pn, max_k, lbn, beam=beam, exact_boards=exact_boards)
+                if best is not None and best.interval < rn.interval:
+                    rn = best
+                if np.isfinite(rn.interval):
+                    best = _tighten(pn, rn, lbn, max_k, beam, exact_boards)[0]
+            if any(tt.widths for tt in pb.types):
+                _remerge(pb)
             res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
             if np.isfinite(res.interval):
                 res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards)
+            if best is not None and best.interval < res.interval:  # a beam may miss a uniform plan
+                res = OrderResult(best.interval, best.path, best.cuts, False, best.states)  # proven by the bound only
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)

@@ -23,7 +23,7 @@ def render(plan: Plan) -> str:
         f"{c.get('name') or c.get('path') or 'cluster'}: {c.get('boards')} boards, {len(plan.boards)} used",
         "",
         f"{'#':>2}  {'board':<10} {'type':<8} {'layers':<9} {'MAC lanes':>9}  {'DSP':>4} {'BRAM':>5} {'URAM':>5} {'LUT':>4}"
-        f"  {'weights':<8} {'interval':>10}   limit",
+        f"  {'weights':<8} {'port':>4} {'interval':>10}   limit",
     ]
     for b in plan.boards:
         lanes = sum(lp.factors["pe"] * lp.factors["simd"] * lp.factors.get("kpar", 1) for lp in b.layers if lp.dsp > 0)
@@ -31,7 +31,7 @@ def render(plan: Plan) -> str:
         lines.append(
             f"{b.index:>2}  {b.name:<10} {b.type:<8} {f'{b.first_layer}-{b.last_layer}':<9} {lanes:>9}  "
             f"{_pct(b.resources['dsp']):>4} {_pct(b.resources['bram36']):>5} {_pct(b.resources['uram']):>5} "
-            f"{_pct(b.resources['lut']):>4}  {b.weights:<8} {_t(b.interval_s):>10}   {b.limit}{mark}"
+            f"{_pct(b.resources['lut']):>4}  {b.weights:<8} {b.port_lanes:>4} {_t(b.interval_s):>10}   {b.limit}{mark}"
         )
     if plan.links:
         lines.append("")

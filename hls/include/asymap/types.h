@@ -2,8 +2,9 @@
 //
 // A tensor port is an hls::stream<ap_uint<8*P>> carrying P consecutive channels of one pixel per
 // beat, pixels in raster order (HWC, channel fastest); channel c sits at bits [8*(c%P)+7 : 8*(c%P)].
-// P depends only on the tensor's shape (asymap.lanes.port_bytes), so two boards generated
-// separately agree on it. A tensor of fewer than 8 channels uses a *wide* port: P = G*C bytes,
+// P depends on the tensor's shape and the board's port width, 8/16/32 channels at most
+// (asymap.lanes.port_bytes); two boards of different widths exchange the same bytes on a link and
+// each repacks them into its own port words (link.h link_pack/link_unpack). A tensor of fewer than 8 channels uses a *wide* port: P = G*C bytes,
 // G whole pixels per beat (same byte order; stream_utils.h port_pix tells an engine P > C). Bytes are int8 or uint8 depending on the tensor; every block is told
 // which by a `signed` flag in its config struct and widens values to act_t (9 bits holds both).
 #ifndef ASYMAP_TYPES_H
