@@ -14,8 +14,8 @@ the same batched search, one per kind of row (costmodel.raw_menu):
 
 Where the two tables agree the segment's interval is exact. The candidate T are the union of all
 option cycle counts (the optimum is always one of them). Per-T prefix sums make each feasibility
-test O(1); the furthest segment end for every (T, start) is a batched binary search (numpy
-searchsorted), and a board with S super logic regions composes it S times (each SLR filled in
+test O(1); the furthest segment end for every (T, start) is a two-pointer sweep vectorized over
+all T (``_reach_one_slr``), and a board with S super logic regions composes it S times (each SLR filled in
 chain order with its share of the budget, costmodel.slr_budget). Feasibility only improves with
 T (a plan meeting T meets every larger T), so the first feasible T of every (start, end) is a
 second batched binary search over all L(L+1)/2 segments at once.
@@ -104,16 +104,7 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     pref = np.zeros((nt, n + 1, R), dtype=dt)
     np.cumsum(res_t, axis=1, out=pref[:, 1:, :])
     del res_t
-    # reach[t, j]: the largest k with layers j..k-1 within one SLR's budget at candidate T number
-    # t. Prefix sums are non-decreasing in k, so it is a searchsorted per resource; offsetting row
-    # t by t * off makes one call serve every t at once.
-    off = np.int64(n + 2) * np.int64(cap.max() + 1)
-    rows = np.arange(nt, dtype=np.int64)[:, None] * off
-    reach = np.full((nt, n + 1), n, dtype=np.int64)
-    for r in range(R):
-        pr = pref[:, :, r].astype(np.int64) + rows
-        k = np.searchsorted(pr.ravel(), (pr + budget[r]).ravel(), side="right").reshape(nt, n + 1)
-        reach = np.minimum(reach, k - 1 - np.arange(nt, dtype=np.int64)[:, None] * (n + 1))
+    reach = _reach_one_slr(pref, budget)
     one = reach
     for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
         reach = np.take_along_axis(one, reach, axis=1)
@@ -127,6 +118,35 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     out = np.full((n + 1, n + 1), -1, dtype=np.int64)
     out[J, K] = np.where(idx < nt, ts[np.minimum(idx, nt - 1)], -1)
     return out
+
+
+def _reach_one_slr(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """reach[t, j]: the largest k >= j with ``pref[t, k] - pref[t, j] <= budget`` in every column
+    (layers j..k-1 within one SLR's budget at candidate T number t); ``pref`` [nt, n+1, R] is
+    non-decreasing along its second axis.
+
+    Two pointers, vectorized over t: the reach never moves back as j grows (a later start needs no
+    more), so each row's pointer only advances, one layer at a time, while the next layer fits;
+    about 2n + 1 row checks per t in all, instead of a binary search per (t, j)."""
+    nt, n1, R = pref.shape
+    n = n1 - 1
+    flat = pref.reshape(nt * n1, R)
+    base = np.arange(nt, dtype=np.int64) * n1
+    budget = np.asarray(budget).astype(pref.dtype)  # the capped sums fit pref's type (min_feasible_T)
+    ptr = np.zeros(nt, np.int64)
+    reach = np.empty((nt, n1), np.int64)
+    for j in range(n1):
+        np.maximum(ptr, j, out=ptr)
+        lim = pref[:, j, :] + budget
+        act = np.nonzero(ptr < n)[0]
+        while len(act):
+            nxt = ptr[act] + 1
+            ok = (flat[base[act] + nxt] <= lim[act]).all(axis=1)
+            act, nxt = act[ok], nxt[ok]
+            ptr[act] = nxt
+            act = act[nxt < n]
+        reach[:, j] = ptr
+    return reach
 
 
 def segment_table(
@@ -504,9 +524,26 @@ class _Knapsack:
         tight = np.sum([r.max(axis=0) for r in rows], axis=0) > budget
         if not np.any(tight):
             tight[:] = True
+        # Narrow passes first (iterative deepening): near the boundary a choice that fits is
+        # usually among the few states with the most room, and the full Pareto set is what makes
+        # these knapsacks expensive. A path found is a witness; "none" proves nothing fits only
+        # if the pass dropped no state.
+        limit = min(QUICK_LIMIT, self.limit)
+        while True:
+            got, cut = self._dp(menus, rows, dirs, rem, room, tight, limit)
+            if got is not None or not cut:
+                return got
+            if limit >= self.limit:
+                raise _GiveUp
+            limit = min(4 * limit, self.limit)
+
+    def _dp(self, menus, rows, dirs, rem, room, tight, limit):
+        """Dynamic program over the layers keeping at most ``limit`` Pareto states (those with
+        the most room left): (a choice that fits or None, whether states were dropped)."""
+        budget = self.budget
         used = np.zeros((1, 4), np.int64)
         paths = [()]
-        cut = False  # states were dropped beyond ``limit``: a path found is still a witness, none proves nothing
+        cut = False
         for i, ok in enumerate(menus):
             res = rows[i]
             u = (used[:, None, :] + res[None, :, :]).reshape(-1, 4)
@@ -515,21 +552,23 @@ class _Knapsack:
             need = u @ dirs.T + rem[i + 1]
             keep = np.nonzero(np.all(u <= budget, axis=1) & np.all(need <= room, axis=1))[0]
             if len(keep) == 0:
-                if cut:
-                    raise _GiveUp
-                return None
-            if len(keep) > 16 * self.limit:  # keep the states with the most room left
+                return None, cut
+            if len(keep) > 16 * limit:  # keep the states with the most room left
                 cut = True
-                keep = keep[np.argsort((need[keep] / room).max(axis=1), kind="stable")[: 16 * self.limit]]
+                keep = keep[np.argsort((need[keep] / room).max(axis=1), kind="stable")[: 16 * limit]]
             u = u[keep]
             front = _pareto(u[:, tight])
-            if len(front) > self.limit:
+            if len(front) > limit:
                 cut = True
-                front = front[np.argsort((need[keep[front]] / room).max(axis=1), kind="stable")[: self.limit]]
+                front = front[np.argsort((need[keep[front]] / room).max(axis=1), kind="stable")[:limit]]
             used = u[front]
             src = keep[front]
             paths = [paths[a // len(ok)] + (int(ok[a % len(ok)]),) for a in src]
-        return list(paths[0])
+        return list(paths[0]), cut
+
+
+# States kept by the knapsack's first, narrowest pass (_Knapsack._fits; 4x wider each pass).
+QUICK_LIMIT = 24
 
 
 Knapsack = _Knapsack
