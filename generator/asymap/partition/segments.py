@@ -141,7 +141,7 @@ def _reach_one_slr(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
         act = np.nonzero(ptr < n)[0]
         while len(act):
             nxt = ptr[act] + 1
-            ok = (flat[base[act] + nxt] <= lim[act]).all(axis=1)
+            ok = _rows_within(flat[base[act] + nxt], lim[act])
             act, nxt = act[ok], nxt[ok]
             ptr[act] = nxt
             act = act[nxt < n]
@@ -191,6 +191,24 @@ def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[in
     return rows
 
 
+def _le_all(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[len(a), len(b)]: row a[i] <= row b[j] in every column. The columns are ANDed one at a
+    time: numpy reduces a short last axis (``np.all(..., axis=2)``) several times slower."""
+    out = a[:, None, 0] <= b[None, :, 0]
+    for d in range(1, a.shape[1]):
+        out &= a[:, None, d] <= b[None, :, d]
+    return out
+
+
+def _rows_within(x: np.ndarray, lim: np.ndarray) -> np.ndarray:
+    """[len(x)]: row x[i] <= lim (or lim[i]) in every column (as ``_le_all``, column by column)."""
+    lim = np.asarray(lim)
+    ok = x[:, 0] <= lim[..., 0]
+    for d in range(1, x.shape[1]):
+        ok &= x[:, d] <= lim[..., d]
+    return ok
+
+
 def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
     """Indices of the rows of ``points`` not dominated (<= everywhere) by another kept row; of
     equal rows one is kept. Rows are visited by ascending sum (a row can only be dominated by one
@@ -204,9 +222,9 @@ def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
     for s0 in range(0, n, block):
         idx = order[s0 : s0 + block]
         blk = points[idx]
-        ok = ~np.any(np.all(kept[None, :, :] <= blk[:, None, :], axis=2), axis=1) if len(kept) else np.ones(len(idx), bool)
+        ok = ~np.any(_le_all(kept, blk), axis=0) if len(kept) else np.ones(len(idx), bool)
         # inside the block: an earlier row (smaller sum, or equal and lexicographically first) dominates
-        le = np.all(blk[:, None, :] <= blk[None, :, :], axis=2)
+        le = _le_all(blk, blk)
         earlier = np.tril(np.ones((len(idx), len(idx)), bool), k=-1).T  # earlier[a, b]: a before b
         ok &= ~np.any(le & earlier & ok[:, None], axis=0)
         out.extend(idx[ok].tolist())
@@ -550,7 +568,7 @@ class _Knapsack:
             if self.work is not None:
                 self.work.spend(len(u))
             need = u @ dirs.T + rem[i + 1]
-            keep = np.nonzero(np.all(u <= budget, axis=1) & np.all(need <= room, axis=1))[0]
+            keep = np.nonzero(_rows_within(u, budget) & _rows_within(need, room))[0]
             if len(keep) == 0:
                 return None, cut
             if len(keep) > 16 * limit:  # keep the states with the most room left
