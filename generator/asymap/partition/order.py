@@ -84,7 +84,7 @@ def search(
         nxt: dict[tuple[int, int], int] = {}
         for si in level:
             st = states[si]
-            if not np.any(st.f[1:L] < ub):
+            if not (st.f[1:L] < ub).any():
                 continue
             for b2 in adj[st.last]:
                 if st.mask >> b2 & 1:
@@ -114,7 +114,7 @@ def search(
                 best = (v, si)
         best_by_count[count] = best[0]
         ub = min(ub, best[0])
-        level = [si for si in level if np.any(states[si].f[1:L] < ub)]
+        level = [si for si in level if (states[si].f[1:L] < ub).any()]
         if beam is not None and len(level) > beam and len(states) > exact_states:
             exact = False
             level.sort(key=lambda si: _rank(states[si].f, tau, L))
