@@ -290,10 +290,11 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     p = np.full(r_, 1.0 / max(r_, 1))
     best, best_p = -np.inf, p.copy()
     tried: set = set()
+    ar = np.arange(n)
     for it in range(iters):
         val = scaled @ p  # [n, K]
         arg = np.argmin(val, axis=1)
-        g = float(val[np.arange(n), arg].sum()) - 1.0
+        g = float(val[ar, arg].sum()) - 1.0
         if g > best:
             best, best_p = g, p.copy()
         if best > 1e-9:
@@ -301,15 +302,18 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
         key = arg.tobytes()
         if key not in tried:
             tried.add(key)
-            rows = [menus[i][int(arg[i])] for i in range(n)]
-            got = [int(a) for a in arg] if _fits(rows, budget, slrs) else None
+            if slrs <= 1:  # the sum of the chosen rows (exact: whole numbers far below 2**53)
+                fit = bool((big[ar, arg].sum(axis=0) <= budget).all())
+            else:
+                fit = _fits([menus[i][int(arg[i])] for i in range(n)], budget, slrs)
+            got = [int(a) for a in arg] if fit else None
             if got is None and slrs == 1 and len(tried) <= 3:
                 got = _repair(big, arg, total)
             if got is not None:
                 w = np.zeros(4)
                 w[act] = p / total[act]
                 return g, w, got
-        sub = scaled[np.arange(n), arg].sum(axis=0) - 1.0  # a subgradient
+        sub = scaled[ar, arg].sum(axis=0) - 1.0  # a subgradient
         p = p * np.exp(np.clip(sub, -4, 4) * (0.8 / np.sqrt(it + 1)))
         p /= p.sum()
     w = np.zeros(4)
@@ -478,6 +482,7 @@ class _Knapsack:
         self.dirs0 = _directions(budget)
         self.yes: dict = {}  # p -> [(q, T, choice)] that fit
         self.front: dict = {}  # (layer, options meeting T) -> their Pareto-minimal ones
+        self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows)
         self.no: dict = {}  # p -> [(q, T)] that do not
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
@@ -498,12 +503,21 @@ class _Knapsack:
 
     def at_t(self, i: int, t: int) -> np.ndarray:
         """Options of layer i meeting T, Pareto-minimal in resources (cached per option count)."""
-        cyc, res, _ = self.opts[i]
-        ok = np.nonzero(cyc <= t)[0]
-        key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
-        if key not in self.front:
-            self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
-        return self.front[key]
+        return self._at(i, t)[0]
+
+    def _at(self, i: int, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(``at_t(i, t)``, their resource rows), cached per (layer, T): a reach asks the same
+        layers at the same T many times."""
+        got = self.by_t.get((i, t))
+        if got is None:
+            cyc, res, _ = self.opts[i]
+            ok = np.nonzero(cyc <= t)[0]
+            key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
+            if key not in self.front:
+                self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
+            front = self.front[key]
+            got = self.by_t[(i, t)] = (front, res[front])
+        return got
 
     def fits(self, p: int, q: int, t):
         """A choice for layers p..q-1 in one SLR at T, or None. Answers follow from earlier ones:
@@ -525,13 +539,13 @@ class _Knapsack:
 
     def _fits(self, p: int, q: int, t):
         budget = self.budget
-        menus = []
+        menus, rows = [], []
         for i in range(p, q):
-            ok = self.at_t(i, t)
+            ok, r = self._at(i, t)
             if len(ok) == 0:
                 return None
             menus.append(ok)
-        rows = [self.opts[p + i][1][ok] for i, ok in enumerate(menus)]
+            rows.append(r)
         if self.work is not None:
             self.work.spend(sum(len(r) for r in rows))
         g, lam, witness = lagrange_bound(rows, budget, 1)
