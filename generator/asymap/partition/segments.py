@@ -84,13 +84,12 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
     cap = (budget + 1).astype(np.int64)
     dt = np.int32 if int(cap.max()) * (n + 1) < 2**31 else np.int64
-    res_t = np.empty((nt, n, R), dtype=dt)
-    done: dict[int, int] = {}  # repeated layers share one Menu object: compute its column once
-    for li, m in enumerate(menus):
-        if id(m) in done:
-            res_t[:, li, :] = res_t[:, done[id(m)], :]
-            continue
-        done[id(m)] = li
+    # Repeated layers share one Menu object: one column per distinct menu, gathered per layer.
+    col_of: dict[int, int] = {}
+    layer_col = [col_of.setdefault(id(m), len(col_of)) for m in menus]
+    uniq = list({id(m): m for m in menus}.values())
+    comp = np.empty((nt, len(uniq), R), dtype=dt)
+    for d, m in enumerate(uniq):
         cyc, res = _rows(m, lower)
         if cols is not None:
             res = res[:, cols]
@@ -100,19 +99,19 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
         idx[idx >= len(asc)] = len(asc) - 1
         r = np.minimum(res[idx], cap)
         r[cnt == 0] = cap
-        res_t[:, li, :] = r
+        comp[:, d, :] = r
     # A candidate whose capped rows equal the previous one's for every layer reaches exactly as
     # far, so it is never the *first* feasible T of a segment: drop it (the relaxation's rows,
     # capped at the budget, repeat for about two thirds of ResNet-152's candidates).
-    if nt > 1:
+    if nt > 1 and len(uniq):
         new = np.ones(nt, bool)
-        new[1:] = (res_t[1:] != res_t[:-1]).reshape(nt - 1, -1).any(axis=1)
+        new[1:] = (comp[1:] != comp[:-1]).reshape(nt - 1, -1).any(axis=1)
         if not new.all():
-            res_t, ts = res_t[new], ts[new]
+            comp, ts = comp[new], ts[new]
             nt = len(ts)
     pref = np.zeros((nt, n + 1, R), dtype=dt)
-    np.cumsum(res_t, axis=1, out=pref[:, 1:, :])
-    del res_t
+    np.cumsum(comp[:, layer_col, :], axis=1, out=pref[:, 1:, :])
+    del comp
     reach = _reach_one_slr(pref, budget)
     one = reach
     for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
