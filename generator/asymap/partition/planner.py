@@ -405,7 +405,11 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
                 progress |= ok
                 if budget.left <= 0:
                     break
-            if changed:  # only plans below w matter: the search prunes everything else
+            real = all(pb.types[t].table.interval[j, k] < w * (1 - 1e-12) for t, j, k in wit)
+            # A plan of the achievable tables below w is also one of the lower tables: while the
+            # witness is not yet real, the next lower search (or this witness, once real) finds
+            # it, so the plan search runs only then (or when nothing else moves).
+            if changed and (real or not progress):  # only plans below w matter: it prunes the rest
                 r2 = search(pb.seg, pb.link, pb.adj, max_k, beam=wide, tau=bound, ub=w * (1 - 1e-12),
                             exact_states=EXACT_STATES, **hx)
                 if r2.interval < res.interval:
