@@ -591,3 +591,41 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
             # the plan is real: on the (tightened) achievable table it is no slower than reported
             real = evaluate(pb.seg, link, res.path, res.cuts)
             assert true * (1 - 1e-12) <= real <= res.interval * (1 + 1e-12), (seed, work)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["example16", "u280x16"])
+def test_resnet152_headline_is_proven_optimal(tmp_path, preset):
+    """Issue 12 item 6 on the headline clusters: ResNet-152 (224x224) is planned "optimal" with
+    no gap, within the deterministic work budget, and the claim holds independently of the
+    planner's bound: the plan runs at the stem's own floor (its fastest raw option on the fastest
+    board type of the cluster), which no plan can beat, and every board is real (its interval is
+    its slowest layer's cycles or its weight stream, within its SLR budgets)."""
+    import onnx
+
+    from asymap.cluster.load import load_cluster
+    from asymap.frontend.onnx_import import load_model
+    from asymap.frontend.zoo import build_zoo_model
+    from asymap.partition import planner
+    from asymap.partition.costmodel import slr_budget
+
+    path = tmp_path / "r152.onnx"
+    onnx.save(build_zoo_model("resnet152", 224), str(path))
+    g = load_model(path, weights=False)
+    c = load_cluster(preset)
+    p = planner.plan(g, c)
+    assert p.optimal and p.gap_bound == 0.0
+    pb = planner.build_problem(g, c)
+    o = pb.infos[0].options
+    fastest = min(float(o.cycles.min()), float(o.cycles_off.min()) if o.cycles_off is not None else np.inf)
+    floor = min(fastest / tt.spec.clock_hz for tt in pb.types)
+    assert p.interval_s == pytest.approx(floor, rel=1e-12)
+    assert p.lower_bound_s <= p.interval_s * (1 + 1e-12)
+    for bp in p.boards:
+        spec = next(b.spec for b in c.boards if b.name == bp.name)
+        per = slr_budget(spec, p.util)
+        for s_ in range(spec.slrs):
+            use = np.sum([[ly.dsp, ly.bram36, ly.uram, ly.lut] for ly in bp.layers if ly.slr == s_] or [[0] * 4], axis=0)
+            assert np.all(use <= per), (bp.name, s_, use, per)
+        assert bp.interval_s >= max(ly.cycles for ly in bp.layers) / (spec.clock_mhz * 1e6) * (1 - 1e-12)
+        assert bp.interval_s <= p.interval_s * (1 + 1e-12)
