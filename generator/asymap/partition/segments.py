@@ -572,14 +572,18 @@ class _Knapsack:
         # usually among the few states with the most room, and the full Pareto set is what makes
         # these knapsacks expensive. A path found is a witness; "none" proves nothing fits only
         # if the pass dropped no state.
-        limit = min(QUICK_LIMIT, self.limit)
+        # With a work budget (which bounds the time), the passes may grow past ``limit`` up to
+        # DEEP_LIMIT: a short segment near the boundary can need a wide Pareto set, and giving up
+        # there leaves a gap the remaining work could have closed.
+        top = max(self.limit, DEEP_LIMIT) if self.work is not None else self.limit
+        limit = min(QUICK_LIMIT, top)
         while True:
             got, cut = self._dp(menus, rows, dirs, rem, room, tight, limit)
             if got is not None or not cut:
                 return got
-            if limit >= self.limit:
+            if limit >= top:
                 raise _GiveUp
-            limit = min(4 * limit, self.limit)
+            limit = min(4 * limit, top)
 
     def _dp(self, menus, rows, dirs, rem, room, tight, limit):
         """Dynamic program over the layers keeping at most ``limit`` Pareto states (those with
@@ -611,8 +615,10 @@ class _Knapsack:
         return list(paths[0]), cut
 
 
-# States kept by the knapsack's first, narrowest pass (_Knapsack._fits; 4x wider each pass).
+# States kept by the knapsack's first, narrowest pass (_Knapsack._fits; 4x wider each pass, up
+# to DEEP_LIMIT when a work budget bounds the search).
 QUICK_LIMIT = 24
+DEEP_LIMIT = 24_576
 
 
 Knapsack = _Knapsack
