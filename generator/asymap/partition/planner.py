@@ -229,8 +229,8 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
 
 # Search states the exact inner solve may spend tightening a plan and its bound (segments.Work),
 # in all and per settled start when asking at the plan's own interval (``_tighten``; PROBE_WORK
-# when bisecting). ResNet-152 on example16 needs about 230,000 in ~100 settles to prove its plan
-# optimal; the narrow ResNet-18 on edge4 about 190,000.
+# when bisecting). ResNet-152 on example16 needs about 261,000 in ~125 settles to prove its plan
+# optimal (close to the budget); the narrow ResNet-18 on edge4 about 81,000.
 REFINE_WORK = 300_000
 SETTLE_WORK = 50_000
 
