@@ -28,7 +28,9 @@ def _load(name: str):
     return importlib.import_module(f"asymap.commands.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, every other command is an empty stub (its module, and
+    what it imports, is not loaded: ``asymap plan`` need not import the model zoo)."""
     parser = argparse.ArgumentParser(
         prog="asymap",
         description="Map a CNN (ONNX) onto a cluster of asymmetric FPGAs and generate per-board HLS projects.",
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"asymap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and name != only:
+            sub.add_parser(name)
+            continue
         mod = _load(name)
         p = sub.add_parser(
             name,
@@ -55,8 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 
+def _command_of(argv: list[str]) -> str | None:
+    """The command named on the command line, if nothing before it asks for the overall help."""
+    for a in argv:
+        if a in ("-h", "--help") or a.startswith("--v"):
+            return None
+        if not a.startswith("-"):
+            return a if a in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

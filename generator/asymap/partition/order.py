@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 EXACT_BOARDS = 8
+# Beyond EXACT_BOARDS the beam cuts a level only once the search has made this many states: a
+# sparse topology (a chain with a few cross links, as the presets) keeps the subset DP small, and
+# then it stays exact whatever the board count. A count, not a clock: plans do not depend on load.
+EXACT_STATES = 1000
 
 
 @dataclass
@@ -50,8 +54,10 @@ def search(
     ub: float = np.inf,
     entry: np.ndarray | None = None,
     exit: np.ndarray | None = None,
+    exact_states: int = 0,
 ) -> OrderResult:
-    """Best path of at most ``max_boards`` boards. ``beam=None``: exact.
+    """Best path of at most ``max_boards`` boards. ``beam=None``: exact; otherwise the beam cuts a
+    level only after ``exact_states`` states were made (until then the search is exact).
 
     ``entry[b]`` / ``exit[b]``: seconds per image of bringing the image from the host to board b
     and the result from b back (the host path, asymap.partition.hostpath); 0 without a host."""
@@ -78,7 +84,7 @@ def search(
         nxt: dict[tuple[int, int], int] = {}
         for si in level:
             st = states[si]
-            if not np.any(st.f[1:L] < ub):
+            if not (st.f[1:L] < ub).any():
                 continue
             for b2 in adj[st.last]:
                 if st.mask >> b2 & 1:
@@ -108,8 +114,8 @@ def search(
                 best = (v, si)
         best_by_count[count] = best[0]
         ub = min(ub, best[0])
-        level = [si for si in level if np.any(states[si].f[1:L] < ub)]
-        if beam is not None and len(level) > beam:
+        level = [si for si in level if (states[si].f[1:L] < ub).any()]
+        if beam is not None and len(level) > beam and len(states) > exact_states:
             exact = False
             level.sort(key=lambda si: _rank(states[si].f, tau, L))
             level = level[:beam]

@@ -14,8 +14,8 @@ the same batched search, one per kind of row (costmodel.raw_menu):
 
 Where the two tables agree the segment's interval is exact. The candidate T are the union of all
 option cycle counts (the optimum is always one of them). Per-T prefix sums make each feasibility
-test O(1); the furthest segment end for every (T, start) is a batched binary search (numpy
-searchsorted), and a board with S super logic regions composes it S times (each SLR filled in
+test O(1); the furthest segment end for every (T, start) is a two-pointer sweep vectorized over
+all T (``_reach_one_slr``), and a board with S super logic regions composes it S times (each SLR filled in
 chain order with its share of the budget, costmodel.slr_budget). Feasibility only improves with
 T (a plan meeting T meets every larger T), so the first feasible T of every (start, end) is a
 second batched binary search over all L(L+1)/2 segments at once.
@@ -84,13 +84,12 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
     cap = (budget + 1).astype(np.int64)
     dt = np.int32 if int(cap.max()) * (n + 1) < 2**31 else np.int64
-    res_t = np.empty((nt, n, R), dtype=dt)
-    done: dict[int, int] = {}  # repeated layers share one Menu object: compute its column once
-    for li, m in enumerate(menus):
-        if id(m) in done:
-            res_t[:, li, :] = res_t[:, done[id(m)], :]
-            continue
-        done[id(m)] = li
+    # Repeated layers share one Menu object: one column per distinct menu, gathered per layer.
+    col_of: dict[int, int] = {}
+    layer_col = [col_of.setdefault(id(m), len(col_of)) for m in menus]
+    uniq = list({id(m): m for m in menus}.values())
+    comp = np.empty((nt, len(uniq), R), dtype=dt)
+    for d, m in enumerate(uniq):
         cyc, res = _rows(m, lower)
         if cols is not None:
             res = res[:, cols]
@@ -100,20 +99,20 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
         idx[idx >= len(asc)] = len(asc) - 1
         r = np.minimum(res[idx], cap)
         r[cnt == 0] = cap
-        res_t[:, li, :] = r
+        comp[:, d, :] = r
+    # A candidate whose capped rows equal the previous one's for every layer reaches exactly as
+    # far, so it is never the *first* feasible T of a segment: drop it (the relaxation's rows,
+    # capped at the budget, repeat for about two thirds of ResNet-152's candidates).
+    if nt > 1 and len(uniq):
+        new = np.ones(nt, bool)
+        new[1:] = (comp[1:] != comp[:-1]).reshape(nt - 1, -1).any(axis=1)
+        if not new.all():
+            comp, ts = comp[new], ts[new]
+            nt = len(ts)
     pref = np.zeros((nt, n + 1, R), dtype=dt)
-    np.cumsum(res_t, axis=1, out=pref[:, 1:, :])
-    del res_t
-    # reach[t, j]: the largest k with layers j..k-1 within one SLR's budget at candidate T number
-    # t. Prefix sums are non-decreasing in k, so it is a searchsorted per resource; offsetting row
-    # t by t * off makes one call serve every t at once.
-    off = np.int64(n + 2) * np.int64(cap.max() + 1)
-    rows = np.arange(nt, dtype=np.int64)[:, None] * off
-    reach = np.full((nt, n + 1), n, dtype=np.int64)
-    for r in range(R):
-        pr = pref[:, :, r].astype(np.int64) + rows
-        k = np.searchsorted(pr.ravel(), (pr + budget[r]).ravel(), side="right").reshape(nt, n + 1)
-        reach = np.minimum(reach, k - 1 - np.arange(nt, dtype=np.int64)[:, None] * (n + 1))
+    np.cumsum(comp[:, layer_col, :], axis=1, out=pref[:, 1:, :])
+    del comp
+    reach = _reach_one_slr(pref, budget)
     one = reach
     for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
         reach = np.take_along_axis(one, reach, axis=1)
@@ -127,6 +126,35 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
     out = np.full((n + 1, n + 1), -1, dtype=np.int64)
     out[J, K] = np.where(idx < nt, ts[np.minimum(idx, nt - 1)], -1)
     return out
+
+
+def _reach_one_slr(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """reach[t, j]: the largest k >= j with ``pref[t, k] - pref[t, j] <= budget`` in every column
+    (layers j..k-1 within one SLR's budget at candidate T number t); ``pref`` [nt, n+1, R] is
+    non-decreasing along its second axis.
+
+    Two pointers, vectorized over t: the reach never moves back as j grows (a later start needs no
+    more), so each row's pointer only advances, one layer at a time, while the next layer fits;
+    about 2n + 1 row checks per t in all, instead of a binary search per (t, j)."""
+    nt, n1, R = pref.shape
+    n = n1 - 1
+    flat = pref.reshape(nt * n1, R)
+    base = np.arange(nt, dtype=np.int64) * n1
+    budget = np.asarray(budget).astype(pref.dtype)  # the capped sums fit pref's type (min_feasible_T)
+    ptr = np.zeros(nt, np.int64)
+    reach = np.empty((nt, n1), np.int64)
+    for j in range(n1):
+        np.maximum(ptr, j, out=ptr)
+        lim = pref[:, j, :] + budget
+        act = np.nonzero(ptr < n)[0]
+        while len(act):
+            nxt = ptr[act] + 1
+            ok = _rows_within(flat[base[act] + nxt], lim[act])
+            act, nxt = act[ok], nxt[ok]
+            ptr[act] = nxt
+            act = act[nxt < n]
+        reach[:, j] = ptr
+    return reach
 
 
 def segment_table(
@@ -171,6 +199,24 @@ def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[in
     return rows
 
 
+def _le_all(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[len(a), len(b)]: row a[i] <= row b[j] in every column. The columns are ANDed one at a
+    time: numpy reduces a short last axis (``np.all(..., axis=2)``) several times slower."""
+    out = a[:, None, 0] <= b[None, :, 0]
+    for d in range(1, a.shape[1]):
+        out &= a[:, None, d] <= b[None, :, d]
+    return out
+
+
+def _rows_within(x: np.ndarray, lim: np.ndarray) -> np.ndarray:
+    """[len(x)]: row x[i] <= lim (or lim[i]) in every column (as ``_le_all``, column by column)."""
+    lim = np.asarray(lim)
+    ok = x[:, 0] <= lim[..., 0]
+    for d in range(1, x.shape[1]):
+        ok &= x[:, d] <= lim[..., d]
+    return ok
+
+
 def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
     """Indices of the rows of ``points`` not dominated (<= everywhere) by another kept row; of
     equal rows one is kept. Rows are visited by ascending sum (a row can only be dominated by one
@@ -184,9 +230,9 @@ def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
     for s0 in range(0, n, block):
         idx = order[s0 : s0 + block]
         blk = points[idx]
-        ok = ~np.any(np.all(kept[None, :, :] <= blk[:, None, :], axis=2), axis=1) if len(kept) else np.ones(len(idx), bool)
+        ok = ~np.any(_le_all(kept, blk), axis=0) if len(kept) else np.ones(len(idx), bool)
         # inside the block: an earlier row (smaller sum, or equal and lexicographically first) dominates
-        le = np.all(blk[:, None, :] <= blk[None, :, :], axis=2)
+        le = _le_all(blk, blk)
         earlier = np.tril(np.ones((len(idx), len(idx)), bool), k=-1).T  # earlier[a, b]: a before b
         ok &= ~np.any(le & earlier & ok[:, None], axis=0)
         out.extend(idx[ok].tolist())
@@ -216,11 +262,13 @@ def _directions(budget: np.ndarray) -> np.ndarray:
 
 def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
     """The chosen rows fit the SLRs filled in chain order (costmodel.pack_slrs, without the list)."""
+    if slrs <= 1:  # one SLR: the (non-negative) rows fit iff their sum does
+        return bool((np.sum(rows, axis=0) <= budget).all()) if len(rows) else True
     slr, used = 0, np.zeros(len(budget), np.int64)
     for r in rows:
-        if np.any(used + r > budget):
+        if (used + r > budget).any():
             slr, used = slr + 1, np.zeros(len(budget), np.int64)
-            if slr >= slrs or np.any(r > budget):
+            if slr >= slrs or (r > budget).any():
                 return False
         used = used + r
     return True
@@ -250,10 +298,11 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     p = np.full(r_, 1.0 / max(r_, 1))
     best, best_p = -np.inf, p.copy()
     tried: set = set()
+    ar = np.arange(n)
     for it in range(iters):
         val = scaled @ p  # [n, K]
         arg = np.argmin(val, axis=1)
-        g = float(val[np.arange(n), arg].sum()) - 1.0
+        g = float(val[ar, arg].sum()) - 1.0
         if g > best:
             best, best_p = g, p.copy()
         if best > 1e-9:
@@ -261,15 +310,18 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
         key = arg.tobytes()
         if key not in tried:
             tried.add(key)
-            rows = [menus[i][int(arg[i])] for i in range(n)]
-            got = [int(a) for a in arg] if _fits(rows, budget, slrs) else None
+            if slrs <= 1:  # the sum of the chosen rows (exact: whole numbers far below 2**53)
+                fit = bool((big[ar, arg].sum(axis=0) <= budget).all())
+            else:
+                fit = _fits([menus[i][int(arg[i])] for i in range(n)], budget, slrs)
+            got = [int(a) for a in arg] if fit else None
             if got is None and slrs == 1 and len(tried) <= 3:
                 got = _repair(big, arg, total)
             if got is not None:
                 w = np.zeros(4)
                 w[act] = p / total[act]
                 return g, w, got
-        sub = scaled[np.arange(n), arg].sum(axis=0) - 1.0  # a subgradient
+        sub = scaled[ar, arg].sum(axis=0) - 1.0  # a subgradient
         p = p * np.exp(np.clip(sub, -4, 4) * (0.8 / np.sqrt(it + 1)))
         p /= p.sum()
     w = np.zeros(4)
@@ -289,14 +341,16 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     n = big.shape[0]
     safe = np.where(total > 0, total, 1.0)
     arg = arg.copy()
-    cur = big[np.arange(n), arg].sum(axis=0)
+    rng = np.arange(n)
+    cur = big[rng, arg].sum(axis=0)
     for _ in range(steps):
         excess = np.maximum(cur - total, 0) / safe
-        if not np.any(excess > 0):
+        if not (excess > 0).any():
             return [int(a) for a in arg]
-        new = cur[None, None, :] - big[np.arange(n), arg][:, None, :] + big  # [n, K, 4]
-        viol = (np.maximum(new - total, 0) / safe).sum(axis=2)
-        viol = np.where(np.isfinite(viol), viol, np.inf)
+        new = (cur - big[rng, arg])[:, None, :] + big  # [n, K, 4]
+        ex = np.maximum(new - total, 0) / safe
+        viol = ex[..., 0] + ex[..., 1] + ex[..., 2] + ex[..., 3]  # (the sum over the short axis, faster)
+        viol[~np.isfinite(viol)] = np.inf
         i, o = np.unravel_index(int(np.argmin(viol)), viol.shape)
         if not viol[i, o] < excess.sum() - 1e-12:
             return None
@@ -436,6 +490,7 @@ class _Knapsack:
         self.dirs0 = _directions(budget)
         self.yes: dict = {}  # p -> [(q, T, choice)] that fit
         self.front: dict = {}  # (layer, options meeting T) -> their Pareto-minimal ones
+        self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows)
         self.no: dict = {}  # p -> [(q, T)] that do not
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
@@ -456,12 +511,21 @@ class _Knapsack:
 
     def at_t(self, i: int, t: int) -> np.ndarray:
         """Options of layer i meeting T, Pareto-minimal in resources (cached per option count)."""
-        cyc, res, _ = self.opts[i]
-        ok = np.nonzero(cyc <= t)[0]
-        key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
-        if key not in self.front:
-            self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
-        return self.front[key]
+        return self._at(i, t)[0]
+
+    def _at(self, i: int, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(``at_t(i, t)``, their resource rows), cached per (layer, T): a reach asks the same
+        layers at the same T many times."""
+        got = self.by_t.get((i, t))
+        if got is None:
+            cyc, res, _ = self.opts[i]
+            ok = np.nonzero(cyc <= t)[0]
+            key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
+            if key not in self.front:
+                self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
+            front = self.front[key]
+            got = self.by_t[(i, t)] = (front, res[front])
+        return got
 
     def fits(self, p: int, q: int, t):
         """A choice for layers p..q-1 in one SLR at T, or None. Answers follow from earlier ones:
@@ -483,13 +547,13 @@ class _Knapsack:
 
     def _fits(self, p: int, q: int, t):
         budget = self.budget
-        menus = []
+        menus, rows = [], []
         for i in range(p, q):
-            ok = self.at_t(i, t)
+            ok, r = self._at(i, t)
             if len(ok) == 0:
                 return None
             menus.append(ok)
-        rows = [self.opts[p + i][1][ok] for i, ok in enumerate(menus)]
+            rows.append(r)
         if self.work is not None:
             self.work.spend(sum(len(r) for r in rows))
         g, lam, witness = lagrange_bound(rows, budget, 1)
@@ -504,32 +568,57 @@ class _Knapsack:
         tight = np.sum([r.max(axis=0) for r in rows], axis=0) > budget
         if not np.any(tight):
             tight[:] = True
+        # Narrow passes first (iterative deepening): near the boundary a choice that fits is
+        # usually among the few states with the most room, and the full Pareto set is what makes
+        # these knapsacks expensive. A path found is a witness; "none" proves nothing fits only
+        # if the pass dropped no state.
+        # With a work budget (which bounds the time), the passes may grow past ``limit`` up to
+        # DEEP_LIMIT: a short segment near the boundary can need a wide Pareto set, and giving up
+        # there leaves a gap the remaining work could have closed.
+        top = max(self.limit, DEEP_LIMIT) if self.work is not None else self.limit
+        limit = min(QUICK_LIMIT, top)
+        while True:
+            got, cut = self._dp(menus, rows, dirs, rem, room, tight, limit)
+            if got is not None or not cut:
+                return got
+            if limit >= top:
+                raise _GiveUp
+            limit = min(4 * limit, top)
+
+    def _dp(self, menus, rows, dirs, rem, room, tight, limit):
+        """Dynamic program over the layers keeping at most ``limit`` Pareto states (those with
+        the most room left): (a choice that fits or None, whether states were dropped)."""
+        budget = self.budget
         used = np.zeros((1, 4), np.int64)
         paths = [()]
-        cut = False  # states were dropped beyond ``limit``: a path found is still a witness, none proves nothing
+        cut = False
         for i, ok in enumerate(menus):
             res = rows[i]
             u = (used[:, None, :] + res[None, :, :]).reshape(-1, 4)
             if self.work is not None:
                 self.work.spend(len(u))
             need = u @ dirs.T + rem[i + 1]
-            keep = np.nonzero(np.all(u <= budget, axis=1) & np.all(need <= room, axis=1))[0]
+            keep = np.nonzero(_rows_within(u, budget) & _rows_within(need, room))[0]
             if len(keep) == 0:
-                if cut:
-                    raise _GiveUp
-                return None
-            if len(keep) > 16 * self.limit:  # keep the states with the most room left
+                return None, cut
+            if len(keep) > 16 * limit:  # keep the states with the most room left
                 cut = True
-                keep = keep[np.argsort((need[keep] / room).max(axis=1), kind="stable")[: 16 * self.limit]]
+                keep = keep[np.argsort((need[keep] / room).max(axis=1), kind="stable")[: 16 * limit]]
             u = u[keep]
             front = _pareto(u[:, tight])
-            if len(front) > self.limit:
+            if len(front) > limit:
                 cut = True
-                front = front[np.argsort((need[keep[front]] / room).max(axis=1), kind="stable")[: self.limit]]
+                front = front[np.argsort((need[keep[front]] / room).max(axis=1), kind="stable")[:limit]]
             used = u[front]
             src = keep[front]
             paths = [paths[a // len(ok)] + (int(ok[a % len(ok)]),) for a in src]
-        return list(paths[0])
+        return list(paths[0]), cut
+
+
+# States kept by the knapsack's first, narrowest pass (_Knapsack._fits; 4x wider each pass, up
+# to DEEP_LIMIT when a work budget bounds the search).
+QUICK_LIMIT = 24
+DEEP_LIMIT = 24_576
 
 
 Knapsack = _Knapsack
