@@ -559,7 +559,7 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
     raised the bound past the optimum.)"""
     from asymap.partition import planner
 
-    def layer_options(pb, t, md, i):
+    def layer_options(pb, t, md, i, w=0):
         m = pb.raw[t][md][i]
         return m.raw.cycles, m.raw.res, [(o, -1) for o in range(len(m.raw.cycles))]
 
@@ -594,13 +594,14 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["example16", "u280x16"])
-def test_resnet152_headline_is_proven_optimal(tmp_path, preset):
-    """Issue 12 item 6 on the headline clusters: ResNet-152 (224x224) is planned "optimal" with
-    no gap, within the deterministic work budget, and the claim holds independently of the
-    planner's bound: the plan runs at the stem's own floor (its fastest raw option on the fastest
-    board type of the cluster), which no plan can beat, and every board is real (its interval is
-    its slowest layer's cycles or its weight stream, within its SLR budgets)."""
+@pytest.mark.parametrize("preset,proven", [("example16", False), ("u280x16", True)])
+def test_resnet152_headline_plans_are_real_and_bounded(tmp_path, preset, proven):
+    """Issue 12 item 6 on the headline clusters: ResNet-152 (224x224) within the deterministic
+    work budget. u280x16 is proven optimal; example16's budget runs out a few per cent above its
+    proven bound (docs/cost-model.md, "Figures"), so only the bound's honesty is checked there.
+    Every board is real (its interval is at least its slowest layer's cycles, within its SLR
+    budgets). Before port widths per board the plans sat on the stem's 8-channel port floor; with
+    16/32-channel ports that floor no longer holds them."""
     import onnx
 
     from asymap.cluster.load import load_cluster
@@ -614,13 +615,8 @@ def test_resnet152_headline_is_proven_optimal(tmp_path, preset):
     g = load_model(path, weights=False)
     c = load_cluster(preset)
     p = planner.plan(g, c)
-    assert p.optimal and p.gap_bound == 0.0
-    pb = planner.build_problem(g, c)
-    o = pb.infos[0].options
-    fastest = min(float(o.cycles.min()), float(o.cycles_off.min()) if o.cycles_off is not None else np.inf)
-    floor = min(fastest / tt.spec.clock_hz for tt in pb.types)
-    assert p.interval_s == pytest.approx(floor, rel=1e-12)
-    assert p.lower_bound_s <= p.interval_s * (1 + 1e-12)
+    assert p.optimal == proven and (p.gap_bound == 0.0) == proven
+    assert 0 < p.lower_bound_s <= p.interval_s * (1 + 1e-12)
     # a target the plan meets is reported met (once the fallback's exact solve reached it, while
     # the fewest-boards search over the achievable tables alone said it could not)
     t = planner.plan(g, c, target_ips=0.9 / p.interval_s)
