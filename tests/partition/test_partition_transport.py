@@ -147,3 +147,20 @@ def test_boards_without_transceivers_carry_no_transport(tmp_path):
     types = [0, 1, 2, 2]  # zcu102, zcu104, pynq0, pynq1
     assert transport_reserve(c, types, 2).tolist() == [0, 0, 0, 0]
     assert transport_reserve(c, types, 0)[3] > 0
+
+
+def test_no_fit_error_names_the_transport_reserve(tmp_path, run_cli, assert_user_error):
+    """When the link transport's buffers take part of a board's budget, the one-line "does not
+    fit" error says how much, so a user does not read "lut N > 0" as a board without LUTs."""
+    import onnx
+
+    from asymap.frontend.zoo import build_zoo_model
+
+    onnx.save(build_zoo_model("resnet18", 32, width_mult=0.5), str(tmp_path / "m.onnx"))
+    (tmp_path / "z2.yaml").write_text(
+        "boards:\n  - {name: a, type: zcu102}\n  - {name: b, type: zcu102}\n"
+        "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 1000}\n")
+    p = run_cli("plan", str(tmp_path / "m.onnx"), str(tmp_path / "z2.yaml"), "--util", "0.0005", "-q")
+    assert_user_error(p, "fits on no board", "lut", "kept for the link transport")
+    p = run_cli("plan", str(tmp_path / "m.onnx"), str(tmp_path / "z2.yaml"), "--util", "0.05", "-q")
+    assert_user_error(p, "does not fit", "850 kept for the link transport")

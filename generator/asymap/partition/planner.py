@@ -566,7 +566,10 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
         if not np.isfinite(seg[j, j + 1]):
             lay = pb.infos[j].layer
             need = np.minimum(tt.menus[0][j].lo_res[0], tt.menus[1][j].lo_res[0])
-            bad = [f"{RES[r]} {int(need[r])} > {int(tt.budget[r])}" for r in range(4) if need[r] > tt.budget[r]]
+            held = np.asarray(slr_budget(tt.spec, pb.util)) - tt.budget  # kept for the link transport's buffers
+            bad = [f"{RES[r]} {int(need[r])} > {int(tt.budget[r])}"
+                   + (f" ({int(held[r])} kept for the link transport)" if held[r] > 0 else "")
+                   for r in range(4) if need[r] > tt.budget[r]]
             return UserError(
                 f"{pb.graph.name}: layer {j} '{lay.name}' ({lay.op}) fits on no board: even at its slowest it needs "
                 f"{', '.join(bad)} on the largest board type '{tt.spec.type}' (at {pb.util:.0%} utilization"
@@ -585,7 +588,9 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
     for md, label in ((ONCHIP, "weights on chip"), (OFFCHIP, "streaming weights")):
         use = sum(tt.menus[md][j].lo_res[0] for j in range(L))
         cap = tt.budget * tt.spec.slrs
-        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" for r in range(4) if use[r] > cap[r]]
+        held = (np.asarray(slr_budget(tt.spec, pb.util)) - tt.budget) * tt.spec.slrs  # the link transport's buffers
+        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" + (f" ({int(held[r])} kept for the link transport)" if held[r] > 0 else "")
+                for r in range(4) if use[r] > cap[r]]
         parts.append(f"{label} {', '.join(over) or 'fits'}")
     what = f"at its slowest the whole model needs on the largest board '{tt.spec.type}': {'; '.join(parts)}"
     more = f"; it needs at least {need} boards" if need else "; the whole cluster is too small"
