@@ -415,12 +415,9 @@ def test_plan_equals_brute_force_on_random_real_chains(chain, seed):
         assert all(used <= avail for used, avail in bp.resources.values()) or bp.slrs > 1
 
 
-@pytest.mark.parametrize("chunk", range(4))
-def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch):
-    """The planner's lazy exact inner solve (planner._tighten) on the random instances above: it
-    starts from the plan over the achievable table and the bound over the relaxed one, and must
-    end at the true optimum (exhaustive search over paths and cuts, every segment by brute force
-    over every raw option combination in both modes) with a bound that proves it."""
+def _raw_planner(monkeypatch) -> None:
+    """Make the planner's exact inner solve read a random instance's raw options (``pb.raw``)
+    instead of a model's layer options, and its weight stream time from ``pb.wbytes``."""
     from asymap.partition import planner
 
     def layer_options(pb, t, md, i, w=0):
@@ -429,19 +426,38 @@ def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch)
 
     monkeypatch.setattr(planner, "_layer_options", layer_options)
     monkeypatch.setattr(planner, "_stream_seconds", lambda pb, t, j, k: float(np.sum(pb.wbytes[j:k])) / pb.raw[t][4])
+
+
+def _instance_problem(L, n, types, wbytes, board_type, link, adj, ts) -> SimpleNamespace:
+    """The planner's Problem for a random instance: fresh segment tables per board type (the
+    exact solve tightens them in place)."""
+    from asymap.partition import planner
+
+    tts = []
+    for on, off, bud, clock, mem in types:
+        tab = segment_table(on, off, bud, clock, wbytes, mem, ts)
+        tts.append(planner._TypeTables(SimpleNamespace(clock_hz=clock, slrs=1), bud, (on, off), tab))
+    lmin = np.min(np.stack(list(link.values())), axis=0) if link else np.full(L + 1, np.inf)
+    return SimpleNamespace(cluster=SimpleNamespace(boards=list(range(n))), host=None, types=tts,
+                           board_type=board_type, seg=[tts[t].table.interval for t in board_type], link=link,
+                           adj=adj, cut_link_min=lmin, raw=types, wbytes=wbytes)
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch):
+    """The planner's lazy exact inner solve (planner._tighten) on the random instances above: it
+    starts from the plan over the achievable table and the bound over the relaxed one, and must
+    end at the true optimum (exhaustive search over paths and cuts, every segment by brute force
+    over every raw option combination in both modes) with a bound that proves it."""
+    from asymap.partition import planner
+
+    _raw_planner(monkeypatch)
     per = N_INSTANCES // CHUNKS
     moved = 0
     for seed in range(chunk * per, (chunk + 1) * per):
         L, n, types, wbytes, board_type, link, adj = random_instance(seed)
         ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-        tts = []
-        for on, off, bud, clock, mem in types:
-            tab = segment_table(on, off, bud, clock, wbytes, mem, ts)
-            tts.append(planner._TypeTables(SimpleNamespace(clock_hz=clock, slrs=1), bud, (on, off), tab))
-        lmin = np.min(np.stack(list(link.values())), axis=0) if link else np.full(L + 1, np.inf)
-        pb = SimpleNamespace(cluster=SimpleNamespace(boards=list(range(n))), host=None, types=tts,
-                             board_type=board_type, seg=[tts[t].table.interval for t in board_type], link=link,
-                             adj=adj, cut_link_min=lmin, raw=types, wbytes=wbytes)
+        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
         lb = planner._relaxed_bound(pb, n)
         res = planner.solve_order(pb, n, lb)
         if not np.isfinite(res.interval):
@@ -458,7 +474,7 @@ def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch)
         # the plan's segments are real: each within the exact (brute-force) value it is charged
         for i, b in enumerate(res.path):
             t, j, k = board_type[b], res.cuts[i], res.cuts[i + 1]
-            assert tts[t].table.interval[j, k] >= brute_segment(
+            assert pb.types[t].table.interval[j, k] >= brute_segment(
                 _raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3], wbytes, types[t][4], j, k) * (1 - 1e-12)
         moved += start > true * (1 + 1e-12)
     assert moved >= 1, "no instance where the achievable table alone misses the optimum: the test tests nothing"
@@ -559,12 +575,7 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
     raised the bound past the optimum.)"""
     from asymap.partition import planner
 
-    def layer_options(pb, t, md, i, w=0):
-        m = pb.raw[t][md][i]
-        return m.raw.cycles, m.raw.res, [(o, -1) for o in range(len(m.raw.cycles))]
-
-    monkeypatch.setattr(planner, "_layer_options", layer_options)
-    monkeypatch.setattr(planner, "_stream_seconds", lambda pb, t, j, k: float(np.sum(pb.wbytes[j:k])) / pb.raw[t][4])
+    _raw_planner(monkeypatch)
     for seed in range(chunk * 50, (chunk + 1) * 50):
         L, n, types, wbytes, board_type, link, adj = random_instance(seed)
         ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
@@ -573,14 +584,7 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
                                           types[board_type[b]][2], types[board_type[b]][3], wbytes,
                                           types[board_type[b]][4], j, k), link, adj, L, n)
         for work in (0, 40, 400, 4000):
-            tts = []
-            for on, off, bud, clock, mem in types:
-                tab = segment_table(on, off, bud, clock, wbytes, mem, ts)
-                tts.append(planner._TypeTables(SimpleNamespace(clock_hz=clock, slrs=1), bud, (on, off), tab))
-            lmin = np.min(np.stack(list(link.values())), axis=0) if link else np.full(L + 1, np.inf)
-            pb = SimpleNamespace(cluster=SimpleNamespace(boards=list(range(n))), host=None, types=tts,
-                                 board_type=board_type, seg=[tts[t].table.interval for t in board_type], link=link,
-                                 adj=adj, cut_link_min=lmin, raw=types, wbytes=wbytes)
+            pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
             lb = planner._relaxed_bound(pb, n)
             res = planner.solve_order(pb, n, lb)
             if not np.isfinite(res.interval):
