@@ -419,6 +419,93 @@ def engine_schedule(layer: Layer, pe: int, simd: int = 1, kpar: int = 1, offchip
     return ho * wo * (c // p), LAT_ADD  # ADD: port_lanes(C) channels per cycle (a wide port is held)
 
 
+def _gearbox_steps_v(pi, po, ci) -> tuple[np.ndarray, np.ndarray]:
+    """``lanes.gearbox_steps`` over arrays (element by element the same integers)."""
+    pi, po, ci = (np.asarray(v, dtype=np.int64) for v in (pi, po, ci))
+    lcm = pi // np.gcd(pi, po) * po
+    m = np.maximum(lcm // pi, lcm // po)
+    return -(-ci // lcm) * m, m + LAT_GEARBOX
+
+
+def mac_engine_cycles(layer: Layer, pe, simd, kpar, offchip: bool = False,
+                      max_lanes: int = DEFAULT_PORT_LANES) -> np.ndarray:
+    """``engine_cycles`` of a conv/fc layer for arrays of (pe, simd, kpar) choices at once.
+
+    Why: ``layer_options`` asks for every option of every layer at every port width (ResNet-152:
+    ~45,000 calls of the scalar function, most of the planner's table-building time). This is the
+    same schedule term for term (``engine_schedule``'s CONV/FC branches, ``row_engine_cycles``,
+    ``with_adapters``) in numpy; the scalar function stays the reference the C-sim counters are
+    compared with, and tests/partition/test_partition_tables.py checks the two agree on every
+    option of several models."""
+    ml = max_lanes
+    pe, simd, kpar = (np.asarray(v, dtype=np.int64) for v in (pe, simd, kpar))
+    cout, ho, wo = layer.out_shape
+    cin, hi, wi = layer.in_shapes[0]
+    kh, kw = layer.kernel
+    kk = kh * kw
+    pout = port_lanes(cout, ml)
+    pin = port_lanes(cin, ml)
+    bin_, bout = port_bytes(layer.in_shapes[0], ml), port_bytes(layer.out_shape, ml)
+    if layer.op == FC:
+        cing = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
+        groups, kk_g = 1, 1
+    else:
+        groups, kk_g = layer.groups, kk
+        cing = cin // groups
+    dw = cing == 1 and cout // groups == 1
+    nf = -(-cout // pe)
+    sf = cing // simd
+    kf = kk_g // kpar
+    steps = nf * kf * (1 if dw else sf)
+    emit = cout // pout
+    load = hi * wi * (cin // pin)
+    if layer.op == FC and offchip:
+        steady = cin * hi * wi // bin_ + nf * (cing // simd) + np.maximum(nf, emit)
+        tail = np.full_like(steady, OFFCHIP_TAIL)
+    elif offchip:
+        sf_off = layer.c_in // layer.groups // simd
+        steady = load + nf * kk * sf_off * ho * wo + ho * wo * np.maximum(nf, emit)
+        tail = np.full_like(steady, OFFCHIP_TAIL)
+    else:
+        gout_pix = port_pixels(cout, wo)
+        if gout_pix > 1:
+            item = port_bytes(layer.out_shape, ml)
+            go0, go1 = _gearbox_steps_v(pe, bout, item)
+        else:
+            go0, go1 = _gearbox_steps_v(pe, bout, nf * pe)
+            gout_pix = 1
+        if layer.op == FC:
+            gi0, gi1 = _gearbox_steps_v(bin_, simd, cing)
+            steady = np.maximum(np.maximum(gi0, steps), go0)
+            tail = gi1 + LAT_MVAU + go1
+        else:
+            pw = is_pointwise(layer)
+            bw = simd if (pw or not dw) else pe
+            gin_pix = port_pixels(cin, wi)
+            item_in = port_bytes(layer.in_shapes[0], ml) if gin_pix > 1 else cin
+            gi0, gi1 = _gearbox_steps_v(bin_, bw, item_in)
+            if pw:
+                grp = max(gin_pix, gout_pix)
+                slot = np.maximum(np.maximum(gi0 * (grp // gin_pix), grp * steps), go0 * (grp // gout_pix))
+                steady = hi * wi // grp * slot
+                tail = gi1 + LAT_MVAU + go1
+            else:  # row_engine_cycles, one column per slot
+                words = steps
+                rows = slot_rows(layer)[None, :]
+                loads_in = rows * (wi // gin_pix) * gi0[:, None]
+                swg = rows * wi * (cin // bw)[:, None]
+                comp = wo * np.maximum(np.maximum(words, steps), go0 // gout_pix)
+                compute = np.broadcast_to(comp[:, None], swg.shape).copy()
+                swg[:, 1:] = np.maximum(swg[:, 1:], (wo * words)[:, None])
+                compute[:, 0] = 0
+                steady = np.maximum(np.maximum(loads_in, swg), compute).sum(axis=1)
+                tail = gi1 + LAT_SWG + LAT_MVAU + go1
+    for shape, into in adapted_ports(layer, offchip):
+        s, t = adapter_schedule(shape, into)
+        steady, tail = np.maximum(steady, s), tail + t
+    return (steady + tail).astype(np.int64)
+
+
 def port_beats(layer: Layer, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """A lower bound of ``engine_cycles`` (on-chip weights) that no factor choice beats: loading
     the input and emitting the output through the tensor ports, with the compute steps at zero."""
@@ -447,9 +534,11 @@ def layer_options(layer: Layer, pad: bool = True, max_lanes: int = DEFAULT_PORT_
     rows = []  # (pe, simd, kpar, padded, cycles, cycles_off, wdepth)
     if layer.op == CONV and _is_depthwise(layer):
         c = layer.c_out
-        for pe in divisors(c):  # depthwise: pe divides C, no padding
-            f = ceil_div(c, pe)
-            rows.append((pe, 1, 1, False, engine_cycles(layer, pe, max_lanes=max_lanes), engine_cycles(layer, pe, offchip=True, max_lanes=max_lanes), k * f))
+        pe = np.array(divisors(c), dtype=np.int64)  # depthwise: pe divides C, no padding
+        one = np.ones_like(pe)
+        return _options(pe, one, one, np.zeros(len(pe), bool),
+                        mac_engine_cycles(layer, pe, one, one, max_lanes=max_lanes),
+                        mac_engine_cycles(layer, pe, one, one, offchip=True, max_lanes=max_lanes), k * (-(-c // pe)))
     elif layer.op in (CONV, FC):
         if layer.op == CONV:
             cin_g = layer.c_in // layer.groups
@@ -464,13 +553,16 @@ def layer_options(layer: Layer, pad: bool = True, max_lanes: int = DEFAULT_PORT_
             wide_out = layer.op == CONV and port_pixels(cout, layer.out_shape[2]) > 1
             pes = [(d, False) for d in divisors(cout)] + [(p, True) for p in (
                 _padded_pes(cout) if pad and not wide_out else [])]
-        for kpar in kpar_choices(layer):
-            for simd in divisors(cin_g):
-                sf = cin_g // simd
-                for pe, padded in pes:
-                    nf = ceil_div(cout, pe)
-                    rows.append((pe, simd, kpar, padded, engine_cycles(layer, pe, simd, kpar, max_lanes=max_lanes),
-                                 engine_cycles(layer, pe, simd, offchip=True, max_lanes=max_lanes), (k // kpar) * sf * nf))
+        # Every (kpar, simd, pe) in that nesting order (the option order plan.json's indices use).
+        kp_, sd_, pe_ = np.meshgrid(np.array(kpar_choices(layer), np.int64), np.array(divisors(cin_g), np.int64),
+                                    np.arange(len(pes)), indexing="ij")
+        kp_, sd_, pe_ = kp_.ravel(), sd_.ravel(), pe_.ravel()
+        pe = np.array([p for p, _ in pes], np.int64)[pe_]
+        padded = np.array([d for _, d in pes], bool)[pe_]
+        one = np.ones_like(pe)
+        return _options(pe, sd_, kp_, padded, mac_engine_cycles(layer, pe, sd_, kp_, max_lanes=max_lanes),
+                        mac_engine_cycles(layer, pe, sd_, one, offchip=True, max_lanes=max_lanes),
+                        (k // kp_) * (cin_g // sd_) * (-(-cout // pe)))
     else:
         c = layer.c_out
         pes = divisors(c) if layer.op in (MAXPOOL, AVGPOOL) else [1]  # others: beats, not lanes
@@ -479,6 +571,13 @@ def layer_options(layer: Layer, pad: bool = True, max_lanes: int = DEFAULT_PORT_
             rows.append((pe, 1, 1, False, cyc, cyc, 0))
     a = np.array(rows, dtype=np.int64).reshape(-1, 7)
     return Options(a[:, 0], a[:, 1], a[:, 2], a[:, 3].astype(bool), a[:, 4], a[:, 5], a[:, 6])
+
+
+def _options(pe, simd, kpar, padded, cycles, cycles_off, wdepth) -> Options:
+    """Options from per-option arrays (int64, ``padded`` bool)."""
+    i64 = [np.ascontiguousarray(v, dtype=np.int64) for v in (pe, simd, kpar)]
+    return Options(*i64, np.ascontiguousarray(padded, dtype=bool),
+                   *(np.ascontiguousarray(v, dtype=np.int64) for v in (cycles, cycles_off, wdepth)))
 
 
 def _skip_bytes(graph: Graph, layer: Layer) -> int:
@@ -889,13 +988,11 @@ def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.
     first[1:] = c[1:] != c[:-1]
     starts = np.nonzero(first)[0]  # options with cycles <= c[starts[i]] are order[starts[i]:]
     # Suffix minima (from the fastest end): the cheapest option and the ideal point of every suffix.
+    # best_rev[i]: the last k <= i where rev[k] reaches the running minimum of rev[:i + 1] (ties
+    # prefer the later one there, the slower option: it uses the fewest lanes).
     rev = co[::-1]
-    best_rev = np.zeros(len(c), np.int64)
-    run = 0
-    for i in range(1, len(c)):
-        if rev[i] <= rev[run]:  # ties prefer the slower option (uses the fewest lanes)
-            run = i
-        best_rev[i] = run
+    at_min = rev <= np.minimum.accumulate(rev)
+    best_rev = np.maximum.accumulate(np.where(at_min, np.arange(len(c)), 0))
     best = (len(c) - 1 - best_rev[::-1])[starts]
     lo = np.minimum.accumulate(r[::-1], axis=0)[::-1][starts]
     per_level = order[best]
