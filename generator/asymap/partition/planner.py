@@ -37,7 +37,7 @@ from asymap.partition.costmodel import (
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import SegmentTable, choose, segment_table
+from asymap.partition.segments import SegmentTable, choose, segment_table, segment_tables  # noqa: F401
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 
 DEFAULT_BEAM = 48
@@ -112,12 +112,10 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     def tables(t: int) -> _TypeTables:
         spec = specs[t]
         bud = np.maximum(0, slr_budget(spec, util) - transport_reserve(cluster, board_type, t, spec.slrs))  # per SLR
-        subs = []
-        for w, inf in by_width.items():
-            on, off = board_menus(inf, spec, ONCHIP), board_menus(inf, spec, OFFCHIP)
-            table = segment_table(on, off, bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
-            subs.append(_TypeTables(spec, bud, (on, off), table, lanes=w, infos=inf))
-        return _merge_widths(subs)
+        menus = {w: (board_menus(inf, spec, ONCHIP), board_menus(inf, spec, OFFCHIP)) for w, inf in by_width.items()}
+        tabs = segment_tables(list(menus.values()), bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
+        return _merge_widths([_TypeTables(spec, bud, menus[w], tab, lanes=w, infos=by_width[w])
+                              for w, tab in zip(menus, tabs)])
 
     # numpy's searchsorted and cumsum release the GIL: board types on two threads (same result).
     if len(specs) > 1:

@@ -68,8 +68,45 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
                    lower: bool = False) -> np.ndarray:
     """[L+1, L+1] array of the smallest feasible T (cycles) for segment j..k-1; -1 when none.
     ``budget`` is per SLR; ``lower`` uses the relaxation rows."""
+    return min_feasible_Ts([(menus, ts, lower)], budget, slrs)[0]
+
+
+def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np.ndarray,
+                    slrs: int = 1) -> list[np.ndarray]:
+    """``min_feasible_T`` of several (menus, candidate T, lower) on one board (same ``budget`` and
+    ``slrs``), each answer the same as alone.
+
+    Why batched: the two-pointer sweep (``_reach_one_slr``) costs a Python loop of ~2n steps
+    whatever the number of candidates, so the achievable tables of a board type's port widths and
+    weight modes share one sweep. Tables whose rows never grow with T (the relaxation's, and any
+    other that happens to be) take ``_first_monotone`` instead: a binary search per segment."""
+    n = len(calls[0][0]) if calls else 0
+    outs: list = [None] * len(calls)
+    batch: dict = {}  # (columns, dtype) -> [(call index, pref, ts)]
+    for ci, (menus, ts, lower) in enumerate(calls):
+        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower)
+        if mono:
+            outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs), ts_)
+        else:
+            batch.setdefault((bud.tobytes(), pref.dtype.str), []).append((ci, pref, ts_, bud))
+    for group in batch.values():
+        bud = group[0][3]
+        nts = [len(ts_) for _, _, ts_, _ in group]
+        one = _reach_one_slr(np.concatenate([g[1] for g in group]) if len(group) > 1 else group[0][1], bud)
+        reach = one
+        for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+            reach = np.take_along_axis(one, reach, axis=1)
+        o = 0
+        for (ci, _, ts_, _), nt in zip(group, nts):
+            outs[ci] = _to_cycles(_first_of_reach(reach[o : o + nt], n), ts_)
+            o += nt
+    return outs
+
+
+def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool):
+    """(pref [nt, n+1, R] prefix sums of the layers' rows at each candidate T, capped; the
+    candidates kept; the budget of each column; whether no row grows with T)."""
     n = len(menus)
-    nt = len(ts)
     budget = np.asarray(budget, np.int64)
     cols = None
     if lower and n and menus[0].lo_agg is not None:
@@ -79,6 +116,7 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
         useful = np.count_nonzero(vec[:, budget > 0], axis=1) >= 2
         cols = np.concatenate([np.arange(4), 4 + np.nonzero(useful)[0]])
         budget = np.concatenate([budget, agg_budget(menus[0].agg_w, budget)])[cols]
+    nt = len(ts)
     R = len(budget)
     # Cap every per-layer amount at budget + 1: "over budget" is preserved by sums of non-negative
     # numbers, and the prefix sums fit int32 (half the memory traffic of int64).
@@ -100,31 +138,106 @@ def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: 
         r = np.minimum(res[idx], cap)
         r[cnt == 0] = cap
         comp[:, d, :] = r
+    mono = True
     # A candidate whose capped rows equal the previous one's for every layer reaches exactly as
     # far, so it is never the *first* feasible T of a segment: drop it (the relaxation's rows,
     # capped at the budget, repeat for about two thirds of ResNet-152's candidates).
     if nt > 1 and len(uniq):
+        step = (comp[1:] != comp[:-1]).reshape(nt - 1, -1)
+        mono = bool((comp[1:] <= comp[:-1]).all())
         new = np.ones(nt, bool)
-        new[1:] = (comp[1:] != comp[:-1]).reshape(nt - 1, -1).any(axis=1)
+        new[1:] = step.any(axis=1)
         if not new.all():
             comp, ts = comp[new], ts[new]
             nt = len(ts)
     pref = np.zeros((nt, n + 1, R), dtype=dt)
     np.cumsum(comp[:, layer_col, :], axis=1, out=pref[:, 1:, :])
-    del comp
-    reach = _reach_one_slr(pref, budget)
-    one = reach
-    for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
-        reach = np.take_along_axis(one, reach, axis=1)
+    return pref, ts, budget, mono
+
+
+def _to_cycles(first: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Candidate indices (len(ts): none) -> cycles (-1: none), upper triangle only."""
+    n1 = len(first)
+    J, K = np.triu_indices(n1, k=1)
+    idx = first[J, K]
+    nt = len(ts)
+    out = np.full((n1, n1), -1, dtype=np.int64)
+    if nt:
+        out[J, K] = np.where(idx < nt, ts[np.minimum(idx, nt - 1)], -1)
+    return out
+
+
+def _first_of_reach(reach: np.ndarray, n: int) -> np.ndarray:
+    """[n+1, n+1]: the first candidate index at which ``reach`` [nt, n+1] (layers fitting from
+    each start) gets to k from j, nt if never."""
+    nt = len(reach)
+    first = np.full((n + 1, n + 1), nt, np.int64)
+    if nt == 0:
+        return first
     # Achievable rows need not get cheaper in every resource as T grows, but a choice meeting T
     # meets every larger T: the running maximum is the true reach and it is monotone in t, so the
     # first feasible t of segment j..k-1 is the number of t with reach < k (one offset searchsorted).
     reach = np.maximum.accumulate(reach, axis=0)
     J, K = np.triu_indices(n + 1, k=1)
     col = reach.T + np.arange(n + 1, dtype=np.int64)[:, None] * (n + 2)
-    idx = np.searchsorted(col.ravel(), K + J * (n + 2), side="left") - J * nt
-    out = np.full((n + 1, n + 1), -1, dtype=np.int64)
-    out[J, K] = np.where(idx < nt, ts[np.minimum(idx, nt - 1)], -1)
+    first[J, K] = np.searchsorted(col.ravel(), K + J * (n + 2), side="left") - J * nt
+    return first
+
+
+def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarray:
+    """``_first_of_reach`` of the composed reach when no per-layer row grows with T (so every
+    segment's sums only shrink and feasibility is monotone in T): a binary search over the
+    candidates per segment for one SLR, then per extra SLR ``_compose``. The same answer as the
+    two-pointer sweep without visiting every (T, start)."""
+    nt, n1, R = pref.shape
+    J, K = np.triu_indices(n1, k=1)
+    first = np.zeros((n1, n1), np.int64)  # the empty segment (diagonal) fits at every T
+    if nt == 0:
+        first[J, K] = 0
+        return first
+    bud = np.asarray(budget).astype(pref.dtype)
+    flat = pref.reshape(nt * n1, R)
+    lo = np.zeros(len(J), np.int64)
+    hi = np.full(len(J), nt, np.int64)  # the answer lies in [lo, hi]; nt: never fits
+    # Most long segments never fit: settle them with one check at the last candidate.
+    base = (nt - 1) * n1
+    fits_last = _rows_within(flat[base + K] - flat[base + J], bud)
+    lo[~fits_last] = nt
+    act = np.nonzero(fits_last)[0]
+    hi[act] = nt - 1
+    act = act[lo[act] < hi[act]]
+    while len(act):
+        lo_a, hi_a = lo[act], hi[act]
+        mid = (lo_a + hi_a) // 2
+        base = mid * n1
+        ok = _rows_within(flat[base + K[act]] - flat[base + J[act]], bud)
+        hi[act] = np.where(ok, mid, hi_a)
+        lo[act] = np.where(ok, lo_a, mid + 1)
+        act = act[lo[act] < hi[act]]
+    first[J, K] = lo
+    one, out = first, first
+    for _ in range(max(1, slrs) - 1):
+        out = _compose(out, one, J, K)
+    return out
+
+
+def _compose(fs: np.ndarray, f1: np.ndarray, J: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """First candidate at which j..k-1 fits one more SLR: min over m in [j, k] of
+    max(fs[j, m], f1[m, k]) (the first SLRs reach m, the next one m..k; feasibility is monotone
+    in T, and a later start never reaches less). fs[j, m] never falls as m grows and f1[m, k]
+    never rises, so the minimum sits where they cross: a binary search per segment."""
+    lo, hi = J.copy(), K.copy()  # the smallest m with fs[j, m] >= f1[m, k] lies in [lo, hi]
+    act = np.arange(len(J))
+    while len(act):
+        lo_a, hi_a = lo[act], hi[act]
+        mid = (lo_a + hi_a) // 2
+        ok = fs[J[act], mid] >= f1[mid, K[act]]
+        hi[act] = np.where(ok, mid, hi_a)
+        lo[act] = np.where(ok, lo_a, mid + 1)
+        act = act[lo[act] < hi[act]]
+    prev = np.where(lo > J, f1[np.maximum(lo - 1, 0), K], np.iinfo(np.int64).max)
+    out = np.zeros_like(fs)
+    out[J, K] = np.minimum(fs[J, lo], prev)
     return out
 
 
@@ -163,7 +276,16 @@ def segment_table(
 ) -> SegmentTable:
     """``ts``: candidate cycle counts; None: each table's own (its menus' cycle counts, where its
     feasibility can change: the same answer with fewer candidates)."""
-    n = len(menus_on)
+    return segment_tables([(menus_on, menus_off)], budget, clock_hz, weight_bytes, mem_bytes_per_s, ts, slrs)[0]
+
+
+def segment_tables(
+    menu_pairs: list[tuple[list[Menu], list[Menu]]], budget: np.ndarray, clock_hz: float,
+    weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray | None = None, slrs: int = 1,
+) -> list[SegmentTable]:
+    """``segment_table`` of several (onchip, offchip) menu pairs of one board (e.g. its port
+    widths), each the same as alone; their searches share one sweep (``min_feasible_Ts``)."""
+    n = len(menu_pairs[0][0]) if menu_pairs else 0
 
     def cands(menus, lower):
         if ts is not None:
@@ -173,21 +295,35 @@ def segment_table(
     wpref = np.concatenate([[0], np.cumsum(weight_bytes)]).astype(np.float64)
     stream = (wpref[None, :] - wpref[:, None]) / mem_bytes_per_s
     tri = np.triu(np.ones((n + 1, n + 1), bool), k=1)
-    out = {}
-    # Where every layer's achievable row is its ideal point the relaxation is the same table.
-    tight = all(m.tight for m in menus_on) and all(m.tight for m in menus_off)
-    for lower in ((False,) if tight else (False, True)):
-        t_on = min_feasible_T(menus_on, budget, cands(menus_on, lower), slrs, lower)
-        t_off = min_feasible_T(menus_off, budget, cands(menus_off, lower), slrs, lower)
-        on = np.where(t_on > 0, t_on / clock_hz, np.inf)
-        off = np.where(t_off > 0, np.maximum(t_off / clock_hz, stream), np.inf)
-        interval = np.minimum(on, off)
-        interval[~tri] = np.inf
-        on[~tri] = np.inf
-        out[lower] = (interval, (off < on).astype(np.int8), on, (t_on, t_off))
-    interval, mode, on, tc = out[False]
-    lower = interval.copy() if tight else np.minimum(out[True][0], interval)
-    return SegmentTable(interval=interval, mode=mode, onchip=on, lower=lower, t_cycles=tc)
+    calls, where = [], []
+    for pi, (menus_on, menus_off) in enumerate(menu_pairs):
+        # Where every layer's achievable row is its ideal point the relaxation is the same table.
+        tight = all(m.tight for m in menus_on) and all(m.tight for m in menus_off)
+        for lower in ((False,) if tight else (False, True)):
+            for menus in (menus_on, menus_off):
+                calls.append((menus, cands(menus, lower), lower))
+                where.append((pi, lower))
+    got = min_feasible_Ts(calls, budget, slrs)
+    firsts: dict = {}
+    for (pi, lower), t in zip(where, got):
+        firsts.setdefault((pi, lower), []).append(t)
+    tables = []
+    for pi in range(len(menu_pairs)):
+        out = {}
+        for lower in (False, True):
+            if (pi, lower) not in firsts:
+                continue
+            t_on, t_off = firsts[(pi, lower)]
+            on = np.where(t_on > 0, t_on / clock_hz, np.inf)
+            off = np.where(t_off > 0, np.maximum(t_off / clock_hz, stream), np.inf)
+            interval = np.minimum(on, off)
+            interval[~tri] = np.inf
+            on[~tri] = np.inf
+            out[lower] = (interval, (off < on).astype(np.int8), on, (t_on, t_off))
+        interval, mode, on, tc = out[False]
+        lower = interval.copy() if True not in out else np.minimum(out[True][0], interval)
+        tables.append(SegmentTable(interval=interval, mode=mode, onchip=on, lower=lower, t_cycles=tc))
+    return tables
 
 
 def choose(menus: list[Menu], first: int, last: int, t_cycles: float) -> list[int]:
