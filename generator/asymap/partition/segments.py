@@ -82,7 +82,7 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     other that happens to be) take ``_first_monotone`` instead: a binary search per segment."""
     n = len(calls[0][0]) if calls else 0
     outs: list = [None] * len(calls)
-    batch: dict = {}  # (columns, dtype) -> [(call index, pref, ts)]
+    batch: dict = {}  # (budget, dtype) -> [(call index, pref, ts, budget)]
     for ci, (menus, ts, lower) in enumerate(calls):
         pref, ts_, bud, mono = _prefix(menus, budget, ts, lower)
         if mono:
@@ -92,7 +92,7 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     for group in batch.values():
         bud = group[0][3]
         nts = [len(ts_) for _, _, ts_, _ in group]
-        one = _reach_one_slr(np.concatenate([g[1] for g in group]) if len(group) > 1 else group[0][1], bud)
+        one = _reach_by_layer(np.concatenate([g[1] for g in group], axis=1) if len(group) > 1 else group[0][1], bud)
         reach = one
         for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
             reach = np.take_along_axis(one, reach, axis=1)
@@ -104,8 +104,9 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
 
 
 def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool):
-    """(pref [nt, n+1, R] prefix sums of the layers' rows at each candidate T, capped; the
-    candidates kept; the budget of each column; whether no row grows with T)."""
+    """(pref [n+1, nt, R]: prefix sums over the layers of their capped rows at each candidate T,
+    layer-major (each layer's step is one contiguous add over every candidate); the candidates
+    kept; the budget of each column; whether no row grows with T)."""
     n = len(menus)
     budget = np.asarray(budget, np.int64)
     cols = None
@@ -126,32 +127,42 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool):
     col_of: dict[int, int] = {}
     layer_col = [col_of.setdefault(id(m), len(col_of)) for m in menus]
     uniq = list({id(m): m for m in menus}.values())
-    comp = np.empty((nt, len(uniq), R), dtype=dt)
-    for d, m in enumerate(uniq):
+    # Per distinct menu: its capped rows (and, last, the cap: no row meets T) and which of them
+    # each candidate takes. Rows are slowest first, so as T grows a layer moves to earlier rows.
+    table, ridx, run = [], [], []
+    mono = True
+    for m in uniq:
         cyc, res = _rows(m, lower)
         if cols is not None:
             res = res[:, cols]
+        rows = np.vstack([np.minimum(res, cap), cap[None, :]]).astype(dt)
         asc = cyc[::-1]
         cnt = np.searchsorted(asc, ts, side="right")
-        idx = np.maximum(len(asc) - cnt, 0)
-        idx[idx >= len(asc)] = len(asc) - 1
-        r = np.minimum(res[idx], cap)
-        r[cnt == 0] = cap
-        comp[:, d, :] = r
-    mono = True
+        table.append(rows)
+        ridx.append(np.where(cnt == 0, len(asc), len(asc) - cnt))
+        # run[i]: how many times the row changes from the cap down to row i (equal runs share it)
+        diff = (rows[:-1] != rows[1:]).any(axis=1)
+        run.append(np.concatenate([np.cumsum(diff[::-1])[::-1], [0]]))
+        # No row grows with T when every row is at most the one before it (the one a smaller T takes).
+        mono = mono and bool((rows[1:] >= rows[:-1]).all())
     # A candidate whose capped rows equal the previous one's for every layer reaches exactly as
     # far, so it is never the *first* feasible T of a segment: drop it (the relaxation's rows,
     # capped at the budget, repeat for about two thirds of ResNet-152's candidates).
     if nt > 1 and len(uniq):
-        step = (comp[1:] != comp[:-1]).reshape(nt - 1, -1)
-        mono = bool((comp[1:] <= comp[:-1]).all())
-        new = np.ones(nt, bool)
-        new[1:] = step.any(axis=1)
+        new = np.zeros(nt, bool)
+        new[0] = True
+        for rid, rn in zip(ridx, run):
+            ids = rn[rid]
+            new[1:] |= ids[1:] != ids[:-1]
         if not new.all():
-            comp, ts = comp[new], ts[new]
+            ts = ts[new]
+            ridx = [rid[new] for rid in ridx]
             nt = len(ts)
-    pref = np.zeros((nt, n + 1, R), dtype=dt)
-    np.cumsum(comp[:, layer_col, :], axis=1, out=pref[:, 1:, :])
+    comp = [rows[rid] for rows, rid in zip(table, ridx)]  # [nt, R] per distinct menu
+    pref = np.empty((n + 1, nt, R), dtype=dt)
+    pref[0] = 0
+    for i, c in enumerate(layer_col):
+        np.add(pref[i], comp[c], out=pref[i + 1])
     return pref, ts, budget, mono
 
 
@@ -189,19 +200,19 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarr
     segment's sums only shrink and feasibility is monotone in T): a binary search over the
     candidates per segment for one SLR, then per extra SLR ``_compose``. The same answer as the
     two-pointer sweep without visiting every (T, start)."""
-    nt, n1, R = pref.shape
+    n1, nt, R = pref.shape
     J, K = np.triu_indices(n1, k=1)
     first = np.zeros((n1, n1), np.int64)  # the empty segment (diagonal) fits at every T
     if nt == 0:
         first[J, K] = 0
         return first
     bud = np.asarray(budget).astype(pref.dtype)
-    flat = pref.reshape(nt * n1, R)
+    flat = pref.reshape(n1 * nt, R)
     lo = np.zeros(len(J), np.int64)
     hi = np.full(len(J), nt, np.int64)  # the answer lies in [lo, hi]; nt: never fits
+    Kn, Jn = K * nt, J * nt
     # Most long segments never fit: settle them with one check at the last candidate.
-    base = (nt - 1) * n1
-    fits_last = _rows_within(flat[base + K] - flat[base + J], bud)
+    fits_last = _rows_within(flat[Kn + nt - 1] - flat[Jn + nt - 1], bud)
     lo[~fits_last] = nt
     act = np.nonzero(fits_last)[0]
     hi[act] = nt - 1
@@ -209,8 +220,7 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarr
     while len(act):
         lo_a, hi_a = lo[act], hi[act]
         mid = (lo_a + hi_a) // 2
-        base = mid * n1
-        ok = _rows_within(flat[base + K[act]] - flat[base + J[act]], bud)
+        ok = _rows_within(flat[Kn[act] + mid] - flat[Jn[act] + mid], bud)
         hi[act] = np.where(ok, mid, hi_a)
         lo[act] = np.where(ok, lo_a, mid + 1)
         act = act[lo[act] < hi[act]]
@@ -244,30 +254,34 @@ def _compose(fs: np.ndarray, f1: np.ndarray, J: np.ndarray, K: np.ndarray) -> np
 def _reach_one_slr(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
     """reach[t, j]: the largest k >= j with ``pref[t, k] - pref[t, j] <= budget`` in every column
     (layers j..k-1 within one SLR's budget at candidate T number t); ``pref`` [nt, n+1, R] is
-    non-decreasing along its second axis.
+    non-decreasing along its second axis. (``_reach_by_layer`` on the layer-major layout.)"""
+    return _reach_by_layer(np.ascontiguousarray(np.swapaxes(pref, 0, 1)), budget)
+
+
+def _reach_by_layer(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """``_reach_one_slr`` of a layer-major ``pref`` [n+1, nt, R]; reach[t, j].
 
     Two pointers, vectorized over t: the reach never moves back as j grows (a later start needs no
     more), so each row's pointer only advances, one layer at a time, while the next layer fits;
     about 2n + 1 row checks per t in all, instead of a binary search per (t, j)."""
-    nt, n1, R = pref.shape
+    n1, nt, R = pref.shape
     n = n1 - 1
-    flat = pref.reshape(nt * n1, R)
-    base = np.arange(nt, dtype=np.int64) * n1
+    flat = pref.reshape(n1 * nt, R)
     budget = np.asarray(budget).astype(pref.dtype)  # the capped sums fit pref's type (min_feasible_T)
     ptr = np.zeros(nt, np.int64)
-    reach = np.empty((nt, n1), np.int64)
+    reach = np.empty((n1, nt), np.int64)
     for j in range(n1):
         np.maximum(ptr, j, out=ptr)
-        lim = pref[:, j, :] + budget
+        lim = pref[j] + budget
         act = np.nonzero(ptr < n)[0]
         while len(act):
             nxt = ptr[act] + 1
-            ok = _rows_within(flat[base[act] + nxt], lim[act])
+            ok = _rows_within(flat[nxt * nt + act], lim[act])
             act, nxt = act[ok], nxt[ok]
             ptr[act] = nxt
             act = act[nxt < n]
-        reach[:, j] = ptr
-    return reach
+        reach[j] = ptr
+    return np.ascontiguousarray(reach.T)
 
 
 def segment_table(
