@@ -215,15 +215,15 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarr
     fits_last = _rows_within(flat[Kn + nt - 1] - flat[Jn + nt - 1], bud)
     lo[~fits_last] = nt
     act = np.nonzero(fits_last)[0]
-    hi[act] = nt - 1
-    act = act[lo[act] < hi[act]]
-    while len(act):
-        lo_a, hi_a = lo[act], hi[act]
-        mid = (lo_a + hi_a) // 2
-        ok = _rows_within(flat[Kn[act] + mid] - flat[Jn[act] + mid], bud)
-        hi[act] = np.where(ok, mid, hi_a)
-        lo[act] = np.where(ok, lo_a, mid + 1)
-        act = act[lo[act] < hi[act]]
+    # The rest: the same number of halvings for all (once lo == hi, mid == lo fits and stays).
+    ka, ja = Kn[act], Jn[act]
+    lo_a, hi_a = lo[act], np.full(len(act), nt - 1, np.int64)
+    for _ in range(int(nt - 1).bit_length()):
+        mid = (lo_a + hi_a) >> 1
+        ok = _rows_within(np.take(flat, ka + mid, axis=0) - np.take(flat, ja + mid, axis=0), bud)
+        hi_a = np.where(ok, mid, hi_a)
+        lo_a = np.where(ok, lo_a, mid + 1)
+    lo[act] = lo_a
     first[J, K] = lo
     one, out = first, first
     for _ in range(max(1, slrs) - 1):
@@ -236,18 +236,18 @@ def _compose(fs: np.ndarray, f1: np.ndarray, J: np.ndarray, K: np.ndarray) -> np
     max(fs[j, m], f1[m, k]) (the first SLRs reach m, the next one m..k; feasibility is monotone
     in T, and a later start never reaches less). fs[j, m] never falls as m grows and f1[m, k]
     never rises, so the minimum sits where they cross: a binary search per segment."""
+    n1 = len(fs)
+    fs_, f1_ = fs.ravel(), f1.ravel()
+    jr = J * n1
     lo, hi = J.copy(), K.copy()  # the smallest m with fs[j, m] >= f1[m, k] lies in [lo, hi]
-    act = np.arange(len(J))
-    while len(act):
-        lo_a, hi_a = lo[act], hi[act]
-        mid = (lo_a + hi_a) // 2
-        ok = fs[J[act], mid] >= f1[mid, K[act]]
-        hi[act] = np.where(ok, mid, hi_a)
-        lo[act] = np.where(ok, lo_a, mid + 1)
-        act = act[lo[act] < hi[act]]
-    prev = np.where(lo > J, f1[np.maximum(lo - 1, 0), K], np.iinfo(np.int64).max)
+    for _ in range(int((K - J).max(initial=0)).bit_length()):  # (m = k always qualifies)
+        mid = (lo + hi) >> 1
+        ok = fs_[jr + mid] >= f1_[mid * n1 + K]
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid + 1)
+    prev = np.where(lo > J, f1_[np.maximum(lo - 1, 0) * n1 + K], np.iinfo(np.int64).max)
     out = np.zeros_like(fs)
-    out[J, K] = np.minimum(fs[J, lo], prev)
+    out[J, K] = np.minimum(fs_[jr + lo], prev)
     return out
 
 
