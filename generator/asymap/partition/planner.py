@@ -39,6 +39,7 @@ from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, sear
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
 from asymap.partition.segments import SegmentTable, choose, segment_table, segment_tables  # noqa: F401
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
+from asymap.util.forked import map_two
 
 DEFAULT_BEAM = 48
 
@@ -109,22 +110,21 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     wbytes = streamed_bytes(infos)
     by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w) for w in port_widths(graph)}
 
-    def tables(t: int) -> _TypeTables:
+    budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs))
+               for t in range(len(specs))]  # per SLR
+
+    def tables(t: int) -> tuple[dict, list]:
+        """Board type t's menus per port width and their segment tables."""
         spec = specs[t]
-        bud = np.maximum(0, slr_budget(spec, util) - transport_reserve(cluster, board_type, t, spec.slrs))  # per SLR
         menus = {w: (board_menus(inf, spec, ONCHIP), board_menus(inf, spec, OFFCHIP)) for w, inf in by_width.items()}
-        tabs = segment_tables(list(menus.values()), bud, spec.clock_hz, wbytes, spec.mem_gbps * 1e9, None, spec.slrs)
-        return _merge_widths([_TypeTables(spec, bud, menus[w], tab, lanes=w, infos=by_width[w])
-                              for w, tab in zip(menus, tabs)])
+        return menus, segment_tables(list(menus.values()), budgets[t], spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
+                                     None, spec.slrs)
 
-    # numpy's searchsorted and cumsum release the GIL: board types on two threads (same result).
-    if len(specs) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=2) as ex:
-            types = list(ex.map(tables, range(len(specs))))
-    else:
-        types = [tables(0)]
+    # Board types on two cores (a forked child computes every other type; the same result).
+    types = []
+    for t, (menus, tabs) in enumerate(map_two(tables, range(len(specs)))):
+        types.append(_merge_widths([_TypeTables(specs[t], budgets[t], menus[w], tab, lanes=w, infos=by_width[w])
+                                    for w, tab in zip(menus, tabs)]))
     cb = _cut_bytes(graph)
     names = [b.name for b in cluster.boards]
     pos = {n: i for i, n in enumerate(names)}

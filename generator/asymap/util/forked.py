@@ -1,0 +1,86 @@
+"""Run pure numpy work on two cores: half of the items in a forked child process.
+
+Why not threads: the planner's table building (asymap.partition.planner.build_problem) is many
+small numpy calls, and the GIL lets two threads overlap little of it; a forked child shares the
+parent's memory (the model, the layer options) without pickling inputs, and sends back only its
+results. Answers never depend on the split: the child computes exactly what the parent would, and
+if the child fails for any reason the parent computes those items itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import warnings
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and len(os.sched_getaffinity(0)) >= 2
+
+
+def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(x) for x in items]``, the odd-numbered items computed in a forked child when the
+    machine gives this process at least two CPUs (Linux only; else all here, in order).
+
+    ``fn`` must not print or write files (the child's output would interleave) and its results
+    must pickle. The child exits with ``os._exit`` (no atexit handlers, no flushing of the
+    parent's buffers). An exception in the parent's share kills the child and propagates;
+    a failed child is redone here."""
+    items = list(items)
+    if len(items) < 2 or not _can_fork():
+        return [fn(x) for x in items]
+    theirs = list(range(1, len(items), 2))
+    mine = list(range(0, len(items), 2))
+    r, w = os.pipe()
+    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with other threads alive
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: compute, send, exit without running the parent's cleanup
+        code = 1
+        try:
+            os.close(r)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child at once
+            data = pickle.dumps([fn(items[i]) for i in theirs], protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(w, view):]
+            code = 0
+        except BaseException:  # noqa: BLE001 - the parent redoes the work
+            pass
+        finally:
+            os._exit(code)
+    os.close(w)
+    out: list = [None] * len(items)
+    try:
+        for i in mine:
+            out[i] = fn(items[i])
+        chunks = []
+        while True:
+            b = os.read(r, 1 << 20)
+            if not b:
+                break
+            chunks.append(b)
+    except BaseException:
+        os.close(r)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    got = None
+    if status == 0:
+        try:
+            got = pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - redo below
+            got = None
+    if got is None or len(got) != len(theirs):
+        got = [fn(items[i]) for i in theirs]
+    for i, g in zip(theirs, got):
+        out[i] = g
+    return out
