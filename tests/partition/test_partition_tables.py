@@ -1,0 +1,264 @@
+"""The planner's table building is fast *and* gives the same answers as the plain definitions.
+
+- ``costmodel.mac_engine_cycles`` (numpy over all options of a layer) equals the scalar
+  ``engine_cycles`` (the function the HLS C-sim counters are compared with) on every option of
+  several models at every port width, on and off chip, and ``layer_options`` enumerates the same
+  (pe, simd, kpar) in the same order as the plain nested loops.
+- ``raw_menu``'s vectorized suffix minimum picks the same rows as the plain scan, ties included.
+- ``segments.min_feasible_T`` (binary searches on monotone tables, the min-max SLR composition,
+  the two-pointer sweep shared by several tables) equals a direct evaluation of the definition
+  (per candidate T: each layer's row, each SLR filled in chain order as far as it goes), on random
+  menus and on the real menus of a model on every board type.
+- ``segments.segment_tables`` over several menu pairs equals ``segment_table`` of each.
+- ``util.forked.map_two`` equals the plain map, redoes a failed child's share, and passes on the
+  parent's errors.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from asymap.cluster.boards import all_board_specs
+from asymap.frontend.ir import CONV, FC
+from asymap.frontend.onnx_import import graph_from_model
+from asymap.frontend.zoo import build_zoo_model
+from asymap.partition import costmodel as cm
+from asymap.partition.segments import min_feasible_T, segment_table, segment_tables
+from asymap.util.forked import map_two
+
+
+def _graph(name, size, width):
+    return graph_from_model(build_zoo_model(name, size, width), weights=False)
+
+
+MODELS = [("resnet18", 32, 0.5), ("mobilenetv2", 32, 0.5), ("inception", 64, 0.25), ("shufflenetv2", 32, 0.5),
+          ("densenet121", 32, 0.25)]
+
+
+def _plain_options(layer, pad: bool, ml: int):
+    """(pe, simd, kpar, padded, cycles, cycles_off, wdepth) rows by the plain nested loops and the
+    scalar engine_cycles."""
+    cin, hi, wi = layer.in_shapes[0]
+    kh, kw = layer.kernel
+    k = kh * kw
+    rows = []
+    if layer.op == CONV and cm._is_depthwise(layer):
+        c = layer.c_out
+        for pe in cm.divisors(c):
+            rows.append((pe, 1, 1, False, cm.engine_cycles(layer, pe, max_lanes=ml),
+                         cm.engine_cycles(layer, pe, offchip=True, max_lanes=ml), k * cm.ceil_div(c, pe)))
+        return rows
+    if layer.op == CONV:
+        cin_g = layer.c_in // layer.groups
+    else:
+        cin_g = int(layer.weight.shape[1]) if layer.weight is not None else cin * hi * wi
+        k = 1
+    cout = layer.c_out
+    if layer.op == CONV and layer.groups > 1:
+        pes = [(d, False) for d in cm.divisors(cout // layer.groups)]
+    else:
+        wide_out = layer.op == CONV and cm.port_pixels(cout, layer.out_shape[2]) > 1
+        pes = [(d, False) for d in cm.divisors(cout)] + [(p, True) for p in (
+            cm._padded_pes(cout) if pad and not wide_out else [])]
+    for kpar in cm.kpar_choices(layer):
+        for simd in cm.divisors(cin_g):
+            for pe, padded in pes:
+                rows.append((pe, simd, kpar, padded, cm.engine_cycles(layer, pe, simd, kpar, max_lanes=ml),
+                             cm.engine_cycles(layer, pe, simd, offchip=True, max_lanes=ml),
+                             (k // kpar) * (cin_g // simd) * cm.ceil_div(cout, pe)))
+    return rows
+
+
+@pytest.mark.parametrize("model", MODELS, ids=[m[0] for m in MODELS])
+def test_vectorized_cycles_equal_the_scalar_engine_cycles(model):
+    g = _graph(*model)
+    checked = 0
+    for ml in (8, 16, 32):
+        for pad in (True, False):
+            for layer in g.layers:
+                if layer.op not in (CONV, FC):
+                    continue
+                o = cm.layer_options(layer, pad, ml)
+                got = list(zip(o.pe.tolist(), o.simd.tolist(), o.kpar.tolist(), o.padded.tolist(), o.cycles.tolist(),
+                               o.cycles_off.tolist(), o.wdepth.tolist()))
+                assert got == _plain_options(layer, pad, ml), (layer.name, ml, pad)
+                assert all(a.dtype == np.int64 for a in (o.pe, o.simd, o.kpar, o.cycles, o.cycles_off, o.wdepth))
+                checked += len(got)
+    assert checked > 1000
+
+
+def test_vectorized_cycles_on_the_wide_stem_and_fc():
+    """The stem (3 channels: a wide port, kpar) and the fc layer at every width, option by option."""
+    g = _graph("resnet18", 64, 0.5)
+    for layer in (g.layers[0], g.layers[-1]):
+        for ml in (8, 16, 32):
+            o = cm.layer_options(layer, True, ml)
+            for off in (False, True):
+                want = [cm.engine_cycles(layer, int(p), int(s), 1 if off else int(k), offchip=off, max_lanes=ml)
+                        for p, s, k in zip(o.pe, o.simd, o.kpar)]
+                got = cm.mac_engine_cycles(layer, o.pe, o.simd, np.ones_like(o.kpar) if off else o.kpar, off, ml)
+                assert got.tolist() == want
+
+
+def _plain_raw_menu_rows(cycles, res, weights, bias):
+    cost = res @ weights * bias
+    order = np.lexsort((np.arange(len(cycles)), cost, -cycles))
+    c, co = cycles[order], cost[order]
+    first = np.ones(len(c), bool)
+    first[1:] = c[1:] != c[:-1]
+    starts = np.nonzero(first)[0]
+    rev = co[::-1]
+    best_rev = np.zeros(len(c), np.int64)
+    run = 0
+    for i in range(1, len(c)):
+        if rev[i] <= rev[run]:
+            run = i
+        best_rev[i] = run
+    return order[(len(c) - 1 - best_rev[::-1])[starts]]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_raw_menu_picks_the_plain_scan_rows(seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 40))
+    cycles = rng.integers(1, 8, size=k).astype(np.int64) * 10
+    res = rng.integers(0, 3, size=(k, 4)).astype(np.int64)  # few values: many cost ties
+    w = np.array([1.0, 0.5, 0.25, 1.0])
+    bias = np.where(rng.random(k) < 0.3, 1.25, 1.0)
+    m = cm.raw_menu(cycles, res, w, bias)
+    want = _plain_raw_menu_rows(cycles, res, w, bias)
+    keep = np.ones(len(want), bool)
+    keep[1:] = want[1:] != want[:-1]
+    assert m.opt.tolist() == want[keep].tolist()
+
+
+def _plain_first_T(menus, budget, ts, slrs, lower):
+    """The definition: at candidate T every layer takes the slowest row meeting T (the relaxation's
+    rows and its aggregated columns when ``lower``), SLRs are filled in chain order as far as
+    they go; the first T at which layers j..k-1 fit, -1 when none."""
+    n = len(menus)
+    bud = np.asarray(budget, np.int64)
+    cols = np.arange(4)
+    if lower and menus[0].lo_agg is not None:
+        # the aggregated columns the planner keeps: those over at least two budgeted resources
+        vec = cm.agg_vectors(menus[0].agg_w)
+        cols = np.concatenate([cols, 4 + np.nonzero(np.count_nonzero(vec[:, bud > 0], axis=1) >= 2)[0]])
+        bud = np.concatenate([bud, cm.agg_budget(menus[0].agg_w, bud)])[cols]
+    out = np.full((n + 1, n + 1), -1, np.int64)
+    for t in ts:
+        rows = []
+        for m in menus:
+            cyc = m.lo_cycles if lower else m.cycles
+            res = (np.hstack([m.lo_res, m.lo_agg])[:, cols] if m.lo_agg is not None else m.lo_res) if lower else m.res
+            ok = np.nonzero(cyc <= t)[0]
+            rows.append(res[ok[0]] if len(ok) else np.full(len(bud), np.iinfo(np.int64).max // (4 * n + 4)))
+        pref = np.vstack([np.zeros(len(bud), np.int64), np.cumsum(np.array(rows, np.int64), axis=0)])
+        one = [max(k for k in range(j, n + 1) if np.all(pref[k] - pref[j] <= bud)) for j in range(n + 1)]
+        for j in range(n + 1):
+            pos = j
+            for _ in range(max(1, slrs)):
+                pos = one[pos]
+            for k in range(j + 1, pos + 1):
+                if out[j, k] < 0:
+                    out[j, k] = t
+    return out
+
+
+def _random_menus(rng, n, monotone_share):
+    w = 1.0 / rng.integers(20, 200, size=4)
+    menus = []
+    for _ in range(n):
+        k = int(rng.integers(1, 6))
+        cyc = rng.choice(np.arange(10, 400, 10), size=k, replace=False).astype(np.int64)
+        res = rng.integers(0, 30, size=(k, 4)).astype(np.int64)
+        if rng.random() < monotone_share:  # slower options cost no more: monotone achievable rows
+            order = np.argsort(-cyc)
+            res[order] = np.sort(res, axis=0)
+        m = cm.raw_menu(cyc, res, w)
+        menus.append(menus[int(rng.integers(0, len(menus)))] if menus and rng.random() < 0.25 else m)
+    return menus
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_min_feasible_T_equals_the_definition_on_random_menus(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(1, 12))
+    menus = _random_menus(rng, n, monotone_share=[0.0, 0.5, 1.0][seed % 3])
+    budget = rng.integers(0, 80, size=4).astype(np.int64)
+    budget[rng.random(4) < 0.1] = 0
+    slrs = int(rng.integers(1, 5))
+    for lower in (False, True):
+        ts = np.unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in menus]))
+        if seed % 4 == 0:  # explicit candidates, some below every option, some between rows
+            ts = np.unique(np.concatenate([ts, rng.integers(1, 450, size=5)]))
+        got = min_feasible_T(menus, budget, ts, slrs, lower)
+        assert np.array_equal(got, _plain_first_T(menus, budget, ts, slrs, lower)), (seed, lower)
+
+
+@pytest.mark.parametrize("spec", all_board_specs(), ids=lambda s: s.name)
+def test_min_feasible_T_equals_the_definition_on_real_menus(spec):
+    """ResNet-18 (32x32, x0.5) at 8 and 32 channels per beat on every board type: every table the
+    planner builds for it (both weight modes, achievable and relaxation) at the board's SLR count,
+    against the definition."""
+    g = _graph("resnet18", 32, 0.5)
+    bud = cm.slr_budget(spec, 0.8)
+    for ml in (8, 32):
+        infos = cm.layer_infos(g, True, ml)
+        for mode in (cm.ONCHIP, cm.OFFCHIP):
+            menus = cm.board_menus(infos, spec, mode)
+            for lower in (False, True):
+                ts = np.unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in menus]))
+                got = min_feasible_T(menus, bud, ts, spec.slrs, lower)
+                assert np.array_equal(got, _plain_first_T(menus, bud, ts, spec.slrs, lower)), (ml, mode, lower)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_segment_tables_equal_one_table_at_a_time(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 10))
+    pairs = [(_random_menus(rng, n, 0.3), _random_menus(rng, n, 0.3)) for _ in range(3)]
+    budget = rng.integers(10, 80, size=4).astype(np.int64)
+    wbytes = rng.integers(0, 2000, size=n).astype(np.float64)
+    slrs = int(rng.integers(1, 4))
+    got = segment_tables(pairs, budget, 2e8, wbytes, 1e6, None, slrs)
+    for (on, off), tab in zip(pairs, got):
+        one = segment_table(on, off, budget, 2e8, wbytes, 1e6, None, slrs)
+        for f in ("interval", "mode", "onchip", "lower"):
+            assert np.array_equal(getattr(tab, f), getattr(one, f)), f
+        assert all(np.array_equal(a, b) for a, b in zip(tab.t_cycles, one.t_cycles))
+
+
+def _square(x):
+    return x * x
+
+
+def test_map_two_equals_the_plain_map():
+    assert map_two(_square, range(7)) == [x * x for x in range(7)]
+    assert map_two(_square, []) == []
+    assert map_two(_square, [3]) == [9]
+
+
+def test_map_two_redoes_a_failed_child_share():
+    parent = os.getpid()
+
+    def only_here(x):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return x + 1
+
+    assert map_two(only_here, range(5)) == [1, 2, 3, 4, 5]
+
+
+def test_map_two_passes_on_the_parent_error():
+    parent = os.getpid()
+
+    def fails_here(x):
+        if os.getpid() == parent:
+            raise ValueError(f"bad item {x}")
+        return x
+
+    with pytest.raises(ValueError, match="bad item"):
+        map_two(fails_here, range(4))
