@@ -156,14 +156,15 @@ def _plain_first_T(menus, budget, ts, slrs, lower):
             ok = np.nonzero(cyc <= t)[0]
             rows.append(res[ok[0]] if len(ok) else np.full(len(bud), np.iinfo(np.int64).max // (4 * n + 4)))
         pref = np.vstack([np.zeros(len(bud), np.int64), np.cumsum(np.array(rows, np.int64), axis=0)])
-        one = [max(k for k in range(j, n + 1) if np.all(pref[k] - pref[j] <= bud)) for j in range(n + 1)]
-        for j in range(n + 1):
-            pos = j
-            for _ in range(max(1, slrs)):
-                pos = one[pos]
-            for k in range(j + 1, pos + 1):
-                if out[j, k] < 0:
-                    out[j, k] = t
+        # one SLR from j: the largest k with every column's sum of layers j..k-1 within budget
+        fits = np.all(pref[None, :, :] - pref[:, None, :] <= bud, axis=2) & ~np.tri(n + 1, k=-1, dtype=bool)
+        one = np.array([np.nonzero(fits[j])[0].max() for j in range(n + 1)])
+        pos = np.arange(n + 1)
+        for _ in range(max(1, slrs)):
+            pos = one[pos]
+        ks = np.arange(n + 1)
+        new = (out < 0) & (ks[None, :] > ks[:, None]) & (ks[None, :] <= pos[:, None])
+        out[new] = t
     return out
 
 
