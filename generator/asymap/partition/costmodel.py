@@ -1022,14 +1022,17 @@ def _signature(info: LayerInfo) -> tuple:
             info.options.wdepth.tobytes())
 
 
-def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int) -> list[Menu]:
+def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int, cache: dict | None = None) -> list[Menu]:
+    """Every layer's menu on ``spec`` in weight mode ``mode``. Equal layers share one Menu object;
+    so do the two modes' menus of a layer that never streams, when both calls get the same
+    ``cache`` (a dict for one ``infos`` and ``spec``)."""
     w = cost_weights(spec)
-    cache: dict[tuple, Menu] = {}
+    cache = {} if cache is None else cache
     out = []
     for i in infos:
-        key = _signature(i) + (i.streams,)
+        m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
+        key = _signature(i) + (i.streams, m)
         if key not in cache:
-            m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
             rows, kinds = mac_rows(i, spec)
             bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)

@@ -116,7 +116,10 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     def tables(t: int) -> tuple[dict, list]:
         """Board type t's menus per port width and their segment tables."""
         spec = specs[t]
-        menus = {w: (board_menus(inf, spec, ONCHIP), board_menus(inf, spec, OFFCHIP)) for w, inf in by_width.items()}
+        menus = {}
+        for w, inf in by_width.items():
+            same: dict = {}  # a layer that never streams has one menu in both weight modes
+            menus[w] = (board_menus(inf, spec, ONCHIP, same), board_menus(inf, spec, OFFCHIP, same))
         return menus, segment_tables(list(menus.values()), budgets[t], spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
                                      None, spec.slrs)
 

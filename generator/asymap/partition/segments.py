@@ -82,9 +82,10 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     other that happens to be) take ``_first_monotone`` instead: a binary search per segment."""
     n = len(calls[0][0]) if calls else 0
     outs: list = [None] * len(calls)
+    prep: dict = {}  # a menu's capped rows, shared by the calls it appears in (same budget)
     batch: dict = {}  # (budget, dtype) -> [(call index, pref, ts, budget)]
     for ci, (menus, ts, lower) in enumerate(calls):
-        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower)
+        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep)
         if mono:
             outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs), ts_)
         else:
@@ -103,7 +104,7 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     return outs
 
 
-def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool):
+def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, prep: dict | None = None):
     """(pref [n+1, nt, R]: prefix sums over the layers of their capped rows at each candidate T,
     layer-major (each layer's step is one contiguous add over every candidate); the candidates
     kept; the budget of each column; whether no row grows with T)."""
@@ -131,20 +132,25 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool):
     # each candidate takes. Rows are slowest first, so as T grows a layer moves to earlier rows.
     table, ridx, run = [], [], []
     mono = True
+    prep = {} if prep is None else prep
     for m in uniq:
-        cyc, res = _rows(m, lower)
-        if cols is not None:
-            res = res[:, cols]
-        rows = np.vstack([np.minimum(res, cap), cap[None, :]]).astype(dt)
-        asc = cyc[::-1]
+        key = (id(m), lower)
+        if key not in prep:
+            cyc, res = _rows(m, lower)
+            if cols is not None:
+                res = res[:, cols]
+            rows = np.vstack([np.minimum(res, cap), cap[None, :]]).astype(dt)
+            # run[i]: how many times the row changes from the cap down to row i (equal runs share it)
+            diff = (rows[:-1] != rows[1:]).any(axis=1)
+            # No row grows with T when every row is at most the one before it (the one a smaller T takes).
+            prep[key] = (cyc[::-1], rows, np.concatenate([np.cumsum(diff[::-1])[::-1], [0]]),
+                         bool((rows[1:] >= rows[:-1]).all()), m)  # (m: keeps id(m) unique while cached)
+        asc, rows, rn, mono_m, _ = prep[key]
         cnt = np.searchsorted(asc, ts, side="right")
         table.append(rows)
         ridx.append(np.where(cnt == 0, len(asc), len(asc) - cnt))
-        # run[i]: how many times the row changes from the cap down to row i (equal runs share it)
-        diff = (rows[:-1] != rows[1:]).any(axis=1)
-        run.append(np.concatenate([np.cumsum(diff[::-1])[::-1], [0]]))
-        # No row grows with T when every row is at most the one before it (the one a smaller T takes).
-        mono = mono and bool((rows[1:] >= rows[:-1]).all())
+        run.append(rn)
+        mono = mono and mono_m
     # A candidate whose capped rows equal the previous one's for every layer reaches exactly as
     # far, so it is never the *first* feasible T of a segment: drop it (the relaxation's rows,
     # capped at the budget, repeat for about two thirds of ResNet-152's candidates).
