@@ -236,13 +236,26 @@ def _square(x):
     return x * x
 
 
-def test_map_two_equals_the_plain_map():
+@pytest.fixture
+def forking(monkeypatch):
+    """map_two forks whatever the machine's load (it stays serial where fork() does not exist)."""
+    import asymap.util.forked as forked
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork() on this platform: map_two is the plain map")
+    monkeypatch.setattr(forked, "_can_fork", lambda: True)
+
+
+def test_map_two_equals_the_plain_map(forking):
     assert map_two(_square, range(7)) == [x * x for x in range(7)]
     assert map_two(_square, []) == []
     assert map_two(_square, [3]) == [9]
+    parent = os.getpid()
+    where = map_two(lambda x: os.getpid() == parent, range(4))
+    assert where == [True, False, True, False]  # the odd-numbered items ran in the child
 
 
-def test_map_two_redoes_a_failed_child_share():
+def test_map_two_redoes_a_failed_child_share(forking):
     parent = os.getpid()
 
     def only_here(x):
@@ -253,7 +266,7 @@ def test_map_two_redoes_a_failed_child_share():
     assert map_two(only_here, range(5)) == [1, 2, 3, 4, 5]
 
 
-def test_map_two_passes_on_the_parent_error():
+def test_map_two_passes_on_the_parent_error(forking):
     parent = os.getpid()
 
     def fails_here(x):
@@ -263,3 +276,24 @@ def test_map_two_passes_on_the_parent_error():
 
     with pytest.raises(ValueError, match="bad item"):
         map_two(fails_here, range(4))
+
+
+def test_build_problem_forked_equals_serial(monkeypatch):
+    """The planner's tables are the same whether board types are split over two processes."""
+    import asymap.util.forked as forked
+    from asymap.cluster.load import load_cluster
+    from asymap.partition.planner import build_problem
+
+    g = _graph("resnet18", 32, 0.5)
+    cluster = load_cluster("example16")
+    got = {}
+    for fork in (False, True):
+        monkeypatch.setattr(forked, "_can_fork", lambda: fork)
+        pb = build_problem(g, cluster)
+        got[fork] = [(w.lanes, w.table.interval, w.table.lower, w.table.mode, [m.cycles for m in w.menus[1]])
+                     for tt in pb.types for w in (tt.widths or [tt])]
+    assert len(got[True]) == len(got[False]) > 3
+    for a, b in zip(got[False], got[True]):
+        assert a[0] == b[0]
+        assert all(np.array_equal(x, y) for x, y in zip(a[1:4], b[1:4]))
+        assert all(np.array_equal(x, y) for x, y in zip(a[4], b[4]))

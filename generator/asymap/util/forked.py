@@ -9,6 +9,7 @@ if the child fails for any reason the parent computes those items itself.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -21,12 +22,17 @@ R = TypeVar("R")
 
 
 def _can_fork() -> bool:
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and len(os.sched_getaffinity(0)) >= 2
+    """Linux, at least two CPUs for this process, and one of them idle (a 1-minute load average
+    below the CPU count minus one: on a busy machine a second process only adds its overhead)."""
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
+        return False
+    cpus = len(os.sched_getaffinity(0))
+    return cpus >= 2 and os.getloadavg()[0] < cpus - 1
 
 
 def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     """``[fn(x) for x in items]``, the odd-numbered items computed in a forked child when the
-    machine gives this process at least two CPUs (Linux only; else all here, in order).
+    machine has a CPU to spare (``_can_fork``; else all here, in order).
 
     ``fn`` must not print or write files (the child's output would interleave) and its results
     must pickle. The child exits with ``os._exit`` (no atexit handlers, no flushing of the
@@ -38,6 +44,10 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     theirs = list(range(1, len(items), 2))
     mine = list(range(0, len(items), 2))
     r, w = os.pipe()
+    # Objects that exist now are left out of garbage collection while the child lives: a
+    # collection touches every object it tracks, and each page it touches is copied (both
+    # processes then pay for it).
+    gc.freeze()
     with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with other threads alive
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
@@ -70,9 +80,11 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         os.close(r)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        gc.unfreeze()
         raise
     os.close(r)
     _, status = os.waitpid(pid, 0)
+    gc.unfreeze()
     got = None
     if status == 0:
         try:
