@@ -130,8 +130,6 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
     uniq = list({id(m): m for m in menus}.values())
     # Per distinct menu: its capped rows (and, last, the cap: no row meets T) and which of them
     # each candidate takes. Rows are slowest first, so as T grows a layer moves to earlier rows.
-    table, ridx, run = [], [], []
-    mono = True
     prep = {} if prep is None else prep
     for m in uniq:
         key = (id(m), lower)
@@ -145,26 +143,36 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
             # No row grows with T when every row is at most the one before it (the one a smaller T takes).
             prep[key] = (cyc[::-1], rows, np.concatenate([np.cumsum(diff[::-1])[::-1], [0]]),
                          bool((rows[1:] >= rows[:-1]).all()), m)  # (m: keeps id(m) unique while cached)
-        asc, rows, rn, mono_m, _ = prep[key]
-        cnt = np.searchsorted(asc, ts, side="right")
-        table.append(rows)
-        ridx.append(np.where(cnt == 0, len(asc), len(asc) - cnt))
-        run.append(rn)
-        mono = mono and mono_m
+    got = [prep[(id(m), lower)] for m in uniq]
+    mono = all(g[3] for g in got)
+    if not uniq:
+        pref = np.zeros((n + 1, nt, R), dtype=dt)
+        return pref, ts, budget, mono
+    # All distinct menus at once: menu d's ascending cycles shifted by d * span form one sorted
+    # array, so one searchsorted counts, for every (menu, candidate), the rows meeting T.
+    lens = np.array([len(g[0]) for g in got], np.int64)
+    span = int(max(int(ts.max()) if nt else 0, max(int(g[0][-1]) for g in got))) + 1
+    shift = np.arange(len(got), dtype=np.int64) * span
+    keys = np.concatenate([g[0] for g in got]) + np.repeat(shift, lens)
+    start = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    cnt = np.searchsorted(keys, (ts[None, :] + shift[:, None]).ravel(), side="right").reshape(len(got), nt)
+    cnt -= start[:, None]
+    # the row each candidate takes (index into the menu's rows; len: the cap, no row meets T), as
+    # an index into every menu's rows stacked
+    rbase = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+    g_idx = np.where(cnt == 0, lens[:, None], lens[:, None] - cnt) + rbase[:, None]
     # A candidate whose capped rows equal the previous one's for every layer reaches exactly as
     # far, so it is never the *first* feasible T of a segment: drop it (the relaxation's rows,
     # capped at the budget, repeat for about two thirds of ResNet-152's candidates).
-    if nt > 1 and len(uniq):
-        new = np.zeros(nt, bool)
-        new[0] = True
-        for rid, rn in zip(ridx, run):
-            ids = rn[rid]
-            new[1:] |= ids[1:] != ids[:-1]
+    if nt > 1:
+        ids = np.concatenate([g[2] for g in got])[g_idx]
+        new = np.ones(nt, bool)
+        new[1:] = (ids[:, 1:] != ids[:, :-1]).any(axis=0)
         if not new.all():
             ts = ts[new]
-            ridx = [rid[new] for rid in ridx]
+            g_idx = g_idx[:, new]
             nt = len(ts)
-    comp = [rows[rid] for rows, rid in zip(table, ridx)]  # [nt, R] per distinct menu
+    comp = np.concatenate([g[1] for g in got])[g_idx]  # [distinct menus, nt, R]
     pref = np.empty((n + 1, nt, R), dtype=dt)
     pref[0] = 0
     for i, c in enumerate(layer_col):
