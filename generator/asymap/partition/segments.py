@@ -284,16 +284,19 @@ def _reach_by_layer(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
     budget = np.asarray(budget).astype(pref.dtype)  # the capped sums fit pref's type (min_feasible_T)
     ptr = np.zeros(nt, np.int64)
     reach = np.empty((n1, nt), np.int64)
+    every = np.arange(nt, dtype=np.int64)
     for j in range(n1):
         np.maximum(ptr, j, out=ptr)
         lim = pref[j] + budget
-        act = np.nonzero(ptr < n)[0]
+        act = every[ptr < n]
+        pos = ptr[act] * nt + act  # flat index of each active pointer's row
         while len(act):
-            nxt = ptr[act] + 1
-            ok = _rows_within(flat[nxt * nt + act], lim[act])
-            act, nxt = act[ok], nxt[ok]
-            ptr[act] = nxt
-            act = act[nxt < n]
+            pos += nt  # the next layer's row
+            ok = _rows_within(np.take(flat, pos, axis=0), np.take(lim, act, axis=0))
+            act, pos = act[ok], pos[ok]
+            ptr[act] += 1
+            more = pos < n * nt
+            act, pos = act[more], pos[more]
         reach[j] = ptr
     return np.ascontiguousarray(reach.T)
 
