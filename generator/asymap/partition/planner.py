@@ -113,21 +113,28 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs))
                for t in range(len(specs))]  # per SLR
 
-    def tables(t: int) -> tuple[dict, list]:
-        """Board type t's menus per port width and their segment tables."""
+    def tables(job: tuple[int, tuple]) -> tuple[dict, list]:
+        """Board type t's menus at port widths ``ws`` and their segment tables."""
+        t, ws = job
         spec = specs[t]
         menus = {}
-        for w, inf in by_width.items():
+        for w in ws:
             same: dict = {}  # a layer that never streams has one menu in both weight modes
-            menus[w] = (board_menus(inf, spec, ONCHIP, same), board_menus(inf, spec, OFFCHIP, same))
+            menus[w] = (board_menus(by_width[w], spec, ONCHIP, same), board_menus(by_width[w], spec, OFFCHIP, same))
         return menus, segment_tables(list(menus.values()), budgets[t], spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
                                      None, spec.slrs)
 
-    # Board types on two cores (a forked child computes every other type; the same result).
-    types = []
-    for t, (menus, tabs) in enumerate(map_two(tables, range(len(specs)))):
-        types.append(_merge_widths([_TypeTables(specs[t], budgets[t], menus[w], tab, lanes=w, infos=by_width[w])
-                                    for w, tab in zip(menus, tabs)]))
+    # On two cores: a forked child computes every other job (the same result). A job is a board
+    # type at all its widths (their tables share one sweep), or, with a single type, half its widths.
+    widths = tuple(by_width)
+    jobs = [(t, widths) for t in range(len(specs))]
+    if len(jobs) == 1 and len(widths) > 1:
+        jobs = [(0, widths[: len(widths) // 2]), (0, widths[len(widths) // 2:])]
+    per_type: dict = {}
+    for (t, _), (menus, tabs) in zip(jobs, map_two(tables, jobs)):
+        per_type.setdefault(t, []).extend(_TypeTables(specs[t], budgets[t], menus[w], tab, lanes=w, infos=by_width[w])
+                                          for w, tab in zip(menus, tabs))
+    types = [_merge_widths(per_type[t]) for t in range(len(specs))]
     cb = _cut_bytes(graph)
     names = [b.name for b in cluster.boards]
     pos = {n: i for i, n in enumerate(names)}
