@@ -22,12 +22,13 @@ R = TypeVar("R")
 
 
 def _can_fork() -> bool:
-    """Linux, at least two CPUs for this process, and one of them idle (a 1-minute load average
-    below the CPU count minus one: on a busy machine a second process only adds its overhead)."""
+    """Linux, at least two CPUs for this process, and about one of them to spare (a 1-minute load
+    average below the CPU count minus a half, which a run of plans one after another stays under
+    on an idle machine: on a busy machine a second process only adds its overhead)."""
     if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
         return False
     cpus = len(os.sched_getaffinity(0))
-    return cpus >= 2 and os.getloadavg()[0] < cpus - 1
+    return cpus >= 2 and os.getloadavg()[0] < cpus - 0.5
 
 
 def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
