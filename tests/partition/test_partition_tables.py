@@ -299,3 +299,18 @@ def test_build_problem_forked_equals_serial(monkeypatch, preset):
         assert a[0] == b[0]
         assert all(np.array_equal(x, y) for x, y in zip(a[1:4], b[1:4]))
         assert all(np.array_equal(x, y) for x, y in zip(a[4], b[4]))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (13,), (3, 7)])
+def test_bram_count_is_the_fewest_blocks_over_every_aspect_ratio(shape):
+    """costmodel.bram_count (all BRAM36 shapes at once) equals the plain minimum over the shapes."""
+    rng = np.random.default_rng(len(shape) * 10 + sum(shape))
+    for _ in range(30):
+        w = rng.integers(1, 5000, size=shape)
+        d = rng.integers(0, 100_000, size=shape)
+        want = np.min([cm.ceil_div(w, bw) * cm.ceil_div(d, bd) for bw, bd in cm.BRAM_SHAPES], axis=0)
+        want = np.where(d > 0, want, 0)
+        got = cm.bram_count(w, d)
+        assert np.shape(got) == np.shape(want) and np.array_equal(got, want)
+        assert np.array_equal(cm.bram_count(64, d), np.where(d > 0, np.min(
+            [cm.ceil_div(64, bw) * cm.ceil_div(d, bd) for bw, bd in cm.BRAM_SHAPES], axis=0), 0))

@@ -40,6 +40,8 @@ URAM_BITS = 288 * 1024
 # BRAM36 aspect ratios (width, depth) in simple dual-port mode; URAM is 72 x 4096.
 BRAM_SHAPES = ((1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512))
 URAM_SHAPE = (72, 4096)
+_BRAM_W = np.array([w for w, _ in BRAM_SHAPES], np.int64)
+_BRAM_D = np.array([d for _, d in BRAM_SHAPES], np.int64)
 LUTRAM_MAX_DEPTH = 64  # shallower memories go to LUTRAM (one LUT6 = 64 x 1 bit)
 URAM_MIN_DEPTH = 1024  # deep weight memories go to URAM when the board has it
 LUTRAM_MAX_BYTES = 1024  # small line/pixel buffers are LUTRAM
@@ -121,10 +123,9 @@ def bram_count(width_bits, depth):
     """BRAM36 blocks for a memory of ``width_bits`` x ``depth`` (best aspect ratio)."""
     width_bits = np.asarray(width_bits, dtype=np.int64)
     depth = np.asarray(depth, dtype=np.int64)
-    best = None
-    for w, d in BRAM_SHAPES:
-        n = ceil_div(width_bits, w) * ceil_div(depth, d)
-        best = n if best is None else np.minimum(best, n)
+    # every aspect ratio at once (one row per shape), the fewest blocks
+    col = (-1,) + (1,) * max(width_bits.ndim, depth.ndim)
+    best = (ceil_div(width_bits, _BRAM_W.reshape(col)) * ceil_div(depth, _BRAM_D.reshape(col))).min(axis=0)
     return np.where(depth > 0, best, 0)
 
 
