@@ -37,7 +37,7 @@ from asymap.partition.costmodel import (
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import SegmentTable, choose, segment_table, segment_tables  # noqa: F401
+from asymap.partition.segments import SegmentTable, choose, segment_tables
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 from asymap.util.forked import map_two
 
