@@ -314,3 +314,34 @@ def test_bram_count_is_the_fewest_blocks_over_every_aspect_ratio(shape):
         assert np.shape(got) == np.shape(want) and np.array_equal(got, want)
         assert np.array_equal(cm.bram_count(64, d), np.where(d > 0, np.min(
             [cm.ceil_div(64, bw) * cm.ceil_div(d, bd) for bw, bd in cm.BRAM_SHAPES], axis=0), 0))
+
+
+def test_menus_shared_between_modes_and_boards_equal_menus_alone():
+    """board_menus with one ``cache`` for both weight modes and one ``rows_cache`` for every board
+    type (costmodel.resource_class) gives the same menus as each call alone."""
+    g = _graph("resnet18", 32, 0.5)
+    fields = ("cycles", "res", "opt", "lo_cycles", "lo_res", "lo_agg", "mac")
+    for ml in (8, 32):
+        infos = cm.layer_infos(g, True, ml)
+        rows_cache: dict = {}
+        for spec in all_board_specs():
+            same: dict = {}
+            for mode in (cm.ONCHIP, cm.OFFCHIP):
+                shared = cm.board_menus(infos, spec, mode, same, rows_cache)
+                alone = cm.board_menus(infos, spec, mode)
+                for a, b in zip(shared, alone):
+                    assert a.tight == b.tight
+                    for f in fields:
+                        assert np.array_equal(getattr(a, f), getattr(b, f)), (spec.name, mode, f)
+        assert len({k[-2:] for k in rows_cache}) >= 2  # boards of several classes shared the cache
+
+
+def test_split_by_class_keeps_classes_whole_and_halves_even():
+    from asymap.partition.planner import _split_by_class
+
+    order = _split_by_class(["a", "b", "b", "b", "a", "c"])
+    assert sorted(order) == list(range(6))
+    halves = [{"abbbac"[t] for t in order[0::2]}, {"abbbac"[t] for t in order[1::2]}]
+    assert not halves[0] & halves[1]
+    assert _split_by_class(["a", "a", "a", "b"]) == [0, 1, 2, 3]  # a whole class would unbalance: index order
+    assert _split_by_class([]) == []

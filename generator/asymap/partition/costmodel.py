@@ -1023,21 +1023,36 @@ def _signature(info: LayerInfo) -> tuple:
             info.options.wdepth.tobytes())
 
 
-def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int, cache: dict | None = None) -> list[Menu]:
+def resource_class(spec: BoardSpec) -> tuple[bool, bool]:
+    """All that ``option_resources`` and ``mac_rows`` read from a board: whether it has URAM and
+    whether a DSP packs two MACs. Boards of one class get the same option rows and resources
+    (their menus still differ: ``cost_weights``); keep this in step with those two functions."""
+    return (spec.uram > 0, spec.macs_per_dsp >= 2)
+
+
+def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int, cache: dict | None = None,
+                rows_cache: dict | None = None) -> list[Menu]:
     """Every layer's menu on ``spec`` in weight mode ``mode``. Equal layers share one Menu object;
     so do the two modes' menus of a layer that never streams, when both calls get the same
-    ``cache`` (a dict for one ``infos`` and ``spec``)."""
+    ``cache`` (a dict for one ``infos`` and ``spec``). ``rows_cache`` (a dict for one ``infos``,
+    any boards) keeps each layer's option rows and resources for the boards of its
+    ``resource_class``."""
     w = cost_weights(spec)
     cache = {} if cache is None else cache
+    rows_cache = {} if rows_cache is None else rows_cache
     out = []
     for i in infos:
         m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
         key = _signature(i) + (i.streams, m)
         if key not in cache:
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
-            rows, kinds = mac_rows(i, spec)
+            rkey = key + resource_class(spec)
+            if rkey not in rows_cache:
+                rows, kinds = mac_rows(i, spec)
+                rows_cache[rkey] = (rows, kinds, option_resources(i, spec, m, rows, kinds))
+            rows, kinds, res = rows_cache[rkey]
             bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)
-            menu = raw_menu(cyc[rows], option_resources(i, spec, m, rows, kinds), w, bias)
+            menu = raw_menu(cyc[rows], res, w, bias)
             menu.mac = kinds[menu.opt]
             menu.opt = rows[menu.opt]
             cache[key] = menu

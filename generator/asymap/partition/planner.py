@@ -32,6 +32,7 @@ from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wi
 from asymap.partition.transport import charge_transport, transport_reserve
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
+    resource_class,
     pack_slrs, port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
@@ -120,14 +121,18 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         menus = {}
         for w in ws:
             same: dict = {}  # a layer that never streams has one menu in both weight modes
-            menus[w] = (board_menus(by_width[w], spec, ONCHIP, same), board_menus(by_width[w], spec, OFFCHIP, same))
+            menus[w] = (board_menus(by_width[w], spec, ONCHIP, same, rows_of[w]),
+                        board_menus(by_width[w], spec, OFFCHIP, same, rows_of[w]))
         return menus, segment_tables(list(menus.values()), budgets[t], spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
                                      None, spec.slrs)
 
     # On two cores: a forked child computes every other job (the same result). A job is a board
     # type at all its widths (their tables share one sweep), or, with a single type, half its widths.
+    # Types of one costmodel.resource_class share their layers' option resources (``rows_of``,
+    # one copy per process), so each class goes whole to one process where the split stays even.
+    rows_of: dict = {w: {} for w in by_width}
     widths = tuple(by_width)
-    jobs = [(t, widths) for t in range(len(specs))]
+    jobs = [(t, widths) for t in _split_by_class([resource_class(specs[t]) for t in range(len(specs))])]
     if len(jobs) == 1 and len(widths) > 1:
         jobs = [(0, widths[: len(widths) // 2]), (0, widths[len(widths) // 2:])]
     per_type: dict = {}
@@ -160,6 +165,28 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     hr = host_routes(cluster, in_bytes, out_bytes)
     return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
                    link, adj, cb, lmin, util, hr)
+
+
+def _split_by_class(classes: list) -> list[int]:
+    """Type indices ordered so that ``map_two``'s halves (even and odd positions) each get whole
+    classes when that keeps the halves' sizes within one; else in index order."""
+    groups: dict = {}
+    for t, c in enumerate(classes):
+        groups.setdefault(c, []).append(t)
+    halves: list[list[int]] = [[], []]
+    for members in sorted(groups.values(), key=len, reverse=True):  # largest class first
+        min(halves, key=len).extend(members)
+    a, b = halves
+    if abs(len(a) - len(b)) > 1 or not b:
+        return list(range(len(classes)))
+    if len(b) > len(a):
+        a, b = b, a
+    out = []
+    for i in range(len(a)):
+        out.append(a[i])
+        if i < len(b):
+            out.append(b[i])
+    return out
 
 
 def port_widths(graph: Graph) -> list[int]:
