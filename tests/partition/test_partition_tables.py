@@ -278,10 +278,10 @@ def test_map_two_passes_on_the_parent_error(forking):
         map_two(fails_here, range(4))
 
 
-@pytest.mark.parametrize("preset", ["example16", "u280x16"])
+@pytest.mark.parametrize("preset", ["example16", "mixed4"])
 def test_build_problem_forked_equals_serial(monkeypatch, preset):
-    """The planner's tables are the same whether board types (example16) or one type's port
-    widths (u280x16) are split over two processes."""
+    """The planner's tables are the same whether or not board types are split over two
+    processes."""
     import asymap.util.forked as forked
     from asymap.cluster.load import load_cluster
     from asymap.partition.planner import build_problem

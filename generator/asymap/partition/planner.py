@@ -127,14 +127,13 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
                                      None, spec.slrs)
 
     # On two cores: a forked child computes every other job (the same result). A job is a board
-    # type at all its widths (their tables share one sweep), or, with a single type, half its widths.
+    # type at all its widths (their tables share one sweep). (Splitting a single type's widths
+    # was tried: on u280x16 the fork's overhead, ~0.15 s of CPU, is as large as the work.)
     # Types of one costmodel.resource_class share their layers' option resources (``rows_of``,
     # one copy per process), so each class goes whole to one process where the split stays even.
     rows_of: dict = {w: {} for w in by_width}
     widths = tuple(by_width)
     jobs = [(t, widths) for t in _split_by_class([resource_class(specs[t]) for t in range(len(specs))])]
-    if len(jobs) == 1 and len(widths) > 1:
-        jobs = [(0, widths[: len(widths) // 2]), (0, widths[len(widths) // 2:])]
     per_type: dict = {}
     for (t, _), (menus, tabs) in zip(jobs, map_two(tables, jobs)):
         per_type.setdefault(t, []).extend(_TypeTables(specs[t], budgets[t], menus[w], tab, lanes=w, infos=by_width[w])
