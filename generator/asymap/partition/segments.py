@@ -83,24 +83,28 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     n = len(calls[0][0]) if calls else 0
     outs: list = [None] * len(calls)
     prep: dict = {}  # a menu's capped rows, shared by the calls it appears in (same budget)
-    batch: dict = {}  # (budget, dtype) -> [(call index, pref, ts, budget)]
+    batch: dict = {}  # (budget, dtype) -> ([(call index, candidates, budget)], [pref])
     for ci, (menus, ts, lower) in enumerate(calls):
         pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep)
         if mono:
             outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs), ts_)
         else:
-            batch.setdefault((bud.tobytes(), pref.dtype.str), []).append((ci, pref, ts_, bud))
-    for group in batch.values():
-        bud = group[0][3]
-        nts = [len(ts_) for _, _, ts_, _ in group]
-        one = _reach_by_layer(np.concatenate([g[1] for g in group], axis=1) if len(group) > 1 else group[0][1], bud)
+            group = batch.setdefault((bud.tobytes(), pref.dtype.str), ([], []))
+            group[0].append((ci, ts_, bud))
+            group[1].append(pref)
+        del pref
+    for members, prefs in batch.values():
+        both = np.concatenate(prefs, axis=1) if len(prefs) > 1 else prefs[0]
+        prefs.clear()  # (the concatenation holds them now)
+        one = _reach_by_layer(both, members[0][2])
+        del both
         reach = one
         for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
             reach = np.take_along_axis(one, reach, axis=1)
         o = 0
-        for (ci, _, ts_, _), nt in zip(group, nts):
-            outs[ci] = _to_cycles(_first_of_reach(reach[o : o + nt], n), ts_)
-            o += nt
+        for ci, ts_, _ in members:
+            outs[ci] = _to_cycles(_first_of_reach(reach[o : o + len(ts_)], n), ts_)
+            o += len(ts_)
     return outs
 
 
