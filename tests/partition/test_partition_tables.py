@@ -345,3 +345,15 @@ def test_split_by_class_keeps_classes_whole_and_halves_even():
     assert not halves[0] & halves[1]
     assert _split_by_class(["a", "a", "a", "b"]) == [0, 1, 2, 3]  # a whole class would unbalance: index order
     assert _split_by_class([]) == []
+
+
+def test_map_two_without_a_process_to_spare(forking, monkeypatch):
+    """fork() failing (EAGAIN) leaves the plain map, and no descriptor open."""
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert map_two(_square, range(5)) == [0, 1, 4, 9, 16]
+    if before is not None:
+        assert len(os.listdir("/proc/self/fd")) == before

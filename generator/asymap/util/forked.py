@@ -49,9 +49,15 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     # collection touches every object it tracks, and each page it touches is copied (both
     # processes then pay for it).
     gc.freeze()
-    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with other threads alive
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    try:
+        with warnings.catch_warnings():  # Python >= 3.12 warns about fork() with other threads alive
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:  # no process to spare (EAGAIN, ENOMEM): all here
+        gc.unfreeze()
+        os.close(r)
+        os.close(w)
+        return [fn(x) for x in items]
     if pid == 0:  # the child: compute, send, exit without running the parent's cleanup
         code = 1
         try:
