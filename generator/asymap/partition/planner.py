@@ -37,7 +37,7 @@ from asymap.partition.costmodel import (
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import SegmentTable, choose, segment_table
+from asymap.partition.segments import SegmentTable, Work, choose, segment_table
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 
 DEFAULT_BEAM = 48
@@ -266,6 +266,33 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
     return best
 
 
+def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
+    """The best plan on at most ``max_k`` boards and a proven bound: uniform-width passes (widest
+    first, see ``_uniform``), then the mixed search, each tightened (``_tighten``). Each uniform
+    pass may spend REFINE_WORK; the mixed pass REFINE_WORK and whatever they left unspent (a
+    count, so the plan does not depend on the machine)."""
+    best = None  # the best uniform plan so far: a later width only looks for better ones
+    spare = 0  # work the uniform passes left unspent: the mixed pass may spend it too
+    for w in reversed(range(max((len(tt.widths) for tt in pb.types), default=0))):  # see _uniform
+        pn = _uniform(pb, w)
+        lbn = _bounds(pn, max_k)[max_k - 1]
+        rn = solve_order(pn, max_k, lbn, beam=beam, exact_boards=exact_boards)
+        if best is not None and best.interval < rn.interval:
+            rn = best
+        left = Work(REFINE_WORK)
+        if np.isfinite(rn.interval):
+            best = _tighten(pn, rn, lbn, max_k, beam, exact_boards, budget=left)[0]
+        spare += left.left
+    if any(tt.widths for tt in pb.types):
+        _remerge(pb)
+    res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+    if np.isfinite(res.interval):
+        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK + spare)
+    if best is not None and best.interval < res.interval:  # a beam may miss a uniform plan
+        res = OrderResult(best.interval, best.path, best.cuts, False, best.states)  # proven by the bound only
+    return res, lb
+
+
 def _solve_target(pb: Problem, max_k: int, ips: float):
     """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can."""
     from asymap.partition.target import fewest_boards, segment_dsp
@@ -310,9 +337,10 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
 
 
 # Search states the exact inner solve may spend tightening a plan and its bound (segments.Work),
-# in all and per settled start when asking at the plan's own interval (``_tighten``; PROBE_WORK
-# when bisecting). ResNet-152 on example16 needs about 261,000 in ~125 settles to prove its plan
-# optimal (close to the budget); the narrow ResNet-18 on edge4 about 81,000.
+# per pass (``_search``: the mixed pass also gets what the uniform-width passes left) and per
+# settled start when asking at the plan's own interval (``_tighten``; PROBE_WORK when bisecting).
+# ResNet-152 on example16: its mixed pass needs ~372,000 (the 32-channel pass leaves ~14,000, the
+# 8-channel one all of its 300,000) to prove its plan optimal; the narrow ResNet-18 on edge4 ~81,000.
 REFINE_WORK = 300_000
 SETTLE_WORK = 50_000
 
@@ -431,7 +459,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
 
 
 def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
-             work: int | None = None) -> tuple[OrderResult, float]:
+             work: int | None = None, budget=None) -> tuple[OrderResult, float]:
     """Lazy exact inner solve: a better plan and a proven bound of the true optimum.
 
     The achievable table overstates some segments (each layer takes its cheapest option by one
@@ -450,12 +478,11 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
     V a cycle at a time: ResNet-152 on example16 spent its whole budget that way), and knapsacks
     that gave up are asked once more with all the work left. Stop when proven, or when the
     knapsacks give up or spend ``work`` search states (REFINE_WORK; a count, not a clock, so the
-    plan does not depend on the machine's load). Every bound on the way is valid and every plan
-    real."""
+    plan does not depend on the machine's load); ``budget`` (a segments.Work) instead: the
+    caller's, which then shows what is left. Every bound on the way is valid and every plan real."""
     from asymap.partition.bounds import relaxed_witness
-    from asymap.partition.segments import Work
 
-    budget = Work(REFINE_WORK if work is None else work)
+    budget = Work(REFINE_WORK if work is None else work) if budget is None else budget
     n = len(pb.cluster.boards)
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     counts = [0] * len(pb.types)
@@ -853,22 +880,7 @@ def plan(
         if tgt is not None and tgt.boards:
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
         else:
-            best = None  # the best uniform plan so far: a later width only looks for better ones
-            for w in reversed(range(max((len(tt.widths) for tt in pb.types), default=0))):  # see _uniform
-                pn = _uniform(pb, w)
-                lbn = _bounds(pn, max_k)[max_k - 1]
-                rn = solve_order(pn, max_k, lbn, beam=beam, exact_boards=exact_boards)
-                if best is not None and best.interval < rn.interval:
-                    rn = best
-                if np.isfinite(rn.interval):
-                    best = _tighten(pn, rn, lbn, max_k, beam, exact_boards)[0]
-            if any(tt.widths for tt in pb.types):
-                _remerge(pb)
-            res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
-            if np.isfinite(res.interval):
-                res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards)
-            if best is not None and best.interval < res.interval:  # a beam may miss a uniform plan
-                res = OrderResult(best.interval, best.path, best.cuts, False, best.states)  # proven by the bound only
+            res, lb = _search(pb, max_k, lb, beam, exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
