@@ -583,6 +583,41 @@ PROBE_WORK = 10_000
 PROBE_MISSES = 2
 
 
+# Work of the exact inner solve per ``--sweep`` row below the plan's board count (``_sweep``).
+SWEEP_WORK = 50_000
+
+
+def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, exact_boards: int, ks,
+           main: tuple | None) -> list[tuple[int, OrderResult, float]]:
+    """(k, best plan found on at most k boards, its proven bound) for every k of ``ks``.
+
+    A row k at or above the boards the plan uses takes the plan and its bound (``main``: (plan,
+    proven bound on max_k boards)): it is a plan on at most k boards and no plan on k <= max_k
+    boards beats the bound. A row below is searched and tightened on its own (SWEEP_WORK, on the
+    tables the plan's search has tightened already). Then what holds between rows is applied: a
+    plan on k - 1 boards is one on at most k (a row takes the better), and a bound on k boards
+    bounds every smaller k (a row takes the higher)."""
+    rows = []
+    for k in ks:
+        if main is not None and np.isfinite(main[0].interval) and k >= len(main[0].path):
+            r, lbk = main
+        elif k == max_k:
+            r, lbk = res, _proven_bound(pb, res, lbs[k - 1], k)
+        else:
+            r = solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
+            lbk = lbs[k - 1]
+            if np.isfinite(r.interval):
+                r, lbk = _tighten(pb, r, lbk, k, beam, exact_boards, SWEEP_WORK)
+            lbk = _proven_bound(pb, r, lbk, k)
+        rows.append([k, r, lbk])
+    for i in range(1, len(rows)):
+        if rows[i - 1][1].interval < rows[i][1].interval:
+            rows[i][1] = rows[i - 1][1]
+    for i in range(len(rows) - 2, -1, -1):
+        rows[i][2] = max(rows[i][2], rows[i + 1][2])
+    return [tuple(r) for r in rows]
+
+
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
     """Which layer and which resource rule out every plan (say it for the largest board)."""
     big = max(range(len(pb.types)), key=lambda t: (pb.types[t].spec.dsp + 8 * pb.types[t].spec.uram + pb.types[t].spec.bram36))
@@ -955,20 +990,16 @@ def plan(
         gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     sweep_rows = None
     if sweep:
-        sweep_rows = []
         ks = range(1, max_k + 1)
         if progress:
             ks = progress(ks)
-        for k in ks:
-            r = res if k == max_k else solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
-            iv, ips, g = _rate(r.interval, macs)
-            lbk = _proven_bound(pb, r, lbs[k - 1], k)
-            sweep_rows.append({
-                "boards": k, "used": len(r.path), "interval_s": iv, "throughput_ips": ips, "gops": g,
-                "lower_bound_s": lbk if np.isfinite(lbk) else None,
-                "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
-                "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None,
-            })
+        main = None if tgt is not None and tgt.boards else (res, lb)
+        sweep_rows = [{"boards": k, "used": len(r.path), **dict(zip(("interval_s", "throughput_ips", "gops"),
+                                                                   _rate(r.interval, macs))),
+                       "lower_bound_s": lbk if np.isfinite(lbk) else None,
+                       "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
+                       "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None}
+                      for k, r, lbk in _sweep(pb, res, lbs, max_k, beam, exact_boards, ks, main)]
     return Plan(
         model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256),
                "name": graph.name, "layers": L, "macs": int(macs),
