@@ -184,32 +184,6 @@ def _merge_widths(subs: list[_TypeTables]) -> _TypeTables:
                        width_of=pick)
 
 
-def _remerge(pb: Problem) -> None:
-    """Take the widths' tables as they stand (after the uniform-width passes tightened them, see
-    ``_uniform``) into every board type's per-segment best, and the board interval matrices."""
-    for t, tt in enumerate(pb.types):
-        if tt.widths:
-            m = _merge_widths(tt.widths)
-            m.table.lower = np.maximum(m.table.lower, np.minimum(tt.table.lower, m.table.interval))
-            tt.table, tt.width_of = m.table, m.width_of
-    pb.seg = [pb.types[t].table.interval for t in pb.board_type]
-
-
-def _uniform(pb: Problem, w: int) -> Problem:
-    """The problem with every board at its w-th port width (sharing the width's tables).
-
-    Why: the exact inner solve (``_tighten``) refines only the segments its lower bound points
-    to. Over every width at once that bound loses the port floor of narrow ports (0.40 ms for a
-    56x56x256 tensor at 8 channels per beat) and points at segments no good plan uses, so the
-    plan can end worse than narrow ports alone give (ResNet-152 on example16: 1,944 against
-    2,179 img/s). Searching and tightening each uniform width first (widest first, each looking
-    only for plans better than the best so far) hands the mixed search every segment those
-    refined, so it starts from the best uniform plan (example16: 2,213.7 img/s)."""
-    types = [tt.widths[w] if tt.widths else tt for tt in pb.types]
-    return Problem(pb.graph, pb.cluster, pb.infos, types, pb.board_type, [types[t].table.interval for t in pb.board_type],
-                   pb.link, pb.adj, pb.cut_bytes, pb.cut_link_min, pb.util, pb.host)
-
-
 def _at(pb: Problem, t: int, j: int, k: int) -> _TypeTables:
     """The tables of board type t at the port width segment j..k-1 takes."""
     tt = pb.types[t]
@@ -267,30 +241,34 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
 
 
 def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
-    """The best plan on at most ``max_k`` boards and a proven bound: uniform-width passes (widest
-    first, see ``_uniform``), then the mixed search, each tightened (``_tighten``). Each uniform
-    pass may spend REFINE_WORK; the mixed pass REFINE_WORK and whatever they left unspent (a
-    count, so the plan does not depend on the machine)."""
-    best = None  # the best uniform plan so far: a later width only looks for better ones
-    spare = 0  # work the uniform passes left unspent: the mixed pass may spend it too
-    for w in reversed(range(max((len(tt.widths) for tt in pb.types), default=0))):  # see _uniform
-        pn = _uniform(pb, w)
-        lbn = _bounds(pn, max_k)[max_k - 1]
-        rn = solve_order(pn, max_k, lbn, beam=beam, exact_boards=exact_boards)
-        if best is not None and best.interval < rn.interval:
-            rn = best
-        left = Work(REFINE_WORK)
-        if np.isfinite(rn.interval):
-            best = _tighten(pn, rn, lbn, max_k, beam, exact_boards, budget=left)[0]
-        spare += left.left
-    if any(tt.widths for tt in pb.types):
-        _remerge(pb)
+    """The best plan on at most ``max_k`` boards and a proven bound: the outer search over every
+    board type's per-segment best width, tightened by the exact inner solve (``_tighten``) with
+    REFINE_WORK per port width and one more (a count, so the plan does not depend on the machine).
+
+    Why one pass over all widths: the bisecting tightening refines the segments the plans and
+    the bound point to at every width at once. Searching and tightening each uniform width first
+    (as the planner did before) spent most of the work where no better plan was: ResNet-152 on
+    example16 ended at 2,618.7 images/s with a 5.93 % gap in ~4.1 s of search; one pass with
+    the same total work proves 2,711.0 optimal in ~2.6 s (ring8: 2,827.7 proven, against
+    2,748.5 at a 4.86 % gap)."""
+    widths = max((len(tt.widths) for tt in pb.types), default=0)
     res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
     if np.isfinite(res.interval):
-        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK + spare)
-    if best is not None and best.interval < res.interval:  # a beam may miss a uniform plan
-        res = OrderResult(best.interval, best.path, best.cuts, False, best.states)  # proven by the bound only
+        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK * (1 + widths))
+    # A proven optimum on fewer boards, if the exact solve finds one within FEWER_WORK (it frees
+    # boards: u280x16's optimum runs on 15 of its 16; the bound on max_k boards bounds fewer).
+    while np.isfinite(res.interval) and lb >= res.interval * (1 - 1e-12) and len(res.path) > 1:
+        k = len(res.path) - 1
+        r = solve_order(pb, k, lb, beam=beam, exact_boards=exact_boards)
+        if np.isfinite(r.interval) and r.interval > res.interval:
+            r = _tighten(pb, r, lb, k, beam, exact_boards, FEWER_WORK)[0]
+        if not r.interval <= res.interval:
+            break
+        res = r
     return res, lb
+
+
+FEWER_WORK = 20_000
 
 
 def _solve_target(pb: Problem, max_k: int, ips: float):
@@ -337,10 +315,10 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
 
 
 # Search states the exact inner solve may spend tightening a plan and its bound (segments.Work),
-# per pass (``_search``: the mixed pass also gets what the uniform-width passes left) and per
-# settled start when asking at the plan's own interval (``_tighten``; PROBE_WORK when bisecting).
-# ResNet-152 on example16: its mixed pass needs ~372,000 (the 32-channel pass leaves ~14,000, the
-# 8-channel one all of its 300,000) to prove its plan optimal; the narrow ResNet-18 on edge4 ~81,000.
+# per port width and one more (``_search``), and per settled start when asking at the plan's own
+# interval (``_tighten``; PROBE_WORK when bisecting). ResNet-152 on example16 (3 widths: 1.2
+# million) needs ~606,000 to prove its plan optimal, on u280x16 ~326,000; the narrow ResNet-18 on
+# edge4 ~65,000.
 REFINE_WORK = 300_000
 SETTLE_WORK = 50_000
 
@@ -459,7 +437,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
 
 
 def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
-             work: int | None = None, budget=None) -> tuple[OrderResult, float]:
+             work: int | None = None) -> tuple[OrderResult, float]:
     """Lazy exact inner solve: a better plan and a proven bound of the true optimum.
 
     The achievable table overstates some segments (each layer takes its cheapest option by one
@@ -478,11 +456,11 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
     V a cycle at a time: ResNet-152 on example16 spent its whole budget that way), and knapsacks
     that gave up are asked once more with all the work left. Stop when proven, or when the
     knapsacks give up or spend ``work`` search states (REFINE_WORK; a count, not a clock, so the
-    plan does not depend on the machine's load); ``budget`` (a segments.Work) instead: the
-    caller's, which then shows what is left. Every bound on the way is valid and every plan real."""
+    plan does not depend on the machine's load). Every bound on the way is valid and every plan
+    real."""
     from asymap.partition.bounds import relaxed_witness
 
-    budget = Work(REFINE_WORK if work is None else work) if budget is None else budget
+    budget = Work(REFINE_WORK if work is None else work)
     n = len(pb.cluster.boards)
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     counts = [0] * len(pb.types)
