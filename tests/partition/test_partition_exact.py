@@ -597,6 +597,39 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
             assert true * (1 - 1e-12) <= real <= res.interval * (1 + 1e-12), (seed, work)
 
 
+def test_search_proves_the_optimum_on_the_fewest_boards(monkeypatch):
+    """planner._search on the random instances: the plan is the exhaustive optimum (every path and
+    cut, every segment by brute force over the raw options), proven, and of the optimal plans one
+    on the fewest boards (the step after the proof, within FEWER_WORK)."""
+    from asymap.partition import planner
+
+    _raw_planner(monkeypatch)
+    fewer = 0
+    for seed in range(60):
+        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
+        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+        memo: dict = {}
+
+        def seg_fn(b, j, k):
+            t = board_type[b]
+            if (t, j, k) not in memo:
+                memo[(t, j, k)] = brute_segment(_raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3],
+                                                wbytes, types[t][4], j, k)
+            return memo[(t, j, k)]
+
+        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
+        start = planner.solve_order(pb, n, 0.0)
+        if not np.isfinite(start.interval):  # (the exact solve starts from a plan of the achievable table)
+            continue
+        res, bound = planner._search(pb, n, planner._bounds(pb, n)[-1], 48, planner.EXACT_BOARDS)
+        true = exhaustive(seg_fn, link, adj, L, n)[0]
+        assert res.interval == pytest.approx(true, rel=1e-12) and bound >= res.interval * (1 - 1e-12), seed
+        least = min(k for k in range(1, n + 1) if exhaustive(seg_fn, link, adj, L, k)[0] <= true * (1 + 1e-12))
+        assert len(res.path) == least, (seed, res.path, least)
+        fewer += len(res.path) < len(start.path)
+    assert fewer >= 1, "no instance where the step to fewer boards mattered: the test tests nothing"
+
+
 @pytest.mark.parametrize("work", [0, 400, 4000])
 def test_sweep_rows_are_real_and_bounded(work, monkeypatch):
     """``--sweep`` rows (planner._sweep) on the random instances, with the rows' own exact solve

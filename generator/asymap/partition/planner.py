@@ -261,14 +261,14 @@ def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tupl
         k = len(res.path) - 1
         r = solve_order(pb, k, lb, beam=beam, exact_boards=exact_boards)
         if np.isfinite(r.interval) and r.interval > res.interval:
-            r = _tighten(pb, r, lb, k, beam, exact_boards, FEWER_WORK)[0]
+            r = _tighten(pb, r, lb, k, beam, exact_boards, min(FEWER_WORK, REFINE_WORK))[0]
         if not r.interval <= res.interval:
             break
         res = r
     return res, lb
 
 
-FEWER_WORK = 20_000
+FEWER_WORK = 20_000  # (at most REFINE_WORK: REFINE_WORK = 0 plans with the menus only)
 
 
 def _solve_target(pb: Problem, max_k: int, ips: float):
@@ -561,7 +561,8 @@ PROBE_WORK = 10_000
 PROBE_MISSES = 2
 
 
-# Work of the exact inner solve per ``--sweep`` row below the plan's board count (``_sweep``).
+# Work of the exact inner solve per ``--sweep`` row below the plan's board count (``_sweep``; at
+# most REFINE_WORK).
 SWEEP_WORK = 50_000
 
 
@@ -585,7 +586,7 @@ def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, ex
             r = solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
             lbk = lbs[k - 1]
             if np.isfinite(r.interval):
-                r, lbk = _tighten(pb, r, lbk, k, beam, exact_boards, SWEEP_WORK)
+                r, lbk = _tighten(pb, r, lbk, k, beam, exact_boards, min(SWEEP_WORK, REFINE_WORK))
             lbk = _proven_bound(pb, r, lbk, k)
         rows.append([k, r, lbk])
     for i in range(1, len(rows)):
