@@ -566,6 +566,52 @@ def test_search_stays_exact_within_its_state_budget(seed):
     assert cut.interval >= exact.interval
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_band_is_the_first_and_last_end_within_the_threshold(seed):
+    """order._band: per first layer, the first and last end whose (finite) segment value is at most
+    the threshold, (L + 1, -1) where none is; memoized per matrix and threshold."""
+    from asymap.partition.order import _band
+
+    rng = np.random.default_rng(seed)
+    L = int(rng.integers(1, 12))
+    s = np.where(rng.random((L + 1, L + 1)) < 0.3, np.inf, rng.random((L + 1, L + 1)))
+    memo: dict = {}
+    for thr in (0.0, 0.2, 0.5, 0.99, np.inf):
+        first, last = _band(s, thr, memo, L)
+        for j in range(L + 1):
+            ks = [k for k in range(L + 1) if s[j, k] <= thr and np.isfinite(s[j, k])]
+            assert (first[j], last[j]) == ((ks[0], ks[-1]) if ks else (L + 1, -1)), (seed, thr, j)
+        assert _band(s, thr, memo, L) is memo[(id(s), thr)]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_search_below_ub_equals_the_unbounded_search(seed):
+    """order.search with an upper bound (each transition computes only the cuts below ub and the
+    ends whose segments can stay within it, order._band): whenever the optimum is below ub it
+    finds the same interval as the unbounded search, and any plan it returns is real (its
+    interval is what the tables charge for it)."""
+    L, n, types, wbytes, board_type, link, adj = random_instance(seed)
+    ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+    seg = [segment_table(*types[t][:2], types[t][2], types[t][3], wbytes, types[t][4], ts).interval
+           for t in board_type]
+    for k in range(1, n + 1):
+        free = search(seg, link, adj, k)
+        if not np.isfinite(free.interval):
+            continue
+        for f in (0.5, 0.999, 1.0, 1.001, 1.05, 1.3, 4.0):
+            ub = free.interval * f
+            for beam, tau in ((None, 0.0), (1, free.interval * 1.2)):
+                got = search(seg, link, adj, k, beam=beam, tau=tau, ub=ub, exact_states=10**6)
+                if free.interval < ub:
+                    assert got.interval == free.interval, (seed, k, f, beam)
+                    for c, v in free.best_by_count.items():
+                        if v < ub:
+                            assert got.best_by_count[c] == v, (seed, k, f, beam, c)
+                if np.isfinite(got.interval):
+                    assert evaluate(seg, link, got.path, got.cuts) == got.interval, (seed, k, f, beam)
+                    assert len(set(got.path)) == len(got.path) <= k
+
+
 @pytest.mark.parametrize("chunk", range(2))
 def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
     """The bisecting exact inner solve (planner._tighten) on small work budgets: whatever it
