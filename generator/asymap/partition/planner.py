@@ -256,7 +256,7 @@ def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tupl
     if np.isfinite(res.interval):
         res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK * (1 + widths))
     # A proven optimum on fewer boards, if the exact solve finds one within FEWER_WORK (it frees
-    # boards: u280x16's optimum runs on 15 of its 16; the bound on max_k boards bounds fewer).
+    # boards: u280x16's optimum runs on 14 of its 16; the bound on max_k boards bounds fewer).
     while np.isfinite(res.interval) and lb >= res.interval * (1 - 1e-12) and len(res.path) > 1:
         k = len(res.path) - 1
         r = solve_order(pb, k, lb, beam=beam, exact_boards=exact_boards)
