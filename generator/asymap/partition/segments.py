@@ -30,6 +30,7 @@ which also needs ``weight bytes / memory bandwidth`` of time per image); a segme
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -234,11 +235,19 @@ def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
         ok = ~np.any(_le_all(kept, blk), axis=0) if len(kept) else np.ones(len(idx), bool)
         # inside the block: an earlier row (smaller sum, or equal and lexicographically first) dominates
         le = _le_all(blk, blk)
-        earlier = np.tril(np.ones((len(idx), len(idx)), bool), k=-1).T  # earlier[a, b]: a before b
+        earlier = _earlier(len(idx))  # earlier[a, b]: a before b
         ok &= ~np.any(le & earlier & ok[:, None], axis=0)
         out.extend(idx[ok].tolist())
         kept = np.vstack([kept, blk[ok]])
     return np.array(sorted(out), dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def _earlier(m: int) -> np.ndarray:
+    """[m, m]: row a comes before row b (a < b); read-only, shared by every block of m rows."""
+    out = np.triu(np.ones((m, m), bool), k=1)
+    out.flags.writeable = False
+    return out
 
 
 def dominance_filter(cycles: np.ndarray, res: np.ndarray, budget: np.ndarray) -> np.ndarray:
