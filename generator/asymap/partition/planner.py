@@ -248,8 +248,8 @@ def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tupl
     Why one pass over all widths: the bisecting tightening refines the segments the plans and
     the bound point to at every width at once. Searching and tightening each uniform width first
     (as the planner did before) spent most of the work where no better plan was: ResNet-152 on
-    example16 ended at 2,618.7 images/s with a 5.93 % gap in ~4.1 s of search; one pass with
-    the same total work proves 2,711.0 optimal in ~2.6 s (ring8: 2,827.7 proven, against
+    example16 ended at 2,618.7 images/s with a 5.93 % gap; one pass with the same total work
+    proves 2,711.0 optimal in about half the search time (ring8: 2,827.7 proven, against
     2,748.5 at a 4.86 % gap)."""
     widths = max((len(tt.widths) for tt in pb.types), default=0)
     res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
