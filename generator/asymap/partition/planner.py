@@ -295,6 +295,8 @@ def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
     if r.exact and np.isfinite(r.interval) and all(
             np.array_equal(pb.types[t].table.lower, pb.types[t].table.interval) for t in range(len(pb.types))):
         return max(lb, r.interval)
+    if lb >= r.interval:  # proven already: the searches below cannot pass a real plan's interval
+        return lb
     v = max(lb, _relaxed_bound(pb, max_k))
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     big = len(pb.cluster.boards) > EXACT_BOARDS
