@@ -80,7 +80,11 @@ def search(
             best = (max(f[L], exit[b]), len(states) - 1)
     best_by_count[1] = best[0]
     ub = min(ub, best[0])
+    bands: dict = {}  # (id(segment matrix), threshold) -> the columns that can matter (_band)
     for count in range(2, max_boards + 1):
+        # Values above ub matter only in the last column (a plan's interval): a cut at or above ub
+        # never extends (rows a < ub below) and, with a beam, values up to tau rank the states.
+        thr = ub if beam is None else max(ub, tau)
         nxt: dict[tuple[int, int], int] = {}
         for si in level:
             st = states[si]
@@ -90,13 +94,29 @@ def search(
                 if st.mask >> b2 & 1:
                     continue
                 a = np.maximum(st.f[1:L], link[(st.last, b2)][1:L])
-                rows = np.nonzero(a < ub)[0]
+                low = a < ub
+                rows = np.flatnonzero(low)
                 if len(rows) == 0:
                     continue
-                m = np.maximum(a[rows, None], seg[b2][rows + 1, :])
-                arg = np.argmin(m, axis=0)
-                newf = m[arg, np.arange(L + 1)]
-                pj = rows[arg] + 1
+                r0, r1 = int(rows[0]), int(rows[-1]) + 1
+                a = a[r0:r1]
+                if len(rows) < r1 - r0:
+                    a[~low[r0:r1]] = np.inf  # cuts at or above ub do not extend (as if left out)
+                first, last = _band(seg[b2], thr, bands, L)
+                c0, c1 = int(first[r0 + 1 : r1 + 1].min()), int(last[r0 + 1 : r1 + 1].max()) + 1
+                s2 = seg[b2][r0 + 1 : r1 + 1]
+                newf = np.full(L + 1, np.inf)
+                pj = np.zeros(L + 1, np.int64)
+                if c0 < c1:  # columns beyond [c0, c1) give values above thr: left at inf
+                    m = np.maximum(a[:, None], s2[:, c0:c1])
+                    arg = np.argmin(m, axis=0)
+                    newf[c0:c1] = m[arg, np.arange(c1 - c0)]
+                    pj[c0:c1] = arg + (r0 + 1)
+                if not c0 <= L < c1:  # the last column always: a plan's interval, even above ub
+                    m = np.maximum(a, s2[:, L])
+                    arg = int(np.argmin(m))
+                    newf[L] = m[arg]
+                    pj[L] = arg + r0 + 1
                 key = (st.mask | 1 << b2, b2)
                 if key in nxt:
                     old = states[nxt[key]]
@@ -137,6 +157,21 @@ def search(
     cuts.reverse()
     return OrderResult(float(best[0]), path, cuts + [L], exact, len(states), best_by_count)
 
+
+
+def _band(s: np.ndarray, thr: float, bands: dict, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per first layer j, the first and last end k with a finite ``s[j, k] <= thr``; (L + 1, -1)
+    where there is none. A transition's columns outside the bands of its rows only give values
+    above thr (max(a, s) >= s), which ``search`` uses nowhere but in the last column."""
+    key = (id(s), thr)
+    got = bands.get(key)
+    if got is None:
+        ok = (s <= thr) & (s < np.inf)
+        has = ok.any(axis=1)
+        first = np.where(has, np.argmax(ok, axis=1), L + 1)
+        last = np.where(has, L - np.argmax(ok[:, ::-1], axis=1), -1)
+        got = bands[key] = (first, last)
+    return got
 
 def _rank(f: np.ndarray, tau: float, L: int) -> tuple:
     """Smaller is better: place as many layers as possible within tau, then the lowest interval."""

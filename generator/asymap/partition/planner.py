@@ -38,7 +38,7 @@ from asymap.partition.costmodel import (
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
-from asymap.partition.segments import SegmentTable, choose, segment_tables
+from asymap.partition.segments import SegmentTable, Work, choose, segment_tables
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 from asymap.util.forked import map_two
 
@@ -218,32 +218,6 @@ def _merge_widths(subs: list[_TypeTables]) -> _TypeTables:
                        width_of=pick)
 
 
-def _remerge(pb: Problem) -> None:
-    """Take the widths' tables as they stand (after the uniform-width passes tightened them, see
-    ``_uniform``) into every board type's per-segment best, and the board interval matrices."""
-    for t, tt in enumerate(pb.types):
-        if tt.widths:
-            m = _merge_widths(tt.widths)
-            m.table.lower = np.maximum(m.table.lower, np.minimum(tt.table.lower, m.table.interval))
-            tt.table, tt.width_of = m.table, m.width_of
-    pb.seg = [pb.types[t].table.interval for t in pb.board_type]
-
-
-def _uniform(pb: Problem, w: int) -> Problem:
-    """The problem with every board at its w-th port width (sharing the width's tables).
-
-    Why: the exact inner solve (``_tighten``) refines only the segments its lower bound points
-    to. Over every width at once that bound loses the port floor of narrow ports (0.40 ms for a
-    56x56x256 tensor at 8 channels per beat) and points at segments no good plan uses, so the
-    plan can end worse than narrow ports alone give (ResNet-152 on example16: 1,944 against
-    2,179 img/s). Searching and tightening each uniform width first (widest first, each looking
-    only for plans better than the best so far) hands the mixed search every segment those
-    refined, so it starts from the best uniform plan (example16: 2,213.7 img/s)."""
-    types = [tt.widths[w] if tt.widths else tt for tt in pb.types]
-    return Problem(pb.graph, pb.cluster, pb.infos, types, pb.board_type, [types[t].table.interval for t in pb.board_type],
-                   pb.link, pb.adj, pb.cut_bytes, pb.cut_link_min, pb.util, pb.host)
-
-
 def _at(pb: Problem, t: int, j: int, k: int) -> _TypeTables:
     """The tables of board type t at the port width segment j..k-1 takes."""
     tt = pb.types[t]
@@ -300,6 +274,37 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
     return best
 
 
+def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
+    """The best plan on at most ``max_k`` boards and a proven bound: the outer search over every
+    board type's per-segment best width, tightened by the exact inner solve (``_tighten``) with
+    REFINE_WORK per port width and one more (a count, so the plan does not depend on the machine).
+
+    Why one pass over all widths: the bisecting tightening refines the segments the plans and
+    the bound point to at every width at once. Searching and tightening each uniform width first
+    (as the planner did before) spent most of the work where no better plan was: ResNet-152 on
+    example16 ended at 2,618.7 images/s with a 5.93 % gap; one pass with the same total work
+    proves 2,711.0 optimal in about half the search time (ring8: 2,827.7 proven, against
+    2,748.5 at a 4.86 % gap)."""
+    widths = max((len(tt.widths) for tt in pb.types), default=0)
+    res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
+    if np.isfinite(res.interval):
+        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK * (1 + widths))
+    # A proven optimum on fewer boards, if the exact solve finds one within FEWER_WORK (it frees
+    # boards: u280x16's optimum runs on 14 of its 16; the bound on max_k boards bounds fewer).
+    while np.isfinite(res.interval) and lb >= res.interval * (1 - 1e-12) and len(res.path) > 1:
+        k = len(res.path) - 1
+        r = solve_order(pb, k, lb, beam=beam, exact_boards=exact_boards)
+        if np.isfinite(r.interval) and r.interval > res.interval:
+            r = _tighten(pb, r, lb, k, beam, exact_boards, min(FEWER_WORK, REFINE_WORK))[0]
+        if not r.interval <= res.interval:
+            break
+        res = r
+    return res, lb
+
+
+FEWER_WORK = 20_000  # (at most REFINE_WORK: REFINE_WORK = 0 plans with the menus only)
+
+
 def _solve_target(pb: Problem, max_k: int, ips: float):
     """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can."""
     from asymap.partition.target import fewest_boards, segment_dsp
@@ -324,6 +329,8 @@ def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
     if r.exact and np.isfinite(r.interval) and all(
             np.array_equal(pb.types[t].table.lower, pb.types[t].table.interval) for t in range(len(pb.types))):
         return max(lb, r.interval)
+    if lb >= r.interval:  # proven already: the searches below cannot pass a real plan's interval
+        return lb
     v = max(lb, _relaxed_bound(pb, max_k))
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     big = len(pb.cluster.boards) > EXACT_BOARDS
@@ -344,9 +351,10 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
 
 
 # Search states the exact inner solve may spend tightening a plan and its bound (segments.Work),
-# in all and per settled start when asking at the plan's own interval (``_tighten``; PROBE_WORK
-# when bisecting). ResNet-152 on example16 needs about 261,000 in ~125 settles to prove its plan
-# optimal (close to the budget); the narrow ResNet-18 on edge4 about 81,000.
+# per port width and one more (``_search``), and per settled start when asking at the plan's own
+# interval (``_tighten``; PROBE_WORK when bisecting). ResNet-152 on example16 (3 widths: 1.2
+# million) needs ~606,000 to prove its plan optimal, on u280x16 ~326,000; the narrow ResNet-18 on
+# edge4 ~65,000.
 REFINE_WORK = 300_000
 SETTLE_WORK = 50_000
 
@@ -482,12 +490,11 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
     (near the true optimum knapsacks get hard both ways), later targets stay above that W. Once
     the gap is below CLOSE_GAP, W = V proves the plan optimal (asking only at V, as before, lowers
     V a cycle at a time: ResNet-152 on example16 spent its whole budget that way), and knapsacks
-    that gave up are asked once more with all the work left. Stop when proven, or when the
+    that gave up are asked once more with RETRY_WORK each. Stop when proven, or when the
     knapsacks give up or spend ``work`` search states (REFINE_WORK; a count, not a clock, so the
     plan does not depend on the machine's load). Every bound on the way is valid and every plan
     real."""
     from asymap.partition.bounds import relaxed_witness
-    from asymap.partition.segments import Work
 
     budget = Work(REFINE_WORK if work is None else work)
     n = len(pb.cluster.boards)
@@ -567,11 +574,11 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
             got = below(V, SETTLE_WORK)
             if got is None and failed and budget.left > 0:
                 # Only knapsacks that gave up stand between the plan and its proof: ask them
-                # again with all the work left.
+                # again with more work (RETRY_WORK each, at most the work left).
                 for t, j, w in failed:
                     pb.types[t].settled.pop((j, w), None)
                 failed.clear()
-                got = below(V, budget.left)
+                got = below(V, min(budget.left, RETRY_WORK))
             if got is None:
                 break
     return res, min(bound, res.interval)
@@ -584,10 +591,53 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
 # narrow ResNet-18 on edge4): this setting proves the first, ResNet-18 and ResNet-50/mixed4
 # optimal and is nowhere worse than asking only at the plan; the choice is sensitive (BISECT 0.3
 # left example16 at a 3 % gap, no bisection at 8.4 %, no cap on misses ResNet-50/mixed4 at 25 %).
+# With one pass over every port width (``_search``), PROBE_WORK 20,000 instead of 10,000 gives
+# the same plans on these cases, u280x16 and ring8, in ~30 % less search time on example16.
 CLOSE_GAP = 0.002
 BISECT = 0.5
-PROBE_WORK = 10_000
+PROBE_WORK = 20_000
 PROBE_MISSES = 2
+# States per knapsack asked again at the plan's own interval after giving up. All the work left
+# (as before) let one hopeless knapsack take the whole budget: ResNet-50 on pair2 spent 3.3 s of
+# search at a 101 % gap (0.3 s now, same plan); the headline proofs are unchanged, and ResNet-152
+# on mixed4 plans 538.6 instead of 535.0 images/s.
+RETRY_WORK = 200_000
+
+
+# Work of the exact inner solve per ``--sweep`` row below the plan's board count (``_sweep``; at
+# most REFINE_WORK).
+SWEEP_WORK = 50_000
+
+
+def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, exact_boards: int, ks,
+           main: tuple | None) -> list[tuple[int, OrderResult, float]]:
+    """(k, best plan found on at most k boards, its proven bound) for every k of ``ks``.
+
+    A row k at or above the boards the plan uses takes the plan and its bound (``main``: (plan,
+    proven bound on max_k boards)): it is a plan on at most k boards and no plan on k <= max_k
+    boards beats the bound. A row below is searched and tightened on its own (SWEEP_WORK, on the
+    tables the plan's search has tightened already). Then what holds between rows is applied: a
+    plan on k - 1 boards is one on at most k (a row takes the better), and a bound on k boards
+    bounds every smaller k (a row takes the higher)."""
+    rows = []
+    for k in ks:
+        if main is not None and np.isfinite(main[0].interval) and k >= len(main[0].path):
+            r, lbk = main
+        elif k == max_k:
+            r, lbk = res, _proven_bound(pb, res, lbs[k - 1], k)
+        else:
+            r = solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
+            lbk = lbs[k - 1]
+            if np.isfinite(r.interval):
+                r, lbk = _tighten(pb, r, lbk, k, beam, exact_boards, min(SWEEP_WORK, REFINE_WORK))
+            lbk = _proven_bound(pb, r, lbk, k)
+        rows.append([k, r, lbk])
+    for i in range(1, len(rows)):
+        if rows[i - 1][1].interval < rows[i][1].interval:
+            rows[i][1] = rows[i - 1][1]
+    for i in range(len(rows) - 2, -1, -1):
+        rows[i][2] = max(rows[i][2], rows[i + 1][2])
+    return [tuple(r) for r in rows]
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
@@ -887,22 +937,7 @@ def plan(
         if tgt is not None and tgt.boards:
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
         else:
-            best = None  # the best uniform plan so far: a later width only looks for better ones
-            for w in reversed(range(max((len(tt.widths) for tt in pb.types), default=0))):  # see _uniform
-                pn = _uniform(pb, w)
-                lbn = _bounds(pn, max_k)[max_k - 1]
-                rn = solve_order(pn, max_k, lbn, beam=beam, exact_boards=exact_boards)
-                if best is not None and best.interval < rn.interval:
-                    rn = best
-                if np.isfinite(rn.interval):
-                    best = _tighten(pn, rn, lbn, max_k, beam, exact_boards)[0]
-            if any(tt.widths for tt in pb.types):
-                _remerge(pb)
-            res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
-            if np.isfinite(res.interval):
-                res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards)
-            if best is not None and best.interval < res.interval:  # a beam may miss a uniform plan
-                res = OrderResult(best.interval, best.path, best.cuts, False, best.states)  # proven by the bound only
+            res, lb = _search(pb, max_k, lb, beam, exact_boards)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
@@ -977,20 +1012,16 @@ def plan(
         gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     sweep_rows = None
     if sweep:
-        sweep_rows = []
         ks = range(1, max_k + 1)
         if progress:
             ks = progress(ks)
-        for k in ks:
-            r = res if k == max_k else solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
-            iv, ips, g = _rate(r.interval, macs)
-            lbk = _proven_bound(pb, r, lbs[k - 1], k)
-            sweep_rows.append({
-                "boards": k, "used": len(r.path), "interval_s": iv, "throughput_ips": ips, "gops": g,
-                "lower_bound_s": lbk if np.isfinite(lbk) else None,
-                "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
-                "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None,
-            })
+        main = None if tgt is not None and tgt.boards else (res, lb)
+        sweep_rows = [{"boards": k, "used": len(r.path), **dict(zip(("interval_s", "throughput_ips", "gops"),
+                                                                   _rate(r.interval, macs))),
+                       "lower_bound_s": lbk if np.isfinite(lbk) else None,
+                       "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
+                       "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None}
+                      for k, r, lbk in _sweep(pb, res, lbs, max_k, beam, exact_boards, ks, main)]
     return Plan(
         model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256),
                "name": graph.name, "layers": L, "macs": int(macs),

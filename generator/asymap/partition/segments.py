@@ -30,6 +30,8 @@ which also needs ``weight bytes / memory bandwidth`` of time per image); a segme
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 
@@ -404,11 +406,19 @@ def _pareto(points: np.ndarray, block: int = 256) -> np.ndarray:
         ok = ~np.any(_le_all(kept, blk), axis=0) if len(kept) else np.ones(len(idx), bool)
         # inside the block: an earlier row (smaller sum, or equal and lexicographically first) dominates
         le = _le_all(blk, blk)
-        earlier = np.tril(np.ones((len(idx), len(idx)), bool), k=-1).T  # earlier[a, b]: a before b
+        earlier = _earlier(len(idx))  # earlier[a, b]: a before b
         ok &= ~np.any(le & earlier & ok[:, None], axis=0)
         out.extend(idx[ok].tolist())
         kept = np.vstack([kept, blk[ok]])
     return np.array(sorted(out), dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def _earlier(m: int) -> np.ndarray:
+    """[m, m]: row a comes before row b (a < b); read-only, shared by every block of m rows."""
+    out = np.triu(np.ones((m, m), bool), k=1)
+    out.flags.writeable = False
+    return out
 
 
 def dominance_filter(cycles: np.ndarray, res: np.ndarray, budget: np.ndarray) -> np.ndarray:
@@ -461,9 +471,12 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     act = total > 0
     k = max(len(m) for m in menus)
     n = len(menus)
-    big = np.full((n, k, 4), np.inf)
-    for i, m in enumerate(menus):
-        big[i, : len(m)] = m
+    if all(len(m) == k for m in menus):
+        big = np.array(menus, np.float64)
+    else:
+        big = np.full((n, k, 4), np.inf)
+        for i, m in enumerate(menus):
+            big[i, : len(m)] = m
     scaled = big[:, :, act] / total[act]  # [n, K, R']
     r_ = int(act.sum())
     p = np.full(r_, 1.0 / max(r_, 1))
@@ -493,7 +506,8 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
                 w[act] = p / total[act]
                 return g, w, got
         sub = scaled[ar, arg].sum(axis=0) - 1.0  # a subgradient
-        p = p * np.exp(np.clip(sub, -4, 4) * (0.8 / np.sqrt(it + 1)))
+        # (np.clip's and np.sqrt's call overhead dominate on these few numbers; same values)
+        p = p * np.exp(np.minimum(np.maximum(sub, -4.0), 4.0) * (0.8 / math.sqrt(it + 1)))
         p /= p.sum()
     w = np.zeros(4)
     w[act] = best_p / total[act]
@@ -508,24 +522,33 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
 def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64) -> list[int] | None:
     """Local search from a Lagrangian choice towards one within ``total``: switch the one layer's
     option that most reduces the summed relative excess, while it does. A witness or None (no
-    proof of anything)."""
+    proof of anything).
+
+    Resources are whole numbers (or inf for padding), so the sums and differences below are exact
+    in any order; only the divisions by ``total`` round, and the excesses are added in one fixed
+    order (kind 0 to 3), so the switch chosen does not depend on how the sums are arranged."""
     n = big.shape[0]
     safe = np.where(total > 0, total, 1.0)
     arg = arg.copy()
-    rng = np.arange(n)
-    cur = big[rng, arg].sum(axis=0)
+    sel = big[np.arange(n), arg]  # the chosen rows
+    cur = sel.sum(axis=0)
+    over = big - total  # a switch's new total minus the budget is (cur - sel[i]) + over[i, o]
+    tl, sl = total.tolist(), safe.tolist()
     for _ in range(steps):
-        excess = np.maximum(cur - total, 0) / safe
-        if not (excess > 0).any():
+        excess = [max(c - t, 0.0) / s for c, t, s in zip(cur.tolist(), tl, sl)]
+        if not any(e > 0 for e in excess):
             return [int(a) for a in arg]
-        new = (cur - big[rng, arg])[:, None, :] + big  # [n, K, 4]
-        ex = np.maximum(new - total, 0) / safe
-        viol = ex[..., 0] + ex[..., 1] + ex[..., 2] + ex[..., 3]  # (the sum over the short axis, faster)
-        viol[~np.isfinite(viol)] = np.inf
-        i, o = np.unravel_index(int(np.argmin(viol)), viol.shape)
-        if not viol[i, o] < excess.sum() - 1e-12:
+        ex = (cur - sel)[:, None, :] + over
+        np.maximum(ex, 0.0, out=ex)
+        ex /= safe
+        viol = ex[..., 0] + ex[..., 1]  # (the sum over the short axis, faster)
+        viol += ex[..., 2]
+        viol += ex[..., 3]
+        i, o = divmod(int(np.argmin(viol)), viol.shape[1])
+        if not viol[i, o] < sum(excess) - 1e-12:
             return None
-        cur = new[i, o]
+        cur = cur - sel[i] + big[i, o]
+        sel[i] = big[i, o]
         arg[i] = o
     return None
 
