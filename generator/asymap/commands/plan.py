@@ -47,17 +47,15 @@ def run(args) -> int:
     import hashlib
     import threading
 
-    from asymap.frontend.onnx_import import load_model
+    from asymap.frontend.onnx_import import load_model, map_model
 
-    # Read the model once: hash it on a second thread (hashlib releases the GIL) while parsing;
-    # the planner needs weight shapes only, so weights are not decoded.
+    # Map the model once (onnx_import.map_model): the parse reads only its headers (the planner
+    # needs weight shapes only, so weights are not decoded) while a second thread hashes the map
+    # (hashlib releases the GIL), overlapping the planner.
     # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
     # any result or error is printed, so stdout and the one-line errors are the same with or without.
     with step(f"reading {args.model}", args.quiet):
-        try:
-            data = Path(args.model).read_bytes()
-        except OSError as exc:
-            raise UserError(f"{args.model}: cannot read the model ({exc.strerror})") from None
+        data = map_model(args.model)
         digest: list[str] = []
         hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
         hasher.start()
@@ -69,6 +67,8 @@ def run(args) -> int:
 
     def sha256() -> str:  # asked for at the end of planning: the hash runs beside the planner
         hasher.join()
+        if hasattr(data, "close"):
+            data.close()  # the map: nothing refers to it any more
         return digest[0]
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images

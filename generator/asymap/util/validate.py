@@ -27,6 +27,8 @@ def check_graph_values(graph, where: str) -> None:
             a = np.asarray(arr)
             if a.size == 0:
                 raise UserError(f"{here}: {what} are empty; fix the model")
+            if not any(a.strides):  # one value broadcast (the planner's weight placeholders): check it once
+                a = a[(0,) * a.ndim]
             if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
                 bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
                 raise UserError(f"{here}: {what} contain {bad} NaN/infinite value(s); fix or re-export the model")
