@@ -51,25 +51,29 @@ def run(args) -> int:
 
     # Map the model once (onnx_import.map_model): the parse reads only its headers (the planner
     # needs weight shapes only, so weights are not decoded) while a second thread hashes the map
-    # (hashlib releases the GIL), overlapping the planner.
+    # (hashlib releases the GIL), overlapping the planner. The hash goes only into plan.json
+    # (model.sha256): the table alone does not show it, so table output does not hash at all.
     # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
     # any result or error is printed, so stdout and the one-line errors are the same with or without.
     with step(f"reading {args.model}", args.quiet):
         data = map_model(args.model)
         digest: list[str] = []
         hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
-        hasher.start()
+        if args.output or args.json or args.layers:
+            hasher.start()
         try:
             graph = load_model(args.model, weights=False, data=data)
         except BaseException:
-            hasher.join()
+            if hasher.ident is not None:
+                hasher.join()
             raise
 
-    def sha256() -> str:  # asked for at the end of planning: the hash runs beside the planner
-        hasher.join()
+    def sha256() -> str | None:  # asked for at the end of planning: the hash runs beside the planner
+        if hasher.ident is not None:
+            hasher.join()
         if hasattr(data, "close"):
             data.close()  # the map: nothing refers to it any more
-        return digest[0]
+        return digest[0] if digest else None
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
         from asymap.quant.calib import load_calibration
