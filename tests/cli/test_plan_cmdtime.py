@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import onnx
 import pytest
 
@@ -21,35 +22,60 @@ def r18(tmp_path_factory):
     return path
 
 
-def _run(monkeypatch, capsys, args, size):
-    """Run the command in-process; count the SHA-256 computations over ``size`` bytes (the model)."""
-    real = hashlib.sha256
+def _run(monkeypatch, capsys, args):
+    """Run the command in-process; count the model hashes it takes (commands.plan._sha256_of)."""
+    import asymap.commands.plan as cmd
+
+    real = cmd._sha256_of
     calls = []
-
-    def counting(data=b"", **kw):
-        if len(memoryview(data)) == size:
-            calls.append(1)
-        return real(data, **kw)
-
-    monkeypatch.setattr(hashlib, "sha256", counting)
+    monkeypatch.setattr(cmd, "_sha256_of", lambda f, out: calls.append(f.name) or real(f, out))
     rc = main(args)
-    monkeypatch.setattr(hashlib, "sha256", real)
-    out = capsys.readouterr()
-    return rc, out.out, len(calls)
+    monkeypatch.setattr(cmd, "_sha256_of", real)
+    return rc, capsys.readouterr().out, len(calls)
 
 
 def test_table_output_does_not_hash_and_is_unchanged(monkeypatch, capsys, tmp_path, r18):
-    size = r18.stat().st_size
-    rc, table, hashed = _run(monkeypatch, capsys, ["plan", str(r18), "edge4", "-q"], size)
+    rc, table, hashed = _run(monkeypatch, capsys, ["plan", str(r18), "edge4", "-q"])
     assert rc == 0 and hashed == 0
     out = tmp_path / "plan.json"
-    rc, table_o, hashed_o = _run(monkeypatch, capsys, ["plan", str(r18), "edge4", "-q", "-o", str(out)], size)
+    rc, table_o, hashed_o = _run(monkeypatch, capsys, ["plan", str(r18), "edge4", "-q", "-o", str(out)])
     assert rc == 0 and hashed_o == 1
     assert table == table_o  # -o prints the same table
     assert json.loads(out.read_text())["model"]["sha256"] == hashlib.sha256(r18.read_bytes()).hexdigest()
-    rc, text, hashed_j = _run(monkeypatch, capsys, ["plan", str(r18), "edge4", "-q", "--json"], size)
+    rc, text, hashed_j = _run(monkeypatch, capsys, ["plan", str(r18), "edge4", "-q", "--json"])
     assert rc == 0 and hashed_j == 1
     assert text == out.read_text()  # --json prints what -o writes
+
+
+def test_hash_of_a_file_in_chunks(tmp_path):
+    """The hashing thread's chunked read equals hashlib over the whole file (sizes around the
+    1 MiB chunk), and a read error leaves no digest (the command then says so in one line)."""
+    import asymap.commands.plan as cmd
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 17):
+        p = tmp_path / f"f{n}"
+        p.write_bytes(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
+        out = []
+        f = open(p, "rb")
+        cmd._sha256_of(f, out)
+        assert f.closed and out == [hashlib.sha256(p.read_bytes()).hexdigest()]
+
+    class Broken:
+        name = "broken"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def readinto(self, buf):
+            raise OSError(5, "Input/output error")
+
+    out = []
+    cmd._sha256_of(Broken(), out)
+    assert out == []
 
 
 def test_plan_without_a_hash_does_not_read_the_file(monkeypatch, r18):
