@@ -155,7 +155,11 @@ def _fields(buf, i: int, end: int):
     field in buf[i:end]."""
     while i < end:
         start = i
-        tag, i = _varint(buf, i)
+        tag = buf[i]  # tags of the fields read here fit one byte: _varint only for longer ones
+        if tag < 0x80:
+            i += 1
+        else:
+            tag, i = _varint(buf, i)
         wire = tag & 7
         if wire == 0:
             _, j = _varint(buf, i)
