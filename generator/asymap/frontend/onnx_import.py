@@ -249,7 +249,7 @@ def map_model(path: str | os.PathLike):
     Why: the planner reads only the graph and the weights' headers (:func:`_skim_weights` walks
     the protobuf fields and jumps over the data), so through a map only the pages holding headers
     are read -- a few MB of ResNet-152's 241 MB instead of a copy of all of it (most of the load
-    time); a hash of the file (``asymap plan`` runs one on a second thread) reads the map too."""
+    time)."""
     try:
         with open(path, "rb") as f:
             try:
