@@ -95,3 +95,27 @@ def test_plan_without_a_hash_does_not_read_the_file(monkeypatch, r18):
     assert p.model["sha256"] is None and read == []
     p = plan(g, c, model_path=str(r18))
     assert p.model["sha256"] == hashlib.sha256(real(r18)).hexdigest() and len(read) == 1
+
+
+def test_next_faster_cycle_count_equals_a_scan(r18):
+    """planner._next_faster (the board limit's next faster target, vectorized) equals the scan
+    over every menu row it replaced, on every layer's menus of every board type of edge4."""
+    from asymap.cluster.load import load_cluster
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition.planner import _next_faster, build_problem
+
+    pb = build_problem(load_model(r18, weights=False), load_cluster("edge4"))
+    rng = np.random.default_rng(1)
+    checked = 0
+    for tt in pb.types:
+        for sub in tt.widths or [tt]:
+            for menus in sub.menus:
+                for _ in range(40):
+                    j = int(rng.integers(0, len(menus)))
+                    k = int(rng.integers(j + 1, len(menus) + 1))
+                    pool = np.concatenate([m.cycles for m in menus[j:k]])
+                    for below in (float(rng.choice(pool)) * (1 - 1e-12), float(pool.min()), float(pool.max()) + 1):
+                        want = max((c for m in menus[j:k] for c in m.cycles if c < below), default=None)
+                        assert _next_faster(menus[j:k], below) == want
+                        checked += 1
+    assert checked > 100

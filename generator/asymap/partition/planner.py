@@ -616,7 +616,7 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
             return (f"parallelism of layer {li} '{lay.name}' (all its factors used; "
                     f"{share:.0%} of its cycles move port beats at {tt.lanes} channels per beat)")
     # Next faster target: the largest menu cycle count below the current one.
-    nxt = max((c for m in menus[j:k] for c in m.cycles if c < best * (1 - 1e-12)), default=None)
+    nxt = _next_faster(menus[j:k], best * (1 - 1e-12))
     if nxt is None:
         return "parallelism"
     # A layer whose port beats alone (no factor shortens them) nearly fill the interval: faster
@@ -633,6 +633,11 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     if not over and tt.spec.slrs > 1:
         return "per-SLR budget (engines cannot straddle an SLR boundary)"
     return f"{'/'.join(over)} budget" if over else "resources"
+
+
+def _next_faster(menus, below: float):
+    """The largest menu cycle count of ``menus`` below ``below`` (None if there is none)."""
+    return max((c.max() for c in (m.cycles[m.cycles < below] for m in menus) if c.size), default=None)
 
 
 def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> BoardPlan:
