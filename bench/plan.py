@@ -14,7 +14,8 @@ x util), the ratio to the fair reuse baseline and to the
 published measured DPU figure of each board type, and what limits the plan. Also the whole
 ``asymap plan`` command (a subprocess, minus interpreter start, min of 5 runs; with -o plan.json
 min of 3) on ResNet-152 and example16, and where its time goes (imports / cluster / model load /
-build_problem / search / post, wall and main-thread CPU, from instrumented runs: ``command_split``). And what the exact inner solve (issue 12 item 6) changes: each plan with and without it,
+build_problem / search / post, wall and main-thread CPU, from instrumented runs: ``command_split``).
+And what the exact inner solve (issue 12 item 6) changes: each plan with and without it,
 also for the narrow ResNet-18 (32x32, width x0.5) on edge4.
 Run:  .venv/bin/python bench/plan.py [--model resnet152] [--size 224] [--cluster clusters/example16.yaml]
 """
