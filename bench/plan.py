@@ -12,8 +12,10 @@ path): images/s, boards used (and forwarding), the port widths the planner chose
 pipeline efficiency (GOPS / the used boards' capped peak int8 GOPS: 2 x DSP x MACs/DSP x clock
 x util), the ratio to the fair reuse baseline and to the
 published measured DPU figure of each board type, and what limits the plan. Also the whole
-``asymap plan`` command (a subprocess, minus interpreter start, min of 5 runs) on ResNet-152 and
-example16. And what the exact inner solve (issue 12 item 6) changes: each plan with and without it,
+``asymap plan`` command (a subprocess, minus interpreter start, min of 5 runs; with -o plan.json
+min of 3) on ResNet-152 and example16, and where its time goes (imports / cluster / model load /
+build_problem / search / post, wall and main-thread CPU, from instrumented runs: ``command_split``).
+And what the exact inner solve (issue 12 item 6) changes: each plan with and without it,
 also for the narrow ResNet-18 (32x32, width x0.5) on edge4.
 Run:  .venv/bin/python bench/plan.py [--model resnet152] [--size 224] [--cluster clusters/example16.yaml]
 """
@@ -21,6 +23,7 @@ Run:  .venv/bin/python bench/plan.py [--model resnet152] [--size 224] [--cluster
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -150,25 +153,118 @@ def inner_solve_effect(graph, clusters: list[str], small_graph) -> list[str]:
     return out
 
 
-def command_time(model: Path, cluster: str, repeat: int = 5) -> tuple[float, float, float]:
-    """Best (min of ``repeat``) wall and CPU seconds of ``asymap plan`` minus a bare interpreter
-    start (subprocesses; the machine is shared, so the minimum is the figure)."""
-    exe = [sys.executable, "-m", "asymap.cli"]
+# The instrumented command of ``command_split``: ``python -c _SPLIT_DRIVER OUT.json plan ARGS``
+# runs asymap.cli.main(["plan", ...]) and writes where its time went to OUT.json: outermost
+# imports (wherever they happen: the command imports lazily), the cluster load
+# (cluster.load.load_cluster), and the command's own progress steps (asymap.util.progress.step):
+# "reading ..." (model load), "... cost tables ..." (planner.build_problem), "searching ..." and
+# "proving the bound" (the search); "post" is the rest (argument parsing, plan.json and report
+# building, baselines, output). Import time inside a step counts as imports, not as the step.
+_SPLIT_DRIVER = r"""
+import builtins, contextlib, json, sys, time
+CLOCKS = (time.perf_counter, time.thread_time)  # wall, and the main thread's CPU
+T0 = [c() for c in CLOCKS]
+imp = [[0.0, 0.0], 0]
+real = builtins.__import__
+def timed(*a, **k):
+    if imp[1]:
+        return real(*a, **k)
+    imp[1] = 1
+    t = [c() for c in CLOCKS]
+    try:
+        return real(*a, **k)
+    finally:
+        for i, c in enumerate(CLOCKS):
+            imp[0][i] += c() - t[i]
+        imp[1] = 0
+builtins.__import__ = timed
+import asymap.cli as cli
+import asymap.cluster.load as cl
+import asymap.util.progress as progress
+parts = {}
+@contextlib.contextmanager
+def part(name):
+    t, i0 = [c() for c in CLOCKS], list(imp[0])
+    try:
+        yield
+    finally:
+        acc = parts.setdefault(name, [0.0, 0.0])
+        for i, c in enumerate(CLOCKS):
+            acc[i] += (c() - t[i]) - (imp[0][i] - i0[i])
+def step(desc, quiet=False):
+    return part("load" if desc.startswith("reading") else "build_problem" if "cost tables" in desc else
+                "search" if desc.startswith(("searching", "proving")) else "post")
+progress.step = step
+progress.stepper = lambda quiet=False: step
+load_cluster = cl.load_cluster
+def timed_load_cluster(*a, **k):
+    with part("cluster"):
+        return load_cluster(*a, **k)
+cl.load_cluster = timed_load_cluster
+rc = cli.main(sys.argv[2:])
+total = [c() - t0 for c, t0 in zip(CLOCKS, T0)]
+out = {}
+for i, clock in enumerate(("wall", "cpu")):
+    split = {"imports": imp[0][i], "cluster": 0.0, "load": 0.0, "build_problem": 0.0, "search": 0.0,
+             **{k: v[i] for k, v in parts.items()}}
+    split["post"] = total[i] - sum(v for k, v in split.items() if k != "post")
+    split["total"] = total[i]
+    out[clock] = split
+with open(sys.argv[1], "w") as f:
+    json.dump(out, f)
+sys.exit(rc)
+"""
 
-    def run(args):
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        # Bytecode caching on (as for any installed package): a PYTHONDONTWRITEBYTECODE set in
-        # the caller's environment would make every run compile asymap's sources again.
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        subprocess.run(args, check=True, capture_output=True, env={**env, "PYTHONHASHSEED": "0"})
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.perf_counter() - t, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+SPLIT_PARTS = ("imports", "cluster", "load", "build_problem", "search", "post")
 
-    base = min(run([sys.executable, "-c", "pass"]) for _ in range(repeat))
-    run([*exe, "plan", str(model), cluster, "--quiet"])  # warm-up: writes the bytecode cache
-    best = min(run([*exe, "plan", str(model), cluster, "--quiet"]) for _ in range(repeat))
+
+def _child_env() -> dict:
+    # Bytecode caching on (as for any installed package): a PYTHONDONTWRITEBYTECODE set in the
+    # caller's environment would make every run compile asymap's sources again.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONHASHSEED": "0"}
+
+
+def _run_child(args) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of one subprocess."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, env=_child_env())
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - t, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def command_time(model: Path, cluster: str, repeat: int = 5, out: Path | None = None) -> tuple[float, float, float]:
+    """The whole ``asymap plan MODEL CLUSTER --quiet`` command beyond interpreter start, as issue 12
+    item 7 defines it: the best (min of ``repeat`` subprocess runs, after one warm-up run that
+    writes the bytecode cache) wall and CPU seconds, minus the best of ``repeat`` bare interpreter
+    starts (``python -c pass``); the machine is shared, so the minimum is the figure. Table output
+    (stdout captured), or with ``out`` plan.json written there (``-o``). Also the load average."""
+    exe = [sys.executable, "-m", "asymap.cli", "plan", str(model), cluster, "--quiet"]
+    if out is not None:
+        exe += ["-o", str(out)]
+    base = min(_run_child([sys.executable, "-c", "pass"]) for _ in range(repeat))
+    _run_child(exe)  # warm-up: writes the bytecode cache
+    best = min(_run_child(exe) for _ in range(repeat))
     return best[0] - base[0], best[1] - base[1], float(os.getloadavg()[0])
+
+
+def command_split(model: Path, cluster: str, repeat: int = 3) -> dict:
+    """Where the command's time goes (``_SPLIT_DRIVER``'s parts, seconds): ``{"wall": {...},
+    "cpu": {...}}`` of the fastest (wall) of ``repeat`` instrumented runs (table output). "cpu" is
+    the main thread's CPU time (time.thread_time: what a busy machine inflates least; a thread the
+    command starts is not in it); ``total`` includes the driver's own overhead (a wrapped
+    ``__import__``), not interpreter start."""
+    best = None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "split.json"
+        for _ in range(repeat):
+            subprocess.run([sys.executable, "-c", _SPLIT_DRIVER, str(out), "plan", str(model), cluster, "--quiet"],
+                           check=True, capture_output=True, env=_child_env())
+            split = json.loads(out.read_text())
+            if best is None or split["wall"]["total"] < best["wall"]["total"]:
+                best = split
+    return best
 
 
 def main(argv=None) -> int:
@@ -196,6 +292,8 @@ def main(argv=None) -> int:
         t_load, graph = _best(lambda: load_model(path), 1)
         t_shapes, _ = _best(lambda: load_model(path, weights=False), 1)
         cmd_wall, cmd_cpu, load_avg = command_time(path, a.cluster)
+        out_wall, out_cpu, _ = command_time(path, a.cluster, repeat=3, out=Path(tmp) / "plan.json")
+        split = command_split(path, a.cluster)
         small = Path(tmp) / "resnet18s.onnx"
         onnx.save(build_zoo_model("resnet18", 32, width_mult=0.5), str(small))
         small_graph = load_model(small, weights=False)
@@ -229,6 +327,11 @@ def main(argv=None) -> int:
     rows = [
         ("`asymap plan` command, wall minus interpreter start (min of 5)", f"{cmd_wall:.3f} s",
          f"<= 1 s (CPU {cmd_cpu:.3f} s; load average {load_avg:.1f} on {os.cpu_count()} cores)"),
+        ("the same with -o plan.json (min of 3)", f"{out_wall:.3f} s", f"(CPU {out_cpu:.3f} s)"),
+        ("  where it goes, wall (fastest of 3 instrumented runs)", f"{split['wall']['total']:.3f} s",
+         " / ".join(f"{k} {split['wall'][k]:.3f}" for k in SPLIT_PARTS)),
+        ("  the same run, main thread's CPU", f"{split['cpu']['total']:.3f} s",
+         " / ".join(f"{k} {split['cpu'][k]:.3f}" for k in SPLIT_PARTS)),
         ("model load with weights / shapes only (plan)", f"{t_load:.2f}/{t_shapes:.2f} s", ""),
         (f"plan {graph.name} ({len(graph.layers)} layers) on {cluster.name} ({n} boards)", f"{t_plan:.3f} s", "<= 1 s"),
         (f"--sweep 1..{n} boards", f"{t_sweep:.3f} s", "<= 5 s"),

@@ -9,7 +9,6 @@ up, the checkout first.
 from __future__ import annotations
 
 import sys
-import sysconfig
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +18,10 @@ _CHECKOUT = Path(__file__).resolve().parents[2]
 @lru_cache(maxsize=None)
 def resource_dir(name: str) -> Path:
     """The directory ``name`` (e.g. "templates") of this asymap installation."""
+    if (_CHECKOUT / name).is_dir():  # a checkout: sysconfig (~4 ms to import) is not needed
+        return _CHECKOUT / name
+    import sysconfig
+
     candidates = [_CHECKOUT / name]
     for prefix in {sys.prefix, sysconfig.get_path("data")}:
         candidates.append(Path(prefix) / "share" / "asymap" / name)

@@ -44,31 +44,41 @@ def run(args) -> int:
     cluster = load_cluster(args.cluster)
     if args.boards is not None and not 1 <= args.boards <= len(cluster.boards):
         raise UserError(f"--boards {args.boards}: {args.cluster} has {len(cluster.boards)} board(s); give 1..{len(cluster.boards)}")
-    import hashlib
     import threading
 
-    from asymap.frontend.onnx_import import load_model
+    from asymap.frontend.onnx_import import load_model, map_model
 
-    # Read the model once: hash it on a second thread (hashlib releases the GIL) while parsing;
-    # the planner needs weight shapes only, so weights are not decoded.
+    # The parse reads the model through a map (onnx_import.map_model), touching only its headers
+    # (the planner needs weight shapes only, so weights are not decoded). The file's SHA-256 goes
+    # only into plan.json (model.sha256), so only -o / --json / --layers take it: a second thread
+    # reads the file in chunks and hashes it (both release the GIL), overlapping the planner; a
+    # chunked read, not the map, so the main thread never unmaps 241 MB of touched pages.
     # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
     # any result or error is printed, so stdout and the one-line errors are the same with or without.
     with step(f"reading {args.model}", args.quiet):
-        try:
-            data = Path(args.model).read_bytes()
-        except OSError as exc:
-            raise UserError(f"{args.model}: cannot read the model ({exc.strerror})") from None
+        data = map_model(args.model)
         digest: list[str] = []
-        hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
-        hasher.start()
+        hasher = None
+        if args.output or args.json or args.layers:
+            f = open(args.model, "rb")  # a file map_model could open (an error here: the CLI's one line)
+            hasher = threading.Thread(target=_sha256_of, args=(f, digest))
+            hasher.start()
         try:
             graph = load_model(args.model, weights=False, data=data)
         except BaseException:
-            hasher.join()
+            if hasher is not None:
+                hasher.join()
             raise
+        finally:
+            if hasattr(data, "close"):
+                data.close()  # the map: the parse copied what it keeps
 
-    def sha256() -> str:  # asked for at the end of planning: the hash runs beside the planner
+    def sha256() -> str | None:  # asked for at the end of planning: the hash runs beside the planner
+        if hasher is None:
+            return None
         hasher.join()
+        if not digest:
+            raise UserError(f"{args.model}: cannot read the model to hash it")
         return digest[0]
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
@@ -105,3 +115,20 @@ def run(args) -> int:
               f"reaches {p.throughput_ips:.1f} images/s with {len(p.boards)} board(s)", file=sys.stderr)
         return 1
     return 0
+
+
+def _sha256_of(f, out: list) -> None:
+    """Append the SHA-256 of open binary file ``f`` (read in 1 MiB chunks, then closed) to ``out``;
+    on a read error append nothing (the caller then reports it)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    try:
+        with f:
+            while n := f.readinto(buf):
+                h.update(view[:n])
+    except OSError:
+        return
+    out.append(h.hexdigest())

@@ -44,6 +44,9 @@ def _reuse_rows(graph: Graph) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 6)
 
 
+_TN_BLOCK = 512  # Tn per block of reuse_interval's sweep (30 layer shapes x 512 x 8 B: in cache)
+
+
 def reuse_interval(graph: Graph, spec: BoardSpec, util: float) -> tuple[float, tuple[int, int]]:
     """Best single-engine (Tn, Tm) and its seconds per image on ``spec``.
 
@@ -64,12 +67,18 @@ def reuse_interval(graph: Graph, spec: BoardSpec, util: float) -> tuple[float, t
     if len(tn) == 0:
         return float("inf"), (0, 0)
     mac = a[:, 0] == 1
-    outer, red, cout = a[:, 1][None, :], a[:, 2][None, :], a[:, 3][None, :]
-    cyc = np.where(mac[None, :], outer * ceil_div(red, tn[:, None]) * ceil_div(cout, tm[:, None]),
-                   outer * ceil_div(cout, tm[:, None]))
-    act_off = np.where(a[:, 5][None, :] + 2 * tn[:, None] * tm[:, None] <= onchip, 0, a[:, 5][None, :])
-    nbytes = a[:, 4][None, :] + act_off
-    t = np.maximum(cyc / f, nbytes / mem) @ count.astype(np.float64)
+    outer, red, cout, wb, act = (a[:, c][None, :] for c in range(1, 6))
+    # Seconds of every layer row at every (Tn, Tm), in blocks of Tn: a U250 has ~9,200 Tn, and
+    # whole-matrix temporaries (2 MB each) cost more in page faults than the arithmetic. Each
+    # entry is the same float as computed at once, and the sum is one product over the matrix.
+    sec = np.empty((len(tn), len(a)))
+    for s in range(0, len(tn), _TN_BLOCK):
+        tnb, tmb = tn[s:s + _TN_BLOCK, None], tm[s:s + _TN_BLOCK, None]
+        ctm = ceil_div(cout, tmb)
+        cyc = np.where(mac[None, :], outer * ceil_div(red, tnb) * ctm, outer * ctm)
+        act_off = np.where(act + 2 * tnb * tmb <= onchip, 0, act)
+        np.maximum(cyc / f, (wb + act_off) / mem, out=sec[s:s + _TN_BLOCK])
+    t = sec @ count.astype(np.float64)
     i = int(np.argmin(t))
     return float(t[i]), (int(tn[i]), int(tm[i]))
 

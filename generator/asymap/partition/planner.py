@@ -700,7 +700,7 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
             return (f"parallelism of layer {li} '{lay.name}' (all its factors used; "
                     f"{share:.0%} of its cycles move port beats at {tt.lanes} channels per beat)")
     # Next faster target: the largest menu cycle count below the current one.
-    nxt = max((c for m in menus[j:k] for c in m.cycles if c < best * (1 - 1e-12)), default=None)
+    nxt = _next_faster(menus[j:k], best * (1 - 1e-12))
     if nxt is None:
         return "parallelism"
     # A layer whose port beats alone (no factor shortens them) nearly fill the interval: faster
@@ -717,6 +717,11 @@ def _board_limit(pb: Problem, t: int, j: int, k: int, mode: int) -> str:
     if not over and tt.spec.slrs > 1:
         return "per-SLR budget (engines cannot straddle an SLR boundary)"
     return f"{'/'.join(over)} budget" if over else "resources"
+
+
+def _next_faster(menus, below: float):
+    """The largest menu cycle count of ``menus`` below ``below`` (None if there is none)."""
+    return max((c.max() for c in (m.cycles[m.cycles < below] for m in menus) if c.size), default=None)
 
 
 def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> BoardPlan:
@@ -866,12 +871,16 @@ def _references(graph: Graph, cluster: Cluster, ips: float) -> dict:
     return out
 
 
-def _file_info(path, sha_fallback: str = "", known_sha: str | None = None) -> dict:
+def _file_info(path, sha_fallback: str = "", known_sha: str | None = None, read: bool = True) -> dict:
+    """``path`` as plan.json shows it, and its SHA-256: ``known_sha``, else the file's own (with
+    ``read``; without, none)."""
     if not path:
         return {"path": None, "sha256": sha_fallback or known_sha or None}
     p = Path(path)
     if known_sha:
         sha = known_sha
+    elif not read:
+        sha = None
     else:
         sha = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else (sha_fallback or None)
     shown = p.name if p.is_absolute() else str(path)
@@ -919,8 +928,10 @@ def plan(
     reaching that many images per second (asymap.partition.target); if no plan reaches it, the
     highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
     or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
-    the hash with planning). ``step(description)``: a context manager announcing each long step
-    (asymap.util.progress.stepper); ``progress`` wraps the sweep loop."""
+    the hash with planning; a callable giving None records none, and the file is not read:
+    ``asymap plan``'s table output, which shows no hash). ``step(description)``: a context
+    manager announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the
+    sweep loop."""
     step = step or (lambda description: contextlib.nullcontext())
     n = len(cluster.boards)
     max_k = n if boards is None else int(boards)
@@ -1023,10 +1034,11 @@ def plan(
                        "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None}
                       for k, r, lbk in _sweep(pb, res, lbs, max_k, beam, exact_boards, ks, main)]
     return Plan(
-        model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256),
+        model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256,
+                            read=not callable(model_sha256)),
                "name": graph.name, "layers": L, "macs": int(macs),
                **_calib_info(calib, graph)},
-        cluster={"path": _file_info(cluster.path, cluster.sha256)["path"], "sha256": cluster.sha256 or None,
+        cluster={"path": _file_info(cluster.path, cluster.sha256, read=False)["path"], "sha256": cluster.sha256 or None,
                  "boards": n, "name": cluster.name},
         boards=bplans, links=lplans, interval_s=float(interval), throughput_ips=1.0 / interval,
         gops=2.0 * macs / interval / 1e9,

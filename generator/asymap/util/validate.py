@@ -27,7 +27,9 @@ def check_graph_values(graph, where: str) -> None:
             a = np.asarray(arr)
             if a.size == 0:
                 raise UserError(f"{here}: {what} are empty; fix the model")
-            if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+            # One value broadcast (the planner's weight placeholders, zero strides): check it once.
+            one = a[(0,) * a.ndim] if not any(a.strides) else a
+            if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(one)):
                 bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
                 raise UserError(f"{here}: {what} contain {bad} NaN/infinite value(s); fix or re-export the model")
         if layer.qdq_out_scale is not None and not (np.isfinite(layer.qdq_out_scale) and layer.qdq_out_scale > 0):
