@@ -26,8 +26,8 @@ def test_constants_are_deploys():
     assert cm.TRANSPORT_PIPELINE_CYCLES == rtl_glue.PIPELINE_CYCLES
 
 
-@pytest.mark.parametrize("gbps", [10.0, 25.0, 40.0, 100.0])
-@pytest.mark.parametrize("latency_ns", [0.0, 60.0, 500.0, 2000.0, 10000.0])
+@pytest.mark.parametrize("gbps", [1.0, 10.0, 25.0, 40.0, 100.0])
+@pytest.mark.parametrize("latency_ns", [0.0, 60.0, 500.0, 2000.0, 10000.0, 20000.0])
 @pytest.mark.parametrize("width", [64, 512, 1024])
 def test_rx_buffer_is_what_deploy_generates(gbps, latency_ns, width):
     core = deploy._core_for(gbps)
@@ -36,6 +36,20 @@ def test_rx_buffer_is_what_deploy_generates(gbps, latency_ns, width):
     glue = deploy._credit_sizing(b, t, width)
     assert cm.rx_buffer_entries(gbps, latency_ns, width) == glue.rx_buffer_beats
     assert cm.transport_core(gbps) == core
+
+
+def test_credit_buffer_is_the_bandwidth_delay_product_at_the_line_rate():
+    """The round trip holds the beats the line carries, not one per core cycle: a 1G link at 20 us
+    on an Aurora core (64 bits at 156.25 MHz = 10 Gb/s user side) has 629 beats in flight (1,024
+    entries, 1,700 LUTs; at one beat per core cycle it would be 8,192 entries, 13,600 LUTs); a 100G
+    CMAC (512 bits at 322 MHz = 165 Gb/s) at 2 us holds 60.6 % of its 1,322-cycle round trip."""
+    assert cm.rx_buffer_entries(1.0, 20000.0, 64) == 1024
+    assert cm.transport_ends(1.0, 20000.0, 64)[1].rx_lut == 1700
+    assert rtl_glue.rtt_line_beats(6282, 1.0, 64, 156.25) == 629
+    assert rtl_glue.rtt_line_beats(1322, 100.0, 512, 322.265625) == 802
+    # a line as fast as the core's user side: one beat per cycle, as before
+    assert rtl_glue.rtt_line_beats(345, 10.0, 64, 156.25) == 345
+    assert cm.rx_buffer_entries(100.0, 2000.0, 512) == 2048
 
 
 def test_transport_end_charges():

@@ -1006,15 +1006,19 @@ def transport_core(gbps: float) -> str:
 
 def rx_buffer_entries(gbps: float, latency_ns: float, width_bits: int) -> int:
     """Entries of the receiving end's credit buffer (asymap_bridge_rx's clock-crossing FIFO), as
-    deploy sizes it: the credit round trip (twice the latency at the core clock, plus the loop's
-    pipeline) in entries of ``rx_pack`` core beats, + 16; on CMAC also one packet body (the sender
+    deploy sizes it: the beats the credit round trip (twice the latency at the core clock, plus the
+    loop's pipeline) holds at the link's line rate (at most one per core cycle), in entries of
+    ``rx_pack`` core beats, + 16; on CMAC also one packet body (the sender
     stores it before the MAC sees it) and the credit word's extra age (a packet plus the credit
     spacing); the next power of two, at least 16."""
     core = transport_core(gbps)
     cw = CORE_WIDTH[core]
     pack = width_bits // cw if width_bits > cw else 1
     rtt = int(np.ceil(2 * latency_ns * CORE_CLOCK_MHZ[core] / 1000.0)) + TRANSPORT_PIPELINE_CYCLES
-    need = -(-rtt // pack) + 16
+    # Beats a round trip holds: one per core cycle at most, and no more than the line carries (a
+    # core faster than its line throttles TX to it): the bandwidth-delay product at the line rate.
+    per_cycle = min(1.0, gbps * 1000.0 / (cw * CORE_CLOCK_MHZ[core]))
+    need = -(-int(np.ceil(rtt * per_cycle - 1e-9)) // pack) + 16
     if core == "cmac":
         need += -(-CMAC_PKT_BEATS // pack) + -(-(CMAC_PKT_BEATS + 1 + CMAC_CREDIT_SPACING) // pack)
     return 1 << max(4, (need - 1).bit_length())
