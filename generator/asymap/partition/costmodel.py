@@ -965,12 +965,48 @@ def link_wire_beats(graph: Graph, width_bits: int, max_payload_beats: int | None
     return out
 
 
-def link_seconds(wire_beats, width_bits: int, gbps: float, latency_ns: float, kernel_clock_hz: float):
+def link_cmac_packets(graph: Graph, width_bits: int, max_payload_beats: int | None = None) -> np.ndarray:
+    """Data packets per image on a 100G CMAC link for a cut after p layers, p = 0..L: each frame of
+    the link kernels (payload + header + trailer beats of ``width_bits``, linkproto's chunks) goes
+    out as ``asymap_cmac_credit`` packets of at most ``CMAC_PKT_BEATS`` 512-bit core beats (the
+    width converter closes a core beat at a frame's TLAST)."""
+    from asymap import linkproto
+
+    m = max_payload_beats or linkproto.DEFAULT_MAX_PAYLOAD_BEATS
+    shapes = graph.tensor_shapes
+    L = len(graph.layers)
+    B = width_bits // 8
+    body = CMAC_PKT_BEATS * CORE_WIDTH["cmac"]
+
+    def packets(payload_beats: int) -> int:  # one frame
+        return ceil_div((payload_beats + 2) * width_bits, body)
+
+    out = np.zeros(L + 1, np.int64)
+    for p in range(L + 1):
+        names = [graph.input] if p == 0 else [graph.output] if p == L else graph.live_across(p - 1)
+        sh = [tuple(shapes[t]) for t in names]
+        n = 0
+        for (c, h, w), ch in zip(sh, linkproto.chunk_beats(sh, width_bits, m)):
+            total = ceil_div(c * h * w, B)
+            full, rest = divmod(total, ch)
+            n += full * packets(ch) + (packets(rest) if rest else 0)
+        out[p] = n
+    return out
+
+
+def link_seconds(wire_beats, width_bits: int, gbps: float, latency_ns: float, kernel_clock_hz: float,
+                 cmac_packets=None):
     """Seconds one image occupies a link: the slower of the line rate (what the wire carries,
     framing and padding included, i.e. line rate x framing efficiency for the payload) and the
-    link kernels' rate (one ``width_bits`` beat per kernel clock), plus the one-way latency."""
+    link kernels' rate (one ``width_bits`` beat per kernel clock), plus the one-way latency.
+    On a 100G CMAC link (``transport_core``) the wire also carries, per data packet
+    (``cmac_packets``, from :func:`link_cmac_packets`), ``asymap_cmac_credit``'s 64-byte header
+    beat and Ethernet's FCS, preamble and minimum inter-packet gap (``CMAC_PACKET_OVERHEAD_BYTES``)."""
     beats = np.asarray(wire_beats, dtype=np.float64)
-    line = beats * width_bits / (gbps * 1e9)
+    bits = beats * width_bits
+    if cmac_packets is not None and transport_core(gbps) == "cmac":
+        bits = bits + np.asarray(cmac_packets, dtype=np.float64) * (8 * CMAC_PACKET_OVERHEAD_BYTES)
+    line = bits / (gbps * 1e9)
     kernel = beats / kernel_clock_hz
     return np.maximum(line, kernel) + latency_ns * 1e-9
 
@@ -997,6 +1033,9 @@ CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}
 CMAC_PKT_BEATS = 128  # asymap_cmac_credit's TX packet FIFO: 2**PKT_ADDR_W beats (deploy.CMAC_PKT_ADDR_W = 7)
 CMAC_CREDIT_SPACING = 64  # its SPACING: cycles between two credit packets
 CMAC_WORD_BITS = 512 + 64 + 1  # a packet FIFO entry: TDATA, TKEEP, TLAST
+# Per data packet on the wire besides the frame's bytes: asymap_cmac_credit's header beat (64 B),
+# the MAC's FCS (4 B), preamble + SFD (8 B) and the minimum inter-packet gap (12 B) (IEEE 802.3).
+CMAC_PACKET_OVERHEAD_BYTES = 64 + 4 + 8 + 12
 TRANSPORT_PIPELINE_CYCLES = 32  # rtl_glue.PIPELINE_CYCLES: the credit loop's pipeline besides the wire
 
 
