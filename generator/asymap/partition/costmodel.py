@@ -1033,6 +1033,7 @@ CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}
 CMAC_PKT_BEATS = 128  # asymap_cmac_credit's TX packet FIFO: 2**PKT_ADDR_W beats (deploy.CMAC_PKT_ADDR_W = 7)
 CMAC_CREDIT_SPACING = 64  # its SPACING: cycles between two credit packets
 CMAC_WORD_BITS = 512 + 64 + 1  # a packet FIFO entry: TDATA, TKEEP, TLAST
+RX_BLOCK_MIN_BITS = 512  # credit buffers with entries this wide (and > 64 deep) are block RAM (asymap_bridge_rx)
 # Per data packet on the wire besides the frame's bytes: asymap_cmac_credit's header beat (64 B),
 # the MAC's FCS (4 B), preamble + SFD (8 B) and the minimum inter-packet gap (12 B) (IEEE 802.3).
 CMAC_PACKET_OVERHEAD_BYTES = 64 + 4 + 8 + 12
@@ -1074,11 +1075,14 @@ def lutram_sdp_luts(width_bits: int, depth: int) -> int:
 @dataclass
 class TransportEnd:
     """What one link end's transport adds to its board: the sender's CMAC packet FIFO (block RAM:
-    its read is registered) and the receiver's credit buffer (LUTRAM as written: the async FIFO
-    reads asynchronously)."""
+    its read is registered) and the receiver's credit buffer (asymap_bridge_rx, by its shape: entries
+    of ``RX_BLOCK_MIN_BITS`` data bits or more in more than ``LUTRAM_MAX_DEPTH`` rows, a 100G CMAC's,
+    are block RAM behind a read register, at 94 % of the blocks' bits for 1,024 x 577; narrower
+    ones, Aurora's 73 bits, LUTRAM read asynchronously, where block RAM would be half empty)."""
 
     tx_bram36: int = 0
     rx_lut: int = 0
+    rx_bram36: int = 0
 
 
 def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[TransportEnd, TransportEnd]:
@@ -1086,7 +1090,11 @@ def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[Tra
     tx = TransportEnd(tx_bram36=int(bram_count(CMAC_WORD_BITS, CMAC_PKT_BEATS)) if transport_core(gbps) == "cmac" else 0)
     cw = CORE_WIDTH[transport_core(gbps)]
     fw = max(width_bits, cw)
-    rx = TransportEnd(rx_lut=lutram_sdp_luts(fw + fw // 8 + 1, rx_buffer_entries(gbps, latency_ns, width_bits)))
+    bits, depth = fw + fw // 8 + 1, rx_buffer_entries(gbps, latency_ns, width_bits)
+    if fw >= RX_BLOCK_MIN_BITS and depth > LUTRAM_MAX_DEPTH:  # asymap_bridge_rx's RX_BLOCK
+        rx = TransportEnd(rx_bram36=int(bram_count(bits, depth)))
+    else:
+        rx = TransportEnd(rx_lut=lutram_sdp_luts(bits, depth))
     return tx, rx
 
 
