@@ -98,8 +98,9 @@ def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int
     their transport ends (``has_transport``): a board in the pipeline sends on one link and receives on one; with a
     host path, one more of each (the result travels back through the pipeline's boards; at the
     first board the input's hop is its receive end). Charged at the most expensive link any board
-    of the type has (the search does not know which links the plan will use), spread evenly over
-    the SLRs. A board that also forwards the input on its way to a later first board has a third
+    of the type has, per resource (the search does not know which links the plan will use; a
+    type with 100G and 10G links keeps the CMAC ends' block RAM and the Aurora credit buffer's
+    LUTs), spread evenly over the SLRs. A board that also forwards the input on its way to a later first board has a third
     pair of ends, charged after the search only (``charge_transport``)."""
     boards = cluster.boards
     tx = rx = rxb = 0
