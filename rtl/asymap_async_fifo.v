@@ -5,14 +5,21 @@
 // flip-flops, so at most one bit changes per transfer and a late sample only makes the other side
 // conservative (it sees the FIFO fuller / emptier than it is), never wrong.
 // full/empty are registered from the *next* pointer values, so a write and a read can happen every
-// cycle on both sides. The read data comes straight from the memory (first-word fall-through,
-// LUT-RAM), so m_tvalid means "m_tdata is valid now".
+// cycle on both sides. First-word fall-through either way, so m_tvalid means "m_tdata is valid now":
+//   BLOCK = 0: LUT-RAM, the read data comes straight from the memory (asynchronous read);
+//   BLOCK = 1: block RAM, whose read is registered (UG573: a RAMB36E2/RAMB18E2 read takes a clock):
+//              the memory's output register q is loaded whenever it is empty or being taken, so a
+//              word per cycle still leaves; the FIFO then holds 2**ADDR_W words + the one in q, and
+//              `empty` means "nothing to read" (q empty). A deep buffer belongs in block RAM: as
+//              LUT-RAM a 1,024 x 577-bit credit buffer takes ~12,900 LUTs, as block RAM 17 BRAM36
+//              (costmodel.transport_ends charges whichever the parameters choose).
 // rst is asynchronous to both clocks (assert any time, deassert synchronously to both: the
 // integrator's reset bridge does that); it empties the FIFO.
 `timescale 1ns/1ps
 module asymap_async_fifo #(
     parameter integer DATA_W = 64,
-    parameter integer ADDR_W = 4          // depth = 2**ADDR_W, ADDR_W >= 2
+    parameter integer ADDR_W = 4,         // depth = 2**ADDR_W, ADDR_W >= 2
+    parameter integer BLOCK  = 0          // 1: block RAM (registered read), 0: LUT-RAM
 ) (
     input  wire              rst,
     // write side (s_clk)
@@ -31,7 +38,7 @@ module asymap_async_fifo #(
 );
     localparam integer DEPTH = 1 << ADDR_W;
 
-    reg [DATA_W-1:0] mem [0:DEPTH-1];
+    wire rfire;                            // a word leaves the memory (read side)
 
     reg [ADDR_W:0] wbin, wgray, rbin, rgray;
     (* ASYNC_REG = "TRUE" *) reg [ADDR_W:0] rgray_w1, rgray_w2;   // read pointer in s_clk domain
@@ -54,10 +61,6 @@ module asymap_async_fifo #(
         end
     end
 
-    always @(posedge s_clk) begin
-        if (wfire) mem[wbin[ADDR_W-1:0]] <= s_tdata;
-    end
-
     assign s_tready = ~full_r;
     assign full     = full_r;
     // The synchronized read pointer in binary (Gray -> binary: XOR of the bits above): what the
@@ -70,7 +73,6 @@ module asymap_async_fifo #(
     endgenerate
 
     // ---- read side
-    wire              rfire   = m_tready & ~empty_r;
     wire [ADDR_W:0]   rbin_n  = rbin + {{ADDR_W{1'b0}}, rfire};
     wire [ADDR_W:0]   rgray_n = (rbin_n >> 1) ^ rbin_n;
     wire              empty_n = rgray_n == wgray_r2;
@@ -84,7 +86,36 @@ module asymap_async_fifo #(
         end
     end
 
-    assign m_tdata  = mem[rbin[ADDR_W-1:0]];
-    assign m_tvalid = ~empty_r;
-    assign empty    = empty_r;
+    // ---- the memory (one writer on s_clk, one reader on m_clk: a simple dual-port RAM)
+    generate
+        if (BLOCK != 0) begin : g_block
+            (* ram_style = "block" *) reg [DATA_W-1:0] mem [0:DEPTH-1];
+            reg [DATA_W-1:0] q;
+            reg              q_valid;
+            assign rfire = ~empty_r & (~q_valid | m_tready);
+            always @(posedge s_clk) begin
+                if (wfire) mem[wbin[ADDR_W-1:0]] <= s_tdata;
+            end
+            always @(posedge m_clk) begin
+                if (rfire) q <= mem[rbin[ADDR_W-1:0]];
+            end
+            always @(posedge m_clk or posedge rst) begin
+                if (rst) q_valid <= 1'b0;
+                else if (rfire) q_valid <= 1'b1;
+                else if (m_tready) q_valid <= 1'b0;
+            end
+            assign m_tdata  = q;
+            assign m_tvalid = q_valid;
+            assign empty    = ~q_valid;
+        end else begin : g_lutram
+            (* ram_style = "distributed" *) reg [DATA_W-1:0] mem [0:DEPTH-1];
+            assign rfire = m_tready & ~empty_r;
+            always @(posedge s_clk) begin
+                if (wfire) mem[wbin[ADDR_W-1:0]] <= s_tdata;
+            end
+            assign m_tdata  = mem[rbin[ADDR_W-1:0]];
+            assign m_tvalid = ~empty_r;
+            assign empty    = empty_r;
+        end
+    endgenerate
 endmodule

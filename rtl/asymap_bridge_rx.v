@@ -1,7 +1,8 @@
 // asymap_bridge_rx: destination end of an inter-board link -- a pure transport bridge.
 //
 // Takes the transport core's RX beats (l_clk, LW bits; a serial link cannot be back-pressured, so
-// s_tready is constant 1), stores them in the clock-crossing FIFO -- which is the credit buffer the
+// s_tready is constant 1), stores them in the clock-crossing FIFO (block RAM for 512-bit entries
+// in more than 64 rows, else LUT-RAM) -- which is the credit buffer the
 // far asymap_bridge_tx counts against -- and hands them unchanged to the HLS link kernel
 // (link_rx_image, k_clk, KW bits), which checks the frames. Frames mean nothing here.
 //
@@ -41,6 +42,13 @@ module asymap_bridge_rx #(
 );
     localparam integer FW = (KW > LW) ? KW : LW;
     localparam integer FD = FW + FW / 8 + 1;
+    // Memory of the credit buffer, by its shape (costmodel.transport_ends charges the same): entries
+    // of 512 data bits or more (a 100G CMAC's, 577 bits with TKEEP and TLAST) in more than 64 rows
+    // are block RAM behind a read register (asymap_async_fifo BLOCK=1; 1,024 x 577 bits: 17 BRAM36
+    // at 94 % of their bits, where LUT-RAM would take ~12,900 LUTs and a 577-bit 16:1 read mux at
+    // the 322 MHz core clock); narrower ones (Aurora's 73 bits) stay LUT-RAM (850-1,700 LUTs,
+    // where block RAM would fill 2-3 BRAM36 to 50-70 %).
+    localparam integer RX_BLOCK = (FW >= 512 && RX_ADDR_W > 6) ? 1 : 0;
     // outputs of the shared blocks this bridge does not use
     wire nc_dest_a, nc_dest_c, nc_full, nc_empty;
     wire unused_nc = &{1'b0, nc_dest_a, nc_dest_c, nc_full, nc_empty};
@@ -59,7 +67,7 @@ module asymap_bridge_rx #(
     wire [FD-1:0]      b_word;
     wire               b_tvalid, b_tready;
     wire [RX_ADDR_W:0] rptr;
-    asymap_async_fifo #(.DATA_W(FD), .ADDR_W(RX_ADDR_W)) u_buf (
+    asymap_async_fifo #(.DATA_W(FD), .ADDR_W(RX_ADDR_W), .BLOCK(RX_BLOCK)) u_buf (
         .rst(rst), .s_clk(l_clk), .s_tdata({a_tlast, a_tkeep, a_tdata}), .s_tvalid(a_tvalid), .s_tready(a_tready),
         .full(nc_full), .s_rptr(rptr), .m_clk(k_clk), .m_tdata(b_word), .m_tvalid(b_tvalid), .m_tready(b_tready), .empty(nc_empty));
 

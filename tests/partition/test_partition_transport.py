@@ -26,8 +26,8 @@ def test_constants_are_deploys():
     assert cm.TRANSPORT_PIPELINE_CYCLES == rtl_glue.PIPELINE_CYCLES
 
 
-@pytest.mark.parametrize("gbps", [10.0, 25.0, 40.0, 100.0])
-@pytest.mark.parametrize("latency_ns", [0.0, 60.0, 500.0, 2000.0, 10000.0])
+@pytest.mark.parametrize("gbps", [1.0, 10.0, 25.0, 40.0, 100.0])
+@pytest.mark.parametrize("latency_ns", [0.0, 60.0, 500.0, 2000.0, 10000.0, 20000.0])
 @pytest.mark.parametrize("width", [64, 512, 1024])
 def test_rx_buffer_is_what_deploy_generates(gbps, latency_ns, width):
     core = deploy._core_for(gbps)
@@ -38,16 +38,36 @@ def test_rx_buffer_is_what_deploy_generates(gbps, latency_ns, width):
     assert cm.transport_core(gbps) == core
 
 
+def test_credit_buffer_is_the_bandwidth_delay_product_at_the_line_rate():
+    """The round trip holds the beats the line carries, not one per core cycle: a 1G link at 20 us
+    on an Aurora core (64 bits at 156.25 MHz = 10 Gb/s user side) has 629 beats in flight (1,024
+    entries, 1,700 LUTs; at one beat per core cycle it would be 8,192 entries, 13,600 LUTs); a 100G
+    CMAC (512 bits at 322 MHz = 165 Gb/s) at 2 us holds 60.6 % of its 1,322-cycle round trip."""
+    assert cm.rx_buffer_entries(1.0, 20000.0, 64) == 1024
+    assert cm.transport_ends(1.0, 20000.0, 64)[1].rx_lut == 1700
+    assert rtl_glue.rtt_line_beats(6282, 1.0, 64, 156.25) == 629
+    assert rtl_glue.rtt_line_beats(1322, 100.0, 512, 322.265625) == 802
+    # a line as fast as the core's user side: one beat per cycle, as before
+    assert rtl_glue.rtt_line_beats(345, 10.0, 64, 156.25) == 345
+    assert cm.rx_buffer_entries(100.0, 2000.0, 512) == 2048
+
+
 def test_transport_end_charges():
     tx, rx = cm.transport_ends(100.0, 500.0, 512)
     # packet FIFO: 128 entries of 577 bits (TDATA, TKEEP, TLAST): 9 BRAM36 in 72 x 512
     assert tx.tx_bram36 == cm.bram_count(577, 128) == 9 and tx.rx_lut == 0
-    # credit buffer: 1,024 entries of 577 bits as RAM64M8 (7 bits per 8 LUTs) + a 16:1 read mux
+    # credit buffer: 1,024 entries of 577 bits in block RAM (asymap_bridge_rx's RX_BLOCK): 17 BRAM36
+    # (yosys synth_xilinx maps it to 33 RAMB18E2, tests/rtl/test_rtl_lint_synth.py)
     assert cm.rx_buffer_entries(100.0, 500.0, 512) == 1024
-    assert rx.rx_lut == 16 * 83 * 8 + 577 * 4 and rx.tx_bram36 == 0
+    assert rx.rx_bram36 == cm.bram_count(577, 1024) == 17 and rx.rx_lut == 0 and rx.tx_bram36 == 0
+    # as LUT-RAM it would be RAM64M8 (7 bits per 8 LUTs) + a 16:1 read mux: 12,932 LUTs
+    assert cm.lutram_sdp_luts(577, 1024) == 16 * 83 * 8 + 577 * 4 == 12932
     tx10, rx10 = cm.transport_ends(10.0, 1000.0, 64)
     assert tx10.tx_bram36 == 0  # Aurora: no packet FIFO (it tolerates gaps inside a frame)
-    assert rx10.rx_lut == cm.lutram_sdp_luts(73, cm.rx_buffer_entries(10.0, 1000.0, 64)) > 0
+    # Aurora's 73-bit entries stay LUT-RAM (block RAM would be half empty)
+    assert rx10.rx_lut == cm.lutram_sdp_luts(73, cm.rx_buffer_entries(10.0, 1000.0, 64)) > 0 and rx10.rx_bram36 == 0
+    # a shallow CMAC buffer (no latency: 512 entries) is block RAM too, one of <= 64 entries LUT-RAM
+    assert cm.transport_ends(100.0, 0.0, 512)[1].rx_bram36 == cm.bram_count(577, 512) == 9
 
 
 def test_store_and_forward_latency():
@@ -76,7 +96,8 @@ def test_plan_charges_links_and_host_path(tmp_path):
     boards = {b["name"]: b for b in plan["boards"]}
     assert list(boards) == ["a", "b"] or list(boards) == ["b", "a"], list(boards)
     (ln,) = plan["links"]
-    assert ln["tx_bram36"] == 9 and ln["rx_lut"] == cm.transport_ends(100.0, 500.0, ln["width_bits"])[1].rx_lut
+    rx100 = cm.transport_ends(100.0, 500.0, ln["width_bits"])[1]
+    assert ln["tx_bram36"] == 9 and ln["rx_lut"] == 0 and ln["rx_bram36"] == rx100.rx_bram36 == 17
     assert ln["store_forward_s"] > 0
     hops = plan["host_path"]["in"] + plan["host_path"]["out"]
     board_hops = [h for h in hops if h["from"] != "host" and h["to"] != "host"]
@@ -93,14 +114,14 @@ def test_plan_charges_links_and_host_path(tmp_path):
         lut = sum(lay["lut"] for lay in b["layers"])
         for src, dst in [(ln["from"], ln["to"])] + [(h["from"], h["to"]) for h in board_hops]:
             tx, rx = cm.transport_ends(100.0, 500.0 if {src, dst} == {"a", "b"} else 700.0, ln["width_bits"])
-            bram += tx.tx_bram36 if src == name else 0
+            bram += (tx.tx_bram36 if src == name else 0) + (rx.rx_bram36 if dst == name else 0)
             lut += rx.rx_lut if dst == name else 0
         assert b["resources"]["bram36"][0] == bram, name
         assert b["resources"]["lut"][0] == lut, name
     # the same cluster over 10G: no packet FIFO, no store-and-forward, a small credit buffer
     plan10 = asymap.plan(g, _cluster(tmp_path, 10.0), boards=2).to_dict()
     (l10,) = plan10["links"]
-    assert l10["tx_bram36"] == 0 and l10["store_forward_s"] == 0.0 and 0 < l10["rx_lut"] < ln["rx_lut"]
+    assert l10["tx_bram36"] == 0 and l10["store_forward_s"] == 0.0 and 0 < l10["rx_lut"] and l10["rx_bram36"] == 0
 
 
 def _tiny(tmp_path):
@@ -126,8 +147,10 @@ def test_search_reserves_the_pipeline_ends(tmp_path):
     c = _cluster(tmp_path, 100.0)
     types = [0, 0, 0]  # three U50s
     _, rx = cm.transport_ends(100.0, 700.0, 512)  # a's link to h is the longer one
-    assert transport_reserve(c, types, 0).tolist() == [0, 18, 0, 2 * rx.rx_lut]
-    assert transport_reserve(c, types, 0, slrs=3).tolist() == [0, 6, 0, -(-2 * rx.rx_lut // 3)]
+    # packet FIFO (9) + credit buffer (17 BRAM36) per end pair, two pairs
+    assert rx.rx_bram36 == 17 and rx.rx_lut == 0
+    assert transport_reserve(c, types, 0).tolist() == [0, 2 * (9 + 17), 0, 0]
+    assert transport_reserve(c, types, 0, slrs=3).tolist() == [0, -(-2 * 26 // 3), 0, 0]
     g = asymap.load_model(_tiny(tmp_path))
     plan = asymap.plan(g, c, boards=2).to_dict()
     for b in plan["boards"]:

@@ -61,14 +61,15 @@ async def _reader(dut, n, out, *, pause=0.0, rng=None):
 
 @cocotb.test()
 async def fifo_full_empty_at_depth(dut):
-    """Exactly DEPTH words fit; full rises on the last one, empty falls only after the pointer
-    crosses, and reading DEPTH words empties it again (data in order)."""
-    depth = _cfg()["depth"]
+    """Exactly DEPTH words fit (block RAM: DEPTH + the one in the read register); full rises on
+    the last one, empty falls only after the pointer crosses, and reading them all empties it
+    again (data in order)."""
+    depth = _cfg()["depth"] + _cfg().get("block", 0)
     await _fifo_setup(dut, 3334, 3104)
     assert int(dut.empty.value) == 1 and int(dut.full.value) == 0 and int(dut.m_tvalid.value) == 0
     accepted = 0
     dut.s_tvalid.value = 1
-    for k in range(depth + 4):                  # try more than fits
+    for k in range(depth + 12):                 # try more than fits, long enough for the pointers to cross
         dut.s_tdata.value = 0x100 + accepted
         await RisingEdge(dut.s_clk)
         if int(dut.s_tready.value):
@@ -112,8 +113,9 @@ async def fifo_read_back_to_back_at_slower_clock(dut):
     await _fifo_setup(dut, 3104, 10000)
     out = []
     w = cocotb.start_soon(_writer(dut, words))
-    # Wait until the FIFO is full, then the slow reader must take a word on every cycle.
-    while not int(dut.full.value):
+    # Wait until the FIFO is full and shows its first word (block RAM: once its read register is
+    # loaded), then the slow reader must take a word on every cycle.
+    while not (int(dut.full.value) and int(dut.m_tvalid.value)):
         await RisingEdge(dut.s_clk)
     dut.m_tready.value = 1
     gaps = 0

@@ -4,7 +4,8 @@ Configuration comes from the ASYMAP_TB environment variable (JSON, written by te
 What goes in is what the sending HLS link kernel produces: the frames of ``images`` images
 (linkproto.encode_image, interleaved tensors, board 3 -> board 4 as the HLS harness expects). The link model is this module's coroutine on the
 link clock: it takes tx's beats (random TREADY stalls, as an Aurora/MAC core stalls for clock
-compensation), drops every ``lose_every``-th frame if asked (a MAC discarding a packet with a bad
+compensation; with ``line_every`` N it takes a beat on one link cycle in N, a line slower than
+the core's user side), drops every ``lose_every``-th frame if asked (a MAC discarding a packet with a bad
 FCS), delays the rest by a fixed latency and plays them into rx (which cannot be back-pressured);
 it carries rx's credit word back to tx with the same latency. Checks: rx hands the receiving
 kernel exactly the beats that crossed the wire (TDATA, TLAST), nothing overflows, nothing hangs.
@@ -52,6 +53,7 @@ class LinkModel:
         dut, rng = self.dut, self.rng
         p_stall = self.cfg["link_stall"]
         lose = self.cfg.get("lose_every", 0)
+        line_every = self.cfg.get("line_every", 0)
         ready = 1
         dut.tx_tready.value = ready
         dut.rx_tvalid.value = 0
@@ -78,6 +80,8 @@ class LinkModel:
                             self.pending.append((self.cycle + self.latency, b, kp, k == len(self.frame) - 1))
                     self.frame = []
             ready = 0 if (p_stall and rng.random() < p_stall) else 1
+            if line_every:  # a core faster than its line: TX takes one beat in line_every cycles
+                ready = int(self.cycle % line_every == 0)
             dut.tx_tready.value = ready
             if self.pending and self.pending[0][0] <= self.cycle:
                 _, b, kp, last = self.pending.popleft()

@@ -18,12 +18,15 @@ RATE = ["fifo_back_to_back_at_slower_clock", "fifo_read_back_to_back_at_slower_c
 
 # Depth 4 (the smallest): boundaries and reset. Depth 8 and 32: also one word per cycle at the
 # slower clock, which needs the FIFO to cover the pointer synchronizers' round trip (depth >= 8).
+# Both memories: LUT-RAM (asynchronous read) and block RAM (registered read behind an output
+# register, BLOCK=1: what a credit buffer deeper than 64 entries uses).
+@pytest.mark.parametrize("block", [0, 1])
 @pytest.mark.parametrize("addr_w,tests", [(2, BOUNDARY), (3, BOUNDARY + RATE), (5, BOUNDARY + RATE)])
-def test_async_fifo_boundaries(tmp_path, addr_w, tests):
+def test_async_fifo_boundaries(tmp_path, addr_w, tests, block):
     width = 16
     run_cocotb(tmp_path, [RTL_DIR / "asymap_async_fifo.v"], "asymap_async_fifo", "tb_blocks",
-               parameters={"DATA_W": width, "ADDR_W": addr_w},
-               config={"depth": 1 << addr_w, "width": width, "words": 200}, testcase=tests)
+               parameters={"DATA_W": width, "ADDR_W": addr_w, "BLOCK": block},
+               config={"depth": 1 << addr_w, "width": width, "words": 200, "block": block}, testcase=tests)
 
 
 @pytest.mark.parametrize("s_w,m_w", [(8, 64), (64, 512), (512, 64), (64, 8), (64, 64)])

@@ -36,16 +36,16 @@ SHAPES = [(8, 5, 3), (4, 3, 3), (3, 7, 7)]          # the HLS harness's three te
 
 
 def run_link(tmp_path, kw, lw, images, *, shapes=SHAPES, stall=0.3, link_stall=0.1, max_beats=4,
-             latency_ns=60.0, periods=PERIODS, seed=1, glue_opts=None, **extra):
+             latency_ns=60.0, periods=PERIODS, seed=1, glue_opts=None, line_every=1, **extra):
     glue = plan_link_glue("b0", "b1", kernel_width_bits=kw, link_width_bits=lw, kernel_clock_mhz=300,
-                          link_gbps=lw * LINK_MHZ / 1000, link_latency_ns=latency_ns,
+                          link_gbps=lw * LINK_MHZ / 1000 / line_every, link_latency_ns=latency_ns,
                           link_clock_mhz=LINK_MHZ, **(glue_opts or {}))
     (tmp_path / "link_b0_b1.v").write_text(render_glue(glue))
     (tmp_path / "tb_loopback.v").write_text(loopback_wrapper(glue))
     cfg = {"shapes": [list(s) for s in shapes], "kw": kw, "lw": lw, "images": images, "stall": stall,
            "link_stall": link_stall, "seed": seed, "max_beats": max_beats,
            "latency_cycles": round(latency_ns * LINK_MHZ / 1000), "periods_ps": periods,
-           "timeout_cycles": 400_000, **extra}
+           "timeout_cycles": 400_000, "line_every": line_every if line_every > 1 else 0, **extra}
     run_cocotb(tmp_path / "sim", rtl_sources() + [tmp_path / "link_b0_b1.v", tmp_path / "tb_loopback.v"],
                "tb_loopback", "tb_bridge", config=cfg)
     return glue, json.loads((tmp_path / "sim" / "stats.json").read_text())
@@ -126,3 +126,29 @@ def test_bridge_throughput_one_beat_per_cycle(tmp_path):
                            periods=periods, skip_beats=20)
     assert stats["link_beats"] > 400
     assert stats["cycles_per_beat"] <= 1.05, stats
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_credit_buffer_sized_at_the_line_rate_keeps_the_line_busy(tmp_path, half):
+    """A line carrying a quarter of the core's user side (one beat in 4 link cycles, as a 100G
+    CMAC's 165 Gb/s interface or an Aurora core run above the link's rate) and a long link (a
+    1,200-cycle round trip): the credit buffer sized from the bandwidth-delay product at the line
+    rate (300 beats in flight: 512 entries, where one beat per link cycle would ask for 2,048) keeps
+    the line busy (<= 4.2 cycles per beat, no credit stall); half of it (256 < 300 beats in flight)
+    cannot, so the sizing is what carries the rate. (The link model also stores each frame before
+    delivering it, which lengthens the loop by a frame: the 512 entries cover that too.)"""
+    lat = 1812.0  # ns: 2 x 1812 ns x 322.27 MHz + 32 = 1,200 link cycles
+    ref = plan_link_glue("b0", "b1", kernel_width_bits=64, link_width_bits=64, kernel_clock_mhz=300,
+                         link_gbps=64 * LINK_MHZ / 1000 / 4, link_latency_ns=lat, link_clock_mhz=LINK_MHZ)
+    assert ref.rtt_cycles == 1200 and ref.rtt_beats == 300 and ref.rx_buffer_beats == 512
+    periods = {"k_tx": 3334, "l": 3104, "k_rx": 3334}
+    glue, stats = run_link(tmp_path, 64, 64, 1, shapes=[(64, 16, 16)], stall=0.0, link_stall=0.0,
+                           max_beats=64, latency_ns=lat, periods=periods, skip_beats=200, line_every=4,
+                           glue_opts={"rx_buffer_beats": 256} if half else None)
+    assert stats["beats_out"] == stats["beats_in"] and stats["link_beats"] > 2000
+    if half:
+        assert glue.rx_buffer_beats == 256 and stats["cycles_per_beat"] > 4.2, stats
+        assert stats["credit_stalls"] > 0
+    else:
+        assert glue.rx_buffer_beats == 512 and stats["cycles_per_beat"] <= 4.2, stats
+        assert stats["credit_stalls"] == 0

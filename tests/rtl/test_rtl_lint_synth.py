@@ -21,6 +21,7 @@ need_yosys = pytest.mark.skipif(shutil.which("yosys") is None and not os.environ
 
 # Non-default parameters that reach the other branches of the generate blocks.
 LINT_PARAMS = {
+    "asymap_async_fifo": [[], ["-GBLOCK=1"], ["-GBLOCK=1", "-GADDR_W=10", "-GDATA_W=577"]],
     "asymap_axis_width": [[], ["-GS_W=512", "-GM_W=64"], ["-GS_W=64", "-GM_W=64"], ["-GS_W=8", "-GM_W=64"]],
     "asymap_bridge_tx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"], ["-GKW=128", "-GLW=64", "-GRX_PACK=2"]],
     "asymap_bridge_rx": [[], ["-GKW=512", "-GLW=64"], ["-GKW=64", "-GLW=512"]],
@@ -69,3 +70,39 @@ def test_yosys_synth_block(tmp_path, block):
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = stat.read_text()
     assert "Number of cells" in report, report[-2000:]
+
+
+@need_yosys
+@pytest.mark.parametrize("kw,rx_addr_w,kind,count", [
+    (512, 10, "RAMB18E2", 2 * 17),     # CMAC entries, 1,024 deep: 17 BRAM36 (= 2 x 17 RAMB18E2 at most)
+    (64, 10, "RAM64M8", 16 * 11),      # Aurora entries (73 bits), 1,024 deep: 16 banks x 11 RAM64M8
+])
+def test_credit_buffer_memory_is_what_the_model_charges(tmp_path, kw, rx_addr_w, kind, count):
+    """asymap_bridge_rx's credit buffer maps (yosys synth_xilinx, UltraScale+) to the memory the cost
+    model charges (costmodel.transport_ends): block RAM for 512-bit entries in more than 64 rows,
+    LUT-RAM for narrower ones, and no memory of the other kind."""
+    from asymap.partition import costmodel as cm
+
+    reads = "".join(f"read_verilog -I{RTL_DIR} {RTL_DIR / n}; " for n in
+                    ("asymap_async_fifo.v", "asymap_axis_width.v", "asymap_bridge_rx.v"))
+    stat = tmp_path / "stat.txt"
+    proc = subprocess.run(["yosys", "-q", "-p", f"{reads}chparam -set KW {kw} -set LW {kw} -set RX_ADDR_W {rx_addr_w} "
+                           f"asymap_bridge_rx; synth_xilinx -family xcup -top asymap_bridge_rx; tee -o {stat} stat"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cells = {}
+    for line in stat.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            cells[parts[0]] = int(parts[1])
+    gbps = 100.0 if kw >= 512 else 10.0
+    _, rx = cm.transport_ends(gbps, 500.0, kw)
+    bits = kw + kw // 8 + 1
+    if kind == "RAMB18E2":
+        assert 2 * (rx.rx_bram36 - 1) < cells.get("RAMB18E2", 0) + 2 * cells.get("RAMB36E2", 0) <= count
+        assert rx.rx_bram36 == cm.bram_count(bits, 1 << rx_addr_w) and rx.rx_lut == 0
+        assert not any(k.startswith("RAM64") or k.startswith("RAM32") for k in cells), cells
+    else:
+        assert cells.get("RAM64M8", 0) == count
+        assert cm.lutram_sdp_luts(bits, 1 << rx_addr_w) == count * 8 + bits * 4
+        assert not any(k.startswith("RAMB") for k in cells), cells

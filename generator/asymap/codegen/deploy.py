@@ -522,7 +522,8 @@ def cu_clocks(bd: BoardDeploy) -> list[tuple[int, list[str]]]:
 
 def _credit_sizing(b, t: Transport, kw: int):
     """The credit bridge's buffers of one link end, sized as for the RTL glue from the cluster
-    link's latency and the core's user clock (docs/link-protocol.md section 5); both ends of a link
+    link's latency, the core's user clock and the link's line rate (the beats a round trip holds at
+    the line rate: rtl_glue.rtt_line_beats; docs/link-protocol.md section 5); both ends of a link
     get the same numbers because they are sized from the same link. On CMAC the sender stores a
     packet body (up to 2**CMAC_PKT_ADDR_W link beats) before the MAC sees it and the credit word
     rides between packets, so the receive buffer also holds one packet body and the credit word's
@@ -536,7 +537,7 @@ def _credit_sizing(b, t: Transport, kw: int):
     if t.core != "cmac":
         return glue
     body, pack = 1 << CMAC_PKT_ADDR_W, glue.rx_pack
-    need = -(-glue.rtt_cycles // pack) + 16 + -(-body // pack) + -(-(body + 1 + CMAC_CREDIT_SPACING) // pack)
+    need = -(-glue.rtt_beats // pack) + 16 + -(-body // pack) + -(-(body + 1 + CMAC_CREDIT_SPACING) // pack)
     glue = plan(1 << (need - 1).bit_length())
     return replace(glue, idle_cycles=glue.idle_cycles + 2 * (body + 1 + CMAC_CREDIT_SPACING))
 

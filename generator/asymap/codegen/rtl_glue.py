@@ -11,8 +11,12 @@ impossible ones with one clear line) and fills ``templates/link_glue.v.j2``, whi
 
 Sizing, in link-clock beats (docs/link-protocol.md, section 5):
   * round trip  = 2 x latency x link clock + ``PIPELINE_CYCLES`` (CDC, width converters, credit path)
-  * rx buffer   = entries in flight during a round trip at one beat per link cycle (+ margin),
-                  rounded up to a power of two: then credits never stop a busy link
+  * rx buffer   = entries in flight during a round trip (+ margin), rounded up to a power of two:
+                  then credits never stop a busy link. Beats arrive at most one per link cycle and
+                  no faster than the line rate: a core whose user side is wider x faster than its
+                  line (100G CMAC: 512 bits x 322 MHz = 165 Gb/s) throttles TX to the line, so the
+                  round trip holds ``rtt_beats`` = round trip x min(1, line rate / (width x link
+                  clock)) beats, the bandwidth-delay product at the line rate
   * idle resync = 2 x round trip + 64: after that long without sending, nothing is in flight
 """
 
@@ -70,6 +74,7 @@ class LinkGlue:
     kernel_clock: str = "ap_clk"
     link_clock: str = "link_clk"
     rtt_cycles: int = 0
+    rtt_beats: int = 0  # link beats that can arrive during a round trip (at the line rate)
     rx_buffer_beats: int = 1024  # entries of the receiving FIFO (link beats, or packed words)
     rx_pack: int = 1  # link beats per receiving FIFO entry (kernel wider than the link)
     fifo_depth: int = 32
@@ -82,6 +87,17 @@ class LinkGlue:
     @property
     def fifo_addr_w(self) -> int:
         return self.fifo_depth.bit_length() - 1
+
+
+def rtt_line_beats(rtt_cycles: int, gbps: float, width_bits: int, clock_mhz: float) -> int:
+    """Link beats that can arrive during ``rtt_cycles`` link cycles: one per cycle at most, and no
+    more than the line carries (the bandwidth-delay product at the line rate). A core whose user
+    side is faster than its line throttles TX to the line (PG203: the 100G CMAC's 512-bit TX at
+    322.265625 MHz deasserts TREADY to hold 100 Gb/s), so the far sender cannot put more beats in
+    flight than the line carries, whatever its credits allow. costmodel.rx_buffer_entries repeats
+    this (tests/partition/test_partition_transport.py keeps them equal)."""
+    per_cycle = min(1.0, gbps * 1000.0 / (width_bits * clock_mhz))
+    return int(math.ceil(rtt_cycles * per_cycle - 1e-9))
 
 
 def _pow2(n: int) -> bool:
@@ -121,7 +137,8 @@ def plan_link_glue(src: str, dst: str, *, kernel_width_bits: int, link_width_bit
         raise bad(f"fifo_depth={fifo_depth} must be a power of two >= 8 (Gray-coded pointers; 8 covers the synchronizers' round trip at full rate)")
     rx_pack = kw // lw if kw > lw else 1
     rtt = math.ceil(2 * link_latency_ns * link_clock_mhz / 1000.0) + PIPELINE_CYCLES
-    need = -(-rtt // rx_pack) + 16
+    rtt_beats = rtt_line_beats(rtt, link_gbps, lw, link_clock_mhz)
+    need = -(-rtt_beats // rx_pack) + 16
     if rx_buffer_beats is None:
         rx_buffer_beats = 1 << max(4, (need - 1).bit_length())
     elif not _pow2(int(rx_buffer_beats)) or rx_buffer_beats < 16:
@@ -136,7 +153,7 @@ def plan_link_glue(src: str, dst: str, *, kernel_width_bits: int, link_width_bit
         src=src, dst=dst, module=f"link_{c_ident(src)}_{c_ident(dst)}", kernel_width_bits=kw,
         link_width_bits=lw, kernel_clock_mhz=kernel_clock_mhz, link_clock_mhz=link_clock_mhz,
         link_gbps=link_gbps, link_latency_ns=link_latency_ns, kernel_clock=clocks[0],
-        link_clock=clocks[1], rtt_cycles=rtt, rx_buffer_beats=int(rx_buffer_beats), rx_pack=rx_pack,
+        link_clock=clocks[1], rtt_cycles=rtt, rtt_beats=rtt_beats, rx_buffer_beats=int(rx_buffer_beats), rx_pack=rx_pack,
         fifo_depth=int(fifo_depth), idle_cycles=2 * rtt + 64)
 
 

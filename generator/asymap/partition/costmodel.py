@@ -1081,12 +1081,48 @@ def link_wire_beats(graph: Graph, width_bits: int, max_payload_beats: int | None
     return out
 
 
-def link_seconds(wire_beats, width_bits: int, gbps: float, latency_ns: float, kernel_clock_hz: float):
+def link_cmac_packets(graph: Graph, width_bits: int, max_payload_beats: int | None = None) -> np.ndarray:
+    """Data packets per image on a 100G CMAC link for a cut after p layers, p = 0..L: each frame of
+    the link kernels (payload + header + trailer beats of ``width_bits``, linkproto's chunks) goes
+    out as ``asymap_cmac_credit`` packets of at most ``CMAC_PKT_BEATS`` 512-bit core beats (the
+    width converter closes a core beat at a frame's TLAST)."""
+    from asymap import linkproto
+
+    m = max_payload_beats or linkproto.DEFAULT_MAX_PAYLOAD_BEATS
+    shapes = graph.tensor_shapes
+    L = len(graph.layers)
+    B = width_bits // 8
+    body = CMAC_PKT_BEATS * CORE_WIDTH["cmac"]
+
+    def packets(payload_beats: int) -> int:  # one frame
+        return ceil_div((payload_beats + 2) * width_bits, body)
+
+    out = np.zeros(L + 1, np.int64)
+    for p in range(L + 1):
+        names = [graph.input] if p == 0 else [graph.output] if p == L else graph.live_across(p - 1)
+        sh = [tuple(shapes[t]) for t in names]
+        n = 0
+        for (c, h, w), ch in zip(sh, linkproto.chunk_beats(sh, width_bits, m)):
+            total = ceil_div(c * h * w, B)
+            full, rest = divmod(total, ch)
+            n += full * packets(ch) + (packets(rest) if rest else 0)
+        out[p] = n
+    return out
+
+
+def link_seconds(wire_beats, width_bits: int, gbps: float, latency_ns: float, kernel_clock_hz: float,
+                 cmac_packets=None):
     """Seconds one image occupies a link: the slower of the line rate (what the wire carries,
     framing and padding included, i.e. line rate x framing efficiency for the payload) and the
-    link kernels' rate (one ``width_bits`` beat per kernel clock), plus the one-way latency."""
+    link kernels' rate (one ``width_bits`` beat per kernel clock), plus the one-way latency.
+    On a 100G CMAC link (``transport_core``) the wire also carries, per data packet
+    (``cmac_packets``, from :func:`link_cmac_packets`), ``asymap_cmac_credit``'s 64-byte header
+    beat and Ethernet's FCS, preamble and minimum inter-packet gap (``CMAC_PACKET_OVERHEAD_BYTES``)."""
     beats = np.asarray(wire_beats, dtype=np.float64)
-    line = beats * width_bits / (gbps * 1e9)
+    bits = beats * width_bits
+    if cmac_packets is not None and transport_core(gbps) == "cmac":
+        bits = bits + np.asarray(cmac_packets, dtype=np.float64) * (8 * CMAC_PACKET_OVERHEAD_BYTES)
+    line = bits / (gbps * 1e9)
     kernel = beats / kernel_clock_hz
     return np.maximum(line, kernel) + latency_ns * 1e-9
 
@@ -1113,6 +1149,10 @@ CORE_CLOCK_MHZ = {"cmac": 322.265625, "aurora": 156.25}
 CMAC_PKT_BEATS = 128  # asymap_cmac_credit's TX packet FIFO: 2**PKT_ADDR_W beats (deploy.CMAC_PKT_ADDR_W = 7)
 CMAC_CREDIT_SPACING = 64  # its SPACING: cycles between two credit packets
 CMAC_WORD_BITS = 512 + 64 + 1  # a packet FIFO entry: TDATA, TKEEP, TLAST
+RX_BLOCK_MIN_BITS = 512  # credit buffers with entries this wide (and > 64 deep) are block RAM (asymap_bridge_rx)
+# Per data packet on the wire besides the frame's bytes: asymap_cmac_credit's header beat (64 B),
+# the MAC's FCS (4 B), preamble + SFD (8 B) and the minimum inter-packet gap (12 B) (IEEE 802.3).
+CMAC_PACKET_OVERHEAD_BYTES = 64 + 4 + 8 + 12
 TRANSPORT_PIPELINE_CYCLES = 32  # rtl_glue.PIPELINE_CYCLES: the credit loop's pipeline besides the wire
 
 
@@ -1122,15 +1162,19 @@ def transport_core(gbps: float) -> str:
 
 def rx_buffer_entries(gbps: float, latency_ns: float, width_bits: int) -> int:
     """Entries of the receiving end's credit buffer (asymap_bridge_rx's clock-crossing FIFO), as
-    deploy sizes it: the credit round trip (twice the latency at the core clock, plus the loop's
-    pipeline) in entries of ``rx_pack`` core beats, + 16; on CMAC also one packet body (the sender
+    deploy sizes it: the beats the credit round trip (twice the latency at the core clock, plus the
+    loop's pipeline) holds at the link's line rate (at most one per core cycle), in entries of
+    ``rx_pack`` core beats, + 16; on CMAC also one packet body (the sender
     stores it before the MAC sees it) and the credit word's extra age (a packet plus the credit
     spacing); the next power of two, at least 16."""
     core = transport_core(gbps)
     cw = CORE_WIDTH[core]
     pack = width_bits // cw if width_bits > cw else 1
     rtt = int(np.ceil(2 * latency_ns * CORE_CLOCK_MHZ[core] / 1000.0)) + TRANSPORT_PIPELINE_CYCLES
-    need = -(-rtt // pack) + 16
+    # Beats a round trip holds: one per core cycle at most, and no more than the line carries (a
+    # core faster than its line throttles TX to it): the bandwidth-delay product at the line rate.
+    per_cycle = min(1.0, gbps * 1000.0 / (cw * CORE_CLOCK_MHZ[core]))
+    need = -(-int(np.ceil(rtt * per_cycle - 1e-9)) // pack) + 16
     if core == "cmac":
         need += -(-CMAC_PKT_BEATS // pack) + -(-(CMAC_PKT_BEATS + 1 + CMAC_CREDIT_SPACING) // pack)
     return 1 << max(4, (need - 1).bit_length())
@@ -1147,11 +1191,14 @@ def lutram_sdp_luts(width_bits: int, depth: int) -> int:
 @dataclass
 class TransportEnd:
     """What one link end's transport adds to its board: the sender's CMAC packet FIFO (block RAM:
-    its read is registered) and the receiver's credit buffer (LUTRAM as written: the async FIFO
-    reads asynchronously)."""
+    its read is registered) and the receiver's credit buffer (asymap_bridge_rx, by its shape: entries
+    of ``RX_BLOCK_MIN_BITS`` data bits or more in more than ``LUTRAM_MAX_DEPTH`` rows, a 100G CMAC's,
+    are block RAM behind a read register, at 94 % of the blocks' bits for 1,024 x 577; narrower
+    ones, Aurora's 73 bits, LUTRAM read asynchronously, where block RAM would be half empty)."""
 
     tx_bram36: int = 0
     rx_lut: int = 0
+    rx_bram36: int = 0
 
 
 def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[TransportEnd, TransportEnd]:
@@ -1159,7 +1206,11 @@ def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[Tra
     tx = TransportEnd(tx_bram36=int(bram_count(CMAC_WORD_BITS, CMAC_PKT_BEATS)) if transport_core(gbps) == "cmac" else 0)
     cw = CORE_WIDTH[transport_core(gbps)]
     fw = max(width_bits, cw)
-    rx = TransportEnd(rx_lut=lutram_sdp_luts(fw + fw // 8 + 1, rx_buffer_entries(gbps, latency_ns, width_bits)))
+    bits, depth = fw + fw // 8 + 1, rx_buffer_entries(gbps, latency_ns, width_bits)
+    if fw >= RX_BLOCK_MIN_BITS and depth > LUTRAM_MAX_DEPTH:  # asymap_bridge_rx's RX_BLOCK
+        rx = TransportEnd(rx_bram36=int(bram_count(bits, depth)))
+    else:
+        rx = TransportEnd(rx_lut=lutram_sdp_luts(bits, depth))
     return tx, rx
 
 

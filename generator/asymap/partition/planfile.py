@@ -73,6 +73,7 @@ class LinkPlan:
     buffer_bram36: int = 0  # link-kernel beat FIFOs at each end (charged to both boards' bram36)
     tx_bram36: int = 0  # the sender's CMAC packet FIFO (charged to the source board's bram36)
     rx_lut: int = 0  # the receiver's credit buffer, LUTRAM (charged to the destination board's lut)
+    rx_bram36: int = 0  # the receiver's credit buffer in block RAM (100G: 512-bit entries, > 64 deep; its bram36)
     store_forward_s: float = 0.0  # latency of the CMAC packet store-and-forward (in latency_s)
 
     def to_dict(self) -> dict:

@@ -28,7 +28,7 @@ from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
-from asymap.partition.costmodel import link_buffer_bram36, link_seconds, link_wire_beats
+from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
 from asymap.partition.transport import charge_transport, transport_reserve
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
@@ -145,14 +145,14 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     link = {}
     adj: list[list[int]] = [[] for _ in names]
     lmin = np.full(L + 1, np.inf)
-    wire: dict[int, np.ndarray] = {}
+    wire: dict[int, tuple] = {}  # width -> (beats, CMAC packets) per cut
     for ln in cluster.links:
         a, b = pos[ln.a], pos[ln.b]
         clk = min(cluster.boards[a].spec.clock_hz, cluster.boards[b].spec.clock_hz)
         w = link_width_bits(ln.gbps, clk / 1e6)
         if w not in wire:
-            wire[w] = link_wire_beats(graph, w)
-        v = link_seconds(wire[w], w, ln.gbps, ln.latency_ns, clk)
+            wire[w] = link_wire_beats(graph, w), link_cmac_packets(graph, w)
+        v = link_seconds(wire[w][0], w, ln.gbps, ln.latency_ns, clk, wire[w][1])
         link[(a, b)] = link[(b, a)] = v
         adj[a].append(b)
         adj[b].append(a)

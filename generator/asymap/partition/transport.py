@@ -1,6 +1,6 @@
 """What the RTL transport under each link (rtl/asymap_xport.v, docs/link-protocol.md sections 5
 and 6) adds to a plan: per link end, the sender's CMAC packet FIFO (block RAM) and the receiver's
-credit buffer (LUTRAM), charged to the boards at those ends; per 100G hop, the packet
+credit buffer (block RAM when deeper than 64 entries, else LUTRAM), charged to the boards at those ends; per 100G hop, the packet
 store-and-forward latency, added to ``latency_s``. Pipeline links and the host path's hops alike
 (a host-path hop has a transport of its own, deploy's forwarding stations; the host link itself
 is the host's NIC/PCIe, not charged here). Forwarding boards hold no plan of their own, so their
@@ -49,7 +49,7 @@ def has_transport(board, gbps: float, memo: dict | None = None) -> bool:
 
 def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lplans: list[LinkPlan],
                      host_path: dict | None) -> float:
-    """Fill ``lplans[*].tx_bram36 / rx_lut / store_forward_s`` and the host path hops'
+    """Fill ``lplans[*].tx_bram36 / rx_lut / rx_bram36 / store_forward_s`` and the host path hops'
     ``store_forward_s``, add the ends' resources to ``bplans``; return the latency they add."""
     by_name = {bp.name: bp for bp in bplans}
     boards = {b.name: b for b in cluster.boards}
@@ -57,22 +57,24 @@ def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lp
     added = 0.0
     memo: dict = {}
 
-    def ends(src: str, dst: str, gbps: float, latency_ns: float, width: int) -> tuple[int, int]:
-        """(tx_bram36, rx_lut) of the ends that have a transport, charged to plan boards."""
+    def ends(src: str, dst: str, gbps: float, latency_ns: float, width: int) -> tuple[int, int, int]:
+        """(tx_bram36, rx_lut, rx_bram36) of the ends that have a transport, charged to plan boards."""
         tx, rx = transport_ends(gbps, latency_ns, width)
         tx_b = tx.tx_bram36 if has_transport(boards[src], gbps, memo) else 0
-        rx_l = rx.rx_lut if has_transport(boards[dst], gbps, memo) else 0
+        rx_on = has_transport(boards[dst], gbps, memo)
+        rx_l, rx_b = (rx.rx_lut, rx.rx_bram36) if rx_on else (0, 0)
         if src in by_name:
             by_name[src].resources["bram36"][0] += tx_b
         if dst in by_name:
             by_name[dst].resources["lut"][0] += rx_l
-        return tx_b, rx_l
+            by_name[dst].resources["bram36"][0] += rx_b
+        return tx_b, rx_l, rx_b
 
     def delay(src: str, gbps: float, tensors: list, width: int) -> float:
         return store_forward_s(gbps, tensors, width) if has_transport(boards[src], gbps, memo) else 0.0
 
     for lp in lplans:
-        lp.tx_bram36, lp.rx_lut = ends(lp.src, lp.dst, lp.gbps, lp.latency_ns, lp.width_bits)
+        lp.tx_bram36, lp.rx_lut, lp.rx_bram36 = ends(lp.src, lp.dst, lp.gbps, lp.latency_ns, lp.width_bits)
         lp.store_forward_s = delay(lp.src, lp.gbps, [tuple(shapes[t]) for t in lp.tensors], lp.width_bits)
         added += lp.store_forward_s
     if not host_path:
@@ -96,11 +98,12 @@ def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int
     their transport ends (``has_transport``): a board in the pipeline sends on one link and receives on one; with a
     host path, one more of each (the result travels back through the pipeline's boards; at the
     first board the input's hop is its receive end). Charged at the most expensive link any board
-    of the type has (the search does not know which links the plan will use), spread evenly over
-    the SLRs. A board that also forwards the input on its way to a later first board has a third
+    of the type has, per resource (the search does not know which links the plan will use; a
+    type with 100G and 10G links keeps the CMAC ends' block RAM and the Aurora credit buffer's
+    LUTs), spread evenly over the SLRs. A board that also forwards the input on its way to a later first board has a third
     pair of ends, charged after the search only (``charge_transport``)."""
     boards = cluster.boards
-    tx = rx = 0
+    tx = rx = rxb = 0
     memo: dict = {}
     for i, b in enumerate(boards):
         if board_type[i] != t:
@@ -112,7 +115,8 @@ def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int
             other = next(o for o in boards if o.name == nb)
             w = link_width_bits(ln.gbps, min(b.spec.clock_mhz, other.spec.clock_mhz))
             te, re = transport_ends(ln.gbps, ln.latency_ns, w)
-            tx, rx = max(tx, te.tx_bram36), max(rx, re.rx_lut)
+            # the most expensive end in each resource (a type's links may differ in core and depth)
+            tx, rx, rxb = max(tx, te.tx_bram36), max(rx, re.rx_lut), max(rxb, re.rx_bram36)
     ends = 2 if (cluster.host or {}).get("attach") else 1
     s = max(1, int(slrs))
-    return np.array([0, -(-ends * tx // s), 0, -(-ends * rx // s)], dtype=np.int64)
+    return np.array([0, -(-ends * (tx + rxb) // s), 0, -(-ends * rx // s)], dtype=np.int64)
