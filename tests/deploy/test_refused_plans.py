@@ -88,7 +88,7 @@ def test_plan_refuses_a_result_route_over_a_pipeline_link_the_same_way(tmp_path,
 
 
 @pytest.mark.parametrize("quiet", [True, False])
-@pytest.mark.parametrize("case", ["cage", "input", "calib"])
+@pytest.mark.parametrize("case", ["cage", "input", "int_input", "calib"])
 def test_a_refused_generate_prints_one_line_and_writes_nothing(tmp_path, run_cli, assert_user_error, quiet, case):
     """Every refusal comes before the first progress line: stderr is the one error line with or
     without -q, and neither OUT nor generate's staging directory beside it exists afterwards."""
@@ -100,8 +100,10 @@ def test_a_refused_generate_prints_one_line_and_writes_nothing(tmp_path, run_cli
     (tmp_path / "p.json").write_text(json.dumps(d))
     extra, want = {"cage": ([], CAGE),
                    "input": (["--input", tmp_path / "img.npy"], ("img.npy", "(3, 8, 8)", "(3, 32, 32)")),
+                   "int_input": (["--input", tmp_path / "int.npy"], ("int.npy", "[-128, 127]")),
                    "calib": (["--calib", tmp_path / "nosuch"], ("nosuch",))}[case]
     np.save(tmp_path / "img.npy", np.zeros((3, 8, 8), np.float32))
+    np.save(tmp_path / "int.npy", np.full((3, 32, 32), 200, np.int32))  # outside int8: refused before quantizing
     (tmp_path / "o").mkdir()
     out = tmp_path / "o" / "out"
     g = run_cli("generate", m, c, "--plan", tmp_path / "p.json", "-o", out, *extra, *(["-q"] if quiet else []))

@@ -398,7 +398,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     A given plan must pass partition.contract (fresh hashes, legal factors, resources that fit);
     ``allow_stale`` accepts a cluster file changed since planning. The plan is copied to OUT/plan.json.
     """
-    from asymap.quant.quantize import quantize
+    from asymap.quant.quantize import input_signed, quantize
     from asymap.quant.reference import run_int
 
     out = Path(out_dir)
@@ -438,12 +438,12 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
         calib = from_record(plan_dict.get("model", {}).get("calib"), where, graph.input_shape)
     else:
         calib = as_calibration(calib, calib_method, percentile, graph.input_shape)
-    image, image_from = vectors.read_input(input, graph.input_shape) if input is not None else (None, None)
+    image = vectors.read_input(input, graph.input_shape, input_signed(graph))[0] if input is not None else None
 
     status(f"{graph.name}: {len(graph)} layers on {len(plan_dict['boards'])} board(s); quantizing and running the "
            "integer reference for the test vectors", quiet)
     qg = quantize(graph, calib=calib, seed=seed, method=calib_method, percentile=percentile)
-    x_q = vectors.default_input(qg, seed) if image is None else vectors.load_input(qg, image, image_from)
+    x_q = vectors.default_input(qg, seed) if image is None else vectors.load_input(qg, image)
     ref = run_int(qg, x_q, return_all=True)
     ref[graph.input] = x_q
     specs = build_chain(graph, {n: t.signed for n, t in qg.tensors.items()}, plan_dict, parts, stations=stations)
