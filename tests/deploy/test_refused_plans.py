@@ -1,8 +1,8 @@
 """Plans that deployment refuses stop where they are made, and a refused ``generate`` is one line.
 
 ``asymap generate`` refuses (docs/deploy.md, "One xclbin per FPGA") two links on lanes of one
-Alveo cage, a host-path hop over a pipeline link in the same direction, and two kernel clocks on
-one transport or block design. The planner's search does not know about cages, so ``asymap plan``
+Alveo cage, a host-path hop over a pipeline link in the same direction, two kernel clocks on one
+transport or block design, and a link whose latency its credit bridge cannot cover. The planner's search does not know about cages, so ``asymap plan``
 runs the same checks (``codegen.deploy.check_deployable``) on the plan it found and refuses it in
 generate's own words. ``generate`` runs them from the plan alone before its first progress line
 and its first file, with the other refusals a user can cause (calibration set, input image).
@@ -42,6 +42,13 @@ links:
   - {a: sb, b: sc, gbps: 10, latency_ns: 500}
   - {a: sc, b: sa, gbps: 100, latency_ns: 500}
 host: {name: pc, attach: sb, gbps: 64}
+"""
+LONG_LINK = """
+boards:
+  - {name: a, type: u250}
+  - {name: b, type: u250}
+links:
+  - {a: a, b: b, gbps: 10, latency_ns: 1000000}
 """
 CAGE = ("board 'mid' (u50)", "link 1 (10 Gb/s from ua, lane 0)", "link 2 (10 Gb/s to ub, lane 1)", "cage qsfp0",
         "io_gt_qsfp0_00", "end of the chain")
@@ -87,18 +94,35 @@ def test_plan_refuses_a_result_route_over_a_pipeline_link_the_same_way(tmp_path,
     assert p.stdout == ""
 
 
+def test_plan_refuses_a_link_longer_than_its_credit_bridge_covers(tmp_path, run_cli, assert_user_error):
+    """60 us one way on 10G: the credit bridge's receive buffer would need 32,768 entries, beyond its
+    counters; the plan over both boards stops with deploy's line instead of at generate."""
+    m, c = _files(tmp_path, "boards:\n  - {name: a, type: zcu102}\n  - {name: b, type: zcu102}\n"
+                            "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 60000}\n", "resnet18", 64)
+    p = run_cli("plan", m, c, "-o", tmp_path / "p.json")
+    assert_user_error(p, "link a.sfp0->b", "32768 entries", "latency is too long")
+    assert not (tmp_path / "p.json").exists()
+
+
 @pytest.mark.parametrize("quiet", [True, False])
-@pytest.mark.parametrize("case", ["cage", "input", "int_input", "calib"])
+@pytest.mark.parametrize("case", ["cage", "latency", "input", "int_input", "calib"])
 def test_a_refused_generate_prints_one_line_and_writes_nothing(tmp_path, run_cli, assert_user_error, quiet, case):
     """Every refusal comes before the first progress line: stderr is the one error line with or
     without -q, and neither OUT nor generate's staging directory beside it exists afterwards."""
     from asymap.frontend.onnx_import import load_model
     from asymap.partition.planner import plan
 
-    m, c = _files(tmp_path, U50_LINE)
-    d = plan(load_model(m, weights=False), load_cluster(c), util=0.05 if case == "cage" else 0.8).to_dict()
+    if case == "latency":  # a hand-written plan over a 1 ms link (the planner would not use it: its
+        m, c = _files(tmp_path, LONG_LINK)  # credit buffer takes a whole board's LUTs)
+        d = {"schema": 1, "boards": [
+            {"name": n, "first_layer": a, "last_layer": b,
+             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}} for i in range(a, b + 1)]}
+            for n, a, b in (("a", 0, 3), ("b", 4, 8))]}
+    else:
+        m, c = _files(tmp_path, U50_LINE)
+        d = plan(load_model(m, weights=False), load_cluster(c), util=0.05 if case == "cage" else 0.8).to_dict()
     (tmp_path / "p.json").write_text(json.dumps(d))
-    extra, want = {"cage": ([], CAGE),
+    extra, want = {"cage": ([], CAGE), "latency": ([], ("link a.qsfp0->b", "latency is too long")),
                    "input": (["--input", tmp_path / "img.npy"], ("img.npy", "(3, 8, 8)", "(3, 32, 32)")),
                    "int_input": (["--input", tmp_path / "int.npy"], ("int.npy", "[-128, 127]")),
                    "calib": (["--calib", tmp_path / "nosuch"], ("nosuch",))}[case]

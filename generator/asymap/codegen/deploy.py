@@ -729,7 +729,8 @@ def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool]) -> li
 def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
     """Raise the one-line refusal :func:`write_deploy` would raise for ``plan`` on ``cluster``
     (a wrong deploy block, two links on one cage, a host-path hop over a pipeline link the same
-    way, two kernel clocks on one transport or block design), from the plan alone: it reads and
+    way, two kernel clocks on one transport or block design, a link whose latency the credit
+    bridge cannot cover), from the plan alone: it reads and
     writes no file and prints nothing, so ``asymap generate`` runs it before its first progress
     line and ``asymap plan`` on the plan it found, and a plan deploy would refuse stops where it
     is made. The decisions are :func:`write_deploy`'s own (same cage assignment and checks); the
@@ -744,6 +745,9 @@ def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
     boards = _plan_boards(specs, cluster, [""] * len(specs), [False] * len(specs))
     check_cages(specs, boards)
     check_block_clocks(specs, merge_physical(specs, boards))
+    for b, bd in zip(specs, boards):  # every link end's credit bridge, as write_deploy sizes it (a latency too
+        for t in bd.transports:      # long for its counters is refused)
+            _credit_sizing(b, t, b.link_in.width_bits if t.role == "in" else b.link_out.width_bits)
 
 
 def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
