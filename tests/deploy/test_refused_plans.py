@@ -81,7 +81,7 @@ def test_plan_refuses_a_chain_through_a_one_cage_alveo_card(tmp_path, run_cli, a
     g = run_cli("generate", m, c, "--plan", tmp_path / "q.json", "-o", tmp_path / "out")
     assert_user_error(g, *CAGE)
     assert _message(g) == _message(p)
-    # Two of the cards are deployable: the same cluster with --boards 2 plans and generates.
+    # Two of the cards are deployable: with --boards 2 the same cluster plans (deploy checks passed).
     ok = run_cli("plan", m, c, "--util", "0.05", "--boards", "2", "-o", tmp_path / "p2.json", check=True)
     assert ok.stderr == "" and len(json.loads((tmp_path / "p2.json").read_text())["boards"]) <= 2
 
