@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import yaml
 
-from asymap.cluster.boards import boards_dir, unknown_key
+from asymap.cluster.boards import SAFE_LOADER, boards_dir, unknown_key
 from asymap.errors import UserError
 
 FLOWS = ("vitis", "vivado")
@@ -177,7 +177,7 @@ def _library_deploy(type_id: str) -> Deploy | None:
     if not path.is_file():
         return None
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+        data = yaml.load(fh, Loader=SAFE_LOADER) or {}  # the C safe loader when PyYAML has libyaml
     if "deploy" not in data:
         return None
     return deploy_from_dict(data["deploy"], f"{path}: deploy")

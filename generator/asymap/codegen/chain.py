@@ -29,6 +29,7 @@ from asymap.frontend.ir import Graph
 from asymap.util.names import unique_idents
 
 DEFAULT_WIDTH_BITS = 64
+DEFAULT_PART = "xcu250-figd2104-2L-e"  # for custom boards without a part number
 DEFAULT_MAX_PAYLOAD_BEATS = linkproto.DEFAULT_MAX_PAYLOAD_BEATS
 
 
@@ -243,6 +244,47 @@ def forwarding_stations(plan: dict, where: str = "plan") -> tuple[list[str], lis
         raise UserError(f"{where}: host_path does not lead from the host to the first board {boards[0]['name']!r} "
                         f"and from the last board {boards[-1]['name']!r} back; re-run 'asymap plan'")
     return [h["to"] for h in hops_in[:-1]], [h["to"] for h in hops_out[:-1]]
+
+
+def plan_parts(plan: dict, cluster, where: str) -> dict[str, str]:
+    """Board name -> FPGA part, from the cluster (the board library), else the plan, else a default."""
+    by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
+    parts = {}
+    for b in plan["boards"]:
+        if cluster is not None and b["name"] not in by_name:
+            raise UserError(f"{where}: board {b['name']!r} is not in the cluster ({', '.join(sorted(by_name))}); "
+                            "the plan was made for another cluster, re-run 'asymap plan'")
+        spec = by_name[b["name"]].spec if b["name"] in by_name else None
+        parts[b["name"]] = (spec.part if spec is not None and spec.part else b.get("part")) or DEFAULT_PART
+        if spec is not None:
+            b.setdefault("type", spec.type)
+            b.setdefault("clock_mhz", spec.clock_mhz)
+    return parts
+
+
+def plan_stations(plan: dict, cluster, where: str) -> dict[str, dict]:
+    """Type, clock and part of every forwarding station of the plan's host path, from the cluster
+    (the board library); each hop between two boards must be a link of the cluster."""
+    fwd_in, fwd_out = forwarding_stations(plan, where)
+    if not fwd_in and not fwd_out:
+        return {}
+    by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
+    out = {}
+    for name in fwd_in + fwd_out:
+        if cluster is not None and name not in by_name:
+            raise UserError(f"{where}: host_path passes board {name!r}, which is not in the cluster; "
+                            "re-run 'asymap plan'")
+        spec = by_name[name].spec if name in by_name else None
+        out[name] = {"type": spec.type if spec is not None else "",
+                     "clock_mhz": spec.clock_mhz if spec is not None else 300,
+                     "part": (spec.part if spec is not None and spec.part else "") or DEFAULT_PART}
+    if cluster is not None:
+        names = set(by_name)
+        for h in plan["host_path"]["in"] + plan["host_path"]["out"]:
+            if h["from"] in names and h["to"] in names and cluster.link(h["from"], h["to"]) is None:
+                raise UserError(f"{where}: host_path hop {h['from']} -> {h['to']} is not a link of the cluster; "
+                                "re-run 'asymap plan'")
+    return out
 
 
 def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[str, str],

@@ -691,11 +691,24 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
-    """Write every board's deployment files and the host programs under ``root``; return the
-    ``deploy`` section of chain.json (see docs/deploy.md)."""
-    from asymap.codegen import hostprog, vectors
+def check_block_clocks(specs: list, boards: list[BoardDeploy]) -> None:
+    """Refuse a Vivado-flow board whose chain entries (a stage and host-path stations) run at
+    different kernel clocks: its one block design drives every entry's IP from one clock."""
+    for b, bd in zip(specs, boards):
+        if bd.flow != "vivado" or bd.linked_by is not None:
+            continue
+        parts = [s for s in specs if s.name == b.name]
+        if len({s.clock_mhz for s in parts}) > 1:
+            raise UserError(
+                f"board {b.name!r} ({b.type}, Vivado IP flow): its chain entries run at different kernel clocks ("
+                + ", ".join(f"{s.ident} {s.clock_mhz:g} MHz" for s in parts)
+                + ") but its one block design has one kernel clock; give the board one clock_mhz in the "
+                "cluster YAML and re-run 'asymap plan'")
 
+
+def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool]) -> list[BoardDeploy]:
+    """:func:`plan_board` of every chain entry, on the cluster's deployment data (or the board
+    library's, without a cluster); a wrong deploy override of any cluster board is an error."""
     cl_links = {frozenset((ln.a, ln.b)): ln for ln in (getattr(cluster, "links", None) or [])}
     by_name = {b.name: b for b in (getattr(cluster, "boards", None) or [])}
     where = getattr(cluster, "path", "cluster") or "cluster"
@@ -704,17 +717,52 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     boards: list[BoardDeploy] = []
     phys: dict[str, tuple[dict, dict]] = {}  # cages of each physical board, shared by its host-path stations
     n = len(specs)
-    for i, (b, entry) in enumerate(zip(specs, entries)):
-        d = root / b.ident
+    for i, b in enumerate(specs):
         cb = by_name.get(b.name)
         dep = board_deploy(cb, where) if cb is not None else \
             (type_deploy(b.type) if b.type else None)
-        wmem = bool(entry.get("files", {}).get("wmem"))
-        bd = plan_board(b, dep, (d / "top.cpp").read_text(encoding="utf-8"), wmem, i == 0, i == n - 1, cl_links,
+        bd = plan_board(b, dep, tops[i], wmems[i], i == 0, i == n - 1, cl_links,
                         {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})))
         boards.append(bd)
+    return boards
+
+
+def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
+    """Raise the one-line refusal :func:`write_deploy` would raise for ``plan`` on ``cluster``
+    (a wrong deploy block, two links on one cage, a host-path hop over a pipeline link the same
+    way, two kernel clocks on one transport or block design, a link whose latency the credit
+    bridge cannot cover), from the plan alone: it reads and
+    writes no file and prints nothing, so ``asymap generate`` runs it before its first progress
+    line and ``asymap plan`` on the plan it found, and a plan deploy would refuse stops where it
+    is made. The decisions are :func:`write_deploy`'s own (same cage assignment and checks); the
+    kernels' ports, which need the generated sources, play no part in them."""
+    from collections import defaultdict
+
+    from asymap.codegen.chain import build_chain, plan_parts, plan_stations
+
+    parts = plan_parts(plan, cluster, where)
+    stations = plan_stations(plan, cluster, where)
+    specs = build_chain(graph, defaultdict(bool), plan, parts, stations=stations)  # signedness plays no part
+    boards = _plan_boards(specs, cluster, [""] * len(specs), [False] * len(specs))
+    check_cages(specs, boards)
+    check_block_clocks(specs, merge_physical(specs, boards))
+    for b, bd in zip(specs, boards):  # every link end's credit bridge, as write_deploy sizes it (a latency too
+        for t in bd.transports:      # long for its counters is refused)
+            _credit_sizing(b, t, b.link_in.width_bits if t.role == "in" else b.link_out.width_bits)
+
+
+def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
+    """Write every board's deployment files and the host programs under ``root``; return the
+    ``deploy`` section of chain.json (see docs/deploy.md). Its refusals are the checks of
+    :func:`check_deployable`, which ``generate`` runs before writing anything."""
+    from asymap.codegen import hostprog, vectors
+
+    n = len(specs)
+    boards = _plan_boards(specs, cluster, [(root / b.ident / "top.cpp").read_text(encoding="utf-8") for b in specs],
+                          [bool(entry.get("files", {}).get("wmem")) for entry in entries])
     check_cages(specs, boards)  # what one FPGA's transports cannot share: refused before anything is linked
     linked = merge_physical(specs, boards)  # what each directory links: one xclbin per physical board
+    check_block_clocks(specs, linked)
     for bd in linked:
         if bd.flow == "vitis" and bd.linked_by is None:
             bd.notes += bank_sharing(bd.sp, bd.banks)
@@ -758,12 +806,6 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         elif bd.flow == "vivado" and bd.linked_by is None:
             parts = [(specs[j], boards[j], bool(entries[j].get("files", {}).get("wmem")), j == 0, j == n - 1)
                      for j in range(n) if specs[j].name == b.name]
-            if len({p[0].clock_mhz for p in parts}) > 1:  # the block design drives every entry from one clock
-                raise UserError(
-                    f"board {b.name!r} ({b.type}, Vivado IP flow): its chain entries run at different kernel clocks ("
-                    + ", ".join(f"{p[0].ident} {p[0].clock_mhz:g} MHz" for p in parts)
-                    + ") but its one block design has one kernel clock; give the board one clock_mhz in the "
-                    "cluster YAML and re-run 'asymap plan'")
             bdv = _bd_cells(bd, parts)
             _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
             _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))

@@ -24,8 +24,8 @@ import numpy as np
 
 from asymap import __version__
 from asymap.codegen import vectors
-from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain, forwarding_stations
-from asymap.codegen.deploy import flow_context, write_deploy
+from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain, plan_parts, plan_stations
+from asymap.codegen.deploy import check_deployable, flow_context, write_deploy
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import FIFO_SLACK
 from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
@@ -37,7 +37,6 @@ from asymap.util.progress import status, track
 
 SCHEMA = 1
 GENERATOR = "asymap generate"
-DEFAULT_PART = "xcu250-figd2104-2L-e"  # for custom boards without a part number
 TB_DEFAULTS = {"link_in": "vectors/link_in.frames", "link_out": "build/link_out.frames", "expected": "vectors",
                "wmem": "weights/wmem.bin", "wpre": "weights/wpre.bin"}
 CSIM_ARGV = "vectors/link_in.frames build/link_out.frames vectors"
@@ -76,22 +75,6 @@ def _load_cluster(cluster):
     from asymap.cluster.load import load_cluster
 
     return load_cluster(cluster)
-
-
-def _parts(plan: dict, cluster, where: str) -> dict[str, str]:
-    """Board name -> FPGA part, from the cluster (the board library), else the plan, else a default."""
-    by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
-    parts = {}
-    for b in plan["boards"]:
-        if cluster is not None and b["name"] not in by_name:
-            raise UserError(f"{where}: board {b['name']!r} is not in the cluster ({', '.join(sorted(by_name))}); "
-                            "the plan was made for another cluster, re-run 'asymap plan'")
-        spec = by_name[b["name"]].spec if b["name"] in by_name else None
-        parts[b["name"]] = (spec.part if spec is not None and spec.part else b.get("part")) or DEFAULT_PART
-        if spec is not None:
-            b.setdefault("type", spec.type)
-            b.setdefault("clock_mhz", spec.clock_mhz)
-    return parts
 
 
 # --- output directory ---------------------------------------------------------------------------
@@ -235,31 +218,6 @@ def _write(path: Path, data: str | bytes) -> None:
         path.write_text(data, encoding="utf-8", newline="\n")
     else:
         path.write_bytes(data)
-
-
-def _stations(plan: dict, cluster, where: str) -> dict[str, dict]:
-    """Type, clock and part of every forwarding station of the plan's host path, from the cluster
-    (the board library); each hop between two boards must be a link of the cluster."""
-    fwd_in, fwd_out = forwarding_stations(plan, where)
-    if not fwd_in and not fwd_out:
-        return {}
-    by_name = {b.name: b for b in cluster.boards} if cluster is not None else {}
-    out = {}
-    for name in fwd_in + fwd_out:
-        if cluster is not None and name not in by_name:
-            raise UserError(f"{where}: host_path passes board {name!r}, which is not in the cluster; "
-                            "re-run 'asymap plan'")
-        spec = by_name[name].spec if name in by_name else None
-        out[name] = {"type": spec.type if spec is not None else "",
-                     "clock_mhz": spec.clock_mhz if spec is not None else 300,
-                     "part": (spec.part if spec is not None and spec.part else "") or DEFAULT_PART}
-    if cluster is not None:
-        names = set(by_name)
-        for h in plan["host_path"]["in"] + plan["host_path"]["out"]:
-            if h["from"] in names and h["to"] in names and cluster.link(h["from"], h["to"]) is None:
-                raise UserError(f"{where}: host_path hop {h['from']} -> {h['to']} is not a link of the cluster; "
-                                "re-run 'asymap plan'")
-    return out
 
 
 def _write_project(d: Path, files: dict, b, ref: dict) -> None:
@@ -440,7 +398,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
     A given plan must pass partition.contract (fresh hashes, legal factors, resources that fit);
     ``allow_stale`` accepts a cluster file changed since planning. The plan is copied to OUT/plan.json.
     """
-    from asymap.quant.quantize import quantize
+    from asymap.quant.quantize import input_signed, quantize
     from asymap.quant.reference import run_int
 
     out = Path(out_dir)
@@ -469,17 +427,23 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
 
         check_contract(plan_dict, graph, cl, where, allow_stale)
     plan_text = json.dumps(plan_dict, indent=2, sort_keys=True) + "\n"
-    parts = _parts(plan_dict, cl, where)
-    stations = _stations(plan_dict, cl, where)  # forwarding boards of the host path
-
-    status(f"{graph.name}: {len(graph)} layers on {len(plan_dict['boards'])} board(s); quantizing and running the "
-           "integer reference for the test vectors", quiet)
-    from asymap.quant.calib import from_record
+    parts = plan_parts(plan_dict, cl, where)
+    stations = plan_stations(plan_dict, cl, where)  # forwarding boards of the host path
+    # Every refusal a user can cause comes before the first progress line and the first file: the
+    # deployment's (cages, host path, clocks), the calibration set's and the input image's.
+    check_deployable(graph, plan_dict, cl, where)
+    from asymap.quant.calib import as_calibration, from_record
 
     if calib is None:
         calib = from_record(plan_dict.get("model", {}).get("calib"), where, graph.input_shape)
+    else:
+        calib = as_calibration(calib, calib_method, percentile, graph.input_shape)
+    image = vectors.read_input(input, graph.input_shape, input_signed(graph))[0] if input is not None else None
+
+    status(f"{graph.name}: {len(graph)} layers on {len(plan_dict['boards'])} board(s); quantizing and running the "
+           "integer reference for the test vectors", quiet)
     qg = quantize(graph, calib=calib, seed=seed, method=calib_method, percentile=percentile)
-    x_q = vectors.default_input(qg, seed) if input is None else vectors.load_input(qg, input)
+    x_q = vectors.default_input(qg, seed) if image is None else vectors.load_input(qg, image)
     ref = run_int(qg, x_q, return_all=True)
     ref[graph.input] = x_q
     specs = build_chain(graph, {n: t.signed for n, t in qg.tensors.items()}, plan_dict, parts, stations=stations)

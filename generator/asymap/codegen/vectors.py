@@ -33,12 +33,11 @@ def default_input(qg: QGraph, seed: int) -> np.ndarray:
     return quantize_input(qg, rng.standard_normal(qg.input.shape))
 
 
-def load_input(qg: QGraph, path: str | Path | np.ndarray) -> np.ndarray:
-    """The quantized graph input from a .npy file or array.
-
-    Floating-point arrays are images and are quantized with the model's input scale; integer arrays
-    are taken as already-quantized values and must lie in the input type's range.
-    """
+def read_input(path: str | Path | np.ndarray, shape, signed: bool | None = None) -> tuple[np.ndarray, str]:
+    """The input image of ``shape`` (C, H, W) from a .npy file or array, and where it came from:
+    everything about it that can be refused before quantization (``generate`` reads it before its
+    first progress line). ``signed``: the quantized input type (int8 / uint8), which an integer
+    image must fit (None: not checked)."""
     if isinstance(path, np.ndarray):
         x, where = path, "input"
     else:
@@ -48,19 +47,30 @@ def load_input(qg: QGraph, path: str | Path | np.ndarray) -> np.ndarray:
             x = np.load(p, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise UserError(f"{p}: cannot read the input image ({exc}); give a .npy file of shape "
-                            f"{tuple(qg.input.shape)}") from None
+                            f"{tuple(shape)}") from None
     x = np.asarray(x)
     if x.ndim == 4 and x.shape[0] == 1:
         x = x[0]
-    if tuple(x.shape) != tuple(qg.input.shape):
-        raise UserError(f"{where}: input has shape {tuple(x.shape)}, the model needs {tuple(qg.input.shape)} (C, H, W)")
+    if tuple(x.shape) != tuple(shape):
+        raise UserError(f"{where}: input has shape {tuple(x.shape)}, the model needs {tuple(shape)} (C, H, W)")
+    if not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
+        raise UserError(f"{where}: input dtype {x.dtype} is neither float nor integer")
+    lo, hi = (-128, 127) if signed else (0, 255)
+    if signed is not None and np.issubdtype(x.dtype, np.integer) and (x.min() < lo or x.max() > hi):
+        raise UserError(f"{where}: integer input values must lie in [{lo}, {hi}] "
+                        "(quantized); pass a float image to have it quantized")
+    return x, where
+
+
+def load_input(qg: QGraph, path: str | Path | np.ndarray) -> np.ndarray:
+    """The quantized graph input from a .npy file or array.
+
+    Floating-point arrays are images and are quantized with the model's input scale; integer arrays
+    are taken as already-quantized values and must lie in the input type's range.
+    """
+    x, _ = read_input(path, qg.input.shape, qg.input.signed)
     if np.issubdtype(x.dtype, np.floating):
         return quantize_input(qg, x)
-    if not np.issubdtype(x.dtype, np.integer):
-        raise UserError(f"{where}: input dtype {x.dtype} is neither float nor integer")
-    if x.min() < qg.input.lo or x.max() > qg.input.hi:
-        raise UserError(f"{where}: integer input values must lie in [{qg.input.lo}, {qg.input.hi}] "
-                        "(quantized); pass a float image to have it quantized")
     return x.astype(np.int16)
 
 

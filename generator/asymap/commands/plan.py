@@ -90,6 +90,9 @@ def run(args) -> int:
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
              model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
              step=stepper(args.quiet))
+    from asymap.codegen.deploy import check_deployable
+
+    check_deployable(graph, p.to_dict(), cluster)  # a plan 'asymap generate' would refuse is refused here, in its words
     text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)

@@ -307,16 +307,16 @@ FEWER_WORK = 20_000  # (at most REFINE_WORK: REFINE_WORK = 0 plans with the menu
 
 def _solve_target(pb: Problem, max_k: int, ips: float):
     """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can."""
-    from asymap.partition.target import fewest_boards, segment_dsp
+    from asymap.partition.target import fewest_boards, width_dsp
 
     tau = 1.0 / ips
-    per_type = [np.min([segment_dsp(w.table, w.menus, w.spec.clock_hz, tau) for w in (tt.widths or [tt])], axis=0)
-                for tt in pb.types]
-    seg = [per_type[t] for t in pb.board_type]
+    per_type = [width_dsp(tt.widths or [tt], tau) for tt in pb.types]  # (DSPs, the width that needs them)
+    seg = [per_type[t][0] for t in pb.board_type]
     hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
     r = fewest_boards(seg, pb.link, pb.adj, tau, **hx)
     if r.boards > max_k:
         r.boards, r.path, r.cuts = 0, [], []
+    r.widths = [int(per_type[pb.board_type[b]][1][j, k]) for b, j, k in zip(r.path, r.cuts, r.cuts[1:])]
     return r
 
 
@@ -730,10 +730,10 @@ def _next_faster(menus, below: float):
     return max((c.max() for c in (m.cycles[m.cycles < below] for m in menus) if c.size), default=None)
 
 
-def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float) -> BoardPlan:
+def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float, width: int | None = None) -> BoardPlan:
     board = pb.cluster.boards[b]
     t = pb.board_type[b]
-    tt = _at(pb, t, j, k)  # the tables of the port width this segment takes
+    tt = _at(pb, t, j, k) if width is None else _width(pb, t, width)  # the tables of the port width built
     infos = tt.infos or pb.infos
     spec = tt.spec
     tcyc = tau * spec.clock_hz
@@ -959,7 +959,8 @@ def plan(
         raise _diagnose_no_fit(pb, lb, max_k)
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
     L = len(graph.layers)
-    bplans = [_board_plan(pb, i, b, res.cuts[i], res.cuts[i + 1], tau) for i, b in enumerate(res.path)]
+    built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
+    bplans = [_board_plan(pb, i, b, res.cuts[i], res.cuts[i + 1], tau, built[i]) for i, b in enumerate(res.path)]
     lplans = []
     for i in range(1, len(res.path)):
         a, b = cluster.boards[res.path[i - 1]], cluster.boards[res.path[i]]

@@ -13,7 +13,7 @@ level are merged by (set, last board), which keeps the search exact; ``max_state
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class TargetResult:
     path: list[int]
     cuts: list[int]
     exact: bool
+    widths: list[int] = field(default_factory=list)  # per board of the path: the port width it is built at
 
 
 def layer_dsp_at(menus: list[Menu], t_cycles: float) -> np.ndarray:
@@ -54,6 +55,17 @@ def segment_dsp(table, menus: tuple, clock_hz: float, tau: float) -> np.ndarray:
         seg = np.where(nbad[None, :] - nbad[:, None] > 0, np.inf, pref[None, :] - pref[:, None])
         out = np.where(mask, seg, out)
     return out
+
+
+def width_dsp(widths: list, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """[L+1, L+1] DSPs of each segment at ``tau`` on one board type, at the port width that needs
+    the fewest, and that width's index (ties: the narrower). ``widths``: the type's tables per port
+    width (objects with ``table``, ``menus`` and ``spec.clock_hz``). The board is then built at
+    that width, so the DSPs minimised are the DSPs of the width built; the width the segment takes
+    at the highest throughput (its fastest) may need more DSPs at ``tau``."""
+    per = np.stack([segment_dsp(w.table, w.menus, w.spec.clock_hz, tau) for w in widths])
+    pick = np.argmin(per, axis=0)  # first minimum: the narrowest width on ties (all inf: width 0)
+    return np.take_along_axis(per, pick[None], axis=0)[0], pick
 
 
 def fewest_boards(seg_dsp: list[np.ndarray], link: dict, adj: list[list[int]], tau: float,

@@ -191,6 +191,11 @@ def quantize_layer(layer: Layer, ins: list[QTensor], out: QTensor) -> QLayer:
     return q
 
 
+def input_signed(graph: Graph) -> bool:
+    """The quantized graph input's type: int8, unless a QDQ model gives its scale and type."""
+    return bool(graph.input_signed) if graph.input_scale is not None and graph.input_scale > 0 else True
+
+
 def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", percentile: float = 99.99) -> QGraph:
     """Quantize ``graph`` to int8 with integer-only arithmetic.
 
@@ -229,7 +234,7 @@ def quantize(graph: Graph, calib=None, seed: int = 0, method: str = "maxabs", pe
 
     in_given = graph.input_scale is not None and graph.input_scale > 0
     tensors = {graph.input: QTensor(graph.input, graph.input_shape, scale_for(graph.input, False, graph.input_scale),
-                                    graph.input_signed if in_given else True, graph.input_zero_point if in_given else 0)}
+                                    input_signed(graph), graph.input_zero_point if in_given else 0)}
     layers = []
     for layer in graph.layers:
         ins = [tensors[t] for t in layer.inputs]
