@@ -643,6 +643,20 @@ def test_tighten_bound_stays_honest_when_the_work_runs_out(chunk, monkeypatch):
             assert true * (1 - 1e-12) <= real <= res.interval * (1 + 1e-12), (seed, work)
 
 
+def _brute_seg_fn(types, board_type, wbytes):
+    """Board b's exact segment interval j..k-1 of a random instance (brute force, memoized per type)."""
+    memo: dict = {}
+
+    def seg_fn(b, j, k):
+        t = board_type[b]
+        if (t, j, k) not in memo:
+            memo[(t, j, k)] = brute_segment(_raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3],
+                                            wbytes, types[t][4], j, k)
+        return memo[(t, j, k)]
+
+    return seg_fn
+
+
 def test_search_proves_the_optimum_on_the_fewest_boards(monkeypatch):
     """planner._search on the random instances: the plan is the exhaustive optimum (every path and
     cut, every segment by brute force over the raw options), proven, and of the optimal plans one
@@ -654,15 +668,7 @@ def test_search_proves_the_optimum_on_the_fewest_boards(monkeypatch):
     for seed in range(60):
         L, n, types, wbytes, board_type, link, adj = random_instance(seed)
         ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-        memo: dict = {}
-
-        def seg_fn(b, j, k):
-            t = board_type[b]
-            if (t, j, k) not in memo:
-                memo[(t, j, k)] = brute_segment(_raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3],
-                                                wbytes, types[t][4], j, k)
-            return memo[(t, j, k)]
-
+        seg_fn = _brute_seg_fn(types, board_type, wbytes)
         pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
         start = planner.solve_order(pb, n, 0.0)
         if not np.isfinite(start.interval):  # (the exact solve starts from a plan of the achievable table)
@@ -691,15 +697,7 @@ def test_sweep_rows_are_real_and_bounded(work, monkeypatch):
     for seed in range(60):
         L, n, types, wbytes, board_type, link, adj = random_instance(seed)
         ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-        memo: dict = {}
-
-        def seg_fn(b, j, k):
-            t = board_type[b]
-            if (t, j, k) not in memo:
-                memo[(t, j, k)] = brute_segment(_raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3],
-                                                wbytes, types[t][4], j, k)
-            return memo[(t, j, k)]
-
+        seg_fn = _brute_seg_fn(types, board_type, wbytes)
         pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
         lbs = planner._bounds(pb, n)
         res = planner.solve_order(pb, n, lbs[-1])
