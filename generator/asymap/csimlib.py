@@ -83,7 +83,8 @@ def board_entries(chain: dict) -> list[BoardEntry]:
     out = []
     for b in chain["boards"]:
         f = b["files"]
-        out.append(BoardEntry(index=int(b["index"]), name=b["name"], dir=b["dir"], top=b["top"],
+        # sim_top: a board with one kernel per SLR is called through the wrapper that chains them
+        out.append(BoardEntry(index=int(b["index"]), name=b["name"], dir=b["dir"], top=b.get("sim_top") or b["top"],
                               sources=(f["top"], f["segment"]), w_in=int(links[b["link_in"]]["width_bits"]),
                               w_out=int(links[b["link_out"]]["width_bits"]), wmem=f.get("wmem"),
                               wmem_words=int(b.get("wmem_words") or 0), wpre=f.get("wpre"),

@@ -173,6 +173,7 @@ class LayerSpec:
     kpar: int = 1  # kernel-window positions per cycle (plan.json factors.kpar, absent = 1)
     mac: str = ""  # plan.json "mac": packed | dsp | lut ("" = dsp)
     preload: bool = False  # plan.json "weights": "preload" (URAM, loaded at start-up)
+    slr: int = 0  # plan.json "slr": the super logic region its engine is placed in
 
 
 @dataclass
@@ -213,6 +214,17 @@ class BoardSpec:
     @property
     def preload(self) -> set[int]:
         return {ly.index for ly in self.layers if ly.preload}
+
+    @property
+    def slr_of(self) -> dict[int, int]:
+        """Layer index -> its SLR (plan.json layers[].slr)."""
+        return {ly.index: ly.slr for ly in self.layers}
+
+    @property
+    def slrs_used(self) -> list[int]:
+        """The SLRs the board's layers occupy, in chain order; more than one means one compute
+        unit per SLR (codegen.segment_slr)."""
+        return sorted({ly.slr for ly in self.layers})
 
 
 def tensor_idents(graph: Graph) -> dict[str, str]:
@@ -287,6 +299,14 @@ def plan_stations(plan: dict, cluster, where: str) -> dict[str, dict]:
     return out
 
 
+def _slr(layer: dict, board: str, index: int) -> int:
+    v = layer.get("slr", 0)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise UserError(f"plan: board {board!r} layer {index}: slr must be an integer >= 0, got {v!r}; "
+                        "re-run 'asymap plan'")
+    return v
+
+
 def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[str, str],
                 max_payload_beats: int = DEFAULT_MAX_PAYLOAD_BEATS,
                 stations: dict[str, dict] | None = None) -> list[BoardSpec]:
@@ -351,7 +371,12 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
             f = pl.get("factors", {})
             layers.append(LayerSpec(k, gl.name, lid[k], gl.op, int(f.get("pe", 1)), int(f.get("simd", 1)),
                                     pl.get("weights", "onchip") == "offchip", int(f.get("kpar", 1)),
-                                    str(pl.get("mac", "") or ""), pl.get("weights", "onchip") == "preload"))
+                                    str(pl.get("mac", "") or ""), pl.get("weights", "onchip") == "preload",
+                                    _slr(pl, b["name"], k)))
+        slrs = [ly.slr for ly in layers]
+        if slrs != sorted(slrs):
+            raise UserError(f"plan: board {b['name']!r}: layers[].slr goes back ({slrs}); the planner fills SLRs in "
+                            "chain order, re-run 'asymap plan'")
         lin, lout = links[i], links[i + 1]
         out_names = {t.name for t in lout.tensors}
         whole = frozenset(ly.index for ly in layers if ly.offchip and ly.op in (ir.CONV, ir.FC))

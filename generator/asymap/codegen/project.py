@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -135,9 +136,12 @@ def _segment(qg, b: BoardSpec):
     segment itself forks tensors it consumes and copies those that only pass through)."""
     from asymap.codegen.segment import render_segment
 
+    from asymap.codegen.segment_slr import splits
+
     return render_segment(qg, b.first, b.last, b.factors, b.offchip, [t.name for t in b.link_in.tensors],
                           [t.name for t in b.link_out.tensors], f"segment_{b.ident}",
-                          macs=b.macs_kinds, preload=b.preload, port_lanes=b.port_lanes)
+                          macs=b.macs_kinds, preload=b.preload, port_lanes=b.port_lanes,
+                          slr_of=b.slr_of if splits(b) else None)
 
 
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:
@@ -248,7 +252,8 @@ def _render_forwarder(env, b: BoardSpec, ref: dict, root: Path) -> dict:
     ctx = {"version": __version__, "b": b, "lin": lin, "lout": lout, "seg": segv, "streams": streams, "forward": True,
            "rx_args": args, "tx_args": args, "defaults": TB_DEFAULTS, "syn_files": ["top.cpp"], "tb_files": tb_files,
            "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(), "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST,
-           "glue_in": f"link_glue_{b.link_in.index}_rx_1", "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
+           "glue_in": f"link_glue_{b.link_in.index}_rx_1", "glue_out": f"link_glue_{b.link_out.index}_tx_1",
+           "split": None, "sim_top": b.top}
     ctx.update(flow_context(b.type))
     files = {name: env.get_template(f"project/{name}.j2").render(ctx)
              for name in ("top.cpp", "tb.cpp", "hls_config.cfg", "run_hls.tcl", "Makefile")}
@@ -294,8 +299,15 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
            "rx_args": rx_args, "tx_args": tx_args, "defaults": TB_DEFAULTS,
            "syn_files": syn_files, "tb_files": tb_files, "csim_argv": CSIM_ARGV, "tb_argv": CSIM_ARGV.split(),
            "clock_ns": _fmt_ns(b.clock_mhz), "burst": WMEM_BURST, "glue_in": f"link_glue_{b.link_in.index}_rx_1",
-           "glue_out": f"link_glue_{b.link_out.index}_tx_1"}
+           "glue_out": f"link_glue_{b.link_out.index}_tx_1", "split": None, "sim_top": b.top}
     ctx.update(flow_context(b.type))  # Vitis kernel or Vivado IP-catalog export (asymap.codegen.deploy)
+    slr_entry = {}
+    if seg.parts:  # one kernel per SLR (asymap.codegen.segment_slr); tb.cpp runs them chained
+        from asymap.codegen.segment_slr import split_entry, split_top
+
+        ctx["split"] = split_top(b.top, seg, streams, rx_args, seg_args, tx_args, lin, lout)
+        ctx["sim_top"] = f"{b.top}_csim"
+        slr_entry = split_entry(b, ctx["split"])
     files = {
         "top.cpp": env.get_template("project/top.cpp.j2").render(ctx),
         "tb.cpp": env.get_template("project/tb.cpp.j2").render(ctx),
@@ -307,6 +319,9 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
     }
     for name, content in sorted(seg.weights.items()):
         files[name] = content
+    for k in slr_entry.get("kernels", [])[1:]:  # the other SLR kernels: an HLS component each, same sources
+        view = SimpleNamespace(index=b.index, ident=k["work_dir"][len("hls_"):], top=k["kernel"], part=b.part)
+        files[k["config"]] = env.get_template("project/hls_config.cfg.j2").render(ctx, b=view, tb_files=[])
     if wmem:
         files[TB_DEFAULTS["wmem"]] = bytes(seg.wmem)
     if wpre:
@@ -330,6 +345,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         "layers": [{"index": ly.index, "name": ly.name, "ident": ly.ident, "op": ly.op, "pe": ly.pe,
                     "simd": ly.simd, "weights": "offchip" if ly.offchip else ("preload" if ly.preload else "onchip"),
                     "mac": ly.mac or None} for ly in b.layers],
+        **({"sim_top": ctx["sim_top"], "slr": slr_entry} if slr_entry else {}),
     }
 
 

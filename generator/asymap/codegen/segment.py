@@ -87,12 +87,16 @@ class SegmentCode:
     wpre_words: int = 0
     fifo_depths: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Several SLRs (codegen.segment_slr): one function per SLR part instead of ``fn``, and the
+    # streams between parts (name, type, depth, src/dst SLR); empty for a single-SLR segment.
+    parts: list[dict] = field(default_factory=list)
+    crossings: list[dict] = field(default_factory=list)
 
 
 def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[int, ...]],
                    offchip: set[int], inputs: list[str], outputs: list[str], fn: str,
                    macs: dict[int, str] | None = None, preload: set[int] | None = None,
-                   port_lanes: int = DEFAULT_PORT_LANES) -> SegmentCode:
+                   port_lanes: int = DEFAULT_PORT_LANES, slr_of: dict[int, int] | None = None) -> SegmentCode:
     """Generate the DATAFLOW function ``fn`` computing layers ``first..last`` (inclusive).
 
     ``factors[i] = (pe, simd)`` or ``(pe, simd, kpar)`` from the plan (missing layers get (1, 1); a
@@ -106,6 +110,9 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     segment's loader (``<fn>_preload`` in weights.h), which runs before the engines.
     ``port_lanes``: the board's port width (plan.json ``boards[].port_lanes``): every tensor
     port, FIFO and engine of the segment carries up to that many channels per beat.
+    ``slr_of``: layer index -> SLR (plan.json layers[].slr); when the layers span several SLRs the
+    source holds one function ``<fn>_slr<n>`` per SLR part instead of ``fn``
+    (:mod:`asymap.codegen.segment_slr`), described by ``parts`` and ``crossings``.
     """
     macs = dict(macs or {})
     preload = set(preload or ())
@@ -217,6 +224,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     for ql, layer in zip(layers_q, layers):
         ident = l_id[layer.index]
         op = layer.op
+        n0 = len(calls)  # this layer's own processes (engine, adapters, weight unpacker): its SLR part
         if op in (ir.CONV, ir.FC):
             code = mac_block(qg, ql, ident, factors, layer.index in offchip, ctx, macs.get(layer.index, ""),
                              layer.index in preload)
@@ -281,6 +289,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             calls.append({"func": f"asymap::width_convert<{c}, {nl}, {wl}, {pix}>", "args": [edst, dst],
                           "comment": f"{ident}: {nl} channels per beat -> wide port", "reads": [edst],
                           "writes": [dst]})
+        for c in calls[n0:]:
+            c["layer"] = layer.index
         if dst != out_id.get(t):
             distribute(t, dst, t_id[t])
 
@@ -314,11 +324,23 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         fn=fn, ns=ns, guard=guard + "PARAMS_H", cfgs=ctx.cfgs)
     weights = env.get_template("segment_weights.h.j2").render(
         fn=fn, ns=ns, guard=guard + "WEIGHTS_H", arrays=ctx.arrays, loads=loads)
-    source = env.get_template("segment_top.cpp.j2").render(
-        fn=fn, ns=ns, params=params, in_ports=in_ports, out_ports=out_ports, streams=streams,
-        calls=calls, wrappers=ctx.wrappers, notes=ctx.notes, first=first, last=last, streamer=streamer)
+    parts, crossings = [], []
+    if slr_of and len({slr_of[l.index] for l in layers}) > 1:
+        from asymap.codegen.segment_slr import split_processes
+
+        parts, crossings = split_processes(fn, calls, streams, in_ports, out_ports, slr_of,
+                                           lambda p: stream_type(p["lanes"]))
+        # the same template, once per part; the shared helpers (concat wrappers, weight streamer) once
+        source = "\n".join(env.get_template("segment_top.cpp.j2").render(
+            fn=p["fn"], ns=ns, params=p["params"], in_ports=in_ports, out_ports=out_ports, streams=p["streams"],
+            calls=p["calls"], wrappers=ctx.wrappers if k == 0 else [], notes=ctx.notes if k == 0 else [],
+            first=p["first"], last=p["last"], streamer=streamer if k == 0 else None) for k, p in enumerate(parts))
+    else:
+        source = env.get_template("segment_top.cpp.j2").render(
+            fn=fn, ns=ns, params=params, in_ports=in_ports, out_ports=out_ports, streams=streams,
+            calls=calls, wrappers=ctx.wrappers, notes=ctx.notes, first=first, last=last, streamer=streamer)
     return SegmentCode(
         fn=fn, header=header, weights={"weights.h": weights}, source=source, in_ports=in_ports,
         out_ports=out_ports, wmem=wmem, wmem_words=len(wmem) // WMEM_WORD_BYTES if wmem else 0,
         wpre=wpre, wpre_words=len(wpre) // 8 if wpre else 0,
-        fifo_depths={s["name"]: s["depth"] for s in streams}, notes=list(ctx.notes))
+        fifo_depths={s["name"]: s["depth"] for s in streams}, notes=list(ctx.notes), parts=parts, crossings=crossings)
