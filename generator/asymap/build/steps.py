@@ -126,7 +126,7 @@ def step_commands(step: str, top: str, board_dir: Path, tcl: bool = False,
     platform = platform_for(name, deploy, platforms)
     if deploy is None or deploy.get("flow") not in ("vitis", "vivado"):
         return [step_command(step, top, board_dir, tcl=tcl, platform=platform)]
-    movers = deploy.get("movers") or []
+    movers = (deploy.get("movers") or []) + (deploy.get("hls_kernels") or [])  # + the SLR kernels beside the top
     if step in ("csim", "cosim"):
         return [step_command(step, top, board_dir, tcl=tcl)]
     if step == "csynth":

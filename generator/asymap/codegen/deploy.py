@@ -122,6 +122,12 @@ class BoardDeploy:
     notes: list[str] = field(default_factory=list)
     unconnected: list[str] = field(default_factory=list)
     linked_by: str | None = None  # another station of this FPGA whose link step builds the one xclbin
+    # One kernel per SLR (codegen.segment_slr): the CUs' SLRs (connectivity.slr), the FIFO depth of each
+    # stream_connect between them (by its source ``cu.port``) and the HLS components that build the
+    # SLR kernels other than the board's top ({kernel, config, work_dir}, built like the movers).
+    slr: list[tuple[str, str]] = field(default_factory=list)
+    fifo: dict[str, int] = field(default_factory=dict)
+    hls_kernels: list[dict] = field(default_factory=list)
 
     def kernel(self, instance: str) -> KernelInst:
         return next(k for k in self.kernels if k.instance == instance)
@@ -291,9 +297,22 @@ def _xport_kernel(t: Transport, width: int, clock_mhz: float | None = None) -> K
                       f"transport/{name}.xo", "export", ports, clock_mhz=clock_mhz)
 
 
+def kernel_source(text: str, name: str) -> str:
+    """The definition of the kernel ``name`` in a source that defines several (one per SLR)."""
+    m = re.search(rf"^void\s+{re.escape(name)}\s*\(", text, re.M)
+    if not m:
+        return ""
+    end = text.find("\n}\n", m.start())
+    return text[m.start():end + 3 if end >= 0 else len(text)]
+
+
 def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, last: bool, cl_links: dict,
-               idents: dict[str, str] | None = None, cages: tuple[dict, dict] | None = None) -> BoardDeploy:
-    """Kernels, connections and transports of one board (``b``: codegen.chain.BoardSpec)."""
+               idents: dict[str, str] | None = None, cages: tuple[dict, dict] | None = None,
+               split: dict | None = None) -> BoardDeploy:
+    """Kernels, connections and transports of one board (``b``: codegen.chain.BoardSpec).
+    ``split``: chain.json ``boards[].slr`` of a board with one kernel per SLR (its kernels and the
+    streams between them): the first kernel takes link in and memory, the last one link out, every
+    CU gets its SLR, the movers and transports the SLR of the kernel their stream ends in."""
     if dep is None:
         bd = BoardDeploy(b.name, b.ident, b.type, "none", "none", None, None, "none", [])
         bd.notes.append(f"board type {b.type!r} has no deployment data (a 'deploy:' block); "
@@ -301,12 +320,27 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
         return bd
     bd = BoardDeploy(b.name, b.ident, b.type, dep.flow, dep.runtime, dep.platform, dep.board_part,
                      dep.memory_kind, list(dep.banks))
-    ports = top_ports(top_cpp)
+    ports = top_ports(kernel_source(top_cpp, b.top) if split else top_cpp)
     top = KernelInst(b.top, f"{b.top}_1" if dep.flow == "vitis" else f"{b.top}_0", "hls",
                      f"hls_{b.ident}/{b.top}.xo" if dep.flow == "vitis" else f"hls_{b.ident}",
                      "export", _hls_ports(ports), {p[4:]: k for p, k in ports.items() if p.startswith("arg:")},
                      clock_mhz=b.clock_mhz)
     bd.kernels.append(top)
+    out = top  # the CU whose link_out leaves the board
+    place: dict[str, int] = {}  # CU -> SLR (split boards only)
+    if split and dep.flow == "vitis":
+        place[top.instance] = split["kernels"][0]["slr"]
+        for k in split["kernels"][1:]:
+            kp = _hls_ports(top_ports(kernel_source(top_cpp, k["kernel"])))
+            out = KernelInst(k["kernel"], f"{k['kernel']}_1", "hls", f"{k['work_dir']}/{k['kernel']}.xo", "export", kp,
+                             clock_mhz=b.clock_mhz)
+            bd.kernels.append(out)
+            bd.hls_kernels.append({"kernel": k["kernel"], "config": k["config"], "work_dir": k["work_dir"]})
+            place[out.instance] = k["slr"]
+        for x in split["streams"]:
+            src, dst = (f"{e.split('.')[0]}_1.{e.split('.')[1]}" for e in (x["from"], x["to"]))
+            bd.streams.append((src, dst))
+            bd.fifo[src] = int(x["depth"])
     bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages)
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
         roles = {t.role for t in bd.transports}
@@ -331,7 +365,7 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     if last:
         s2mm = _mover("s2mm", b.link_out.width_bits, bd, b.clock_mhz)
         bd.kernels.append(s2mm)
-        bd.streams.append((f"{top.instance}.link_out", f"{s2mm.instance}.in"))
+        bd.streams.append((f"{out.instance}.link_out", f"{s2mm.instance}.in"))
         for arg in MOVER_ARGS["s2mm"]:
             mem.append(f"{s2mm.instance}.{arg}")
     bd.sp = assign_banks(mem, bd.banks)
@@ -351,7 +385,7 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
         if t.role == "in":
             bd.streams.append((f"{k.instance}.m_axis_rx", f"{top.instance}.link_in"))
         else:
-            bd.streams.append((f"{top.instance}.link_out", f"{k.instance}.s_axis_tx"))
+            bd.streams.append((f"{out.instance}.link_out", f"{k.instance}.s_axis_tx"))
         if t.platform_gt and t.platform_refclk:
             for pair in ((f"{k.instance}.gt_serial_port", t.platform_gt), (f"{k.instance}.gt_refclk", t.platform_refclk)):
                 if pair not in bd.gt:
@@ -361,9 +395,18 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
                             "kernels; link it against a custom platform that does and give its interface names "
                             "as platform_gt/platform_refclk in the board's deploy block")
     connected = {s for pair in bd.streams for s in pair}
-    for p, kind in top.ports.items():
-        if kind.startswith("axis") and f"{top.instance}.{p}" not in connected:
-            bd.unconnected.append(f"{top.instance}.{p}")
+    for k in [k for k in bd.kernels if k.origin == "hls" and not k.kernel.startswith("asymap_")]:
+        for p, kind in k.ports.items():
+            if kind.startswith("axis") and f"{k.instance}.{p}" not in connected:
+                bd.unconnected.append(f"{k.instance}.{p}")
+    if place:  # movers and transports sit in the SLR of the kernel their stream ends in
+        for a, z in bd.streams:
+            ka, kz = a.split(".")[0], z.split(".")[0]
+            if kz in place and ka not in place:
+                place[ka] = place[kz]
+            elif ka in place and kz not in place:
+                place[kz] = place[ka]
+        bd.slr = [(k.instance, f"SLR{place[k.instance]}") for k in bd.kernels if k.instance in place]
     return bd
 
 
@@ -454,7 +497,7 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
         if len({boards[i].flow for i in idx}) != 1 or boards[first].flow not in ("vitis", "vivado"):
             continue  # no deployment data: nothing is linked
         m = replace(boards[first], kernels=[], streams=[], sp=[], gt=[], transports=[], notes=[], unconnected=[],
-                    movers=list(boards[first].movers))
+                    movers=list(boards[first].movers), slr=[], fifo={}, hls_kernels=list(boards[first].hls_kernels))
         owner: dict[str, str] = {}  # transport instance -> the entry that first placed it
         for i in idx:
             bd, own = boards[i], specs[i].ident
@@ -496,11 +539,13 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
             m.transports += bd.transports
             m.notes += bd.notes
             m.unconnected += [ren(u) for u in bd.unconnected]
+            m.slr += [x for x in ((ren(f"{cu}.")[:-1], n) for cu, n in bd.slr) if x not in m.slr]
+            m.fifo.update({ren(src): d for src, d in bd.fifo.items()})
         m.sp = assign_banks([p for p, _ in m.sp], m.banks)  # distinct banks over the whole FPGA
         out[first] = m
         for i in idx[1:]:
             out[i] = replace(boards[i], kernels=[k for k in boards[i].kernels if k.origin != "rtl"], streams=[], sp=[],
-                             gt=[], unconnected=[], linked_by=specs[first].ident, notes=[])
+                             gt=[], unconnected=[], linked_by=specs[first].ident, notes=[], slr=[], fifo={})
     return out
 
 
@@ -706,7 +751,8 @@ def check_block_clocks(specs: list, boards: list[BoardDeploy]) -> None:
                 "cluster YAML and re-run 'asymap plan'")
 
 
-def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool]) -> list[BoardDeploy]:
+def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool],
+                 splits: list[dict | None] | None = None) -> list[BoardDeploy]:
     """:func:`plan_board` of every chain entry, on the cluster's deployment data (or the board
     library's, without a cluster); a wrong deploy override of any cluster board is an error."""
     cl_links = {frozenset((ln.a, ln.b)): ln for ln in (getattr(cluster, "links", None) or [])}
@@ -722,7 +768,8 @@ def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool]) -> li
         dep = board_deploy(cb, where) if cb is not None else \
             (type_deploy(b.type) if b.type else None)
         bd = plan_board(b, dep, tops[i], wmems[i], i == 0, i == n - 1, cl_links,
-                        {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})))
+                        {s.name: s.ident for s in reversed(specs)}, phys.setdefault(b.name, ({}, {})),
+                        (splits or [None] * n)[i])
         boards.append(bd)
     return boards
 
@@ -759,7 +806,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
 
     n = len(specs)
     boards = _plan_boards(specs, cluster, [(root / b.ident / "top.cpp").read_text(encoding="utf-8") for b in specs],
-                          [bool(entry.get("files", {}).get("wmem")) for entry in entries])
+                          [bool(entry.get("files", {}).get("wmem")) for entry in entries], [e.get("slr") for e in entries])
     check_cages(specs, boards)  # what one FPGA's transports cannot share: refused before anything is linked
     linked = merge_physical(specs, boards)  # what each directory links: one xclbin per physical board
     check_block_clocks(specs, linked)
@@ -836,6 +883,8 @@ def _board_json(bd: BoardDeploy) -> dict:
         "streams": [list(s) for s in bd.streams], "sp": [list(s) for s in bd.sp], "gt": [list(s) for s in bd.gt],
         "transports": [asdict(t) for t in bd.transports], "movers": bd.movers,
         "notes": bd.notes, "unconnected": bd.unconnected, "linked_by": bd.linked_by,
+        **({"slr": [list(s) for s in bd.slr], "fifo": bd.fifo, "hls_kernels": bd.hls_kernels}
+           if bd.slr or bd.hls_kernels else {}),  # one kernel per SLR only
     }
 
 

@@ -1,0 +1,134 @@
+"""Multi-SLR boards deployed as one compute unit per SLR (asymap.codegen.segment_slr), end to end.
+
+The tiny CNN is cut inside its residual block over a U280 (3 SLRs) and a U250 (4 SLRs), and the plan
+puts the layers of each board in several SLRs (plan.json ``layers[].slr``), with off-chip and URAM
+weights in a later SLR than the host-started kernel that reads them, a residual tensor crossing
+two SLR boundaries and a link of two tensors leaving from the last SLR. Each board becomes one
+kernel per SLR; ``asymap verify`` runs every board's kernels as threads over bounded FIFOs
+(slack 32) and the chain is bit-exact with the integer reference. The split reuses the one-region
+segment's processes and configs unchanged, so every engine's C-sim cycle count is the model's;
+single-SLR boards generate exactly what they did before the split existed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import onnx
+import pytest
+
+from asymap.codegen.fifodepth import FIFO_SLACK
+from asymap.codegen.project import generate
+from asymap.errors import UserError
+from asymap.frontend.zoo import build_zoo_model
+from asymap.verify.runner import verify
+
+pytestmark = pytest.mark.csim
+
+CLUSTER = """
+boards:
+  - {name: a280, type: u280}
+  - {name: a250, type: u250}
+links:
+  - {a: a280, b: a250, gbps: 100, latency_ns: 500}
+"""
+WEIGHTS = {2: "offchip", 3: "preload", 6: "onchip", 8: "offchip"}
+
+
+def _plan(slrs: dict[str, list[int]] | None, names=("a280", "a250")) -> dict:
+    cuts = {names[0]: (0, 3), names[1]: (4, 8)}
+    boards = []
+    for name, (a, b) in cuts.items():
+        layers = [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": WEIGHTS.get(i, "onchip")}
+                  for i in range(a, b + 1)]
+        if slrs is not None:
+            for ly, s in zip(layers, slrs[name]):
+                ly["slr"] = s
+        boards.append({"name": name, "first_layer": a, "last_layer": b, "layers": layers})
+    return {"schema": 1, "boards": boards, "links": [{"from": names[0], "to": names[1], "width_bits": 512}]}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("slr")
+    onnx.save(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), str(d / "tiny.onnx"))
+    (d / "c.yaml").write_text(CLUSTER)
+    return d
+
+
+def _gen(d: Path, name: str, plan: dict, cluster: str = "c.yaml") -> Path:
+    (d / f"{name}.json").write_text(json.dumps(plan))
+    generate(d / "tiny.onnx", d / cluster, d / name, plan=d / f"{name}.json", quiet=True)
+    return d / name
+
+
+def _calls(text: str) -> list[str]:
+    """The process calls of a generated DATAFLOW source (engines, forks, adapters, loaders)."""
+    return sorted(re.findall(r"ASYMAP_PROCESS\(df, ((?:asymap::|segment_\w+_seg::)[^\n]*)\);", text))
+
+
+def test_split_boards_run_bit_exact_as_one_kernel_per_slr(setup):
+    d = setup
+    out = _gen(d, "split", _plan({"a280": [0, 1, 1, 2], "a250": [0, 1, 2, 2, 3]}))
+    chain = json.loads((out / "chain.json").read_text())
+    for b, slrs in zip(chain["boards"], ([0, 1, 2], [0, 1, 2, 3])):
+        top = (out / b["dir"] / "top.cpp").read_text()
+        kernels = [k["kernel"] for k in b["slr"]["kernels"]]
+        assert [k["slr"] for k in b["slr"]["kernels"]] == slrs and kernels[0] == b["top"]
+        assert b["sim_top"] == f"{b['top']}_csim"
+        for k in kernels:  # each kernel defined once; only the first has control and memory interfaces
+            (src,) = re.findall(rf"^void {k}\(.*?\n}}\n", top, re.M | re.S)
+            free = "mode=ap_ctrl_none port=return" in src
+            assert free == (k != b["top"]) and ("m_axi" in src or "s_axilite" in src) == (k == b["top"])
+        # every stream between kernels: one producer port and one consumer port, named once
+        ends = [e for x in b["slr"]["streams"] for e in (x["from"], x["to"])]
+        assert len(ends) == len(set(ends))
+        for x in b["slr"]["streams"]:
+            assert x["from"].endswith("_out") and x["to"].endswith("_in") and x["depth"] >= 2
+    a280 = chain["boards"][0]["slr"]["streams"]
+    # weights read by the first kernel cross to the SLR of the layer that uses them
+    assert {x["stream"] for x in a280} >= {"q_L2_res_conv1", "p_L3_res_conv2", "img_bad"}
+    # the residual tensor leaves on the link from the last SLR, buffered as in the one-region design
+    (skip,) = [x for x in a280 if x["stream"] == "tx_conv2_relu"]
+    assert skip["depth"] > 100
+    res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
+    assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
+
+    # The same processes with the same configs as the one-region board: the engines' cycle counts are
+    # the model's (the crossing adds register-slice latency, no interval).
+    flat = _gen(d, "flat", _plan(None))
+    for b in chain["boards"]:
+        assert (out / b["dir"] / "params.h").read_text().count("struct ") == \
+            (flat / b["dir"] / "params.h").read_text().count("struct ") > 0
+        split_calls = _calls((out / b["dir"] / "segment.cpp").read_text())
+        assert split_calls == _calls((flat / b["dir"] / "segment.cpp").read_text())
+
+
+def test_single_slr_boards_are_generated_as_before(setup):
+    d = setup
+    a = _gen(d, "noslr", _plan(None))
+    b = _gen(d, "slr0", _plan({"a280": [0] * 4, "a250": [1] * 5}))
+    for p in sorted(a.rglob("*")):
+        q = b / p.relative_to(a)
+        if p.is_file() and p.name != "plan.json":
+            assert q.is_file() and p.read_bytes() == q.read_bytes(), p.relative_to(a)
+    assert not list(b.glob("*/hls_config_slr*.cfg")) and "slr=" not in (b / "a280" / "connectivity.cfg").read_text()
+
+
+def test_slr_that_goes_back_is_refused_in_one_line(setup):
+    d = setup
+    with pytest.raises(UserError) as e:
+        _gen(d, "bad", _plan({"a280": [0, 1, 0, 2], "a250": [0] * 5}))
+    assert "slr goes back" in str(e.value) and "\n" not in str(e.value) and not (d / "bad").exists()
+    with pytest.raises(UserError, match="slr must be an integer"):
+        _gen(d, "bad2", _plan({"a280": [0, 1, -1, 2], "a250": [0] * 5}))
+
+
+def test_vivado_flow_board_keeps_one_kernel(setup):
+    d = setup
+    (d / "v.yaml").write_text(CLUSTER.replace("type: u280", "type: vcu118"))
+    out = _gen(d, "viv", _plan({"a280": [0, 1, 1, 2], "a250": [0] * 5}), "v.yaml")
+    chain = json.loads((out / "chain.json").read_text())
+    assert "slr" not in chain["boards"][0] and "_slr" not in (out / "a280" / "top.cpp").read_text()
