@@ -81,6 +81,16 @@ host: {name: pc, attach: sc, gbps: 64}
 """, ["sa", "sb", "sc"]),
     # The same on the Vivado flow: the VC709 carries a stage and the station that forwards the image
     # to the ZC706, whose one cage carries both directions of its only link.
+    # Multi-SLR cards whose plan layers span their SLRs: one kernel per SLR (codegen/segment_slr.py),
+    # on a host path so one FPGA also links a forwarding station's kernel.
+    "slrs": ("""
+boards:
+  - {name: sa, type: u280}
+  - {name: sb, type: u250}
+links:
+  - {a: sa, b: sb, gbps: 100, latency_ns: 500}
+host: {name: pc, attach: sb, gbps: 64}
+""", ["sa", "sb"]),
     "hostpath7": ("""
 boards:
   - {name: z706, type: zc706}
@@ -91,6 +101,7 @@ host: {name: pc, attach: v709, gbps: 32}
 """, ["z706", "v709"]),
 }
 CUTS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 8)]
+SLRS = {"slrs": {0: 0, 1: 1, 2: 1, 3: 2, 4: 0, 5: 1, 6: 2, 7: 2, 8: 3}}  # layer -> SLR (plan.json layers[].slr)
 
 
 def _hop(a: str, b: str, gbps: float) -> dict:
@@ -101,6 +112,9 @@ def _hop(a: str, b: str, gbps: float) -> dict:
 HOST_PATHS = {"hostpath": ([(0, 3), (4, 6), (7, 8)], {
     "attach": "sc", "host": "pc", "forwarding": ["sc", "sb"],
     "in": [_hop("pc", "sc", 64), _hop("sc", "sb", 10), _hop("sb", "sa", 100)], "out": [_hop("sc", "pc", 64)]}),
+              "slrs": ([(0, 3), (4, 8)], {
+    "attach": "sb", "host": "pc", "forwarding": ["sb"],
+    "in": [_hop("pc", "sb", 64), _hop("sb", "sa", 100)], "out": [_hop("sb", "pc", 64)]}),
               "hostpath7": ([(0, 3), (4, 8)], {
     "attach": "v709", "host": "pc", "forwarding": ["v709"],
     "in": [_hop("pc", "v709", 32), _hop("v709", "z706", 10)], "out": [_hop("v709", "pc", 32)]})}
@@ -118,7 +132,8 @@ def trees(tmp_path_factory) -> dict[str, Path]:
         cuts, host_path = HOST_PATHS.get(key, (CUTS if len(names) > 2 else [(0, 3), (4, 8)], None))
         plan = {"schema": 1, "boards": [
             {"name": n, "first_layer": a, "last_layer": b,
-             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i in (3, 5, 8) else "onchip"}
+             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i in (3, 5, 8) else "onchip",
+                         "slr": SLRS.get(key, {}).get(i, 0)}
                         for i in range(a, b + 1)]} for n, (a, b) in zip(names, cuts)],
             "links": [{"from": "a250", "to": "a280", "width_bits": 512}]}
         if host_path:
@@ -165,7 +180,7 @@ def test_board_library_flow_platform_and_memory_names(board):
 
 # ---- parsing what the tools read ---------------------------------------------------------------------
 def parse_cfg(text: str) -> dict:
-    out = {"nk": [], "stream_connect": [], "sp": [], "connect": [], "freqHz": []}
+    out = {"nk": [], "stream_connect": [], "sp": [], "connect": [], "freqHz": [], "slr": [], "depth": {}}
     section = None
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -186,6 +201,12 @@ def parse_cfg(text: str) -> dict:
             names = insts.split(".")
             assert int(count) == len(names), line
             out["nk"].append((kernel, names))
+        elif key == "stream_connect":  # <cu>.<out>:<cu>.<in>[:<fifo depth>] (UG1393 "Specifying Streaming Connections")
+            a, b, *depth = val.split(":")
+            assert len(depth) <= 1 and all(x.isdigit() and int(x) > 0 for x in depth), line
+            out[key].append((a, b))
+            if depth:
+                out["depth"][a] = int(depth[0])
         else:
             a, b = val.split(":")
             out[key].append((a, b))
@@ -210,6 +231,9 @@ def hls_interfaces(board_dir: Path, cfg: dict, kernel: str) -> tuple[dict[str, s
         text = (board_dir / f).read_text()
         if not re.search(rf"\b{kernel}\s*\(", text):
             continue
+        # a source defining several kernels (one per SLR): only this kernel's definition counts
+        own = re.findall(rf"^void {kernel}\(.*?\n}}\n", text, re.M | re.S)
+        text = own[0] if own else text
         for mode, port, bundle in PRAGMA.findall(text):
             if mode == "axis":
                 ifaces[port] = "axis"
@@ -345,7 +369,20 @@ def test_connectivity_names_only_kernels_and_ports_a_generated_step_builds(trees
         assert cmd[:2] == ["v++", "--link"] and sorted(a for a in cmd if a.endswith(".xo")) == sorted(artifacts)
         assert cmd[cmd.index("--platform") + 1] == dep["platform"]
         checked += 1
-    assert checked == {"embedded": 2, "alveo": 4, "hostpath": 3}.get(tree, 0)
+        # One kernel per SLR: every CU named by slr= is instantiated, on a real SLR of the card, at most
+        # once; every HLS CU of a split board has one, and so do the movers and transports beside them.
+        insts = {i for _, names in cfg["nk"] for i in names}
+        cus = [cu for cu, _ in cfg["slr"]]
+        assert set(cus) <= insts and len(cus) == len(set(cus)), (d.name, cfg["slr"])
+        nslr = {"u280": 3, "u250": 4, "u55c": 3, "u50": 2}.get(dep["type"], 1)
+        assert all(re.fullmatch(r"SLR\d", s) and int(s[3:]) < nslr for _, s in cfg["slr"]), cfg["slr"]
+        split = {k["kernel"] for b in json.loads((out / "chain.json").read_text())["boards"]
+                 for k in b.get("slr", {}).get("kernels", [])}
+        assert {i for k, names in cfg["nk"] if k in split for i in names} <= set(cus), (d.name, cfg["slr"])
+        # a stream_connect with a FIFO depth joins two kernels of one split board, as deploy.json says
+        assert cfg["depth"] == {k: v for k, v in dep.get("fifo", {}).items()}, d.name
+        checked += 1 if cfg["slr"] else 0
+    assert checked == {"embedded": 2, "alveo": 4, "hostpath": 3, "slrs": 4}.get(tree, 0)
 
 
 def test_memory_banks_and_platforms_per_board(trees):
@@ -460,7 +497,7 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
             for pin in t["refclk_pins"]:
                 assert f"PACKAGE_PIN {pin} " in xdc
         checked += 1
-    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2, "hostpath": 0, "hostpath7": 2}[tree]
+    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2, "hostpath": 0, "hostpath7": 2, "slrs": 0}[tree]
 
 
 def test_link_refuses_a_board_with_open_link_ports(trees, run_cli, assert_user_error):
