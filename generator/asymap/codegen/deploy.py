@@ -859,8 +859,9 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         if bd.transports and bd.linked_by is None:  # a linked entry's transport is in its FPGA's first entry
             for name in BRIDGE_RTL:  # the bridge's building blocks travel with the board project
                 _write(d / "transport" / "rtl" / name, (resource_dir("rtl") / name).read_text(encoding="utf-8"))
-        _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd), indent=2, sort_keys=True) + "\n")
-        _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
+        if not entry.get("slr"):  # one kernel per SLR: no single kernel carries link in to link out (docs/deploy.md)
+            _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd), indent=2, sort_keys=True) + "\n")
+            _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
         _write(d / "deploy.json", json.dumps(_board_json(bd), indent=2, sort_keys=True) + "\n")
     link_duts = _write_link_harnesses(env, root, specs, boards)
     host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
@@ -871,7 +872,8 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     return {"boards": {(s.ident if s.forward else bd.name): {  # host-path stations by their own (unique) name
                 "flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform, "board_part": bd.board_part,
                 "file": f"{bd.ident}/deploy.json"} for s, bd in zip(specs, boards)},
-            "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b in specs], "notes": notes}
+            "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b, e in zip(specs, entries) if not e.get("slr")],
+            "notes": notes}
 
 
 def _board_json(bd: BoardDeploy) -> dict:
