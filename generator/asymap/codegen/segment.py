@@ -175,7 +175,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         return _pixel_beats(shapes[t], port_lanes)
 
     def new_stream(name: str, t: str, depth: int) -> str:
-        streams.append({"name": name, "type": stream_type(port_bytes(shapes[t], port_lanes)), "depth": depth})
+        streams.append({"name": name, "type": stream_type(port_bytes(shapes[t], port_lanes)), "depth": depth,
+                        "beat": beat_type(port_bytes(shapes[t], port_lanes)), "beats": tensor_beats(shapes[t], port_lanes)})
         return name
 
     # Stream names: s_<tensor> (a block's output), e<n>_<tensor> (fork edge n), f<n>_<tensor>

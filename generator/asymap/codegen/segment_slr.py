@@ -27,7 +27,14 @@ from __future__ import annotations
 
 from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
 
-__all__ = ["split_processes"]
+__all__ = ["split_processes", "split_top", "splits", "split_entry"]
+
+#: Depth of the stream_connect FIFO of a stream between two SLR kernels that needs more buffering
+#: than this (a residual tensor's skip FIFO, a multi-tensor link's port FIFO): the rest stays a FIFO
+#: inside the consuming kernel, behind a copy process, so it sits in the SLR whose budget the cost
+#: model charges it to (the add/concat's skip FIFO, the link's buffers) and not wherever v++ puts
+#: its own FIFO. Total buffering on the path only grows, so the region stays deadlock-free.
+CROSS_FIFO = 16
 
 
 def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: list[dict], out_ports: list[dict],
@@ -68,7 +75,7 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     by_name = {s["name"]: s for s in streams}
     consumer: dict[str, dict] = {s: c for c in calls for s in c["reads"]}
     crossings = [{"name": s["name"], "type": s["type"], "depth": s["depth"], "src": place(producer[s["name"]]),
-                  "dst": place(consumer[s["name"]])} for s in streams
+                  "dst": place(consumer[s["name"]]), "beat": s.get("beat"), "beats": s.get("beats")} for s in streams
                  if place(producer[s["name"]]) != place(consumer[s["name"]])]
     crossing = {x["name"] for x in crossings}
     types = {p["ident"]: port_type(p) for p in in_ports + out_ports}
@@ -110,7 +117,8 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
     part's kernel, the packers and link_tx to the last one's; every stream between two kernels
     (the segment's crossings, a link tensor read or written in another part, the receiver's
     per-image verdict ``img_bad``) becomes an AXI4-Stream output ``c<k>_out`` of its producer's
-    kernel and input ``c<k>_in`` of its consumer's, with the depth it had in the one region.
+    kernel and input ``c<k>_in`` of its consumer's, with the depth it had in the one region (beyond
+    ``CROSS_FIFO`` beats as a FIFO inside the consuming kernel).
     Returns ``{"kernels": [...], "crossings": [...], "parts": seg.parts}`` for the template and
     deploy: each kernel ``{"name", "slr", "params", "pragmas", "streams", "calls", "free"}``, each
     crossing ``{"name", "type", "depth", "src", "dst", "out", "in"}`` (kernel names and ports)."""
@@ -123,6 +131,9 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
     stype.update({x["name"]: x["type"] for x in seg.crossings})
     depth.update({x["name"]: x["depth"] for x in seg.crossings})
     stype["img_bad"], depth["img_bad"] = "hls::stream<ap_uint<1> >", 36
+    beats = {x["name"]: (x["beat"], x["beats"]) for x in seg.crossings if x.get("beats")}
+    beats.update({a: (f"ap_uint<{8 * t['lanes']}>", t["words"]) for t, a in zip(lin["tensors"], rx_args)})
+    beats.update({a: (f"ap_uint<{8 * t['lanes']}>", t["words"]) for t, a in zip(lout["tensors"], tx_args)})
     # processes of the top: (SLR, C++ call head, arguments, streams read, streams written)
     procs = [(first, "link_rx", ["link_in", "rxb", "img_bad", "status"], [], ["img_bad"])]
     procs += [(first, f"asymap::link_unpack<cfg_rx_{t['ident']}>", [f"rxb[{t['id']}]", a], [], [a])
@@ -140,11 +151,12 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
     for s in src:
         if src[s] != dst[s]:
             k = len(crossings)
-            crossings.append({"name": s, "type": stype[s], "depth": depth[s], "src": src[s], "dst": dst[s],
-                              "out": (kernel_name(top, src[s], first), f"c{k}_out"),
-                              "in": (kernel_name(top, dst[s], first), f"c{k}_in")})
+            deep = depth[s] > CROSS_FIFO and s in beats
+            crossings.append({"name": s, "type": stype[s], "depth": CROSS_FIFO if deep else depth[s], "src": src[s],
+                              "dst": dst[s], "out": (kernel_name(top, src[s], first), f"c{k}_out"),
+                              "in": (kernel_name(top, dst[s], first), f"c{k}_in"), "buffer": depth[s] if deep else 0})
     port = {(x["src"], x["name"]): x["out"][1] for x in crossings}
-    port.update({(x["dst"], x["name"]): x["in"][1] for x in crossings})
+    port.update({(x["dst"], x["name"]): x["in"][1] for x in crossings if not x["buffer"]})
     kernels = []
     for p in parts:
         slr = p["slr"]
@@ -154,6 +166,7 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
         axis = [x["in"][1] for x in ins] + [x["out"][1] for x in outs]
         local = [{"name": s, "type": stype[s], "depth": depth[s]} for s in stype
                  if src.get(s) == slr and dst.get(s) == slr]
+        local += [{"name": x["name"], "type": x["type"], "depth": x["buffer"]} for x in ins if x["buffer"]]
         args = [x["name"] for x in ins] + [x["name"] for x in outs]  # the wrapper's streams, in param order
         if slr == first:
             params = ["hls::stream<asymap::link_beat<%d> >& link_in" % lin["width_bits"]] + params
@@ -165,8 +178,10 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
             args.append("link_out")
         if slr == first:  # the template adds these parameters (the same as the single-SLR top's)
             args += [a for a in seg_args if a in ("wmem", "wpre")] + ["status"]
-        calls = [f"{head}({', '.join(port.get((slr, a), a) for a in args)})" for k, head, args, _, _ in procs
-                 if k == slr]
+        calls = [f"asymap::copy_stream<{beats[x['name']][0]}, {beats[x['name']][1]}>({x['in'][1]}, {x['name']})"
+                 for x in ins if x["buffer"]]  # the deep part of a crossing's FIFO, in the consumer's SLR
+        calls += [f"{head}({', '.join(port.get((slr, a), a) for a in args)})" for k, head, args, _, _ in procs
+                  if k == slr]
         kernels.append({"name": kernel_name(top, slr, first), "slr": slr, "params": params, "axis": axis, "args": args,
                         "streams": local, "calls": calls, "first": slr == first, "last": slr == last,
                         "free": slr != first})
@@ -187,11 +202,12 @@ def splits(b) -> bool:
 def split_entry(b, split: dict) -> dict:
     """chain.json ``boards[].slr`` of a split board: its kernels in chain order (the HLS component
     config and work directory that build each) and the streams between them (``from``/``to`` as
-    ``kernel.port``, the FIFO depth of the stream in the one-region design)."""
+    ``kernel.port``, the depth of the stream_connect FIFO and ``buffer``: the depth of the FIFO
+    behind it inside the consuming kernel, 0 for none; together the stream's one-region depth)."""
     first = split["kernels"][0]["slr"]
     return {"kernels": [{"kernel": k["name"], "slr": k["slr"],
                          "config": "hls_config.cfg" if k["slr"] == first else f"hls_config_slr{k['slr']}.cfg",
                          "work_dir": f"hls_{b.ident}" if k["slr"] == first else f"hls_{b.ident}_slr{k['slr']}"}
                         for k in split["kernels"]],
-            "streams": [{"stream": x["name"], "from": ".".join(x["out"]), "to": ".".join(x["in"]), "depth": x["depth"]}
-                        for x in split["crossings"]]}
+            "streams": [{"stream": x["name"], "from": ".".join(x["out"]), "to": ".".join(x["in"]), "depth": x["depth"],
+                         "buffer": x["buffer"]} for x in split["crossings"]]}
