@@ -135,3 +135,5 @@ def test_vivado_flow_board_keeps_one_kernel(setup):
     out = _gen(d, "viv", _plan({"a280": [0, 1, 1, 2], "a250": [0] * 5}), "v.yaml")
     chain = json.loads((out / "chain.json").read_text())
     assert "slr" not in chain["boards"][0] and "_slr" not in (out / "a280" / "top.cpp").read_text()
+    notes = json.loads((out / "a280" / "deploy.json").read_text())["notes"]
+    assert any("SLRs 0, 1, 2" in n and "no SLR placement" in n for n in notes)

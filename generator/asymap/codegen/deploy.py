@@ -343,6 +343,9 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
             bd.fifo[src] = int(x["depth"])
     bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages)
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
+        if len(getattr(b, "slrs_used", ())) > 1:
+            bd.notes.append(f"the plan puts this board's layers in SLRs {', '.join(map(str, b.slrs_used))}, but the "
+                            "Vivado IP flow builds one IP across them with no SLR placement (docs/deploy.md)")
         roles = {t.role for t in bd.transports}
         for role, port, needed in (("in", "link_in", b.link_in.src != HOST_ID), ("out", "link_out", b.link_out.dst != HOST_ID)):
             if needed and role not in roles:
