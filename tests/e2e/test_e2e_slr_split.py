@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import onnx
 import pytest
 
 from asymap.codegen.fifodepth import FIFO_SLACK
+from asymap.codegen.hlsinc import ap_types_dir
 from asymap.codegen.project import generate
 from asymap.errors import UserError
 from asymap.frontend.zoo import build_zoo_model
@@ -98,6 +100,10 @@ def test_split_boards_run_bit_exact_as_one_kernel_per_slr(setup):
     assert f"variable=tx_conv2_relu depth={skip['buffer']}" in last and "copy_stream<ap_uint<64>, 512>(c" in last
     res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     assert res.ok, [(b.name, b.status, b.problems[:3]) for b in res.boards]
+    # the ordinary sequential C-sim (make csim, Vitis csim): the kernels one after another, unbounded
+    run = subprocess.run(["make", "csim", f"AP_TYPES_INC={ap_types_dir()}"], cwd=out / "a280", capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0 and "RESULT PASS" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
 
     # The same processes with the same configs as the one-region board: the engines' cycle counts are
     # the model's (the crossing adds register-slice latency, no interval).
