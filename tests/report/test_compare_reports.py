@@ -113,3 +113,29 @@ def test_compare_errors_are_one_line(make_reported_tree, run_cli, assert_user_er
     assert_user_error(run_cli("compare", bad2), "unknown Vitis HLS version")
     (bad2 / "chain.json").write_text(json.dumps({"schema": 1, "asymap_version": "9.9.0", "boards": ["big0"]}))
     assert_user_error(run_cli("compare", bad2), "asymap 9.9.0")
+
+
+def test_board_of_one_kernel_per_slr_is_compared_as_the_sum_of_its_kernels(tmp_path):
+    """A multi-SLR board built as one kernel per SLR (deploy.json hls_kernels): its kernels' reports
+    add up (resources, latency) and the slowest sets the interval; one missing report: no report."""
+    from asymap.build.compare import board_report
+
+    d = tmp_path / "b0"
+    kernels = [("hls_b0", "top_b0", dict(dsp=100, lut=1000, ii=5000, worst=9000)),
+               ("hls_b0_slr1", "top_b0_slr1", dict(dsp=200, lut=2000, ii=7000, worst=8000)),
+               ("hls_b0_slr2", "top_b0_slr2", dict(dsp=300, lut=3000, ii=6000, worst=7000))]
+    (d / "hls_mm2s" / "hls" / "syn" / "report").mkdir(parents=True)  # a mover's report is not the board's
+    (d / "hls_mm2s" / "hls" / "syn" / "report" / "csynth.xml").write_text(csynth_xml(top="asymap_mm2s", dsp=9999))
+    (d / "deploy.json").write_text(json.dumps({"flow": "vitis", "hls_kernels": [
+        {"kernel": k, "config": f"hls_config_slr{i}.cfg", "work_dir": w} for i, (w, k, _) in enumerate(kernels) if i]}))
+    for w, k, kw in kernels[:2]:
+        rep = d / w / "hls" / "syn" / "report" / "csynth.xml"
+        rep.parent.mkdir(parents=True)
+        rep.write_text(csynth_xml(top=k, best=kw["worst"] - 10, **kw))
+    assert board_report(d, "top_b0") is None
+    w, k, kw = kernels[2]
+    rep = d / w / "hls" / "syn" / "report" / "csynth.xml"
+    rep.parent.mkdir(parents=True)
+    rep.write_text(csynth_xml(top=k, best=kw["worst"] - 10, **kw))
+    r = board_report(d, "top_b0")
+    assert (r.used["dsp"], r.used["lut"], r.interval_max, r.latency_worst) == (600, 6000, 7000, 24000)

@@ -11,6 +11,9 @@ What is compared, per board:
     over the board's budget (the plan's ``avail``, else the report's AvailableResources) or off by
     more than 20 %.
 
+A board built as one kernel per SLR (deploy.json ``hls_kernels``, docs/deploy.md) is reported as
+the sum of its kernels' resources, the slowest kernel's interval and the sum of their latencies.
+
 ``calibrate`` fits, per board *type*, the factors the cost model's estimates should be multiplied
 by (``cycles_scale``: geometric mean of reported/predicted interval; ``<resource>_scale``: least
 squares through the origin) and writes them as YAML (docs/build.md, "Calibration file").
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -142,6 +145,33 @@ def compare_board(pb: dict, rep: SynthReport | None) -> BoardComparison:
     return BoardComparison(name, str(pb.get("type", "?")), rep, rows)
 
 
+def board_report(board_dir: Path, top: str) -> SynthReport | None:
+    """The board's synthesis report; for a board of one kernel per SLR, its kernels' reports
+    combined (resources summed, the slowest interval, latencies summed: the kernels run as one
+    pipeline), None until every kernel has one."""
+    from asymap.build.steps import read_deploy
+
+    extra = (read_deploy(board_dir) or {}).get("hls_kernels") or []
+    if not extra:
+        path = find_report(board_dir, top)
+        return parse_csynth(path) if path else None
+    reps = []
+    for work_dir, kernel in [(f"hls_{board_dir.name}", top)] + [(k["work_dir"], k["kernel"]) for k in extra]:
+        cands = [p for p in [board_dir / work_dir / "hls" / "syn" / "report" / "csynth.xml"] if p.is_file()]
+        cands += list(board_dir.glob(f"*/*/syn/report/{kernel}_csynth.xml"))
+        if not cands:
+            return None
+        reps.append(parse_csynth(max(cands, key=lambda p: (p.stat().st_mtime, str(p)))))
+
+    def total(key: str) -> int | None:
+        vals = [getattr(r, key) for r in reps]
+        return None if any(v is None for v in vals) else (max(vals) if key.startswith("interval") else sum(vals))
+    return replace(reps[0], used={k: sum(r.used.get(k, 0) for r in reps) for k in reps[0].used},
+                   latency_best=total("latency_best"), latency_avg=total("latency_avg"),
+                   latency_worst=total("latency_worst"), interval_min=total("interval_min"),
+                   interval_max=total("interval_max"))
+
+
 def compare(out_dir: str | Path, plan_path: str | Path | None = None) -> tuple[dict, list[BoardComparison]]:
     """Compare every board of the tree that has a plan entry; UserError when no report exists."""
     tree = load_tree(out_dir)
@@ -153,8 +183,7 @@ def compare(out_dir: str | Path, plan_path: str | Path | None = None) -> tuple[d
             proj = tree.board(name)
         except UserError:
             raise UserError(f"plan board {name!r} has no project in {tree.root}; the tree was generated from another plan") from None
-        path = find_report(proj.dir, proj.top)
-        results.append(compare_board(pb, parse_csynth(path) if path else None))
+        results.append(compare_board(pb, board_report(proj.dir, proj.top)))
     if all(c.report is None for c in results):
         raise UserError(f"{tree.root}: no csynth reports found; run 'asymap build {out_dir} --step csynth' first")
     return plan, results
