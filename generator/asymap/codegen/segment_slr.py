@@ -135,21 +135,24 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
     beats.update({a: (f"ap_uint<{8 * t['lanes']}>", t["words"]) for t, a in zip(lin["tensors"], rx_args)})
     beats.update({a: (f"ap_uint<{8 * t['lanes']}>", t["words"]) for t, a in zip(lout["tensors"], tx_args)})
     # processes of the top: (SLR, C++ call head, arguments, streams read, streams written)
-    procs = [(first, "link_rx", ["link_in", "rxb", "img_bad", "status"], [], ["img_bad"])]
-    procs += [(first, f"asymap::link_unpack<cfg_rx_{t['ident']}>", [f"rxb[{t['id']}]", a], [], [a])
+    rxb = [f"rxb[{t['id']}]" for t in lin["tensors"]]
+    txb = [f"txb[{t['id']}]" for t in lout["tensors"]]
+    procs = [(first, "link_rx", ["link_in", "rxb", "img_bad", "status"], ["link_in"], [*rxb, "img_bad"])]
+    procs += [(first, f"asymap::link_unpack<cfg_rx_{t['ident']}>", [f"rxb[{t['id']}]", a], [f"rxb[{t['id']}]"], [a])
               for t, a in zip(lin["tensors"], rx_args)]
     for p in parts:
         args = [name_of.get(a, a) for a in p["args"]]
         procs.append((p["slr"], p["fn"], args, [name_of.get(a, a) for a in p["reads"]],
                       [name_of.get(a, a) for a in p["writes"]]))
-    procs += [(last, f"asymap::link_pack<cfg_tx_{t['ident']}>", [a, f"txb[{t['id']}]"], [a], [])
+    procs += [(last, f"asymap::link_pack<cfg_tx_{t['ident']}>", [a, f"txb[{t['id']}]"], [a], [f"txb[{t['id']}]"])
               for t, a in zip(lout["tensors"], tx_args)]
-    procs.append((last, f"asymap::link_tx_image<cfg_link_out>", ["txb", "img_bad", "link_out"], ["img_bad"], []))
+    procs.append((last, "asymap::link_tx_image<cfg_link_out>", ["txb", "img_bad", "link_out"], [*txb, "img_bad"],
+                  ["link_out"]))
     src = {s: k for k, _, _, _, w in procs for s in w}
     dst = {s: k for k, _, _, r, _ in procs for s in r}
     crossings = []
     for s in src:
-        if src[s] != dst[s]:
+        if s in dst and src[s] != dst[s]:
             k = len(crossings)
             deep = depth[s] > CROSS_FIFO and s in beats
             crossings.append({"name": s, "type": stype[s], "depth": CROSS_FIFO if deep else depth[s], "src": src[s],
@@ -182,6 +185,16 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
                  for x in ins if x["buffer"]]  # the deep part of a crossing's FIFO, in the consumer's SLR
         calls += [f"{head}({', '.join(port.get((slr, a), a) for a in args)})" for k, head, args, _, _ in procs
                   if k == slr]
+        ren = {a: port.get((slr, a), a) for k, _, _, r, w in procs if k == slr for a in r + w}
+        check_dataflow(DataflowGraph(  # the kernel's own region: one producer and consumer per stream
+            where=f"kernel {kernel_name(top, slr, first)}",
+            streams=[x["name"] for x in local] + (rxb if slr == first else []) + (txb if slr == last else []),
+            inputs=[a for a in axis if a.endswith("_in")], outputs=[a for a in axis if a.endswith("_out")],
+            maxi=[m for p in parts if p["slr"] == slr for m in p["maxi"]],
+            processes=[Process(head, tuple(ren[a] for a in r), tuple(ren[a] for a in w),
+                               tuple(m for p in parts if p["fn"] == head for m in p["maxi"]))
+                       for k, head, _, r, w in procs if k == slr]
+            + [Process("copy", (x["in"][1],), (x["name"],)) for x in ins if x["buffer"]]))
         kernels.append({"name": kernel_name(top, slr, first), "slr": slr, "params": params, "axis": axis, "args": args,
                         "streams": local, "calls": calls, "first": slr == first, "last": slr == last,
                         "free": slr != first})
