@@ -105,6 +105,12 @@ def test_split_boards_run_bit_exact_as_one_kernel_per_slr(setup):
                          text=True, timeout=600)
     assert run.returncode == 0 and "RESULT PASS" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
 
+    # Deterministic: the same plan generates the same tree.
+    again = _gen(d, "split2", _plan({"a280": [0, 1, 1, 2], "a250": [0, 1, 2, 2, 3]}))
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and "build" not in p.relative_to(out).parts:
+            assert p.read_bytes() == (again / p.relative_to(out)).read_bytes(), p.relative_to(out)
+
     # The same processes with the same configs as the one-region board: the engines' cycle counts are
     # the model's (the crossing adds register-slice latency, no interval).
     flat = _gen(d, "flat", _plan(None))
