@@ -101,7 +101,8 @@ host: {name: pc, attach: v709, gbps: 32}
 """, ["z706", "v709"]),
 }
 CUTS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 8)]
-SLRS = {"slrs": {0: 0, 1: 1, 2: 1, 3: 2, 4: 0, 5: 1, 6: 2, 7: 2, 8: 3}}  # layer -> SLR (plan.json layers[].slr)
+SLRS = {"slrs": {0: 0, 1: 1, 2: 1, 3: 2, 4: 0, 5: 1, 6: 2, 7: 2, 8: 3},  # layer -> SLR (plan.json layers[].slr)
+        "vivado100": {0: 0, 1: 1, 2: 1, 3: 2, 4: 0, 5: 0, 6: 1, 7: 2, 8: 2}}  # VCU118: one IP per SLR
 
 
 def _hop(a: str, b: str, gbps: float) -> dict:
@@ -426,6 +427,7 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
         assert link[d.name] == [["vivado", "-mode", "batch", "-nojournal", "-source", "bd/block_design.tcl"]]
         owner = {k["kernel"]: out / k["dir"] for k in dep["kernels"] if k["dir"]}
         cells: dict[str, set[str]] = {}
+        axis_of: dict[str, set[str]] = {}  # AXI4-Stream ports of each HLS IP cell
         plain: dict[str, set[str] | None] = {}
         for kind, ref, name in re.findall(r"create_bd_cell -type (ip|module) (?:-vlnv|-reference) (\S+) (\w+)", tcl):
             if kind == "module":
@@ -443,7 +445,9 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
                 repo = "hls_$board prj_$board" if kd == d else f"../{kd.name}/hls_{kd.name} ../{kd.name}/prj_{kd.name}"
                 assert re.search(rf"foreach d \[list [^\]]*{re.escape(repo)}", tcl) and "set_property ip_repo_paths $repos" in tcl
                 assert any(a[a.index("--work_dir") + 1] == f"hls_{kd.name}" for a in export[kd.name] if "--package" in a)
-                cells[name] = set(hls_interfaces(kd, c, top)[0])
+                ifaces = hls_interfaces(kd, c, top)[0]
+                cells[name] = set(ifaces)
+                axis_of[name] = {p for p, m in ifaces.items() if m == "axis"}
                 plain[name] = {"ap_clk", "ap_rst_n"}
             else:
                 cells[name] = IP_INTERFACES[ref]
@@ -488,16 +492,21 @@ def test_block_design_names_only_cells_and_pins_that_exist(trees, tree):
         # Every stream of the kernel is wired, inputs from the DMA or a link, outputs to the DMA or a link.
         tops = [n for n, ps in cells.items() if "link_in" in ps]
         assert len(tops) == 1 + sum(1 for _, o in _boards(out) if o["linked_by"] == d.name)
-        for top in tops:
-            for port in ("link_in", "link_out"):
-                assert len(re.findall(rf"\b{top}/{port}\]", tcl)) == 1, (d.name, top, port)
+        for cell, ports in axis_of.items():  # link in/out, and the streams between one IP per SLR
+            for port in ports:
+                assert intf_ends.count(f"{cell}/{port}") == 1, (d.name, cell, port)
+        assert sum("link_out" in ports for ports in axis_of.values()) == len(tops)
         xdc = (d / "bd" / "constraints.xdc").read_text()
+        # one IP per SLR: every IP of a split entry in a pblock of its plan SLR
+        for cell, slr in dep.get("slr", []):
+            assert f"resize_pblock [get_pblocks pb_{cell}] -add {slr}\n" in xdc and cell in cells, (d.name, cell)
+        checked += bool(dep.get("slr"))
         for t in dep["transports"]:
             assert f"{t['core']}_{t['port']}_refclk" in xdc
             for pin in t["refclk_pins"]:
                 assert f"PACKAGE_PIN {pin} " in xdc
         checked += 1
-    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 2, "hostpath": 0, "hostpath7": 2, "slrs": 0}[tree]
+    assert checked == {"alveo": 1, "embedded": 3, "vivado100": 4, "hostpath": 0, "hostpath7": 2, "slrs": 0}[tree]
 
 
 def test_link_refuses_a_board_with_open_link_ports(trees, run_cli, assert_user_error):

@@ -158,11 +158,25 @@ def test_slr_that_goes_back_is_refused_in_one_line(setup):
         _gen(d, "bad2", _plan({"a280": [0, 1, -1, 2], "a250": [0] * 5}))
 
 
-def test_vivado_flow_board_keeps_one_kernel(setup):
+def test_vivado_flow_board_gets_one_ip_per_slr(setup):
+    """VCU118 (Vivado IP flow, 3 SLRs): one IP per SLR in the block design, joined by AXI4-Stream Data
+    FIFOs, each IP in a pblock of its SLR; the C-sim sources are the same as on the Vitis flow."""
     d = setup
     (d / "v.yaml").write_text(CLUSTER.replace("type: u280", "type: vcu118"))
-    out = _gen(d, "viv", _plan({"a280": [0, 1, 1, 2], "a250": [0] * 5}), "v.yaml")
+    plan = _plan({"a280": [0, 1, 1, 2], "a250": [0] * 5})
+    out = _gen(d, "viv", plan, "v.yaml")
+    ref = _gen(d, "vit", plan)
     chain = json.loads((out / "chain.json").read_text())
-    assert "slr" not in chain["boards"][0] and "_slr" not in (out / "a280" / "top.cpp").read_text()
-    notes = json.loads((out / "a280" / "deploy.json").read_text())["notes"]
-    assert any("SLRs 0, 1, 2" in n and "no SLR placement" in n for n in notes)
+    assert [k["slr"] for k in chain["boards"][0]["slr"]["kernels"]] == [0, 1, 2]
+    for f in ("top.cpp", "segment.cpp", "params.h", "weights.h", "tb.cpp"):
+        assert (out / "a280" / f).read_bytes() == (ref / "a280" / f).read_bytes(), f
+    assert "flow_target=vivado" in (out / "a280" / "hls_config_slr2.cfg").read_text()
+    tcl = (out / "a280" / "bd" / "block_design.tcl").read_text()
+    xdc = (out / "a280" / "bd" / "constraints.xdc").read_text()
+    for k in ("top_a280_slr1", "top_a280_slr2"):
+        assert f"xilinx.com:hls:{k}:1.0 {k}_0\n" in tcl and f" hls_{k[4:]}" in tcl  # the IP and its repository
+    fifos = re.findall(r"CONFIG.FIFO_DEPTH \{(\d+)\}\] \[get_bd_cells (fifo_\w+)\]", tcl)
+    assert len(fifos) == len(chain["boards"][0]["slr"]["streams"]) and all(int(n) >= 16 for n, _ in fifos)
+    assert "top_a280_slr2_0/link_out]" in tcl and "top_a280_0/link_out" not in tcl
+    assert [("top_a280_0", "0"), ("top_a280_slr1_0", "1"), ("top_a280_slr2_0", "2")] == \
+        re.findall(r"resize_pblock \[get_pblocks pb_(\w+)\] -add SLR(\d)", xdc)

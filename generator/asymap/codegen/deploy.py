@@ -63,6 +63,7 @@ IP_INTERFACES = {
     "xilinx.com:ip:cmac_usplus": {"axis_tx", "axis_rx", "gt_serial_port", "gt_ref_clk"},
     # SmartConnect: NUM_SI and NUM_MI 1..16 (PG247), S00_AXI.. / M00_AXI.. as many as configured.
     "xilinx.com:ip:smartconnect": {f"{d}{i:02d}_AXI" for d in "SM" for i in range(16)},
+    "xilinx.com:ip:axis_data_fifo": {"S_AXIS", "M_AXIS"},  # PG085 AXI4-Stream Data FIFO
 }
 
 
@@ -328,24 +329,23 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
     bd.kernels.append(top)
     out = top  # the CU whose link_out leaves the board
     place: dict[str, int] = {}  # CU -> SLR (split boards only)
-    if split and dep.flow == "vitis":
+    if split:  # Vitis: CUs <kernel>_1 (connectivity.cfg); Vivado flow: IP cells <kernel>_0 (block design)
+        cu = top.instance[len(b.top):]
         place[top.instance] = split["kernels"][0]["slr"]
         for k in split["kernels"][1:]:
             kp = _hls_ports(top_ports(kernel_source(top_cpp, k["kernel"])))
-            out = KernelInst(k["kernel"], f"{k['kernel']}_1", "hls", f"{k['work_dir']}/{k['kernel']}.xo", "export", kp,
-                             clock_mhz=b.clock_mhz)
+            out = KernelInst(k["kernel"], f"{k['kernel']}{cu}", "hls", f"{k['work_dir']}/{k['kernel']}.xo"
+                             if dep.flow == "vitis" else k["work_dir"], "export", kp, clock_mhz=b.clock_mhz)
             bd.kernels.append(out)
             bd.hls_kernels.append({"kernel": k["kernel"], "config": k["config"], "work_dir": k["work_dir"]})
             place[out.instance] = k["slr"]
         for x in split["streams"]:
-            src, dst = (f"{e.split('.')[0]}_1.{e.split('.')[1]}" for e in (x["from"], x["to"]))
+            src, dst = (f"{e.split('.')[0]}{cu}.{e.split('.')[1]}" for e in (x["from"], x["to"]))
             bd.streams.append((src, dst))
             bd.fifo[src] = int(x["depth"])
     bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages)
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
-        if len(getattr(b, "slrs_used", ())) > 1:
-            bd.notes.append(f"the plan puts this board's layers in SLRs {', '.join(map(str, b.slrs_used))}, but the "
-                            "Vivado IP flow builds one IP across them with no SLR placement (docs/deploy.md)")
+        bd.slr = [(k, f"SLR{n}") for k, n in place.items()]  # pblocks in bd/constraints.xdc
         roles = {t.role for t in bd.transports}
         for role, port, needed in (("in", "link_in", b.link_in.src != HOST_ID), ("out", "link_out", b.link_out.dst != HOST_ID)):
             if needed and role not in roles:
@@ -353,7 +353,7 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
                     bd.notes.append(f"{port}: no transceiver for this link; the AXI DMA moves its frames to the "
                                     "Arm, which forwards them over the PS Ethernet in software (not line rate)")
                 else:
-                    bd.unconnected.append(f"{top.instance}.{port}")
+                    bd.unconnected.append(f"{(top if port == 'link_in' else out).instance}.{port}")
         return bd
     mem: list[str] = []  # m_axi arguments; banks are assigned below, and again per physical board
     if wmem:
@@ -606,6 +606,28 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
     ctrl_masters: list[str] = []
     mem_masters: list[str] = []
     top = f"{b.top}_0"
+    # One IP per SLR (codegen.segment_slr): the other SLR kernels of each entry, on the one kernel clock,
+    # joined by AXI4-Stream Data FIFOs of the stream's depth (PG085: 16..32768, a power of two), each
+    # cell in a pblock of its SLR (constraints.xdc); link out leaves from the entry's last kernel.
+    out_cell = {p[0].ident: f"{p[0].top}_0" for p in parts}
+    pblocks: list[tuple[str, int]] = []
+    repos: list[str] = []
+    for sb, own, *_ in parts:
+        rel = "" if sb is b else f"../{sb.ident}/"
+        repos += [rel + k["work_dir"] for k in own.hls_kernels]
+        for k in own.kernels[1:]:
+            if k.origin == "hls" and not k.kernel.startswith("asymap_"):
+                cells.append({"name": k.instance, "vlnv": f"xilinx.com:hls:{k.kernel}:1.0", "kind": "hls"})
+                pins += [(f"{top}/ap_clk", f"{k.instance}/ap_clk"), (f"{top}/ap_rst_n", f"{k.instance}/ap_rst_n")]
+                out_cell[sb.ident] = k.instance
+        for a, z in own.streams:
+            if a in own.fifo:
+                fifo = f"fifo_{a.replace('.', '_')}"
+                cells.append({"name": fifo, "vlnv": "xilinx.com:ip:axis_data_fifo", "kind": "fifo",
+                              "depth": max(16, 1 << (own.fifo[a] - 1).bit_length())})
+                nets += [(a.replace(".", "/"), f"{fifo}/S_AXIS"), (f"{fifo}/M_AXIS", z.replace(".", "/"))]
+                pins += [(f"{top}/ap_clk", f"{fifo}/s_axis_aclk"), (f"{top}/ap_rst_n", f"{fifo}/s_axis_aresetn")]
+        pblocks += [(cell, int(n[3:])) for cell, n in own.slr]
     if bd.runtime == "ps":
         cells.append({"name": "ps7", "vlnv": "xilinx.com:ip:processing_system7", "kind": "ps"})
         ctrl_src = "ps7/M_AXI_GP0"
@@ -634,7 +656,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
     soft = bd.runtime == "ps"
     feeds = [(sb, f"{sb.top}_0") for sb, own, _, first, _ in parts
              if first or ("in" not in {t.role for t in own.transports} and soft)]
-    drains = [(sb, f"{sb.top}_0") for sb, own, _, _, last in parts
+    drains = [(sb, out_cell[sb.ident]) for sb, own, _, _, last in parts
               if last or ("out" not in {t.role for t in own.transports} and soft)]
     for i in range(max(len(feeds), len(drains))):
         dma = f"dma_{i}"
@@ -701,7 +723,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
         if t_in:
             nets.append((f"{br}/m_axis_k", f"{sb_in.top}_0/link_in"))
         if t_out:
-            nets.append((f"{sb_out.top}_0/link_out", f"{br}/s_axis_k"))
+            nets.append((f"{out_cell[sb_out.ident]}/link_out", f"{br}/s_axis_k"))
         # Plain pins: the bridge runs between the kernel clock and the core's user clock; the core's
         # init/DRP clock is the kernel clock (free-running once the clock wizard locks).
         if t.core == "cmac":
@@ -725,6 +747,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
             nets.append((m, f"mem_sc/S{i:02d}_AXI"))
         nets.append(("mem_sc/M00_AXI", mem_target))
     return {"cells": cells, "nets": nets, "pins": pins, "external": external, "transports": used,
+            "pblocks": pblocks, "repos": repos,
             "stations": [p[0].ident for p in parts[1:]]}
 
 

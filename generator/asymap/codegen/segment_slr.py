@@ -203,13 +203,8 @@ def split_top(top: str, seg, streams: list[dict], rx_args: list[str], seg_args: 
 
 def splits(b) -> bool:
     """Whether board ``b`` (codegen.chain.BoardSpec) gets one kernel per SLR: its layers span
-    several SLRs and it deploys on the Vitis flow (or has no deployment data). A Vivado-flow board
-    (VCU118) keeps one IP: its block design has no SLR placement yet (docs/deploy.md)."""
-    if len(b.slrs_used) < 2:
-        return False
-    from asymap.codegen.deploy import flow_context
-
-    return flow_context(b.type)["flow_target"] == "vitis"
+    several SLRs (on the Vitis flow one compute unit each, on the Vivado IP flow one IP each)."""
+    return len(b.slrs_used) > 1
 
 
 def split_entry(b, split: dict) -> dict:
