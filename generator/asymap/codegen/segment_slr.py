@@ -48,7 +48,8 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     "params", "args", "reads", "writes", "maxi", "first", "last"}`` (``args``: the stream or memory
     names the part function takes, in order; ``reads``/``writes``: the ports and crossing streams it
     consumes/produces), and every internal stream that crosses parts ``{"name", "type", "depth",
-    "src", "dst"}`` (SLRs)."""
+    "src", "dst", "beat", "beats"}`` (SLRs; a tensor stream's beat type and beats per image, None
+    for weight streams)."""
     slrs = sorted(set(slr_of.values()))
     producer: dict[str, dict] = {}
     for c in calls:
