@@ -321,7 +321,7 @@ def _render_board(env, qg, b: BoardSpec, ref: dict, root: Path, layer_ident: dic
         files[name] = content
     for k in slr_entry.get("kernels", [])[1:]:  # the other SLR kernels: an HLS component each, same sources
         view = SimpleNamespace(index=b.index, ident=k["work_dir"][len("hls_"):], top=k["kernel"], part=b.part)
-        files[k["config"]] = env.get_template("project/hls_config.cfg.j2").render(ctx, b=view, tb_files=[])
+        files[k["config"]] = env.get_template("project/hls_config.cfg.j2").render(ctx, b=view, tb_files=[], config=k["config"])
     if wmem:
         files[TB_DEFAULTS["wmem"]] = bytes(seg.wmem)
     if wpre:
