@@ -15,8 +15,9 @@ Pipeline of the planner (each step in its own module):
 from __future__ import annotations
 
 import contextlib
-
+import dataclasses
 import hashlib
+import heapq
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from asymap.cluster.load import Cluster
 from asymap.linkproto import link_width_bits
-from asymap.errors import UserError
+from asymap.errors import DeployRefusal, UserError
 from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
@@ -37,7 +38,7 @@ from asymap.partition.costmodel import (
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
-from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
+from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, _plain, load_plan  # noqa: F401
 from asymap.partition.segments import SegmentTable, Work, choose, segment_tables
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 from asymap.util.forked import map_two
@@ -907,59 +908,53 @@ def _calib_info(calib, graph: Graph) -> dict:
     return {"calib": as_calibration(calib, shape=graph.input_shape).record()}
 
 
-def plan(
-    graph: Graph,
-    cluster: Cluster,
-    *,
-    boards: int | None = None,
-    util: float = 0.8,
-    sweep: bool = False,
-    beam: int = DEFAULT_BEAM,
-    exact_boards: int = EXACT_BOARDS,
-    pad: bool = True,
-    model_path: str | None = None,
-    progress=None,
-    calib=None,
-    target_ips: float | None = None,
-    model_sha256=None,
-    step=None,
-) -> Plan:
-    """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
+def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
+    """:func:`_search`, and when the achievable tables hold no plan although the relaxation allows
+    one, the exact inner solve decides: the achievable table takes each layer's cheapest option by
+    one weighting, so a segment it calls infeasible may still fit with a raw combination (random
+    instances of tests/partition/test_partition_exact.py, seed 5: no plan on the achievable table,
+    0.0055 s exhaustively). ``_tighten`` starts from a ceiling above every plan's interval
+    (:func:`_ceiling`, a stand-in with no boards): it either finds a real plan, after which the
+    search runs as usual, or proves there is none (bound infinite then). Where its knapsacks give
+    up, no plan is returned with the bound reached (the planner then reports no fit)."""
+    res, bound = _search(pb, max_k, lb, beam, exact_boards)
+    if np.isfinite(res.interval) or not np.isfinite(bound):
+        return res, bound
+    ceiling = _ceiling(pb)
+    widths = max((len(tt.widths) for tt in pb.types), default=0)
+    got, bound = _tighten(pb, OrderResult(ceiling, [], [], False), bound, max_k, beam, exact_boards,
+                          REFINE_WORK * (1 + widths))
+    if not got.path:  # nothing below the ceiling: proven infeasible, or the work ran out
+        return OrderResult(np.inf, [], [], False), (np.inf if bound >= ceiling * (1 - 1e-12) else bound)
+    return _search(pb, max_k, bound, beam, exact_boards)
 
-    ``pad`` also offers zero-padded ``pe`` (not dividing C_out; ``"pe_padded": true``) to conv and fc
-    layers (costmodel._padded_pes); ``pad=False`` offers divisors only.
-    ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
-    ``model.calib``, so that code generation from this plan quantizes with the same images.
-    ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
-    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
-    highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
-    or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
-    the hash with planning; a callable giving None records none, and the file is not read:
-    ``asymap plan``'s table output, which shows no hash). ``step(description)``: a context
-    manager announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the
-    sweep loop."""
-    step = step or (lambda description: contextlib.nullcontext())
-    n = len(cluster.boards)
-    max_k = n if boards is None else int(boards)
-    if max_k < 1 or max_k > n:
-        raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
-    with step(f"{graph.name}: cost tables of {len(graph.layers)} layers on every board type"):
-        pb = build_problem(graph, cluster, util, pad)
-    if target_ips is not None and not target_ips > 0:
-        raise UserError(f"--target-ips must be positive, got {target_ips}")
-    with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
-        lbs = _bounds(pb, max_k)
-        lb = lbs[max_k - 1]
-        tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
-        if tgt is not None and tgt.boards:
-            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
-        else:
-            res, lb = _search(pb, max_k, lb, beam, exact_boards)
-    if not np.isfinite(res.interval):
-        raise _diagnose_no_fit(pb, lb, max_k)
-    tau = res.interval  # boards are configured at this interval (the target's, in target mode)
-    L = len(graph.layers)
-    built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
+
+def _ceiling(pb: Problem) -> float:
+    """A time above the interval of every plan the exact inner solve can make: a segment's interval
+    is its slowest layer option (and, streaming, its weights' read time), a plan's the slowest of
+    its segments, links and host hops (twice the largest of these)."""
+    top = 0.0
+    L = pb.types[0].table.interval.shape[0] - 1
+    for t, tt in enumerate(pb.types):
+        for w in range(max(1, len(tt.widths))):
+            for md in (ONCHIP, OFFCHIP):
+                for i in range(L):
+                    cyc = np.asarray(_layer_options(pb, t, md, i, w)[0])
+                    if cyc.size:
+                        top = max(top, float(cyc.max()) / tt.spec.clock_hz)
+        top = max(top, _stream_seconds(pb, t, 0, L))
+    arrays = list(pb.link.values()) + ([pb.host.entry, pb.host.exit] if pb.host is not None else [])
+    for v in arrays:
+        v = np.asarray(v)
+        if np.isfinite(v).any():
+            top = max(top, float(v[np.isfinite(v)].max()))
+    return 2.0 * top + 1e-9
+
+
+def _expand(pb: Problem, graph: Graph, res: OrderResult, tau: float, built: list) -> tuple:
+    """The boards and links of plan ``res`` configured at interval ``tau`` (link beat buffers
+    charged to both ends), its host path and the host path's stages."""
+    cluster = pb.cluster
     bplans = [_board_plan(pb, i, b, res.cuts[i], res.cuts[i + 1], tau, built[i]) for i, b in enumerate(res.path)]
     lplans = []
     for i in range(1, len(res.path)):
@@ -976,6 +971,239 @@ def plan(
         for bp in (bplans[i - 1], bplans[i]):
             bp.resources["bram36"][0] += lp.buffer_bram36
     host_path, hops = _host_path(pb, graph, res.path, lplans)
+    return bplans, lplans, host_path, hops
+
+
+def _refusal(deployable, graph: Graph, bplans: list, lplans: list, host_path) -> UserError | None:
+    """What ``deployable`` raises for this plan (its boards, links and host path: all deployment's
+    checks read), None if it accepts it."""
+    d = {"schema": 1, "boards": [_plain(bp) for bp in bplans], "links": [lp.to_dict() for lp in lplans]}
+    if host_path is not None:
+        d["host_path"] = host_path
+    try:
+        deployable(d)
+    except UserError as exc:
+        return exc
+    return None
+
+
+# Re-plans the deployable search (``_deployable_search``) may make: a count, so the plan does not
+# depend on the machine. Each is one ``_solve`` on tables the earlier ones have tightened already.
+DEPLOY_REPLANS = 24
+
+
+def _features(pb: Problem, path: list[int]) -> list[tuple]:
+    """(element, board, peer, role) of every link end plan ``path`` puts on a board: the pipeline
+    link a -> b (element ("link", a, b)) and each hop of the host path's routes (("entry", first
+    board) / ("exit", last board): the route is fixed by that board, hostpath.route). Each element
+    is what :func:`_forbid` can take away from the search."""
+    out = []
+    for a, b in zip(path, path[1:]):
+        out += [(("link", a, b), a, b, "out"), (("link", a, b), b, a, "in")]
+    hr = pb.host
+    if hr is not None and hr.attach >= 0 and path:
+        for key, end, inbound in (("entry", path[0], True), ("exit", path[-1], False)):
+            r = route(hr, end, inbound)
+            out += [x for a, b in zip(r, r[1:]) for x in (((key, end), a, b, "out"), ((key, end), b, a, "in"))]
+    return out
+
+
+def _giving(pb: Problem, board: int, peer: int) -> set:
+    """Every element (see :func:`_features`) that links ``board`` with ``peer`` in any plan, either
+    way: the pipeline link both ways, and each first / last board whose host route crosses it."""
+    out = {("link", board, peer), ("link", peer, board)} if peer in pb.adj[board] else set()
+    hr = pb.host
+    if hr is not None and hr.attach >= 0:
+        for key, inbound in (("entry", True), ("exit", False)):
+            for end in range(len(pb.adj)):
+                r = route(hr, end, inbound)
+                if any({a, b} == {board, peer} for a, b in zip(r, r[1:])):
+                    out.add((key, end))
+    return out
+
+
+def _children(pb: Problem, path: list[int], refusal: UserError) -> list[set] | None:
+    """What to forbid in each branch that avoids a refusal of plan ``path`` (one set per branch),
+    following its DeployRefusal rule; None if it names nothing a re-plan could avoid (a refusal of
+    something else, e.g. a wrong deploy block).
+
+    "features": each element of this plan producing the named ends, one branch each; "all": per
+    named peer, everything that gives the board that peer, one branch each; "any": everything that
+    gives it any named peer, one branch. Every plan the refusal's rule covers has something each
+    branch forbids; every other plan keeps at least one branch."""
+    if not isinstance(refusal, DeployRefusal):
+        return None
+    names = [b.name for b in pb.cluster.boards]
+    pos = {nm: i for i, nm in enumerate(names)}
+    if refusal.board not in pos:
+        return None
+    x = pos[refusal.board]
+    if refusal.rule == "features":
+        ends = set(refusal.ends)
+        got = {e for e, a, peer, role in _features(pb, path) if a == x and (names[peer], role) in ends}
+        return [{e} for e in sorted(got)] or None
+    peers = sorted({pos[p] for p, _ in refusal.ends if p in pos})
+    groups = [_giving(pb, x, p) for p in peers]
+    if not peers or not all(groups):
+        return None
+    return [set().union(*groups)] if refusal.rule == "any" else groups
+
+
+def _forbid(pb: Problem, forbidden) -> Problem:
+    """``pb`` without the elements ``forbidden`` (see :func:`_features`): a forbidden pipeline link
+    a -> b costs infinity that way (b -> a stays), a forbidden entry / exit makes that board unable
+    to be the first / last. The segment tables are shared (what the exact solve learns about a
+    segment holds for every topology)."""
+    link, host = pb.link, pb.host
+    if any(e[0] == "link" for e in forbidden):
+        link = dict(pb.link)
+    entry = exit_ = None
+    for e in forbidden:
+        if e[0] == "link":
+            link[(e[1], e[2])] = np.full_like(pb.link[(e[1], e[2])], np.inf)
+        elif e[0] == "entry":
+            entry = host.entry.copy() if entry is None else entry
+            entry[e[1]] = np.inf
+        else:
+            exit_ = host.exit.copy() if exit_ is None else exit_
+            exit_[e[1]] = np.inf
+    if entry is not None or exit_ is not None:
+        host = dataclasses.replace(host, entry=host.entry if entry is None else entry,
+                                   exit=host.exit if exit_ is None else exit_)
+    return dataclasses.replace(pb, link=link, host=host)
+
+
+def _deployable_search(pb: Problem, graph: Graph, root: OrderResult, root_lb: float, max_k: int, beam,
+                       exact_boards: int, deployable, refusal: UserError) -> tuple[OrderResult, float, dict]:
+    """The best plan ``deployable`` accepts, its proven bound, and what the search did.
+
+    A refused plan's refusal names link ends (codegen.deploy's DeployRefusal) and which plans share
+    it. Branch (:func:`_children`): re-plan once without each source of the conflict
+    (:func:`_forbid`), e.g. once without one of two links on one cage and once without the other.
+    Every deployable plan lacks one of the sources, so it lies in some branch: the best deployable
+    plan over all branches is the deployable optimum, and the least bound over the branches left
+    (open, or closed by a deployable plan whose own search left a gap) is its bound. Branches are
+    taken best-first by their bound and stop once none can beat the best deployable plan, or after
+    DEPLOY_REPLANS re-plans (``capped``: the plan is the best deployable one found, the bound still
+    honest). A refusal naming no element (e.g. a wrong deploy block) leaves its branch open with
+    its bound; if nothing is accepted, the first refusal is raised."""
+    heap: list = []
+    seen: set = set()
+    leaves: list[float] = []  # bounds of branches closed without children
+    order = [0]
+
+    def branch(forbidden: frozenset, why: UserError, path: list[int], bound: float) -> None:
+        kids = _children(pb, path, why)
+        if kids is None:
+            leaves.append(bound)
+            return
+        for kid in (forbidden | k for k in kids):
+            if kid not in seen:
+                seen.add(kid)
+                order[0] += 1
+                heapq.heappush(heap, (bound, order[0], kid))
+
+    branch(frozenset(), refusal, root.path, _proven_bound(pb, root, root_lb, max_k))
+    best, replans, refused, capped = None, 0, 1, False
+    while heap:
+        bound, _, forbidden = heap[0]
+        if best is not None and bound >= best.interval * (1 - 1e-12):
+            break  # no branch left can beat the best deployable plan
+        if replans >= DEPLOY_REPLANS:
+            capped = True
+            break
+        heapq.heappop(heap)
+        replans += 1
+        pf = _forbid(pb, forbidden)
+        lb = max(bound, _bounds(pf, max_k)[max_k - 1])
+        res, lb = _solve(pf, max_k, lb, beam, exact_boards)
+        if not np.isfinite(res.interval):
+            leaves.append(lb)  # infinite when proven empty
+            continue
+        lb = _proven_bound(pf, res, lb, max_k)
+        bplans, lplans, host_path, _ = _expand(pb, graph, res, res.interval, [None] * len(res.path))
+        why = _refusal(deployable, graph, bplans, lplans, host_path)
+        if why is None:
+            leaves.append(lb)
+            if best is None or res.interval < best.interval:
+                best = res
+        else:
+            refused += 1
+            branch(forbidden, why, res.path, lb)
+    if best is None:
+        raise refusal
+    bound = min([best.interval] + leaves + [b for b, _, _ in heap])
+    return best, bound, {"replans": replans, "refused": refused, "capped": capped, "max_replans": DEPLOY_REPLANS}
+
+
+def plan(
+    graph: Graph,
+    cluster: Cluster,
+    *,
+    boards: int | None = None,
+    util: float = 0.8,
+    sweep: bool = False,
+    beam: int = DEFAULT_BEAM,
+    exact_boards: int = EXACT_BOARDS,
+    pad: bool = True,
+    model_path: str | None = None,
+    progress=None,
+    calib=None,
+    target_ips: float | None = None,
+    model_sha256=None,
+    step=None,
+    deployable=None,
+) -> Plan:
+    """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
+
+    ``pad`` also offers zero-padded ``pe`` (not dividing C_out; ``"pe_padded": true``) to conv and fc
+    layers (costmodel._padded_pes); ``pad=False`` offers divisors only.
+    ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
+    ``model.calib``, so that code generation from this plan quantizes with the same images.
+    ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
+    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
+    highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
+    or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
+    the hash with planning; a callable giving None records none, and the file is not read:
+    ``asymap plan``'s table output, which shows no hash). ``step(description)``: a context
+    manager announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the
+    sweep loop. ``deployable(plan_dict)``: deployment's checks (``asymap plan`` passes
+    codegen.deploy.check_deployable; the planner does not import codegen), raising a UserError
+    for a plan deployment refuses; with it the plan is the best one it accepts
+    (:func:`_deployable_search`), or its refusal is raised when it accepts none."""
+    step = step or (lambda description: contextlib.nullcontext())
+    n = len(cluster.boards)
+    max_k = n if boards is None else int(boards)
+    if max_k < 1 or max_k > n:
+        raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
+    with step(f"{graph.name}: cost tables of {len(graph.layers)} layers on every board type"):
+        pb = build_problem(graph, cluster, util, pad)
+    if target_ips is not None and not target_ips > 0:
+        raise UserError(f"--target-ips must be positive, got {target_ips}")
+    with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
+        lbs = _bounds(pb, max_k)
+        lb = lbs[max_k - 1]
+        tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
+        if tgt is not None and tgt.boards:
+            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+        else:
+            res, lb = _solve(pb, max_k, lb, beam, exact_boards)
+    if not np.isfinite(res.interval):
+        raise _diagnose_no_fit(pb, lbs[max_k - 1], max_k)
+    tau = res.interval  # boards are configured at this interval (the target's, in target mode)
+    L = len(graph.layers)
+    built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
+    bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, built)
+    proven = deploy_info = None  # the deployable search's own bound, and what it did
+    refusal = _refusal(deployable, graph, bplans, lplans, host_path) if deployable is not None else None
+    if refusal is not None:
+        if tgt is not None and tgt.boards:  # target mode keeps its objective: refused as before
+            raise refusal
+        with step("re-planning around the links deployment refuses"):
+            res, proven, deploy_info = _deployable_search(pb, graph, res, lb, max_k, beam, exact_boards, deployable,
+                                                          refusal)
+        tau = res.interval
+        bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, [None] * len(res.path))
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
@@ -1023,6 +1251,10 @@ def plan(
         # Target mode: "optimal" means the fewest boards, then DSPs, proven over the achievable table.
         exact, gap = bool(tgt.exact), 0.0
         tau = interval
+    elif proven is not None:  # the deployable search's bound: the least over its open branches
+        lb = proven
+        exact = bool(tau <= lb * (1 + 1e-12))
+        gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     else:
         with step("proving the bound"):
             lb = _proven_bound(pb, res, lb, max_k)
@@ -1056,7 +1288,8 @@ def plan(
         target=target,
         search={"method": ("target-fewest-boards" if tgt is not None and tgt.boards else
                            "exact-subset-dp" if res.exact else f"beam-{beam}"), "states": int(res.states),
-                "max_boards": max_k, "exact_up_to_boards": exact_boards},
+                "max_boards": max_k, "exact_up_to_boards": exact_boards,
+                **({"deploy": deploy_info} if deploy_info is not None else {})},
         sweep=sweep_rows,
         **_options(boards=max_k, util=util, pad=pad, beam=beam, exact_boards=exact_boards, sweep=sweep),
     )
