@@ -1189,7 +1189,7 @@ def plan(
         else:
             res, lb = _solve(pb, max_k, lb, beam, exact_boards)
     if not np.isfinite(res.interval):
-        raise _diagnose_no_fit(pb, lbs[max_k - 1], max_k)
+        raise _diagnose_no_fit(pb, _bounds(pb, max_k)[max_k - 1], max_k)  # on the tables the exact solve tightened
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
     L = len(graph.layers)
     built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
