@@ -9,7 +9,9 @@ Pipeline of the planner (each step in its own module):
 4b. ``_tighten``: the exact inner solve over the raw options (segments.Knapsack) settles the
    segments a better plan or the bound depends on: a better plan, or the proof that there is none;
 5. the chosen plan is expanded into plan.json: per layer factors and resources, per board and link
-   intervals, the bottleneck, the baselines, and the honest ``optimal``/``gap_bound``.
+   intervals, the bottleneck, the baselines, and the honest ``optimal``/``gap_bound``;
+5b. given deployment's checks (``deployable``), a refused plan is avoided exactly: re-plans that
+   each forbid one source of the refusal, best-first by bound (``_deployable_search``).
 """
 
 from __future__ import annotations
