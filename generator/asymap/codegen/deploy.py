@@ -416,11 +416,14 @@ def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
                        "transport kernel can use" if uses[0][1].flow == "vitis" else
                        "the block design would put one Aurora core per lane on the quad without a GT channel "
                        "placement per lane or one shared reference-clock buffer")
-                # Which links share a cage follows from all the board's peers: any plan giving it all of them is refused.
+                # Which links share a cage follows from all the board's peers: with Aurora lanes only, any plan
+                # giving it all of them is refused ("all"); a 100G CMAC takes a whole cage when one is free
+                # when its turn comes, so with one the order matters and only this plan's links are named.
+                rule = "all" if all(t.core == "aurora" for _, _, t in ends) else "features"
                 raise DeployRefusal(
                     f"board {name!r} ({uses[0][0].type}): {links} would share cage {cage} through a breakout cable, but "
                     f"{why}; in the cluster YAML give {name!r} no more neighbours than cages (e.g. make it an end of "
-                    "the chain), then re-run 'asymap plan'", name, [(t.peer_name, t.role) for _, _, t in ends], "all")
+                    "the chain), then re-run 'asymap plan'", name, [(t.peer_name, t.role) for _, _, t in ends], rule)
 
 
 def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
