@@ -68,13 +68,9 @@ def _brute_deployable(graph, cluster, util: float):
     from asymap.partition import planner
 
     pb = planner.build_problem(graph, cluster, util)
-    n = len(cluster.boards)
     best = (np.inf, None)
     for path in _paths(pb):
-        on = set(zip(path, path[1:]))
-        forbid = {("link", a, b) for a, b in pb.link if (a, b) not in on}
-        forbid |= {("entry", b) for b in range(n) if b != path[0]} | {("exit", b) for b in range(n) if b != path[-1]}
-        pf = planner._forbid(pb, forbid)
+        pf = planner._forbid(pb, _path_forbidden(pb, path))
         k = len(path)
         res, lb = planner._solve(pf, k, planner._bounds(pf, k)[-1], planner.DEFAULT_BEAM, planner.EXACT_BOARDS)
         if not np.isfinite(res.interval):
@@ -120,6 +116,54 @@ def test_plan_is_the_best_deployable_plan_by_brute_force(tmp_path, yaml_text, mo
             refused += 1
             assert dep["refused"] >= 1 and not dep["capped"] and p.interval_s >= fastest.interval_s * (1 - 1e-12)
     assert refused, "the fastest plan is deployable at every utilization: the test tests nothing"
+
+
+def _path_forbidden(pb, path: list[int]) -> set:
+    """Everything but ``path``: every other link (each way), first board and last board."""
+    on = set(zip(path, path[1:]))
+    n = len(pb.adj)
+    return ({("link", a, b) for a, b in pb.link if (a, b) not in on}
+            | {("entry", b) for b in range(n) if b != path[0]} | {("exit", b) for b in range(n) if b != path[-1]})
+
+
+@pytest.mark.parametrize("yaml_text,util,ips,fewest", [(HUB, 0.06, 20000, True), (RING, 0.06, 40000, False),
+                                                      (U50_LINE, 0.05, 20000, False)])
+def test_target_mode_is_the_fewest_deployable_boards_by_brute_force(tmp_path, yaml_text, util, ips, fewest):
+    """``--target-ips`` with deploy's checks: the fewest boards, then DSPs, reaching the target among
+    the plans deploy accepts (brute force over every path: the fewest-boards search on that path
+    alone); when the fewest-boards search reaches it with no accepted plan, the fastest accepted plan
+    (brute force), ``target.met`` if that one reaches it (the exact inner solve may: RING) and false if
+    not (U50_LINE)."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import planner
+
+    m, c = _files(tmp_path, yaml_text, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    pb = planner.build_problem(g, cl, util)
+    accept = lambda d: check_deployable(g, d, cl)  # noqa: E731
+    want = None
+    for path in _paths(pb):
+        r = planner._solve_target(planner._forbid(pb, _path_forbidden(pb, path)), len(path), float(ips))
+        if r.boards:
+            res = planner.OrderResult(1.0 / ips, r.path, r.cuts, r.exact)
+            parts = planner._expand(pb, g, res, res.interval, r.widths)[:3]
+            if planner._refusal(accept, g, *parts) is None and (want is None or (r.boards, r.dsp) < want):
+                want = (r.boards, r.dsp)
+    fastest = planner.plan(g, cl, util=util, target_ips=ips)
+    p = planner.plan(g, cl, util=util, target_ips=ips, deployable=accept)
+    check_deployable(g, p.to_dict(), cl)
+    assert p.search["deploy"]["refused"] >= 1
+    with pytest.raises(Exception):
+        check_deployable(g, fastest.to_dict(), cl)  # the plan without the checks is refused
+    assert (want is not None) == fewest
+    if fewest:
+        assert (p.target["boards"], p.target["dsp"]) == want and p.search["method"] == "target-fewest-boards"
+        assert p.target["met"] and p.optimal
+    else:
+        best, _ = _brute_deployable(g, cl, util)
+        assert p.interval_s == pytest.approx(best, rel=1e-9)
+        assert p.target["met"] == (1.0 / best >= ips * (1 - 1e-12))
 
 
 def test_plan_avoids_a_chain_through_a_one_cage_alveo_card(tmp_path, run_cli, assert_user_error):

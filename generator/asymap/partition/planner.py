@@ -1138,6 +1138,58 @@ def _deployable_search(pb: Problem, graph: Graph, root: OrderResult, root_lb: fl
     return best, bound, {"replans": replans, "refused": refused, "capped": capped, "max_replans": DEPLOY_REPLANS}
 
 
+def _deployable_target(pb: Problem, graph: Graph, tgt, max_k: int, ips: float, deployable,
+                       refusal: UserError) -> tuple[object | None, dict]:
+    """``--target-ips``: the fewest boards, then DSPs, reaching ``ips`` among the plans
+    ``deployable`` accepts (None if no accepted plan reaches it), and what the search did.
+
+    The same branching as :func:`_deployable_search`, ordered by (boards, DSPs): a branch's plans
+    need at least what its parent's search found, so the first accepted plan no open branch can
+    beat is the target optimum (``exact`` as the fewest-boards search's, and False when
+    DEPLOY_REPLANS stopped the branching)."""
+    heap: list = []
+    seen: set = set()
+    order = [0]
+
+    def branch(forbidden: frozenset, why: UserError, r) -> bool:
+        kids = _children(pb, r.path, why)
+        for kid in (forbidden | k for k in kids or ()):
+            if kid not in seen:
+                seen.add(kid)
+                order[0] += 1
+                heapq.heappush(heap, ((r.boards, r.dsp), order[0], kid))
+        return kids is not None
+
+    closed = branch(frozenset(), refusal, tgt)  # a refusal naming nothing: no accepted plan is proven best
+    best, replans, refused, capped, exact = None, 0, 1, False, bool(tgt.exact) and closed
+    while heap:
+        key, _, forbidden = heap[0]
+        if best is not None and key >= (best.boards, best.dsp):
+            break
+        if replans >= DEPLOY_REPLANS:
+            capped = True
+            break
+        heapq.heappop(heap)
+        replans += 1
+        r = _solve_target(_forbid(pb, forbidden), max_k, ips)
+        exact &= bool(r.exact)
+        if not r.boards:
+            continue
+        res = OrderResult(1.0 / ips, r.path, r.cuts, r.exact)
+        bplans, lplans, host_path, _ = _expand(pb, graph, res, res.interval, r.widths)
+        why = _refusal(deployable, graph, bplans, lplans, host_path)
+        if why is None:
+            if best is None or (r.boards, r.dsp) < (best.boards, best.dsp):
+                best = r
+        else:
+            refused += 1
+            exact &= branch(forbidden, why, r)
+    info = {"replans": replans, "refused": refused, "capped": capped, "max_replans": DEPLOY_REPLANS}
+    if best is not None:
+        best = dataclasses.replace(best, exact=exact and not capped)
+    return best, info
+
+
 def plan(
     graph: Graph,
     cluster: Cluster,
@@ -1198,12 +1250,26 @@ def plan(
     bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, built)
     proven = deploy_info = None  # the deployable search's own bound, and what it did
     refusal = _refusal(deployable, graph, bplans, lplans, host_path) if deployable is not None else None
-    if refusal is not None:
-        if tgt is not None and tgt.boards:  # target mode keeps its objective: refused as before
-            raise refusal
+    if refusal is not None and tgt is not None and tgt.boards:  # target mode: its own objective, same branching
         with step("re-planning around the links deployment refuses"):
-            res, proven, deploy_info = _deployable_search(pb, graph, res, lb, max_k, beam, exact_boards, deployable,
-                                                          refusal)
+            got, deploy_info = _deployable_target(pb, graph, tgt, max_k, float(target_ips), deployable, refusal)
+        if got is not None:
+            tgt, refusal = got, None
+            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+        else:  # no accepted plan reaches the target: the fastest accepted plan (target not met)
+            tgt = dataclasses.replace(tgt, boards=0, path=[], cuts=[], widths=[], exact=False)
+            res, lb = _solve(pb, max_k, lbs[max_k - 1], beam, exact_boards)
+        tau = res.interval
+        built = tgt.widths if tgt.boards else [None] * len(res.path)
+        bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, built)
+        if not tgt.boards:
+            refusal = _refusal(deployable, graph, bplans, lplans, host_path)
+    if refusal is not None:
+        with step("re-planning around the links deployment refuses"):
+            res, proven, info = _deployable_search(pb, graph, res, lb, max_k, beam, exact_boards, deployable, refusal)
+        deploy_info = info if deploy_info is None else {
+            k: (v or info[k]) if k == "capped" else info[k] if k == "max_replans" else v + info[k]
+            for k, v in deploy_info.items()}
         tau = res.interval
         bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, [None] * len(res.path))
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
