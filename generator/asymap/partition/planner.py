@@ -1259,6 +1259,8 @@ def plan(
         else:  # no accepted plan reaches the target: the fastest accepted plan (target not met)
             tgt = dataclasses.replace(tgt, boards=0, path=[], cuts=[], widths=[], exact=False)
             res, lb = _solve(pb, max_k, lbs[max_k - 1], beam, exact_boards)
+            if not np.isfinite(res.interval):
+                raise refusal
         tau = res.interval
         built = tgt.widths if tgt.boards else [None] * len(res.path)
         bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, built)
