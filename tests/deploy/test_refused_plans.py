@@ -5,7 +5,7 @@
 Alveo cage, a host-path hop over a pipeline link in the same direction, two kernel clocks on one
 transport or block design, and a link whose latency its credit bridge cannot cover. ``asymap plan``
 passes the same checks (``codegen.deploy.check_deployable``) to the planner, which branches on the
-link ends a refusal names (planner._deployable_search): its plan is the best plan deployment
+link ends a refusal names (asymap.partition.deployable): its plan is the best plan deployment
 accepts, with its proven bound, checked here against brute force over every path of small
 clusters; it refuses, in generate's own words, only when no plan is accepted. ``generate`` runs
 the checks from the plan alone before its first progress line and its first file, with the other
@@ -65,12 +65,12 @@ def _brute_deployable(graph, cluster, util: float):
     last board forbidden; proven by the planner), kept if check_deployable accepts it. What deploy
     checks depends on the path alone (its links, and the host routes its ends fix), not on the cuts."""
     from asymap.codegen.deploy import check_deployable
-    from asymap.partition import planner
+    from asymap.partition import deployable, planner
 
     pb = planner.build_problem(graph, cluster, util)
     best = (np.inf, None)
     for path in _paths(pb):
-        pf = planner._forbid(pb, _path_forbidden(pb, path))
+        pf = deployable.forbid(pb, _path_forbidden(pb, path))
         k = len(path)
         res, lb = planner._solve(pf, k, planner._bounds(pf, k)[-1], planner.DEFAULT_BEAM, planner.EXACT_BOARDS)
         if not np.isfinite(res.interval):
@@ -136,7 +136,7 @@ def test_target_mode_is_the_fewest_deployable_boards_by_brute_force(tmp_path, ya
     not (U50_LINE)."""
     from asymap.codegen.deploy import check_deployable
     from asymap.frontend.onnx_import import load_model
-    from asymap.partition import planner
+    from asymap.partition import deployable, planner
 
     m, c = _files(tmp_path, yaml_text, "resnet18", 32, 0.5)
     g, cl = load_model(m, weights=False), load_cluster(c)
@@ -144,7 +144,7 @@ def test_target_mode_is_the_fewest_deployable_boards_by_brute_force(tmp_path, ya
     accept = lambda d: check_deployable(g, d, cl)  # noqa: E731
     want = None
     for path in _paths(pb):
-        r = planner._solve_target(planner._forbid(pb, _path_forbidden(pb, path)), len(path), float(ips))
+        r = planner._solve_target(deployable.forbid(pb, _path_forbidden(pb, path)), len(path), float(ips))
         if r.boards:
             res = planner.OrderResult(1.0 / ips, r.path, r.cuts, r.exact)
             parts = planner._expand(pb, g, res, res.interval, r.widths)[:3]
@@ -222,7 +222,7 @@ def test_the_branching_cap_keeps_an_honest_bound(tmp_path, monkeypatch):
     the cap stopped it, and the bound is still below the best accepted plan (brute force)."""
     from asymap.codegen.deploy import check_deployable
     from asymap.frontend.onnx_import import load_model
-    from asymap.partition import planner
+    from asymap.partition import deployable, planner
     from asymap.partition.table import render
 
     m, c = _files(tmp_path, HUB, "resnet18", 32, 0.5)
@@ -230,7 +230,7 @@ def test_the_branching_cap_keeps_an_honest_bound(tmp_path, monkeypatch):
     want, _ = _brute_deployable(g, cl, 0.06)
     full = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl))
     assert full.search["deploy"]["replans"] >= 2, full.search
-    monkeypatch.setattr(planner, "DEPLOY_REPLANS", 1)
+    monkeypatch.setattr(deployable, "DEPLOY_REPLANS", 1)
     p = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl))
     check_deployable(g, p.to_dict(), cl)
     assert p.search["deploy"]["capped"] and "stopped at the cap of 1 re-plans" in render(p)
