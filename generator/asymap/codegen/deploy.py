@@ -845,7 +845,8 @@ def _board_json(bd: BoardDeploy) -> dict:
         "memory": {"kind": bd.memory_kind, "banks": bd.banks},
         "kernels": [asdict(k) for k in bd.kernels],
         "streams": [list(s) for s in bd.streams], "sp": [list(s) for s in bd.sp], "gt": [list(s) for s in bd.gt],
-        "transports": [asdict(t) for t in bd.transports], "movers": bd.movers,
+        "transports": [{k: v for k, v in asdict(t).items() if k != "peer_name"} for t in bd.transports],  # (a cluster name)
+        "movers": bd.movers,
         "notes": bd.notes, "unconnected": bd.unconnected, "linked_by": bd.linked_by,
     }
 
