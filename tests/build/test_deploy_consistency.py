@@ -30,6 +30,7 @@ from asymap.cluster.deploy import type_deploy
 from asymap.codegen.deploy import IP_INTERFACES
 from asymap.codegen.project import generate
 from asymap.frontend.zoo import build_zoo_model
+from clusters_yaml import HOSTPATH_LINE, RING
 
 CLUSTERS = {
     "alveo": ("""
@@ -69,16 +70,7 @@ links:
     # A host path as the planner writes one for a line of Alveo cards (ResNet-style, example16-like):
     # the host attaches to the last stage's card, so the image travels sc -> sb -> sa first and the
     # cards sb and sc each carry a stage and a forwarding station: one FPGA, one link step.
-    "hostpath": ("""
-boards:
-  - {name: sa, type: u280}
-  - {name: sb, type: u250}
-  - {name: sc, type: u55c}
-links:
-  - {a: sa, b: sb, gbps: 100, latency_ns: 500}
-  - {a: sb, b: sc, gbps: 10, latency_ns: 500}
-host: {name: pc, attach: sc, gbps: 64}
-""", ["sa", "sb", "sc"]),
+    "hostpath": (HOSTPATH_LINE, ["sa", "sb", "sc"]),
     # The same on the Vivado flow: the VC709 carries a stage and the station that forwards the image
     # to the ZC706, whose one cage carries both directions of its only link.
     # Multi-SLR cards whose plan layers span their SLRs: one kernel per SLR (codegen/segment_slr.py),
@@ -728,17 +720,7 @@ def test_a_host_path_hop_over_a_pipeline_link_the_same_way_is_refused(tmp_path, 
     hp = {"attach": "sb", "host": "pc", "forwarding": ["sb", "sa"],
           "in": [_hop("pc", "sb", 64), _hop("sb", "sa", 100)],
           "out": [_hop("sc", "sa", 100), _hop("sa", "sb", 100) | {"shared": True}, _hop("sb", "pc", 64)]}
-    p = _generate_cli(tmp_path, """
-boards:
-  - {name: sa, type: u280}
-  - {name: sb, type: u250}
-  - {name: sc, type: u55c}
-links:
-  - {a: sa, b: sb, gbps: 100, latency_ns: 500}
-  - {a: sb, b: sc, gbps: 10, latency_ns: 500}
-  - {a: sc, b: sa, gbps: 100, latency_ns: 500}
-host: {name: pc, attach: sb, gbps: 64}
-""", [("sa", 0, 3), ("sb", 4, 6), ("sc", 7, 8)], run_cli, hp)
+    p = _generate_cli(tmp_path, RING, [("sa", 0, 3), ("sb", 4, 6), ("sc", 7, 8)], run_cli, hp)
     assert_user_error(p, "board 'sb'", "sb (link", "sb_fwd_out (link", "receive from sa", "cage qsfp0", "'shared'",
                       "host: attach")
     assert not (tmp_path / "out").exists()

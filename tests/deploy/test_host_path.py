@@ -22,20 +22,11 @@ from asymap.codegen.project import generate
 from asymap.errors import UserError
 from asymap.frontend.zoo import build_zoo_model
 from asymap.verify.runner import verify
+from clusters_yaml import RELAY_LINE
 
 HAVE_XRT = Path("/usr/include/xrt/xrt/xrt_device.h").is_file()
 pytestmark = pytest.mark.csim
-# relay - left - right in a line; the host (pc) attaches to relay, which gets no layers.
-LINE = """
-boards:
-  - {name: relay, type: u50}
-  - {name: left, type: u280}
-  - {name: right, type: u55c}
-links:
-  - {a: relay, b: left, gbps: 10, latency_ns: 500}
-  - {a: left, b: right, gbps: 100, latency_ns: 500}
-host: {name: pc, attach: relay, gbps: 64}
-"""
+LINE = RELAY_LINE  # relay - left - right in a line; the host (pc) attaches to relay, which gets no layers
 
 
 def _hop(a: str, b: str, gbps: float) -> dict:

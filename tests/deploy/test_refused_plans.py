@@ -1,15 +1,20 @@
-"""Plans that deployment refuses stop where they are made, and a refused ``generate`` is one line.
+"""Plans deployment refuses: ``asymap plan`` finds the best plan it accepts, and a refused
+``generate`` is one line.
 
 ``asymap generate`` refuses (docs/deploy.md, "One xclbin per FPGA") two links on lanes of one
 Alveo cage, a host-path hop over a pipeline link in the same direction, two kernel clocks on one
-transport or block design, and a link whose latency its credit bridge cannot cover. The planner's search does not know about cages, so ``asymap plan``
-runs the same checks (``codegen.deploy.check_deployable``) on the plan it found and refuses it in
-generate's own words. ``generate`` runs them from the plan alone before its first progress line
-and its first file, with the other refusals a user can cause (calibration set, input image).
+transport or block design, and a link whose latency its credit bridge cannot cover. ``asymap plan``
+passes the same checks (``codegen.deploy.check_deployable``) to the planner, which branches on the
+link ends a refusal names (asymap.partition.deployable): its plan is the best plan deployment
+accepts, with its proven bound, checked here against brute force over every path of small
+clusters; it refuses, in generate's own words, only when no plan is accepted. ``generate`` runs
+the checks from the plan alone before its first progress line and its first file, with the other
+refusals a user can cause (calibration set, input image).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -18,38 +23,16 @@ import pytest
 
 from asymap.cluster.load import load_cluster
 from asymap.frontend.zoo import build_zoo_model
+from clusters_yaml import RING, U50_LINE, cluster_yaml
 
-# Three U50s on 10G: a plan over all three puts the middle card's two links on lanes 0 and 1 of its
-# one QSFP28 (a breakout), which its platform exposes as one GT interface.
-U50_LINE = """
-boards:
-  - {name: ua, type: u50}
-  - {name: mid, type: u50}
-  - {name: ub, type: u50}
-links:
-  - {a: ua, b: mid, gbps: 10, latency_ns: 500}
-  - {a: mid, b: ub, gbps: 10, latency_ns: 500}
-"""
-# A ring with the host on sb: for a pipeline sa -> sb -> sc the result's fastest route back is
-# sc -> sa -> sb, over the pipeline link sa -> sb the same way.
-RING = """
-boards:
-  - {name: sa, type: u280}
-  - {name: sb, type: u250}
-  - {name: sc, type: u55c}
-links:
-  - {a: sa, b: sb, gbps: 100, latency_ns: 500}
-  - {a: sb, b: sc, gbps: 10, latency_ns: 500}
-  - {a: sc, b: sa, gbps: 100, latency_ns: 500}
-host: {name: pc, attach: sb, gbps: 64}
-"""
-LONG_LINK = """
-boards:
-  - {name: a, type: u250}
-  - {name: b, type: u250}
-links:
-  - {a: a, b: b, gbps: 10, latency_ns: 1000000}
-"""
+LONG_LINK = cluster_yaml([("a", "u250"), ("b", "u250")], [("a", "b", 10, 1000000)])
+# 60 us one way on 10G: the credit bridge's receive buffer would need 32,768 entries, beyond its counters.
+LONG_ZCU = cluster_yaml([("a", "zcu102"), ("b", "zcu102")], [("a", "b", 10, 60000)])
+# A U50 hub between three cards, the host on the hub: every chain through the hub takes two of its
+# links on its one cage, and every route from the hub runs over one.
+HUB = cluster_yaml([("hub", "u50"), ("x", "u250"), ("y", "u280"), ("z", "u55c")],
+                   [("hub", "x", 10, 500), ("hub", "y", 10, 500), ("x", "z", 100, 500), ("y", "z", 100, 500)],
+                   ("hub", 64))
 CAGE = ("board 'mid' (u50)", "link 1 (10 Gb/s from ua, lane 0)", "link 2 (10 Gb/s to ub, lane 1)", "cage qsfp0",
         "io_gt_qsfp0_00", "end of the chain")
 
@@ -65,43 +48,194 @@ def _message(proc) -> str:
     return proc.stderr.strip().split(": error: ", 1)[1]
 
 
-def test_plan_refuses_a_chain_through_a_one_cage_alveo_card(tmp_path, run_cli, assert_user_error):
-    """At 4 % utilization the fastest plan needs all three cards (at 5 % two are as fast); plan refuses it (no plan.json),
-    naming board, cage and links, in the same line generate gives for that plan."""
-    m, c = _files(tmp_path, U50_LINE)
-    p = run_cli("plan", m, c, "--util", "0.04", "-o", tmp_path / "p.json")
-    assert_user_error(p, *CAGE)
-    assert not (tmp_path / "p.json").exists() and p.stdout == ""
+def _paths(pb) -> list[list[int]]:
+    """Every simple path of the cluster's topology, each way, one board included."""
+    n = len(pb.adj)
+    out = []
+    for k in range(1, n + 1):
+        for p in itertools.permutations(range(n), k):
+            if all(b in pb.adj[a] for a, b in zip(p, p[1:])):
+                out.append(list(p))
+    return out
+
+
+def _brute_deployable(graph, cluster, util: float):
+    """(interval, path) of the best plan deployment accepts, by brute force over paths: on each
+    simple path of the topology the best plan on exactly that path (every other link, first and
+    last board forbidden; proven by the planner), kept if check_deployable accepts it. What deploy
+    checks depends on the path alone (its links, and the host routes its ends fix), not on the cuts."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.partition import deployable, planner
+
+    pb = planner.build_problem(graph, cluster, util)
+    best = (np.inf, None)
+    for path in _paths(pb):
+        pf = deployable.forbid(pb, _path_forbidden(pb, path))
+        k = len(path)
+        res, lb = planner._solve(pf, k, planner._bounds(pf, k)[-1], planner.DEFAULT_BEAM, planner.EXACT_BOARDS)
+        if not np.isfinite(res.interval):
+            continue
+        assert res.path == path
+        assert planner._proven_bound(pf, res, lb, k) >= res.interval * (1 - 1e-12), path  # the path's optimum
+        bplans, lplans, hp, _ = planner._expand(pb, graph, res, res.interval, [None] * k)
+        if planner._refusal(lambda d: check_deployable(graph, d, cluster), graph, bplans, lplans, hp) is None:
+            best = min(best, (res.interval, path), key=lambda x: x[0])
+    return best
+
+
+@pytest.mark.parametrize("yaml_text,model,size,width,utils", [
+    (U50_LINE, "tiny", 32, 1.0, (0.04, 0.05)),
+    (U50_LINE, "resnet18", 32, 0.5, (0.05, 0.1)),
+    (RING, "resnet18", 32, 0.5, (0.06, 0.1)),
+    (LONG_ZCU, "resnet18", 64, 1.0, (0.8,)),
+    (HUB, "resnet18", 32, 0.5, (0.03, 0.06)),
+])
+def test_plan_is_the_best_deployable_plan_by_brute_force(tmp_path, yaml_text, model, size, width, utils):
+    """On small clusters where the fastest plan is refused (a cage carrying two links, a result route
+    over a pipeline link the same way, a link too long for its credit bridge), ``plan`` with deploy's
+    checks returns a plan they accept, as fast as the best accepted plan over every path, proven."""
+    from asymap.codegen.deploy import check_deployable
     from asymap.frontend.onnx_import import load_model
     from asymap.partition.planner import plan
 
-    d = plan(load_model(m, weights=False), load_cluster(c), util=0.04).to_dict()
+    m, c = _files(tmp_path, yaml_text, model, size, width)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    refused = 0
+    for util in utils:
+        want, path = _brute_deployable(g, cl, util)
+        fastest = plan(g, cl, util=util)
+        p = plan(g, cl, util=util, deployable=lambda d: check_deployable(g, d, cl))
+        check_deployable(g, p.to_dict(), cl)
+        assert p.interval_s == pytest.approx(want, rel=1e-9), (util, path, [b.name for b in p.boards])
+        assert p.optimal and p.lower_bound_s <= want * (1 + 1e-9)
+        dep = p.search.get("deploy")
+        try:
+            check_deployable(g, fastest.to_dict(), cl)
+            assert dep is None and p.interval_s == fastest.interval_s  # nothing refused: the same plan
+        except Exception:
+            refused += 1
+            assert dep["refused"] >= 1 and not dep["capped"] and p.interval_s >= fastest.interval_s * (1 - 1e-12)
+    assert refused, "the fastest plan is deployable at every utilization: the test tests nothing"
+
+
+def _path_forbidden(pb, path: list[int]) -> set:
+    """Everything but ``path``: every other link (each way), first board and last board."""
+    on = set(zip(path, path[1:]))
+    n = len(pb.adj)
+    return ({("link", a, b) for a, b in pb.link if (a, b) not in on}
+            | {("entry", b) for b in range(n) if b != path[0]} | {("exit", b) for b in range(n) if b != path[-1]})
+
+
+@pytest.mark.parametrize("yaml_text,util,ips,fewest", [(HUB, 0.06, 20000, True), (RING, 0.06, 40000, False),
+                                                      (U50_LINE, 0.05, 20000, False)])
+def test_target_mode_is_the_fewest_deployable_boards_by_brute_force(tmp_path, yaml_text, util, ips, fewest):
+    """``--target-ips`` with deploy's checks: the fewest boards, then DSPs, reaching the target among
+    the plans deploy accepts (brute force over every path: the fewest-boards search on that path
+    alone); when the fewest-boards search reaches it with no accepted plan, the fastest accepted plan
+    (brute force), ``target.met`` if that one reaches it (the exact inner solve may: RING) and false if
+    not (U50_LINE)."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import deployable, planner
+
+    m, c = _files(tmp_path, yaml_text, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    pb = planner.build_problem(g, cl, util)
+    accept = lambda d: check_deployable(g, d, cl)  # noqa: E731
+    want = None
+    for path in _paths(pb):
+        r = planner._solve_target(deployable.forbid(pb, _path_forbidden(pb, path)), len(path), float(ips))
+        if r.boards:
+            res = planner.OrderResult(1.0 / ips, r.path, r.cuts, r.exact)
+            parts = planner._expand(pb, g, res, res.interval, r.widths)[:3]
+            if planner._refusal(accept, g, *parts) is None and (want is None or (r.boards, r.dsp) < want):
+                want = (r.boards, r.dsp)
+    fastest = planner.plan(g, cl, util=util, target_ips=ips)
+    p = planner.plan(g, cl, util=util, target_ips=ips, deployable=accept)
+    check_deployable(g, p.to_dict(), cl)
+    assert p.search["deploy"]["refused"] >= 1
+    with pytest.raises(Exception):
+        check_deployable(g, fastest.to_dict(), cl)  # the plan without the checks is refused
+    assert (want is not None) == fewest
+    if fewest:
+        assert (p.target["boards"], p.target["dsp"]) == want and p.search["method"] == "target-fewest-boards"
+        assert p.target["met"] and p.optimal
+    else:
+        best, _ = _brute_deployable(g, cl, util)
+        assert p.interval_s == pytest.approx(best, rel=1e-9)
+        assert p.target["met"] == (1.0 / best >= ips * (1 - 1e-12))
+
+
+def test_plan_avoids_a_chain_through_a_one_cage_alveo_card(tmp_path, run_cli, assert_user_error):
+    """At 4 % utilization the fastest plan needs all three cards and generate refuses it; plan writes the
+    best plan on two cards instead (proven over the plans generate accepts), and generate takes it."""
+    m, c = _files(tmp_path, U50_LINE)
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition.planner import plan
+
+    d = plan(load_model(m, weights=False), load_cluster(c), util=0.04).to_dict()  # the fastest plan: refused
     assert [b["name"] for b in d["boards"]] == ["ua", "mid", "ub"]
     (tmp_path / "q.json").write_text(json.dumps(d))
     g = run_cli("generate", m, c, "--plan", tmp_path / "q.json", "-o", tmp_path / "out")
     assert_user_error(g, *CAGE)
-    assert _message(g) == _message(p)
-    # Two of the cards are deployable: with --boards 2 the same cluster plans (deploy checks passed).
-    ok = run_cli("plan", m, c, "--util", "0.04", "--boards", "2", "-o", tmp_path / "p2.json", check=True)
-    assert ok.stderr == "" and len(json.loads((tmp_path / "p2.json").read_text())["boards"]) <= 2
+    p = run_cli("plan", m, c, "--util", "0.04", "-o", tmp_path / "p.json", check=True)
+    assert p.stderr == ""
+    assert "deployable: the best plan 'asymap generate' accepts (" in p.stdout and "optimal: yes" in p.stdout
+    got = json.loads((tmp_path / "p.json").read_text())
+    assert len(got["boards"]) == 2 and got["optimal"] and got["search"]["deploy"]["refused"] >= 1
+    assert got["throughput_ips"] < d["throughput_ips"]
+    run_cli("generate", m, c, "--plan", tmp_path / "p.json", "-o", tmp_path / "ok", "-q", check=True)
 
 
-def test_plan_refuses_a_result_route_over_a_pipeline_link_the_same_way(tmp_path, run_cli, assert_user_error):
+def test_plan_refuses_when_every_plan_is_refused(tmp_path, run_cli, assert_user_error):
+    """At 3 % utilization the model needs all three cards, and every chain over them runs through the
+    middle card's one cage: no plan deployment accepts exists, so plan refuses in generate's words."""
+    m, c = _files(tmp_path, U50_LINE, "resnet18", 32, 0.5)
+    p = run_cli("plan", m, c, "--util", "0.03", "-o", tmp_path / "p.json")
+    assert_user_error(p, "board 'mid' (u50)", "cage qsfp0", "io_gt_qsfp0_00", "end of the chain")
+    assert not (tmp_path / "p.json").exists() and p.stdout == ""
+
+
+def test_plan_avoids_a_result_route_over_a_pipeline_link_the_same_way(tmp_path, run_cli):
+    """The fastest plan sa -> sb -> sc sends the result back sc -> sa -> sb, over the pipeline link
+    sa -> sb the same way; the plan found runs the other way round the ring, as fast, and shares nothing."""
     m, c = _files(tmp_path, RING, "resnet18", 32, 0.5)
-    p = run_cli("plan", m, c, "--util", "0.06", "--json")  # the fastest plan: sa -> sb -> sc
-    assert_user_error(p, "board 'sb'", "would both receive from sa on cage qsfp0", "'shared'", "host: attach",
-                      "re-run 'asymap plan'")
-    assert p.stdout == ""
+    p = run_cli("plan", m, c, "--util", "0.06", "--json", check=True)
+    d = json.loads(p.stdout)
+    assert [b["name"] for b in d["boards"]] != ["sa", "sb", "sc"] and d["optimal"]
+    assert not any(h["shared"] for h in d["host_path"]["in"] + d["host_path"]["out"])
+    assert d["search"]["deploy"]["refused"] >= 1
 
 
-def test_plan_refuses_a_link_longer_than_its_credit_bridge_covers(tmp_path, run_cli, assert_user_error):
+def test_plan_avoids_a_link_longer_than_its_credit_bridge_covers(tmp_path, run_cli):
     """60 us one way on 10G: the credit bridge's receive buffer would need 32,768 entries, beyond its
-    counters; the plan over both boards stops with deploy's line instead of at generate."""
-    m, c = _files(tmp_path, "boards:\n  - {name: a, type: zcu102}\n  - {name: b, type: zcu102}\n"
-                            "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 60000}\n", "resnet18", 64)
-    p = run_cli("plan", m, c, "-o", tmp_path / "p.json")
-    assert_user_error(p, "link a.sfp0->b", "32768 entries", "latency is too long")
-    assert not (tmp_path / "p.json").exists()
+    counters; the plan uses one board (whichever way the link would run, it is refused)."""
+    m, c = _files(tmp_path, LONG_ZCU, "resnet18", 64)
+    p = run_cli("plan", m, c, "-o", tmp_path / "p.json", check=True)
+    d = json.loads((tmp_path / "p.json").read_text())
+    assert len(d["boards"]) == 1 and d["links"] == [] and d["optimal"]
+    assert d["search"]["deploy"] == {"refused": 1, "replans": 1, "capped": False, "max_replans": 24}  # both ways at once
+
+
+def test_the_branching_cap_keeps_an_honest_bound(tmp_path, monkeypatch):
+    """With DEPLOY_REPLANS too small to finish, the plan is the best accepted plan found, the output says
+    the cap stopped it, and the bound is still below the best accepted plan (brute force)."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import deployable, planner
+    from asymap.partition.table import render
+
+    m, c = _files(tmp_path, HUB, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    want, _ = _brute_deployable(g, cl, 0.06)
+    full = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl))
+    assert full.search["deploy"]["replans"] >= 2, full.search
+    monkeypatch.setattr(deployable, "DEPLOY_REPLANS", 1)
+    p = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl))
+    check_deployable(g, p.to_dict(), cl)
+    assert p.search["deploy"]["capped"] and "stopped at the cap of 1 re-plans" in render(p)
+    assert p.lower_bound_s <= want * (1 + 1e-9) and p.interval_s >= want * (1 - 1e-9)
+    assert p.optimal == (p.interval_s <= p.lower_bound_s * (1 + 1e-12))
 
 
 @pytest.mark.parametrize("quiet", [True, False])

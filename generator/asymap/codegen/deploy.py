@@ -32,7 +32,7 @@ from pathlib import Path
 from asymap import __version__
 from asymap.cluster.deploy import Deploy, GtPort, board_deploy, type_deploy
 from asymap.codegen.rtl_glue import plan_link_glue
-from asymap.errors import UserError
+from asymap.errors import DeployRefusal, UserError
 from asymap.resources import resource_dir
 from asymap.util.progress import status
 
@@ -101,6 +101,7 @@ class Transport:
     refclk_pins: tuple[str, ...] = ()
     latency_ns: float = 0.0  # one way, from the cluster YAML: sizes the credit buffer
     peer_index: int = 0  # the peer's board id (pipeline position): the CMAC packets' destination address
+    peer_name: str = ""  # the peer's cluster board name (a refusal names the link ends it conflicts on)
 
 
 @dataclass
@@ -210,7 +211,7 @@ def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[s
                              lanes=need, lane=lane, refclk_mhz=gt.refclk_mhz, platform_gt=gt.platform_gt,
                              platform_refclk=gt.platform_refclk, quad=gt.quad, refclk_pins=gt.refclk_pins,
                              latency_ns=float(getattr(cl, "latency_ns", 0.0) or 0.0),
-                             peer_index=int(link.src if role == "in" else link.dst)))
+                             peer_index=int(link.src if role == "in" else link.dst), peer_name=raw_peer))
     return out
 
 
@@ -441,12 +442,12 @@ def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
             if key in side:
                 b0, _, t0 = side[key]
                 way = "send to" if t.role == "out" else "receive from"
-                raise UserError(
+                raise DeployRefusal(
                     f"board {name!r}: chain entries {b0.ident} (link {t0.link}) and {b.ident} (link {t.link}) would both "
                     f"{way} {t.peer} on cage {t.port}, one cable in one direction; the host path's route runs over a "
                     "pipeline link the same way (plan.json 'shared'), which one transport cannot carry: change the "
                     "cluster YAML so the host's route avoids it (host: attach to another board, or a direct link), "
-                    "then re-run 'asymap plan'")
+                    "then re-run 'asymap plan'", name, [(t0.peer_name, t0.role), (t.peer_name, t.role)])
             side[key] = (b, bd, t)
         lanes: dict[str, dict[int, tuple]] = {}
         for b, bd, t in ends:
@@ -461,10 +462,14 @@ def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
                        "transport kernel can use" if uses[0][1].flow == "vitis" else
                        "the block design would put one Aurora core per lane on the quad without a GT channel "
                        "placement per lane or one shared reference-clock buffer")
-                raise UserError(
+                # Which links share a cage follows from all the board's peers: with Aurora lanes only, any plan
+                # giving it all of them is refused ("all"); a 100G CMAC takes a whole cage when one is free
+                # when its turn comes, so with one the order matters and only this plan's links are named.
+                rule = "all" if all(t.core == "aurora" for _, _, t in ends) else "features"
+                raise DeployRefusal(
                     f"board {name!r} ({uses[0][0].type}): {links} would share cage {cage} through a breakout cable, but "
                     f"{why}; in the cluster YAML give {name!r} no more neighbours than cages (e.g. make it an end of "
-                    "the chain), then re-run 'asymap plan'")
+                    "the chain), then re-run 'asymap plan'", name, [(t.peer_name, t.role) for _, _, t in ends], rule)
 
 
 def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
@@ -518,11 +523,12 @@ def merge_physical(specs: list, boards: list[BoardDeploy]) -> list[BoardDeploy]:
                     both = _xport_both(*pair)
                     if both is not None and have.clock_mhz != k.clock_mhz:
                         # asymap_xport has one kernel clock (k_clk) for both directions.
-                        raise UserError(
+                        raise DeployRefusal(
                             f"board {specs[first].name!r}: cage {k.instance[len('xport_'):]} carries the links of chain "
                             f"entries {owner[have.instance]} ({have.clock_mhz:g} MHz) and {own} ({k.clock_mhz:g} MHz) "
                             "through one transport kernel, which has one kernel clock; give the board one clock_mhz "
-                            "in the cluster YAML and re-run 'asymap plan'")
+                            "in the cluster YAML and re-run 'asymap plan'", specs[first].name,
+                            [(t.peer_name, t.role) for i2 in idx for t in boards[i2].transports])
                     if both is not None:
                         m.kernels[m.kernels.index(have)] = both
                     else:
@@ -770,11 +776,11 @@ def check_block_clocks(specs: list, boards: list[BoardDeploy]) -> None:
             continue
         parts = [s for s in specs if s.name == b.name]
         if len({s.clock_mhz for s in parts}) > 1:
-            raise UserError(
+            raise DeployRefusal(
                 f"board {b.name!r} ({b.type}, Vivado IP flow): its chain entries run at different kernel clocks ("
                 + ", ".join(f"{s.ident} {s.clock_mhz:g} MHz" for s in parts)
                 + ") but its one block design has one kernel clock; give the board one clock_mhz in the "
-                "cluster YAML and re-run 'asymap plan'")
+                "cluster YAML and re-run 'asymap plan'", b.name, [(t.peer_name, t.role) for t in bd.transports])
 
 
 def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool],
@@ -820,8 +826,13 @@ def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
     check_cages(specs, boards)
     check_block_clocks(specs, merge_physical(specs, boards))
     for b, bd in zip(specs, boards):  # every link end's credit bridge, as write_deploy sizes it (a latency too
-        for t in bd.transports:      # long for its counters is refused)
-            _credit_sizing(b, t, b.link_in.width_bits if t.role == "in" else b.link_out.width_bits)
+        for t in bd.transports:      # long for its counters is refused, whichever way and whoever uses the link)
+            try:
+                _credit_sizing(b, t, b.link_in.width_bits if t.role == "in" else b.link_out.width_bits)
+            except DeployRefusal:
+                raise
+            except UserError as exc:
+                raise DeployRefusal(str(exc), b.name, [(t.peer_name, t.role)], "any") from None
 
 
 def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
@@ -909,7 +920,8 @@ def _board_json(bd: BoardDeploy) -> dict:
         "memory": {"kind": bd.memory_kind, "banks": bd.banks},
         "kernels": [asdict(k) for k in bd.kernels],
         "streams": [list(s) for s in bd.streams], "sp": [list(s) for s in bd.sp], "gt": [list(s) for s in bd.gt],
-        "transports": [asdict(t) for t in bd.transports], "movers": bd.movers,
+        "transports": [{k: v for k, v in asdict(t).items() if k != "peer_name"} for t in bd.transports],  # (a cluster name)
+        "movers": bd.movers,
         "notes": bd.notes, "unconnected": bd.unconnected, "linked_by": bd.linked_by,
         **({"slr": [list(s) for s in bd.slr], "fifo": bd.fifo, "hls_kernels": bd.hls_kernels}
            if bd.slr or bd.hls_kernels else {}),  # one kernel per SLR only

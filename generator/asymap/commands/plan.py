@@ -87,12 +87,13 @@ def run(args) -> int:
         with step(f"reading the calibration set {args.calib}", args.quiet):
             calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
     prog = (lambda it: track(it, "sweep: planning for 1..N boards", quiet=args.quiet))
-    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
-             step=stepper(args.quiet))
     from asymap.codegen.deploy import check_deployable
 
-    check_deployable(graph, p.to_dict(), cluster)  # a plan 'asymap generate' would refuse is refused here, in its words
+    # The plan is the best one 'asymap generate' accepts (deploy's own checks, passed in: the planner
+    # does not import codegen); when it accepts none, its refusal of the fastest plan, in its words.
+    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
+             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
+             step=stepper(args.quiet), deployable=lambda d: check_deployable(graph, d, cluster))
     text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)

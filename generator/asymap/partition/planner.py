@@ -9,13 +9,15 @@ Pipeline of the planner (each step in its own module):
 4b. ``_tighten``: the exact inner solve over the raw options (segments.Knapsack) settles the
    segments a better plan or the bound depends on: a better plan, or the proof that there is none;
 5. the chosen plan is expanded into plan.json: per layer factors and resources, per board and link
-   intervals, the bottleneck, the baselines, and the honest ``optimal``/``gap_bound``.
+   intervals, the bottleneck, the baselines, and the honest ``optimal``/``gap_bound``;
+5b. given deployment's checks (``deployable``), a refused plan is avoided exactly: re-plans that
+   each forbid one source of the refusal, best-first by bound (partition/deployable.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +39,7 @@ from asymap.partition.costmodel import (
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
-from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, load_plan  # noqa: F401
+from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, _plain, load_plan  # noqa: F401
 from asymap.partition.segments import SegmentTable, Work, choose, segment_tables
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 from asymap.util.forked import map_two
@@ -907,59 +909,53 @@ def _calib_info(calib, graph: Graph) -> dict:
     return {"calib": as_calibration(calib, shape=graph.input_shape).record()}
 
 
-def plan(
-    graph: Graph,
-    cluster: Cluster,
-    *,
-    boards: int | None = None,
-    util: float = 0.8,
-    sweep: bool = False,
-    beam: int = DEFAULT_BEAM,
-    exact_boards: int = EXACT_BOARDS,
-    pad: bool = True,
-    model_path: str | None = None,
-    progress=None,
-    calib=None,
-    target_ips: float | None = None,
-    model_sha256=None,
-    step=None,
-) -> Plan:
-    """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
+def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
+    """:func:`_search`, and when the achievable tables hold no plan although the relaxation allows
+    one, the exact inner solve decides: the achievable table takes each layer's cheapest option by
+    one weighting, so a segment it calls infeasible may still fit with a raw combination (random
+    instances of tests/partition/test_partition_exact.py, seed 5: no plan on the achievable table,
+    0.0055 s exhaustively). ``_tighten`` starts from a ceiling above every plan's interval
+    (:func:`_ceiling`, a stand-in with no boards): it either finds a real plan, after which the
+    search runs as usual, or proves there is none (bound infinite then). Where its knapsacks give
+    up, no plan is returned with the bound reached (the planner then reports no fit)."""
+    res, bound = _search(pb, max_k, lb, beam, exact_boards)
+    if np.isfinite(res.interval) or not np.isfinite(bound):
+        return res, bound
+    ceiling = _ceiling(pb)
+    widths = max((len(tt.widths) for tt in pb.types), default=0)
+    got, bound = _tighten(pb, OrderResult(ceiling, [], [], False), bound, max_k, beam, exact_boards,
+                          REFINE_WORK * (1 + widths))
+    if not got.path:  # nothing below the ceiling: proven infeasible, or the work ran out
+        return OrderResult(np.inf, [], [], False), (np.inf if bound >= ceiling * (1 - 1e-12) else bound)
+    return _search(pb, max_k, bound, beam, exact_boards)
 
-    ``pad`` also offers zero-padded ``pe`` (not dividing C_out; ``"pe_padded": true``) to conv and fc
-    layers (costmodel._padded_pes); ``pad=False`` offers divisors only.
-    ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
-    ``model.calib``, so that code generation from this plan quantizes with the same images.
-    ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
-    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
-    highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
-    or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
-    the hash with planning; a callable giving None records none, and the file is not read:
-    ``asymap plan``'s table output, which shows no hash). ``step(description)``: a context
-    manager announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the
-    sweep loop."""
-    step = step or (lambda description: contextlib.nullcontext())
-    n = len(cluster.boards)
-    max_k = n if boards is None else int(boards)
-    if max_k < 1 or max_k > n:
-        raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
-    with step(f"{graph.name}: cost tables of {len(graph.layers)} layers on every board type"):
-        pb = build_problem(graph, cluster, util, pad)
-    if target_ips is not None and not target_ips > 0:
-        raise UserError(f"--target-ips must be positive, got {target_ips}")
-    with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
-        lbs = _bounds(pb, max_k)
-        lb = lbs[max_k - 1]
-        tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
-        if tgt is not None and tgt.boards:
-            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
-        else:
-            res, lb = _search(pb, max_k, lb, beam, exact_boards)
-    if not np.isfinite(res.interval):
-        raise _diagnose_no_fit(pb, lb, max_k)
-    tau = res.interval  # boards are configured at this interval (the target's, in target mode)
-    L = len(graph.layers)
-    built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
+
+def _ceiling(pb: Problem) -> float:
+    """A time above the interval of every plan the exact inner solve can make: a segment's interval
+    is its slowest layer option (and, streaming, its weights' read time), a plan's the slowest of
+    its segments, links and host hops (twice the largest of these)."""
+    top = 0.0
+    L = pb.types[0].table.interval.shape[0] - 1
+    for t, tt in enumerate(pb.types):
+        for w in range(max(1, len(tt.widths))):
+            for md in (ONCHIP, OFFCHIP):
+                for i in range(L):
+                    cyc = np.asarray(_layer_options(pb, t, md, i, w)[0])
+                    if cyc.size:
+                        top = max(top, float(cyc.max()) / tt.spec.clock_hz)
+        top = max(top, _stream_seconds(pb, t, 0, L))
+    arrays = list(pb.link.values()) + ([pb.host.entry, pb.host.exit] if pb.host is not None else [])
+    for v in arrays:
+        v = np.asarray(v)
+        if np.isfinite(v).any():
+            top = max(top, float(v[np.isfinite(v)].max()))
+    return 2.0 * top + 1e-9
+
+
+def _expand(pb: Problem, graph: Graph, res: OrderResult, tau: float, built: list) -> tuple:
+    """The boards and links of plan ``res`` configured at interval ``tau`` (link beat buffers
+    charged to both ends), its host path and the host path's stages."""
+    cluster = pb.cluster
     bplans = [_board_plan(pb, i, b, res.cuts[i], res.cuts[i + 1], tau, built[i]) for i, b in enumerate(res.path)]
     lplans = []
     for i in range(1, len(res.path)):
@@ -976,6 +972,108 @@ def plan(
         for bp in (bplans[i - 1], bplans[i]):
             bp.resources["bram36"][0] += lp.buffer_bram36
     host_path, hops = _host_path(pb, graph, res.path, lplans)
+    return bplans, lplans, host_path, hops
+
+
+def _refusal(deployable, graph: Graph, bplans: list, lplans: list, host_path) -> UserError | None:
+    """What ``deployable`` raises for this plan (its boards, links and host path: all deployment's
+    checks read), None if it accepts it."""
+    d = {"schema": 1, "boards": [_plain(bp) for bp in bplans], "links": [lp.to_dict() for lp in lplans]}
+    if host_path is not None:
+        d["host_path"] = host_path
+    try:
+        deployable(d)
+    except UserError as exc:
+        return exc
+    return None
+
+
+def plan(
+    graph: Graph,
+    cluster: Cluster,
+    *,
+    boards: int | None = None,
+    util: float = 0.8,
+    sweep: bool = False,
+    beam: int = DEFAULT_BEAM,
+    exact_boards: int = EXACT_BOARDS,
+    pad: bool = True,
+    model_path: str | None = None,
+    progress=None,
+    calib=None,
+    target_ips: float | None = None,
+    model_sha256=None,
+    step=None,
+    deployable=None,
+) -> Plan:
+    """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
+
+    ``pad`` also offers zero-padded ``pe`` (not dividing C_out; ``"pe_padded": true``) to conv and fc
+    layers (costmodel._padded_pes); ``pad=False`` offers divisors only.
+    ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
+    ``model.calib``, so that code generation from this plan quantizes with the same images.
+    ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
+    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
+    highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
+    or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
+    the hash with planning; a callable giving None records none, and the file is not read:
+    ``asymap plan``'s table output, which shows no hash). ``step(description)``: a context
+    manager announcing each long step (asymap.util.progress.stepper); ``progress`` wraps the
+    sweep loop. ``deployable(plan_dict)``: deployment's checks (``asymap plan`` passes
+    codegen.deploy.check_deployable; the planner does not import codegen), raising a UserError
+    for a plan deployment refuses; with it the plan is the best one it accepts
+    (asymap.partition.deployable), or its refusal is raised when it accepts none."""
+    from asymap.partition.deployable import deployable_search, deployable_target
+
+    step = step or (lambda description: contextlib.nullcontext())
+    n = len(cluster.boards)
+    max_k = n if boards is None else int(boards)
+    if max_k < 1 or max_k > n:
+        raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
+    with step(f"{graph.name}: cost tables of {len(graph.layers)} layers on every board type"):
+        pb = build_problem(graph, cluster, util, pad)
+    if target_ips is not None and not target_ips > 0:
+        raise UserError(f"--target-ips must be positive, got {target_ips}")
+    with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
+        lbs = _bounds(pb, max_k)
+        lb = lbs[max_k - 1]
+        tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
+        if tgt is not None and tgt.boards:
+            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+        else:
+            res, lb = _solve(pb, max_k, lb, beam, exact_boards)
+    if not np.isfinite(res.interval):
+        raise _diagnose_no_fit(pb, _bounds(pb, max_k)[max_k - 1], max_k)  # on the tables the exact solve tightened
+    tau = res.interval  # boards are configured at this interval (the target's, in target mode)
+    L = len(graph.layers)
+    built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
+    bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, built)
+    proven = deploy_info = None  # the deployable search's own bound, and what it did
+    refusal = _refusal(deployable, graph, bplans, lplans, host_path) if deployable is not None else None
+    if refusal is not None and tgt is not None and tgt.boards:  # target mode: its own objective, same branching
+        with step("re-planning around the links deployment refuses"):
+            got, deploy_info = deployable_target(pb, graph, tgt, max_k, float(target_ips), deployable, refusal)
+        if got is not None:
+            tgt, refusal = got, None
+            res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
+        else:  # no accepted plan reaches the target: the fastest accepted plan (target not met)
+            tgt = dataclasses.replace(tgt, boards=0, path=[], cuts=[], widths=[], exact=False)
+            res, lb = _solve(pb, max_k, lbs[max_k - 1], beam, exact_boards)
+            if not np.isfinite(res.interval):
+                raise refusal
+        tau = res.interval
+        built = tgt.widths if tgt.boards else [None] * len(res.path)
+        bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, built)
+        if not tgt.boards:
+            refusal = _refusal(deployable, graph, bplans, lplans, host_path)
+    if refusal is not None:
+        with step("re-planning around the links deployment refuses"):
+            res, proven, info = deployable_search(pb, graph, res, lb, max_k, beam, exact_boards, deployable, refusal)
+        deploy_info = info if deploy_info is None else {
+            k: (v or info[k]) if k == "capped" else info[k] if k == "max_replans" else v + info[k]
+            for k, v in deploy_info.items()}
+        tau = res.interval
+        bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, [None] * len(res.path))
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
@@ -1023,6 +1121,10 @@ def plan(
         # Target mode: "optimal" means the fewest boards, then DSPs, proven over the achievable table.
         exact, gap = bool(tgt.exact), 0.0
         tau = interval
+    elif proven is not None:  # the deployable search's bound: the least over its open branches
+        lb = proven
+        exact = bool(tau <= lb * (1 + 1e-12))
+        gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
     else:
         with step("proving the bound"):
             lb = _proven_bound(pb, res, lb, max_k)
@@ -1056,7 +1158,8 @@ def plan(
         target=target,
         search={"method": ("target-fewest-boards" if tgt is not None and tgt.boards else
                            "exact-subset-dp" if res.exact else f"beam-{beam}"), "states": int(res.states),
-                "max_boards": max_k, "exact_up_to_boards": exact_boards},
+                "max_boards": max_k, "exact_up_to_boards": exact_boards,
+                **({"deploy": deploy_info} if deploy_info is not None else {})},
         sweep=sweep_rows,
         **_options(boards=max_k, util=util, pad=pad, beam=beam, exact_boards=exact_boards, sweep=sweep),
     )

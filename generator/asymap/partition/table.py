@@ -24,8 +24,16 @@ def _optimality(plan: Plan) -> str:
     if method == "target-fewest-boards":
         return (f"optimal: {'yes' if plan.optimal else 'not proven'} (the fewest boards, then DSPs, reaching the "
                 f"target; search {method})")
-    return (f"optimal: {'yes' if plan.optimal else 'not proven'}  gap bound {100 * plan.gap_bound:.2f}%  "
+    line = (f"optimal: {'yes' if plan.optimal else 'not proven'}  gap bound {100 * plan.gap_bound:.2f}%  "
             f"(lower bound {_t(plan.lower_bound_s)}, search {method})")
+    dep = plan.search.get("deploy")
+    if dep:  # faster plans deployment refuses were avoided; the bound is over the plans it accepts
+        line += (f"\ndeployable: the best plan 'asymap generate' accepts ({dep['refused']} faster plan(s) refused, "
+                 f"{dep['replans']} re-plan(s) without their conflicting links; optimality over accepted plans)")
+        if dep["capped"]:
+            line += (f"\n  stopped at the cap of {dep['max_replans']} re-plans: the best accepted plan found, the bound "
+                     "covers the branches left open")
+    return line
 
 
 def render(plan: Plan) -> str:
