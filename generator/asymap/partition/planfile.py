@@ -75,6 +75,7 @@ class LinkPlan:
     rx_lut: int = 0  # the receiver's credit buffer, LUTRAM (charged to the destination board's lut)
     rx_bram36: int = 0  # the receiver's credit buffer in block RAM (100G: 512-bit entries, > 64 deep; its bram36)
     store_forward_s: float = 0.0  # latency of the CMAC packet store-and-forward (in latency_s)
+    credit_s: float = 0.0  # credit updates for reverse-direction data sharing this direction (in interval_s)
 
     def to_dict(self) -> dict:
         d = _plain(self)

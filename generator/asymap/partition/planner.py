@@ -29,7 +29,7 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
-from asymap.partition.transport import charge_transport, transport_reserve
+from asymap.partition.transport import charge_credits, charge_transport, has_transport, transport_reserve
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
     resource_class,
@@ -146,13 +146,15 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     adj: list[list[int]] = [[] for _ in names]
     lmin = np.full(L + 1, np.inf)
     wire: dict[int, tuple] = {}  # width -> (beats, CMAC packets) per cut
+    cages: dict = {}  # transport.has_transport's memo
     for ln in cluster.links:
         a, b = pos[ln.a], pos[ln.b]
         clk = min(cluster.boards[a].spec.clock_hz, cluster.boards[b].spec.clock_hz)
         w = link_width_bits(ln.gbps, clk / 1e6)
         if w not in wire:
             wire[w] = link_wire_beats(graph, w), link_cmac_packets(graph, w)
-        v = link_seconds(wire[w][0], w, ln.gbps, ln.latency_ns, clk, wire[w][1])
+        v = link_seconds(wire[w][0], w, ln.gbps, ln.latency_ns, clk, wire[w][1],
+                         credits=all(has_transport(cluster.boards[x], ln.gbps, cages) for x in (a, b)))
         link[(a, b)] = link[(b, a)] = v
         adj[a].append(b)
         adj[b].append(a)
@@ -862,8 +864,14 @@ def _host_path(pb: Problem, graph: Graph, path: list[int], lplans: list[LinkPlan
             if nm in names and nm not in used and nm not in fwd:
                 fwd.append(nm)
     d = {"attach": names[hr.attach], "host": hname, "in": hin, "out": hout, "forwarding": fwd}
-    stages = [(h["interval_s"], f"{h['from']}->{h['to']}") for h in hin + hout if h["interval_s"]]
-    return d, stages
+    return d, _hop_stages(d)
+
+
+def _hop_stages(host_path: dict | None) -> list:
+    """The host path's hops as stages (seconds, name)."""
+    if not host_path:
+        return []
+    return [(h["interval_s"], f"{h['from']}->{h['to']}") for h in host_path["in"] + host_path["out"] if h["interval_s"]]
 
 
 def _references(graph: Graph, cluster: Cluster, ips: float) -> dict:
@@ -977,6 +985,8 @@ def plan(
             bp.resources["bram36"][0] += lp.buffer_bram36
     host_path, hops = _host_path(pb, graph, res.path, lplans)
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
+    charge_credits(graph, cluster, lplans, host_path)
+    hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
     interval = max(s[0] for s in stages)

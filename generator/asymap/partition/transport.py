@@ -19,8 +19,8 @@ from asymap.cluster.deploy import board_deploy
 from asymap.cluster.load import Cluster
 from asymap.errors import UserError
 from asymap.frontend.ir import Graph
-from asymap.linkproto import link_width_bits
-from asymap.partition.costmodel import store_forward_s, transport_core, transport_ends
+from asymap.linkproto import DEFAULT_MAX_PAYLOAD_BEATS, link_width_bits, wire_beats
+from asymap.partition.costmodel import credit_seconds, store_forward_s, transport_core, transport_ends
 from asymap.partition.planfile import BoardPlan, LinkPlan
 
 
@@ -91,6 +91,59 @@ def charge_transport(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lp
             hop["store_forward_s"] = delay(a, ln.gbps, [tuple(int(v) for v in shapes[tensor])], w)
             added += hop["store_forward_s"]
     return float(np.float64(added))
+
+
+def charge_credits(graph: Graph, cluster: Cluster, lplans: list[LinkPlan], host_path: dict | None) -> None:
+    """Charge the credit updates that share a link direction with data (``costmodel.credit_seconds``).
+
+    Every data direction's receiver returns its credit word over the reverse direction of the same
+    link; that costs bandwidth only where the reverse direction carries data as well: the host
+    path's result returning over a pipeline link, an input hop against one, a ring. Each such
+    direction's stages (its pipeline link and/or host path hops) get ``credit_s`` (plan.json
+    ``links[].credit_s``, host path hops' ``credit_s``) added to their ``interval_s``, the updates
+    being bounded by twice the entries the reverse direction's data fills in the receiver's credit
+    buffer (at most one per link beat) and by the transport's spacing. Links whose ends have no
+    deployed transport (``has_transport``) carry no credits. Like the host path's sharing, this is
+    charged after the search (the search does not know which way the host path goes)."""
+    boards = {b.name: b for b in cluster.boards}
+    shapes = graph.tensor_shapes
+    memo: dict = {}
+    flows: dict[tuple[str, str], list] = {}  # direction -> [(stage, beats, data seconds, set credit)]
+
+    def add(a: str, b: str, beats: int, data_s: float, setter) -> None:
+        flows.setdefault((a, b), []).append((beats, data_s, setter))
+
+    for lp in lplans:
+        beats = wire_beats([tuple(shapes[t]) for t in lp.tensors], lp.width_bits, DEFAULT_MAX_PAYLOAD_BEATS)
+        add(lp.src, lp.dst, beats, lp.interval_s - lp.latency_ns * 1e-9, lambda v, lp=lp: _credit_link(lp, v))
+    for key, tensor in (("in", graph.input), ("out", graph.output)) if host_path else ():
+        for hop in host_path[key]:
+            a, b = hop["from"], hop["to"]
+            hop["credit_s"] = 0.0
+            if a not in boards or b not in boards:  # the host link: the host's NIC/PCIe
+                continue
+            ln = cluster.link(a, b)
+            w = link_width_bits(ln.gbps, min(boards[a].spec.clock_mhz, boards[b].spec.clock_mhz))
+            beats = wire_beats([tuple(int(v) for v in shapes[tensor])], w, DEFAULT_MAX_PAYLOAD_BEATS)
+            add(a, b, beats, hop["interval_s"] - ln.latency_ns * 1e-9, lambda v, hop=hop: _credit_hop(hop, v))
+    for (a, b), here in flows.items():
+        back = flows.get((b, a))
+        ln = cluster.link(a, b)
+        if not back or not (has_transport(boards[a], ln.gbps, memo) and has_transport(boards[b], ln.gbps, memo)):
+            continue
+        entries = sum(f[0] for f in back)  # the reverse data's credit-buffer entries: at most one per link beat
+        for _, data_s, setter in here:
+            setter(credit_seconds(ln.gbps, max(0.0, data_s), entries))
+
+
+def _credit_link(lp: LinkPlan, v: float) -> None:
+    lp.credit_s = float(v)
+    lp.interval_s = float(lp.interval_s + v)
+
+
+def _credit_hop(hop: dict, v: float) -> None:
+    hop["credit_s"] = float(v)
+    hop["interval_s"] = float(hop["interval_s"] + v)
 
 
 def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int = 1) -> np.ndarray:
