@@ -58,6 +58,7 @@ class BoardPlan:
     slrs: int = 1
     platform: str = ""  # the shell/flow whose leftover resources are the "avail" figures
     port_lanes: int = 8  # channels per beat of the board's tensor ports at most (lanes.port_lanes)
+    slr_crossing_bits: list = field(default_factory=list)  # wires crossing each SLR boundary (partition/slrcross.py)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
+from asymap.partition.slrcross import check_crossings
 from asymap.partition.transport import charge_credits, charge_transport, has_transport, transport_reserve
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
@@ -986,6 +987,7 @@ def plan(
     host_path, hops = _host_path(pb, graph, res.path, lplans)
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     charge_credits(graph, cluster, lplans, host_path)
+    check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards}, util)
     hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
