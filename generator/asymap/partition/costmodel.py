@@ -1145,6 +1145,36 @@ def link_buffer_bram36(shapes: list[tuple[int, int, int]], width_bits: int,
     return len(shapes) * int(bram_count(width_bits, depth))
 
 
+# --- the link kernels' (un)packers (link.h ``link_pack``/``link_unpack``: stream_utils.h ``repack``) ---
+# Between a PI-byte and a PO-byte word ``repack`` keeps a completely partitioned buffer of PI + PO
+# bytes (each a register, UG1399 "Array Partitioning"). A read writes PI bytes at the variable
+# offset ``fill`` (a multiple of g = gcd(PI, PO) below PO when it loads: PO / g positions): a
+# barrel shifter over the buffer, ceil(log2(PO / g)) stages of 2:1 multiplexers, two stages per
+# LUT6 (a 4:1 multiplexer); then every buffer byte chooses between the loaded value, its neighbour
+# PO bytes on (the shift after a write) and itself: one more LUT per bit. Its three loop counters
+# and their compares: LUT_REPACK_CTRL. An estimate of the structure the code asks for, until
+# csynth reports exist. Flip-flops: the buffer's bits, not a budgeted resource.
+LUT_REPACK_CTRL = 100
+
+
+def repack_luts(pi: int, po: int) -> int:
+    """LUTs of one ``repack<PI, PO>`` (see LUT_REPACK_CTRL)."""
+    pi, po = int(pi), int(po)
+    pos = max(1, po // int(np.gcd(pi, po)))
+    stages = (pos - 1).bit_length()  # ceil(log2(pos))
+    return LUT_REPACK_CTRL + 8 * (pi + po) * (1 + (stages + 1) // 2)
+
+
+def link_kernel_luts(shapes: list, width_bits: int, lanes: int, send: bool) -> int:
+    """LUTs of one board end's link (un)packers: one per tensor of the cut, between the tensor's
+    port beat (``port_bytes(shape, lanes)``) and the link's ``width_bits`` beat."""
+    from asymap.lanes import port_bytes
+
+    b = int(width_bits) // 8
+    return int(sum(repack_luts(port_bytes(s, lanes), b) if send else repack_luts(b, port_bytes(s, lanes))
+                   for s in shapes))
+
+
 # --- transport ends: the RTL under the link kernels (rtl/asymap_xport.v, docs/link-protocol.md 5, 6) ---
 # The same numbers codegen.deploy gives the transport it generates (tests/partition/test_partition_transport.py
 # compares them with deploy._credit_sizing).

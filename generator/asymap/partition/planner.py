@@ -30,7 +30,9 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
 from asymap.partition.slrcross import check_crossings
-from asymap.partition.transport import charge_credits, charge_transport, has_transport, transport_reserve
+from asymap.partition.transport import (
+    charge_credits, charge_link_kernels, charge_transport, has_transport, link_kernel_reserve, transport_reserve,
+)
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
     resource_class,
@@ -112,7 +114,8 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     wbytes = streamed_bytes(infos)
     by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w) for w in port_widths(graph)}
 
-    budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs))
+    budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs)
+                          - link_kernel_reserve(graph, cluster, board_type, t, specs[t].slrs))
                for t in range(len(specs))]  # per SLR
 
     def tables(job: tuple[int, tuple]) -> tuple[dict, list]:
@@ -987,6 +990,7 @@ def plan(
     host_path, hops = _host_path(pb, graph, res.path, lplans)
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     charge_credits(graph, cluster, lplans, host_path)
+    charge_link_kernels(graph, cluster, bplans, lplans, host_path)
     check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards}, util)
     hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]

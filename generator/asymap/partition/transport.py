@@ -20,7 +20,10 @@ from asymap.cluster.load import Cluster
 from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.linkproto import DEFAULT_MAX_PAYLOAD_BEATS, link_width_bits, wire_beats
-from asymap.partition.costmodel import credit_seconds, store_forward_s, transport_core, transport_ends
+from asymap.lanes import PORT_LANE_CHOICES
+from asymap.partition.costmodel import (
+    credit_seconds, link_kernel_luts, store_forward_s, transport_core, transport_ends,
+)
 from asymap.partition.planfile import BoardPlan, LinkPlan
 
 
@@ -144,6 +147,64 @@ def _credit_link(lp: LinkPlan, v: float) -> None:
 def _credit_hop(hop: dict, v: float) -> None:
     hop["credit_s"] = float(v)
     hop["interval_s"] = float(hop["interval_s"] + v)
+
+
+HOST_WIDTH_BITS = 64  # the link beat at the host's ends of the chain (codegen.chain.DEFAULT_WIDTH_BITS)
+
+
+def _cut(graph: Graph, after: int) -> list[tuple[int, int, int]]:
+    """Shapes of the tensors crossing a cut after layer ``after`` (-1: the input)."""
+    return [tuple(int(v) for v in graph.tensor_shapes[t]) for t in graph.live_across(after)]
+
+
+def charge_link_kernels(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lplans: list[LinkPlan],
+                        host_path: dict | None) -> None:
+    """Add each plan board's link (un)packers (``costmodel.link_kernel_luts``) to its ``lut`` and
+    record them as ``link_lut``: an unpacker per tensor it receives, at the width of the link it
+    receives on (the pipeline link, the host path's last input hop, or the host's 64-bit beat), and
+    a packer per tensor it sends."""
+    boards = {b.name: b for b in cluster.boards}
+
+    def hop_width(hops: list, board: str, inbound: bool) -> int:
+        for h in hops:
+            a, b = h["from"], h["to"]
+            if (b if inbound else a) == board and a in boards and b in boards:
+                return link_width_bits(float(h.get("gbps") or 10.0),
+                                       min(boards[a].spec.clock_mhz, boards[b].spec.clock_mhz))
+        return HOST_WIDTH_BITS
+
+    hp = host_path or {"in": [], "out": []}
+    for i, bp in enumerate(bplans):
+        w_in = lplans[i - 1].width_bits if i > 0 else hop_width(hp["in"], bp.name, True)
+        w_out = lplans[i].width_bits if i < len(lplans) else hop_width(hp["out"], bp.name, False)
+        luts = (link_kernel_luts(_cut(graph, bp.first_layer - 1), w_in, bp.port_lanes, send=False)
+                + link_kernel_luts(_cut(graph, bp.last_layer), w_out, bp.port_lanes, send=True))
+        bp.link_lut = int(luts)
+        bp.resources["lut"][0] += int(luts)
+
+
+def link_kernel_reserve(graph: Graph, cluster: Cluster, board_type: list[int], t: int, slrs: int = 1) -> np.ndarray:
+    """LUTs per SLR (as [dsp, bram36, uram, lut]) the search keeps free on boards of type ``t`` for
+    their link (un)packers: the largest receiving end over every cut plus the largest sending end,
+    at the widest link any board of the type has (or the host's beat) and the port width among
+    ``PORT_LANE_CHOICES`` that costs most; spread evenly over the SLRs like ``transport_reserve``.
+    ``charge_link_kernels`` charges the plan's own after the search."""
+    widths = {HOST_WIDTH_BITS}
+    for i, b in enumerate(cluster.boards):
+        if board_type[i] != t:
+            continue
+        for nb in cluster.neighbors(b.name):
+            other = next(o for o in cluster.boards if o.name == nb)
+            widths.add(link_width_bits(cluster.link(b.name, nb).gbps, min(b.spec.clock_mhz, other.spec.clock_mhz)))
+    cuts = [_cut(graph, a) for a in range(-1, len(graph.layers))]
+    rx = tx = 0
+    for w in widths:
+        for lanes in PORT_LANE_CHOICES:
+            for sh in cuts:
+                rx = max(rx, link_kernel_luts(sh, w, lanes, send=False))
+                tx = max(tx, link_kernel_luts(sh, w, lanes, send=True))
+    s = max(1, int(slrs))
+    return np.array([0, 0, 0, -(-(rx + tx) // s)], dtype=np.int64)
 
 
 def transport_reserve(cluster: Cluster, board_type: list[int], t: int, slrs: int = 1) -> np.ndarray:
