@@ -29,6 +29,7 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
+from asymap.partition.ffmodel import check_ffs, ff_available, layers_ffs
 from asymap.partition.slrcross import check_crossings
 from asymap.partition.transport import (
     charge_credits, charge_link_kernels, charge_transport, has_transport, link_kernel_reserve, transport_reserve,
@@ -990,7 +991,12 @@ def plan(
     host_path, hops = _host_path(pb, graph, res.path, lplans)
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     charge_credits(graph, cluster, lplans, host_path)
-    charge_link_kernels(graph, cluster, bplans, lplans, host_path)
+    link_ff = charge_link_kernels(graph, cluster, bplans, lplans, host_path)
+    for i, bp in enumerate(bplans):  # flip-flops: estimated per block, checked, not searched (ffmodel.py)
+        t, spec_i = pb.board_type[res.path[i]], cluster.boards[res.path[i]].spec
+        tt_i = _at(pb, t, bp.first_layer, bp.last_layer + 1) if built[i] is None else _width(pb, t, built[i])
+        bp.ff = [layers_ffs(bp, tt_i.infos or pb.infos, spec_i) + link_ff[bp.name], ff_available(spec_i)]
+    check_ffs(bplans, util)
     check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards}, util)
     hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]

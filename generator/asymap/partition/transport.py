@@ -158,11 +158,13 @@ def _cut(graph: Graph, after: int) -> list[tuple[int, int, int]]:
 
 
 def charge_link_kernels(graph: Graph, cluster: Cluster, bplans: list[BoardPlan], lplans: list[LinkPlan],
-                        host_path: dict | None) -> None:
+                        host_path: dict | None) -> dict[str, int]:
     """Add each plan board's link (un)packers (``costmodel.link_kernel_luts``) to its ``lut`` and
     record them as ``link_lut``: an unpacker per tensor it receives, at the width of the link it
     receives on (the pipeline link, the host path's last input hop, or the host's 64-bit beat), and
-    a packer per tensor it sends."""
+    a packer per tensor it sends. Returns their flip-flops per board (``ffmodel.link_kernel_ffs``)."""
+    from asymap.partition.ffmodel import link_kernel_ffs
+
     boards = {b.name: b for b in cluster.boards}
 
     def hop_width(hops: list, board: str, inbound: bool) -> int:
@@ -174,13 +176,18 @@ def charge_link_kernels(graph: Graph, cluster: Cluster, bplans: list[BoardPlan],
         return HOST_WIDTH_BITS
 
     hp = host_path or {"in": [], "out": []}
+    ffs = {}
     for i, bp in enumerate(bplans):
         w_in = lplans[i - 1].width_bits if i > 0 else hop_width(hp["in"], bp.name, True)
         w_out = lplans[i].width_bits if i < len(lplans) else hop_width(hp["out"], bp.name, False)
-        luts = (link_kernel_luts(_cut(graph, bp.first_layer - 1), w_in, bp.port_lanes, send=False)
-                + link_kernel_luts(_cut(graph, bp.last_layer), w_out, bp.port_lanes, send=True))
+        rx, tx = _cut(graph, bp.first_layer - 1), _cut(graph, bp.last_layer)
+        luts = (link_kernel_luts(rx, w_in, bp.port_lanes, send=False)
+                + link_kernel_luts(tx, w_out, bp.port_lanes, send=True))
         bp.link_lut = int(luts)
         bp.resources["lut"][0] += int(luts)
+        ffs[bp.name] = (link_kernel_ffs(rx, w_in, bp.port_lanes, send=False)
+                        + link_kernel_ffs(tx, w_out, bp.port_lanes, send=True))
+    return ffs
 
 
 def link_kernel_reserve(graph: Graph, cluster: Cluster, board_type: list[int], t: int, slrs: int = 1) -> np.ndarray:
