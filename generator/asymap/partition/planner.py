@@ -665,7 +665,7 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
             need = np.minimum(tt.menus[0][j].lo_res[0], tt.menus[1][j].lo_res[0])
             held = np.asarray(slr_budget(tt.spec, pb.util)) - tt.budget  # kept for the link transport's buffers
             bad = [f"{RES[r]} {int(need[r])} > {int(tt.budget[r])}"
-                   + (f" ({int(held[r])} kept for the link transport)" if held[r] > 0 else "")
+                   + (f" ({int(held[r])} kept for the link transport and link kernels)" if held[r] > 0 else "")
                    for r in range(4) if need[r] > tt.budget[r]]
             return UserError(
                 f"{pb.graph.name}: layer {j} '{lay.name}' ({lay.op}) fits on no board: even at its slowest it needs "
@@ -686,7 +686,7 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
         use = sum(tt.menus[md][j].lo_res[0] for j in range(L))
         cap = tt.budget * tt.spec.slrs
         held = (np.asarray(slr_budget(tt.spec, pb.util)) - tt.budget) * tt.spec.slrs  # the link transport's buffers
-        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" + (f" ({int(held[r])} kept for the link transport)" if held[r] > 0 else "")
+        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" + (f" ({int(held[r])} kept for the link transport and link kernels)" if held[r] > 0 else "")
                 for r in range(4) if use[r] > cap[r]]
         parts.append(f"{label} {', '.join(over) or 'fits'}")
     what = f"at its slowest the whole model needs on the largest board '{tt.spec.type}': {'; '.join(parts)}"
