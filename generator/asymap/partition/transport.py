@@ -20,9 +20,9 @@ from asymap.cluster.load import Cluster
 from asymap.errors import UserError
 from asymap.frontend.ir import Graph
 from asymap.linkproto import DEFAULT_MAX_PAYLOAD_BEATS, link_width_bits, wire_beats
-from asymap.lanes import PORT_LANE_CHOICES
+from asymap.lanes import PORT_LANE_CHOICES, port_bytes
 from asymap.partition.costmodel import (
-    credit_seconds, link_kernel_luts, store_forward_s, transport_core, transport_ends,
+    credit_seconds, link_kernel_luts, repack_luts, store_forward_s, transport_core, transport_ends,
 )
 from asymap.partition.planfile import BoardPlan, LinkPlan
 
@@ -203,13 +203,15 @@ def link_kernel_reserve(graph: Graph, cluster: Cluster, board_type: list[int], t
         for nb in cluster.neighbors(b.name):
             other = next(o for o in cluster.boards if o.name == nb)
             widths.add(link_width_bits(cluster.link(b.name, nb).gbps, min(b.spec.clock_mhz, other.spec.clock_mhz)))
-    cuts = [_cut(graph, a) for a in range(-1, len(graph.layers))]
+    shapes = graph.tensor_shapes
+    cuts = {tuple(tuple(int(v) for v in shapes[t]) for t in graph.live_across(a)) for a in range(-1, len(graph.layers))}
+    beats = {tuple(sorted(port_bytes(s, lanes) for s in sh)) for sh in cuts for lanes in PORT_LANE_CHOICES}
     rx = tx = 0
     for w in widths:
-        for lanes in PORT_LANE_CHOICES:
-            for sh in cuts:
-                rx = max(rx, link_kernel_luts(sh, w, lanes, send=False))
-                tx = max(tx, link_kernel_luts(sh, w, lanes, send=True))
+        b = w // 8
+        for ports in beats:  # the same as link_kernel_luts over each cut's shapes, per distinct port beats
+            rx = max(rx, sum(repack_luts(b, p) for p in ports))
+            tx = max(tx, sum(repack_luts(p, b) for p in ports))
     s = max(1, int(slrs))
     return np.array([0, 0, 0, -(-(rx + tx) // s)], dtype=np.int64)
 
