@@ -86,13 +86,13 @@ def test_plan_records_and_refuses_beyond_the_slls(tmp_path):
         ly.slr = 0 if i < 4 else 1
     bp.slrs = 2
     need = slrcross.crossing_bits(g, bp)[0]
-    ok = SimpleNamespace(slls=need * 2)
-    slrcross.check_crossings(g, [bp], {bp.name: ok}, 0.5)
+    ok = SimpleNamespace(slls=-(-need * 5 // 4))
+    slrcross.check_crossings(g, [bp], {bp.name: ok})
     assert bp.slr_crossing_bits == [need]
     with pytest.raises(UserError, match=r"board a: the streams crossing SLR0/SLR1 need .* super long lines"):
-        slrcross.check_crossings(g, [bp], {bp.name: SimpleNamespace(slls=need * 2 - 2)}, 0.5)
-    # no figure in the board file: the floor
-    assert slrcross.sll_limit(SimpleNamespace(slls=0), 0.8) == int(0.8 * slrcross.SLL_FLOOR)
+        slrcross.check_crossings(g, [bp], {bp.name: SimpleNamespace(slls=need * 5 // 4 - 2)})
+    # no figure in the board file: the floor; --util does not scale the device's wires
+    assert slrcross.sll_limit(SimpleNamespace(slls=0)) == int(0.8 * slrcross.SLL_FLOOR)
 
 
 def test_board_file_slls_key(tmp_path):

@@ -997,7 +997,7 @@ def plan(
         tt_i = _at(pb, t, bp.first_layer, bp.last_layer + 1) if built[i] is None else _width(pb, t, built[i])
         bp.ff = [layers_ffs(bp, tt_i.infos or pb.infos, spec_i) + link_ff[bp.name], ff_available(spec_i)]
     check_ffs(bplans, util)
-    check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards}, util)
+    check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards})
     hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)

@@ -18,8 +18,9 @@ AMD's guides give no fixed figure (UG949 "Super Long Line (SLL) Routes": read it
 ``get_property NUM_TOP_SLLS [get_slrs SLR0]``); the smallest figure found for any UltraScale+ part
 is about 3,840 per boundary, claimed for the VU9P in public design notes without a source (a
 Vivado 2024.1 reading of the XCVU19P gives 23,040), so that smaller one is taken for every
-multi-SLR board. A crossing may use ``util`` of them (the rest is routing slack, as for the other
-resources); a plan beyond that is refused.
+multi-SLR board. A boundary's streams may use ``SLL_SHARE`` of them (the rest is routing slack and
+the platform's own crossings; a fixed share: ``--util`` scales the budgets a plan may use, not the
+device's wires); a plan beyond that is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from asymap.lanes import port_bytes
 from asymap.partition.planfile import BoardPlan
 
 SLL_FLOOR = 3840
+SLL_SHARE = 0.8
 HANDSHAKE_BITS = 2  # TVALID, TREADY
 
 
@@ -38,10 +40,10 @@ def stream_bits(shape, lanes: int) -> int:
     return 8 * port_bytes(shape, lanes) + HANDSHAKE_BITS
 
 
-def sll_limit(spec, util: float) -> int:
-    """SLLs per boundary a board's streams may use: ``util`` of the board file's ``slls`` (else
-    ``SLL_FLOOR``)."""
-    return int(util * (spec.slls or SLL_FLOOR))
+def sll_limit(spec) -> int:
+    """SLLs per boundary a board's streams may use: ``SLL_SHARE`` of the board file's ``slls``
+    (else ``SLL_FLOOR``)."""
+    return int(SLL_SHARE * (spec.slls or SLL_FLOOR))
 
 
 def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
@@ -67,7 +69,7 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
     return out
 
 
-def check_crossings(graph: Graph, bplans: list[BoardPlan], specs: dict, util: float) -> None:
+def check_crossings(graph: Graph, bplans: list[BoardPlan], specs: dict) -> None:
     """Fill ``bp.slr_crossing_bits`` and refuse a plan whose crossings exceed a boundary's SLLs.
     ``specs``: board name -> BoardSpec."""
     for bp in bplans:
@@ -75,11 +77,11 @@ def check_crossings(graph: Graph, bplans: list[BoardPlan], specs: dict, util: fl
         bp.slr_crossing_bits = bits
         if not bits:
             continue
-        cap = sll_limit(specs[bp.name], util)
+        cap = sll_limit(specs[bp.name])
         for k, v in enumerate(bits):
             if v > cap:
                 raise UserError(
                     f"board {bp.name}: the streams crossing SLR{k}/SLR{k + 1} need {v:,} super long lines, "
-                    f"more than {cap:,} ({util:.0%} of {specs[bp.name].slls or SLL_FLOOR:,} per boundary); "
+                    f"more than {cap:,} ({SLL_SHARE:.0%} of {specs[bp.name].slls or SLL_FLOOR:,} per boundary); "
                     f"if the device has more, give them as the board file's 'slls' "
                     f"(Vivado: get_property NUM_TOP_SLLS [get_slrs SLR{k}])")
