@@ -1,6 +1,6 @@
 """The SLR crossing is checked (issue 12 item 2): each multi-SLR board's streams crossing each SLR
 boundary (partition/slrcross.py) are recorded in plan.json ``boards[].slr_crossing_bits`` and a plan
-needing more super long lines than ``util`` of a boundary's is refused."""
+needing more super long lines than 80 % of a boundary's is refused."""
 
 from __future__ import annotations
 
