@@ -26,7 +26,7 @@ def tiny_model(tmp_path_factory):
     return p
 
 
-def _small_cluster(tmp_path, lut=4000, star=False, n=5):
+def _small_cluster(tmp_path, lut=6000, star=False, n=5):  # ~2,000 LUTs go to the link (un)packers
     res = {"dsp": 200, "bram36": 100, "uram": 0, "lut": lut, "clock_mhz": 100, "mem_gbps": 1}
     boards = [{"name": f"b{i}", "resources": res} for i in range(n)]
     if star:
@@ -86,7 +86,7 @@ def test_plan_user_errors(tmp_path, run_cli, assert_user_error, tiny_model):
     assert_user_error(run_cli("plan", str(tiny_model), str(cluster), "--boards", "0"), "--boards 0")
     tiny = _small_cluster(tmp_path, lut=1000)
     assert_user_error(run_cli("plan", str(tiny_model), str(tiny)), "layer", "fits on no board", "lut")
-    star = _small_cluster(tmp_path, lut=2000, star=True)
+    star = _small_cluster(tmp_path, lut=4500, star=True)
     assert_user_error(run_cli("plan", str(tiny_model), str(star)), "no path")
     assert_user_error(run_cli("plan", str(tiny_model), str(cluster), "-o", str(tmp_path / "nodir" / "p.json")), "nodir")
     assert not (tmp_path / "nodir").exists()

@@ -111,7 +111,7 @@ def test_plan_charges_links_and_host_path(tmp_path):
     # resources: layers + link beat FIFOs + the transport ends at this board
     for name, b in boards.items():
         bram = sum(lay["bram36"] for lay in b["layers"]) + ln["buffer_bram36"]
-        lut = sum(lay["lut"] for lay in b["layers"])
+        lut = sum(lay["lut"] for lay in b["layers"]) + b["link_lut"]
         for src, dst in [(ln["from"], ln["to"])] + [(h["from"], h["to"]) for h in board_hops]:
             tx, rx = cm.transport_ends(100.0, 500.0 if {src, dst} == {"a", "b"} else 700.0, ln["width_bits"])
             bram += (tx.tx_bram36 if src == name else 0) + (rx.rx_bram36 if dst == name else 0)
@@ -186,4 +186,10 @@ def test_no_fit_error_names_the_transport_reserve(tmp_path, run_cli, assert_user
     p = run_cli("plan", str(tmp_path / "m.onnx"), str(tmp_path / "z2.yaml"), "--util", "0.0005", "-q")
     assert_user_error(p, "fits on no board", "lut", "kept for the link transport")
     p = run_cli("plan", str(tmp_path / "m.onnx"), str(tmp_path / "z2.yaml"), "--util", "0.05", "-q")
-    assert_user_error(p, "does not fit", "850 kept for the link transport")
+    # the Aurora credit buffer (850 LUTs) and the link (un)packers' reserve (transport.link_kernel_reserve)
+    from asymap.partition.transport import link_kernel_reserve
+
+    kernels = int(link_kernel_reserve(asymap.load_model(tmp_path / "m.onnx"),
+                                      asymap.load_cluster(tmp_path / "z2.yaml"), [0, 0], 0)[3])
+    assert kernels > 0
+    assert_user_error(p, "does not fit", f"{850 + kernels} kept for the link transport")

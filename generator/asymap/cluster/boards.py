@@ -36,7 +36,9 @@ REQUIRED = ("dsp", "bram36", "uram", "lut", "clock_mhz", "mem_gbps")
 # The platform whose leftover resources dsp..lut are is one key, ``deploy: platform`` (the Vitis
 # platform the board is built on; a Vivado-flow board has none and keeps the device totals): the
 # budgets are taken for the platform the build links against, never for a second name.
-OPTIONAL = ("resources_source", "device", "slrs", "clock_source", "reference")
+# ``slls`` (super long lines per SLR boundary, for the crossing check of partition/slrcross.py) and
+# ``slls_source`` (where that figure comes from) are optional too.
+OPTIONAL = ("resources_source", "device", "slrs", "clock_source", "reference", "slls", "slls_source")
 RESOURCE_KEYS = ("dsp", "dsp_type", "bram36", "uram", "lut", "ff", "clock_mhz", "mem_gbps", "name", "part",
                  "ports") + OPTIONAL
 DEVICE_KEYS = ("dsp", "bram36", "uram", "lut", "ff")
@@ -81,6 +83,8 @@ class BoardSpec:
     resources_source: str = ""
     device: tuple = ()  # ((key, total), ...) of the part, informational
     slrs: int = 1  # super logic regions; each gets 1/slrs of the budget (costmodel.slr_budget)
+    slls: int = 0  # super long lines per SLR boundary (0: not given; partition/slrcross.SLL_FLOOR applies)
+    slls_source: str = ""
     clock_source: str = ""
     references: tuple[Reference, ...] = field(default_factory=tuple)
 
@@ -197,6 +201,8 @@ def spec_from_dict(type_id: str, d: dict, where: str, *, default_dsp_type: str |
         resources_source=str(d.get("resources_source", "")),
         device=tuple((k, _num(where, f"device.{k}", v, integer=True)) for k, v in device.items()),
         slrs=_num(where, "slrs", d.get("slrs", 1), integer=True, positive=True),
+        slls=_num(where, "slls", d.get("slls", 0), integer=True),
+        slls_source=str(d.get("slls_source", "")),
         clock_source=str(d.get("clock_source", "")),
         references=tuple(refs),
     )

@@ -1111,18 +1111,23 @@ def link_cmac_packets(graph: Graph, width_bits: int, max_payload_beats: int | No
 
 
 def link_seconds(wire_beats, width_bits: int, gbps: float, latency_ns: float, kernel_clock_hz: float,
-                 cmac_packets=None):
+                 cmac_packets=None, credits: bool = False):
     """Seconds one image occupies a link: the slower of the line rate (what the wire carries,
     framing and padding included, i.e. line rate x framing efficiency for the payload) and the
     link kernels' rate (one ``width_bits`` beat per kernel clock), plus the one-way latency.
     On a 100G CMAC link (``transport_core``) the wire also carries, per data packet
     (``cmac_packets``, from :func:`link_cmac_packets`), ``asymap_cmac_credit``'s 64-byte header
-    beat and Ethernet's FCS, preamble and minimum inter-packet gap (``CMAC_PACKET_OVERHEAD_BYTES``)."""
+    beat and Ethernet's FCS, preamble and minimum inter-packet gap (``CMAC_PACKET_OVERHEAD_BYTES``).
+    ``credits`` (both ends have a deployed transport, ``transport.has_transport``): on Aurora the
+    sender's own credit word goes out as a UFC keepalive at least every ``UFC_KEEPALIVE`` cycles
+    even when it does not change (:func:`credit_keepalive_share`), taking that share of the line."""
     beats = np.asarray(wire_beats, dtype=np.float64)
     bits = beats * width_bits
     if cmac_packets is not None and transport_core(gbps) == "cmac":
         bits = bits + np.asarray(cmac_packets, dtype=np.float64) * (8 * CMAC_PACKET_OVERHEAD_BYTES)
     line = bits / (gbps * 1e9)
+    if credits:
+        line = line / (1.0 - credit_keepalive_share(gbps))
     kernel = beats / kernel_clock_hz
     return np.maximum(line, kernel) + latency_ns * 1e-9
 
@@ -1138,6 +1143,36 @@ def link_buffer_bram36(shapes: list[tuple[int, int, int]], width_bits: int,
     if depth <= LUTRAM_MAX_DEPTH:
         return 0
     return len(shapes) * int(bram_count(width_bits, depth))
+
+
+# --- the link kernels' (un)packers (link.h ``link_pack``/``link_unpack``: stream_utils.h ``repack``) ---
+# Between a PI-byte and a PO-byte word ``repack`` keeps a completely partitioned buffer of PI + PO
+# bytes (each a register, UG1399 "Array Partitioning"). A read writes PI bytes at the variable
+# offset ``fill`` (a multiple of g = gcd(PI, PO) below PO when it loads: PO / g positions): a
+# barrel shifter over the buffer, ceil(log2(PO / g)) stages of 2:1 multiplexers, two stages per
+# LUT6 (a 4:1 multiplexer); then every buffer byte chooses between the loaded value, its neighbour
+# PO bytes on (the shift after a write) and itself: one more LUT per bit. Its three loop counters
+# and their compares: LUT_REPACK_CTRL. An estimate of the structure the code asks for, until
+# csynth reports exist. Flip-flops: the buffer's bits, not a budgeted resource.
+LUT_REPACK_CTRL = 100
+
+
+def repack_luts(pi: int, po: int) -> int:
+    """LUTs of one ``repack<PI, PO>`` (see LUT_REPACK_CTRL)."""
+    pi, po = int(pi), int(po)
+    pos = max(1, po // int(np.gcd(pi, po)))
+    stages = (pos - 1).bit_length()  # ceil(log2(pos))
+    return LUT_REPACK_CTRL + 8 * (pi + po) * (1 + (stages + 1) // 2)
+
+
+def link_kernel_luts(shapes: list, width_bits: int, lanes: int, send: bool) -> int:
+    """LUTs of one board end's link (un)packers: one per tensor of the cut, between the tensor's
+    port beat (``port_bytes(shape, lanes)``) and the link's ``width_bits`` beat."""
+    from asymap.lanes import port_bytes
+
+    b = int(width_bits) // 8
+    return int(sum(repack_luts(port_bytes(s, lanes), b) if send else repack_luts(b, port_bytes(s, lanes))
+                   for s in shapes))
 
 
 # --- transport ends: the RTL under the link kernels (rtl/asymap_xport.v, docs/link-protocol.md 5, 6) ---
@@ -1212,6 +1247,56 @@ def transport_ends(gbps: float, latency_ns: float, width_bits: int) -> tuple[Tra
     else:
         rx = TransportEnd(rx_lut=lutram_sdp_luts(bits, depth))
     return tx, rx
+
+
+# --- credit words on the wire (asymap_cmac_credit.v, asymap_ufc_credit.v; docs/link-protocol.md 5, 7) ---
+# Credits for a direction's data travel on the reverse direction of the same link. They cost that
+# direction's bandwidth only where it carries data too (a host path's result returning over a
+# pipeline link, a ring); ``transport.charge_credits`` charges them there after the search.
+# CMAC: a credit packet is the 64-byte header beat alone (+ FCS, preamble, gap: 88 bytes on the
+# wire), at most one per CMAC_CREDIT_SPACING MAC cycles, only when the word changed (every data
+# header carries the word and resets the keepalive, so a busy direction sends no keepalive).
+# Aurora: a 4-byte UFC message takes the data path for UFC_MESSAGE_BLOCKS 64-bit blocks (PG074: a
+# UFC header block, then the data block), at most one per UFC_SPACING user cycles, and at least
+# one per UFC_KEEPALIVE cycles whether the word changed or not (UFC messages are separate from the
+# data, so the keepalive runs on busy directions too).
+CMAC_CREDIT_PACKET_BITS = 8 * CMAC_PACKET_OVERHEAD_BYTES
+UFC_SPACING = 32  # asymap_ufc_credit SPACING (its default, as deploy instantiates it)
+UFC_KEEPALIVE = 1024  # asymap_ufc_credit KEEPALIVE
+UFC_MESSAGE_BLOCKS = 2
+
+
+def credit_message_bits(gbps: float) -> int:
+    """Line bits one credit update takes on a link direction."""
+    return CMAC_CREDIT_PACKET_BITS if transport_core(gbps) == "cmac" else UFC_MESSAGE_BLOCKS * CORE_WIDTH["aurora"]
+
+
+def credit_rate_share(gbps: float) -> float:
+    """The largest share of a direction's line its credit updates can take (one per spacing):
+    CMAC 704 bits per 64 cycles of 322.27 MHz = 3.55 Gb/s (3.5 % of 100G); Aurora 2 of 32 blocks."""
+    if transport_core(gbps) == "cmac":
+        return min(1.0, CMAC_CREDIT_PACKET_BITS * CORE_CLOCK_MHZ["cmac"] * 1e6 / CMAC_CREDIT_SPACING / (gbps * 1e9))
+    return UFC_MESSAGE_BLOCKS / UFC_SPACING
+
+
+def credit_keepalive_share(gbps: float) -> float:
+    """Share of a busy direction's line its own keepalive credit updates take: Aurora 2 of 1,024
+    blocks (0.2 %); CMAC none (its data headers carry the word)."""
+    return 0.0 if transport_core(gbps) == "cmac" else UFC_MESSAGE_BLOCKS / UFC_KEEPALIVE
+
+
+def credit_seconds(gbps: float, data_s: float, reverse_entries: int) -> float:
+    """Seconds per image the credit updates for the reverse direction's data add to a direction
+    that carries ``data_s`` seconds of its own data: the receiver's word (entries written, entries
+    freed) changes at most twice per entry it takes in, so at most ``2 * reverse_entries + 1``
+    updates per image, and never more than ``credit_rate_share`` of the line (over the busy time
+    T = data + credits: credits <= share x T + one update)."""
+    share = credit_rate_share(gbps)
+    msg = credit_message_bits(gbps) / (gbps * 1e9)
+    by_count = (2 * int(reverse_entries) + 1) * msg
+    if share >= 1.0:
+        return by_count
+    return float(min(by_count, (share * data_s + msg) / (1.0 - share)))
 
 
 def store_forward_s(gbps: float, shapes: list[tuple[int, int, int]] | None = None, width_bits: int = 512,

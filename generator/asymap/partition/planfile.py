@@ -58,6 +58,9 @@ class BoardPlan:
     slrs: int = 1
     platform: str = ""  # the shell/flow whose leftover resources are the "avail" figures
     port_lanes: int = 8  # channels per beat of the board's tensor ports at most (lanes.port_lanes)
+    slr_crossing_bits: list = field(default_factory=list)  # wires crossing each SLR boundary (partition/slrcross.py)
+    link_lut: int = 0  # its link kernels' (un)packers (in resources lut; costmodel.link_kernel_luts)
+    ff: list = field(default_factory=list)  # [estimated flip-flops, what the platform leaves] (partition/ffmodel.py)
 
 
 @dataclass
@@ -75,6 +78,7 @@ class LinkPlan:
     rx_lut: int = 0  # the receiver's credit buffer, LUTRAM (charged to the destination board's lut)
     rx_bram36: int = 0  # the receiver's credit buffer in block RAM (100G: 512-bit entries, > 64 deep; its bram36)
     store_forward_s: float = 0.0  # latency of the CMAC packet store-and-forward (in latency_s)
+    credit_s: float = 0.0  # credit updates for reverse-direction data sharing this direction (in interval_s)
 
     def to_dict(self) -> dict:
         d = _plain(self)

@@ -31,7 +31,11 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
-from asymap.partition.transport import charge_transport, transport_reserve
+from asymap.partition.ffmodel import check_ffs, ff_available, layers_ffs
+from asymap.partition.slrcross import check_crossings
+from asymap.partition.transport import (
+    charge_credits, charge_link_kernels, charge_transport, has_transport, link_kernel_reserve, transport_reserve,
+)
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
     resource_class,
@@ -113,7 +117,8 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     wbytes = streamed_bytes(infos)
     by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w) for w in port_widths(graph)}
 
-    budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs))
+    budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs)
+                          - link_kernel_reserve(graph, cluster, board_type, t, specs[t].slrs))
                for t in range(len(specs))]  # per SLR
 
     def tables(job: tuple[int, tuple]) -> tuple[dict, list]:
@@ -148,13 +153,15 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     adj: list[list[int]] = [[] for _ in names]
     lmin = np.full(L + 1, np.inf)
     wire: dict[int, tuple] = {}  # width -> (beats, CMAC packets) per cut
+    cages: dict = {}  # transport.has_transport's memo
     for ln in cluster.links:
         a, b = pos[ln.a], pos[ln.b]
         clk = min(cluster.boards[a].spec.clock_hz, cluster.boards[b].spec.clock_hz)
         w = link_width_bits(ln.gbps, clk / 1e6)
         if w not in wire:
             wire[w] = link_wire_beats(graph, w), link_cmac_packets(graph, w)
-        v = link_seconds(wire[w][0], w, ln.gbps, ln.latency_ns, clk, wire[w][1])
+        v = link_seconds(wire[w][0], w, ln.gbps, ln.latency_ns, clk, wire[w][1],
+                         credits=all(has_transport(cluster.boards[x], ln.gbps, cages) for x in (a, b)))
         link[(a, b)] = link[(b, a)] = v
         adj[a].append(b)
         adj[b].append(a)
@@ -660,7 +667,7 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
             need = np.minimum(tt.menus[0][j].lo_res[0], tt.menus[1][j].lo_res[0])
             held = np.asarray(slr_budget(tt.spec, pb.util)) - tt.budget  # kept for the link transport's buffers
             bad = [f"{RES[r]} {int(need[r])} > {int(tt.budget[r])}"
-                   + (f" ({int(held[r])} kept for the link transport)" if held[r] > 0 else "")
+                   + (f" ({int(held[r])} kept for the link transport and link kernels)" if held[r] > 0 else "")
                    for r in range(4) if need[r] > tt.budget[r]]
             return UserError(
                 f"{pb.graph.name}: layer {j} '{lay.name}' ({lay.op}) fits on no board: even at its slowest it needs "
@@ -681,7 +688,7 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
         use = sum(tt.menus[md][j].lo_res[0] for j in range(L))
         cap = tt.budget * tt.spec.slrs
         held = (np.asarray(slr_budget(tt.spec, pb.util)) - tt.budget) * tt.spec.slrs  # the link transport's buffers
-        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" + (f" ({int(held[r])} kept for the link transport)" if held[r] > 0 else "")
+        over = [f"{RES[r]} {int(use[r])} > {int(cap[r])}" + (f" ({int(held[r])} kept for the link transport and link kernels)" if held[r] > 0 else "")
                 for r in range(4) if use[r] > cap[r]]
         parts.append(f"{label} {', '.join(over) or 'fits'}")
     what = f"at its slowest the whole model needs on the largest board '{tt.spec.type}': {'; '.join(parts)}"
@@ -864,8 +871,14 @@ def _host_path(pb: Problem, graph: Graph, path: list[int], lplans: list[LinkPlan
             if nm in names and nm not in used and nm not in fwd:
                 fwd.append(nm)
     d = {"attach": names[hr.attach], "host": hname, "in": hin, "out": hout, "forwarding": fwd}
-    stages = [(h["interval_s"], f"{h['from']}->{h['to']}") for h in hin + hout if h["interval_s"]]
-    return d, stages
+    return d, _hop_stages(d)
+
+
+def _hop_stages(host_path: dict | None) -> list:
+    """The host path's hops as stages (seconds, name)."""
+    if not host_path:
+        return []
+    return [(h["interval_s"], f"{h['from']}->{h['to']}") for h in host_path["in"] + host_path["out"] if h["interval_s"]]
 
 
 def _references(graph: Graph, cluster: Cluster, ips: float) -> dict:
@@ -1075,6 +1088,15 @@ def plan(
         tau = res.interval
         bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, [None] * len(res.path))
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
+    charge_credits(graph, cluster, lplans, host_path)
+    link_ff = charge_link_kernels(graph, cluster, bplans, lplans, host_path)
+    for i, bp in enumerate(bplans):  # flip-flops: estimated per block, checked, not searched (ffmodel.py)
+        t, spec_i = pb.board_type[res.path[i]], cluster.boards[res.path[i]].spec
+        tt_i = _at(pb, t, bp.first_layer, bp.last_layer + 1) if built[i] is None else _width(pb, t, built[i])
+        bp.ff = [layers_ffs(bp, tt_i.infos or pb.infos, spec_i) + link_ff[bp.name], ff_available(spec_i)]
+    check_ffs(bplans, util)
+    check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards})
+    hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
     interval = max(s[0] for s in stages)

@@ -1,0 +1,117 @@
+"""The SLR crossing is checked (issue 12 item 2): each multi-SLR board's streams crossing each SLR
+boundary (partition/slrcross.py) are recorded in plan.json ``boards[].slr_crossing_bits`` and a plan
+needing more super long lines than 80 % of a boundary's is refused."""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+
+import pytest
+
+import asymap
+from asymap.errors import UserError
+from asymap.lanes import PORT_LANE_CHOICES, port_bytes
+from asymap.partition import slrcross
+
+
+def _graph(tmp_path, name="resnet18", size=64):
+    import onnx
+
+    p = tmp_path / f"{name}{size}.onnx"
+    if not p.exists():
+        onnx.save(asymap.build_zoo_model(name, input_size=size, seed=0), str(p))
+    return asymap.load_model(p)
+
+
+def _one_board_plan(tmp_path, g):
+    c = tmp_path / "one.yaml"
+    c.write_text("boards:\n  - {name: a, type: u280}\n  - {name: b, type: u280}\n"
+                 "links:\n  - {a: a, b: b, gbps: 100, latency_ns: 500}\n")
+    return asymap.plan(g, asymap.load_cluster(c), boards=1)
+
+
+def _brute(g, bp):
+    """Per boundary: every tensor whose producer SLR (0 if received) is below it and some reader
+    (an engine here, or the link/host beyond the last engine's SLR) is above it."""
+    shapes = g.tensor_shapes
+    slr = {ly.index: ly.slr for ly in bp.layers}
+    made = {g.layers[i].output: s for i, s in slr.items()}
+    last = max(slr.values())
+    out = []
+    for k in range(bp.slrs - 1):
+        bits = 0
+        for t in shapes:
+            src = made.get(t, 0)
+            readers = [slr[i] for i in slr if t in g.layers[i].inputs]
+            if t in g.live_across(bp.last_layer):
+                readers.append(last)
+            if readers and src <= k < max(readers):
+                bits += 8 * port_bytes(shapes[t], bp.port_lanes) + 2
+        out.append(bits)
+    return out
+
+
+@pytest.mark.parametrize("split", [(1, 3), (5, 9), (2, 2), (0, 15)])
+def test_crossing_bits_equal_a_direct_count(tmp_path, split):
+    g = _graph(tmp_path)
+    bp = copy.deepcopy(_one_board_plan(tmp_path, g).boards[0])
+    n = len(bp.layers)
+    a, b = split
+    for i, ly in enumerate(bp.layers):
+        ly.slr = 0 if i < a else 1 if i < b else 2
+    bp.slrs = 3
+    assert n > b
+    for lanes in PORT_LANE_CHOICES:
+        bp.port_lanes = lanes
+        got = slrcross.crossing_bits(g, bp)
+        assert got == _brute(g, bp), (split, lanes)
+    # a residual block cut in the middle: the skip and the main path both cross
+    assert max(slrcross.crossing_bits(g, bp)) > 0
+
+
+def test_single_slr_boards_record_nothing(tmp_path):
+    g = _graph(tmp_path)
+    c = tmp_path / "z.yaml"
+    c.write_text("boards:\n  - {name: a, type: zcu104}\n  - {name: b, type: zcu104}\n"
+                 "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 500}\n")
+    d = asymap.plan(g, asymap.load_cluster(c)).to_dict()
+    assert all(b["slr_crossing_bits"] == [] for b in d["boards"])
+
+
+def test_plan_records_and_refuses_beyond_the_slls(tmp_path):
+    g = _graph(tmp_path)
+    bp = copy.deepcopy(_one_board_plan(tmp_path, g).boards[0])
+    for i, ly in enumerate(bp.layers):
+        ly.slr = 0 if i < 4 else 1
+    bp.slrs = 2
+    need = slrcross.crossing_bits(g, bp)[0]
+    ok = SimpleNamespace(slls=-(-need * 5 // 4))
+    slrcross.check_crossings(g, [bp], {bp.name: ok})
+    assert bp.slr_crossing_bits == [need]
+    with pytest.raises(UserError, match=r"board a: the streams crossing SLR0/SLR1 need .* super long lines"):
+        slrcross.check_crossings(g, [bp], {bp.name: SimpleNamespace(slls=need * 5 // 4 - 2)})
+    # no figure in the board file: the floor; --util does not scale the device's wires
+    assert slrcross.sll_limit(SimpleNamespace(slls=0)) == int(0.8 * slrcross.SLL_FLOOR)
+
+
+def test_board_file_slls_key(tmp_path):
+    c = tmp_path / "c.yaml"
+    c.write_text("boards:\n  - name: a\n    resources: {dsp: 100, bram36: 100, uram: 0, lut: 100000, clock_mhz: 200,"
+                 " mem_gbps: 10, slrs: 2, slls: 5000, slls_source: 'read with NUM_TOP_SLLS'}\n")
+    spec = asymap.load_cluster(c).boards[0].spec
+    assert spec.slls == 5000 and spec.slls_source == "read with NUM_TOP_SLLS"
+    c.write_text("boards:\n  - name: a\n    resources: {dsp: 100, bram36: 100, uram: 0, lut: 100000, clock_mhz: 200,"
+                 " mem_gbps: 10, slrs: 2, slls: -1}\n")
+    with pytest.raises(UserError, match="slls"):
+        asymap.load_cluster(c)
+
+
+@pytest.mark.parametrize("name", ["resnet152", "mobilenetv2", "inception", "shufflenetv2", "vgg16"])
+def test_crossings_cannot_bind_on_chain_models(tmp_path, name):
+    """The stated bound: a boundary carries at most the tensors live across one cut of the chain
+    (a segment fills its SLRs in chain order), each at most 32 channels (256 bits) + handshake wide;
+    on these models that stays within util x SLL_FLOOR at the default util, whatever the plan."""
+    g = _graph(tmp_path, name, 75 if name == "inception" else 64)
+    live = max(len(g.live_across(i)) for i in range(-1, len(g.layers)))
+    assert live * (8 * max(PORT_LANE_CHOICES) + slrcross.HANDSHAKE_BITS) <= 0.8 * slrcross.SLL_FLOOR, live
