@@ -83,7 +83,7 @@ class BoardSpec:
     resources_source: str = ""
     device: tuple = ()  # ((key, total), ...) of the part, informational
     slrs: int = 1  # super logic regions; each gets 1/slrs of the budget (costmodel.slr_budget)
-    slls: int = 0  # super long lines per SLR boundary (0: not given; partition/slrcross.SLL_FLOOR applies)
+    slls: int = 0  # super long lines per SLR boundary (0: not given, crossings recorded but not checked)
     slls_source: str = ""
     clock_source: str = ""
     references: tuple[Reference, ...] = field(default_factory=tuple)

@@ -1,26 +1,28 @@
 """SLR crossings of a plan: the streams between a multi-SLR board's engines that cross each SLR
 boundary, checked against the super long lines (SLLs) of that boundary.
 
-A segment fills its SLRs in chain order (costmodel.pack_slrs), so a tensor produced in SLR ``p``
-and read in SLR ``q > p`` crosses every boundary between them (a stacked device's SLRs form a
-column: SLR0 to SLR2 goes through SLR1, UG906 "Grid vs Stacked SLR Crossing Reporting"). Each
-stream (one per consumer: one producer, one consumer) crosses as its port beat plus TVALID and
-TREADY, registered on both sides (Laguna flip-flops, no change to the interval), once per
-boundary: a tensor read by several engines beyond a boundary crosses it once and is forked on the
-far side (counted per consumer, DenseNet's dense blocks would need one crossing per later layer of
-the block). The board's
-received tensors enter in SLR 0 (its first engines) and its sent tensors leave from the SLR of its
-last engine. Not counted: the platform's own crossings (its memory and host interconnect) and the
-kernel's off-chip memory port (one AXI master per board, routed by the platform's interconnect).
+A segment fills its SLRs in chain order (costmodel.pack_slrs), and deploy makes one kernel per SLR
+(codegen/segment_slr.py), so a stream produced in SLR ``p`` and read in SLR ``q > p`` crosses every
+boundary between them (a stacked device's SLRs form a column: SLR0 to SLR2 goes through SLR1,
+UG906 "Grid vs Stacked SLR Crossing Reporting"). The streams counted are the ones codegen makes
+cross, each as its beat plus TVALID and TREADY (registered on both sides: Laguna flip-flops, no
+change to the interval):
+* one per consumer of a tensor: a tensor's fork sits in its producer's SLR (the board's first SLR
+  for a received tensor), so a tensor read by two engines beyond a boundary crosses it twice;
+* one per tensor sent on, from its producer's SLR to the last engine's (the packers and the link
+  transmitter live there);
+* one ``wmem`` word (512 bits) per off-chip-weight layer beyond the first SLR, and one 64-bit
+  preload stream per URAM-weight layer there: the kernel the host starts, in the first SLR, owns
+  every memory port and streams the weights across;
+* the receiver's one-bit per-image verdict, from the first SLR to the last.
+Not counted: the platform's own crossings (its memory and host interconnect).
 
-The SLLs per boundary are the board file's ``slls`` (with ``slls_source``), else ``SLL_FLOOR``:
-AMD's guides give no fixed figure (UG949 "Super Long Line (SLL) Routes": read it from the device,
-``get_property NUM_TOP_SLLS [get_slrs SLR0]``); the smallest figure found for any UltraScale+ part
-is about 3,840 per boundary, claimed for the VU9P in public design notes without a source (a
-Vivado 2024.1 reading of the XCVU19P gives 23,040), so that smaller one is taken for every
-multi-SLR board. A boundary's streams may use ``SLL_SHARE`` of them (the rest is routing slack and
-the platform's own crossings; a fixed share: ``--util`` scales the budgets a plan may use, not the
-device's wires); a plan beyond that is refused.
+The SLLs per boundary are the board file's ``slls`` (with ``slls_source``). AMD gives no fixed figure
+(UG949 "Super Long Line (SLL) Routes": read it from the device, ``get_property NUM_TOP_SLLS
+[get_slrs SLR0]``) and none was found per Alveo device, so no board file has one and the count is
+recorded, not checked, until a user gives it: a plan then may use ``SLL_SHARE`` of them (the rest is
+routing slack and the platform's own crossings; a fixed share: ``--util`` scales the budgets a plan
+may use, not the device's wires) and is refused beyond that.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from asymap.frontend.ir import Graph
 from asymap.lanes import port_bytes
 from asymap.partition.planfile import BoardPlan
 
-SLL_FLOOR = 3840
 SLL_SHARE = 0.8
 HANDSHAKE_BITS = 2  # TVALID, TREADY
+#: Beat of the stream carrying a layer's weights from the first SLR's memory reader, by weight mode
+#: (hls/include/asymap/weights_offchip.h ``wmem_word_t``; the URAM preloader's 64-bit words).
+WEIGHT_STREAM_BITS = {"offchip": 512, "preload": 64}
 
 
 def stream_bits(shape, lanes: int) -> int:
@@ -40,32 +44,36 @@ def stream_bits(shape, lanes: int) -> int:
     return 8 * port_bytes(shape, lanes) + HANDSHAKE_BITS
 
 
-def sll_limit(spec) -> int:
-    """SLLs per boundary a board's streams may use: ``SLL_SHARE`` of the board file's ``slls``
-    (else ``SLL_FLOOR``)."""
-    return int(SLL_SHARE * (spec.slls or SLL_FLOOR))
+def sll_limit(spec) -> int | None:
+    """SLLs per boundary a board's streams may use: ``SLL_SHARE`` of the board file's ``slls``;
+    None when the board file gives none (nothing to check against)."""
+    return int(SLL_SHARE * spec.slls) if spec.slls else None
 
 
 def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
-    """Wires of the streams crossing each of the board's ``slrs - 1`` boundaries."""
+    """Wires of the streams crossing each of the board's ``slrs - 1`` boundaries (the streams
+    codegen/segment_slr.py makes cross, module docstring)."""
     if bp.slrs <= 1:
         return []
     shapes = graph.tensor_shapes
-    slr = {ly.index: ly.slr for ly in bp.layers}
-    last = max(slr.values())
-    made: dict[str, int] = {}  # tensor -> SLR it is produced in (received tensors: SLR 0)
+    first = min(ly.slr for ly in bp.layers)
+    last = max(ly.slr for ly in bp.layers)
+    made: dict[str, int] = {}  # tensor -> SLR it is produced in (received tensors: the first SLR)
     for ly in bp.layers:
         made[graph.layers[ly.index].output] = ly.slr
-    reach: dict[str, int] = {}  # tensor -> the farthest SLR it is read in (or sent from)
+    streams: list[tuple[int, int, int]] = []  # (from SLR, to SLR, wires)
     for ly in bp.layers:
         for t in graph.layers[ly.index].inputs:
-            reach[t] = max(reach.get(t, 0), ly.slr)
-    for t in graph.live_across(bp.last_layer):  # sent on the link (or to the host) from the last engine's SLR
-        reach[t] = last
+            streams.append((made.get(t, first), ly.slr, stream_bits(shapes[t], bp.port_lanes)))
+        if ly.weights in WEIGHT_STREAM_BITS:
+            streams.append((first, ly.slr, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
+    for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR
+        streams.append((made.get(t, first), last, stream_bits(shapes[t], bp.port_lanes)))
+    streams.append((first, last, 1 + HANDSHAKE_BITS))  # the receiver's per-image verdict
     out = [0] * (bp.slrs - 1)
-    for t, far in reach.items():
-        for k in range(made.get(t, 0), far):  # once per boundary: forked on the far side
-            out[k] += stream_bits(shapes[t], bp.port_lanes)
+    for src, dst, bits in streams:
+        for k in range(src, dst):
+            out[k] += bits
     return out
 
 
@@ -75,13 +83,13 @@ def check_crossings(graph: Graph, bplans: list[BoardPlan], specs: dict) -> None:
     for bp in bplans:
         bits = crossing_bits(graph, bp)
         bp.slr_crossing_bits = bits
-        if not bits:
-            continue
         cap = sll_limit(specs[bp.name])
+        if not bits or cap is None:
+            continue
         for k, v in enumerate(bits):
             if v > cap:
                 raise UserError(
                     f"board {bp.name}: the streams crossing SLR{k}/SLR{k + 1} need {v:,} super long lines, "
-                    f"more than {cap:,} ({SLL_SHARE:.0%} of {specs[bp.name].slls or SLL_FLOOR:,} per boundary); "
-                    f"if the device has more, give them as the board file's 'slls' "
+                    f"more than {cap:,} ({SLL_SHARE:.0%} of the board file's slls: {specs[bp.name].slls:,} per boundary); "
+                    f"if the device has more, correct 'slls' "
                     f"(Vivado: get_property NUM_TOP_SLLS [get_slrs SLR{k}])")
