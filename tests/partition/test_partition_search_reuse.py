@@ -170,3 +170,25 @@ def test_tighten_stays_honest_when_knapsacks_give_up_at_once(chunk, monkeypatch)
         assert res.interval >= true * (1 - 1e-12), seed
         assert true * (1 - 1e-12) <= evaluate(pb.seg, link, res.path, res.cuts) <= res.interval * (1 + 1e-12), seed
     assert any(gave_up), "no knapsack gave up: the test tests nothing"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_front_at_t_is_the_pareto_set_of_the_options_meeting_t(seed):
+    """_Knapsack._at (the options meeting T with no dominator meeting T, from each option's
+    fewest dominating cycles) equals _pareto over the options meeting T, in the same order,
+    equal rows included (the first is kept)."""
+    from asymap.partition.segments import _pareto
+
+    rng = np.random.default_rng(500 + seed)
+    n = int(rng.integers(1, 60))
+    cyc = rng.integers(1, 30, size=n).astype(np.int64)
+    res = rng.integers(0, 4, size=(n, 4)).astype(np.int64)  # small values: many equal and dominated rows
+    ks = Knapsack([(cyc, res, np.arange(n))], np.full(4, 10**6, np.int64), 1500, None)
+    for t in range(0, 32):
+        ok = np.nonzero(cyc <= t)[0]
+        want = ok[_pareto(res[ok])] if len(ok) else ok
+        front, rows, least = ks._at(0, t)
+        assert front.tolist() == want.tolist(), (seed, t)
+        assert np.array_equal(rows, res[want])
+        if len(want):
+            assert np.array_equal(least, res[want].min(axis=0))

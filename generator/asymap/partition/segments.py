@@ -687,6 +687,7 @@ class _Knapsack:
         self.yes: dict = {}  # p -> [(q, T, choice)] that fit
         self.front: dict = {}  # (layer's options, how many meet T) -> _at's answer
         self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows, their least use per kind)
+        self.dominated: dict = {}  # id(layer's cycles) -> _dominated_at
         self.no: dict = {}  # p -> [(q, T)] that do not
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
@@ -715,12 +716,29 @@ class _Knapsack:
         got = self.by_t.get((i, t))
         if got is None:
             cyc, res, _ = self.opts[i]
-            ok = np.nonzero(cyc <= t)[0]
-            key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
+            meet = cyc <= t
+            key = (id(cyc), int(meet.sum()))  # layers sharing their options (LazyOptions) share this too
             if key not in self.front:
-                front = ok[_pareto(res[ok])] if len(ok) else ok
+                # Pareto-minimal among the options meeting T = meeting T with no dominator
+                # meeting T (_dominated_at): the same indices, in the same order, as _pareto of
+                # those rows, from two comparisons instead of a Pareto pass per (layer, T).
+                front = np.nonzero(meet & (self._dominated_at(cyc, res) > t))[0]
                 self.front[key] = (front, res[front], res[front].min(axis=0) if len(front) else None)
             got = self.by_t[(i, t)] = self.front[key]
+        return got
+
+    def _dominated_at(self, cyc: np.ndarray, res: np.ndarray) -> np.ndarray:
+        """Per option, the fewest cycles of an option dominating it in resources (<= in every
+        kind; of equal rows the first dominates the later ones, as ``_pareto`` keeps the first);
+        inf if none. Cached per option array."""
+        got = self.dominated.get(id(cyc))
+        if got is None:
+            n = len(cyc)
+            le = _le_all(res, res)  # le[a, b]: row a <= row b everywhere
+            dom = le & ~(le.T & ~_earlier(n)) if n else le  # equal rows: only an earlier one dominates
+            np.fill_diagonal(dom, False)
+            got = self.dominated[id(cyc)] = np.where(dom, cyc[:, None].astype(np.float64), np.inf).min(axis=0) \
+                if n else np.zeros(0)
         return got
 
     def cannot(self, p: int, q: int, t, slrs: int) -> bool:
