@@ -534,18 +534,22 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     arg = arg.copy()
     sel = big[np.arange(n), arg]  # the chosen rows
     cur = sel.sum(axis=0)
-    over = big - total  # a switch's new total minus the budget is (cur - sel[i]) + over[i, o]
+    # A switch's new total minus the budget is (cur - sel[i]) + over[i, o]; kept kind-major
+    # ([4, n, K]) so that each kind's slice is contiguous (the same numbers, added in the same
+    # order, as summing a [n, K, 4] array's last axis kind by kind).
+    over = np.ascontiguousarray((big - total).transpose(2, 0, 1))
+    div = safe[:, None, None]
     tl, sl = total.tolist(), safe.tolist()
     for _ in range(steps):
         excess = [max(c - t, 0.0) / s for c, t, s in zip(cur.tolist(), tl, sl)]
         if not any(e > 0 for e in excess):
             return [int(a) for a in arg]
-        ex = (cur - sel)[:, None, :] + over
+        ex = (cur - sel).T[:, :, None] + over
         np.maximum(ex, 0.0, out=ex)
-        ex /= safe
-        viol = ex[..., 0] + ex[..., 1]  # (the sum over the short axis, faster)
-        viol += ex[..., 2]
-        viol += ex[..., 3]
+        ex /= div
+        viol = ex[0] + ex[1]
+        viol += ex[2]
+        viol += ex[3]
         i, o = divmod(int(np.argmin(viol)), viol.shape[1])
         if not viol[i, o] < sum(excess) - 1e-12:
             return None
