@@ -81,6 +81,7 @@ def search(
     best_by_count[1] = best[0]
     ub = min(ub, best[0])
     bands: dict = {}  # (id(segment matrix), threshold) -> the columns that can matter (_band)
+    inner = {key: v[1:L] for key, v in link.items()}  # the cuts a transition can take
     for count in range(2, max_boards + 1):
         # Values above ub matter only in the last column (a plan's interval): a cut at or above ub
         # never extends (rows a < ub below) and, with a beam, values up to tau rank the states.
@@ -88,19 +89,22 @@ def search(
         nxt: dict[tuple[int, int], int] = {}
         for si in level:
             st = states[si]
-            if not (st.f[1:L] < ub).any():
+            fin = st.f[1:L]
+            if not (fin < ub).any():
                 continue
             for b2 in adj[st.last]:
                 if st.mask >> b2 & 1:
                     continue
-                a = np.maximum(st.f[1:L], link[(st.last, b2)][1:L])
+                # (method calls, not np.* wrappers, and reductions instead of index arrays: a
+                # transition is a dozen small numpy calls, whose overhead is most of its time)
+                a = np.maximum(fin, inner[(st.last, b2)])
                 low = a < ub
-                rows = np.flatnonzero(low)
-                if len(rows) == 0:
+                r0 = int(low.argmax())
+                if not low[r0]:
                     continue
-                r0, r1 = int(rows[0]), int(rows[-1]) + 1
+                r1 = L - 1 - int(low[::-1].argmax())
                 a = a[r0:r1]
-                if len(rows) < r1 - r0:
+                if not low[r0:r1].all():
                     a[~low[r0:r1]] = np.inf  # cuts at or above ub do not extend (as if left out)
                 first, last = _band(seg[b2], thr, bands, L)
                 c0, c1 = int(first[r0 + 1 : r1 + 1].min()), int(last[r0 + 1 : r1 + 1].max()) + 1
@@ -109,12 +113,12 @@ def search(
                 pj = np.zeros(L + 1, np.int64)
                 if c0 < c1:  # columns beyond [c0, c1) give values above thr: left at inf
                     m = np.maximum(a[:, None], s2[:, c0:c1])
-                    arg = np.argmin(m, axis=0)
-                    newf[c0:c1] = m[arg, np.arange(c1 - c0)]
+                    arg = m.argmin(axis=0)
+                    newf[c0:c1] = m.min(axis=0)
                     pj[c0:c1] = arg + (r0 + 1)
                 if not c0 <= L < c1:  # the last column always: a plan's interval, even above ub
                     m = np.maximum(a, s2[:, L])
-                    arg = int(np.argmin(m))
+                    arg = int(m.argmin())
                     newf[L] = m[arg]
                     pj[L] = arg + r0 + 1
                 key = (st.mask | 1 << b2, b2)

@@ -456,10 +456,12 @@ def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
 
 
 def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
-                   iters: int = 30) -> tuple[float, np.ndarray, list[int] | None]:
+                   iters: int = 30, find: bool = True) -> tuple[float, np.ndarray, list[int] | None]:
     """max over multipliers p >= 0 (sum 1) of  sum_i min_o sum_r p_r r_io / B_r  - 1, approximately
     (multiplicative weights), the best multipliers as a weight vector (p / B), and, when one of
     the choices met on the way fits the SLRs, that choice (a feasibility witness).
+
+    ``find=False``: the bound only (no choice is tried, the witness is None).
 
     B = ``budget`` x ``slrs``. Any choice within B in every kind has sum_i sum_r p_r r_io / B_r <= 1
     for every p, so a positive value proves that no choice fits (a Lagrangian relaxation of the
@@ -492,7 +494,7 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
         if best > 1e-9:
             break
         key = arg.tobytes()
-        if key not in tried:
+        if find and key not in tried:
             tried.add(key)
             if slrs <= 1:  # the sum of the chosen rows (exact: whole numbers far below 2**53)
                 fit = bool((big[ar, arg].sum(axis=0) <= budget).all())
@@ -511,7 +513,7 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
         p /= p.sum()
     w = np.zeros(4)
     w[act] = best_p / total[act]
-    if slrs == 1 and best <= 1e-9:
+    if find and slrs == 1 and best <= 1e-9:
         fin = np.isfinite(big).all(axis=2)
         got = _repair(big, np.argmin(np.where(fin, np.where(fin[:, :, None], big, 0.0) @ w, np.inf), axis=1), total)
         if got is not None:
@@ -532,18 +534,22 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     arg = arg.copy()
     sel = big[np.arange(n), arg]  # the chosen rows
     cur = sel.sum(axis=0)
-    over = big - total  # a switch's new total minus the budget is (cur - sel[i]) + over[i, o]
+    # A switch's new total minus the budget is (cur - sel[i]) + over[i, o]; kept kind-major
+    # ([4, n, K]) so that each kind's slice is contiguous (the same numbers, added in the same
+    # order, as summing a [n, K, 4] array's last axis kind by kind).
+    over = np.ascontiguousarray((big - total).transpose(2, 0, 1))
+    div = safe[:, None, None]
     tl, sl = total.tolist(), safe.tolist()
     for _ in range(steps):
         excess = [max(c - t, 0.0) / s for c, t, s in zip(cur.tolist(), tl, sl)]
         if not any(e > 0 for e in excess):
             return [int(a) for a in arg]
-        ex = (cur - sel)[:, None, :] + over
+        ex = (cur - sel).T[:, :, None] + over
         np.maximum(ex, 0.0, out=ex)
-        ex /= safe
-        viol = ex[..., 0] + ex[..., 1]  # (the sum over the short axis, faster)
-        viol += ex[..., 2]
-        viol += ex[..., 3]
+        ex /= div
+        viol = ex[0] + ex[1]
+        viol += ex[2]
+        viol += ex[3]
         i, o = divmod(int(np.argmin(viol)), viol.shape[1])
         if not viol[i, o] < sum(excess) - 1e-12:
             return None
@@ -683,8 +689,9 @@ class _Knapsack:
         self.opts, self.budget, self.limit, self.work = opts, budget, limit, work
         self.dirs0 = _directions(budget)
         self.yes: dict = {}  # p -> [(q, T, choice)] that fit
-        self.front: dict = {}  # (layer, options meeting T) -> their Pareto-minimal ones
-        self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows)
+        self.front: dict = {}  # (layer's options, how many meet T) -> _at's answer
+        self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows, their least use per kind)
+        self.dominated: dict = {}  # id(layer's cycles) -> _dominated_at
         self.no: dict = {}  # p -> [(q, T)] that do not
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
@@ -707,19 +714,56 @@ class _Knapsack:
         """Options of layer i meeting T, Pareto-minimal in resources (cached per option count)."""
         return self._at(i, t)[0]
 
-    def _at(self, i: int, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(``at_t(i, t)``, their resource rows), cached per (layer, T): a reach asks the same
-        layers at the same T many times."""
+    def _at(self, i: int, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(``at_t(i, t)``, their resource rows, the least of each kind over those rows), cached
+        per (layer, T): a reach asks the same layers at the same T many times."""
         got = self.by_t.get((i, t))
         if got is None:
             cyc, res, _ = self.opts[i]
-            ok = np.nonzero(cyc <= t)[0]
-            key = (id(cyc), len(ok))  # layers sharing their options (LazyOptions) share this too
+            meet = cyc <= t
+            key = (id(cyc), int(meet.sum()))  # layers sharing their options (LazyOptions) share this too
             if key not in self.front:
-                self.front[key] = ok[_pareto(res[ok])] if len(ok) else ok
-            front = self.front[key]
-            got = self.by_t[(i, t)] = (front, res[front])
+                # Pareto-minimal among the options meeting T = meeting T with no dominator
+                # meeting T (_dominated_at): the same indices, in the same order, as _pareto of
+                # those rows, from two comparisons instead of a Pareto pass per (layer, T).
+                front = np.nonzero(meet & (self._dominated_at(cyc, res) > t))[0]
+                self.front[key] = (front, res[front], res[front].min(axis=0) if len(front) else None)
+            got = self.by_t[(i, t)] = self.front[key]
         return got
+
+    def _dominated_at(self, cyc: np.ndarray, res: np.ndarray) -> np.ndarray:
+        """Per option, the fewest cycles of an option dominating it in resources (<= in every
+        kind; of equal rows the first dominates the later ones, as ``_pareto`` keeps the first);
+        inf if none. Cached per option array."""
+        got = self.dominated.get(id(cyc))
+        if got is None:
+            n = len(cyc)
+            le = _le_all(res, res)  # le[a, b]: row a <= row b everywhere
+            dom = le & ~(le.T & ~_earlier(n)) if n else le  # equal rows: only an earlier one dominates
+            np.fill_diagonal(dom, False)
+            got = self.dominated[id(cyc)] = np.where(dom, cyc[:, None].astype(np.float64), np.inf).min(axis=0) \
+                if n else np.zeros(0)
+        return got
+
+    def cannot(self, p: int, q: int, t, slrs: int) -> bool:
+        """True when layers p..q-1 provably do not fit ``slrs`` SLRs at T (False: maybe they do).
+        A relaxation (the SLRs' budgets pooled: each kind's least use, then the Lagrangian bound),
+        far cheaper than the reach that would find out exactly; no witness is kept."""
+        t = int(t)
+        rows, least = [], None
+        for i in range(p, q):
+            ok, r, lo = self._at(i, t)
+            if len(ok) == 0:
+                return True
+            rows.append(r)
+            least = lo if least is None else least + lo
+        if not rows:
+            return False
+        if self.work is not None:
+            self.work.spend(sum(len(r) for r in rows))
+        if (least > self.budget * max(1, slrs)).any():
+            return True
+        return lagrange_bound(rows, self.budget, max(1, slrs), iters=CANNOT_ITERS, find=False)[0] > 1e-9
 
     def fits(self, p: int, q: int, t):
         """A choice for layers p..q-1 in one SLR at T, or None. Answers follow from earlier ones:
@@ -742,14 +786,21 @@ class _Knapsack:
     def _fits(self, p: int, q: int, t):
         budget = self.budget
         menus, rows = [], []
+        least = None
         for i in range(p, q):
-            ok, r = self._at(i, t)
+            ok, r, lo = self._at(i, t)
             if len(ok) == 0:
                 return None
             menus.append(ok)
             rows.append(r)
+            least = lo if least is None else least + lo
         if self.work is not None:
             self.work.spend(sum(len(r) for r in rows))
+        # Every layer's least use of some kind alone already exceeds the budget: nothing fits (the
+        # Lagrangian certificate with all weight on that kind). A few additions instead of the
+        # iterations: about 70 % of the "no" answers planning ResNet-152 on example16.
+        if least is not None and (least > budget).any():
+            return None
         g, lam, witness = lagrange_bound(rows, budget, 1)
         if witness is not None:
             return [int(menus[i][w]) for i, w in enumerate(witness)]
@@ -813,6 +864,9 @@ class _Knapsack:
 # to DEEP_LIMIT when a work budget bounds the search).
 QUICK_LIMIT = 24
 DEEP_LIMIT = 24_576
+# Multiplier steps of ``_Knapsack.cannot``'s Lagrangian bound (it only saves a reach when it
+# proves quickly; lagrange_bound's default 30 made it cost as much as it saved).
+CANNOT_ITERS = 8
 
 
 Knapsack = _Knapsack
