@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymap.partition.costmodel import Menu, agg_budget, agg_vectors
+from asymap.util.arrays import sorted_unique
 
 
 
@@ -55,7 +56,7 @@ class SegmentTable:
 
 
 def candidate_cycles(menus_list: list[list[Menu]]) -> np.ndarray:
-    return np.unique(np.concatenate([m.lo_cycles for menus in menus_list for m in menus]))
+    return sorted_unique(np.concatenate([m.lo_cycles for menus in menus_list for m in menus]))
 
 
 def _rows(m: Menu, lower: bool):
@@ -327,7 +328,7 @@ def segment_tables(
     def cands(menus, lower):
         if ts is not None:
             return ts
-        return np.unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in menus]))
+        return sorted_unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in {id(m): m for m in menus}.values()]))
 
     wpref = np.concatenate([[0], np.cumsum(weight_bytes)]).astype(np.float64)
     stream = (wpref[None, :] - wpref[:, None]) / mem_bytes_per_s
