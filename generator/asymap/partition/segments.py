@@ -88,18 +88,21 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     prep: dict = {}  # a menu's capped rows, shared by the calls it appears in (same budget)
     batch: dict = {}  # (budget, dtype) -> ([(call index, candidates, budget)], [pref])
     for ci, (menus, ts, lower) in enumerate(calls):
-        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep)
+        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep, pack=True)
         if mono:
             outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs), ts_)
         else:
-            group = batch.setdefault((bud.tobytes(), pref.dtype.str), ([], []))
+            group = batch.setdefault((bud.tobytes(), pref.dtype.str, pref.ndim), ([], []))
             group[0].append((ci, ts_, bud))
             group[1].append(pref)
         del pref
     for members, prefs in batch.values():
         both = np.concatenate(prefs, axis=1) if len(prefs) > 1 else prefs[0]
         prefs.clear()  # (the concatenation holds them now)
-        one = _reach_by_layer(both, members[0][2])
+        if both.ndim == 2:  # packed (``_packing``)
+            one = _reach_packed(both, members[0][2])
+        else:
+            one = _reach_by_layer(both, members[0][2])
         del both
         reach = one
         for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
@@ -111,10 +114,15 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     return outs
 
 
-def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, prep: dict | None = None):
+def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, prep: dict | None = None,
+            pack: bool = False):
     """(pref [n+1, nt, R]: prefix sums over the layers of their capped rows at each candidate T,
     layer-major (each layer's step is one contiguous add over every candidate); the candidates
-    kept; the budget of each column; whether no row grows with T)."""
+    kept; the budget of each column; whether no row grows with T).
+
+    ``pack``: when some row grows with T (the two-pointer sweep's tables) and the budget's
+    columns fit one 64-bit word (``_packing``), pref is [n+2, nt] uint64 words instead, the last
+    row a sentinel no segment reaches (``_reach_packed``)."""
     n = len(menus)
     budget = np.asarray(budget, np.int64)
     cols = None
@@ -180,6 +188,17 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
             g_idx = g_idx[:, new]
             nt = len(ts)
     comp = np.concatenate([g[1] for g in got])[g_idx]  # [distinct menus, nt, R]
+    shifts = _packing(budget) if pack and not mono else None
+    if shifts is not None:
+        words = np.zeros(comp.shape[:2], np.uint64)
+        for r, sh in enumerate(shifts):
+            words |= comp[..., r].astype(np.uint64) << np.uint64(sh)  # (each capped value fits its field)
+        pref = np.empty((n + 2, nt), np.uint64)
+        pref[0] = 0
+        for i, c in enumerate(layer_col):  # (sums wrap modulo 2**64: see _packing)
+            np.add(pref[i], words[c], out=pref[i + 1])
+        pref[n + 1] = pref[n] + _pack(budget + 1, shifts)  # the sentinel: over every budget
+        return pref, ts, budget, mono
     pref = np.empty((n + 1, nt, R), dtype=dt)
     pref[0] = 0
     for i, c in enumerate(layer_col):
@@ -187,10 +206,18 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
     return pref, ts, budget, mono
 
 
+@functools.lru_cache(maxsize=8)
+def _triu(n1: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n1, k=1)`` (read-only; the tables ask for the same n1 dozens of times)."""
+    J, K = np.triu_indices(n1, k=1)
+    J.flags.writeable = K.flags.writeable = False
+    return J, K
+
+
 def _to_cycles(first: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Candidate indices (len(ts): none) -> cycles (-1: none), upper triangle only."""
     n1 = len(first)
-    J, K = np.triu_indices(n1, k=1)
+    J, K = _triu(n1)
     idx = first[J, K]
     nt = len(ts)
     out = np.full((n1, n1), -1, dtype=np.int64)
@@ -210,7 +237,7 @@ def _first_of_reach(reach: np.ndarray, n: int) -> np.ndarray:
     # meets every larger T: the running maximum is the true reach and it is monotone in t, so the
     # first feasible t of segment j..k-1 is the number of t with reach < k (one offset searchsorted).
     reach = np.maximum.accumulate(reach, axis=0)
-    J, K = np.triu_indices(n + 1, k=1)
+    J, K = _triu(n + 1)
     col = reach.T + np.arange(n + 1, dtype=np.int64)[:, None] * (n + 2)
     first[J, K] = np.searchsorted(col.ravel(), K + J * (n + 2), side="left") - J * nt
     return first
@@ -222,7 +249,7 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarr
     candidates per segment for one SLR, then per extra SLR ``_compose``. The same answer as the
     two-pointer sweep without visiting every (T, start)."""
     n1, nt, R = pref.shape
-    J, K = np.triu_indices(n1, k=1)
+    J, K = _triu(n1)
     first = np.zeros((n1, n1), np.int64)  # the empty segment (diagonal) fits at every T
     if nt == 0:
         first[J, K] = 0
@@ -304,6 +331,57 @@ def _reach_by_layer(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
             ptr[act] += 1
             more = pos < n * nt
             act, pos = act[more], pos[more]
+        reach[j] = ptr
+    return np.ascontiguousarray(reach.T)
+
+
+def _packing(budget: np.ndarray) -> list[int] | None:
+    """Bit offsets that pack one row of the R budget columns into one 64-bit word (None: they do
+    not fit). Field r has room for 2 * (budget[r] + 1) - 1 plus nothing more: its top bit, the
+    guard, is 2**(w - 1) > budget[r] + 1.
+
+    Why it is exact in the two-pointer sweep (``_reach_packed``): per-layer amounts are capped at
+    budget + 1, and every sum the sweep checks is a segment that fits (each column <= budget)
+    plus one layer (<= budget + 1), so each column's sum is < 2**w: packed prefix sums, wrapping
+    modulo 2**64, subtract to the packed sums field by field, and ``(packed(budget + guard) -
+    sum) & guards == guards`` says every column is within its budget (a field over budget loses
+    its guard bit and borrows nothing from the next field)."""
+    shifts, off = [], 0
+    for b in np.asarray(budget, np.int64):
+        shifts.append(off)
+        off += int(b + 1).bit_length() + 1
+    return shifts if off <= 64 else None
+
+
+def _pack(values, shifts: list[int]) -> np.uint64:
+    out = 0
+    for v, sh in zip(values, shifts):
+        out |= int(v) << sh
+    return np.uint64(out)
+
+
+def _reach_packed(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """``_reach_by_layer`` of a packed prefix (``_prefix(pack=True)``: [n+2, nt] uint64, the last
+    row a sentinel): reach[t, j], the same two pointers with one word compared per row."""
+    n2, nt = pref.shape
+    n1 = n2 - 1
+    shifts = _packing(budget)
+    guard = _pack([1 << (int(b + 1).bit_length()) for b in np.asarray(budget, np.int64)], shifts)
+    top = _pack(np.asarray(budget, np.int64), shifts) + guard  # packed budget + guard per field
+    flat = pref.ravel()
+    ptr = np.zeros(nt, np.int64)
+    reach = np.empty((n1, nt), np.int64)
+    every = np.arange(nt, dtype=np.int64)
+    for j in range(n1):
+        np.maximum(ptr, j, out=ptr)
+        lim = pref[j] + top  # (wraps modulo 2**64, as the sums do)
+        act = every[ptr < n1 - 1]  # (a pointer that gets to n stops at the sentinel row)
+        pos = ptr[act] * nt + act
+        while len(act):
+            pos += nt  # the next layer's row
+            ok = ((np.take(lim, act) - np.take(flat, pos)) & guard) == guard
+            act, pos = act[ok], pos[ok]
+            ptr[act] += 1
         reach[j] = ptr
     return np.ascontiguousarray(reach.T)
 
