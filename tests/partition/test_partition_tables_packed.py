@@ -55,7 +55,13 @@ def test_packed_sweep_equals_the_columnwise_sweep(seed):
     step, pref = _capped_pref(rng, n, nt, budget)
     want = sg._reach_by_layer(pref, budget)
     got = sg._reach_packed(_packed(step, budget, shifts), budget)
-    assert np.array_equal(got, want), seed
+    assert np.array_equal(got.T, want), seed
+    for slrs in (1, 2, 3):  # the first feasible candidate of every segment, composed over SLRs
+        a, b = want, got
+        for _ in range(slrs - 1):
+            a = np.take_along_axis(want, a, axis=1)
+            b = np.take(got.ravel(), b * nt + np.arange(nt))
+        assert np.array_equal(sg._first_of_reach_by_start(b), sg._first_of_reach(a, n)), (seed, slrs)
 
 
 def test_packing_layout_and_the_fallback():

@@ -99,10 +99,19 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     for members, prefs in batch.values():
         both = np.concatenate(prefs, axis=1) if len(prefs) > 1 else prefs[0]
         prefs.clear()  # (the concatenation holds them now)
-        if both.ndim == 2:  # packed (``_packing``)
+        if both.ndim == 2:  # packed (``_packing``): reach by start layer, reach[j, t]
             one = _reach_packed(both, members[0][2])
-        else:
-            one = _reach_by_layer(both, members[0][2])
+            del both
+            nt_all = one.shape[1]
+            reach, flat, cols = one, one.ravel(), np.arange(nt_all, dtype=np.int64)
+            for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+                reach = np.take(flat, reach * nt_all + cols)
+            o = 0
+            for ci, ts_, _ in members:
+                outs[ci] = _to_cycles(_first_of_reach_by_start(reach[:, o : o + len(ts_)]), ts_)
+                o += len(ts_)
+            continue
+        one = _reach_by_layer(both, members[0][2])
         del both
         reach = one
         for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
@@ -243,6 +252,20 @@ def _first_of_reach(reach: np.ndarray, n: int) -> np.ndarray:
     return first
 
 
+def _first_of_reach_by_start(reach: np.ndarray) -> np.ndarray:
+    """``_first_of_reach`` of ``reach`` laid out by start layer, [n+1, nt] (``_reach_packed``'s
+    layout: no transposed copies)."""
+    n1, nt = reach.shape
+    first = np.full((n1, n1), nt, np.int64)
+    if nt == 0:
+        return first
+    col = np.maximum.accumulate(reach, axis=1)  # (a new array: the offsets go in place)
+    col += np.arange(n1, dtype=np.int64)[:, None] * (n1 + 1)
+    J, K = _triu(n1)
+    first[J, K] = np.searchsorted(col.ravel(), K + J * (n1 + 1), side="left") - J * nt
+    return first
+
+
 def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarray:
     """``_first_of_reach`` of the composed reach when no per-layer row grows with T (so every
     segment's sums only shrink and feasibility is monotone in T): a binary search over the
@@ -362,7 +385,8 @@ def _pack(values, shifts: list[int]) -> np.uint64:
 
 def _reach_packed(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
     """``_reach_by_layer`` of a packed prefix (``_prefix(pack=True)``: [n+2, nt] uint64, the last
-    row a sentinel): reach[t, j], the same two pointers with one word compared per row."""
+    row a sentinel), the same two pointers with one word compared per row; laid out by start
+    layer: reach[j, t] (the transpose of ``_reach_by_layer``'s)."""
     n2, nt = pref.shape
     n1 = n2 - 1
     shifts = _packing(budget)
@@ -383,7 +407,7 @@ def _reach_packed(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
             act, pos = act[ok], pos[ok]
             ptr[act] += 1
         reach[j] = ptr
-    return np.ascontiguousarray(reach.T)
+    return reach
 
 
 def segment_table(
