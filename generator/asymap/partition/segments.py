@@ -155,18 +155,30 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
     # Per distinct menu: its capped rows (and, last, the cap: no row meets T) and which of them
     # each candidate takes. Rows are slowest first, so as T grows a layer moves to earlier rows.
     prep = {} if prep is None else prep
-    for m in uniq:
-        key = (id(m), lower)
-        if key not in prep:
+    todo = [m for m in uniq if (id(m), lower) not in prep]
+    if todo:  # all at once: each menu's rows and then the cap, stacked
+        parts, cycs = [], []
+        for m in todo:
             cyc, res = _rows(m, lower)
-            if cols is not None:
-                res = res[:, cols]
-            rows = np.vstack([np.minimum(res, cap), cap[None, :]]).astype(dt)
-            # run[i]: how many times the row changes from the cap down to row i (equal runs share it)
-            diff = (rows[:-1] != rows[1:]).any(axis=1)
-            # No row grows with T when every row is at most the one before it (the one a smaller T takes).
-            prep[key] = (cyc[::-1], rows, np.concatenate([np.cumsum(diff[::-1])[::-1], [0]]),
-                         bool((rows[1:] >= rows[:-1]).all()), m)  # (m: keeps id(m) unique while cached)
+            parts += [res if cols is None else res[:, cols], cap[None, :]]
+            cycs.append(cyc)
+        rows = np.minimum(np.concatenate(parts), cap).astype(dt)
+        ends = np.cumsum([len(c) + 1 for c in cycs])  # one past each menu's cap row
+        # run[i]: how many times the row changes from the cap up to row i (equal runs share it);
+        # the step from a menu's cap row to the next menu's first row is not a change
+        change = (rows[:-1] != rows[1:]).any(axis=1)
+        change[ends[:-1] - 1] = False
+        run = np.zeros(len(rows), np.int64)
+        run[:-1] = np.cumsum(change[::-1])[::-1]
+        # No row grows with T when every row is at most the one before it (the one a smaller T takes).
+        grows = ~(rows[1:] >= rows[:-1]).all(axis=1)
+        grows[ends[:-1] - 1] = False
+        bad = np.cumsum(np.concatenate([[0], grows]))
+        start = 0
+        for m, cyc, end in zip(todo, cycs, ends):
+            prep[(id(m), lower)] = (cyc[::-1], rows[start:end], run[start:end] - run[end - 1],
+                                    bool(bad[end - 1] == bad[start]), m)  # (m: keeps id(m) unique while cached)
+            start = end
     got = [prep[(id(m), lower)] for m in uniq]
     mono = all(g[3] for g in got)
     if not uniq:
@@ -195,18 +207,20 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
             ts = ts[new]
             g_idx = g_idx[:, new]
             nt = len(ts)
-    comp = np.concatenate([g[1] for g in got])[g_idx]  # [distinct menus, nt, R]
+    rows = np.concatenate([g[1] for g in got])  # every distinct menu's capped rows, stacked
     shifts = _packing(budget) if pack and not mono else None
     if shifts is not None:
-        words = np.zeros(comp.shape[:2], np.uint64)
+        packed = np.zeros(len(rows), np.uint64)
         for r, sh in enumerate(shifts):
-            words |= comp[..., r].astype(np.uint64) << np.uint64(sh)  # (each capped value fits its field)
+            packed |= rows[:, r].astype(np.uint64) << np.uint64(sh)  # (each capped value fits its field)
+        words = packed[g_idx]  # [distinct menus, nt]
         pref = np.empty((n + 2, nt), np.uint64)
         pref[0] = 0
         for i, c in enumerate(layer_col):  # (sums wrap modulo 2**64: see _packing)
             np.add(pref[i], words[c], out=pref[i + 1])
         pref[n + 1] = pref[n] + _pack(budget + 1, shifts)  # the sentinel: over every budget
         return pref, ts, budget, mono
+    comp = rows[g_idx]  # [distinct menus, nt, R]
     pref = np.empty((n + 1, nt, R), dtype=dt)
     pref[0] = 0
     for i, c in enumerate(layer_col):
