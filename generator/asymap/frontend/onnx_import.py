@@ -151,11 +151,14 @@ def _put_varint(out: bytearray, v: int) -> None:
 
 def _fields(buf, i: int, end: int):
     """(field number, wire type, start of the field, start of its value, end) of each protobuf
-    field in buf[i:end]. Each field's tag and length (at most 21 bytes) are taken in one slice:
-    on a :class:`ModelFile` every access is a Python call."""
+    field in buf[i:end]. Tags and lengths (at most 21 bytes a field) are read from a local window
+    of up to 4 KiB: on a :class:`ModelFile` every access is a Python call."""
+    win, w0 = b"", i  # buf[w0:w0 + len(win)]
     while i < end:
         start = i
-        h = bytes(buf[i : min(i + 21, end)])
+        if i + 21 > w0 + len(win) and w0 + len(win) < end:  # the header may run past the window
+            w0, win = i, bytes(buf[i : min(i + 4096, end)])
+        h = win[i - w0 : i - w0 + 21]
         tag = h[0]  # tags of the fields read here fit one byte: _varint only for longer ones
         p = 1
         if tag >= 0x80:
