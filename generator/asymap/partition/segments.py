@@ -86,7 +86,7 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     n = len(calls[0][0]) if calls else 0
     outs: list = [None] * len(calls)
     prep: dict = {}  # a menu's capped rows, shared by the calls it appears in (same budget)
-    batch: dict = {}  # (budget, dtype) -> ([(call index, candidates, budget)], [pref])
+    batch: dict = {}  # (budget, dtype, packed or not) -> ([(call index, candidates, budget)], [pref])
     for ci, (menus, ts, lower) in enumerate(calls):
         pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep, pack=True)
         if mono:
