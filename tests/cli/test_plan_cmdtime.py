@@ -59,7 +59,7 @@ def test_hash_of_a_file_in_chunks(tmp_path):
         out = []
         f = open(p, "rb")
         cmd._sha256_of(f, out)
-        assert f.closed and out == [hashlib.sha256(p.read_bytes()).hexdigest()]
+        assert f.closed and out == [hashlib.sha256(p.read_bytes()).hexdigest(), n]
 
     class Broken:
         name = "broken"

@@ -1,5 +1,6 @@
-"""``asymap plan`` maps the model file (onnx_import.map_model) instead of reading it: the parse
-touches only the headers, a second thread hashes the map. The IR must equal the one built from
+"""``asymap plan`` reads the model file on demand (onnx_import.map_model, os.pread in blocks)
+instead of reading it whole: the parse touches only the headers, a second thread hashes the file.
+A file shrunk while it is read is a one-line error (a memory map would die of SIGBUS). The IR must equal the one built from
 the file's bytes and from a full load (every shape), errors must stay the same one line, and the
 short cuts of the load path (a weight placeholder checked once, initializer headers built
 directly) must equal what they replace."""
@@ -7,7 +8,9 @@ directly) must equal what they replace."""
 from __future__ import annotations
 
 import hashlib
-import mmap
+import os
+import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -37,8 +40,8 @@ def test_mapped_load_equals_bytes_and_full_load(r18):
     data = r18.read_bytes()
     buf = map_model(r18)
     try:
-        assert isinstance(buf, mmap.mmap)
-        assert hashlib.sha256(buf).hexdigest() == hashlib.sha256(data).hexdigest()
+        assert isinstance(buf, oi.ModelFile)
+        assert hashlib.sha256(bytes(buf)).hexdigest() == hashlib.sha256(data).hexdigest()
         mapped = load_model(r18, weights=False, data=buf)
     finally:
         buf.close()  # nothing may still refer to the map (a BufferError here would say so)
@@ -66,7 +69,8 @@ def test_mapped_full_load_keeps_the_weights(r18):
 def test_empty_and_damaged_files_are_the_same_one_line_errors(tmp_path, r18):
     empty = tmp_path / "empty.onnx"
     empty.write_bytes(b"")
-    assert map_model(empty) == b""  # an empty file cannot be mapped: read whole
+    with map_model(empty) as buf:
+        assert len(buf) == 0 and bytes(buf) == b"" and buf[0:10] == b""
     with pytest.raises(UserError, match="empty.onnx: not an ONNX model"):
         load_model(empty, weights=False)
     cut = tmp_path / "cut.onnx"
@@ -145,3 +149,95 @@ def test_initializer_short_cuts_equal_the_onnx_helpers(dims, dtype):
         a, b = oi._to_array(t), numpy_helper.to_array(t)
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_array_equal(a, b)
+
+
+def test_model_file_reads_equal_the_bytes(r18):
+    """Indexing and slicing a ModelFile (within a block, across blocks, long runs, negative and
+    open ends) equal the same on the file's bytes."""
+    data = r18.read_bytes()
+    n, blk = len(data), oi.ModelFile.BLOCK
+    rng = np.random.default_rng(1)
+    cuts = [(0, 1), (blk - 1, blk + 1), (blk, 2 * blk), (3, 9 * blk + 5), (n - 7, n), (n - 1, n + 50), (5, 5), (9, 3)]
+    cuts += [tuple(sorted(rng.integers(0, n, 2))) for _ in range(200)]
+    with map_model(r18) as buf:
+        assert len(buf) == n
+        for a, b in cuts:
+            assert buf[a:b] == data[a:b]
+        for i in list(rng.integers(0, n, 200)) + [0, n - 1, -1, -n]:
+            assert buf[int(i)] == data[int(i)]
+        assert buf[-10:] == data[-10:] and buf[:10] == data[:10]
+        for i in (n, -n - 1):
+            with pytest.raises(IndexError):
+                buf[i]
+        assert bytes(buf) == data
+
+
+def test_a_file_shrunk_while_read_is_a_one_line_error(tmp_path, r18):
+    """Another process truncating the model between opening and parsing: a UserError naming the
+    file (with a memory map, the next touch of a page past the new end killed the process)."""
+    p = tmp_path / "m.onnx"
+    p.write_bytes(r18.read_bytes())
+    buf = map_model(p)
+    try:
+        os.truncate(p, p.stat().st_size // 3)
+        with pytest.raises(UserError, match=r"m.onnx: the file shrank while it was read \(it had \d+ bytes\)"):
+            load_model(p, weights=False, data=buf)
+    finally:
+        buf.close()
+
+
+def test_plan_command_survives_a_model_truncated_during_the_plan(tmp_path, r18):
+    """The command in its own process (a SIGBUS would end it by signal): the model is truncated
+    right after the command opens it; exit 2 and one line on stderr naming the file."""
+    p = tmp_path / "m.onnx"
+    p.write_bytes(r18.read_bytes())
+    code = (
+        "import os, sys\n"
+        "import asymap.frontend.onnx_import as oi\n"
+        "real = oi.map_model\n"
+        "def shrinking(path):\n"
+        "    buf = real(path)\n"
+        "    os.truncate(path, 1000)\n"
+        "    return buf\n"
+        "oi.map_model = shrinking\n"
+        "from asymap.cli import main\n"
+        f"sys.exit(main(['plan', {str(p)!r}, 'edge4', '-q', '-o', {str(tmp_path / 'plan.json')!r}]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "m.onnx: the file shrank while it was read" in lines[0]
+    assert not (tmp_path / "plan.json").exists()
+
+
+def test_plan_command_refuses_a_hash_of_fewer_bytes_than_it_planned(tmp_path, r18, monkeypatch, capsys):
+    """The hashing thread reads its own handle: had the file shrunk before it read, plan.json's
+    model.sha256 would name other bytes than the planned ones. One line, exit 2, no plan.json."""
+    import asymap.commands.plan as cmd
+    from asymap.cli import main
+
+    import threading
+
+    p = tmp_path / "m.onnx"
+    p.write_bytes(r18.read_bytes())
+    real, real_load = cmd._sha256_of, oi.load_model
+    loaded = threading.Event()
+
+    def load(*a, **k):
+        try:
+            return real_load(*a, **k)
+        finally:
+            loaded.set()
+
+    def shrunk_first(f, out):  # after the planner's read, before the hash's
+        loaded.wait(60)
+        os.truncate(p, 1000)
+        real(f, out)
+
+    monkeypatch.setattr(oi, "load_model", load)
+    monkeypatch.setattr(cmd, "_sha256_of", shrunk_first)
+    out = tmp_path / "plan.json"
+    assert main(["plan", str(p), "edge4", "-q", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "m.onnx: the file changed size while it was read" in err[0]
+    assert not out.exists()

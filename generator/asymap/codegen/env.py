@@ -8,10 +8,12 @@ trimmed so templates can be indented for readability without changing the output
 from __future__ import annotations
 
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from asymap.resources import resource_dir
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES_DIR = resource_dir("templates")
 
@@ -21,7 +23,11 @@ def templates_dir() -> Path:
 
 
 def make_env() -> jinja2.Environment:
-    """A fresh environment rooted at ``templates/`` (StrictUndefined, trim/lstrip blocks)."""
+    """A fresh environment rooted at ``templates/`` (StrictUndefined, trim/lstrip blocks). Jinja2
+    is imported here, on first use: commands that only check (``asymap plan`` runs deploy's
+    checks) do not pay for it."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         undefined=jinja2.StrictUndefined,

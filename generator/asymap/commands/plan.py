@@ -48,11 +48,11 @@ def run(args) -> int:
 
     from asymap.frontend.onnx_import import load_model, map_model
 
-    # The parse reads the model through a map (onnx_import.map_model), touching only its headers
+    # The parse reads the model on demand (onnx_import.map_model), only its headers
     # (the planner needs weight shapes only, so weights are not decoded). The file's SHA-256 goes
     # only into plan.json (model.sha256), so only -o / --json / --layers take it: a second thread
     # reads the file in chunks and hashes it (both release the GIL), overlapping the planner; a
-    # chunked read, not the map, so the main thread never unmaps 241 MB of touched pages.
+    # chunked read of its own file handle; bytes missing there (a file shrunk meanwhile) are an error.
     # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
     # any result or error is printed, so stdout and the one-line errors are the same with or without.
     with step(f"reading {args.model}", args.quiet):
@@ -71,7 +71,7 @@ def run(args) -> int:
             raise
         finally:
             if hasattr(data, "close"):
-                data.close()  # the map: the parse copied what it keeps
+                data.close()  # the parse copied what it keeps
 
     def sha256() -> str | None:  # asked for at the end of planning: the hash runs beside the planner
         if hasher is None:
@@ -79,6 +79,8 @@ def run(args) -> int:
         hasher.join()
         if not digest:
             raise UserError(f"{args.model}: cannot read the model to hash it")
+        if digest[1] != len(data):
+            raise UserError(f"{args.model}: the file changed size while it was read; replace a model by renaming a new file over it, not by rewriting it in place")
         return digest[0]
     calib = None
     if args.calib:  # recorded in plan.json so that 'generate --plan' quantizes with the same images
@@ -122,17 +124,19 @@ def run(args) -> int:
 
 
 def _sha256_of(f, out: list) -> None:
-    """Append the SHA-256 of open binary file ``f`` (read in 1 MiB chunks, then closed) to ``out``;
-    on a read error append nothing (the caller then reports it)."""
+    """Append the SHA-256 of open binary file ``f`` (read in 1 MiB chunks, then closed) and the
+    number of bytes read to ``out``; on a read error append nothing (the caller then reports it)."""
     import hashlib
 
     h = hashlib.sha256()
     buf = bytearray(1 << 20)
     view = memoryview(buf)
+    size = 0
     try:
         with f:
             while n := f.readinto(buf):
                 h.update(view[:n])
+                size += n
     except OSError:
         return
-    out.append(h.hexdigest())
+    out += [h.hexdigest(), size]

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import mmap
 import os
 import sys
 from dataclasses import dataclass, field
@@ -152,26 +151,32 @@ def _put_varint(out: bytearray, v: int) -> None:
 
 def _fields(buf, i: int, end: int):
     """(field number, wire type, start of the field, start of its value, end) of each protobuf
-    field in buf[i:end]."""
+    field in buf[i:end]. Tags and lengths (at most 21 bytes a field) are read from a local window
+    of up to 4 KiB: on a :class:`ModelFile` every access is a Python call."""
+    win, w0 = b"", i  # buf[w0:w0 + len(win)]
     while i < end:
         start = i
-        tag = buf[i]  # tags of the fields read here fit one byte: _varint only for longer ones
-        if tag < 0x80:
-            i += 1
-        else:
-            tag, i = _varint(buf, i)
+        if i + 21 > w0 + len(win) and w0 + len(win) < end:  # the header may run past the window
+            w0, win = i, bytes(buf[i : min(i + 4096, end)])
+        h = win[i - w0 : i - w0 + 21]
+        tag = h[0]  # tags of the fields read here fit one byte: _varint only for longer ones
+        p = 1
+        if tag >= 0x80:
+            tag, p = _varint(h, 0)
         wire = tag & 7
         if wire == 0:
-            _, j = _varint(buf, i)
+            _, q = _varint(h, p)
+            j = i + q
         elif wire == 1:
-            j = i + 8
+            j = i + p + 8
         elif wire == 2:
-            n, i = _varint(buf, i)
-            j = i + n
+            n, p = _varint(h, p)
+            j = i + p + n
         elif wire == 5:
-            j = i + 4
+            j = i + p + 4
         else:
             raise ValueError("unsupported wire type")
+        i += p
         if j > end:
             raise ValueError("truncated")
         yield tag >> 3, wire, start, i, j
@@ -189,36 +194,40 @@ def _skim_weights(data: bytes, keep: int = 4096) -> bytes:
     weights=False never decodes them), so parsing 240 MB of ResNet-152 weights is skipped: the
     wire format is walked field by field and only the graph and initializer headers are rebuilt.
     Any surprise in the bytes returns them unchanged (the parser then reports it). ``data`` may
-    be any buffer (a memory-mapped file: see :func:`map_model`); only its headers are touched."""
+    be any buffer, or a :class:`ModelFile` (see :func:`map_model`): only its headers are read."""
     try:
-        with memoryview(data) as mv:  # released on return, so a mapped file can be closed
+        if isinstance(data, ModelFile):
+            return _skim_view(data, keep)
+        with memoryview(data) as mv:  # released on return
             return _skim_view(mv, keep)
     except (ValueError, IndexError):
         return data
 
 
-def _skim_view(mv: memoryview, keep: int) -> bytes:
-    """_skim_weights on a memoryview (raises ValueError/IndexError on a surprise)."""
+def _skim_view(mv, keep: int) -> bytes:
+    """_skim_weights on a memoryview or a ModelFile (raises ValueError/IndexError on a surprise)."""
     out = bytearray()
     for f, w, start, vi, end in _fields(mv, 0, len(mv)):
         if f != 7 or w != 2:
             out += mv[start:end]
             continue
         g = bytearray()
+        run = -1  # the start of a run of fields copied whole (nodes, inputs): one slice per run
         for gf, gw, gs, gv, ge in _fields(mv, vi, end):
             if gf != 5 or gw != 2:
-                g += mv[gs:ge]
+                run = gs if run < 0 else run
                 continue
+            if run >= 0:
+                g += mv[run:gs]
+                run = -1
             dims, kept = [], bytearray()
             for tf, tw, ts, tv, te in _fields(mv, gv, ge):
                 if tf == 1:
-                    if tw == 0:
-                        dims.append(_varint(mv, tv)[0])
-                    else:
-                        k = tv
-                        while k < te:
-                            d, k = _varint(mv, k)
-                            dims.append(d)
+                    body = bytes(mv[tv:te])
+                    k = 0
+                    while k < len(body):  # one varint (unpacked) or several (packed)
+                        d, k = _varint(body, k)
+                        dims.append(d)
                 if tf not in _TENSOR_DATA_FIELDS:
                     kept += mv[ts:te]
             n = 1
@@ -230,6 +239,8 @@ def _skim_view(mv: memoryview, keep: int) -> bytes:
             g += mv[gs:gv - len(_enc_len(ge - gv))]  # the tag
             _put_varint(g, len(kept))
             g += kept
+        if run >= 0:
+            g += mv[run:end]
         out += mv[start:vi - len(_enc_len(end - vi))]
         _put_varint(out, len(g))
         out += g
@@ -242,22 +253,89 @@ def _enc_len(n: int) -> bytearray:
     return b
 
 
-def map_model(path: str | os.PathLike):
-    """The bytes of a model file: a read-only memory map (``close()`` it when done), or ``bytes``
-    where the file cannot be mapped (an empty file, a file system without mmap).
+class ModelFile:
+    """A model file read on demand: ``len``, ``view[i]`` (a byte's value), ``view[a:b]`` (bytes) and
+    ``bytes(view)``, each region read with ``os.pread`` in blocks kept once read.
 
-    Why: the planner reads only the graph and the weights' headers (:func:`_skim_weights` walks
-    the protobuf fields and jumps over the data), so through a map only the pages holding headers
-    are read -- a few MB of ResNet-152's 241 MB instead of a copy of all of it (most of the load
-    time)."""
+    Why not a memory map: a map whose file another process truncates raises SIGBUS on the next
+    touch of a page past the new end, and that kills the process. Here a short read is a
+    :class:`UserError` naming the file. Why not read it whole: the planner reads only the graph and
+    the weights' headers (:func:`_skim_weights` jumps over the data), a few MB of ResNet-152's
+    241 MB."""
+
+    BLOCK = 1 << 14
+
+    def __init__(self, path, f, size: int):
+        self.path, self._f, self._fd, self._size = path, f, f.fileno(), size
+        self._blocks: dict[int, bytes] = {}
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _read(self, start: int, n: int) -> bytes:
+        try:
+            got = os.pread(self._fd, n, start)
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot read the model ({exc.strerror})") from None
+        if len(got) < n:
+            raise UserError(f"{self.path}: the file shrank while it was read (it had {self._size} bytes); "
+                            "replace a model by renaming a new file over it, not by rewriting it in place")
+        return got
+
+    def _block(self, b: int) -> bytes:
+        got = self._blocks.get(b)
+        if got is None:
+            start = b * self.BLOCK
+            got = self._blocks[b] = self._read(start, min(self.BLOCK, self._size - start))
+        return got
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(self._size)
+            if step != 1:
+                raise ValueError("ModelFile slices take no step")
+            if stop <= start:
+                return b""
+            b0, b1 = start // self.BLOCK, (stop - 1) // self.BLOCK
+            if b0 == b1:
+                o = b0 * self.BLOCK
+                return self._block(b0)[start - o : stop - o]
+            if stop - start > 4 * self.BLOCK:  # a long run (kept small tensors, the graph): read it at once
+                return self._read(start, stop - start)
+            return b"".join(self._block(b) for b in range(b0, b1 + 1))[start - b0 * self.BLOCK : stop - b0 * self.BLOCK]
+        if i < 0:
+            i += self._size
+        if not 0 <= i < self._size:
+            raise IndexError("ModelFile index out of range")
+        return self._block(i // self.BLOCK)[i % self.BLOCK]
+
+    def __bytes__(self) -> bytes:
+        return self._read(0, self._size) if self._size else b""
+
+    def close(self) -> None:
+        self._f.close()
+        self._blocks.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def map_model(path: str | os.PathLike) -> ModelFile:
+    """The model file opened for reading on demand (:class:`ModelFile`; ``close()`` it when done).
+    An unreadable path is a one-line :class:`UserError`."""
     try:
-        with open(path, "rb") as f:
-            try:
-                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            except (ValueError, OSError):  # empty, or not mappable: read it whole
-                return f.read()
+        f = open(path, "rb", buffering=0)
     except OSError as exc:
         raise UserError(f"{path}: cannot read the model ({exc.strerror})") from None
+    try:
+        size = os.fstat(f.fileno()).st_size
+    except OSError as exc:
+        f.close()
+        raise UserError(f"{path}: cannot read the model ({exc.strerror})") from None
+    return ModelFile(path, f, size)
 
 
 def _read_model(path: Path, data: bytes | None = None, weights: bool = True) -> onnx.ModelProto:
@@ -266,15 +344,14 @@ def _read_model(path: Path, data: bytes | None = None, weights: bool = True) -> 
     if data is None and not weights:
         buf = map_model(path)
         try:
-            data = bytes(_skim_weights(buf))  # bytes: a surprise returns the map itself
+            data = bytes(_skim_weights(buf))  # bytes: a surprise returns the ModelFile itself
         finally:
-            if isinstance(buf, mmap.mmap):
-                buf.close()
+            buf.close()
     elif data is None:
         data = path.read_bytes()
     elif not weights:
         data = _skim_weights(data)
-    if not isinstance(data, bytes):  # a map or another buffer: the parser takes bytes
+    if not isinstance(data, bytes):  # a ModelFile or another buffer: the parser takes bytes
         data = bytes(data)
     try:
         model = onnx.ModelProto()
@@ -750,7 +827,8 @@ def _fc(st, node, idx, at):
         raise _fail(st, node, f"weight shape {tuple(wt.shape)} does not match an input of {k} features")
     _add_layer(
         st, node, idx, op=ir.FC, inputs=[x], in_shapes=[shp], out_shape=(int(w.shape[0]), 1, 1),
-        weight=np.ascontiguousarray(w), bias=b, params=params, qdq_weight_scale=scale,
+        weight=w if w.size and not any(w.strides) else np.ascontiguousarray(w),  # a placeholder stays one value
+        bias=b, params=params, qdq_weight_scale=scale,
     )  # fmt: skip
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from asymap.util.arrays import sorted_unique
+
 
 def _lattice(counts: list[int]):
     dims = [c + 1 for c in counts]
@@ -33,7 +35,7 @@ def lower_bounds(seg_types: list[np.ndarray], counts: list[int], cut_link_min: n
     idx, level, strides, size = _lattice(counts)
     by_level = [np.nonzero(level == m)[0] for m in range(level.max() + 1)]
     vals = [s[np.isfinite(s)] for s in seg_types] + [cut_link_min[1:L]]
-    cand = np.unique(np.concatenate(vals))
+    cand = sorted_unique(np.concatenate(vals))
     cand = cand[np.isfinite(cand)]
 
     def min_boards(tau: float) -> int:

@@ -18,7 +18,7 @@ its proven gap comes from the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -166,6 +166,7 @@ class LayerInfo:
     options: Options
     streams: bool = False  # in a board's offchip mode, this layer's weights come from DRAM
     max_lanes: int = DEFAULT_PORT_LANES  # the board's port width these options assume (lanes.port_lanes)
+    signature: tuple = field(default=(), repr=False, compare=False)  # _signature, set by layer_infos
 
 
 def streamed_bytes(infos: list["LayerInfo"]) -> np.ndarray:
@@ -715,18 +716,25 @@ def _buffer_bytes(layer: Layer) -> int:
     return 0
 
 
-def layer_infos(graph: Graph, pad: bool = True, max_lanes: int = DEFAULT_PORT_LANES) -> list[LayerInfo]:
+def layer_infos(graph: Graph, pad: bool = True, max_lanes: int = DEFAULT_PORT_LANES,
+                like: list[LayerInfo] | None = None) -> list[LayerInfo]:
     """Every layer's options and fixed charges on boards whose ports carry up to ``max_lanes``
-    channels per beat."""
+    channels per beat. ``like``: the same graph's infos at another width, whose width-independent
+    charges (buffers, skip FIFOs, streaming) are taken instead of computed again."""
     out = []
     cache: dict[tuple, Options] = {}  # ResNet-152 repeats a few block shapes dozens of times
-    for layer in graph.layers:
+    for li, layer in enumerate(graph.layers):
         has_w = layer.op in (CONV, FC)
         key = (layer.op, tuple(layer.in_shapes), layer.out_shape, layer.kernel, layer.stride, tuple(layer.pads),
                layer.groups,
                None if layer.weight is None else layer.weight.shape)
         if key not in cache:
             cache[key] = layer_options(layer, pad, max_lanes)
+        if like is not None:
+            info = replace(like[li], options=cache[key], max_lanes=max_lanes, signature=())
+            info.signature = _signature(info)
+            out.append(info)
+            continue
         out.append(
             LayerInfo(
                 layer=layer,
@@ -743,6 +751,7 @@ def layer_infos(graph: Graph, pad: bool = True, max_lanes: int = DEFAULT_PORT_LA
                 max_lanes=max_lanes,
             )
         )
+        out[-1].signature = _signature(out[-1])
     return out
 
 
@@ -963,12 +972,15 @@ def agg_budget(w: np.ndarray, budget: np.ndarray) -> np.ndarray:
     return np.ceil(AGG_SCALE * (agg_vectors(w) @ np.asarray(budget, np.float64)) + 1e-6).astype(np.int64)
 
 
-def agg_values(w: np.ndarray, res: np.ndarray) -> np.ndarray:
-    """[K, A] floored aggregated values of resource rows ``res`` (never above the true sums)."""
-    return np.maximum(0, np.floor(AGG_SCALE * (np.asarray(res, np.float64) @ agg_vectors(w).T) - 1e-6)).astype(np.int64)
+def agg_values(w: np.ndarray, res: np.ndarray, vec: np.ndarray | None = None) -> np.ndarray:
+    """[K, A] floored aggregated values of resource rows ``res`` (never above the true sums);
+    ``vec``: ``agg_vectors(w)`` when the caller has it."""
+    vec = agg_vectors(w) if vec is None else vec
+    return np.maximum(0, np.floor(AGG_SCALE * (np.asarray(res, np.float64) @ vec.T) - 1e-6)).astype(np.int64)
 
 
-def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None) -> Menu:
+def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.ndarray | None = None,
+             agg_vec: np.ndarray | None = None) -> Menu:
     """The achievable menu and the ideal-point relaxation of one layer's options.
 
     For a target of T cycles the layer may take any option with cycles <= T. The achievable row
@@ -1000,7 +1012,7 @@ def raw_menu(cycles: np.ndarray, res: np.ndarray, weights: np.ndarray, bias: np.
     tight = bool(np.array_equal(res[per_level], lo))
     agg = None
     if weights is not None:
-        comb = agg_values(weights, r)
+        comb = agg_values(weights, r, agg_vec)
         agg = np.minimum.accumulate(comb[::-1], axis=0)[::-1][starts]
     keep = np.ones(len(per_level), bool)
     keep[1:] = per_level[1:] != per_level[:-1]  # a faster level with the same cheapest option adds nothing
@@ -1038,21 +1050,23 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int, cache: dict 
     any boards) keeps each layer's option rows and resources for the boards of its
     ``resource_class``."""
     w = cost_weights(spec)
+    vec = agg_vectors(w)
+    cls = resource_class(spec)
     cache = {} if cache is None else cache
     rows_cache = {} if rows_cache is None else rows_cache
     out = []
     for i in infos:
         m = mode if i.streams else ONCHIP  # offchip mode streams only the layers that pay for it
-        key = _signature(i) + (i.streams, m)
+        key = (i.signature or _signature(i)) + (i.streams, m)
         if key not in cache:
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
-            rkey = key + resource_class(spec)
+            rkey = key + cls
             if rkey not in rows_cache:
                 rows, kinds = mac_rows(i, spec)
                 rows_cache[rkey] = (rows, kinds, option_resources(i, spec, m, rows, kinds))
             rows, kinds, res = rows_cache[rkey]
             bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)
-            menu = raw_menu(cyc[rows], res, w, bias)
+            menu = raw_menu(cyc[rows], res, w, bias, vec)
             menu.mac = kinds[menu.opt]
             menu.opt = rows[menu.opt]
             cache[key] = menu

@@ -116,7 +116,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     for b, t in zip(cluster.boards, board_type):
         specs.setdefault(t, b.spec)
     wbytes = streamed_bytes(infos)
-    by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w) for w in port_widths(graph)}
+    by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w, like=infos) for w in port_widths(graph)}
 
     budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs)
                           - link_kernel_reserve(graph, cluster, board_type, t, specs[t].slrs))
@@ -219,7 +219,7 @@ def _merge_widths(subs: list[_TypeTables]) -> _TypeTables:
     pick = np.argmin(ach, axis=0)  # first minimum: the narrowest width on ties
 
     def take(a):
-        return np.take_along_axis(np.stack(a), pick[None], axis=0)[0]
+        return np.choose(pick, a)
 
     tab = SegmentTable(interval=take([s.table.interval for s in subs]), mode=take([s.table.mode for s in subs]),
                        onchip=np.min(np.stack([s.table.onchip for s in subs]), axis=0),

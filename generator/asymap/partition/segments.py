@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asymap.partition.costmodel import Menu, agg_budget, agg_vectors
+from asymap.util.arrays import sorted_unique
 
 
 
@@ -55,7 +56,7 @@ class SegmentTable:
 
 
 def candidate_cycles(menus_list: list[list[Menu]]) -> np.ndarray:
-    return np.unique(np.concatenate([m.lo_cycles for menus in menus_list for m in menus]))
+    return sorted_unique(np.concatenate([m.lo_cycles for menus in menus_list for m in menus]))
 
 
 def _rows(m: Menu, lower: bool):
@@ -69,7 +70,7 @@ def _rows(m: Menu, lower: bool):
 def min_feasible_T(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, slrs: int = 1,
                    lower: bool = False) -> np.ndarray:
     """[L+1, L+1] array of the smallest feasible T (cycles) for segment j..k-1; -1 when none.
-    ``budget`` is per SLR; ``lower`` uses the relaxation rows."""
+    ``ts``: the candidate T, ascending; ``budget`` is per SLR; ``lower`` uses the relaxation rows."""
     return min_feasible_Ts([(menus, ts, lower)], budget, slrs)[0]
 
 
@@ -85,19 +86,31 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     n = len(calls[0][0]) if calls else 0
     outs: list = [None] * len(calls)
     prep: dict = {}  # a menu's capped rows, shared by the calls it appears in (same budget)
-    batch: dict = {}  # (budget, dtype) -> ([(call index, candidates, budget)], [pref])
+    batch: dict = {}  # (budget, dtype, packed or not) -> ([(call index, candidates, budget)], [pref])
     for ci, (menus, ts, lower) in enumerate(calls):
-        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep)
+        pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep, pack=True)
         if mono:
             outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs), ts_)
         else:
-            group = batch.setdefault((bud.tobytes(), pref.dtype.str), ([], []))
+            group = batch.setdefault((bud.tobytes(), pref.dtype.str, pref.ndim), ([], []))
             group[0].append((ci, ts_, bud))
             group[1].append(pref)
         del pref
     for members, prefs in batch.values():
         both = np.concatenate(prefs, axis=1) if len(prefs) > 1 else prefs[0]
         prefs.clear()  # (the concatenation holds them now)
+        if both.ndim == 2:  # packed (``_packing``): reach by start layer, reach[j, t]
+            one = _reach_packed(both, members[0][2])
+            del both
+            nt_all = one.shape[1]
+            reach, flat, cols = one, one.ravel(), np.arange(nt_all, dtype=np.int64)
+            for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+                reach = np.take(flat, reach * nt_all + cols)
+            o = 0
+            for ci, ts_, _ in members:
+                outs[ci] = _to_cycles(_first_of_reach_by_start(reach[:, o : o + len(ts_)]), ts_)
+                o += len(ts_)
+            continue
         one = _reach_by_layer(both, members[0][2])
         del both
         reach = one
@@ -110,10 +123,15 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     return outs
 
 
-def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, prep: dict | None = None):
+def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, prep: dict | None = None,
+            pack: bool = False):
     """(pref [n+1, nt, R]: prefix sums over the layers of their capped rows at each candidate T,
     layer-major (each layer's step is one contiguous add over every candidate); the candidates
-    kept; the budget of each column; whether no row grows with T)."""
+    kept; the budget of each column; whether no row grows with T).
+
+    ``pack``: when some row grows with T (the two-pointer sweep's tables) and the budget's
+    columns fit one 64-bit word (``_packing``), pref is [n+2, nt] uint64 words instead, the last
+    row a sentinel no segment reaches (``_reach_packed``)."""
     n = len(menus)
     budget = np.asarray(budget, np.int64)
     cols = None
@@ -137,32 +155,43 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
     # Per distinct menu: its capped rows (and, last, the cap: no row meets T) and which of them
     # each candidate takes. Rows are slowest first, so as T grows a layer moves to earlier rows.
     prep = {} if prep is None else prep
-    for m in uniq:
-        key = (id(m), lower)
-        if key not in prep:
+    todo = [m for m in uniq if (id(m), lower) not in prep]
+    if todo:  # all at once: each menu's rows and then the cap, stacked
+        parts, cycs = [], []
+        for m in todo:
             cyc, res = _rows(m, lower)
-            if cols is not None:
-                res = res[:, cols]
-            rows = np.vstack([np.minimum(res, cap), cap[None, :]]).astype(dt)
-            # run[i]: how many times the row changes from the cap down to row i (equal runs share it)
-            diff = (rows[:-1] != rows[1:]).any(axis=1)
-            # No row grows with T when every row is at most the one before it (the one a smaller T takes).
-            prep[key] = (cyc[::-1], rows, np.concatenate([np.cumsum(diff[::-1])[::-1], [0]]),
-                         bool((rows[1:] >= rows[:-1]).all()), m)  # (m: keeps id(m) unique while cached)
+            parts += [res if cols is None else res[:, cols], cap[None, :]]
+            cycs.append(cyc)
+        rows = np.minimum(np.concatenate(parts), cap).astype(dt)
+        ends = np.cumsum([len(c) + 1 for c in cycs])  # one past each menu's cap row
+        # run[i]: how many times the row changes from the cap up to row i (equal runs share it);
+        # the step from a menu's cap row to the next menu's first row is not a change
+        change = (rows[:-1] != rows[1:]).any(axis=1)
+        change[ends[:-1] - 1] = False
+        run = np.zeros(len(rows), np.int64)
+        run[:-1] = np.cumsum(change[::-1])[::-1]
+        # No row grows with T when every row is at most the one before it (the one a smaller T takes).
+        grows = ~(rows[1:] >= rows[:-1]).all(axis=1)
+        grows[ends[:-1] - 1] = False
+        bad = np.cumsum(np.concatenate([[0], grows]))
+        start = 0
+        for m, cyc, end in zip(todo, cycs, ends):
+            prep[(id(m), lower)] = (cyc[::-1], rows[start:end], run[start:end] - run[end - 1],
+                                    bool(bad[end - 1] == bad[start]), m)  # (m: keeps id(m) unique while cached)
+            start = end
     got = [prep[(id(m), lower)] for m in uniq]
     mono = all(g[3] for g in got)
     if not uniq:
         pref = np.zeros((n + 1, nt, R), dtype=dt)
         return pref, ts, budget, mono
-    # All distinct menus at once: menu d's ascending cycles shifted by d * span form one sorted
-    # array, so one searchsorted counts, for every (menu, candidate), the rows meeting T.
+    # All distinct menus at once: for every (menu, candidate), how many rows meet T. The
+    # candidates ascend (the first feasible T is the first index), so the first candidate each
+    # row meets, counted per menu and summed along the candidates, is that count: one search of
+    # the rows (~1,000) instead of one per (menu, candidate).
     lens = np.array([len(g[0]) for g in got], np.int64)
-    span = int(max(int(ts.max()) if nt else 0, max(int(g[0][-1]) for g in got))) + 1
-    shift = np.arange(len(got), dtype=np.int64) * span
-    keys = np.concatenate([g[0] for g in got]) + np.repeat(shift, lens)
-    start = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    cnt = np.searchsorted(keys, (ts[None, :] + shift[:, None]).ravel(), side="right").reshape(len(got), nt)
-    cnt -= start[:, None]
+    first = np.searchsorted(ts, np.concatenate([g[0] for g in got]), side="left")
+    first += np.repeat(np.arange(len(got), dtype=np.int64) * (nt + 1), lens)
+    cnt = np.cumsum(np.bincount(first, minlength=len(got) * (nt + 1)).reshape(len(got), nt + 1), axis=1)[:, :nt]
     # the row each candidate takes (index into the menu's rows; len: the cap, no row meets T), as
     # an index into every menu's rows stacked
     rbase = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
@@ -178,7 +207,20 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
             ts = ts[new]
             g_idx = g_idx[:, new]
             nt = len(ts)
-    comp = np.concatenate([g[1] for g in got])[g_idx]  # [distinct menus, nt, R]
+    rows = np.concatenate([g[1] for g in got])  # every distinct menu's capped rows, stacked
+    shifts = _packing(budget) if pack and not mono else None
+    if shifts is not None:
+        packed = np.zeros(len(rows), np.uint64)
+        for r, sh in enumerate(shifts):
+            packed |= rows[:, r].astype(np.uint64) << np.uint64(sh)  # (each capped value fits its field)
+        words = packed[g_idx]  # [distinct menus, nt]
+        pref = np.empty((n + 2, nt), np.uint64)
+        pref[0] = 0
+        for i, c in enumerate(layer_col):  # (sums wrap modulo 2**64: see _packing)
+            np.add(pref[i], words[c], out=pref[i + 1])
+        pref[n + 1] = pref[n] + _pack(budget + 1, shifts)  # the sentinel: over every budget
+        return pref, ts, budget, mono
+    comp = rows[g_idx]  # [distinct menus, nt, R]
     pref = np.empty((n + 1, nt, R), dtype=dt)
     pref[0] = 0
     for i, c in enumerate(layer_col):
@@ -186,10 +228,18 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
     return pref, ts, budget, mono
 
 
+@functools.lru_cache(maxsize=8)
+def _triu(n1: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n1, k=1)`` (read-only; the tables ask for the same n1 dozens of times)."""
+    J, K = np.triu_indices(n1, k=1)
+    J.flags.writeable = K.flags.writeable = False
+    return J, K
+
+
 def _to_cycles(first: np.ndarray, ts: np.ndarray) -> np.ndarray:
     """Candidate indices (len(ts): none) -> cycles (-1: none), upper triangle only."""
     n1 = len(first)
-    J, K = np.triu_indices(n1, k=1)
+    J, K = _triu(n1)
     idx = first[J, K]
     nt = len(ts)
     out = np.full((n1, n1), -1, dtype=np.int64)
@@ -209,9 +259,23 @@ def _first_of_reach(reach: np.ndarray, n: int) -> np.ndarray:
     # meets every larger T: the running maximum is the true reach and it is monotone in t, so the
     # first feasible t of segment j..k-1 is the number of t with reach < k (one offset searchsorted).
     reach = np.maximum.accumulate(reach, axis=0)
-    J, K = np.triu_indices(n + 1, k=1)
+    J, K = _triu(n + 1)
     col = reach.T + np.arange(n + 1, dtype=np.int64)[:, None] * (n + 2)
     first[J, K] = np.searchsorted(col.ravel(), K + J * (n + 2), side="left") - J * nt
+    return first
+
+
+def _first_of_reach_by_start(reach: np.ndarray) -> np.ndarray:
+    """``_first_of_reach`` of ``reach`` laid out by start layer, [n+1, nt] (``_reach_packed``'s
+    layout: no transposed copies)."""
+    n1, nt = reach.shape
+    first = np.full((n1, n1), nt, np.int64)
+    if nt == 0:
+        return first
+    col = np.maximum.accumulate(reach, axis=1)  # (a new array: the offsets go in place)
+    col += np.arange(n1, dtype=np.int64)[:, None] * (n1 + 1)
+    J, K = _triu(n1)
+    first[J, K] = np.searchsorted(col.ravel(), K + J * (n1 + 1), side="left") - J * nt
     return first
 
 
@@ -221,7 +285,7 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarr
     candidates per segment for one SLR, then per extra SLR ``_compose``. The same answer as the
     two-pointer sweep without visiting every (T, start)."""
     n1, nt, R = pref.shape
-    J, K = np.triu_indices(n1, k=1)
+    J, K = _triu(n1)
     first = np.zeros((n1, n1), np.int64)  # the empty segment (diagonal) fits at every T
     if nt == 0:
         first[J, K] = 0
@@ -307,11 +371,63 @@ def _reach_by_layer(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(reach.T)
 
 
+def _packing(budget: np.ndarray) -> list[int] | None:
+    """Bit offsets that pack one row of the R budget columns into one 64-bit word (None: they do
+    not fit). Field r has room for 2 * (budget[r] + 1) - 1 plus nothing more: its top bit, the
+    guard, is 2**(w - 1) > budget[r] + 1.
+
+    Why it is exact in the two-pointer sweep (``_reach_packed``): per-layer amounts are capped at
+    budget + 1, and every sum the sweep checks is a segment that fits (each column <= budget)
+    plus one layer (<= budget + 1), so each column's sum is < 2**w: packed prefix sums, wrapping
+    modulo 2**64, subtract to the packed sums field by field, and ``(packed(budget + guard) -
+    sum) & guards == guards`` says every column is within its budget (a field over budget loses
+    its guard bit and borrows nothing from the next field)."""
+    shifts, off = [], 0
+    for b in np.asarray(budget, np.int64):
+        shifts.append(off)
+        off += int(b + 1).bit_length() + 1
+    return shifts if off <= 64 else None
+
+
+def _pack(values, shifts: list[int]) -> np.uint64:
+    out = 0
+    for v, sh in zip(values, shifts):
+        out |= int(v) << sh
+    return np.uint64(out)
+
+
+def _reach_packed(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """``_reach_by_layer`` of a packed prefix (``_prefix(pack=True)``: [n+2, nt] uint64, the last
+    row a sentinel), the same two pointers with one word compared per row; laid out by start
+    layer: reach[j, t] (the transpose of ``_reach_by_layer``'s)."""
+    n2, nt = pref.shape
+    n1 = n2 - 1
+    shifts = _packing(budget)
+    guard = _pack([1 << (int(b + 1).bit_length()) for b in np.asarray(budget, np.int64)], shifts)
+    top = _pack(np.asarray(budget, np.int64), shifts) + guard  # packed budget + guard per field
+    flat = pref.ravel()
+    ptr = np.zeros(nt, np.int64)
+    reach = np.empty((n1, nt), np.int64)
+    every = np.arange(nt, dtype=np.int64)
+    for j in range(n1):
+        np.maximum(ptr, j, out=ptr)
+        lim = pref[j] + top  # (wraps modulo 2**64, as the sums do)
+        act = every[ptr < n1 - 1]  # (a pointer that gets to n stops at the sentinel row)
+        pos = ptr[act] * nt + act
+        while len(act):
+            pos += nt  # the next layer's row
+            ok = ((np.take(lim, act) - np.take(flat, pos)) & guard) == guard
+            act, pos = act[ok], pos[ok]
+            ptr[act] += 1
+        reach[j] = ptr
+    return reach
+
+
 def segment_table(
     menus_on: list[Menu], menus_off: list[Menu], budget: np.ndarray, clock_hz: float,
     weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray | None = None, slrs: int = 1,
 ) -> SegmentTable:
-    """``ts``: candidate cycle counts; None: each table's own (its menus' cycle counts, where its
+    """``ts``: candidate cycle counts, ascending; None: each table's own (its menus' cycle counts, where its
     feasibility can change: the same answer with fewer candidates)."""
     return segment_tables([(menus_on, menus_off)], budget, clock_hz, weight_bytes, mem_bytes_per_s, ts, slrs)[0]
 
@@ -327,7 +443,7 @@ def segment_tables(
     def cands(menus, lower):
         if ts is not None:
             return ts
-        return np.unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in menus]))
+        return sorted_unique(np.concatenate([m.lo_cycles if lower else m.cycles for m in {id(m): m for m in menus}.values()]))
 
     wpref = np.concatenate([[0], np.cumsum(weight_bytes)]).astype(np.float64)
     stream = (wpref[None, :] - wpref[:, None]) / mem_bytes_per_s

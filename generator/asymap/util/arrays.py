@@ -1,4 +1,5 @@
-"""Reading user-supplied .npy arrays with one-line errors instead of numpy tracebacks."""
+"""Reading user-supplied .npy arrays with one-line errors instead of numpy tracebacks; small array
+helpers."""
 
 from __future__ import annotations
 
@@ -36,3 +37,15 @@ def parse_shape(text: str | None, what: str = "--input-shape") -> tuple[int, ...
     if len(dims) not in (3, 4) or min(dims) < 1:
         raise UserError(f"{what} {text!r}: give C,H,W (e.g. 3,224,224)")
     return dims
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` of a 1-D array (sorted distinct values), without ``np.unique``'s first-call
+    import of ``numpy.ma`` (~15 ms of an ``asymap plan``, which needs no masked arrays)."""
+    a = np.sort(np.asarray(a).ravel())
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
