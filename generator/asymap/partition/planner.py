@@ -653,6 +653,12 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
                 retry *= 4
             if got is None:
                 break
+    # A settle that gave up is marked settled at its target only for this call (not asked again
+    # at that target while probing); a later call on the same tables (another deploy branch, a
+    # sweep row, the fewer-boards step) asks it again with its own work instead of taking the
+    # mark for an answer and stopping short of the proof.
+    for t, j, w in failed:
+        pb.types[t].settled.pop((j, w), None)
     return res, min(bound, res.interval)
 
 
