@@ -759,3 +759,40 @@ def test_resnet152_headline_plans_are_real_and_bounded(tmp_path, preset, proven)
             assert np.all(use <= per), (bp.name, s_, use, per)
         assert bp.interval_s >= max(ly.cycles for ly in bp.layers) / (spec.clock_mhz * 1e6) * (1 - 1e-12)
         assert bp.interval_s <= p.interval_s * (1 + 1e-12)
+
+
+def test_tighten_leaves_no_given_up_settle_marked(monkeypatch):
+    """``_tighten`` marks a settle that gave up as settled at its target only while it runs (so its
+    probes do not ask it again): when it returns, no such mark is left, so a later call on the same
+    tables (the deploy branches, the sweep rows and the fewer-boards step share them) asks that
+    knapsack again instead of taking the mark for an answer. Left in place, it once stopped a
+    deploy branch at its plan's own interval 0.11 % short of the proof (the U50 line of
+    tests/deploy/test_refused_plans.py at util 0.1)."""
+    from asymap.partition import planner
+
+    _raw_planner(monkeypatch)
+    real_settle = planner._settle
+    last: dict = {}
+
+    def settle(pb, t, j, v, w, upto=None):
+        out = real_settle(pb, t, j, v, w, upto)
+        last[(t, j, v)] = out[0]
+        return out
+
+    monkeypatch.setattr(planner, "_settle", settle)
+    gave_up = 0
+    for seed, work in ((s, w) for s in range(60) for w in (40, 400)):
+        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
+        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
+        lb = planner._relaxed_bound(pb, n)
+        res = planner.solve_order(pb, n, lb)
+        if not np.isfinite(res.interval):
+            continue
+        last.clear()
+        planner._tighten(pb, res, lb, n, 48, planner.EXACT_BOARDS, work=work)
+        for (t, j, v), ok in last.items():
+            if not ok:
+                gave_up += 1
+                assert (j, v) not in pb.types[t].settled, (seed, t, j, v)
+    assert gave_up >= 1, "no settle gave up: the test tests nothing"
