@@ -443,6 +443,19 @@ def _instance_problem(L, n, types, wbytes, board_type, link, adj, ts) -> SimpleN
                            adj=adj, cut_link_min=lmin, raw=types, wbytes=wbytes)
 
 
+def _started(seed: int):
+    """A random instance, its planner Problem, the plan over its achievable table (None if that
+    has none) and the relaxed bound: where ``planner._tighten`` starts."""
+    from asymap.partition import planner
+
+    inst = L, n, types, wbytes, board_type, link, adj = random_instance(seed)
+    ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+    pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
+    lb = planner._relaxed_bound(pb, n)
+    res = planner.solve_order(pb, n, lb)
+    return inst, pb, (res if np.isfinite(res.interval) else None), lb
+
+
 @pytest.mark.parametrize("chunk", range(4))
 def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch):
     """The planner's lazy exact inner solve (planner._tighten) on the random instances above: it
@@ -455,12 +468,8 @@ def test_tighten_reaches_the_raw_optimum_on_random_instances(chunk, monkeypatch)
     per = N_INSTANCES // CHUNKS
     moved = 0
     for seed in range(chunk * per, (chunk + 1) * per):
-        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
-        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
-        lb = planner._relaxed_bound(pb, n)
-        res = planner.solve_order(pb, n, lb)
-        if not np.isfinite(res.interval):
+        (L, n, types, wbytes, board_type, link, adj), pb, res, lb = _started(seed)
+        if res is None:
             continue
         start = res.interval
         res, bound = planner._tighten(pb, res, lb, n, 48, planner.EXACT_BOARDS, work=10**9)
@@ -782,12 +791,8 @@ def test_tighten_leaves_no_given_up_settle_marked(monkeypatch):
     monkeypatch.setattr(planner, "_settle", settle)
     gave_up = 0
     for seed, work in ((s, w) for s in range(60) for w in (40, 400)):
-        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
-        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
-        lb = planner._relaxed_bound(pb, n)
-        res = planner.solve_order(pb, n, lb)
-        if not np.isfinite(res.interval):
+        (L, n, types, wbytes, board_type, link, adj), pb, res, lb = _started(seed)
+        if res is None:
             continue
         last.clear()
         planner._tighten(pb, res, lb, n, 48, planner.EXACT_BOARDS, work=work)

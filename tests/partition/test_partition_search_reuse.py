@@ -19,7 +19,7 @@ import itertools
 import numpy as np
 import pytest
 from test_partition_exact import (
-    _brute_slr, _instance_problem, _mac_kind_options, _raw, _raw_planner, random_instance,
+    _brute_slr, _mac_kind_options, _raw, _raw_planner, _started, random_instance,
 )
 
 from asymap.partition.exhaustive import brute_segment, exhaustive
@@ -154,12 +154,8 @@ def test_tighten_stays_honest_when_knapsacks_give_up_at_once(chunk, monkeypatch)
 
     monkeypatch.setattr(planner, "_settle", counted)
     for seed in range(chunk * 50, (chunk + 1) * 50):
-        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
-        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
-        lb = planner._relaxed_bound(pb, n)
-        res = planner.solve_order(pb, n, lb)
-        if not np.isfinite(res.interval):
+        (L, n, types, wbytes, board_type, link, adj), pb, res, lb = _started(seed)
+        if res is None:
             continue
         res, bound = planner._tighten(pb, res, lb, n, 48, planner.EXACT_BOARDS, work=10**6)
         true, _, _ = exhaustive(
