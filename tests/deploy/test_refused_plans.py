@@ -59,7 +59,7 @@ def _paths(pb) -> list[list[int]]:
     return out
 
 
-def _brute_deployable(graph, cluster, util: float):
+def _brute_deployable(graph, cluster, util: float, max_boards: int | None = None):
     """(interval, path) of the best plan deployment accepts, by brute force over paths: on each
     simple path of the topology the best plan on exactly that path (every other link, first and
     last board forbidden; proven by the planner), kept if check_deployable accepts it. What deploy
@@ -70,6 +70,8 @@ def _brute_deployable(graph, cluster, util: float):
     pb = planner.build_problem(graph, cluster, util)
     best = (np.inf, None)
     for path in _paths(pb):
+        if max_boards is not None and len(path) > max_boards:
+            continue
         pf = deployable.forbid(pb, _path_forbidden(pb, path))
         k = len(path)
         res, lb = planner._solve(pf, k, planner._bounds(pf, k)[-1], planner.DEFAULT_BEAM, planner.EXACT_BOARDS)
@@ -297,3 +299,45 @@ def test_preset_plans_of_a_small_model_pass_every_deploy_check(preset, run_cli, 
     onnx.save(build_zoo_model("resnet18", input_size=64, width_mult=0.5, seed=0), str(m))
     p = run_cli("plan", m, preset, "-o", tmp_path / "p.json")
     assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def test_sweep_rows_are_deployable_and_bounded_by_brute_force(tmp_path):
+    """``--sweep`` rows below the plan's board count are re-planned around deployment's refusals as
+    the plan is: each row's plan is one deploy accepts, no faster than the best accepted plan on at
+    most k boards (brute force over paths), and its bound never above that plan (equal when the row
+    says it is proven)."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import planner
+
+    m, c = _files(tmp_path, U50_LINE, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    dep = lambda d: check_deployable(g, d, cl)  # noqa: E731
+    util = 0.1
+    pb = planner.build_problem(g, cl, util)
+    n = len(pb.adj)
+    lbs = planner._bounds(pb, n)
+    res = planner.solve_order(pb, n, lbs[-1])
+    refused_rows = 0
+    for k, r, lbk in planner._sweep(pb, res, lbs, n, planner.DEFAULT_BEAM, planner.EXACT_BOARDS, range(1, n + 1),
+                                    None, g, dep):
+        want = _brute_deployable_upto(g, cl, util, k)
+        assert lbk <= want * (1 + 1e-9), k
+        if not np.isfinite(r.interval):
+            assert not np.isfinite(want), k
+            continue
+        bplans, lplans, hp, _ = planner._expand(pb, g, r, r.interval, [None] * len(r.path))
+        assert planner._refusal(dep, g, bplans, lplans, hp) is None, k
+        assert r.interval >= want * (1 - 1e-9), k
+        if r.interval <= lbk * (1 + 1e-12):
+            assert r.interval == pytest.approx(want, rel=1e-9), k
+        fastest = planner.solve_order(pb, k, lbs[k - 1])
+        fb, fl, fh, _ = planner._expand(pb, g, fastest, fastest.interval, [None] * len(fastest.path))
+        refused_rows += planner._refusal(dep, g, fb, fl, fh) is not None
+    assert refused_rows >= 1, "no row's fastest plan is refused: the test tests nothing"
+
+
+def _brute_deployable_upto(graph, cluster, util: float, k: int) -> float:
+    """The best accepted plan's interval on at most k boards (``_brute_deployable`` over paths of at
+    most k boards)."""
+    return _brute_deployable(graph, cluster, util, max_boards=k)[0]

@@ -716,27 +716,41 @@ SWEEP_WORK = 50_000
 
 
 def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, exact_boards: int, ks,
-           main: tuple | None) -> list[tuple[int, OrderResult, float]]:
+           main: tuple | None, graph: Graph | None = None, deployable=None) -> list[tuple[int, OrderResult, float]]:
     """(k, best plan found on at most k boards, its proven bound) for every k of ``ks``.
 
     A row k at or above the boards the plan uses takes the plan and its bound (``main``: (plan,
     proven bound on max_k boards)): it is a plan on at most k boards and no plan on k <= max_k
     boards beats the bound. A row below is searched and tightened on its own (SWEEP_WORK, on the
-    tables the plan's search has tightened already). Then what holds between rows is applied: a
-    plan on k - 1 boards is one on at most k (a row takes the better), and a bound on k boards
-    bounds every smaller k (a row takes the higher)."""
+    tables the plan's search has tightened already); with ``deployable`` (deployment's checks, as
+    :func:`plan` takes them), a row whose plan deployment refuses is re-planned around the refusal
+    as the plan is (deployable.deployable_search: the best accepted plan on at most k boards and
+    its bound), or has no plan if none is accepted (its bound stays: it bounds the accepted plans
+    too). Then what holds between rows is applied: a plan on k - 1 boards is one on at most k (a
+    row takes the better), and a bound on k boards bounds every smaller k (a row takes the higher)."""
+    from asymap.partition.deployable import deployable_search
+
     rows = []
     for k in ks:
         if main is not None and np.isfinite(main[0].interval) and k >= len(main[0].path):
             r, lbk = main
-        elif k == max_k:
-            r, lbk = res, _proven_bound(pb, res, lbs[k - 1], k)
         else:
-            r = solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
-            lbk = lbs[k - 1]
-            if np.isfinite(r.interval):
-                r, lbk = _tighten(pb, r, lbk, k, beam, exact_boards, min(SWEEP_WORK, REFINE_WORK))
-            lbk = _proven_bound(pb, r, lbk, k)
+            if k == max_k:
+                r, lbk = res, _proven_bound(pb, res, lbs[k - 1], k)
+            else:
+                r = solve_order(pb, k, lbs[k - 1], beam=beam, exact_boards=exact_boards)
+                lbk = lbs[k - 1]
+                if np.isfinite(r.interval):
+                    r, lbk = _tighten(pb, r, lbk, k, beam, exact_boards, min(SWEEP_WORK, REFINE_WORK))
+                lbk = _proven_bound(pb, r, lbk, k)
+            why = None
+            if deployable is not None and np.isfinite(r.interval):
+                why = _refusal(deployable, graph, *_expand(pb, graph, r, r.interval, [None] * len(r.path))[:3])
+            if why is not None:
+                try:
+                    r, lbk, _ = deployable_search(pb, graph, r, lbk, k, beam, exact_boards, deployable, why)
+                except UserError:  # no plan on at most k boards that deployment accepts was found
+                    r = OrderResult(np.inf, [], [], False)
         rows.append([k, r, lbk])
     for i in range(1, len(rows)):
         if rows[i - 1][1].interval < rows[i][1].interval:
@@ -1254,7 +1268,8 @@ def plan(
                        "lower_bound_s": lbk if np.isfinite(lbk) else None,
                        "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
                        "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None}
-                      for k, r, lbk in _sweep(pb, res, lbs, max_k, beam, exact_boards, ks, main)]
+                      for k, r, lbk in _sweep(pb, res, lbs, max_k, beam, exact_boards, ks, main, graph,
+                                                 deployable)]
     return Plan(
         model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256,
                             read=not callable(model_sha256)),
