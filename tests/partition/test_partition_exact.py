@@ -443,14 +443,20 @@ def _instance_problem(L, n, types, wbytes, board_type, link, adj, ts) -> SimpleN
                            adj=adj, cut_link_min=lmin, raw=types, wbytes=wbytes)
 
 
+def _problem(seed: int):
+    """A random instance and its planner Problem (fresh tables)."""
+    inst = L, n, types, wbytes, board_type, link, adj = random_instance(seed)
+    ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+    return inst, _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
+
+
 def _started(seed: int):
     """A random instance, its planner Problem, the plan over its achievable table (None if that
     has none) and the relaxed bound: where ``planner._tighten`` starts."""
     from asymap.partition import planner
 
-    inst = L, n, types, wbytes, board_type, link, adj = random_instance(seed)
-    ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
-    pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
+    inst, pb = _problem(seed)
+    n = inst[1]
     lb = planner._relaxed_bound(pb, n)
     res = planner.solve_order(pb, n, lb)
     return inst, pb, (res if np.isfinite(res.interval) else None), lb
@@ -675,10 +681,8 @@ def test_search_proves_the_optimum_on_the_fewest_boards(monkeypatch):
     _raw_planner(monkeypatch)
     fewer = 0
     for seed in range(60):
-        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
-        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+        (L, n, types, wbytes, board_type, link, adj), pb = _problem(seed)
         seg_fn = _brute_seg_fn(types, board_type, wbytes)
-        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
         start = planner.solve_order(pb, n, 0.0)
         if not np.isfinite(start.interval):  # (the exact solve starts from a plan of the achievable table)
             continue
@@ -704,10 +708,8 @@ def test_sweep_rows_are_real_and_bounded(work, monkeypatch):
     monkeypatch.setattr(planner, "SWEEP_WORK", work)
     rows_checked = 0
     for seed in range(60):
-        L, n, types, wbytes, board_type, link, adj = random_instance(seed)
-        ts = candidate_cycles([t[0] for t in types] + [t[1] for t in types])
+        (L, n, types, wbytes, board_type, link, adj), pb = _problem(seed)
         seg_fn = _brute_seg_fn(types, board_type, wbytes)
-        pb = _instance_problem(L, n, types, wbytes, board_type, link, adj, ts)
         lbs = planner._bounds(pb, n)
         res = planner.solve_order(pb, n, lbs[-1])
         if not np.isfinite(res.interval):

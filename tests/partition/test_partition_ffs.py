@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import asymap
+from clusters_yaml import cluster_yaml
 from asymap.cluster.boards import load_board_type
 from asymap.errors import UserError
 from asymap.partition import costmodel as cm
@@ -66,8 +67,7 @@ def test_option_ffs_grow_with_the_structure(tmp_path, board):
 def test_plan_records_and_checks_ffs(tmp_path):
     g = _model(tmp_path)
     c = tmp_path / "c.yaml"
-    c.write_text("boards:\n  - {name: a, type: zcu102}\n  - {name: b, type: u280}\n"
-                 "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 500}\n")
+    c.write_text(cluster_yaml([("a", "zcu102"), ("b", "u280")], [("a", "b", 10, 500)]))
     cl = asymap.load_cluster(c)
     plan = asymap.plan(g, cl)
     specs = {b.name: b.spec for b in cl.boards}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import asymap
+from clusters_yaml import cluster_yaml
 from asymap.lanes import PORT_LANE_CHOICES, port_bytes
 from asymap.linkproto import link_width_bits
 from asymap.partition import costmodel as cm
@@ -122,8 +123,7 @@ def test_plan_charges_each_boards_packers(tmp_path, host):
 def test_reserve_covers_every_lane_choice(tmp_path):
     g = _model(tmp_path)
     c = tmp_path / "c.yaml"
-    c.write_text("boards:\n  - {name: a, type: u280}\n  - {name: b, type: u280}\n"
-                 "links:\n  - {a: a, b: b, gbps: 100, latency_ns: 500}\n")
+    c.write_text(cluster_yaml([("a", "u280"), ("b", "u280")], [("a", "b", 100, 500)]))
     cl = asymap.load_cluster(c)
     res = transport.link_kernel_reserve(g, cl, [0, 0], 0, 3)
     cuts = range(-1, len(g.layers))

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import asymap
+from clusters_yaml import cluster_yaml
 from asymap.errors import UserError
 from asymap.lanes import PORT_LANE_CHOICES, port_bytes
 from asymap.partition import slrcross
@@ -26,8 +27,7 @@ def _graph(tmp_path, name="resnet18", size=64):
 
 def _one_board_plan(tmp_path, g):
     c = tmp_path / "one.yaml"
-    c.write_text("boards:\n  - {name: a, type: u280}\n  - {name: b, type: u280}\n"
-                 "links:\n  - {a: a, b: b, gbps: 100, latency_ns: 500}\n")
+    c.write_text(cluster_yaml([("a", "u280"), ("b", "u280")], [("a", "b", 100, 500)]))
     return asymap.plan(g, asymap.load_cluster(c), boards=1)
 
 
@@ -79,8 +79,7 @@ def test_crossing_bits_equal_a_direct_count(tmp_path, split):
 def test_single_slr_boards_record_nothing(tmp_path):
     g = _graph(tmp_path)
     c = tmp_path / "z.yaml"
-    c.write_text("boards:\n  - {name: a, type: zcu104}\n  - {name: b, type: zcu104}\n"
-                 "links:\n  - {a: a, b: b, gbps: 10, latency_ns: 500}\n")
+    c.write_text(cluster_yaml([("a", "zcu104"), ("b", "zcu104")], [("a", "b", 10, 500)]))
     d = asymap.plan(g, asymap.load_cluster(c)).to_dict()
     assert all(b["slr_crossing_bits"] == [] for b in d["boards"])
 
