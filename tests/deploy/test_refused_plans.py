@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -33,6 +34,12 @@ LONG_ZCU = cluster_yaml([("a", "zcu102"), ("b", "zcu102")], [("a", "b", 10, 6000
 HUB = cluster_yaml([("hub", "u50"), ("x", "u250"), ("y", "u280"), ("z", "u55c")],
                    [("hub", "x", 10, 500), ("hub", "y", 10, 500), ("x", "z", 100, 500), ("y", "z", 100, 500)],
                    ("hub", 64))
+# The same line on 100G: a CMAC takes the middle card's whole cage, so its second link gets none, which
+# 'generate' notes and 'asymap build --step link' refuses (the plan's checks refuse it: link_step).
+U50_LINE_100G = cluster_yaml([("ua", "u50"), ("mid", "u50"), ("ub", "u50")],
+                             [("ua", "mid", 100, 500), ("mid", "ub", 100, 500)])
+# The edge4 preset: the ZCU104 has no cage at all, so none of its links is built.
+EDGE4 = (Path(__file__).resolve().parents[2] / "clusters" / "edge4.yaml").read_text()
 CAGE = ("board 'mid' (u50)", "link 1 (10 Gb/s from ua, lane 0)", "link 2 (10 Gb/s to ub, lane 1)", "cage qsfp0",
         "io_gt_qsfp0_00", "end of the chain")
 
@@ -80,7 +87,7 @@ def _brute_deployable(graph, cluster, util: float, max_boards: int | None = None
         assert res.path == path
         assert planner._proven_bound(pf, res, lb, k) >= res.interval * (1 - 1e-12), path  # the path's optimum
         bplans, lplans, hp, _ = planner._expand(pb, graph, res, res.interval, [None] * k)
-        if planner._refusal(lambda d: check_deployable(graph, d, cluster), graph, bplans, lplans, hp) is None:
+        if planner._refusal(lambda d: check_deployable(graph, d, cluster, link_step=True), graph, bplans, lplans, hp) is None:
             best = min(best, (res.interval, path), key=lambda x: x[0])
     return best
 
@@ -88,6 +95,8 @@ def _brute_deployable(graph, cluster, util: float, max_boards: int | None = None
 @pytest.mark.parametrize("yaml_text,model,size,width,utils", [
     (U50_LINE, "tiny", 32, 1.0, (0.04, 0.05)),
     (U50_LINE, "resnet18", 32, 0.5, (0.05, 0.1)),
+    (U50_LINE_100G, "resnet18", 32, 0.5, (0.05, 0.1)),
+    (EDGE4, "tiny", 32, 1.0, (0.1, 0.8)),
     (RING, "resnet18", 32, 0.5, (0.06, 0.1)),
     (LONG_ZCU, "resnet18", 64, 1.0, (0.8,)),
     (HUB, "resnet18", 32, 0.5, (0.03, 0.06)),
@@ -106,13 +115,13 @@ def test_plan_is_the_best_deployable_plan_by_brute_force(tmp_path, yaml_text, mo
     for util in utils:
         want, path = _brute_deployable(g, cl, util)
         fastest = plan(g, cl, util=util)
-        p = plan(g, cl, util=util, deployable=lambda d: check_deployable(g, d, cl))
-        check_deployable(g, p.to_dict(), cl)
+        p = plan(g, cl, util=util, deployable=lambda d: check_deployable(g, d, cl, link_step=True))
+        check_deployable(g, p.to_dict(), cl, link_step=True)
         assert p.interval_s == pytest.approx(want, rel=1e-9), (util, path, [b.name for b in p.boards])
         assert p.optimal and p.lower_bound_s <= want * (1 + 1e-9)
         dep = p.search.get("deploy")
         try:
-            check_deployable(g, fastest.to_dict(), cl)
+            check_deployable(g, fastest.to_dict(), cl, link_step=True)
             assert dep is None and p.interval_s == fastest.interval_s  # nothing refused: the same plan
         except Exception:
             refused += 1
@@ -143,7 +152,7 @@ def test_target_mode_is_the_fewest_deployable_boards_by_brute_force(tmp_path, ya
     m, c = _files(tmp_path, yaml_text, "resnet18", 32, 0.5)
     g, cl = load_model(m, weights=False), load_cluster(c)
     pb = planner.build_problem(g, cl, util)
-    accept = lambda d: check_deployable(g, d, cl)  # noqa: E731
+    accept = lambda d: check_deployable(g, d, cl, link_step=True)  # noqa: E731
     want = None
     for path in _paths(pb):
         r = planner._solve_target(deployable.forbid(pb, _path_forbidden(pb, path)), len(path), float(ips))
@@ -154,10 +163,10 @@ def test_target_mode_is_the_fewest_deployable_boards_by_brute_force(tmp_path, ya
                 want = (r.boards, r.dsp)
     fastest = planner.plan(g, cl, util=util, target_ips=ips)
     p = planner.plan(g, cl, util=util, target_ips=ips, deployable=accept)
-    check_deployable(g, p.to_dict(), cl)
+    check_deployable(g, p.to_dict(), cl, link_step=True)
     assert p.search["deploy"]["refused"] >= 1
     with pytest.raises(Exception):
-        check_deployable(g, fastest.to_dict(), cl)  # the plan without the checks is refused
+        check_deployable(g, fastest.to_dict(), cl, link_step=True)  # the plan without the checks is refused
     assert (want is not None) == fewest
     if fewest:
         assert (p.target["boards"], p.target["dsp"]) == want and p.search["method"] == "target-fewest-boards"
@@ -230,11 +239,11 @@ def test_the_branching_cap_keeps_an_honest_bound(tmp_path, monkeypatch):
     m, c = _files(tmp_path, HUB, "resnet18", 32, 0.5)
     g, cl = load_model(m, weights=False), load_cluster(c)
     want, _ = _brute_deployable(g, cl, 0.06)
-    full = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl))
+    full = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl, link_step=True))
     assert full.search["deploy"]["replans"] >= 2, full.search
     monkeypatch.setattr(deployable, "DEPLOY_REPLANS", 1)
-    p = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl))
-    check_deployable(g, p.to_dict(), cl)
+    p = planner.plan(g, cl, util=0.06, deployable=lambda d: check_deployable(g, d, cl, link_step=True))
+    check_deployable(g, p.to_dict(), cl, link_step=True)
     assert p.search["deploy"]["capped"] and "stopped at the cap of 1 re-plans" in render(p)
     assert p.lower_bound_s <= want * (1 + 1e-9) and p.interval_s >= want * (1 - 1e-9)
     assert p.optimal == (p.interval_s <= p.lower_bound_s * (1 + 1e-12))
@@ -288,7 +297,7 @@ def test_headline_plans_pass_every_deploy_check(tmp_path, preset):
     g = load_model(path, weights=False)
     cl = load_cluster(preset)
     d = plan(g, cl).to_dict()
-    check_deployable(g, d, cl)
+    check_deployable(g, d, cl, link_step=True)
     assert not any(h.get("shared") for h in (d.get("host_path") or {}).get("out", []) + (d.get("host_path") or {}).get("in", []))
 
 
@@ -312,7 +321,7 @@ def test_sweep_rows_are_deployable_and_bounded_by_brute_force(tmp_path):
 
     m, c = _files(tmp_path, U50_LINE, "resnet18", 32, 0.5)
     g, cl = load_model(m, weights=False), load_cluster(c)
-    dep = lambda d: check_deployable(g, d, cl)  # noqa: E731
+    dep = lambda d: check_deployable(g, d, cl, link_step=True)  # noqa: E731
     util = 0.1
     pb = planner.build_problem(g, cl, util)
     n = len(pb.adj)
@@ -341,3 +350,38 @@ def _brute_deployable_upto(graph, cluster, util: float, k: int) -> float:
     """The best accepted plan's interval on at most k boards (``_brute_deployable`` over paths of at
     most k boards)."""
     return _brute_deployable(graph, cluster, util, max_boards=k)[0]
+
+
+@pytest.mark.parametrize("yaml_text,util,board,rule,peers", [(U50_LINE_100G, 0.05, "mid", "all", {"ua", "ub"}),
+                                                            (EDGE4, 0.8, "zcu104", "any", {"zcu102"})])
+def test_a_link_end_without_a_cage_is_refused_where_the_plan_is_made(tmp_path, run_cli, assert_user_error, yaml_text,
+                                                                   util, board, rule, peers):
+    """A link end that gets no cage (the second 100G link of a one-cage U50; any link of the cageless
+    ZCU104): ``generate`` writes the tree with a note (it C-simulates) and ``asymap build --step link``
+    refuses the board; the plan's checks (``link_step``) refuse it with the peers that share the
+    refusal, so ``asymap plan`` returns a plan the link step accepts."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.errors import DeployRefusal
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition.planner import plan
+
+    m, c = _files(tmp_path, yaml_text, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    d = plan(g, cl, util=util).to_dict()  # the fastest plan, unchecked
+    assert board in [b["name"] for b in d["boards"]]
+    check_deployable(g, d, cl)  # what generate checks: accepted
+    with pytest.raises(DeployRefusal) as exc:
+        check_deployable(g, d, cl, link_step=True)
+    assert (exc.value.board, exc.value.rule, {p for p, _ in exc.value.ends}) == (board, rule, peers)
+    assert "no free transceiver cage" in str(exc.value) and "build --step link" in str(exc.value)
+    (tmp_path / "q.json").write_text(json.dumps(d))
+    run_cli("generate", m, c, "--plan", tmp_path / "q.json", "-o", tmp_path / "out", "-q", check=True)
+    dep = json.loads(next((tmp_path / "out").glob(f"{board}*/deploy.json")).read_text())
+    assert dep["unconnected"] and any("no free transceiver cage" in n for n in dep["notes"])
+    assert_user_error(run_cli("build", tmp_path / "out", "--step", "link", "--dry-run"), f"step 'link' of board {board!r}")
+    p = run_cli("plan", m, c, "--util", str(util), "-o", tmp_path / "p.json", check=True)
+    got = json.loads((tmp_path / "p.json").read_text())
+    check_deployable(g, got, cl, link_step=True)
+    assert got["search"]["deploy"]["refused"] >= 1 and "deployable:" in p.stdout
+    run_cli("generate", m, c, "--plan", tmp_path / "p.json", "-o", tmp_path / "ok", "-q", check=True)
+    assert not any(json.loads(f.read_text())["unconnected"] for f in (tmp_path / "ok").glob("*/deploy.json"))

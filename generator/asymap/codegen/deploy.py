@@ -130,6 +130,10 @@ class BoardDeploy:
     slr: list[tuple[str, str]] = field(default_factory=list)
     fifo: dict[str, int] = field(default_factory=dict)
     hls_kernels: list[dict] = field(default_factory=list)
+    # Link ends that got no transceiver cage (peer's cluster name, in | out, core, the note saying so) and
+    # the board's cages: what :func:`check_link_ends` refuses for ``asymap plan`` (not in deploy.json).
+    no_cage: list[tuple[str, str, str, str]] = field(default_factory=list)
+    gts: tuple[GtPort, ...] = ()
 
     def kernel(self, instance: str) -> KernelInst:
         return next(k for k in self.kernels if k.instance == instance)
@@ -175,10 +179,11 @@ def _hls_ports(kind: dict[str, str]) -> dict[str, str]:
 
 # --- transport planning ---------------------------------------------------------------------------
 def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[str, str],
-                cages: tuple[dict, dict] | None = None) -> list[Transport]:
+                cages: tuple[dict, dict] | None = None, no_cage: list | None = None) -> list[Transport]:
     """The board's link ends (in from the previous board, out to the next) and the cage each uses.
     ``cages``: (lanes taken per cage, peer -> (cage, lane)) shared by the projects of one physical
-    board (host-path stations), so the link to a peer keeps its cable in both directions."""
+    board (host-path stations), so the link to a peer keeps its cable in both directions. An end
+    that gets no cage is noted (and appended to ``no_cage``: peer, role, core, the note)."""
     ends = []
     if b.link_in.src != HOST_ID:
         ends.append(("in", b.link_in))
@@ -202,6 +207,8 @@ def _transports(dep: Deploy, b, cl_links: dict, notes: list[str], idents: dict[s
             notes.append(f"link {link.index} ({role}, {gbps:g} Gb/s to {peer}): no free transceiver cage for "
                          f"{'100G CMAC (a QSFP28)' if core == 'cmac' else 'an Aurora 64b/66b lane'} on "
                          f"{b.type} (cages: {have}); no transport generated for it")
+            if no_cage is not None:
+                no_cage.append((raw_peer, role, core, notes[-1]))
             continue
         if raw_peer not in by_peer:
             lane = used.get(gt.port, 0)
@@ -344,7 +351,8 @@ def plan_board(b, dep: Deploy | None, top_cpp: str, wmem: bool, first: bool, las
             src, dst = (f"{e.split('.')[0]}{cu}.{e.split('.')[1]}" for e in (x["from"], x["to"]))
             bd.streams.append((src, dst))
             bd.fifo[src] = int(x["depth"])
-    bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages)
+    bd.gts = dep.gt
+    bd.transports = _transports(dep, b, cl_links, bd.notes, idents or {}, cages, bd.no_cage)
     if dep.flow == "vivado":  # the block design (block_design.tcl) wires the Vivado-flow board
         bd.slr = [(k, f"SLR{n}") for k, n in place.items()]  # pblocks in bd/constraints.xdc
         roles = {t.role for t in bd.transports}
@@ -470,6 +478,78 @@ def check_cages(specs: list, boards: list[BoardDeploy]) -> None:
                     f"board {name!r} ({uses[0][0].type}): {links} would share cage {cage} through a breakout cable, but "
                     f"{why}; in the cluster YAML give {name!r} no more neighbours than cages (e.g. make it an end of "
                     "the chain), then re-run 'asymap plan'", name, [(t.peer_name, t.role) for _, _, t in ends], rule)
+
+
+def _cages_fit(gts: tuple[GtPort, ...], cores: list[str]) -> bool:
+    """Whether some assignment gives every peer (its core: cmac | aurora) a cage, as _pick_cage
+    could at best: a 100G CMAC a whole QSFP28 on GTY, an Aurora lane one lane of any cage
+    (whatever the order the peers come in; a handful of peers and cages, so by trying them all)."""
+    import itertools
+
+    need = [4 if c == "cmac" else 1 for c in cores]
+    for pick in itertools.product(range(len(gts)), repeat=len(cores)):
+        used = [0] * len(gts)
+        ok = True
+        for g, c, n in zip(pick, cores, need):
+            ok = gts[g].lanes >= n and (c != "cmac" or (gts[g].gt_type == "GTY" and used[g] == 0))
+            used[g] += n if c == "aurora" else gts[g].lanes
+            if not ok or used[g] > gts[g].lanes:
+                ok = False
+                break
+        if ok:
+            return True
+    return not cores
+
+
+def check_link_ends(specs: list, boards: list[BoardDeploy]) -> None:
+    """Refuse a link end that gets no transceiver cage where ``asymap build --step link`` refuses the
+    board (its link port stays unconnected: Vitis-flow boards, and Vivado-flow boards without a
+    processor; a Zynq-7000 PS forwards such a link's frames in software instead). ``generate`` writes
+    such a tree with a note (it C-simulates and synthesizes); ``asymap plan`` passes this check too,
+    so it never returns a plan the build refuses (docs/deploy.md, "Avoided where the plan is made").
+
+    Which plans share the refusal follows from the board's peers (both directions to one peer use
+    one cage): a peer no cage of the board can carry refuses every plan linking the two ("any"); a
+    set of peers no assignment of cages can carry refuses every plan giving the board all of them
+    ("all", the smallest such set found); otherwise only the order of the greedy assignment failed,
+    and only plans with this plan's ends on the board are refused ("features")."""
+    phys: dict[str, list[BoardDeploy]] = {}
+    for b, bd in zip(specs, boards):
+        if bd.flow in ("vitis", "vivado"):
+            phys.setdefault(b.name, []).append(bd)
+    for name, parts in phys.items():
+        bd0 = parts[0]
+        if bd0.flow == "vivado" and bd0.runtime == "ps":
+            continue
+        missing = [m for bd in parts for m in bd.no_cage]
+        if not missing:
+            continue
+        peers: dict[str, str] = {}  # every peer of the physical board -> its core
+        ends: list[tuple[str, str]] = []
+        for bd in parts:
+            for t in bd.transports:
+                peers.setdefault(t.peer_name, t.core)
+                ends.append((t.peer_name, t.role))
+            for p, role, core, _ in bd.no_cage:
+                peers.setdefault(p, core)
+                ends.append((p, role))
+        alone = [p for p in peers if not _cages_fit(bd0.gts, [peers[p]])]
+        if alone:
+            rule, named = "any", [e for e in ends if e[0] in alone]
+        elif not _cages_fit(bd0.gts, list(peers.values())):
+            need = list(peers)
+            for p in list(need):  # the smallest set found that no assignment carries
+                rest = [q for q in need if q != p]
+                if not _cages_fit(bd0.gts, [peers[q] for q in rest]):
+                    need = rest
+            rule, named = "all", [e for e in ends if e[0] in need]
+        else:
+            rule, named = "features", ends
+        _, _, _, note = missing[0]
+        raise DeployRefusal(
+            f"board {name!r} ({bd0.type}): {note}, so 'asymap build --step link' would refuse the board; in the "
+            f"cluster YAML link {name!r} only to as many peers as its cages carry (or give it a deploy block "
+            "with the cage a card adds), then re-run 'asymap plan'", name, named, rule)
 
 
 def _xport_both(rx: KernelInst, tx: KernelInst) -> KernelInst | None:
@@ -806,7 +886,7 @@ def _plan_boards(specs: list, cluster, tops: list[str], wmems: list[bool],
     return boards
 
 
-def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
+def check_deployable(graph, plan: dict, cluster, where: str = "plan", link_step: bool = False) -> None:
     """Raise the one-line refusal :func:`write_deploy` would raise for ``plan`` on ``cluster``
     (a wrong deploy block, two links on one cage, a host-path hop over a pipeline link the same
     way, two kernel clocks on one transport or block design, a link whose latency the credit
@@ -814,7 +894,9 @@ def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
     writes no file and prints nothing, so ``asymap generate`` runs it before its first progress
     line and ``asymap plan`` on the plan it found, and a plan deploy would refuse stops where it
     is made. The decisions are :func:`write_deploy`'s own (same cage assignment and checks); the
-    kernels' ports, which need the generated sources, play no part in them."""
+    kernels' ports, which need the generated sources, play no part in them. ``link_step``: also
+    refuse what ``asymap build --step link`` would (:func:`check_link_ends`: a link end without a
+    cage); ``asymap plan`` asks for it, ``generate`` does not (the tree still C-simulates)."""
     from collections import defaultdict
 
     from asymap.codegen.chain import build_chain, plan_parts, plan_stations
@@ -825,6 +907,8 @@ def check_deployable(graph, plan: dict, cluster, where: str = "plan") -> None:
     boards = _plan_boards(specs, cluster, [""] * len(specs), [False] * len(specs))
     check_cages(specs, boards)
     check_block_clocks(specs, merge_physical(specs, boards))
+    if link_step:  # what 'asymap build --step link' refuses ('asymap plan' asks; generate writes it with a note)
+        check_link_ends(specs, boards)
     for b, bd in zip(specs, boards):  # every link end's credit bridge, as write_deploy sizes it (a latency too
         for t in bd.transports:      # long for its counters is refused, whichever way and whoever uses the link)
             try:
