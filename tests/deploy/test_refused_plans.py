@@ -38,6 +38,9 @@ HUB = cluster_yaml([("hub", "u50"), ("x", "u250"), ("y", "u280"), ("z", "u55c")]
 # 'generate' notes and 'asymap build --step link' refuses (the plan's checks refuse it: link_step).
 U50_LINE_100G = cluster_yaml([("ua", "u50"), ("mid", "u50"), ("ub", "u50")],
                              [("ua", "mid", 100, 500), ("mid", "ub", 100, 500)])
+# Five U50s in a line: every accepted plan has at most two cards, and the branches split the line
+# into parts the deployable search takes one by one (deployable.parts).
+U50_LINE5 = cluster_yaml([(f"u{i}", "u50") for i in range(5)], [(f"u{i}", f"u{i + 1}", 10, 500) for i in range(4)])
 # The edge4 preset: the ZCU104 has no cage at all, so none of its links is built.
 EDGE4 = (Path(__file__).resolve().parents[2] / "clusters" / "edge4.yaml").read_text()
 CAGE = ("board 'mid' (u50)", "link 1 (10 Gb/s from ua, lane 0)", "link 2 (10 Gb/s to ub, lane 1)", "cage qsfp0",
@@ -96,6 +99,7 @@ def _brute_deployable(graph, cluster, util: float, max_boards: int | None = None
     (U50_LINE, "tiny", 32, 1.0, (0.04, 0.05)),
     (U50_LINE, "resnet18", 32, 0.5, (0.05, 0.1)),
     (U50_LINE_100G, "resnet18", 32, 0.5, (0.05, 0.1)),
+    (U50_LINE5, "resnet18", 32, 0.5, (0.05, 0.1)),
     (EDGE4, "tiny", 32, 1.0, (0.1, 0.8)),
     (RING, "resnet18", 32, 0.5, (0.06, 0.1)),
     (LONG_ZCU, "resnet18", 64, 1.0, (0.8,)),
@@ -191,7 +195,7 @@ def test_plan_avoids_a_chain_through_a_one_cage_alveo_card(tmp_path, run_cli, as
     assert_user_error(g, *CAGE)
     p = run_cli("plan", m, c, "--util", "0.04", "-o", tmp_path / "p.json", check=True)
     assert p.stderr == ""
-    assert "deployable: the best plan 'asymap generate' accepts (" in p.stdout and "optimal: yes" in p.stdout
+    assert "deployable: the best plan 'asymap generate' and 'build' accept (" in p.stdout and "optimal: yes" in p.stdout
     got = json.loads((tmp_path / "p.json").read_text())
     assert len(got["boards"]) == 2 and got["optimal"] and got["search"]["deploy"]["refused"] >= 1
     assert got["throughput_ips"] < d["throughput_ips"]
@@ -385,3 +389,51 @@ def test_a_link_end_without_a_cage_is_refused_where_the_plan_is_made(tmp_path, r
     assert got["search"]["deploy"]["refused"] >= 1 and "deployable:" in p.stdout
     run_cli("generate", m, c, "--plan", tmp_path / "p.json", "-o", tmp_path / "ok", "-q", check=True)
     assert not any(json.loads(f.read_text())["unconnected"] for f in (tmp_path / "ok").glob("*/deploy.json"))
+
+
+def _main(capsys, *argv) -> tuple[int, str, str]:
+    """``asymap ARGV`` in this process (so a monkeypatched cap applies): (exit code, stdout, stderr)."""
+    from asymap.cli import main
+
+    capsys.readouterr()
+    rc = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_a_cap_that_stops_before_any_accepted_plan_says_not_decided(tmp_path, monkeypatch, capsys):
+    """Five U50s at 5 %: the search finds an accepted two-card plan; with the cap at one re-plan it stops
+    before any is accepted, and plan says the search did not decide (exit 2, one line, no plan.json)
+    instead of printing the refusal as if no plan were accepted."""
+    from asymap.partition import deployable
+
+    m, c = _files(tmp_path, U50_LINE5, "resnet18", 32, 0.5)
+    rc, _, err = _main(capsys, "plan", m, c, "--util", "0.05", "-q", "-o", tmp_path / "full.json")
+    assert rc == 0 and err == "" and len(json.loads((tmp_path / "full.json").read_text())["boards"]) == 2
+    monkeypatch.setattr(deployable, "DEPLOY_REPLANS", 1)
+    rc, out, err = _main(capsys, "plan", m, c, "--util", "0.05", "-q", "-o", tmp_path / "p.json")
+    lines = err.strip().splitlines()
+    assert rc == 2 and out == "" and len(lines) == 1 and not (tmp_path / "p.json").exists()
+    assert "not decided within 1 re-plans" in lines[0] and "left open" in lines[0] and "board 'u" in lines[0]
+
+
+def test_a_capped_target_search_is_not_called_unreachable(tmp_path, monkeypatch, capsys):
+    """U50 hub at 6 %, target 90 % of the best accepted plan: the full search meets it; with the cap at one
+    re-plan neither the target's search nor the fastest plan's finishes, the plan found falls short and
+    its bound does not rule the target out: plan says 'not decided within 1 re-plans' (exit 1, as an
+    unmet target), plan.json ``target.decided`` false, never 'not reachable'."""
+    from asymap.partition import deployable
+
+    m, c = _files(tmp_path, HUB, "resnet18", 32, 0.5)
+    rc, _, _ = _main(capsys, "plan", m, c, "--util", "0.06", "-q", "-o", tmp_path / "full.json")
+    ips = 0.9 * json.loads((tmp_path / "full.json").read_text())["throughput_ips"]
+    rc, _, err = _main(capsys, "plan", m, c, "--util", "0.06", "-q", "--target-ips", ips, "-o", tmp_path / "t.json")
+    assert rc == 0 and err == "" and json.loads((tmp_path / "t.json").read_text())["target"]["met"]
+    monkeypatch.setattr(deployable, "DEPLOY_REPLANS", 1)
+    rc, out, err = _main(capsys, "plan", m, c, "--util", "0.06", "-q", "--target-ips", ips, "-o", tmp_path / "p.json")
+    d = json.loads((tmp_path / "p.json").read_text())
+    assert rc == 1 and d["target"]["met"] is False and d["target"]["decided"] is False and d["search"]["deploy"]["capped"]
+    assert d["lower_bound_s"] <= 1 / ips
+    (line,) = err.strip().splitlines()
+    assert "not decided within 1 re-plans" in line and "not reachable" not in line
+    assert "not decided within 1 re-plans" in out and "NOT reachable" not in out

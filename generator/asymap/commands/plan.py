@@ -118,8 +118,14 @@ def run(args) -> int:
     if p.target is not None and not p.target["met"]:
         import sys
 
-        print(f"asymap plan: target {args.target_ips:g} images/s is not reachable on {cluster.name}; the best plan "
-              f"reaches {p.throughput_ips:.1f} images/s with {len(p.boards)} board(s)", file=sys.stderr)
+        if p.target.get("decided", True):
+            print(f"asymap plan: target {args.target_ips:g} images/s is not reachable on {cluster.name}; the best plan "
+                  f"reaches {p.throughput_ips:.1f} images/s with {len(p.boards)} board(s)", file=sys.stderr)
+        else:  # the re-plan cap stopped the search around deployment's refusals: not shown unreachable
+            print(f"asymap plan: target {args.target_ips:g} images/s on {cluster.name}: not decided within "
+                  f"{p.search['deploy']['max_replans']} re-plans around the plans deployment refuses (branches that "
+                  f"may reach it were left open); the best accepted plan found reaches {p.throughput_ips:.1f} "
+                  f"images/s with {len(p.boards)} board(s)", file=sys.stderr)
         return 1
     return 0
 

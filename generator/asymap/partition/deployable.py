@@ -106,6 +106,75 @@ def forbid(pb: planner.Problem, forbidden) -> planner.Problem:
     return dataclasses.replace(pb, link=link, host=host)
 
 
+def parts(pb: planner.Problem, forbidden, boards) -> list[frozenset]:
+    """The connected parts of ``boards`` over the links ``forbidden`` leaves (either way): a pipeline
+    is a path, so each plan lies within one part, and a branch's plans are the union of its parts'."""
+    pos = sorted(boards)
+    part = {b: b for b in pos}
+
+    def root(a: int) -> int:
+        while part[a] != a:
+            part[a] = part[part[a]]
+            a = part[a]
+        return a
+
+    for a in pos:
+        for b in pb.adj[a]:
+            if b in part and (("link", a, b) not in forbidden or ("link", b, a) not in forbidden):
+                part[root(a)] = root(b)
+    out: dict[int, set] = {}
+    for a in pos:
+        out.setdefault(root(a), set()).add(a)
+    return [frozenset(v) for _, v in sorted(out.items())]
+
+
+def _inside(e: tuple, boards: frozenset) -> bool:
+    return all(b in boards for b in e[1:])
+
+
+def restrict(pb: planner.Problem, forbidden, boards: frozenset) -> planner.Problem:
+    """``pb`` without ``forbidden`` (:func:`forbid`) and without the boards outside ``boards``: their
+    segments and links cost infinity (and, with a host, they cannot be first or last). What the
+    exact solve learns about a segment is still shared (the tables are the board types')."""
+    pf = forbid(pb, forbidden)
+    out = [b for b in range(len(pb.adj)) if b not in boards]
+    if not out:
+        return pf
+    link = {k: (v if k[0] in boards and k[1] in boards else np.full_like(v, np.inf)) for k, v in pf.link.items()}
+    seg = [v if b in boards else np.full_like(v, np.inf) for b, v in enumerate(pf.seg)]
+    host = pf.host
+    if host is not None and host.attach >= 0:
+        entry, exit_ = host.entry.copy(), host.exit.copy()
+        entry[out] = np.inf
+        exit_[out] = np.inf
+        host = dataclasses.replace(host, entry=entry, exit=exit_)
+    return dataclasses.replace(pf, link=link, seg=seg, host=host)
+
+
+def _part_bound(pb: planner.Problem, boards: frozenset, k: int) -> float:
+    """bounds.py's relaxation for plans on at most ``k`` of ``boards`` (their board types only):
+    a part of two cards is bounded by what two cards can do, far above what nine can."""
+    from asymap.partition.bounds import lower_bounds
+
+    counts = [0] * len(pb.types)
+    for b in boards:
+        counts[pb.board_type[b]] += 1
+    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, k)[k - 1]
+    if pb.host is not None and pb.host.attach >= 0:
+        v = max(v, float(pb.host.entry.min()), float(pb.host.exit.min()))
+    return float(v)
+
+
+# Sub-problems the deployable search may visit in all (searched or answered by bound alone): a count,
+# a guard against refusal patterns whose branches multiply.
+DEPLOY_BRANCHES = 400
+
+
+class DeployUndecided(UserError):
+    """No plan deployment accepts was found before the re-plan cap, with branches left open (one
+    of them may hold one): the search did not decide, which is not the same as a refusal."""
+
+
 def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, root_lb: float, max_k: int, beam,
                        exact_boards: int, deployable, refusal: UserError) -> tuple:
     """The best plan ``deployable`` accepts, its proven bound, and what the search did.
@@ -115,58 +184,98 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
     (:func:`forbid`), e.g. once without one of two links on one cage and once without the other.
     Every deployable plan lacks one of the sources, so it lies in some branch: the best deployable
     plan over all branches is the deployable optimum, and the least bound over the branches left
-    (open, or closed by a deployable plan whose own search left a gap) is its bound. Branches are
-    taken best-first by their bound and stop once none can beat the best deployable plan, or after
-    DEPLOY_REPLANS re-plans (``capped``: the plan is the best deployable one found, the bound still
-    honest). A refusal naming no element (e.g. a wrong deploy block) leaves its branch open with
-    its bound; if nothing is accepted, the first refusal is raised."""
+    (open, or closed by a deployable plan whose own search left a gap) is its bound.
+
+    Work is shared between branches (docs/deploy.md): a branch whose links split the topology is
+    searched part by part (:func:`parts`; a plan lies within one part), and a part is a sub-problem
+    of its own (its boards and what is forbidden among them), searched once however many branches
+    reach it, on at most as many boards as it has, from the bound of that many boards
+    (:func:`_part_bound`). Sub-problems are taken best-first by bound (ties: the smaller part first,
+    whose plans are more often accepted) and stop once none can beat the best deployable plan, or
+    after DEPLOY_REPLANS re-plans (``capped``: the plan is the best deployable one found, the bound
+    still honest). A refusal naming no element (e.g. a wrong deploy block) leaves its branch open
+    with its bound; if nothing is accepted, the first refusal is raised, or
+    :class:`DeployUndecided` when the cap left sub-problems open."""
     heap: list = []
     seen: set = set()
-    leaves: list[float] = []  # bounds of branches closed without children
+    leaves: list[float] = []  # bounds of sub-problems closed without children
     order = [0]
+    everything = frozenset(range(len(pb.adj)))
 
-    def branch(forbidden: frozenset, why: UserError, path: list[int], bound: float) -> None:
+    def branch(forbidden: frozenset, boards: frozenset, why: UserError, path: list[int], bound: float) -> None:
         kids = children(pb, path, why)
         if kids is None:
             leaves.append(bound)
             return
-        for kid in (forbidden | k for k in kids):
-            if kid not in seen:
-                seen.add(kid)
-                order[0] += 1
-                heapq.heappush(heap, (bound, order[0], kid))
+        for kid in kids:
+            f = forbidden | kid
+            for part in parts(pb, f, boards):
+                key = (part, frozenset(e for e in f if _inside(e, part)))
+                if key not in seen:
+                    seen.add(key)
+                    k = min(max_k, len(part))
+                    order[0] += 1
+                    heapq.heappush(heap, (max(bound, _part_bound(pb, part, k)), len(part), order[0], key))
 
-    branch(frozenset(), refusal, root.path, planner._proven_bound(pb, root, root_lb, max_k))
+    def refused_by(res: planner.OrderResult) -> UserError | None:
+        bplans, lplans, host_path, _ = planner._expand(pb, graph, res, res.interval, [None] * len(res.path))
+        return planner._refusal(deployable, graph, bplans, lplans, host_path)
+
+    branch(frozenset(), everything, refusal, root.path, planner._proven_bound(pb, root, root_lb, max_k))
     best, replans, refused, capped = None, 0, 1, False
     while heap:
-        bound, _, forbidden = heap[0]
+        bound, _, _, (boards, forbidden) = heap[0]
         if best is not None and bound >= best.interval * (1 - 1e-12):
             break  # no branch left can beat the best deployable plan
-        if replans >= DEPLOY_REPLANS:
+        if replans >= DEPLOY_REPLANS or order[0] >= DEPLOY_BRANCHES:
             capped = True
             break
         heapq.heappop(heap)
         replans += 1
-        pf = forbid(pb, forbidden)
-        lb = max(bound, planner._bounds(pf, max_k)[max_k - 1])
-        res, lb = planner._solve(pf, max_k, lb, beam, exact_boards)
+        pf = restrict(pb, forbidden, boards)
+        k = min(max_k, len(boards))
+        # The outer search alone first: when deployment refuses its plan, the sub-problem branches
+        # at the bound it was queued at, and the exact inner solve is spent only where a plan may be
+        # accepted (tightening a refused plan proves nothing the children need).
+        quick = planner.solve_order(pf, k, bound, beam=beam, exact_boards=exact_boards)
+        why = refused_by(quick) if np.isfinite(quick.interval) else None
+        if why is not None:
+            refused += 1
+            branch(forbidden, boards, why, quick.path, bound)
+            continue
+        if np.isfinite(quick.interval) and (best is None or quick.interval < best.interval):
+            best = quick  # accepted, and real: a plan of the achievable tables
+        if best is None:  # no plan of the achievable tables: the exact solve decides (planner._solve)
+            res, lb = planner._solve(pf, k, bound, beam, exact_boards)
+        else:  # only a plan faster than the best accepted one matters: tighten towards it
+            widths = max((len(tt.widths) for tt in pb.types), default=0)
+            start = best if best is quick else planner.OrderResult(best.interval, [], [], False)
+            res, lb = planner._tighten(pf, start, bound, k, beam, exact_boards, planner.REFINE_WORK * (1 + widths))
+            if not res.path:  # none faster found: the bound reached covers the sub-problem
+                leaves.append(lb)
+                continue
         if not np.isfinite(res.interval):
             leaves.append(lb)  # infinite when proven empty
             continue
-        lb = planner._proven_bound(pf, res, lb, max_k)
-        bplans, lplans, host_path, _ = planner._expand(pb, graph, res, res.interval, [None] * len(res.path))
-        why = planner._refusal(deployable, graph, bplans, lplans, host_path)
+        lb = planner._proven_bound(pf, res, lb, k)
+        why = refused_by(res) if res is not quick else None
         if why is None:
             leaves.append(lb)
             if best is None or res.interval < best.interval:
                 best = res
         else:
             refused += 1
-            branch(forbidden, why, res.path, lb)
+            branch(forbidden, boards, why, res.path, lb)
+    info = {"replans": replans, "refused": refused, "capped": capped, "max_replans": DEPLOY_REPLANS}
     if best is None:
+        if capped:
+            raise DeployUndecided(
+                f"not decided within {DEPLOY_REPLANS} re-plans around the plans deployment refuses: none it accepts "
+                f"was found, and {len(heap)} branch(es) that may hold one were left open; the fastest plan is "
+                f"refused: {refusal}")
         raise refusal
-    bound = min([best.interval] + leaves + [b for b, _, _ in heap])
-    return best, bound, {"replans": replans, "refused": refused, "capped": capped, "max_replans": DEPLOY_REPLANS}
+    bound = min([best.interval] + leaves + [b for b, _, _, _ in heap])
+    return best, bound, info
 
 
 def deployable_target(pb: planner.Problem, graph, tgt, max_k: int, ips: float, deployable,

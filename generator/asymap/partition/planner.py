@@ -1174,7 +1174,7 @@ def plan(
         if got is not None:
             tgt, refusal = got, None
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
-        else:  # no accepted plan reaches the target: the fastest accepted plan (target not met)
+        else:  # no accepted plan found reaching the target: the fastest accepted plan (target met if it does)
             tgt = dataclasses.replace(tgt, boards=0, path=[], cuts=[], widths=[], exact=False)
             res, lb = _solve(pb, max_k, lbs[max_k - 1], beam, exact_boards)
             if not np.isfinite(res.interval):
@@ -1237,6 +1237,7 @@ def plan(
     # if it also meets a bound computed from the relaxed (lower) table, which holds for every real
     # factor choice. Small clusters: the exact search over the relaxed table; larger: bounds.py.
     target = None
+    tau_t = 1.0 / float(target_ips) if target_ips else 0.0
     if tgt is not None:
         # The fewest-boards search works on the achievable tables; the fallback's exact inner
         # solve may still reach the target (met, but with the fastest plan: fewest not proven).
@@ -1257,6 +1258,10 @@ def plan(
             lb = _proven_bound(pb, res, lb, max_k)
         exact = bool(tau <= lb * (1 + 1e-12))
         gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
+    if target is not None and not target["met"] and (deploy_info or {}).get("capped") and lb <= tau_t * (1 + 1e-12):
+        # The re-plan cap stopped the search around deployment's refusals before it decided: branches
+        # left open may hold an accepted plan reaching the target (the bound does not rule one out).
+        target["decided"] = False
     sweep_rows = None
     if sweep:
         ks = range(1, max_k + 1)

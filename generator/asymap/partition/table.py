@@ -28,7 +28,7 @@ def _optimality(plan: Plan) -> str:
             f"(lower bound {_t(plan.lower_bound_s)}, search {method})")
     dep = plan.search.get("deploy")
     if dep:  # faster plans deployment refuses were avoided; the bound is over the plans it accepts
-        line += (f"\ndeployable: the best plan 'asymap generate' accepts ({dep['refused']} faster plan(s) refused, "
+        line += (f"\ndeployable: the best plan 'asymap generate' and 'build' accept ({dep['refused']} faster plan(s) refused, "
                  f"{dep['replans']} re-plan(s) without their conflicting links; optimality over accepted plans)")
         if dep["capped"]:
             line += (f"\n  stopped at the cap of {dep['max_replans']} re-plans: the best accepted plan found, the bound "
@@ -96,7 +96,10 @@ def render(plan: Plan) -> str:
         tg = plan.target
         lines += ["", f"target {tg['ips']:g} images/s: " + (
             f"met with {tg['boards']} board(s), {tg['dsp']} DSPs configured" if tg["met"] else
-            f"NOT reachable; the best is {tg['best_ips']:.1f} images/s with {tg['boards']} board(s)")]
+            f"NOT reachable; the best is {tg['best_ips']:.1f} images/s with {tg['boards']} board(s)"
+            if tg.get("decided", True) else
+            f"not decided within {(plan.search.get('deploy') or {}).get('max_replans')} re-plans; the best accepted "
+            f"plan found reaches {tg['best_ips']:.1f} images/s with {tg['boards']} board(s)")]
     if plan.sweep:
         lines += ["", "boards  used    interval     images/s     GOPS   optimal  gap"]
         for r in plan.sweep:
