@@ -33,7 +33,7 @@ def main() -> int:
     from clusters_yaml import cluster_yaml
 
     from asymap.cluster.load import load_cluster
-    from asymap.codegen.deploy import check_deployable
+    from asymap.codegen.deploy import plan_checks
     from asymap.errors import UserError
     from asymap.frontend.onnx_import import load_model
     from asymap.frontend.zoo import build_zoo_model
@@ -51,7 +51,7 @@ def main() -> int:
             g, cl = load_model(m, weights=False), load_cluster(c)
             t0 = time.perf_counter()
             try:
-                p = plan(g, cl, deployable=lambda d, g=g, cl=cl: check_deployable(g, d, cl, link_step=True))
+                p = plan(g, cl, deployable=plan_checks(g, cl))
             except UserError as exc:
                 print(f"{name:<34} {time.perf_counter() - t0:8.2f}  no plan: {str(exc)[:90]}")
                 continue

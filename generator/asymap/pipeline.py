@@ -250,6 +250,7 @@ def run_project(path: str | os.PathLike, quiet: bool = False, force: bool = Fals
     plan_opts = {"util": 0.8, "boards": None, "sweep": False, "pad": True, **pr.plan}
 
     def do_plan() -> bool:
+        from asymap.codegen.deploy import plan_checks
         from asymap.frontend.onnx_import import load_model
         from asymap.partition.planner import plan
 
@@ -257,7 +258,8 @@ def run_project(path: str | os.PathLike, quiet: bool = False, force: bool = Fals
         g = load_model(pr.model)
         p = plan(g, cluster, boards=plan_opts["boards"], util=plan_opts["util"], sweep=plan_opts["sweep"],
                  pad=plan_opts["pad"], model_path=str(pr.model),
-                 calib=str(pr.calibration) if pr.calibration else None)  # recorded in plan.json model.calib
+                 calib=str(pr.calibration) if pr.calibration else None,  # recorded in plan.json model.calib
+                 deployable=plan_checks(g, cluster))  # as 'asymap plan': a plan generate and the build accept
         atomic_write_text(pr.plan_file, p.to_json())
         print_fn(f"plan: {p.throughput_ips:.1f} images/s on {len(p.boards)} board(s), bottleneck {p.bottleneck} "
                  f"-> {pr.plan_file}")

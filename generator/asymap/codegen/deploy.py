@@ -919,6 +919,14 @@ def check_deployable(graph, plan: dict, cluster, where: str = "plan", link_step:
                 raise DeployRefusal(str(exc), b.name, [(t.peer_name, t.role)], "any") from None
 
 
+def plan_checks(graph, cluster):
+    """What a plan must pass to be deployed, as the planner takes it (``planner.plan(deployable=)``):
+    :func:`check_deployable` with the link step's refusals too. ``asymap plan``, the plan step of
+    ``asymap run`` and ``generate`` without a plan pass it, so none of them makes a plan
+    ``generate`` or ``asymap build --step link`` refuses."""
+    return lambda plan: check_deployable(graph, plan, cluster, link_step=True)
+
+
 def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref: dict, quiet: bool = False) -> dict:
     """Write every board's deployment files and the host programs under ``root``; return the
     ``deploy`` section of chain.json (see docs/deploy.md). Its refusals are the checks of

@@ -26,7 +26,7 @@ import numpy as np
 from asymap import __version__
 from asymap.codegen import vectors
 from asymap.codegen.chain import BoardSpec, LinkSpec, build_chain, plan_parts, plan_stations
-from asymap.codegen.deploy import check_deployable, flow_context, write_deploy
+from asymap.codegen.deploy import check_deployable, flow_context, plan_checks, write_deploy
 from asymap.codegen.env import make_env
 from asymap.codegen.fifodepth import FIFO_SLACK
 from asymap.codegen.graphcheck import DataflowGraph, Process, check_dataflow
@@ -431,7 +431,7 @@ def generate(model, cluster, out_dir, plan=None, force: bool = False, quiet: boo
             raise UserError("generate: give a cluster or a plan")
         from asymap.partition.planner import plan as make_plan
 
-        plan_dict = load_plan_dict(make_plan(graph, cl))
+        plan_dict = load_plan_dict(make_plan(graph, cl, deployable=plan_checks(graph, cl)))  # as 'asymap plan'
         where = "plan"
     else:
         plan_dict = json.loads(json.dumps(load_plan_dict(plan)))  # private copy

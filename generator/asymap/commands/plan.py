@@ -89,14 +89,14 @@ def run(args) -> int:
         with step(f"reading the calibration set {args.calib}", args.quiet):
             calib = load_calibration(args.calib, args.calib_method, args.percentile, graph.input_shape)
     prog = (lambda it: track(it, "sweep: planning for 1..N boards", quiet=args.quiet))
-    from asymap.codegen.deploy import check_deployable
+    from asymap.codegen.deploy import plan_checks
 
     # The plan is the best one 'asymap generate' and 'asymap build --step link' accept (deploy's own
     # checks, passed in: the planner does not import codegen); when they accept none, the refusal of
     # the fastest plan, in their words.
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
              model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
-             step=stepper(args.quiet), deployable=lambda d: check_deployable(graph, d, cluster, link_step=True))
+             step=stepper(args.quiet), deployable=plan_checks(graph, cluster))
     text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)
