@@ -408,7 +408,7 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
             maps[i] = same[key][1]
             return same[key][0]
 
-        tt.knaps[md] = (Knapsack(LazyOptions(make), tt.budget, 1500, None), maps)
+        tt.knaps[md] = (Knapsack(LazyOptions(make, lambda i: id(tt.menus[md][i])), tt.budget, 1500, None), maps)
     return tt.knaps[md]
 
 

@@ -759,14 +759,18 @@ class Work:
 
 
 GiveUp = _GiveUp
+_GIVE_UP = object()  # _Knapsack.shared: the question gave up (on its state limit)
 
 
 class LazyOptions:
     """``opts[i]`` = (cycles, res, original option indices) of layer i, built by ``make(i)`` on
-    first use (a planner asks about a few layers of a long chain)."""
+    first use (a planner asks about a few layers of a long chain). ``key(i)``: a hashable that two
+    layers share only if their options are the same (``make`` returns one object for both; by
+    default every layer is its own), known without building them (``_Knapsack``'s shared memo)."""
 
-    def __init__(self, make):
+    def __init__(self, make, key=None):
         self.make = make
+        self.key = key or (lambda i: i)
         self.cache: dict = {}
 
     def __getitem__(self, i: int):
@@ -809,6 +813,14 @@ class _Knapsack:
         self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows, their least use per kind)
         self.dominated: dict = {}  # id(layer's cycles) -> _dominated_at
         self.no: dict = {}  # p -> [(q, T)] that do not
+        # _fits's answers by the layers' options (not their positions) and T: ResNets repeat
+        # their blocks, and a witness that moves by a block asks the same question again from
+        # another start. Each entry keeps the work the question spent, which a repeat spends again
+        # (``_memo_fits``), so the Work budget, and with it every answer and plan, is as without it.
+        self.shared: dict = {}  # (option classes of p..q-1, T, work-bounded?) -> (choice, work) | (_GIVE_UP, work)
+        self.cls: list = []  # layer -> small int: equal for layers with the same options
+        self.cls_of: dict = {}
+        self.key = getattr(opts, "key", None) or (lambda i: id(opts[i]))
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
         """The largest q <= n with layers p..q-1 fitting one SLR at T, and their choice."""
@@ -892,12 +904,44 @@ class _Knapsack:
         for q2, t2 in self.no.get(p, ()):
             if q2 <= q and t2 >= t:
                 return None
-        got = self._fits(p, q, t)
+        got = self._memo_fits(p, q, t)
         if got is not None:
             self.yes.setdefault(p, []).append((q, t, got))
         else:
             self.no.setdefault(p, []).append((q, t))
         return got
+
+    def _classes(self, p: int, q: int) -> tuple:
+        """The option classes of layers p..q-1 (equal tuples: the same knapsack question)."""
+        cls = self.cls
+        while len(cls) < q:
+            cls.append(self.cls_of.setdefault(self.key(len(cls)), len(self.cls_of)))
+        return tuple(cls[p:q])
+
+    def _memo_fits(self, p: int, q: int, t: int):
+        """``_fits`` through ``shared``: a repeated question returns the first answer (``_fits``
+        is a function of the layers' options, T, the budget and whether work is counted) and
+        spends the work the first one did; where that work is not left, it gives up as the first
+        would have (its spends only add up: it runs out iff their total exceeds what is left).
+        A question that ran out of work is not kept (its full cost is unknown)."""
+        key = (self._classes(p, q), t, self.work is None)
+        got = self.shared.get(key)
+        if got is not None:
+            ans, cost = got
+            if self.work is not None:
+                self.work.spend(cost)
+            if ans is _GIVE_UP:
+                raise _GiveUp
+            return ans
+        w0 = self.work.left if self.work is not None else 0
+        try:
+            ans = self._fits(p, q, t)
+        except _GiveUp:
+            if self.work is None or self.work.left >= 0:  # gave up on its own limit, not the work
+                self.shared[key] = (_GIVE_UP, w0 - self.work.left if self.work is not None else 0)
+            raise
+        self.shared[key] = (ans, w0 - self.work.left if self.work is not None else 0)
+        return ans
 
     def _fits(self, p: int, q: int, t):
         budget = self.budget
