@@ -785,8 +785,8 @@ def test_tighten_leaves_no_given_up_settle_marked(monkeypatch):
     real_settle = planner._settle
     last: dict = {}
 
-    def settle(pb, t, j, v, w, upto=None):
-        out = real_settle(pb, t, j, v, w, upto)
+    def settle(pb, t, j, v, w, upto=None, refill=None):
+        out = real_settle(pb, t, j, v, w, upto, refill)
         last[(t, j, v)] = out[0]
         return out
 

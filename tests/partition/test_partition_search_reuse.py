@@ -8,6 +8,8 @@
   that go down and up again; every exact reach it remembers is the knapsack's real reach;
 * ``planner._on_path`` (the witness search on one chain of boards) is the exhaustive optimum over
   that chain's prefixes and cuts;
+* ``_Knapsack.shared`` (answers by the layers' options, not their start) answers, gives up and spends
+  work exactly as asking every start afresh does;
 * ``_tighten`` with knapsacks that give up at once (so that its probes leave those segments out
   of their witness search) keeps its bound at or below the true optimum and its plan real.
 """
@@ -188,3 +190,60 @@ def test_front_at_t_is_the_pareto_set_of_the_options_meeting_t(seed):
         assert np.array_equal(rows, res[want])
         if len(want):
             assert np.array_equal(least, res[want].min(axis=0))
+
+
+def _ask_all(ks, questions):
+    """Each question (start, end, T, work or None) asked of ``ks`` in turn: (reach, choice) or
+    "gave up", and the work left afterwards (None where it ran out or is not counted)."""
+    from asymap.partition.segments import GiveUp, Work
+
+    out = []
+    for p, end, t, w in questions:
+        ks.work = None if w is None else Work(w)
+        try:
+            got = ks.reach(p, end, t)
+        except GiveUp:
+            got = "gave up"
+        out.append((got, None if ks.work is None or ks.work.left < 0 else ks.work.left))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_shared_memo_answers_and_spends_as_asking_afresh(seed):
+    """_Knapsack.shared (answers by the layers' options, not their positions: ResNets repeat
+    their blocks) gives every reach, choice, give-up and work left that a knapsack asking every
+    start afresh gives, over a chain that repeats a block of layers, with work budgets small
+    enough to run out and state limits small enough to give up on; the reaches are the brute-force
+    ones."""
+    from asymap.partition.segments import LazyOptions
+
+    rng = np.random.default_rng(9100 + seed)
+    block = _mac_kind_options(rng, int(rng.integers(1, 4)))
+    n = len(block) * int(rng.integers(2, 5))
+    per = np.array([rng.integers(8, 60), rng.integers(0, 6), rng.integers(0, 3), rng.integers(600, 4000)], np.int64)
+    kept = [dominance_filter(c, r, per) for c, r in block]
+    if any(len(k) == 0 for k in kept):
+        return
+    shared = [(c[k], r[k], k) for (c, r), k in zip(block, kept)]  # one object per block layer
+    limit = int(rng.choice([2, 1500]))
+    ks = Knapsack(LazyOptions(lambda i: shared[i % len(block)], lambda i: i % len(block)), per, limit, None)
+    plain = Knapsack(LazyOptions(lambda i: shared[i % len(block)]), per, limit, None)  # every layer its own
+    ts = np.unique(np.concatenate([c for c, _, _ in shared]))
+    questions = [(int(rng.integers(0, n)), n, int(rng.choice(ts)), None if rng.random() < 0.3 else int(rng.integers(1, 400)))
+                 for _ in range(60)]
+    questions = [(p, int(rng.integers(p + 1, n + 1)), t, w) for p, _, t, w in questions]
+    questions += [(p + len(block), e + len(block), t, w) for p, e, t, w in questions if e + len(block) <= n]  # a block on
+    got, want = _ask_all(ks, questions), _ask_all(plain, questions)
+    assert got == want, seed
+    assert len(ks.shared) < len(plain.shared) or seed % 6, "no question was shared: the test tests nothing"
+    for (p, end, t, w), (ans, _) in zip(questions, got):
+        if ans == "gave up":
+            continue
+        q, choice = ans
+        assert all(shared[(p + i) % len(block)][0][o] <= t for i, o in enumerate(choice))
+        assert np.all(np.sum([shared[(p + i) % len(block)][1][o] for i, o in enumerate(choice)], axis=0) <= per) \
+            if choice else True
+        sub = lambda a, b: [(c[c <= t], r[c <= t]) for c, r, _ in (shared[i % len(block)] for i in range(a, b))]
+        if q < end:  # one more layer does not fit
+            s = sub(p, q + 1)
+            assert any(len(c) == 0 for c, _ in s) or _brute_slr(s, per, 1) is None, (seed, p, q, t)

@@ -82,6 +82,9 @@ def search(
     ub = min(ub, best[0])
     bands: dict = {}  # (id(segment matrix), threshold) -> the columns that can matter (_band)
     inner = {key: v[1:L] for key, v in link.items()}  # the cuts a transition can take
+    cols = np.arange(L + 1)
+    infs = np.full(L + 1, np.inf)  # (a copy of it is cheaper than np.full per transition)
+    trans: dict = {}  # id(segment matrix) -> its transpose, contiguous (the tables do not change during a search)
     for count in range(2, max_boards + 1):
         # Values above ub matter only in the last column (a plan's interval): a cut at or above ub
         # never extends (rows a < ub below) and, with a beam, values up to tau rank the states.
@@ -108,26 +111,31 @@ def search(
                     a[~low[r0:r1]] = np.inf  # cuts at or above ub do not extend (as if left out)
                 first, last = _band(seg[b2], thr, bands, L)
                 c0, c1 = int(first[r0 + 1 : r1 + 1].min()), int(last[r0 + 1 : r1 + 1].max()) + 1
-                s2 = seg[b2][r0 + 1 : r1 + 1]
-                newf = np.full(L + 1, np.inf)
+                newf = infs.copy()
                 pj = np.zeros(L + 1, np.int64)
                 if c0 < c1:  # columns beyond [c0, c1) give values above thr: left at inf
-                    m = np.maximum(a[:, None], s2[:, c0:c1])
-                    arg = m.argmin(axis=0)
-                    newf[c0:c1] = m.min(axis=0)
+                    # One row per end column (the transposed table): the minimum over the cuts
+                    # runs along contiguous memory, about twice as fast as down the columns;
+                    # argmin takes the first cut either way.
+                    tr = trans.get(id(seg[b2]))
+                    if tr is None:
+                        tr = trans[id(seg[b2])] = np.ascontiguousarray(seg[b2].T)
+                    m = np.maximum(tr[c0:c1, r0 + 1 : r1 + 1], a)
+                    arg = m.argmin(axis=1)
+                    newf[c0:c1] = m[cols[: c1 - c0], arg]  # (the minimum, without a second pass)
                     pj[c0:c1] = arg + (r0 + 1)
                 if not c0 <= L < c1:  # the last column always: a plan's interval, even above ub
-                    m = np.maximum(a, s2[:, L])
+                    m = np.maximum(a, seg[b2][r0 + 1 : r1 + 1, L])
                     arg = int(m.argmin())
                     newf[L] = m[arg]
                     pj[L] = arg + r0 + 1
                 key = (st.mask | 1 << b2, b2)
                 if key in nxt:
                     old = states[nxt[key]]
-                    better = newf < old.f
-                    old.f = np.where(better, newf, old.f)
-                    old.parent = np.where(better, si, old.parent)
-                    old.pj = np.where(better, pj, old.pj)
+                    better = newf < old.f  # (in place: a state's arrays are its own)
+                    np.copyto(old.f, newf, where=better)
+                    np.copyto(old.parent, si, where=better)
+                    np.copyto(old.pj, pj, where=better)
                 else:
                     states.append(_State(key[0], b2, newf, np.full(L + 1, si), pj))
                     nxt[key] = len(states) - 1

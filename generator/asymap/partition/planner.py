@@ -45,6 +45,7 @@ from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
 from asymap.partition.planfile import BoardPlan, LayerPlan, LinkPlan, Plan, _plain, load_plan  # noqa: F401
 from asymap.partition.segments import SegmentTable, Work, choose, segment_tables
+from asymap.partition.speculate import SettleHelper
 from asymap.lanes import DEFAULT_PORT_LANES, PORT_LANE_CHOICES, port_lanes
 from asymap.util.forked import map_two
 
@@ -408,15 +409,29 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
             maps[i] = same[key][1]
             return same[key][0]
 
-        tt.knaps[md] = (Knapsack(LazyOptions(make), tt.budget, 1500, None), maps)
+        # A layer's options are known by the first layer sharing its Menu (the same in a copy of
+        # the problem or a forked process: speculate.py).
+        first: dict = {}
+        for i, m in enumerate(tt.menus[md]):
+            first.setdefault(id(m), i)
+        tt.knaps[md] = (Knapsack(LazyOptions(make, lambda i: first[id(tt.menus[md][i])]), tt.budget, 1500, None), maps)
     return tt.knaps[md]
 
 
-def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
+def _knapsacks(pb: Problem):
+    """((type, width index, weight mode), segments.Knapsack) of every knapsack built so far."""
+    for t, tt in enumerate(pb.types):
+        for w in range(max(1, len(tt.widths))):
+            for md, (ks, _) in _width(pb, t, w).knaps.items():
+                yield (t, w, md), ks
+
+
+def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=None):
     """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
     seconds per image (some raw choice, either weight mode, any port width), with that choice as
     (mode, [(option, MAC kind)], [seconds of each prefix], port width index); None if the
-    knapsack gives up."""
+    knapsack gives up. ``refill``: a knapsack calls it before solving a question it has no answer
+    to (speculate.SettleHelper.drain)."""
     from asymap.partition.segments import GiveUp, reach_slrs
 
     tt = pb.types[t]
@@ -448,7 +463,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
         if top <= best[0]:
             break  # (sorted: no later one reaches further either)
         ks, maps = _knapsack(pb, t, md, w)
-        ks.work = work
+        ks.work, ks.refill = work, refill
         try:
             if best[0] > j and ks.cannot(j, best[0] + 1, tcyc, tt.spec.slrs):
                 continue  # cannot pass the best one (a relaxation says so)
@@ -464,7 +479,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work):
     return best
 
 
-def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None) -> tuple[bool, bool]:
+def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None, refill=None) -> tuple[bool, bool]:
     """Settle, exactly, which segments starting at layer j on board type t (ending at most at
     ``upto``) beat v: those up to the reach get their real choice in the achievable table; if the
     reach stops short, the longer ones (and every segment containing one) are at least v in the
@@ -478,7 +493,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
     # Asking only as far as the witness needs keeps the knapsack questions small: the furthest
     # end is often the hardest one (everything left barely fits, or barely does not).
     end = natural if upto is None else min(natural, upto)
-    got = _reach_below(pb, t, j, v, end, work)
+    got = _reach_below(pb, t, j, v, end, work, refill)
     tt.settled[(j, v)] = max(tt.settled.get((j, v), -1), end)
     if got is None:
         return False, False
@@ -599,9 +614,16 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
                     todo[(t, j)] = max(todo.get((t, j), k), k)
             changed = not todo  # every witness segment is real below w: the plan search finds it
             progress = False
-            for (t, j), k in todo.items():
+            items = list(todo.items())
+            if len(items) >= 2:  # the second half to the helper (speculate.py), if there is one
+                if helper[0] is None:
+                    helper[0] = SettleHelper.start(pb, _settle, _knapsacks, lambda t_, w_, md_: _knapsack(pb, t_, md_, w_)[0]) or False
+                if helper[0]:
+                    helper[0].ask([(t, j, w, k) for (t, j), k in items[len(items) // 2:]], per)
+            refill = helper[0].drain if helper[0] else None
+            for (t, j), k in items:
                 part = Work(min(budget.left, per))  # one hard knapsack may not take everything
-                ok, ch = _settle(pb, t, j, w, part, k)
+                ok, ch = _settle(pb, t, j, w, part, k, refill)
                 budget.left -= min(budget.left, per) - max(part.left, 0)
                 if not ok:
                     failed.append((t, j, w))
@@ -627,32 +649,37 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
         return None
 
     failed: list = []  # (type, start, target) of settles that gave up
-    hard = -np.inf  # the highest target a probe gave up at: probe above it only
-    misses = 0  # probes given up in a row: after PROBE_MISSES, only ask at the plan (as before)
-    while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and budget.left > 0:
-        V = res.interval
-        base = max(bound, hard)
-        if (V - base) > CLOSE_GAP * base and misses < PROBE_MISSES:
-            w = base + (V - base) * BISECT
-            if below(w, PROBE_WORK) is None:
-                hard = w
-                misses += 1
+    helper: list = [None]  # speculate.SettleHelper once started (False: none could be)
+    try:
+        hard = -np.inf  # the highest target a probe gave up at: probe above it only
+        misses = 0  # probes given up in a row: after PROBE_MISSES, only ask at the plan (as before)
+        while np.isfinite(res.interval) and bound < res.interval * (1 - 1e-12) and budget.left > 0:
+            V = res.interval
+            base = max(bound, hard)
+            if (V - base) > CLOSE_GAP * base and misses < PROBE_MISSES:
+                w = base + (V - base) * BISECT
+                if below(w, PROBE_WORK) is None:
+                    hard = w
+                    misses += 1
+                else:
+                    misses = 0
             else:
-                misses = 0
-        else:
-            got = below(V, SETTLE_WORK)
-            retry = RETRY_WORK
-            while got is None and failed and budget.left > 0:
-                # Only knapsacks that gave up stand between the plan and its proof: ask them
-                # again with more work (RETRY_WORK each, four times more each round, at most the
-                # work left).
-                for t, j, w in failed:
-                    pb.types[t].settled.pop((j, w), None)
-                failed.clear()
-                got = below(V, min(budget.left, retry))
-                retry *= 4
-            if got is None:
-                break
+                got = below(V, SETTLE_WORK)
+                retry = RETRY_WORK
+                while got is None and failed and budget.left > 0:
+                    # Only knapsacks that gave up stand between the plan and its proof: ask them
+                    # again with more work (RETRY_WORK each, four times more each round, at most the
+                    # work left).
+                    for t, j, w in failed:
+                        pb.types[t].settled.pop((j, w), None)
+                    failed.clear()
+                    got = below(V, min(budget.left, retry))
+                    retry *= 4
+                if got is None:
+                    break
+    finally:
+        if helper[0]:
+            helper[0].close()
     # A settle that gave up is marked settled at its target only for this call (not asked again
     # at that target while probing); a later call on the same tables (another deploy branch, a
     # sweep row, the fewer-boards step) asks it again with its own work instead of taking the

@@ -759,14 +759,18 @@ class Work:
 
 
 GiveUp = _GiveUp
+GIVE_UP = "gave up"  # _Knapsack.shared: the question gave up (on its state limit); a str: it pickles
 
 
 class LazyOptions:
     """``opts[i]`` = (cycles, res, original option indices) of layer i, built by ``make(i)`` on
-    first use (a planner asks about a few layers of a long chain)."""
+    first use (a planner asks about a few layers of a long chain). ``key(i)``: a hashable that two
+    layers share only if their options are the same (``make`` returns one object for both; by
+    default every layer is its own), known without building them (``_Knapsack``'s shared memo)."""
 
-    def __init__(self, make):
+    def __init__(self, make, key=None):
         self.make = make
+        self.key = key or (lambda i: i)
         self.cache: dict = {}
 
     def __getitem__(self, i: int):
@@ -809,6 +813,16 @@ class _Knapsack:
         self.by_t: dict = {}  # (layer, T) -> (at_t, their resource rows, their least use per kind)
         self.dominated: dict = {}  # id(layer's cycles) -> _dominated_at
         self.no: dict = {}  # p -> [(q, T)] that do not
+        # _fits's answers by the layers' options (not their positions) and T: ResNets repeat
+        # their blocks, and a witness that moves by a block asks the same question again from
+        # another start. Each entry keeps the work the question spent, which a repeat spends again
+        # (``_memo_fits``), so the Work budget, and with it every answer and plan, is as without it.
+        # The keys are ``key(i)`` of each layer (LazyOptions.key: the same in a forked process,
+        # whose answers may be added here: planner._Helper).
+        self.shared: dict = {}  # (option keys of p..q-1, T, work-bounded?) -> (choice, work) | (GIVE_UP, work)
+        self.keys: list = []  # layer -> key(layer)
+        self.key = getattr(opts, "key", None) or (lambda i: id(opts[i]))
+        self.refill = None  # called before a question not in ``shared`` is solved (planner._Helper.drain)
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
         """The largest q <= n with layers p..q-1 fitting one SLR at T, and their choice."""
@@ -864,8 +878,13 @@ class _Knapsack:
     def cannot(self, p: int, q: int, t, slrs: int) -> bool:
         """True when layers p..q-1 provably do not fit ``slrs`` SLRs at T (False: maybe they do).
         A relaxation (the SLRs' budgets pooled: each kind's least use, then the Lagrangian bound),
-        far cheaper than the reach that would find out exactly; no witness is kept."""
+        far cheaper than the reach that would find out exactly; no witness is kept. Through
+        ``shared``, as ``_fits``."""
         t = int(t)
+        return self._memo(("cannot", self._classes(p, q), t, slrs, self.work is None),
+                          lambda: self._cannot(p, q, t, slrs))
+
+    def _cannot(self, p: int, q: int, t: int, slrs: int) -> bool:
         rows, least = [], None
         for i in range(p, q):
             ok, r, lo = self._at(i, t)
@@ -892,12 +911,51 @@ class _Knapsack:
         for q2, t2 in self.no.get(p, ()):
             if q2 <= q and t2 >= t:
                 return None
-        got = self._fits(p, q, t)
+        got = self._memo_fits(p, q, t)
         if got is not None:
             self.yes.setdefault(p, []).append((q, t, got))
         else:
             self.no.setdefault(p, []).append((q, t))
         return got
+
+    def _classes(self, p: int, q: int) -> tuple:
+        """The option keys of layers p..q-1 (equal tuples: the same knapsack question)."""
+        keys = self.keys
+        while len(keys) < q:
+            keys.append(self.key(len(keys)))
+        return tuple(keys[p:q])
+
+    def _memo_fits(self, p: int, q: int, t: int):
+        """``_fits`` through ``shared`` (``_memo``)."""
+        return self._memo((self._classes(p, q), t, self.work is None), lambda: self._fits(p, q, t))
+
+    def _memo(self, key, solve):
+        """``solve()`` through ``shared``: a repeated question returns the first answer (``_fits``
+        and ``_cannot`` are functions of the layers' options, T, the budget, the SLRs and whether
+        work is counted: ``key``) and spends the work the first one did; where that work is not
+        left, it gives up as the first would have (its spends only add up: it runs out iff their
+        total exceeds what is left). A question that ran out of work is not kept (its full cost
+        is unknown); one that gave up on its own state limit is (GIVE_UP)."""
+        got = self.shared.get(key)
+        if got is None and self.refill is not None:
+            self.refill()
+            got = self.shared.get(key)
+        if got is not None:
+            ans, cost = got
+            if self.work is not None:
+                self.work.spend(cost)
+            if isinstance(ans, str):  # GIVE_UP (or a copy of it, from speculate.SettleHelper)
+                raise _GiveUp
+            return ans
+        w0 = self.work.left if self.work is not None else 0
+        try:
+            ans = solve()
+        except _GiveUp:
+            if self.work is None or self.work.left >= 0:  # gave up on its own limit, not the work
+                self.shared[key] = (GIVE_UP, w0 - self.work.left if self.work is not None else 0)
+            raise
+        self.shared[key] = (ans, w0 - self.work.left if self.work is not None else 0)
+        return ans
 
     def _fits(self, p: int, q: int, t):
         budget = self.budget
