@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -250,9 +251,32 @@ def test_map_two_equals_the_plain_map(forking):
     assert map_two(_square, range(7)) == [x * x for x in range(7)]
     assert map_two(_square, []) == []
     assert map_two(_square, [3]) == [9]
+    assert map_two(_square, range(300)) == [x * x for x in range(300)]  # item numbers above one byte
+
+
+def test_map_two_shares_one_queue_between_the_processes(forking, tmp_path):
+    """Each item is computed once, by whichever process is free: the parent holds on to the first
+    item it takes until the child has taken one, so both take part."""
     parent = os.getpid()
-    where = map_two(lambda x: os.getpid() == parent, range(4))
-    assert where == [True, False, True, False]  # the odd-numbered items ran in the child
+    mine = []
+
+    def who(x):
+        if os.getpid() != parent:
+            (tmp_path / f"child{x}").touch()
+            return "child", x
+        waited = 0.0
+        while not mine and not any(tmp_path.iterdir()) and waited < 20:
+            time.sleep(0.01)
+            waited += 0.01
+        mine.append(x)
+        return "parent", x
+
+    got = map_two(who, range(8))
+    assert [x for _, x in got] == list(range(8))
+    child = sorted(int(f.name[5:]) for f in tmp_path.iterdir())
+    assert child and mine and not set(child) & set(mine)
+    assert mine == sorted(mine)  # taken in list order
+    assert [x for w, x in got if w == "child"] == child  # every child item came from the child, once
 
 
 def test_map_two_redoes_a_failed_child_share(forking):
@@ -266,16 +290,33 @@ def test_map_two_redoes_a_failed_child_share(forking):
     assert map_two(only_here, range(5)) == [1, 2, 3, 4, 5]
 
 
-def test_map_two_passes_on_the_parent_error(forking):
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_map_two_passes_on_the_parent_error(forking, monkeypatch, error):
+    """An error in the parent's share (Ctrl-C too) propagates, and the child is gone (killed and
+    reaped: no process left behind)."""
     parent = os.getpid()
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
 
     def fails_here(x):
         if os.getpid() == parent:
-            raise ValueError(f"bad item {x}")
+            raise error(f"bad item {x}")
+        time.sleep(5)  # the child is still busy when the parent fails
         return x
 
-    with pytest.raises(ValueError, match="bad item"):
+    with pytest.raises(error, match="bad item"):
         map_two(fails_here, range(4))
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)
 
 
 @pytest.mark.parametrize("preset", ["example16", "mixed4"])
@@ -334,17 +375,6 @@ def test_menus_shared_between_modes_and_boards_equal_menus_alone():
                     for f in fields:
                         assert np.array_equal(getattr(a, f), getattr(b, f)), (spec.name, mode, f)
         assert len({k[-2:] for k in rows_cache}) >= 2  # boards of several classes shared the cache
-
-
-def test_split_by_class_keeps_classes_whole_and_halves_even():
-    from asymap.partition.planner import _split_by_class
-
-    order = _split_by_class(["a", "b", "b", "b", "a", "c"])
-    assert sorted(order) == list(range(6))
-    halves = [{"abbbac"[t] for t in order[0::2]}, {"abbbac"[t] for t in order[1::2]}]
-    assert not halves[0] & halves[1]
-    assert _split_by_class(["a", "a", "a", "b"]) == [0, 1, 2, 3]  # a whole class would unbalance: index order
-    assert _split_by_class([]) == []
 
 
 def test_map_two_without_a_process_to_spare(forking, monkeypatch):
