@@ -329,16 +329,30 @@ def test_build_problem_forked_equals_serial(monkeypatch, preset):
 
     g = _graph("resnet18", 32, 0.5)
     cluster = load_cluster(preset)
-    got = {}
+    got, pbs = {}, {}
     for fork in (False, True):
         monkeypatch.setattr(forked, "_can_fork", lambda: fork)
         pb = build_problem(g, cluster)
         got[fork] = [(w.lanes, w.table.interval, w.table.lower, w.table.mode, [m.cycles for m in w.menus[1]])
                      for tt in pb.types for w in (tt.widths or [tt])]
+        pbs[fork] = pb
     assert len(got[True]) == len(got[False]) >= 3
     for a, b in zip(got[False], got[True]):
         assert a[0] == b[0]
         assert all(np.array_equal(x, y) for x, y in zip(a[1:4], b[1:4]))
+        assert all(np.array_equal(x, y) for x, y in zip(a[4], b[4]))
+    one, two = pbs[False], pbs[True]
+    assert [tt.budget.tolist() for tt in one.types] == [tt.budget.tolist() for tt in two.types]
+    assert one.reuse == two.reuse and None not in one.reuse
+    assert one.adj == two.adj and one.link.keys() == two.link.keys()
+    assert all(np.array_equal(one.link[k], two.link[k]) for k in one.link)
+    assert np.array_equal(one.cut_link_min, two.cut_link_min)
+    # the option rows the exact inner solve reads: every one the menus used, from either process
+    assert {w: set(d) for w, d in one.rows.items()} == {w: set(d) for w, d in two.rows.items()}
+    for w, d in one.rows.items():
+        for k, (rows, kinds, res) in d.items():
+            r2 = two.rows[w][k]
+            assert np.array_equal(rows, r2[0]) and np.array_equal(kinds, r2[1]) and np.array_equal(res, r2[2])
         assert all(np.array_equal(x, y) for x, y in zip(a[4], b[4]))
 
 

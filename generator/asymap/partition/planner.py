@@ -89,6 +89,9 @@ class Problem:
     # port width -> the layers' option rows and resources (costmodel.option_rows) the menus were
     # built from, for the exact inner solve (_layer_options)
     rows: dict | None = None
+    # type index -> baselines.reuse_interval of its board at ``util`` (the reuse_single baseline:
+    # independent of the search, so built with the tables, on the second core when there is one)
+    reuse: list | None = None
 
 
 def _cut_bytes(graph: Graph) -> np.ndarray:
@@ -134,8 +137,8 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
             menus[w] = (board_menus(by_width[w], spec, ONCHIP, same, rows_of[w]),
                         board_menus(by_width[w], spec, OFFCHIP, same, rows_of[w]))
         new_rows = {w: dict(list(rows_of[w].items())[had[w]:]) for w in ws}  # (dicts keep insertion order)
-        return menus, segment_tables(list(menus.values()), budget, spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
-                                     None, spec.slrs), new_rows, budget
+        return (menus, segment_tables(list(menus.values()), budget, spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
+                                      None, spec.slrs), new_rows, budget, bl.reuse_interval(graph, spec, util))
 
     # On two cores: a forked child and this process share the jobs out (util.forked.map_two: each
     # takes the next job when it is free; the same result). A job is a board type at all its widths
@@ -154,7 +157,8 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     # (one board type: nothing worth a second process, whose start costs about what the links do)
     got = map_two(job, jobs) if len(order) > 1 else [job(j) for j in jobs]
     per_type: dict = {}
-    for t, (menus, tabs, new_rows, budget) in zip(order, got):
+    reuse: list = [None] * len(specs)
+    for t, (menus, tabs, new_rows, budget, reuse[t]) in zip(order, got):
         for w, d in new_rows.items():  # the rows a forked child built (the search reads them too)
             for k, v in d.items():
                 rows_of[w].setdefault(k, v)
@@ -164,7 +168,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     cb = _cut_bytes(graph)
     link, adj, lmin, hr = got[-1]
     return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
-                   link, adj, cb, lmin, util, hr, rows_of)
+                   link, adj, cb, lmin, util, hr, rows_of, reuse)
 
 
 def _table_cost(spec) -> tuple:
@@ -245,14 +249,16 @@ def _width(pb: Problem, t: int, w: int) -> _TypeTables:
     return tt.widths[w] if tt.widths else tt
 
 
-def _bounds(pb: Problem, max_k: int) -> list[float]:
+def _bounds(pb: Problem, max_k: int, every: bool = True) -> list[float | None]:
+    """bounds.py's lower bound on 1..max_k boards (``every=False``: on max_k only, the others
+    None) over the current lower tables, and the host path's floor."""
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
-    lbs = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)
+    lbs = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k, every)
     if pb.host is not None and pb.host.attach >= 0:  # some board takes the image, some returns it
         floor = max(float(pb.host.entry.min()), float(pb.host.exit.min()))
-        lbs = [max(v, floor) for v in lbs]
+        lbs = [None if v is None else max(v, floor) for v in lbs]
     return lbs
 
 
@@ -359,7 +365,7 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
-    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)[-1]
+    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k, every=False)[-1]
     if pb.host is not None and pb.host.attach >= 0:
         v = max(v, float(pb.host.entry.min()), float(pb.host.exit.min()))
     return float(v)
@@ -790,7 +796,8 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
             f"with at most {max_k} boards, although {max_k} boards would suffice without the topology; "
             "add links so the boards form a longer path"
         )
-    need = min((m for m in range(1, len(pb.board_type) + 1) if np.isfinite(_bounds(pb, m)[-1])), default=None)
+    need = min((m for m in range(1, len(pb.board_type) + 1) if np.isfinite(_bounds(pb, m, every=False)[-1])),
+               default=None)
     # The whole model at its slowest on the largest board: which resources overflow in both modes.
     parts = []
     for md, label in ((ONCHIP, "weights on chip"), (OFFCHIP, "streaming weights")):
@@ -1157,7 +1164,7 @@ def plan(
     if target_ips is not None and not target_ips > 0:
         raise UserError(f"--target-ips must be positive, got {target_ips}")
     with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
-        lbs = _bounds(pb, max_k)
+        lbs = _bounds(pb, max_k, every=sweep)  # (the sweep's rows take the bounds of the untightened tables)
         lb = lbs[max_k - 1]
         tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
         if tgt is not None and tgt.boards:
@@ -1165,7 +1172,7 @@ def plan(
         else:
             res, lb = _solve(pb, max_k, lb, beam, exact_boards)
     if not np.isfinite(res.interval):
-        raise _diagnose_no_fit(pb, _bounds(pb, max_k)[max_k - 1], max_k)  # on the tables the exact solve tightened
+        raise _diagnose_no_fit(pb, _bounds(pb, max_k, every=False)[max_k - 1], max_k)  # on the tables the exact solve tightened
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
     L = len(graph.layers)
     built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
@@ -1223,8 +1230,8 @@ def plan(
     for bidx, b in enumerate(cluster.boards):
         used_specs.setdefault(b.spec.cost_key(), (b.name, b.spec))
     best_reuse = None
-    for name, spec in used_specs.values():
-        t, eng = bl.reuse_interval(graph, spec, util)
+    for ti, (name, spec) in enumerate(used_specs.values()):  # (in type order: build_problem's keys)
+        t, eng = pb.reuse[ti] if pb.reuse is not None else bl.reuse_interval(graph, spec, util)
         if best_reuse is None or t < best_reuse[0]:
             best_reuse = (t, name, spec, eng)
     t, name, spec, eng = best_reuse

@@ -16,6 +16,7 @@ holding a whole number of them); the caller lists the largest items first.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import pickle
 import signal
@@ -38,6 +39,18 @@ def _can_fork() -> bool:
         return False
     cpus = len(os.sched_getaffinity(0))
     return cpus >= 2 and os.getloadavg()[0] < cpus - 0.5
+
+
+def _widen(fd: int) -> None:
+    """Let the results pipe hold 1 MiB (Linux's default limit; 64 KiB otherwise): the child's
+    megabytes of tables then cross in a few dozen writes, not hundreds of wake-ups of the two
+    processes in turn (each one a wait for a time slice on a busy machine)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass  # a smaller pipe only costs time
 
 
 def _take(fd: int) -> int | None:
@@ -64,6 +77,7 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     finally:
         os.close(q_w)  # (the queue is complete: an empty read means no item is left)
     r, w = os.pipe()
+    _widen(w)
     # Objects that exist now are left out of garbage collection while the child lives: a
     # collection touches every object it tracks, and each page it touches is copied (both
     # processes then pay for it).
@@ -82,13 +96,13 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         try:
             os.close(r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child at once
-            done = []
+            done = []  # each result pickled as soon as it is computed (the last one only is late)
             while (i := _take(q_r)) is not None:
-                done.append((i, fn(items[i])))
-            data = pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view):]
+                done.append(pickle.dumps((i, fn(items[i])), protocol=pickle.HIGHEST_PROTOCOL))
+            for data in done:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(w, view):]
             code = 0
         except BaseException:  # noqa: BLE001 - the parent redoes the work
             pass
@@ -116,7 +130,9 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     got: list = []
     if status == 0:
         try:
-            got = pickle.loads(b"".join(chunks))
+            stream = io.BytesIO(b"".join(chunks))
+            while stream.tell() < len(stream.getbuffer()):
+                got.append(pickle.load(stream))
         except Exception:  # noqa: BLE001 - redone below
             got = []
     for i, v in got:
