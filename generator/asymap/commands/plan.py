@@ -51,7 +51,8 @@ def run(args) -> int:
     # The parse reads the model on demand (onnx_import.map_model), only its headers
     # (the planner needs weight shapes only, so weights are not decoded). The file's SHA-256 goes
     # only into plan.json (model.sha256), so only -o / --json / --layers take it: a second thread
-    # reads the file in chunks and hashes it (both release the GIL), overlapping the planner; a
+    # reads the file in chunks and hashes it (both release the GIL), overlapping the search (it
+    # starts with the search: the table building before it may take both CPUs, util.forked); a
     # chunked read of its own file handle; bytes missing there (a file shrunk meanwhile) are an error.
     # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
     # any result or error is printed, so stdout and the one-line errors are the same with or without.
@@ -62,12 +63,11 @@ def run(args) -> int:
         if args.output or args.json or args.layers:
             f = open(args.model, "rb")  # a file map_model could open (an error here: the CLI's one line)
             hasher = threading.Thread(target=_sha256_of, args=(f, digest))
-            hasher.start()
         try:
             graph = load_model(args.model, weights=False, data=data)
         except BaseException:
             if hasher is not None:
-                hasher.join()
+                f.close()
             raise
         finally:
             if hasattr(data, "close"):
@@ -76,6 +76,8 @@ def run(args) -> int:
     def sha256() -> str | None:  # asked for at the end of planning: the hash runs beside the planner
         if hasher is None:
             return None
+        if hasher.ident is None:  # (no search step announced: hash now)
+            hasher.start()
         hasher.join()
         if not digest:
             raise UserError(f"{args.model}: cannot read the model to hash it")
@@ -93,9 +95,20 @@ def run(args) -> int:
 
     # The plan is the best one 'asymap generate' accepts (deploy's own checks, passed in: the planner
     # does not import codegen); when it accepts none, its refusal of the fastest plan, in its words.
-    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
-             step=stepper(args.quiet), deployable=lambda d: check_deployable(graph, d, cluster))
+    announce = stepper(args.quiet)
+
+    def planning_step(description: str):
+        if hasher is not None and hasher.ident is None and description.startswith("searching"):
+            hasher.start()  # the tables are built: the search leaves a CPU to the hash
+        return announce(description)
+
+    try:
+        p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
+                 model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
+                 step=planning_step, deployable=lambda d: check_deployable(graph, d, cluster))
+    finally:
+        if hasher is not None and hasher.ident is None:  # planning failed before the search
+            f.close()
     text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)
