@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import numpy as np
@@ -255,28 +256,27 @@ def test_map_two_equals_the_plain_map(forking):
 
 
 def test_map_two_shares_one_queue_between_the_processes(forking, tmp_path):
-    """Each item is computed once, by whichever process is free: the parent holds on to the first
-    item it takes until the child has taken one, so both take part."""
+    """Each item is computed once, by whichever process is free: each process holds on to the
+    first item it takes until the other has taken one, so both take part."""
     parent = os.getpid()
-    mine = []
 
     def who(x):
-        if os.getpid() != parent:
-            (tmp_path / f"child{x}").touch()
-            return "child", x
+        me, other = ("parent", "child") if os.getpid() == parent else ("child", "parent")
+        first = not (tmp_path / me).exists()
+        (tmp_path / me).touch()
+        (tmp_path / f"{me}{x}").touch()
         waited = 0.0
-        while not mine and not any(tmp_path.iterdir()) and waited < 20:
+        while first and not (tmp_path / other).exists() and waited < 20:
             time.sleep(0.01)
             waited += 0.01
-        mine.append(x)
-        return "parent", x
+        return me, x
 
     got = map_two(who, range(8))
     assert [x for _, x in got] == list(range(8))
-    child = sorted(int(f.name[5:]) for f in tmp_path.iterdir())
-    assert child and mine and not set(child) & set(mine)
-    assert mine == sorted(mine)  # taken in list order
-    assert [x for w, x in got if w == "child"] == child  # every child item came from the child, once
+    for me in ("parent", "child"):
+        mine = [x for w, x in got if w == me]
+        assert mine and mine == sorted(mine)  # both took items, each in list order
+        assert mine == sorted(int(f.name[len(me):]) for f in tmp_path.glob(f"{me}?"))  # computed there, once
 
 
 def test_map_two_redoes_a_failed_child_share(forking):
@@ -389,6 +389,28 @@ def test_menus_shared_between_modes_and_boards_equal_menus_alone():
                     for f in fields:
                         assert np.array_equal(getattr(a, f), getattr(b, f)), (spec.name, mode, f)
         assert len({k[-2:] for k in rows_cache}) >= 2  # boards of several classes shared the cache
+
+
+@pytest.mark.parametrize("avg, running, cpus, want", [
+    (0.3, "9", 2, True),  # an idle minute
+    (2.2, "1", 2, True),  # the minute was busy, but nothing else runs now: a CPU to spare
+    (2.2, "2", 2, False),  # something else runs now
+    (0.3, "1", 1, False),  # one CPU
+    (2.2, "x", 2, False),  # unreadable: no second process
+])
+def test_can_fork_when_a_cpu_is_free(monkeypatch, tmp_path, avg, running, cpus, want):
+    """util.forked._can_fork: the 1-minute load average, or the threads runnable right now."""
+    import asymap.util.forked as forked
+
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
+        assert not forked._can_fork()
+        return
+    la = tmp_path / "loadavg"
+    la.write_text(f"{avg:.2f} 1.00 1.00 {running}/300 4242\n")
+    monkeypatch.setattr(forked, "_LOADAVG", str(la))
+    monkeypatch.setattr(os, "getloadavg", lambda: (avg, 1.0, 1.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert forked._can_fork() is want
 
 
 def test_map_two_without_a_process_to_spare(forking, monkeypatch):

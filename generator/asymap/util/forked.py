@@ -31,14 +31,30 @@ _WORD = 2  # bytes per item number in the queue pipe
 MAX_ITEMS = 16_384  # item numbers that fit one pipe buffer (64 KiB on Linux) written before the fork
 
 
+_LOADAVG = "/proc/loadavg"
+
+
 def _can_fork() -> bool:
-    """Linux, at least two CPUs for this process, and about one of them to spare (a 1-minute load
-    average below the CPU count minus a half, which a run of plans one after another stays under
-    on an idle machine: on a busy machine a second process only adds its overhead)."""
+    """Linux, at least two CPUs for this process, and one of them to spare: a 1-minute load
+    average below the CPU count minus a half, or, right now, fewer runnable threads than CPUs
+    (this one included: /proc/loadavg's fourth field). On a busy machine a second process only
+    adds its overhead. Why both: the average lags by a minute, so on an idle machine the plans
+    or benchmarks that just ran keep it above the mark (at 2.2 on two CPUs no plan forked), while
+    the count says what runs now; it is only a snapshot, so the queue (a child that gets no CPU
+    delays at most the one item it took) keeps a wrong guess cheap."""
     if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
         return False
     cpus = len(os.sched_getaffinity(0))
-    return cpus >= 2 and os.getloadavg()[0] < cpus - 0.5
+    return cpus >= 2 and (os.getloadavg()[0] < cpus - 0.5 or _runnable() < cpus)
+
+
+def _runnable() -> int:
+    """Threads runnable on the machine right now, this one included (a large number if unknown)."""
+    try:
+        with open(_LOADAVG) as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1 << 30
 
 
 def _widen(fd: int) -> None:
