@@ -34,8 +34,10 @@ def run(args) -> int:
     from asymap.partition.planner import plan
     from asymap.partition.table import render
     from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
+    from asymap.util.heap import keep_freed_memory
     from asymap.util.progress import step, stepper, track
 
+    keep_freed_memory()  # planning reuses numpy temporaries instead of page-faulting new ones
     if not Path(args.model).is_file():
         raise UserError(f"{args.model}: model file not found")
     if args.output:
