@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -250,9 +252,31 @@ def test_map_two_equals_the_plain_map(forking):
     assert map_two(_square, range(7)) == [x * x for x in range(7)]
     assert map_two(_square, []) == []
     assert map_two(_square, [3]) == [9]
+    assert map_two(_square, range(300)) == [x * x for x in range(300)]  # item numbers above one byte
+
+
+def test_map_two_shares_one_queue_between_the_processes(forking, tmp_path):
+    """Each item is computed once, by whichever process is free: each process holds on to the
+    first item it takes until the other has taken one, so both take part."""
     parent = os.getpid()
-    where = map_two(lambda x: os.getpid() == parent, range(4))
-    assert where == [True, False, True, False]  # the odd-numbered items ran in the child
+
+    def who(x):
+        me, other = ("parent", "child") if os.getpid() == parent else ("child", "parent")
+        first = not (tmp_path / me).exists()
+        (tmp_path / me).touch()
+        (tmp_path / f"{me}{x}").touch()
+        waited = 0.0
+        while first and not (tmp_path / other).exists() and waited < 20:
+            time.sleep(0.01)
+            waited += 0.01
+        return me, x
+
+    got = map_two(who, range(8))
+    assert [x for _, x in got] == list(range(8))
+    for me in ("parent", "child"):
+        mine = [x for w, x in got if w == me]
+        assert mine and mine == sorted(mine)  # both took items, each in list order
+        assert mine == sorted(int(f.name[len(me):]) for f in tmp_path.glob(f"{me}?"))  # computed there, once
 
 
 def test_map_two_redoes_a_failed_child_share(forking):
@@ -266,16 +290,33 @@ def test_map_two_redoes_a_failed_child_share(forking):
     assert map_two(only_here, range(5)) == [1, 2, 3, 4, 5]
 
 
-def test_map_two_passes_on_the_parent_error(forking):
+@pytest.mark.parametrize("error", [ValueError, KeyboardInterrupt])
+def test_map_two_passes_on_the_parent_error(forking, monkeypatch, error):
+    """An error in the parent's share (Ctrl-C too) propagates, and the child is gone (killed and
+    reaped: no process left behind)."""
     parent = os.getpid()
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
 
     def fails_here(x):
         if os.getpid() == parent:
-            raise ValueError(f"bad item {x}")
+            raise error(f"bad item {x}")
+        time.sleep(5)  # the child is still busy when the parent fails
         return x
 
-    with pytest.raises(ValueError, match="bad item"):
+    with pytest.raises(error, match="bad item"):
         map_two(fails_here, range(4))
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)
 
 
 @pytest.mark.parametrize("preset", ["example16", "mixed4"])
@@ -288,16 +329,30 @@ def test_build_problem_forked_equals_serial(monkeypatch, preset):
 
     g = _graph("resnet18", 32, 0.5)
     cluster = load_cluster(preset)
-    got = {}
+    got, pbs = {}, {}
     for fork in (False, True):
         monkeypatch.setattr(forked, "_can_fork", lambda: fork)
         pb = build_problem(g, cluster)
         got[fork] = [(w.lanes, w.table.interval, w.table.lower, w.table.mode, [m.cycles for m in w.menus[1]])
                      for tt in pb.types for w in (tt.widths or [tt])]
+        pbs[fork] = pb
     assert len(got[True]) == len(got[False]) >= 3
     for a, b in zip(got[False], got[True]):
         assert a[0] == b[0]
         assert all(np.array_equal(x, y) for x, y in zip(a[1:4], b[1:4]))
+        assert all(np.array_equal(x, y) for x, y in zip(a[4], b[4]))
+    one, two = pbs[False], pbs[True]
+    assert [tt.budget.tolist() for tt in one.types] == [tt.budget.tolist() for tt in two.types]
+    assert one.reuse == two.reuse and None not in one.reuse
+    assert one.adj == two.adj and one.link.keys() == two.link.keys()
+    assert all(np.array_equal(one.link[k], two.link[k]) for k in one.link)
+    assert np.array_equal(one.cut_link_min, two.cut_link_min)
+    # the option rows the exact inner solve reads: every one the menus used, from either process
+    assert {w: set(d) for w, d in one.rows.items()} == {w: set(d) for w, d in two.rows.items()}
+    for w, d in one.rows.items():
+        for k, (rows, kinds, res) in d.items():
+            r2 = two.rows[w][k]
+            assert np.array_equal(rows, r2[0]) and np.array_equal(kinds, r2[1]) and np.array_equal(res, r2[2])
         assert all(np.array_equal(x, y) for x, y in zip(a[4], b[4]))
 
 
@@ -336,15 +391,26 @@ def test_menus_shared_between_modes_and_boards_equal_menus_alone():
         assert len({k[-2:] for k in rows_cache}) >= 2  # boards of several classes shared the cache
 
 
-def test_split_by_class_keeps_classes_whole_and_halves_even():
-    from asymap.partition.planner import _split_by_class
+@pytest.mark.parametrize("avg, running, cpus, want", [
+    (0.3, "9", 2, True),  # an idle minute
+    (2.2, "1", 2, True),  # the minute was busy, but nothing else runs now: a CPU to spare
+    (2.2, "2", 2, False),  # something else runs now
+    (0.3, "1", 1, False),  # one CPU
+    (2.2, "x", 2, False),  # unreadable: no second process
+])
+def test_can_fork_when_a_cpu_is_free(monkeypatch, tmp_path, avg, running, cpus, want):
+    """util.forked._can_fork: the 1-minute load average, or the threads runnable right now."""
+    import asymap.util.forked as forked
 
-    order = _split_by_class(["a", "b", "b", "b", "a", "c"])
-    assert sorted(order) == list(range(6))
-    halves = [{"abbbac"[t] for t in order[0::2]}, {"abbbac"[t] for t in order[1::2]}]
-    assert not halves[0] & halves[1]
-    assert _split_by_class(["a", "a", "a", "b"]) == [0, 1, 2, 3]  # a whole class would unbalance: index order
-    assert _split_by_class([]) == []
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
+        assert not forked._can_fork()
+        return
+    la = tmp_path / "loadavg"
+    la.write_text(f"{avg:.2f} 1.00 1.00 {running}/300 4242\n")
+    monkeypatch.setattr(forked, "_LOADAVG", str(la))
+    monkeypatch.setattr(os, "getloadavg", lambda: (avg, 1.0, 1.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert forked._can_fork() is want
 
 
 def test_map_two_without_a_process_to_spare(forking, monkeypatch):

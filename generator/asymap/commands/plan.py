@@ -34,8 +34,10 @@ def run(args) -> int:
     from asymap.partition.planner import plan
     from asymap.partition.table import render
     from asymap.util.fileio import atomic_write_text, check_not_input, check_output_dir
+    from asymap.util.heap import keep_freed_memory
     from asymap.util.progress import step, stepper, track
 
+    keep_freed_memory()  # planning reuses numpy temporaries instead of page-faulting new ones
     if not Path(args.model).is_file():
         raise UserError(f"{args.model}: model file not found")
     if args.output:
@@ -51,7 +53,8 @@ def run(args) -> int:
     # The parse reads the model on demand (onnx_import.map_model), only its headers
     # (the planner needs weight shapes only, so weights are not decoded). The file's SHA-256 goes
     # only into plan.json (model.sha256), so only -o / --json / --layers take it: a second thread
-    # reads the file in chunks and hashes it (both release the GIL), overlapping the planner; a
+    # reads the file in chunks and hashes it (both release the GIL), overlapping the search (it
+    # starts with the search: the table building before it may take both CPUs, util.forked); a
     # chunked read of its own file handle; bytes missing there (a file shrunk meanwhile) are an error.
     # Progress (asymap.util.progress.step/track): transient lines on a terminal only, erased before
     # any result or error is printed, so stdout and the one-line errors are the same with or without.
@@ -62,12 +65,11 @@ def run(args) -> int:
         if args.output or args.json or args.layers:
             f = open(args.model, "rb")  # a file map_model could open (an error here: the CLI's one line)
             hasher = threading.Thread(target=_sha256_of, args=(f, digest))
-            hasher.start()
         try:
             graph = load_model(args.model, weights=False, data=data)
         except BaseException:
             if hasher is not None:
-                hasher.join()
+                f.close()
             raise
         finally:
             if hasattr(data, "close"):
@@ -76,6 +78,8 @@ def run(args) -> int:
     def sha256() -> str | None:  # asked for at the end of planning: the hash runs beside the planner
         if hasher is None:
             return None
+        if hasher.ident is None:  # (no search step announced: hash now)
+            hasher.start()
         hasher.join()
         if not digest:
             raise UserError(f"{args.model}: cannot read the model to hash it")
@@ -94,9 +98,20 @@ def run(args) -> int:
     # The plan is the best one 'asymap generate' and 'asymap build --step link' accept (deploy's own
     # checks, passed in: the planner does not import codegen); when they accept none, the refusal of
     # the fastest plan, in their words.
-    p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
-             model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
-             step=stepper(args.quiet), deployable=plan_checks(graph, cluster))
+    announce = stepper(args.quiet)
+
+    def planning_step(description: str):
+        if hasher is not None and hasher.ident is None and description.startswith("searching"):
+            hasher.start()  # the tables are built: the search leaves a CPU to the hash
+        return announce(description)
+
+    try:
+        p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
+                 model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
+                 step=planning_step, deployable=plan_checks(graph, cluster))
+    finally:
+        if hasher is not None and hasher.ident is None:  # planning failed before the search
+            f.close()
     text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)

@@ -1042,6 +1042,23 @@ def resource_class(spec: BoardSpec) -> tuple[bool, bool]:
     return (spec.uram > 0, spec.macs_per_dsp >= 2)
 
 
+def option_rows(info: LayerInfo, spec: BoardSpec, mode: int, rows_cache: dict | None = None,
+                cls: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(option index, MAC kind) of every menu row of a layer on a board (``mac_rows``) and their
+    resources [K, 4] in weight mode ``mode`` (ONCHIP for a layer that never streams), kept in
+    ``rows_cache`` (a dict for one layer list, any boards) for every board of the same
+    ``resource_class`` (``cls``, when the caller has it). The menus and the exact inner solve
+    (planner._layer_options) read the same rows."""
+    key = (info.signature or _signature(info)) + (info.streams, mode) + (resource_class(spec) if cls is None else cls)
+    got = None if rows_cache is None else rows_cache.get(key)
+    if got is None:
+        rows, kinds = mac_rows(info, spec)
+        got = (rows, kinds, option_resources(info, spec, mode, rows, kinds))
+        if rows_cache is not None:
+            rows_cache[key] = got
+    return got
+
+
 def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int, cache: dict | None = None,
                 rows_cache: dict | None = None) -> list[Menu]:
     """Every layer's menu on ``spec`` in weight mode ``mode``. Equal layers share one Menu object;
@@ -1060,11 +1077,7 @@ def board_menus(infos: list[LayerInfo], spec: BoardSpec, mode: int, cache: dict 
         key = (i.signature or _signature(i)) + (i.streams, m)
         if key not in cache:
             cyc = i.options.cycles_off if m == OFFCHIP else i.options.cycles
-            rkey = key + cls
-            if rkey not in rows_cache:
-                rows, kinds = mac_rows(i, spec)
-                rows_cache[rkey] = (rows, kinds, option_resources(i, spec, m, rows, kinds))
-            rows, kinds, res = rows_cache[rkey]
+            rows, kinds, res = option_rows(i, spec, m, rows_cache, cls)
             bias = np.where(kinds == LUTMUL, LUT_BIAS, 1.0)
             menu = raw_menu(cyc[rows], res, w, bias, vec)
             menu.mac = kinds[menu.opt]

@@ -37,7 +37,7 @@ from asymap.partition.transport import (
     charge_credits, charge_link_kernels, charge_transport, has_transport, link_kernel_reserve, transport_reserve,
 )
 from asymap.partition.costmodel import (
-    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources,
+    MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources, option_rows,
     resource_class,
     pack_slrs, port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
 )
@@ -87,6 +87,12 @@ class Problem:
     cut_link_min: np.ndarray
     util: float
     host: HostRoutes | None = None
+    # port width -> the layers' option rows and resources (costmodel.option_rows) the menus were
+    # built from, for the exact inner solve (_layer_options)
+    rows: dict | None = None
+    # type index -> baselines.reuse_interval of its board at ``util`` (the reuse_single baseline:
+    # independent of the search, so built with the tables, on the second core when there is one)
+    reuse: list | None = None
 
 
 def _cut_bytes(graph: Graph) -> np.ndarray:
@@ -108,7 +114,6 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     if not 0 < util <= 1:
         raise UserError(f"--util must be in (0, 1], got {util}")
     infos = layer_infos(graph, pad)
-    L = len(infos)
     keys: dict = {}
     board_type = []
     for b in cluster.boards:
@@ -119,36 +124,64 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     wbytes = streamed_bytes(infos)
     by_width = {w: infos if w == DEFAULT_PORT_LANES else layer_infos(graph, pad, w, like=infos) for w in port_widths(graph)}
 
-    budgets = [np.maximum(0, slr_budget(specs[t], util) - transport_reserve(cluster, board_type, t, specs[t].slrs)
-                          - link_kernel_reserve(graph, cluster, board_type, t, specs[t].slrs))
-               for t in range(len(specs))]  # per SLR
-
-    def tables(job: tuple[int, tuple]) -> tuple[dict, list]:
-        """Board type t's menus at port widths ``ws`` and their segment tables."""
+    def tables(job: tuple[int, tuple]) -> tuple:
+        """Board type t's menus at port widths ``ws``, their segment tables, the option rows this
+        call added to ``rows_of`` and the type's budget per SLR."""
         t, ws = job
         spec = specs[t]
+        budget = np.maximum(0, slr_budget(spec, util) - transport_reserve(cluster, board_type, t, spec.slrs)
+                            - link_kernel_reserve(graph, cluster, board_type, t, spec.slrs))  # per SLR
         menus = {}
+        had = {w: len(rows_of[w]) for w in ws}
         for w in ws:
             same: dict = {}  # a layer that never streams has one menu in both weight modes
             menus[w] = (board_menus(by_width[w], spec, ONCHIP, same, rows_of[w]),
                         board_menus(by_width[w], spec, OFFCHIP, same, rows_of[w]))
-        return menus, segment_tables(list(menus.values()), budgets[t], spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
-                                     None, spec.slrs)
+        new_rows = {w: dict(list(rows_of[w].items())[had[w]:]) for w in ws}  # (dicts keep insertion order)
+        return (menus, segment_tables(list(menus.values()), budget, spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
+                                      None, spec.slrs), new_rows, budget, bl.reuse_interval(graph, spec, util))
 
-    # On two cores: a forked child computes every other job (the same result). A job is a board
-    # type at all its widths (their tables share one sweep). (Splitting a single type's widths
-    # was tried: on u280x16 the fork's overhead, ~0.15 s of CPU, is as large as the work.)
-    # Types of one costmodel.resource_class share their layers' option resources (``rows_of``,
-    # one copy per process), so each class goes whole to one process where the split stays even.
+    # On two cores: a forked child and this process share the jobs out (util.forked.map_two: each
+    # takes the next job when it is free; the same result). A job is a board type at all its widths
+    # (their tables share one sweep), largest first (_table_cost), then the links and the host path.
+    # (Splitting a single type's widths was tried: on u280x16 the fork's overhead, ~0.15 s of CPU,
+    # is as large as the work.) Types of one costmodel.resource_class share their layers' option
+    # resources (``rows_of``, one copy per process).
     rows_of: dict = {w: {} for w in by_width}
     widths = tuple(by_width)
-    jobs = [(t, widths) for t in _split_by_class([resource_class(specs[t]) for t in range(len(specs))])]
+    order = sorted(range(len(specs)), key=lambda t: (_table_cost(specs[t]), -t), reverse=True)
+
+    def job(j: tuple):
+        return _links(graph, cluster) if j[0] == "links" else tables(j[1:])
+
+    jobs = [("tables", t, widths) for t in order] + [("links",)]
+    # (one board type: nothing worth a second process, whose start costs about what the links do)
+    got = map_two(job, jobs) if len(order) > 1 else [job(j) for j in jobs]
     per_type: dict = {}
-    for (t, _), (menus, tabs) in zip(jobs, map_two(tables, jobs)):
-        per_type.setdefault(t, []).extend(_TypeTables(specs[t], budgets[t], menus[w], tab, lanes=w, infos=by_width[w])
-                                          for w, tab in zip(menus, tabs))
+    reuse: list = [None] * len(specs)
+    for t, (menus, tabs, new_rows, budget, reuse[t]) in zip(order, got):
+        for w, d in new_rows.items():  # the rows a forked child built (the search reads them too)
+            for k, v in d.items():
+                rows_of[w].setdefault(k, v)
+        per_type[t] = [_TypeTables(specs[t], budget, menus[w], tab, lanes=w, infos=by_width[w])
+                       for w, tab in zip(menus, tabs)]
     types = [_merge_widths(per_type[t]) for t in range(len(specs))]
     cb = _cut_bytes(graph)
+    link, adj, lmin, hr = got[-1]
+    return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
+                   link, adj, cb, lmin, util, hr, rows_of, reuse)
+
+
+def _table_cost(spec) -> tuple:
+    """A board type's table building cost, for ordering the jobs (largest first): each extra SLR
+    composes the reach once more, and more resources mean more candidate intervals that fit."""
+    return (spec.slrs, spec.dsp * spec.macs_per_dsp)
+
+
+def _links(graph: Graph, cluster: Cluster) -> tuple:
+    """Every link's seconds per image at each cut position (both directions), the adjacency, the
+    least link time per cut, and the host's routes (HostRoutes or None)."""
+    L = len(graph.layers)
     names = [b.name for b in cluster.boards]
     pos = {n: i for i, n in enumerate(names)}
     link = {}
@@ -172,31 +205,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
         a.sort()
     in_bytes = int(np.prod(graph.input_shape))
     out_bytes = int(np.prod(graph.tensor_shapes.get(graph.output, (0,))))
-    hr = host_routes(cluster, in_bytes, out_bytes)
-    return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
-                   link, adj, cb, lmin, util, hr)
-
-
-def _split_by_class(classes: list) -> list[int]:
-    """Type indices ordered so that ``map_two``'s halves (even and odd positions) each get whole
-    classes when that keeps the halves' sizes within one; else in index order."""
-    groups: dict = {}
-    for t, c in enumerate(classes):
-        groups.setdefault(c, []).append(t)
-    halves: list[list[int]] = [[], []]
-    for members in sorted(groups.values(), key=len, reverse=True):  # largest class first
-        min(halves, key=len).extend(members)
-    a, b = halves
-    if abs(len(a) - len(b)) > 1 or not b:
-        return list(range(len(classes)))
-    if len(b) > len(a):
-        a, b = b, a
-    out = []
-    for i in range(len(a)):
-        out.append(a[i])
-        if i < len(b):
-            out.append(b[i])
-    return out
+    return link, adj, lmin, host_routes(cluster, in_bytes, out_bytes)
 
 
 def port_widths(graph: Graph) -> list[int]:
@@ -241,14 +250,16 @@ def _width(pb: Problem, t: int, w: int) -> _TypeTables:
     return tt.widths[w] if tt.widths else tt
 
 
-def _bounds(pb: Problem, max_k: int) -> list[float]:
+def _bounds(pb: Problem, max_k: int, every: bool = True) -> list[float | None]:
+    """bounds.py's lower bound on 1..max_k boards (``every=False``: on max_k only, the others
+    None) over the current lower tables, and the host path's floor."""
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
-    lbs = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)
+    lbs = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k, every)
     if pb.host is not None and pb.host.attach >= 0:  # some board takes the image, some returns it
         floor = max(float(pb.host.entry.min()), float(pb.host.exit.min()))
-        lbs = [max(v, floor) for v in lbs]
+        lbs = [None if v is None else max(v, floor) for v in lbs]
     return lbs
 
 
@@ -355,7 +366,7 @@ def _relaxed_bound(pb: Problem, max_k: int) -> float:
     counts = [0] * len(pb.types)
     for t in pb.board_type:
         counts[t] += 1
-    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k)[-1]
+    v = lower_bounds([t.table.lower for t in pb.types], counts, pb.cut_link_min, max_k, every=False)[-1]
     if pb.host is not None and pb.host.attach >= 0:
         v = max(v, float(pb.host.entry.min()), float(pb.host.exit.min()))
     return float(v)
@@ -374,14 +385,13 @@ def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
     """Raw options of layer i on board type t (at its w-th port width) in weight mode md: (cycles,
     resources, [(option, MAC kind)]) for every option in every MAC kind the menus offer
     (costmodel.mac_rows)."""
-    from asymap.partition.costmodel import mac_rows
-
     spec = pb.types[t].spec
-    info = (_width(pb, t, w).infos or pb.infos)[i]
+    tw = _width(pb, t, w)
+    info = (tw.infos or pb.infos)[i]
     m = md if info.streams else ONCHIP
     cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
-    rows, kinds = mac_rows(info, spec)
-    return cyc[rows], option_resources(info, spec, m, rows, kinds), list(zip(rows.tolist(), kinds.tolist()))
+    rows, kinds, res = option_rows(info, spec, m, pb.rows.get(tw.lanes) if pb.rows is not None else None)
+    return cyc[rows], res, list(zip(rows.tolist(), kinds.tolist()))
 
 
 def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
@@ -813,7 +823,8 @@ def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
             f"with at most {max_k} boards, although {max_k} boards would suffice without the topology; "
             "add links so the boards form a longer path"
         )
-    need = min((m for m in range(1, len(pb.board_type) + 1) if np.isfinite(_bounds(pb, m)[-1])), default=None)
+    need = min((m for m in range(1, len(pb.board_type) + 1) if np.isfinite(_bounds(pb, m, every=False)[-1])),
+               default=None)
     # The whole model at its slowest on the largest board: which resources overflow in both modes.
     parts = []
     for md, label in ((ONCHIP, "weights on chip"), (OFFCHIP, "streaming weights")):
@@ -1180,7 +1191,7 @@ def plan(
     if target_ips is not None and not target_ips > 0:
         raise UserError(f"--target-ips must be positive, got {target_ips}")
     with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
-        lbs = _bounds(pb, max_k)
+        lbs = _bounds(pb, max_k, every=sweep)  # (the sweep's rows take the bounds of the untightened tables)
         lb = lbs[max_k - 1]
         tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
         if tgt is not None and tgt.boards:
@@ -1188,7 +1199,7 @@ def plan(
         else:
             res, lb = _solve(pb, max_k, lb, beam, exact_boards)
     if not np.isfinite(res.interval):
-        raise _diagnose_no_fit(pb, _bounds(pb, max_k)[max_k - 1], max_k)  # on the tables the exact solve tightened
+        raise _diagnose_no_fit(pb, _bounds(pb, max_k, every=False)[max_k - 1], max_k)  # on the tables the exact solve tightened
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
     L = len(graph.layers)
     built = tgt.widths if tgt is not None and tgt.boards else [None] * len(res.path)  # target: fewest-DSP width
@@ -1246,8 +1257,8 @@ def plan(
     for bidx, b in enumerate(cluster.boards):
         used_specs.setdefault(b.spec.cost_key(), (b.name, b.spec))
     best_reuse = None
-    for name, spec in used_specs.values():
-        t, eng = bl.reuse_interval(graph, spec, util)
+    for ti, (name, spec) in enumerate(used_specs.values()):  # (in type order: build_problem's keys)
+        t, eng = pb.reuse[ti] if pb.reuse is not None else bl.reuse_interval(graph, spec, util)
         if best_reuse is None or t < best_reuse[0]:
             best_reuse = (t, name, spec, eng)
     t, name, spec, eng = best_reuse

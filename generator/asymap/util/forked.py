@@ -1,15 +1,22 @@
-"""Run pure numpy work on two cores: half of the items in a forked child process.
+"""Run pure numpy work on two cores: the items shared out between this process and a forked child.
 
 Why not threads: the planner's table building (asymap.partition.planner.build_problem) is many
 small numpy calls, and the GIL lets two threads overlap little of it; a forked child shares the
 parent's memory (the model, the layer options) without pickling inputs, and sends back only its
 results. Answers never depend on the split: the child computes exactly what the parent would, and
 if the child fails for any reason the parent computes those items itself.
+
+Why a shared queue, not a fixed half each: the planner's jobs differ in size (a four-SLR U250
+board type costs about twice a one-SLR ZC706), so fixed halves left one process idle for a third
+of the time. Both processes take the next item number from one pipe, written whole before the
+fork (a read of one item number is atomic: every read takes exactly ``_WORD`` bytes of a pipe
+holding a whole number of them); the caller lists the largest items first.
 """
 
 from __future__ import annotations
 
 import gc
+import io
 import os
 import pickle
 import signal
@@ -20,31 +27,73 @@ from typing import Callable, Sequence, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+_WORD = 2  # bytes per item number in the queue pipe
+MAX_ITEMS = 16_384  # item numbers that fit one pipe buffer (64 KiB on Linux) written before the fork
+
+
+_LOADAVG = "/proc/loadavg"
+
 
 def _can_fork() -> bool:
-    """Linux, at least two CPUs for this process, and about one of them to spare (a 1-minute load
-    average below the CPU count minus a half, which a run of plans one after another stays under
-    on an idle machine: on a busy machine a second process only adds its overhead)."""
+    """Linux, at least two CPUs for this process, and one of them to spare: a 1-minute load
+    average below the CPU count minus a half, or, right now, fewer runnable threads than CPUs
+    (this one included: /proc/loadavg's fourth field). On a busy machine a second process only
+    adds its overhead. Why both: the average lags by a minute, so on an idle machine the plans
+    or benchmarks that just ran keep it above the mark (at 2.2 on two CPUs no plan forked), while
+    the count says what runs now; it is only a snapshot, so the queue (a child that gets no CPU
+    delays at most the one item it took) keeps a wrong guess cheap."""
     if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
         return False
     cpus = len(os.sched_getaffinity(0))
-    return cpus >= 2 and os.getloadavg()[0] < cpus - 0.5
+    return cpus >= 2 and (os.getloadavg()[0] < cpus - 0.5 or _runnable() < cpus)
+
+
+def _runnable() -> int:
+    """Threads runnable on the machine right now, this one included (a large number if unknown)."""
+    try:
+        with open(_LOADAVG) as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1 << 30
+
+
+def _widen(fd: int) -> None:
+    """Let the results pipe hold 1 MiB (Linux's default limit; 64 KiB otherwise): the child's
+    megabytes of tables then cross in a few dozen writes, not hundreds of wake-ups of the two
+    processes in turn (each one a wait for a time slice on a busy machine)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass  # a smaller pipe only costs time
+
+
+def _take(fd: int) -> int | None:
+    """The next item number from the queue pipe, None when it is empty (closed for writing)."""
+    b = os.read(fd, _WORD)
+    return int.from_bytes(b, "little") if b else None
 
 
 def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[fn(x) for x in items]``, the odd-numbered items computed in a forked child when the
-    machine has a CPU to spare (``_can_fork``; else all here, in order).
+    """``[fn(x) for x in items]``, shared out between this process and a forked child when the
+    machine has a CPU to spare (``_can_fork``; else all here, in order). Each process takes the
+    next item in list order when it is free, so list the largest first.
 
     ``fn`` must not print or write files (the child's output would interleave) and its results
     must pickle. The child exits with ``os._exit`` (no atexit handlers, no flushing of the
-    parent's buffers). An exception in the parent's share kills the child and propagates;
-    a failed child is redone here."""
+    parent's buffers). An exception in the parent's share (KeyboardInterrupt too) kills the child
+    and propagates; the child's share is redone here if the child fails."""
     items = list(items)
-    if len(items) < 2 or not _can_fork():
+    if len(items) < 2 or len(items) > MAX_ITEMS or not _can_fork():
         return [fn(x) for x in items]
-    theirs = list(range(1, len(items), 2))
-    mine = list(range(0, len(items), 2))
+    q_r, q_w = os.pipe()
+    try:
+        os.write(q_w, b"".join(i.to_bytes(_WORD, "little") for i in range(len(items))))
+    finally:
+        os.close(q_w)  # (the queue is complete: an empty read means no item is left)
     r, w = os.pipe()
+    _widen(w)
     # Objects that exist now are left out of garbage collection while the child lives: a
     # collection touches every object it tracks, and each page it touches is copied (both
     # processes then pay for it).
@@ -55,18 +104,21 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
             pid = os.fork()
     except OSError:  # no process to spare (EAGAIN, ENOMEM): all here
         gc.unfreeze()
-        os.close(r)
-        os.close(w)
+        for fd in (q_r, r, w):
+            os.close(fd)
         return [fn(x) for x in items]
     if pid == 0:  # the child: compute, send, exit without running the parent's cleanup
         code = 1
         try:
             os.close(r)
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the child at once
-            data = pickle.dumps([fn(items[i]) for i in theirs], protocol=pickle.HIGHEST_PROTOCOL)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view):]
+            done = []  # each result pickled as soon as it is computed (the last one only is late)
+            while (i := _take(q_r)) is not None:
+                done.append(pickle.dumps((i, fn(items[i])), protocol=pickle.HIGHEST_PROTOCOL))
+            for data in done:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(w, view):]
             code = 0
         except BaseException:  # noqa: BLE001 - the parent redoes the work
             pass
@@ -74,32 +126,35 @@ def map_two(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
             os._exit(code)
     os.close(w)
     out: list = [None] * len(items)
+    have = [False] * len(items)
     try:
-        for i in mine:
-            out[i] = fn(items[i])
+        while (i := _take(q_r)) is not None:
+            out[i], have[i] = fn(items[i]), True
         chunks = []
-        while True:
-            b = os.read(r, 1 << 20)
-            if not b:
-                break
+        while b := os.read(r, 1 << 20):
             chunks.append(b)
     except BaseException:
-        os.close(r)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         gc.unfreeze()
         raise
-    os.close(r)
+    finally:
+        os.close(q_r)
+        os.close(r)
     _, status = os.waitpid(pid, 0)
     gc.unfreeze()
-    got = None
+    got: list = []
     if status == 0:
         try:
-            got = pickle.loads(b"".join(chunks))
-        except Exception:  # noqa: BLE001 - redo below
-            got = None
-    if got is None or len(got) != len(theirs):
-        got = [fn(items[i]) for i in theirs]
-    for i, g in zip(theirs, got):
-        out[i] = g
+            stream = io.BytesIO(b"".join(chunks))
+            while stream.tell() < len(stream.getbuffer()):
+                got.append(pickle.load(stream))
+        except Exception:  # noqa: BLE001 - redone below
+            got = []
+    for i, v in got:
+        if not have[i]:
+            out[i], have[i] = v, True
+    for i, ok in enumerate(have):  # a failed child's items (its last one, or all it sent)
+        if not ok:
+            out[i] = fn(items[i])
     return out
