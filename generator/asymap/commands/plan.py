@@ -22,6 +22,9 @@ def add_arguments(p) -> None:
                         "best reachable plan if none does")
     p.add_argument("--layers", action="store_true",
                    help="also list every layer: factors, cycles, DSP/BRAM/URAM/LUT, limit, int8 SQNR (JSON: 'layer_view')")
+    p.add_argument("--lane-split", action="store_true",
+                   help="let one conv/fc engine per SLR boundary of a multi-SLR board split its PE lanes over the "
+                        "two SLRs (plan.json layers[].slr_lanes; docs/cost-model.md \"Lane-split engines\")")
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe: by default conv/fc layers also get pe that leave the last output fold partly padding, docs/cost-model.md \"Padding\")")
 
@@ -95,7 +98,8 @@ def run(args) -> int:
     # does not import codegen); when it accepts none, its refusal of the fastest plan, in its words.
     p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
              model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
-             step=stepper(args.quiet), deployable=lambda d: check_deployable(graph, d, cluster))
+             step=stepper(args.quiet), deployable=lambda d: check_deployable(graph, d, cluster),
+             lane_split=args.lane_split)
     text = p.to_json() if args.output or args.json else ""  # the table alone needs no JSON
     if args.output:
         atomic_write_text(args.output, text)
