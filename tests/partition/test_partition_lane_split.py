@@ -276,3 +276,30 @@ def test_lower_split_bounds_the_exact_segments(tmp_path):
             assert low[j, k] <= first / clk * (1 + 1e-12)
             checked += 1
     assert checked
+
+
+def test_crossings_count_the_split_streams(tmp_path):
+    """partition/slrcross.py: a split layer's output is made in its second SLR (the zip), and the
+    window stream's copy and half A's lanes cross its boundary."""
+    import dataclasses
+
+    from asymap.partition.planner import plan
+    from asymap.partition.slrcross import HANDSHAKE_BITS, WEIGHT_STREAM_BITS, crossing_bits, stream_bits
+
+    g = _resnet18(tmp_path)
+    p = plan(g, _cluster(3), util=UTIL, lane_split=True)
+    bp = next(b for b in p.boards if any(ly.slr_lanes for ly in b.layers))
+    i, ly = next((i, ly) for i, ly in enumerate(bp.layers) if ly.slr_lanes)
+    (s, k), (s2, _) = ly.slr_lanes
+    whole = dataclasses.replace(bp, layers=list(bp.layers))
+    whole.layers[i] = dataclasses.replace(ly, slr_lanes=None)
+    out = g.layers[ly.index].output
+    moved = sum(stream_bits(g.tensor_shapes[out], bp.port_lanes) for c in bp.layers
+                if out in g.layers[c.index].inputs and c.slr >= s2)
+    moved += sum(stream_bits(g.tensor_shapes[t], bp.port_lanes) for t in g.live_across(bp.last_layer) if t == out)
+    inl = ly.factors["simd"] * ly.factors.get("kpar", 1)
+    added = 8 * inl + HANDSHAKE_BITS + 8 * k + HANDSHAKE_BITS + (WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS
+                                                          if ly.weights in WEIGHT_STREAM_BITS else 0)
+    a, b = crossing_bits(g, bp), crossing_bits(g, whole)
+    assert a[s] - b[s] == added - moved
+    assert all(a[x] == b[x] for x in range(len(a)) if x != s)
