@@ -189,7 +189,7 @@ def _enable_split(pb: Problem) -> bool:
     memos made without splits are dropped, and the knapsacks get their splits
     (segments.reach_slrs' ``halves``). The single-SLR knapsack answers stay (splits change what
     an SLR holds at its ends, not whether given layers fit one SLR)."""
-    if pb.split or not pb.lane_split:
+    if getattr(pb, "split", False) or not getattr(pb, "lane_split", False):
         return False
     if not any(tt.table.lower_split is not None for tt in pb.types):
         return False
@@ -446,7 +446,7 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
             return same[key][0]
 
         ks = Knapsack(LazyOptions(make), tt.budget, 1500, None)
-        ks.splits = pb.split and tt.spec.slrs > 1
+        ks.splits = getattr(pb, "split", False) and tt.spec.slrs > 1
         tt.knaps[md] = (ks, maps)
         if ks.splits:
             ks.halves = _halves(pb, t, md, w, ks, maps)
@@ -1147,7 +1147,7 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
     allowed too), then ``_enable_split`` and the same search again from that plan, on the
     lane-split relaxation, for a better plan with splits or the proof that there is none."""
     res, bound = _solve_one(pb, max_k, lb, beam, exact_boards)
-    if pb.lane_split and not pb.split:
+    if getattr(pb, "lane_split", False) and not getattr(pb, "split", False):
         kept = _achievable_state(pb)
     if _enable_split(pb):
         lb2 = _bounds(pb, max_k)[max_k - 1]
