@@ -321,7 +321,8 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
     return best
 
 
-def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
+def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int,
+            refine: int | None = None) -> tuple[OrderResult, float]:
     """The best plan on at most ``max_k`` boards and a proven bound: the outer search over every
     board type's per-segment best width, tightened by the exact inner solve (``_tighten``) with
     REFINE_WORK per port width and one more (a count, so the plan does not depend on the machine).
@@ -335,7 +336,7 @@ def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tupl
     widths = max((len(tt.widths) for tt in pb.types), default=0)
     res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
     if np.isfinite(res.interval):
-        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK * (1 + widths))
+        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, (refine or REFINE_WORK) * (1 + widths))
     # A proven optimum on fewer boards, if the exact solve finds one within FEWER_WORK (it frees
     # boards: u280x16's optimum runs on 14 of its 16; the bound on max_k boards bounds fewer).
     while np.isfinite(res.interval) and lb >= res.interval * (1 - 1e-12) and len(res.path) > 1:
@@ -1153,13 +1154,19 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
         lb2 = _bounds(pb, max_k)[max_k - 1]
         if np.isfinite(res.interval):
             lb2 = min(lb2, res.interval)
-        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards)
+        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards, SPLIT_WORK_FACTOR * REFINE_WORK)
         if got.interval < res.interval * (1 - 1e-12) or not np.isfinite(res.interval):
             res = got
         else:  # an equally fast plan with splits does not replace the one without: expand it as before
             _restore_achievable(pb, kept)
         bound = bound2 if not np.isfinite(res.interval) else min(bound2, res.interval)
     return res, bound
+
+
+# The exact inner solve's work per port width in the lane-split pass, in units of REFINE_WORK: its
+# relaxation leaves out a layer per SLR boundary, so more segments need settling (ResNet-152 on
+# u280x16 --lane-split: proven optimal at 2, 0.12 % gap at 1).
+SPLIT_WORK_FACTOR = 2
 
 
 def _achievable_state(pb: Problem) -> list:
@@ -1185,9 +1192,11 @@ def _restore_achievable(pb: Problem, kept: list) -> None:
         sub.choices = choices
 
 
-def _solve_one(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
-    """:func:`_solve` in the problem's present mode (with or without lane splits)."""
-    res, bound = _search(pb, max_k, lb, beam, exact_boards)
+def _solve_one(pb: Problem, max_k: int, lb: float, beam, exact_boards: int,
+               refine: int | None = None) -> tuple[OrderResult, float]:
+    """:func:`_solve` in the problem's present mode (with or without lane splits); ``refine``:
+    the exact inner solve's work per port width (REFINE_WORK)."""
+    res, bound = _search(pb, max_k, lb, beam, exact_boards, refine)
     if np.isfinite(res.interval) or not np.isfinite(bound):
         return res, bound
     ceiling = _ceiling(pb)
@@ -1196,7 +1205,7 @@ def _solve_one(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> t
                           REFINE_WORK * (1 + widths))
     if not got.path:  # nothing below the ceiling: proven infeasible, or the work ran out
         return OrderResult(np.inf, [], [], False), (np.inf if bound >= ceiling * (1 - 1e-12) else bound)
-    return _search(pb, max_k, bound, beam, exact_boards)
+    return _search(pb, max_k, bound, beam, exact_boards, refine)
 
 
 def _ceiling(pb: Problem) -> float:
