@@ -303,3 +303,28 @@ def test_crossings_count_the_split_streams(tmp_path):
     a, b = crossing_bits(g, bp), crossing_bits(g, whole)
     assert a[s] - b[s] == added - moved
     assert all(a[x] == b[x] for x in range(len(a)) if x != s)
+
+
+def test_contract_accepts_the_split_plan_and_charges_its_halves(tmp_path):
+    """partition/contract.py sums a split layer's two halves (split_resources), as the planner did."""
+    from asymap.partition.contract import _layer_resources, check_contract
+    from asymap.partition.costmodel import MAC_KINDS, MODES, layer_infos, split_resources
+    from asymap.partition.planner import plan
+
+    g = _resnet18(tmp_path)
+    cl = _cluster(3)
+    p = plan(g, cl, util=UTIL, lane_split=True)
+    d = json.loads(p.to_json())
+    check_contract(d, g, cl, "plan.json")
+    b = d["boards"][0]
+    ly = next(ly for ly in b["layers"] if "slr_lanes" in ly)
+    infos = layer_infos(g, True, b["port_lanes"])
+    info, spec = infos[ly["index"]], cl.boards[0].spec
+    o = info.options
+    oi = next(i for i in range(len(o.pe)) if o.pe[i] == ly["factors"]["pe"] and o.simd[i] == ly["factors"]["simd"]
+              and o.kpar[i] == ly["factors"].get("kpar", 1) and not o.padded[i])
+    md = MODES.index(b["weights"])
+    a, h = split_resources(info, spec, md, oi, MAC_KINDS.index(ly["mac"]), [ly["slr_lanes"][0][1]])
+    got = _layer_resources(info, spec, md, oi, ly["mac"], ly["slr_lanes"][0][1])
+    assert (got == a[0] + h[0]).all()
+    assert [ly["dsp"], ly["bram36"], ly["uram"], ly["lut"]] == (a[0] + h[0]).tolist()
