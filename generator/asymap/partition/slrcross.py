@@ -61,17 +61,18 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
         return []
     shapes = graph.tensor_shapes
     first = min(ly.slr for ly in bp.layers)
-    last = max(ly.slr for ly in bp.layers)
     made: dict[str, int] = {}  # tensor -> SLR it is produced in (received tensors: the first SLR)
     for ly in bp.layers:
-        made[graph.layers[ly.index].output] = ly.slr if not ly.slr_lanes else int(ly.slr_lanes[1][0])
+        split = getattr(ly, "slr_lanes", None)  # (None: not a lane-split engine)
+        made[graph.layers[ly.index].output] = ly.slr if not split else int(split[1][0])
+    last = max(made[graph.layers[ly.index].output] for ly in bp.layers)
     streams: list[tuple[int, int, int]] = []  # (from SLR, to SLR, wires)
     for ly in bp.layers:
         for t in graph.layers[ly.index].inputs:
             streams.append((made.get(t, first), ly.slr, stream_bits(shapes[t], bp.port_lanes)))
         if ly.weights in WEIGHT_STREAM_BITS:
             streams.append((first, ly.slr, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
-        if ly.slr_lanes:
+        if getattr(ly, "slr_lanes", None):
             streams += split_streams(ly, first)
     for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR
         streams.append((made.get(t, first), last, stream_bits(shapes[t], bp.port_lanes)))
