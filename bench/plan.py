@@ -93,21 +93,26 @@ def used_capped_peak(p) -> float:
 
 
 def side_by_side(graph, clusters: list[str]) -> list[str]:
-    """The Measure table of issue 12: one column per cluster."""
+    """The Measure table of issue 12: two columns per cluster, without and with lane-split engines
+    (``--lane-split``, docs/cost-model.md)."""
     from asymap.cluster.load import load_cluster
     from asymap.partition.planner import plan
 
+    import time
+
     cols = []
-    for path in clusters:
+    for path, split in [(c, s) for c in clusters for s in (False, True)]:
         c = load_cluster(path)
-        p = plan(graph, c)
+        t0 = time.perf_counter()
+        p = plan(graph, c, lane_split=split)
+        secs = time.perf_counter() - t0
         peak = used_capped_peak(p)
         reuse = p.baselines["reuse_single"]
         refs = p.references or {}
         bn = next((b for b in p.boards if b.name == p.bottleneck), None)
         limit = f"{p.bottleneck}: {bn.limit}" if bn else f"link {p.bottleneck}"
         cols.append({
-            "cluster": c.name,
+            "cluster": c.name + (" --lane-split" if split else ""),
             "img/s": f"{p.throughput_ips:,.1f}",
             "GOPS": f"{p.gops:,.0f}",
             "boards used (+forwarding)": f"{len(p.boards)} of {len(c.boards)} (+{len((p.host_path or {}).get('forwarding', []))})",
@@ -118,6 +123,8 @@ def side_by_side(graph, clusters: list[str]) -> list[str]:
             **{f"vs published DPU, one {t}": f"{r['ratio']:.2f}x ({r['ips']}/s)" for t, r in sorted(refs.items())},
             "optimal / gap": f"{p.optimal} / {100 * p.gap_bound:.2f}%",
             "limited by": limit,
+            "lane-split layers": str(sum(1 for b in p.boards for ly in b.layers if ly.slr_lanes)),
+            "plan (s, in process)": f"{secs:.2f}",
         })
     keys = []
     for col in cols:

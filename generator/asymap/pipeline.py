@@ -31,7 +31,7 @@ from asymap.util.progress import status
 TOP_KEYS = ("name", "model", "zoo", "cluster", "calibration", "plan", "output", "generate", "verify", "build",
             "report")
 ZOO_KEYS = {"name": str, "input_size": int, "width_mult": (int, float), "seed": int, "num_classes": int}
-PLAN_KEYS = {"file": str, "boards": int, "util": (int, float), "sweep": bool, "pad": bool}
+PLAN_KEYS = {"file": str, "boards": int, "util": (int, float), "sweep": bool, "pad": bool, "lane_split": bool}
 GENERATE_KEYS = {"seed": int, "input": str, "allow_stale": bool}
 VERIFY_KEYS = {"jobs": int, "input": str}
 BUILD_KEYS = {"steps": list, "executor": str, "jobs": int, "platform": str, "tcl": bool, "boards": list,
@@ -257,7 +257,7 @@ def run_project(path: str | os.PathLike, quiet: bool = False, force: bool = Fals
         check_output_dir(pr.plan_file)
         g = load_model(pr.model)
         p = plan(g, cluster, boards=plan_opts["boards"], util=plan_opts["util"], sweep=plan_opts["sweep"],
-                 pad=plan_opts["pad"], model_path=str(pr.model),
+                 pad=plan_opts["pad"], model_path=str(pr.model), lane_split=plan_opts.get("lane_split", False),
                  calib=str(pr.calibration) if pr.calibration else None,  # recorded in plan.json model.calib
                  deployable=plan_checks(g, cluster))  # as 'asymap plan': a plan generate and the build accept
         atomic_write_text(pr.plan_file, p.to_json())

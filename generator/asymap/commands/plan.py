@@ -22,6 +22,9 @@ def add_arguments(p) -> None:
                         "best reachable plan if none does")
     p.add_argument("--layers", action="store_true",
                    help="also list every layer: factors, cycles, DSP/BRAM/URAM/LUT, limit, int8 SQNR (JSON: 'layer_view')")
+    p.add_argument("--lane-split", action="store_true",
+                   help="let one conv/fc engine per SLR boundary of a multi-SLR board split its PE lanes over the "
+                        "two SLRs (plan.json layers[].slr_lanes; docs/cost-model.md \"Lane-split engines\")")
     p.add_argument("--no-pad", dest="pad", action="store_false",
                    help="offer only pe dividing C_out (no zero-padded pe: by default conv/fc layers also get pe that leave the last output fold partly padding, docs/cost-model.md \"Padding\")")
 
@@ -108,7 +111,7 @@ def run(args) -> int:
     try:
         p = plan(graph, cluster, boards=args.boards, util=args.util, sweep=args.sweep, pad=args.pad,
                  model_path=args.model, progress=prog, target_ips=args.target_ips, model_sha256=sha256, calib=calib,
-                 step=planning_step, deployable=plan_checks(graph, cluster))
+                 step=planning_step, deployable=plan_checks(graph, cluster), lane_split=args.lane_split)
     finally:
         if hasher is not None and hasher.ident is None:  # planning failed before the search
             f.close()

@@ -111,15 +111,19 @@ def _legal_row(ly: dict, info, board: str, where: str, pad: bool) -> int | None:
     return int(np.flatnonzero(mask)[0])
 
 
-def _layer_resources(info, spec, mode: int, row, mac: str) -> np.ndarray:
+def _layer_resources(info, spec, mode: int, row, mac: str, lanes: int = 0) -> np.ndarray:
     """The planner's resources of option ``row`` with the plan's MAC kind ``mac`` (the first kind
-    the planner offers when the plan names none); with no row, the least any option needs."""
-    from asymap.partition.costmodel import MAC_KINDS, NO_MAC, mac_rows
+    the planner offers when the plan names none); with no row, the least any option needs.
+    ``lanes``: a lane-split engine's lanes in its first SLR (its two halves, split_resources)."""
+    from asymap.partition.costmodel import MAC_KINDS, NO_MAC, mac_rows, split_resources
 
     if row is None:
         return option_resources(info, spec, mode).min(axis=0)
     rows, kinds = mac_rows(info, spec)
     pick = [k for r, k in zip(rows, kinds) if r == row and k != NO_MAC and MAC_KINDS[k] == mac]
+    if lanes and pick:
+        a, b = split_resources(info, spec, mode, row, pick[0], [lanes])
+        return a[0] + b[0]
     if not pick:
         return option_resources(info, spec, mode)[row]
     return option_resources(info, spec, mode, [row], [pick[0]])[0]
@@ -133,7 +137,9 @@ def _check_fit(name: str, layers: list[dict], rows: list, infos, spec, util: flo
     for ly, row in zip(layers, rows):
         info = infos[ly["index"]]
         mode = OFFCHIP if ly.get("weights") == "offchip" else ONCHIP
-        use = _layer_resources(info, spec, mode, row, ly.get("mac") or "")
+        split = ly.get("slr_lanes")
+        use = _layer_resources(info, spec, mode, row, ly.get("mac") or "",
+                               int(split[0][1]) if isinstance(split, list) and split else 0)
         total += use
         per_layer.append((ly, info.layer, use))
     over = [r for r in range(4) if total[r] > cap[r]]

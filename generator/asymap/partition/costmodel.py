@@ -808,7 +808,8 @@ LUTRAM, BRAM, URAM = 0, 1, 2
 STORES = ("lutram", "bram", "uram")
 
 
-def weight_store(info: LayerInfo, spec: BoardSpec, mode: int, rows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weight_store(info: LayerInfo, spec: BoardSpec, mode: int, rows=None,
+                 c_out=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(store, width bits, depth) of the weight memory of each option row: LUTRAM when shallow,
     URAM when deep on a board that has it, else BRAM. In ``onchip`` mode a URAM store is a RAM
     preloaded at start-up (URAM cannot be initialized by the bitstream), never a ROM; in
@@ -821,7 +822,7 @@ def weight_store(info: LayerInfo, spec: BoardSpec, mode: int, rows=None) -> tupl
     if mode == OFFCHIP:
         # Weights stream from DRAM once per image: loop order output fold outer, pixels inner,
         # so only one output fold's weights (depth / nf words) are held, double-buffered.
-        depth = np.minimum(2 * (depth // ceil_div(info.layer.c_out, pe)), depth)
+        depth = np.minimum(2 * (depth // ceil_div(info.layer.c_out if c_out is None else c_out, pe)), depth)
     small = depth <= LUTRAM_MAX_DEPTH
     big = (~small) & (depth >= URAM_MIN_DEPTH) & (spec.uram > 0)
     return np.where(small, LUTRAM, np.where(big, URAM, BRAM)), width, depth
@@ -839,10 +840,12 @@ def weight_place(info: LayerInfo, spec: BoardSpec, mode: int, oi: int) -> tuple[
     return ("preload" if store == "uram" else "onchip"), store
 
 
-def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kinds=None) -> np.ndarray:
+def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kinds=None,
+                     c_out=None) -> np.ndarray:
     """Resources [K, 4] (dsp, bram36, uram, lut) of option rows ``rows`` (default: every option)
     of ``info`` on ``spec``, conv/fc multipliers of MAC kind ``kinds`` (default: the first kind
-    mac_rows offers)."""
+    mac_rows offers). ``c_out``: output channels of each row's engine where it computes fewer
+    than the layer's (the halves of a lane-split engine, ``split_resources``)."""
     o = info.options
     lay = info.layer
     if rows is None:
@@ -865,7 +868,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
         mdsp, mlut = mac_cost(pe, inl, kinds)
         dsp = dsp + mdsp
         lut = lut + mlut + LUT_PER_LANE * lanes + LUT_PER_PE * pe
-        store, width, depth = weight_store(info, spec, mode, rows)
+        store, width, depth = weight_store(info, spec, mode, rows, c_out)
         if mode == OFFCHIP:
             lut = lut + LUT_DMA
         lut = lut + np.where(store == LUTRAM, width * ceil_div(depth, LUTRAM_MAX_DEPTH), 0)
@@ -883,7 +886,7 @@ def option_resources(info: LayerInfo, spec: BoardSpec, mode: int, rows=None, kin
             bram = bram + np.where(store == BRAM, bram_count(width, depth), 0)
         # int32 bias + requant multiplier per output channel, in LUTRAM: out_cp channels (C_out
         # rounded up to a multiple of pe: a padded fold reads its padding channels' entries too).
-        lut = lut + ceil_div(lay.c_out, pe) * pe
+        lut = lut + ceil_div(lay.c_out if c_out is None else c_out, pe) * pe
     else:
         lut = lut + 30 * pe
         if lay.op in (AVGPOOL, GAP):
@@ -1359,11 +1362,26 @@ def slr_budget(spec: BoardSpec, util: float) -> np.ndarray:
     return np.floor(tot / max(1, spec.slrs)).astype(np.int64)
 
 
-def pack_slrs(rows: list[np.ndarray], per_slr: np.ndarray, slrs: int) -> list[int] | None:
+def pack_slrs(rows: list[np.ndarray], per_slr: np.ndarray, slrs: int,
+              splits: dict | None = None) -> list[int] | None:
     """SLR of each layer (chain order, each SLR filled as far as it goes), or None if they do not
-    fit. Filling greedily is optimal for contiguous packing: a later start never helps."""
+    fit. Filling greedily is optimal for contiguous packing: a later start never helps.
+
+    ``splits``: {layer position: (half A row, half B row)} of layers whose PE lanes are split
+    over the boundary where they stand (``split_resources``): half A ends SLR s, half B starts
+    SLR s + 1 (the layer's SLR is s). A split layer must close its SLR: if its half A does not
+    fit what is left, or its whole row would have fitted, the packing is refused (None)."""
+    splits = splits or {}
     out, slr, used = [], 0, np.zeros(4, np.int64)
-    for r in rows:
+    for i, r in enumerate(rows):
+        if i in splits:
+            a, b = (np.asarray(x, np.int64) for x in splits[i])
+            if not np.any(used + r > per_slr) or np.any(used + a > per_slr) or slr + 1 >= slrs \
+                    or np.any(b > per_slr):
+                return None
+            out.append(slr)
+            slr, used = slr + 1, b
+            continue
         if np.any(used + r > per_slr):
             slr, used = slr + 1, np.zeros(4, np.int64)
             if slr >= slrs or np.any(r > per_slr):
@@ -1371,3 +1389,55 @@ def pack_slrs(rows: list[np.ndarray], per_slr: np.ndarray, slrs: int) -> list[in
         used = used + r
         out.append(slr)
     return out
+
+
+# ---- Lane-split engines (docs/cost-model.md "Lane-split engines") --------------------------------
+# A conv/fc engine of P PE lanes may split over the boundary of two adjacent SLRs: lanes 0..k-1 in
+# SLR s (half A), lanes k..P-1 in SLR s + 1 (half B), both over the same folds in lockstep (NF =
+# C_out / P, same SIMD, same cycles). Each half is the MVAU of C_out' = NF * PE' output channels
+# at PE' = k or P - k, charged by ``option_resources`` itself (memories rounded per half). The
+# input side (line/window buffer, skip FIFO, off-chip weight reader of half A) and a stream
+# duplicator stay in SLR s; half B takes the window stream's copy, its own weight reader when
+# streamed, and the zip that joins the halves' lanes into the layer's P-lane word, plus the two
+# crossing streams' connect FIFOs (LUTRAM of SPLIT_FIFO_DEPTH words, as v++ inserts for a
+# depth-suffixed stream_connect). Padded options (pe not dividing C_out) do not split.
+LUT_SPLIT_DUP = LUT_ADAPTER  # read one word, write two: the loop's counters and handshakes
+LUT_SPLIT_ZIP = LUT_ADAPTER  # read two words, write their concatenation
+SPLIT_FIFO_DEPTH = 16
+
+
+def can_split(info: LayerInfo, oi: int) -> bool:
+    """Option ``oi`` of this layer may split its PE lanes over an SLR boundary."""
+    o = info.options
+    return info.layer.op in (CONV, FC) and int(o.pe[oi]) >= 2 and not bool(o.padded[oi])
+
+
+def split_resources(info: LayerInfo, spec: BoardSpec, mode: int, oi: int, kind: int,
+                    ks) -> tuple[np.ndarray, np.ndarray]:
+    """(half A rows [len(ks), 4], half B rows [len(ks), 4]) of option ``oi`` (MAC kind ``kind``)
+    split k | P - k for each k of ``ks`` (1 <= k < P; see the section comment). Each half is
+    ``option_resources`` at its own PE and output channels; its ports are charged as the whole
+    layer's (and, streamed, its output buffer: the zip's side needs it whole), which only
+    overstates a half."""
+    o = info.options
+    pe, simd, kpar = int(o.pe[oi]), int(o.simd[oi]), int(o.kpar[oi])
+    nf = info.layer.c_out // pe
+    m = mode if info.streams else ONCHIP
+    ks = np.asarray(ks, np.int64)
+    n = len(ks)
+    out = []
+    for side, lanes in ((0, ks), (1, pe - ks)):
+        opts = Options(pe=lanes, simd=np.full(n, simd), kpar=np.full(n, kpar), padded=np.zeros(n, bool),
+                       cycles=np.full(n, o.cycles[oi]), cycles_off=np.full(n, o.cycles_off[oi]),
+                       wdepth=np.full(n, o.wdepth[oi]))
+        half = replace(info, options=opts, buffer_bytes=info.buffer_bytes if side == 0 else 0,
+                       skip_bytes=info.skip_bytes if side == 0 else 0)
+        kinds = np.where((kind == PACKED) & (lanes < 2), DSP1, kind)  # one lane: nothing to pair
+        r = option_resources(half, spec, m, np.arange(n), kinds, nf * lanes).copy()
+        if side == 0:
+            r[:, 3] += LUT_SPLIT_DUP
+        else:
+            r[:, 3] += LUT_SPLIT_ZIP + lutram_sdp_luts(8 * simd * kpar, SPLIT_FIFO_DEPTH) + np.array(
+                [lutram_sdp_luts(8 * int(k), SPLIT_FIFO_DEPTH) for k in ks], np.int64).reshape(n)
+        out.append(r.reshape(n, 4))
+    return out[0], out[1]

@@ -37,6 +37,9 @@ class LayerPlan:
     requant_dsp: int = 0  # DSPs of the requantization multipliers (part of dsp)
     weight_mem: str = ""  # "lutram" | "bram" | "uram": the memory holding the weights (or fold buffer)
     slr: int = 0  # super logic region of the engine (multi-SLR boards fill SLRs in chain order)
+    # [[slr, k], [slr + 1, pe - k]]: PE lanes 0..k-1 in SLR slr, the rest in the next one (a
+    # lane-split engine, docs/plan-format.md); None (no key in plan.json) for every other layer.
+    slr_lanes: list | None = None
 
 
 @dataclass
@@ -120,7 +123,7 @@ class Plan:
             "schema": self.schema,
             "model": self.model,
             "cluster": self.cluster,
-            "boards": [_plain(b) for b in self.boards],
+            "boards": [_board_dict(b) for b in self.boards],
             "links": [ln.to_dict() for ln in self.links],
             "interval_s": self.interval_s,
             "throughput_ips": self.throughput_ips,
@@ -187,6 +190,16 @@ def load_plan(path) -> Plan:
 # ResNet-152's plan is ~130 KB of JSON in ~4,000 small dicts: dataclasses.asdict deep-copies every
 # leaf and json.dumps with an indent runs the pure-Python encoder, ~6 ms together. The two below
 # give the same dict and the same text in ~2.5 ms (tests/partition/test_planfile_json.py).
+
+
+def _board_dict(b: "BoardPlan") -> dict:
+    """A board of plan.json: its fields, a layer's ``slr_lanes`` only where it is split (so plans
+    without lane-split engines keep their bytes)."""
+    d = _plain(b)
+    for lp in d["layers"]:
+        if lp.get("slr_lanes") is None:
+            lp.pop("slr_lanes", None)
+    return d
 
 
 def _plain(o):

@@ -39,7 +39,7 @@ from asymap.partition.transport import (
 from asymap.partition.costmodel import (
     MAC_KINDS, MODES, NO_MAC, OFFCHIP, ONCHIP, RES, board_menus, layer_infos, mac_cost, option_resources, option_rows,
     resource_class,
-    pack_slrs, port_beats, requant_dsps, slr_budget, streamed_bytes, weight_place,
+    pack_slrs, port_beats, requant_dsps, slr_budget, split_resources, streamed_bytes, weight_place,
 )
 from asymap.partition.hostpath import HostRoutes, host_routes, route
 from asymap.partition.order import EXACT_BOARDS, EXACT_STATES, OrderResult, search
@@ -60,7 +60,8 @@ class _TypeTables:
     table: object  # SegmentTable
     settled: dict = field(default_factory=dict)  # (j, v) -> the end up to which segments from j were settled against v (planner._settle)
     knaps: dict = field(default_factory=dict)  # weight mode -> (segments.Knapsack, option maps)
-    choices: dict = field(default_factory=dict)  # (j, k) -> (mode, [(option, MAC kind)]) of exact solutions
+    choices: dict = field(default_factory=dict)  # (j, k) -> (mode, [(option, MAC kind)], {}) of exact solutions
+    split_choices: dict = field(default_factory=dict)  # the same with lane splits ({layer: lanes in its first SLR})
     reached: dict = field(default_factory=dict)  # (j, width, mode) -> [(T cycles, reach, end asked)] (_reach_below)
     # Port widths (lanes.PORT_LANE_CHOICES): a board type's entry holds one _TypeTables per width
     # in ``widths`` (each with its own ``infos``, menus and table, ``lanes`` its width) and, in
@@ -93,6 +94,8 @@ class Problem:
     # type index -> baselines.reuse_interval of its board at ``util`` (the reuse_single baseline:
     # independent of the search, so built with the tables, on the second core when there is one)
     reuse: list | None = None
+    lane_split: bool = False  # lane-split engines may cross SLR boundaries (docs/cost-model.md)
+    split: bool = False  # the tables and knapsacks are in lane-split mode (``_enable_split``)
 
 
 def _cut_bytes(graph: Graph) -> np.ndarray:
@@ -108,7 +111,10 @@ def _cut_bytes(graph: Graph) -> np.ndarray:
     return np.cumsum(diff)[: L + 1]
 
 
-def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool = True) -> Problem:
+def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool = True,
+                  split: bool = False) -> Problem:
+    """``split``: one conv/fc engine per SLR boundary may split its PE lanes over the two SLRs
+    (costmodel.split_resources); False plans as if no engine could straddle a boundary."""
     if not graph.layers:
         raise UserError(f"{graph.name}: the model has no layers to place")
     if not 0 < util <= 1:
@@ -139,7 +145,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
                         board_menus(by_width[w], spec, OFFCHIP, same, rows_of[w]))
         new_rows = {w: dict(list(rows_of[w].items())[had[w]:]) for w in ws}  # (dicts keep insertion order)
         return (menus, segment_tables(list(menus.values()), budget, spec.clock_hz, wbytes, spec.mem_gbps * 1e9,
-                                      None, spec.slrs), new_rows, budget, bl.reuse_interval(graph, spec, util))
+                                      None, spec.slrs, split), new_rows, budget, bl.reuse_interval(graph, spec, util))
 
     # On two cores: a forked child and this process share the jobs out (util.forked.map_two: each
     # takes the next job when it is free; the same result). A job is a board type at all its widths
@@ -169,7 +175,7 @@ def build_problem(graph: Graph, cluster: Cluster, util: float = 0.8, pad: bool =
     cb = _cut_bytes(graph)
     link, adj, lmin, hr = got[-1]
     return Problem(graph, cluster, infos, types, board_type, [types[t].table.interval for t in board_type],
-                   link, adj, cb, lmin, util, hr, rows_of, reuse)
+                   link, adj, cb, lmin, util, hr, rows_of, reuse, lane_split=split)
 
 
 def _table_cost(spec) -> tuple:
@@ -208,6 +214,35 @@ def _links(graph: Graph, cluster: Cluster) -> tuple:
     return link, adj, lmin, host_routes(cluster, in_bytes, out_bytes)
 
 
+def _enable_split(pb: Problem) -> bool:
+    """Put the problem in lane-split mode (once; False when it is already, or has no multi-SLR
+    board type): each lower table becomes its lane-split relaxation (``lower_split``, at most the
+    achievable table as it stands: the plans found so far are real with splits too), the settle
+    memos made without splits are dropped, and the knapsacks get their splits
+    (segments.reach_slrs' ``halves``). The single-SLR knapsack answers stay (splits change what
+    an SLR holds at its ends, not whether given layers fit one SLR)."""
+    if getattr(pb, "split", False) or not getattr(pb, "lane_split", False):
+        return False
+    if not any(tt.table.lower_split is not None for tt in pb.types):
+        return False
+    for t, tt in enumerate(pb.types):
+        for sub in [tt] + list(tt.widths):
+            tab = sub.table
+            if tab.lower_split is not None:
+                tab.lower = np.minimum(tab.lower_split, tab.interval)
+            sub.settled.clear()
+            sub.reached.clear()
+    pb.split = True
+    for t, tt in enumerate(pb.types):
+        for w, sub in enumerate(tt.widths or [tt]):
+            for md, (ks, maps) in sub.knaps.items():
+                ks.splits = sub.spec.slrs > 1
+                if ks.splits:
+                    ks.halves = _halves(pb, t, md, w, ks, maps)
+    pb.seg = [pb.types[t].table.interval for t in pb.board_type]
+    return True
+
+
 def port_widths(graph: Graph) -> list[int]:
     """The port widths worth a segment table for this graph: 8 channels per beat, and each wider
     choice of lanes.PORT_LANE_CHOICES that widens some tensor's port (else its table is the same)."""
@@ -231,9 +266,11 @@ def _merge_widths(subs: list[_TypeTables]) -> _TypeTables:
     def take(a):
         return np.choose(pick, a)
 
+    splits = [s.table.lower_split for s in subs]
     tab = SegmentTable(interval=take([s.table.interval for s in subs]), mode=take([s.table.mode for s in subs]),
                        onchip=np.min(np.stack([s.table.onchip for s in subs]), axis=0),
-                       lower=np.min(np.stack([s.table.lower for s in subs]), axis=0), t_cycles=subs[0].table.t_cycles)
+                       lower=np.min(np.stack([s.table.lower for s in subs]), axis=0), t_cycles=subs[0].table.t_cycles,
+                       lower_split=None if any(x is None for x in splits) else np.min(np.stack(splits), axis=0))
     return _TypeTables(subs[0].spec, subs[0].budget, subs[0].menus, tab, infos=subs[0].infos, widths=subs,
                        width_of=pick)
 
@@ -296,7 +333,8 @@ def solve_order(pb: Problem, max_boards: int, lb: float, beam: int | None = DEFA
     return best
 
 
-def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple[OrderResult, float]:
+def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int,
+            refine: int | None = None) -> tuple[OrderResult, float]:
     """The best plan on at most ``max_k`` boards and a proven bound: the outer search over every
     board type's per-segment best width, tightened by the exact inner solve (``_tighten``) with
     REFINE_WORK per port width and one more (a count, so the plan does not depend on the machine).
@@ -310,7 +348,7 @@ def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tupl
     widths = max((len(tt.widths) for tt in pb.types), default=0)
     res = solve_order(pb, max_k, lb, beam=beam, exact_boards=exact_boards)
     if np.isfinite(res.interval):
-        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, REFINE_WORK * (1 + widths))
+        res, lb = _tighten(pb, res, lb, max_k, beam, exact_boards, (refine or REFINE_WORK) * (1 + widths))
     # A proven optimum on fewer boards, if the exact solve finds one within FEWER_WORK (it frees
     # boards: u280x16's optimum runs on 14 of its 16; the bound on max_k boards bounds fewer).
     while np.isfinite(res.interval) and lb >= res.interval * (1 - 1e-12) and len(res.path) > 1:
@@ -424,7 +462,11 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
         first: dict = {}
         for i, m in enumerate(tt.menus[md]):
             first.setdefault(id(m), i)
-        tt.knaps[md] = (Knapsack(LazyOptions(make, lambda i: first[id(tt.menus[md][i])]), tt.budget, 1500, None), maps)
+        ks = Knapsack(LazyOptions(make, lambda i: first[id(tt.menus[md][i])]), tt.budget, 1500, None)
+        ks.splits = getattr(pb, "split", False) and tt.spec.slrs > 1
+        tt.knaps[md] = (ks, maps)
+        if ks.splits:
+            ks.halves = _halves(pb, t, md, w, ks, maps)
     return tt.knaps[md]
 
 
@@ -436,11 +478,58 @@ def _knapsacks(pb: Problem):
                 yield (t, w, md), ks
 
 
+def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
+    """segments.reach_slrs' ``halves`` of board type t's knapsack (port width w, weight mode md):
+    for layer i at T, every lane split k | P - k (1 <= k < P) of its knapsack options meeting T
+    that may split (costmodel.can_split), both halves within one SLR's budget, Pareto-minimal in
+    (half A, half B). Cached per layer's options and the count meeting T."""
+    from asymap.partition.costmodel import can_split, split_resources
+    from asymap.partition.segments import _pareto
+
+    tt = _width(pb, t, w)
+    spec, budget = tt.spec, tt.budget
+    infos = tt.infos or pb.infos
+    per_opt: dict = {}  # (layer's options, option) -> (lanes, half A rows, half B rows)
+    cache: dict = {}
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4), np.int64), np.zeros((0, 4), np.int64))
+
+    def halves(i: int, tcyc):
+        cyc, _, _ = ks.opts[i]
+        meet = np.nonzero(cyc <= tcyc)[0]
+        key = (id(cyc), len(meet))
+        if key in cache:
+            return cache[key]
+        info = infos[i]
+        parts = []
+        for o in meet.tolist():
+            oi, kind = maps[i][o]
+            if not can_split(info, oi):
+                continue
+            pk = (id(cyc), o)
+            if pk not in per_opt:
+                lanes = np.arange(1, int(info.options.pe[oi]))
+                a, b = split_resources(info, spec, md, oi, kind, lanes)
+                ok = (a <= budget).all(axis=1) & (b <= budget).all(axis=1)
+                per_opt[pk] = (lanes[ok], a[ok], b[ok])
+            lanes, a, b = per_opt[pk]
+            if len(lanes):
+                parts.append((np.full(len(lanes), o, np.int64), lanes, a, b))
+        if not parts:
+            cache[key] = none
+            return none
+        so, sk, sa, sb = (np.concatenate(x) for x in zip(*parts))
+        keep = _pareto(np.hstack([sa, sb]))
+        cache[key] = got = (so[keep], sk[keep], sa[keep], sb[keep])
+        return got
+
+    return halves
+
+
 def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=None):
     """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
     seconds per image (some raw choice, either weight mode, any port width), with that choice as
-    (mode, [(option, MAC kind)], [seconds of each prefix], port width index); None if the
-    knapsack gives up. ``refill``: a knapsack calls it before solving a question it has no answer
+    (mode, [(option, MAC kind)], [seconds of each prefix], port width index, {layer: lanes in its
+    first SLR} of lane splits); None if the knapsack gives up. ``refill``: a knapsack calls it before solving a question it has no answer
     to (speculate.SettleHelper.drain)."""
     from asymap.partition.segments import GiveUp, reach_slrs
 
@@ -467,7 +556,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
                     top = min(top, q)
             combos.append((-top, len(combos), w, md))
     combos.sort()
-    best = (j, ONCHIP, [], [], 0)
+    best = (j, ONCHIP, [], [], 0, {})
     for neg, _, w, md in combos:
         top = -neg
         if top <= best[0]:
@@ -477,7 +566,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
         try:
             if best[0] > j and ks.cannot(j, best[0] + 1, tcyc, tt.spec.slrs):
                 continue  # cannot pass the best one (a relaxation says so)
-            q, ch = reach_slrs(ks, j, top, tcyc, tt.spec.slrs)
+            q, ch, spl = reach_slrs(ks, j, top, tcyc, tt.spec.slrs, getattr(ks, "halves", None))
         except GiveUp:
             return None
         tt.reached.setdefault((j, w, md), []).append((tcyc, q, top))
@@ -485,7 +574,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
             cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
             if md == OFFCHIP:
                 cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
-            best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc], w)
+            best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc], w, spl)
     return best
 
 
@@ -507,7 +596,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
     tt.settled[(j, v)] = max(tt.settled.get((j, v), -1), end)
     if got is None:
         return False, False
-    q, md, choice, secs, w = got
+    q, md, choice, secs, w, spl = got
     if q + 1 <= L and (q < end or end == natural):  # j..q fits no better, or (already) in the lower table
         low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)
     changed = False
@@ -520,7 +609,8 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
                 tab.mode[j, kk] = md
                 if md == ONCHIP:
                     tab.onchip[j, kk] = min(tab.onchip[j, kk], val)
-            sub.choices[(j, kk)] = (md, choice[: kk - j])
+            part = {i: k for i, k in spl.items() if i < kk}
+            (sub.split_choices if part else sub.choices)[(j, kk)] = (md, choice[: kk - j], part)
             if tt.widths:
                 tt.width_of[j, kk] = w
             changed = True
@@ -909,16 +999,27 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float, width
                 break
         if pick is not None:
             break
-    if pick is None and (j, k) in tt.choices:  # only the exact inner solve (_tighten) meets tau here
-        md, choice = tt.choices[(j, k)]
+    lanes: dict = {}  # position in the segment -> lanes in the layer's first SLR (lane splits)
+    # Only the exact inner solve (_tighten) meets tau here: its choice without lane splits if it
+    # meets tau, else the one with (a plan that needs no split keeps its engines whole).
+    for md, choice, spl in [c[(j, k)] for c in (tt.choices, tt.split_choices) if (j, k) in c]:
+        if pick is not None:
+            break
         sel = []
         for info, (oi, kind) in zip(infos[j:k], choice):
             m = md if info.streams else ONCHIP
             cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
             sel.append((oi, kind, int(cyc[oi]), option_resources(info, spec, m, [oi], [kind])[0]))
-        slr = pack_slrs([x[3] for x in sel], tt.budget, spec.slrs)
-        if slr is not None:
+        halves = {}
+        for li, kl in spl.items():
+            oi, kind = sel[li - j][0], sel[li - j][1]
+            a, b = split_resources(infos[li], spec, md, oi, kind, [kl])
+            halves[li - j] = (a[0], b[0])
+        slr = pack_slrs([x[3] for x in sel], tt.budget, spec.slrs, halves)
+        slow = max(x[2] for x in sel) > tcyc * (1 + 1e-12) or (md == OFFCHIP and stream > tau * (1 + 1e-12))
+        if slr is not None and not slow:
             pick = (md, sel, slr)
+            lanes = {i: (int(spl[j + i]), halves[i]) for i in halves}
     if pick is None:  # cannot happen for a segment of the plan; keep the expansion total anyway
         rows = choose(tt.menus[ONCHIP], j, k - 1, tcyc)
         ms = tt.menus[ONCHIP][j:k]
@@ -932,6 +1033,8 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float, width
     for i, (oi, kind, cyc, res) in enumerate(sel):
         info = infos[j + i]
         o = info.options
+        if i in lanes:  # split: its halves' resources (and their dup, zip and crossing FIFOs)
+            res = lanes[i][1][0] + lanes[i][1][1]
         fac = {"pe": int(o.pe[oi]), "simd": int(o.simd[oi])}
         if int(o.kpar[oi]) > 1:  # absent means 1 (plans written before window parallelism)
             fac["kpar"] = int(o.kpar[oi])
@@ -950,6 +1053,8 @@ def _board_plan(pb: Problem, pos: int, b: int, j: int, k: int, tau: float, width
             mac_dsp=int(mdsp), mac_lut=int(mlut), requant_dsp=int(requant_dsps(info.layer, o.pe[oi], tt.lanes)),
             weight_mem=store,
             slr=int(slr[i]),
+            slr_lanes=([[int(slr[i]), lanes[i][0]], [int(slr[i]) + 1, int(o.pe[oi]) - lanes[i][0]]]
+                       if i in lanes else None),
         ))
     interval = worst / spec.clock_hz
     if mode == OFFCHIP:
@@ -1073,8 +1178,62 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
     0.0055 s exhaustively). ``_tighten`` starts from a ceiling above every plan's interval
     (:func:`_ceiling`, a stand-in with no boards): it either finds a real plan, after which the
     search runs as usual, or proves there is none (bound infinite then). Where its knapsacks give
-    up, no plan is returned with the bound reached (the planner then reports no fit)."""
-    res, bound = _search(pb, max_k, lb, beam, exact_boards)
+    up, no plan is returned with the bound reached (the planner then reports no fit).
+
+    Lane-split engines (``Problem.lane_split``, multi-SLR boards): the plans without splits are
+    searched and proven first (their tables are tighter, and their optimum is a plan with splits
+    allowed too), then ``_enable_split`` and the same search again from that plan, on the
+    lane-split relaxation, for a better plan with splits or the proof that there is none."""
+    res, bound = _solve_one(pb, max_k, lb, beam, exact_boards)
+    if getattr(pb, "lane_split", False) and not getattr(pb, "split", False):
+        kept = _achievable_state(pb)
+    if _enable_split(pb):
+        lb2 = _bounds(pb, max_k)[max_k - 1]
+        if np.isfinite(res.interval):
+            lb2 = min(lb2, res.interval)
+        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards, SPLIT_WORK_FACTOR * REFINE_WORK)
+        if got.interval < res.interval * (1 - 1e-12) or not np.isfinite(res.interval):
+            res = got
+        else:  # an equally fast plan with splits does not replace the one without: expand it as before
+            _restore_achievable(pb, kept)
+        bound = bound2 if not np.isfinite(res.interval) else min(bound2, res.interval)
+    return res, bound
+
+
+# The exact inner solve's work per port width in the lane-split pass, in units of REFINE_WORK: its
+# relaxation leaves out a layer per SLR boundary, so more segments need settling (ResNet-152 on
+# u280x16 --lane-split: proven optimal at 2, 0.12 % gap at 1).
+SPLIT_WORK_FACTOR = 2
+
+
+def _achievable_state(pb: Problem) -> list:
+    """Copies of what the expansion of a plan reads (achievable tables, widths, exact choices)."""
+    out = []
+    for tt in pb.types:
+        for sub in [tt] + list(tt.widths):
+            tab = sub.table
+            out.append((sub, tab.interval.copy(), tab.mode.copy(), tab.onchip.copy(),
+                        None if sub.width_of is None else sub.width_of.copy(), dict(sub.choices)))
+    return out
+
+
+def _restore_achievable(pb: Problem, kept: list) -> None:
+    """Put back ``_achievable_state`` (in place: ``pb.seg`` holds the same arrays). Still real
+    plans; the lower tables keep what the search since proved."""
+    for sub, interval, mode, onchip, width_of, choices in kept:
+        sub.table.interval[...] = interval
+        sub.table.mode[...] = mode
+        sub.table.onchip[...] = onchip
+        if width_of is not None:
+            sub.width_of[...] = width_of
+        sub.choices = choices
+
+
+def _solve_one(pb: Problem, max_k: int, lb: float, beam, exact_boards: int,
+               refine: int | None = None) -> tuple[OrderResult, float]:
+    """:func:`_solve` in the problem's present mode (with or without lane splits); ``refine``:
+    the exact inner solve's work per port width (REFINE_WORK)."""
+    res, bound = _search(pb, max_k, lb, beam, exact_boards, refine)
     if np.isfinite(res.interval) or not np.isfinite(bound):
         return res, bound
     ceiling = _ceiling(pb)
@@ -1083,7 +1242,7 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
                           REFINE_WORK * (1 + widths))
     if not got.path:  # nothing below the ceiling: proven infeasible, or the work ran out
         return OrderResult(np.inf, [], [], False), (np.inf if bound >= ceiling * (1 - 1e-12) else bound)
-    return _search(pb, max_k, bound, beam, exact_boards)
+    return _search(pb, max_k, bound, beam, exact_boards, refine)
 
 
 def _ceiling(pb: Problem) -> float:
@@ -1161,6 +1320,7 @@ def plan(
     model_sha256=None,
     step=None,
     deployable=None,
+    lane_split: bool = False,
 ) -> Plan:
     """The best plan of ``graph`` on at most ``boards`` boards of ``cluster`` (all by default).
 
@@ -1187,7 +1347,7 @@ def plan(
     if max_k < 1 or max_k > n:
         raise UserError(f"--boards {max_k}: the cluster has {n} board(s); give 1..{n}")
     with step(f"{graph.name}: cost tables of {len(graph.layers)} layers on every board type"):
-        pb = build_problem(graph, cluster, util, pad)
+        pb = build_problem(graph, cluster, util, pad, lane_split)
     if target_ips is not None and not target_ips > 0:
         raise UserError(f"--target-ips must be positive, got {target_ips}")
     with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
@@ -1198,6 +1358,8 @@ def plan(
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
         else:
             res, lb = _solve(pb, max_k, lb, beam, exact_boards)
+            if pb.split:  # (the bounds of the lane-split relaxation: the later searches start from them)
+                lbs = _bounds(pb, max_k)
     if not np.isfinite(res.interval):
         raise _diagnose_no_fit(pb, _bounds(pb, max_k, every=False)[max_k - 1], max_k)  # on the tables the exact solve tightened
     tau = res.interval  # boards are configured at this interval (the target's, in target mode)
@@ -1332,7 +1494,8 @@ def plan(
                 "max_boards": max_k, "exact_up_to_boards": exact_boards,
                 **({"deploy": deploy_info} if deploy_info is not None else {})},
         sweep=sweep_rows,
-        **_options(boards=max_k, util=util, pad=pad, beam=beam, exact_boards=exact_boards, sweep=sweep),
+        **_options(boards=max_k, util=util, pad=pad, beam=beam, exact_boards=exact_boards, sweep=sweep,
+                   **({"lane_split": True} if lane_split else {})),
     )
 
 

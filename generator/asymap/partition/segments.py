@@ -53,6 +53,9 @@ class SegmentTable:
     onchip: np.ndarray  # the best interval with every weight on chip (inf when they do not fit)
     lower: np.ndarray
     t_cycles: tuple = ()  # (onchip, offchip) first feasible T in cycles (-1: none), achievable rows
+    # The lower bound with lane-split engines (multi-SLR boards; None: no split relaxation built).
+    # The planner proves the plans without splits on ``lower`` first, then takes this one.
+    lower_split: np.ndarray | None = None
 
 
 def candidate_cycles(menus_list: list[list[Menu]]) -> np.ndarray:
@@ -82,18 +85,24 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
     Why batched: the two-pointer sweep (``_reach_one_slr``) costs a Python loop of ~2n steps
     whatever the number of candidates, so the achievable tables of a board type's port widths and
     weight modes share one sweep. Tables whose rows never grow with T (the relaxation's, and any
-    other that happens to be) take ``_first_monotone`` instead: a binary search per segment."""
+    other that happens to be) take ``_first_monotone`` instead: a binary search per segment.
+
+    A call may carry a fourth element, ``split``: lane-split engines may cross SLR boundaries
+    (costmodel.split_resources); that relaxation table then leaves out one layer at each
+    boundary, the one that may split (its halves charged nothing: a valid relaxation whatever the
+    halves cost), so the next SLR starts one layer after the one that did not fit."""
     n = len(calls[0][0]) if calls else 0
     outs: list = [None] * len(calls)
     prep: dict = {}  # a menu's capped rows, shared by the calls it appears in (same budget)
     batch: dict = {}  # (budget, dtype, packed or not) -> ([(call index, candidates, budget)], [pref])
-    for ci, (menus, ts, lower) in enumerate(calls):
+    for ci, (menus, ts, lower, *more) in enumerate(calls):
+        split = bool(more and more[0])
         pref, ts_, bud, mono = _prefix(menus, budget, ts, lower, prep, pack=True)
         if mono:
-            outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs), ts_)
+            outs[ci] = _to_cycles(_first_monotone(pref, bud, slrs, split and lower), ts_)
         else:
             group = batch.setdefault((bud.tobytes(), pref.dtype.str, pref.ndim), ([], []))
-            group[0].append((ci, ts_, bud))
+            group[0].append((ci, ts_, bud, split and lower))
             group[1].append(pref)
         del pref
     for members, prefs in batch.values():
@@ -103,22 +112,33 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
             one = _reach_packed(both, members[0][2])
             del both
             nt_all = one.shape[1]
-            reach, flat, cols = one, one.ravel(), np.arange(nt_all, dtype=np.int64)
-            for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
-                reach = np.take(flat, reach * nt_all + cols)
+            flat, cols = one.ravel(), np.arange(nt_all, dtype=np.int64)
+            reaches = {}
+            for sp in sorted({m[3] for m in members}):
+                reach = one
+                for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+                    if sp:  # (one past it: that layer may split, and the relaxation drops it)
+                        reach = np.minimum(reach + 1, len(one) - 1)
+                    reach = np.take(flat, reach * nt_all + cols)
+                reaches[sp] = reach
             o = 0
-            for ci, ts_, _ in members:
-                outs[ci] = _to_cycles(_first_of_reach_by_start(reach[:, o : o + len(ts_)]), ts_)
+            for ci, ts_, _, sp in members:
+                outs[ci] = _to_cycles(_first_of_reach_by_start(reaches[sp][:, o : o + len(ts_)]), ts_)
                 o += len(ts_)
             continue
         one = _reach_by_layer(both, members[0][2])
         del both
-        reach = one
-        for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
-            reach = np.take_along_axis(one, reach, axis=1)
+        reaches = {}
+        for sp in sorted({m[3] for m in members}):
+            reach = one
+            for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+                if sp:  # (one past it: that layer may split, and the relaxation drops it)
+                    reach = np.minimum(reach + 1, n)
+                reach = np.take_along_axis(one, reach, axis=1)
+            reaches[sp] = reach
         o = 0
-        for ci, ts_, _ in members:
-            outs[ci] = _to_cycles(_first_of_reach(reach[o : o + len(ts_)], n), ts_)
+        for ci, ts_, _, sp in members:
+            outs[ci] = _to_cycles(_first_of_reach(reaches[sp][o : o + len(ts_)], n), ts_)
             o += len(ts_)
     return outs
 
@@ -279,11 +299,12 @@ def _first_of_reach_by_start(reach: np.ndarray) -> np.ndarray:
     return first
 
 
-def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarray:
+def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int, split: bool = False) -> np.ndarray:
     """``_first_of_reach`` of the composed reach when no per-layer row grows with T (so every
     segment's sums only shrink and feasibility is monotone in T): a binary search over the
     candidates per segment for one SLR, then per extra SLR ``_compose``. The same answer as the
-    two-pointer sweep without visiting every (T, start)."""
+    two-pointer sweep without visiting every (T, start). ``split``: the next SLR starts one
+    layer after the first SLRs' end (``min_feasible_Ts``)."""
     n1, nt, R = pref.shape
     J, K = _triu(n1)
     first = np.zeros((n1, n1), np.int64)  # the empty segment (diagonal) fits at every T
@@ -310,8 +331,17 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int) -> np.ndarr
     lo[act] = lo_a
     first[J, K] = lo
     one, out = first, first
-    for _ in range(max(1, slrs) - 1):
+    if split:  # one[m, k] = first[m + 1, k]: layer m (the split one) left out; 0 for m >= k
+        one = np.zeros_like(first)
+        one[:-1] = first[1:]
+        one[np.tril_indices(n1)] = 0
+    for s in range(2, max(1, slrs) + 1):
         out = _compose(out, one, J, K)
+        if split:
+            # And the DSPs of the layers of the first s SLRs pooled: a split engine's halves use
+            # at least the whole engine's DSPs (requantization per lane, multipliers per lane or
+            # lane pair), so this holds whichever layers split (within those SLRs or not).
+            out = np.maximum(out, _first_monotone(pref[:, :, :1], bud[:1] * s, 1))
     return out
 
 
@@ -426,18 +456,24 @@ def _reach_packed(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
 def segment_table(
     menus_on: list[Menu], menus_off: list[Menu], budget: np.ndarray, clock_hz: float,
     weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray | None = None, slrs: int = 1,
+    split: bool = False,
 ) -> SegmentTable:
     """``ts``: candidate cycle counts, ascending; None: each table's own (its menus' cycle counts, where its
     feasibility can change: the same answer with fewer candidates)."""
-    return segment_tables([(menus_on, menus_off)], budget, clock_hz, weight_bytes, mem_bytes_per_s, ts, slrs)[0]
+    return segment_tables([(menus_on, menus_off)], budget, clock_hz, weight_bytes, mem_bytes_per_s, ts, slrs,
+                          split)[0]
 
 
 def segment_tables(
     menu_pairs: list[tuple[list[Menu], list[Menu]]], budget: np.ndarray, clock_hz: float,
     weight_bytes: np.ndarray, mem_bytes_per_s: float, ts: np.ndarray | None = None, slrs: int = 1,
+    split: bool = False,
 ) -> list[SegmentTable]:
     """``segment_table`` of several (onchip, offchip) menu pairs of one board (e.g. its port
-    widths), each the same as alone; their searches share one sweep (``min_feasible_Ts``)."""
+    widths), each the same as alone; their searches share one sweep (``min_feasible_Ts``).
+    ``split`` (on a multi-SLR board): also ``lower_split``, the relaxation with lane-split
+    engines (``min_feasible_Ts``); the achievable table stays the plans without splits (real)."""
+    split = split and slrs > 1
     n = len(menu_pairs[0][0]) if menu_pairs else 0
 
     def cands(menus, lower):
@@ -452,9 +488,9 @@ def segment_tables(
     for pi, (menus_on, menus_off) in enumerate(menu_pairs):
         # Where every layer's achievable row is its ideal point the relaxation is the same table.
         tight = all(m.tight for m in menus_on) and all(m.tight for m in menus_off)
-        for lower in ((False,) if tight else (False, True)):
+        for lower in ((False,) if tight else (False, True)) + (("split",) if split else ()):
             for menus in (menus_on, menus_off):
-                calls.append((menus, cands(menus, lower), lower))
+                calls.append((menus, cands(menus, bool(lower)), bool(lower), lower == "split"))
                 where.append((pi, lower))
     got = min_feasible_Ts(calls, budget, slrs)
     firsts: dict = {}
@@ -463,7 +499,7 @@ def segment_tables(
     tables = []
     for pi in range(len(menu_pairs)):
         out = {}
-        for lower in (False, True):
+        for lower in (False, True, "split"):
             if (pi, lower) not in firsts:
                 continue
             t_on, t_off = firsts[(pi, lower)]
@@ -475,7 +511,9 @@ def segment_tables(
             out[lower] = (interval, (off < on).astype(np.int8), on, (t_on, t_off))
         interval, mode, on, tc = out[False]
         lower = interval.copy() if True not in out else np.minimum(out[True][0], interval)
-        tables.append(SegmentTable(interval=interval, mode=mode, onchip=on, lower=lower, t_cycles=tc))
+        low_split = None if "split" not in out else np.minimum(out["split"][0], interval)
+        tables.append(SegmentTable(interval=interval, mode=mode, onchip=on, lower=lower, t_cycles=tc,
+                                   lower_split=low_split))
     return tables
 
 
@@ -779,20 +817,75 @@ class LazyOptions:
         return self.cache[i]
 
 
-def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int) -> tuple[int, list[int]]:
+def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int,
+               halves=None) -> tuple[int, list[int], dict]:
     """The largest k <= end with layers j..k-1 fitting ``slrs`` SLRs at T cycles (each SLR filled
-    in chain order as far as it goes: optimal, a later start never needs more), and a choice
-    (indices into ``ks.opts[i][0]``). Raises GiveUp when the knapsack gives up."""
-    pos, choice = j, []
-    for _ in range(max(1, slrs)):
-        if pos >= end:
+    in chain order as far as it goes: optimal, a later start never needs more), a choice (indices
+    into ``ks.opts[i][0]``) and the lane splits {layer: lanes in its first SLR}. Raises GiveUp
+    when the knapsack gives up.
+
+    ``halves(i, t)``: the lane splits layer i may take at T, as (option index [M] into
+    ``ks.opts[i][0]``, lanes k [M], half A rows [M, 4], half B rows [M, 4]); None: no splits.
+    With them, the layer at which an SLR stops may split over that boundary (one per boundary,
+    docs/cost-model.md "Lane-split engines"). Exact, by the dominance that makes the greedy fill
+    optimal: a state still in SLR s beats every state in SLR s + 1, so SLR s takes whole layers
+    as far as they go; of the layer that does not fit whole, every split whose half A fits after
+    *some* choice of SLR s is found (``Knapsack.tails``, over the whole Pareto front of SLR s), and
+    SLR s + 1 starts with that layer's whole options or any of those halves B
+    (``Knapsack.reach_head``), each remembering the choice of SLR s that made room for it."""
+    start, head = j, None  # head: (rows [H, 4], [(option, lanes or 0, choice before, splits)])
+    base: tuple[list[int], dict] = ([], {})  # the choice of j..start-1 when head is None
+    for s in range(max(1, slrs)):
+        if start >= end:
             break
-        q, got = ks.reach(pos, end, t)
-        if q == pos:
-            break
-        choice += got
-        pos = q
-    return pos, choice
+        prev = base
+        if head is None:
+            q, got = ks.reach(start, end, t)
+            if q == start:
+                break
+            choice, spl = prev[0] + list(got), prev[1]
+        else:
+            q, got, h = ks.reach_head(head[0], start, end, t)
+            o, k, before, spl0 = head[1][h]
+            choice, spl = before + [o] + list(got), ({**spl0, start: k} if k else spl0)
+        base = (choice, spl)
+        if halves is None or q >= end or s + 1 >= max(1, slrs):
+            head = None
+            start = q
+            continue
+        head = _split_heads(ks, halves(q, t), head, start, q, t, prev, base)
+        start = q
+    return start, base[0], base[1]
+
+
+def _split_heads(ks: "Knapsack", split, head, start: int, q: int, t: int, prev, base):
+    """How the SLR after the one holding ``start``..q-1 (``head``: how layer ``start`` began it;
+    ``prev``: the choice and splits before ``start``) may begin with layer q: its whole options
+    (after ``base``, the reach's choice up to q - 1) and the halves
+    B of every split whose half A fits after some choice of that SLR; None when no split fits
+    (the next SLR starts with layer q whole, exactly as without splits)."""
+    so, sk, sa, sb = split
+    if len(so) == 0:
+        return None
+    wit = ks.tails(None if head is None else head[0], start, q, t, sa)
+    ok = [m for m in range(len(so)) if wit[m] is not None]
+    if not ok:
+        return None
+    _, wrows, _ = ks._at(q, t)
+    wopts = ks.at_t(q, t)
+    rows = [wrows] + [sb[ok]]
+    labels = [(int(o), 0, base[0], base[1]) for o in wopts]
+    for m in ok:
+        h, got = wit[m]
+        if head is None:
+            before, spl = prev[0] + list(got), prev[1]
+        else:
+            o, k, pc, ps = head[1][h]
+            before, spl = pc + [o] + list(got), ({**ps, start: k} if k else ps)
+        labels.append((int(so[m]), int(sk[m]), before, spl))
+    allrows = np.vstack(rows)
+    keep = _pareto(allrows)
+    return allrows[keep], [labels[i] for i in keep]
 
 
 class _Knapsack:
@@ -823,6 +916,8 @@ class _Knapsack:
         self.keys: list = []  # layer -> key(layer)
         self.key = getattr(opts, "key", None) or (lambda i: id(opts[i]))
         self.refill = None  # called before a question not in ``shared`` is solved (planner._Helper.drain)
+        self.heads: dict = {}  # (head rows, p, T) -> {q: reach_head's answer}
+        self.splits = False  # lane splits allowed (reach_slrs' halves): ``cannot`` stays a relaxation
 
     def reach(self, p: int, n: int, t) -> tuple[int, list[int]]:
         """The largest q <= n with layers p..q-1 fitting one SLR at T, and their choice."""
@@ -881,7 +976,7 @@ class _Knapsack:
         far cheaper than the reach that would find out exactly; no witness is kept. Through
         ``shared``, as ``_fits``."""
         t = int(t)
-        return self._memo(("cannot", self._classes(p, q), t, slrs, self.work is None),
+        return self._memo(("cannot", self._classes(p, q), t, slrs, self.splits, self.work is None),
                           lambda: self._cannot(p, q, t, slrs))
 
     def _cannot(self, p: int, q: int, t: int, slrs: int) -> bool:
@@ -896,6 +991,13 @@ class _Knapsack:
             return False
         if self.work is not None:
             self.work.spend(sum(len(r) for r in rows))
+        if self.splits and slrs > 1:
+            # A layer split over a boundary may use less than its whole row (memories round per
+            # half), so pool the SLRs without the slrs - 1 largest uses of each kind (the split
+            # layers'), and no Lagrangian bound (its rows are whole engines).
+            top = np.sort(np.array([r.min(axis=0) for r in rows]), axis=0)[::-1][: slrs - 1].sum(axis=0)
+            top[0] = 0  # (DSPs: a split engine's halves use at least the whole engine's)
+            return bool((least - top > self.budget * slrs).any())
         if (least > self.budget * max(1, slrs)).any():
             return True
         return lagrange_bound(rows, self.budget, max(1, slrs), iters=CANNOT_ITERS, find=False)[0] > 1e-9
@@ -957,23 +1059,126 @@ class _Knapsack:
         self.shared[key] = (ans, w0 - self.work.left if self.work is not None else 0)
         return ans
 
-    def _fits(self, p: int, q: int, t):
-        budget = self.budget
+    def _gather(self, p: int, q: int, t):
+        """(options, their rows, summed least use) of layers p..q-1 at T; None if one has none."""
         menus, rows = [], []
-        least = None
+        least = np.zeros(4, np.int64)
         for i in range(p, q):
             ok, r, lo = self._at(i, t)
             if len(ok) == 0:
                 return None
             menus.append(ok)
             rows.append(r)
-            least = lo if least is None else least + lo
+            least = least + lo
+        return menus, rows, least
+
+    def reach_head(self, head: np.ndarray, p: int, n: int, t) -> tuple[int, list[int], int]:
+        """The largest q <= n with one row of ``head`` (layer p's ways to begin the SLR, each
+        within the budget alone) and layers p+1..q-1 fitting one SLR at T: (q, the choice of
+        p+1..q-1, the head row taken)."""
+        t = int(t)
+        key = head.tobytes()
+
+        def fits(q):
+            memo = self.heads.setdefault((key, p, t), {})
+            if q not in memo:
+                got = self._gather(p + 1, q, t)
+                if got is None:
+                    memo[q] = None
+                else:
+                    menus, rows, least = got
+                    memo[q] = self._fits_rows([np.arange(len(head))] + menus, [head] + rows,
+                                              least + head.min(axis=0))
+            return memo[q]
+
+        lo, hi = p + 1, n
+        if lo < hi:
+            if fits(hi) is not None:
+                lo = hi
+            else:
+                hi -= 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fits(mid) is not None:
+                lo = mid
+            else:
+                hi = mid - 1
+        got = fits(lo)
+        if got is None:  # (every head row fits alone: only a knapsack that gave up gets here)
+            raise _GiveUp
+        return lo, got[1:], got[0]
+
+    def tails(self, head: np.ndarray | None, p: int, q: int, t, rows_a: np.ndarray) -> list:
+        """Per row of ``rows_a`` (a half A closing the SLR after layer q - 1): (head row taken or
+        None, the choice of the SLR's whole layers) of some choice of layers p..q-1 (layer p
+        begun by a row of ``head`` when given) leaving room for it, or None if none does. Exact:
+        over the whole Pareto front of the SLR's choices (GiveUp past DEEP_LIMIT states)."""
+        t = int(t)
+        got = self._gather(p if head is None else p + 1, q, t)
+        if got is None:
+            return [None] * len(rows_a)
+        menus, rows, least = got
+        if head is not None:
+            menus, rows, least = [np.arange(len(head))] + menus, [head] + rows, least + head.min(axis=0)
+        out: list = [None] * len(rows_a)
+        if len(rows_a) == 0:
+            return out
+        used, paths = self._front(menus, rows, rows_a)
+        if len(used) == 0:
+            return out
+        room = self.budget[None, :] - rows_a
+        cand = np.nonzero(_rows_within(rows_a, self.budget - used.min(axis=0)))[0]  # (a quick "no")
+        if len(cand) == 0:
+            return out
+        ok = _le_all(used, room[cand])  # [states, tails left]
+        for c in np.nonzero(ok.any(axis=0))[0]:
+            m = cand[c]
+            path = list(paths[int(np.argmax(ok[:, c]))])
+            out[int(m)] = (path[0], path[1:]) if head is not None else (None, path)
+        return out
+
+    def _front(self, menus, rows, extra: np.ndarray):
+        """Every Pareto-minimal resource use of a choice of ``rows`` (per layer) that leaves room
+        for one of the rows ``extra`` within the budget, and each one's choice (indices into
+        ``menus``). Kinds that no choice plus extra row can exhaust are left out of the
+        dominance test (as ``_dp`` does): any state fits them."""
+        budget = self.budget
+        tight = np.sum([r.max(axis=0) for r in rows], axis=0) + extra.max(axis=0) > budget
+        if not tight.any():
+            tight[0] = True
+        mins = np.array([r.min(axis=0) for r in rows] + [extra.min(axis=0)], np.int64)
+        rem = np.cumsum(mins[::-1], axis=0)[::-1]  # rem[i]: least use of layers i.. and the extra
+        used = np.zeros((1, 4), np.int64)
+        paths: list = [()]
+        for i, ok in enumerate(menus):
+            u = (used[:, None, :] + rows[i][None, :, :]).reshape(-1, 4)
+            if self.work is not None:
+                self.work.spend(len(u))
+            keep = np.nonzero(_rows_within(u + rem[i + 1], budget))[0]
+            if len(keep) == 0:
+                return np.zeros((0, 4), np.int64), []
+            front = keep[_pareto(u[keep][:, tight])]
+            if len(front) > DEEP_LIMIT:
+                raise _GiveUp
+            used = u[front]
+            paths = [paths[a // len(ok)] + (int(ok[a % len(ok)]),) for a in front]
+        return used, paths
+
+    def _fits(self, p: int, q: int, t):
+        got = self._gather(p, q, t)
+        if got is None:
+            return None
+        return self._fits_rows(*got)
+
+    def _fits_rows(self, menus: list, rows: list, least: np.ndarray):
+        """A choice (indices into ``menus``) of one row per layer fitting one SLR, or None."""
+        budget = self.budget
         if self.work is not None:
             self.work.spend(sum(len(r) for r in rows))
         # Every layer's least use of some kind alone already exceeds the budget: nothing fits (the
         # Lagrangian certificate with all weight on that kind). A few additions instead of the
         # iterations: about 70 % of the "no" answers planning ResNet-152 on example16.
-        if least is not None and (least > budget).any():
+        if (least > budget).any():
             return None
         g, lam, witness = lagrange_bound(rows, budget, 1)
         if witness is not None:

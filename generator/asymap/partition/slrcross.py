@@ -14,7 +14,11 @@ change to the interval):
 * one ``wmem`` word (512 bits) per off-chip-weight layer beyond the first SLR, and one 64-bit
   preload stream per URAM-weight layer there: the kernel the host starts, in the first SLR, owns
   every memory port and streams the weights across;
-* the receiver's one-bit per-image verdict, from the first SLR to the last.
+* the receiver's one-bit per-image verdict, from the first SLR to the last;
+* a lane-split engine (plan.json ``slr_lanes`` [[s, k], [s + 1, P - k]]) reads its inputs in SLR s
+  and makes its output in SLR s + 1 (the zip), and adds two streams from s to s + 1: the copy of
+  its window stream (SIMD x kpar bytes a beat) and half A's k lanes (k bytes); streamed or
+  preloaded weights come as one stream per half (``split_streams``).
 Not counted: the platform's own crossings (its memory and host interconnect).
 
 The SLLs per boundary are the board file's ``slls`` (with ``slls_source``). AMD gives no fixed figure
@@ -57,16 +61,19 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
         return []
     shapes = graph.tensor_shapes
     first = min(ly.slr for ly in bp.layers)
-    last = max(ly.slr for ly in bp.layers)
     made: dict[str, int] = {}  # tensor -> SLR it is produced in (received tensors: the first SLR)
     for ly in bp.layers:
-        made[graph.layers[ly.index].output] = ly.slr
+        split = getattr(ly, "slr_lanes", None)  # (None: not a lane-split engine)
+        made[graph.layers[ly.index].output] = ly.slr if not split else int(split[1][0])
+    last = max(made[graph.layers[ly.index].output] for ly in bp.layers)
     streams: list[tuple[int, int, int]] = []  # (from SLR, to SLR, wires)
     for ly in bp.layers:
         for t in graph.layers[ly.index].inputs:
             streams.append((made.get(t, first), ly.slr, stream_bits(shapes[t], bp.port_lanes)))
         if ly.weights in WEIGHT_STREAM_BITS:
             streams.append((first, ly.slr, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
+        if getattr(ly, "slr_lanes", None):
+            streams += split_streams(ly, first)
     for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR
         streams.append((made.get(t, first), last, stream_bits(shapes[t], bp.port_lanes)))
     streams.append((first, last, 1 + HANDSHAKE_BITS))  # the receiver's per-image verdict
@@ -74,6 +81,17 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
     for src, dst, bits in streams:
         for k in range(src, dst):
             out[k] += bits
+    return out
+
+
+def split_streams(ly, first: int) -> list[tuple[int, int, int]]:
+    """(from SLR, to SLR, wires) of the streams a lane-split engine adds (module docstring): the
+    window stream's copy and half A's lanes from SLR s to s + 1, and half B's own weight stream."""
+    (s, k), (s2, _) = ly.slr_lanes
+    inl = int(ly.factors.get("simd", 1)) * int(ly.factors.get("kpar", 1))
+    out = [(s, s2, 8 * inl + HANDSHAKE_BITS), (s, s2, 8 * int(k) + HANDSHAKE_BITS)]
+    if ly.weights in WEIGHT_STREAM_BITS:
+        out.append((first, s2, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
     return out
 
 
