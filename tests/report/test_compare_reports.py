@@ -48,12 +48,33 @@ def test_bad_reports_are_user_errors(tmp_path, text, fragment):
 def test_find_report_in_both_layouts(tmp_path):
     comp = tmp_path / "a" / "hls_component" / "hls" / "syn" / "report" / "csynth.xml"
     sol = tmp_path / "b" / "proj" / "solution1" / "syn" / "report" / "top_b_csynth.xml"
-    for p in (comp, sol):
+    for p, top in ((comp, "top_a"), (sol, "top_b")):
         p.parent.mkdir(parents=True)
-        p.write_text(csynth_xml())
+        p.write_text(csynth_xml(top=top))
     assert find_report(tmp_path / "a", "top_a") == comp
     assert find_report(tmp_path / "b", "top_b") == sol
     assert find_report(tmp_path, "x") is None
+
+
+def test_find_report_picks_the_board_kernel_not_a_data_mover(tmp_path):
+    """A first/last board's directory holds the data movers' HLS components (hls_mm2s, hls_s2mm)
+    next to the board kernel's: each report is the kernel it names, whichever is newer; a board
+    whose kernel has no report yet has none, however many movers do."""
+    import os
+
+    d = tmp_path / "b0"
+    mine = d / "hls_b0" / "hls" / "syn" / "report" / "csynth.xml"
+    movers = [d / f"hls_{k}" / "hls" / "syn" / "report" / "csynth.xml" for k in ("mm2s", "s2mm")]
+    for p, top in zip(movers, ("asymap_mm2s", "asymap_s2mm")):
+        p.parent.mkdir(parents=True)
+        p.write_text(csynth_xml(top=top, dsp=7))
+    assert find_report(d, "top_b0") is None
+    mine.parent.mkdir(parents=True)
+    mine.write_text(csynth_xml(top="top_b0", dsp=1234))
+    for i, p in enumerate(movers):  # the movers' reports are newer than the kernel's
+        os.utime(p, (mine.stat().st_mtime + 10 + i,) * 2)
+    assert find_report(d, "top_b0") == mine and parse_csynth(find_report(d, "top_b0")).used["dsp"] == 1234
+    assert find_report(d, "asymap_mm2s") == movers[0] and find_report(d, "asymap_s2mm") == movers[1]
 
 
 GOOD = {  # 10 % over every prediction of big0/big1 but URAM (see conftest.example_plan)

@@ -152,16 +152,14 @@ def board_report(board_dir: Path, top: str) -> SynthReport | None:
     from asymap.build.steps import read_deploy
 
     extra = (read_deploy(board_dir) or {}).get("hls_kernels") or []
-    if not extra:
-        path = find_report(board_dir, top)
-        return parse_csynth(path) if path else None
     reps = []
-    for work_dir, kernel in [(f"hls_{board_dir.name}", top)] + [(k["work_dir"], k["kernel"]) for k in extra]:
-        cands = [p for p in [board_dir / work_dir / "hls" / "syn" / "report" / "csynth.xml"] if p.is_file()]
-        cands += list(board_dir.glob(f"*/*/syn/report/{kernel}_csynth.xml"))
-        if not cands:
+    for kernel in [top] + [k["kernel"] for k in extra]:
+        path = find_report(board_dir, kernel)
+        if path is None:
             return None
-        reps.append(parse_csynth(max(cands, key=lambda p: (p.stat().st_mtime, str(p)))))
+        reps.append(parse_csynth(path))
+    if len(reps) == 1:
+        return reps[0]
 
     def total(key: str) -> int | None:
         vals = [getattr(r, key) for r in reps]
