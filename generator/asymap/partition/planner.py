@@ -32,7 +32,7 @@ from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
 from asymap.partition.ffmodel import check_ffs, ff_available, layers_ffs
-from asymap.partition.slrcross import check_crossings
+from asymap.partition.slrcross import charge_crossing_latency, check_crossings
 from asymap.partition.transport import (
     charge_credits, charge_link_kernels, charge_transport, has_transport, link_kernel_reserve, transport_reserve,
 )
@@ -1201,6 +1201,7 @@ def plan(
         bp.ff = [layers_ffs(bp, tt_i.infos or pb.infos, spec_i) + link_ff[bp.name], ff_available(spec_i)]
     check_ffs(bplans, util)
     check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards})
+    extra_latency += charge_crossing_latency(bplans)
     hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)
