@@ -63,7 +63,7 @@ def _compare_table(data: ReportData) -> dict:
     for c in data.comparisons or []:
         for r in c.rows:
             fmt = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
-            rows.append({"cells": [r.board, r.metric, fmt(r.predicted), fmt(r.reported),
+            rows.append({"cells": [r.label, r.metric, fmt(r.predicted), fmt(r.reported),
                                    "-" if r.ratio is None else f"{r.ratio:.2f}", ", ".join(r.flags)],
                          "cls": "flag" if r.flags else ""})
     return {"head": ["board", "metric", "predicted", "reported", "ratio", "flags"], "rows": rows,
