@@ -243,3 +243,8 @@ def test_streams_whose_ends_differ_are_refused():
     top = render_slr_sim("b", [("ka", a), ("kb", b)], s, "test")
     assert "asymap_axis_fifo #(.DATA_W(64), .DEPTH(4)) connect_0" in top and "STAGES(3)" in top
     assert "module asymap_slr_sim (\n    input wire ap_clk,\n    input wire ap_rst_n\n);" in top
+    # an output both kernels have (Vitis HLS's ap_local_deadlock, say) becomes one top port per kernel
+    flag = Port("ap_local_deadlock", "output", 1)
+    top = render_slr_sim("b", [("ka", a + [flag]), ("kb", b + [flag])], s, "test")
+    assert "output wire ka__ap_local_deadlock," in top and "output wire kb__ap_local_deadlock\n" in top
+    assert ".ap_local_deadlock(ka__ap_local_deadlock)" in top and ".ap_local_deadlock(kb__ap_local_deadlock)" in top

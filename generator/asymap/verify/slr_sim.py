@@ -145,17 +145,24 @@ def render_slr_sim(board: str, kernels: list[tuple[str, list[Port]]], streams: l
                    "src_payload": [p.name for p in sp], "dst_payload": [p.name for p in dp]})
     top: dict[str, Port] = {}
     wires: dict[str, Port] = {}
-    for k, ports in kernels:
+    count: dict[str, int] = {}
+    for _, ports in kernels:
         for p in ports:
+            count[p.name] = count.get(p.name, 0) + 1
+    conns = []
+    for k, ports in kernels:
+        conn = []
+        for p in ports:
+            sig = p.name
             if p.name in joined:
                 wires[p.name] = p
-            elif p.name in _CLOCKS:
+            elif count[p.name] > 1 and p.dir == "output":  # a status output every kernel has (HLS's
+                sig = f"{k}__{p.name}"                       # ap_local_deadlock, say): one top port each
+                top[sig] = Port(sig, p.dir, p.width)
+            else:  # clocks, resets and any input the kernels share are driven once
                 top.setdefault(p.name, p)
-            elif p.name in top:
-                raise UserError(f"board {board}: port {p.name} is on two kernels ({k} and another) and joined by no "
-                                f"stream; re-run asymap generate")
-            else:
-                top[p.name] = p
+            conn.append((p.name, sig))
+        conns.append({"module": k, "ports": conn})
     for c in _CLOCKS:
         if c not in top:
             raise UserError(f"board {board}: no kernel has the port {c}; the RTL is not an HLS kernel's")
@@ -163,4 +170,4 @@ def render_slr_sim(board: str, kernels: list[tuple[str, list[Port]]], streams: l
     return env.get_template("deploy/slr_sim.v.j2").render(
         version=version, board=board, ports=[top[c] for c in _CLOCKS] + [p for n, p in top.items() if n not in _CLOCKS],
         wires=list(wires.values()), streams=xs,
-        kernels=[{"module": k, "ports": [p.name for p in ports]} for k, ports in kernels])
+        kernels=conns)
