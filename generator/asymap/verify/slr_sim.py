@@ -108,7 +108,10 @@ def module_ports(sources: list[Path], module: str) -> list[Port]:
 
 
 def _payload(ports: dict[str, Port], prefix: str) -> list[Port]:
-    return [p for n, p in ports.items() if n.startswith(prefix + "_") and n[len(prefix) + 1:] not in _HANDSHAKE]
+    """A stream port's payload signals (TDATA and whatever side channels it has), by signal name:
+    the two ends may declare them in different orders, the FIFO carries them in one."""
+    return sorted((p for n, p in ports.items() if n.startswith(prefix + "_") and n[len(prefix) + 1:] not in _HANDSHAKE),
+                  key=lambda p: p.name[len(prefix):])
 
 
 def render_slr_sim(board: str, kernels: list[tuple[str, list[Port]]], streams: list[dict], version: str) -> str:
