@@ -112,3 +112,61 @@ def test_board_file_slls_key(tmp_path):
                  " mem_gbps: 10, slrs: 2, slls: -1}\n")
     with pytest.raises(UserError, match="slls"):
         asymap.load_cluster(c)
+
+
+def _slrs(bp, slrs: list[int]):
+    bp = copy.deepcopy(bp)
+    for ly, s in zip(bp.layers, slrs + [slrs[-1]] * (len(bp.layers) - len(slrs))):
+        ly.slr = s
+    return bp
+
+
+def test_crossing_cycles_follow_the_kernel_chain(tmp_path):
+    """Each kernel-to-kernel hop: two HLS port register slices and the stream_connect FIFO; each SLR
+    boundary passed: the register-slice pair; one SLR: nothing. A lane-split layer's second SLR
+    counts as a kernel of the board even when no whole layer sits there."""
+    bp = _one_board_plan(tmp_path, _graph(tmp_path)).boards[0]
+    hop = slrcross.PORT_REGSLICE_CYCLES + slrcross.CONNECT_FIFO_CYCLES
+    cross = slrcross.SLR_SLICE_CYCLES
+    assert (hop, cross) == (5, 3)
+    assert slrcross.crossing_cycles(_slrs(bp, [0])) == 0
+    assert slrcross.crossing_cycles(_slrs(bp, [1])) == 0  # one kernel, wherever it sits
+    assert slrcross.crossing_cycles(_slrs(bp, [0, 1])) == hop + cross == 8
+    assert slrcross.crossing_cycles(_slrs(bp, [0, 0, 1, 2])) == 2 * hop + 2 * cross == 16
+    assert slrcross.crossing_cycles(_slrs(bp, [0, 2])) == hop + 2 * cross == 11  # one hop over two boundaries
+    split = _slrs(bp, [0])
+    split.layers[-1].slr_lanes = [[0, 3], [1, 5]]  # the last layer's lanes 3.. in SLR1, its zip there
+    assert slrcross.crossing_cycles(split) == hop + cross
+    assert slrcross.board_slrs(split) == [0, 1]
+
+
+def test_plan_adds_the_crossing_latency(tmp_path):
+    """plan.json boards[].slr_crossing_s is each board's crossing cycles at its clock and latency_s
+    holds their sum (on top of every stage's interval and the store-and-forward); the intervals do
+    not change. A one-SLR board records 0."""
+    g = _graph(tmp_path)
+    c = tmp_path / "two.yaml"
+    c.write_text(cluster_yaml([("a", "u280"), ("b", "zcu104")], [("a", "b", 10, 500)]))
+    plan = asymap.plan(g, asymap.load_cluster(c), boards=2)
+    d = plan.to_dict()
+    boards = {b["name"]: b for b in d["boards"]}
+    assert set(boards) == {"a", "b"}
+    a = plan.boards[[b.name for b in plan.boards].index("a")]
+    assert len({ly.slr for ly in a.layers}) > 1  # the plan spreads u280's layers over its SLRs
+    assert boards["a"]["slr_crossing_s"] == pytest.approx(slrcross.crossing_cycles(a) / (a.clock_mhz * 1e6))
+    assert boards["a"]["slr_crossing_s"] > 0 and boards["b"]["slr_crossing_s"] == 0.0
+    hops = d["host_path"]["in"] + d["host_path"]["out"] if d.get("host_path") else []
+    stages = ([b["interval_s"] for b in d["boards"]] + [ln["interval_s"] for ln in d["links"]]
+              + [h["interval_s"] for h in hops if h["interval_s"]])
+    sf = sum(ln["store_forward_s"] for ln in d["links"]) + sum(h.get("store_forward_s", 0.0) for h in hops)
+    cross = sum(b["slr_crossing_s"] for b in d["boards"])
+    assert d["latency_s"] == pytest.approx(sum(stages) + sf + cross, rel=1e-12)
+    assert d["interval_s"] == max(stages)
+    # plan.json round trip keeps it; a plan written before the key existed loads with 0
+    from asymap.partition.planfile import Plan
+
+    assert Plan.from_dict(d).boards[0].slr_crossing_s == d["boards"][0]["slr_crossing_s"]
+    old = copy.deepcopy(d)
+    for b in old["boards"]:
+        del b["slr_crossing_s"]
+    assert all(b.slr_crossing_s == 0.0 for b in Plan.from_dict(old).boards)

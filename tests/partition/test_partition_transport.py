@@ -107,7 +107,8 @@ def test_plan_charges_links_and_host_path(tmp_path):
     stages = ([b["interval_s"] for b in plan["boards"]] + [ln["interval_s"]]
               + [h["interval_s"] for h in hops if h["interval_s"]])
     sf = ln["store_forward_s"] + sum(h["store_forward_s"] for h in hops)
-    assert plan["latency_s"] == pytest.approx(sum(stages) + sf, rel=1e-12)
+    cross = sum(b["slr_crossing_s"] for b in plan["boards"])  # multi-SLR boards' crossings (slrcross.py)
+    assert plan["latency_s"] == pytest.approx(sum(stages) + sf + cross, rel=1e-12)
     # resources: layers + link beat FIFOs + the transport ends at this board
     for name, b in boards.items():
         bram = sum(lay["bram36"] for lay in b["layers"]) + ln["buffer_bram36"]

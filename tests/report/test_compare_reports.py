@@ -48,12 +48,33 @@ def test_bad_reports_are_user_errors(tmp_path, text, fragment):
 def test_find_report_in_both_layouts(tmp_path):
     comp = tmp_path / "a" / "hls_component" / "hls" / "syn" / "report" / "csynth.xml"
     sol = tmp_path / "b" / "proj" / "solution1" / "syn" / "report" / "top_b_csynth.xml"
-    for p in (comp, sol):
+    for p, top in ((comp, "top_a"), (sol, "top_b")):
         p.parent.mkdir(parents=True)
-        p.write_text(csynth_xml())
+        p.write_text(csynth_xml(top=top))
     assert find_report(tmp_path / "a", "top_a") == comp
     assert find_report(tmp_path / "b", "top_b") == sol
     assert find_report(tmp_path, "x") is None
+
+
+def test_find_report_picks_the_board_kernel_not_a_data_mover(tmp_path):
+    """A first/last board's directory holds the data movers' HLS components (hls_mm2s, hls_s2mm)
+    next to the board kernel's: each report is the kernel it names, whichever is newer; a board
+    whose kernel has no report yet has none, however many movers do."""
+    import os
+
+    d = tmp_path / "b0"
+    mine = d / "hls_b0" / "hls" / "syn" / "report" / "csynth.xml"
+    movers = [d / f"hls_{k}" / "hls" / "syn" / "report" / "csynth.xml" for k in ("mm2s", "s2mm")]
+    for p, top in zip(movers, ("asymap_mm2s", "asymap_s2mm")):
+        p.parent.mkdir(parents=True)
+        p.write_text(csynth_xml(top=top, dsp=7))
+    assert find_report(d, "top_b0") is None
+    mine.parent.mkdir(parents=True)
+    mine.write_text(csynth_xml(top="top_b0", dsp=1234))
+    for i, p in enumerate(movers):  # the movers' reports are newer than the kernel's
+        os.utime(p, (mine.stat().st_mtime + 10 + i,) * 2)
+    assert find_report(d, "top_b0") == mine and parse_csynth(find_report(d, "top_b0")).used["dsp"] == 1234
+    assert find_report(d, "asymap_mm2s") == movers[0] and find_report(d, "asymap_s2mm") == movers[1]
 
 
 GOOD = {  # 10 % over every prediction of big0/big1 but URAM (see conftest.example_plan)
@@ -139,3 +160,104 @@ def test_board_of_one_kernel_per_slr_is_compared_as_the_sum_of_its_kernels(tmp_p
     rep.write_text(csynth_xml(top=k, best=kw["worst"] - 10, **kw))
     r = board_report(d, "top_b0")
     assert (r.used["dsp"], r.used["lut"], r.interval_max, r.latency_worst) == (600, 6000, 7000, 24000)
+
+
+def _split_tree(tmp_path, reports: dict[str, dict]):
+    """big0 of example_plan() built as one kernel per SLR: layers 0-1 in SLR0 (top_big0), 2-3 in
+    SLR1 (top_big0_slr1), with the plan's per-kernel LUT and flip-flop estimates; a data mover's
+    report sits beside the kernels'. ``reports``: kernel -> csynth_xml kwargs."""
+    from asymap import __version__
+    from asymap_report_fixtures import example_plan
+
+    plan = example_plan()
+    b = plan["boards"][0]
+    for ly in b["layers"]:
+        ly["slr"] = 0 if ly["index"] < 2 else 1
+    b["slrs"] = 4
+    b["ff"] = [160000, 3456000]
+    b["slr_lut"] = [30000, 50000, 0, 0]
+    b["slr_ff"] = [60000, 100000, 0, 0]
+    out = tmp_path / "out"
+    d = out / "big0"
+    d.mkdir(parents=True)
+    for other in plan["boards"][1:]:
+        (out / other["name"]).mkdir()
+    (out / "chain.json").write_text(json.dumps({
+        "schema": 1, "asymap_version": __version__, "top": "top",
+        "boards": [{"index": i, "name": x["name"], "dir": x["name"], "top": f"top_{x['name']}"}
+                   for i, x in enumerate(plan["boards"])]}))
+    (out / "plan.json").write_text(json.dumps(plan))
+    (d / "deploy.json").write_text(json.dumps({"flow": "vitis", "hls_kernels": [
+        {"kernel": "top_big0_slr1", "config": "hls_config_slr1.cfg", "work_dir": "hls_big0_slr1"}]}))
+    mover = d / "hls_mm2s" / "hls" / "syn" / "report" / "csynth.xml"
+    mover.parent.mkdir(parents=True)
+    mover.write_text(csynth_xml(top="asymap_mm2s", dsp=5, lut=999999, ff=999999))
+    for kernel, kw in reports.items():
+        rep = d / ("hls_big0" if kernel == "top_big0" else "hls_big0_slr1") / "hls" / "syn" / "report" / "csynth.xml"
+        rep.parent.mkdir(parents=True)
+        rep.write_text(csynth_xml(top=kernel, **kw))
+    return out
+
+
+def test_compare_shows_each_split_kernel_against_its_own_estimates(tmp_path, run_cli):
+    """A board of one kernel per SLR: besides the board's rows (the kernels' reports summed, FF
+    against the plan's flip-flop estimate), one row per kernel and resource: LUT and FF against the
+    plan's per-kernel estimates (slr_lut/slr_ff), DSP/BRAM36/URAM against its SLR's layers, budgets
+    the SLR's share; flagged like the boards; calibration fits the boards only. A data mover's
+    report never counts; a kernel without a report shows as such."""
+    out = _split_tree(tmp_path, {"top_big0": dict(dsp=900, bram=280, uram=0, lut=33000, ff=90000, ii=95000),
+                                  "top_big0_slr1": dict(dsp=1100, bram=240, uram=8, lut=48000, ff=101000, ii=90000)})
+    doc = json.loads(run_cli("compare", out, "--json", check=True).stdout)
+    rows = {(r.get("kernel", ""), r["metric"]): r for r in doc["boards"][0]["rows"]}
+    assert rows[("", "lut")]["reported"] == 81000 and rows[("", "dsp")]["reported"] == 2000
+    assert (rows[("", "ff")]["predicted"], rows[("", "ff")]["reported"], rows[("", "ff")]["budget"]) == (160000, 191000,
+                                                                                                       3456000)
+    k0, k1 = "top_big0", "top_big0_slr1"
+    assert (rows[(k0, "lut")]["predicted"], rows[(k0, "lut")]["reported"]) == (30000, 33000)
+    assert (rows[(k1, "lut")]["predicted"], rows[(k1, "lut")]["reported"]) == (50000, 48000)
+    assert (rows[(k0, "ff")]["predicted"], rows[(k0, "ff")]["reported"]) == (60000, 90000)
+    assert rows[(k0, "ff")]["flags"] == ["off by +50%"] and rows[(k1, "ff")]["flags"] == []
+    assert rows[(k0, "dsp")]["predicted"] == 300 + 0 and rows[(k1, "dsp")]["predicted"] == 600 + 500
+    assert rows[(k1, "uram")]["predicted"] == 8 and rows[(k1, "lut")]["budget"] == 1728000 / 4
+    text = run_cli("compare", out, check=True).stdout
+    line = next(ln for ln in text.splitlines() if ln.startswith("big0/top_big0 ") and " ff " in ln)
+    assert line.split()[2:5] == ["60,000", "90,000", "1.50"] and "off by +50%" in line
+    calib = tmp_path / "calib.yaml"
+    run_cli("compare", out, "--calibrate", calib, check=True)
+    import yaml
+
+    assert yaml.safe_load(calib.read_text())["board_types"]["u250"]["lut_scale"] == pytest.approx(81000 / 80000, abs=1e-3)
+    # one kernel without its report: no board report, the other kernel still shown against its estimate
+    half = _split_tree(tmp_path / "half", {"top_big0_slr1": dict(lut=48000, ff=101000)})
+    doc = json.loads(run_cli("compare", half, "--json").stdout)
+    rows = {(r.get("kernel", ""), r["metric"]): r for r in doc["boards"][0]["rows"]}
+    assert rows[("", "interval")]["flags"] == ["no report"] and rows[("top_big0", "lut")]["flags"] == ["no report"]
+    assert (rows[("top_big0_slr1", "ff")]["predicted"], rows[("top_big0_slr1", "ff")]["reported"]) == (100000, 101000)
+
+
+def test_plan_estimates_each_split_kernel(tmp_path):
+    """plan.json slr_lut/slr_ff of a board whose layers span SLRs: per SLR its layers' LUTs and
+    flip-flops, the link unpackers in the first kernel and the packers in the last; they add up to
+    the board's layer LUTs + link_lut and to ff[0]. A board in one SLR records []."""
+    import onnx
+
+    import asymap
+    from clusters_yaml import cluster_yaml
+
+    p = tmp_path / "r18.onnx"
+    onnx.save(asymap.build_zoo_model("resnet18", input_size=64, seed=0), str(p))
+    g = asymap.load_model(p)
+    c = tmp_path / "two.yaml"
+    c.write_text(cluster_yaml([("a", "u280"), ("b", "zcu104")], [("a", "b", 10, 500)]))
+    d = asymap.plan(g, asymap.load_cluster(c), boards=2).to_dict()
+    boards = {b["name"]: b for b in d["boards"]}
+    a = boards["a"]
+    used = sorted({ly["slr"] for ly in a["layers"]})
+    assert len(used) > 1 and len(a["slr_lut"]) == len(a["slr_ff"]) == a["slrs"]
+    assert sum(a["slr_lut"]) == sum(ly["lut"] for ly in a["layers"]) + a["link_lut"]
+    assert sum(a["slr_ff"]) == a["ff"][0]
+    for s in range(a["slrs"]):
+        own = sum(ly["lut"] for ly in a["layers"] if ly["slr"] == s)
+        assert (a["slr_lut"][s] > own) == (s in (used[0], used[-1])) and a["slr_lut"][s] >= own
+        assert (a["slr_ff"][s] > 0) == (s in used)
+    assert boards["b"]["slr_lut"] == [] == boards["b"]["slr_ff"]

@@ -182,3 +182,21 @@ def test_report_shows_the_host_path_and_forwarding_boards(tmp_path):
     html = render(gather(p))
     assert "pc → relay → big0" in html and "small0 → pc" in html
     assert "forwarding boards" in html and "relay" in html
+
+
+def test_board_table_shows_the_slr_crossing_latency_of_split_boards(tmp_path):
+    """A plan with a board of one kernel per SLR (plan.json boards[].slr_crossing_s > 0): the
+    pipeline table gets an "SLR crossing" column with each board's figure; a plan without any
+    keeps the table as it was."""
+    from asymap.report.html import _board_table
+
+    plan = example_plan()
+    p = tmp_path / "plan.json"
+    p.write_text(json.dumps(plan))
+    assert "SLR crossing" not in _board_table(gather(p))["head"]
+    plan["boards"][0]["slr_crossing_s"] = 16 / 300e6  # two hops over two boundaries at 300 MHz
+    plan["boards"][1]["slr_crossing_s"] = 0.0
+    p.write_text(json.dumps(plan))
+    table = _board_table(gather(p))
+    assert table["head"][-1] == "SLR crossing" and len(table["align"]) == len(table["head"])
+    assert [r["cells"][-1] for r in table["rows"]] == ["53 ns", "0 ns", "0 ns"]

@@ -14,7 +14,10 @@ from asymap.codegen.rtl_glue import RTL_DIR, render_link_glue, rtl_sources
 # The glue's blocks plus asymap_xport (both directions of a link, the deployed transport kernel's
 # logic), asymap_ufc_credit (its credit channel over Aurora UFC) and asymap_cmac_credit (data and
 # credit packets over 100G Ethernet).
-SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v", RTL_DIR / "asymap_ufc_credit.v", RTL_DIR / "asymap_cmac_credit.v"]
+# asymap_axis_fifo and asymap_axis_slice join a split board's SLR kernels in `verify --rtl`
+# (asymap.verify.slr_sim): the stream_connect FIFO and the SLR-crossing register slices.
+SOURCES = rtl_sources() + [RTL_DIR / "asymap_xport.v", RTL_DIR / "asymap_ufc_credit.v", RTL_DIR / "asymap_cmac_credit.v",
+                           RTL_DIR / "asymap_axis_fifo.v", RTL_DIR / "asymap_axis_slice.v"]
 BLOCKS = [p.stem for p in SOURCES]
 need_verilator = pytest.mark.skipif(shutil.which("verilator") is None and not os.environ.get("CI"), reason="verilator not installed")
 need_yosys = pytest.mark.skipif(shutil.which("yosys") is None and not os.environ.get("CI"), reason="yosys not installed")
@@ -28,11 +31,14 @@ LINT_PARAMS = {
     "asymap_xport": [[], ["-GKW=512", "-GCW=64"], ["-GKW=64", "-GCW=512"], ["-GKW=512", "-GCW=512"],
                      ["-GKW=64", "-GCW=512", "-GKW_RX=512", "-GFAR_ADDR_W=8"]],  # both directions, two widths
     "asymap_cmac_credit": [[], ["-GPKT_ADDR_W=4", "-GSPACING=4", "-GKEEPALIVE=64"]],
+    "asymap_axis_fifo": [[], ["-GDEPTH=2", "-GDATA_W=8"], ["-GDEPTH=36"], ["-GDEPTH=3"]],
+    "asymap_axis_slice": [[], ["-GSTAGES=0"], ["-GSTAGES=6", "-GDATA_W=577"]],
 }
 # Small memories so generic synthesis (flip-flops, no block RAM) stays quick.
 SYNTH_PARAMS = {"asymap_bridge_rx": {"RX_ADDR_W": 4}, "asymap_async_fifo": {"ADDR_W": 3},
                 "asymap_bridge_tx": {"FIFO_ADDR_W": 3}, "asymap_xport": {"RX_ADDR_W": 4, "FIFO_ADDR_W": 3},
-                "asymap_cmac_credit": {"PKT_ADDR_W": 3}}
+                "asymap_cmac_credit": {"PKT_ADDR_W": 3}, "asymap_axis_fifo": {"DEPTH": 5},
+                "asymap_axis_slice": {"STAGES": 2}}
 
 
 def _lint(files, top, extra=()):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -76,6 +77,11 @@ class Row:
     reported: float | None
     budget: float | None = None
     flags: list[str] = field(default_factory=list)
+    kernel: str = ""  # on a board of one kernel per SLR: the kernel this row is for ("" = the whole board)
+
+    @property
+    def label(self) -> str:
+        return f"{self.board}/{self.kernel}" if self.kernel else self.board
 
     @property
     def ratio(self) -> float | None:
@@ -86,7 +92,7 @@ class Row:
     def as_dict(self) -> dict:
         return {"board": self.board, "metric": self.metric, "predicted": self.predicted, "reported": self.reported,
                 "ratio": None if self.ratio is None else round(self.ratio, 4), "budget": self.budget,
-                "flags": self.flags}
+                "flags": self.flags, **({"kernel": self.kernel} if self.kernel else {})}
 
 
 @dataclass
@@ -112,12 +118,18 @@ def predicted_cycles(pb: dict) -> tuple[float | None, float | None]:
     return None, None
 
 
-def compare_board(pb: dict, rep: SynthReport | None) -> BoardComparison:
+def compare_board(pb: dict, rep: SynthReport | None,
+                  kernels: list[tuple[str, int | None, SynthReport | None]] | None = None) -> BoardComparison:
+    """Rows of one board; ``kernels``: a split board's kernels, their SLRs and their own reports
+    (rows per kernel, shown also while some kernel has no report yet)."""
     name = str(pb["name"])
     interval, latency = predicted_cycles(pb)
     rows = []
     if rep is None:
         rows.append(Row(name, "interval", interval, None, flags=["no report"]))
+        for k, slr, krep in kernels or []:
+            rows += _kernel_rows(pb, k, slr, krep)
+        _flag(rows[1:])
         return BoardComparison(name, str(pb.get("type", "?")), None, rows)
     rows.append(Row(name, "interval", interval, rep.interval_max))
     rows.append(Row(name, "latency", latency, rep.latency_worst))
@@ -129,6 +141,48 @@ def compare_board(pb: dict, rep: SynthReport | None) -> BoardComparison:
         pred = float(pair[0]) if isinstance(pair, (list, tuple)) and pair else None
         budget = float(pair[1]) if isinstance(pair, (list, tuple)) and len(pair) > 1 else float(avail_rep[res])
         rows.append(Row(name, res, pred, float(reported[res]), budget))
+    ff = pb.get("ff")
+    if isinstance(ff, (list, tuple)) and len(ff) == 2:  # the flip-flop estimate (partition/ffmodel.py)
+        rows.append(Row(name, "ff", float(ff[0]), float(rep.used["ff"]), float(ff[1])))
+    for k, slr, krep in kernels or []:
+        rows += _kernel_rows(pb, k, slr, krep)
+    _flag(rows)
+    return BoardComparison(name, str(pb.get("type", "?")), rep, rows)
+
+
+def _kernel_slr(pb: dict, kernel: str, top: str) -> int | None:
+    """The SLR of a split board's kernel: ``<top>_slr<n>`` is in SLR n, the board's top in the
+    first SLR its layers use."""
+    if kernel == top:
+        slrs = [int(ly.get("slr", 0)) for ly in pb.get("layers", []) if isinstance(ly, dict)]
+        return min(slrs) if slrs else None
+    m = re.search(r"_slr(\d+)$", kernel)
+    return int(m.group(1)) if m else None
+
+
+def _kernel_rows(pb: dict, kernel: str, slr: int | None, rep: SynthReport | None) -> list[Row]:
+    """One split board's kernel against its own report: DSP, BRAM36 and URAM of the plan's layers
+    in its SLR, its LUTs and flip-flops as the plan estimates them per kernel (plan.json
+    ``slr_lut``/``slr_ff``: its layers plus the link (un)packers of the first and last kernel),
+    against the SLR's share of the board's budget."""
+    name = str(pb["name"])
+    slrs = max(1, int(pb.get("slrs") or 1))
+    layers = [ly for ly in pb.get("layers", []) if isinstance(ly, dict) and int(ly.get("slr", 0)) == slr]
+    pred = {res: float(sum(float(ly.get(res, 0)) for ly in layers)) for res in ("dsp", "bram36", "uram")}
+    for res, key in (("lut", "slr_lut"), ("ff", "slr_ff")):
+        per = pb.get(key) or []
+        pred[res] = float(per[slr]) if slr is not None and slr < len(per) else None
+    avail = {res: (pb["resources"].get(res) or [0, 0])[1] for res in RESOURCES}
+    avail["ff"] = (pb.get("ff") or [0, 0])[1]
+    rows = []
+    for res in RESOURCES + ("ff",):
+        got = None if rep is None else float(rep.used["bram18k"] / 2 if res == "bram36" else rep.used[res])
+        budget = float(avail[res]) / slrs if avail[res] else None
+        rows.append(Row(name, res, pred[res], got, budget, ["no report"] if rep is None else [], kernel))
+    return rows
+
+
+def _flag(rows: list[Row]) -> None:
     for r in rows:
         if r.reported is None:
             if r.metric == "interval":
@@ -142,26 +196,31 @@ def compare_board(pb: dict, rep: SynthReport | None) -> BoardComparison:
             r.flags.append("not predicted")
         elif r.ratio is not None and abs(r.ratio - 1) > TOLERANCE:
             r.flags.append(f"off by {100 * (r.ratio - 1):+.0f}%")
-    return BoardComparison(name, str(pb.get("type", "?")), rep, rows)
 
 
-def board_report(board_dir: Path, top: str) -> SynthReport | None:
-    """The board's synthesis report; for a board of one kernel per SLR, its kernels' reports
-    combined (resources summed, the slowest interval, latencies summed: the kernels run as one
-    pipeline), None until every kernel has one."""
+def kernel_reports(board_dir: Path, top: str) -> list[tuple[str, SynthReport | None]]:
+    """Each HLS kernel of the board and its own synthesis report (None until it has one): the
+    board's top, and on a board of one kernel per SLR (deploy.json ``hls_kernels``) the others."""
     from asymap.build.steps import read_deploy
 
     extra = (read_deploy(board_dir) or {}).get("hls_kernels") or []
-    if not extra:
-        path = find_report(board_dir, top)
-        return parse_csynth(path) if path else None
-    reps = []
-    for work_dir, kernel in [(f"hls_{board_dir.name}", top)] + [(k["work_dir"], k["kernel"]) for k in extra]:
-        cands = [p for p in [board_dir / work_dir / "hls" / "syn" / "report" / "csynth.xml"] if p.is_file()]
-        cands += list(board_dir.glob(f"*/*/syn/report/{kernel}_csynth.xml"))
-        if not cands:
-            return None
-        reps.append(parse_csynth(max(cands, key=lambda p: (p.stat().st_mtime, str(p)))))
+    out = []
+    for kernel in [top] + [k["kernel"] for k in extra]:
+        path = find_report(board_dir, kernel)
+        out.append((kernel, parse_csynth(path) if path else None))
+    return out
+
+
+def board_report(board_dir: Path, top: str, kernels: list[tuple[str, SynthReport | None]] | None = None
+                 ) -> SynthReport | None:
+    """The board's synthesis report; for a board of one kernel per SLR, its kernels' reports
+    combined (resources summed, the slowest interval, latencies summed: the kernels run as one
+    pipeline), None until every kernel has one. ``kernels``: :func:`kernel_reports`, when read."""
+    reps = [r for _, r in (kernels if kernels is not None else kernel_reports(board_dir, top))]
+    if any(r is None for r in reps):
+        return None
+    if len(reps) == 1:
+        return reps[0]
 
     def total(key: str) -> int | None:
         vals = [getattr(r, key) for r in reps]
@@ -183,8 +242,11 @@ def compare(out_dir: str | Path, plan_path: str | Path | None = None) -> tuple[d
             proj = tree.board(name)
         except UserError:
             raise UserError(f"plan board {name!r} has no project in {tree.root}; the tree was generated from another plan") from None
-        results.append(compare_board(pb, board_report(proj.dir, proj.top)))
-    if all(c.report is None for c in results):
+        kernels = kernel_reports(proj.dir, proj.top)
+        split = [(k, _kernel_slr(pb, k, proj.top), r) for k, r in kernels] \
+            if len(kernels) > 1 and pb.get("slr_lut") else None  # per-kernel rows need the plan's estimates
+        results.append(compare_board(pb, board_report(proj.dir, proj.top, kernels), split))
+    if all(c.report is None and all(r.reported is None for r in c.rows) for c in results):  # (a split kernel's own counts)
         raise UserError(f"{tree.root}: no csynth reports found; run 'asymap build {out_dir} --step csynth' first")
     return plan, results
 
@@ -200,7 +262,7 @@ def format_table(results: list[BoardComparison]) -> str:
     lines = [head]
     for c in results:
         for r in c.rows:
-            lines.append((r.board, r.metric, _fmt(r.predicted), _fmt(r.reported),
+            lines.append((r.label, r.metric, _fmt(r.predicted), _fmt(r.reported),
                           "-" if r.ratio is None else f"{r.ratio:.2f}", _fmt(r.budget), ", ".join(r.flags)))
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     out = []
@@ -222,12 +284,12 @@ def calibrate(results: list[BoardComparison]) -> dict:
     for t, comps in sorted(by_type.items()):
         entry: dict[str, float | int | list[str]] = {}
         logs = [math.log(r.reported / r.predicted) for c in comps for r in c.rows
-                if r.metric == "interval" and r.predicted and r.reported]
+                if r.metric == "interval" and r.predicted and r.reported and not r.kernel]
         if logs:
             entry["cycles_scale"] = round(math.exp(sum(logs) / len(logs)), 4)
         for res in RESOURCES:
-            pairs = [(r.predicted, r.reported) for c in comps for r in c.rows
-                     if r.metric == res and r.predicted and r.reported is not None]
+            pairs = [(r.predicted, r.reported) for c in comps for r in c.rows  # boards only, not their kernels
+                     if r.metric == res and r.predicted and r.reported is not None and not r.kernel]
             if pairs:
                 entry[f"{res}_scale"] = round(sum(p * q for p, q in pairs) / sum(p * p for p, _ in pairs), 4)
         entry["samples"] = len(comps)

@@ -144,12 +144,28 @@ def parse_csynth(path: str | Path) -> SynthReport:
     )
 
 
+_TOP_NAME = re.compile(rb"<TopModelName>\s*([^<\s]*)\s*</TopModelName>")
+
+
+def report_top(path: Path) -> str | None:
+    """The ``UserAssignments/TopModelName`` of a csynth.xml (read from its first 64 KiB, where the
+    element sits), None when the file has none: which kernel the report is of."""
+    try:
+        with open(path, "rb") as f:
+            m = _TOP_NAME.search(f.read(1 << 16))
+    except OSError:
+        return None
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
 def find_report(board_dir: Path, top: str) -> Path | None:
-    """The board's top-level synthesis report in either layout; the newest when several exist."""
-    cands = list(board_dir.glob("*/hls/syn/report/csynth.xml"))
+    """The synthesis report of the kernel ``top`` in a board directory, in either layout; the newest
+    when several exist. A board directory also holds other kernels' HLS work directories (the data
+    movers' ``hls_mm2s``/``hls_s2mm``, a split board's ``hls_<board>_slr<n>``), each with its own
+    ``csynth.xml``: a report counts only when it names ``top`` (its ``TopModelName``, or a vitis_hls
+    solution's ``<top>_csynth.xml``)."""
+    cands = [p for p in board_dir.glob("*/*/syn/report/csynth.xml") if report_top(p) == top]
     cands += list(board_dir.glob(f"*/*/syn/report/{top}_csynth.xml"))
-    if not cands:
-        cands = list(board_dir.glob("*/*/syn/report/csynth.xml"))
     if not cands:
         return None
     return max(cands, key=lambda p: (p.stat().st_mtime, str(p)))

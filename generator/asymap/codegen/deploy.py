@@ -988,9 +988,9 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         if bd.transports and bd.linked_by is None:  # a linked entry's transport is in its FPGA's first entry
             for name in BRIDGE_RTL:  # the bridge's building blocks travel with the board project
                 _write(d / "transport" / "rtl" / name, (resource_dir("rtl") / name).read_text(encoding="utf-8"))
-        if not entry.get("slr"):  # one kernel per SLR: no single kernel carries link in to link out (docs/deploy.md)
-            _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd), indent=2, sort_keys=True) + "\n")
-            _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
+        _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd, entry.get("slr")), indent=2, sort_keys=True)
+               + "\n")
+        _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
         _write(d / "deploy.json", json.dumps(_board_json(bd), indent=2, sort_keys=True) + "\n")
     link_duts = _write_link_harnesses(env, root, specs, boards)
     host_name = re.sub(r"[^A-Za-z0-9_]", "_", str((getattr(cluster, "host", None) or {}).get("name") or "host"))
@@ -1001,7 +1001,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     return {"boards": {(s.ident if s.forward else bd.name): {  # host-path stations by their own (unique) name
                 "flow": bd.flow, "runtime": bd.runtime, "platform": bd.platform, "board_part": bd.board_part,
                 "file": f"{bd.ident}/deploy.json"} for s, bd in zip(specs, boards)},
-            "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b, e in zip(specs, entries) if not e.get("slr")],
+            "hosts": hosts, "cocotb": link_duts + [f"{b.ident}/cocotb" for b in specs],
             "notes": notes}
 
 
@@ -1020,9 +1020,13 @@ def _board_json(bd: BoardDeploy) -> dict:
     }
 
 
-def _kernel_dut(b, bd: BoardDeploy) -> dict:
-    """The cocotb harness's view of the board's kernel RTL (what `asymap build --step csynth` exports)."""
-    return {
+def _kernel_dut(b, bd: BoardDeploy, split: dict | None = None) -> dict:
+    """The cocotb harness's view of the board's kernel RTL (what `asymap build --step csynth` exports).
+    A board of one kernel per SLR (``split``: its chain.json ``slr`` entry) is driven the same way,
+    on a top that joins its kernels' RTL as v++ links them (asymap.verify.slr_sim): ``kernels``
+    names each kernel's export, ``streams`` the stream_connects between them with the SLR
+    boundaries each crosses (the register slices v++ puts on it), ``sources`` the joining blocks."""
+    dut = {
         "name": b.ident, "toplevel": b.top,
         # Paths are relative to this file; the first glob that matches wins (v++ component, vitis_hls project).
         "sources": [f"../hls_{b.ident}/hls/syn/verilog/*.v", f"../prj_{b.ident}/solution1/syn/verilog/*.v"],
@@ -1036,6 +1040,22 @@ def _kernel_dut(b, bd: BoardDeploy) -> dict:
         "outputs": [{"prefix": "link_out", "clock": "ap_clk", "frames": "../vectors/link_out.frames",
                      "width_bits": b.link_out.width_bits}],
     }
+    if not split:
+        return dut
+    slr = {k["kernel"]: k["slr"] for k in split["kernels"]}
+    first = split["kernels"][0]["kernel"]
+    vivado = bd.flow == "vivado"  # the block design's axis_data_fifo: a power of two, at least 16 (PG085)
+    dut.update(
+        toplevel="asymap_slr_sim", sources=["rtl:asymap_axis_slice.v", "rtl:asymap_axis_fifo.v"],
+        kernels=[{"kernel": k["kernel"], "slr": k["slr"],
+                  "sources": [f"../{k['work_dir']}/hls/syn/verilog/*.v"]
+                  + ([f"../prj_{b.ident}/solution1/syn/verilog/*.v"] if k["kernel"] == first else [])}
+                 for k in split["kernels"]],
+        streams=[{"stream": x["stream"], "from": x["from"], "to": x["to"],
+                  "depth": max(16, 1 << (x["depth"] - 1).bit_length()) if vivado else x["depth"],
+                  "boundaries": abs(slr[x["to"].split(".")[0]] - slr[x["from"].split(".")[0]])}
+                 for x in split["streams"]])
+    return dut
 
 
 def _write_link_harnesses(env, root: Path, specs: list, boards: list[BoardDeploy]) -> list[str]:

@@ -130,19 +130,41 @@ def _row(info, factors: dict) -> int | None:
     return int(hit[0]) if hit.size else None
 
 
+def layer_ffs(ly, info: cm.LayerInfo, spec) -> int:
+    """Flip-flops of one plan layer (``option_ffs`` of its chosen option and MAC kind)."""
+    mode = cm.OFFCHIP if ly.weights == "offchip" else cm.ONCHIP
+    row = _row(info, ly.factors)
+    if row is None:
+        return int(option_ffs(info, spec, mode).min())
+    kind = cm.MAC_KINDS.index(ly.mac) if ly.mac in cm.MAC_KINDS else cm.NO_MAC
+    return int(option_ffs(info, spec, mode, [row], [kind])[0])
+
+
 def layers_ffs(bp, infos: list, spec) -> int:
-    """Flip-flops of a board plan's layers (``option_ffs`` of each layer's chosen option and kind)."""
-    total = 0
+    """Flip-flops of a board plan's layers (:func:`layer_ffs` of each)."""
+    return sum(layer_ffs(ly, infos[ly.index], spec) for ly in bp.layers)
+
+
+def kernel_estimates(bp, infos: list, spec, link: dict) -> None:
+    """Fill ``bp.slr_lut`` and ``bp.slr_ff`` (plan.json, one entry per SLR of the part) of a board
+    built as one kernel per SLR: what each SLR's kernel should report in its own csynth report
+    (``asymap compare`` holds them against it). Per SLR: the LUTs and flip-flops of its layers'
+    engines, plus the link unpackers in the first kernel and the packers in the last (where
+    codegen/segment_slr.py puts link_rx and link_tx). ``link``: the board's ``rx_lut``, ``tx_lut``,
+    ``rx_ff``, ``tx_ff`` (transport.charge_link_kernels). A board in one SLR keeps ``[]``."""
+    used = sorted({ly.slr for ly in bp.layers})
+    if len(used) < 2:
+        bp.slr_lut, bp.slr_ff = [], []
+        return
+    lut, ff = [0] * bp.slrs, [0] * bp.slrs
     for ly in bp.layers:
-        info = infos[ly.index]
-        mode = cm.OFFCHIP if ly.weights == "offchip" else cm.ONCHIP
-        row = _row(info, ly.factors)
-        if row is None:
-            total += int(option_ffs(info, spec, mode).min())
-            continue
-        kind = cm.MAC_KINDS.index(ly.mac) if ly.mac in cm.MAC_KINDS else cm.NO_MAC
-        total += int(option_ffs(info, spec, mode, [row], [kind])[0])
-    return total
+        lut[ly.slr] += int(ly.lut)
+        ff[ly.slr] += layer_ffs(ly, infos[ly.index], spec)
+    lut[used[0]] += int(link["rx_lut"])
+    ff[used[0]] += int(link["rx_ff"])
+    lut[used[-1]] += int(link["tx_lut"])
+    ff[used[-1]] += int(link["tx_ff"])
+    bp.slr_lut, bp.slr_ff = lut, ff
 
 
 def check_ffs(bplans: list, util: float) -> None:

@@ -62,8 +62,13 @@ class BoardPlan:
     platform: str = ""  # the shell/flow whose leftover resources are the "avail" figures
     port_lanes: int = 8  # channels per beat of the board's tensor ports at most (lanes.port_lanes)
     slr_crossing_bits: list = field(default_factory=list)  # wires crossing each SLR boundary (partition/slrcross.py)
+    slr_crossing_s: float = 0.0  # latency of the streams between its SLR kernels (in latency_s; partition/slrcross.py)
     link_lut: int = 0  # its link kernels' (un)packers (in resources lut; costmodel.link_kernel_luts)
     ff: list = field(default_factory=list)  # [estimated flip-flops, what the platform leaves] (partition/ffmodel.py)
+    # Split boards (one kernel per SLR): each SLR kernel's estimated LUTs and flip-flops, indexed by SLR
+    # ([] on a one-SLR board; ffmodel.kernel_estimates), what asymap compare holds each kernel's report against.
+    slr_lut: list = field(default_factory=list)
+    slr_ff: list = field(default_factory=list)
 
 
 @dataclass

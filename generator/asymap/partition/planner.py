@@ -31,8 +31,8 @@ from asymap.frontend.ir import Graph
 from asymap.partition import baselines as bl
 from asymap.partition.bounds import lower_bounds
 from asymap.partition.costmodel import link_buffer_bram36, link_cmac_packets, link_seconds, link_wire_beats
-from asymap.partition.ffmodel import check_ffs, ff_available, layers_ffs
-from asymap.partition.slrcross import check_crossings
+from asymap.partition.ffmodel import check_ffs, ff_available, kernel_estimates, layers_ffs
+from asymap.partition.slrcross import charge_crossing_latency, check_crossings
 from asymap.partition.transport import (
     charge_credits, charge_link_kernels, charge_transport, has_transport, link_kernel_reserve, transport_reserve,
 )
@@ -1394,13 +1394,16 @@ def plan(
         bplans, lplans, host_path, hops = _expand(pb, graph, res, tau, [None] * len(res.path))
     extra_latency = charge_transport(graph, cluster, bplans, lplans, host_path)
     charge_credits(graph, cluster, lplans, host_path)
-    link_ff = charge_link_kernels(graph, cluster, bplans, lplans, host_path)
+    link_ends = charge_link_kernels(graph, cluster, bplans, lplans, host_path)
     for i, bp in enumerate(bplans):  # flip-flops: estimated per block, checked, not searched (ffmodel.py)
         t, spec_i = pb.board_type[res.path[i]], cluster.boards[res.path[i]].spec
         tt_i = _at(pb, t, bp.first_layer, bp.last_layer + 1) if built[i] is None else _width(pb, t, built[i])
-        bp.ff = [layers_ffs(bp, tt_i.infos or pb.infos, spec_i) + link_ff[bp.name], ff_available(spec_i)]
+        ends = link_ends[bp.name]
+        bp.ff = [layers_ffs(bp, tt_i.infos or pb.infos, spec_i) + ends["rx_ff"] + ends["tx_ff"], ff_available(spec_i)]
+        kernel_estimates(bp, tt_i.infos or pb.infos, spec_i, ends)  # per SLR kernel, for asymap compare
     check_ffs(bplans, util)
     check_crossings(graph, bplans, {b.name: b.spec for b in cluster.boards})
+    extra_latency += charge_crossing_latency(bplans)
     hops = _hop_stages(host_path)
     stages = ([(bp.interval_s, bp.name) for bp in bplans] + [(lp.interval_s, f"{lp.src}->{lp.dst}") for lp in lplans]
               + hops)

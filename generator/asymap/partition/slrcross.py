@@ -37,6 +37,21 @@ from asymap.lanes import port_bytes
 from asymap.partition.planfile import BoardPlan
 
 SLL_SHARE = 0.8
+#: Cycles a stream between two SLR kernels adds on the way of an image's first beat (latency, never
+#: interval: every block below passes a beat per cycle, no bubbles):
+#: * ``PORT_REGSLICE_CYCLES``: the producer kernel's AXI4-Stream output and the consumer kernel's
+#:   input each get Vitis HLS's port register slice (``regslice_both``; UG1399 "set_directive_interface
+#:   -register_mode", ``both`` by default on AXI4-Stream ports), one cycle each;
+#: * ``CONNECT_FIFO_CYCLES``: the AXI4-Stream data FIFO v++ puts on a ``stream_connect`` with a depth
+#:   (PG085 gives its latency as "TBD": charged as a first-word-fall-through FIFO's write, memory read
+#:   and output register, whatever its depth; the generated depth is 16 or the stream's own when less,
+#:   codegen/segment_slr.CROSS_FIFO);
+#: * ``SLR_SLICE_CYCLES`` per SLR boundary the stream passes: the register slice pair v++ puts across
+#:   it (Laguna flip-flops on both sides; PG373 "SLR TDM Crossing": three ACLK cycles source to
+#:   destination, the most of its SLR crossing modes at one pipeline stage per side).
+PORT_REGSLICE_CYCLES = 2
+CONNECT_FIFO_CYCLES = 3
+SLR_SLICE_CYCLES = 3
 HANDSHAKE_BITS = 2  # TVALID, TREADY
 #: Beat of the stream carrying a layer's weights from the first SLR's memory reader, by weight mode
 #: (hls/include/asymap/weights_offchip.h ``wmem_word_t``; the URAM preloader's 64-bit words).
@@ -93,6 +108,43 @@ def split_streams(ly, first: int) -> list[tuple[int, int, int]]:
     if ly.weights in WEIGHT_STREAM_BITS:
         out.append((first, s2, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
     return out
+
+
+def board_slrs(bp: BoardPlan) -> list[int]:
+    """The SLRs a board's kernels occupy, in chain order: every layer's ``slr``, and both SLRs of a
+    layer whose PE lanes are split over two (plan.json ``layers[].slr_lanes``, when present)."""
+    used = set()
+    for ly in bp.layers:
+        used.add(ly.slr)
+        used.update(s for s, _ in (getattr(ly, "slr_lanes", None) or ()))
+    return sorted(used)
+
+
+def crossing_cycles(bp: BoardPlan) -> int:
+    """Kernel cycles the SLR crossings add to a board's latency: the longest way from the first
+    SLR kernel (link receiver) to the last (link transmitter) passes every kernel in chain order
+    (layers fill the SLRs in chain order, so each kernel feeds the next), one ``stream_connect`` per
+    kernel-to-kernel hop (two port register slices and the connect FIFO) and a register-slice pair
+    per SLR boundary. A stream from SLR ``p`` to ``q`` that skips a kernel (a residual tensor) takes
+    fewer hops on the same boundaries, so it is never the longer way; a deep crossing's buffer in
+    the consuming kernel (segment_slr: the copy behind the 16-deep connect FIFO) is on such skip
+    streams only, which wait for the main path anyway. 0 on a board in one SLR."""
+    used = board_slrs(bp)
+    if len(used) < 2:
+        return 0
+    hops = len(used) - 1
+    return hops * (PORT_REGSLICE_CYCLES + CONNECT_FIFO_CYCLES) + (used[-1] - used[0]) * SLR_SLICE_CYCLES
+
+
+def charge_crossing_latency(bplans: list[BoardPlan]) -> float:
+    """Fill ``bp.slr_crossing_s`` (plan.json ``boards[].slr_crossing_s``: :func:`crossing_cycles`
+    at the board's clock) and return their sum, which the plan adds to ``latency_s``. Charged after
+    the search and never to an interval: the crossings pipeline the streams, they do not slow them."""
+    total = 0.0
+    for bp in bplans:
+        bp.slr_crossing_s = crossing_cycles(bp) / (bp.clock_mhz * 1e6)
+        total += bp.slr_crossing_s
+    return total
 
 
 def check_crossings(graph: Graph, bplans: list[BoardPlan], specs: dict) -> None:

@@ -162,7 +162,8 @@ def charge_link_kernels(graph: Graph, cluster: Cluster, bplans: list[BoardPlan],
     """Add each plan board's link (un)packers (``costmodel.link_kernel_luts``) to its ``lut`` and
     record them as ``link_lut``: an unpacker per tensor it receives, at the width of the link it
     receives on (the pipeline link, the host path's last input hop, or the host's 64-bit beat), and
-    a packer per tensor it sends. Returns their flip-flops per board (``ffmodel.link_kernel_ffs``)."""
+    a packer per tensor it sends. Returns, per board, the receiving and sending ends' LUTs and their
+    flip-flops (``ffmodel.link_kernel_ffs``): ``{"rx_lut", "tx_lut", "rx_ff", "tx_ff"}``."""
     from asymap.partition.ffmodel import link_kernel_ffs
 
     boards = {b.name: b for b in cluster.boards}
@@ -181,12 +182,13 @@ def charge_link_kernels(graph: Graph, cluster: Cluster, bplans: list[BoardPlan],
         w_in = lplans[i - 1].width_bits if i > 0 else hop_width(hp["in"], bp.name, True)
         w_out = lplans[i].width_bits if i < len(lplans) else hop_width(hp["out"], bp.name, False)
         rx, tx = _cut(graph, bp.first_layer - 1), _cut(graph, bp.last_layer)
-        luts = (link_kernel_luts(rx, w_in, bp.port_lanes, send=False)
-                + link_kernel_luts(tx, w_out, bp.port_lanes, send=True))
-        bp.link_lut = int(luts)
-        bp.resources["lut"][0] += int(luts)
-        ffs[bp.name] = (link_kernel_ffs(rx, w_in, bp.port_lanes, send=False)
-                        + link_kernel_ffs(tx, w_out, bp.port_lanes, send=True))
+        ends = {"rx_lut": int(link_kernel_luts(rx, w_in, bp.port_lanes, send=False)),
+                "tx_lut": int(link_kernel_luts(tx, w_out, bp.port_lanes, send=True)),
+                "rx_ff": int(link_kernel_ffs(rx, w_in, bp.port_lanes, send=False)),
+                "tx_ff": int(link_kernel_ffs(tx, w_out, bp.port_lanes, send=True))}
+        bp.link_lut = ends["rx_lut"] + ends["tx_lut"]
+        bp.resources["lut"][0] += bp.link_lut
+        ffs[bp.name] = ends
     return ffs
 
 

@@ -294,7 +294,7 @@ def predicted_vs_reported(data: ReportData) -> bytes:
     for mi, m in enumerate(metrics):
         xs, ys = [], []
         for ci, c in enumerate(comps):
-            r = next((r for r in c.rows if r.metric == m), None)
+            r = next((r for r in c.rows if r.metric == m and not r.kernel), None)  # the board, not a kernel
             if r is not None and r.ratio is not None:
                 xs.append(ci + (mi - 2) * w)
                 ys.append(r.ratio)

@@ -39,7 +39,10 @@ def _t(s: float) -> str:
 
 
 def _board_table(data: ReportData) -> dict:
+    """Per board: type, layers, clock, interval, resources; and, when a board runs as one kernel per
+    SLR, the latency its SLR crossings add (plan.json ``boards[].slr_crossing_s``, in ``latency_s``)."""
     bn = data.plan.get("bottleneck")
+    crossing = any(float(b.get("slr_crossing_s") or 0) > 0 for b in data.boards)
     rows = []
     for b in data.boards:
         cells = [b["name"], b.get("type", "?"), f"{b.get('first_layer', '?')}–{b.get('last_layer', '?')}",
@@ -47,9 +50,12 @@ def _board_table(data: ReportData) -> dict:
         for key, _ in figures.RES_LABELS:
             used, avail = (b["resources"].get(key) or [0, 0])[:2]
             cells.append(f"{used:,.0f} / {avail:,.0f}")
+        if crossing:
+            cells.append(f"{float(b.get('slr_crossing_s') or 0) * 1e9:,.0f} ns")
         rows.append({"cells": cells, "cls": "bn" if b["name"] == bn else ""})
-    return {"head": ["board", "type", "layers", "MHz", "interval", "DSP", "BRAM36", "URAM", "LUT"], "rows": rows,
-            "align": ["l", "l"] + [""] * 7}
+    head = ["board", "type", "layers", "MHz", "interval", "DSP", "BRAM36", "URAM", "LUT"]
+    return {"head": head + (["SLR crossing"] if crossing else []), "rows": rows,
+            "align": ["l", "l"] + [""] * (len(head) - 2 + crossing)}
 
 
 def _compare_table(data: ReportData) -> dict:
@@ -57,7 +63,7 @@ def _compare_table(data: ReportData) -> dict:
     for c in data.comparisons or []:
         for r in c.rows:
             fmt = lambda v: "-" if v is None else f"{v:,.0f}"  # noqa: E731
-            rows.append({"cells": [r.board, r.metric, fmt(r.predicted), fmt(r.reported),
+            rows.append({"cells": [r.label, r.metric, fmt(r.predicted), fmt(r.reported),
                                    "-" if r.ratio is None else f"{r.ratio:.2f}", ", ".join(r.flags)],
                          "cls": "flag" if r.flags else ""})
     return {"head": ["board", "metric", "predicted", "reported", "ratio", "flags"], "rows": rows,

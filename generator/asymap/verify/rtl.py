@@ -3,7 +3,9 @@
 Every ``dut.json`` of an output tree (``OUT/<board>/cocotb/`` for a board's kernel, whose Verilog
 ``asymap build --step csynth`` exports; ``OUT/cocotb/link_<a>_<b>/`` for the link transport between
 two boards) names its sources as globs relative to its board directory (``rtl:NAME`` = asymap's
-rtl/ library). A DUT whose RTL does not exist yet is reported as such, not failed; one that exists
+rtl/ library). A board built as one kernel per SLR lists its kernels, each with its own sources,
+and the streams between them: the harness runs on a top that joins the kernels' RTL as v++ links
+them (asymap.verify.slr_sim). A DUT whose RTL does not exist yet is reported as such, not failed; one that exists
 is built with Icarus Verilog and its generated test run (cocotb + cocotbext-axi).
 """
 
@@ -34,13 +36,13 @@ def find_duts(out: Path) -> list[Path]:
     return sorted(out.glob("cocotb/*/dut.json")) + sorted(out.glob("*/cocotb/dut.json"))
 
 
-def resolve(dut_json: Path) -> tuple[dict, list[Path]]:
-    """The description with absolute paths, and its Verilog sources ([] when the RTL is missing)."""
-    desc = read_json_object(dut_json, "re-run asymap generate")
-    here = dut_json.parent
+def _files(here: Path, patterns: list[str]) -> list[Path]:
+    """The Verilog files of a list of source patterns ([] when any is missing): ``rtl:NAME`` from
+    asymap's rtl/ library, plain paths relative to ``here``, and globs, of which the first that
+    matches wins (a v++ component's export or a vitis_hls project's)."""
     sources: list[Path] = []
     globbed = False
-    for pat in desc["sources"]:
+    for pat in patterns:
         if pat.startswith("rtl:"):
             sources.append(resource_dir("rtl") / pat[4:])
         elif any(ch in pat for ch in "*?["):
@@ -50,14 +52,44 @@ def resolve(dut_json: Path) -> tuple[dict, list[Path]]:
                 globbed = True
         else:
             sources.append(here / pat)
-    if not sources or not all(p.is_file() for p in sources):
+    return sources if sources and all(p.is_file() for p in sources) else []
+
+
+def resolve(dut_json: Path) -> tuple[dict, list[Path]]:
+    """The description with absolute paths, and its Verilog sources ([] when the RTL is missing).
+    A split board's description lists its SLR kernels (``kernels``, each with its own sources):
+    its RTL exists when every kernel's does; each kernel's files are recorded in its ``files``."""
+    desc = read_json_object(dut_json, "re-run asymap generate")
+    here = dut_json.parent
+    kernel_files: list[Path] = []
+    for k in desc.get("kernels") or []:
+        files = _files(here, k["sources"])
+        if not files:
+            return desc, []
+        k["files"] = [str(p.resolve()) for p in files]
+        kernel_files += files
+    sources = _files(here, desc["sources"])
+    if not sources:
         return desc, []
+    sources = kernel_files + sources
     for io in desc["inputs"] + desc["outputs"]:
         io["frames"] = str((here / io["frames"]).resolve())
     if desc.get("memory"):
         desc["memory"]["file"] = str((here / desc["memory"]["file"]).resolve())
-        desc["memory"]["control_files"] = [str(p) for p in sources if p.name.endswith("_control_s_axi.v")]
+        own = desc["kernels"][0]["files"] if desc.get("kernels") else [str(p) for p in sources]
+        desc["memory"]["control_files"] = [str(p) for p in own if p.endswith("_control_s_axi.v")]
     return desc, sources
+
+
+def _slr_top(desc: dict, build_dir: Path) -> Path:
+    """Write the split board's simulation top (asymap.verify.slr_sim) into the build directory."""
+    from asymap import __version__
+    from asymap.verify.slr_sim import module_ports, render_slr_sim
+
+    kernels = [(k["kernel"], module_ports([Path(p) for p in k["files"]], k["kernel"])) for k in desc["kernels"]]
+    top = build_dir / "slr_sim.v"
+    top.write_text(render_slr_sim(desc["name"], kernels, desc["streams"], __version__))
+    return top
 
 
 def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
@@ -73,12 +105,20 @@ def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
     if shutil.which("iverilog") is None:
         raise UserError("asymap verify --rtl needs Icarus Verilog; install it with 'apt-get install iverilog'")
     build_dir.mkdir(parents=True, exist_ok=True)
+    if desc.get("kernels"):  # a board of one kernel per SLR: its kernels joined as v++ links them
+        try:
+            sources.append(_slr_top(desc, build_dir))
+        except UserError as exc:  # the exported RTL does not fit the generated tree: this DUT fails
+            return RtlResult(name, "failed", str(exc))
     resolved = build_dir / "dut.resolved.json"
     resolved.write_text(json.dumps(desc, indent=2, sort_keys=True))
     runner = get_runner("icarus")
-    runner.build(sources=[str(s) for s in sources], includes=[str(resource_dir("rtl"))],
-                 hdl_toplevel=desc["toplevel"], build_dir=str(build_dir), parameters=desc.get("parameters", {}),
-                 timescale=("1ns", "1ps"), log_file=str(build_dir / "build.log"))
+    try:
+        runner.build(sources=[str(s) for s in sources], includes=[str(resource_dir("rtl"))],
+                     hdl_toplevel=desc["toplevel"], build_dir=str(build_dir), parameters=desc.get("parameters", {}),
+                     timescale=("1ns", "1ps"), log_file=str(build_dir / "build.log"))
+    except RuntimeError:  # Icarus refused the sources (the exported RTL does not elaborate): this DUT fails
+        return RtlResult(name, "failed", f"the RTL does not elaborate; see {build_dir / 'build.log'}")
     test_py = next(dut_json.parent.glob("test_*.py"))
     xml = build_dir / "results.xml"
     try:
