@@ -50,7 +50,7 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     consumes/produces), and every internal stream that crosses parts ``{"name", "type", "depth",
     "src", "dst", "beat", "beats"}`` (SLRs; a tensor stream's beat type and beats per image, None
     for weight streams)."""
-    slrs = sorted(set(slr_of.values()))
+    slrs = sorted(set(slr_of.values()) | {c["slr"] for c in calls if "slr" in c})
     producer: dict[str, dict] = {}
     for c in calls:
         for s in c["writes"]:
@@ -62,7 +62,9 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     def place(c: dict) -> int:
         key = id(c)
         if key not in part_of:
-            if "layer" in c:
+            if "slr" in c:  # the halves of a lane-split engine (segment.render_segment)
+                part_of[key] = c["slr"]
+            elif "layer" in c:
                 part_of[key] = slr_of[c["layer"]]
             elif c.get("maxi") or not c["reads"]:
                 part_of[key] = slrs[0]  # memory readers: the host-started kernel owns every m_axi argument

@@ -1,0 +1,185 @@
+// asymap HLS library: an on-chip MAC engine whose PE lanes are split over two SLRs ("lane split").
+//
+// A layer whose engine does not fit in what is left of one super logic region can have its PE
+// lanes cut in two (plan.json `layers[].slr_lanes = [[s, k], [s+1, P-k]]`, docs/deploy.md): lanes
+// 0..k-1 of every output fold are computed in SLR s, lanes k..P-1 in SLR s+1. The engine is the
+// same process chain as conv.h's conv2d / conv1x1 (gearbox -> [window generator] -> MVAU ->
+// gearbox), cut behind the window generator:
+//
+//   half A (SLR s):   gearbox -> [swg] -> fork2 ---------> mvau<CA> (PE = k) ---- ra ----\
+//                                           \---- xb (the window / input words) ----\    |
+//   half B (SLR s+1):                                     mvau<CB> (PE = P-k) -> zip_lanes -> gearbox
+//
+// fork2 (stream_utils.h) is the dup, finn-hlslib's DuplicateStreams: one word in, the same word to
+// both halves, II=1. zip_lanes joins half A's k-byte fold words and half B's (P-k)-byte fold
+// words into the P-byte fold word the unsplit MVAU would have written, II=1 (the finn-hlslib
+// StreamingDataWidthConverter idiom: one flattened pipelined loop, one read of each input and one
+// write per iteration). Each half is an ordinary `mvau` over its own config (CA: PE = k, CB: PE =
+// P-k, both with NF = out_cp / P output folds, the layer's SIMD and KPAR) and its own weight, bias
+// and requantization rows: the generator keeps lanes 0..k-1 (k..P-1) of every fold (codegen
+// segment_blocks.lane_half). Both halves therefore run the same folds in lockstep: the same
+// iterations per output pixel as the unsplit engine, so the engine's interval is unchanged; what
+// the split adds is latency (the dup, the zip and the SLR crossing registers), a few cycles.
+//
+// The two streams between the halves (xb: the duplicated window/input words; ra: half A's results)
+// are the only ones that cross the SLR boundary; each is a plain FIFO with one producer and one
+// consumer (UG1399 "Dataflow": canonical form), so the generated design can cut the region
+// between the two halves into one kernel per SLR (codegen/segment_slr.py) joined by
+// stream_connect. Their words are `bytes<N>` structs, aggregated into one N*8-bit AXI4-Stream
+// TDATA on a kernel port (UG1399 "Pragma HLS aggregate": structs on stream interfaces are
+// aggregated), which keeps the window word clear of ap_int's width limit.
+//
+// C-sim cycle counting (csim_count.h): half A begins the engine's record (input gearbox, window
+// generator, MVAU A), half B adds MVAU B, merged with MVAU A into the one MVAU they replace
+// (ASYMAP_CSIM_MERGE_LANES), and the output gearbox, and ends the engine with the unsplit engine's
+// slots (conv.h conv2d_slots / pointwise_slots): the count equals the unsplit engine's, which is
+// what the cost model charges. The dup and the zip are register stages counted, like the SLR
+// crossing, in latency. The two halves must run one right after the other in sequential C-sim
+// (the generator places half A last in SLR s and half B first in SLR s+1).
+#ifndef ASYMAP_LANESPLIT_H
+#define ASYMAP_LANESPLIT_H
+
+#include "asymap/conv.h"
+
+namespace asymap {
+
+// Join KA lanes of half A and KB lanes of half B into one fold word of KA+KB lanes, N words.
+template <unsigned KA, unsigned KB, unsigned N>
+void zip_lanes(hls::stream<bytes<KA> > &a, hls::stream<bytes<KB> > &b, hls::stream<bytes<KA + KB> > &out) {
+zip_loop:
+    for (unsigned i = 0; i < N; ++i) {
+#pragma HLS PIPELINE II = 1
+        bytes<KA> x = a.read();
+        bytes<KB> y = b.read();
+        bytes<KA + KB> z;
+        for (unsigned p = 0; p < KA; ++p) {
+#pragma HLS UNROLL
+            z.b[p] = x.b[p];
+        }
+        for (unsigned p = 0; p < KB; ++p) {
+#pragma HLS UNROLL
+            z.b[KA + p] = y.b[p];
+        }
+        out.write(z);
+    }
+}
+
+// The half configs must describe the lanes of the layer config CFG: same folds, SIMD and KPAR.
+template <class CFG, class CH>
+struct lane_half_check {
+    static_assert(CFG::groups == 1 && CH::groups == 1, "lane split: standard convolutions and fc only");
+    static_assert(CH::pe < CFG::pe && CH::out_cp == CFG::out_cp / CFG::pe * CH::pe && CH::out_c == CH::out_cp,
+                  "lane split: a half has fewer lanes and the layer's NF folds, no padding of its own");
+    static_assert(CH::simd == CFG::simd && CH::kpar == CFG::kpar && CH::in_c == CFG::in_c &&
+                      CH::kh == CFG::kh && CH::kw == CFG::kw,
+                  "lane split: a half reads the layer's window words");
+    static_assert(conv_shape<CH>::XN == conv_shape<CFG>::XN && conv_shape<CH>::STEPS == conv_shape<CFG>::STEPS,
+                  "lane split: both halves take the unsplit MVAU's words and steps");
+    static const bool ok = true;
+};
+
+// Half A of a KxK engine: input gearbox, window generator, dup, MVAU over lanes 0..k-1.
+// `xb`: the window words for half B; `ra`: this half's fold words.
+template <class CFG, class CA>
+void conv2d_lanes_a(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<bytes<conv_shape<CFG>::XN> > &xb,
+                    hls::stream<bytes<CA::pe> > &ra, const uint64_t w[CA::rom_words], const int32_t bias[CA::out_cp],
+                    const int32_t mult[CA::out_cp], const uint8_t shift[CA::out_cp]) {
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = CA::rom_wpr
+#pragma HLS BIND_STORAGE variable = w type = rom_1p impl = bram
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CA::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CA::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CA::pe
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
+    typedef conv_shape<CFG> X;
+    typedef conv_swg_cfg<CFG> WC;
+    static_assert(lane_half_check<CFG, CA>::ok, "");
+    ASYMAP_CSIM_ENGINE_BEGIN();
+#pragma HLS DATAFLOW
+    hls::stream<bytes<X::BW> > words("lanes_words");
+#pragma HLS STREAM variable = words depth = WC::lw + 2
+#pragma HLS BIND_STORAGE variable = words type = fifo impl = srl
+    hls::stream<bytes<X::XN> > wins("lanes_windows"), xa("lanes_windows_a");
+#pragma HLS STREAM variable = wins depth = 2
+#pragma HLS STREAM variable = xa depth = 2
+    ASYMAP_SIM_DEPTH_FIXED(words, WC::lw + 2);
+    ASYMAP_SIM_DEPTH_FIXED(wins, 2);
+    ASYMAP_SIM_DEPTH_FIXED(xa, 2);
+    ASYMAP_DATAFLOW(df);
+    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, X::BW, X::IIT, X::IIT, X::IPIX / X::IPP>(in, words)));
+    ASYMAP_PROCESS(df, swg<WC>(words, wins));
+    ASYMAP_PROCESS(df, (fork2<bytes<X::XN>, X::OPIX * X::STEPS>(wins, xa, xb)));
+    ASYMAP_PROCESS(df, (mvau<CA, false>(xa, ra, w, bias, mult, shift)));
+    ASYMAP_DATAFLOW_RUN(df);
+}
+
+// Half A of a 1x1/fc engine: input gearbox, dup, MVAU over lanes 0..k-1 (each half keeps the
+// pixel's SF input words in its own MVAU input buffer for the other folds, as conv1x1 does).
+template <class CFG, class CA>
+void pointwise_lanes_a(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<bytes<conv_shape<CFG>::XN> > &xb,
+                       hls::stream<bytes<CA::pe> > &ra, const uint64_t w[CA::rom_words], const int32_t bias[CA::out_cp],
+                       const int32_t mult[CA::out_cp], const uint8_t shift[CA::out_cp]) {
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = CA::rom_wpr
+#pragma HLS BIND_STORAGE variable = w type = rom_1p impl = bram
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CA::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CA::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CA::pe
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
+    typedef conv_shape<CFG> X;
+    static_assert(lane_half_check<CFG, CA>::ok && CFG::kpar == 1 && CFG::kh == 1 && CFG::kw == 1, "1x1 engine");
+    ASYMAP_CSIM_ENGINE_BEGIN();
+#pragma HLS DATAFLOW
+    hls::stream<bytes<CFG::simd> > words("lanes_pw_words"), xa("lanes_pw_words_a");
+#pragma HLS STREAM variable = words depth = 2
+#pragma HLS STREAM variable = xa depth = X::SF + 2
+#pragma HLS BIND_STORAGE variable = xa type = fifo
+    ASYMAP_SIM_DEPTH_FIXED(words, 2);
+    ASYMAP_SIM_DEPTH_FIXED(xa, X::SF + 2);
+    ASYMAP_DATAFLOW(df);
+    ASYMAP_PROCESS(df, (gearbox<CFG::in_lanes, CFG::simd, X::IIT, X::IIT, X::IPIX / X::IPP>(in, words)));
+    ASYMAP_PROCESS(df, (fork2<bytes<CFG::simd>, X::IPIX * X::SF>(words, xa, xb)));
+    ASYMAP_PROCESS(df, (mvau<CA, true>(xa, ra, w, bias, mult, shift)));
+    ASYMAP_DATAFLOW_RUN(df);
+}
+
+// Half B (both engines): MVAU over lanes k..P-1, zip with half A's fold words, output gearbox.
+// SLOTS: the unsplit engine's C-sim slots (conv2d_slots<CFG> or pointwise_slots<CFG>); REUSE: the
+// 1x1/fc MVAU (input words kept for the other folds) or the KxK one (window words once per fold).
+template <class CFG, class CB, class SLOTS, bool REUSE>
+void mac_lanes_b(hls::stream<bytes<conv_shape<CFG>::XN> > &xb, hls::stream<bytes<CFG::pe - CB::pe> > &ra,
+                 hls::stream<ap_uint<8 * CFG::out_lanes> > &out, const uint64_t w[CB::rom_words],
+                 const int32_t bias[CB::out_cp], const int32_t mult[CB::out_cp], const uint8_t shift[CB::out_cp]) {
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = CB::rom_wpr
+#pragma HLS BIND_STORAGE variable = w type = rom_1p impl = bram
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CB::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CB::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CB::pe
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = mult type = rom_1p impl = lutram
+#pragma HLS BIND_STORAGE variable = shift type = rom_1p impl = lutram
+    typedef conv_shape<CFG> X;
+    const unsigned KA = CFG::pe - CB::pe;
+    static_assert(lane_half_check<CFG, CB>::ok && KA >= 1, "");
+#pragma HLS DATAFLOW
+    hls::stream<bytes<CB::pe> > rb("lanes_results_b");
+#pragma HLS STREAM variable = rb depth = 2
+    hls::stream<bytes<CFG::pe> > res("lanes_results");
+#pragma HLS STREAM variable = res depth = 2
+#pragma HLS BIND_STORAGE variable = res type = fifo impl = srl
+    ASYMAP_SIM_DEPTH_FIXED(rb, 2);
+    ASYMAP_SIM_DEPTH_FIXED(res, 2);
+    ASYMAP_DATAFLOW(df);
+    ASYMAP_PROCESS(df, (mvau<CB, REUSE>(xb, rb, w, bias, mult, shift)));
+    ASYMAP_CSIM_MERGE_LANES();  // sequential C-sim only: MVAU B and MVAU A count as one MVAU
+    ASYMAP_PROCESS(df, (zip_lanes<KA, CB::pe, X::OPIX * X::NF>(ra, rb, res)));
+    ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT, X::OPIX / X::OPP>(res, out)));
+    ASYMAP_DATAFLOW_RUN(df);
+    ASYMAP_CSIM_ENGINE_END(SLOTS::n, SLOTS());
+}
+
+}  // namespace asymap
+
+#endif
