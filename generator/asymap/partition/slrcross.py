@@ -14,7 +14,11 @@ change to the interval):
 * one ``wmem`` word (512 bits) per off-chip-weight layer beyond the first SLR, and one 64-bit
   preload stream per URAM-weight layer there: the kernel the host starts, in the first SLR, owns
   every memory port and streams the weights across;
-* the receiver's one-bit per-image verdict, from the first SLR to the last.
+* the receiver's one-bit per-image verdict, from the first SLR to the last;
+* for a layer whose PE lanes are split over SLRs s and s+1 (plan.json ``slr_lanes``,
+  hls/include/asymap/lanesplit.h): its input is read in s (the window generator), its output made
+  in s+1 (the zip), and two streams cross from s to s+1: the duplicated window/input word
+  (KPAR*SIMD bytes) and half A's k result lanes.
 Not counted: the platform's own crossings (its memory and host interconnect).
 
 The SLLs per boundary are the board file's ``slls`` (with ``slls_source``). AMD gives no fixed figure
@@ -28,8 +32,9 @@ may use, not the device's wires) and is refused beyond that.
 from __future__ import annotations
 
 from asymap.errors import UserError
+from asymap.frontend import ir
 from asymap.frontend.ir import Graph
-from asymap.lanes import port_bytes
+from asymap.lanes import fit_factor, port_bytes
 from asymap.partition.planfile import BoardPlan
 
 SLL_SHARE = 0.8
@@ -50,6 +55,29 @@ def sll_limit(spec) -> int | None:
     return int(SLL_SHARE * spec.slls) if spec.slls else None
 
 
+def lanes_first(ly) -> int:
+    """k of a plan layer whose PE lanes are split over two SLRs (``slr_lanes`` = [[s, k], [s+1,
+    P-k]]), 0 for an ordinary layer."""
+    v = getattr(ly, "slr_lanes", None)
+    return int(v[0][1]) if v else 0
+
+
+def lane_split_bits(layer: ir.Layer, factors: dict, k: int) -> list[int]:
+    """Wires of the two streams from half A to half B of a lane-split engine (lanesplit.h): the
+    duplicated window word (KPAR*SIMD bytes, as codegen fits them: segment_blocks.mac_block) and
+    half A's ``k`` result lanes, each with its handshake."""
+    cin, _, _ = layer.in_shapes[0]
+    simd, kpar = int(factors.get("simd", 1)), int(factors.get("kpar", 1))
+    if layer.op == ir.FC:
+        cig, window = int(layer.in_shapes[0][0] * layer.in_shapes[0][1] * layer.in_shapes[0][2]), 1
+    else:
+        (kh, kw), (sh, sw) = layer.kernel, layer.stride
+        pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads) and layer.groups == 1
+        cig, window = cin // layer.groups, 1 if pointwise else kh * kw
+    word = fit_factor(cig, simd) * fit_factor(window, kpar)
+    return [8 * word + HANDSHAKE_BITS, 8 * k + HANDSHAKE_BITS]
+
+
 def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
     """Wires of the streams crossing each of the board's ``slrs - 1`` boundaries (the streams
     codegen/segment_slr.py makes cross, module docstring)."""
@@ -57,16 +85,19 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
         return []
     shapes = graph.tensor_shapes
     first = min(ly.slr for ly in bp.layers)
-    last = max(ly.slr for ly in bp.layers)
+    last = max(ly.slr + (1 if lanes_first(ly) else 0) for ly in bp.layers)
     made: dict[str, int] = {}  # tensor -> SLR it is produced in (received tensors: the first SLR)
     for ly in bp.layers:
-        made[graph.layers[ly.index].output] = ly.slr
+        made[graph.layers[ly.index].output] = ly.slr + (1 if lanes_first(ly) else 0)
     streams: list[tuple[int, int, int]] = []  # (from SLR, to SLR, wires)
     for ly in bp.layers:
         for t in graph.layers[ly.index].inputs:
             streams.append((made.get(t, first), ly.slr, stream_bits(shapes[t], bp.port_lanes)))
         if ly.weights in WEIGHT_STREAM_BITS:
             streams.append((first, ly.slr, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
+        if lanes_first(ly):
+            streams += [(ly.slr, ly.slr + 1, bits) for bits in
+                        lane_split_bits(graph.layers[ly.index], getattr(ly, "factors", {}) or {}, lanes_first(ly))]
     for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR
         streams.append((made.get(t, first), last, stream_bits(shapes[t], bp.port_lanes)))
     streams.append((first, last, 1 + HANDSHAKE_BITS))  # the receiver's per-image verdict
