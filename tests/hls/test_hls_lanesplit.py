@@ -111,11 +111,25 @@ def test_lane_split_segment_bit_exact_with_unsplit_cycles(case, tmp_path):
     assert cycles == want
 
 
+def test_lane_split_with_uram_weights(tmp_path):
+    """URAM ("preload") weights: each half fills its own table from its own start-up stream."""
+    b = GraphBuilder((5, 9, 7), seed=4)
+    factors, split, _ = _conv1x1_then_fc(b)
+    factors = {**factors, 0: (6, 5)}
+    split = {0: 2, 2: 3}
+    qg, vals = b.build()
+    code, outs = csim_segment(tmp_path, qg, vals, 0, len(qg.layers) - 1, factors=factors, lanes_split=split,
+                              preload={0, 2}, repeat=2)
+    assert_matches(outs, vals)
+    assert code.source.count("_lanes_a_preload<") == 2 and code.source.count("mac_lanes_b_preload<") == 2
+    assert code.wpre is not None and "_a_w" not in code.weights["weights.h"]
+
+
 def test_lane_split_refuses_what_it_cannot_split(tmp_path):
     b = GraphBuilder((5, 9, 7), seed=7)
     b.conv("x", 6, k=3)
     qg, vals = b.build()
     with pytest.raises(ValueError, match="must be 1..3"):
         csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 5)}, lanes_split={0: 4})
-    with pytest.raises(ValueError, match="on-chip weights"):
+    with pytest.raises(ValueError, match="on-chip or URAM weights"):
         csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 5)}, lanes_split={0: 1}, offchip={0})

@@ -300,12 +300,18 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             streams.append({"name": r, "type": f"hls::stream<asymap::bytes<{code.lanes['a_bytes']}> >",
                             "depth": LANES_FIFO_DEPTH})
             s0 = (slr_of or {}).get(layer.index, 0)
-            calls.append({"func": code.func, "args": args[:-1] + [x, r] + code.consts, "reads": reads,
+            pre = []  # URAM weights: one start-up stream per half
+            for half, ld in zip("ab", code.lanes["preload"]):
+                pre.append(f"p_{ident}_{half}")
+                streams.append({"name": pre[-1], "type": "hls::stream<ap_uint<64> >", "depth": 2})
+                loads.append({"stream": pre[-1], **ld})
+            pa, pb = (pre[:1], pre[1:]) if pre else ([], [])
+            calls.append({"func": code.func, "args": args[:-1] + [x, r] + pa + code.consts, "reads": reads + pa,
                           "writes": [x, r], "slr": s0,
                           "comment": f"layer {layer.index}: {layer.op} ({ident}), lanes 0..{code.lanes['a_bytes'] - 1}"
                                      " of every fold (lane split, half A)"})
-            calls.append({"func": code.lanes["func"], "args": [x, r, edst] + code.lanes["consts"], "reads": [x, r],
-                          "writes": [edst], "slr": s0 + 1,
+            calls.append({"func": code.lanes["func"], "args": [x, r, edst] + pb + code.lanes["consts"],
+                          "reads": [x, r] + pb, "writes": [edst], "slr": s0 + 1,
                           "comment": f"layer {layer.index}: {layer.op} ({ident}), the other lanes and the zip "
                                      "(lane split, half B)"})
         else:

@@ -276,10 +276,10 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
     ]
     tail = [f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"]
     if lanes_a:
-        if offchip or preload or groups != 1:
-            raise ValueError(f"{ident}: a lane-split engine needs on-chip weights and groups = 1")
+        if offchip or groups != 1:
+            raise ValueError(f"{ident}: a lane-split engine needs on-chip or URAM weights and groups = 1")
         ctx.arrays = ctx.arrays[:-3]  # each half gets its own rows
-        return lane_split_call(ctx, ident, engine, fields, w, ql, pe, simd, kpar, lanes_a, cout_p)
+        return lane_split_call(ctx, ident, engine, fields, w, ql, pe, simd, kpar, lanes_a, cout_p, preload)
     if preload:  # URAM has no bitstream initialization: the words go to the start-up image
         offset = len(ctx.wpre) // 8
         ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
@@ -307,10 +307,12 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
 
 
 def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.ndarray, ql: QLayer, pe: int,
-                    simd: int, kpar: int, k: int, cout_p: int) -> BlockCall:
+                    simd: int, kpar: int, k: int, cout_p: int, preload: bool = False) -> BlockCall:
     """The two halves of a lane-split on-chip engine (lanesplit.h): the layer's config (its window
     generator, gearboxes and NF folds), one config per half (PE = k and PE - k, each half's NF folds
-    of its lanes as its own channels) and each half's weight rows, bias and requantization rows."""
+    of its lanes as its own channels) and each half's weight rows, bias and requantization rows.
+    ``preload``: each half's ROM words go to the URAM start-up image instead of a ROM table
+    (``lanes["preload"]``: half A's and half B's {"offset", "words"} in it)."""
     if not 1 <= k < pe:
         raise ValueError(f"{ident}: slr_lanes gives {k} lanes to the first SLR; the engine has pe={pe}, so "
                          f"it must be 1..{pe - 1}")
@@ -318,7 +320,7 @@ def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.
     if cig == 1 and cout_p // pe * min(k, pe - k) == 1:  # conv_shape would read a half as depthwise
         raise ValueError(f"{ident}: a lane split of a one-channel input needs two or more channels per half")
     ns, cfg = ctx.ns, f"{ident}_cfg"
-    calls = []
+    calls, loads = [], []
     for half, (lo, hi) in zip("ab", ((0, k), (k, pe))):
         n = cout_p // pe * (hi - lo)
         rows = weight_rows(lane_half(w, pe, lo, hi), hi - lo, simd, kpar)
@@ -329,19 +331,26 @@ def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.
                                                  f"engine, half {half.upper()}), {rows.shape[0]} weight rows",
                          "fields": [(t, nm, str(over[nm])) if nm in over else (t, nm, v) for t, nm, v in fields]})
         names = [f"{ident}_{half}_{x}" for x in ("w", "bias", "mult", "shift")]
+        if preload:  # URAM has no bitstream initialization: the words go to the start-up image
+            loads.append({"offset": len(ctx.wpre) // 8, "words": len(words)})
+            ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
+            names = names[1:]
+        else:
+            ctx.arrays.append(_array("uint64_t", names[0], [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE))
         ctx.arrays += [
-            _array("uint64_t", names[0], [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE),
-            _array("int32_t", names[1], _ints(lane_half(pad_channels(ql.bias, cout_p, 0), pe, lo, hi)), INT_PER_LINE),
-            _array("int32_t", names[2], _ints(lane_half(pad_channels(ql.mult, cout_p, 0), pe, lo, hi)), INT_PER_LINE),
-            _array("uint8_t", names[3], _ints(lane_half(pad_channels(ql.shift, cout_p, 1), pe, lo, hi)), INT_PER_LINE),
+            _array("int32_t", names[-3], _ints(lane_half(pad_channels(ql.bias, cout_p, 0), pe, lo, hi)), INT_PER_LINE),
+            _array("int32_t", names[-2], _ints(lane_half(pad_channels(ql.mult, cout_p, 0), pe, lo, hi)), INT_PER_LINE),
+            _array("uint8_t", names[-1], _ints(lane_half(pad_channels(ql.shift, cout_p, 1), pe, lo, hi)), INT_PER_LINE),
         ]
         calls.append([f"{ns}::{x}" for x in names])
     pw = engine != "conv2d"
     slots = f"asymap::{'pointwise' if pw else 'conv2d'}_slots<{ns}::{cfg}>"
-    return BlockCall(f"asymap::{'pointwise' if pw else 'conv2d'}_lanes_a<{ns}::{cfg}, {ns}::{ident}_a_cfg>", calls[0],
-                     lanes={"func": f"asymap::mac_lanes_b<{ns}::{cfg}, {ns}::{ident}_b_cfg, {slots}, "
+    pre = "_preload" if preload else ""
+    return BlockCall(f"asymap::{'pointwise' if pw else 'conv2d'}_lanes_a{pre}<{ns}::{cfg}, {ns}::{ident}_a_cfg>",
+                     calls[0],
+                     lanes={"func": f"asymap::mac_lanes_b{pre}<{ns}::{cfg}, {ns}::{ident}_b_cfg, {slots}, "
                                     f"{'true' if pw else 'false'}>",
-                            "consts": calls[1], "x_bytes": simd * kpar, "a_bytes": k})
+                            "consts": calls[1], "x_bytes": simd * kpar, "a_bytes": k, "preload": loads})
 
 
 def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> BlockCall:

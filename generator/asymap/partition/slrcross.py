@@ -18,7 +18,7 @@ change to the interval):
 * for a layer whose PE lanes are split over SLRs s and s+1 (plan.json ``slr_lanes``,
   hls/include/asymap/lanesplit.h): its input is read in s (the window generator), its output made
   in s+1 (the zip), and two streams cross from s to s+1: the duplicated window/input word
-  (KPAR*SIMD bytes) and half A's k result lanes.
+  (KPAR*SIMD bytes) and half A's k result lanes; URAM weights come as one preload stream per half.
 Not counted: the platform's own crossings (its memory and host interconnect).
 
 The SLLs per boundary are the board file's ``slls`` (with ``slls_source``). AMD gives no fixed figure
@@ -98,6 +98,8 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
         if lanes_first(ly):
             streams += [(ly.slr, ly.slr + 1, bits) for bits in
                         lane_split_bits(graph.layers[ly.index], getattr(ly, "factors", {}) or {}, lanes_first(ly))]
+            if ly.weights == "preload":  # each half loads its own URAM table: half B's words too
+                streams.append((first, ly.slr + 1, WEIGHT_STREAM_BITS["preload"] + HANDSHAKE_BITS))
     for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR
         streams.append((made.get(t, first), last, stream_bits(shapes[t], bp.port_lanes)))
     streams.append((first, last, 1 + HANDSHAKE_BITS))  # the receiver's per-image verdict

@@ -40,6 +40,7 @@
 #define ASYMAP_LANESPLIT_H
 
 #include "asymap/conv.h"
+#include "asymap/preload.h"
 
 namespace asymap {
 
@@ -178,6 +179,43 @@ void mac_lanes_b(hls::stream<bytes<conv_shape<CFG>::XN> > &xb, hls::stream<bytes
     ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT, X::OPIX / X::OPP>(res, out)));
     ASYMAP_DATAFLOW_RUN(df);
     ASYMAP_CSIM_ENGINE_END(SLOTS::n, SLOTS());
+}
+
+// Weights in URAM (preload.h): each half owns its URAM table and fills it from its own stream of
+// the start-up image on its first call (the segment's loader sends half A's words, then half B's:
+// half A takes all of its words before it reads an activation, so B's words always get through).
+template <class CFG, class CA>
+void conv2d_lanes_a_preload(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<bytes<conv_shape<CFG>::XN> > &xb,
+                            hls::stream<bytes<CA::pe> > &ra, hls::stream<pword_t> &ws, const int32_t bias[CA::out_cp],
+                            const int32_t mult[CA::out_cp], const uint8_t shift[CA::out_cp]) {
+    static uint64_t w[CA::rom_words];
+#pragma HLS BIND_STORAGE variable = w type = ram_t2p impl = uram
+    static bool loaded = false;
+    preload_take<CA::rom_words>(ws, w, loaded);
+    conv2d_lanes_a<CFG, CA>(in, xb, ra, w, bias, mult, shift);
+}
+
+template <class CFG, class CA>
+void pointwise_lanes_a_preload(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
+                               hls::stream<bytes<conv_shape<CFG>::XN> > &xb, hls::stream<bytes<CA::pe> > &ra,
+                               hls::stream<pword_t> &ws, const int32_t bias[CA::out_cp], const int32_t mult[CA::out_cp],
+                               const uint8_t shift[CA::out_cp]) {
+    static uint64_t w[CA::rom_words];
+#pragma HLS BIND_STORAGE variable = w type = ram_t2p impl = uram
+    static bool loaded = false;
+    preload_take<CA::rom_words>(ws, w, loaded);
+    pointwise_lanes_a<CFG, CA>(in, xb, ra, w, bias, mult, shift);
+}
+
+template <class CFG, class CB, class SLOTS, bool REUSE>
+void mac_lanes_b_preload(hls::stream<bytes<conv_shape<CFG>::XN> > &xb, hls::stream<bytes<CFG::pe - CB::pe> > &ra,
+                         hls::stream<ap_uint<8 * CFG::out_lanes> > &out, hls::stream<pword_t> &ws,
+                         const int32_t bias[CB::out_cp], const int32_t mult[CB::out_cp], const uint8_t shift[CB::out_cp]) {
+    static uint64_t w[CB::rom_words];
+#pragma HLS BIND_STORAGE variable = w type = ram_t2p impl = uram
+    static bool loaded = false;
+    preload_take<CB::rom_words>(ws, w, loaded);
+    mac_lanes_b<CFG, CB, SLOTS, REUSE>(xb, ra, out, w, bias, mult, shift);
 }
 
 }  // namespace asymap
