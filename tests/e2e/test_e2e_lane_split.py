@@ -77,6 +77,7 @@ def _model(path: Path) -> None:
 
 
 URAM = {1: "preload", 4: "preload"}  # the split 1x1 and fc with their weights in URAM, loaded at start-up
+OFFCHIP = {0: "offchip", 4: "offchip"}  # the split stem and fc streaming their weights from DDR
 
 
 def _plan(split: bool = True, layers=LAYERS, weights: dict | None = None) -> dict:
@@ -145,25 +146,33 @@ def test_lane_split_layers_run_bit_exact_over_slr_kernels(setup):
             assert p.read_bytes() == (again / p.relative_to(out)).read_bytes(), p.relative_to(out)
 
 
-def test_lane_split_layers_with_uram_weights(setup):
-    """Each half of a split layer with URAM weights owns its table and its start-up stream (the
-    first kernel reads `wpre` and sends half B's words across to SLR s+1)."""
+@pytest.mark.parametrize("weights", [URAM, OFFCHIP], ids=["uram", "offchip"])
+def test_lane_split_layers_with_uram_or_offchip_weights(setup, weights):
+    """URAM: each half owns its table and its start-up stream (the first kernel reads `wpre` and
+    sends half B's words across to SLR s+1). Off-chip: the layer keeps one region of whole rows and
+    one reader; its unpacker and split_rows sit in SLR s and half B's lanes of each row cross."""
     d = setup
-    out = _gen(d, "uram", _plan(weights=URAM))
+    uram = weights is URAM
+    out = _gen(d, "uram" if uram else "ddr", _plan(weights=weights))
     (b,) = json.loads((out / "chain.json").read_text())["boards"]
     streams = {x["stream"]: x for x in b["slr"]["streams"]}
-    assert {"p_L1_expand_a", "p_L1_expand_b", "p_L4_fc_b"} <= set(streams)
-    assert streams["p_L4_fc_b"]["to"].startswith("top_big_slr3.")
-    assert (out / b["dir"] / "weights" / "wpre.bin").is_file()
+    if uram:
+        assert {"p_L1_expand_a", "p_L1_expand_b", "p_L4_fc_b"} <= set(streams)
+        assert streams["p_L4_fc_b"]["to"].startswith("top_big_slr3.")
+    else:
+        assert {"q_L4_fc", "wb_L0_stem", "wb_L4_fc"} <= set(streams) and "wa_L0_stem" not in streams
+        assert streams["wb_L4_fc"]["from"].startswith("top_big_slr2.") and streams["wb_L4_fc"]["to"].startswith(
+            "top_big_slr3.")
+    assert (out / b["dir"] / "weights" / ("wpre.bin" if uram else "wmem.bin")).is_file()
     res = verify(out, jobs=2, quiet=True, fifo_slack=FIFO_SLACK)
     assert res.ok, [(x.name, x.status, x.problems[:3]) for x in res.boards]
 
 
-@pytest.mark.parametrize("weights", [None, URAM], ids=["onchip", "uram"])
+@pytest.mark.parametrize("weights", [{}, URAM, OFFCHIP], ids=["onchip", "uram", "offchip"])
 def test_slr_crossing_charge_counts_the_lane_split_streams(setup, weights):
     d = setup
     plan = _plan(weights=weights)
-    out = _gen(d, f"count_{bool(weights)}", plan)
+    out = _gen(d, f"count_{'_'.join(sorted(set(weights.values())))}", plan)
     (b,) = json.loads((out / "chain.json").read_text())["boards"]
     top = (out / b["dir"] / "top.cpp").read_text()
     slr_of = {k["kernel"]: k["slr"] for k in b["slr"]["kernels"]}
@@ -203,14 +212,13 @@ def test_vivado_flow_board_gets_lane_split_ips(setup):
     ({1: [[1, 6], [2, 0]]}, "slr_lanes must be"),  # k = P
     ({1: [[0, 4], [1, 2]]}, "slr_lanes must be"),  # not the layer's slr
     ({3: [[2, 4], [3, 4]]}, "conv \\(groups 1\\) or fc"),  # a pooling layer
-    ({4: "offchip"}, "the plan streams them"),  # streamed weights on a split layer
 ])
 def test_bad_slr_lanes_are_refused_in_one_line(setup, change, match):
     d = setup
     plan = _plan()
     for ly in plan["boards"][0]["layers"]:
         if ly["index"] in change:
-            ly["weights" if isinstance(change[ly["index"]], str) else "slr_lanes"] = change[ly["index"]]
+            ly["slr_lanes"] = change[ly["index"]]
     with pytest.raises(UserError, match=match) as e:
         _gen(d, "bad", plan)
     assert "\n" not in str(e.value) and not (d / "bad").exists()

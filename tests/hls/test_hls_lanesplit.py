@@ -125,11 +125,35 @@ def test_lane_split_with_uram_weights(tmp_path):
     assert code.wpre is not None and "_a_w" not in code.weights["weights.h"]
 
 
+OFFCHIP = [((5, 9, 7), {0: (4, 5), 2: (4, 2)}, {0: 1, 2: 3}, lambda b: b.fc(b.gap(b.conv("x", 10, k=3, s=2)), 7)),
+           # a wide RGB input port: the off-chip engine's width adapter sits in front of half A
+           ((3, 10, 8), {0: (6, 3)}, {0: 4}, lambda b: b.conv("x", 12, k=3, p=1))]
+
+
+@pytest.mark.parametrize("shape, factors, split, build", OFFCHIP, ids=["conv_fc", "wide_input"])
+def test_lane_split_with_offchip_weights(shape, factors, split, build, tmp_path):
+    """Off-chip weights: one region of whole rows, split_rows deals each half its lanes; the
+    halves run conv_offchip's loops in lockstep and count the unsplit engine's cycles."""
+    b = GraphBuilder(shape, seed=9)
+    build(b)
+    qg, vals = b.build()
+    (tmp_path / "split").mkdir()
+    (tmp_path / "flat").mkdir()
+    offchip = set(split)
+    code, outs = csim_segment(tmp_path / "split", qg, vals, 0, len(qg.layers) - 1, factors=factors,
+                              lanes_split=split, offchip=offchip, repeat=2)
+    assert_matches(outs, vals)
+    flat, fouts = csim_segment(tmp_path / "flat", qg, vals, 0, len(qg.layers) - 1, factors=factors, offchip=offchip)
+    assert_matches(fouts, vals)
+    assert code.source.count("conv_offchip_lanes_a<") == len(split) == code.source.count("split_rows<")
+    assert code.wmem == flat.wmem  # the same image of whole rows
+    assert int((tmp_path / "split" / "csim_cycles.txt").read_text()) == \
+        2 * int((tmp_path / "flat" / "csim_cycles.txt").read_text())  # two images
+
+
 def test_lane_split_refuses_what_it_cannot_split(tmp_path):
     b = GraphBuilder((5, 9, 7), seed=7)
     b.conv("x", 6, k=3)
     qg, vals = b.build()
     with pytest.raises(ValueError, match="must be 1..3"):
         csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 5)}, lanes_split={0: 4})
-    with pytest.raises(ValueError, match="on-chip or URAM weights"):
-        csim_segment(tmp_path, qg, vals, 0, 0, factors={0: (4, 5)}, lanes_split={0: 1}, offchip={0})

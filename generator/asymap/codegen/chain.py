@@ -329,9 +329,6 @@ def _slr_lanes(layer: dict, gl, board: str, slr: int) -> int:
     if gl.op not in (ir.CONV, ir.FC) or (gl.op == ir.CONV and gl.groups != 1):
         raise UserError(f"{where}: slr_lanes splits the PE lanes of a conv (groups 1) or fc engine; "
                         f"{gl.name!r} is a {gl.op}{' with groups' if gl.op == ir.CONV else ''}; re-run 'asymap plan'")
-    if layer.get("weights", "onchip") == "offchip":
-        raise UserError(f"{where}: a lane-split engine ('slr_lanes') needs on-chip or URAM ('preload') weights, "
-                        "the plan streams them ('offchip'); re-run 'asymap plan'")
     return v[0][1]
 
 

@@ -306,7 +306,15 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
                 streams.append({"name": pre[-1], "type": "hls::stream<ap_uint<64> >", "depth": 2})
                 loads.append({"stream": pre[-1], **ld})
             pa, pb = (pre[:1], pre[1:]) if pre else ([], [])
-            calls.append({"func": code.func, "args": args[:-1] + [x, r] + pa + code.consts, "reads": reads + pa,
+            if code.reader is not None:  # off-chip: the layer's whole rows, dealt to the halves by lanes
+                ra_b, rb_b, nrows = code.lanes["rows"]
+                pa, pb = [f"wa_{ident}"], [f"wb_{ident}"]
+                for nm, nb in ((pa[0], ra_b), (pb[0], rb_b)):
+                    streams.append({"name": nm, "type": f"hls::stream<asymap::wrow<{nb}> >", "depth": LANES_FIFO_DEPTH})
+                calls.append({"func": f"asymap::split_rows<{ra_b}, {rb_b}, {nrows}>", "args": [wname, pa[0], pb[0]],
+                              "reads": [wname], "writes": [pa[0], pb[0]], "slr": s0,
+                              "comment": f"off-chip weight rows of {ident}, dealt to the two halves by lanes"})
+            calls.append({"func": code.func, "args": [reads[0], x, r] + pa + code.consts, "reads": [reads[0]] + pa,
                           "writes": [x, r], "slr": s0,
                           "comment": f"layer {layer.index}: {layer.op} ({ident}), lanes 0..{code.lanes['a_bytes'] - 1}"
                                      " of every fold (lane split, half A)"})
@@ -324,6 +332,8 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
                           "writes": [dst]})
         for c in calls[n0:]:
             c["layer"] = layer.index
+            if code.lanes is not None and "slr" not in c:  # adapters, unpacker: beside the half they serve
+                c["slr"] = (slr_of or {}).get(layer.index, 0) + (1 if edst in c["reads"] else 0)
         if dst != out_id.get(t):
             distribute(t, dst, t_id[t])
 

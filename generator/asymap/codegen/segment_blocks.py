@@ -276,10 +276,15 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
     ]
     tail = [f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"]
     if lanes_a:
-        if offchip or groups != 1:
-            raise ValueError(f"{ident}: a lane-split engine needs on-chip or URAM weights and groups = 1")
+        if groups != 1:
+            raise ValueError(f"{ident}: a lane-split engine needs groups = 1")
         ctx.arrays = ctx.arrays[:-3]  # each half gets its own rows
-        return lane_split_call(ctx, ident, engine, fields, w, ql, pe, simd, kpar, lanes_a, cout_p, preload)
+        mode = "offchip" if offchip else "preload" if preload else "rom"
+        call = lane_split_call(ctx, ident, engine, fields, w, ql, pe, simd, kpar, lanes_a, cout_p, mode)
+        if offchip:  # one image of whole rows; split_rows (lanesplit.h) deals each half its lanes
+            call.reader = _offchip_reader(ctx, ident, rows, cig // simd)
+            call.adapt = adapt
+        return call
     if preload:  # URAM has no bitstream initialization: the words go to the start-up image
         offset = len(ctx.wpre) // 8
         ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
@@ -290,29 +295,35 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
             _array("uint64_t", f"{ident}_w", [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE)
         )
         return BlockCall(f"asymap::{engine}<{ns}::{cfg}>", [f"{ns}::{ident}_w", *tail])
-    # off-chip: rows go to the wmem image, a reader process feeds them through a stream
+    okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
+    return BlockCall(f"asymap::{okind}<{ns}::{cfg}>", tail, _offchip_reader(ctx, ident, rows, cig // simd), adapt=adapt)
+
+
+def _offchip_reader(ctx: BlockCtx, ident: str, rows: np.ndarray, sf: int) -> dict:
+    """Off-chip weights: the rows go to the wmem image and a reader process feeds them through a
+    stream (its config struct, row bytes and FIFO depth, for segment.py)."""
     offset = len(ctx.wmem) // WMEM_WORD_BYTES
     image = pack_offchip(rows)
     ctx.wmem += image
-    rb = pe * kpar * simd
+    rb = int(rows.shape[1])
     reps = 1  # conv_offchip: output folds outer, every weight row read once per image
     rcfg = f"{ident}_wcfg"
     ctx.cfgs.append({"name": rcfg, "comment": f"off-chip weight reader of {ident}", "fields": [
         _u("rows", rows.shape[0]), _u("row_bytes", rb), _u("slot_bytes", slot_bytes(rb)),
         _u("words", len(image) // WMEM_WORD_BYTES), _u("offset", offset), _u("reps", reps),
     ]})
-    okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
-    return BlockCall(f"asymap::{okind}<{ns}::{cfg}>", tail,
-                     {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}, adapt=adapt)
+    return {"cfg": f"{ctx.ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * sf)}
 
 
 def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.ndarray, ql: QLayer, pe: int,
-                    simd: int, kpar: int, k: int, cout_p: int, preload: bool = False) -> BlockCall:
+                    simd: int, kpar: int, k: int, cout_p: int, mode: str = "rom") -> BlockCall:
     """The two halves of a lane-split on-chip engine (lanesplit.h): the layer's config (its window
     generator, gearboxes and NF folds), one config per half (PE = k and PE - k, each half's NF folds
     of its lanes as its own channels) and each half's weight rows, bias and requantization rows.
-    ``preload``: each half's ROM words go to the URAM start-up image instead of a ROM table
-    (``lanes["preload"]``: half A's and half B's {"offset", "words"} in it)."""
+    ``mode`` "preload": each half's ROM words go to the URAM start-up image instead of a ROM table
+    (``lanes["preload"]``: half A's and half B's {"offset", "words"} in it); "offchip": the engine
+    is conv_offchip's halves and the rows come from the layer's off-chip reader (the caller adds it;
+    ``lanes["rows"]``: each half's row bytes and the rows per image, for split_rows)."""
     if not 1 <= k < pe:
         raise ValueError(f"{ident}: slr_lanes gives {k} lanes to the first SLR; the engine has pe={pe}, so "
                          f"it must be 1..{pe - 1}")
@@ -331,7 +342,10 @@ def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.
                                                  f"engine, half {half.upper()}), {rows.shape[0]} weight rows",
                          "fields": [(t, nm, str(over[nm])) if nm in over else (t, nm, v) for t, nm, v in fields]})
         names = [f"{ident}_{half}_{x}" for x in ("w", "bias", "mult", "shift")]
-        if preload:  # URAM has no bitstream initialization: the words go to the start-up image
+        if mode == "offchip":
+            names = names[1:]
+            over["rom_words"] = 0
+        elif mode == "preload":  # URAM has no bitstream initialization: the words go to the start-up image
             loads.append({"offset": len(ctx.wpre) // 8, "words": len(words)})
             ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
             names = names[1:]
@@ -343,14 +357,17 @@ def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.
             _array("uint8_t", names[-1], _ints(lane_half(pad_channels(ql.shift, cout_p, 1), pe, lo, hi)), INT_PER_LINE),
         ]
         calls.append([f"{ns}::{x}" for x in names])
+    lanes = {"consts": calls[1], "x_bytes": simd * kpar, "a_bytes": k, "preload": loads}
+    if mode == "offchip":
+        lanes.update(func=f"asymap::conv_offchip_lanes_b<{ns}::{cfg}, {ns}::{ident}_b_cfg>",
+                     rows=(k * simd, (pe - k) * simd, rows.shape[0]))
+        return BlockCall(f"asymap::conv_offchip_lanes_a<{ns}::{cfg}, {ns}::{ident}_a_cfg>", calls[0], lanes=lanes)
     pw = engine != "conv2d"
     slots = f"asymap::{'pointwise' if pw else 'conv2d'}_slots<{ns}::{cfg}>"
-    pre = "_preload" if preload else ""
+    pre = "_preload" if mode == "preload" else ""
+    lanes["func"] = f"asymap::mac_lanes_b{pre}<{ns}::{cfg}, {ns}::{ident}_b_cfg, {slots}, {'true' if pw else 'false'}>"
     return BlockCall(f"asymap::{'pointwise' if pw else 'conv2d'}_lanes_a{pre}<{ns}::{cfg}, {ns}::{ident}_a_cfg>",
-                     calls[0],
-                     lanes={"func": f"asymap::mac_lanes_b{pre}<{ns}::{cfg}, {ns}::{ident}_b_cfg, {slots}, "
-                                    f"{'true' if pw else 'false'}>",
-                            "consts": calls[1], "x_bytes": simd * kpar, "a_bytes": k, "preload": loads})
+                     calls[0], lanes=lanes)
 
 
 def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> BlockCall:

@@ -18,7 +18,9 @@ change to the interval):
 * for a layer whose PE lanes are split over SLRs s and s+1 (plan.json ``slr_lanes``,
   hls/include/asymap/lanesplit.h): its input is read in s (the window generator), its output made
   in s+1 (the zip), and two streams cross from s to s+1: the duplicated window/input word
-  (KPAR*SIMD bytes) and half A's k result lanes; URAM weights come as one preload stream per half.
+  (KPAR*SIMD bytes) and half A's k result lanes; URAM weights come as one preload stream per half;
+  off-chip weights keep their one 512-bit word stream to SLR s, where each row is dealt by lanes
+  and half B's (P-k)*SIMD bytes cross to s+1.
 Not counted: the platform's own crossings (its memory and host interconnect).
 
 The SLLs per boundary are the board file's ``slls`` (with ``slls_source``). AMD gives no fixed figure
@@ -62,20 +64,33 @@ def lanes_first(ly) -> int:
     return int(v[0][1]) if v else 0
 
 
-def lane_split_bits(layer: ir.Layer, factors: dict, k: int) -> list[int]:
-    """Wires of the two streams from half A to half B of a lane-split engine (lanesplit.h): the
-    duplicated window word (KPAR*SIMD bytes, as codegen fits them: segment_blocks.mac_block) and
-    half A's ``k`` result lanes, each with its handshake."""
-    cin, _, _ = layer.in_shapes[0]
+def _word_bytes(layer: ir.Layer, factors: dict, offchip: bool) -> int:
+    """KPAR*SIMD: bytes of the window/input word a conv/fc engine takes per step, as codegen fits
+    the plan's factors (segment_blocks.mac_block: SIMD divides C_in/groups, KPAR the window of a
+    row-buffer engine; 1x1, fc and off-chip engines have KPAR 1)."""
+    c, h, w = (int(v) for v in layer.in_shapes[0])
     simd, kpar = int(factors.get("simd", 1)), int(factors.get("kpar", 1))
     if layer.op == ir.FC:
-        cig, window = int(layer.in_shapes[0][0] * layer.in_shapes[0][1] * layer.in_shapes[0][2]), 1
+        cig, window = c * h * w, 1
     else:
         (kh, kw), (sh, sw) = layer.kernel, layer.stride
         pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads) and layer.groups == 1
-        cig, window = cin // layer.groups, 1 if pointwise else kh * kw
-    word = fit_factor(cig, simd) * fit_factor(window, kpar)
-    return [8 * word + HANDSHAKE_BITS, 8 * k + HANDSHAKE_BITS]
+        cig, window = c // layer.groups, 1 if pointwise or offchip else kh * kw
+    return fit_factor(cig, simd) * fit_factor(window, kpar)
+
+
+def lane_split_bits(layer: ir.Layer, ly) -> list[int]:
+    """Wires of the streams from SLR s to s+1 that a lane-split engine adds (lanesplit.h), each with
+    its handshake: the duplicated window word, half A's k result lanes, and half B's own weights
+    where they come from SLR s (off-chip: its (P-k)*SIMD bytes of every row, dealt in SLR s) or
+    from the first SLR (URAM: its 64-bit start-up stream; counted by the caller's weight rule)."""
+    factors = getattr(ly, "factors", {}) or {}
+    offchip = ly.weights == "offchip"
+    word = _word_bytes(layer, factors, offchip)
+    bits = [8 * word + HANDSHAKE_BITS, 8 * lanes_first(ly) + HANDSHAKE_BITS]
+    if offchip:
+        bits.append(8 * word * int(ly.slr_lanes[1][1]) + HANDSHAKE_BITS)
+    return bits
 
 
 def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
@@ -96,8 +111,7 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
         if ly.weights in WEIGHT_STREAM_BITS:
             streams.append((first, ly.slr, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
         if lanes_first(ly):
-            streams += [(ly.slr, ly.slr + 1, bits) for bits in
-                        lane_split_bits(graph.layers[ly.index], getattr(ly, "factors", {}) or {}, lanes_first(ly))]
+            streams += [(ly.slr, ly.slr + 1, bits) for bits in lane_split_bits(graph.layers[ly.index], ly)]
             if ly.weights == "preload":  # each half loads its own URAM table: half B's words too
                 streams.append((first, ly.slr + 1, WEIGHT_STREAM_BITS["preload"] + HANDSHAKE_BITS))
     for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR

@@ -40,6 +40,7 @@
 #define ASYMAP_LANESPLIT_H
 
 #include "asymap/conv.h"
+#include "asymap/conv_offchip.h"
 #include "asymap/preload.h"
 
 namespace asymap {
@@ -216,6 +217,150 @@ void mac_lanes_b_preload(hls::stream<bytes<conv_shape<CFG>::XN> > &xb, hls::stre
     static bool loaded = false;
     preload_take<CB::rom_words>(ws, w, loaded);
     mac_lanes_b<CFG, CB, SLOTS, REUSE>(xb, ra, out, w, bias, mult, shift);
+}
+
+// ---- off-chip weights: conv_offchip's loops (conv_offchip.h) cut the same way -------------------
+//
+//   half A (SLR s):   oc_load -> ibuf -> compute (PE = k): each step's SIMD input word also to xb,
+//                     each fold's k results to ra
+//   half B (SLR s+1): compute (PE = P-k) on the words of xb; at each fold's end half A's k results
+//                     and its own P-k joined into the P-byte word of obuf -> oc_emit
+// The input tensor (ibuf) stays in SLR s, the output buffer (obuf) is in SLR s+1. The layer's
+// weights keep their one off-chip region of whole P-lane rows and their one reader; split_rows
+// (in SLR s) deals every row's lanes 0..k-1 to half A and the rest to half B, one row per cycle,
+// so each half gets its own weight stream. Both halves take one row per step during a fold's
+// first pixel, in lockstep with the xb words, so neither stream can starve the other.
+// C-sim: half B charges the unsplit engine's cycles (offchip_geom::cycles), half A nothing.
+
+// Deal each RA+RB-byte weight row's first RA bytes (lanes 0..k-1: byte p*SIMD + s) to `a` and the
+// rest to `b`; N rows.
+template <unsigned RA, unsigned RB, unsigned N>
+void split_rows(hls::stream<wrow<RA + RB> > &ws, hls::stream<wrow<RA> > &a, hls::stream<wrow<RB> > &b) {
+split_rows_loop:
+    for (unsigned i = 0; i < N; ++i) {
+#pragma HLS PIPELINE II = 1
+        wrow<RA + RB> r = ws.read();
+        wrow<RA> x;
+        wrow<RB> y;
+        for (unsigned j = 0; j < RA; ++j) {
+#pragma HLS UNROLL
+            x.w[j] = r.w[j];
+        }
+        for (unsigned j = 0; j < RB; ++j) {
+#pragma HLS UNROLL
+            y.w[j] = r.w[RA + j];
+        }
+        a.write(x);
+        b.write(y);
+    }
+}
+
+template <class CFG, class CA>
+void conv_offchip_lanes_a(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<bytes<CFG::simd> > &xb,
+                          hls::stream<bytes<CA::pe> > &ra, hls::stream<typename conv_types<CA>::wrow_t> &ws,
+                          const int32_t bias[CA::out_cp], const int32_t mult[CA::out_cp], const uint8_t shift[CA::out_cp]) {
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CA::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CA::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CA::pe
+    typedef offchip_geom<CFG> G;
+    typedef typename conv_types<CA>::wrow_t wrow_t;
+    static_assert(lane_half_check<CFG, CA>::ok && CFG::kpar == 1 && CFG::in_c % G::g == 0, "off-chip engine");
+    static byte_word<G::g> ibuf[G::ipix * G::gw];  // static: see conv_offchip
+#pragma HLS AGGREGATE variable = ibuf compact = bit
+#pragma HLS BIND_STORAGE variable = ibuf type = ram_s2p impl = bram
+    static wrow_t wbuf[G::fold];
+#pragma HLS AGGREGATE variable = wbuf compact = bit
+#pragma HLS BIND_STORAGE variable = wbuf type = ram_s2p impl = bram
+    oc_load<CFG>(in, ibuf);
+    oc_step st;
+    acc_t acc[CA::pe];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+oc_lanes_a:
+    for (unsigned t = 0; t < G::nf * G::opix * G::fold; ++t) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = wbuf inter RAW distance = G::fold true
+        wrow_t row = oc_row<CA>(ws, wbuf, st);
+        bytes<CFG::simd> xw = oc_x_word<CFG>(ibuf, st);
+        xb.write(xw);
+        act_t x[CA::pe][CFG::simd];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
+        for (unsigned p = 0; p < CA::pe; ++p) {
+#pragma HLS UNROLL
+            for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+                x[p][s] = byte_value<CFG::in_signed>(xw.b[s]);
+            }
+        }
+        byte_word<CA::pe> res;
+        bool done;
+        oc_mac<CA>(acc, x, row, st, bias, mult, shift, res, done);
+        if (done) {
+            bytes<CA::pe> y;
+            for (unsigned p = 0; p < CA::pe; ++p) {
+#pragma HLS UNROLL
+                y.b[p] = res.b[p];
+            }
+            ra.write(y);
+        }
+        st.advance<CFG>();
+    }
+}
+
+template <class CFG, class CB>
+void conv_offchip_lanes_b(hls::stream<bytes<CFG::simd> > &xb, hls::stream<bytes<CFG::pe - CB::pe> > &ra,
+                          hls::stream<ap_uint<8 * CFG::out_lanes> > &out, hls::stream<typename conv_types<CB>::wrow_t> &ws,
+                          const int32_t bias[CB::out_cp], const int32_t mult[CB::out_cp], const uint8_t shift[CB::out_cp]) {
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = CB::pe
+#pragma HLS ARRAY_PARTITION variable = mult cyclic factor = CB::pe
+#pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CB::pe
+    typedef offchip_geom<CFG> G;
+    typedef typename conv_types<CB>::wrow_t wrow_t;
+    const unsigned KA = CFG::pe - CB::pe;
+    static_assert(lane_half_check<CFG, CB>::ok && CFG::kpar == 1, "off-chip engine");
+    static byte_word<CFG::pe> obuf[G::opix * G::nf];  // static: see conv_offchip
+#pragma HLS AGGREGATE variable = obuf compact = bit
+#pragma HLS BIND_STORAGE variable = obuf type = ram_s2p impl = bram
+    static wrow_t wbuf[G::fold];
+#pragma HLS AGGREGATE variable = wbuf compact = bit
+#pragma HLS BIND_STORAGE variable = wbuf type = ram_s2p impl = bram
+    ASYMAP_CSIM_ENGINE_TOTAL(G::cycles, 2 * lat_gearbox + lat_mvau);  // the unsplit engine's (half A: none)
+    oc_step st;
+    acc_t acc[CB::pe];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+oc_lanes_b:
+    for (unsigned t = 0; t < G::nf * G::opix * G::fold; ++t) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = wbuf inter RAW distance = G::fold true
+        wrow_t row = oc_row<CB>(ws, wbuf, st);
+        bytes<CFG::simd> xw = xb.read();
+        act_t x[CB::pe][CFG::simd];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 0
+        for (unsigned p = 0; p < CB::pe; ++p) {
+#pragma HLS UNROLL
+            for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+                x[p][s] = byte_value<CFG::in_signed>(xw.b[s]);
+            }
+        }
+        byte_word<CB::pe> res;
+        bool done;
+        oc_mac<CB>(acc, x, row, st, bias, mult, shift, res, done);
+        if (done) {  // the zip: half A's lanes, then this half's
+            bytes<KA> a = ra.read();
+            byte_word<CFG::pe> z;
+            for (unsigned p = 0; p < KA; ++p) {
+#pragma HLS UNROLL
+                z.b[p] = a.b[p];
+            }
+            for (unsigned p = 0; p < CB::pe; ++p) {
+#pragma HLS UNROLL
+                z.b[KA + p] = res.b[p];
+            }
+            obuf[st.px * G::nf + st.nf] = z;
+        }
+        st.advance<CFG>();
+    }
+    oc_emit<CFG>(obuf, out);
 }
 
 }  // namespace asymap
