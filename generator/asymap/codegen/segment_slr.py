@@ -19,7 +19,10 @@ is the same as for a single-SLR board. A stream whose producer and consumer land
 becomes a port of both part functions and, between the kernels, a ``stream_connect`` whose FIFO has
 the depth the stream had inside the one region, so the split design is the same process network
 with the same bounded buffers: what ran deadlock-free and bit-exact as one region does so as
-several kernels, and every engine's cycle count is unchanged. The crossing itself adds a few
+several kernels, and every engine's cycle count is unchanged. A layer whose PE lanes the plan
+splits over SLRs s and s+1 (``slr_lanes``) is two processes of the segment (lanesplit.h), each
+carrying its own ``slr`` (half A, its weight unpacker and row dealer, and an input width adapter in
+s; half B and an output width adapter in s+1), so it is cut like any other stream between parts. The crossing itself adds a few
 cycles of latency per stream (register slices at the SLR boundary), not interval.
 """
 
@@ -42,7 +45,7 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     """Partition a checked segment into SLR parts.
 
     ``calls``: the segment's processes (``reads``/``writes``/``maxi``; a layer's own processes carry
-    ``layer``), ``streams``: its internal streams, ``in_ports``/``out_ports`` its tensor ports,
+    ``layer``, the processes of a lane-split layer also their ``slr``), ``streams``: its internal streams, ``in_ports``/``out_ports`` its tensor ports,
     ``slr_of``: layer index -> SLR, ``port_type(port) -> C++ stream type``.
     Returns ``(parts, crossings)``: per SLR in chain order ``{"slr", "fn", "calls", "streams",
     "params", "args", "reads", "writes", "maxi", "first", "last"}`` (``args``: the stream or memory
