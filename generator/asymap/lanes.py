@@ -26,6 +26,15 @@ PORT_LANE_CHOICES = (8, 16, 32)
 DEFAULT_PORT_LANES = 8
 
 
+def fit_factor(n: int, f: int) -> int:
+    """Largest divisor of ``n`` that is <= ``f`` (at least 1): how codegen fits a plan's SIMD/KPAR
+    to a layer (shared with partition.slrcross, which counts the streams codegen makes)."""
+    f = max(1, min(int(f), n))
+    while n % f:
+        f -= 1
+    return f
+
+
 def port_lanes(channels: int, max_lanes: int = DEFAULT_PORT_LANES) -> int:
     """Channels per beat of a tensor port: the largest power of two up to ``max_lanes`` (the
     board's port width, a power of two) that divides ``channels``."""

@@ -95,6 +95,8 @@ host: {name: pc, attach: v709, gbps: 32}
 CUTS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 8)]
 SLRS = {"slrs": {0: 0, 1: 1, 2: 1, 3: 2, 4: 0, 5: 1, 6: 2, 7: 2, 8: 3},  # layer -> SLR (plan.json layers[].slr)
         "vivado100": {0: 0, 1: 1, 2: 1, 3: 2, 4: 0, 5: 0, 6: 1, 7: 2, 8: 2}}  # VCU118: one IP per SLR
+# the stem's PE lanes split over SLR0/SLR1 (plan.json slr_lanes): two more streams between the kernels
+SLR_LANES = {key: {0: [[0, 1], [1, 1]]} for key in SLRS}
 
 
 def _hop(a: str, b: str, gbps: float) -> dict:
@@ -126,7 +128,8 @@ def trees(tmp_path_factory) -> dict[str, Path]:
         plan = {"schema": 1, "boards": [
             {"name": n, "first_layer": a, "last_layer": b,
              "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i in (3, 5, 8) else "onchip",
-                         "slr": SLRS.get(key, {}).get(i, 0)}
+                         "slr": SLRS.get(key, {}).get(i, 0),
+                         **({"slr_lanes": SLR_LANES[key][i]} if i in SLR_LANES.get(key, {}) else {})}
                         for i in range(a, b + 1)]} for n, (a, b) in zip(names, cuts)],
             "links": [{"from": "a250", "to": "a280", "width_bits": 512}]}
         if host_path:

@@ -183,9 +183,10 @@ def test_vivado_flow_board_gets_one_ip_per_slr(setup):
 
 
 def _width(ctype: str) -> int:
-    """Bits of a generated stream's beat type."""
+    """Bits of a generated stream's beat type (``asymap::bytes<N>``, ``asymap::wrow<N>``: N bytes, aggregated)."""
     m = re.fullmatch(r"ap_uint<(\d+)>", ctype.strip())
-    return int(m.group(1)) if m else {"asymap::wmem_word_t": 512}[ctype.strip()]
+    n = re.fullmatch(r"asymap::(?:bytes|wrow)<(\d+)>", ctype.strip())
+    return int(m.group(1)) if m else 8 * int(n.group(1)) if n else {"asymap::wmem_word_t": 512}[ctype.strip()]
 
 
 def test_slr_crossing_charge_counts_the_generated_streams(setup):

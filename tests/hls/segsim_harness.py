@@ -231,15 +231,17 @@ def write_segment(d: Path, code: SegmentCode, repeat: int = 1) -> None:
 
 def csim_segment(d: Path, qg: QGraph, vals: dict, first: int, last: int, factors=None, offchip=(),
                  fn: str = "seg", macs=None, preload=(), repeat: int = 1,
-                 port_lanes: int = 8) -> tuple[SegmentCode, dict]:
+                 port_lanes: int = 8, lanes_split=None) -> tuple[SegmentCode, dict]:
     """Render layers first..last, compile and run them on the reference's inputs; returns
     (code, {output tensor: int array}). ``macs``/``preload``: the plan's MAC kinds and URAM layers;
     ``repeat`` images run through successive calls and must all give the same output;
-    ``port_lanes``: the board's port width (plan.json ``boards[].port_lanes``)."""
+    ``port_lanes``: the board's port width (plan.json ``boards[].port_lanes``); ``lanes_split``:
+    layer index -> k for lane-split engines (both halves in the one region)."""
     g = qg.graph
     inputs, outputs = g.live_across(first - 1), g.live_across(last)
     code = render_segment(qg, first, last, dict(factors or {}), set(offchip), inputs, outputs, fn,
-                          macs=dict(macs or {}), preload=set(preload), port_lanes=port_lanes)
+                          macs=dict(macs or {}), preload=set(preload), port_lanes=port_lanes,
+                          lanes_split=lanes_split)
     write_segment(d, code, repeat)
     for p in code.in_ports:
         (d / f"{p['ident']}.bin").write_bytes(hwc_bytes(vals[p["tensor"]]))

@@ -284,7 +284,7 @@ def test_crossings_count_the_split_streams(tmp_path):
     import dataclasses
 
     from asymap.partition.planner import plan
-    from asymap.partition.slrcross import HANDSHAKE_BITS, WEIGHT_STREAM_BITS, crossing_bits, stream_bits
+    from asymap.partition.slrcross import HANDSHAKE_BITS, WEIGHT_STREAM_BITS, crossing_bits, lane_split_bits, stream_bits
 
     g = _resnet18(tmp_path)
     p = plan(g, _cluster(3), util=UTIL, lane_split=True)
@@ -297,12 +297,12 @@ def test_crossings_count_the_split_streams(tmp_path):
     moved = sum(stream_bits(g.tensor_shapes[out], bp.port_lanes) for c in bp.layers
                 if out in g.layers[c.index].inputs and c.slr >= s2)
     moved += sum(stream_bits(g.tensor_shapes[t], bp.port_lanes) for t in g.live_across(bp.last_layer) if t == out)
-    inl = ly.factors["simd"] * ly.factors.get("kpar", 1)
-    added = 8 * inl + HANDSHAKE_BITS + 8 * k + HANDSHAKE_BITS + (WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS
-                                                          if ly.weights in WEIGHT_STREAM_BITS else 0)
+    added = sum(lane_split_bits(g.layers[ly.index], ly))  # the window copy, half A's lanes (and B's off-chip rows)
+    first = min(c.slr for c in bp.layers)
+    preload = WEIGHT_STREAM_BITS["preload"] + HANDSHAKE_BITS if ly.weights == "preload" else 0  # B's own URAM stream
     a, b = crossing_bits(g, bp), crossing_bits(g, whole)
-    assert a[s] - b[s] == added - moved
-    assert all(a[x] == b[x] for x in range(len(a)) if x != s)
+    assert a[s] - b[s] == added + preload - moved
+    assert all(a[x] - b[x] == (preload if first <= x < s else 0) for x in range(len(a)) if x != s)
 
 
 def test_contract_accepts_the_split_plan_and_charges_its_halves(tmp_path):

@@ -174,6 +174,7 @@ class LayerSpec:
     mac: str = ""  # plan.json "mac": packed | dsp | lut ("" = dsp)
     preload: bool = False  # plan.json "weights": "preload" (URAM, loaded at start-up)
     slr: int = 0  # plan.json "slr": the super logic region its engine is placed in
+    lanes_a: int = 0  # plan.json "slr_lanes" [[slr, k], [slr+1, pe-k]]: k lanes in slr, the rest in slr+1; 0 = not split
 
 
 @dataclass
@@ -224,7 +225,12 @@ class BoardSpec:
     def slrs_used(self) -> list[int]:
         """The SLRs the board's layers occupy, in chain order; more than one means one compute
         unit per SLR (codegen.segment_slr)."""
-        return sorted({ly.slr for ly in self.layers})
+        return sorted({ly.slr for ly in self.layers} | {ly.slr + 1 for ly in self.layers if ly.lanes_a})
+
+    @property
+    def lanes_split(self) -> dict[int, int]:
+        """Layer index -> lanes in its own SLR, for the layers whose PE lanes are split over two SLRs."""
+        return {ly.index: ly.lanes_a for ly in self.layers if ly.lanes_a}
 
 
 def tensor_idents(graph: Graph) -> dict[str, str]:
@@ -307,6 +313,25 @@ def _slr(layer: dict, board: str, index: int) -> int:
     return v
 
 
+def _slr_lanes(layer: dict, gl, board: str, slr: int) -> int:
+    """k of a layer whose PE lanes are split over SLRs slr and slr+1 (plan.json ``slr_lanes`` =
+    [[slr, k], [slr+1, pe-k]], docs/plan-format.md); 0 when the layer has no ``slr_lanes``."""
+    v = layer.get("slr_lanes")
+    if v is None:
+        return 0
+    pe = (layer.get("factors") or {}).get("pe", 1)
+    where = f"plan: board {board!r} layer {layer.get('index')}"
+    ok = (isinstance(v, list) and len(v) == 2 and all(isinstance(h, list) and len(h) == 2 for h in v)
+          and all(isinstance(x, int) and not isinstance(x, bool) for h in v for x in h))
+    if not ok or v[0][0] != slr or v[1][0] != slr + 1 or not 1 <= v[0][1] < pe or v[0][1] + v[1][1] != pe:
+        raise UserError(f"{where}: slr_lanes must be [[{slr}, k], [{slr + 1}, {pe} - k]] with 1 <= k < pe={pe} "
+                        f"(its slr is {slr}), got {v!r}; re-run 'asymap plan'")
+    if gl.op not in (ir.CONV, ir.FC) or (gl.op == ir.CONV and gl.groups != 1):
+        raise UserError(f"{where}: slr_lanes splits the PE lanes of a conv (groups 1) or fc engine; "
+                        f"{gl.name!r} is a {gl.op}{' with groups' if gl.op == ir.CONV else ''}; re-run 'asymap plan'")
+    return v[0][1]
+
+
 def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[str, str],
                 max_payload_beats: int = DEFAULT_MAX_PAYLOAD_BEATS,
                 stations: dict[str, dict] | None = None) -> list[BoardSpec]:
@@ -373,10 +398,16 @@ def build_chain(graph: Graph, signed: dict[str, bool], plan: dict, parts: dict[s
                                     pl.get("weights", "onchip") == "offchip", int(f.get("kpar", 1)),
                                     str(pl.get("mac", "") or ""), pl.get("weights", "onchip") == "preload",
                                     _slr(pl, b["name"], k)))
+            layers[-1].lanes_a = _slr_lanes(pl, gl, b["name"], layers[-1].slr)
         slrs = [ly.slr for ly in layers]
         if slrs != sorted(slrs):
             raise UserError(f"plan: board {b['name']!r}: layers[].slr goes back ({slrs}); the planner fills SLRs in "
                             "chain order, re-run 'asymap plan'")
+        for ly in layers:  # a split layer's half B and every later layer are in the next SLR
+            if ly.lanes_a and any(o.slr <= ly.slr for o in layers if o.index > ly.index):
+                raise UserError(f"plan: board {b['name']!r} layer {ly.index}: its PE lanes are split over SLR{ly.slr} "
+                                f"and SLR{ly.slr + 1} (slr_lanes), so the layers after it must be in SLR{ly.slr + 1} "
+                                f"or later, got {slrs}; re-run 'asymap plan'")
         lin, lout = links[i], links[i + 1]
         out_names = {t.name for t in lout.tensors}
         whole = frozenset(ly.index for ly in layers if ly.offchip and ly.op in (ir.CONV, ir.FC))

@@ -141,7 +141,7 @@ def _segment(qg, b: BoardSpec):
     return render_segment(qg, b.first, b.last, b.factors, b.offchip, [t.name for t in b.link_in.tensors],
                           [t.name for t in b.link_out.tensors], f"segment_{b.ident}",
                           macs=b.macs_kinds, preload=b.preload, port_lanes=b.port_lanes,
-                          slr_of=b.slr_of if splits(b) else None)
+                          slr_of=b.slr_of if splits(b) else None, lanes_split=b.lanes_split)
 
 
 def _streams(b: BoardSpec, seg) -> tuple[list[dict], list[str], list[str], list[str]]:

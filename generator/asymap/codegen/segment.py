@@ -50,6 +50,10 @@ __all__ = ["SegmentCode", "render_segment", "fifo_depths", "fork_call"]
 #: burst itself is buffered by the m_axi adapter (num_read_outstanding x max_read_burst_length
 #: words, set on the top function), so this FIFO only decouples the two processes.
 WORD_FIFO_DEPTH = 2
+#: Depth of the two streams between the halves of a lane-split engine (lanesplit.h). The halves
+#: run in lockstep, so two words keep both at II=1; across SLRs each becomes a stream_connect whose
+#: AXI4-Stream register slices carry the crossing at full rate.
+LANES_FIFO_DEPTH = 2
 
 
 def fork_call(btype: str, beats: int, src: str, a: str, b: str, comment: str) -> dict:
@@ -96,7 +100,8 @@ class SegmentCode:
 def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[int, ...]],
                    offchip: set[int], inputs: list[str], outputs: list[str], fn: str,
                    macs: dict[int, str] | None = None, preload: set[int] | None = None,
-                   port_lanes: int = DEFAULT_PORT_LANES, slr_of: dict[int, int] | None = None) -> SegmentCode:
+                   port_lanes: int = DEFAULT_PORT_LANES, slr_of: dict[int, int] | None = None,
+                   lanes_split: dict[int, int] | None = None) -> SegmentCode:
     """Generate the DATAFLOW function ``fn`` computing layers ``first..last`` (inclusive).
 
     ``factors[i] = (pe, simd)`` or ``(pe, simd, kpar)`` from the plan (missing layers get (1, 1); a
@@ -113,7 +118,12 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     ``slr_of``: layer index -> SLR (plan.json layers[].slr); when the layers span several SLRs the
     source holds one function ``<fn>_slr<n>`` per SLR part instead of ``fn``
     (:mod:`asymap.codegen.segment_slr`), described by ``parts`` and ``crossings``.
+    ``lanes_split``: layer index -> k for a conv/fc whose PE lanes are split over SLRs ``slr_of[i]``
+    and ``slr_of[i] + 1`` (plan.json ``slr_lanes``): two processes (hls/include/asymap/lanesplit.h),
+    half A in the layer's SLR, half B in the next, joined by two streams (``x_<layer>``: the
+    duplicated window/input words, ``r_<layer>``: half A's lanes).
     """
+    lanes_split = dict(lanes_split or {})
     macs = dict(macs or {})
     preload = set(preload or ())
     if c_ident(fn) != fn:
@@ -228,7 +238,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
         n0 = len(calls)  # this layer's own processes (engine, adapters, weight unpacker): its SLR part
         if op in (ir.CONV, ir.FC):
             code = mac_block(qg, ql, ident, factors, layer.index in offchip, ctx, macs.get(layer.index, ""),
-                             layer.index in preload)
+                             layer.index in preload, lanes_split.get(layer.index, 0))
         elif op in (ir.MAXPOOL, ir.AVGPOOL, ir.GAP):
             code = pool_block(qg, ql, ident, factors, ctx)
         elif op == ir.ADD:
@@ -283,15 +293,47 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
             loads.append({"stream": pname, **code.preload})
             args.append(pname)
             reads = reads + [pname]
-        args += code.consts
-        calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})",
-                      "reads": reads, "writes": [edst]})
+        if code.lanes is not None:  # lane split: half A writes the two streams half B reads
+            x, r = f"x_{ident}", f"r_{ident}"
+            streams.append({"name": x, "type": f"hls::stream<asymap::bytes<{code.lanes['x_bytes']}> >",
+                            "depth": LANES_FIFO_DEPTH})
+            streams.append({"name": r, "type": f"hls::stream<asymap::bytes<{code.lanes['a_bytes']}> >",
+                            "depth": LANES_FIFO_DEPTH})
+            s0 = (slr_of or {}).get(layer.index, 0)
+            pre = []  # URAM weights: one start-up stream per half
+            for half, ld in zip("ab", code.lanes["preload"]):
+                pre.append(f"p_{ident}_{half}")
+                streams.append({"name": pre[-1], "type": "hls::stream<ap_uint<64> >", "depth": 2})
+                loads.append({"stream": pre[-1], **ld})
+            pa, pb = (pre[:1], pre[1:]) if pre else ([], [])
+            if code.reader is not None:  # off-chip: the layer's whole rows, dealt to the halves by lanes
+                ra_b, rb_b, nrows = code.lanes["rows"]
+                pa, pb = [f"wa_{ident}"], [f"wb_{ident}"]
+                for nm, nb in ((pa[0], ra_b), (pb[0], rb_b)):
+                    streams.append({"name": nm, "type": f"hls::stream<asymap::wrow<{nb}> >", "depth": LANES_FIFO_DEPTH})
+                calls.append({"func": f"asymap::split_rows<{ra_b}, {rb_b}, {nrows}>", "args": [wname, pa[0], pb[0]],
+                              "reads": [wname], "writes": [pa[0], pb[0]], "slr": s0,
+                              "comment": f"off-chip weight rows of {ident}, dealt to the two halves by lanes"})
+            calls.append({"func": code.func, "args": [reads[0], x, r] + pa + code.consts, "reads": [reads[0]] + pa,
+                          "writes": [x, r], "slr": s0,
+                          "comment": f"layer {layer.index}: {layer.op} ({ident}), lanes 0..{code.lanes['a_bytes'] - 1}"
+                                     " of every fold (lane split, half A)"})
+            calls.append({"func": code.lanes["func"], "args": [x, r, edst] + pb + code.lanes["consts"],
+                          "reads": [x, r] + pb, "writes": [edst], "slr": s0 + 1,
+                          "comment": f"layer {layer.index}: {layer.op} ({ident}), the other lanes and the zip "
+                                     "(lane split, half B)"})
+        else:
+            args += code.consts
+            calls.append({"func": code.func, "args": args, "comment": f"layer {layer.index}: {layer.op} ({ident})",
+                          "reads": reads, "writes": [edst]})
         if edst != dst:
             calls.append({"func": f"asymap::width_convert<{c}, {nl}, {wl}, {pix}>", "args": [edst, dst],
                           "comment": f"{ident}: {nl} channels per beat -> wide port", "reads": [edst],
                           "writes": [dst]})
         for c in calls[n0:]:
             c["layer"] = layer.index
+            if code.lanes is not None and "slr" not in c:  # adapters, unpacker: beside the half they serve
+                c["slr"] = (slr_of or {}).get(layer.index, 0) + (1 if edst in c["reads"] else 0)
         if dst != out_id.get(t):
             distribute(t, dst, t_id[t])
 
@@ -326,7 +368,7 @@ def render_segment(qg: QGraph, first: int, last: int, factors: dict[int, tuple[i
     weights = env.get_template("segment_weights.h.j2").render(
         fn=fn, ns=ns, guard=guard + "WEIGHTS_H", arrays=ctx.arrays, loads=loads)
     parts, crossings = [], []
-    if slr_of and len({slr_of[l.index] for l in layers}) > 1:
+    if slr_of and len({slr_of[l.index] for l in layers} | {slr_of[i] + 1 for i in lanes_split}) > 1:
         from asymap.codegen.segment_slr import split_processes
 
         parts, crossings = split_processes(fn, calls, streams, in_ports, out_ports, slr_of,

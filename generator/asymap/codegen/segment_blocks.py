@@ -95,6 +95,10 @@ class BlockCall:
     # {"in": (C, wide lanes, narrow lanes, pixels), "out": ...}; the segment puts a width_convert
     # process (stream_utils.h) between the port and the engine.
     adapt: dict = field(default_factory=dict)
+    # A lane-split engine (lanesplit.h): ``func``/``consts`` are half A's; ``lanes`` = {"func",
+    # "consts": half B's, "x_bytes": bytes of the duplicated window/input word, "a_bytes": half A's
+    # lanes}; the segment wires the two streams between the halves.
+    lanes: dict | None = None
 
 
 def _u(name, v):
@@ -180,12 +184,23 @@ def _grouped_factors(ident: str, ctx: BlockCtx, pe: int, kpar: int, cout: int, c
 MAC_CODES = {"packed": 0, "dsp": 1, "lut": 2}  # hls/include/asymap/mac.h MAC_PACKED, MAC_DSP, MAC_LUT
 
 
+def lane_half(a, pe: int, lo: int, hi: int) -> np.ndarray:
+    """Lanes ``lo..hi-1`` of every output fold of a per-output-channel array ``a`` (axis 0: the
+    padded channels, a multiple of ``pe``), in fold order: what one half of a lane-split engine
+    computes (lanesplit.h), as that half's own channel list."""
+    a = np.asarray(a)
+    return np.ascontiguousarray(a.reshape((a.shape[0] // pe, pe) + a.shape[1:])[:, lo:hi].reshape(
+        (a.shape[0] // pe * (hi - lo),) + a.shape[1:]))
+
+
 def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: BlockCtx, mac: str = "",
-              preload: bool = False) -> BlockCall:
+              preload: bool = False, lanes_a: int = 0) -> BlockCall:
     """conv (any kind) and fc: config struct, weights (ROM, URAM preload image or wmem), call.
 
     ``mac`` is the plan's MAC kind ("" = "dsp", the kind every engine can take); ``packed`` needs
-    PEs that share activations, so grouped and depthwise convs fall back to ``dsp`` (noted)."""
+    PEs that share activations, so grouped and depthwise convs fall back to ``dsp`` (noted).
+    ``lanes_a`` > 0: the engine's PE lanes are split over two SLRs (plan.json ``slr_lanes``), lanes
+    0..lanes_a-1 of every fold in half A, the rest in half B (:func:`lane_split_call`)."""
     layer = ql.layer
     tin = qg.tensors[layer.inputs[0]]
     cin, hin, win = layer.in_shapes[0]
@@ -260,6 +275,16 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         _array("uint8_t", f"{ident}_shift", _ints(pad_channels(ql.shift, cout_p, 1)), INT_PER_LINE),
     ]
     tail = [f"{ns}::{ident}_bias", f"{ns}::{ident}_mult", f"{ns}::{ident}_shift"]
+    if lanes_a:
+        if groups != 1:
+            raise ValueError(f"{ident}: a lane-split engine needs groups = 1")
+        ctx.arrays = ctx.arrays[:-3]  # each half gets its own rows
+        mode = "offchip" if offchip else "preload" if preload else "rom"
+        call = lane_split_call(ctx, ident, engine, fields, w, ql, pe, simd, kpar, lanes_a, cout_p, mode)
+        if offchip:  # one image of whole rows; split_rows (lanesplit.h) deals each half its lanes
+            call.reader = _offchip_reader(ctx, ident, rows, cig // simd)
+            call.adapt = adapt
+        return call
     if preload:  # URAM has no bitstream initialization: the words go to the start-up image
         offset = len(ctx.wpre) // 8
         ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
@@ -270,20 +295,79 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
             _array("uint64_t", f"{ident}_w", [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE)
         )
         return BlockCall(f"asymap::{engine}<{ns}::{cfg}>", [f"{ns}::{ident}_w", *tail])
-    # off-chip: rows go to the wmem image, a reader process feeds them through a stream
+    okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
+    return BlockCall(f"asymap::{okind}<{ns}::{cfg}>", tail, _offchip_reader(ctx, ident, rows, cig // simd), adapt=adapt)
+
+
+def _offchip_reader(ctx: BlockCtx, ident: str, rows: np.ndarray, sf: int) -> dict:
+    """Off-chip weights: the rows go to the wmem image and a reader process feeds them through a
+    stream (its config struct, row bytes and FIFO depth, for segment.py)."""
     offset = len(ctx.wmem) // WMEM_WORD_BYTES
     image = pack_offchip(rows)
     ctx.wmem += image
-    rb = pe * kpar * simd
+    rb = int(rows.shape[1])
     reps = 1  # conv_offchip: output folds outer, every weight row read once per image
     rcfg = f"{ident}_wcfg"
     ctx.cfgs.append({"name": rcfg, "comment": f"off-chip weight reader of {ident}", "fields": [
         _u("rows", rows.shape[0]), _u("row_bytes", rb), _u("slot_bytes", slot_bytes(rb)),
         _u("words", len(image) // WMEM_WORD_BYTES), _u("offset", offset), _u("reps", reps),
     ]})
-    okind = "fc_offchip" if layer.op == ir.FC else "conv_offchip"
-    return BlockCall(f"asymap::{okind}<{ns}::{cfg}>", tail,
-                     {"cfg": f"{ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * (cig // simd))}, adapt=adapt)
+    return {"cfg": f"{ctx.ns}::{rcfg}", "row_bytes": rb, "depth": max(2, 2 * sf)}
+
+
+def lane_split_call(ctx: BlockCtx, ident: str, engine: str, fields: list, w: np.ndarray, ql: QLayer, pe: int,
+                    simd: int, kpar: int, k: int, cout_p: int, mode: str = "rom") -> BlockCall:
+    """The two halves of a lane-split on-chip engine (lanesplit.h): the layer's config (its window
+    generator, gearboxes and NF folds), one config per half (PE = k and PE - k, each half's NF folds
+    of its lanes as its own channels) and each half's weight rows, bias and requantization rows.
+    ``mode`` "preload": each half's ROM words go to the URAM start-up image instead of a ROM table
+    (``lanes["preload"]``: half A's and half B's {"offset", "words"} in it); "offchip": the engine
+    is conv_offchip's halves and the rows come from the layer's off-chip reader (the caller adds it;
+    ``lanes["rows"]``: each half's row bytes and the rows per image, for split_rows)."""
+    if not 1 <= k < pe:
+        raise ValueError(f"{ident}: slr_lanes gives {k} lanes to the first SLR; the engine has pe={pe}, so "
+                         f"it must be 1..{pe - 1}")
+    cig = int(w.shape[1])
+    if cig == 1 and cout_p // pe * min(k, pe - k) == 1:  # conv_shape would read a half as depthwise
+        raise ValueError(f"{ident}: a lane split of a one-channel input needs two or more channels per half")
+    ns, cfg = ctx.ns, f"{ident}_cfg"
+    calls, loads = [], []
+    for half, (lo, hi) in zip("ab", ((0, k), (k, pe))):
+        n = cout_p // pe * (hi - lo)
+        rows = weight_rows(lane_half(w, pe, lo, hi), hi - lo, simd, kpar)
+        words, wpr = pack_rom(rows)
+        over = {"pe": hi - lo, "out_c": n, "out_cp": n, "rom_wpr": wpr, "rom_words": len(words)}
+        hcfg = f"{ident}_{half}_cfg"
+        ctx.cfgs.append({"name": hcfg, "comment": f"{ident}: lanes {lo}..{hi - 1} of every fold (lane-split "
+                                                 f"engine, half {half.upper()}), {rows.shape[0]} weight rows",
+                         "fields": [(t, nm, str(over[nm])) if nm in over else (t, nm, v) for t, nm, v in fields]})
+        names = [f"{ident}_{half}_{x}" for x in ("w", "bias", "mult", "shift")]
+        if mode == "offchip":
+            names = names[1:]
+            over["rom_words"] = 0
+        elif mode == "preload":  # URAM has no bitstream initialization: the words go to the start-up image
+            loads.append({"offset": len(ctx.wpre) // 8, "words": len(words)})
+            ctx.wpre += np.asarray(words, dtype="<u8").tobytes()
+            names = names[1:]
+        else:
+            ctx.arrays.append(_array("uint64_t", names[0], [f"0x{int(v):016x}ULL" for v in words], ROM_WORDS_PER_LINE))
+        ctx.arrays += [
+            _array("int32_t", names[-3], _ints(lane_half(pad_channels(ql.bias, cout_p, 0), pe, lo, hi)), INT_PER_LINE),
+            _array("int32_t", names[-2], _ints(lane_half(pad_channels(ql.mult, cout_p, 0), pe, lo, hi)), INT_PER_LINE),
+            _array("uint8_t", names[-1], _ints(lane_half(pad_channels(ql.shift, cout_p, 1), pe, lo, hi)), INT_PER_LINE),
+        ]
+        calls.append([f"{ns}::{x}" for x in names])
+    lanes = {"consts": calls[1], "x_bytes": simd * kpar, "a_bytes": k, "preload": loads}
+    if mode == "offchip":
+        lanes.update(func=f"asymap::conv_offchip_lanes_b<{ns}::{cfg}, {ns}::{ident}_b_cfg>",
+                     rows=(k * simd, (pe - k) * simd, rows.shape[0]))
+        return BlockCall(f"asymap::conv_offchip_lanes_a<{ns}::{cfg}, {ns}::{ident}_a_cfg>", calls[0], lanes=lanes)
+    pw = engine != "conv2d"
+    slots = f"asymap::{'pointwise' if pw else 'conv2d'}_slots<{ns}::{cfg}>"
+    pre = "_preload" if mode == "preload" else ""
+    lanes["func"] = f"asymap::mac_lanes_b{pre}<{ns}::{cfg}, {ns}::{ident}_b_cfg, {slots}, {'true' if pw else 'false'}>"
+    return BlockCall(f"asymap::{'pointwise' if pw else 'conv2d'}_lanes_a{pre}<{ns}::{cfg}, {ns}::{ident}_a_cfg>",
+                     calls[0], lanes=lanes)
 
 
 def pool_block(qg: QGraph, ql: QLayer, ident: str, factors, ctx: BlockCtx) -> BlockCall:

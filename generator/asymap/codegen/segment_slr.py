@@ -19,7 +19,10 @@ is the same as for a single-SLR board. A stream whose producer and consumer land
 becomes a port of both part functions and, between the kernels, a ``stream_connect`` whose FIFO has
 the depth the stream had inside the one region, so the split design is the same process network
 with the same bounded buffers: what ran deadlock-free and bit-exact as one region does so as
-several kernels, and every engine's cycle count is unchanged. The crossing itself adds a few
+several kernels, and every engine's cycle count is unchanged. A layer whose PE lanes the plan
+splits over SLRs s and s+1 (``slr_lanes``) is two processes of the segment (lanesplit.h), each
+carrying its own ``slr`` (half A, its weight unpacker and row dealer, and an input width adapter in
+s; half B and an output width adapter in s+1), so it is cut like any other stream between parts. The crossing itself adds a few
 cycles of latency per stream (register slices at the SLR boundary), not interval.
 """
 
@@ -42,7 +45,7 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     """Partition a checked segment into SLR parts.
 
     ``calls``: the segment's processes (``reads``/``writes``/``maxi``; a layer's own processes carry
-    ``layer``), ``streams``: its internal streams, ``in_ports``/``out_ports`` its tensor ports,
+    ``layer``, the processes of a lane-split layer also their ``slr``), ``streams``: its internal streams, ``in_ports``/``out_ports`` its tensor ports,
     ``slr_of``: layer index -> SLR, ``port_type(port) -> C++ stream type``.
     Returns ``(parts, crossings)``: per SLR in chain order ``{"slr", "fn", "calls", "streams",
     "params", "args", "reads", "writes", "maxi", "first", "last"}`` (``args``: the stream or memory
@@ -50,7 +53,7 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     consumes/produces), and every internal stream that crosses parts ``{"name", "type", "depth",
     "src", "dst", "beat", "beats"}`` (SLRs; a tensor stream's beat type and beats per image, None
     for weight streams)."""
-    slrs = sorted(set(slr_of.values()))
+    slrs = sorted(set(slr_of.values()) | {c["slr"] for c in calls if "slr" in c})
     producer: dict[str, dict] = {}
     for c in calls:
         for s in c["writes"]:
@@ -62,7 +65,9 @@ def split_processes(fn: str, calls: list[dict], streams: list[dict], in_ports: l
     def place(c: dict) -> int:
         key = id(c)
         if key not in part_of:
-            if "layer" in c:
+            if "slr" in c:  # the halves of a lane-split engine (segment.render_segment)
+                part_of[key] = c["slr"]
+            elif "layer" in c:
                 part_of[key] = slr_of[c["layer"]]
             elif c.get("maxi") or not c["reads"]:
                 part_of[key] = slrs[0]  # memory readers: the host-started kernel owns every m_axi argument

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from asymap.lanes import fit_factor  # noqa: F401  (re-exported: the engines' factor fitting)
+
 WMEM_WORD_BYTES = 64  # 512-bit off-chip words
-
-
-def fit_factor(n: int, f: int) -> int:
-    """Largest divisor of ``n`` that is <= ``f`` (at least 1)."""
-    f = max(1, min(int(f), n))
-    while n % f:
-        f -= 1
-    return f
 
 
 def slot_bytes(row_bytes: int) -> int:

@@ -15,10 +15,12 @@ change to the interval):
   preload stream per URAM-weight layer there: the kernel the host starts, in the first SLR, owns
   every memory port and streams the weights across;
 * the receiver's one-bit per-image verdict, from the first SLR to the last;
-* a lane-split engine (plan.json ``slr_lanes`` [[s, k], [s + 1, P - k]]) reads its inputs in SLR s
-  and makes its output in SLR s + 1 (the zip), and adds two streams from s to s + 1: the copy of
-  its window stream (SIMD x kpar bytes a beat) and half A's k lanes (k bytes); streamed or
-  preloaded weights come as one stream per half (``split_streams``).
+* for a layer whose PE lanes are split over SLRs s and s+1 (plan.json ``slr_lanes``,
+  hls/include/asymap/lanesplit.h): its input is read in s (the window generator), its output made
+  in s+1 (the zip), and two streams cross from s to s+1: the duplicated window/input word
+  (KPAR*SIMD bytes) and half A's k result lanes; URAM weights come as one preload stream per half;
+  off-chip weights keep their one 512-bit word stream to SLR s, where each row is dealt by lanes
+  and half B's (P-k)*SIMD bytes cross to s+1.
 Not counted: the platform's own crossings (its memory and host interconnect).
 
 The SLLs per boundary are the board file's ``slls`` (with ``slls_source``). AMD gives no fixed figure
@@ -32,8 +34,9 @@ may use, not the device's wires) and is refused beyond that.
 from __future__ import annotations
 
 from asymap.errors import UserError
+from asymap.frontend import ir
 from asymap.frontend.ir import Graph
-from asymap.lanes import port_bytes
+from asymap.lanes import fit_factor, port_bytes
 from asymap.partition.planfile import BoardPlan
 
 SLL_SHARE = 0.8
@@ -69,6 +72,42 @@ def sll_limit(spec) -> int | None:
     return int(SLL_SHARE * spec.slls) if spec.slls else None
 
 
+def lanes_first(ly) -> int:
+    """k of a plan layer whose PE lanes are split over two SLRs (``slr_lanes`` = [[s, k], [s+1,
+    P-k]]), 0 for an ordinary layer."""
+    v = getattr(ly, "slr_lanes", None)
+    return int(v[0][1]) if v else 0
+
+
+def _word_bytes(layer: ir.Layer, factors: dict, offchip: bool) -> int:
+    """KPAR*SIMD: bytes of the window/input word a conv/fc engine takes per step, as codegen fits
+    the plan's factors (segment_blocks.mac_block: SIMD divides C_in/groups, KPAR the window of a
+    row-buffer engine; 1x1, fc and off-chip engines have KPAR 1)."""
+    c, h, w = (int(v) for v in layer.in_shapes[0])
+    simd, kpar = int(factors.get("simd", 1)), int(factors.get("kpar", 1))
+    if layer.op == ir.FC:
+        cig, window = c * h * w, 1
+    else:
+        (kh, kw), (sh, sw) = layer.kernel, layer.stride
+        pointwise = (kh, kw, sh, sw) == (1, 1, 1, 1) and not any(layer.pads) and layer.groups == 1
+        cig, window = c // layer.groups, 1 if pointwise or offchip else kh * kw
+    return fit_factor(cig, simd) * fit_factor(window, kpar)
+
+
+def lane_split_bits(layer: ir.Layer, ly) -> list[int]:
+    """Wires of the streams from SLR s to s+1 that a lane-split engine adds (lanesplit.h), each with
+    its handshake: the duplicated window word, half A's k result lanes, and half B's own weights
+    where they come from SLR s (off-chip: its (P-k)*SIMD bytes of every row, dealt in SLR s) or
+    from the first SLR (URAM: its 64-bit start-up stream; counted by the caller's weight rule)."""
+    factors = getattr(ly, "factors", {}) or {}
+    offchip = ly.weights == "offchip"
+    word = _word_bytes(layer, factors, offchip)
+    bits = [8 * word + HANDSHAKE_BITS, 8 * lanes_first(ly) + HANDSHAKE_BITS]
+    if offchip:
+        bits.append(8 * word * int(ly.slr_lanes[1][1]) + HANDSHAKE_BITS)
+    return bits
+
+
 def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
     """Wires of the streams crossing each of the board's ``slrs - 1`` boundaries (the streams
     codegen/segment_slr.py makes cross, module docstring)."""
@@ -76,19 +115,20 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
         return []
     shapes = graph.tensor_shapes
     first = min(ly.slr for ly in bp.layers)
+    last = max(ly.slr + (1 if lanes_first(ly) else 0) for ly in bp.layers)
     made: dict[str, int] = {}  # tensor -> SLR it is produced in (received tensors: the first SLR)
     for ly in bp.layers:
-        split = getattr(ly, "slr_lanes", None)  # (None: not a lane-split engine)
-        made[graph.layers[ly.index].output] = ly.slr if not split else int(split[1][0])
-    last = max(made[graph.layers[ly.index].output] for ly in bp.layers)
+        made[graph.layers[ly.index].output] = ly.slr + (1 if lanes_first(ly) else 0)
     streams: list[tuple[int, int, int]] = []  # (from SLR, to SLR, wires)
     for ly in bp.layers:
         for t in graph.layers[ly.index].inputs:
             streams.append((made.get(t, first), ly.slr, stream_bits(shapes[t], bp.port_lanes)))
         if ly.weights in WEIGHT_STREAM_BITS:
             streams.append((first, ly.slr, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
-        if getattr(ly, "slr_lanes", None):
-            streams += split_streams(ly, first)
+        if lanes_first(ly):
+            streams += [(ly.slr, ly.slr + 1, bits) for bits in lane_split_bits(graph.layers[ly.index], ly)]
+            if ly.weights == "preload":  # each half loads its own URAM table: half B's words too
+                streams.append((first, ly.slr + 1, WEIGHT_STREAM_BITS["preload"] + HANDSHAKE_BITS))
     for t in graph.live_across(bp.last_layer):  # sent on from the last engine's SLR
         streams.append((made.get(t, first), last, stream_bits(shapes[t], bp.port_lanes)))
     streams.append((first, last, 1 + HANDSHAKE_BITS))  # the receiver's per-image verdict
@@ -96,17 +136,6 @@ def crossing_bits(graph: Graph, bp: BoardPlan) -> list[int]:
     for src, dst, bits in streams:
         for k in range(src, dst):
             out[k] += bits
-    return out
-
-
-def split_streams(ly, first: int) -> list[tuple[int, int, int]]:
-    """(from SLR, to SLR, wires) of the streams a lane-split engine adds (module docstring): the
-    window stream's copy and half A's lanes from SLR s to s + 1, and half B's own weight stream."""
-    (s, k), (s2, _) = ly.slr_lanes
-    inl = int(ly.factors.get("simd", 1)) * int(ly.factors.get("kpar", 1))
-    out = [(s, s2, 8 * inl + HANDSHAKE_BITS), (s, s2, 8 * int(k) + HANDSHAKE_BITS)]
-    if ly.weights in WEIGHT_STREAM_BITS:
-        out.append((first, s2, WEIGHT_STREAM_BITS[ly.weights] + HANDSHAKE_BITS))
     return out
 
 

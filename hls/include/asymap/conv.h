@@ -230,6 +230,39 @@ mvau_steps:
     }
 }
 
+// C-sim slots of the on-chip engines (csim_count.h): which slot item i of process j falls in.
+// Named (not local to the engine) because the lane-split engine (lanesplit.h) is the same process
+// chain cut in two and must count with the same slots.
+// KxK engine: processes 0 input gearbox (items: input items, slot of their row), 1 window
+// generator (its slots), 2 MVAU (output pixels, slot = row + 1), 3 output gearbox (output items,
+// slot = row + 1); a wide item holds IPP (OPP) pixels of one row.
+template <class CFG>
+struct conv2d_slots {
+    typedef conv_shape<CFG> X;
+    static const unsigned n = CFG::out_h + 1;
+    unsigned operator()(unsigned j, unsigned i) const {
+        if (j == 0) return swg_slot_of_row<conv_swg_cfg<CFG> >(i * X::IPP / CFG::in_w);
+        if (j == 1) return i;
+        if (j == 2) return i / CFG::out_w + 1;
+        return i * X::OPP / CFG::out_w + 1;
+    }
+};
+
+// 1x1/fc engine: processes 0 input gearbox, 1 MVAU, 2 output gearbox. A wide port's item is a
+// group of pixels: the group is the slot (every process spends its iterations of those pixels
+// there, so the slowest one sets the pace).
+template <class CFG>
+struct pointwise_slots {
+    typedef conv_shape<CFG> X;
+    static const unsigned G = max_u(X::IPP, X::OPP);
+    static const unsigned n = X::IPIX / G;
+    unsigned operator()(unsigned j, unsigned i) const {
+        if (j == 0) return i * X::IPP / G;
+        if (j == 1) return i / G;
+        return i * X::OPP / G;
+    }
+};
+
 // KxK convolution (any stride, dilation, padding; standard, grouped with PE dividing C_out/groups,
 // or depthwise with PE dividing C), optionally KPAR window positions per cycle.
 template <class CFG>
@@ -267,19 +300,7 @@ void conv2d_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     ASYMAP_PROCESS(df, (mvau<CFG, false>(wins, res, w, bias, mult, shift)));
     ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT, X::OPIX / X::OPP>(res, out)));
     ASYMAP_DATAFLOW_RUN(df);
-#ifndef __SYNTHESIS__
-    // items: 0 input items (slot of their row), 1 SWG slots, 2 output pixels, 3 output items
-    // (slot = row + 1); a wide item holds IPP (OPP) pixels of one row.
-    struct slots {
-        unsigned operator()(unsigned j, unsigned i) const {
-            if (j == 0) return swg_slot_of_row<WC>(i * X::IPP / CFG::in_w);
-            if (j == 1) return i;
-            if (j == 2) return i / CFG::out_w + 1;
-            return i * X::OPP / CFG::out_w + 1;
-        }
-    };
-    ASYMAP_CSIM_ENGINE_END(CFG::out_h + 1, slots());
-#endif
+    ASYMAP_CSIM_ENGINE_END(conv2d_slots<CFG>::n, conv2d_slots<CFG>());
 }
 
 // 1x1 (kernel 1, stride 1, no padding, groups 1) and fully connected layers: no row buffer; the
@@ -311,19 +332,7 @@ void pointwise_core(hls::stream<ap_uint<8 * CFG::in_lanes> > &in,
     ASYMAP_PROCESS(df, (mvau<CFG, true>(words, res, w, bias, mult, shift)));
     ASYMAP_PROCESS(df, (gearbox<CFG::pe, CFG::out_lanes, X::OIT_IN, X::OIT, X::IPIX / X::OPP>(res, out)));
     ASYMAP_DATAFLOW_RUN(df);
-#ifndef __SYNTHESIS__
-    // A wide port's item is a group of pixels: the group is the slot (every process spends its
-    // iterations of those pixels there, so the slowest one sets the pace).
-    struct slots {
-        unsigned operator()(unsigned j, unsigned i) const {
-            const unsigned G = max_u(X::IPP, X::OPP);
-            if (j == 0) return i * X::IPP / G;
-            if (j == 1) return i / G;
-            return i * X::OPP / G;
-        }
-    };
-    ASYMAP_CSIM_ENGINE_END(X::IPIX / max_u(X::IPP, X::OPP), slots());
-#endif
+    ASYMAP_CSIM_ENGINE_END(pointwise_slots<CFG>::n, pointwise_slots<CFG>());
 }
 
 // ---- entry points: on-chip ROM weights -------------------------------------------------------

@@ -29,6 +29,7 @@
 #define ASYMAP_CONV_OFFCHIP_H
 
 #include "asymap/conv.h"
+#include "asymap/stream_utils.h"
 
 namespace asymap {
 
@@ -55,6 +56,166 @@ struct offchip_geom {
         (unsigned long long)ipix * ib + (unsigned long long)nf * opix * fold + (unsigned long long)opix * es;
 };
 
+// ---- the three loops, shared by conv_offchip and the lane-split halves (lanesplit.h) -----------
+
+// load: IL-lane beats -> GB-byte words of ibuf.
+template <class CFG>
+inline void oc_load(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, byte_word<offchip_geom<CFG>::g> *ibuf) {
+#pragma HLS INLINE
+    typedef offchip_geom<CFG> G;
+    const unsigned IL = CFG::in_lanes, GB = G::g;
+    byte_word<G::g> word;
+#pragma HLS ARRAY_PARTITION variable = word.b complete
+    unsigned k = 0, w = 0;  // beat within the word, word index
+oc_load:
+    for (unsigned t = 0; t < G::ipix * G::ib; ++t) {
+#pragma HLS PIPELINE II = 1
+        ap_uint<8 * CFG::in_lanes> beat = in.read();
+        for (unsigned j = 0; j < GB; ++j) {
+#pragma HLS UNROLL
+            if (j / IL == k) word.b[j] = lane_byte<CFG::in_lanes>(beat, j % IL);  // fixed lane per byte
+        }
+        if (++k == GB / IL) {
+            k = 0;
+            ibuf[w++] = word;
+        }
+    }
+}
+
+// The compute loop's position: step i of fold nf's FOLD rows (sf fastest, then kx, ky) for output
+// pixel px = (oy, ox); folds outer, pixels inner.
+struct oc_step {
+    unsigned nf, px, oy, ox, i, ky, kx, sf;
+    oc_step() : nf(0), px(0), oy(0), ox(0), i(0), ky(0), kx(0), sf(0) {}
+    template <class CFG>
+    void advance() {
+#pragma HLS INLINE
+        typedef offchip_geom<CFG> G;
+        if (++sf == G::sf) {
+            sf = 0;
+            if (++kx == CFG::kw) {
+                kx = 0;
+                if (++ky == CFG::kh) ky = 0;
+            }
+        }
+        if (++i == G::fold) {
+            i = 0;
+            if (++ox == CFG::out_w) {
+                ox = 0;
+                if (++oy == CFG::out_h) oy = 0;
+            }
+            if (++px == G::opix) {
+                px = 0;
+                ++nf;
+            }
+        }
+    }
+};
+
+// The SIMD input bytes of this step (groups 1: one word for every PE lane): padding positions read
+// the zero point's byte (real 0).
+template <class CFG>
+inline bytes<CFG::simd> oc_x_word(const byte_word<offchip_geom<CFG>::g> *ibuf, const oc_step &st) {
+#pragma HLS INLINE
+    typedef offchip_geom<CFG> G;
+    int iy = int(st.oy * CFG::sh) - int(CFG::pt) + int(st.ky * CFG::dh);
+    int ix = int(st.ox * CFG::sw) - int(CFG::pl) + int(st.kx * CFG::dw);
+    bool ok = iy >= 0 && iy < int(CFG::in_h) && ix >= 0 && ix < int(CFG::in_w);
+    unsigned ipx = ok ? unsigned(iy) * CFG::in_w + unsigned(ix) : 0;
+    unsigned c0 = st.sf * CFG::simd;
+    byte_word<G::g> wd = ibuf[ipx * G::gw + c0 / G::g];
+    bytes<CFG::simd> x;
+    for (unsigned s = 0; s < CFG::simd; ++s) {
+#pragma HLS UNROLL
+        x.b[s] = ok ? wd.b[c0 % G::g + s] : byte_t(ap_int<8>(in_zp_of<CFG>::value));
+    }
+    return x;
+}
+
+// One MAC step: the bias on the fold's first row, the row's products, the requantized fold on its
+// last row (`done`).
+template <class CFG>
+inline void oc_mac(acc_t acc[CFG::pe], const act_t x[CFG::pe][CFG::simd], const typename conv_types<CFG>::wrow_t &row,
+                   const oc_step &st, const int32_t bias[CFG::out_cp], const int32_t mult[CFG::out_cp],
+                   const uint8_t shift[CFG::out_cp], byte_word<CFG::pe> &res, bool &done) {
+#pragma HLS INLINE
+    if (st.i == 0) {
+        for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+            acc[p] = bias[st.nf * CFG::pe + p];
+        }
+    }
+    mac_row<CFG>(acc, x, row);
+    done = st.i == offchip_geom<CFG>::fold - 1;
+    if (done) {
+        for (unsigned p = 0; p < CFG::pe; ++p) {
+#pragma HLS UNROLL
+            unsigned co = st.nf * CFG::pe + p;
+            res.b[p] = requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(acc[p], mult[co], shift[co]).range(7, 0);
+        }
+    }
+}
+
+// The weight row of this step: from the stream during the fold's first pixel (kept in wbuf), from
+// wbuf for the other pixels.
+template <class CFG>
+inline typename conv_types<CFG>::wrow_t oc_row(hls::stream<typename conv_types<CFG>::wrow_t> &ws,
+                                                typename conv_types<CFG>::wrow_t *wbuf, const oc_step &st) {
+#pragma HLS INLINE
+    typename conv_types<CFG>::wrow_t row;
+    if (st.px == 0) {
+        row = ws.read();
+        wbuf[st.i] = row;
+    } else {
+        row = wbuf[st.i];
+    }
+    return row;
+}
+
+// emit: PE-byte fold words of obuf -> OL-lane beats.
+template <class CFG>
+inline void oc_emit(const byte_word<CFG::pe> *obuf, hls::stream<ap_uint<8 * CFG::out_lanes> > &out) {
+#pragma HLS INLINE
+    typedef offchip_geom<CFG> G;
+    const unsigned PE = CFG::pe, OL = CFG::out_lanes, NF = G::nf;
+    byte_t gb[CFG::pe + CFG::out_lanes];
+#pragma HLS ARRAY_PARTITION variable = gb complete
+    unsigned fill = 0, wi = 0, px = 0, st = 0;
+oc_emit:
+    for (unsigned t = 0; t < G::opix * G::es; ++t) {
+#pragma HLS PIPELINE II = 1
+        if (fill < OL && wi < NF) {
+            byte_word<CFG::pe> w = obuf[px * NF + wi];
+            unsigned valid = (wi + 1) * PE <= CFG::out_c ? PE : CFG::out_c - wi * PE;
+            for (unsigned j = 0; j < PE + OL; ++j) {
+#pragma HLS UNROLL
+                // byte j takes fold byte j - fill (fill < OL: an OL-input mux per byte)
+                if (j >= fill && j - fill < valid) gb[j] = w.b[j - fill < PE ? j - fill : 0];
+            }
+            fill += valid;
+            ++wi;
+        }
+        if (fill >= OL) {
+            ap_uint<8 * CFG::out_lanes> beat;
+            for (unsigned l = 0; l < OL; ++l) {
+#pragma HLS UNROLL
+                beat.range(8 * l + 7, 8 * l) = gb[l];
+            }
+            out.write(beat);
+            for (unsigned j = 0; j < PE; ++j) {
+#pragma HLS UNROLL
+                gb[j] = gb[j + OL];
+            }
+            fill -= OL;
+        }
+        if (++st == G::es) {
+            st = 0;
+            wi = 0;
+            ++px;
+        }
+    }
+}
+
 template <class CFG>
 void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_uint<8 * CFG::out_lanes> > &out,
                   hls::stream<typename conv_types<CFG>::wrow_t> &ws, const int32_t bias[CFG::out_cp],
@@ -64,8 +225,7 @@ void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_u
 #pragma HLS ARRAY_PARTITION variable = shift cyclic factor = CFG::pe
     typedef offchip_geom<CFG> G;
     typedef typename conv_types<CFG>::wrow_t wrow_t;
-    const unsigned PE = CFG::pe, SIMD = CFG::simd, IL = CFG::in_lanes, OL = CFG::out_lanes;
-    const unsigned NF = G::nf, SF = G::sf, FOLD = G::fold, OPIX = G::opix, GB = G::g;
+    const unsigned PE = CFG::pe, SIMD = CFG::simd, NF = G::nf, OPIX = G::opix, FOLD = G::fold;
     static_assert(CFG::out_cp % CFG::pe == 0 && CFG::out_cp >= CFG::out_c && G::cing % CFG::simd == 0,
                   "PE divides the padded channel count, SIMD divides C_in/groups");
     static_assert(CFG::kpar == 1, "window parallelism needs the row buffer (the planner never streams such layers)");
@@ -85,135 +245,54 @@ void conv_offchip(hls::stream<ap_uint<8 * CFG::in_lanes> > &in, hls::stream<ap_u
     // per image: load and emit like a gearbox, the MAC loop like the MVAU (csim_count.h).
     ASYMAP_CSIM_ENGINE_TOTAL(G::cycles, 2 * lat_gearbox + lat_mvau);
 
-    // ---- load: IL-lane beats -> GB-byte words -------------------------------------------------
-    {
-        byte_word<G::g> word;
-#pragma HLS ARRAY_PARTITION variable = word.b complete
-        unsigned k = 0, w = 0;  // beat within the word, word index
-    oc_load:
-        for (unsigned t = 0; t < G::ipix * G::ib; ++t) {
-#pragma HLS PIPELINE II = 1
-            ap_uint<8 * CFG::in_lanes> beat = in.read();
-            for (unsigned j = 0; j < GB; ++j) {
-#pragma HLS UNROLL
-                if (j / IL == k) word.b[j] = lane_byte<CFG::in_lanes>(beat, j % IL);  // fixed lane per byte
-            }
-            if (++k == GB / IL) {
-                k = 0;
-                ibuf[w++] = word;
-            }
-        }
-    }
+    oc_load<CFG>(in, ibuf);
 
     // ---- compute: NF x OPIX x FOLD, one weight row per cycle ------------------------------------
     {
-        unsigned nf = 0, px = 0, oy = 0, ox = 0, i = 0, ky = 0, kx = 0, sf = 0;
+        oc_step st;
         acc_t acc[CFG::pe];
 #pragma HLS ARRAY_PARTITION variable = acc complete
     oc_compute:
         for (unsigned t = 0; t < NF * OPIX * FOLD; ++t) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS DEPENDENCE variable = wbuf inter RAW distance = FOLD true
-            wrow_t row;
-            if (px == 0) {
-                row = ws.read();
-                wbuf[i] = row;
-            } else {
-                row = wbuf[i];
-            }
-            int iy = int(oy * CFG::sh) - int(CFG::pt) + int(ky * CFG::dh);
-            int ix = int(ox * CFG::sw) - int(CFG::pl) + int(kx * CFG::dw);
-            bool ok = iy >= 0 && iy < int(CFG::in_h) && ix >= 0 && ix < int(CFG::in_w);
-            unsigned ipx = ok ? unsigned(iy) * CFG::in_w + unsigned(ix) : 0;
+            wrow_t row = oc_row<CFG>(ws, wbuf, st);
             act_t x[CFG::pe][CFG::simd];
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 0
-            for (unsigned p = 0; p < PE; ++p) {
-#pragma HLS UNROLL
-                unsigned c0 = group_of<CFG>(nf * PE + p) * G::cing + sf * SIMD;  // same for all p if groups == 1
-                byte_word<G::g> wd = ibuf[ipx * G::gw + c0 / GB];
-                unsigned off = c0 % GB;                                            // a multiple of SIMD
-                for (unsigned s = 0; s < SIMD; ++s) {
-#pragma HLS UNROLL
-                    x[p][s] = ok ? byte_value<CFG::in_signed>(wd.b[off + s]) : act_t(in_zp_of<CFG>::value);  // pad: real 0
-                }
-            }
-            if (i == 0) {
+            if (CFG::groups == 1) {  // every lane reads the same SIMD input channels
+                bytes<CFG::simd> xw = oc_x_word<CFG>(ibuf, st);
                 for (unsigned p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
-                    acc[p] = bias[nf * PE + p];
+                    for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+                        x[p][s] = byte_value<CFG::in_signed>(xw.b[s]);
+                    }
                 }
-            }
-            mac_row<CFG>(acc, x, row);
-            if (i == FOLD - 1) {
-                byte_word<CFG::pe> res;
+            } else {  // grouped: each lane reads its group's channels
+                int iy = int(st.oy * CFG::sh) - int(CFG::pt) + int(st.ky * CFG::dh);
+                int ix = int(st.ox * CFG::sw) - int(CFG::pl) + int(st.kx * CFG::dw);
+                bool ok = iy >= 0 && iy < int(CFG::in_h) && ix >= 0 && ix < int(CFG::in_w);
+                unsigned ipx = ok ? unsigned(iy) * CFG::in_w + unsigned(ix) : 0;
                 for (unsigned p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
-                    unsigned co = nf * PE + p;
-                    res.b[p] = requant<CFG::lo, CFG::hi, out_zp_of<CFG>::value>(acc[p], mult[co], shift[co]).range(7, 0);
-                }
-                obuf[px * NF + nf] = res;
-            }
-            // advance (sf fastest, then kx, ky; then ox, oy; then nf)
-            if (++sf == SF) {
-                sf = 0;
-                if (++kx == CFG::kw) {
-                    kx = 0;
-                    if (++ky == CFG::kh) ky = 0;
+                    unsigned c0 = group_of<CFG>(st.nf * PE + p) * G::cing + st.sf * SIMD;
+                    byte_word<G::g> wd = ibuf[ipx * G::gw + c0 / G::g];
+                    unsigned off = c0 % G::g;  // a multiple of SIMD
+                    for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+                        x[p][s] = ok ? byte_value<CFG::in_signed>(wd.b[off + s]) : act_t(in_zp_of<CFG>::value);
+                    }
                 }
             }
-            if (++i == FOLD) {
-                i = 0;
-                if (++ox == CFG::out_w) {
-                    ox = 0;
-                    if (++oy == CFG::out_h) oy = 0;
-                }
-                if (++px == OPIX) {
-                    px = 0;
-                    ++nf;
-                }
-            }
+            byte_word<CFG::pe> res;
+            bool done;
+            oc_mac<CFG>(acc, x, row, st, bias, mult, shift, res, done);
+            if (done) obuf[st.px * NF + st.nf] = res;
+            st.advance<CFG>();
         }
     }
 
-    // ---- emit: PE-byte fold words -> OL-lane beats ---------------------------------------------
-    {
-        byte_t gb[CFG::pe + CFG::out_lanes];
-#pragma HLS ARRAY_PARTITION variable = gb complete
-        unsigned fill = 0, wi = 0, px = 0, st = 0;
-    oc_emit:
-        for (unsigned t = 0; t < OPIX * G::es; ++t) {
-#pragma HLS PIPELINE II = 1
-            if (fill < OL && wi < NF) {
-                byte_word<CFG::pe> w = obuf[px * NF + wi];
-                unsigned valid = (wi + 1) * PE <= CFG::out_c ? PE : CFG::out_c - wi * PE;
-                for (unsigned j = 0; j < PE + OL; ++j) {
-#pragma HLS UNROLL
-                    // byte j takes fold byte j - fill (fill < OL: an OL-input mux per byte)
-                    if (j >= fill && j - fill < valid) gb[j] = w.b[j - fill < PE ? j - fill : 0];
-                }
-                fill += valid;
-                ++wi;
-            }
-            if (fill >= OL) {
-                ap_uint<8 * CFG::out_lanes> beat;
-                for (unsigned l = 0; l < OL; ++l) {
-#pragma HLS UNROLL
-                    beat.range(8 * l + 7, 8 * l) = gb[l];
-                }
-                out.write(beat);
-                for (unsigned j = 0; j < PE; ++j) {
-#pragma HLS UNROLL
-                    gb[j] = gb[j + OL];
-                }
-                fill -= OL;
-            }
-            if (++st == G::es) {
-                st = 0;
-                wi = 0;
-                ++px;
-            }
-        }
-    }
+    oc_emit<CFG>(obuf, out);
 }
 
 }  // namespace asymap

@@ -132,6 +132,18 @@ inline void csim_engine_end(unsigned slots, SLOT slot_of) {
     csim_engine_total(steady, tail);
     csim_procs().clear();
 }
+// Two processes that run side by side in lockstep over the same items, as one process: the two
+// halves of a lane-split MVAU (lanesplit.h) are one MAC array cut in two, so the engine counts them
+// as the one MVAU they replace (per item the larger count, one pipeline fill: the larger tail).
+// Merges the last recorded process into the one before it.
+inline void csim_merge_lanes() {
+    const csim_proc b = csim_procs().back();
+    csim_procs().pop_back();
+    csim_proc &a = csim_procs().back();
+    if (a.items.size() < b.items.size()) a.items.resize(b.items.size(), 0);
+    for (unsigned i = 0; i < b.items.size(); ++i) a.items[i] = b.items[i] > a.items[i] ? b.items[i] : a.items[i];
+    a.tail = b.tail > a.tail ? b.tail : a.tail;
+}
 struct csim_same_slot {  // items are slots (all processes count per pixel or per slot)
     unsigned operator()(unsigned, unsigned i) const { return i; }
 };
@@ -146,6 +158,7 @@ struct csim_same_slot {  // items are slots (all processes count per pixel or pe
 #define ASYMAP_CSIM_ENGINE_END(slots, fn) ::asymap::csim_engine_end((slots), (fn))
 #define ASYMAP_CSIM_ENGINE_TOTAL(steady, tail) ::asymap::csim_engine_total((steady), (tail))
 #define ASYMAP_CSIM_ADAPTER_END(into_engine) ::asymap::csim_adapter_end(into_engine)
+#define ASYMAP_CSIM_MERGE_LANES() ::asymap::csim_merge_lanes()
 #else
 #define ASYMAP_CSIM_COUNT(n)
 #define ASYMAP_CSIM_ENGINE_BEGIN()
@@ -154,6 +167,7 @@ struct csim_same_slot {  // items are slots (all processes count per pixel or pe
 #define ASYMAP_CSIM_ENGINE_END(slots, fn)
 #define ASYMAP_CSIM_ENGINE_TOTAL(steady, tail)
 #define ASYMAP_CSIM_ADAPTER_END(into_engine)
+#define ASYMAP_CSIM_MERGE_LANES()
 #endif
 
 }  // namespace asymap
