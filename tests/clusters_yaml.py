@@ -35,3 +35,6 @@ RING = cluster_yaml(SA_SB_SC, [("sa", "sb", 100, 500), ("sb", "sc", 10, 500), ("
 # relay - left - right in a line; the host (pc) attaches to relay, which gets no layers.
 RELAY_LINE = cluster_yaml([("relay", "u50"), ("left", "u280"), ("right", "u55c")],
                           [("relay", "left", 10, 500), ("left", "right", 100, 500)], ("relay", 64))
+
+# A U280 (3 SLRs) and a U250 (4 SLRs) on 100G: the split-board (one kernel per SLR) tests.
+SLR_PAIR = cluster_yaml([("a280", "u280"), ("a250", "u250")], [("a280", "a250", 100, 500)])

@@ -23,19 +23,14 @@ from asymap.codegen.project import generate
 from asymap.errors import UserError
 from asymap.frontend.zoo import build_zoo_model
 from asymap.verify.slr_sim import Port, module_ports, render_slr_sim
+from clusters_yaml import SLR_PAIR
 
 HERE = Path(__file__).resolve().parent
 pytestmark = [pytest.mark.cocotb,
               pytest.mark.skipif(shutil.which("iverilog") is None and not os.environ.get("CI"),
                                  reason="Icarus Verilog (iverilog) not installed")]
 
-CLUSTER = """
-boards:
-  - {name: a280, type: u280}
-  - {name: a250, type: u250}
-links:
-  - {a: a280, b: a250, gbps: 100, latency_ns: 500}
-"""
+CLUSTER = SLR_PAIR
 SIDE = {"TDATA": 64, "TKEEP": 8, "TSTRB": 8, "TLAST": 1}  # the stand-ins' streams: link beats, side channels
 
 

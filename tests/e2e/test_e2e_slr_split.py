@@ -26,16 +26,11 @@ from asymap.codegen.project import generate
 from asymap.errors import UserError
 from asymap.frontend.zoo import build_zoo_model
 from asymap.verify.runner import verify
+from clusters_yaml import SLR_PAIR
 
 pytestmark = pytest.mark.csim
 
-CLUSTER = """
-boards:
-  - {name: a280, type: u280}
-  - {name: a250, type: u250}
-links:
-  - {a: a280, b: a250, gbps: 100, latency_ns: 500}
-"""
+CLUSTER = SLR_PAIR
 WEIGHTS = {2: "offchip", 3: "preload", 6: "onchip", 8: "offchip"}
 
 
