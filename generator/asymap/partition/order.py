@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+try:  # the compiled transition (setup.py; optional: the numpy steps below give the same values)
+    from asymap.partition import _fast
+except ImportError:  # pragma: no cover - installed without a C compiler
+    _fast = None
+
 EXACT_BOARDS = 8
 # Beyond EXACT_BOARDS the beam cuts a level only once the search has made this many states: a
 # sparse topology (a chain with a few cross links, as the presets) keeps the subset DP small, and
@@ -81,7 +86,7 @@ def search(
     best_by_count[1] = best[0]
     ub = min(ub, best[0])
     bands: dict = {}  # (id(segment matrix), threshold) -> the columns that can matter (_band)
-    inner = {key: v[1:L] for key, v in link.items()}  # the cuts a transition can take
+    inner = {key: np.ascontiguousarray(v[1:L], dtype=np.float64) for key, v in link.items()}  # the cuts a transition can take
     cols = np.arange(L + 1)
     infs = np.full(L + 1, np.inf)  # (a copy of it is cheaper than np.full per transition)
     trans: dict = {}  # id(segment matrix) -> its transpose, contiguous (the tables do not change during a search)
@@ -97,6 +102,21 @@ def search(
                 continue
             for b2 in adj[st.last]:
                 if st.mask >> b2 & 1:
+                    continue
+                key = (st.mask | 1 << b2, b2)
+                if _fast is not None:  # (the same steps as below, in one call: _fast.c)
+                    first, last = _band(seg[b2], thr, bands, L)
+                    tr = trans.get(id(seg[b2]))
+                    if tr is None:
+                        tr = trans[id(seg[b2])] = np.ascontiguousarray(seg[b2].T, dtype=np.float64)
+                    if key in nxt:
+                        old = states[nxt[key]]
+                        _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, old.f, old.pj, old.parent, si, True)
+                    else:
+                        newf, pj, par = np.empty(L + 1), np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)
+                        if _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, newf, pj, par, si, False):
+                            states.append(_State(key[0], b2, newf, par, pj))
+                            nxt[key] = len(states) - 1
                     continue
                 # (method calls, not np.* wrappers, and reductions instead of index arrays: a
                 # transition is a dozen small numpy calls, whose overhead is most of its time)
@@ -129,7 +149,6 @@ def search(
                     arg = int(m.argmin())
                     newf[L] = m[arg]
                     pj[L] = arg + r0 + 1
-                key = (st.mask | 1 << b2, b2)
                 if key in nxt:
                     old = states[nxt[key]]
                     better = newf < old.f  # (in place: a state's arrays are its own)

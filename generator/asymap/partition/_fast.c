@@ -1,0 +1,219 @@
+/* asymap's compiled inner loops (optional: without this module, e.g. installed without a C
+ * compiler, the callers run the same steps in numpy and get the same values).
+ *
+ * step: one transition of asymap.partition.order.search.
+ *
+ * Why: a transition is a dozen small numpy calls whose call overhead is most of their time (the
+ * search makes ~11,700 of them on ResNet-152 / example16); here it is one call. The arithmetic is
+ * the numpy path's, step for step: maxima and first-minimum argmins of the same doubles, so the
+ * values and the cuts chosen are identical (tests/partition/test_order_fast.py compares both on
+ * random instances and on real plans).
+ *
+ * step(fin, lk, ub, first, last, tr, f, pj, parent, si, merge) -> bool
+ *   fin   [L-1] double  the state's f[1:L] (the cuts a transition can take)
+ *   lk    [L-1] double  the link's seconds at those cuts
+ *   ub    double        values at or above it do not extend
+ *   first, last [L+1] int64  order._band of the next board's table at the search's threshold
+ *   tr    [L+1, L+1] double  the next board's table, transposed (tr[k, j] = seg[j, k])
+ *   f, pj, parent [L+1]      the target state's arrays: written whole (merge = 0) or, where the
+ *                            new value is smaller, updated in place (merge = 1)
+ *   si    int                this state's index (the parent of the columns it sets)
+ * Returns False (nothing written) when no cut is below ub (order.search skips the transition).
+ *
+ * pareto(points, order, keep): segments._pareto's scan. points [n, d] int64, order [n] int64 (the
+ * rows by ascending sum, then lexicographically: segments._pareto's lexsort), keep [n] uint8
+ * (written): 1 for each row that no row before it in ``order`` is <= in every column (of equal
+ * rows the first in order stays). A row dominated by an earlier one is dominated by an earlier
+ * kept one (<= is transitive), so only kept rows are compared, as the numpy blocks do.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *name)
+{
+    if (b->itemsize != item || b->len != n * item) {
+        PyErr_Format(PyExc_ValueError, "_fast.step: %s has the wrong size or item type", name);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *step(PyObject *self, PyObject *args)
+{
+    Py_buffer bfin, blk, bfirst, blast, btr, bf, bpj, bpar;
+    double ub;
+    long long si;
+    int merge;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*dy*y*y*w*w*w*Lp", &bfin, &blk, &ub, &bfirst, &blast, &btr,
+                          &bf, &bpj, &bpar, &si, &merge))
+        return NULL;
+    Py_ssize_t n = bfin.len / (Py_ssize_t)sizeof(double); /* L - 1 */
+    Py_ssize_t L = n + 1, W = L + 1;
+    if (!check(&bfin, n, 8, "fin") || !check(&blk, n, 8, "lk") || !check(&bfirst, W, 8, "first") ||
+        !check(&blast, W, 8, "last") || !check(&btr, W * W, 8, "tr") || !check(&bf, W, 8, "f") ||
+        !check(&bpj, W, 8, "pj") || !check(&bpar, W, 8, "parent"))
+        goto done;
+    {
+        const double *fin = bfin.buf, *lk = blk.buf, *tr = btr.buf;
+        const int64_t *first = bfirst.buf, *last = blast.buf;
+        double *f = bf.buf;
+        int64_t *pj = bpj.buf, *par = bpar.buf;
+        Py_ssize_t r0 = -1, r1 = -1, r, c;
+        /* a = max(fin, lk); the rows r0..r1-1 from the first to the last one below ub */
+        for (r = 0; r < n; r++) {
+            double a = fin[r] > lk[r] ? fin[r] : lk[r];
+            if (a < ub) {
+                if (r0 < 0)
+                    r0 = r;
+                r1 = r + 1;
+            }
+        }
+        if (r0 < 0) {
+            ret = Py_False;
+            Py_INCREF(ret);
+            goto done;
+        }
+        Py_ssize_t m = r1 - r0;
+        double *a = malloc((size_t)m * sizeof(double));
+        if (!a) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (r = 0; r < m; r++) {
+            double x = fin[r0 + r] > lk[r0 + r] ? fin[r0 + r] : lk[r0 + r];
+            a[r] = x < ub ? x : INFINITY; /* cuts at or above ub do not extend */
+        }
+        /* the columns [c0, c1) the rows' bands can reach (row j of the table is cut j = r + 1) */
+        int64_t c0 = INT64_MAX, c1 = INT64_MIN;
+        for (r = r0 + 1; r < r1 + 1; r++) {
+            if (first[r] < c0)
+                c0 = first[r];
+            if (last[r] > c1)
+                c1 = last[r];
+        }
+        c1 += 1;
+        if (!merge) {
+            for (c = 0; c < W; c++) {
+                f[c] = INFINITY;
+                pj[c] = 0;
+                par[c] = si;
+            }
+        }
+        int lastdone = 0;
+        for (c = (c0 < c1 ? c0 : c1); c < c1; c++) {
+            const double *row = tr + c * W + r0 + 1;
+            double best = row[0] > a[0] ? row[0] : a[0];
+            Py_ssize_t arg = 0;
+            for (r = 1; r < m; r++) {
+                double v = row[r] > a[r] ? row[r] : a[r];
+                if (v < best) {
+                    best = v;
+                    arg = r;
+                }
+            }
+            if (!merge || best < f[c]) {
+                f[c] = best;
+                pj[c] = arg + r0 + 1;
+                par[c] = si;
+            }
+            if (c == L)
+                lastdone = 1;
+        }
+        if (!lastdone) { /* the last column always: a plan's interval, even above ub */
+            const double *row = tr + L * W + r0 + 1;
+            double best = row[0] > a[0] ? row[0] : a[0];
+            Py_ssize_t arg = 0;
+            for (r = 1; r < m; r++) {
+                double v = row[r] > a[r] ? row[r] : a[r];
+                if (v < best) {
+                    best = v;
+                    arg = r;
+                }
+            }
+            if (!merge || best < f[L]) {
+                f[L] = best;
+                pj[L] = arg + r0 + 1;
+                par[L] = si;
+            }
+        }
+        free(a);
+        ret = Py_True;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&bfin);
+    PyBuffer_Release(&blk);
+    PyBuffer_Release(&bfirst);
+    PyBuffer_Release(&blast);
+    PyBuffer_Release(&btr);
+    PyBuffer_Release(&bf);
+    PyBuffer_Release(&bpj);
+    PyBuffer_Release(&bpar);
+    return ret;
+}
+
+static PyObject *pareto(PyObject *self, PyObject *args)
+{
+    Py_buffer bp, bo, bk;
+    Py_ssize_t d;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*n", &bp, &bo, &bk, &d))
+        return NULL;
+    Py_ssize_t n = bo.len / 8;
+    if (d < 1 || !check(&bo, n, 8, "order") || !check(&bp, n * d, 8, "points") || !check(&bk, n, 1, "keep"))
+        goto done;
+    {
+        const int64_t *pts = bp.buf, *order = bo.buf;
+        unsigned char *keep = bk.buf;
+        int64_t *kept = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+        Py_ssize_t nk = 0, i, q, c;
+        if (!kept) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memset(keep, 0, (size_t)n);
+        for (i = 0; i < n; i++) {
+            int64_t o = order[i];
+            if (o < 0 || o >= n) {
+                free(kept);
+                PyErr_SetString(PyExc_ValueError, "_fast.pareto: order is not a permutation");
+                goto done;
+            }
+            const int64_t *row = pts + o * d;
+            int dominated = 0;
+            for (q = 0; q < nk && !dominated; q++) {
+                const int64_t *k = pts + kept[q] * d;
+                for (c = 0; c < d && k[c] <= row[c]; c++)
+                    ;
+                dominated = c == d;
+            }
+            if (!dominated) {
+                kept[nk++] = o;
+                keep[o] = 1;
+            }
+        }
+        free(kept);
+        ret = Py_None;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bk);
+    return ret;
+}
+
+static PyMethodDef methods[] = {
+    {"step", step, METH_VARARGS, "One transition of order.search (see the module's comment)."},
+    {"pareto", pareto, METH_VARARGS, "segments._pareto's scan (see the module's comment)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fast", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__fast(void) { return PyModule_Create(&module); }

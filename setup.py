@@ -1,0 +1,9 @@
+"""The one compiled part of asymap: ``asymap.partition._fast``, the outer search's transition
+(order.py). Everything else is in pyproject.toml. ``optional=True``: without a C compiler (or
+Python's headers) the install goes on and order.py uses its numpy path, which gives the same plans.
+Built at install time only (``pip install [-e] .``), never at run time."""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("asymap.partition._fast", ["generator/asymap/partition/_fast.c"],
+                             extra_compile_args=["-O2"], optional=True)])

@@ -1,0 +1,115 @@
+"""The compiled inner loops (partition/_fast.c, built by setup.py) against their numpy paths: the
+outer search's transition (order.search) and the Pareto scan (segments._pareto) give identical
+results on random instances, and ``asymap plan`` writes the same plan.json either way.
+
+The module is optional (an install without a C compiler runs the numpy paths), but wherever the
+tests run a compiler is present (scripts/test installs g++ before the project), so its absence
+here is an install fault and fails the first test."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from asymap.partition import order, segments
+
+
+def test_the_compiled_module_is_built():
+    assert order._fast is not None and segments._fast is not None
+
+
+def _instance(seed: int):
+    """A random outer problem: n boards on a random connected topology, L layers, segment tables
+    (upper triangle, some segments infeasible), link times per cut, and sometimes a host path."""
+    rng = np.random.default_rng(seed)
+    n, L = int(rng.integers(2, 7)), int(rng.integers(2, 30))
+    seg = []
+    for _ in range(n):
+        s = np.full((L + 1, L + 1), np.inf)
+        for j in range(L):
+            w = rng.uniform(0.1, 1.0, L - j)
+            s[j, j + 1:] = np.cumsum(w) * rng.uniform(0.5, 2.0)
+            s[j, j + 1:][rng.random(L - j) < 0.1] = np.inf
+        if rng.random() < 0.3:  # equal values: ties in every argmin
+            s = np.round(s, 0)
+        seg.append(s)
+    if rng.random() < 0.3:  # boards sharing one table (as board types do)
+        seg[-1] = seg[0]
+    adj: list[list[int]] = [[] for _ in range(n)]
+    link = {}
+    for a, b in itertools.combinations(range(n), 2):
+        if b == a + 1 or rng.random() < 0.4:
+            v = rng.uniform(0.0, 3.0, L + 1)
+            if rng.random() < 0.3:
+                v = np.round(v, 0)
+            link[(a, b)] = link[(b, a)] = v
+            adj[a].append(b)
+            adj[b].append(a)
+    hx = {}
+    if rng.random() < 0.4:
+        hx = {"entry": rng.uniform(0, 2, n), "exit": rng.uniform(0, 2, n)}
+    return n, L, seg, link, adj, hx
+
+
+def _result(r: order.OrderResult):
+    return (r.interval, r.path, r.cuts, r.exact, r.states, r.best_by_count)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_search_compiled_equals_numpy(seed, monkeypatch):
+    n, L, seg, link, adj, hx = _instance(seed)
+    rng = np.random.default_rng(1000 + seed)
+    kinds = [{}, {"beam": 2, "tau": float(rng.uniform(0.5, 3.0))},
+             {"ub": float(rng.uniform(1.0, 6.0))}, {"beam": 1, "tau": 1.0, "exact_states": 3}]
+    for max_k in sorted({1, 2, n}):
+        for kw in kinds:
+            fast = order.search(seg, link, adj, max_k, **kw, **hx)
+            with monkeypatch.context() as m:
+                m.setattr(order, "_fast", None)
+                slow = order.search(seg, link, adj, max_k, **kw, **hx)
+            assert _result(fast) == _result(slow), (seed, max_k, kw)
+
+
+def _brute_pareto(points: np.ndarray) -> list[int]:
+    """Rows no other row is <= everywhere, of equal rows the first (by index)."""
+    keep = []
+    for i, p in enumerate(points):
+        if not any(np.all(q <= p) and (np.any(q < p) or j < i) for j, q in enumerate(points) if j != i):
+            keep.append(i)
+    return keep
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_pareto_compiled_equals_numpy_and_brute_force(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(0, 120)), int(rng.integers(1, 6))
+    pts = rng.integers(0, int(rng.integers(2, 20)), size=(n, d)).astype(np.int64)
+    fast = segments._pareto(pts)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        slow = segments._pareto(pts, block=int(rng.integers(1, 64)))
+    assert fast.dtype == slow.dtype == np.int64
+    assert fast.tolist() == slow.tolist() == _brute_pareto(pts)
+
+
+@pytest.mark.parametrize("cluster", ["example16", "mixed4", "u280x16"])
+def test_plan_json_compiled_equals_numpy(cluster, tmp_path, monkeypatch):
+    import onnx
+
+    from asymap import cli
+    from asymap.frontend.zoo import build_zoo_model
+
+    model = tmp_path / "r18.onnx"
+    onnx.save(build_zoo_model("resnet18", 32, 0.5), str(model))
+    out = {}
+    for fast in (True, False):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(order, "_fast", None)
+                m.setattr(segments, "_fast", None)
+            path = tmp_path / f"plan_{fast}.json"
+            assert cli.main(["plan", str(model), cluster, "--quiet", "-o", str(path)]) == 0
+            out[fast] = path.read_bytes()
+    assert out[True] == out[False]
