@@ -113,3 +113,71 @@ def test_plan_json_compiled_equals_numpy(cluster, tmp_path, monkeypatch):
             assert cli.main(["plan", str(model), cluster, "--quiet", "-o", str(path)]) == 0
             out[fast] = path.read_bytes()
     assert out[True] == out[False]
+
+
+@pytest.mark.parametrize("model", [("resnet18", 32, 0.5), ("densenet121", 32, 0.25), ("inception", 64, 0.25),
+                                   ("shufflenetv2", 32, 0.5)])
+def test_live_across_from_one_sweep_equals_its_definition(model):
+    """Graph.live_across's every-cut sweep (ir.Graph._live) against the definition, per cut."""
+    from asymap.frontend.onnx_import import graph_from_model
+    from asymap.frontend.zoo import build_zoo_model
+
+    g = graph_from_model(build_zoo_model(*model), weights=False)
+    for i in range(-1, len(g.layers)):
+        live = [t for t, p in g.producer.items() if p <= i and g.last_use.get(t, -2) > i]
+        assert g.live_across(i) == sorted(live, key=lambda t: (g.producer[t], t)), i
+    assert g.live_across(len(g.layers)) == []  # (past the end: the definition, nothing crosses)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_reach_packed_compiled_equals_numpy(seed, monkeypatch):
+    from test_partition_tables_packed import _capped_pref, _packed
+
+    rng = np.random.default_rng(seed)
+    R = int(rng.integers(1, 6))
+    budget = rng.integers(0, 1 << int(rng.integers(1, 64 // R - 1)), size=R).astype(np.int64)
+    shifts = segments._packing(budget)
+    step, _ = _capped_pref(rng, int(rng.integers(1, 30)), int(rng.integers(1, 40)), budget)
+    pref = _packed(step, budget, shifts)
+    fast = segments._reach_packed(pref, budget)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        slow = segments._reach_packed(pref, budget)
+    assert fast.dtype == slow.dtype and np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_prefix_rows_compiled_equals_numpy(seed, monkeypatch):
+    """int32 and int64 rows and uint64 words (sums wrapping modulo 2**64)."""
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(0, 40)), int(rng.integers(1, 6))
+    shape = (m, int(rng.integers(1, 9))) + ((int(rng.integers(1, 5)),) if seed % 2 else ())
+    dt = [np.int32, np.int64, np.uint64][seed % 3]
+    hi = 1 << 20 if dt == np.int32 else 1 << 62
+    rows = rng.integers(0, hi, size=shape, dtype=np.int64).astype(dt)
+    cols = rng.integers(0, m, size=n).tolist()
+    out = {}
+    for fast in (True, False):
+        pref = np.empty((n + 1 + seed % 2,) + shape[1:], dt)
+        pref[0] = rng.integers(0, 100, size=shape[1:], dtype=np.int64).astype(dt) if fast else out[True][0]
+        with monkeypatch.context() as mp:
+            if not fast:
+                mp.setattr(segments, "_fast", None)
+            segments._prefix_rows(rows, cols, pref)
+        out[fast] = pref
+    assert np.array_equal(out[True][: n + 1], out[False][: n + 1])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dominated_at_compiled_equals_numpy(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    cyc = rng.integers(1, 50, size=n).astype(np.int64)
+    res = rng.integers(0, int(rng.integers(2, 8)), size=(n, 4)).astype(np.int64)
+    ks = segments.Knapsack([(cyc, res, None)], np.array([100, 100, 100, 100]), 100, None)
+    fast = ks._dominated_at(cyc, res)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        ks.dominated.clear()
+        slow = ks._dominated_at(cyc, res)
+    assert np.array_equal(fast, slow)

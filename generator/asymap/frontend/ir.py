@@ -182,8 +182,24 @@ class Graph:
         at -1) and consumed after ``i``; residual skips included. After the last layer only the
         graph output remains. Sorted by producer index so the order is deterministic.
         """
+        if -1 <= i < len(self.layers):
+            return list(self._live[i + 1])
         live = [t for t, p in self.producer.items() if p <= i and self.last_use.get(t, -2) > i]
         return sorted(live, key=lambda t: (self.producer[t], t))
+
+    @cached_property
+    def _live(self) -> tuple[tuple[str, ...], ...]:
+        """``live_across(i)`` for every cut i = -1..len-1, from one sweep (the planner asks every
+        cut once per board type: one scan of all tensors per cut was ~0.05 s on ResNet-152)."""
+        starts: dict[int, list[str]] = {}
+        for t, p in self.producer.items():
+            if self.last_use.get(t, -2) > p:
+                starts.setdefault(p, []).append(t)
+        out, live = [], []
+        for i in range(-1, len(self.layers)):
+            live = [t for t in live if self.last_use[t] > i] + starts.get(i, [])
+            out.append(tuple(sorted(live, key=lambda t: (self.producer[t], t))))
+        return tuple(out)
 
     def cut_bytes(self, i: int) -> int:
         """int8 bytes per image crossing a cut after layer ``i``."""

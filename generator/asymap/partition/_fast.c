@@ -25,6 +25,20 @@
  * (written): 1 for each row that no row before it in ``order`` is <= in every column (of equal
  * rows the first in order stays). A row dominated by an earlier one is dominated by an earlier
  * kept one (<= is transitive), so only kept rows are compared, as the numpy blocks do.
+ *
+ * dominated_at(cyc, res, out): segments._Knapsack._dominated_at. cyc [n] int64, res [n, d] int64,
+ * out [n] double (written): per option b, the fewest cycles of an option a != b with res[a] <=
+ * res[b] in every kind and (res[b] not <= res[a], or a < b: of equal rows the first dominates);
+ * inf if none.
+ *
+ * reach_packed(pref, nt, top, guard, out): segments._reach_packed's two pointers. pref [n+2, nt]
+ * uint64 (packed prefix sums, the last row a sentinel), out [n+1, nt] int64 (written): out[j, t]
+ * the largest k with layers j..k-1 within the budget at candidate t. Sums wrap modulo 2**64 as
+ * numpy's uint64 do (segments._packing says why that is exact).
+ *
+ * prefix_rows(rows, cols, pref, itemsize, K): segments._prefix_rows. rows [m, K], pref [>= n+1, K]
+ * integers of ``itemsize`` bytes (4: int32, 8: int64 or uint64, added as uint64: the same bits
+ * modulo 2**64), cols [n] int64: pref[i + 1] = pref[i] + rows[cols[i]], pref[0] as given.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -208,7 +222,141 @@ done:
     return ret;
 }
 
+static PyObject *dominated_at(PyObject *self, PyObject *args)
+{
+    Py_buffer bc, br, bo;
+    Py_ssize_t d;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*n", &bc, &br, &bo, &d))
+        return NULL;
+    Py_ssize_t n = bc.len / 8;
+    if (d < 1 || !check(&bc, n, 8, "cyc") || !check(&br, n * d, 8, "res") || !check(&bo, n, 8, "out"))
+        goto done;
+    {
+        const int64_t *cyc = bc.buf, *res = br.buf;
+        double *out = bo.buf;
+        Py_ssize_t a, b, c;
+        for (b = 0; b < n; b++) {
+            const int64_t *rb = res + b * d;
+            double best = INFINITY;
+            for (a = 0; a < n; a++) {
+                if (a == b || (double)cyc[a] >= best)
+                    continue;
+                const int64_t *ra = res + a * d;
+                for (c = 0; c < d && ra[c] <= rb[c]; c++)
+                    ;
+                if (c < d)
+                    continue; /* a is not <= b everywhere */
+                if (a > b) { /* a later row dominates only if b is not <= a (they differ) */
+                    for (c = 0; c < d && rb[c] <= ra[c]; c++)
+                        ;
+                    if (c == d)
+                        continue;
+                }
+                best = (double)cyc[a];
+            }
+            out[b] = best;
+        }
+        ret = Py_None;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&br);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
+static PyObject *reach_packed(PyObject *self, PyObject *args)
+{
+    Py_buffer bp, bo;
+    Py_ssize_t nt;
+    unsigned long long top, guard;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*nKKw*", &bp, &nt, &top, &guard, &bo))
+        return NULL;
+    Py_ssize_t n2 = nt > 0 ? bp.len / 8 / nt : 0, n1 = n2 - 1;
+    if (nt < 1 || n2 < 1 || !check(&bp, n2 * nt, 8, "pref") || !check(&bo, n1 * nt, 8, "out"))
+        goto done;
+    {
+        const uint64_t *pref = bp.buf;
+        int64_t *out = bo.buf;
+        int64_t *ptr = calloc((size_t)nt, sizeof(int64_t));
+        Py_ssize_t j, t;
+        if (!ptr) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (j = 0; j < n1; j++) {
+            for (t = 0; t < nt; t++) {
+                int64_t p = ptr[t] > j ? ptr[t] : j;
+                if (p < n1 - 1) { /* (a pointer that gets to n stops at the sentinel row) */
+                    uint64_t lim = pref[j * nt + t] + (uint64_t)top;
+                    while (p + 1 < n2 && ((lim - pref[(p + 1) * nt + t]) & (uint64_t)guard) == (uint64_t)guard)
+                        p++;
+                }
+                ptr[t] = p;
+                out[j * nt + t] = p;
+            }
+        }
+        free(ptr);
+        ret = Py_None;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
+static PyObject *prefix_rows(PyObject *self, PyObject *args)
+{
+    Py_buffer br, bc, bp;
+    Py_ssize_t item, K;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*nn", &br, &bc, &bp, &item, &K))
+        return NULL;
+    Py_ssize_t n = bc.len / 8;
+    if ((item != 4 && item != 8) || br.itemsize != item || bp.itemsize != item || bc.itemsize != 8 || K < 1 ||
+        br.len % (K * item) || (n + 1) * K * item > bp.len) {
+        PyErr_SetString(PyExc_ValueError, "_fast.prefix_rows: wrong item types or sizes");
+        goto done;
+    }
+    {
+        const int64_t *cols = bc.buf;
+        Py_ssize_t m = br.len / item / K, i, k;
+        for (i = 0; i < n; i++) {
+            int64_t c = cols[i];
+            if (c < 0 || c >= m) {
+                PyErr_SetString(PyExc_ValueError, "_fast.prefix_rows: row index out of range");
+                goto done;
+            }
+            if (item == 8) {
+                const uint64_t *src = (const uint64_t *)br.buf + c * K;
+                uint64_t *prev = (uint64_t *)bp.buf + i * K, *next = prev + K;
+                for (k = 0; k < K; k++)
+                    next[k] = prev[k] + src[k];
+            } else {
+                const uint32_t *src = (const uint32_t *)br.buf + c * K; /* (int32 bits, no overflow) */
+                uint32_t *prev = (uint32_t *)bp.buf + i * K, *next = prev + K;
+                for (k = 0; k < K; k++)
+                    next[k] = prev[k] + src[k];
+            }
+        }
+        ret = Py_None;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&br);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bp);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"prefix_rows", prefix_rows, METH_VARARGS, "segments._prefix_rows (see the module's comment)."},
+    {"dominated_at", dominated_at, METH_VARARGS, "segments._Knapsack._dominated_at (see the module's comment)."},
+    {"reach_packed", reach_packed, METH_VARARGS, "segments._reach_packed's sweep (see the module's comment)."},
     {"step", step, METH_VARARGS, "One transition of order.search (see the module's comment)."},
     {"pareto", pareto, METH_VARARGS, "segments._pareto's scan (see the module's comment)."},
     {NULL, NULL, 0, NULL},

@@ -240,16 +240,26 @@ def _prefix(menus: list[Menu], budget: np.ndarray, ts: np.ndarray, lower: bool, 
         words = packed[g_idx]  # [distinct menus, nt]
         pref = np.empty((n + 2, nt), np.uint64)
         pref[0] = 0
-        for i, c in enumerate(layer_col):  # (sums wrap modulo 2**64: see _packing)
-            np.add(pref[i], words[c], out=pref[i + 1])
+        _prefix_rows(words, layer_col, pref)  # (sums wrap modulo 2**64: see _packing)
         pref[n + 1] = pref[n] + _pack(budget + 1, shifts)  # the sentinel: over every budget
         return pref, ts, budget, mono
     comp = rows[g_idx]  # [distinct menus, nt, R]
     pref = np.empty((n + 1, nt, R), dtype=dt)
     pref[0] = 0
-    for i, c in enumerate(layer_col):
-        np.add(pref[i], comp[c], out=pref[i + 1])
+    _prefix_rows(comp, layer_col, pref)
     return pref, ts, budget, mono
+
+
+def _prefix_rows(rows: np.ndarray, layer_col: list[int], pref: np.ndarray) -> None:
+    """pref[i + 1] = pref[i] + rows[layer_col[i]] for each layer i (pref[0] set by the caller;
+    whole numbers, so the same sums in C, _fast.c, as in numpy)."""
+    if (_fast is not None and rows.dtype == pref.dtype and rows.dtype.kind in "iu"
+            and rows.dtype.itemsize in (4, 8) and rows.flags.c_contiguous and pref.flags.c_contiguous):
+        _fast.prefix_rows(rows, np.asarray(layer_col, np.int64), pref, rows.dtype.itemsize,
+                          max(1, int(np.prod(rows.shape[1:]))))
+        return
+    for i, c in enumerate(layer_col):
+        np.add(pref[i], rows[c], out=pref[i + 1])
 
 
 @functools.lru_cache(maxsize=8)
@@ -439,6 +449,10 @@ def _reach_packed(pref: np.ndarray, budget: np.ndarray) -> np.ndarray:
     shifts = _packing(budget)
     guard = _pack([1 << (int(b + 1).bit_length()) for b in np.asarray(budget, np.int64)], shifts)
     top = _pack(np.asarray(budget, np.int64), shifts) + guard  # packed budget + guard per field
+    if _fast is not None and nt:  # (the same sweep in C: _fast.c)
+        reach = np.empty((n1, nt), np.int64)
+        _fast.reach_packed(np.ascontiguousarray(pref, np.uint64), nt, int(top), int(guard), reach)
+        return reach
     flat = pref.ravel()
     ptr = np.zeros(nt, np.int64)
     reach = np.empty((n1, nt), np.int64)
@@ -969,6 +983,10 @@ class _Knapsack:
         kind; of equal rows the first dominates the later ones, as ``_pareto`` keeps the first);
         inf if none. Cached per option array."""
         got = self.dominated.get(id(cyc))
+        if got is None and _fast is not None and cyc.dtype == np.int64 and res.dtype == np.int64 \
+                and res.ndim == 2 and res.shape[1] and len(cyc):
+            got = self.dominated[id(cyc)] = np.empty(len(cyc))  # (the same minima in C: _fast.c)
+            _fast.dominated_at(np.ascontiguousarray(cyc), np.ascontiguousarray(res), got, res.shape[1])
         if got is None:
             n = len(cyc)
             le = _le_all(res, res)  # le[a, b]: row a <= row b everywhere
