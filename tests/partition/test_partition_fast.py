@@ -181,3 +181,23 @@ def test_dominated_at_compiled_equals_numpy(seed, monkeypatch):
         ks.dominated.clear()
         slow = ks._dominated_at(cyc, res)
     assert np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_first_monotone_and_compose_compiled_equal_numpy(seed, monkeypatch):
+    """Prefix sums whose rows only shrink as T grows (int32 and int64), over 1-3 SLRs, with and
+    without the split relaxation."""
+    rng = np.random.default_rng(seed)
+    n, nt, R = int(rng.integers(1, 25)), int(rng.integers(1, 30)), int(rng.integers(1, 6))
+    budget = rng.integers(0, 40, size=R).astype(np.int64)
+    start = rng.integers(0, 30, size=(n, 1, R))
+    step = np.maximum(start - np.cumsum(rng.integers(0, 4, size=(n, nt, R)), axis=1), 0)  # shrinks with T
+    dt = np.int32 if seed % 2 else np.int64
+    pref = np.zeros((n + 1, nt, R), dt)
+    np.cumsum(np.minimum(step, budget + 1), axis=0, out=pref[1:])
+    slrs, split = int(rng.integers(1, 4)), bool(seed % 3 == 0)
+    fast = segments._first_monotone(pref, budget, slrs, split)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        slow = segments._first_monotone(pref, budget, slrs, split)
+    assert np.array_equal(fast, slow)

@@ -39,6 +39,16 @@
  * prefix_rows(rows, cols, pref, itemsize, K): segments._prefix_rows. rows [m, K], pref [>= n+1, K]
  * integers of ``itemsize`` bytes (4: int32, 8: int64 or uint64, added as uint64: the same bits
  * modulo 2**64), cols [n] int64: pref[i + 1] = pref[i] + rows[cols[i]], pref[0] as given.
+ *
+ * first_fit(pref, bud, nt, R, J, K, iters, out, itemsize): segments._first_monotone's binary
+ * searches. pref [n1 * nt, R] integers (int32 or int64, ``itemsize``), bud [R] int64, J, K [P]
+ * int64 (the segments), out [P] int64 (written): per segment the first candidate t at which
+ * pref[K, t] - pref[J, t] <= bud in every column, nt if not even the last one; the same fixed
+ * ``iters`` halvings as the numpy version (the sums only shrink as t grows).
+ *
+ * compose(fs, f1, n1, J, K, iters, out): segments._compose. fs, f1 [n1, n1] int64; out [P] int64:
+ * min(fs[j, lo], f1[lo - 1, k] if lo > j) with lo the smallest m in [j, k] with fs[j, m] >=
+ * f1[m, k], by the same fixed ``iters`` halvings.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -353,7 +363,120 @@ done:
     return ret;
 }
 
+static int within(const char *pref, Py_ssize_t item, Py_ssize_t a, Py_ssize_t b, const int64_t *bud, Py_ssize_t R)
+{
+    Py_ssize_t c;
+    if (item == 8) {
+        const int64_t *x = (const int64_t *)pref + a * R, *y = (const int64_t *)pref + b * R;
+        for (c = 0; c < R; c++)
+            if (x[c] - y[c] > bud[c])
+                return 0;
+    } else {
+        const int32_t *x = (const int32_t *)pref + a * R, *y = (const int32_t *)pref + b * R;
+        for (c = 0; c < R; c++)
+            if ((int64_t)x[c] - (int64_t)y[c] > bud[c])
+                return 0;
+    }
+    return 1;
+}
+
+static PyObject *first_fit(PyObject *self, PyObject *args)
+{
+    Py_buffer bp, bb, bj, bk, bo;
+    Py_ssize_t nt, R, iters, item;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*nny*y*nw*n", &bp, &bb, &nt, &R, &bj, &bk, &iters, &bo, &item))
+        return NULL;
+    Py_ssize_t P = bj.len / 8, rows = (item > 0 && R > 0) ? bp.len / item / R : 0;
+    if ((item != 4 && item != 8) || nt < 1 || R < 1 || bp.len != rows * R * item || rows % nt ||
+        !check(&bb, R, 8, "bud") || !check(&bj, P, 8, "J") || !check(&bk, P, 8, "K") || !check(&bo, P, 8, "out"))
+        goto done;
+    {
+        const int64_t *J = bj.buf, *K = bk.buf, *bud = bb.buf;
+        int64_t *out = bo.buf;
+        Py_ssize_t n1 = rows / nt, p, it;
+        for (p = 0; p < P; p++) {
+            int64_t j = J[p], k = K[p];
+            if (j < 0 || k < 0 || j >= n1 || k >= n1) {
+                PyErr_SetString(PyExc_ValueError, "_fast.first_fit: segment out of range");
+                goto done;
+            }
+            if (!within(bp.buf, item, k * nt + nt - 1, j * nt + nt - 1, bud, R)) {
+                out[p] = nt;
+                continue;
+            }
+            int64_t lo = 0, hi = nt - 1;
+            for (it = 0; it < iters; it++) {
+                int64_t mid = (lo + hi) >> 1;
+                if (within(bp.buf, item, k * nt + mid, j * nt + mid, bud, R))
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            out[p] = lo;
+        }
+        ret = Py_None;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&bj);
+    PyBuffer_Release(&bk);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
+static PyObject *compose(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, b1, bj, bk, bo;
+    Py_ssize_t n1, iters;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*ny*y*nw*", &bs, &b1, &n1, &bj, &bk, &iters, &bo))
+        return NULL;
+    Py_ssize_t P = bj.len / 8;
+    if (n1 < 1 || !check(&bs, n1 * n1, 8, "fs") || !check(&b1, n1 * n1, 8, "f1") || !check(&bj, P, 8, "J") ||
+        !check(&bk, P, 8, "K") || !check(&bo, P, 8, "out"))
+        goto done;
+    {
+        const int64_t *fs = bs.buf, *f1 = b1.buf, *J = bj.buf, *K = bk.buf;
+        int64_t *out = bo.buf;
+        Py_ssize_t p, it;
+        for (p = 0; p < P; p++) {
+            int64_t j = J[p], k = K[p], lo = j, hi = k;
+            if (j < 0 || k < j || k >= n1) {
+                PyErr_SetString(PyExc_ValueError, "_fast.compose: segment out of range");
+                goto done;
+            }
+            for (it = 0; it < iters; it++) {
+                int64_t mid = (lo + hi) >> 1; /* (stays within [j, k]: hi = k always qualifies) */
+                if (mid > k || fs[j * n1 + mid] >= f1[mid * n1 + k])
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            if (lo > k) {
+                PyErr_SetString(PyExc_ValueError, "_fast.compose: no m in [j, k] qualifies");
+                goto done;
+            }
+            int64_t prev = lo > j ? f1[(lo - 1) * n1 + k] : INT64_MAX, a = fs[j * n1 + lo];
+            out[p] = a < prev ? a : prev;
+        }
+        ret = Py_None;
+        Py_INCREF(ret);
+    }
+done:
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&b1);
+    PyBuffer_Release(&bj);
+    PyBuffer_Release(&bk);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"first_fit", first_fit, METH_VARARGS, "segments._first_monotone's binary searches (see the module's comment)."},
+    {"compose", compose, METH_VARARGS, "segments._compose (see the module's comment)."},
     {"prefix_rows", prefix_rows, METH_VARARGS, "segments._prefix_rows (see the module's comment)."},
     {"dominated_at", dominated_at, METH_VARARGS, "segments._Knapsack._dominated_at (see the module's comment)."},
     {"reach_packed", reach_packed, METH_VARARGS, "segments._reach_packed's sweep (see the module's comment)."},

@@ -95,6 +95,7 @@ def search(
         # never extends (rows a < ub below) and, with a beam, values up to tau rank the states.
         thr = ub if beam is None else max(ub, tau)
         nxt: dict[tuple[int, int], int] = {}
+        per_board: dict = {}  # b2 -> (its band at thr, its transposed table): thr is fixed per level
         for si in level:
             st = states[si]
             fin = st.f[1:L]
@@ -105,10 +106,13 @@ def search(
                     continue
                 key = (st.mask | 1 << b2, b2)
                 if _fast is not None:  # (the same steps as below, in one call: _fast.c)
-                    first, last = _band(seg[b2], thr, bands, L)
-                    tr = trans.get(id(seg[b2]))
-                    if tr is None:
-                        tr = trans[id(seg[b2])] = np.ascontiguousarray(seg[b2].T, dtype=np.float64)
+                    got = per_board.get(b2)
+                    if got is None:
+                        tr = trans.get(id(seg[b2]))
+                        if tr is None:
+                            tr = trans[id(seg[b2])] = np.ascontiguousarray(seg[b2].T, dtype=np.float64)
+                        got = per_board[b2] = (*_band(seg[b2], thr, bands, L), tr)
+                    first, last, tr = got
                     if key in nxt:
                         old = states[nxt[key]]
                         _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, old.f, old.pj, old.parent, si, True)

@@ -254,7 +254,8 @@ def _prefix_rows(rows: np.ndarray, layer_col: list[int], pref: np.ndarray) -> No
     """pref[i + 1] = pref[i] + rows[layer_col[i]] for each layer i (pref[0] set by the caller;
     whole numbers, so the same sums in C, _fast.c, as in numpy)."""
     if (_fast is not None and rows.dtype == pref.dtype and rows.dtype.kind in "iu"
-            and rows.dtype.itemsize in (4, 8) and rows.flags.c_contiguous and pref.flags.c_contiguous):
+            and rows.dtype.itemsize in (4, 8) and pref.flags.c_contiguous):
+        rows = np.ascontiguousarray(rows)  # (the packed words come column-major from their gather)
         _fast.prefix_rows(rows, np.asarray(layer_col, np.int64), pref, rows.dtype.itemsize,
                           max(1, int(np.prod(rows.shape[1:]))))
         return
@@ -330,10 +331,15 @@ def _first_monotone(pref: np.ndarray, budget: np.ndarray, slrs: int, split: bool
     lo = np.zeros(len(J), np.int64)
     hi = np.full(len(J), nt, np.int64)  # the answer lies in [lo, hi]; nt: never fits
     Kn, Jn = K * nt, J * nt
-    # Most long segments never fit: settle them with one check at the last candidate.
-    fits_last = _rows_within(flat[Kn + nt - 1] - flat[Jn + nt - 1], bud)
-    lo[~fits_last] = nt
-    act = np.nonzero(fits_last)[0]
+    if _fast is not None and flat.dtype in (np.int32, np.int64):  # (the same searches in C: _fast.c)
+        _fast.first_fit(np.ascontiguousarray(flat), bud.astype(np.int64), nt, R, J.astype(np.int64),
+                        K.astype(np.int64), int(nt - 1).bit_length(), lo, flat.dtype.itemsize)
+        act = np.zeros(0, np.int64)
+    else:
+        # Most long segments never fit: settle them with one check at the last candidate.
+        fits_last = _rows_within(flat[Kn + nt - 1] - flat[Jn + nt - 1], bud)
+        lo[~fits_last] = nt
+        act = np.nonzero(fits_last)[0]
     # The rest: the same number of halvings for all (once lo == hi, mid == lo fits and stays).
     ka, ja = Kn[act], Jn[act]
     lo_a, hi_a = lo[act], np.full(len(act), nt - 1, np.int64)
@@ -365,10 +371,18 @@ def _compose(fs: np.ndarray, f1: np.ndarray, J: np.ndarray, K: np.ndarray) -> np
     in T, and a later start never reaches less). fs[j, m] never falls as m grows and f1[m, k]
     never rises, so the minimum sits where they cross: a binary search per segment."""
     n1 = len(fs)
+    iters = int((K - J).max(initial=0)).bit_length()
+    if _fast is not None and fs.dtype == f1.dtype == np.int64:  # (the same searches in C: _fast.c)
+        got = np.empty(len(J), np.int64)
+        _fast.compose(np.ascontiguousarray(fs), np.ascontiguousarray(f1), n1, J.astype(np.int64),
+                      K.astype(np.int64), iters, got)
+        out = np.zeros_like(fs)
+        out[J, K] = got
+        return out
     fs_, f1_ = fs.ravel(), f1.ravel()
     jr = J * n1
     lo, hi = J.copy(), K.copy()  # the smallest m with fs[j, m] >= f1[m, k] lies in [lo, hi]
-    for _ in range(int((K - J).max(initial=0)).bit_length()):  # (m = k always qualifies)
+    for _ in range(iters):  # (m = k always qualifies)
         mid = (lo + hi) >> 1
         ok = fs_[jr + mid] >= f1_[mid * n1 + K]
         hi = np.where(ok, mid, hi)
