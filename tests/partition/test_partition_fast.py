@@ -201,3 +201,31 @@ def test_first_monotone_and_compose_compiled_equal_numpy(seed, monkeypatch):
         m.setattr(segments, "_fast", None)
         slow = segments._first_monotone(pref, budget, slrs, split)
     assert np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_step_column_minima_equal_numpy_argmin(seed):
+    """Every column of one compiled transition against np.maximum(...).argmin() (the first
+    minimum), on whole-number tables with many ties and infinities (the SSE2 two-pass search
+    and the scalar tail both)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        L = int(rng.integers(2, 60))
+        tr = rng.integers(0, 6, size=(L + 1, L + 1)).astype(float)
+        tr[rng.random(tr.shape) < 0.2] = np.inf
+        fin, lk = (rng.integers(0, 6, size=L - 1).astype(float) for _ in range(2))
+        fin[rng.random(L - 1) < 0.1] = np.inf
+        first, last = np.zeros(L + 1, np.int64), np.full(L + 1, L, np.int64)
+        f, pj, par = np.empty(L + 1), np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)
+        ub = float(rng.integers(1, 7))
+        ok = order._fast.step(fin, lk, ub, first, last, np.ascontiguousarray(tr), f, pj, par, 3, False)
+        a = np.maximum(fin, lk)
+        low = a < ub
+        assert ok == bool(low.any())
+        if not ok:
+            continue
+        r0, r1 = int(low.argmax()), L - 1 - int(low[::-1].argmax())
+        a = np.where(low, a, np.inf)[r0:r1]
+        for c in range(L + 1):
+            m = np.maximum(tr[c, r0 + 1 : r1 + 1], a)
+            assert (f[c], pj[c], par[c]) == (m[m.argmin()], m.argmin() + r0 + 1, 3)

@@ -56,6 +56,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static int check(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *name)
 {
@@ -64,6 +67,57 @@ static int check(Py_buffer *b, Py_ssize_t n, Py_ssize_t item, const char *name)
         return 0;
     }
     return 1;
+}
+
+/* The first r < m (m >= 1) minimizing max(row[r], a[r]), and that minimum: numpy's
+ * ``np.maximum(row, a).argmin()`` for NaN-free rows (the tables hold seconds or inf). With SSE2
+ * the minimum is found two lanes at a time and then its first position; max and min return one
+ * of their operands, so the minimum found is exactly the first one's value. */
+static Py_ssize_t argmin_of_max(const double *row, const double *a, Py_ssize_t m, double *out)
+{
+    Py_ssize_t r = 0;
+    double best;
+#ifdef __SSE2__
+    if (m >= 4) {
+        __m128d acc = _mm_max_pd(_mm_loadu_pd(row), _mm_loadu_pd(a));
+        for (r = 2; r + 2 <= m; r += 2)
+            acc = _mm_min_pd(acc, _mm_max_pd(_mm_loadu_pd(row + r), _mm_loadu_pd(a + r)));
+        double lanes[2];
+        _mm_storeu_pd(lanes, acc);
+        best = lanes[0] < lanes[1] ? lanes[0] : lanes[1];
+        for (; r < m; r++) {
+            double v = row[r] > a[r] ? row[r] : a[r];
+            if (v < best)
+                best = v;
+        }
+        __m128d want = _mm_set1_pd(best);
+        for (r = 0; r + 2 <= m; r += 2) {
+            int hit = _mm_movemask_pd(_mm_cmpeq_pd(_mm_max_pd(_mm_loadu_pd(row + r), _mm_loadu_pd(a + r)), want));
+            if (hit) {
+                *out = best;
+                return (hit & 1) ? r : r + 1;
+            }
+        }
+        for (; r < m; r++) {
+            double v = row[r] > a[r] ? row[r] : a[r];
+            if (v == best) {
+                *out = best;
+                return r;
+            }
+        }
+    }
+#endif
+    Py_ssize_t arg = 0;
+    best = row[0] > a[0] ? row[0] : a[0];
+    for (r = 1; r < m; r++) {
+        double v = row[r] > a[r] ? row[r] : a[r];
+        if (v < best) {
+            best = v;
+            arg = r;
+        }
+    }
+    *out = best;
+    return arg;
 }
 
 static PyObject *step(PyObject *self, PyObject *args)
@@ -130,16 +184,8 @@ static PyObject *step(PyObject *self, PyObject *args)
         }
         int lastdone = 0;
         for (c = (c0 < c1 ? c0 : c1); c < c1; c++) {
-            const double *row = tr + c * W + r0 + 1;
-            double best = row[0] > a[0] ? row[0] : a[0];
-            Py_ssize_t arg = 0;
-            for (r = 1; r < m; r++) {
-                double v = row[r] > a[r] ? row[r] : a[r];
-                if (v < best) {
-                    best = v;
-                    arg = r;
-                }
-            }
+            double best;
+            Py_ssize_t arg = argmin_of_max(tr + c * W + r0 + 1, a, m, &best);
             if (!merge || best < f[c]) {
                 f[c] = best;
                 pj[c] = arg + r0 + 1;
@@ -149,16 +195,8 @@ static PyObject *step(PyObject *self, PyObject *args)
                 lastdone = 1;
         }
         if (!lastdone) { /* the last column always: a plan's interval, even above ub */
-            const double *row = tr + L * W + r0 + 1;
-            double best = row[0] > a[0] ? row[0] : a[0];
-            Py_ssize_t arg = 0;
-            for (r = 1; r < m; r++) {
-                double v = row[r] > a[r] ? row[r] : a[r];
-                if (v < best) {
-                    best = v;
-                    arg = r;
-                }
-            }
+            double best;
+            Py_ssize_t arg = argmin_of_max(tr + L * W + r0 + 1, a, m, &best);
             if (!merge || best < f[L]) {
                 f[L] = best;
                 pj[L] = arg + r0 + 1;

@@ -86,7 +86,7 @@ def search(
     best_by_count[1] = best[0]
     ub = min(ub, best[0])
     bands: dict = {}  # (id(segment matrix), threshold) -> the columns that can matter (_band)
-    inner = {key: np.ascontiguousarray(v[1:L], dtype=np.float64) for key, v in link.items()}  # the cuts a transition can take
+    inner = {key: _cuts(v, L) for key, v in link.items()}  # the cuts a transition can take
     cols = np.arange(L + 1)
     infs = np.full(L + 1, np.inf)  # (a copy of it is cheaper than np.full per transition)
     trans: dict = {}  # id(segment matrix) -> its transpose, contiguous (the tables do not change during a search)
@@ -192,6 +192,12 @@ def search(
     cuts.reverse()
     return OrderResult(float(best[0]), path, cuts + [L], exact, len(states), best_by_count)
 
+
+
+def _cuts(v: np.ndarray, L: int) -> np.ndarray:
+    """v[1:L], as the compiled transition reads it (contiguous doubles; a view when v is)."""
+    v = v[1:L]
+    return v if v.dtype == np.float64 and v.flags.c_contiguous else np.ascontiguousarray(v, dtype=np.float64)
 
 
 def _band(s: np.ndarray, thr: float, bands: dict, L: int) -> tuple[np.ndarray, np.ndarray]:
