@@ -225,6 +225,14 @@ sys.exit(rc)
 SPLIT_PARTS = ("imports", "cluster", "load", "build_problem", "search", "post")
 
 
+def _compiled() -> bool:
+    """Whether the planner runs its compiled inner loops (an install without a C compiler runs the
+    numpy paths: the same plans, more plan time)."""
+    from asymap.partition import order, segments
+
+    return order._fast is not None and segments._fast is not None
+
+
 def _child_env() -> dict:
     # Bytecode caching on (as for any installed package): a PYTHONDONTWRITEBYTECODE set in the
     # caller's environment would make every run compile asymap's sources again.
@@ -339,6 +347,8 @@ def main(argv=None) -> int:
          " / ".join(f"{k} {split['wall'][k]:.3f}" for k in SPLIT_PARTS)),
         ("  the same run, main thread's CPU", f"{split['cpu']['total']:.3f} s",
          " / ".join(f"{k} {split['cpu'][k]:.3f}" for k in SPLIT_PARTS)),
+        ("  compiled inner loops (asymap.partition._fast, setup.py)", "in use" if _compiled() else "absent",
+         "(absent: built without a C compiler; the numpy paths, same plans, slower)"),
         ("model load with weights / shapes only (plan)", f"{t_load:.2f}/{t_shapes:.2f} s", ""),
         (f"plan {graph.name} ({len(graph.layers)} layers) on {cluster.name} ({n} boards)", f"{t_plan:.3f} s", "<= 1 s"),
         (f"--sweep 1..{n} boards", f"{t_sweep:.3f} s", "<= 5 s"),
