@@ -229,3 +229,32 @@ def test_step_column_minima_equal_numpy_argmin(seed):
         for c in range(L + 1):
             m = np.maximum(tr[c, r0 + 1 : r1 + 1], a)
             assert (f[c], pj[c], par[c]) == (m[m.argmin()], m.argmin() + r0 + 1, 3)
+
+
+def _repair_case(seed: int):
+    """Whole-number options with infinite padding and ties, a budget that a few switches from
+    each layer's heaviest real option can (mostly) meet."""
+    rng = np.random.default_rng(seed)
+    n, K = int(rng.integers(1, 12)), int(rng.integers(1, 9))
+    big = rng.integers(0, 8, size=(n, K, 4)).astype(np.float64)
+    big[:, 1:][rng.random((n, K - 1)) < 0.2] = np.inf  # (padding rows; option 0 always real)
+    total = rng.integers(2 * n, 5 * n + 2, size=4).astype(np.float64)
+    arg = np.argmax(np.where(np.isfinite(big).all(axis=2), big.sum(axis=2), -1), axis=1)
+    return big, arg, total
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_repair_compiled_equals_numpy(seed, monkeypatch):
+    """segments._repair's steps (the least summed excess, its first position)."""
+    big, arg, total = _repair_case(seed)
+    fast = segments._repair(big, arg, total)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        slow = segments._repair(big, arg, total)
+    assert fast == slow
+
+
+def test_repair_cases_mostly_reach_a_witness():
+    """(the cases above exercise the switches: most end at a witness, not a give-up)"""
+    got = [segments._repair(*_repair_case(seed)) for seed in range(60)]
+    assert sum(g is not None for g in got) >= 30

@@ -49,6 +49,11 @@
  * compose(fs, f1, n1, J, K, iters, out): segments._compose. fs, f1 [n1, n1] int64; out [P] int64:
  * min(fs[j, lo], f1[lo - 1, k] if lo > j) with lo the smallest m in [j, k] with fs[j, m] >=
  * f1[m, k], by the same fixed ``iters`` halvings.
+ *
+ * least_violation(cur, sel, over, safe, n, K) -> (index, value): one step of segments._repair.
+ * cur [4], sel [n, 4], over [4, n, K] (kind-major), safe [4] doubles: the first (i * K + o)
+ * minimizing ((e0 + e1) + e2) + e3 with e_d = max((cur[d] - sel[i, d]) + over[d, i, o], 0) /
+ * safe[d], numpy's order of the same operations.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -512,7 +517,50 @@ done:
     return ret;
 }
 
+static PyObject *least_violation(PyObject *self, PyObject *args)
+{
+    Py_buffer bc, bs, bo, bf;
+    Py_ssize_t n, K;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*nn", &bc, &bs, &bo, &bf, &n, &K))
+        return NULL;
+    if (n < 1 || K < 1 || !check(&bc, 4, 8, "cur") || !check(&bs, n * 4, 8, "sel") ||
+        !check(&bo, 4 * n * K, 8, "over") || !check(&bf, 4, 8, "safe"))
+        goto done;
+    {
+        const double *cur = bc.buf, *sel = bs.buf, *over = bo.buf, *safe = bf.buf;
+        Py_ssize_t i, o, best_at = 0;
+        double best = 0.0;
+        for (i = 0; i < n; i++) {
+            double base[4];
+            int d;
+            for (d = 0; d < 4; d++)
+                base[d] = cur[d] - sel[i * 4 + d];
+            for (o = 0; o < K; o++) {
+                double e[4];
+                for (d = 0; d < 4; d++) {
+                    double x = base[d] + over[(d * n + i) * K + o];
+                    e[d] = (x > 0.0 ? x : 0.0) / safe[d]; /* (np.maximum(x, 0.0): no NaN here) */
+                }
+                double v = ((e[0] + e[1]) + e[2]) + e[3];
+                if ((i == 0 && o == 0) || v < best) {
+                    best = v;
+                    best_at = i * K + o;
+                }
+            }
+        }
+        ret = Py_BuildValue("nd", best_at, best);
+    }
+done:
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bf);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"least_violation", least_violation, METH_VARARGS, "One step of segments._repair (see the module's comment)."},
     {"first_fit", first_fit, METH_VARARGS, "segments._first_monotone's binary searches (see the module's comment)."},
     {"compose", compose, METH_VARARGS, "segments._compose (see the module's comment)."},
     {"prefix_rows", prefix_rows, METH_VARARGS, "segments._prefix_rows (see the module's comment)."},

@@ -730,18 +730,27 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     over = np.ascontiguousarray((big - total).transpose(2, 0, 1))
     div = safe[:, None, None]
     tl, sl = total.tolist(), safe.tolist()
+    fast = (_fast is not None and big.dtype == np.float64 and big.ndim == 3 and big.shape[2] == 4
+            and n > 0 and big.shape[1] > 0)
+    if fast:
+        safe = np.ascontiguousarray(safe, np.float64)
     for _ in range(steps):
         excess = [max(c - t, 0.0) / s for c, t, s in zip(cur.tolist(), tl, sl)]
         if not any(e > 0 for e in excess):
             return [int(a) for a in arg]
-        ex = (cur - sel).T[:, :, None] + over
-        np.maximum(ex, 0.0, out=ex)
-        ex /= div
-        viol = ex[0] + ex[1]
-        viol += ex[2]
-        viol += ex[3]
-        i, o = divmod(int(np.argmin(viol)), viol.shape[1])
-        if not viol[i, o] < sum(excess) - 1e-12:
+        if fast:  # (the same operations in C: _fast.c)
+            at, least = _fast.least_violation(cur, sel, over, safe, n, over.shape[2])
+            i, o = divmod(at, over.shape[2])
+        else:
+            ex = (cur - sel).T[:, :, None] + over
+            np.maximum(ex, 0.0, out=ex)
+            ex /= div
+            viol = ex[0] + ex[1]
+            viol += ex[2]
+            viol += ex[3]
+            i, o = divmod(int(np.argmin(viol)), viol.shape[1])
+            least = viol[i, o]
+        if not least < sum(excess) - 1e-12:
             return None
         cur = cur - sel[i] + big[i, o]
         sel[i] = big[i, o]
