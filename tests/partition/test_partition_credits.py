@@ -140,3 +140,32 @@ def _tiny_model(tmp_path):
     if not p.exists():
         onnx.save(asymap.build_zoo_model("tiny", input_size=32, seed=0), str(p))
     return p
+
+
+def test_optimal_is_claimed_against_the_charged_interval(tmp_path):
+    """Issue 12 item 6: credits are charged after the search. Here (two U50s at 5 % of their
+    resources, 4 Gb/s between them, the host on b) the input's hop b -> a runs against the pipeline
+    link a -> b, whose stage the credits make the slowest: the plan's interval is above the search's,
+    so the plan may not say "optimal" and its gap is measured from the charged interval. The bound
+    stays below every plan's search interval (charges only add; planner.claim)."""
+    from asymap.partition.planner import claim
+
+    g = asymap.load_model(_tiny_model(tmp_path))
+    p = tmp_path / "ring4.yaml"
+    p.write_text("boards:\n  - {name: a, type: u50}\n  - {name: b, type: u50}\n"
+                 "links:\n  - {a: a, b: b, gbps: 4, latency_ns: 500}\n"
+                 "host: {attach: b, gbps: 100, latency_ns: 2000}\n")
+    plan = asymap.plan(g, asymap.load_cluster(p), util=0.05).to_dict()
+    (ln,) = plan["links"]
+    assert (ln["from"], ln["to"]) == ("a", "b") and ln["credit_s"] > 0
+    assert plan["bottleneck"] == "a->b" and plan["interval_s"] == ln["interval_s"]
+    searched = max([b["interval_s"] for b in plan["boards"]] + [ln["interval_s"] - ln["credit_s"]]
+                   + [h["interval_s"] - h["credit_s"] for h in plan["host_path"]["in"] + plan["host_path"]["out"]])
+    assert plan["interval_s"] > searched * (1 + 1e-9)  # the charge moved the interval
+    lb = plan["lower_bound_s"]
+    assert lb <= searched * (1 + 1e-12)
+    assert plan["optimal"] is False
+    assert plan["gap_bound"] == pytest.approx((plan["interval_s"] - lb) / lb, rel=1e-12) and plan["gap_bound"] > 0
+    # the claim itself: against the final interval
+    assert claim(1.0, 1.0) == (True, 0.0)
+    assert claim(1.1, 1.0)[0] is False and claim(1.1, 1.0)[1] == pytest.approx(0.1)

@@ -93,3 +93,40 @@ def test_plan_records_and_checks_ffs(tmp_path):
 def test_repack_ffs_are_its_buffer():
     assert ffmodel.repack_ffs(32, 64) == 8 * 96 + 96
     assert ffmodel.link_kernel_ffs([(64, 8, 8), (256, 8, 8)], 512, 16, send=True) == 2 * ffmodel.repack_ffs(16, 64)
+
+
+def _zoo(tmp_path, name: str, **kw) -> Path:
+    import onnx
+
+    p = tmp_path / f"{name}.onnx"
+    if not p.exists():
+        onnx.save(asymap.build_zoo_model(name, seed=0, **kw), str(p))
+    return p
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_lut_budget_implies_the_ff_budget(tmp_path, board):
+    """Issue 12 item 6: flip-flops are checked after the search, not searched. That is exact because
+    every block the plan charges has at most ``ff_available / lut`` flip-flops per LUT (2.0 on every
+    board file): each layer option at every port width and weight mode, and every link (un)packer
+    (transport ends add LUTs or block RAM, no counted flip-flops). So a board within ``util`` of its
+    LUTs is within ``util`` of its flip-flops: ``check_ffs`` never refuses a plan the search made
+    (docs/cost-model.md, "Flip-flops")."""
+    spec = load_board_type(board)
+    rho = ffmodel.ff_available(spec) / spec.lut
+    from asymap.lanes import PORT_LANE_CHOICES
+
+    for model in (_zoo(tmp_path, "tiny", input_size=32), _zoo(tmp_path, "resnet18", input_size=32, width_mult=0.5)):
+        g = asymap.load_model(model)
+        for lanes in PORT_LANE_CHOICES:
+            for info in cm.layer_infos(g, True, lanes):
+                assert info.options is not None and len(info.options.pe)
+                rows, kinds = cm.mac_rows(info, spec)
+                for mode in (cm.ONCHIP, cm.OFFCHIP):
+                    lut = cm.option_resources(info, spec, mode, rows, kinds)[:, 3]
+                    ff = ffmodel.option_ffs(info, spec, mode, rows, kinds)
+                    assert (ff <= rho * lut).all(), (info.layer.name, lanes, mode, float((ff / lut).max()))
+    for b in (8, 16, 64):  # link beats of 64..512 bits against every port beat up to 32 lanes x 3 channels
+        for p in range(1, 97):
+            for pi, po in ((p, b), (b, p)):
+                assert ffmodel.repack_ffs(pi, po) <= rho * cm.repack_luts(pi, po)

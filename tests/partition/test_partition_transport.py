@@ -194,3 +194,41 @@ def test_no_fit_error_names_the_transport_reserve(tmp_path, run_cli, assert_user
                                       asymap.load_cluster(tmp_path / "z2.yaml"), [0, 0], 0)[3])
     assert kernels > 0
     assert_user_error(p, "does not fit", f"{850 + kernels} kept for the link transport")
+
+
+@pytest.mark.parametrize("preset", ["example16", "u280x16", "ring8"])
+def test_reserve_bounds_what_is_charged_after(tmp_path, preset):
+    """Issue 12 item 6: the transport ends are charged after the search, which kept
+    ``transport_reserve`` out of every board's budget. On the presets, every plan board's charged
+    ends (its pipeline links and host-path hops, ``charge_transport`` onto empty boards) stay within
+    that reserve, so the after-search charge cannot break the plan's budget (docs/cost-model.md,
+    "What optimal covers")."""
+    import json
+
+    import onnx
+
+    from asymap.partition.transport import charge_transport, transport_reserve
+
+    m = tmp_path / "r18s.onnx"
+    onnx.save(asymap.build_zoo_model("resnet18", input_size=32, width_mult=0.5, seed=0), str(m))
+    g = asymap.load_model(m)
+    cl = asymap.load_cluster(ROOT / "clusters" / f"{preset}.yaml")
+    plan = asymap.plan(g, cl, util=0.05).to_dict()  # (at 5 % the model takes several boards: links)
+    assert plan["links"]
+    keys: dict = {}
+    types = [keys.setdefault(b.spec.cost_key(), len(keys)) for b in cl.boards]
+    bps = [SimpleNamespace(name=b["name"], resources={k: [0, 0] for k in ("dsp", "bram36", "uram", "lut")})
+           for b in plan["boards"]]
+    lps = [SimpleNamespace(src=ln["from"], dst=ln["to"], gbps=ln["gbps"], latency_ns=ln["latency_ns"],
+                           width_bits=ln["width_bits"], tensors=ln["tensors"]) for ln in plan["links"]]
+    charge_transport(g, cl, bps, lps, json.loads(json.dumps(plan.get("host_path"))))
+    pos = {b.name: i for i, b in enumerate(cl.boards)}
+    charged_any = False
+    for bp in bps:
+        i = pos[bp.name]
+        spec = cl.boards[i].spec
+        reserve = transport_reserve(cl, types, types[i], spec.slrs) * spec.slrs
+        got = np.array([bp.resources[k][0] for k in ("dsp", "bram36", "uram", "lut")])
+        charged_any |= bool(got.any())
+        assert (got <= reserve).all(), (bp.name, got.tolist(), reserve.tolist())
+    assert charged_any

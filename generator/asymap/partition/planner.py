@@ -1454,13 +1454,11 @@ def plan(
         tau = interval
     elif proven is not None:  # the deployable search's bound: the least over its open branches
         lb = proven
-        exact = bool(tau <= lb * (1 + 1e-12))
-        gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
+        exact, gap = claim(interval, lb)
     else:
         with step("proving the bound"):
             lb = _proven_bound(pb, res, lb, max_k)
-        exact = bool(tau <= lb * (1 + 1e-12))
-        gap = 0.0 if exact else max(0.0, (tau - lb) / lb)
+        exact, gap = claim(interval, lb)
     if target is not None and not target["met"] and (deploy_info or {}).get("capped") and lb <= tau_t * (1 + 1e-12):
         # The re-plan cap stopped the search around deployment's refusals before it decided: branches
         # left open may hold an accepted plan reaching the target (the bound does not rule one out).
@@ -1500,6 +1498,32 @@ def plan(
         **_options(boards=max_k, util=util, pad=pad, beam=beam, exact_boards=exact_boards, sweep=sweep,
                    **({"lane_split": True} if lane_split else {})),
     )
+
+
+def claim(interval: float, lb: float) -> tuple[bool, float]:
+    """(``optimal``, ``gap_bound``) of a plan whose reported interval, every charge applied, is
+    ``interval``, against ``lb``, a lower bound from the search's model.
+
+    The claim is made against the final interval, not the search's: the charges applied after the
+    search can only raise a plan's interval, so a plan the search proved optimal says "optimal" only
+    if none of them moved it. ``lb`` stays a lower bound of the full model's optimum because every
+    post-search charge only adds to the search model, plan by plan:
+
+    * ``charge_credits``: ``credit_s >= 0`` added to a link or hop stage (costmodel.credit_seconds);
+    * the host path's ``shared`` hop (``_host_path``): the hop's seconds over its own bytes plus the
+      pipeline link's, at least the seconds over its own bytes that the search's ``entry``/``exit``
+      charge on the same minimax route (hostpath.host_routes);
+    * transport ends, link-kernel (un)packers and beat FIFOs (``charge_transport``,
+      ``charge_link_kernels``, ``links[].buffer_bram36``) and the SLR crossings' latency add
+      resources or latency, never to an interval; the search keeps the reserves
+      (``transport_reserve``, ``link_kernel_reserve``) out of every budget, so the bound holds for
+      the model with those reserves (docs/cost-model.md, "What optimal covers");
+    * ``check_ffs`` and ``check_crossings`` refuse a plan (an error), they never change an interval.
+
+    So every plan's full interval is at least its search interval, the full optimum at least the
+    search optimum, and that at least ``lb``."""
+    exact = bool(interval <= lb * (1 + 1e-12))
+    return exact, 0.0 if exact else max(0.0, (interval - lb) / lb)
 
 
 def _options(**opts) -> dict:
