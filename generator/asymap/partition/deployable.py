@@ -165,6 +165,12 @@ def _part_bound(pb: planner.Problem, boards: frozenset, k: int) -> float:
     return float(v)
 
 
+# Times a sub-problem whose search ended above its bound (the exact inner solve's work ran out) may be
+# taken up again while that bound is below the best accepted plan: each time with the tables the
+# other sub-problems have tightened since (ResNet-50 224 px on nine U50s, the host on b4: its two-card
+# parts end at a 74 % gap searched once each).
+RESUMES = 1
+
 # Sub-problems the deployable search may visit in all (searched or answered by bound alone): a count,
 # a guard against refusal patterns whose branches multiply.
 DEPLOY_BRANCHES = 400
@@ -221,6 +227,19 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
         bplans, lplans, host_path, _ = planner._expand(pb, graph, res, res.interval, [None] * len(res.path))
         return planner._refusal(deployable, graph, bplans, lplans, host_path)
 
+    resumed: dict = {}  # sub-problem -> times it was taken up again (RESUMES)
+
+    def close(lb: float, key) -> None:
+        """A sub-problem searched: its bound is a leaf, or, while it is below the best accepted plan and
+        the sub-problem was taken up fewer than RESUMES times, it goes back on the heap at that bound:
+        what later sub-problems settle in the shared tables often lets it be proven."""
+        if best is not None and lb < best.interval * (1 - 1e-12) and resumed.get(key, 0) < RESUMES:
+            resumed[key] = resumed.get(key, 0) + 1
+            order[0] += 1
+            heapq.heappush(heap, (lb, len(key[0]), order[0], key))
+        else:
+            leaves.append(lb)
+
     branch(frozenset(), everything, refusal, root.path, planner._proven_bound(pb, root, root_lb, max_k))
     best, replans, refused, capped = None, 0, 1, False
     while heap:
@@ -252,7 +271,7 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
             start = best if best is quick else planner.OrderResult(best.interval, [], [], False)
             res, lb = planner._tighten(pf, start, bound, k, beam, exact_boards, planner.REFINE_WORK * (1 + widths))
             if not res.path:  # none faster found: the bound reached covers the sub-problem
-                leaves.append(lb)
+                close(lb, (boards, forbidden))
                 continue
         if not np.isfinite(res.interval):
             leaves.append(lb)  # infinite when proven empty
@@ -260,9 +279,9 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
         lb = planner._proven_bound(pf, res, lb, k)
         why = refused_by(res) if res is not quick else None
         if why is None:
-            leaves.append(lb)
             if best is None or res.interval < best.interval:
                 best = res
+            close(lb, (boards, forbidden))
         else:
             refused += 1
             branch(forbidden, boards, why, res.path, lb)
