@@ -511,3 +511,31 @@ def test_a_sub_problem_left_above_its_bound_is_taken_up_again(tmp_path, monkeypa
     assert got[0].interval_s == got[1].interval_s and [b.name for b in got[1].boards] == [b.name for b in got[0].boards]
     assert got[0].lower_bound_s * (1 + 1e-3) < got[1].lower_bound_s <= got[1].interval_s
     assert got[1].search["deploy"]["replans"] > got[0].search["deploy"]["replans"]
+
+
+def test_a_part_whose_exact_solve_runs_out_of_work_is_not_called_refused(tmp_path, monkeypatch):
+    """Three U50s at 3 %: every plan is refused, and the deployable search proves it (the refusal).
+    When a part's exact inner solve instead ends with no plan and a finite bound (its work ran out:
+    stood in here for every sub-problem, the relaxation's bound of which is infinite at 3 %), that
+    part may hold an accepted plan: the search raises
+    DeployUndecided ('not decided'), not the refusal as if none existed."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.errors import DeployRefusal
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import deployable, planner
+
+    m, c = _files(tmp_path, U50_LINE, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    dep = lambda d: check_deployable(g, d, cl, link_step=True)  # noqa: E731
+    pb = planner.build_problem(g, cl, 0.03)
+    lb = planner._bounds(pb, 3)[-1]
+    root = planner.solve_order(pb, 3, lb)
+    why = planner._refusal(dep, g, *planner._expand(pb, g, root, root.interval, [None] * len(root.path))[:3])
+    assert why is not None
+    with pytest.raises(DeployRefusal):
+        deployable.deployable_search(pb, g, root, lb, 3, planner.DEFAULT_BEAM, planner.EXACT_BOARDS, dep, why)
+    none = planner.OrderResult(np.inf, [], [], False)
+    monkeypatch.setattr(deployable.planner, "solve_order", lambda *a, **k: none)
+    monkeypatch.setattr(deployable.planner, "_solve", lambda pf, k, bound, *a: (none, 1e-3))  # (a finite bound)
+    with pytest.raises(deployable.DeployUndecided, match="ran out of work before deciding"):
+        deployable.deployable_search(pb, g, root, lb, 3, planner.DEFAULT_BEAM, planner.EXACT_BOARDS, dep, why)

@@ -241,7 +241,7 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
             leaves.append(lb)
 
     branch(frozenset(), everything, refusal, root.path, planner._proven_bound(pb, root, root_lb, max_k))
-    best, replans, refused, capped = None, 0, 1, False
+    best, replans, refused, capped, unsure = None, 0, 1, False, 0
     while heap:
         bound, _, _, (boards, forbidden) = heap[0]
         if best is not None and bound >= best.interval * (1 - 1e-12):
@@ -275,6 +275,7 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
                 continue
         if not np.isfinite(res.interval):
             leaves.append(lb)  # infinite when proven empty
+            unsure += bool(np.isfinite(lb))  # (finite: the work ran out before it decided)
             continue
         lb = planner._proven_bound(pf, res, lb, k)
         why = refused_by(res) if res is not quick else None
@@ -292,6 +293,11 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
                 f"not decided within {DEPLOY_REPLANS} re-plans around the plans deployment refuses: none it accepts "
                 f"was found, and {len(heap)} branch(es) that may hold one were left open; the fastest plan is "
                 f"refused: {refusal}")
+        if unsure:  # a sub-problem's exact inner solve ran out of work with no plan: it may hold one
+            raise DeployUndecided(
+                f"not decided around the plans deployment refuses: none it accepts was found, and the exact "
+                f"search of {unsure} part(s) of the cluster ran out of work before deciding whether one holds "
+                f"an accepted plan; the fastest plan is refused: {refusal}")
         raise refusal
     bound = min([best.interval] + leaves + [b for b, _, _, _ in heap])
     return best, bound, info
