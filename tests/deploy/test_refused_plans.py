@@ -14,6 +14,7 @@ refusals a user can cause (calibration set, input image).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -437,3 +438,104 @@ def test_a_capped_target_search_is_not_called_unreachable(tmp_path, monkeypatch,
     (line,) = err.strip().splitlines()
     assert "not decided within 1 re-plans" in line and "not reachable" not in line
     assert "not decided within 1 re-plans" in out and "NOT reachable" not in out
+
+
+def test_a_sweep_row_without_a_plan_says_why(tmp_path, monkeypatch):
+    """``--sweep`` rows left without a plan because of deployment say which case holds: ``no_plan:
+    "refused"`` when the search over every branch found no accepted plan on at most k boards, ``"not
+    decided"`` when the re-plan cap stopped the row first (branches that may hold one were left open);
+    the table prints them apart. A stand-in for deployment's checks refuses every single-card plan
+    (naming nothing a re-plan could avoid) and every plan over a link (naming the link, so the search
+    branches); with the cap at 0 re-plans the multi-card rows are not decided, without it every row is
+    refused. Rows with a plan carry no ``no_plan`` key (byte-identical sweeps when nothing is refused)."""
+    from asymap.errors import DeployRefusal
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import deployable, planner
+    from asymap.partition.table import render
+
+    m, c = _files(tmp_path, U50_LINE, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+
+    def refuse(d):
+        b = d["boards"]
+        if len(b) == 1:
+            raise DeployRefusal(f"board {b[0]['name']!r} refused", b[0]["name"], ())
+        ln = d["links"][0]
+        raise DeployRefusal(f"link {ln['from']}->{ln['to']} refused", ln["from"], [(ln["to"], "out")])
+
+    plain = planner.plan(g, cl, util=0.1, sweep=True)
+    assert all("no_plan" not in r for r in plain.sweep) and len(plain.boards) >= 2
+    pb = planner.build_problem(g, cl, 0.1)
+    lbs = planner._bounds(pb, 3)
+    res = planner.solve_order(pb, 3, lbs[-1])
+    for cap, want in ((0, {1: "refused", 2: "not decided", 3: "not decided"}),
+                      (24, {1: "refused", 2: "refused", 3: "refused"})):
+        monkeypatch.setattr(deployable, "DEPLOY_REPLANS", cap)
+        got: dict = {}
+        rows = planner._sweep(pb, res, lbs, 3, planner.DEFAULT_BEAM, planner.EXACT_BOARDS, range(1, 4), None, g,
+                              refuse, got)
+        assert got == want and all(not np.isfinite(r.interval) for _, r, _ in rows)
+    # Through plan(): the table says which; a row at or above the plan's board count carries the plan.
+    monkeypatch.setattr(deployable, "DEPLOY_REPLANS", 24)
+    accept_two = lambda d: refuse(d) if len(d["boards"]) == 1 else None  # noqa: E731
+    p = planner.plan(g, cl, util=0.1, sweep=True, deployable=accept_two)
+    d = p.to_dict()
+    assert [r.get("no_plan") for r in d["sweep"]] == ["refused", None, None]
+    assert "no plan deployment accepts" in render(p) and "not decided" not in render(p)
+    fake = dataclasses.replace(p, sweep=[{**d["sweep"][0], "no_plan": "not decided"}] + d["sweep"][1:])
+    assert "not decided: the re-plan cap stopped it" in render(fake)
+
+
+def test_a_sub_problem_left_above_its_bound_is_taken_up_again(tmp_path, monkeypatch):
+    """ResNet-50 224 px on nine U50s on 10G, the host on the middle card: every accepted plan has at
+    most two cards next to b4, whose exact inner solve runs out of work the first time each part is
+    searched. Taking a part up again (deployable.RESUMES) on the tables the other part tightened
+    gives the same plan with a higher bound, never above the plan (brute force over two-card paths
+    needs the exact inner solve to finish, which it does not here within its work)."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import deployable
+    from asymap.partition.planner import plan
+
+    names = [f"b{i}" for i in range(9)]
+    m, c = _files(tmp_path, cluster_yaml([(n, "u50") for n in names], [(a, b, 10, 500) for a, b in zip(names, names[1:])],
+                                         ("b4", 64)), "resnet50", 224)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    dep = lambda d: check_deployable(g, d, cl, link_step=True)  # noqa: E731
+    got = {}
+    for resumes in (0, 1):
+        monkeypatch.setattr(deployable, "RESUMES", resumes)
+        p = plan(g, cl, deployable=dep)
+        dep(p.to_dict())
+        got[resumes] = p
+    assert got[0].interval_s == got[1].interval_s and [b.name for b in got[1].boards] == [b.name for b in got[0].boards]
+    assert got[0].lower_bound_s * (1 + 1e-3) < got[1].lower_bound_s <= got[1].interval_s
+    assert got[1].search["deploy"]["replans"] > got[0].search["deploy"]["replans"]
+
+
+def test_a_part_whose_exact_solve_runs_out_of_work_is_not_called_refused(tmp_path, monkeypatch):
+    """Three U50s at 3 %: every plan is refused, and the deployable search proves it (the refusal).
+    When a part's exact inner solve instead ends with no plan and a finite bound (its work ran out:
+    stood in here for every sub-problem, the relaxation's bound of which is infinite at 3 %), that
+    part may hold an accepted plan: the search raises
+    DeployUndecided ('not decided'), not the refusal as if none existed."""
+    from asymap.codegen.deploy import check_deployable
+    from asymap.errors import DeployRefusal
+    from asymap.frontend.onnx_import import load_model
+    from asymap.partition import deployable, planner
+
+    m, c = _files(tmp_path, U50_LINE, "resnet18", 32, 0.5)
+    g, cl = load_model(m, weights=False), load_cluster(c)
+    dep = lambda d: check_deployable(g, d, cl, link_step=True)  # noqa: E731
+    pb = planner.build_problem(g, cl, 0.03)
+    lb = planner._bounds(pb, 3)[-1]
+    root = planner.solve_order(pb, 3, lb)
+    why = planner._refusal(dep, g, *planner._expand(pb, g, root, root.interval, [None] * len(root.path))[:3])
+    assert why is not None
+    with pytest.raises(DeployRefusal):
+        deployable.deployable_search(pb, g, root, lb, 3, planner.DEFAULT_BEAM, planner.EXACT_BOARDS, dep, why)
+    none = planner.OrderResult(np.inf, [], [], False)
+    monkeypatch.setattr(deployable.planner, "solve_order", lambda *a, **k: none)
+    monkeypatch.setattr(deployable.planner, "_solve", lambda pf, k, bound, *a: (none, 1e-3))  # (a finite bound)
+    with pytest.raises(deployable.DeployUndecided, match="ran out of work before deciding"):
+        deployable.deployable_search(pb, g, root, lb, 3, planner.DEFAULT_BEAM, planner.EXACT_BOARDS, dep, why)

@@ -12,7 +12,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", metavar="plan.json", help="write the plan here")
     p.add_argument("--json", action="store_true", help="print plan.json to stdout instead of the table")
     p.add_argument("--boards", type=int, metavar="N", help="use at most N boards (default: all)")
-    p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each")
+    p.add_argument("--sweep", action="store_true", help="also plan for 1..N boards and print the throughput of each (a row deployment leaves without a plan says 'no plan deployment accepts' or, if the re-plan cap stopped it, 'not decided')")
     p.add_argument("--util", type=float, default=0.8, metavar="U", help="resource utilization ceiling (default 0.8)")
     from asymap.commands.reference import add_calib_arguments
 

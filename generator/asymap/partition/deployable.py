@@ -165,6 +165,12 @@ def _part_bound(pb: planner.Problem, boards: frozenset, k: int) -> float:
     return float(v)
 
 
+# Times a sub-problem whose search ended above its bound (the exact inner solve's work ran out) may be
+# taken up again while that bound is below the best accepted plan: each time with the tables the
+# other sub-problems have tightened since (ResNet-50 224 px on nine U50s, the host on b4: its two-card
+# parts end at a 74 % gap searched once each).
+RESUMES = 1
+
 # Sub-problems the deployable search may visit in all (searched or answered by bound alone): a count,
 # a guard against refusal patterns whose branches multiply.
 DEPLOY_BRANCHES = 400
@@ -221,8 +227,21 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
         bplans, lplans, host_path, _ = planner._expand(pb, graph, res, res.interval, [None] * len(res.path))
         return planner._refusal(deployable, graph, bplans, lplans, host_path)
 
+    resumed: dict = {}  # sub-problem -> times it was taken up again (RESUMES)
+
+    def close(lb: float, key) -> None:
+        """A sub-problem searched: its bound is a leaf, or, while it is below the best accepted plan and
+        the sub-problem was taken up fewer than RESUMES times, it goes back on the heap at that bound:
+        what later sub-problems settle in the shared tables often lets it be proven."""
+        if best is not None and lb < best.interval * (1 - 1e-12) and resumed.get(key, 0) < RESUMES:
+            resumed[key] = resumed.get(key, 0) + 1
+            order[0] += 1
+            heapq.heappush(heap, (lb, len(key[0]), order[0], key))
+        else:
+            leaves.append(lb)
+
     branch(frozenset(), everything, refusal, root.path, planner._proven_bound(pb, root, root_lb, max_k))
-    best, replans, refused, capped = None, 0, 1, False
+    best, replans, refused, capped, unsure = None, 0, 1, False, 0
     while heap:
         bound, _, _, (boards, forbidden) = heap[0]
         if best is not None and bound >= best.interval * (1 - 1e-12):
@@ -252,17 +271,18 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
             start = best if best is quick else planner.OrderResult(best.interval, [], [], False)
             res, lb = planner._tighten(pf, start, bound, k, beam, exact_boards, planner.REFINE_WORK * (1 + widths))
             if not res.path:  # none faster found: the bound reached covers the sub-problem
-                leaves.append(lb)
+                close(lb, (boards, forbidden))
                 continue
         if not np.isfinite(res.interval):
             leaves.append(lb)  # infinite when proven empty
+            unsure += bool(np.isfinite(lb))  # (finite: the work ran out before it decided)
             continue
         lb = planner._proven_bound(pf, res, lb, k)
         why = refused_by(res) if res is not quick else None
         if why is None:
-            leaves.append(lb)
             if best is None or res.interval < best.interval:
                 best = res
+            close(lb, (boards, forbidden))
         else:
             refused += 1
             branch(forbidden, boards, why, res.path, lb)
@@ -273,6 +293,11 @@ def deployable_search(pb: planner.Problem, graph, root: planner.OrderResult, roo
                 f"not decided within {DEPLOY_REPLANS} re-plans around the plans deployment refuses: none it accepts "
                 f"was found, and {len(heap)} branch(es) that may hold one were left open; the fastest plan is "
                 f"refused: {refusal}")
+        if unsure:  # a sub-problem's exact inner solve ran out of work with no plan: it may hold one
+            raise DeployUndecided(
+                f"not decided around the plans deployment refuses: none it accepts was found, and the exact "
+                f"search of {unsure} part(s) of the cluster ran out of work before deciding whether one holds "
+                f"an accepted plan; the fastest plan is refused: {refusal}")
         raise refusal
     bound = min([best.interval] + leaves + [b for b, _, _, _ in heap])
     return best, bound, info

@@ -843,7 +843,8 @@ SWEEP_WORK = 50_000
 
 
 def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, exact_boards: int, ks,
-           main: tuple | None, graph: Graph | None = None, deployable=None) -> list[tuple[int, OrderResult, float]]:
+           main: tuple | None, graph: Graph | None = None, deployable=None,
+           no_plan: dict | None = None) -> list[tuple[int, OrderResult, float]]:
     """(k, best plan found on at most k boards, its proven bound) for every k of ``ks``.
 
     A row k at or above the boards the plan uses takes the plan and its bound (``main``: (plan,
@@ -854,11 +855,16 @@ def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, ex
     as the plan is (deployable.deployable_search: the best accepted plan on at most k boards and
     its bound), or has no plan if none is accepted (its bound stays: it bounds the accepted plans
     too). Then what holds between rows is applied: a plan on k - 1 boards is one on at most k (a
-    row takes the better), and a bound on k boards bounds every smaller k (a row takes the higher)."""
-    from asymap.partition.deployable import deployable_search
+    row takes the better), and a bound on k boards bounds every smaller k (a row takes the higher).
+    ``no_plan``: filled with {k: "refused" | "not decided"} for the rows left without a plan because
+    deployment accepts none on at most k boards ("refused": the search over every branch found
+    none) or because the re-plan cap stopped the row's search first ("not decided": branches left
+    open may hold one)."""
+    from asymap.partition.deployable import DeployUndecided, deployable_search
 
     rows = []
     for k in ks:
+        why = None  # (why a row has no plan: set only by deployment's search)
         if main is not None and np.isfinite(main[0].interval) and k >= len(main[0].path):
             r, lbk = main
         else:
@@ -876,15 +882,21 @@ def _sweep(pb: Problem, res: OrderResult, lbs: list[float], max_k: int, beam, ex
             if why is not None:
                 try:
                     r, lbk, _ = deployable_search(pb, graph, r, lbk, k, beam, exact_boards, deployable, why)
-                except UserError:  # no plan on at most k boards that deployment accepts was found
-                    r = OrderResult(np.inf, [], [], False)
-        rows.append([k, r, lbk])
+                except DeployUndecided:  # the re-plan cap stopped it before any accepted plan
+                    r, why = OrderResult(np.inf, [], [], False), "not decided"
+                except UserError:  # no plan on at most k boards that deployment accepts exists
+                    r, why = OrderResult(np.inf, [], [], False), "refused"
+                else:
+                    why = None
+        rows.append([k, r, lbk, why])
     for i in range(1, len(rows)):
         if rows[i - 1][1].interval < rows[i][1].interval:
             rows[i][1] = rows[i - 1][1]
     for i in range(len(rows) - 2, -1, -1):
         rows[i][2] = max(rows[i][2], rows[i + 1][2])
-    return [tuple(r) for r in rows]
+    if no_plan is not None:
+        no_plan.update({k: why for k, r, _, why in rows if why is not None and not np.isfinite(r.interval)})
+    return [tuple(r[:3]) for r in rows]
 
 
 def _diagnose_no_fit(pb: Problem, lb: float, max_k: int) -> UserError:
@@ -1469,13 +1481,17 @@ def plan(
         if progress:
             ks = progress(ks)
         main = None if tgt is not None and tgt.boards else (res, lb)
+        no_plan: dict = {}  # rows without a plan because of deployment: "refused" | "not decided"
         sweep_rows = [{"boards": k, "used": len(r.path), **dict(zip(("interval_s", "throughput_ips", "gops"),
                                                                    _rate(r.interval, macs))),
                        "lower_bound_s": lbk if np.isfinite(lbk) else None,
                        "optimal": bool(r.interval <= lbk * (1 + 1e-12)) if np.isfinite(r.interval) else None,
                        "gap_bound": max(0.0, (r.interval - lbk) / lbk) if np.isfinite(r.interval) else None}
                       for k, r, lbk in _sweep(pb, res, lbs, max_k, beam, exact_boards, ks, main, graph,
-                                                 deployable)]
+                                                 deployable, no_plan)]
+        for row in sweep_rows:  # (the key only on such rows: other sweeps stay byte-identical)
+            if row["boards"] in no_plan:
+                row["no_plan"] = no_plan[row["boards"]]
     return Plan(
         model={**_file_info(model_path, known_sha=model_sha256() if callable(model_sha256) else model_sha256,
                             read=not callable(model_sha256)),

@@ -104,6 +104,9 @@ def render(plan: Plan) -> str:
         lines += ["", "boards  used    interval     images/s     GOPS   optimal  gap"]
         for r in plan.sweep:
             gap = "-" if r["gap_bound"] is None else f"{100 * r['gap_bound']:.2f}%"
+            if r.get("no_plan"):  # no plan because of deployment: none accepted, or the re-plan cap
+                gap = ("no plan deployment accepts" if r["no_plan"] == "refused" else
+                       "not decided: the re-plan cap stopped it (an accepted plan may exist)")
             lines.append(
                 f"{r['boards']:>6} {r['used']:>5}  {_t(r['interval_s']):>10} {r['throughput_ips']:>12.1f} "
                 f"{r['gops']:>8.0f}   {'-' if r['optimal'] is None else 'yes' if r['optimal'] else 'no':<7}  {gap}"
