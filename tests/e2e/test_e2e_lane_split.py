@@ -231,3 +231,14 @@ def test_layers_after_a_split_must_be_in_the_next_slr(setup):
     layers[2] = (LAYERS[2][0], 1, [[1, 2], [2, 2]])
     with pytest.raises(UserError, match="layers after it must be in SLR1"):
         _gen(d, "bad2", _plan(layers=layers))
+
+
+@pytest.mark.parametrize("pe, lanes", [(12, [[2, 11], [3, 1]]), (12, [[2, 3], [3, 9]])])
+def test_a_split_layer_whose_pe_codegen_would_refit_is_refused_in_one_line(setup, pe, lanes):
+    # the fc has C_out = 10: pe=12 is refit to 10, so the plan's k | pe - k halves are not what codegen would build
+    d = setup
+    layers = dict(LAYERS)
+    layers[4] = ({"pe": pe, "simd": 8}, 2, lanes)
+    with pytest.raises(UserError, match=r"layer 4 .*pe=12 does not fit this layer \(C_out=10\).*refit to pe=10") as e:
+        _gen(d, "refit", _plan(layers=layers))
+    assert "\n" not in str(e.value) and not (d / "refit").exists()

@@ -328,3 +328,36 @@ def test_contract_accepts_the_split_plan_and_charges_its_halves(tmp_path):
     got = _layer_resources(info, spec, md, oi, ly["mac"], ly["slr_lanes"][0][1])
     assert (got == a[0] + h[0]).all()
     assert [ly["dsp"], ly["bram36"], ly["uram"], ly["lut"]] == (a[0] + h[0]).tolist()
+
+
+def test_kernel_estimates_put_each_half_in_its_own_slr(tmp_path):
+    """partition/ffmodel.py: a split layer's LUTs go half A's to its SLR and half B's to the next
+    (split_resources), its flip-flops in the same proportion; the board's totals do not change."""
+    import dataclasses
+
+    from asymap.partition.costmodel import MAC_KINDS, MODES, layer_infos, split_resources
+    from asymap.partition.ffmodel import kernel_estimates
+    from asymap.partition.planner import plan
+
+    g = _resnet18(tmp_path)
+    cl = _cluster(3)
+    p = plan(g, cl, util=UTIL, lane_split=True)
+    bp = next(b for b in p.boards if any(ly.slr_lanes for ly in b.layers))
+    i, ly = next((i, ly) for i, ly in enumerate(bp.layers) if ly.slr_lanes)
+    (s, k), _ = ly.slr_lanes
+    infos, spec = layer_infos(g, True, bp.port_lanes), cl.boards[0].spec
+    o = infos[ly.index].options
+    oi = next(r for r in range(len(o.pe)) if o.pe[r] == ly.factors["pe"] and o.simd[r] == ly.factors["simd"]
+              and o.kpar[r] == ly.factors.get("kpar", 1))
+    a, b = split_resources(infos[ly.index], spec, MODES.index(ly.weights if ly.weights == "offchip" else "onchip"),
+                           oi, MAC_KINDS.index(ly.mac), [k])
+    link = {"rx_lut": 7, "tx_lut": 11, "rx_ff": 13, "tx_ff": 17}
+    whole = dataclasses.replace(bp, layers=list(bp.layers))
+    whole.layers[i] = dataclasses.replace(ly, slr_lanes=None)
+    kernel_estimates(bp, infos, spec, link)
+    kernel_estimates(whole, infos, spec, link)
+    moved = [x - y for x, y in zip(bp.slr_lut, whole.slr_lut)]
+    assert moved[s] == -int(b[0][3]) and moved[s + 1] == int(b[0][3]) and int(a[0][3]) + int(b[0][3]) == ly.lut
+    assert sum(moved) == 0 and [m for j, m in enumerate(moved) if j not in (s, s + 1)] == [0] * (len(moved) - 2)
+    moved_ff = [x - y for x, y in zip(bp.slr_ff, whole.slr_ff)]
+    assert sum(moved_ff) == 0 and moved_ff[s + 1] > 0

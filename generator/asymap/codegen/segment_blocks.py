@@ -14,6 +14,7 @@ from asymap.codegen.ports import port_lanes
 from asymap.codegen.weightpack import (
     WMEM_WORD_BYTES, fit_factor, pack_offchip, pack_rom, pad_channels, slot_bytes, weight_rows,
 )
+from asymap.errors import UserError
 from asymap.frontend import ir
 from asymap.lanes import DEFAULT_PORT_LANES, concat_slot_steps, pixel_beats, port_bytes, port_pixels, tensor_port_beats
 from asymap.quant.qgraph import QGraph, QLayer
@@ -184,6 +185,21 @@ def _grouped_factors(ident: str, ctx: BlockCtx, pe: int, kpar: int, cout: int, c
 MAC_CODES = {"packed": 0, "dsp": 1, "lut": 2}  # hls/include/asymap/mac.h MAC_PACKED, MAC_DSP, MAC_LUT
 
 
+def _check_split_pe(ql: QLayer, ident: str, pe0: int, pe: int, k: int, cout: int, cig: int) -> None:
+    """Refuse, in one line, a plan whose ``slr_lanes`` no longer describe the engine codegen builds:
+    the plan's split is k | pe - k lanes of the plan's pe, so a pe that codegen refits (above C_out,
+    a grouped/depthwise or wide-port refit; see the notes above) would build different halves than
+    the plan placed and charged (docs/plan-format.md ``slr_lanes``)."""
+    where = f"plan: layer {ql.index} ({ident})"
+    if pe != pe0:
+        raise UserError(f"{where}: its PE lanes are split k={k} | {pe0 - k} (slr_lanes) but pe={pe0} does not fit "
+                        f"this layer (C_out={cout}) and would be refit to pe={pe}; give a pe codegen keeps with "
+                        f"slr_lanes [[s, k], [s+1, pe - k]], 1 <= k < pe, or drop slr_lanes; re-run 'asymap plan'")
+    if cig == 1 and -(-cout // pe) * min(k, pe - k) == 1:
+        raise UserError(f"{where}: slr_lanes splits a one-channel-input engine so that a half computes one "
+                        f"channel; give each half two or more channels (another k or pe) or drop slr_lanes")
+
+
 def lane_half(a, pe: int, lo: int, hi: int) -> np.ndarray:
     """Lanes ``lo..hi-1`` of every output fold of a per-output-channel array ``a`` (axis 0: the
     padded channels, a multiple of ``pe``), in fold order: what one half of a lane-split engine
@@ -230,6 +246,8 @@ def mac_block(qg: QGraph, ql: QLayer, ident: str, factors, offchip: bool, ctx: B
         ctx.notes.append(f"{ident}: pe={pe} does not divide C_out={cout} and the wide output port (whole "
                          f"pixels per beat) has no room for padding channels; using pe={fit_factor(cout, pe)}")
         pe = fit_factor(cout, pe)
+    if lanes_a:
+        _check_split_pe(ql, ident, int(_plan_factors(factors, ql.index)[0]), pe, lanes_a, cout, cig)
     cout_p = -(-cout // pe) * pe  # padded output channels: the last fold may compute zeros
     w = pad_channels(w, cout_p, 0)
     rows = weight_rows(w, pe, simd, kpar)

@@ -145,6 +145,21 @@ def layers_ffs(bp, infos: list, spec) -> int:
     return sum(layer_ffs(ly, infos[ly.index], spec) for ly in bp.layers)
 
 
+def _half_a_share(ly, info: cm.LayerInfo, spec) -> float:
+    """Fraction of a plan layer's LUTs in its own SLR (``ly.slr``): 1 unless its PE lanes are split
+    (``slr_lanes``), then half A's LUTs over both halves' (costmodel.split_resources, whose sum is
+    the layer's ``lut``). Its flip-flops are split in the same proportion (an estimate: option_ffs
+    has no per-half form)."""
+    row = _row(info, ly.factors) if ly.slr_lanes else None
+    if row is None:
+        return 1.0
+    kind = cm.MAC_KINDS.index(ly.mac) if ly.mac in cm.MAC_KINDS else cm.NO_MAC
+    mode = cm.OFFCHIP if ly.weights == "offchip" else cm.ONCHIP
+    a, b = cm.split_resources(info, spec, mode, row, kind, [int(ly.slr_lanes[0][1])])
+    both = int(a[0][3]) + int(b[0][3])
+    return int(a[0][3]) / both if both else 0.5
+
+
 def kernel_estimates(bp, infos: list, spec, link: dict) -> None:
     """Fill ``bp.slr_lut`` and ``bp.slr_ff`` (plan.json, one entry per SLR of the part) of a board
     built as one kernel per SLR: what each SLR's kernel should report in its own csynth report
@@ -152,14 +167,19 @@ def kernel_estimates(bp, infos: list, spec, link: dict) -> None:
     engines, plus the link unpackers in the first kernel and the packers in the last (where
     codegen/segment_slr.py puts link_rx and link_tx). ``link``: the board's ``rx_lut``, ``tx_lut``,
     ``rx_ff``, ``tx_ff`` (transport.charge_link_kernels). A board in one SLR keeps ``[]``."""
-    used = sorted({ly.slr for ly in bp.layers})
+    used = sorted({ly.slr for ly in bp.layers} | {s for ly in bp.layers for s, _ in (ly.slr_lanes or ())})
     if len(used) < 2:
         bp.slr_lut, bp.slr_ff = [], []
         return
     lut, ff = [0] * bp.slrs, [0] * bp.slrs
     for ly in bp.layers:
-        lut[ly.slr] += int(ly.lut)
-        ff[ly.slr] += layer_ffs(ly, infos[ly.index], spec)
+        f = layer_ffs(ly, infos[ly.index], spec)
+        a = _half_a_share(ly, infos[ly.index], spec)
+        lut[ly.slr] += round(a * int(ly.lut))
+        ff[ly.slr] += round(a * f)
+        if ly.slr_lanes:  # a lane-split engine: half B's share in the next SLR
+            lut[ly.slr + 1] += int(ly.lut) - round(a * int(ly.lut))
+            ff[ly.slr + 1] += f - round(a * f)
     lut[used[0]] += int(link["rx_lut"])
     ff[used[0]] += int(link["rx_ff"])
     lut[used[-1]] += int(link["tx_lut"])
