@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,6 +34,11 @@ links:
 """
 
 
+# Layer 3's weights are streamed from off-chip memory (wmem), layer 2's are preloaded into URAM
+# from the start-up image (wpre): left and u280 hold both, so their hosts load two images.
+WEIGHTS = {2: "preload", 3: "offchip"}
+
+
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("hosts")
@@ -45,7 +51,7 @@ def trees(tmp_path_factory) -> dict[str, Path]:
         cuts = [(0, 3), (4, 8)] if len(names) == 2 else [(0, 1), (2, 3), (4, 6), (7, 8)]
         plan = {"schema": 1, "boards": [
             {"name": n, "first_layer": a, "last_layer": b,
-             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i == 3 else "onchip"}
+             "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": WEIGHTS.get(i, "onchip")}
                         for i in range(a, b + 1)]} for n, (a, b) in zip(names, cuts)]}
         (d / f"{key}.json").write_text(json.dumps(plan))
         generate(model, cluster, d / key, plan=d / f"{key}.json", quiet=True)
@@ -122,8 +128,16 @@ def test_host_program_frames_a_batch_and_rejects_bad_input(trees, tmp_path):
 def test_host_program_programs_every_board_it_holds(trees):
     src = (trees["mixed"] / "host" / "host" / "host.cpp").read_text()
     # The PCIe host drives both Alveo cards, loads the U280's off-chip weights, feeds u250's mm2s.
-    assert '{"u250", "u250", 0, 0, "u250", "u250.xclbin", "top_u250", nullptr' in src
-    assert '{"u280", "u280", 1, 1, "u280", "u280.xclbin", "top_u280", "weights/wmem.bin"' in src
+    # Both of the U280's memory images, each at its own argument of the kernel, set on every run.
+    top = (trees["mixed"] / "u280" / "top.cpp").read_text()
+    params = re.search(r"void top_u280\((.*?)\)\s*\{", top, re.S).group(1).split(",")
+    names = [re.findall(r"(\w+)\s*$", q.strip())[0] for q in params]
+    wmem, wpre = names.index("wmem"), names.index("wpre")
+    assert ('{"u280", "u280", 1, 1, "u280", "u280.xclbin", "top_u280", '
+            f'{{ {{"weights/wmem.bin", {wmem}}}, {{"weights/wpre.bin", {wpre}}} }}') in src
+    assert '{"u250", "u250", 0, 0, "u250", "u250.xclbin", "top_u250", { {nullptr, -1}, {nullptr, -1} }' in src
+    assert "r.set_arg(d.board->images[j].arg, d.images[j])" in src
+    assert (trees["mixed"] / "u280" / "weights" / "wpre.bin").stat().st_size > 0
     assert 'xrt::kernel mm2s(first.dev, first.uuid, "asymap_mm2s")' in src and "xrt::kernel s2mm(" not in src
     edge = (trees["mixed"] / "host" / "zcu102" / "host.cpp").read_text()
     assert 'xrt::kernel s2mm(lastd.dev, lastd.uuid, "asymap_s2mm")' in edge and "xrt::kernel mm2s(" not in edge

@@ -5,9 +5,10 @@ Who is a host: the PCIe server that holds every Alveo board of the cluster (name
 with XRT (edge). Vivado-flow boards have no XRT; they are programmed over JTAG and driven through
 their AXI DMA (docs/deploy.md), so no program is generated for them.
 
-Each program programs its boards (``xrt::device::load_xclbin``), loads the off-chip weights of
-every board that has them, frames the images of an .npy batch with asymap_host (the C++ twin of
-asymap.linkproto) when it holds the first board, runs the kernels, checks CRC and the boards' link
+Each program programs its boards (``xrt::device::load_xclbin``), loads the memory images of every
+board that has them (off-chip weights, the start-up image of URAM weights: ``MEMORY_IMAGES``),
+frames the images of an .npy batch with asymap_host (the C++ twin of asymap.linkproto) when it
+holds the first board, runs the kernels, checks CRC and the boards' link
 status counters, writes the output .npy when it holds the last board, and prints img/s and latency.
 
 The chain's first and last boards are the stations where the host attaches (plan.json
@@ -38,6 +39,25 @@ def _arg_index(top_cpp: str, top: str, arg: str) -> int | None:
         return None
     names = [re.findall(r"(\w+)\s*$", p.strip())[0] for p in m.group(1).split(",") if p.strip()]
     return names.index(arg) if arg in names else None
+
+
+# The memory images a board's kernel reads through its m_axi arguments (plan.json's weight places):
+# ``wmem`` the off-chip ("offchip") weights, streamed every image; ``wpre`` the start-up image of
+# the URAM ("preload") weights, which the kernel's loader reads on its first call (asymap/preload.h).
+# The host loads both into buffers in the argument's bank and passes them on every run.
+MEMORY_IMAGES = ("wmem", "wpre")
+
+
+def _image(top_cpp: str, top: str, entry: dict, arg: str) -> dict:
+    """One memory image of a board: its file in the board directory and its argument index (both
+    None when the board has no such image)."""
+    path = entry.get("files", {}).get(arg)
+    if not path:
+        return {"arg_name": arg, "file": None, "arg": None}
+    idx = _arg_index(top_cpp, top, arg)
+    if idx is None:  # the generator wrote the file, so its top takes the argument
+        raise RuntimeError(f"{top}: no '{arg}' argument in top.cpp for {path}")
+    return {"arg_name": arg, "file": path, "arg": idx}
 
 
 def _link(link) -> dict:
@@ -75,14 +95,13 @@ def write_hosts(env, root: Path, specs: list, entries: list[dict], boards: list,
         for i in idx:
             b, e = specs[i], entries[i]
             top_cpp = (root / b.ident / "top.cpp").read_text(encoding="utf-8")
-            wmem = e.get("files", {}).get("wmem")
             first = primary.setdefault(b.name, len(items))
             items.append({
                 "name": b.ident, "label": b.name, "ident": b.ident, "index": i, "kernel": b.top,
                 "device": sorted(set(primary.values())).index(first), "primary": first,
                 "board": c_ident(b.name, "board"),
-                "xclbin": f"{items[first]['ident'] if first < len(items) else b.ident}.xclbin", "wmem": wmem or None,
-                "wmem_arg": _arg_index(top_cpp, b.top, "wmem") if wmem else None,
+                "xclbin": f"{items[first]['ident'] if first < len(items) else b.ident}.xclbin",
+                "images": [_image(top_cpp, b.top, e, arg) for arg in MEMORY_IMAGES],
                 "status_arg": _arg_index(top_cpp, b.top, "status"),
                 "edge": boards[i].runtime == "xrt-edge",
             })
