@@ -152,3 +152,28 @@ def test_tcl_of_a_board_that_carries_a_stage_and_a_station_runs_to_its_end(tmp_p
             assert sum(c.startswith("ipx::associate_bus_interfaces") for c in calls) == 2, calls
     assert any("rxtx" in str(r) for r in scripts) == (types[0] == "u250")
     assert sum(r.name == "block_design.tcl" for r in scripts) == (2 if types[0] == "zc706" else 0)
+
+
+def test_block_design_connects_every_memory_argument_of_the_kernel(tmp_path):
+    """A Vivado-flow board whose kernel reads off-chip weights (wmem, m_axi_gmem0) and the start-up
+    image of its URAM weights (wpre, m_axi_gmem1) gets both masters on the memory interconnect."""
+    model = tmp_path / "tiny.onnx"
+    onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    (tmp_path / "c.yaml").write_text("boards:\n  - {name: left, type: vcu118}\n  - {name: right, type: vcu118}\n"
+                                     "links:\n  - {a: left, b: right, gbps: 100, latency_ns: 500}\n")
+    weights = {2: "preload", 3: "offchip"}
+    plan = {"schema": 1, "boards": [
+        {"name": n, "first_layer": a, "last_layer": b,
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": weights.get(i, "onchip")}
+                    for i in range(a, b + 1)]} for n, a, b in [("left", 0, 3), ("right", 4, 8)]]}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    generate(model, tmp_path / "c.yaml", tmp_path / "out", plan=tmp_path / "plan.json", quiet=True)
+    for board, masters in (("left", ["m_axi_gmem0", "m_axi_gmem1"]), ("right", [])):
+        d = tmp_path / "out" / board
+        (d / f"hls_{board}").mkdir(exist_ok=True)
+        calls = [ln[5:] for ln in _run(d, "bd/block_design.tcl").splitlines() if ln.startswith("CALL ")]
+        assert "assign_bd_address" in calls  # every master connected below gets an address range
+        tcl = (d / "bd" / "block_design.tcl").read_text()
+        got = re.findall(rf"connect_bd_intf_net \[get_bd_intf_pins top_{board}_0/(m_axi_\w+)\] "
+                         r"\[get_bd_intf_pins mem_sc/S\d+_AXI\]", tcl)
+        assert sorted(got) == masters, (board, got)

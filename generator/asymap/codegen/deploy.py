@@ -240,6 +240,7 @@ def _pick_cage(gts: tuple[GtPort, ...], used: dict[str, int], need: int, core: s
 # start-up image of URAM weights (read once), s2mm's TLAST flags (one byte per link beat) and its
 # beat count (one word per call); every other argument moves a tensor or the weights per image.
 LIGHT_ARGS = ("wpre", "last", "count")
+MEMORY_ARGS = ("wmem", "wpre")  # a segment top's m_axi arguments (templates/project/top.cpp.j2)
 
 
 def assign_banks(ports: list[str], banks: list[str]) -> list[tuple[str, str]]:
@@ -731,10 +732,12 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
         external += ["mem_0/DDR3", "mem_0/SYS_CLK"] if family7 else ["mem_0/C0_DDR4", "mem_0/C0_SYS_CLK"]
     else:
         mem_target = "ps7/S_AXI_HP0"
-    for sb, own, wmem, _, _ in parts:
+    for sb, own, _, _, _ in parts:
         ctrl_masters.append(f"{sb.top}_0/s_axi_control")
-        if wmem:
-            mem_masters.append(f"{sb.top}_0/m_axi_gmem0")
+        # Every memory argument of the entry's first kernel reaches memory: the off-chip weights
+        # (wmem, m_axi_gmem0) and the start-up image of its URAM weights (wpre, m_axi_gmem1).
+        args = own.kernels[0].args if own.kernels else {}
+        mem_masters += [f"{sb.top}_0/{args[a]}" for a in MEMORY_ARGS if a in args]
     for sb, *_ in parts[1:]:  # every kernel on the one kernel clock (the clock automation drives the first)
         pins.append((f"{top}/ap_clk", f"{sb.top}_0/ap_clk"))
     # The AXI DMA feeds link_in from memory (first board: the host's images; a Zynq-7000 board whose
