@@ -19,6 +19,7 @@ import pytest
 from asymap.codegen.deploy import BRIDGE_RTL
 from asymap.codegen.project import generate
 from asymap.frontend.zoo import build_zoo_model
+from hls_standin import MAGIC, standin, write_export
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.cocotb,
@@ -26,14 +27,17 @@ pytestmark = [pytest.mark.cocotb,
                                  reason="Icarus Verilog (iverilog) not installed")]
 
 
-def _tree(d: Path, width: int) -> Path:
+def _tree(d: Path, width: int, weights: dict[int, str] | None = None) -> Path:
+    """tiny on pair2 (big: U250, layers 0-3; small: ZCU102, layers 4-8); ``weights``: layer index ->
+    "offchip" | "preload" (the rest on chip)."""
     model = d / "tiny.onnx"
     onnx.save(build_zoo_model("tiny", input_size=16, width_mult=1.0, seed=0), str(model))
+    w = weights or {}
     plan = {"schema": 1, "boards": [
         {"name": "big", "first_layer": 0, "last_layer": 3,
-         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "onchip"} for i in range(4)]},
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": w.get(i, "onchip")} for i in range(4)]},
         {"name": "small", "first_layer": 4, "last_layer": 8,
-         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "onchip"} for i in range(4, 9)]}],
+         "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": w.get(i, "onchip")} for i in range(4, 9)]}],
         "links": [{"from": "big", "to": "small", "width_bits": width}]}
     (d / "plan.json").write_text(json.dumps(plan))
     generate(model, ROOT / "clusters" / "pair2.yaml", d / "out", plan=d / "plan.json", quiet=True)
@@ -121,26 +125,78 @@ def test_transport_bridge_lints_clean(tmp_path, kw, cw):
 def test_kernel_harness_starts_the_top_and_serves_its_weights(tmp_path, run_cli, magic_ok):
     """A board's harness as `verify --rtl` runs it once csynth exported Verilog: here on a stand-in
     with the HLS interface names (ap_start over AXI4-Lite, wmem base address from the
-    *_control_s_axi.v map, weights served by AxiRam). Wrong weights must fail the comparison."""
-    out = _tree(tmp_path, 64)
+    *_control_s_axi.v map, weights served by an AXI RAM). Wrong weights must fail the comparison.
+    The description is in the format of trees generated before the memories list (one "memory",
+    at address 0), which the harness still reads."""
+    out = _tree(tmp_path, 64, {5: "offchip"})
     board = out / "small"
-    rtl = board / "hls_small" / "hls" / "syn" / "verilog"
-    rtl.mkdir(parents=True)
-    here = Path(__file__).resolve().parent
-    (rtl / "top_small.v").write_text((here / "hls_standin.v").read_text().replace("top_standin", "top_small"))
-    (rtl / "top_small_control_s_axi.v").write_text((here / "hls_standin_control_s_axi.v").read_text())
-    magic = (0x0123456789ABCDEF if magic_ok else 0x1111).to_bytes(8, "little")
-    (board / "weights").mkdir(exist_ok=True)
+    write_export(board / "hls_small" / "hls" / "syn" / "verilog", "top_small")
+    magic = (MAGIC if magic_ok else 0x1111).to_bytes(8, "little")
     (board / "weights" / "wmem.bin").write_bytes(magic + bytes(56))
     dut = json.loads((board / "cocotb" / "dut.json").read_text())
+    assert dut["memories"] == [{"arg": "wmem", "prefix": "m_axi_gmem0", "file": "../weights/wmem.bin", "base": 4096}]
     # The stand-in forwards what it receives: its expected output is its input.
     dut["outputs"][0]["frames"] = dut["inputs"][0]["frames"]
+    del dut["memories"]
     dut["memory"] = {"prefix": "m_axi_gmem0", "arg": "wmem", "file": "../weights/wmem.bin"}
     (board / "cocotb" / "dut.json").write_text(json.dumps(dut))
     p = run_cli("verify", "--rtl", out)
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("small "))
     assert line.split()[1] == ("passed" if magic_ok else "failed"), p.stdout
     assert p.returncode == (0 if magic_ok else 1)
+
+
+@pytest.fixture(scope="module")
+def preload_tree(tmp_path_factory) -> Path:
+    """big (U250) preloads layer 2 into URAM (weights/wpre.bin on m_axi_gmem1) and streams layer 3
+    from off-chip memory (wmem on m_axi_gmem0); only big's own harness is kept."""
+    out = _tree(tmp_path_factory.mktemp("preload"), 64, {2: "preload", 3: "offchip"})
+    shutil.rmtree(out / "cocotb")
+    shutil.rmtree(out / "small" / "cocotb")
+    return out
+
+
+@pytest.mark.parametrize("case", ["served", "wrong image", "old description"])
+def test_kernel_harness_serves_the_preloaded_weights_on_gmem1(preload_tree, tmp_path, run_cli, case):
+    """A top that preloads URAM weights has two m_axi masters: dut.json lists a memory for each
+    (wmem on gmem0, wpre on gmem1, each in its own AXI RAM at its own base address), and the
+    stand-in reads the whole start-up image through gmem1 as the loader does (in order, bursts of
+    at most 256 beats) and checks it against the image generate wrote. A corrupted wpre.bin fails
+    the frame comparison; a description that serves only gmem0 (the old one-memory format) fails
+    before simulating, naming the unserved master."""
+    out = tmp_path / "out"
+    shutil.copytree(preload_tree, out)
+    board = out / "big"
+    wpre = (board / "weights" / "wpre.bin").read_bytes()
+    assert len(wpre) > 256 * 8  # more than one burst
+    write_export(board / "hls_big" / "hls" / "syn" / "verilog", "top_big", wpre)
+    (board / "weights" / "wmem.bin").write_bytes(MAGIC.to_bytes(8, "little") + bytes(56))
+    dut = json.loads((board / "cocotb" / "dut.json").read_text())
+    assert dut["memories"] == [
+        {"arg": "wmem", "prefix": "m_axi_gmem0", "file": "../weights/wmem.bin", "base": 0x1000},
+        {"arg": "wpre", "prefix": "m_axi_gmem1", "file": "../weights/wpre.bin", "base": 0x2000}]
+    dut["outputs"][0]["frames"] = dut["inputs"][0]["frames"]
+    if case == "wrong image":
+        bad = bytearray(wpre)
+        bad[8 * 300 + 2] ^= 0x10  # one weight byte of the second burst
+        (board / "weights" / "wpre.bin").write_bytes(bad)
+    elif case == "old description":
+        dut["memory"] = dut.pop("memories")[0]
+    (board / "cocotb" / "dut.json").write_text(json.dumps(dut))
+    p = run_cli("verify", "--rtl", out)
+    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("big "))
+    assert line.split()[1] == ("passed" if case == "served" else "failed"), p.stdout + p.stderr
+    assert p.returncode == (0 if case == "served" else 1)
+    if case == "old description":
+        assert "m_axi_gmem1 of top_big served by no memory of dut.json" in line, line
+        return
+    log = (out / ".build" / "cocotb" / "big_cocotb" / "sim.log").read_text()
+    if case == "served":
+        assert f"m_axi_gmem1 (wpre): {len(wpre)} bytes read in {len(wpre) // 8} beats, addresses " \
+               f"0x2000..0x{0x2000 + len(wpre):x} (image 0x2000..0x{0x2000 + len(wpre):x})" in log
+        assert "m_axi_gmem0 (wmem): 8 bytes read in 1 beats, addresses 0x1000..0x1008" in log
+    else:
+        assert "link_out: frame 0 differs from byte 0" in log
 
 
 AURORA_STUB = """
@@ -183,3 +239,20 @@ def test_generated_aurora_transport_kernels_lint_with_the_credit_bridge(tmp_path
                             "-Wno-UNUSEDSIGNAL", "--top-module", k.stem, str(k), *map(str, rtl), str(stub)],
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 0 and "%Warning" not in p.stderr, (k.name, p.stderr)
+
+
+def test_memories_and_the_tops_masters_must_match(tmp_path):
+    """Every AXI4 master of the top is served by a memory of dut.json and every memory names one
+    of the top's masters; a wrong description is a one-line reason, before any simulation."""
+    from asymap.verify.rtl import unserved_masters
+
+    v = tmp_path / "top_x.v"
+    mems = [{"arg": "wmem", "prefix": "m_axi_gmem0"}, {"arg": "wpre", "prefix": "m_axi_gmem1"}]
+    v.write_text(standin("top_x", bytes(range(16))))
+    assert unserved_masters({"toplevel": "top_x", "memories": mems}, [v]) == ""
+    assert unserved_masters({"toplevel": "top_x", "memories": mems[:1]}, [v]).startswith(
+        "m_axi_gmem1 of top_x served by no memory of dut.json")
+    v.write_text(standin("top_x"))  # no preloaded layer: no gmem1
+    assert unserved_masters({"toplevel": "top_x", "memories": mems[:1]}, [v]) == ""
+    assert unserved_masters({"toplevel": "top_x", "memories": mems}, [v]) == (
+        "dut.json serves m_axi_gmem1, which top_x does not have; re-run asymap generate")

@@ -24,6 +24,7 @@ from asymap.errors import UserError
 from asymap.frontend.zoo import build_zoo_model
 from asymap.verify.slr_sim import Port, module_ports, render_slr_sim
 from clusters_yaml import SLR_PAIR
+from hls_standin import MAGIC, standin
 
 HERE = Path(__file__).resolve().parent
 pytestmark = [pytest.mark.cocotb,
@@ -31,13 +32,16 @@ pytestmark = [pytest.mark.cocotb,
                                  reason="Icarus Verilog (iverilog) not installed")]
 
 CLUSTER = SLR_PAIR
+WEIGHTS = {1: "preload", 2: "offchip"}
 SIDE = {"TDATA": 64, "TKEEP": 8, "TSTRB": 8, "TLAST": 1}  # the stand-ins' streams: link beats, side channels
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    """tiny over a U280 (layers in SLRs 0,1,1,2, the residual tensor crossing two boundaries) and a
-    U250 in one SLR; 64-bit link beats everywhere, so a stand-in forwards its link-in frames."""
+    """tiny over a U280 (layers in SLRs 0,1,1,2, the residual tensor crossing two boundaries; layer 1
+    preloaded into URAM, layer 2 streamed from off-chip memory, so the first kernel has both memory
+    masters) and a U250 in one SLR; 64-bit link beats everywhere, so a stand-in forwards its link-in
+    frames."""
     d = tmp_path_factory.mktemp("slrrtl")
     onnx.save(build_zoo_model("tiny", input_size=32, width_mult=1.0, seed=0), str(d / "tiny.onnx"))
     (d / "c.yaml").write_text(CLUSTER)
@@ -45,7 +49,7 @@ def tree(tmp_path_factory):
     boards = []
     for name, (a, b) in {"a280": (0, 3), "a250": (4, 8)}.items():
         boards.append({"name": name, "first_layer": a, "last_layer": b,
-                       "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": "offchip" if i == 2 else "onchip",
+                       "layers": [{"index": i, "factors": {"pe": 2, "simd": 2}, "weights": WEIGHTS.get(i, "onchip"),
                                    "slr": s} for i, s in zip(range(a, b + 1), slrs[name])]})
     plan = {"schema": 1, "boards": boards, "links": [{"from": "a280", "to": "a250", "width_bits": 64}]}
     (d / "plan.json").write_text(json.dumps(plan))
@@ -95,7 +99,8 @@ def _non_ansi(module: str, ins: list[str], outs: list[str], fwd: tuple[str, str]
 
 def _stand_in(out: Path, board: str, path: list[str], magic_ok: bool = True, skip: str | None = None) -> list[dict]:
     """Write stand-in exports for every kernel of ``board`` (but ``skip``): the frames travel along
-    ``path``, a list of the board's streams that leads from the first kernel to the last."""
+    ``path``, a list of the board's streams that leads from the first kernel to the last. The first
+    kernel reads the board's start-up image (weights/wpre.bin) through its m_axi_gmem1."""
     entry = next(b for b in json.loads((out / "chain.json").read_text())["boards"] if b["dir"] == board)
     kernels, streams = entry["slr"]["kernels"], entry["slr"]["streams"]
     hop = {x["stream"]: x for x in streams}
@@ -114,7 +119,7 @@ def _stand_in(out: Path, board: str, path: list[str], magic_ok: bool = True, ski
         rtl = out / board / k["work_dir"] / "hls" / "syn" / "verilog"
         rtl.mkdir(parents=True, exist_ok=True)
         if name == kernels[0]["kernel"]:  # the host-started kernel: hls_standin.v, its link_out on `dst`
-            text = (HERE / "hls_standin.v").read_text().replace("top_standin", name).replace("link_out_", f"{dst}_")
+            text = standin(name, (out / board / "weights" / "wpre.bin").read_bytes()).replace("link_out_", f"{dst}_")
             extra = [p for p in outs if p != dst]
             decl = "".join(f"    output wire [{w - 1}:0] {p}_{s},\n" if w > 1 else f"    output wire {p}_{s},\n"
                            for p in extra for s, w in SIDE.items())
@@ -122,12 +127,12 @@ def _stand_in(out: Path, board: str, path: list[str], magic_ok: bool = True, ski
             text = text.replace(f"module {name} (\n", f"module {name} (\n{decl}", 1)
             idle = "".join(f"    assign {p}_{s} = 0;\n" for p in extra for s in SIDE)
             idle += "".join(f"    assign {p}_TVALID = 1'b0;\n" for p in extra)
-            text = text.replace("endmodule", idle + "endmodule")
+            text = text.replace("endmodule", idle + "endmodule", 1)  # the top's (its reader module follows)
             (rtl / f"{name}.v").write_text(text)
             (rtl / f"{name}_control_s_axi.v").write_text((HERE / "hls_standin_control_s_axi.v").read_text())
         else:
             (rtl / f"{name}.v").write_text(_non_ansi(name, ins, outs + ["link_out"] * (dst == "link_out"), (src, dst)))
-    magic = (0x0123456789ABCDEF if magic_ok else 0x1111).to_bytes(8, "little")
+    magic = (MAGIC if magic_ok else 0x1111).to_bytes(8, "little")
     (out / board / "weights").mkdir(exist_ok=True)
     (out / board / "weights" / "wmem.bin").write_bytes(magic + bytes(56))
     cocotb = out / board / "cocotb" / "dut.json"
@@ -147,7 +152,8 @@ def test_split_board_has_a_harness_over_its_kernels(tree):
     assert [k["kernel"] for k in a280["slr"]["kernels"]] == ["top_a280", "top_a280_slr1", "top_a280_slr2"]
     assert "a280/cocotb" in chain["deploy"]["cocotb"] and "a250/cocotb" in chain["deploy"]["cocotb"]
     dut = json.loads((tree / "a280" / "cocotb" / "dut.json").read_text())
-    assert dut["toplevel"] == "asymap_slr_sim" and dut["memory"]["prefix"] == "m_axi_gmem0"
+    assert dut["toplevel"] == "asymap_slr_sim"
+    assert [(m["arg"], m["prefix"]) for m in dut["memories"]] == [("wmem", "m_axi_gmem0"), ("wpre", "m_axi_gmem1")]
     assert [k["sources"][0] for k in dut["kernels"]] == [f"../{k['work_dir']}/hls/syn/verilog/*.v"
                                                          for k in a280["slr"]["kernels"]]
     slr = {k["kernel"]: k["slr"] for k in a280["slr"]["kernels"]}
@@ -185,7 +191,11 @@ def test_split_board_harness_passes_frames_through_its_kernels(tree, tmp_path, r
         n = 3 * (order[x["to"].split(".")[0]] - order[x["from"].split(".")[0]])
         assert f"asymap_axis_slice #(.DATA_W(81), .STAGES({n})) slice_{k} " in top, x
         assert f"asymap_axis_fifo #(.DATA_W(81), .DEPTH({max(2, x['depth'])})) connect_{k} " in top, x
+    for port in ("m_axi_gmem0_ARVALID", "m_axi_gmem1_ARVALID", "m_axi_gmem1_RDATA"):  # the first kernel's
+        assert f"wire {port}" in top or f"wire [63:0] {port}" in top, port      # masters: ports of the top
     log = (build / "sim.log").read_text()
+    wpre = (out / "a280" / "weights" / "wpre.bin").read_bytes()
+    assert f"m_axi_gmem1 (wpre): {len(wpre)} bytes read in {len(wpre) // 8} beats" in log
     frames = sum(1 for ln in log.splitlines() if "link_out: frame" in ln and "equal" in ln)
     from asymap.codegen.framefile import split_beats
 
@@ -202,6 +212,14 @@ def test_split_board_harness_catches_wrong_weights_and_missing_kernels(tree, tmp
     _stand_in(out2, "a280", ["img_bad"], skip="top_a280_slr1")  # one kernel not exported yet
     p = run_cli("verify", "--rtl", out2)
     assert p.returncode == 0 and _line(p.stdout, "a280")[1] == "no-rtl", p.stdout + p.stderr
+    out3 = _fresh(tree, tmp_path / "c")
+    _stand_in(out3, "a280", ["img_bad"])
+    wpre = out3 / "a280" / "weights" / "wpre.bin"
+    bad = bytearray(wpre.read_bytes())
+    bad[-3] ^= 0x01  # the start-up image served is not the one built (its last word)
+    wpre.write_bytes(bad)
+    p = run_cli("verify", "--rtl", out3)
+    assert p.returncode == 1 and _line(p.stdout, "a280")[1] == "failed", p.stdout + p.stderr
 
 
 def test_module_ports_read_vitis_style_verilog(tmp_path):
@@ -238,6 +256,10 @@ def test_streams_whose_ends_differ_are_refused():
     top = render_slr_sim("b", [("ka", a), ("kb", b)], s, "test")
     assert "asymap_axis_fifo #(.DATA_W(64), .DEPTH(4)) connect_0" in top and "STAGES(3)" in top
     assert "module asymap_slr_sim (\n    input wire ap_clk,\n    input wire ap_rst_n\n);" in top
+    # a memory master on two kernels: the harness serves one AXI RAM per argument on the first kernel
+    gmem = [Port("m_axi_gmem1_ARVALID", "output", 1), Port("m_axi_gmem1_ARREADY", "input", 1)]
+    with pytest.raises(UserError, match="m_axi_gmem1 is a memory master of more than one kernel"):
+        render_slr_sim("b", [("ka", a + gmem), ("kb", b + gmem)], s, "test")
     # an output both kernels have (Vitis HLS's ap_local_deadlock, say) becomes one top port per kernel
     flag = Port("ap_local_deadlock", "output", 1)
     top = render_slr_sim("b", [("ka", a + [flag]), ("kb", b + [flag])], s, "test")

@@ -991,8 +991,10 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
         if bd.transports and bd.linked_by is None:  # a linked entry's transport is in its FPGA's first entry
             for name in BRIDGE_RTL:  # the bridge's building blocks travel with the board project
                 _write(d / "transport" / "rtl" / name, (resource_dir("rtl") / name).read_text(encoding="utf-8"))
-        _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd, entry.get("slr")), indent=2, sort_keys=True)
-               + "\n")
+        top_cpp = (d / "top.cpp").read_text(encoding="utf-8")
+        mems = kernel_memories(kernel_source(top_cpp, b.top) if entry.get("slr") else top_cpp, entry.get("files", {}))
+        _write(d / "cocotb" / "dut.json", json.dumps(_kernel_dut(b, bd, entry.get("slr"), mems), indent=2,
+                                                     sort_keys=True) + "\n")
         _write(d / "cocotb" / f"test_{b.ident}.py", env.get_template("deploy/cocotb_test.py.j2").render(ctx))
         _write(d / "deploy.json", json.dumps(_board_json(bd), indent=2, sort_keys=True) + "\n")
     link_duts = _write_link_harnesses(env, root, specs, boards)
@@ -1023,8 +1025,28 @@ def _board_json(bd: BoardDeploy) -> dict:
     }
 
 
-def _kernel_dut(b, bd: BoardDeploy, split: dict | None = None) -> dict:
+# Where the harness puts each memory argument's image in its own AXI RAM: distinct, 4 KiB-aligned
+# (as XRT buffers are) and not 0, so an RTL that ignores its base-address register, or takes one
+# argument's register for another's master, reads zeros instead of the image.
+MEMORY_BASE = 0x1000
+
+
+def kernel_memories(top_src: str, files: dict) -> list[dict]:
+    """The harness's memories of one kernel (dut.json ``memories``): one per m_axi argument of the
+    host-started top (``MEMORY_ARGS``, from its INTERFACE pragmas: ``wmem`` on ``m_axi_gmem0``, the
+    URAM start-up image ``wpre`` on ``m_axi_gmem1``), each with the AXI port prefix HLS names,
+    the image file (relative to ``cocotb/``) and the base address written to its register."""
+    ports = top_ports(top_src)
+    out = []
+    for k, arg in enumerate(a for a in MEMORY_ARGS if f"arg:{a}" in ports):
+        out.append({"arg": arg, "prefix": ports[f"arg:{arg}"], "file": f"../{files.get(arg) or f'weights/{arg}.bin'}",
+                    "base": MEMORY_BASE * (k + 1)})
+    return out
+
+
+def _kernel_dut(b, bd: BoardDeploy, split: dict | None = None, memories: list[dict] | None = None) -> dict:
     """The cocotb harness's view of the board's kernel RTL (what `asymap build --step csynth` exports).
+    ``memories``: :func:`kernel_memories`, every m_axi argument served by its own AXI RAM.
     A board of one kernel per SLR (``split``: its chain.json ``slr`` entry) is driven the same way,
     on a top that joins its kernels' RTL as v++ links them (asymap.verify.slr_sim): ``kernels``
     names each kernel's export, ``streams`` the stream_connects between them with the SLR
@@ -1036,8 +1058,7 @@ def _kernel_dut(b, bd: BoardDeploy, split: dict | None = None) -> dict:
         "clocks": [{"name": "ap_clk", "mhz": b.clock_mhz}],
         "resets": [{"name": "ap_rst_n", "active_low": True, "clock": "ap_clk"}],
         "control": {"kind": "axilite", "prefix": "s_axi_control", "clock": "ap_clk", "ap_start": 0},
-        "memory": {"prefix": "m_axi_gmem0", "arg": "wmem", "file": "../weights/wmem.bin"} if bd.kernels and any(
-            p == "m_axi_gmem0" for p in bd.kernels[0].ports) else None,
+        "memories": list(memories or []),
         "inputs": [{"prefix": "link_in", "clock": "ap_clk", "frames": "../vectors/link_in.frames",
                     "width_bits": b.link_in.width_bits}],
         "outputs": [{"prefix": "link_out", "clock": "ap_clk", "frames": "../vectors/link_out.frames",
@@ -1083,7 +1104,7 @@ def _write_link_harnesses(env, root: Path, specs: list, boards: list[BoardDeploy
             "clocks": [{"name": "a_clk", "mhz": a.clock_mhz}, {"name": "c_clk", "mhz": CORE_CLOCK_MHZ[core]},
                        {"name": "b_clk", "mhz": b.clock_mhz}],
             "resets": [{"name": "rst", "active_low": False, "clock": "c_clk"}],
-            "control": None, "memory": None, "zero_counters": ["overflow_errors"],
+            "control": None, "memories": [], "zero_counters": ["overflow_errors"],
             "inputs": [{"prefix": "s_axis", "clock": "a_clk", "frames": f"../../{b.ident}/vectors/link_in.frames",
                         "width_bits": a.link_out.width_bits}],
             "outputs": [{"prefix": "m_axis", "clock": "b_clk", "frames": f"../../{b.ident}/vectors/link_in.frames",

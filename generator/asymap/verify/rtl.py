@@ -74,11 +74,36 @@ def resolve(dut_json: Path) -> tuple[dict, list[Path]]:
     sources = kernel_files + sources
     for io in desc["inputs"] + desc["outputs"]:
         io["frames"] = str((here / io["frames"]).resolve())
-    if desc.get("memory"):
-        desc["memory"]["file"] = str((here / desc["memory"]["file"]).resolve())
-        own = desc["kernels"][0]["files"] if desc.get("kernels") else [str(p) for p in sources]
-        desc["memory"]["control_files"] = [str(p) for p in own if p.endswith("_control_s_axi.v")]
+    # One memory per m_axi argument (a description written before wpre had its port has one "memory").
+    desc["memories"] = desc.get("memories") or ([desc["memory"]] if desc.get("memory") else [])
+    desc.pop("memory", None)
+    own = desc["kernels"][0]["files"] if desc.get("kernels") else [str(p) for p in sources]
+    for mem in desc["memories"]:
+        mem["file"] = str((here / mem["file"]).resolve())
+        mem["control_files"] = [str(p) for p in own if str(p).endswith("_control_s_axi.v")]
     return desc, sources
+
+
+def unserved_masters(desc: dict, sources: list[Path]) -> str:
+    """Why the DUT's AXI4 masters and the description's memories do not match ("" if they do):
+    every m_axi master of the top (of each SLR kernel on a split board) must be served by a memory
+    of dut.json, or it would read from undriven wires (a kernel waiting forever on its weights), and
+    every memory must name a master the top has."""
+    from asymap.verify.slr_sim import axi_masters
+
+    if desc.get("kernels"):
+        have = [p for k in desc["kernels"] for p in axi_masters([Path(f) for f in k["files"]], k["kernel"])]
+    else:
+        have = axi_masters(sources, desc["toplevel"])
+    served = [m["prefix"] for m in desc.get("memories") or []]
+    missing = [p for p in have if p not in served]
+    if missing:
+        return (f"{', '.join(missing)} of {desc['toplevel']} served by no memory of dut.json (each m_axi argument needs "
+                "its image, e.g. wpre on m_axi_gmem1); re-run asymap generate")
+    extra = [p for p in served if p not in have]
+    if extra:
+        return f"dut.json serves {', '.join(extra)}, which {desc['toplevel']} does not have; re-run asymap generate"
+    return ""
 
 
 def _slr_top(desc: dict, build_dir: Path) -> Path:
@@ -110,6 +135,12 @@ def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
             sources.append(_slr_top(desc, build_dir))
         except UserError as exc:  # the exported RTL does not fit the generated tree: this DUT fails
             return RtlResult(name, "failed", str(exc))
+    try:
+        why = unserved_masters(desc, sources)
+    except UserError as exc:  # the top module is not in its sources
+        why = str(exc)
+    if why:
+        return RtlResult(name, "failed", why)
     resolved = build_dir / "dut.resolved.json"
     resolved.write_text(json.dumps(desc, indent=2, sort_keys=True))
     runner = get_runner("icarus")

@@ -26,7 +26,7 @@ from pathlib import Path
 from asymap.errors import UserError
 from asymap.partition.slrcross import SLR_SLICE_CYCLES
 
-__all__ = ["Port", "module_ports", "render_slr_sim"]
+__all__ = ["Port", "axi_masters", "module_ports", "render_slr_sim"]
 
 _HANDSHAKE = ("TVALID", "TREADY")
 _CLOCKS = ("ap_clk", "ap_rst_n")
@@ -107,6 +107,13 @@ def module_ports(sources: list[Path], module: str) -> list[Port]:
     return ports
 
 
+def axi_masters(sources: list[Path], module: str) -> list[str]:
+    """The AXI4 master ports of ``module`` by prefix (``m_axi_gmem0``, ...: a port with a read
+    address channel), in declaration order."""
+    text = _module_text(sources, module)
+    return list(dict.fromkeys(re.findall(r"\b(m_axi_\w+?)_ARVALID\b", text)))
+
+
 def _payload(ports: dict[str, Port], prefix: str) -> list[Port]:
     """A stream port's payload signals (TDATA and whatever side channels it has), by signal name:
     the two ends may declare them in different orders, the FIFO carries them in one."""
@@ -152,6 +159,11 @@ def render_slr_sim(board: str, kernels: list[tuple[str, list[Port]]], streams: l
     for _, ports in kernels:
         for p in ports:
             count[p.name] = count.get(p.name, 0) + 1
+    shared = sorted({p.name.rsplit("_", 1)[0] for _, ports in kernels for p in ports
+                     if p.name.startswith("m_axi_") and p.name.endswith("_ARVALID") and count[p.name] > 1})
+    if shared:  # one AXI RAM per m_axi argument, its base address set on the host-started kernel
+        raise UserError(f"board {board}: {', '.join(shared)} is a memory master of more than one kernel; the split "
+                        "board's memory arguments belong to its first kernel (re-run asymap generate)")
     conns = []
     for k, ports in kernels:
         conn = []
