@@ -177,3 +177,5 @@ def test_block_design_connects_every_memory_argument_of_the_kernel(tmp_path):
         got = re.findall(rf"connect_bd_intf_net \[get_bd_intf_pins top_{board}_0/(m_axi_\w+)\] "
                          r"\[get_bd_intf_pins mem_sc/S\d+_AXI\]", tcl)
         assert sorted(got) == masters, (board, got)
+        dut = json.loads((d / "cocotb" / "dut.json").read_text())  # the RTL harness serves the same masters
+        assert [m["prefix"] for m in dut["memories"]] == masters, (board, dut["memories"])

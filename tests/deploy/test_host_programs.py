@@ -217,3 +217,40 @@ def test_host_program_follows_a_multi_tensor_link_schedule(tmp_path):
     exe = _make(collects / h["dir"])
     p = _run(exe, "--input", out / "input.npy")
     assert p.returncode == 3 and p.stderr.startswith("asymap_host: XRT: "), p.stderr
+
+
+def test_every_memory_argument_is_served_by_the_host_the_link_and_the_rtl_harness(trees):
+    """Each m_axi argument of a board's top (wmem, wpre) has its image loaded and passed by the host
+    program (XRT boards), a bank in connectivity.cfg (Vitis) or a memory-interconnect port in the
+    block design (Vivado flow), and its own memory in the RTL harness (dut.json), with the port and
+    image the top names; a board whose top has none has none anywhere."""
+    from asymap.codegen.deploy import top_ports
+
+    seen = set()
+    for key, out in trees.items():
+        chain = json.loads((out / "chain.json").read_text())
+        for b in chain["boards"]:
+            d = out / b["dir"]
+            ports = top_ports((d / "top.cpp").read_text())
+            args = {a: ports[f"arg:{a}"] for a in ("wmem", "wpre") if f"arg:{a}" in ports}
+            assert set(args) == {a for a in ("wmem", "wpre") if b["files"].get(a)}, b["dir"]
+            dut = json.loads((d / "cocotb" / "dut.json").read_text())
+            assert {m["arg"]: m["prefix"] for m in dut["memories"]} == args, b["dir"]
+            assert all((d / "cocotb" / m["file"]).resolve() == (d / b["files"][m["arg"]]).resolve()
+                       for m in dut["memories"])
+            deploy = json.loads((d / "deploy.json").read_text())
+            if deploy["flow"] == "vitis":
+                cfg = (d / "connectivity.cfg").read_text()
+                assert set(re.findall(rf"^sp={b['top']}_1\.(\w+):", cfg, re.M)) == set(args), (b["dir"], cfg)
+            elif deploy["flow"] == "vivado":
+                tcl = (d / "bd" / "block_design.tcl").read_text()
+                got = re.findall(rf"connect_bd_intf_net \[get_bd_intf_pins {b['top']}_0/(m_axi_\w+)\] "
+                                 r"\[get_bd_intf_pins mem_sc/S\d+_AXI\]", tcl)
+                assert sorted(got) == sorted(args.values()), (b["dir"], got)
+            if deploy["runtime"] in ("xrt", "xrt-edge"):
+                host = next(h for h in chain["deploy"]["hosts"] if b["dir"] in h["stations"])
+                src = (out / host["dir"] / "host.cpp").read_text()
+                row = next(ln for ln in src.splitlines() if ln.lstrip().startswith(f'{{"{b["dir"]}", '))
+                assert sorted(re.findall(r'"weights/(\w+)\.bin"', row)) == sorted(args), row
+            seen.add((deploy["flow"], tuple(sorted(args))))
+    assert ("vitis", ("wmem", "wpre")) in seen and ("vivado", ()) in seen and ("vitis", ()) in seen, seen
