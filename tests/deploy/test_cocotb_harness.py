@@ -156,20 +156,25 @@ def preload_tree(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("case", ["served", "wrong image", "old description"])
+@pytest.mark.parametrize("case", ["served", "wrong image", "wrong register", "old description"])
 def test_kernel_harness_serves_the_preloaded_weights_on_gmem1(preload_tree, tmp_path, run_cli, case):
     """A top that preloads URAM weights has two m_axi masters: dut.json lists a memory for each
     (wmem on gmem0, wpre on gmem1, each in its own AXI RAM at its own base address), and the
     stand-in reads the whole start-up image through gmem1 as the loader does (in order, bursts of
-    at most 256 beats) and checks it against the image generate wrote. A corrupted wpre.bin fails
-    the frame comparison; a description that serves only gmem0 (the old one-memory format) fails
+    at most 256 beats) and checks it against the image generate wrote. A corrupted wpre.bin, or a
+    top that reads wpre at wmem's base address (each image sits at its own base), fails the frame
+    comparison; a description that serves only gmem0 (the old one-memory format) fails
     before simulating, naming the unserved master."""
     out = tmp_path / "out"
     shutil.copytree(preload_tree, out)
     board = out / "big"
     wpre = (board / "weights" / "wpre.bin").read_bytes()
     assert len(wpre) > 256 * 8  # more than one burst
-    write_export(board / "hls_big" / "hls" / "syn" / "verilog", "top_big", wpre)
+    rtl = board / "hls_big" / "hls" / "syn" / "verilog"
+    write_export(rtl, "top_big", wpre)
+    if case == "wrong register":
+        v = rtl / "top_big.v"
+        v.write_text(v.read_text().replace(".base({pbase_hi, pbase_lo})", ".base({base_hi, base_lo})"))
     (board / "weights" / "wmem.bin").write_bytes(MAGIC.to_bytes(8, "little") + bytes(56))
     dut = json.loads((board / "cocotb" / "dut.json").read_text())
     assert dut["memories"] == [
