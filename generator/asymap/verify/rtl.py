@@ -6,7 +6,9 @@ two boards) names its sources as globs relative to its board directory (``rtl:NA
 rtl/ library). A board built as one kernel per SLR lists its kernels, each with its own sources,
 and the streams between them: the harness runs on a top that joins the kernels' RTL as v++ links
 them (asymap.verify.slr_sim). A DUT whose RTL does not exist yet is reported as such, not failed; one that exists
-is built with Icarus Verilog and its generated test run (cocotb + cocotbext-axi).
+is built with Icarus Verilog and its generated test run (cocotb + cocotbext-axi). Before that, the
+top's AXI4 masters and the description's ``memories`` (one per m_axi argument: wmem, wpre) must
+match one to one; an unserved master would leave the kernel waiting on undriven wires.
 """
 
 from __future__ import annotations
