@@ -483,7 +483,7 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     for layer i at T, every lane split k | P - k (1 <= k < P) of its knapsack options meeting T
     that may split (costmodel.can_split), both halves within one SLR's budget, Pareto-minimal in
     (half A, half B). Cached per layer's options and the count meeting T."""
-    from asymap.partition.costmodel import can_split, split_resources
+    from asymap.partition.costmodel import can_split, split_rows
     from asymap.partition.segments import _pareto
 
     tt = _width(pb, t, w)
@@ -492,6 +492,21 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     per_opt: dict = {}  # (layer's options, option) -> (lanes, half A rows, half B rows)
     cache: dict = {}
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4), np.int64), np.zeros((0, 4), np.int64))
+
+    def every_split(i: int, cyc) -> None:
+        """``per_opt`` of every option of layer i that may split (one vectorized cost call)."""
+        info = infos[i]
+        todo = [(o, *maps[i][o]) for o in range(len(cyc)) if can_split(info, maps[i][o][0])]
+        lanes = [np.arange(1, int(info.options.pe[oi])) for _, oi, _ in todo]
+        n = [len(x) for x in lanes]
+        a, b = split_rows(info, spec, md, np.repeat([oi for _, oi, _ in todo], n).astype(np.int64),
+                          np.repeat([kind for _, _, kind in todo], n), np.concatenate(lanes or [np.zeros(0, np.int64)]))
+        ok = (a <= budget).all(axis=1) & (b <= budget).all(axis=1)
+        at = 0
+        for (o, _, _), ln, m in zip(todo, lanes, n):
+            sl = slice(at, at + m)
+            per_opt[(id(cyc), o)] = (ln[ok[sl]], a[sl][ok[sl]], b[sl][ok[sl]])
+            at += m
 
     def halves(i: int, tcyc):
         cyc, _, _ = ks.opts[i]
@@ -507,10 +522,7 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
                 continue
             pk = (id(cyc), o)
             if pk not in per_opt:
-                lanes = np.arange(1, int(info.options.pe[oi]))
-                a, b = split_resources(info, spec, md, oi, kind, lanes)
-                ok = (a <= budget).all(axis=1) & (b <= budget).all(axis=1)
-                per_opt[pk] = (lanes[ok], a[ok], b[ok])
+                every_split(i, cyc)
             lanes, a, b = per_opt[pk]
             if len(lanes):
                 parts.append((np.full(len(lanes), o, np.int64), lanes, a, b))

@@ -916,21 +916,23 @@ def _split_heads(ks: "Knapsack", split, head, start: int, q: int, t: int, prev, 
     ok = [m for m in range(len(so)) if wit[m] is not None]
     if not ok:
         return None
-    _, wrows, _ = ks._at(q, t)
-    wopts = ks.at_t(q, t)
-    rows = [wrows] + [sb[ok]]
-    labels = [(int(o), 0, base[0], base[1]) for o in wopts]
-    for m in ok:
+    wopts, wrows, _ = ks._at(q, t)
+    allrows = np.vstack([wrows, sb[ok]])
+    keep = _pareto(allrows)
+
+    def label(i: int) -> tuple:  # (only the kept rows' labels are built: a choice is a long list)
+        if i < len(wopts):
+            return int(wopts[i]), 0, base[0], base[1]
+        m = ok[i - len(wopts)]
         h, got = wit[m]
         if head is None:
             before, spl = prev[0] + list(got), prev[1]
         else:
             o, k, pc, ps = head[1][h]
             before, spl = pc + [o] + list(got), ({**ps, start: k} if k else ps)
-        labels.append((int(so[m]), int(sk[m]), before, spl))
-    allrows = np.vstack(rows)
-    keep = _pareto(allrows)
-    return allrows[keep], [labels[i] for i in keep]
+        return int(so[m]), int(sk[m]), before, spl
+
+    return allrows[keep], [label(int(i)) for i in keep]
 
 
 class _Knapsack:
@@ -1136,8 +1138,10 @@ class _Knapsack:
                     memo[q] = None
                 else:
                     menus, rows, least = got
-                    memo[q] = self._fits_rows([np.arange(len(head))] + menus, [head] + rows,
-                                              least + head.min(axis=0))
+                    memo[q] = self._memo(
+                        ("head", _rows_key(head), self._classes(p + 1, q), t, self.work is None),
+                        lambda: self._fits_rows([np.arange(len(head))] + menus, [head] + rows,
+                                                least + head.min(axis=0)))
             return memo[q]
 
         lo, hi = p + 1, n
@@ -1161,8 +1165,15 @@ class _Knapsack:
         """Per row of ``rows_a`` (a half A closing the SLR after layer q - 1): (head row taken or
         None, the choice of the SLR's whole layers) of some choice of layers p..q-1 (layer p
         begun by a row of ``head`` when given) leaving room for it, or None if none does. Exact:
-        over the whole Pareto front of the SLR's choices (GiveUp past DEEP_LIMIT states)."""
+        over the whole Pareto front of the SLR's choices (GiveUp past DEEP_LIMIT states).
+        Through ``shared``, as ``_fits`` (a function of the head and half A rows, the layers'
+        options and T: ResNets ask the same tails from many starts)."""
         t = int(t)
+        key = ("tails", None if head is None else _rows_key(head), self._classes(p if head is None else p + 1, q),
+               t, _rows_key(rows_a), self.work is None)
+        return self._memo(key, lambda: self._tails(head, p, q, t, rows_a))
+
+    def _tails(self, head: np.ndarray | None, p: int, q: int, t: int, rows_a: np.ndarray) -> list:
         got = self._gather(p if head is None else p + 1, q, t)
         if got is None:
             return [None] * len(rows_a)
@@ -1286,6 +1297,11 @@ class _Knapsack:
             src = keep[front]
             paths = [paths[a // len(ok)] + (int(ok[a % len(ok)]),) for a in src]
         return list(paths[0]), cut
+
+
+def _rows_key(rows: np.ndarray) -> tuple:
+    """A hashable of a resource-row array (its values, shape and type) for ``_Knapsack.shared``."""
+    return rows.dtype.str, rows.shape, rows.tobytes()
 
 
 # States kept by the knapsack's first, narrowest pass (_Knapsack._fits; 4x wider each pass, up
