@@ -218,7 +218,8 @@ def _enable_split(pb: Problem) -> bool:
     """Put the problem in lane-split mode (once; False when it is already, or has no multi-SLR
     board type): each lower table becomes its lane-split relaxation (``lower_split``, at most the
     achievable table as it stands: the plans found so far are real with splits too), the settle
-    memos made without splits are dropped, and the knapsacks get their splits
+    memos made without splits are dropped (single-SLR types keep their tables and memos: no
+    split happens there), and the knapsacks get their splits
     (segments.reach_slrs' ``halves``). The single-SLR knapsack answers stay (splits change what
     an SLR holds at its ends, not whether given layers fit one SLR)."""
     if getattr(pb, "split", False) or not getattr(pb, "lane_split", False):
@@ -226,6 +227,8 @@ def _enable_split(pb: Problem) -> bool:
     if not any(tt.table.lower_split is not None for tt in pb.types):
         return False
     for t, tt in enumerate(pb.types):
+        if tt.spec.slrs <= 1:  # (no split there: its tables, settles and reaches stand)
+            continue
         for sub in [tt] + list(tt.widths):
             tab = sub.table
             if tab.lower_split is not None:
