@@ -94,6 +94,23 @@ def test_reach_with_splits_on_repeated_layers_equals_enumeration():
     assert gained, "no split ever reached further: the test tests nothing"
 
 
+def test_wide_tails_give_up_and_never_answer_wrong(monkeypatch):
+    """A tails question whose SLR has more candidate states than segments.FRONT_KEEP_LIMIT gives
+    up (its Pareto pass would cost about candidates x front) instead of answering: with the limit
+    lowered, every reach either gives up or still equals the enumeration."""
+    from asymap.partition import segments
+
+    monkeypatch.setattr(segments, "FRONT_KEEP_LIMIT", 3)
+    gave = []
+    for seed in range(16):
+        try:
+            _reach_case(seed)
+        except segments.GiveUp:
+            gave.append(seed)
+    assert gave, "no tails question was wide: the test tests nothing"
+    assert len(gave) < 16, "every instance gave up: nothing was compared"
+
+
 def _reach_case(seed: int, repeat: bool = False) -> int:
     """Checks one random instance; how many reaches a split made longer. ``repeat``: the layers
     cycle through two distinct ones (the same options objects at several positions)."""

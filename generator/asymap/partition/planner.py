@@ -1218,7 +1218,9 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
         lb2 = _bounds(pb, max_k)[max_k - 1]
         if np.isfinite(res.interval):
             lb2 = min(lb2, res.interval)
-        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards, SPLIT_WORK_FACTOR * REFINE_WORK)
+        proven = np.isfinite(res.interval) and bound >= res.interval * (1 - 1e-12)
+        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards,
+                                 (SPLIT_WORK_FACTOR if proven else UNPROVEN_SPLIT_WORK_FACTOR) * REFINE_WORK)
         if got.interval < res.interval * (1 - 1e-12) or not np.isfinite(res.interval):
             res = got
         else:  # an equally fast plan with splits does not replace the one without: expand it as before
@@ -1228,9 +1230,14 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
 
 
 # The exact inner solve's work per port width in the lane-split pass, in units of REFINE_WORK: its
-# relaxation leaves out a layer per SLR boundary, so more segments need settling (ResNet-152 on
-# u280x16 --lane-split: proven optimal at 2, 0.12 % gap at 1).
-SPLIT_WORK_FACTOR = 2
+# relaxation leaves out a layer per SLR boundary, so more segments need settling. ResNet-152 with
+# --lane-split: u280x16 proven optimal at 2 (0.12 % gap at 1); example16 finds 2,748.5 images/s
+# (5 split layers) at 3 with a 4.91 % gap and proves it at 5 (at 2: 2,717.6, 6.10 % gap); ring8
+# 2,859.4 proven at 5. Where the pass without splits could not prove its own plan (its knapsacks
+# give up: mixed4, pair2), the wider lane-split questions give up all the more, and the pass
+# gets UNPROVEN_SPLIT_WORK_FACTOR (mixed4 --lane-split: 17.5 s of CPU at 2, the same plan and bound).
+SPLIT_WORK_FACTOR = 5
+UNPROVEN_SPLIT_WORK_FACTOR = 1
 
 
 def _achievable_state(pb: Problem) -> list:

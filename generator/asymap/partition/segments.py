@@ -1217,6 +1217,8 @@ class _Knapsack:
             keep = np.nonzero(_rows_within(u + rem[i + 1], budget))[0]
             if len(keep) == 0:
                 return np.zeros((0, 4), np.int64), []
+            if len(keep) > FRONT_KEEP_LIMIT:  # (the Pareto pass costs about states x front)
+                raise _GiveUp
             front = keep[_pareto(u[keep][:, tight])]
             if len(front) > DEEP_LIMIT:
                 raise _GiveUp
@@ -1308,6 +1310,11 @@ def _rows_key(rows: np.ndarray) -> tuple:
 # to DEEP_LIMIT when a work budget bounds the search).
 QUICK_LIMIT = 24
 DEEP_LIMIT = 24_576
+# The most candidate states (within the budget) ``_Knapsack._front`` filters to a Pareto front
+# for one layer: its Pareto pass costs about candidates x front, and a lane-split tails question
+# on a long U250 segment (ResNet-152 on pair2) had 252,106 of them, 9.9 s for one pass (a front of
+# 20,219). Where the presets prove their plans the most is 8,127 (ring8 --lane-split).
+FRONT_KEEP_LIMIT = 4 * DEEP_LIMIT
 # Multiplier steps of ``_Knapsack.cannot``'s Lagrangian bound (it only saves a reach when it
 # proves quickly; lagrange_bound's default 30 made it cost as much as it saved).
 CANNOT_ITERS = 8
