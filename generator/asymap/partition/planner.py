@@ -1218,7 +1218,7 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
         lb2 = _bounds(pb, max_k)[max_k - 1]
         if np.isfinite(res.interval):
             lb2 = min(lb2, res.interval)
-        proven = np.isfinite(res.interval) and bound >= res.interval * (1 - 1e-12)
+        proven = bound >= res.interval * (1 - 1e-12)  # (also: proven that no plan without splits exists)
         got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards,
                                  (SPLIT_WORK_FACTOR if proven else UNPROVEN_SPLIT_WORK_FACTOR) * REFINE_WORK)
         if got.interval < res.interval * (1 - 1e-12) or not np.isfinite(res.interval):
