@@ -496,10 +496,10 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     cache: dict = {}
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4), np.int64), np.zeros((0, 4), np.int64))
 
-    def every_split(i: int, cyc) -> None:
-        """``per_opt`` of every option of layer i that may split (one vectorized cost call)."""
+    def some_splits(i: int, cyc, opts: list[int]) -> None:
+        """``per_opt`` of options ``opts`` of layer i (each may split; one vectorized cost call)."""
         info = infos[i]
-        todo = [(o, *maps[i][o]) for o in range(len(cyc)) if can_split(info, maps[i][o][0])]
+        todo = [(o, *maps[i][o]) for o in opts]
         lanes = [np.arange(1, int(info.options.pe[oi])) for _, oi, _ in todo]
         n = [len(x) for x in lanes]
         a, b = split_rows(info, spec, md, np.repeat([oi for _, oi, _ in todo], n).astype(np.int64),
@@ -518,15 +518,13 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
         if key in cache:
             return cache[key]
         info = infos[i]
+        meet = [o for o in meet.tolist() if can_split(info, maps[i][o][0])]
+        new = [o for o in meet if (id(cyc), o) not in per_opt]  # (the options meeting T only)
+        if new:
+            some_splits(i, cyc, new)
         parts = []
-        for o in meet.tolist():
-            oi, kind = maps[i][o]
-            if not can_split(info, oi):
-                continue
-            pk = (id(cyc), o)
-            if pk not in per_opt:
-                every_split(i, cyc)
-            lanes, a, b = per_opt[pk]
+        for o in meet:
+            lanes, a, b = per_opt[(id(cyc), o)]
             if len(lanes):
                 parts.append((np.full(len(lanes), o, np.int64), lanes, a, b))
         if not parts:
