@@ -1191,9 +1191,10 @@ class _Knapsack:
         if len(cand) == 0:
             return out
         ok = _le_all(used, room[cand])  # [states, tails left]
-        for c in np.nonzero(ok.any(axis=0))[0]:
+        first = ok.argmax(axis=0)  # (the first state leaving room for each)
+        for c in np.nonzero(ok.any(axis=0))[0].tolist():
             m = cand[c]
-            path = list(paths[int(np.argmax(ok[:, c]))])
+            path = list(paths[int(first[c])])
             out[int(m)] = (path[0], path[1:]) if head is not None else (None, path)
         return out
 
