@@ -27,9 +27,12 @@ from asymap.partition.segments import Knapsack, dominance_filter, reach_slrs
 def _synthetic_halves(rng, ks):
     """Per layer and knapsack option, random splits (k, half A, half B): each half roughly its
     share of the whole row plus an overhead, not monotone in k, sometimes below the whole row."""
-    table = []
+    table, seen = [], {}
     for cyc, res, _ in ks.opts:
-        per = []
+        if id(cyc) in seen:  # a repeated layer: the same splits (as the planner's ``_halves``)
+            table.append(seen[id(cyc)])
+            continue
+        per = seen[id(cyc)] = []
         for o in range(len(cyc)):
             row = res[o]
             got = []
@@ -84,20 +87,48 @@ def test_reach_with_splits_equals_enumeration(block):
     assert gained, "no split ever reached further: the test tests nothing"
 
 
-def _reach_case(seed: int) -> int:
-    """Checks one random instance; how many reaches a split made longer."""
+def test_reach_with_splits_on_repeated_layers_equals_enumeration():
+    """Layers sharing one options object (ResNet repeats its blocks): the knapsack's memo answers
+    a question (``tails``, ``reach_head``) once for all their positions; still the enumeration's."""
+    gained = sum(_reach_case(seed, repeat=True) for seed in range(24))
+    assert gained, "no split ever reached further: the test tests nothing"
+
+
+def test_wide_tails_give_up_and_never_answer_wrong(monkeypatch):
+    """A tails question whose SLR has more candidate states than segments.FRONT_KEEP_LIMIT gives
+    up (its Pareto pass would cost about candidates x front) instead of answering: with the limit
+    lowered, every reach either gives up or still equals the enumeration."""
+    from asymap.partition import segments
+
+    monkeypatch.setattr(segments, "FRONT_KEEP_LIMIT", 3)
+    gave = []
+    for seed in range(16):
+        try:
+            _reach_case(seed)
+        except segments.GiveUp:
+            gave.append(seed)
+    assert gave, "no tails question was wide: the test tests nothing"
+    assert len(gave) < 16, "every instance gave up: nothing was compared"
+
+
+def _reach_case(seed: int, repeat: bool = False) -> int:
+    """Checks one random instance; how many reaches a split made longer. ``repeat``: the layers
+    cycle through two distinct ones (the same options objects at several positions)."""
     rng = np.random.default_rng(9100 + seed)
-    n = int(rng.integers(3, 7))
+    n = int(rng.integers(3, 7)) + (3 if repeat else 0)
     slrs = int(rng.integers(2, 4))
-    opts = [(c[pick], r[pick]) for c, r in _mac_kind_options(rng, n)
+    opts = [(c[pick], r[pick]) for c, r in _mac_kind_options(rng, 2 if repeat else n)
             for pick in [rng.choice(len(c), size=min(len(c), 5), replace=False)]]
+    if repeat:
+        opts = [opts[i % 2] for i in range(n)]
     # SLRs holding about two layers each, so that the boundaries bind
     typical = np.median(np.concatenate([r for _, r in opts]), axis=0)
     per = np.maximum(1, (typical * rng.uniform(1.5, 2.6, 4))).astype(np.int64)
     kept = [dominance_filter(c, r, per) for c, r in opts]
     if any(len(k) == 0 for k in kept):
         return 0
-    ks = Knapsack([(c[k], r[k], k) for (c, r), k in zip(opts, kept)], per, 1500, None)
+    made: dict = {}  # (one tuple per distinct layer: the knapsack keys its memo by the object)
+    ks = Knapsack([made.setdefault(id(c), (c[k], r[k], k)) for (c, r), k in zip(opts, kept)], per, 1500, None)
     ks.splits = True
     table, halves = _synthetic_halves(rng, ks)
     ts = np.unique(np.concatenate([ks.opts[i][0] for i in range(n)]))
@@ -143,6 +174,47 @@ def test_split_resources_charge_each_half_at_its_own_pe():
     assert a[0, 0] + b[0, 0] == whole[0]
     assert (a[0] + b[0] >= whole).all()  # here: two engines' fixed LUTs, the dup, zip and FIFOs
     assert b[1, 0] == 4 * cm.REQUANT_DSP + simd * 2
+
+
+@pytest.mark.parametrize("board", ["u280", "vcu118"])
+def test_split_rows_are_split_resources_row_for_row(board):
+    """The vectorized ``split_rows`` (every option of a layer in one call, as the planner's
+    ``_halves`` asks) gives exactly ``split_resources``' rows, option by option, in both weight
+    modes and every MAC kind, on layers with and without a skip and a line buffer."""
+    from asymap.cluster.boards import load_board_type
+    from asymap.frontend.ir import CONV, FC, Layer
+    from asymap.partition import costmodel as cm
+
+    spec = load_board_type(board)
+    layers = [Layer(index=0, name="c", op=CONV, inputs=["x"], output="y", in_shapes=[(64, 14, 14)],
+                    out_shape=(128, 14, 14), kernel=(3, 3), pads=(1, 1, 1, 1)),
+              Layer(index=1, name="p", op=CONV, inputs=["x"], output="y", in_shapes=[(256, 7, 7)],
+                    out_shape=(96, 7, 7), kernel=(1, 1)),
+              Layer(index=2, name="f", op=FC, inputs=["x"], output="y", in_shapes=[(512, 1, 1)],
+                    out_shape=(100, 1, 1))]
+    checked = 0
+    for lay in layers:
+        c_in = lay.in_shapes[0][0]
+        kh, kw = lay.kernel if lay.op == CONV else (1, 1)
+        for skip in (0, 4096):
+            info = cm.LayerInfo(layer=lay, has_weights=True, weight_bytes=c_in * lay.c_out * kh * kw,
+                                buffer_bytes=cm._buffer_bytes(lay), skip_bytes=skip, options=cm.layer_options(lay),
+                                streams=True)
+            o = info.options
+            todo = [(oi, kind) for oi in range(len(o.pe)) if cm.can_split(info, oi)
+                    for kind in (cm.DSP1, cm.PACKED)]
+            for mode in (cm.ONCHIP, cm.OFFCHIP):
+                ois = np.concatenate([np.full(int(o.pe[oi]) - 1, oi) for oi, _ in todo])
+                kinds = np.concatenate([np.full(int(o.pe[oi]) - 1, kind) for oi, kind in todo])
+                ks = np.concatenate([np.arange(1, int(o.pe[oi])) for oi, _ in todo])
+                a, b = cm.split_rows(info, spec, mode, ois, kinds, ks)
+                at = 0
+                for oi, kind in todo:
+                    a1, b1 = cm.split_resources(info, spec, mode, oi, kind, np.arange(1, int(o.pe[oi])))
+                    assert np.array_equal(a[at : at + len(a1)], a1) and np.array_equal(b[at : at + len(b1)], b1)
+                    at += len(a1)
+                    checked += len(a1)
+    assert checked > 1000
 
 
 def _resnet18(tmp_path):

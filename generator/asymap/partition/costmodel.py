@@ -1419,25 +1419,42 @@ def split_resources(info: LayerInfo, spec: BoardSpec, mode: int, oi: int, kind: 
     ``option_resources`` at its own PE and output channels; its ports are charged as the whole
     layer's (and, streamed, its output buffer: the zip's side needs it whole), which only
     overstates a half."""
+    ks = np.asarray(ks, np.int64).reshape(-1)
+    n = len(ks)
+    return split_rows(info, spec, mode, np.full(n, oi, np.int64), np.full(n, kind), ks)
+
+
+def split_rows(info: LayerInfo, spec: BoardSpec, mode: int, ois, kinds, ks) -> tuple[np.ndarray, np.ndarray]:
+    """``split_resources`` of many splits at once, row m splitting option ``ois[m]`` (MAC kind
+    ``kinds[m]``) k = ``ks[m]`` | P - k: the same rows from one vectorized cost call per half
+    instead of one per option (the lane-split planner asks about every option of a layer)."""
     o = info.options
-    pe, simd, kpar = int(o.pe[oi]), int(o.simd[oi]), int(o.kpar[oi])
+    ois = np.asarray(ois, np.int64).reshape(-1)
+    kinds = np.asarray(kinds).reshape(-1)
+    ks = np.asarray(ks, np.int64).reshape(-1)
+    n = len(ks)
+    pe = o.pe[ois].astype(np.int64)
+    simd, kpar = o.simd[ois].astype(np.int64), o.kpar[ois].astype(np.int64)
     nf = info.layer.c_out // pe
     m = mode if info.streams else ONCHIP
-    ks = np.asarray(ks, np.int64)
-    n = len(ks)
+    fifo: dict = {}  # width bits -> LUTs of a SPLIT_FIFO_DEPTH-deep crossing FIFO
+
+    def fifo_luts(bits: np.ndarray) -> np.ndarray:
+        for b in np.unique(bits).tolist():
+            fifo.setdefault(b, lutram_sdp_luts(b, SPLIT_FIFO_DEPTH))
+        return np.array([fifo[b] for b in bits.tolist()], np.int64).reshape(n)
+
     out = []
     for side, lanes in ((0, ks), (1, pe - ks)):
-        opts = Options(pe=lanes, simd=np.full(n, simd), kpar=np.full(n, kpar), padded=np.zeros(n, bool),
-                       cycles=np.full(n, o.cycles[oi]), cycles_off=np.full(n, o.cycles_off[oi]),
-                       wdepth=np.full(n, o.wdepth[oi]))
+        opts = Options(pe=lanes, simd=simd, kpar=kpar, padded=np.zeros(n, bool), cycles=o.cycles[ois],
+                       cycles_off=o.cycles_off[ois], wdepth=o.wdepth[ois])
         half = replace(info, options=opts, buffer_bytes=info.buffer_bytes if side == 0 else 0,
                        skip_bytes=info.skip_bytes if side == 0 else 0)
-        kinds = np.where((kind == PACKED) & (lanes < 2), DSP1, kind)  # one lane: nothing to pair
-        r = option_resources(half, spec, m, np.arange(n), kinds, nf * lanes).copy()
+        kk = np.where((kinds == PACKED) & (lanes < 2), DSP1, kinds)  # one lane: nothing to pair
+        r = option_resources(half, spec, m, np.arange(n), kk, nf * lanes).copy()
         if side == 0:
             r[:, 3] += LUT_SPLIT_DUP
-        else:
-            r[:, 3] += LUT_SPLIT_ZIP + lutram_sdp_luts(8 * simd * kpar, SPLIT_FIFO_DEPTH) + np.array(
-                [lutram_sdp_luts(8 * int(k), SPLIT_FIFO_DEPTH) for k in ks], np.int64).reshape(n)
+        else:  # the zip and the two crossing FIFOs (the window copy, half A's k lanes)
+            r[:, 3] += LUT_SPLIT_ZIP + fifo_luts(8 * simd * kpar) + fifo_luts(8 * ks)
         out.append(r.reshape(n, 4))
     return out[0], out[1]

@@ -218,7 +218,8 @@ def _enable_split(pb: Problem) -> bool:
     """Put the problem in lane-split mode (once; False when it is already, or has no multi-SLR
     board type): each lower table becomes its lane-split relaxation (``lower_split``, at most the
     achievable table as it stands: the plans found so far are real with splits too), the settle
-    memos made without splits are dropped, and the knapsacks get their splits
+    memos made without splits are dropped (single-SLR types keep their tables and memos: no
+    split happens there), and the knapsacks get their splits
     (segments.reach_slrs' ``halves``). The single-SLR knapsack answers stay (splits change what
     an SLR holds at its ends, not whether given layers fit one SLR)."""
     if getattr(pb, "split", False) or not getattr(pb, "lane_split", False):
@@ -226,6 +227,8 @@ def _enable_split(pb: Problem) -> bool:
     if not any(tt.table.lower_split is not None for tt in pb.types):
         return False
     for t, tt in enumerate(pb.types):
+        if tt.spec.slrs <= 1:  # (no split there: its tables, settles and reaches stand)
+            continue
         for sub in [tt] + list(tt.widths):
             tab = sub.table
             if tab.lower_split is not None:
@@ -483,7 +486,7 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     for layer i at T, every lane split k | P - k (1 <= k < P) of its knapsack options meeting T
     that may split (costmodel.can_split), both halves within one SLR's budget, Pareto-minimal in
     (half A, half B). Cached per layer's options and the count meeting T."""
-    from asymap.partition.costmodel import can_split, split_resources
+    from asymap.partition.costmodel import can_split, split_rows
     from asymap.partition.segments import _pareto
 
     tt = _width(pb, t, w)
@@ -493,6 +496,21 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     cache: dict = {}
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4), np.int64), np.zeros((0, 4), np.int64))
 
+    def some_splits(i: int, cyc, opts: list[int]) -> None:
+        """``per_opt`` of options ``opts`` of layer i (each may split; one vectorized cost call)."""
+        info = infos[i]
+        todo = [(o, *maps[i][o]) for o in opts]
+        lanes = [np.arange(1, int(info.options.pe[oi])) for _, oi, _ in todo]
+        n = [len(x) for x in lanes]
+        a, b = split_rows(info, spec, md, np.repeat([oi for _, oi, _ in todo], n).astype(np.int64),
+                          np.repeat([kind for _, _, kind in todo], n), np.concatenate(lanes or [np.zeros(0, np.int64)]))
+        ok = (a <= budget).all(axis=1) & (b <= budget).all(axis=1)
+        at = 0
+        for (o, _, _), ln, m in zip(todo, lanes, n):
+            sl = slice(at, at + m)
+            per_opt[(id(cyc), o)] = (ln[ok[sl]], a[sl][ok[sl]], b[sl][ok[sl]])
+            at += m
+
     def halves(i: int, tcyc):
         cyc, _, _ = ks.opts[i]
         meet = np.nonzero(cyc <= tcyc)[0]
@@ -500,18 +518,13 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
         if key in cache:
             return cache[key]
         info = infos[i]
+        meet = [o for o in meet.tolist() if can_split(info, maps[i][o][0])]
+        new = [o for o in meet if (id(cyc), o) not in per_opt]  # (the options meeting T only)
+        if new:
+            some_splits(i, cyc, new)
         parts = []
-        for o in meet.tolist():
-            oi, kind = maps[i][o]
-            if not can_split(info, oi):
-                continue
-            pk = (id(cyc), o)
-            if pk not in per_opt:
-                lanes = np.arange(1, int(info.options.pe[oi]))
-                a, b = split_resources(info, spec, md, oi, kind, lanes)
-                ok = (a <= budget).all(axis=1) & (b <= budget).all(axis=1)
-                per_opt[pk] = (lanes[ok], a[ok], b[ok])
-            lanes, a, b = per_opt[pk]
+        for o in meet:
+            lanes, a, b = per_opt[(id(cyc), o)]
             if len(lanes):
                 parts.append((np.full(len(lanes), o, np.int64), lanes, a, b))
         if not parts:
@@ -1203,7 +1216,9 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
         lb2 = _bounds(pb, max_k)[max_k - 1]
         if np.isfinite(res.interval):
             lb2 = min(lb2, res.interval)
-        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards, SPLIT_WORK_FACTOR * REFINE_WORK)
+        proven = bound >= res.interval * (1 - 1e-12)  # (also: proven that no plan without splits exists)
+        got, bound2 = _solve_one(pb, max_k, lb2, beam, exact_boards,
+                                 (SPLIT_WORK_FACTOR if proven else UNPROVEN_SPLIT_WORK_FACTOR) * REFINE_WORK)
         if got.interval < res.interval * (1 - 1e-12) or not np.isfinite(res.interval):
             res = got
         else:  # an equally fast plan with splits does not replace the one without: expand it as before
@@ -1213,9 +1228,14 @@ def _solve(pb: Problem, max_k: int, lb: float, beam, exact_boards: int) -> tuple
 
 
 # The exact inner solve's work per port width in the lane-split pass, in units of REFINE_WORK: its
-# relaxation leaves out a layer per SLR boundary, so more segments need settling (ResNet-152 on
-# u280x16 --lane-split: proven optimal at 2, 0.12 % gap at 1).
-SPLIT_WORK_FACTOR = 2
+# relaxation leaves out a layer per SLR boundary, so more segments need settling. ResNet-152 with
+# --lane-split: u280x16 proven optimal at 2 (0.12 % gap at 1); example16 finds 2,748.5 images/s
+# (5 split layers) at 3 with a 4.91 % gap and proves it at 5 (at 2: 2,717.6, 6.10 % gap); ring8
+# 2,859.4 proven at 5. Where the pass without splits could not prove its own plan (its knapsacks
+# give up: mixed4, pair2), the wider lane-split questions give up all the more, and the pass
+# gets UNPROVEN_SPLIT_WORK_FACTOR (mixed4 --lane-split: 17.5 s of CPU at 2, the same plan and bound).
+SPLIT_WORK_FACTOR = 5
+UNPROVEN_SPLIT_WORK_FACTOR = 1
 
 
 def _achievable_state(pb: Problem) -> list:

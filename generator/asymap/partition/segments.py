@@ -916,21 +916,23 @@ def _split_heads(ks: "Knapsack", split, head, start: int, q: int, t: int, prev, 
     ok = [m for m in range(len(so)) if wit[m] is not None]
     if not ok:
         return None
-    _, wrows, _ = ks._at(q, t)
-    wopts = ks.at_t(q, t)
-    rows = [wrows] + [sb[ok]]
-    labels = [(int(o), 0, base[0], base[1]) for o in wopts]
-    for m in ok:
+    wopts, wrows, _ = ks._at(q, t)
+    allrows = np.vstack([wrows, sb[ok]])
+    keep = _pareto(allrows)
+
+    def label(i: int) -> tuple:  # (only the kept rows' labels are built: a choice is a long list)
+        if i < len(wopts):
+            return int(wopts[i]), 0, base[0], base[1]
+        m = ok[i - len(wopts)]
         h, got = wit[m]
         if head is None:
             before, spl = prev[0] + list(got), prev[1]
         else:
             o, k, pc, ps = head[1][h]
             before, spl = pc + [o] + list(got), ({**ps, start: k} if k else ps)
-        labels.append((int(so[m]), int(sk[m]), before, spl))
-    allrows = np.vstack(rows)
-    keep = _pareto(allrows)
-    return allrows[keep], [labels[i] for i in keep]
+        return int(so[m]), int(sk[m]), before, spl
+
+    return allrows[keep], [label(int(i)) for i in keep]
 
 
 class _Knapsack:
@@ -1136,8 +1138,10 @@ class _Knapsack:
                     memo[q] = None
                 else:
                     menus, rows, least = got
-                    memo[q] = self._fits_rows([np.arange(len(head))] + menus, [head] + rows,
-                                              least + head.min(axis=0))
+                    memo[q] = self._memo(
+                        ("head", _rows_key(head), self._classes(p + 1, q), t, self.work is None),
+                        lambda: self._fits_rows([np.arange(len(head))] + menus, [head] + rows,
+                                                least + head.min(axis=0)))
             return memo[q]
 
         lo, hi = p + 1, n
@@ -1161,8 +1165,15 @@ class _Knapsack:
         """Per row of ``rows_a`` (a half A closing the SLR after layer q - 1): (head row taken or
         None, the choice of the SLR's whole layers) of some choice of layers p..q-1 (layer p
         begun by a row of ``head`` when given) leaving room for it, or None if none does. Exact:
-        over the whole Pareto front of the SLR's choices (GiveUp past DEEP_LIMIT states)."""
+        over the whole Pareto front of the SLR's choices (GiveUp past DEEP_LIMIT states).
+        Through ``shared``, as ``_fits`` (a function of the head and half A rows, the layers'
+        options and T: ResNets ask the same tails from many starts)."""
         t = int(t)
+        key = ("tails", None if head is None else _rows_key(head), self._classes(p if head is None else p + 1, q),
+               t, _rows_key(rows_a), self.work is None)
+        return self._memo(key, lambda: self._tails(head, p, q, t, rows_a))
+
+    def _tails(self, head: np.ndarray | None, p: int, q: int, t: int, rows_a: np.ndarray) -> list:
         got = self._gather(p if head is None else p + 1, q, t)
         if got is None:
             return [None] * len(rows_a)
@@ -1180,9 +1191,10 @@ class _Knapsack:
         if len(cand) == 0:
             return out
         ok = _le_all(used, room[cand])  # [states, tails left]
-        for c in np.nonzero(ok.any(axis=0))[0]:
+        first = ok.argmax(axis=0)  # (the first state leaving room for each)
+        for c in np.nonzero(ok.any(axis=0))[0].tolist():
             m = cand[c]
-            path = list(paths[int(np.argmax(ok[:, c]))])
+            path = list(paths[int(first[c])])
             out[int(m)] = (path[0], path[1:]) if head is not None else (None, path)
         return out
 
@@ -1206,6 +1218,8 @@ class _Knapsack:
             keep = np.nonzero(_rows_within(u + rem[i + 1], budget))[0]
             if len(keep) == 0:
                 return np.zeros((0, 4), np.int64), []
+            if len(keep) > FRONT_KEEP_LIMIT:  # (the Pareto pass costs about states x front)
+                raise _GiveUp
             front = keep[_pareto(u[keep][:, tight])]
             if len(front) > DEEP_LIMIT:
                 raise _GiveUp
@@ -1288,10 +1302,20 @@ class _Knapsack:
         return list(paths[0]), cut
 
 
+def _rows_key(rows: np.ndarray) -> tuple:
+    """A hashable of a resource-row array (its values, shape and type) for ``_Knapsack.shared``."""
+    return rows.dtype.str, rows.shape, rows.tobytes()
+
+
 # States kept by the knapsack's first, narrowest pass (_Knapsack._fits; 4x wider each pass, up
 # to DEEP_LIMIT when a work budget bounds the search).
 QUICK_LIMIT = 24
 DEEP_LIMIT = 24_576
+# The most candidate states (within the budget) ``_Knapsack._front`` filters to a Pareto front
+# for one layer: its Pareto pass costs about candidates x front, and a lane-split tails question
+# on a long U250 segment (ResNet-152 on pair2) had 252,106 of them, 9.9 s for one pass (a front of
+# 20,219). Where the presets prove their plans the most is 8,127 (ring8 --lane-split).
+FRONT_KEEP_LIMIT = 4 * DEEP_LIMIT
 # Multiplier steps of ``_Knapsack.cannot``'s Lagrangian bound (it only saves a reach when it
 # proves quickly; lagrange_bound's default 30 made it cost as much as it saved).
 CANNOT_ITERS = 8
