@@ -223,3 +223,44 @@ def test_startup_program_refuses_a_kernel_that_is_not_idle(tree, programs, tmp_p
 def test_startup_program_usage_error(programs):
     p = subprocess.run([str(programs["pynq"]), "--bogus"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--bogus" in p.stderr
+
+
+def test_verify_rtl_checks_the_start_up_registers_against_the_exported_control_map(tree, tmp_path):
+    """Once csynth has exported the kernel's RTL, `asymap verify --rtl` fails the board when the
+    start-up map's base registers are not where the exported *_control_s_axi.v puts them."""
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    from hls_standin import write_export
+
+    from asymap.verify.rtl import resolve, startup_registers_differ
+
+    out = tmp_path / "out"
+    shutil.copytree(tree, out)
+    rtl = out / "v118" / "hls_v118" / "hls" / "syn" / "verilog"
+    write_export(rtl, "top_v118", (out / "v118" / "weights" / "wpre.bin").read_bytes())
+    dut = out / "v118" / "cocotb" / "dut.json"
+    desc, sources = resolve(dut)
+    assert sources and startup_registers_differ(dut, desc) == ""
+    control = rtl / "top_v118_control_s_axi.v"
+    text = control.read_text()  # an HLS version that left a gap before wpre
+    control.write_text(text.replace("0x1c : Data signal of wpre", "0x28 : Data signal of wpre")
+                       .replace("0x20 : Data signal of wpre", "0x2c : Data signal of wpre"))
+    desc, _ = resolve(dut)
+    why = startup_registers_differ(dut, desc)
+    assert why.startswith("v118/bd/address_map.json puts the base register of wpre at 0x1c (the RTL: 0x28)"), why
+
+
+@pytest.mark.parametrize("kind, board_type, runtime", [("PS_DDR", "pynq-z2", "ps"), ("MIG", "vcu118", "xdma")])
+def test_images_larger_than_the_memory_are_refused_in_one_line(monkeypatch, kind, board_type, runtime):
+    from asymap.codegen import startup
+    from asymap.errors import UserError
+
+    monkeypatch.setitem(startup.MEMORY, board_type, (0, 1 << 20))
+    target = {"PS_DDR": "ps7/S_AXI_HP0", "MIG": "mem_0/C0_DDR4_S_AXI"}[kind]
+    bdv = {"ctrl": ["top_x_0/s_axi_control"], "mem": ["top_x_0/m_axi_gmem0"], "mem_target": target}
+    fits = [{"cell": "top_x_0", "images": [("wmem", "weights/wmem.bin", bytes(1 << 20))]}]
+    assert startup.address_map("x", board_type, runtime, kind, bdv, fits)["images"][0]["bytes"] == 1 << 20
+    big = [{"cell": "top_x_0", "images": [("wmem", "weights/wmem.bin", bytes((1 << 20) + 1))]}]
+    with pytest.raises(UserError, match=r"^board x: its memory images \(1052672 bytes, page-aligned\) do not fit the 1048576 bytes"):
+        startup.address_map("x", board_type, runtime, kind, bdv, big)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+from asymap.errors import UserError
+
 # Each AXI4-Lite slave (HLS s_axi_control, AXI DMA S_AXI_LITE) gets a 64 KiB window, one after the other
 # from the processor's base: Zynq-7000 M_AXI_GP0 decodes 0x4000_0000-0x7FFF_FFFF (UG585 "System Address
 # Map"; 0x43C0_0000 is where Vivado's own assignment starts); an XDMA card's AXI-Lite master BAR is
@@ -90,8 +92,9 @@ def address_map(board: str, board_type: str, runtime: str, memory_kind: str, bdv
                            "crc32": zlib.crc32(data), "register": regs[arg]})
             at += _round(len(data), IMAGE_ALIGN)
         started.append({"cell": k["cell"], "control": c["offset"], "registers": regs})
-    if at > base + size:
-        raise ValueError(f"board {board}: memory images of {total} bytes exceed the {size}-byte memory")
+    if at > base + size or (reserved and reserved["address"] < base):
+        raise UserError(f"board {board}: its memory images ({total} bytes, page-aligned) do not fit the {size} bytes its kernel's "
+                        "masters reach; keep fewer layers' weights off-chip on it")
     return {"schema": 1, "board": board, "runtime": runtime,
             "control": ctrl,
             "memory": {"segment": seg, "offset": base, "range": size, "spaces": spaces},
