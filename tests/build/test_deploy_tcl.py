@@ -172,8 +172,11 @@ def test_block_design_connects_every_memory_argument_of_the_kernel(tmp_path):
         d = tmp_path / "out" / board
         (d / f"hls_{board}").mkdir(exist_ok=True)
         calls = [ln[5:] for ln in _run(d, "bd/block_design.tcl").splitlines() if ln.startswith("CALL ")]
-        assert "assign_bd_address" in calls  # every master connected below gets an address range
         tcl = (d / "bd" / "block_design.tcl").read_text()
+        # every master connected below gets its fixed address range (bd/address_map.json, tests/deploy/test_startup.py)
+        spaces = re.findall(r"^assign_bd_address .*\[get_bd_addr_spaces (\S+)\]", tcl, re.M)
+        assert sum(c.startswith("assign_bd_address -offset") for c in calls) == len(spaces) > 0
+        assert {f"top_{board}_0/Data_{m}" for m in masters} <= set(spaces), (board, spaces)
         got = re.findall(rf"connect_bd_intf_net \[get_bd_intf_pins top_{board}_0/(m_axi_\w+)\] "
                          r"\[get_bd_intf_pins mem_sc/S\d+_AXI\]", tcl)
         assert sorted(got) == masters, (board, got)

@@ -10,7 +10,8 @@ produces and how they connect, and writes:
   and the Vivado Tcl that packages the ``.xo``);
 * Vivado IP flow (Zynq-7000, Virtex-7, VCU118): ``bd/block_design.tcl`` that instantiates the HLS
   IP, the PS or the XDMA PCIe bridge, the memory controller, an AXI DMA and the link transport, and
-  ``bd/constraints.xdc`` with the transceiver reference clocks;
+  ``bd/constraints.xdc`` with the transceiver reference clocks, its fixed address map
+  ``bd/address_map.json`` and the start-up program ``startup/startup.cpp`` (codegen.startup);
 * ``deploy.json``: the flow, platform, kernels (name, instance, the file a build step produces,
   ports) and connections. ``asymap build`` reads it to run each board's flow, and the tests check
   every name in the cfg and Tcl against it and against the sources that define the ports.
@@ -54,7 +55,7 @@ CMAC_PKT_ADDR_W = 7
 # PG247 SmartConnect). The tests check every pin a generated block design names against this table.
 IP_INTERFACES = {
     "xilinx.com:ip:axi_dma": {"S_AXI_LITE", "M_AXI_MM2S", "M_AXI_S2MM", "M_AXIS_MM2S", "S_AXIS_S2MM"},
-    "xilinx.com:ip:processing_system7": {"M_AXI_GP0", "S_AXI_HP0", "S_AXI_HP1", "DDR", "FIXED_IO"},
+    "xilinx.com:ip:processing_system7": {"M_AXI_GP0", "M_AXI_GP1", "S_AXI_HP0", "S_AXI_HP1", "DDR", "FIXED_IO"},
     "xilinx.com:ip:mig_7series": {"S_AXI", "DDR3", "SYS_CLK"},
     "xilinx.com:ip:ddr4": {"C0_DDR4_S_AXI", "C0_DDR4", "C0_SYS_CLK"},
     "xilinx.com:ip:xdma": {"M_AXI", "M_AXI_LITE", "pcie_mgt", "pcie_refclk"},
@@ -716,7 +717,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
                 pins += [(f"{top}/ap_clk", f"{fifo}/s_axis_aclk"), (f"{top}/ap_rst_n", f"{fifo}/s_axis_aresetn")]
         pblocks += [(cell, int(n[3:])) for cell, n in own.slr]
     if bd.runtime == "ps":
-        cells.append({"name": "ps7", "vlnv": "xilinx.com:ip:processing_system7", "kind": "ps"})
+        cells.append({"name": "ps7", "vlnv": "xilinx.com:ip:processing_system7", "kind": "ps", "gp1": False})
         ctrl_src = "ps7/M_AXI_GP0"
         external += ["ps7/DDR", "ps7/FIXED_IO"]
     else:
@@ -732,6 +733,9 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
         external += ["mem_0/DDR3", "mem_0/SYS_CLK"] if family7 else ["mem_0/C0_DDR4", "mem_0/C0_SYS_CLK"]
     else:
         mem_target = "ps7/S_AXI_HP0"
+    if bd.runtime == "ps" and bd.memory_kind == "MIG":  # the PS writes the images into PL memory (startup.cpp)
+        mem_masters.append("ps7/M_AXI_GP1")
+        next(c for c in cells if c["kind"] == "ps")["gp1"] = True
     for sb, own, _, _, _ in parts:
         ctrl_masters.append(f"{sb.top}_0/s_axi_control")
         # Every memory argument of the entry's first kernel reaches memory: the off-chip weights
@@ -836,7 +840,7 @@ def _bd_cells(bd: BoardDeploy, parts: list[tuple]) -> dict:
             nets.append((m, f"mem_sc/S{i:02d}_AXI"))
         nets.append(("mem_sc/M00_AXI", mem_target))
     return {"cells": cells, "nets": nets, "pins": pins, "external": external, "transports": used,
-            "pblocks": pblocks, "repos": repos,
+            "pblocks": pblocks, "repos": repos, "ctrl": ctrl_masters, "mem": mem_masters, "mem_target": mem_target,
             "stations": [p[0].ident for p in parts[1:]]}
 
 
@@ -934,7 +938,7 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
     """Write every board's deployment files and the host programs under ``root``; return the
     ``deploy`` section of chain.json (see docs/deploy.md). Its refusals are the checks of
     :func:`check_deployable`, which ``generate`` runs before writing anything."""
-    from asymap.codegen import hostprog, vectors
+    from asymap.codegen import hostprog, startup, vectors
 
     n = len(specs)
     boards = _plan_boards(specs, cluster, [(root / b.ident / "top.cpp").read_text(encoding="utf-8") for b in specs],
@@ -986,6 +990,12 @@ def write_deploy(env, root: Path, specs: list, entries: list[dict], cluster, ref
             parts = [(specs[j], boards[j], bool(entries[j].get("files", {}).get("wmem")), j == 0, j == n - 1)
                      for j in range(n) if specs[j].name == b.name]
             bdv = _bd_cells(bd, parts)
+            amap = startup.address_map(b.ident, b.type, bd.runtime, bd.memory_kind, bdv, startup.images_of(
+                root, parts, {s.ident: e for s, e in zip(specs, entries)}, MEMORY_ARGS, b.ident))
+            bdv["addresses"] = startup.tcl_assignments(amap)
+            _write(d / "bd" / "address_map.json", json.dumps(amap, indent=2, sort_keys=True) + "\n")
+            _write(d / "startup" / "startup.cpp", env.get_template("deploy/startup.cpp.j2").render(
+                ctx, m=startup.program_view(amap)))
             _write(d / "bd" / "block_design.tcl", env.get_template("deploy/block_design.tcl.j2").render(ctx, bdv=bdv))
             _write(d / "bd" / "constraints.xdc", env.get_template("deploy/constraints.xdc.j2").render(ctx, bdv=bdv))
         if bd.transports and bd.linked_by is None:  # a linked entry's transport is in its FPGA's first entry

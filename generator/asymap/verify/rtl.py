@@ -108,6 +108,29 @@ def unserved_masters(desc: dict, sources: list[Path]) -> str:
     return ""
 
 
+def startup_registers_differ(dut_json: Path, desc: dict) -> str:
+    """Why a Vivado-flow board's start-up program would write base-address registers where the
+    exported RTL does not have them ("" if they agree, or the kernel has no start-up map): the
+    offsets in ``bd/address_map.json`` (and ``startup/startup.cpp``) follow Vitis HLS's register
+    layout, the exported ``*_control_s_axi.v`` map is the tool's own word."""
+    from asymap.verify.cocotb_frames import axilite_offsets
+
+    root, cell = dut_json.parent.parent.parent, f"{desc['toplevel']}_0"
+    files = sorted({f for m in desc.get("memories") or [] for f in m.get("control_files", [])})
+    rtl: dict[str, int] = {}
+    for f in files:
+        rtl.update(axilite_offsets(Path(f).read_text(encoding="utf-8")))
+    for path in sorted(root.glob("*/bd/address_map.json")):
+        for k in read_json_object(path, "re-run asymap generate").get("kernels", []):
+            bad = [f"{a} at 0x{o:x} (the RTL: {hex(rtl[a]) if a in rtl else 'none'})"
+                   for a, o in sorted(k["registers"].items()) if k["cell"] == cell and files and rtl.get(a) != o]
+            if bad:
+                return (f"{path.relative_to(root)} puts the base register of {', '.join(bad)}: startup/startup.cpp "
+                        "would write the wrong registers (this HLS version lays out s_axi_control differently "
+                        "from asymap.codegen.startup)")
+    return ""
+
+
 def _slr_top(desc: dict, build_dir: Path) -> Path:
     """Write the split board's simulation top (asymap.verify.slr_sim) into the build directory."""
     from asymap import __version__
@@ -138,7 +161,7 @@ def run_dut(dut_json: Path, build_dir: Path, seed: int = 1) -> RtlResult:
         except UserError as exc:  # the exported RTL does not fit the generated tree: this DUT fails
             return RtlResult(name, "failed", str(exc))
     try:
-        why = unserved_masters(desc, sources)
+        why = unserved_masters(desc, sources) or startup_registers_differ(dut_json, desc)
     except UserError as exc:  # the top module is not in its sources
         why = str(exc)
     if why:
