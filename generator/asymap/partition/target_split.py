@@ -29,7 +29,7 @@ from asymap.partition.target import TargetResult, fewest_boards, masked_dsp
 UNKNOWN = 1e12
 # Search states the exact inner solve may spend settling witness segments at the target (a count:
 # plans stay deterministic), and per segment.
-SPLIT_TARGET_WORK = 1_500_000
+SPLIT_TARGET_WORK = 4_000_000
 SPLIT_TARGET_SETTLE = 100_000
 
 
@@ -66,6 +66,8 @@ def solve_target_split(pb, max_k: int, ips: float, work: int = SPLIT_TARGET_WORK
     budget = P.Work(work)
     asked: set = set()  # (t, j, k) settled at tau: a witness naming one again is left out
     masked: set = set()  # segments left out of the lower search (a settle gave up): no proof then
+    gave_up: set = set()  # the masked segments whose settle gave up (asked again before the end)
+    per = SPLIT_TARGET_SETTLE  # work per settle
 
     def layer_dsp(t: int, w: int, li: int, md: int, oi: int, kind: int, lanes: int | None) -> float:
         """DSPs of layer li's option (both halves' when split, ``lanes`` in the first), memoized:
@@ -137,6 +139,14 @@ def solve_target_split(pb, max_k: int, ips: float, work: int = SPLIT_TARGET_WORK
             low.append(lt)
         lw = fewest_boards([low[t] for t in pb.board_type], pb.link, pb.adj, tau, **hx)
         proof = lw.exact and not masked
+        if r.boards and r.boards <= max_k and lw.boards == r.boards and gave_up and budget.left > 0:
+            # Only segments whose settles gave up stand between the plan and its proof: ask them
+            # again with four times the work (as _tighten's retries).
+            masked -= gave_up
+            asked -= gave_up
+            gave_up.clear()
+            per *= 4
+            continue
         if r.boards and r.boards <= max_k and (lw.boards == r.boards or budget.left <= 0):
             r.exact = r.exact and proof and lw.boards == r.boards
             return r
@@ -151,8 +161,9 @@ def solve_target_split(pb, max_k: int, ips: float, work: int = SPLIT_TARGET_WORK
                 masked.add((t, j, k))  # (settled already and still not real: e.g. streaming too slow)
                 continue
             asked.add((t, j, k))
-            part = P.Work(min(budget.left, SPLIT_TARGET_SETTLE))
+            part = P.Work(min(budget.left, per))
             ok, _ = P._settle(pb, t, j, ask, part, k)
-            budget.left -= min(budget.left, SPLIT_TARGET_SETTLE) - max(part.left, 0)
+            budget.left -= min(budget.left, per) - max(part.left, 0)
             if not ok:
                 masked.add((t, j, k))
+                gave_up.add((t, j, k))
