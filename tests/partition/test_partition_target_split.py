@@ -133,3 +133,20 @@ def test_target_beyond_splits_says_the_best_reachable(tmp_path):
     assert not t["met"]
     assert t["best_ips"] == pytest.approx(29246.6, abs=0.1)  # the fastest plan with splits
     assert p.optimal
+
+
+@pytest.mark.parametrize("seed", [2, 9])
+def test_settles_that_give_up_never_claim_a_wrong_minimum(chain, seed, monkeypatch):
+    """With a few states per settle (most give up, then are retried with 4x), the answer is the
+    brute-force minimum when it says exact, and a real plan meeting the target either way."""
+    from asymap.partition import target_split
+
+    g, cl = _toy(chain, seed)
+    fast = planner.plan(g, cl, lane_split=True)
+    monkeypatch.setattr(target_split, "SPLIT_TARGET_SETTLE", 2)
+    for f in (1.0, 1.15, 1.6):
+        tau = fast.interval_s * f
+        p = planner.plan(g, cl, lane_split=True, target_ips=1.0 / tau)
+        assert p.target["met"] and p.interval_s <= tau * (1 + 1e-9)
+        if p.target["exact"]:
+            assert p.target["boards"] == _brute_boards(g, cl, tau), (seed, f)
