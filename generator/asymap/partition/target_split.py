@@ -3,7 +3,7 @@ the fewest boards, then the fewest DSPs, reaching N images per second when one c
 SLR boundary may split its PE lanes.
 
 The plain target search (target.py) reads the achievable tables without splits, so a target that
-only splits reach fell back to the fastest plan (every board used, ``exact`` false). Here a
+only splits reach fell back to the fastest plan (every board it uses, ``exact`` false). Here a
 segment meets tau = 1/N in one of two ways, each exactly as ``planner._board_plan`` builds it:
 its layers' cheapest menu rows at tau (the plain target's DSPs), or a choice of the exact inner
 solve (``_settle``, with splits) that meets tau, at its own DSPs. The fewest boards over those
@@ -11,7 +11,9 @@ segments is a plan; the same search over the lane-split lower tables (every segm
 rule out at tau, the ones not yet real charged UNKNOWN each) gives the fewest boards any plan
 can have. When the two agree the board count is proven (``exact``); otherwise the lower search's
 witness names segments to settle at tau (real, or ruled out in the lower table) and the two
-searches run again, until they agree or SPLIT_TARGET_WORK search states are spent. The DSPs are
+searches run again, until they agree or SPLIT_TARGET_WORK search states are spent (a settle that
+gives up leaves its segment out of the lower search, which then proves nothing, until the two
+agree without it; it is then asked again with four times the work). The DSPs are
 the fewest over the segments known (the menu rows, or the exact solve's choice as it was made:
 for the interval, not for DSPs), as the plain target's are over the achievable table.
 """
