@@ -368,10 +368,18 @@ def _search(pb: Problem, max_k: int, lb: float, beam, exact_boards: int,
 FEWER_WORK = 20_000  # (at most REFINE_WORK: REFINE_WORK = 0 plans with the menus only)
 
 
-def _solve_target(pb: Problem, max_k: int, ips: float):
-    """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can."""
-    from asymap.partition.target import fewest_boards, width_dsp
+def _solve_target(pb: Problem, max_k: int, ips: float, bound: float = 0.0):
+    """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can.
+    With lane splits (``Problem.lane_split``) target_split.py's search; ``bound``: a proven lower
+    bound on the interval (above 1/ips: proven that none can)."""
+    from asymap.partition.target import TargetResult, fewest_boards, width_dsp
 
+    if getattr(pb, "lane_split", False):
+        from asymap.partition.target_split import solve_target_split
+
+        if bound > (1.0 / ips) * (1 + 1e-12):
+            return TargetResult(0, np.inf, [], [], True)
+        return solve_target_split(pb, max_k, ips)
     tau = 1.0 / ips
     per_type = [width_dsp(tt.widths or [tt], tau) for tt in pb.types]  # (DSPs, the width that needs them)
     seg = [per_type[t][0] for t in pb.board_type]
@@ -1385,10 +1393,15 @@ def plan(
     with step(f"searching partitions over {min(max_k, n)} of {n} boards"):
         lbs = _bounds(pb, max_k, every=sweep)  # (the sweep's rows take the bounds of the untightened tables)
         lb = lbs[max_k - 1]
-        tgt = _solve_target(pb, max_k, float(target_ips)) if target_ips else None
+        res = None
+        if target_ips and lane_split:  # the fastest plan first: the fallback, and its settles serve the target
+            res, lb = _solve(pb, max_k, lb, beam, exact_boards)
+            if pb.split:
+                lbs = _bounds(pb, max_k)
+        tgt = _solve_target(pb, max_k, float(target_ips), lb) if target_ips else None
         if tgt is not None and tgt.boards:
             res = OrderResult(1.0 / float(target_ips), tgt.path, tgt.cuts, tgt.exact)
-        else:
+        elif res is None:
             res, lb = _solve(pb, max_k, lb, beam, exact_boards)
             if pb.split:  # (the bounds of the lane-split relaxation: the later searches start from them)
                 lbs = _bounds(pb, max_k)

@@ -43,11 +43,17 @@ def layer_dsp_at(menus: list[Menu], t_cycles: float) -> np.ndarray:
 def segment_dsp(table, menus: tuple, clock_hz: float, tau: float) -> np.ndarray:
     """[L+1, L+1] DSPs of segment j..k-1 configured at ``tau`` (inf when it cannot meet tau).
     Weights stay on chip when that meets tau, as in the plan's expansion."""
-    tc = tau * clock_hz
-    out = np.full(table.interval.shape, np.inf)
     ok_any = table.interval <= tau * (1 + 1e-12)
     on_ok = table.onchip <= tau * (1 + 1e-12)
-    for md, mask in ((ONCHIP, on_ok), (OFFCHIP, ok_any & ~on_ok)):
+    return masked_dsp(menus, tau * clock_hz, ((ONCHIP, on_ok), (OFFCHIP, ok_any & ~on_ok)))
+
+
+def masked_dsp(menus: tuple, tc: float, masks: tuple) -> np.ndarray:
+    """[L+1, L+1] DSPs of segment j..k-1 whose layers take their cheapest menu row meeting ``tc``
+    cycles, in the weight mode whose mask holds there (the masks are disjoint; inf where none
+    holds, or a layer has no such row)."""
+    out = np.full(masks[0][1].shape, np.inf)
+    for md, mask in masks:
         d = layer_dsp_at(menus[md], tc)
         bad = ~np.isfinite(d)  # layers that cannot meet tau: count them apart (inf - inf is nan)
         pref = np.concatenate([[0.0], np.cumsum(np.where(bad, 0.0, d))])
