@@ -11,7 +11,8 @@
   menus and on the real menus of a model on every board type.
 - ``segments.segment_tables`` over several menu pairs equals ``segment_table`` of each.
 - ``util.forked.map_two`` equals the plain map, redoes a failed child's share, and passes on the
-  parent's errors.
+  parent's errors; the child's numpy results come back through the shared mapping (views of it,
+  writable, equal), in band when it is full or missing.
 """
 
 from __future__ import annotations
@@ -277,6 +278,56 @@ def test_map_two_shares_one_queue_between_the_processes(forking, tmp_path):
         mine = [x for w, x in got if w == me]
         assert mine and mine == sorted(mine)  # both took items, each in list order
         assert mine == sorted(int(f.name[len(me):]) for f in tmp_path.glob(f"{me}?"))  # computed there, once
+
+
+def _arrays_after_the_child_starts(tmp_path):
+    """A map_two function whose items are numpy results, the parent's first item waiting until
+    the child has taken one (so the child computes some of them)."""
+    parent = os.getpid()
+
+    def fn(x):
+        if os.getpid() != parent:
+            (tmp_path / "child").touch()
+        waited = 0.0
+        while os.getpid() == parent and x == 0 and not (tmp_path / "child").exists() and waited < 20:
+            time.sleep(0.01)
+            waited += 0.01
+        return os.getpid() != parent, {"t": np.arange(1000 * (x + 1), dtype=np.float64) * x,
+                                       "i": np.full((3, 5), x, np.int64), "n": x}
+
+    return fn
+
+
+def _base_is_mapping(a) -> bool:
+    import mmap
+
+    while a is not None:
+        if isinstance(a, mmap.mmap):
+            return True
+        a = a.obj if isinstance(a, memoryview) else getattr(a, "base", None)
+    return False
+
+
+@pytest.mark.parametrize("area", ["shared", "full", "none"])
+def test_map_two_returns_the_child_arrays_through_shared_memory(forking, monkeypatch, tmp_path, area):
+    import asymap.util.forked as forked
+
+    if area == "full":
+        monkeypatch.setattr(forked, "SHARED_BYTES", 4096)  # only the smallest arrays fit
+    if area == "none":
+        monkeypatch.setattr(forked, "_shared_area", lambda: None)
+    got = map_two(_arrays_after_the_child_starts(tmp_path), range(6))
+    assert any(child for child, _ in got)
+    for x, (child, r) in enumerate(got):
+        assert r["n"] == x
+        np.testing.assert_array_equal(r["t"], np.arange(1000 * (x + 1), dtype=np.float64) * x)
+        np.testing.assert_array_equal(r["i"], np.full((3, 5), x, np.int64))
+        assert r["t"].dtype == np.float64 and r["i"].dtype == np.int64 and r["i"].shape == (3, 5)
+        if child:
+            assert _base_is_mapping(r["t"]) == (area == "shared")
+            assert _base_is_mapping(r["i"]) == (area != "none")  # (120 bytes fit even the small area)
+            r["t"][:1] = -1.0  # writable, like the parent's own
+            assert r["t"][0] == -1.0
 
 
 def test_map_two_redoes_a_failed_child_share(forking):
