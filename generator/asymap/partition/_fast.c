@@ -54,6 +54,19 @@
  * cur [4], sel [n, 4], over [4, n, K] (kind-major), safe [4] doubles: the first (i * K + o)
  * minimizing ((e0 + e1) + e2) + e3 with e_d = max((cur[d] - sel[i, d]) + over[d, i, o], 0) /
  * safe[d], numpy's order of the same operations.
+ *
+ * lagrange_step(scaled, p, arg, sub, n, K, R) -> g: one multiplier step of segments.lagrange_bound.
+ * scaled [n, K, R], p [R], sub [R] doubles, arg [n] int64 (arg and sub written): val[i, k] =
+ * scaled[i, k, 0] * p[0] + ... + scaled[i, k, R-1] * p[R-1] added left to right (0.0 if R = 0),
+ * arg[i] the first k minimizing val[i, k] (a NaN is the minimum, as numpy's argmin), g = the
+ * val[i, arg[i]] added left to right over i, minus 1, sub[r] = the scaled[i, arg[i], r] added
+ * left to right over i, minus 1. Every product and sum is rounded on its own (setup.py builds
+ * with -ffp-contract=off: no fused multiply-add), so segments._lagrange_step's numpy ops in the
+ * same order give the same doubles.
+ *
+ * lagrange_update(p, sub, R, it): the multiplicative-weights update after it: p[r] *=
+ * exp(min(max(sub[r], -4), 4) * (0.8 / sqrt(it + 1))) (the C library's exp, as Python's
+ * math.exp), then p[r] /= p[0] + ... + p[R-1] (left to right).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -559,7 +572,93 @@ done:
     return ret;
 }
 
+static PyObject *lagrange_step(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, bp, ba, bu;
+    Py_ssize_t n, K, R;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*nnn", &bs, &bp, &ba, &bu, &n, &K, &R))
+        return NULL;
+    if (n < 1 || K < 1 || R < 0 || !check(&bs, n * K * R, 8, "scaled") || !check(&bp, R, 8, "p") ||
+        !check(&ba, n, 8, "arg") || !check(&bu, R, 8, "sub"))
+        goto done;
+    {
+        const double *sc = bs.buf, *p = bp.buf;
+        int64_t *arg = ba.buf;
+        double *sub = bu.buf, g = 0.0;
+        Py_ssize_t i, k, r;
+        for (r = 0; r < R; r++)
+            sub[r] = 0.0;
+        for (i = 0; i < n; i++) {
+            const double *row = sc + i * K * R;
+            double best = 0.0;
+            Py_ssize_t at = 0;
+            for (k = 0; k < K; k++) {
+                double v = R ? row[k * R] * p[0] : 0.0;
+                for (r = 1; r < R; r++) {
+                    double t = row[k * R + r] * p[r];
+                    v = v + t;
+                }
+                if (k == 0 || v < best || (v != v && best == best)) {
+                    best = v;
+                    at = k;
+                }
+                if (best != best)
+                    break; /* (the first NaN is numpy's argmin) */
+            }
+            arg[i] = at;
+            g = i ? g + best : best;
+            for (r = 0; r < R; r++)
+                sub[r] = i ? sub[r] + row[at * R + r] : row[at * R + r];
+        }
+        for (r = 0; r < R; r++)
+            sub[r] = sub[r] - 1.0;
+        ret = PyFloat_FromDouble(g - 1.0);
+    }
+done:
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bu);
+    return ret;
+}
+
+static PyObject *lagrange_update(PyObject *self, PyObject *args)
+{
+    Py_buffer bp, bu;
+    Py_ssize_t R, it;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "w*y*nn", &bp, &bu, &R, &it))
+        return NULL;
+    if (R < 0 || it < 0 || !check(&bp, R, 8, "p") || !check(&bu, R, 8, "sub"))
+        goto done;
+    {
+        double *p = bp.buf, tot = 0.0;
+        const double *sub = bu.buf;
+        double step = 0.8 / sqrt((double)(it + 1));
+        Py_ssize_t r;
+        for (r = 0; r < R; r++) {
+            double x = sub[r];
+            if (x == x) /* (np.maximum / np.minimum keep a NaN) */
+                x = x < -4.0 ? -4.0 : (x > 4.0 ? 4.0 : x);
+            x = x * step;
+            p[r] = p[r] * exp(x);
+            tot = r ? tot + p[r] : p[r];
+        }
+        for (r = 0; r < R; r++)
+            p[r] = p[r] / tot;
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
+done:
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bu);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"lagrange_step", lagrange_step, METH_VARARGS, "One multiplier step of segments.lagrange_bound (see the module's comment)."},
+    {"lagrange_update", lagrange_update, METH_VARARGS, "segments.lagrange_bound's multiplier update (see the module's comment)."},
     {"least_violation", least_violation, METH_VARARGS, "One step of segments._repair (see the module's comment)."},
     {"first_fit", first_fit, METH_VARARGS, "segments._first_monotone's binary searches (see the module's comment)."},
     {"compose", compose, METH_VARARGS, "segments._compose (see the module's comment)."},

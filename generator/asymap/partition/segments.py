@@ -675,10 +675,15 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     best, best_p = -np.inf, p.copy()
     tried: set = set()
     ar = np.arange(n)
+    fast = _fast is not None and n > 0 and k > 0
+    if fast:  # (one step and one update per call: _fast.c, the same doubles as _lagrange_step)
+        scaled = np.ascontiguousarray(scaled)
+        arg, sub = np.empty(n, np.int64), np.empty(r_)
     for it in range(iters):
-        val = scaled @ p  # [n, K]
-        arg = np.argmin(val, axis=1)
-        g = float(val[ar, arg].sum()) - 1.0
+        if fast:
+            g = _fast.lagrange_step(scaled, p, arg, sub, n, k, r_)
+        else:
+            g, arg, sub = _lagrange_step(scaled, p)
         if g > best:
             best, best_p = g, p.copy()
         if best > 1e-9:
@@ -697,10 +702,10 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
                 w = np.zeros(4)
                 w[act] = p / total[act]
                 return g, w, got
-        sub = scaled[ar, arg].sum(axis=0) - 1.0  # a subgradient
-        # (np.clip's and np.sqrt's call overhead dominate on these few numbers; same values)
-        p = p * np.exp(np.minimum(np.maximum(sub, -4.0), 4.0) * (0.8 / math.sqrt(it + 1)))
-        p /= p.sum()
+        if fast:  # (in place: p's earlier values were copied where they are kept)
+            _fast.lagrange_update(p, sub, r_, it)
+        else:
+            p = _lagrange_update(p, sub, it)
     w = np.zeros(4)
     w[act] = best_p / total[act]
     if find and slrs == 1 and best <= 1e-9:
@@ -709,6 +714,30 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
         if got is not None:
             return best, w, got
     return best, w, None
+
+
+def _lagrange_step(scaled: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """One multiplier step of ``lagrange_bound``: (g, each layer's option minimizing the weighted
+    sum, a subgradient). Every sum is added left to right (the kinds, then the layers:
+    np.cumsum), each product and sum rounded on its own, as _fast.lagrange_step does: the same
+    doubles with or without the compiled module. (Not ``scaled @ p``: a BLAS product may add in
+    another order or fuse, and differently per CPU.)"""
+    n = scaled.shape[0]
+    val = scaled[:, :, 0] * p[0] if len(p) else np.zeros(scaled.shape[:2])
+    for r in range(1, len(p)):
+        val += scaled[:, :, r] * p[r]
+    arg = np.argmin(val, axis=1)
+    ar = np.arange(n)
+    g = float(np.cumsum(val[ar, arg])[-1]) - 1.0
+    return g, arg, np.cumsum(scaled[ar, arg], axis=0)[-1] - 1.0
+
+
+def _lagrange_update(p: np.ndarray, sub: np.ndarray, it: int) -> np.ndarray:
+    """``lagrange_bound``'s multiplicative-weights update after step ``it``: the C library's exp
+    (math.exp, as _fast.lagrange_update), the sum left to right."""
+    x = np.minimum(np.maximum(sub, -4.0), 4.0) * (0.8 / math.sqrt(it + 1))
+    p = p * np.array([math.exp(v) for v in x.tolist()])
+    return p / np.cumsum(p)[-1] if len(p) else p
 
 
 def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64) -> list[int] | None:
