@@ -318,3 +318,42 @@ def test_lagrange_cases_prove_and_find_both():
     """(the cases above exercise both ends: some bounds prove that nothing fits, some find a witness)"""
     got = [segments.lagrange_bound(*_knapsack_case(seed), 1) for seed in range(80)]
     assert sum(g > 1e-9 for g, _, _ in got) >= 20 and sum(w is not None for _, _, w in got) >= 20
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_next_slr_compiled_equals_numpy(seed):
+    """min_feasible_Ts' SLR composition step: one[min(reach + plus, n1 - 1), t] per (j, t), as
+    the numpy path's take of the flat table."""
+    rng = np.random.default_rng(seed)
+    n1, nt = int(rng.integers(1, 40)), int(rng.integers(0, 50))
+    one = np.maximum(np.sort(rng.integers(0, n1, (n1, nt)), axis=0), np.arange(n1)[:, None])
+    reach = one if seed % 2 else np.maximum(np.sort(rng.integers(0, n1, (n1, nt)), axis=0), np.arange(n1)[:, None])
+    for plus in (0, 1):
+        want = np.take(one.ravel(), np.minimum(reach + plus, n1 - 1) * nt + np.arange(nt))
+        got = np.empty_like(one)
+        segments._fast.next_slr(one, np.ascontiguousarray(reach), got, n1, nt, plus)
+        assert got.tolist() == want.reshape(n1, nt).tolist()
+
+
+@pytest.mark.parametrize("board", ["u250", "u280", "vcu118"])
+def test_min_feasible_ts_compiled_equals_numpy_on_several_slrs(board, monkeypatch):
+    """The segment tables of a multi-SLR board (each extra SLR composed by next_slr), with and
+    without the compiled module, lane-split relaxation included."""
+    from asymap.cluster.boards import all_board_specs
+    from asymap.frontend.onnx_import import graph_from_model
+    from asymap.frontend.zoo import build_zoo_model
+    from asymap.partition import costmodel as cm
+
+    spec = next(s for s in all_board_specs() if board in s.name.lower())
+    infos = cm.layer_infos(graph_from_model(build_zoo_model("resnet18", 32, 0.5), weights=False))
+    menus = cm.board_menus(infos, spec, cm.ONCHIP)
+    budget = cm.budget(spec, 0.8) // max(1, spec.slrs)
+    ts = np.unique(np.concatenate([m.cycles for m in menus] + [m.lo_cycles for m in menus]))
+    calls = [(menus, ts, False), (menus, ts, True, True)]
+    fast = segments.min_feasible_Ts(calls, budget, spec.slrs)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        slow = segments.min_feasible_Ts(calls, budget, spec.slrs)
+    assert spec.slrs > 1
+    for a, b in zip(fast, slow):
+        assert a.tolist() == b.tolist()

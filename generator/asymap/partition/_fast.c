@@ -50,10 +50,16 @@
  * min(fs[j, lo], f1[lo - 1, k] if lo > j) with lo the smallest m in [j, k] with fs[j, m] >=
  * f1[m, k], by the same fixed ``iters`` halvings.
  *
- * least_violation(cur, sel, over, safe, n, K) -> (index, value): one step of segments._repair.
- * cur [4], sel [n, 4], over [4, n, K] (kind-major), safe [4] doubles: the first (i * K + o)
- * minimizing ((e0 + e1) + e2) + e3 with e_d = max((cur[d] - sel[i, d]) + over[d, i, o], 0) /
- * safe[d], numpy's order of the same operations.
+ * least_violation (inside repair): one step's scan of segments._repair. cur [4] (the chosen
+ * rows' sum), sel [n, 4] (the chosen rows), over [4, n, K] (big - total, kind-major), safe [4]
+ * doubles: the first (i * K + o) minimizing ((e0 + e1) + e2) + e3 with e_d = max((cur[d] -
+ * sel[i, d]) + over[d, i, o], 0) / safe[d], numpy's order of the same operations.
+ *
+ * repair(big, arg, total, safe, n, K, steps) -> bool: segments._repair's whole local search. big
+ * [n, K, 4], total, safe [4] doubles; arg [n] int64, switched in place. Per step: the excess of
+ * each kind, max(cur - total, 0) / safe, added kind 0 to 3; done (True) when none is positive;
+ * else the least_violation scan, given up (False) unless it beats that sum by 1e-12; then layer
+ * i takes option o: cur = (cur - sel[i]) + big[i, o]. The same doubles as the numpy steps.
  *
  * lagrange_step(scaled, p, arg, sub, n, K, R) -> g: one multiplier step of segments.lagrange_bound.
  * scaled [n, K, R], p [R], sub [R] doubles, arg [n] int64 (arg and sub written): val[i, k] =
@@ -63,6 +69,11 @@
  * left to right over i, minus 1. Every product and sum is rounded on its own (setup.py builds
  * with -ffp-contract=off: no fused multiply-add), so segments._lagrange_step's numpy ops in the
  * same order give the same doubles.
+ *
+ * next_slr(one, reach, out, n1, nt, plus): one step of segments.min_feasible_Ts' SLR composition.
+ * one, reach, out [n1, nt] int64 (out written; it may be reach itself): out[j, t] =
+ * one[min(reach[j, t] + plus, n1 - 1), t] (plus 0 or 1), numpy's np.take(one.ravel(), r * nt +
+ * arange(nt)) in one pass, without the index arrays.
  *
  * lagrange_update(p, sub, R, it): the multiplicative-weights update after it: p[r] *=
  * exp(min(max(sub[r], -4), 4) * (0.8 / sqrt(it + 1))) (the C library's exp, as Python's
@@ -530,44 +541,103 @@ done:
     return ret;
 }
 
-static PyObject *least_violation(PyObject *self, PyObject *args)
+/* repair's scan of every switch (the module's comment: least_violation): the first (i * K + o)
+ * with the least summed excess, and that excess in *least. */
+static Py_ssize_t violation_scan(const double *cur, const double *sel, const double *over, const double *safe,
+                                 Py_ssize_t n, Py_ssize_t K, double *least)
 {
-    Py_buffer bc, bs, bo, bf;
-    Py_ssize_t n, K;
-    PyObject *ret = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*nn", &bc, &bs, &bo, &bf, &n, &K))
-        return NULL;
-    if (n < 1 || K < 1 || !check(&bc, 4, 8, "cur") || !check(&bs, n * 4, 8, "sel") ||
-        !check(&bo, 4 * n * K, 8, "over") || !check(&bf, 4, 8, "safe"))
-        goto done;
-    {
-        const double *cur = bc.buf, *sel = bs.buf, *over = bo.buf, *safe = bf.buf;
-        Py_ssize_t i, o, best_at = 0;
-        double best = 0.0;
-        for (i = 0; i < n; i++) {
-            double base[4];
-            int d;
-            for (d = 0; d < 4; d++)
-                base[d] = cur[d] - sel[i * 4 + d];
-            for (o = 0; o < K; o++) {
-                double e[4];
-                for (d = 0; d < 4; d++) {
-                    double x = base[d] + over[(d * n + i) * K + o];
-                    e[d] = (x > 0.0 ? x : 0.0) / safe[d]; /* (np.maximum(x, 0.0): no NaN here) */
-                }
-                double v = ((e[0] + e[1]) + e[2]) + e[3];
-                if ((i == 0 && o == 0) || v < best) {
-                    best = v;
-                    best_at = i * K + o;
-                }
+    Py_ssize_t i, o, best_at = 0;
+    double best = 0.0;
+    for (i = 0; i < n; i++) {
+        double base[4];
+        int d;
+        for (d = 0; d < 4; d++)
+            base[d] = cur[d] - sel[i * 4 + d];
+        for (o = 0; o < K; o++) {
+            double e[4];
+            for (d = 0; d < 4; d++) {
+                double x = base[d] + over[(d * n + i) * K + o];
+                e[d] = (x > 0.0 ? x : 0.0) / safe[d]; /* (np.maximum(x, 0.0): no NaN here) */
+            }
+            double v = ((e[0] + e[1]) + e[2]) + e[3];
+            if ((i == 0 && o == 0) || v < best) {
+                best = v;
+                best_at = i * K + o;
             }
         }
-        ret = Py_BuildValue("nd", best_at, best);
+    }
+    *least = best;
+    return best_at;
+}
+
+static PyObject *repair(PyObject *self, PyObject *args)
+{
+    Py_buffer bb, ba, bt, bf;
+    Py_ssize_t n, K, steps;
+    PyObject *ret = NULL;
+    double *sel = NULL, *over = NULL;
+    if (!PyArg_ParseTuple(args, "y*w*y*y*nnn", &bb, &ba, &bt, &bf, &n, &K, &steps))
+        return NULL;
+    if (n < 1 || K < 1 || steps < 0 || !check(&bb, n * K * 4, 8, "big") || !check(&ba, n, 8, "arg") ||
+        !check(&bt, 4, 8, "total") || !check(&bf, 4, 8, "safe"))
+        goto done;
+    sel = malloc(sizeof(double) * n * 4);
+    over = malloc(sizeof(double) * 4 * n * K);
+    if (!sel || !over) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const double *big = bb.buf, *total = bt.buf, *safe = bf.buf;
+        int64_t *arg = ba.buf;
+        double cur[4] = {0.0, 0.0, 0.0, 0.0};
+        Py_ssize_t i, o, step;
+        int d, found = 0;
+        for (i = 0; i < n; i++) {
+            if (arg[i] < 0 || arg[i] >= K) {
+                PyErr_SetString(PyExc_IndexError, "_fast.repair: an option index out of range");
+                goto done;
+            }
+            for (d = 0; d < 4; d++) {
+                sel[i * 4 + d] = big[(i * K + arg[i]) * 4 + d];
+                cur[d] = cur[d] + sel[i * 4 + d]; /* (whole numbers or inf: exact in any order) */
+            }
+            for (o = 0; o < K; o++)
+                for (d = 0; d < 4; d++)
+                    over[(d * n + i) * K + o] = big[(i * K + o) * 4 + d] - total[d];
+        }
+        for (step = 0; step < steps; step++) {
+            double e, sum = 0.0, least;
+            int any = 0;
+            for (d = 0; d < 4; d++) {
+                double x = cur[d] - total[d];
+                e = (0.0 > x ? 0.0 : x) / safe[d]; /* (Python's max(x, 0.0)) */
+                any |= e > 0.0;
+                sum = sum + e;
+            }
+            if (!any) {
+                found = 1;
+                break;
+            }
+            Py_ssize_t at = violation_scan(cur, sel, over, safe, n, K, &least);
+            if (!(least < sum - 1e-12))
+                break;
+            i = at / K;
+            o = at % K;
+            for (d = 0; d < 4; d++) {
+                cur[d] = (cur[d] - sel[i * 4 + d]) + big[(i * K + o) * 4 + d];
+                sel[i * 4 + d] = big[(i * K + o) * 4 + d];
+            }
+            arg[i] = o;
+        }
+        ret = PyBool_FromLong(found);
     }
 done:
-    PyBuffer_Release(&bc);
-    PyBuffer_Release(&bs);
-    PyBuffer_Release(&bo);
+    free(sel);
+    free(over);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bt);
     PyBuffer_Release(&bf);
     return ret;
 }
@@ -656,10 +726,47 @@ done:
     return ret;
 }
 
+static PyObject *next_slr(PyObject *self, PyObject *args)
+{
+    Py_buffer bo, br, bx;
+    Py_ssize_t n1, nt, plus;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*nnn", &bo, &br, &bx, &n1, &nt, &plus))
+        return NULL;
+    if (n1 < 1 || nt < 0 || plus < 0 || !check(&bo, n1 * nt, 8, "one") || !check(&br, n1 * nt, 8, "reach") ||
+        !check(&bx, n1 * nt, 8, "out"))
+        goto done;
+    {
+        const int64_t *one = bo.buf, *reach = br.buf;
+        int64_t *out = bx.buf;
+        Py_ssize_t i, t;
+        for (i = 0; i < n1; i++) {
+            for (t = 0; t < nt; t++) {
+                int64_t r = reach[i * nt + t] + plus;
+                if (r > n1 - 1)
+                    r = n1 - 1;
+                if (r < 0) {
+                    PyErr_SetString(PyExc_IndexError, "_fast.next_slr: a reach below 0");
+                    goto done;
+                }
+                out[i * nt + t] = one[r * nt + t];
+            }
+        }
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
+done:
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&br);
+    PyBuffer_Release(&bx);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
+    {"repair", repair, METH_VARARGS, "segments._repair's whole local search (see the module's comment)."},
+    {"next_slr", next_slr, METH_VARARGS, "One step of segments.min_feasible_Ts' SLR composition (see the module's comment)."},
     {"lagrange_step", lagrange_step, METH_VARARGS, "One multiplier step of segments.lagrange_bound (see the module's comment)."},
     {"lagrange_update", lagrange_update, METH_VARARGS, "segments.lagrange_bound's multiplier update (see the module's comment)."},
-    {"least_violation", least_violation, METH_VARARGS, "One step of segments._repair (see the module's comment)."},
     {"first_fit", first_fit, METH_VARARGS, "segments._first_monotone's binary searches (see the module's comment)."},
     {"compose", compose, METH_VARARGS, "segments._compose (see the module's comment)."},
     {"prefix_rows", prefix_rows, METH_VARARGS, "segments._prefix_rows (see the module's comment)."},

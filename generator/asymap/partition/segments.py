@@ -121,6 +121,11 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
             for sp in sorted({m[3] for m in members}):
                 reach = one
                 for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+                    if _fast is not None:  # (the same in one pass: _fast.c)
+                        nxt = np.empty_like(one)
+                        _fast.next_slr(one, reach, nxt, len(one), nt_all, int(sp))
+                        reach = nxt
+                        continue
                     if sp:  # (one past it: that layer may split, and the relaxation drops it)
                         reach = np.minimum(reach + 1, len(one) - 1)
                     reach = np.take(flat, reach * nt_all + cols)
@@ -751,6 +756,12 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     n = big.shape[0]
     safe = np.where(total > 0, total, 1.0)
     arg = arg.copy()
+    if (_fast is not None and big.dtype == np.float64 and big.ndim == 3 and big.shape[2] == 4
+            and n > 0 and big.shape[1] > 0):  # (every step below in one call: _fast.c)
+        arg = np.ascontiguousarray(arg, np.int64)
+        ok = _fast.repair(np.ascontiguousarray(big), arg, np.ascontiguousarray(total, np.float64),
+                          np.ascontiguousarray(safe, np.float64), n, big.shape[1], steps)
+        return [int(a) for a in arg] if ok else None
     sel = big[np.arange(n), arg]  # the chosen rows
     cur = sel.sum(axis=0)
     # A switch's new total minus the budget is (cur - sel[i]) + over[i, o]; kept kind-major
@@ -759,27 +770,22 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     over = np.ascontiguousarray((big - total).transpose(2, 0, 1))
     div = safe[:, None, None]
     tl, sl = total.tolist(), safe.tolist()
-    fast = (_fast is not None and big.dtype == np.float64 and big.ndim == 3 and big.shape[2] == 4
-            and n > 0 and big.shape[1] > 0)
-    if fast:
-        safe = np.ascontiguousarray(safe, np.float64)
     for _ in range(steps):
         excess = [max(c - t, 0.0) / s for c, t, s in zip(cur.tolist(), tl, sl)]
         if not any(e > 0 for e in excess):
             return [int(a) for a in arg]
-        if fast:  # (the same operations in C: _fast.c)
-            at, least = _fast.least_violation(cur, sel, over, safe, n, over.shape[2])
-            i, o = divmod(at, over.shape[2])
-        else:
-            ex = (cur - sel).T[:, :, None] + over
-            np.maximum(ex, 0.0, out=ex)
-            ex /= div
-            viol = ex[0] + ex[1]
-            viol += ex[2]
-            viol += ex[3]
-            i, o = divmod(int(np.argmin(viol)), viol.shape[1])
-            least = viol[i, o]
-        if not least < sum(excess) - 1e-12:
+        ex = (cur - sel).T[:, :, None] + over
+        np.maximum(ex, 0.0, out=ex)
+        ex /= div
+        viol = ex[0] + ex[1]
+        viol += ex[2]
+        viol += ex[3]
+        i, o = divmod(int(np.argmin(viol)), viol.shape[1])
+        least = viol[i, o]
+        total_excess = 0.0  # (kind 0 to 3, left to right, as _fast.repair: not sum(), compensated on Python >= 3.12)
+        for e in excess:
+            total_excess += e
+        if not least < total_excess - 1e-12:
             return None
         cur = cur - sel[i] + big[i, o]
         sel[i] = big[i, o]
