@@ -208,7 +208,7 @@ def test_first_monotone_and_compose_compiled_equal_numpy(seed, monkeypatch):
 def test_step_column_minima_equal_numpy_argmin(seed):
     """Every column of one compiled transition against np.maximum(...).argmin() (the first
     minimum), on whole-number tables with many ties and infinities (the SSE2 two-pass search
-    and the scalar tail both)."""
+    and the scalar tail both), and its value (the least of f[1:L])."""
     rng = np.random.default_rng(seed)
     for _ in range(50):
         L = int(rng.integers(2, 60))
@@ -219,12 +219,13 @@ def test_step_column_minima_equal_numpy_argmin(seed):
         first, last = np.zeros(L + 1, np.int64), np.full(L + 1, L, np.int64)
         f, pj, par = np.empty(L + 1), np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)
         ub = float(rng.integers(1, 7))
-        ok = order._fast.step(fin, lk, ub, first, last, np.ascontiguousarray(tr), f, pj, par, 3, False)
+        got = order._fast.step(fin, lk, ub, first, last, np.ascontiguousarray(tr), f, pj, par, 3, False)
         a = np.maximum(fin, lk)
         low = a < ub
-        assert ok == bool(low.any())
-        if not ok:
+        assert (got is not None) == bool(low.any())
+        if got is None:
             continue
+        assert got == f[1:L].min()  # (the least of f[1:L]: order.search's per-state test)
         r0, r1 = int(low.argmax()), L - 1 - int(low[::-1].argmax())
         a = np.where(low, a, np.inf)[r0:r1]
         for c in range(L + 1):

@@ -9,7 +9,7 @@
  * values and the cuts chosen are identical (tests/partition/test_order_fast.py compares both on
  * random instances and on real plans).
  *
- * step(fin, lk, ub, first, last, tr, f, pj, parent, si, merge) -> bool
+ * step(fin, lk, ub, first, last, tr, f, pj, parent, si, merge) -> float | None
  *   fin   [L-1] double  the state's f[1:L] (the cuts a transition can take)
  *   lk    [L-1] double  the link's seconds at those cuts
  *   ub    double        values at or above it do not extend
@@ -18,7 +18,9 @@
  *   f, pj, parent [L+1]      the target state's arrays: written whole (merge = 0) or, where the
  *                            new value is smaller, updated in place (merge = 1)
  *   si    int                this state's index (the parent of the columns it sets)
- * Returns False (nothing written) when no cut is below ub (order.search skips the transition).
+ * Returns None (nothing written) when no cut is below ub (order.search skips the transition),
+ * else the least of f[1:L] after the write (inf if L < 2): order.search keeps it per state, so
+ * that "some cut is below ub" is one comparison, not a numpy reduction per state and level.
  *
  * pareto(points, order, keep): segments._pareto's scan. points [n, d] int64, order [n] int64 (the
  * rows by ascending sum, then lexicographically: segments._pareto's lexsort), keep [n] uint8
@@ -181,7 +183,7 @@ static PyObject *step(PyObject *self, PyObject *args)
             }
         }
         if (r0 < 0) {
-            ret = Py_False;
+            ret = Py_None;
             Py_INCREF(ret);
             goto done;
         }
@@ -233,8 +235,11 @@ static PyObject *step(PyObject *self, PyObject *args)
             }
         }
         free(a);
-        ret = Py_True;
-        Py_INCREF(ret);
+        double low = INFINITY;
+        for (c = 1; c < L; c++)
+            if (f[c] < low)
+                low = f[c];
+        ret = PyFloat_FromDouble(low);
     }
 done:
     PyBuffer_Release(&bfin);
