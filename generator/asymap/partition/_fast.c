@@ -77,6 +77,14 @@
  * one[min(reach[j, t] + plus, n1 - 1), t] (plus 0 or 1), numpy's np.take(one.ravel(), r * nt +
  * arange(nt)) in one pass, without the index arrays.
  *
+ * lagrange_run(scaled, big, p, best_p, arg, budget, total, safe, n, K, R, iters, find) ->
+ * (value, found): segments.lagrange_bound's loop for one SLR (or find = False) in one call:
+ * lagrange_step, the best g so far (best_p: p then), stop once it is above 1e-9; with find, each
+ * choice not met before is tried (the chosen rows of big [n, K, 4] summed per kind against
+ * budget [4] int64, then up to the third one repair's search from it); a fitting choice ends it
+ * (found 1: value is that step's g, p that step's multipliers, arg the choice); else
+ * lagrange_update. found 0: value is the best g, best_p its multipliers.
+ *
  * lagrange_update(p, sub, R, it): the multiplicative-weights update after it: p[r] *=
  * exp(min(max(sub[r], -4), 4) * (0.8 / sqrt(it + 1))) (the C library's exp, as Python's
  * math.exp), then p[r] /= p[0] + ... + p[R-1] (left to right).
@@ -575,6 +583,50 @@ static Py_ssize_t violation_scan(const double *cur, const double *sel, const dou
     return best_at;
 }
 
+/* repair's local search on big [n, K, 4] from arg (switched in place); sel [n, 4] and over
+ * [4, n, K] are scratch. 1: a choice within total, 0: none found, -1: an index out of range. */
+static int repair_core(const double *big, int64_t *arg, const double *total, const double *safe, Py_ssize_t n,
+                       Py_ssize_t K, Py_ssize_t steps, double *sel, double *over)
+{
+    double cur[4] = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t i, o, step;
+    int d;
+    for (i = 0; i < n; i++) {
+        if (arg[i] < 0 || arg[i] >= K)
+            return -1;
+        for (d = 0; d < 4; d++) {
+            sel[i * 4 + d] = big[(i * K + arg[i]) * 4 + d];
+            cur[d] = cur[d] + sel[i * 4 + d]; /* (whole numbers or inf: exact in any order) */
+        }
+        for (o = 0; o < K; o++)
+            for (d = 0; d < 4; d++)
+                over[(d * n + i) * K + o] = big[(i * K + o) * 4 + d] - total[d];
+    }
+    for (step = 0; step < steps; step++) {
+        double e, sum = 0.0, least;
+        int any = 0;
+        for (d = 0; d < 4; d++) {
+            double x = cur[d] - total[d];
+            e = (0.0 > x ? 0.0 : x) / safe[d]; /* (Python's max(x, 0.0)) */
+            any |= e > 0.0;
+            sum = sum + e;
+        }
+        if (!any)
+            return 1;
+        Py_ssize_t at = violation_scan(cur, sel, over, safe, n, K, &least);
+        if (!(least < sum - 1e-12))
+            return 0;
+        i = at / K;
+        o = at % K;
+        for (d = 0; d < 4; d++) {
+            cur[d] = (cur[d] - sel[i * 4 + d]) + big[(i * K + o) * 4 + d];
+            sel[i * 4 + d] = big[(i * K + o) * 4 + d];
+        }
+        arg[i] = o;
+    }
+    return 0;
+}
+
 static PyObject *repair(PyObject *self, PyObject *args)
 {
     Py_buffer bb, ba, bt, bf;
@@ -593,49 +645,11 @@ static PyObject *repair(PyObject *self, PyObject *args)
         goto done;
     }
     {
-        const double *big = bb.buf, *total = bt.buf, *safe = bf.buf;
-        int64_t *arg = ba.buf;
-        double cur[4] = {0.0, 0.0, 0.0, 0.0};
-        Py_ssize_t i, o, step;
-        int d, found = 0;
-        for (i = 0; i < n; i++) {
-            if (arg[i] < 0 || arg[i] >= K) {
-                PyErr_SetString(PyExc_IndexError, "_fast.repair: an option index out of range");
-                goto done;
-            }
-            for (d = 0; d < 4; d++) {
-                sel[i * 4 + d] = big[(i * K + arg[i]) * 4 + d];
-                cur[d] = cur[d] + sel[i * 4 + d]; /* (whole numbers or inf: exact in any order) */
-            }
-            for (o = 0; o < K; o++)
-                for (d = 0; d < 4; d++)
-                    over[(d * n + i) * K + o] = big[(i * K + o) * 4 + d] - total[d];
-        }
-        for (step = 0; step < steps; step++) {
-            double e, sum = 0.0, least;
-            int any = 0;
-            for (d = 0; d < 4; d++) {
-                double x = cur[d] - total[d];
-                e = (0.0 > x ? 0.0 : x) / safe[d]; /* (Python's max(x, 0.0)) */
-                any |= e > 0.0;
-                sum = sum + e;
-            }
-            if (!any) {
-                found = 1;
-                break;
-            }
-            Py_ssize_t at = violation_scan(cur, sel, over, safe, n, K, &least);
-            if (!(least < sum - 1e-12))
-                break;
-            i = at / K;
-            o = at % K;
-            for (d = 0; d < 4; d++) {
-                cur[d] = (cur[d] - sel[i * 4 + d]) + big[(i * K + o) * 4 + d];
-                sel[i * 4 + d] = big[(i * K + o) * 4 + d];
-            }
-            arg[i] = o;
-        }
-        ret = PyBool_FromLong(found);
+        int got = repair_core(bb.buf, ba.buf, bt.buf, bf.buf, n, K, steps, sel, over);
+        if (got < 0)
+            PyErr_SetString(PyExc_IndexError, "_fast.repair: an option index out of range");
+        else
+            ret = PyBool_FromLong(got);
     }
 done:
     free(sel);
@@ -645,6 +659,58 @@ done:
     PyBuffer_Release(&bt);
     PyBuffer_Release(&bf);
     return ret;
+}
+
+/* lagrange_step's arithmetic (see the module's comment): writes arg [n] and sub [R], returns g. */
+static double lstep(const double *sc, const double *p, int64_t *arg, double *sub, Py_ssize_t n, Py_ssize_t K,
+                    Py_ssize_t R)
+{
+    double g = 0.0;
+    Py_ssize_t i, k, r;
+    for (r = 0; r < R; r++)
+        sub[r] = 0.0;
+    for (i = 0; i < n; i++) {
+        const double *row = sc + i * K * R;
+        double best = 0.0;
+        Py_ssize_t at = 0;
+        for (k = 0; k < K; k++) {
+            double v = R ? row[k * R] * p[0] : 0.0;
+            for (r = 1; r < R; r++) {
+                double t = row[k * R + r] * p[r];
+                v = v + t;
+            }
+            if (k == 0 || v < best || (v != v && best == best)) {
+                best = v;
+                at = k;
+            }
+            if (best != best)
+                break; /* (the first NaN is numpy's argmin) */
+        }
+        arg[i] = at;
+        g = i ? g + best : best;
+        for (r = 0; r < R; r++)
+            sub[r] = i ? sub[r] + row[at * R + r] : row[at * R + r];
+    }
+    for (r = 0; r < R; r++)
+        sub[r] = sub[r] - 1.0;
+    return g - 1.0;
+}
+
+/* lagrange_update's arithmetic (see the module's comment), p in place. */
+static void lupdate(double *p, const double *sub, Py_ssize_t R, Py_ssize_t it)
+{
+    double tot = 0.0, step = 0.8 / sqrt((double)(it + 1));
+    Py_ssize_t r;
+    for (r = 0; r < R; r++) {
+        double x = sub[r];
+        if (x == x) /* (np.maximum / np.minimum keep a NaN) */
+            x = x < -4.0 ? -4.0 : (x > 4.0 ? 4.0 : x);
+        x = x * step;
+        p[r] = p[r] * exp(x);
+        tot = r ? tot + p[r] : p[r];
+    }
+    for (r = 0; r < R; r++)
+        p[r] = p[r] / tot;
 }
 
 static PyObject *lagrange_step(PyObject *self, PyObject *args)
@@ -657,39 +723,7 @@ static PyObject *lagrange_step(PyObject *self, PyObject *args)
     if (n < 1 || K < 1 || R < 0 || !check(&bs, n * K * R, 8, "scaled") || !check(&bp, R, 8, "p") ||
         !check(&ba, n, 8, "arg") || !check(&bu, R, 8, "sub"))
         goto done;
-    {
-        const double *sc = bs.buf, *p = bp.buf;
-        int64_t *arg = ba.buf;
-        double *sub = bu.buf, g = 0.0;
-        Py_ssize_t i, k, r;
-        for (r = 0; r < R; r++)
-            sub[r] = 0.0;
-        for (i = 0; i < n; i++) {
-            const double *row = sc + i * K * R;
-            double best = 0.0;
-            Py_ssize_t at = 0;
-            for (k = 0; k < K; k++) {
-                double v = R ? row[k * R] * p[0] : 0.0;
-                for (r = 1; r < R; r++) {
-                    double t = row[k * R + r] * p[r];
-                    v = v + t;
-                }
-                if (k == 0 || v < best || (v != v && best == best)) {
-                    best = v;
-                    at = k;
-                }
-                if (best != best)
-                    break; /* (the first NaN is numpy's argmin) */
-            }
-            arg[i] = at;
-            g = i ? g + best : best;
-            for (r = 0; r < R; r++)
-                sub[r] = i ? sub[r] + row[at * R + r] : row[at * R + r];
-        }
-        for (r = 0; r < R; r++)
-            sub[r] = sub[r] - 1.0;
-        ret = PyFloat_FromDouble(g - 1.0);
-    }
+    ret = PyFloat_FromDouble(lstep(bs.buf, bp.buf, ba.buf, bu.buf, n, K, R));
 done:
     PyBuffer_Release(&bs);
     PyBuffer_Release(&bp);
@@ -707,27 +741,111 @@ static PyObject *lagrange_update(PyObject *self, PyObject *args)
         return NULL;
     if (R < 0 || it < 0 || !check(&bp, R, 8, "p") || !check(&bu, R, 8, "sub"))
         goto done;
-    {
-        double *p = bp.buf, tot = 0.0;
-        const double *sub = bu.buf;
-        double step = 0.8 / sqrt((double)(it + 1));
-        Py_ssize_t r;
-        for (r = 0; r < R; r++) {
-            double x = sub[r];
-            if (x == x) /* (np.maximum / np.minimum keep a NaN) */
-                x = x < -4.0 ? -4.0 : (x > 4.0 ? 4.0 : x);
-            x = x * step;
-            p[r] = p[r] * exp(x);
-            tot = r ? tot + p[r] : p[r];
-        }
-        for (r = 0; r < R; r++)
-            p[r] = p[r] / tot;
-        Py_INCREF(Py_None);
-        ret = Py_None;
-    }
+    lupdate(bp.buf, bu.buf, R, it);
+    Py_INCREF(Py_None);
+    ret = Py_None;
 done:
     PyBuffer_Release(&bp);
     PyBuffer_Release(&bu);
+    return ret;
+}
+
+static PyObject *lagrange_run(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, bb, bp, bq, ba, bg, bt, bf;
+    Py_ssize_t n, K, R, iters;
+    int find;
+    PyObject *ret = NULL;
+    int64_t *tried = NULL, *rarg = NULL;
+    double *sub = NULL, *sel = NULL, *over = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*w*y*y*y*nnnnp", &bs, &bb, &bp, &bq, &ba, &bg, &bt, &bf, &n, &K, &R, &iters,
+                          &find))
+        return NULL;
+    if (n < 1 || K < 1 || R < 0 || iters < 0 || !check(&bs, n * K * R, 8, "scaled") ||
+        !check(&bb, n * K * 4, 8, "big") || !check(&bp, R, 8, "p") || !check(&bq, R, 8, "best_p") ||
+        !check(&ba, n, 8, "arg") || !check(&bg, 4, 8, "budget") || !check(&bt, 4, 8, "total") ||
+        !check(&bf, 4, 8, "safe"))
+        goto done;
+    tried = malloc(sizeof(int64_t) * n * (iters ? iters : 1));
+    rarg = malloc(sizeof(int64_t) * n);
+    sub = malloc(sizeof(double) * (R ? R : 1));
+    sel = malloc(sizeof(double) * n * 4);
+    over = malloc(sizeof(double) * 4 * n * K);
+    if (!tried || !rarg || !sub || !sel || !over) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const double *sc = bs.buf, *big = bb.buf, *total = bt.buf, *safe = bf.buf;
+        const int64_t *budget = bg.buf;
+        double *p = bp.buf, *best_p = bq.buf, best = -INFINITY, value = 0.0;
+        int64_t *arg = ba.buf;
+        Py_ssize_t it, i, ntried = 0, r;
+        int found = 0, d;
+        for (r = 0; r < R; r++)
+            best_p[r] = p[r];
+        for (it = 0; it < iters; it++) {
+            double g = lstep(sc, p, arg, sub, n, K, R);
+            if (g > best) {
+                best = g;
+                for (r = 0; r < R; r++)
+                    best_p[r] = p[r];
+            }
+            if (best > 1e-9)
+                break;
+            if (find) {
+                Py_ssize_t t;
+                for (t = 0; t < ntried; t++)
+                    if (!memcmp(tried + t * n, arg, sizeof(int64_t) * n))
+                        break;
+                if (t == ntried) { /* a choice not tried yet */
+                    memcpy(tried + ntried * n, arg, sizeof(int64_t) * n);
+                    ntried++;
+                    int fit = 1;
+                    for (d = 0; d < 4; d++) {
+                        double sum = 0.0;
+                        for (i = 0; i < n; i++)
+                            sum = sum + big[(i * K + arg[i]) * 4 + d]; /* (whole numbers: exact) */
+                        if (!(sum <= (double)budget[d]))
+                            fit = 0;
+                    }
+                    if (!fit && ntried <= 3) {
+                        memcpy(rarg, arg, sizeof(int64_t) * n);
+                        int got = repair_core(big, rarg, total, safe, n, K, 64, sel, over);
+                        if (got < 0) {
+                            PyErr_SetString(PyExc_IndexError, "_fast.lagrange_run: an option index out of range");
+                            goto done;
+                        }
+                        if (got) {
+                            memcpy(arg, rarg, sizeof(int64_t) * n);
+                            fit = 1;
+                        }
+                    }
+                    if (fit) {
+                        found = 1;
+                        value = g;
+                        break;
+                    }
+                }
+            }
+            lupdate(p, sub, R, it);
+        }
+        ret = Py_BuildValue("di", found ? value : best, found);
+    }
+done:
+    free(tried);
+    free(rarg);
+    free(sub);
+    free(sel);
+    free(over);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bq);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bg);
+    PyBuffer_Release(&bt);
+    PyBuffer_Release(&bf);
     return ret;
 }
 
@@ -768,6 +886,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"lagrange_run", lagrange_run, METH_VARARGS, "segments.lagrange_bound's whole loop (see the module's comment)."},
     {"repair", repair, METH_VARARGS, "segments._repair's whole local search (see the module's comment)."},
     {"next_slr", next_slr, METH_VARARGS, "One step of segments.min_feasible_Ts' SLR composition (see the module's comment)."},
     {"lagrange_step", lagrange_step, METH_VARARGS, "One multiplier step of segments.lagrange_bound (see the module's comment)."},

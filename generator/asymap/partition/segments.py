@@ -681,7 +681,18 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     tried: set = set()
     ar = np.arange(n)
     fast = _fast is not None and n > 0 and k > 0
-    if fast:  # (one step and one update per call: _fast.c, the same doubles as _lagrange_step)
+    if fast and (not find or slrs == 1) and big.shape[2] == 4:
+        # (the whole loop below in one call, the same doubles: _fast.c's lagrange_run)
+        arg, best_p = np.empty(n, np.int64), np.empty(r_)
+        v, found = _fast.lagrange_run(np.ascontiguousarray(scaled), np.ascontiguousarray(big), p, best_p, arg,
+                                      np.ascontiguousarray(budget), total, np.where(total > 0, total, 1.0),
+                                      n, k, r_, iters, find)
+        if found:
+            w = np.zeros(4)
+            w[act] = p / total[act]
+            return v, w, arg.tolist()
+        best, iters = v, 0  # (the loop below is done)
+    elif fast:  # (one step and one update per call: _fast.c, the same doubles as _lagrange_step)
         scaled = np.ascontiguousarray(scaled)
         arg, sub = np.empty(n, np.int64), np.empty(r_)
     for it in range(iters):
