@@ -358,3 +358,18 @@ def test_min_feasible_ts_compiled_equals_numpy_on_several_slrs(board, monkeypatc
     assert spec.slrs > 1
     for a, b in zip(fast, slow):
         assert a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_band_compiled_equals_numpy(seed, monkeypatch):
+    """order._band: per row the first and last finite entry within the threshold (none: L + 1, -1)."""
+    rng = np.random.default_rng(seed)
+    L = int(rng.integers(1, 40))
+    s = np.round(rng.uniform(0, 5, (L + 1, L + 1)), 0)
+    s[rng.random(s.shape) < 0.3] = np.inf
+    for thr in (0.0, 2.0, 4.5, np.inf):
+        fast = order._band(s, thr, {}, L)
+        with monkeypatch.context() as m:
+            m.setattr(order, "_fast", None)
+            slow = order._band(s, thr, {}, L)
+        assert [a.tolist() for a in fast] == [a.tolist() for a in slow]

@@ -72,6 +72,10 @@
  * with -ffp-contract=off: no fused multiply-add), so segments._lagrange_step's numpy ops in the
  * same order give the same doubles.
  *
+ * band(s, thr, first, last, W): order._band. s [W, W] double, first, last [W] int64 (written): per
+ * row j the first and the last k with s[j, k] <= thr and s[j, k] < inf; (W, -1) where none (a
+ * NaN is neither, as in numpy's comparisons).
+ *
  * next_slr(one, reach, out, n1, nt, plus): one step of segments.min_feasible_Ts' SLR composition.
  * one, reach, out [n1, nt] int64 (out written; it may be reach itself): out[j, t] =
  * one[min(reach[j, t] + plus, n1 - 1), t] (plus 0 or 1), numpy's np.take(one.ravel(), r * nt +
@@ -849,6 +853,47 @@ done:
     return ret;
 }
 
+static PyObject *band(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, bf, bl;
+    double thr;
+    Py_ssize_t W;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*dw*w*n", &bs, &thr, &bf, &bl, &W))
+        return NULL;
+    if (W < 1 || !check(&bs, W * W, 8, "s") || !check(&bf, W, 8, "first") || !check(&bl, W, 8, "last"))
+        goto done;
+    {
+        const double *sv = bs.buf;
+        int64_t *first = bf.buf, *last = bl.buf;
+        Py_ssize_t j, k;
+        for (j = 0; j < W; j++) {
+            const double *row = sv + j * W;
+            first[j] = W;
+            last[j] = -1;
+            for (k = 0; k < W; k++)
+                if (row[k] <= thr && row[k] < INFINITY) {
+                    first[j] = k;
+                    break;
+                }
+            if (k == W)
+                continue;
+            for (k = W - 1; k >= first[j]; k--)
+                if (row[k] <= thr && row[k] < INFINITY) {
+                    last[j] = k;
+                    break;
+                }
+        }
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
+done:
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bf);
+    PyBuffer_Release(&bl);
+    return ret;
+}
+
 static PyObject *next_slr(PyObject *self, PyObject *args)
 {
     Py_buffer bo, br, bx;
@@ -886,6 +931,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"band", band, METH_VARARGS, "order._band (see the module's comment)."},
     {"lagrange_run", lagrange_run, METH_VARARGS, "segments.lagrange_bound's whole loop (see the module's comment)."},
     {"repair", repair, METH_VARARGS, "segments._repair's whole local search (see the module's comment)."},
     {"next_slr", next_slr, METH_VARARGS, "One step of segments.min_feasible_Ts' SLR composition (see the module's comment)."},

@@ -216,6 +216,10 @@ def _band(s: np.ndarray, thr: float, bands: dict, L: int) -> tuple[np.ndarray, n
     above thr (max(a, s) >= s), which ``search`` uses nowhere but in the last column."""
     key = (id(s), thr)
     got = bands.get(key)
+    if got is None and _fast is not None and s.ndim == 2 and s.shape[0] == s.shape[1] == L + 1:
+        first, last = np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)  # (the same in one pass: _fast.c)
+        _fast.band(np.ascontiguousarray(s, dtype=np.float64), float(thr), first, last, L + 1)
+        got = bands[key] = (first, last)
     if got is None:
         ok = (s <= thr) & (s < np.inf)
         has = ok.any(axis=1)
