@@ -421,7 +421,7 @@ SETTLE_WORK = 50_000
 
 def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
     """Raw options of layer i on board type t (at its w-th port width) in weight mode md: (cycles,
-    resources, [(option, MAC kind)]) for every option in every MAC kind the menus offer
+    resources, (option indices, MAC kinds)) for every option in every MAC kind the menus offer
     (costmodel.mac_rows)."""
     spec = pb.types[t].spec
     tw = _width(pb, t, w)
@@ -429,7 +429,7 @@ def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
     m = md if info.streams else ONCHIP
     cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
     rows, kinds, res = option_rows(info, spec, m, pb.rows.get(tw.lanes) if pb.rows is not None else None)
-    return cyc[rows], res, list(zip(rows.tolist(), kinds.tolist()))
+    return cyc[rows], res, (rows, kinds)
 
 
 def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
@@ -451,9 +451,11 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
         def make(i):
             key = id(tt.menus[md][i])
             if key not in same:
-                cyc, res, mp = _layer_options(pb, t, md, i, w)
+                cyc, res, (rows, kinds) = _layer_options(pb, t, md, i, w)
                 keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
-                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
+                # [(option, MAC kind)] of the options kept (zipped for those only: a layer has thousands)
+                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep),
+                             list(zip(rows[keep].tolist(), kinds[keep].tolist())))
             maps[i] = same[key][1]
             return same[key][0]
 
