@@ -474,3 +474,19 @@ def test_map_two_without_a_process_to_spare(forking, monkeypatch):
     assert map_two(_square, range(5)) == [0, 1, 4, 9, 16]
     if before is not None:
         assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_stream_seconds_from_prefix_sums_equals_the_array_sum():
+    """planner._stream_seconds (prefix sums of whole numbers) gives streamed_bytes(...).sum()'s
+    number on every segment and board type."""
+    from asymap.cluster.load import load_cluster
+    from asymap.partition import planner
+
+    pb = planner.build_problem(_graph("resnet18", 32, 0.5), load_cluster("example16"))
+    L = len(pb.infos)
+    assert any(i.streams for i in pb.infos)
+    for t in range(len(pb.types)):
+        for j in range(L + 1):
+            for k in range(j, L + 1):
+                want = float(cm.streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
+                assert planner._stream_seconds(pb, t, j, k) == want

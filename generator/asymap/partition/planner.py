@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,8 @@ class Problem:
     reuse: list | None = None
     lane_split: bool = False  # lane-split engines may cross SLR boundaries (docs/cost-model.md)
     split: bool = False  # the tables and knapsacks are in lane-split mode (``_enable_split``)
+    # (infos, prefix sums of their streamed weight bytes): _stream_seconds, built on first use
+    streamed: tuple | None = None
 
 
 def _cut_bytes(graph: Graph) -> np.ndarray:
@@ -433,8 +436,14 @@ def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
 
 
 def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
-    """Seconds per image of streaming the weights of layers j..k-1 (offchip mode)."""
-    return float(streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
+    """Seconds per image of streaming the weights of layers j..k-1 (offchip mode): the bytes from
+    prefix sums of whole numbers (far below 2**53, so the float sum streamed_bytes(...).sum()
+    would be the same number), not a new array per call (a settle asks thousands of times)."""
+    got = pb.streamed
+    if got is None or got[0] is not pb.infos:
+        got = pb.streamed = (pb.infos, [0, *itertools.accumulate(int(b) for b in streamed_bytes(pb.infos))])
+    pre = got[1]
+    return float(pre[k] - pre[j]) / (pb.types[t].spec.mem_gbps * 1e9) if k > j else 0.0
 
 
 def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
