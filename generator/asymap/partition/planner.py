@@ -424,22 +424,36 @@ SETTLE_WORK = 50_000
 
 def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
     """Raw options of layer i on board type t (at its w-th port width) in weight mode md: (cycles,
-    resources, (option indices, MAC kinds)) for every option in every MAC kind the menus offer
-    (costmodel.mac_rows)."""
+    resources, [(option, MAC kind)]) for every option in every MAC kind the menus offer
+    (costmodel.mac_rows); the pairs as a sequence that makes each one when asked (_Pairs)."""
     spec = pb.types[t].spec
     tw = _width(pb, t, w)
     info = (tw.infos or pb.infos)[i]
     m = md if info.streams else ONCHIP
     cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
     rows, kinds, res = option_rows(info, spec, m, pb.rows.get(tw.lanes) if pb.rows is not None else None)
-    return cyc[rows], res, (rows, kinds)
+    return cyc[rows], res, _Pairs(rows, kinds)
+
+
+class _Pairs:
+    """``list(zip(rows.tolist(), kinds.tolist()))`` made one pair at a time, when indexed: the
+    knapsack keeps the few options the dominance filter leaves of a layer's thousands."""
+
+    def __init__(self, rows: np.ndarray, kinds: np.ndarray):
+        self.rows, self.kinds = rows, kinds
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, q) -> tuple[int, int]:
+        return int(self.rows[q]), int(self.kinds[q])
 
 
 def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
     """Seconds per image of streaming the weights of layers j..k-1 (offchip mode): the bytes from
     prefix sums of whole numbers (far below 2**53, so the float sum streamed_bytes(...).sum()
     would be the same number), not a new array per call (a settle asks thousands of times)."""
-    got = pb.streamed
+    got = getattr(pb, "streamed", None)  # (a stand-in problem may not have the field)
     if got is None or got[0] is not pb.infos:
         got = pb.streamed = (pb.infos, [0, *itertools.accumulate(int(b) for b in streamed_bytes(pb.infos))])
     pre = got[1]
@@ -460,11 +474,9 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
         def make(i):
             key = id(tt.menus[md][i])
             if key not in same:
-                cyc, res, (rows, kinds) = _layer_options(pb, t, md, i, w)
+                cyc, res, mp = _layer_options(pb, t, md, i, w)
                 keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
-                # [(option, MAC kind)] of the options kept (zipped for those only: a layer has thousands)
-                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep),
-                             list(zip(rows[keep].tolist(), kinds[keep].tolist())))
+                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
             maps[i] = same[key][1]
             return same[key][0]
 
