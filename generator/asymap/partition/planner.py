@@ -436,8 +436,8 @@ def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
 
 
 class _Pairs:
-    """``list(zip(rows.tolist(), kinds.tolist()))`` made one pair at a time, when indexed: the
-    knapsack keeps the few options the dominance filter leaves of a layer's thousands."""
+    """``list(zip(rows.tolist(), kinds.tolist()))`` made only where indexed (``_pairs_at``): the
+    knapsack keeps the options the dominance filter leaves of a layer's thousands."""
 
     def __init__(self, rows: np.ndarray, kinds: np.ndarray):
         self.rows, self.kinds = rows, kinds
@@ -447,6 +447,13 @@ class _Pairs:
 
     def __getitem__(self, q) -> tuple[int, int]:
         return int(self.rows[q]), int(self.kinds[q])
+
+
+def _pairs_at(pairs, keep) -> list[tuple[int, int]]:
+    """``[pairs[q] for q in keep]``, for _Pairs in two array takes (a layer keeps hundreds)."""
+    if isinstance(pairs, _Pairs):
+        return list(zip(pairs.rows[keep].tolist(), pairs.kinds[keep].tolist()))
+    return [pairs[q] for q in keep]
 
 
 def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
@@ -476,7 +483,7 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
             if key not in same:
                 cyc, res, mp = _layer_options(pb, t, md, i, w)
                 keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
-                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
+                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), _pairs_at(mp, keep))
             maps[i] = same[key][1]
             return same[key][0]
 
