@@ -31,7 +31,8 @@
  * dominated_at(cyc, res, out): segments._Knapsack._dominated_at. cyc [n] int64, res [n, d] int64,
  * out [n] double (written): per option b, the fewest cycles of an option a != b with res[a] <=
  * res[b] in every kind and (res[b] not <= res[a], or a < b: of equal rows the first dominates);
- * inf if none.
+ * inf if none. The options are scanned by ascending cycles (ties by index), so the first
+ * dominator met is the answer and the scan stops there.
  *
  * reach_packed(pref, nt, top, guard, out): segments._reach_packed's two pointers. pref [n+2, nt]
  * uint64 (packed prefix sums, the last row a sentinel), out [n+1, nt] int64 (written): out[j, t]
@@ -316,25 +317,51 @@ done:
     return ret;
 }
 
+struct by_cycles {
+    int64_t cyc;
+    Py_ssize_t at;
+};
+
+static int cmp_by_cycles(const void *x, const void *y)
+{
+    const struct by_cycles *p = x, *q = y;
+    if (p->cyc != q->cyc)
+        return p->cyc < q->cyc ? -1 : 1;
+    return p->at < q->at ? -1 : (p->at > q->at);
+}
+
 static PyObject *dominated_at(PyObject *self, PyObject *args)
 {
     Py_buffer bc, br, bo;
     Py_ssize_t d;
     PyObject *ret = NULL;
+    struct by_cycles *order = NULL;
     if (!PyArg_ParseTuple(args, "y*y*w*n", &bc, &br, &bo, &d))
         return NULL;
     Py_ssize_t n = bc.len / 8;
     if (d < 1 || !check(&bc, n, 8, "cyc") || !check(&br, n * d, 8, "res") || !check(&bo, n, 8, "out"))
         goto done;
+    order = malloc(sizeof(struct by_cycles) * (n ? n : 1));
+    if (!order) {
+        PyErr_NoMemory();
+        goto done;
+    }
     {
         const int64_t *cyc = bc.buf, *res = br.buf;
         double *out = bo.buf;
-        Py_ssize_t a, b, c;
+        Py_ssize_t a, b, c, i;
+        /* the options by ascending cycles: the first dominator met is one with the fewest */
+        for (i = 0; i < n; i++) {
+            order[i].cyc = cyc[i];
+            order[i].at = i;
+        }
+        qsort(order, (size_t)n, sizeof(struct by_cycles), cmp_by_cycles);
         for (b = 0; b < n; b++) {
             const int64_t *rb = res + b * d;
             double best = INFINITY;
-            for (a = 0; a < n; a++) {
-                if (a == b || (double)cyc[a] >= best)
+            for (i = 0; i < n; i++) {
+                a = order[i].at;
+                if (a == b)
                     continue;
                 const int64_t *ra = res + a * d;
                 for (c = 0; c < d && ra[c] <= rb[c]; c++)
@@ -348,6 +375,7 @@ static PyObject *dominated_at(PyObject *self, PyObject *args)
                         continue;
                 }
                 best = (double)cyc[a];
+                break;
             }
             out[b] = best;
         }
@@ -355,6 +383,7 @@ static PyObject *dominated_at(PyObject *self, PyObject *args)
         Py_INCREF(ret);
     }
 done:
+    free(order);
     PyBuffer_Release(&bc);
     PyBuffer_Release(&br);
     PyBuffer_Release(&bo);
