@@ -1,6 +1,7 @@
 """The compiled inner loops (partition/_fast.c, built by setup.py) against their numpy paths: the
-outer search's transition (order.search) and the Pareto scan (segments._pareto) give identical
-results on random instances, and ``asymap plan`` writes the same plan.json either way.
+outer search's transition (order.search), the Pareto scan (segments._pareto), the Lagrangian bound's
+steps (segments.lagrange_bound) and the others give identical results on random instances, and
+``asymap plan`` writes the same plan.json either way.
 
 The module is optional (an install without a C compiler runs the numpy paths), but wherever the
 tests run a compiler is present (scripts/test installs g++ before the project), so its absence
@@ -207,7 +208,7 @@ def test_first_monotone_and_compose_compiled_equal_numpy(seed, monkeypatch):
 def test_step_column_minima_equal_numpy_argmin(seed):
     """Every column of one compiled transition against np.maximum(...).argmin() (the first
     minimum), on whole-number tables with many ties and infinities (the SSE2 two-pass search
-    and the scalar tail both)."""
+    and the scalar tail both), and its value (the least of f[1:L])."""
     rng = np.random.default_rng(seed)
     for _ in range(50):
         L = int(rng.integers(2, 60))
@@ -218,12 +219,13 @@ def test_step_column_minima_equal_numpy_argmin(seed):
         first, last = np.zeros(L + 1, np.int64), np.full(L + 1, L, np.int64)
         f, pj, par = np.empty(L + 1), np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)
         ub = float(rng.integers(1, 7))
-        ok = order._fast.step(fin, lk, ub, first, last, np.ascontiguousarray(tr), f, pj, par, 3, False)
+        got = order._fast.step(fin, lk, ub, first, last, np.ascontiguousarray(tr), f, pj, par, 3, False)
         a = np.maximum(fin, lk)
         low = a < ub
-        assert ok == bool(low.any())
-        if not ok:
+        assert (got is not None) == bool(low.any())
+        if got is None:
             continue
+        assert got == f[1:L].min()  # (the least of f[1:L]: order.search's per-state test)
         r0, r1 = int(low.argmax()), L - 1 - int(low[::-1].argmax())
         a = np.where(low, a, np.inf)[r0:r1]
         for c in range(L + 1):
@@ -258,3 +260,116 @@ def test_repair_cases_mostly_reach_a_witness():
     """(the cases above exercise the switches: most end at a witness, not a give-up)"""
     got = [segments._repair(*_repair_case(seed)) for seed in range(60)]
     assert sum(g is not None for g in got) >= 30
+
+
+def _lagrange_case(seed: int):
+    """Scaled options [n, K, R] (R = 0..4 kinds), some infinite padding rows, ties, and multipliers."""
+    rng = np.random.default_rng(seed)
+    n, K, R = int(rng.integers(1, 25)), int(rng.integers(1, 20)), int(rng.integers(0, 5))
+    scaled = rng.uniform(0.0, 1.0, (n, K, R))
+    if seed % 3 == 0:  # whole numbers / budgets: equal weighted sums, ties in every argmin
+        scaled = rng.integers(0, 4, (n, K, R)) / rng.integers(5, 40, R)
+    scaled[:, 1:][rng.random((n, K - 1)) < 0.2] = np.inf
+    p = rng.dirichlet(np.ones(R)) if R else np.zeros(0)
+    return scaled, p
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_lagrange_step_and_update_compiled_equal_numpy(seed):
+    """segments.lagrange_bound's multiplier step (weighted sums left to right, first minima, g and
+    the subgradient) and update (C library exp, normalized left to right): the same doubles."""
+    scaled, p = _lagrange_case(seed)
+    n, K, R = scaled.shape
+    g, arg, sub = segments._lagrange_step(scaled, p)
+    arg2, sub2 = np.empty(n, np.int64), np.empty(R)
+    g2 = segments._fast.lagrange_step(np.ascontiguousarray(scaled), p, arg2, sub2, n, K, R)
+    assert (g, arg.tolist(), sub.tolist()) == (g2, arg2.tolist(), sub2.tolist())
+    for it in (0, 1, 7, 29):
+        p2 = p.copy()
+        segments._fast.lagrange_update(p2, sub, R, it)
+        assert segments._lagrange_update(p, sub, it).tolist() == p2.tolist()
+
+
+def _knapsack_case(seed: int):
+    """Whole-number option rows of n layers (ragged menus) and a budget near what they need."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    menus = [rng.integers(0, 50, (int(rng.integers(1, 9)), 4)).astype(np.int64) for _ in range(n)]
+    need = np.sum([m.min(axis=0) for m in menus], axis=0)
+    budget = (need * rng.uniform(1.0, 3.0, 4)).astype(np.int64) + 1
+    if seed % 5 == 0:
+        budget[int(rng.integers(0, 4))] = 0  # a kind left out
+    return menus, budget
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_lagrange_bound_compiled_equals_numpy(seed, monkeypatch):
+    """The whole bound (value, multipliers, witness) with and without the compiled steps, on one
+    and on several SLRs, with and without looking for a witness."""
+    menus, budget = _knapsack_case(seed)
+    for slrs, find in ((1, True), (1, False), (2, True), (3, False)):
+        fast = segments.lagrange_bound(menus, budget, slrs, find=find)
+        with monkeypatch.context() as m:
+            m.setattr(segments, "_fast", None)
+            slow = segments.lagrange_bound(menus, budget, slrs, find=find)
+        assert (fast[0], fast[1].tolist(), fast[2]) == (slow[0], slow[1].tolist(), slow[2])
+
+
+def test_lagrange_cases_prove_and_find_both():
+    """(the cases above exercise both ends: some bounds prove that nothing fits, some find a witness)"""
+    got = [segments.lagrange_bound(*_knapsack_case(seed), 1) for seed in range(80)]
+    assert sum(g > 1e-9 for g, _, _ in got) >= 20 and sum(w is not None for _, _, w in got) >= 20
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_next_slr_compiled_equals_numpy(seed):
+    """min_feasible_Ts' SLR composition step: one[min(reach + plus, n1 - 1), t] per (j, t), as
+    the numpy path's take of the flat table."""
+    rng = np.random.default_rng(seed)
+    n1, nt = int(rng.integers(1, 40)), int(rng.integers(0, 50))
+    one = np.maximum(np.sort(rng.integers(0, n1, (n1, nt)), axis=0), np.arange(n1)[:, None])
+    reach = one if seed % 2 else np.maximum(np.sort(rng.integers(0, n1, (n1, nt)), axis=0), np.arange(n1)[:, None])
+    for plus in (0, 1):
+        want = np.take(one.ravel(), np.minimum(reach + plus, n1 - 1) * nt + np.arange(nt))
+        got = np.empty_like(one)
+        segments._fast.next_slr(one, np.ascontiguousarray(reach), got, n1, nt, plus)
+        assert got.tolist() == want.reshape(n1, nt).tolist()
+
+
+@pytest.mark.parametrize("board", ["u250", "u280", "vcu118"])
+def test_min_feasible_ts_compiled_equals_numpy_on_several_slrs(board, monkeypatch):
+    """The segment tables of a multi-SLR board (each extra SLR composed by next_slr), with and
+    without the compiled module, lane-split relaxation included."""
+    from asymap.cluster.boards import all_board_specs
+    from asymap.frontend.onnx_import import graph_from_model
+    from asymap.frontend.zoo import build_zoo_model
+    from asymap.partition import costmodel as cm
+
+    spec = next(s for s in all_board_specs() if board in s.name.lower())
+    infos = cm.layer_infos(graph_from_model(build_zoo_model("resnet18", 32, 0.5), weights=False))
+    menus = cm.board_menus(infos, spec, cm.ONCHIP)
+    budget = cm.budget(spec, 0.8) // max(1, spec.slrs)
+    ts = np.unique(np.concatenate([m.cycles for m in menus] + [m.lo_cycles for m in menus]))
+    calls = [(menus, ts, False), (menus, ts, True, True)]
+    fast = segments.min_feasible_Ts(calls, budget, spec.slrs)
+    with monkeypatch.context() as m:
+        m.setattr(segments, "_fast", None)
+        slow = segments.min_feasible_Ts(calls, budget, spec.slrs)
+    assert spec.slrs > 1
+    for a, b in zip(fast, slow):
+        assert a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_band_compiled_equals_numpy(seed, monkeypatch):
+    """order._band: per row the first and last finite entry within the threshold (none: L + 1, -1)."""
+    rng = np.random.default_rng(seed)
+    L = int(rng.integers(1, 40))
+    s = np.round(rng.uniform(0, 5, (L + 1, L + 1)), 0)
+    s[rng.random(s.shape) < 0.3] = np.inf
+    for thr in (0.0, 2.0, 4.5, np.inf):
+        fast = order._band(s, thr, {}, L)
+        with monkeypatch.context() as m:
+            m.setattr(order, "_fast", None)
+            slow = order._band(s, thr, {}, L)
+        assert [a.tolist() for a in fast] == [a.tolist() for a in slow]

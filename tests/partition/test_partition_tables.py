@@ -11,7 +11,8 @@
   menus and on the real menus of a model on every board type.
 - ``segments.segment_tables`` over several menu pairs equals ``segment_table`` of each.
 - ``util.forked.map_two`` equals the plain map, redoes a failed child's share, and passes on the
-  parent's errors.
+  parent's errors; the child's numpy results come back through the shared mapping (views of it,
+  writable, equal), in band when it is full or missing.
 """
 
 from __future__ import annotations
@@ -279,6 +280,56 @@ def test_map_two_shares_one_queue_between_the_processes(forking, tmp_path):
         assert mine == sorted(int(f.name[len(me):]) for f in tmp_path.glob(f"{me}?"))  # computed there, once
 
 
+def _arrays_after_the_child_starts(tmp_path):
+    """A map_two function whose items are numpy results, the parent's first item waiting until
+    the child has taken one (so the child computes some of them)."""
+    parent = os.getpid()
+
+    def fn(x):
+        if os.getpid() != parent:
+            (tmp_path / "child").touch()
+        waited = 0.0
+        while os.getpid() == parent and x == 0 and not (tmp_path / "child").exists() and waited < 20:
+            time.sleep(0.01)
+            waited += 0.01
+        return os.getpid() != parent, {"t": np.arange(1000 * (x + 1), dtype=np.float64) * x,
+                                       "i": np.full((3, 5), x, np.int64), "n": x}
+
+    return fn
+
+
+def _base_is_mapping(a) -> bool:
+    import mmap
+
+    while a is not None:
+        if isinstance(a, mmap.mmap):
+            return True
+        a = a.obj if isinstance(a, memoryview) else getattr(a, "base", None)
+    return False
+
+
+@pytest.mark.parametrize("area", ["shared", "full", "none"])
+def test_map_two_returns_the_child_arrays_through_shared_memory(forking, monkeypatch, tmp_path, area):
+    import asymap.util.forked as forked
+
+    if area == "full":
+        monkeypatch.setattr(forked, "SHARED_BYTES", 4096)  # only the smallest arrays fit
+    if area == "none":
+        monkeypatch.setattr(forked, "_shared_area", lambda: None)
+    got = map_two(_arrays_after_the_child_starts(tmp_path), range(6))
+    assert any(child for child, _ in got)
+    for x, (child, r) in enumerate(got):
+        assert r["n"] == x
+        np.testing.assert_array_equal(r["t"], np.arange(1000 * (x + 1), dtype=np.float64) * x)
+        np.testing.assert_array_equal(r["i"], np.full((3, 5), x, np.int64))
+        assert r["t"].dtype == np.float64 and r["i"].dtype == np.int64 and r["i"].shape == (3, 5)
+        if child:
+            assert _base_is_mapping(r["t"]) == (area == "shared")
+            assert _base_is_mapping(r["i"]) == (area != "none")  # (120 bytes fit even the small area)
+            r["t"][:1] = -1.0  # writable, like the parent's own
+            assert r["t"][0] == -1.0
+
+
 def test_map_two_redoes_a_failed_child_share(forking):
     parent = os.getpid()
 
@@ -423,3 +474,19 @@ def test_map_two_without_a_process_to_spare(forking, monkeypatch):
     assert map_two(_square, range(5)) == [0, 1, 4, 9, 16]
     if before is not None:
         assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_stream_seconds_from_prefix_sums_equals_the_array_sum():
+    """planner._stream_seconds (prefix sums of whole numbers) gives streamed_bytes(...).sum()'s
+    number on every segment and board type."""
+    from asymap.cluster.load import load_cluster
+    from asymap.partition import planner
+
+    pb = planner.build_problem(_graph("resnet18", 32, 0.5), load_cluster("example16"))
+    L = len(pb.infos)
+    assert any(i.streams for i in pb.infos)
+    for t in range(len(pb.types)):
+        for j in range(L + 1):
+            for k in range(j, L + 1):
+                want = float(cm.streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
+                assert planner._stream_seconds(pb, t, j, k) == want

@@ -9,7 +9,7 @@
  * values and the cuts chosen are identical (tests/partition/test_order_fast.py compares both on
  * random instances and on real plans).
  *
- * step(fin, lk, ub, first, last, tr, f, pj, parent, si, merge) -> bool
+ * step(fin, lk, ub, first, last, tr, f, pj, parent, si, merge) -> float | None
  *   fin   [L-1] double  the state's f[1:L] (the cuts a transition can take)
  *   lk    [L-1] double  the link's seconds at those cuts
  *   ub    double        values at or above it do not extend
@@ -18,7 +18,9 @@
  *   f, pj, parent [L+1]      the target state's arrays: written whole (merge = 0) or, where the
  *                            new value is smaller, updated in place (merge = 1)
  *   si    int                this state's index (the parent of the columns it sets)
- * Returns False (nothing written) when no cut is below ub (order.search skips the transition).
+ * Returns None (nothing written) when no cut is below ub (order.search skips the transition),
+ * else the least of f[1:L] after the write (inf if L < 2): order.search keeps it per state, so
+ * that "some cut is below ub" is one comparison, not a numpy reduction per state and level.
  *
  * pareto(points, order, keep): segments._pareto's scan. points [n, d] int64, order [n] int64 (the
  * rows by ascending sum, then lexicographically: segments._pareto's lexsort), keep [n] uint8
@@ -29,7 +31,8 @@
  * dominated_at(cyc, res, out): segments._Knapsack._dominated_at. cyc [n] int64, res [n, d] int64,
  * out [n] double (written): per option b, the fewest cycles of an option a != b with res[a] <=
  * res[b] in every kind and (res[b] not <= res[a], or a < b: of equal rows the first dominates);
- * inf if none.
+ * inf if none. The options are scanned by ascending cycles (ties by index), so the first
+ * dominator met is the answer and the scan stops there.
  *
  * reach_packed(pref, nt, top, guard, out): segments._reach_packed's two pointers. pref [n+2, nt]
  * uint64 (packed prefix sums, the last row a sentinel), out [n+1, nt] int64 (written): out[j, t]
@@ -50,10 +53,46 @@
  * min(fs[j, lo], f1[lo - 1, k] if lo > j) with lo the smallest m in [j, k] with fs[j, m] >=
  * f1[m, k], by the same fixed ``iters`` halvings.
  *
- * least_violation(cur, sel, over, safe, n, K) -> (index, value): one step of segments._repair.
- * cur [4], sel [n, 4], over [4, n, K] (kind-major), safe [4] doubles: the first (i * K + o)
- * minimizing ((e0 + e1) + e2) + e3 with e_d = max((cur[d] - sel[i, d]) + over[d, i, o], 0) /
- * safe[d], numpy's order of the same operations.
+ * least_violation (inside repair): one step's scan of segments._repair. cur [4] (the chosen
+ * rows' sum), sel [n, 4] (the chosen rows), over [4, n, K] (big - total, kind-major), safe [4]
+ * doubles: the first (i * K + o) minimizing ((e0 + e1) + e2) + e3 with e_d = max((cur[d] -
+ * sel[i, d]) + over[d, i, o], 0) / safe[d], numpy's order of the same operations.
+ *
+ * repair(big, arg, total, safe, n, K, steps) -> bool: segments._repair's whole local search. big
+ * [n, K, 4], total, safe [4] doubles; arg [n] int64, switched in place. Per step: the excess of
+ * each kind, max(cur - total, 0) / safe, added kind 0 to 3; done (True) when none is positive;
+ * else the least_violation scan, given up (False) unless it beats that sum by 1e-12; then layer
+ * i takes option o: cur = (cur - sel[i]) + big[i, o]. The same doubles as the numpy steps.
+ *
+ * lagrange_step(scaled, p, arg, sub, n, K, R) -> g: one multiplier step of segments.lagrange_bound.
+ * scaled [n, K, R], p [R], sub [R] doubles, arg [n] int64 (arg and sub written): val[i, k] =
+ * scaled[i, k, 0] * p[0] + ... + scaled[i, k, R-1] * p[R-1] added left to right (0.0 if R = 0),
+ * arg[i] the first k minimizing val[i, k] (a NaN is the minimum, as numpy's argmin), g = the
+ * val[i, arg[i]] added left to right over i, minus 1, sub[r] = the scaled[i, arg[i], r] added
+ * left to right over i, minus 1. Every product and sum is rounded on its own (setup.py builds
+ * with -ffp-contract=off: no fused multiply-add), so segments._lagrange_step's numpy ops in the
+ * same order give the same doubles.
+ *
+ * band(s, thr, first, last, W): order._band. s [W, W] double, first, last [W] int64 (written): per
+ * row j the first and the last k with s[j, k] <= thr and s[j, k] < inf; (W, -1) where none (a
+ * NaN is neither, as in numpy's comparisons).
+ *
+ * next_slr(one, reach, out, n1, nt, plus): one step of segments.min_feasible_Ts' SLR composition.
+ * one, reach, out [n1, nt] int64 (out written; it may be reach itself): out[j, t] =
+ * one[min(reach[j, t] + plus, n1 - 1), t] (plus 0 or 1), numpy's np.take(one.ravel(), r * nt +
+ * arange(nt)) in one pass, without the index arrays.
+ *
+ * lagrange_run(scaled, big, p, best_p, arg, budget, total, safe, n, K, R, iters, find) ->
+ * (value, found): segments.lagrange_bound's loop for one SLR (or find = False) in one call:
+ * lagrange_step, the best g so far (best_p: p then), stop once it is above 1e-9; with find, each
+ * choice not met before is tried (the chosen rows of big [n, K, 4] summed per kind against
+ * budget [4] int64, then up to the third one repair's search from it); a fitting choice ends it
+ * (found 1: value is that step's g, p that step's multipliers, arg the choice); else
+ * lagrange_update. found 0: value is the best g, best_p its multipliers.
+ *
+ * lagrange_update(p, sub, R, it): the multiplicative-weights update after it: p[r] *=
+ * exp(min(max(sub[r], -4), 4) * (0.8 / sqrt(it + 1))) (the C library's exp, as Python's
+ * math.exp), then p[r] /= p[0] + ... + p[R-1] (left to right).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -157,7 +196,7 @@ static PyObject *step(PyObject *self, PyObject *args)
             }
         }
         if (r0 < 0) {
-            ret = Py_False;
+            ret = Py_None;
             Py_INCREF(ret);
             goto done;
         }
@@ -209,8 +248,11 @@ static PyObject *step(PyObject *self, PyObject *args)
             }
         }
         free(a);
-        ret = Py_True;
-        Py_INCREF(ret);
+        double low = INFINITY;
+        for (c = 1; c < L; c++)
+            if (f[c] < low)
+                low = f[c];
+        ret = PyFloat_FromDouble(low);
     }
 done:
     PyBuffer_Release(&bfin);
@@ -275,25 +317,51 @@ done:
     return ret;
 }
 
+struct by_cycles {
+    int64_t cyc;
+    Py_ssize_t at;
+};
+
+static int cmp_by_cycles(const void *x, const void *y)
+{
+    const struct by_cycles *p = x, *q = y;
+    if (p->cyc != q->cyc)
+        return p->cyc < q->cyc ? -1 : 1;
+    return p->at < q->at ? -1 : (p->at > q->at);
+}
+
 static PyObject *dominated_at(PyObject *self, PyObject *args)
 {
     Py_buffer bc, br, bo;
     Py_ssize_t d;
     PyObject *ret = NULL;
+    struct by_cycles *order = NULL;
     if (!PyArg_ParseTuple(args, "y*y*w*n", &bc, &br, &bo, &d))
         return NULL;
     Py_ssize_t n = bc.len / 8;
     if (d < 1 || !check(&bc, n, 8, "cyc") || !check(&br, n * d, 8, "res") || !check(&bo, n, 8, "out"))
         goto done;
+    order = malloc(sizeof(struct by_cycles) * (n ? n : 1));
+    if (!order) {
+        PyErr_NoMemory();
+        goto done;
+    }
     {
         const int64_t *cyc = bc.buf, *res = br.buf;
         double *out = bo.buf;
-        Py_ssize_t a, b, c;
+        Py_ssize_t a, b, c, i;
+        /* the options by ascending cycles: the first dominator met is one with the fewest */
+        for (i = 0; i < n; i++) {
+            order[i].cyc = cyc[i];
+            order[i].at = i;
+        }
+        qsort(order, (size_t)n, sizeof(struct by_cycles), cmp_by_cycles);
         for (b = 0; b < n; b++) {
             const int64_t *rb = res + b * d;
             double best = INFINITY;
-            for (a = 0; a < n; a++) {
-                if (a == b || (double)cyc[a] >= best)
+            for (i = 0; i < n; i++) {
+                a = order[i].at;
+                if (a == b)
                     continue;
                 const int64_t *ra = res + a * d;
                 for (c = 0; c < d && ra[c] <= rb[c]; c++)
@@ -307,6 +375,7 @@ static PyObject *dominated_at(PyObject *self, PyObject *args)
                         continue;
                 }
                 best = (double)cyc[a];
+                break;
             }
             out[b] = best;
         }
@@ -314,6 +383,7 @@ static PyObject *dominated_at(PyObject *self, PyObject *args)
         Py_INCREF(ret);
     }
 done:
+    free(order);
     PyBuffer_Release(&bc);
     PyBuffer_Release(&br);
     PyBuffer_Release(&bo);
@@ -517,50 +587,385 @@ done:
     return ret;
 }
 
-static PyObject *least_violation(PyObject *self, PyObject *args)
+/* repair's scan of every switch (the module's comment: least_violation): the first (i * K + o)
+ * with the least summed excess, and that excess in *least. */
+static Py_ssize_t violation_scan(const double *cur, const double *sel, const double *over, const double *safe,
+                                 Py_ssize_t n, Py_ssize_t K, double *least)
 {
-    Py_buffer bc, bs, bo, bf;
-    Py_ssize_t n, K;
-    PyObject *ret = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*nn", &bc, &bs, &bo, &bf, &n, &K))
-        return NULL;
-    if (n < 1 || K < 1 || !check(&bc, 4, 8, "cur") || !check(&bs, n * 4, 8, "sel") ||
-        !check(&bo, 4 * n * K, 8, "over") || !check(&bf, 4, 8, "safe"))
-        goto done;
-    {
-        const double *cur = bc.buf, *sel = bs.buf, *over = bo.buf, *safe = bf.buf;
-        Py_ssize_t i, o, best_at = 0;
-        double best = 0.0;
-        for (i = 0; i < n; i++) {
-            double base[4];
-            int d;
-            for (d = 0; d < 4; d++)
-                base[d] = cur[d] - sel[i * 4 + d];
-            for (o = 0; o < K; o++) {
-                double e[4];
-                for (d = 0; d < 4; d++) {
-                    double x = base[d] + over[(d * n + i) * K + o];
-                    e[d] = (x > 0.0 ? x : 0.0) / safe[d]; /* (np.maximum(x, 0.0): no NaN here) */
-                }
-                double v = ((e[0] + e[1]) + e[2]) + e[3];
-                if ((i == 0 && o == 0) || v < best) {
-                    best = v;
-                    best_at = i * K + o;
-                }
+    Py_ssize_t i, o, best_at = 0;
+    double best = 0.0;
+    for (i = 0; i < n; i++) {
+        double base[4];
+        int d;
+        for (d = 0; d < 4; d++)
+            base[d] = cur[d] - sel[i * 4 + d];
+        for (o = 0; o < K; o++) {
+            double e[4];
+            for (d = 0; d < 4; d++) {
+                double x = base[d] + over[(d * n + i) * K + o];
+                e[d] = (x > 0.0 ? x : 0.0) / safe[d]; /* (np.maximum(x, 0.0): no NaN here) */
+            }
+            double v = ((e[0] + e[1]) + e[2]) + e[3];
+            if ((i == 0 && o == 0) || v < best) {
+                best = v;
+                best_at = i * K + o;
             }
         }
-        ret = Py_BuildValue("nd", best_at, best);
+    }
+    *least = best;
+    return best_at;
+}
+
+/* repair's local search on big [n, K, 4] from arg (switched in place); sel [n, 4] and over
+ * [4, n, K] are scratch. 1: a choice within total, 0: none found, -1: an index out of range. */
+static int repair_core(const double *big, int64_t *arg, const double *total, const double *safe, Py_ssize_t n,
+                       Py_ssize_t K, Py_ssize_t steps, double *sel, double *over)
+{
+    double cur[4] = {0.0, 0.0, 0.0, 0.0};
+    Py_ssize_t i, o, step;
+    int d;
+    for (i = 0; i < n; i++) {
+        if (arg[i] < 0 || arg[i] >= K)
+            return -1;
+        for (d = 0; d < 4; d++) {
+            sel[i * 4 + d] = big[(i * K + arg[i]) * 4 + d];
+            cur[d] = cur[d] + sel[i * 4 + d]; /* (whole numbers or inf: exact in any order) */
+        }
+        for (o = 0; o < K; o++)
+            for (d = 0; d < 4; d++)
+                over[(d * n + i) * K + o] = big[(i * K + o) * 4 + d] - total[d];
+    }
+    for (step = 0; step < steps; step++) {
+        double e, sum = 0.0, least;
+        int any = 0;
+        for (d = 0; d < 4; d++) {
+            double x = cur[d] - total[d];
+            e = (0.0 > x ? 0.0 : x) / safe[d]; /* (Python's max(x, 0.0)) */
+            any |= e > 0.0;
+            sum = sum + e;
+        }
+        if (!any)
+            return 1;
+        Py_ssize_t at = violation_scan(cur, sel, over, safe, n, K, &least);
+        if (!(least < sum - 1e-12))
+            return 0;
+        i = at / K;
+        o = at % K;
+        for (d = 0; d < 4; d++) {
+            cur[d] = (cur[d] - sel[i * 4 + d]) + big[(i * K + o) * 4 + d];
+            sel[i * 4 + d] = big[(i * K + o) * 4 + d];
+        }
+        arg[i] = o;
+    }
+    return 0;
+}
+
+static PyObject *repair(PyObject *self, PyObject *args)
+{
+    Py_buffer bb, ba, bt, bf;
+    Py_ssize_t n, K, steps;
+    PyObject *ret = NULL;
+    double *sel = NULL, *over = NULL;
+    if (!PyArg_ParseTuple(args, "y*w*y*y*nnn", &bb, &ba, &bt, &bf, &n, &K, &steps))
+        return NULL;
+    if (n < 1 || K < 1 || steps < 0 || !check(&bb, n * K * 4, 8, "big") || !check(&ba, n, 8, "arg") ||
+        !check(&bt, 4, 8, "total") || !check(&bf, 4, 8, "safe"))
+        goto done;
+    sel = malloc(sizeof(double) * n * 4);
+    over = malloc(sizeof(double) * 4 * n * K);
+    if (!sel || !over) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        int got = repair_core(bb.buf, ba.buf, bt.buf, bf.buf, n, K, steps, sel, over);
+        if (got < 0)
+            PyErr_SetString(PyExc_IndexError, "_fast.repair: an option index out of range");
+        else
+            ret = PyBool_FromLong(got);
     }
 done:
-    PyBuffer_Release(&bc);
-    PyBuffer_Release(&bs);
-    PyBuffer_Release(&bo);
+    free(sel);
+    free(over);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bt);
     PyBuffer_Release(&bf);
     return ret;
 }
 
+/* lagrange_step's arithmetic (see the module's comment): writes arg [n] and sub [R], returns g. */
+static double lstep(const double *sc, const double *p, int64_t *arg, double *sub, Py_ssize_t n, Py_ssize_t K,
+                    Py_ssize_t R)
+{
+    double g = 0.0;
+    Py_ssize_t i, k, r;
+    for (r = 0; r < R; r++)
+        sub[r] = 0.0;
+    for (i = 0; i < n; i++) {
+        const double *row = sc + i * K * R;
+        double best = 0.0;
+        Py_ssize_t at = 0;
+        for (k = 0; k < K; k++) {
+            double v = R ? row[k * R] * p[0] : 0.0;
+            for (r = 1; r < R; r++) {
+                double t = row[k * R + r] * p[r];
+                v = v + t;
+            }
+            if (k == 0 || v < best || (v != v && best == best)) {
+                best = v;
+                at = k;
+            }
+            if (best != best)
+                break; /* (the first NaN is numpy's argmin) */
+        }
+        arg[i] = at;
+        g = i ? g + best : best;
+        for (r = 0; r < R; r++)
+            sub[r] = i ? sub[r] + row[at * R + r] : row[at * R + r];
+    }
+    for (r = 0; r < R; r++)
+        sub[r] = sub[r] - 1.0;
+    return g - 1.0;
+}
+
+/* lagrange_update's arithmetic (see the module's comment), p in place. */
+static void lupdate(double *p, const double *sub, Py_ssize_t R, Py_ssize_t it)
+{
+    double tot = 0.0, step = 0.8 / sqrt((double)(it + 1));
+    Py_ssize_t r;
+    for (r = 0; r < R; r++) {
+        double x = sub[r];
+        if (x == x) /* (np.maximum / np.minimum keep a NaN) */
+            x = x < -4.0 ? -4.0 : (x > 4.0 ? 4.0 : x);
+        x = x * step;
+        p[r] = p[r] * exp(x);
+        tot = r ? tot + p[r] : p[r];
+    }
+    for (r = 0; r < R; r++)
+        p[r] = p[r] / tot;
+}
+
+static PyObject *lagrange_step(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, bp, ba, bu;
+    Py_ssize_t n, K, R;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*nnn", &bs, &bp, &ba, &bu, &n, &K, &R))
+        return NULL;
+    if (n < 1 || K < 1 || R < 0 || !check(&bs, n * K * R, 8, "scaled") || !check(&bp, R, 8, "p") ||
+        !check(&ba, n, 8, "arg") || !check(&bu, R, 8, "sub"))
+        goto done;
+    ret = PyFloat_FromDouble(lstep(bs.buf, bp.buf, ba.buf, bu.buf, n, K, R));
+done:
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bu);
+    return ret;
+}
+
+static PyObject *lagrange_update(PyObject *self, PyObject *args)
+{
+    Py_buffer bp, bu;
+    Py_ssize_t R, it;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "w*y*nn", &bp, &bu, &R, &it))
+        return NULL;
+    if (R < 0 || it < 0 || !check(&bp, R, 8, "p") || !check(&bu, R, 8, "sub"))
+        goto done;
+    lupdate(bp.buf, bu.buf, R, it);
+    Py_INCREF(Py_None);
+    ret = Py_None;
+done:
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bu);
+    return ret;
+}
+
+static PyObject *lagrange_run(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, bb, bp, bq, ba, bg, bt, bf;
+    Py_ssize_t n, K, R, iters;
+    int find;
+    PyObject *ret = NULL;
+    int64_t *tried = NULL, *rarg = NULL;
+    double *sub = NULL, *sel = NULL, *over = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*w*y*y*y*nnnnp", &bs, &bb, &bp, &bq, &ba, &bg, &bt, &bf, &n, &K, &R, &iters,
+                          &find))
+        return NULL;
+    if (n < 1 || K < 1 || R < 0 || iters < 0 || !check(&bs, n * K * R, 8, "scaled") ||
+        !check(&bb, n * K * 4, 8, "big") || !check(&bp, R, 8, "p") || !check(&bq, R, 8, "best_p") ||
+        !check(&ba, n, 8, "arg") || !check(&bg, 4, 8, "budget") || !check(&bt, 4, 8, "total") ||
+        !check(&bf, 4, 8, "safe"))
+        goto done;
+    tried = malloc(sizeof(int64_t) * n * (iters ? iters : 1));
+    rarg = malloc(sizeof(int64_t) * n);
+    sub = malloc(sizeof(double) * (R ? R : 1));
+    sel = malloc(sizeof(double) * n * 4);
+    over = malloc(sizeof(double) * 4 * n * K);
+    if (!tried || !rarg || !sub || !sel || !over) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    {
+        const double *sc = bs.buf, *big = bb.buf, *total = bt.buf, *safe = bf.buf;
+        const int64_t *budget = bg.buf;
+        double *p = bp.buf, *best_p = bq.buf, best = -INFINITY, value = 0.0;
+        int64_t *arg = ba.buf;
+        Py_ssize_t it, i, ntried = 0, r;
+        int found = 0, d;
+        for (r = 0; r < R; r++)
+            best_p[r] = p[r];
+        for (it = 0; it < iters; it++) {
+            double g = lstep(sc, p, arg, sub, n, K, R);
+            if (g > best) {
+                best = g;
+                for (r = 0; r < R; r++)
+                    best_p[r] = p[r];
+            }
+            if (best > 1e-9)
+                break;
+            if (find) {
+                Py_ssize_t t;
+                for (t = 0; t < ntried; t++)
+                    if (!memcmp(tried + t * n, arg, sizeof(int64_t) * n))
+                        break;
+                if (t == ntried) { /* a choice not tried yet */
+                    memcpy(tried + ntried * n, arg, sizeof(int64_t) * n);
+                    ntried++;
+                    int fit = 1;
+                    for (d = 0; d < 4; d++) {
+                        double sum = 0.0;
+                        for (i = 0; i < n; i++)
+                            sum = sum + big[(i * K + arg[i]) * 4 + d]; /* (whole numbers: exact) */
+                        if (!(sum <= (double)budget[d]))
+                            fit = 0;
+                    }
+                    if (!fit && ntried <= 3) {
+                        memcpy(rarg, arg, sizeof(int64_t) * n);
+                        int got = repair_core(big, rarg, total, safe, n, K, 64, sel, over);
+                        if (got < 0) {
+                            PyErr_SetString(PyExc_IndexError, "_fast.lagrange_run: an option index out of range");
+                            goto done;
+                        }
+                        if (got) {
+                            memcpy(arg, rarg, sizeof(int64_t) * n);
+                            fit = 1;
+                        }
+                    }
+                    if (fit) {
+                        found = 1;
+                        value = g;
+                        break;
+                    }
+                }
+            }
+            lupdate(p, sub, R, it);
+        }
+        ret = Py_BuildValue("di", found ? value : best, found);
+    }
+done:
+    free(tried);
+    free(rarg);
+    free(sub);
+    free(sel);
+    free(over);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bq);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bg);
+    PyBuffer_Release(&bt);
+    PyBuffer_Release(&bf);
+    return ret;
+}
+
+static PyObject *band(PyObject *self, PyObject *args)
+{
+    Py_buffer bs, bf, bl;
+    double thr;
+    Py_ssize_t W;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*dw*w*n", &bs, &thr, &bf, &bl, &W))
+        return NULL;
+    if (W < 1 || !check(&bs, W * W, 8, "s") || !check(&bf, W, 8, "first") || !check(&bl, W, 8, "last"))
+        goto done;
+    {
+        const double *sv = bs.buf;
+        int64_t *first = bf.buf, *last = bl.buf;
+        Py_ssize_t j, k;
+        for (j = 0; j < W; j++) {
+            const double *row = sv + j * W;
+            first[j] = W;
+            last[j] = -1;
+            for (k = 0; k < W; k++)
+                if (row[k] <= thr && row[k] < INFINITY) {
+                    first[j] = k;
+                    break;
+                }
+            if (k == W)
+                continue;
+            for (k = W - 1; k >= first[j]; k--)
+                if (row[k] <= thr && row[k] < INFINITY) {
+                    last[j] = k;
+                    break;
+                }
+        }
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
+done:
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bf);
+    PyBuffer_Release(&bl);
+    return ret;
+}
+
+static PyObject *next_slr(PyObject *self, PyObject *args)
+{
+    Py_buffer bo, br, bx;
+    Py_ssize_t n1, nt, plus;
+    PyObject *ret = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*nnn", &bo, &br, &bx, &n1, &nt, &plus))
+        return NULL;
+    if (n1 < 1 || nt < 0 || plus < 0 || !check(&bo, n1 * nt, 8, "one") || !check(&br, n1 * nt, 8, "reach") ||
+        !check(&bx, n1 * nt, 8, "out"))
+        goto done;
+    {
+        const int64_t *one = bo.buf, *reach = br.buf;
+        int64_t *out = bx.buf;
+        Py_ssize_t i, t;
+        for (i = 0; i < n1; i++) {
+            for (t = 0; t < nt; t++) {
+                int64_t r = reach[i * nt + t] + plus;
+                if (r > n1 - 1)
+                    r = n1 - 1;
+                if (r < 0) {
+                    PyErr_SetString(PyExc_IndexError, "_fast.next_slr: a reach below 0");
+                    goto done;
+                }
+                out[i * nt + t] = one[r * nt + t];
+            }
+        }
+        Py_INCREF(Py_None);
+        ret = Py_None;
+    }
+done:
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&br);
+    PyBuffer_Release(&bx);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
-    {"least_violation", least_violation, METH_VARARGS, "One step of segments._repair (see the module's comment)."},
+    {"band", band, METH_VARARGS, "order._band (see the module's comment)."},
+    {"lagrange_run", lagrange_run, METH_VARARGS, "segments.lagrange_bound's whole loop (see the module's comment)."},
+    {"repair", repair, METH_VARARGS, "segments._repair's whole local search (see the module's comment)."},
+    {"next_slr", next_slr, METH_VARARGS, "One step of segments.min_feasible_Ts' SLR composition (see the module's comment)."},
+    {"lagrange_step", lagrange_step, METH_VARARGS, "One multiplier step of segments.lagrange_bound (see the module's comment)."},
+    {"lagrange_update", lagrange_update, METH_VARARGS, "segments.lagrange_bound's multiplier update (see the module's comment)."},
     {"first_fit", first_fit, METH_VARARGS, "segments._first_monotone's binary searches (see the module's comment)."},
     {"compose", compose, METH_VARARGS, "segments._compose (see the module's comment)."},
     {"prefix_rows", prefix_rows, METH_VARARGS, "segments._prefix_rows (see the module's comment)."},

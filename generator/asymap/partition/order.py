@@ -75,12 +75,15 @@ def search(
     best_by_count: dict[int, float] = {}
     exact = True
     level = []
+    # (compiled steps) per state, the least of f[1:L]: "a cut below ub" without a numpy call
+    low: list[float] = []
     for b in range(n):
         f = np.maximum(seg[b][0], entry[b])
         f[0] = np.inf
         st = _State(1 << b, b, f, np.full(L + 1, -1), np.zeros(L + 1, np.int64))
         states.append(st)
         level.append(len(states) - 1)
+        low.append(float(f[1:L].min()) if L > 1 else np.inf)
         if max(f[L], exit[b]) < best[0]:
             best = (max(f[L], exit[b]), len(states) - 1)
     best_by_count[1] = best[0]
@@ -99,7 +102,7 @@ def search(
         for si in level:
             st = states[si]
             fin = st.f[1:L]
-            if not (fin < ub).any():
+            if not (low[si] < ub if _fast is not None else (fin < ub).any()):
                 continue
             for b2 in adj[st.last]:
                 if st.mask >> b2 & 1:
@@ -115,12 +118,16 @@ def search(
                     first, last, tr = got
                     if key in nxt:
                         old = states[nxt[key]]
-                        _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, old.f, old.pj, old.parent, si, True)
+                        got = _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, old.f, old.pj, old.parent, si, True)
+                        if got is not None:
+                            low[nxt[key]] = got
                     else:
                         newf, pj, par = np.empty(L + 1), np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)
-                        if _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, newf, pj, par, si, False):
+                        got = _fast.step(fin, inner[(st.last, b2)], ub, first, last, tr, newf, pj, par, si, False)
+                        if got is not None:
                             states.append(_State(key[0], b2, newf, par, pj))
                             nxt[key] = len(states) - 1
+                            low.append(got)
                     continue
                 # (method calls, not np.* wrappers, and reductions instead of index arrays: a
                 # transition is a dozen small numpy calls, whose overhead is most of its time)
@@ -169,7 +176,10 @@ def search(
                 best = (v, si)
         best_by_count[count] = best[0]
         ub = min(ub, best[0])
-        level = [si for si in level if (states[si].f[1:L] < ub).any()]
+        if _fast is not None:
+            level = [si for si in level if low[si] < ub]
+        else:
+            level = [si for si in level if (states[si].f[1:L] < ub).any()]
         if beam is not None and len(level) > beam and len(states) > exact_states:
             exact = False
             level.sort(key=lambda si: _rank(states[si].f, tau, L))
@@ -206,6 +216,10 @@ def _band(s: np.ndarray, thr: float, bands: dict, L: int) -> tuple[np.ndarray, n
     above thr (max(a, s) >= s), which ``search`` uses nowhere but in the last column."""
     key = (id(s), thr)
     got = bands.get(key)
+    if got is None and _fast is not None and s.ndim == 2 and s.shape[0] == s.shape[1] == L + 1:
+        first, last = np.empty(L + 1, np.int64), np.empty(L + 1, np.int64)  # (the same in one pass: _fast.c)
+        _fast.band(np.ascontiguousarray(s, dtype=np.float64), float(thr), first, last, L + 1)
+        got = bands[key] = (first, last)
     if got is None:
         ok = (s <= thr) & (s < np.inf)
         has = ok.any(axis=1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,8 @@ class Problem:
     reuse: list | None = None
     lane_split: bool = False  # lane-split engines may cross SLR boundaries (docs/cost-model.md)
     split: bool = False  # the tables and knapsacks are in lane-split mode (``_enable_split``)
+    # (infos, prefix sums of their streamed weight bytes): _stream_seconds, built on first use
+    streamed: tuple | None = None
 
 
 def _cut_bytes(graph: Graph) -> np.ndarray:
@@ -433,19 +436,46 @@ SETTLE_WORK = 50_000
 def _layer_options(pb: Problem, t: int, md: int, i: int, w: int = 0):
     """Raw options of layer i on board type t (at its w-th port width) in weight mode md: (cycles,
     resources, [(option, MAC kind)]) for every option in every MAC kind the menus offer
-    (costmodel.mac_rows)."""
+    (costmodel.mac_rows); the pairs as a sequence that makes each one when asked (_Pairs)."""
     spec = pb.types[t].spec
     tw = _width(pb, t, w)
     info = (tw.infos or pb.infos)[i]
     m = md if info.streams else ONCHIP
     cyc = info.options.cycles_off if m == OFFCHIP else info.options.cycles
     rows, kinds, res = option_rows(info, spec, m, pb.rows.get(tw.lanes) if pb.rows is not None else None)
-    return cyc[rows], res, list(zip(rows.tolist(), kinds.tolist()))
+    return cyc[rows], res, _Pairs(rows, kinds)
+
+
+class _Pairs:
+    """``list(zip(rows.tolist(), kinds.tolist()))`` made only where indexed (``_pairs_at``): the
+    knapsack keeps the options the dominance filter leaves of a layer's thousands."""
+
+    def __init__(self, rows: np.ndarray, kinds: np.ndarray):
+        self.rows, self.kinds = rows, kinds
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, q) -> tuple[int, int]:
+        return int(self.rows[q]), int(self.kinds[q])
+
+
+def _pairs_at(pairs, keep) -> list[tuple[int, int]]:
+    """``[pairs[q] for q in keep]``, for _Pairs in two array takes (a layer keeps hundreds)."""
+    if isinstance(pairs, _Pairs):
+        return list(zip(pairs.rows[keep].tolist(), pairs.kinds[keep].tolist()))
+    return [pairs[q] for q in keep]
 
 
 def _stream_seconds(pb: Problem, t: int, j: int, k: int) -> float:
-    """Seconds per image of streaming the weights of layers j..k-1 (offchip mode)."""
-    return float(streamed_bytes(pb.infos[j:k]).sum() / (pb.types[t].spec.mem_gbps * 1e9))
+    """Seconds per image of streaming the weights of layers j..k-1 (offchip mode): the bytes from
+    prefix sums of whole numbers (far below 2**53, so the float sum streamed_bytes(...).sum()
+    would be the same number), not a new array per call (a settle asks thousands of times)."""
+    got = getattr(pb, "streamed", None)  # (a stand-in problem may not have the field)
+    if got is None or got[0] is not pb.infos:
+        got = pb.streamed = (pb.infos, [0, *itertools.accumulate(int(b) for b in streamed_bytes(pb.infos))])
+    pre = got[1]
+    return float(pre[k] - pre[j]) / (pb.types[t].spec.mem_gbps * 1e9) if k > j else 0.0
 
 
 def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
@@ -464,7 +494,7 @@ def _knapsack(pb: Problem, t: int, md: int, w: int = 0):
             if key not in same:
                 cyc, res, mp = _layer_options(pb, t, md, i, w)
                 keep = dominance_filter(np.asarray(cyc), np.asarray(res, np.int64), tt.budget)
-                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), [mp[q] for q in keep])
+                same[key] = ((np.asarray(cyc)[keep], np.asarray(res, np.int64)[keep], keep), _pairs_at(mp, keep))
             maps[i] = same[key][1]
             return same[key][0]
 

@@ -121,6 +121,11 @@ def min_feasible_Ts(calls: list[tuple[list[Menu], np.ndarray, bool]], budget: np
             for sp in sorted({m[3] for m in members}):
                 reach = one
                 for _ in range(max(1, slrs) - 1):  # the next SLR starts where the previous one stopped
+                    if _fast is not None:  # (the same in one pass: _fast.c)
+                        nxt = np.empty_like(one)
+                        _fast.next_slr(one, reach, nxt, len(one), nt_all, int(sp))
+                        reach = nxt
+                        continue
                     if sp:  # (one past it: that layer may split, and the relaxation drops it)
                         reach = np.minimum(reach + 1, len(one) - 1)
                     reach = np.take(flat, reach * nt_all + cols)
@@ -675,10 +680,26 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     best, best_p = -np.inf, p.copy()
     tried: set = set()
     ar = np.arange(n)
+    fast = _fast is not None and n > 0 and k > 0
+    if fast and (not find or slrs == 1) and big.shape[2] == 4:
+        # (the whole loop below in one call, the same doubles: _fast.c's lagrange_run)
+        arg, best_p = np.empty(n, np.int64), np.empty(r_)
+        v, found = _fast.lagrange_run(np.ascontiguousarray(scaled), np.ascontiguousarray(big), p, best_p, arg,
+                                      np.ascontiguousarray(budget), total, np.where(total > 0, total, 1.0),
+                                      n, k, r_, iters, find)
+        if found:
+            w = np.zeros(4)
+            w[act] = p / total[act]
+            return v, w, arg.tolist()
+        best, iters = v, 0  # (the loop below is done)
+    elif fast:  # (one step and one update per call: _fast.c, the same doubles as _lagrange_step)
+        scaled = np.ascontiguousarray(scaled)
+        arg, sub = np.empty(n, np.int64), np.empty(r_)
     for it in range(iters):
-        val = scaled @ p  # [n, K]
-        arg = np.argmin(val, axis=1)
-        g = float(val[ar, arg].sum()) - 1.0
+        if fast:
+            g = _fast.lagrange_step(scaled, p, arg, sub, n, k, r_)
+        else:
+            g, arg, sub = _lagrange_step(scaled, p)
         if g > best:
             best, best_p = g, p.copy()
         if best > 1e-9:
@@ -697,10 +718,10 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
                 w = np.zeros(4)
                 w[act] = p / total[act]
                 return g, w, got
-        sub = scaled[ar, arg].sum(axis=0) - 1.0  # a subgradient
-        # (np.clip's and np.sqrt's call overhead dominate on these few numbers; same values)
-        p = p * np.exp(np.minimum(np.maximum(sub, -4.0), 4.0) * (0.8 / math.sqrt(it + 1)))
-        p /= p.sum()
+        if fast:  # (in place: p's earlier values were copied where they are kept)
+            _fast.lagrange_update(p, sub, r_, it)
+        else:
+            p = _lagrange_update(p, sub, it)
     w = np.zeros(4)
     w[act] = best_p / total[act]
     if find and slrs == 1 and best <= 1e-9:
@@ -709,6 +730,30 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
         if got is not None:
             return best, w, got
     return best, w, None
+
+
+def _lagrange_step(scaled: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """One multiplier step of ``lagrange_bound``: (g, each layer's option minimizing the weighted
+    sum, a subgradient). Every sum is added left to right (the kinds, then the layers:
+    np.cumsum), each product and sum rounded on its own, as _fast.lagrange_step does: the same
+    doubles with or without the compiled module. (Not ``scaled @ p``: a BLAS product may add in
+    another order or fuse, and differently per CPU.)"""
+    n = scaled.shape[0]
+    val = scaled[:, :, 0] * p[0] if len(p) else np.zeros(scaled.shape[:2])
+    for r in range(1, len(p)):
+        val += scaled[:, :, r] * p[r]
+    arg = np.argmin(val, axis=1)
+    ar = np.arange(n)
+    g = float(np.cumsum(val[ar, arg])[-1]) - 1.0
+    return g, arg, np.cumsum(scaled[ar, arg], axis=0)[-1] - 1.0
+
+
+def _lagrange_update(p: np.ndarray, sub: np.ndarray, it: int) -> np.ndarray:
+    """``lagrange_bound``'s multiplicative-weights update after step ``it``: the C library's exp
+    (math.exp, as _fast.lagrange_update), the sum left to right."""
+    x = np.minimum(np.maximum(sub, -4.0), 4.0) * (0.8 / math.sqrt(it + 1))
+    p = p * np.array([math.exp(v) for v in x.tolist()])
+    return p / np.cumsum(p)[-1] if len(p) else p
 
 
 def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64) -> list[int] | None:
@@ -722,6 +767,12 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     n = big.shape[0]
     safe = np.where(total > 0, total, 1.0)
     arg = arg.copy()
+    if (_fast is not None and big.dtype == np.float64 and big.ndim == 3 and big.shape[2] == 4
+            and n > 0 and big.shape[1] > 0):  # (every step below in one call: _fast.c)
+        arg = np.ascontiguousarray(arg, np.int64)
+        ok = _fast.repair(np.ascontiguousarray(big), arg, np.ascontiguousarray(total, np.float64),
+                          np.ascontiguousarray(safe, np.float64), n, big.shape[1], steps)
+        return [int(a) for a in arg] if ok else None
     sel = big[np.arange(n), arg]  # the chosen rows
     cur = sel.sum(axis=0)
     # A switch's new total minus the budget is (cur - sel[i]) + over[i, o]; kept kind-major
@@ -730,27 +781,22 @@ def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64
     over = np.ascontiguousarray((big - total).transpose(2, 0, 1))
     div = safe[:, None, None]
     tl, sl = total.tolist(), safe.tolist()
-    fast = (_fast is not None and big.dtype == np.float64 and big.ndim == 3 and big.shape[2] == 4
-            and n > 0 and big.shape[1] > 0)
-    if fast:
-        safe = np.ascontiguousarray(safe, np.float64)
     for _ in range(steps):
         excess = [max(c - t, 0.0) / s for c, t, s in zip(cur.tolist(), tl, sl)]
         if not any(e > 0 for e in excess):
             return [int(a) for a in arg]
-        if fast:  # (the same operations in C: _fast.c)
-            at, least = _fast.least_violation(cur, sel, over, safe, n, over.shape[2])
-            i, o = divmod(at, over.shape[2])
-        else:
-            ex = (cur - sel).T[:, :, None] + over
-            np.maximum(ex, 0.0, out=ex)
-            ex /= div
-            viol = ex[0] + ex[1]
-            viol += ex[2]
-            viol += ex[3]
-            i, o = divmod(int(np.argmin(viol)), viol.shape[1])
-            least = viol[i, o]
-        if not least < sum(excess) - 1e-12:
+        ex = (cur - sel).T[:, :, None] + over
+        np.maximum(ex, 0.0, out=ex)
+        ex /= div
+        viol = ex[0] + ex[1]
+        viol += ex[2]
+        viol += ex[3]
+        i, o = divmod(int(np.argmin(viol)), viol.shape[1])
+        least = viol[i, o]
+        total_excess = 0.0  # (kind 0 to 3, left to right, as _fast.repair: not sum(), compensated on Python >= 3.12)
+        for e in excess:
+            total_excess += e
+        if not least < total_excess - 1e-12:
             return None
         cur = cur - sel[i] + big[i, o]
         sel[i] = big[i, o]
