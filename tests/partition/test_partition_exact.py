@@ -803,3 +803,58 @@ def test_tighten_leaves_no_given_up_settle_marked(monkeypatch):
                 gave_up += 1
                 assert (j, v) not in pb.types[t].settled, (seed, t, j, v)
     assert gave_up >= 1, "no settle gave up: the test tests nothing"
+
+
+def test_dual_search_is_sound_and_decides_where_the_short_bound_does_not():
+    """``segments.dual_search`` (the knapsack's longer multiplier search and repair): a positive
+    bound only on instances brute force finds infeasible, a witness always fits, and on tight
+    instances (budget near the relaxation's edge) it decides questions the 30-step bound left to
+    the dynamic program."""
+    import itertools
+
+    from asymap.partition.segments import dual_search, lagrange_bound
+
+    rng = np.random.default_rng(12)
+    decided = 0
+    for _ in range(300):
+        n = int(rng.integers(2, 7))
+        menus = [rng.integers(0, 30, size=(int(rng.integers(1, 5)), 4)).astype(np.int64) for _ in range(n)]
+        mins = np.sum([m.min(axis=0) for m in menus], axis=0)
+        maxs = np.sum([m.max(axis=0) for m in menus], axis=0)
+        bud = (mins + (maxs - mins) * rng.uniform(0.2, 0.6, size=4)).astype(np.int64)
+        feasible = any(np.all(np.sum([menus[i][o] for i, o in enumerate(c)], axis=0) <= bud)
+                       for c in itertools.product(*[range(len(m)) for m in menus]))
+        g, w, witness = dual_search(menus, bud)
+        if g > 1e-9:
+            assert not feasible
+        if witness is not None:
+            assert np.all(np.sum([menus[i][o] for i, o in enumerate(witness)], axis=0) <= bud)
+        g0, _, w0 = lagrange_bound(menus, bud, 1)
+        if not g0 > 1e-9 and w0 is None and (g > 1e-9 or witness is not None):
+            decided += 1
+    assert decided > 0
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_exact_segment_long_multi_slr_segments_equal_brute_force(seed):
+    """Longer segments (5-7 layers, a few options each) on two to four tight SLRs, where the
+    knapsack questions need the longer multiplier search: the exact solve equals enumerating every
+    combination, and its choice packs into the SLRs."""
+    from asymap.partition.costmodel import pack_slrs
+
+    rng = np.random.default_rng(9100 + seed)
+    n = int(rng.integers(5, 8))
+    slrs = int(rng.integers(2, 5))
+    opts = []
+    for c, r in _mac_kind_options(rng, n):
+        pick = rng.choice(len(c), size=min(len(c), 4), replace=False)
+        opts.append((c[pick], r[pick]))
+    mins = np.sum([r.min(axis=0) for _, r in opts], axis=0)
+    per = np.maximum(mins * rng.uniform(0.35, 0.6, size=4) * 4 / slrs, 1).astype(np.int64)
+    want = _brute_slr(opts, per, slrs)
+    got = exact_segment(opts, per, slrs)
+    assert (got[0] if got else None) == want, (seed, got, want)
+    if got:
+        t, choice = got
+        assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
+        assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], per, slrs) is not None

@@ -525,12 +525,15 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     return halves
 
 
-def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=None):
+def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=None, partial=None):
     """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
     seconds per image (some raw choice, either weight mode, any port width), with that choice as
     (mode, [(option, MAC kind)], [seconds of each prefix], port width index, {layer: lanes in its
     first SLR} of lane splits); None if the knapsack gives up. ``refill``: a knapsack calls it before solving a question it has no answer
-    to (speculate.SettleHelper.drain)."""
+    to (speculate.SettleHelper.drain). ``partial``: a list; when given, a knapsack (port width
+    and weight mode) that gives up no longer ends the reach: the others are still asked, and the
+    furthest real reach found is appended to ``partial`` (same form) before None is returned
+    (unless some knapsack reached ``end``: then nothing can reach further and the answer stands)."""
     from asymap.partition.segments import GiveUp, reach_slrs
 
     tt = pb.types[t]
@@ -557,6 +560,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
             combos.append((-top, len(combos), w, md))
     combos.sort()
     best = (j, ONCHIP, [], [], 0, {})
+    gave_up = False
     for neg, _, w, md in combos:
         top = -neg
         if top <= best[0]:
@@ -568,14 +572,27 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
                 continue  # cannot pass the best one (a relaxation says so)
             q, ch, spl = reach_slrs(ks, j, top, tcyc, tt.spec.slrs, getattr(ks, "halves", None))
         except GiveUp:
-            return None
+            if partial is None or work.left <= 0:
+                return _gave_up(partial, best)
+            gave_up = True
+            continue
         tt.reached.setdefault((j, w, md), []).append((tcyc, q, top))
         if q > best[0]:
             cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
             if md == OFFCHIP:
                 cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
             best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc], w, spl)
+    if gave_up and best[0] < end:
+        return _gave_up(partial, best)
     return best
+
+
+def _gave_up(partial, best):
+    """``_reach_below``'s answer when a knapsack gave up: None, with the furthest real reach found
+    so far kept in ``partial`` (when the caller asked for it)."""
+    if partial is not None:
+        partial.append(best)
+    return None
 
 
 def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None, refill=None) -> tuple[bool, bool]:
@@ -592,13 +609,25 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
     # Asking only as far as the witness needs keeps the knapsack questions small: the furthest
     # end is often the hardest one (everything left barely fits, or barely does not).
     end = natural if upto is None else min(natural, upto)
-    got = _reach_below(pb, t, j, v, end, work, refill)
+    partial: list = []
+    got = _reach_below(pb, t, j, v, end, work, refill, partial)
     tt.settled[(j, v)] = max(tt.settled.get((j, v), -1), end)
     if got is None:
-        return False, False
-    q, md, choice, secs, w, spl = got
+        # A knapsack gave up: nothing is proven about the longer segments, but the choices the
+        # others found are real and go into the achievable table (a plan may use them).
+        return False, bool(partial) and _take_reach(pb, t, j, partial[0])
+    q = got[0]
     if q + 1 <= L and (q < end or end == natural):  # j..q fits no better, or (already) in the lower table
         low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)
+    return True, _take_reach(pb, t, j, got)
+
+
+def _take_reach(pb: Problem, t: int, j: int, got) -> bool:
+    """Put the real choices of a reach from layer j (``_reach_below``'s answer) into board type
+    t's achievable tables where they beat them; whether any entry changed."""
+    tt = pb.types[t]
+    ach = tt.table.interval
+    q, md, choice, secs, w, spl = got
     changed = False
     sub = _width(pb, t, w)
     for kk in range(j + 1, q + 1):
@@ -614,7 +643,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
             if tt.widths:
                 tt.width_of[j, kk] = w
             changed = True
-    return True, changed
+    return changed
 
 
 def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,

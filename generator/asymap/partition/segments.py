@@ -711,6 +711,66 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     return best, w, None
 
 
+# The longer multiplier search (``dual_search``): its steps, and the fewest layers a knapsack
+# question needs to get it. Short questions' dynamic programs are cheaper than 400 steps
+# (ResNet-152 on example16: 101 questions reach the dynamic program, all under 16 layers, 0.02 s
+# of it in all, where the longer search took 0.4 s); long ones' are not (pair2's U250: one "no"
+# of 47 layers took 1.8 million states).
+DUAL_ITERS = 400
+DUAL_LAYERS = 16
+
+
+def dual_search(rows: list[np.ndarray], budget: np.ndarray, iters: int = DUAL_ITERS):
+    """A longer Lagrangian multiplier search for one SLR (``lagrange_bound``, ``iters`` steps, no
+    witness tried on the way), then a repair (``_repair``) from the choice its best multipliers
+    make: (bound, multipliers as a weight vector, a choice that fits or None). A positive bound
+    proves that nothing fits, whatever the step count; a choice returned is a real witness.
+
+    The knapsack's first bound stops after 30 steps. Near the boundary of a long segment
+    (ResNet-152's ~47 layers per U250 SLR) the LP relaxation is infeasible, or feasible, by a hair
+    (0.1 %): only a few hundred steps find multipliers that show a "no", and the cheapest choice
+    by multipliers that close is usually one local repair away from a "yes". The dynamic program
+    needed ~1.8 million states for the same "no" and ~20,000 for the "yes"."""
+    g, w, _ = lagrange_bound(rows, budget, 1, iters=iters, find=False)
+    if g > 1e-9:
+        return g, w, None
+    n, k = len(rows), max(len(r) for r in rows)
+    big = np.full((n, k, 4), np.inf)
+    for i, r in enumerate(rows):
+        big[i, : len(r)] = r
+    arg = np.array([int(np.argmin(r @ w)) for r in rows])
+    return g, w, _repair(big, arg, np.asarray(budget, np.float64))
+
+
+def _fix_options(menus: list, rows: list, dirs: np.ndarray, mins: np.ndarray, room: np.ndarray):
+    """Drop the options no choice that fits can use (reduced-cost fixing): along each direction
+    d (weights >= 0, so every choice that fits has sum_i d.r_i <= d.budget, ``room``), an option
+    whose d.r exceeds its layer's least (``mins``) by more than the room the other layers' least
+    leave cannot be part of one. (menus, rows) without them, or None when a layer keeps none.
+
+    ``_dp`` drops every state such an option makes at once (its ``need`` test is the same sum with
+    the earlier layers' actual rows, which are no smaller), so the states kept, the choice found
+    and whether states were cut are unchanged; only the states it would build and drop are not
+    built (the work spent is smaller). The slack is widened by a rounding margin so that no
+    option ``_dp`` would keep is dropped."""
+    slack = room - mins.sum(axis=0)
+    slack = slack + 1e-9 * np.maximum(np.abs(room), 1.0)
+    if (slack < 0).any():
+        return None
+    out_m, out_r = [], []
+    for ok, r, m in zip(menus, rows, mins):
+        keep = ((r @ dirs.T - m) <= slack).all(axis=1)
+        if not keep.any():
+            return None
+        if keep.all():
+            out_m.append(ok)
+            out_r.append(r)
+        else:
+            out_m.append(np.asarray(ok)[keep])
+            out_r.append(r[keep])
+    return out_m, out_r
+
+
 def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64) -> list[int] | None:
     """Local search from a Lagrangian choice towards one within ``total``: switch the one layer's
     option that most reduces the summed relative excess, while it does. A witness or None (no
@@ -1235,12 +1295,24 @@ class _Knapsack:
         if g > 1e-9:
             return None  # no choice fits
         dirs = np.vstack([self.dirs0, lam[None, :]]) if np.any(lam > 0) else self.dirs0
+        if len(rows) >= DUAL_LAYERS:  # (a long question: the dynamic program's passes are costly)
+            g2, lam2, witness = dual_search(rows, budget)
+            if witness is not None:
+                return [int(menus[i][w]) for i, w in enumerate(witness)]
+            if g2 > 1e-9:
+                return None  # no choice fits (a longer multiplier search proved it)
+            if np.any(lam2 > 0):
+                dirs = np.vstack([dirs, lam2[None, :]])
         mins = np.array([(r @ dirs.T).min(axis=0) for r in rows])  # [n, D]
         rem = np.vstack([np.cumsum(mins[::-1], axis=0)[::-1], np.zeros((1, len(dirs)))])
         room = budget @ dirs.T * (1 + 1e-12) + 1e-9
         tight = np.sum([r.max(axis=0) for r in rows], axis=0) > budget
         if not np.any(tight):
             tight[:] = True
+        got = _fix_options(menus, rows, dirs, mins, room)
+        if got is None:
+            return None  # some direction's least sum already exceeds its room: nothing fits
+        menus, rows = got
         # Narrow passes first (iterative deepening): near the boundary a choice that fits is
         # usually among the few states with the most room, and the full Pareto set is what makes
         # these knapsacks expensive. A path found is a witness; "none" proves nothing fits only
