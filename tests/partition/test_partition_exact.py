@@ -858,3 +858,46 @@ def test_exact_segment_long_multi_slr_segments_equal_brute_force(seed):
         t, choice = got
         assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
         assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], per, slrs) is not None
+
+
+def test_settle_keeps_the_real_reaches_when_one_knapsack_gives_up(monkeypatch):
+    """A settle whose on-chip knapsack gives up still asks the off-chip one (with its own share of
+    work, counted in ``Work.extra``): the reach it finds goes into the achievable table as real
+    choices (each entry at least the brute-force optimum of its segment, and below the target),
+    and the lower table rises nowhere (nothing was proven)."""
+    from asymap.partition import planner, segments
+    from asymap.partition.costmodel import ONCHIP
+
+    _raw_planner(monkeypatch)
+    real_reach = segments.reach_slrs
+    kept = 0
+    for seed in range(40):
+        (L, n, types, wbytes, board_type, link, adj), pb = _problem(seed)
+        for t, tt in enumerate(pb.types):
+            onchip = planner._knapsack(pb, t, ONCHIP, 0)[0]
+
+            def reach(ks, *a, **k):
+                if ks is onchip:
+                    raise segments.GiveUp
+                return real_reach(ks, *a, **k)
+
+            monkeypatch.setattr(segments, "reach_slrs", reach)
+            finite = tt.table.lower[0, 1:][np.isfinite(tt.table.lower[0, 1:])]
+            if not len(finite):
+                continue
+            v = float(finite.max()) * 1.5
+            low, ach = tt.table.lower.copy(), tt.table.interval.copy()
+            work = segments.Work(10**9)
+            ok, changed = planner._settle(pb, t, 0, v, work)
+            monkeypatch.setattr(segments, "reach_slrs", real_reach)
+            if not ok:
+                np.testing.assert_array_equal(tt.table.lower, low)
+            for k in range(1, L + 1):
+                if tt.table.interval[0, k] < ach[0, k]:
+                    assert tt.table.interval[0, k] < v
+                    assert tt.table.interval[0, k] >= brute_segment(
+                        _raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3], wbytes, types[t][4], 0, k) * (1 - 1e-12)
+            if not ok and changed:
+                kept += 1
+                assert work.extra > 0  # the off-chip knapsack's own work, for the caller to count
+    assert kept >= 1, "no settle kept a reach past a knapsack that gave up: the test tests nothing"

@@ -534,7 +534,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
     and weight mode) that gives up no longer ends the reach: the others are still asked, and the
     furthest real reach found is appended to ``partial`` (same form) before None is returned
     (unless some knapsack reached ``end``: then nothing can reach further and the answer stands)."""
-    from asymap.partition.segments import GiveUp, reach_slrs
+    from asymap.partition.segments import GiveUp, Work, reach_slrs
 
     tt = pb.types[t]
     clk = tt.spec.clock_hz
@@ -561,21 +561,27 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
     combos.sort()
     best = (j, ONCHIP, [], [], 0, {})
     gave_up = False
+    more = max(work.left, 0)  # after a knapsack gave up, each other one gets this much of its own
     for neg, _, w, md in combos:
         top = -neg
         if top <= best[0]:
             break  # (sorted: no later one reaches further either)
         ks, maps = _knapsack(pb, t, md, w)
-        ks.work, ks.refill = work, refill
+        own = Work(more) if gave_up else work
+        ks.work, ks.refill = own, refill
         try:
             if best[0] > j and ks.cannot(j, best[0] + 1, tcyc, tt.spec.slrs):
                 continue  # cannot pass the best one (a relaxation says so)
             q, ch, spl = reach_slrs(ks, j, top, tcyc, tt.spec.slrs, getattr(ks, "halves", None))
         except GiveUp:
-            if partial is None or work.left <= 0:
+            if partial is None:
                 return _gave_up(partial, best)
             gave_up = True
             continue
+        finally:
+            ks.work = work
+            if own is not work:
+                work.extra += more - own.left  # (beyond the caller's share: counted apart)
         tt.reached.setdefault((j, w, md), []).append((tcyc, q, top))
         if q > best[0]:
             cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
@@ -753,7 +759,7 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
             for (t, j), k in items:
                 part = Work(min(budget.left, per))  # one hard knapsack may not take everything
                 ok, ch = _settle(pb, t, j, w, part, k, refill)
-                budget.left -= min(budget.left, per) - max(part.left, 0)
+                budget.left -= min(budget.left, per) - max(part.left, 0) + part.extra
                 if not ok:
                     failed.append((t, j, w))
                     if sum(map(len, masks.values())) < GAVE_UP_MASKS:
