@@ -560,7 +560,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
             combos.append((-top, len(combos), w, md))
     combos.sort()
     best = (j, ONCHIP, [], [], 0, {})
-    gave_up = False
+    gave_up: list = []  # (knapsack, how far it could reach at most) of those that gave up
     more = max(work.left, 0)  # after a knapsack gave up, each other one gets this much of its own
     for neg, _, w, md in combos:
         top = -neg
@@ -576,7 +576,7 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
         except GiveUp:
             if partial is None:
                 return _gave_up(partial, best)
-            gave_up = True
+            gave_up.append((ks, top))
             continue
         finally:
             ks.work = work
@@ -589,16 +589,47 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
                 cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
             best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc], w, spl)
     if gave_up and best[0] < end:
-        return _gave_up(partial, best)
+        return _gave_up(partial, best, _reach_bound(gave_up, best[0], j, tcyc, tt.spec.slrs, work))
     return best
 
 
-def _gave_up(partial, best):
+def _gave_up(partial, best, bound=None):
     """``_reach_below``'s answer when a knapsack gave up: None, with the furthest real reach found
-    so far kept in ``partial`` (when the caller asked for it)."""
+    so far kept in ``partial`` (when the caller asked for it), and a bound of the furthest any
+    knapsack can reach (None: none known)."""
     if partial is not None:
         partial.append(best)
+        partial.append(bound)
     return None
+
+
+def _reach_bound(gave_up: list, q: int, j: int, tcyc: int, slrs: int, work) -> int | None:
+    """The furthest reach possible when the knapsacks ``gave_up`` [(knapsack, its top)] gave up
+    and the others reached at most q: each one's ``segments.relaxed_reach`` (a Lagrangian bound
+    per SLR: on the long multi-SLR segments the lower table's per-resource minima are far looser),
+    on its own share of work (``Work.extra``). None when a knapsack has lane splits (their halves
+    are not in the bound) or the bound itself runs out of work."""
+    from asymap.partition.segments import GiveUp, Work, relaxed_reach
+
+    own = Work(REACH_BOUND_WORK)
+    try:
+        for ks, top in gave_up:
+            if getattr(ks, "splits", False):
+                return None
+            ks.work = own
+            try:
+                q = max(q, relaxed_reach(ks, j, top, tcyc, slrs))
+            finally:
+                ks.work = work
+    except GiveUp:
+        return None
+    finally:
+        work.extra += REACH_BOUND_WORK - own.left
+    return q
+
+
+# The work of a settle's reach bound (_reach_bound), counted apart (Work.extra).
+REACH_BOUND_WORK = 50_000
 
 
 def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None, refill=None) -> tuple[bool, bool]:
@@ -619,9 +650,15 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
     got = _reach_below(pb, t, j, v, end, work, refill, partial)
     tt.settled[(j, v)] = max(tt.settled.get((j, v), -1), end)
     if got is None:
-        # A knapsack gave up: nothing is proven about the longer segments, but the choices the
-        # others found are real and go into the achievable table (a plan may use them).
-        return False, bool(partial) and _take_reach(pb, t, j, partial[0])
+        # A knapsack gave up: the choices the others found are real and go into the achievable
+        # table (a plan may use them); past the bound of what any can reach (partial[1]), the
+        # longer segments are at least v. Settled (exact) only when that bound is the reach.
+        if not partial:
+            return False, False
+        best, bound = partial
+        if bound is not None and bound + 1 <= L and bound < end:
+            low[: j + 1, bound + 1:] = np.maximum(low[: j + 1, bound + 1:], v)
+        return bound == best[0] and bound < end, _take_reach(pb, t, j, best)
     q = got[0]
     if q + 1 <= L and (q < end or end == natural):  # j..q fits no better, or (already) in the lower table
         low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)

@@ -971,6 +971,51 @@ def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int,
     return start, base[0], base[1]
 
 
+def relaxed_reach(ks: "Knapsack", j: int, end: int, t: int, slrs: int) -> int:
+    """An upper bound of ``reach_slrs``' reach (without lane splits): each SLR, filled in chain
+    order, reaches at most the largest q whose layers the Lagrangian bound (``dual_search``'s
+    multipliers, or a known "no" of the knapsack) does not prove too large for one SLR, and the
+    next SLR starts there (a later start never reaches less). Valid whatever the multiplier
+    search finds: only a proven "no" moves the bound down, and what does not fit at q does not
+    fit at q + 1. Spends one unit per option row looked at (``ks.work``), like the questions."""
+    t = int(t)
+    pos = j
+    for _ in range(max(1, slrs)):
+        if pos >= end:
+            break
+        lo, hi = pos, end
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _proven_no(ks, pos, mid, t):
+                hi = mid - 1
+            else:
+                lo = mid
+        if lo == pos:
+            break
+        pos = lo
+    return pos
+
+
+def _proven_no(ks: "Knapsack", p: int, q: int, t: int) -> bool:
+    """Layers p..q-1 provably do not fit one SLR at T (a known "no", a layer with no option, a
+    kind whose least use exceeds the budget, or a positive Lagrangian bound)."""
+    for q2, t2 in ks.no.get(p, ()):
+        if q2 <= q and t2 >= t:
+            return True
+    for q2, t2, _ in ks.yes.get(p, ()):
+        if q2 >= q and t2 <= t:
+            return False
+    got = ks._gather(p, q, t)
+    if got is None:
+        return True
+    _, rows, least = got
+    if ks.work is not None:
+        ks.work.spend(sum(len(r) for r in rows))
+    if (least > ks.budget).any():
+        return True
+    return lagrange_bound(rows, ks.budget, 1, iters=DUAL_ITERS, find=False, hopeless=DUAL_HOPELESS)[0] > 1e-9
+
+
 def _split_heads(ks: "Knapsack", split, head, start: int, q: int, t: int, prev, base):
     """How the SLR after the one holding ``start``..q-1 (``head``: how layer ``start`` began it;
     ``prev``: the choice and splits before ``start``) may begin with layer q: its whole options
