@@ -531,9 +531,11 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
     (mode, [(option, MAC kind)], [seconds of each prefix], port width index, {layer: lanes in its
     first SLR} of lane splits); None if the knapsack gives up. ``refill``: a knapsack calls it before solving a question it has no answer
     to (speculate.SettleHelper.drain). ``partial``: a list; when given, a knapsack (port width
-    and weight mode) that gives up no longer ends the reach: the others are still asked, and the
-    furthest real reach found is appended to ``partial`` (same form) before None is returned
-    (unless some knapsack reached ``end``: then nothing can reach further and the answer stands)."""
+    and weight mode) that gives up no longer ends the reach: the others are still asked (each on
+    its own share of work, ``Work.extra``), and before None is returned the furthest real reach
+    found (same form) and a bound of the furthest any knapsack can reach (``_reach_bound``, or
+    None) are appended to ``partial`` (unless some knapsack reached ``end``: then nothing can
+    reach further and the answer stands)."""
     from asymap.partition.segments import GiveUp, Work, reach_slrs
 
     tt = pb.types[t]

@@ -973,8 +973,8 @@ def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int,
 
 def relaxed_reach(ks: "Knapsack", j: int, end: int, t: int, slrs: int) -> int:
     """An upper bound of ``reach_slrs``' reach (without lane splits): each SLR, filled in chain
-    order, reaches at most the largest q whose layers the Lagrangian bound (``dual_search``'s
-    multipliers, or a known "no" of the knapsack) does not prove too large for one SLR, and the
+    order, reaches at most the largest q whose layers the Lagrangian bound (``lagrange_bound``
+    with ``dual_search``'s steps, or a known "no" of the knapsack) does not prove too large for one SLR, and the
     next SLR starts there (a later start never reaches less). Valid whatever the multiplier
     search finds: only a proven "no" moves the bound down, and what does not fit at q does not
     fit at q + 1. Spends one unit per option row looked at (``ks.work``), like the questions."""
