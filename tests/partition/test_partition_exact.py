@@ -803,3 +803,135 @@ def test_tighten_leaves_no_given_up_settle_marked(monkeypatch):
                 gave_up += 1
                 assert (j, v) not in pb.types[t].settled, (seed, t, j, v)
     assert gave_up >= 1, "no settle gave up: the test tests nothing"
+
+
+def test_dual_search_is_sound_and_decides_where_the_short_bound_does_not():
+    """``segments.dual_search`` (the knapsack's longer multiplier search and repair): a positive
+    bound only on instances brute force finds infeasible, a witness always fits, and on tight
+    instances (budget near the relaxation's edge) it decides questions the 30-step bound left to
+    the dynamic program."""
+    import itertools
+
+    from asymap.partition.segments import dual_search, lagrange_bound
+
+    rng = np.random.default_rng(12)
+    decided = 0
+    for _ in range(300):
+        n = int(rng.integers(2, 7))
+        menus = [rng.integers(0, 30, size=(int(rng.integers(1, 5)), 4)).astype(np.int64) for _ in range(n)]
+        mins = np.sum([m.min(axis=0) for m in menus], axis=0)
+        maxs = np.sum([m.max(axis=0) for m in menus], axis=0)
+        bud = (mins + (maxs - mins) * rng.uniform(0.2, 0.6, size=4)).astype(np.int64)
+        feasible = any(np.all(np.sum([menus[i][o] for i, o in enumerate(c)], axis=0) <= bud)
+                       for c in itertools.product(*[range(len(m)) for m in menus]))
+        g, w, witness = dual_search(menus, bud)
+        if g > 1e-9:
+            assert not feasible
+        if witness is not None:
+            assert np.all(np.sum([menus[i][o] for i, o in enumerate(witness)], axis=0) <= bud)
+        g0, _, w0 = lagrange_bound(menus, bud, 1)
+        if not g0 > 1e-9 and w0 is None and (g > 1e-9 or witness is not None):
+            decided += 1
+    assert decided > 0
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_exact_segment_long_multi_slr_segments_equal_brute_force(seed):
+    """Longer segments (5-7 layers, a few options each) on two to four tight SLRs, where the
+    knapsack questions need the longer multiplier search: the exact solve equals enumerating every
+    combination, and its choice packs into the SLRs."""
+    from asymap.partition.costmodel import pack_slrs
+
+    rng = np.random.default_rng(9100 + seed)
+    n = int(rng.integers(5, 8))
+    slrs = int(rng.integers(2, 5))
+    opts = []
+    for c, r in _mac_kind_options(rng, n):
+        pick = rng.choice(len(c), size=min(len(c), 4), replace=False)
+        opts.append((c[pick], r[pick]))
+    mins = np.sum([r.min(axis=0) for _, r in opts], axis=0)
+    per = np.maximum(mins * rng.uniform(0.35, 0.6, size=4) * 4 / slrs, 1).astype(np.int64)
+    want = _brute_slr(opts, per, slrs)
+    got = exact_segment(opts, per, slrs)
+    assert (got[0] if got else None) == want, (seed, got, want)
+    if got:
+        t, choice = got
+        assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
+        assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], per, slrs) is not None
+
+
+def test_settle_keeps_the_real_reaches_when_one_knapsack_gives_up(monkeypatch):
+    """A settle whose on-chip knapsack gives up still asks the off-chip one (with its own share of
+    work, counted in ``Work.extra``): the reach it finds goes into the achievable table as real
+    choices (each entry at least the brute-force optimum of its segment, and below the target),
+    and the lower table rises only past the Lagrangian reach bound (never above a segment's
+    brute-force optimum)."""
+    from asymap.partition import planner, segments
+    from asymap.partition.costmodel import ONCHIP
+
+    _raw_planner(monkeypatch)
+    real_reach = segments.reach_slrs
+    kept = 0
+    for seed in range(40):
+        (L, n, types, wbytes, board_type, link, adj), pb = _problem(seed)
+        for t, tt in enumerate(pb.types):
+            onchip = planner._knapsack(pb, t, ONCHIP, 0)[0]
+
+            asked = []
+
+            def reach(ks, *a, **k):
+                if ks is onchip:
+                    asked.append(1)
+                    raise segments.GiveUp
+                return real_reach(ks, *a, **k)
+
+            monkeypatch.setattr(segments, "reach_slrs", reach)
+            finite = tt.table.lower[0, 1:][np.isfinite(tt.table.lower[0, 1:])]
+            if not len(finite):
+                continue
+            v = float(finite.max()) * 1.5
+            low, ach = tt.table.lower.copy(), tt.table.interval.copy()
+            work = segments.Work(10**9)
+            ok, changed = planner._settle(pb, t, 0, v, work)
+            monkeypatch.setattr(segments, "reach_slrs", real_reach)
+            for k in range(1, L + 1):
+                true = brute_segment(_raw(types[t][0]), _raw(types[t][1]), types[t][2], types[t][3], wbytes,
+                                     types[t][4], 0, k)
+                assert tt.table.lower[0, k] <= max(low[0, k], true * (1 + 1e-12))  # a rise is a bound
+                if tt.table.interval[0, k] < ach[0, k]:
+                    assert tt.table.interval[0, k] < v
+                    assert tt.table.interval[0, k] >= true * (1 - 1e-12)
+            if asked and changed:
+                kept += 1
+                assert work.extra > 0  # the other knapsacks' own work, for the caller to count
+    assert kept >= 1, "no settle kept a reach past a knapsack that gave up: the test tests nothing"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_relaxed_reach_bounds_the_exact_reach(seed):
+    """``segments.relaxed_reach`` (the Lagrangian bound of a multi-SLR reach, used when a settle's
+    knapsack gives up) is never below the exact reach (``reach_slrs`` with no work limit) and is
+    often the reach itself."""
+    from asymap.partition.segments import Knapsack, dominance_filter, reach_slrs, relaxed_reach
+
+    rng = np.random.default_rng(9300 + seed)
+    tight = exact = 0
+    for _ in range(8):
+        n = int(rng.integers(4, 9))
+        slrs = int(rng.integers(1, 5))
+        raw = _mac_kind_options(rng, n)
+        mins = np.sum([r.min(axis=0) for _, r in raw], axis=0)
+        per = np.maximum(mins * rng.uniform(0.3, 0.7, size=4) / slrs, 1).astype(np.int64)
+        opts = []
+        for c, r in raw:
+            keep = dominance_filter(c, r, per)
+            opts.append((c[keep], r[keep], keep))
+        if any(len(o[0]) == 0 for o in opts):
+            continue
+        for t in np.unique(np.concatenate([o[0] for o in opts]))[::5]:
+            want = reach_slrs(Knapsack(opts, per, 10**6), 0, n, int(t), slrs)[0]
+            got = relaxed_reach(Knapsack(opts, per, 10**6), 0, n, int(t), slrs)
+            assert want <= got <= n, (seed, t, want, got)
+            tight += got < n
+            exact += got == want
+    assert tight >= 1 and exact >= 1

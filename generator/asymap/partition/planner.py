@@ -576,13 +576,18 @@ def _halves(pb: Problem, t: int, md: int, w: int, ks, maps: dict):
     return halves
 
 
-def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=None):
+def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=None, partial=None):
     """Exact: the largest k <= end such that layers j..k-1 run on board type t faster than v
     seconds per image (some raw choice, either weight mode, any port width), with that choice as
     (mode, [(option, MAC kind)], [seconds of each prefix], port width index, {layer: lanes in its
     first SLR} of lane splits); None if the knapsack gives up. ``refill``: a knapsack calls it before solving a question it has no answer
-    to (speculate.SettleHelper.drain)."""
-    from asymap.partition.segments import GiveUp, reach_slrs
+    to (speculate.SettleHelper.drain). ``partial``: a list; when given, a knapsack (port width
+    and weight mode) that gives up no longer ends the reach: the others are still asked (each on
+    its own share of work, ``Work.extra``), and before None is returned the furthest real reach
+    found (same form) and a bound of the furthest any knapsack can reach (``_reach_bound``, or
+    None) are appended to ``partial`` (unless some knapsack reached ``end``: then nothing can
+    reach further and the answer stands)."""
+    from asymap.partition.segments import GiveUp, Work, reach_slrs
 
     tt = pb.types[t]
     clk = tt.spec.clock_hz
@@ -608,25 +613,76 @@ def _reach_below(pb: Problem, t: int, j: int, v: float, end: int, work, refill=N
             combos.append((-top, len(combos), w, md))
     combos.sort()
     best = (j, ONCHIP, [], [], 0, {})
+    gave_up: list = []  # (knapsack, how far it could reach at most) of those that gave up
+    more = max(work.left, 0)  # after a knapsack gave up, each other one gets this much of its own
     for neg, _, w, md in combos:
         top = -neg
         if top <= best[0]:
             break  # (sorted: no later one reaches further either)
         ks, maps = _knapsack(pb, t, md, w)
-        ks.work, ks.refill = work, refill
+        own = Work(more) if gave_up else work
+        ks.work, ks.refill = own, refill
         try:
             if best[0] > j and ks.cannot(j, best[0] + 1, tcyc, tt.spec.slrs):
                 continue  # cannot pass the best one (a relaxation says so)
             q, ch, spl = reach_slrs(ks, j, top, tcyc, tt.spec.slrs, getattr(ks, "halves", None))
         except GiveUp:
-            return None
+            if partial is None:
+                return _gave_up(partial, best)
+            gave_up.append((ks, top))
+            continue
+        finally:
+            ks.work = work
+            if own is not work:
+                work.extra += more - own.left  # (beyond the caller's share: counted apart)
         tt.reached.setdefault((j, w, md), []).append((tcyc, q, top))
         if q > best[0]:
             cyc = np.maximum.accumulate([int(ks.opts[j + i][0][o]) for i, o in enumerate(ch)]) / clk
             if md == OFFCHIP:
                 cyc = np.maximum(cyc, [_stream_seconds(pb, t, j, j + i + 1) for i in range(len(ch))])
             best = (q, md, [maps[j + i][o] for i, o in enumerate(ch)], [float(x) for x in cyc], w, spl)
+    if gave_up and best[0] < end:
+        return _gave_up(partial, best, _reach_bound(gave_up, best[0], j, tcyc, tt.spec.slrs, work))
     return best
+
+
+def _gave_up(partial, best, bound=None):
+    """``_reach_below``'s answer when a knapsack gave up: None, with the furthest real reach found
+    so far kept in ``partial`` (when the caller asked for it), and a bound of the furthest any
+    knapsack can reach (None: none known)."""
+    if partial is not None:
+        partial.append(best)
+        partial.append(bound)
+    return None
+
+
+def _reach_bound(gave_up: list, q: int, j: int, tcyc: int, slrs: int, work) -> int | None:
+    """The furthest reach possible when the knapsacks ``gave_up`` [(knapsack, its top)] gave up
+    and the others reached at most q: each one's ``segments.relaxed_reach`` (a Lagrangian bound
+    per SLR: on the long multi-SLR segments the lower table's per-resource minima are far looser),
+    on its own share of work (``Work.extra``). None when a knapsack has lane splits (their halves
+    are not in the bound) or the bound itself runs out of work."""
+    from asymap.partition.segments import GiveUp, Work, relaxed_reach
+
+    own = Work(REACH_BOUND_WORK)
+    try:
+        for ks, top in gave_up:
+            if getattr(ks, "splits", False):
+                return None
+            ks.work = own
+            try:
+                q = max(q, relaxed_reach(ks, j, top, tcyc, slrs))
+            finally:
+                ks.work = work
+    except GiveUp:
+        return None
+    finally:
+        work.extra += REACH_BOUND_WORK - own.left
+    return q
+
+
+# The work of a settle's reach bound (_reach_bound), counted apart (Work.extra).
+REACH_BOUND_WORK = 50_000
 
 
 def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None, refill=None) -> tuple[bool, bool]:
@@ -643,13 +699,31 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
     # Asking only as far as the witness needs keeps the knapsack questions small: the furthest
     # end is often the hardest one (everything left barely fits, or barely does not).
     end = natural if upto is None else min(natural, upto)
-    got = _reach_below(pb, t, j, v, end, work, refill)
+    partial: list = []
+    got = _reach_below(pb, t, j, v, end, work, refill, partial)
     tt.settled[(j, v)] = max(tt.settled.get((j, v), -1), end)
     if got is None:
-        return False, False
-    q, md, choice, secs, w, spl = got
+        # A knapsack gave up: the choices the others found are real and go into the achievable
+        # table (a plan may use them); past the bound of what any can reach (partial[1]), the
+        # longer segments are at least v. Settled (exact) only when that bound is the reach.
+        if not partial:
+            return False, False
+        best, bound = partial
+        if bound is not None and bound + 1 <= L and bound < end:
+            low[: j + 1, bound + 1:] = np.maximum(low[: j + 1, bound + 1:], v)
+        return bound == best[0] and bound < end, _take_reach(pb, t, j, best)
+    q = got[0]
     if q + 1 <= L and (q < end or end == natural):  # j..q fits no better, or (already) in the lower table
         low[: j + 1, q + 1:] = np.maximum(low[: j + 1, q + 1:], v)
+    return True, _take_reach(pb, t, j, got)
+
+
+def _take_reach(pb: Problem, t: int, j: int, got) -> bool:
+    """Put the real choices of a reach from layer j (``_reach_below``'s answer) into board type
+    t's achievable tables where they beat them; whether any entry changed."""
+    tt = pb.types[t]
+    ach = tt.table.interval
+    q, md, choice, secs, w, spl = got
     changed = False
     sub = _width(pb, t, w)
     for kk in range(j + 1, q + 1):
@@ -665,7 +739,7 @@ def _settle(pb: Problem, t: int, j: int, v: float, work, upto: int | None = None
             if tt.widths:
                 tt.width_of[j, kk] = w
             changed = True
-    return True, changed
+    return changed
 
 
 def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_boards: int,
@@ -775,7 +849,7 @@ def _tighten(pb: Problem, res: OrderResult, lb: float, max_k: int, beam, exact_b
             for (t, j), k in items:
                 part = Work(min(budget.left, per))  # one hard knapsack may not take everything
                 ok, ch = _settle(pb, t, j, w, part, k, refill)
-                budget.left -= min(budget.left, per) - max(part.left, 0)
+                budget.left -= min(budget.left, per) - max(part.left, 0) + part.extra
                 if not ok:
                     failed.append((t, j, w))
                     if sum(map(len, masks.values())) < GAVE_UP_MASKS:

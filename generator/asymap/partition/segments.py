@@ -651,12 +651,14 @@ def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
 
 
 def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
-                   iters: int = 30, find: bool = True) -> tuple[float, np.ndarray, list[int] | None]:
+                   iters: int = 30, find: bool = True,
+                   hopeless: tuple[int, float] | None = None) -> tuple[float, np.ndarray, list[int] | None]:
     """max over multipliers p >= 0 (sum 1) of  sum_i min_o sum_r p_r r_io / B_r  - 1, approximately
     (multiplicative weights), the best multipliers as a weight vector (p / B), and, when one of
     the choices met on the way fits the SLRs, that choice (a feasibility witness).
 
-    ``find=False``: the bound only (no choice is tried, the witness is None).
+    ``find=False``: the bound only (no choice is tried, the witness is None). ``hopeless = (m,
+    v)``: stop after m steps if the best value is still below -v (far from a proof).
 
     B = ``budget`` x ``slrs``. Any choice within B in every kind has sum_i sum_r p_r r_io / B_r <= 1
     for every p, so a positive value proves that no choice fits (a Lagrangian relaxation of the
@@ -681,7 +683,8 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     tried: set = set()
     ar = np.arange(n)
     fast = _fast is not None and n > 0 and k > 0
-    if fast and (not find or slrs == 1) and big.shape[2] == 4:
+    if fast and (not find or slrs == 1) and big.shape[2] == 4 and hopeless is None:
+        # (``hopeless`` stops the loop early: the step-by-step calls below keep that rule)
         # (the whole loop below in one call, the same doubles: _fast.c's lagrange_run)
         arg, best_p = np.empty(n, np.int64), np.empty(r_)
         v, found = _fast.lagrange_run(np.ascontiguousarray(scaled), np.ascontiguousarray(big), p, best_p, arg,
@@ -702,7 +705,7 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
             g, arg, sub = _lagrange_step(scaled, p)
         if g > best:
             best, best_p = g, p.copy()
-        if best > 1e-9:
+        if best > 1e-9 or hopeless is not None and it + 1 == hopeless[0] and best < -hopeless[1]:
             break
         key = arg.tobytes()
         if find and key not in tried:
@@ -754,6 +757,69 @@ def _lagrange_update(p: np.ndarray, sub: np.ndarray, it: int) -> np.ndarray:
     x = np.minimum(np.maximum(sub, -4.0), 4.0) * (0.8 / math.sqrt(it + 1))
     p = p * np.array([math.exp(v) for v in x.tolist()])
     return p / np.cumsum(p)[-1] if len(p) else p
+
+
+# The longer multiplier search (``dual_search``): its steps, and the fewest layers a knapsack
+# question needs to get it. Short questions' dynamic programs are cheaper than 400 steps
+# (ResNet-152 on example16: 101 questions reach the dynamic program, all under 16 layers, 0.02 s
+# of it in all, where the longer search took 0.4 s); long ones' are not (pair2's U250: one "no"
+# of 47 layers took 1.8 million states).
+DUAL_ITERS = 400
+DUAL_LAYERS = 16
+# ... and where it gives up on a proof: still 1 % short after 100 steps (an LP feasible or
+# nearly so; the last steps gain ~0.1 %: pair2's "no" answers closed from -0.1 % at 100 steps).
+DUAL_HOPELESS = (100, 0.01)
+
+
+def dual_search(rows: list[np.ndarray], budget: np.ndarray, iters: int = DUAL_ITERS):
+    """A longer Lagrangian multiplier search for one SLR (``lagrange_bound``, ``iters`` steps, no
+    witness tried on the way), then a repair (``_repair``) from the choice its best multipliers
+    make: (bound, multipliers as a weight vector, a choice that fits or None). A positive bound
+    proves that nothing fits, whatever the step count; a choice returned is a real witness.
+
+    The knapsack's first bound stops after 30 steps. Near the boundary of a long segment
+    (ResNet-152's ~47 layers per U250 SLR) the LP relaxation is infeasible, or feasible, by a hair
+    (0.1 %): only a few hundred steps find multipliers that show a "no", and the cheapest choice
+    by multipliers that close is usually one local repair away from a "yes". The dynamic program
+    needed ~1.8 million states for the same "no" and ~20,000 for the "yes"."""
+    g, w, _ = lagrange_bound(rows, budget, 1, iters=iters, find=False, hopeless=DUAL_HOPELESS)
+    if g > 1e-9:
+        return g, w, None
+    n, k = len(rows), max(len(r) for r in rows)
+    big = np.full((n, k, 4), np.inf)
+    for i, r in enumerate(rows):
+        big[i, : len(r)] = r
+    arg = np.array([int(np.argmin(r @ w)) for r in rows])
+    return g, w, _repair(big, arg, np.asarray(budget, np.float64))
+
+
+def _fix_options(menus: list, rows: list, dirs: np.ndarray, mins: np.ndarray, room: np.ndarray):
+    """Drop the options no choice that fits can use (reduced-cost fixing): along each direction
+    d (weights >= 0, so every choice that fits has sum_i d.r_i <= d.budget, ``room``), an option
+    whose d.r exceeds its layer's least (``mins``) by more than the room the other layers' least
+    leave cannot be part of one. (menus, rows) without them, or None when a layer keeps none.
+
+    ``_dp`` drops every state such an option makes at once (its ``need`` test is the same sum with
+    the earlier layers' actual rows, which are no smaller), so the states kept, the choice found
+    and whether states were cut are unchanged; only the states it would build and drop are not
+    built (the work spent is smaller). The slack is widened by a rounding margin so that no
+    option ``_dp`` would keep is dropped."""
+    slack = room - mins.sum(axis=0)
+    slack = slack + 1e-9 * np.maximum(np.abs(room), 1.0)
+    if (slack < 0).any():
+        return None
+    out_m, out_r = [], []
+    for ok, r, m in zip(menus, rows, mins):
+        keep = ((r @ dirs.T - m) <= slack).all(axis=1)
+        if not keep.any():
+            return None
+        if keep.all():
+            out_m.append(ok)
+            out_r.append(r)
+        else:
+            out_m.append(np.asarray(ok)[keep])
+            out_r.append(r[keep])
+    return out_m, out_r
 
 
 def _repair(big: np.ndarray, arg: np.ndarray, total: np.ndarray, steps: int = 64) -> list[int] | None:
@@ -880,6 +946,9 @@ class Work:
     that, unlike a clock, gives the same answer on a loaded machine (plans are deterministic)."""
 
     left: int
+    # States spent beyond ``left`` by design (planner._reach_below's further knapsacks after one
+    # gave up), for the caller to count against its own budget.
+    extra: int = 0
 
     def spend(self, n: int) -> None:
         self.left -= int(n)
@@ -947,6 +1016,51 @@ def reach_slrs(ks: "Knapsack", j: int, end: int, t: int, slrs: int,
         head = _split_heads(ks, halves(q, t), head, start, q, t, prev, base)
         start = q
     return start, base[0], base[1]
+
+
+def relaxed_reach(ks: "Knapsack", j: int, end: int, t: int, slrs: int) -> int:
+    """An upper bound of ``reach_slrs``' reach (without lane splits): each SLR, filled in chain
+    order, reaches at most the largest q whose layers the Lagrangian bound (``lagrange_bound``
+    with ``dual_search``'s steps, or a known "no" of the knapsack) does not prove too large for one SLR, and the
+    next SLR starts there (a later start never reaches less). Valid whatever the multiplier
+    search finds: only a proven "no" moves the bound down, and what does not fit at q does not
+    fit at q + 1. Spends one unit per option row looked at (``ks.work``), like the questions."""
+    t = int(t)
+    pos = j
+    for _ in range(max(1, slrs)):
+        if pos >= end:
+            break
+        lo, hi = pos, end
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _proven_no(ks, pos, mid, t):
+                hi = mid - 1
+            else:
+                lo = mid
+        if lo == pos:
+            break
+        pos = lo
+    return pos
+
+
+def _proven_no(ks: "Knapsack", p: int, q: int, t: int) -> bool:
+    """Layers p..q-1 provably do not fit one SLR at T (a known "no", a layer with no option, a
+    kind whose least use exceeds the budget, or a positive Lagrangian bound)."""
+    for q2, t2 in ks.no.get(p, ()):
+        if q2 <= q and t2 >= t:
+            return True
+    for q2, t2, _ in ks.yes.get(p, ()):
+        if q2 >= q and t2 <= t:
+            return False
+    got = ks._gather(p, q, t)
+    if got is None:
+        return True
+    _, rows, least = got
+    if ks.work is not None:
+        ks.work.spend(sum(len(r) for r in rows))
+    if (least > ks.budget).any():
+        return True
+    return lagrange_bound(rows, ks.budget, 1, iters=DUAL_ITERS, find=False, hopeless=DUAL_HOPELESS)[0] > 1e-9
 
 
 def _split_heads(ks: "Knapsack", split, head, start: int, q: int, t: int, prev, base):
@@ -1295,12 +1409,24 @@ class _Knapsack:
         if g > 1e-9:
             return None  # no choice fits
         dirs = np.vstack([self.dirs0, lam[None, :]]) if np.any(lam > 0) else self.dirs0
+        if len(rows) >= DUAL_LAYERS:  # (a long question: the dynamic program's passes are costly)
+            g2, lam2, witness = dual_search(rows, budget)
+            if witness is not None:
+                return [int(menus[i][w]) for i, w in enumerate(witness)]
+            if g2 > 1e-9:
+                return None  # no choice fits (a longer multiplier search proved it)
+            if np.any(lam2 > 0):
+                dirs = np.vstack([dirs, lam2[None, :]])
         mins = np.array([(r @ dirs.T).min(axis=0) for r in rows])  # [n, D]
         rem = np.vstack([np.cumsum(mins[::-1], axis=0)[::-1], np.zeros((1, len(dirs)))])
         room = budget @ dirs.T * (1 + 1e-12) + 1e-9
         tight = np.sum([r.max(axis=0) for r in rows], axis=0) > budget
         if not np.any(tight):
             tight[:] = True
+        got = _fix_options(menus, rows, dirs, mins, room)
+        if got is None:
+            return None  # some direction's least sum already exceeds its room: nothing fits
+        menus, rows = got
         # Narrow passes first (iterative deepening): near the boundary a choice that fits is
         # usually among the few states with the most room, and the full Pareto set is what makes
         # these knapsacks expensive. A path found is a witness; "none" proves nothing fits only

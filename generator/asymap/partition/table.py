@@ -36,6 +36,21 @@ def _optimality(plan: Plan) -> str:
     return line
 
 
+def _baseline_note(plan: Plan) -> str:
+    """A line saying so when a baseline design is faster than the plan (e.g. one engine reused for
+    every layer beating a pipeline squeezed onto a board whose per-layer engines barely fit), and
+    whether a faster pipeline may still exist (the plan's gap) or provably does not; "" if none is."""
+    better = [(b["throughput_ips"], name, b) for name, b in plan.baselines.items()
+              if b["throughput_ips"] > plan.throughput_ips * (1 + 1e-9)]
+    if not better or plan.search.get("method") == "target-fewest-boards":
+        return ""
+    ips, name, b = max(better, key=lambda x: x[0])
+    where = f" on {b['board']}" if "board" in b else ""
+    why = ("this plan is proven optimal: no pipeline on this cluster beats it" if plan.optimal else
+           f"this plan is not proven optimal (gap bound {100 * plan.gap_bound:.2f}%): a faster pipeline may exist")
+    return f"  note: the baseline {name}{where} ({ips:.1f} images/s) is faster than this plan; {why}"
+
+
 def render(plan: Plan) -> str:
     m, c = plan.model, plan.cluster
     lines = [
@@ -92,6 +107,9 @@ def render(plan: Plan) -> str:
     for typ, r in (plan.references or {}).items():
         lines.append(f"  {'published, one ' + typ:<30} {_t(1.0 / r['ips']):>10} {r['ips']:>12.1f} {'':>8}   "
                      f"{r['ratio']:.2f}x  (measured {r['model']}: {r['source']})")
+    note = _baseline_note(plan)
+    if note:
+        lines.append(note)
     if plan.target:
         tg = plan.target
         lines += ["", f"target {tg['ips']:g} images/s: " + (
