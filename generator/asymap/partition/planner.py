@@ -373,25 +373,14 @@ FEWER_WORK = 20_000  # (at most REFINE_WORK: REFINE_WORK = 0 plans with the menu
 
 def _solve_target(pb: Problem, max_k: int, ips: float, bound: float = 0.0):
     """Fewest boards (then DSPs) of at most ``max_k`` meeting ``ips``; boards == 0 if none can.
-    With lane splits (``Problem.lane_split``) target_split.py's search; ``bound``: a proven lower
-    bound on the interval (above 1/ips: proven that none can)."""
-    from asymap.partition.target import TargetResult, fewest_boards, width_dsp
+    target_split.py's settle-based search, with lane splits when ``Problem.lane_split``;
+    ``bound``: a proven lower bound on the interval (above 1/ips: proven that none can)."""
+    from asymap.partition.target import TargetResult
+    from asymap.partition.target_split import solve_target_split
 
-    if getattr(pb, "lane_split", False):
-        from asymap.partition.target_split import solve_target_split
-
-        if bound > (1.0 / ips) * (1 + 1e-12):
-            return TargetResult(0, np.inf, [], [], True)
-        return solve_target_split(pb, max_k, ips)
-    tau = 1.0 / ips
-    per_type = [width_dsp(tt.widths or [tt], tau) for tt in pb.types]  # (DSPs, the width that needs them)
-    seg = [per_type[t][0] for t in pb.board_type]
-    hx = {"entry": pb.host.entry, "exit": pb.host.exit} if pb.host is not None else {}
-    r = fewest_boards(seg, pb.link, pb.adj, tau, **hx)
-    if r.boards > max_k:
-        r.boards, r.path, r.cuts = 0, [], []
-    r.widths = [int(per_type[pb.board_type[b]][1][j, k]) for b, j, k in zip(r.path, r.cuts, r.cuts[1:])]
-    return r
+    if bound > (1.0 / ips) * (1 + 1e-12):
+        return TargetResult(0, np.inf, [], [], True)
+    return solve_target_split(pb, max_k, ips, split=bool(getattr(pb, "lane_split", False)))
 
 
 def _proven_bound(pb: Problem, r: OrderResult, lb: float, max_k: int) -> float:
@@ -1473,7 +1462,7 @@ def plan(
     ``calib`` (a .npy path / folder or asymap.quant.calib.Calibration) is only recorded in
     ``model.calib``, so that code generation from this plan quantizes with the same images.
     ``target_ips``: instead of the highest throughput, the fewest boards (then the fewest DSPs)
-    reaching that many images per second (asymap.partition.target); if no plan reaches it, the
+    reaching that many images per second (asymap.partition.target_split); if no plan reaches it, the
     highest-throughput plan with ``target.met`` false. ``model_sha256``: the model file's SHA-256,
     or a callable giving it (called once, at the end: a caller hashing on another thread overlaps
     the hash with planning; a callable giving None records none, and the file is not read:
@@ -1591,7 +1580,7 @@ def plan(
     target = None
     tau_t = 1.0 / float(target_ips) if target_ips else 0.0
     if tgt is not None:
-        # The fewest-boards search works on the achievable tables; the fallback's exact inner
+        # The fewest-boards search may run out of work before a plan; the fallback's exact inner
         # solve may still reach the target (met, but with the fastest plan: fewest not proven).
         late = not tgt.boards and interval <= 1.0 / float(target_ips) * (1 + 1e-12)
         target = {"ips": float(target_ips), "met": bool(tgt.boards) or late, "boards": len(bplans),

@@ -1,14 +1,15 @@
 """Throughput-target mode (``asymap plan --target-ips N``): the fewest boards, then the fewest
 DSPs, that reach N images per second (FINN's ``target_fps`` idea, for a cluster).
 
-With the interval fixed at tau = 1/N, every board runs its segment with the cheapest choices
-meeting tau (the same rows ``planner._board_plan`` configures), so a segment's DSP count at tau is
-a prefix-sum difference of per-layer DSPs. The search is the outer DP of ``order.py`` with a
-different value: per state (set of boards used, last board) the vector ``g[j]`` = the fewest DSPs
-placing layers 0..j-1 within tau, level by level in the number of boards, so the first level that
-places the whole chain has the fewest boards and its best ``g[L]`` the fewest DSPs. States of one
-level are merged by (set, last board), which keeps the search exact; ``max_states`` caps a level
-(then the answer is marked heuristic).
+With the interval fixed at tau = 1/N, each segment has a DSP count at tau (inf where it cannot
+meet tau); ``fewest_boards`` is the outer DP of ``order.py`` with that value: per state (set of
+boards used, last board) the vector ``g[j]`` = the fewest DSPs placing layers 0..j-1 within tau,
+level by level in the number of boards, so the first level that places the whole chain has the
+fewest boards and its best ``g[L]`` the fewest DSPs. States of one level are merged by (set, last
+board), which keeps the search exact; ``max_states`` caps a level (then the answer is marked
+heuristic). Which segments meet tau, at which DSPs, and the proof that no plan has fewer boards
+come from target_split.py (with and without lane splits), which runs this search twice per round:
+over the segments made real, and over the lower tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asymap.partition.costmodel import OFFCHIP, ONCHIP, Menu
+from asymap.partition.costmodel import Menu
 
 
 @dataclass
@@ -40,14 +41,6 @@ def layer_dsp_at(menus: list[Menu], t_cycles: float) -> np.ndarray:
     return out
 
 
-def segment_dsp(table, menus: tuple, clock_hz: float, tau: float) -> np.ndarray:
-    """[L+1, L+1] DSPs of segment j..k-1 configured at ``tau`` (inf when it cannot meet tau).
-    Weights stay on chip when that meets tau, as in the plan's expansion."""
-    ok_any = table.interval <= tau * (1 + 1e-12)
-    on_ok = table.onchip <= tau * (1 + 1e-12)
-    return masked_dsp(menus, tau * clock_hz, ((ONCHIP, on_ok), (OFFCHIP, ok_any & ~on_ok)))
-
-
 def masked_dsp(menus: tuple, tc: float, masks: tuple) -> np.ndarray:
     """[L+1, L+1] DSPs of segment j..k-1 whose layers take their cheapest menu row meeting ``tc``
     cycles, in the weight mode whose mask holds there (the masks are disjoint; inf where none
@@ -61,17 +54,6 @@ def masked_dsp(menus: tuple, tc: float, masks: tuple) -> np.ndarray:
         seg = np.where(nbad[None, :] - nbad[:, None] > 0, np.inf, pref[None, :] - pref[:, None])
         out = np.where(mask, seg, out)
     return out
-
-
-def width_dsp(widths: list, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """[L+1, L+1] DSPs of each segment at ``tau`` on one board type, at the port width that needs
-    the fewest, and that width's index (ties: the narrower). ``widths``: the type's tables per port
-    width (objects with ``table``, ``menus`` and ``spec.clock_hz``). The board is then built at
-    that width, so the DSPs minimised are the DSPs of the width built; the width the segment takes
-    at the highest throughput (its fastest) may need more DSPs at ``tau``."""
-    per = np.stack([segment_dsp(w.table, w.menus, w.spec.clock_hz, tau) for w in widths])
-    pick = np.argmin(per, axis=0)  # first minimum: the narrowest width on ties (all inf: width 0)
-    return np.take_along_axis(per, pick[None], axis=0)[0], pick
 
 
 def fewest_boards(seg_dsp: list[np.ndarray], link: dict, adj: list[list[int]], tau: float,
