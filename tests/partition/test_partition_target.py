@@ -121,7 +121,7 @@ def test_target_cli(tmp_path, run_cli):
     ok = run_cli("plan", str(m), str(cl), "--target-ips", "1", "-o", "p.json", check=True)
     assert "target 1 images/s: met with 1 board(s)" in ok.stdout
     # Target mode's optimality is about its own objective: no interval gap bound beside it.
-    assert "optimal: yes (the fewest boards, then DSPs, reaching the target" in ok.stdout
+    assert "optimal: yes (the fewest boards reaching the target; DSPs the fewest found;" in ok.stdout
     assert "gap bound" not in ok.stdout
     bad = run_cli("plan", str(m), str(cl), "--target-ips", "1e12")
     assert bad.returncode == 1 and "not reachable" in bad.stderr and "NOT reachable" in bad.stdout

@@ -17,13 +17,14 @@ def _pct(used_avail) -> str:
 
 
 def _optimality(plan: Plan) -> str:
-    """The optimality line. Target mode's "optimal" is about its own objective (the fewest boards,
-    then DSPs, at 1/N), not the interval, so it shows no interval bound: a 0.00 % gap next to a
-    lower bound far below the interval would read as a contradiction."""
+    """The optimality line. Target mode's "optimal" is about its own objective (the fewest boards
+    at 1/N; the DSPs are the fewest over the segments the search knows, not proven: docs/plan-format.md),
+    not the interval, so it shows no interval bound: a 0.00 % gap next to a lower bound far below
+    the interval would read as a contradiction."""
     method = plan.search.get("method")
     if method == "target-fewest-boards":
-        return (f"optimal: {'yes' if plan.optimal else 'not proven'} (the fewest boards, then DSPs, reaching the "
-                f"target; search {method})")
+        return (f"optimal: {'yes' if plan.optimal else 'not proven'} (the fewest boards reaching the target; "
+                f"DSPs the fewest found; search {method})")
     line = (f"optimal: {'yes' if plan.optimal else 'not proven'}  gap bound {100 * plan.gap_bound:.2f}%  "
             f"(lower bound {_t(plan.lower_bound_s)}, search {method})")
     dep = plan.search.get("deploy")
