@@ -16,7 +16,7 @@ import pytest
 from asymap.partition.bounds import lower_bounds
 from types import SimpleNamespace
 
-from asymap.partition.costmodel import raw_menu
+from asymap.partition.costmodel import pack_slrs, raw_menu
 from asymap.partition.exhaustive import brute_segment, exhaustive
 from asymap.partition.order import evaluate, search
 from asymap.partition.segments import candidate_cycles, exact_segment, segment_table
@@ -188,7 +188,6 @@ def test_exact_segment_equals_brute_force(seed):
     for combo in itertools.product(*[range(len(c)) for c, _ in opts]):
         res = [opts[i][1][o] for i, o in enumerate(combo)]
         # contiguous packing into slrs bins, greedily (optimal for contiguous bins)
-        from asymap.partition.costmodel import pack_slrs
         if pack_slrs(res, bud, slrs) is None:
             continue
         t = max(int(opts[i][0][o]) for i, o in enumerate(combo))
@@ -198,7 +197,6 @@ def test_exact_segment_equals_brute_force(seed):
     if got:
         t, choice = got
         assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
-        from asymap.partition.costmodel import pack_slrs
         assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], bud, slrs) is not None
     # the segment table's two rows bracket the exact optimum
     menus = [raw_menu(c, r, np.ones(4)) for c, r in opts]
@@ -240,10 +238,22 @@ def test_plan_bound_brackets_the_true_optimum_on_real_layers(chain, dsp, bram):
         assert p.interval_s == pytest.approx(true, rel=1e-12)
 
 
+def _exact_against_brute(opts, per, slrs: int, seed):
+    """exact_segment's interval equals brute force's, and its choice meets it and packs the SLRs:
+    (exact_segment's answer, brute force's interval)."""
+    want = _brute_slr(opts, per, slrs)
+    got = exact_segment(opts, per, slrs)
+    assert (got[0] if got else None) == want, (seed, got, want)
+    if got:
+        t, choice = got
+        assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
+        assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], per, slrs) is not None
+    return got, want
+
+
 def _brute_slr(opts, bud, slrs):
     """Best worst-case cycles over every combination of raw options that packs into the SLRs in
     chain order (costmodel.pack_slrs), by plain enumeration; None if none fits."""
-    from asymap.partition.costmodel import pack_slrs
 
     cyc = [np.asarray(c) for c, _ in opts]
     res = [np.asarray(r) for _, r in opts]
@@ -289,20 +299,15 @@ def test_exact_segment_mac_kinds_and_slrs_equal_brute_force(seed):
     one to four SLRs: the exact solve equals enumerating every combination, its choice is real
     (meets the cycles, packs into the SLRs), and a search forced to drop states (tiny ``limit``)
     either still finds the optimum or gives up: it never answers wrongly."""
-    from asymap.partition.costmodel import pack_slrs
 
     rng = np.random.default_rng(7000 + seed)
     n = int(rng.integers(1, 5))
     slrs = int(rng.integers(1, 5))
     opts = _mac_kind_options(rng, n)
     per = np.array([rng.integers(8, 60), rng.integers(0, 6), rng.integers(0, 3), rng.integers(600, 4000)], np.int64)
-    want = _brute_slr(opts, per, slrs)
-    got = exact_segment(opts, per, slrs)
-    assert (got[0] if got else None) == want, (seed, got, want)
+    got, want = _exact_against_brute(opts, per, slrs, seed)
     if got:
         t, choice = got
-        assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
-        assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], per, slrs) is not None
         hi = exact_segment(opts, per, slrs, t_hi=int(max(c.max() for c, _ in opts)))
         assert hi is not None and hi[0] == t  # a (loose) achievable hint does not change the answer
     small = exact_segment(opts, per, slrs, limit=2)
@@ -840,7 +845,6 @@ def test_exact_segment_long_multi_slr_segments_equal_brute_force(seed):
     """Longer segments (5-7 layers, a few options each) on two to four tight SLRs, where the
     knapsack questions need the longer multiplier search: the exact solve equals enumerating every
     combination, and its choice packs into the SLRs."""
-    from asymap.partition.costmodel import pack_slrs
 
     rng = np.random.default_rng(9100 + seed)
     n = int(rng.integers(5, 8))
@@ -851,13 +855,7 @@ def test_exact_segment_long_multi_slr_segments_equal_brute_force(seed):
         opts.append((c[pick], r[pick]))
     mins = np.sum([r.min(axis=0) for _, r in opts], axis=0)
     per = np.maximum(mins * rng.uniform(0.35, 0.6, size=4) * 4 / slrs, 1).astype(np.int64)
-    want = _brute_slr(opts, per, slrs)
-    got = exact_segment(opts, per, slrs)
-    assert (got[0] if got else None) == want, (seed, got, want)
-    if got:
-        t, choice = got
-        assert max(int(opts[i][0][o]) for i, o in enumerate(choice)) <= t
-        assert pack_slrs([opts[i][1][o] for i, o in enumerate(choice)], per, slrs) is not None
+    _exact_against_brute(opts, per, slrs, seed)
 
 
 def test_settle_keeps_the_real_reaches_when_one_knapsack_gives_up(monkeypatch):
