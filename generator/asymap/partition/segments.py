@@ -650,6 +650,18 @@ def _fits(rows: list[np.ndarray], budget: np.ndarray, slrs: int) -> bool:
     return True
 
 
+def _padded(menus: list[np.ndarray]) -> np.ndarray:
+    """[n, K, 4] float rows of every layer's options, shorter menus padded with inf (an option
+    nothing can take: it never fits and never minimizes a weighted sum)."""
+    k = max(len(m) for m in menus)
+    if all(len(m) == k for m in menus):
+        return np.array(menus, np.float64)
+    big = np.full((len(menus), k, 4), np.inf)
+    for i, m in enumerate(menus):
+        big[i, : len(m)] = m
+    return big
+
+
 def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
                    iters: int = 30, find: bool = True,
                    hopeless: tuple[int, float] | None = None) -> tuple[float, np.ndarray, list[int] | None]:
@@ -668,14 +680,8 @@ def lagrange_bound(menus: list[np.ndarray], budget: np.ndarray, slrs: int = 1,
     budget = np.asarray(budget, np.int64)
     total = budget.astype(np.float64) * slrs
     act = total > 0
-    k = max(len(m) for m in menus)
-    n = len(menus)
-    if all(len(m) == k for m in menus):
-        big = np.array(menus, np.float64)
-    else:
-        big = np.full((n, k, 4), np.inf)
-        for i, m in enumerate(menus):
-            big[i, : len(m)] = m
+    big = _padded(menus)
+    n, k = big.shape[:2]
     scaled = big[:, :, act] / total[act]  # [n, K, R']
     r_ = int(act.sum())
     p = np.full(r_, 1.0 / max(r_, 1))
@@ -785,10 +791,7 @@ def dual_search(rows: list[np.ndarray], budget: np.ndarray, iters: int = DUAL_IT
     g, w, _ = lagrange_bound(rows, budget, 1, iters=iters, find=False, hopeless=DUAL_HOPELESS)
     if g > 1e-9:
         return g, w, None
-    n, k = len(rows), max(len(r) for r in rows)
-    big = np.full((n, k, 4), np.inf)
-    for i, r in enumerate(rows):
-        big[i, : len(r)] = r
+    big = _padded(rows)
     arg = np.array([int(np.argmin(r @ w)) for r in rows])
     return g, w, _repair(big, arg, np.asarray(budget, np.float64))
 
